@@ -65,6 +65,3 @@ func TestTextAcceptsScalars(t *testing.T) {
 		t.Error("an array decoded as text")
 	}
 }
-
-
-
