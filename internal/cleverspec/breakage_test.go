@@ -3,6 +3,7 @@ package cleverspec
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -18,7 +19,7 @@ func TestCatchesBreakage(t *testing.T) {
 
 	tests := []struct {
 		name     string
-		ex       exchange
+		ex       Recording
 		path     string
 		contains string
 	}{
@@ -151,12 +152,12 @@ func TestRelativeAndAbsoluteURIs(t *testing.T) {
 	t.Parallel()
 	td := setup(t)
 	users := td.find(t, "client__users_with_limit.json", "/v3.0/users?limit=25")
-	for _, uri := range []string{"/v3.0/users?limit=25", "http://127.0.0.1:8080/v3.0/users?limit=25", users.URI} {
-		if err := td.v.ValidateResponse(users.Method, uri, users.Status, users.Header, users.Body); err != nil {
+	for _, uri := range []string{"/v3.0/users?limit=25", "http://127.0.0.1:8080/v3.0/users?limit=25", users.Request.URI} {
+		if err := td.v.ValidateResponse(users.Request.Method, uri, users.Response.Status, users.Response.Header(), users.Response.WireBody); err != nil {
 			t.Errorf("%s: %v", uri, err)
 		}
 	}
-	err := td.v.ValidateResponse(http.MethodGet, "/v3.0/userz", 200, users.Header, users.Body)
+	err := td.v.ValidateResponse(http.MethodGet, "/v3.0/userz", 200, users.Response.Header(), users.Response.WireBody)
 	if !errors.Is(err, ErrNotCovered) {
 		t.Errorf("/v3.0/userz: want ErrNotCovered, got %v", err)
 	}
@@ -169,7 +170,7 @@ func TestNullable(t *testing.T) {
 	user := td.find(t, "client__user.json", "/v3.0/users/58da8c63d7dc0ca068000478")
 	school := td.find(t, "client__school.json", "/v3.0/schools/58da8c58155b940248000007")
 
-	ok := []exchange{
+	ok := []Recording{
 		user.withBody(t, func(b map[string]any) { obj(t, b, "data")["email"] = nil }),                        // inline x-nullable
 		user.withBody(t, func(b map[string]any) { obj(t, b, "data", "roles", "student")["location"] = nil }), // x-nullable beside $ref
 		school.withBody(t, func(b map[string]any) { obj(t, b, "data")["location"] = nil }),
@@ -201,14 +202,21 @@ func TestEmailWithoutAt(t *testing.T) {
 	}
 }
 
-func withHeader(e exchange, name, value string) exchange {
-	e.Header = e.Header.Clone()
-	e.Header.Set(name, value)
+// withHeader returns a copy of e whose response header name (in any case) is set to value.
+func withHeader(e Recording, name, value string) Recording {
+	e = withoutHeader(e, name)
+	e.Response.Headers[name] = value
 	return e
 }
 
-func withoutHeader(e exchange, name string) exchange {
-	e.Header = e.Header.Clone()
-	e.Header.Del(name)
+// withoutHeader returns a copy of e without the response header name, in any case.
+func withoutHeader(e Recording, name string) Recording {
+	h := make(map[string]string, len(e.Response.Headers))
+	for k, v := range e.Response.Headers {
+		if !strings.EqualFold(k, name) {
+			h[k] = v
+		}
+	}
+	e.Response.Headers = h
 	return e
 }

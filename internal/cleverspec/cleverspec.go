@@ -15,8 +15,10 @@
 // API starts sending is added here as a deviation, with its evidence. Only the free-form "ext" objects
 // and the events' previous_attributes values are open.
 //
-// The spec files are third-party and are never copied into this repository: Dir finds them in the
-// shared folder beside the checkout, and Load reads them from there.
+// The spec files and the recorded exchanges are third-party and are never copied into this repository:
+// Dir finds them in the shared folder beside the checkout, and Load and Recordings read them from
+// there. Recordings is the one loader of the recordings, for this package's tests and the other
+// packages' conformance and replay tests alike.
 package cleverspec
 
 import (

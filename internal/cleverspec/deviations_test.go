@@ -23,7 +23,7 @@ func TestDeviationsAreNecessary(t *testing.T) {
 
 	// The camel-case path a client gets from the student's own links.
 	var myContacts string
-	for _, l := range at(t, decode(t, student.Body), "links").([]any) {
+	for _, l := range at(t, decode(t, student.Response.WireBody), "links").([]any) {
 		if l.(map[string]any)["rel"] == "myContacts" {
 			myContacts = l.(map[string]any)["uri"].(string)
 		}
@@ -32,7 +32,7 @@ func TestDeviationsAreNecessary(t *testing.T) {
 		t.Fatalf("myContacts link of the recorded student: got %q", myContacts)
 	}
 	contactsViaLink := contacts
-	contactsViaLink.URI = myContacts
+	contactsViaLink.Request.URI = myContacts
 
 	sensitive := user.withBody(t, func(b map[string]any) {
 		s := obj(t, b, "data", "roles", "student")
@@ -41,25 +41,25 @@ func TestDeviationsAreNecessary(t *testing.T) {
 
 	tests := []struct {
 		rule string
-		ex   exchange
+		ex   Recording
 		// path and contains describe the violation expected without the rule; path "" means the
 		// response is expected to be not covered.
 		path, contains string
 		// still lists responses the rule must go on rejecting, with the violation's path.
-		still map[string]exchange
+		still map[string]Recording
 	}{
 		{
 			rule: ruleEnvelopeURILinks, ex: users, path: "/data/0/uri", contains: "not in the spec",
 		},
 		{
 			rule: ruleEnvelopeURILinks, ex: user, path: "/links", contains: "not in the spec",
-			still: map[string]exchange{
+			still: map[string]Recording{
 				"/data/0/uri": users.withBody(t, func(b map[string]any) { obj(t, b, "data", 0)["uri"] = "users/1" }),
 			},
 		},
 		{
 			rule: ruleLinkRels, ex: user, path: "/links/1/rel", contains: "allowed values",
-			still: map[string]exchange{
+			still: map[string]Recording{
 				"/links/0/rel": user.withBody(t, func(b map[string]any) { obj(t, b, "links", 0)["rel"] = "resources" }),
 			},
 		},
@@ -68,19 +68,19 @@ func TestDeviationsAreNecessary(t *testing.T) {
 		},
 		{
 			rule: ruleTermDates, ex: terms, path: "/data/0/data/start_date", contains: `format "datetime"`,
-			still: map[string]exchange{
+			still: map[string]Recording{
 				"/data/0/data/end_date": terms.withBody(t, func(b map[string]any) { obj(t, b, "data", 0, "data")["end_date"] = "6/1/2013" }),
 			},
 		},
 		{
 			rule: ruleStudentEmail, ex: user, path: "/data/roles/student/email", contains: "not in the spec",
-			still: map[string]exchange{
+			still: map[string]Recording{
 				"/data/roles/student/email": user.withBody(t, func(b map[string]any) { obj(t, b, "data", "roles", "student")["email"] = 7 }),
 			},
 		},
 		{
 			rule: ruleStudentSensitive, ex: sensitive, path: "/data/roles/student/frl_status", contains: "not in the spec",
-			still: map[string]exchange{
+			still: map[string]Recording{
 				"/data/roles/student/frl_status": user.withBody(t, func(b map[string]any) {
 					obj(t, b, "data", "roles", "student")["frl_status"] = "Other" // v3.1 only
 				}),
@@ -91,7 +91,7 @@ func TestDeviationsAreNecessary(t *testing.T) {
 		},
 		{
 			rule: ruleContactV2Keys, ex: events, path: "/data/9/data/data/object/roles/contact/relationship", contains: "not in the spec",
-			still: map[string]exchange{ // the Data API does not send the v2 keys
+			still: map[string]Recording{ // the Data API does not send the v2 keys
 				"/data/0/data/roles/contact/students": contacts.withBody(t, func(b map[string]any) {
 					obj(t, b, "data", 0, "data", "roles", "contact")["students"] = []any{"58da8c63d7dc0ca0680003ed"}
 				}),
@@ -99,7 +99,7 @@ func TestDeviationsAreNecessary(t *testing.T) {
 		},
 		{
 			rule: ruleResourcesBare, ex: resources, path: "/resources", contains: "not in the spec",
-			still: map[string]exchange{
+			still: map[string]Recording{
 				"/resources": resources.withBody(t, func(b map[string]any) { b["resources"] = []any{map[string]any{}} }),
 				"/links":     resources.withBody(t, func(b map[string]any) { b["links"] = []any{} }),
 			},
@@ -109,7 +109,7 @@ func TestDeviationsAreNecessary(t *testing.T) {
 		},
 		{
 			rule: rulePreviousAttrs, ex: events, path: "/data/0/data/data/previous_attributes", contains: "not in the spec",
-			still: map[string]exchange{
+			still: map[string]Recording{
 				"/data/5/data/data/previous_attributes": events.withBody(t, func(b map[string]any) {
 					obj(t, b, "data", 5, "data", "data")["previous_attributes"] = map[string]any{} // a users.created event
 				}),
@@ -122,7 +122,7 @@ func TestDeviationsAreNecessary(t *testing.T) {
 	tested := map[string]bool{}
 	for _, tt := range tests {
 		tested[tt.rule] = true
-		t.Run(tt.rule+" "+tt.ex.Name(), func(t *testing.T) {
+		t.Run(tt.rule+" "+tt.ex.name(), func(t *testing.T) {
 			t.Parallel()
 			if err := tt.ex.validate(td.v); err != nil {
 				t.Fatalf("with the rule: %v", err)
@@ -162,7 +162,7 @@ func TestTighteningsBite(t *testing.T) {
 	users := td.find(t, "client__users_with_limit.json", "/v3.0/users?limit=25")
 	tests := []struct {
 		rule, path string
-		ex         exchange
+		ex         Recording
 	}{
 		{ruleDatetimeFormat, "/data/created", user.withBody(t, func(b map[string]any) { obj(t, b, "data")["created"] = "2023-04-12" })},
 		{ruleClosedObjects, "/data/nickname", user.withBody(t, func(b map[string]any) { obj(t, b, "data")["nickname"] = "Jim" })},

@@ -1,49 +1,31 @@
 package cleverspec
 
 import (
-	"bytes"
 	"encoding/json"
-	"fmt"
-	"net/http"
+	"maps"
 	"net/url"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
 )
 
-// fixturesDir is where the recorded exchanges sit under shared/clever.
-const fixturesDir = "fixtures/certification-isd-events"
-
-// exchange is one recorded request/response pair.
-type exchange struct {
-	File   string
-	Method string
-	URI    string // as recorded: absolute
-	Status int
-	Header http.Header
-	Body   []byte
+// name identifies the recording in test output: "file METHOD /path?query".
+func (e Recording) name() string {
+	u, _ := url.Parse(e.Request.URI)
+	return e.File + " " + e.Request.Method + " " + u.RequestURI()
 }
 
-// Name identifies the exchange in test output: "file METHOD /path?query".
-func (e exchange) Name() string {
-	u, _ := url.Parse(e.URI)
-	return e.File + " " + e.Method + " " + u.RequestURI()
-}
-
-// validate runs v on the exchange.
-func (e exchange) validate(v *Validator) error {
-	return v.ValidateResponse(e.Method, e.URI, e.Status, e.Header, e.Body)
+// validate runs v on the recorded response.
+func (e Recording) validate(v *Validator) error {
+	return v.ValidateResponse(e.Request.Method, e.Request.URI, e.Response.Status, e.Response.Header(), e.Response.WireBody)
 }
 
 // testdata is what every test shares: the shared directory, the validator and the recordings, loaded
 // once per test binary.
 type testdata struct {
-	dir       string
-	v         *Validator
-	exchanges []exchange
+	dir        string
+	v          *Validator
+	recordings []Recording
 }
 
 var loadTestdata = sync.OnceValues(func() (*testdata, error) {
@@ -55,11 +37,11 @@ var loadTestdata = sync.OnceValues(func() (*testdata, error) {
 	if err != nil {
 		return nil, err
 	}
-	ex, err := readExchanges(filepath.Join(dir, fixturesDir))
+	recs, err := Recordings(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &testdata{dir: dir, v: v, exchanges: ex}, nil
+	return &testdata{dir: dir, v: v, recordings: recs}, nil
 })
 
 // setup returns the shared test data, skipping the test when shared/clever is absent.
@@ -101,90 +83,33 @@ func loadWithout(t *testing.T, td *testdata, rule string) *Validator {
 	return v
 }
 
-// readExchanges reads every recording file in dir (all but _index.json), in name order.
-func readExchanges(dir string) ([]exchange, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		return nil, fmt.Errorf("list recordings: %w", err)
-	}
-	slices.Sort(files)
-	var out []exchange
-	for _, f := range files {
-		if filepath.Base(f) == "_index.json" {
-			continue
-		}
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("read recording: %w", err)
-		}
-		var recs []struct {
-			Request struct {
-				Method string `json:"method"`
-				URI    string `json:"uri"`
-			} `json:"request"`
-			Response struct {
-				Status  int               `json:"status"`
-				Headers map[string]string `json:"headers"`
-				Body    json.RawMessage   `json:"body"`
-			} `json:"response"`
-		}
-		if err := json.Unmarshal(raw, &recs); err != nil {
-			return nil, fmt.Errorf("decode recording %s: %w", filepath.Base(f), err)
-		}
-		for _, r := range recs {
-			h := http.Header{}
-			for k, v := range r.Response.Headers {
-				h.Set(k, v)
-			}
-			body := []byte(r.Response.Body)
-			if bytes.HasPrefix(body, []byte(`"`)) { // a non-JSON body (HTML) is stored as a JSON string
-				var s string
-				if err := json.Unmarshal(body, &s); err != nil {
-					return nil, fmt.Errorf("decode body in %s: %w", filepath.Base(f), err)
-				}
-				body = []byte(s)
-			} else if string(body) == "null" {
-				body = nil
-			}
-			out = append(out, exchange{
-				File: filepath.Base(f), Method: r.Request.Method, URI: r.Request.URI,
-				Status: r.Response.Status, Header: h, Body: body,
-			})
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("read recordings in %s: none", dir)
-	}
-	return out, nil
-}
-
-// find returns the first recorded exchange of file whose request path+query is requestURI.
-func (td *testdata) find(t *testing.T, file, requestURI string) exchange {
+// find returns the first recording of file whose request path+query is requestURI.
+func (td *testdata) find(t *testing.T, file, requestURI string) Recording {
 	t.Helper()
-	for _, e := range td.exchanges {
-		u, _ := url.Parse(e.URI)
+	for _, e := range td.recordings {
+		u, _ := url.Parse(e.Request.URI)
 		if e.File == file && u.RequestURI() == requestURI {
 			return e
 		}
 	}
 	t.Fatalf("find recording %s %s: missing", file, requestURI)
-	return exchange{}
+	return Recording{}
 }
 
-// withBody returns a copy of e whose body is fn applied to the decoded body.
-func (e exchange) withBody(t *testing.T, fn func(body map[string]any)) exchange {
+// withBody returns a copy of e whose response body is fn applied to the decoded body.
+func (e Recording) withBody(t *testing.T, fn func(body map[string]any)) Recording {
 	t.Helper()
 	var body map[string]any
-	if err := json.Unmarshal(e.Body, &body); err != nil {
-		t.Fatalf("decode body of %s: %v", e.Name(), err)
+	if err := json.Unmarshal(e.Response.WireBody, &body); err != nil {
+		t.Fatalf("decode body of %s: %v", e.name(), err)
 	}
 	fn(body)
 	out, err := json.Marshal(body)
 	if err != nil {
 		t.Fatalf("encode body: %v", err)
 	}
-	e.Body = out
-	e.Header = e.Header.Clone()
+	e.Response.Body, e.Response.WireBody = out, out
+	e.Response.Headers = maps.Clone(e.Response.Headers)
 	return e
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"runtime/metrics"
 	"sync"
 	"testing"
 
@@ -31,6 +32,13 @@ func benchServer(b *testing.B) (*httptest.Server, clever.Token, int) {
 	b.Cleanup(srv.Close)
 	records := len(data.Districts) + len(data.Schools) + len(data.Users) + len(data.Sections) + len(data.Terms) + len(data.Courses)
 	return srv, clever.Token(sim.DistrictToken(districtIDOf(data))), records
+}
+
+// heapBytes is the heap held by live and not yet swept objects, read without stopping the world.
+func heapBytes() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 // BenchmarkReadDistrict reads every record of the big district with the client (limit=10000 pages,
@@ -88,6 +96,28 @@ func BenchmarkReadDistrict(b *testing.B) {
 			}
 			return n
 		})
+	})
+	// live-heap: the peak live heap above the loaded dataset while the users are read, measured after a
+	// forced GC every 2,500 records (so its records/s mean nothing). It stays at a few pages' worth —
+	// the page being consumed, the one prefetched, the simulator's response buffer — whatever the
+	// district's size.
+	b.Run("live-heap", func(b *testing.B) {
+		tc := clever.New(clever.Config{APIURL: srv.URL}).WithToken(tok)
+		runtime.GC()
+		baseline, peak := heapBytes(), uint64(0)
+		for b.Loop() {
+			n := 0
+			for _, err := range tc.Users(b.Context()) {
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n++; n%2500 == 0 {
+					runtime.GC()
+					peak = max(peak, heapBytes())
+				}
+			}
+		}
+		b.ReportMetric(float64(peak-min(peak, baseline))/(1<<20), "peak-live-MiB")
 	})
 	b.Run("raw-pages", func(b *testing.B) {
 		measure(b, func() int {

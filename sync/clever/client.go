@@ -253,14 +253,33 @@ func (c *Client) roundTrip(ctx context.Context, r request) ([]byte, http.Header,
 		return nil, nil, 0, scrubURLError(err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	b, err := readBody(resp)
 	if err != nil {
-		return nil, resp.Header, 0, fmt.Errorf("read body: %w", err)
-	}
-	if len(b) > maxBody {
-		return nil, resp.Header, 0, fmt.Errorf("read body: larger than %d bytes", maxBody)
+		return nil, resp.Header, 0, err
 	}
 	return b, resp.Header, resp.StatusCode, nil
+}
+
+// readBody reads a whole body, into one allocation when the length is announced (a 10,000-record page
+// is megabytes; growing a buffer to it costs more than decoding it).
+func readBody(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > maxBody {
+		return nil, fmt.Errorf("read body: %d bytes is larger than %d", n, maxBody)
+	} else if n >= 0 {
+		b := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			return nil, fmt.Errorf("read body: %w", err)
+		}
+		return b, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if len(b) > maxBody {
+		return nil, fmt.Errorf("read body: larger than %d bytes", maxBody)
+	}
+	return b, nil
 }
 
 // scrubURLError drops the URL from a transport error: it holds no token, but errors should name the

@@ -172,8 +172,10 @@ func TestListStopsWhenConsumerStops(t *testing.T) {
 			break
 		}
 	}
-	if got := requests.Load(); got != 2 {
-		t.Errorf("made %d requests for 3 records at 2 a page, want 2", got)
+	// Pages 1 and 2 hold the 3 records; page 3 may have been prefetched before the consumer stopped.
+	// Nothing after that.
+	if got := requests.Load(); got < 2 || got > 3 {
+		t.Errorf("made %d requests for 3 records at 2 a page, want 2 or 3", got)
 	}
 }
 

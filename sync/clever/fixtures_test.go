@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -20,44 +18,19 @@ import (
 	"github.com/rostermirror/rostermirror/internal/cleverspec"
 )
 
-type recording struct {
-	file     string
-	Request  struct{ Method, URI string } `json:"request"`
-	Response struct {
-		Status  int               `json:"status"`
-		Headers map[string]string `json:"headers"`
-		Body    json.RawMessage   `json:"body"`
-	} `json:"response"`
-}
-
 // recordings loads every recorded exchange, or skips the test when shared/clever is not beside the
 // checkout.
-func recordings(t *testing.T) []recording {
+func recordings(t *testing.T) []cleverspec.Recording {
 	t.Helper()
 	dir, ok := cleverspec.Dir()
 	if !ok {
 		t.Skip("shared/clever is not beside the checkout (set CLEVER_SHARED_DIR): skipping conformance with Clever's recorded responses")
 	}
-	files, err := filepath.Glob(filepath.Join(dir, "fixtures", "certification-isd-events", "*__*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no recordings in %s: %v", dir, err)
+	recs, err := cleverspec.Recordings(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var out []recording
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var recs []recording
-		if err := json.Unmarshal(b, &recs); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for i := range recs {
-			recs[i].file = filepath.Base(f)
-		}
-		out = append(out, recs...)
-	}
-	return out
+	return recs
 }
 
 // dataKind names the record type a Data API path returns and whether it is a list: /v3.0/users → users
@@ -91,7 +64,7 @@ func TestRecordedResponsesDecodeLosslessly(t *testing.T) {
 		if u.Host != "api.clever.com" || rec.Response.Status != http.StatusOK {
 			continue // OAuth exchanges and error pages are covered by the OAuth and error tests
 		}
-		name := rec.file + " " + u.RequestURI()
+		name := rec.File + " " + u.RequestURI()
 		kind, list := dataKind(u.Path)
 		var raws []json.RawMessage
 		if list {
@@ -238,7 +211,7 @@ func normalize(v any) any {
 // next link names) and checks the client follows them to the end, yielding every recorded record once.
 func TestPagingOverRecordedPages(t *testing.T) {
 	t.Parallel()
-	byURI := map[string]recording{}
+	byURI := map[string]cleverspec.Recording{}
 	for _, rec := range recordings(t) {
 		u, _ := url.Parse(rec.Request.URI)
 		if u.Host == "api.clever.com" && rec.Response.Status == http.StatusOK {
@@ -300,7 +273,7 @@ func TestPagingOverRecordedPages(t *testing.T) {
 }
 
 // chainIDs follows the recorded next links from first and returns the ids of every record on the way.
-func chainIDs(t *testing.T, byURI map[string]recording, first string) []string {
+func chainIDs(t *testing.T, byURI map[string]cleverspec.Recording, first string) []string {
 	var ids []string
 	for next := first; next != ""; {
 		u, _ := url.Parse(next)

@@ -2,6 +2,7 @@ package clever
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Link is one entry of a response's "links".
@@ -35,8 +37,11 @@ type ListOptions struct {
 // List streams the records of a list endpoint (path relative to /v3.0, e.g. "/sections/ID/users"),
 // following links[rel=next] until Clever stops sending one. A page is fetched, read whole and decoded
 // before any of its records is yielded, so a page that fails part-way is retried or reported and never
-// half-delivered; memory is bounded by one page whatever the size of the list. The sequence ends after
-// the first error, which wraps the request's error (test it with errors.Is / errors.As).
+// half-delivered. While the caller works through one page the next is fetched and decoded in the
+// background, so Clever's latency overlaps the caller's work; memory stays bounded by two pages whatever
+// the size of the list. Stopping the iteration (or cancelling ctx) stops the background fetch before List
+// returns. The sequence ends after the first error, which wraps the request's error (test it with
+// errors.Is / errors.As).
 func List[T any, P record[T]](ctx context.Context, tc *TokenClient, path string, opts ListOptions) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
@@ -48,26 +53,71 @@ func List[T any, P record[T]](ctx context.Context, tc *TokenClient, path string,
 		if opts.StartingAfter != "" {
 			q.Set("starting_after", opts.StartingAfter)
 		}
-		next := "/v3.0" + path + "?" + q.Encode()
-		for n := 0; next != ""; n++ {
-			pg, err := tc.getPage(ctx, next)
-			if err != nil {
-				yield(zero, fmt.Errorf("list %s: page %d: %w", path, n+1, err))
-				return
-			}
-			for i, raw := range pg.items {
-				rec, err := decodeRecord[T, P](raw)
-				if err != nil {
-					yield(zero, fmt.Errorf("list %s: page %d: record %d (%s): %w: %v", path, n+1, i+1, recordID(raw), ErrMalformed, err))
+		fetchCtx, cancel := context.WithCancel(ctx)
+		pages := make(chan decodedPage[T]) // unbuffered: at most one page waits while the caller works
+		complete := false                  // set by the fetcher before it closes pages, read after: the close orders them
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			defer close(pages)
+			next := "/v3.0" + path + "?" + q.Encode()
+			for n := 1; next != ""; n++ {
+				pg := fetchPage[T, P](fetchCtx, tc, path, next, n)
+				select {
+				case pages <- pg:
+				case <-fetchCtx.Done():
 					return
 				}
+				if pg.err != nil {
+					return
+				}
+				next = pg.next
+			}
+			complete = true
+		})
+		defer func() {
+			cancel()
+			wg.Wait()
+		}()
+		for pg := range pages {
+			if pg.err != nil {
+				yield(zero, pg.err)
+				return
+			}
+			for _, rec := range pg.records {
 				if !yield(rec, nil) {
 					return
 				}
 			}
-			next = pg.next
+		}
+		// The fetcher stops without a page when ctx is cancelled between pages: the list is incomplete.
+		if !complete {
+			yield(zero, fmt.Errorf("list %s: %w", path, cmp.Or(ctx.Err(), context.Canceled)))
 		}
 	}
+}
+
+// decodedPage is one page of typed records, or the error that ended the list.
+type decodedPage[T any] struct {
+	records []T
+	next    string
+	err     error
+}
+
+// fetchPage fetches page n of a list and decodes its records.
+func fetchPage[T any, P record[T]](ctx context.Context, tc *TokenClient, path, pathQuery string, n int) decodedPage[T] {
+	pg, err := tc.getPage(ctx, pathQuery)
+	if err != nil {
+		return decodedPage[T]{err: fmt.Errorf("list %s: page %d: %w", path, n, err)}
+	}
+	out := decodedPage[T]{records: make([]T, 0, len(pg.items)), next: pg.next}
+	for i, raw := range pg.items {
+		rec, err := decodeRecord[T, P](raw)
+		if err != nil {
+			return decodedPage[T]{err: fmt.Errorf("list %s: page %d: record %d (%s): %w: %v", path, n, i+1, recordID(raw), ErrMalformed, err)}
+		}
+		out.records = append(out.records, rec)
+	}
+	return out
 }
 
 // Get reads one record (path relative to /v3.0, e.g. "/users/ID" or "/sections/ID/term").

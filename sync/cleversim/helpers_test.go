@@ -13,18 +13,30 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/rostermirror/rostermirror/internal/cleverspec"
 )
 
-// sharedClever is the project's shared Clever research folder, relative to this package.
-const sharedClever = "../../../shared/clever"
+// sharedDir locates the shared Clever research folder (recordings, fixture dataset) with
+// cleverspec.Dir, so CLEVER_SHARED_DIR is honoured. ok is false when the folder or its fixtures are
+// absent; dir is then where it looked.
+func sharedDir() (dir string, ok bool) {
+	dir, ok = cleverspec.Dir()
+	if ok {
+		_, err := os.Stat(filepath.Join(dir, "fixtures"))
+		ok = err == nil
+	}
+	return dir, ok
+}
 
 // needShared skips the test when the shared research folder (recordings, fixture dataset) is absent.
 func needShared(t *testing.T) string {
 	t.Helper()
-	if _, err := os.Stat(filepath.Join(sharedClever, "fixtures")); err != nil {
-		t.Skipf("skipping: %s/fixtures not found (the shared Clever recordings live outside the repository)", sharedClever)
+	dir, ok := sharedDir()
+	if !ok {
+		t.Skipf("skipping: %s/fixtures not found (the shared Clever recordings live outside the repository; set %s)", dir, cleverspec.EnvSharedDir)
 	}
-	return sharedClever
+	return dir
 }
 
 func fixtureDataset(t *testing.T) *Dataset {
@@ -36,58 +48,14 @@ func fixtureDataset(t *testing.T) *Dataset {
 	return d
 }
 
-// recording is one recorded request/response pair.
-type recording struct {
-	File    string `json:"-"`
-	Request struct {
-		Method string          `json:"method"`
-		URI    string          `json:"uri"`
-		Auth   string          `json:"auth"`
-		Body   json.RawMessage `json:"body"`
-	} `json:"request"`
-	Response struct {
-		Status  int               `json:"status"`
-		Headers map[string]string `json:"headers"`
-		Body    json.RawMessage   `json:"body"`
-	} `json:"response"`
-	RecordedAt string `json:"recorded_at"`
-}
-
-func (rec recording) at(t *testing.T) time.Time {
+// loadRecordings returns Clever's recorded exchanges, skipping the test when they are absent.
+func loadRecordings(t *testing.T) []cleverspec.Recording {
 	t.Helper()
-	at, err := time.Parse(time.RFC1123, rec.RecordedAt)
+	recs, err := cleverspec.Recordings(needShared(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return at
-}
-
-func loadRecordings(t *testing.T) []recording {
-	t.Helper()
-	dir := filepath.Join(needShared(t), "fixtures", "certification-isd-events")
-	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []recording
-	for _, f := range files {
-		if filepath.Base(f) == "_index.json" {
-			continue
-		}
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var recs []recording
-		if err := json.Unmarshal(b, &recs); err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		for i := range recs {
-			recs[i].File = filepath.Base(f)
-		}
-		out = append(out, recs...)
-	}
-	return out
+	return recs
 }
 
 // clock is a settable test clock.

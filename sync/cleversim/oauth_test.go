@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -67,7 +65,7 @@ func TestTokensList(t *testing.T) {
 		t.Errorf("token item %v", item)
 	}
 	// the same keys as the recorded answer
-	if dir := sharedCleverIfPresent(); dir != "" {
+	if _, ok := sharedDir(); ok {
 		for _, rec := range loadRecordings(t) {
 			if rec.File != "api__token.json" {
 				continue
@@ -88,14 +86,6 @@ func TestTokensList(t *testing.T) {
 	if json.Unmarshal(body, &e); resp.StatusCode != 401 || e.Error != "invalid_client" {
 		t.Errorf("bad secret: %d %s", resp.StatusCode, body)
 	}
-}
-
-// sharedCleverIfPresent is the shared folder, or "" when it is absent (for optional comparisons).
-func sharedCleverIfPresent() string {
-	if _, err := os.Stat(filepath.Join(sharedClever, "fixtures")); err != nil {
-		return ""
-	}
-	return sharedClever
 }
 
 // sameShape reports whether two decoded JSON values have the same object keys, recursively.

@@ -76,7 +76,7 @@ func TestReplayRecordings(t *testing.T) {
 		}
 		path := pathOf(t, rec.Request.URI)
 		cov := partial()[path]
-		b.clock.Set(rec.at(t))
+		b.clock.Set(rec.RecordedAt)
 		resp, body := b.get(t, FixtureToken, path)
 		if resp.StatusCode != rec.Response.Status {
 			t.Errorf("%s (%s): status %d, recorded %d", path, rec.File, resp.StatusCode, rec.Response.Status)
