@@ -1,0 +1,169 @@
+// Command rostermirror mirrors Clever school rosters into Postgres or SQLite and serves them.
+//
+//	rostermirror migrate                      apply schema migrations and exit
+//	rostermirror sync [--district ID]... [--dry-run]
+//	                                          sync now: progress on stderr, summary table on stdout
+//	rostermirror sync --approve-held RUN      apply the archives a held run kept back
+//	rostermirror sync --reject-held RUN       discard them
+//	rostermirror serve                        scheduler and HTTP server until SIGINT/SIGTERM
+//
+// Configuration comes from the environment (ROSTERMIRROR_DATABASE_URL, ROSTERMIRROR_ADDR, CLEVER_API_URL,
+// CLEVER_OAUTH_URL, CLEVER_CLIENT_ID, CLEVER_CLIENT_SECRET, CLEVER_DISTRICT_TOKENS,
+// ROSTERMIRROR_SYNC_SCHEDULE, ROSTERMIRROR_SECRET_KEY); --database-url and --addr override it.
+//
+// Exit codes: 0 success (a sync held for approval included), 1 failure, 2 usage error.
+//
+// This package is the composition root: the only place that reads the environment and flags, builds the
+// logger, the database, the Clever client, the engine, the scheduler and the HTTP server, and handles
+// signals.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+// Exit codes of run.
+const (
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal starts a graceful stop, a second one kills the process as usual.
+		<-ctx.Done()
+		stop()
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+}
+
+// run executes the command line args and returns the process exit code. Everything the commands touch
+// of the outside world comes in as arguments, so tests drive it without a terminal or real environment;
+// cancelling ctx is how a signal stops a command.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	a := &app{stdout: stdout, stderr: stderr, getenv: getenv, stderrTerminal: isTerminal(stderr)}
+	root := newRootCommand(a)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var usage usageError
+	if !a.started || errors.As(err, &usage) {
+		fmt.Fprintf(stderr, "error: %v\nRun '%s --help' for usage.\n", err, cmd.CommandPath())
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "error: %v\n", err)
+	return exitFailure
+}
+
+// app is what every command shares: the process's writers and environment, and the configuration and
+// logger built from them before the command runs.
+type app struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	// stderrTerminal says whether stderr is a terminal: progress is drawn as spinners, else plain lines.
+	stderrTerminal bool
+
+	// started is set once flags and arguments were parsed and a command began to run; an error before
+	// that is a usage error.
+	started bool
+	cfg     config
+	logger  *slog.Logger
+}
+
+// usageError is a mistake in the command line: run prints it with a pointer to --help and exits 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// usagef returns a usageError.
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// rootFlags are the flags every command accepts.
+type rootFlags struct {
+	databaseURL string
+	logLevel    string
+}
+
+// newRootCommand builds the command tree.
+func newRootCommand(a *app) *cobra.Command {
+	var f rootFlags
+	root := &cobra.Command{
+		Use:   "rostermirror",
+		Short: "Mirror Clever school rosters into Postgres or SQLite and serve them",
+		Long: `rostermirror mirrors Clever rostering data (districts, schools, users, sections, terms, courses)
+into Postgres or SQLite.
+
+Configuration comes from the environment; flags override it:
+  ROSTERMIRROR_DATABASE_URL   database (default file:rostermirror.db; postgres://… selects Postgres)
+  ROSTERMIRROR_ADDR           HTTP listen address of serve (default :8080)
+  CLEVER_API_URL              Clever Data API base (default https://api.clever.com)
+  CLEVER_OAUTH_URL            Clever OAuth base (default https://clever.com)
+  CLEVER_CLIENT_ID            Clever app credentials, to list districts' tokens
+  CLEVER_CLIENT_SECRET
+  CLEVER_DISTRICT_TOKENS      optional districtID=token,… copied from the Clever dashboard
+  ROSTERMIRROR_SYNC_SCHEDULE  cron expression of full syncs (default daily)
+  ROSTERMIRROR_SECRET_KEY     encrypts tokens at rest; required by sync and serve
+
+Exit codes: 0 success (a sync held for approval included), 1 failure, 2 usage error.`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			a.started = true
+			return a.configure(cmd, f)
+		},
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&f.databaseURL, "database-url", "", "database URL (overrides $"+envDatabaseURL+")")
+	pf.StringVar(&f.logLevel, "log-level", "", "log level: debug, info, warn or error (default info; warn for sync, whose progress and summary already say it)")
+	root.AddCommand(newMigrateCommand(a), newSyncCommand(a), newServeCommand(a))
+	return root
+}
+
+// configure builds the configuration and the logger before a command runs.
+func (a *app) configure(cmd *cobra.Command, f rootFlags) error {
+	a.cfg = loadConfig(a.getenv)
+	if f.databaseURL != "" {
+		a.cfg.DatabaseURL = f.databaseURL
+	}
+	level := slog.LevelInfo
+	if cmd.Name() == "sync" {
+		level = slog.LevelWarn
+	}
+	if f.logLevel != "" {
+		l, err := parseLogLevel(f.logLevel)
+		if err != nil {
+			return usageError{err}
+		}
+		level = l
+	}
+	a.logger = slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	return nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}

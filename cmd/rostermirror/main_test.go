@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rostermirror/rostermirror/internal/dbtest"
+)
+
+// testSecretKey is a usable ROSTERMIRROR_SECRET_KEY.
+const testSecretKey = "test-secret-key-0123456789abcdefghijklmnop"
+
+// env is a fake environment for run.
+type env map[string]string
+
+func (e env) get(key string) string { return e[key] }
+
+// with returns a copy of e with kv (key, value, key, value, …) set.
+func (e env) with(kv ...string) env {
+	out := env{}
+	for k, v := range e {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+// syncBuffer is a bytes.Buffer safe for a command writing while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// result is what one run of the command did.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// runCLI runs the command line args with environment e and returns its exit code and output.
+func runCLI(t *testing.T, ctx context.Context, e env, args ...string) result {
+	t.Helper()
+	var stdout, stderr syncBuffer
+	code := run(ctx, args, strings.NewReader(""), &stdout, &stderr, e.get)
+	t.Logf("rostermirror %s → %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, stdout.String(), stderr.String())
+	return result{code, stdout.String(), stderr.String()}
+}
+
+func TestMigrateTwice(t *testing.T) {
+	t.Parallel()
+	e := env{envDatabaseURL: dbtest.EmptyURL(t)}
+
+	first := runCLI(t, t.Context(), e, "migrate")
+	if first.code != exitOK {
+		t.Fatalf("first migrate: exit %d, want 0", first.code)
+	}
+	if !regexp.MustCompile(`^applied [1-9][0-9]* migrations?; database is up to date\n$`).MatchString(first.stdout) {
+		t.Errorf("first migrate printed %q, want \"applied N migration(s); database is up to date\"", first.stdout)
+	}
+
+	second := runCLI(t, t.Context(), e, "migrate")
+	if second.code != exitOK {
+		t.Fatalf("second migrate: exit %d, want 0", second.code)
+	}
+	if want := "applied 0 migrations; database is up to date\n"; second.stdout != want {
+		t.Errorf("second migrate printed %q, want %q", second.stdout, want)
+	}
+}
+
+func TestDatabaseURLFlagOverridesEnv(t *testing.T) {
+	t.Parallel()
+	e := env{envDatabaseURL: "mysql://nowhere/db"}
+	if r := runCLI(t, t.Context(), e, "migrate"); r.code != exitFailure || !strings.Contains(r.stderr, "postgres://") {
+		t.Errorf("migrate with a mysql URL: exit %d, stderr %q; want 1 and a hint at postgres://", r.code, r.stderr)
+	}
+	url := "file:" + filepath.Join(t.TempDir(), "flag.db")
+	if r := runCLI(t, t.Context(), e, "migrate", "--database-url", url); r.code != exitOK {
+		t.Errorf("migrate --database-url: exit %d, want 0", r.code)
+	}
+}
+
+func TestRefusesUnmigratedDatabase(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"sync"}, {"sync", "--district", "d1"}, {"serve", "--addr", "127.0.0.1:0"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			t.Parallel()
+			e := env{envDatabaseURL: dbtest.EmptyURL(t), envSecretKey: testSecretKey}
+			r := runCLI(t, t.Context(), e, args...)
+			if r.code != exitFailure {
+				t.Errorf("exit %d, want %d", r.code, exitFailure)
+			}
+			if !strings.Contains(r.stderr, "run `rostermirror migrate`") {
+				t.Errorf("stderr %q does not say to run `rostermirror migrate`", r.stderr)
+			}
+		})
+	}
+}
+
+func TestSecretKeyRequired(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, key, want string
+	}{
+		{"missing", "", "ROSTERMIRROR_SECRET_KEY is required: generate one with `openssl rand -base64 32`"},
+		{"short", "too-short", "ROSTERMIRROR_SECRET_KEY"},
+	}
+	for _, tt := range tests {
+		for _, cmd := range []string{"sync", "serve"} {
+			t.Run(tt.name+" "+cmd, func(t *testing.T) {
+				t.Parallel()
+				path := filepath.Join(t.TempDir(), "never.db")
+				e := env{envDatabaseURL: "file:" + path}
+				if tt.key != "" {
+					e[envSecretKey] = tt.key
+				}
+				r := runCLI(t, t.Context(), e, cmd)
+				if r.code != exitFailure {
+					t.Errorf("exit %d, want %d", r.code, exitFailure)
+				}
+				if !strings.Contains(r.stderr, tt.want) {
+					t.Errorf("stderr %q does not contain %q", r.stderr, tt.want)
+				}
+				if strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+					t.Errorf("stderr %q: want a one-line error", r.stderr)
+				}
+				if m, _ := filepath.Glob(path + "*"); len(m) != 0 {
+					t.Errorf("a configuration error left database files behind: %v", m)
+				}
+			})
+		}
+	}
+}
+
+func TestServeBadSchedule(t *testing.T) {
+	t.Parallel()
+	e := env{envDatabaseURL: dbtest.URL(t), envSecretKey: testSecretKey, envSyncSchedule: "61 * * * *"}
+	r := runCLI(t, t.Context(), e, "serve", "--addr", "127.0.0.1:0")
+	if r.code != exitFailure || !strings.Contains(r.stderr, "ROSTERMIRROR_SYNC_SCHEDULE: ") {
+		t.Errorf("exit %d, stderr %q; want 1 and an error naming ROSTERMIRROR_SYNC_SCHEDULE", r.code, r.stderr)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want string // in stderr
+	}{
+		{[]string{"sync", "--approve-held", "r1", "--district", "d1"}, "--approve-held cannot be combined with --district or --dry-run"},
+		{[]string{"sync", "--reject-held", "r1", "--dry-run"}, "--reject-held cannot be combined with --district or --dry-run"},
+		{[]string{"sync", "--approve-held", "r1", "--reject-held", "r1"}, "cannot be combined"},
+		{[]string{"sync", "--district", ""}, "--district needs a Clever district id"},
+		{[]string{"sync", "--district", "d1,,d2"}, "--district needs a Clever district id"},
+		{[]string{"sync", "--no-such-flag"}, "unknown flag: --no-such-flag"},
+		{[]string{"sync", "stray"}, `unknown command "stray"`},
+		{[]string{"serve", "stray"}, `unknown command "stray"`},
+		{[]string{"migrate", "--addr", ":1"}, "unknown flag: --addr"},
+		{[]string{"no-such-command"}, `unknown command "no-such-command"`},
+		{[]string{"--log-level", "loud", "migrate"}, `invalid --log-level "loud"`},
+		{[]string{"demo"}, `unknown command "demo"`}, // not part of this binary yet
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			t.Parallel()
+			e := env{envDatabaseURL: "file:" + filepath.Join(t.TempDir(), "never.db"), envSecretKey: testSecretKey}
+			r := runCLI(t, t.Context(), e, tt.args...)
+			if r.code != exitUsage {
+				t.Errorf("exit %d, want %d", r.code, exitUsage)
+			}
+			if !strings.Contains(r.stderr, tt.want) || !strings.Contains(r.stderr, "--help' for usage") {
+				t.Errorf("stderr %q: want %q and a pointer to --help", r.stderr, tt.want)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout %q, want nothing", r.stdout)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	r := runCLI(t, t.Context(), env{}, "--help")
+	if r.code != exitOK {
+		t.Errorf("exit %d, want 0", r.code)
+	}
+	for _, want := range []string{"migrate", "serve", "sync", "ROSTERMIRROR_SECRET_KEY", "Exit codes"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("help does not mention %q", want)
+		}
+	}
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rostermirror/rostermirror/internal/store"
+	"github.com/rostermirror/rostermirror/sync/schedule"
+)
+
+// Timeouts of serve.
+const (
+	// shutdownTimeout bounds the graceful stop: in-flight requests, then the scheduler's running syncs.
+	shutdownTimeout = 30 * time.Second
+	// readyTimeout bounds the database checks of one /readyz request.
+	readyTimeout = 2 * time.Second
+)
+
+// newServeCommand builds `rostermirror serve`.
+func newServeCommand(a *app) *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the scheduler and the HTTP server until SIGINT or SIGTERM",
+		Long: `Run the production server: full syncs of every connected district on ROSTERMIRROR_SYNC_SCHEDULE
+and the HTTP server on ROSTERMIRROR_ADDR (/healthz, /readyz). The database must be migrated first
+(rostermirror migrate). SIGINT or SIGTERM stops it gracefully.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if addr != "" {
+				a.cfg.Addr = addr
+			}
+			return a.serve(cmd.Context())
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "", "HTTP listen address (overrides $"+envAddr+", default "+defaultAddr+")")
+	return cmd
+}
+
+// serve runs until ctx is cancelled, then stops gracefully: it stops accepting requests and waits for
+// those in flight, stops the scheduler (waiting for running syncs up to a deadline) and closes the
+// database.
+func (a *app) serve(ctx context.Context) error {
+	if err := a.cfg.validateSchedule(); err != nil {
+		return err
+	}
+	s, err := a.openSyncer(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	sched, err := schedule.New(schedule.Config{
+		Syncer:    s.engine,
+		Districts: s.tokens,
+		Schedule:  a.cfg.SyncSchedule,
+		DB:        s.db,
+		Logger:    a.logger,
+	})
+	if err != nil {
+		return err // "new scheduler: …"
+	}
+
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           newHTTPHandler(handlerDeps{DB: s.db, Logger: a.logger}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	a.logger.Info("serving", "addr", ln.Addr().String(), "database_url", store.Redact(a.cfg.DatabaseURL))
+
+	if err := sched.Start(ctx); err != nil { // "start scheduler: …"
+		return errors.Join(err, a.shutdown(srv, nil))
+	}
+
+	select {
+	case <-ctx.Done():
+		a.logger.Info("shutting down")
+		return a.shutdown(srv, sched)
+	case err := <-serveErr:
+		err = fmt.Errorf("serve HTTP: %w", err)
+		return errors.Join(err, a.shutdown(srv, sched))
+	}
+}
+
+// shutdown stops the HTTP server and then the scheduler (when not nil), each within shutdownTimeout.
+func (a *app) shutdown(srv *http.Server, sched *schedule.Scheduler) error {
+	var errs []error
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("stop HTTP server: %w", err))
+	}
+	if sched != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := sched.Stop(ctx); err != nil {
+			errs = append(errs, err) // "stop scheduler: …"
+		}
+	}
+	if len(errs) == 0 {
+		a.logger.Info("stopped")
+	}
+	return errors.Join(errs...)
+}
+
+// handlerDeps are what the HTTP handler serves from. Later work (GraphQL, playground, metrics) adds its
+// dependencies here.
+type handlerDeps struct {
+	// DB is the mirror's database; /readyz checks it.
+	DB *store.DB
+	// Logger receives request errors.
+	Logger *slog.Logger
+}
+
+// newHTTPHandler builds the HTTP routes of serve:
+//
+//	GET /healthz  200 "ok" while the process runs
+//	GET /readyz   200 "ok" when the database answers and is migrated, 503 with the reason otherwise
+func newHTTPHandler(d handlerDeps) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeText(w, http.StatusOK, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if err := d.DB.SQL.PingContext(ctx); err != nil {
+			d.Logger.Warn("not ready: database unreachable", "err", err)
+			writeText(w, http.StatusServiceUnavailable, "database unreachable")
+			return
+		}
+		if err := d.DB.CheckMigrated(ctx); err != nil {
+			writeText(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		writeText(w, http.StatusOK, "ok")
+	})
+	return mux
+}
+
+// writeText writes a plain-text response.
+func writeText(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	fmt.Fprintln(w, body)
+}

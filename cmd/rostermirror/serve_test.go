@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rostermirror/rostermirror/internal/dbtest"
+	"github.com/rostermirror/rostermirror/internal/store"
+)
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// get fetches url and returns its status and body.
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read %s: %v", url, err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+func TestServe(t *testing.T) {
+	t.Parallel()
+	addr := freeAddr(t)
+	e := simEnv(t).with(envAddr, ":1") // --addr wins
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan result, 1)
+	go func() { done <- runCLI(t, ctx, e, "serve", "--addr", addr) }()
+
+	base := "http://" + addr
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("serve exited early: %d\n%s", r.code, r.stderr)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not answer on %s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, body := get(t, base+"/healthz"); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("/healthz: %d %q, want 200 \"ok\"", code, body)
+	}
+	if code, body := get(t, base+"/readyz"); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("/readyz: %d %q, want 200 \"ok\"", code, body)
+	}
+
+	cancel()
+	select {
+	case r := <-done:
+		if !strings.Contains(r.stderr, `"districts":1`) {
+			t.Errorf("the scheduler did not schedule the simulator's district:\n%s", r.stderr)
+		}
+		if r.code != exitOK {
+			t.Errorf("serve exited %d after cancel, want 0; stderr:\n%s", r.code, r.stderr)
+		}
+		if !strings.Contains(r.stderr, `"msg":"stopped"`) {
+			t.Errorf("serve did not log a graceful stop:\n%s", r.stderr)
+		}
+	case <-time.After(40 * time.Second):
+		t.Fatal("serve did not stop after its context was cancelled")
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Error("serve still answers after it stopped")
+	}
+}
+
+func TestServeAddrInUse(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	e := env{envDatabaseURL: dbtest.URL(t), envSecretKey: testSecretKey, envAddr: ln.Addr().String()}
+	r := runCLI(t, t.Context(), e, "serve")
+	if r.code != exitFailure || !strings.Contains(r.stderr, "listen on "+ln.Addr().String()) {
+		t.Errorf("exit %d, stderr %q; want 1 and a listen error", r.code, r.stderr)
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	t.Parallel()
+	open := func(t *testing.T, url string) *store.DB {
+		db, err := store.Open(t.Context(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	tests := []struct {
+		name     string
+		db       func(t *testing.T) *store.DB
+		wantCode int
+		wantBody string
+	}{
+		{"migrated", func(t *testing.T) *store.DB {
+			db := open(t, dbtest.URL(t))
+			t.Cleanup(func() { db.Close() })
+			return db
+		}, http.StatusOK, "ok"},
+		{"not migrated", func(t *testing.T) *store.DB {
+			db := open(t, dbtest.EmptyURL(t))
+			t.Cleanup(func() { db.Close() })
+			return db
+		}, http.StatusServiceUnavailable, "run `rostermirror migrate`"},
+		{"unreachable", func(t *testing.T) *store.DB {
+			db := open(t, dbtest.URL(t))
+			db.Close()
+			return db
+		}, http.StatusServiceUnavailable, "database unreachable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHTTPHandler(handlerDeps{DB: tt.db(t), Logger: discardLogger()})
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+			if rec.Code != tt.wantCode || !strings.Contains(rec.Body.String(), tt.wantBody) {
+				t.Errorf("/readyz: %d %q, want %d and %q", rec.Code, rec.Body.String(), tt.wantCode, tt.wantBody)
+			}
+			rec = httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+			if rec.Code != http.StatusOK {
+				t.Errorf("/healthz: %d, want 200 whatever the database", rec.Code)
+			}
+		})
+	}
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

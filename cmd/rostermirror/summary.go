@@ -1,0 +1,136 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rostermirror/rostermirror/internal/syncstats"
+	"github.com/rostermirror/rostermirror/sync/mirror"
+)
+
+// writeSummary writes what sync runs did: a table with one row per district and record type, then one
+// status line per run (with the explanation of a held run), then a note when the runs were dry.
+func writeSummary(w io.Writer, results []mirror.Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "DISTRICT\tRESOURCE\tREAD\tCREATED\tUPDATED\tUNCHANGED\tARCHIVED\tRESTORED\tHELD")
+	for _, r := range results {
+		if len(r.Counts) == 0 {
+			continue // the run failed before it read anything: its status line says why
+		}
+		for _, kind := range resultKinds(r) {
+			o, ok := r.Counts[kind]
+			if !ok {
+				fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t-\n", r.DistrictID, kind)
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", r.DistrictID, kind,
+				o.Read, o.Created, o.Updated, o.Unchanged, o.Archived, o.Restored, o.Held)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("write summary: %w", err)
+	}
+	dry := false
+	var b strings.Builder
+	b.WriteString("\n")
+	for _, r := range results {
+		b.WriteString(statusLine(r))
+		b.WriteString("\n")
+		dry = dry || r.DryRun
+	}
+	if dry {
+		b.WriteString("dry run: nothing was written\n")
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write summary: %w", err)
+	}
+	return nil
+}
+
+// resultKinds are the record types to list for r: mirror.Kinds in sync order, then any other type r
+// counted.
+func resultKinds(r mirror.Result) []string {
+	kinds := slices.Clone(mirror.Kinds)
+	for _, k := range slices.Sorted(maps.Keys(r.Counts)) {
+		if !slices.Contains(kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
+}
+
+// statusLine says how run r ended: "district D: run R succeeded in 1.2s".
+func statusLine(r mirror.Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "district %s: ", r.DistrictID)
+	switch {
+	case r.DryRun:
+		b.WriteString("dry run ")
+	case r.RunID != "":
+		fmt.Fprintf(&b, "run %s ", r.RunID)
+	default:
+		b.WriteString("run ")
+	}
+	switch r.Status {
+	case mirror.StatusHeld:
+		b.WriteString("HELD")
+	case mirror.StatusFailed:
+		b.WriteString("FAILED")
+	default:
+		b.WriteString(r.Status)
+	}
+	if d := r.Finished.Sub(r.Started); !r.Started.IsZero() && !r.Finished.IsZero() && d >= 0 {
+		fmt.Fprintf(&b, " in %s", d.Round(100*time.Millisecond))
+	}
+	switch r.Status {
+	case mirror.StatusFailed:
+		fmt.Fprintf(&b, ": %d %s (see stderr)", len(r.Errors), plural(len(r.Errors), "error", "errors"))
+	case mirror.StatusHeld:
+		b.WriteString(": ")
+		b.WriteString(heldExplanation(r))
+	}
+	return b.String()
+}
+
+// heldExplanation says what the mass-archive guard held and what to do about it: "3 of 12 sections (25%)
+// would be archived: held for approval — run `rostermirror sync --approve-held R` or `--reject-held R`".
+//
+// "Of" counts the type's records that were shared before the run: those seen again (updated or
+// unchanged) plus those the run archived or would archive.
+func heldExplanation(r mirror.Result) string {
+	var parts []string
+	for _, kind := range resultKinds(r) {
+		o := r.Counts[kind]
+		held := max(o.Held, len(r.Held[kind]))
+		if held == 0 {
+			continue
+		}
+		parts = append(parts, heldShare(kind, held, o))
+	}
+	what := "records"
+	if len(parts) > 0 {
+		what = strings.Join(parts, " and ")
+	}
+	if r.DryRun || r.RunID == "" {
+		return what + " would be archived: a real run would hold them for approval"
+	}
+	return fmt.Sprintf("%s would be archived: held for approval — run `rostermirror sync --approve-held %s` or `--reject-held %s`",
+		what, r.RunID, r.RunID)
+}
+
+// heldShare formats "3 of 12 sections (25%)".
+func heldShare(kind string, held int, o syncstats.Outcome) string {
+	total := o.Updated + o.Unchanged + o.Archived + max(o.Held, held)
+	if total == 0 {
+		return strconv.Itoa(held) + " " + kind
+	}
+	pct := math.Round(100 * float64(held) / float64(total))
+	return fmt.Sprintf("%d of %d %s (%.0f%%)", held, total, kind, pct)
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rostermirror/rostermirror/sync/mirror"
+)
+
+// syncFlags are the flags of `rostermirror sync`.
+type syncFlags struct {
+	districts []string
+	dryRun    bool
+	approve   string
+	reject    string
+}
+
+// validate rejects combinations that make no sense.
+func (f syncFlags) validate() error {
+	if f.approve != "" && f.reject != "" {
+		return usagef("--approve-held and --reject-held cannot be combined: decide a held run one way")
+	}
+	decide := ""
+	switch {
+	case f.approve != "":
+		decide = "--approve-held"
+	case f.reject != "":
+		decide = "--reject-held"
+	}
+	if decide != "" && (len(f.districts) > 0 || f.dryRun) {
+		return usagef("%s cannot be combined with --district or --dry-run: it decides a run that already happened", decide)
+	}
+	for _, d := range f.districts {
+		if d == "" {
+			return usagef("--district needs a Clever district id")
+		}
+	}
+	return nil
+}
+
+// districtIDs splits the --district values at commas and trims them; an empty id is kept, for validate
+// to reject (an unset shell variable must not turn into "every district").
+func districtIDs(values []string) []string {
+	var ids []string
+	for _, v := range values {
+		for id := range strings.SplitSeq(v, ",") {
+			ids = append(ids, strings.TrimSpace(id))
+		}
+	}
+	return ids
+}
+
+// newSyncCommand builds `rostermirror sync`.
+func newSyncCommand(a *app) *cobra.Command {
+	var f syncFlags
+	cmd := &cobra.Command{
+		Use:   "sync [--district ID]... [--dry-run] | --approve-held RUN | --reject-held RUN",
+		Short: "Sync districts now: progress on stderr, a summary table on stdout",
+		Long: `Run one full sync of each district now, one after another: every district with a token
+(listed from Clever with CLEVER_CLIENT_ID/CLEVER_CLIENT_SECRET, or given in CLEVER_DISTRICT_TOKENS), or
+only those named with --district. Progress goes to stderr, a summary table to stdout.
+
+A run that would archive a large share of a district's users or sections is held: everything else is
+written, the archives wait for a decision with --approve-held RUN or --reject-held RUN.
+
+Exit status is 1 when any run failed, 0 otherwise (held runs included), 2 for a usage error.`,
+		Args:                  cobra.NoArgs,
+		DisableFlagsInUseLine: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.districts = districtIDs(f.districts)
+			if err := f.validate(); err != nil {
+				return err
+			}
+			return a.runSync(cmd.Context(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.districts, "district", nil, "Clever district `ID` to sync (repeatable, or comma-separated); default: every connected district")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "read Clever and work out every change, then write nothing")
+	fl.StringVar(&f.approve, "approve-held", "", "apply the archives held by run `RUN`")
+	fl.StringVar(&f.reject, "reject-held", "", "discard the archives held by run `RUN`")
+	return cmd
+}
+
+// runSync runs `rostermirror sync`.
+func (a *app) runSync(ctx context.Context, f syncFlags) error {
+	s, err := a.openSyncer(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	if f.approve != "" || f.reject != "" {
+		return a.decideHeld(ctx, s, f)
+	}
+
+	districts := f.districts
+	if len(districts) == 0 {
+		if districts, err = s.tokens.Connected(ctx); err != nil {
+			return err // "list connected districts: …"
+		}
+		if len(districts) == 0 {
+			return fmt.Errorf("no districts to sync: set %s and %s, or %s, or pass --district", envClientID, envClientSecret, envDistrictTokens)
+		}
+	}
+
+	prog := newProgress(a.stderr, a.stderrTerminal)
+	results := make([]mirror.Result, 0, len(districts))
+	for _, id := range districts {
+		if ctx.Err() != nil {
+			break
+		}
+		res, err := s.engine.SyncDistrict(ctx, id, mirror.Options{DryRun: f.dryRun, Trigger: "cli", Progress: prog.Report})
+		if err != nil {
+			// The run could not start; show it like a failed run so the other districts still sync.
+			res = mirror.Result{DistrictID: id, Status: mirror.StatusFailed, DryRun: f.dryRun, Errors: []string{err.Error()}}
+		}
+		results = append(results, res)
+	}
+	prog.Close()
+
+	if err := writeSummary(a.stdout, results); err != nil {
+		return err
+	}
+	failed := 0
+	for _, r := range results {
+		switch {
+		case r.Err() != nil:
+			failed++
+			fmt.Fprintf(a.stderr, "district %s: sync failed:\n", r.DistrictID)
+			for _, e := range r.Errors {
+				fmt.Fprintf(a.stderr, "  %s\n", e)
+			}
+		case r.Status == mirror.StatusHeld:
+			fmt.Fprintf(a.stderr, "WARNING: district %s: %s\n", r.DistrictID, heldExplanation(r))
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sync interrupted after %d of %d districts: %w", len(results), len(districts), err)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d sync %s failed", failed, len(results), plural(len(results), "run", "runs"))
+	}
+	return nil
+}
+
+// decideHeld approves or rejects a held run and prints the outcome.
+func (a *app) decideHeld(ctx context.Context, s *syncer, f syncFlags) error {
+	decide, runID, verb, outcome := s.engine.ApproveHeld, f.approve, "approve", "approved by %s: the held archives were applied"
+	if f.reject != "" {
+		decide, runID, verb, outcome = s.engine.RejectHeld, f.reject, "reject", "rejected by %s: the held archives were discarded"
+	}
+	by := a.decidedBy()
+	res, err := decide(ctx, runID, by)
+	if err != nil {
+		return fmt.Errorf("%s held run %s: %w", verb, runID, err)
+	}
+	if err := writeSummary(a.stdout, []mirror.Result{res}); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(a.stdout, "run %s "+outcome+"\n", runID, by)
+	return err
+}
+
+// decidedBy names who approves or rejects a held run from the command line: "cli:" and the user.
+func (a *app) decidedBy() string {
+	if u := a.getenv("USER"); u != "" {
+		return "cli:" + u
+	}
+	return "cli"
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/rostermirror/rostermirror/internal/secret"
+	"github.com/rostermirror/rostermirror/internal/store"
+	"github.com/rostermirror/rostermirror/internal/tokens"
+	"github.com/rostermirror/rostermirror/sync/clever"
+	"github.com/rostermirror/rostermirror/sync/mirror"
+)
+
+// openDB opens the configured database; it does not migrate.
+func (a *app) openDB(ctx context.Context) (*store.DB, error) {
+	db, err := store.Open(ctx, a.cfg.DatabaseURL)
+	if err != nil {
+		return nil, err // store.Open names the (redacted) URL already
+	}
+	a.logger.Debug("database opened", "database_url", store.Redact(a.cfg.DatabaseURL), "dialect", db.Dialect)
+	return db, nil
+}
+
+// syncer is the part of the application that sync and serve share: the database, districts' tokens and
+// the sync engine.
+type syncer struct {
+	db     *store.DB
+	tokens *tokens.Store
+	engine *mirror.Engine
+}
+
+// Close closes the database.
+func (s *syncer) Close() error { return s.db.Close() }
+
+// openSyncer validates the configuration the sync needs, opens the database, refuses it when migrations
+// are pending, and builds the Clever client, the token store and the engine. The caller closes it.
+func (a *app) openSyncer(ctx context.Context) (*syncer, error) {
+	// Configuration first: a mistake in it must not leave a database file behind.
+	box, err := a.cfg.secretBox()
+	if err != nil {
+		return nil, err
+	}
+	if err := a.cfg.validateClever(); err != nil {
+		return nil, err
+	}
+	static, err := a.cfg.staticTokens()
+	if err != nil {
+		return nil, err
+	}
+
+	db, err := a.openDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, err := a.buildSyncer(ctx, db, box, static)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (a *app) buildSyncer(ctx context.Context, db *store.DB, box *secret.Box, static map[string]clever.Token) (*syncer, error) {
+	if err := db.CheckMigrated(ctx); err != nil {
+		if errors.Is(err, store.ErrNotMigrated) {
+			return nil, fmt.Errorf("%w (database %s)", err, store.Redact(a.cfg.DatabaseURL))
+		}
+		return nil, err
+	}
+	client := clever.New(clever.Config{
+		APIURL:       a.cfg.CleverAPIURL,
+		OAuthURL:     a.cfg.CleverOAuthURL,
+		ClientID:     a.cfg.ClientID,
+		ClientSecret: a.cfg.ClientSecret,
+		Logger:       a.logger,
+	})
+	tc := tokens.Config{DB: db, Box: box, Static: static, Logger: a.logger}
+	if a.cfg.ClientID != "" {
+		tc.OAuth = client // left unset otherwise, so that no typed nil reaches the token store
+	}
+	ts, err := tokens.New(tc)
+	if err != nil {
+		return nil, fmt.Errorf("build token store: %w", err)
+	}
+	engine, err := mirror.New(mirror.Config{
+		DB:     db,
+		Reader: func(t clever.Token) mirror.Reader { return client.WithToken(t) },
+		Tokens: ts,
+		Logger: a.logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build sync engine: %w", err)
+	}
+	return &syncer{db: db, tokens: ts, engine: engine}, nil
+}

@@ -1,0 +1,42 @@
+package schema
+
+import (
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// RoleSchool is a role's membership of a school (roles.<role>.schools), with its history: when a student
+// leaves a school the membership ends, it is not deleted.
+type RoleSchool struct {
+	ent.Schema
+}
+
+// Mixin of RoleSchool.
+func (RoleSchool) Mixin() []ent.Mixin { return []ent.Mixin{Membership{}} }
+
+// Fields of RoleSchool.
+func (RoleSchool) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("role_id").NotEmpty().Immutable().MaxLen(96),
+		field.String("school_id").NotEmpty().Immutable().MaxLen(64).Comment("Clever id; may name a school not (yet) mirrored"),
+	}
+}
+
+// Edges of RoleSchool.
+func (RoleSchool) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("role", UserRole.Type).Ref("schools").Field("role_id").Unique().Required().Immutable(),
+		edge.From("school", School.Type).Ref("role_schools").Field("school_id").Unique().Required().Immutable(),
+	}
+}
+
+// Indexes of RoleSchool.
+func (RoleSchool) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("role_id", "school_id").Unique().Annotations(entsql.IndexWhere("ended_at IS NULL")),
+		index.Fields("school_id"),
+	}
+}

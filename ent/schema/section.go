@@ -1,0 +1,57 @@
+package schema
+
+import (
+	"encoding/json"
+
+	"entgo.io/ent"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// Section is a class, with its teachers in Clever's order (primary first) and its students.
+type Section struct {
+	ent.Schema
+}
+
+// Mixin of Section.
+func (Section) Mixin() []ent.Mixin { return []ent.Mixin{Mirrored{}} }
+
+// Fields of Section.
+func (Section) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").Default(""),
+		field.String("sis_id").Default(""),
+		field.String("subject").Default(""),
+		field.String("grade").Default(""),
+		field.String("period").Default(""),
+		field.String("section_number").Default(""),
+		field.String("school_id").Optional().Nillable().MaxLen(64),
+		field.String("term_id").Optional().Nillable().MaxLen(64),
+		field.String("course_id").Optional().Nillable().MaxLen(64),
+		field.JSON("ext", json.RawMessage{}).Optional(),
+		field.Time("clever_created").Optional().Nillable(),
+		field.Time("clever_last_modified").Optional().Nillable(),
+	}
+}
+
+// Edges of Section.
+func (Section) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("district", District.Type).Ref("sections").Field("district_id").Unique().Required().Immutable(),
+		edge.From("school", School.Type).Ref("sections").Field("school_id").Unique(),
+		edge.From("term", Term.Type).Ref("sections").Field("term_id").Unique(),
+		edge.From("course", Course.Type).Ref("sections").Field("course_id").Unique(),
+		edge.To("teachers", SectionTeacher.Type),
+		edge.To("students", SectionStudent.Type),
+	}
+}
+
+// Indexes of Section.
+func (Section) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("school_id"),
+		index.Fields("term_id"),
+		index.Fields("course_id"),
+	}
+}

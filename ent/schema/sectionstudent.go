@@ -1,0 +1,42 @@
+package schema
+
+import (
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// SectionStudent is a student's enrollment in a section, with history: when the student leaves, the
+// enrollment ends; it is not deleted.
+type SectionStudent struct {
+	ent.Schema
+}
+
+// Mixin of SectionStudent.
+func (SectionStudent) Mixin() []ent.Mixin { return []ent.Mixin{Membership{}} }
+
+// Fields of SectionStudent.
+func (SectionStudent) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("section_id").NotEmpty().Immutable().MaxLen(64),
+		field.String("user_id").NotEmpty().Immutable().MaxLen(64).Comment("Clever id; may name a student not (yet) mirrored"),
+	}
+}
+
+// Edges of SectionStudent.
+func (SectionStudent) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("section", Section.Type).Ref("students").Field("section_id").Unique().Required().Immutable(),
+		edge.From("user", User.Type).Ref("enrollments").Field("user_id").Unique().Required().Immutable(),
+	}
+}
+
+// Indexes of SectionStudent.
+func (SectionStudent) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("section_id", "user_id").Unique().Annotations(entsql.IndexWhere("ended_at IS NULL")),
+		index.Fields("user_id"),
+	}
+}

@@ -1,0 +1,43 @@
+package schema
+
+import (
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// SectionTeacher is a teacher's place in a section, with history. Position 0 is the primary teacher;
+// co-teachers follow in Clever's order.
+type SectionTeacher struct {
+	ent.Schema
+}
+
+// Mixin of SectionTeacher.
+func (SectionTeacher) Mixin() []ent.Mixin { return []ent.Mixin{Membership{}} }
+
+// Fields of SectionTeacher.
+func (SectionTeacher) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("section_id").NotEmpty().Immutable().MaxLen(64),
+		field.String("user_id").NotEmpty().Immutable().MaxLen(64).Comment("Clever id; may name a user not (yet) mirrored"),
+		field.Int("position").NonNegative().Comment("0 for the primary teacher, then co-teachers in Clever's order"),
+	}
+}
+
+// Edges of SectionTeacher.
+func (SectionTeacher) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("section", Section.Type).Ref("teachers").Field("section_id").Unique().Required().Immutable(),
+		edge.From("user", User.Type).Ref("taught_sections").Field("user_id").Unique().Required().Immutable(),
+	}
+}
+
+// Indexes of SectionTeacher.
+func (SectionTeacher) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("section_id", "user_id").Unique().Annotations(entsql.IndexWhere("ended_at IS NULL")),
+		index.Fields("user_id"),
+	}
+}

@@ -1,0 +1,57 @@
+package schema
+
+import (
+	"time"
+
+	"entgo.io/ent"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+
+	"github.com/rostermirror/rostermirror/internal/syncstats"
+)
+
+// SyncRun is one sync of one district: what started it, how it ended, and what it did.
+type SyncRun struct {
+	ent.Schema
+}
+
+// Fields of SyncRun.
+func (SyncRun) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("id").DefaultFunc(newID).Immutable().MaxLen(32),
+		field.String("district_id").NotEmpty().Immutable().MaxLen(64),
+		field.Enum("kind").Values("full", "events").Default("full").Immutable(),
+		field.Enum("status").Values("running", "succeeded", "failed", "held", "approved", "rejected", "superseded").
+			Default("running").
+			Comment("held: the mass-archive guard held archives and waits for approval; approved/rejected: an admin decided; " +
+				"superseded: a later run replaced a held run"),
+		field.String("trigger").Default("").Comment("what started the run: schedule, cli, api, demo"),
+		field.Bool("dry_run").Default(false).Immutable(),
+		field.Time("started_at").Default(time.Now).Immutable(),
+		field.Time("finished_at").Optional().Nillable(),
+		field.JSON("counts", syncstats.Counts{}).Optional(),
+		field.Strings("errors").Optional(),
+		field.String("event_cursor").Default("").
+			Comment("the newest Clever event id captured before the run started; incremental sync resumes from it"),
+		field.JSON("held", syncstats.Held{}).Optional().
+			Comment("the Clever ids whose archiving the mass-archive guard held, per record type"),
+		field.String("decided_by").Default("").Comment("who approved or rejected a held run"),
+		field.Time("decided_at").Optional().Nillable(),
+	}
+}
+
+// Edges of SyncRun.
+func (SyncRun) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("district", District.Type).Ref("sync_runs").Field("district_id").Unique().Required().Immutable(),
+	}
+}
+
+// Indexes of SyncRun.
+func (SyncRun) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("district_id", "started_at"),
+		index.Fields("status"),
+	}
+}

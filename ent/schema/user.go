@@ -1,0 +1,42 @@
+package schema
+
+import (
+	"entgo.io/ent"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+)
+
+// User is one Clever user with every role it holds: teacher, staff and district_admin are often one
+// user; students and contacts never share a user with another role.
+type User struct {
+	ent.Schema
+}
+
+// Mixin of User.
+func (User) Mixin() []ent.Mixin { return []ent.Mixin{Mirrored{}} }
+
+// Fields of User.
+func (User) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("email").Default("").Comment("not validated by Clever: may lack an @"),
+		field.String("first_name").Default(""),
+		field.String("middle_name").Default(""),
+		field.String("last_name").Default("").Comment("for contacts Clever puts the full name here"),
+		field.Time("clever_created").Optional().Nillable(),
+		field.Time("clever_last_modified").Optional().Nillable(),
+	}
+}
+
+// Edges of User.
+func (User) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("district", District.Type).Ref("users").Field("district_id").Unique().Required().Immutable(),
+		edge.To("roles", UserRole.Type),
+		edge.To("taught_sections", SectionTeacher.Type),
+		edge.To("enrollments", SectionStudent.Type),
+		edge.To("contacts", ContactRelationship.Type).
+			Comment("the user's contacts, when the user is a student"),
+		edge.To("contact_students", ContactRelationship.Type).
+			Comment("the students the user is a contact of"),
+	}
+}

@@ -1,0 +1,77 @@
+package schema
+
+import (
+	"encoding/json"
+
+	"entgo.io/ent"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/index"
+)
+
+// UserRole is one role a user holds (roles.student, roles.teacher, …) with that role's fields as
+// queryable columns. A role the user loses is archived; it is restored if Clever sends it again.
+type UserRole struct {
+	ent.Schema
+}
+
+// Fields of UserRole.
+func (UserRole) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("id").NotEmpty().Immutable().MaxLen(96).
+			Comment(`"<user's Clever id>/<role>": one row per user and role, kept (archived) when the role is lost`),
+		field.String("user_id").NotEmpty().Immutable().MaxLen(64),
+		field.Enum("role").Values("student", "teacher", "staff", "district_admin", "contact").Immutable(),
+		field.String("district_id").NotEmpty().Immutable().MaxLen(64),
+		field.String("school_id").Optional().Nillable().MaxLen(64).
+			Comment("the role's primary school (Clever id); staff have none"),
+		field.String("content_hash").MaxLen(64),
+		field.Time("archived_at").Optional().Nillable(),
+		field.Time("last_synced_at"),
+		field.String("sis_id").Default(""),
+		field.String("state_id").Default(""),
+		field.String("legacy_id").Default(""),
+		field.String("district_username").Default(""),
+		field.String("email").Default("").Comment("students only: an undocumented key real data carries"),
+		// student
+		field.String("student_number").Default(""),
+		field.String("grade").Default(""),
+		field.Time("dob").Optional().Nillable().Comment("date of birth; Clever sends M/D/YYYY"),
+		field.String("gender").Default(""),
+		field.String("graduation_year").Default(""),
+		field.String("race").Default(""),
+		field.String("hispanic_ethnicity").Default(""),
+		field.String("ell_status").Default("").Comment("sensitive"),
+		field.String("frl_status").Default("").Comment("sensitive"),
+		field.String("iep_status").Default("").Comment("sensitive"),
+		field.String("home_language").Default("").Comment("sensitive"),
+		// teacher, staff, district_admin
+		field.String("teacher_number").Default(""),
+		field.String("staff_id").Default(""),
+		field.String("title").Default(""),
+		field.String("department").Default(""),
+		field.Strings("staff_roles").Optional(),
+		// contact
+		field.String("phone").Default(""),
+		field.String("phone_type").Default(""),
+		field.JSON("ext", json.RawMessage{}).Optional(),
+	}
+}
+
+// Edges of UserRole.
+func (UserRole) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.From("user", User.Type).Ref("roles").Field("user_id").Unique().Required().Immutable(),
+		edge.From("school", School.Type).Ref("primary_roles").Field("school_id").Unique(),
+		edge.To("schools", RoleSchool.Type),
+	}
+}
+
+// Indexes of UserRole.
+func (UserRole) Indexes() []ent.Index {
+	return []ent.Index{
+		index.Fields("user_id", "role").Unique(),
+		index.Fields("district_id", "role", "archived_at"),
+		index.Fields("school_id"),
+	}
+}

@@ -1,0 +1,65 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/rostermirror/rostermirror/ent/district"
+	"github.com/rostermirror/rostermirror/internal/dbtest"
+	"github.com/rostermirror/rostermirror/internal/store"
+)
+
+func TestMigrateThenServe(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := store.Open(ctx, dbtest.EmptyURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CheckMigrated(ctx); !errors.Is(err, store.ErrNotMigrated) || !strings.Contains(err.Error(), "rostermirror migrate") {
+		t.Fatalf("unmigrated: err = %v, want ErrNotMigrated naming the command", err)
+	}
+	n, err := db.Migrate(ctx)
+	if err != nil || n == 0 {
+		t.Fatalf("migrate: %d, %v", n, err)
+	}
+	if err := db.CheckMigrated(ctx); err != nil {
+		t.Fatalf("after migrate: %v", err)
+	}
+	if n, err := db.Migrate(ctx); err != nil || n != 0 {
+		t.Fatalf("second migrate applied %d, %v; want 0", n, err)
+	}
+	// The schema works through ent.
+	if _, err := db.Client.District.Query().Where(district.ArchivedAtIsNil()).Count(ctx); err != nil {
+		t.Fatalf("query: %v", err)
+	}
+}
+
+func TestURLs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, bad := range []string{"mysql://root@localhost/db", "http://x"} {
+		if _, err := store.Open(ctx, bad); err == nil || !strings.Contains(err.Error(), "want postgres://") {
+			t.Errorf("Open(%q) = %v, want a clear error", bad, err)
+		}
+	}
+	if got := store.Redact("postgres://app:s3cret@db:5432/roster?sslmode=disable"); strings.Contains(got, "s3cret") || !strings.Contains(got, "app:xxxxx@db") {
+		t.Errorf("Redact = %q", got)
+	}
+	// A plain path and file: URL both open SQLite with the default pragmas.
+	dir := t.TempDir()
+	for _, u := range []string{dir + "/a.db", "file:" + dir + "/b.db", "file:" + dir + "/c.db?_pragma=busy_timeout(1)"} {
+		db, err := store.Open(ctx, u)
+		if err != nil {
+			t.Fatalf("Open(%q): %v", u, err)
+		}
+		var mode string
+		if err := db.SQL.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+			t.Errorf("%s: journal_mode = %q, %v; want wal", u, mode, err)
+		}
+		db.Close()
+	}
+}

@@ -1,0 +1,421 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/ent/syncrun"
+	"github.com/rostermirror/rostermirror/internal/syncstats"
+	"github.com/rostermirror/rostermirror/sync/clever"
+)
+
+// guarded are the record types the mass-archive guard protects (Clever warns of districts unsharing a
+// semester of sections, or a school's students, by mistake).
+var guarded = map[string]bool{"users": true, "sections": true}
+
+// Log attribute keys.
+const (
+	logDistrict = "district"
+	logRun      = "run"
+	logStatus   = "status"
+)
+
+// SyncDistrict runs one full sync of districtID. The returned error is for failures to run at all
+// (another process is syncing the district, the database is unreachable, ctx was cancelled); a run that
+// ran and failed returns a Result with Status "failed" and its errors (see Result.Err).
+func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Options) (Result, error) {
+	unlock, err := e.lock(ctx, districtID)
+	if err != nil {
+		return Result{}, err
+	}
+	defer unlock()
+
+	now := e.cfg.Now().UTC()
+	res := Result{DistrictID: districtID, Status: StatusRunning, DryRun: opts.DryRun, Counts: syncstats.Counts{},
+		Held: syncstats.Held{}, Started: now}
+	fail := func(err error) {
+		res.Errors = append(res.Errors, err.Error())
+	}
+
+	tok, err := e.cfg.Tokens.Token(ctx, districtID)
+	var rd Reader
+	cursor := ""
+	if err == nil {
+		rd = e.cfg.Reader(tok)
+		cursor, err = e.eventCursor(ctx, rd)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return res, fmt.Errorf("sync district %s: %w", districtID, ctx.Err())
+		}
+		fail(e.classify(ctx, districtID, err))
+	}
+	if !opts.DryRun {
+		if res.RunID, err = e.startRun(ctx, districtID, cursor, opts.Trigger, now); err != nil {
+			return res, err
+		}
+	}
+	if len(res.Errors) == 0 {
+		for _, kind := range Kinds {
+			out, held, err := e.syncKind(ctx, rd, districtID, kind, now, opts)
+			res.Counts[kind] = out
+			if len(held) > 0 {
+				res.Held[kind] = held
+			}
+			if err != nil {
+				fail(fmt.Errorf("%s: %w", kind, e.classify(ctx, districtID, err)))
+				if errors.Is(err, clever.ErrUnauthorized) || ctx.Err() != nil {
+					break // every further read would fail the same way
+				}
+			}
+		}
+		if len(res.Errors) == 0 {
+			if err := e.cfg.Tokens.Used(ctx, districtID); err != nil {
+				e.cfg.Logger.WarnContext(ctx, "record token use", slog.String(logDistrict, districtID), slog.String("error", err.Error()))
+			}
+		}
+	}
+	switch {
+	case len(res.Errors) > 0:
+		res.Status = StatusFailed
+	case len(res.Held) > 0:
+		res.Status = StatusHeld
+	default:
+		res.Status = StatusSucceeded
+	}
+	res.Finished = e.cfg.Now().UTC()
+	if !opts.DryRun {
+		// Record the outcome even when ctx was cancelled: the run must not stay "running".
+		if err := e.finishRun(context.WithoutCancel(ctx), res); err != nil {
+			return res, err
+		}
+	}
+	e.logRun(ctx, res)
+	if ctx.Err() != nil {
+		return res, fmt.Errorf("sync district %s: %w", districtID, ctx.Err())
+	}
+	return res, nil
+}
+
+// classify records what a Clever error means for the district's token, and returns the error to report.
+func (e *Engine) classify(ctx context.Context, districtID string, err error) error {
+	if errors.Is(err, ErrDisconnected) || errors.Is(err, clever.ErrUnauthorized) {
+		if rerr := e.cfg.Tokens.Revoked(context.WithoutCancel(ctx), districtID, err); rerr != nil {
+			e.cfg.Logger.WarnContext(ctx, "record revoked token", slog.String(logDistrict, districtID), slog.String("error", rerr.Error()))
+		}
+		if !errors.Is(err, ErrDisconnected) {
+			return fmt.Errorf("%w: %w", ErrDisconnected, err)
+		}
+	}
+	return err
+}
+
+// eventCursor is the newest event id before the run, where the events sync will resume. A district
+// without the Events API enabled has none; that is not an error.
+func (e *Engine) eventCursor(ctx context.Context, rd Reader) (string, error) {
+	id, err := rd.LatestEventID(ctx)
+	switch {
+	case err == nil:
+		return id, nil
+	case errors.Is(err, clever.ErrUnauthorized), ctx.Err() != nil:
+		return "", err
+	default:
+		e.cfg.Logger.InfoContext(ctx, "no event cursor (events not enabled?)", slog.String("error", err.Error()))
+		return "", nil
+	}
+}
+
+// startRun records a new run, after closing the district's earlier runs: a held run is superseded (this
+// run makes its own decision) and a run still marked running was interrupted (the lock says no one is
+// running it).
+func (e *Engine) startRun(ctx context.Context, districtID, cursor, trigger string, now time.Time) (string, error) {
+	c := e.cfg.DB.Client
+	if _, err := c.SyncRun.Update().
+		Where(syncrun.DistrictID(districtID), syncrun.StatusEQ(syncrun.StatusHeld)).
+		SetStatus(syncrun.StatusSuperseded).Save(ctx); err != nil {
+		return "", fmt.Errorf("supersede held runs: %w", err)
+	}
+	if _, err := c.SyncRun.Update().
+		Where(syncrun.DistrictID(districtID), syncrun.StatusEQ(syncrun.StatusRunning)).
+		SetStatus(syncrun.StatusFailed).SetFinishedAt(now).
+		SetErrors([]string{"interrupted: the process stopped before the run finished"}).Save(ctx); err != nil {
+		return "", fmt.Errorf("close interrupted runs: %w", err)
+	}
+	run, err := c.SyncRun.Create().SetDistrictID(districtID).SetKind(syncrun.KindFull).SetTrigger(trigger).
+		SetEventCursor(cursor).SetStartedAt(now).Save(ctx)
+	if err != nil {
+		return "", fmt.Errorf("record sync run: %w", err)
+	}
+	return run.ID, nil
+}
+
+func (e *Engine) finishRun(ctx context.Context, res Result) error {
+	upd := e.cfg.DB.Client.SyncRun.UpdateOneID(res.RunID).
+		SetStatus(syncrun.Status(res.Status)).SetFinishedAt(res.Finished).SetCounts(res.Counts).SetErrors(res.Errors)
+	if len(res.Held) > 0 {
+		upd.SetHeld(res.Held)
+	}
+	if err := upd.Exec(ctx); err != nil {
+		return fmt.Errorf("record sync run %s: %w", res.RunID, err)
+	}
+	return nil
+}
+
+func (e *Engine) logRun(ctx context.Context, res Result) {
+	var total syncstats.Outcome
+	for _, o := range res.Counts {
+		total.Add(o)
+	}
+	level := slog.LevelInfo
+	if res.Status == StatusFailed {
+		level = slog.LevelWarn
+	}
+	e.cfg.Logger.Log(ctx, level, "sync run",
+		slog.String(logDistrict, res.DistrictID), slog.String(logRun, res.RunID), slog.String(logStatus, res.Status),
+		slog.Bool("dry_run", res.DryRun), slog.Duration("duration", res.Finished.Sub(res.Started)),
+		slog.Int("read", total.Read), slog.Int("created", total.Created), slog.Int("updated", total.Updated),
+		slog.Int("unchanged", total.Unchanged), slog.Int("archived", total.Archived), slog.Int("restored", total.Restored),
+		slog.Int("held", total.Held), slog.Any("errors", res.Errors))
+}
+
+// item is one record read from Clever, with the typed record where memberships are derived from it.
+type item struct {
+	rec     record
+	user    *clever.User
+	section *clever.Section
+}
+
+// read streams one record type from Clever as items.
+func read(ctx context.Context, rd Reader, kind string) iter.Seq2[item, error] {
+	switch kind {
+	case "districts":
+		return mapSeq(rd.Districts(ctx), func(d clever.District) item { return item{rec: districtRecord(d)} })
+	case "schools":
+		return mapSeq(rd.Schools(ctx), func(s clever.School) item { return item{rec: schoolRecord(s)} })
+	case "terms":
+		return mapSeq(rd.Terms(ctx), func(t clever.Term) item { return item{rec: termRecord(t)} })
+	case "courses":
+		return mapSeq(rd.Courses(ctx), func(c clever.Course) item { return item{rec: courseRecord(c)} })
+	case "users":
+		return mapSeq(rd.Users(ctx), func(u clever.User) item { return item{rec: userRecord(u), user: &u} })
+	case "sections":
+		return mapSeq(rd.Sections(ctx), func(s clever.Section) item { return item{rec: sectionRecord(s), section: &s} })
+	}
+	panic("mirror: unknown kind " + kind)
+}
+
+func mapSeq[T any](seq iter.Seq2[T, error], f func(T) item) iter.Seq2[item, error] {
+	return func(yield func(item, error) bool) {
+		for v, err := range seq {
+			if err != nil {
+				yield(item{}, err)
+				return
+			}
+			if !yield(f(v), nil) {
+				return
+			}
+		}
+	}
+}
+
+// syncKind syncs one record type in one transaction: it commits only if Clever's list was read to the
+// end (a dry run never commits). It returns what it did and the ids whose archiving the guard held.
+func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind string, now time.Time, opts Options) (out syncstats.Outcome, held []string, err error) {
+	progress := func(done bool) {
+		if opts.Progress != nil {
+			opts.Progress(Progress{DistrictID: districtID, Kind: kind, Read: out.Read, Done: done})
+		}
+	}
+	defer progress(true)
+	tx, err := e.cfg.DB.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return out, nil, fmt.Errorf("begin: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			tx.Rollback()
+		}
+	}()
+	w := &txWriter{tx: tx, pg: e.cfg.DB.Dialect == dialect.Postgres, now: now, staged: map[string]bool{}}
+	t := tables[kind]
+	var base int
+	if err := tx.QueryRowContext(ctx, w.rebind("SELECT count(*) FROM "+t.table+" WHERE district_id = ? AND archived_at IS NULL"), districtID).Scan(&base); err != nil {
+		return out, nil, fmt.Errorf("count %s: %w", kind, err)
+	}
+	seen := "seen_" + kind
+	if err := w.tempTable(ctx, seen, "(id TEXT PRIMARY KEY)"); err != nil {
+		return out, nil, err
+	}
+
+	batch := make([]item, 0, e.cfg.BatchSize)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		o, err := e.writeBatch(ctx, w, districtID, kind, batch)
+		out.Add(o)
+		batch = batch[:0]
+		progress(false)
+		return err
+	}
+	for it, err := range read(ctx, rd, kind) {
+		if err != nil {
+			return out, nil, err
+		}
+		if it.rec.districtID != districtID {
+			return out, nil, fmt.Errorf("%s %s belongs to district %q, not %s: %w", kind, it.rec.id, it.rec.districtID, districtID, clever.ErrMalformed)
+		}
+		if batch = append(batch, it); len(batch) == cap(batch) {
+			if err := flush(); err != nil {
+				return out, nil, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return out, nil, err
+	}
+	if kind != "districts" { // a district that stops being listed has disconnected: that is not an archive
+		if held, err = e.archiveUnseen(ctx, w, districtID, kind, base, &out); err != nil {
+			return out, nil, err
+		}
+	}
+	if err := w.dropTemp(ctx); err != nil {
+		return out, nil, err
+	}
+	if opts.DryRun {
+		return out, held, nil
+	}
+	if err := tx.Commit(); err != nil {
+		return out, nil, fmt.Errorf("commit %s: %w", kind, err)
+	}
+	committed = true
+	return out, held, nil
+}
+
+// archiveUnseen archives the district's records of kind that the complete read did not return — unless
+// the mass-archive guard holds them, in which case it returns their ids.
+func (e *Engine) archiveUnseen(ctx context.Context, w *txWriter, districtID, kind string, base int, out *syncstats.Outcome) ([]string, error) {
+	table := tables[kind].table
+	unseen := " FROM " + table + " t WHERE t.district_id = ? AND t.archived_at IS NULL AND NOT EXISTS (SELECT 1 FROM seen_" + kind + " s WHERE s.id = t.clever_id)"
+	var n int
+	if err := w.tx.QueryRowContext(ctx, w.rebind("SELECT count(*)"+unseen), districtID).Scan(&n); err != nil {
+		return nil, fmt.Errorf("count unshared %s: %w", kind, err)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	if guarded[kind] && n >= e.cfg.GuardMinimum && float64(n) > e.cfg.GuardShare*float64(base) {
+		rows, err := w.tx.QueryContext(ctx, w.rebind("SELECT t.clever_id"+unseen+" ORDER BY t.clever_id"), districtID)
+		if err != nil {
+			return nil, fmt.Errorf("list held %s: %w", kind, err)
+		}
+		defer rows.Close()
+		held := make([]string, 0, n)
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return nil, fmt.Errorf("list held %s: %w", kind, err)
+			}
+			held = append(held, id)
+		}
+		out.Held = len(held)
+		return held, rows.Err()
+	}
+	archived, err := w.exec(ctx, "UPDATE "+table+" SET archived_at = ?, last_synced_at = ? WHERE clever_id IN (SELECT t.clever_id"+unseen+")",
+		w.now, w.now, districtID)
+	out.Archived = int(archived)
+	return nil, err
+}
+
+// state is what the mirror holds of a record: enough to tell whether Clever's copy changed.
+type state struct {
+	hash     string
+	archived bool
+}
+
+// writeBatch writes one batch: records that are new, changed or back from the archive are upserted (with
+// their memberships); unchanged ones are only noted as seen.
+func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind string, batch []item) (syncstats.Outcome, error) {
+	out := syncstats.Outcome{Read: len(batch)}
+	t := tables[kind]
+	ids := make([]string, len(batch))
+	seenRows := make([][]any, len(batch))
+	for i, it := range batch {
+		ids[i] = it.rec.id
+		seenRows[i] = []any{it.rec.id}
+	}
+	have, err := w.states(ctx, t.table, ids)
+	if err != nil {
+		return out, err
+	}
+	var rows [][]any
+	var changed []item
+	for _, it := range batch {
+		st, ok := have[it.rec.id]
+		switch {
+		case !ok:
+			out.Created++
+		case st.archived:
+			out.Restored++
+		case st.hash != it.rec.hash:
+			out.Updated++
+		default:
+			out.Unchanged++
+			continue
+		}
+		rows = append(rows, it.rec.row(w.now))
+		changed = append(changed, it)
+	}
+	if err := w.upsert(ctx, t.table, t.allColumns(), "clever_id", rows); err != nil {
+		return out, err
+	}
+	// A record can come twice in one read only if Clever's paging misbehaves; the primary key makes the
+	// second a conflict, which is the right failure.
+	if err := w.insert(ctx, "seen_"+kind, []string{"id"}, seenRows); err != nil {
+		return out, fmt.Errorf("note seen %s: %w", kind, err)
+	}
+	switch kind {
+	case "users":
+		err = e.syncUserMembers(ctx, w, districtID, changed)
+	case "sections":
+		err = e.syncSectionMembers(ctx, w, districtID, changed)
+	}
+	return out, err
+}
+
+// states reads the mirror's hash and archive state of the given records.
+func (w *txWriter) states(ctx context.Context, table string, ids []string) (map[string]state, error) {
+	cond, args := w.in("clever_id", ids)
+	rows, err := w.tx.QueryContext(ctx, w.rebind("SELECT clever_id, content_hash, archived_at IS NOT NULL FROM "+table+" WHERE "+cond), args...)
+	if err != nil {
+		return nil, fmt.Errorf("read %s state: %w", table, err)
+	}
+	defer rows.Close()
+	out := make(map[string]state, len(ids))
+	for rows.Next() {
+		var id string
+		var st state
+		if err := rows.Scan(&id, &st.hash, &st.archived); err != nil {
+			return nil, fmt.Errorf("read %s state: %w", table, err)
+		}
+		out[id] = st
+	}
+	return out, rows.Err()
+}
+
+// runByID loads a run or returns ErrRunNotFound.
+func (e *Engine) runByID(ctx context.Context, runID string) (*ent.SyncRun, error) {
+	run, err := e.cfg.DB.Client.SyncRun.Get(ctx, runID)
+	if ent.IsNotFound(err) {
+		return nil, fmt.Errorf("%w: %s", ErrRunNotFound, runID)
+	}
+	return run, err
+}

@@ -1,0 +1,172 @@
+// Package mirror is the sync engine: it reads one district's roster from Clever and brings the mirror in
+// line with it — creating and updating records keyed by their Clever ids, archiving what the district no
+// longer shares and restoring what comes back, keeping the history of every membership — without ever
+// deleting a record or moving the mirror backwards.
+//
+// The unit of work is SyncDistrict. Each record type is synced in its own transaction: it commits only
+// when Clever's list was read to the end, so a read that fails part-way changes nothing of that type
+// (and archives nothing), while the types read completely move forward. Rows whose content did not
+// change are not rewritten. A mass-archive guard holds archives that would remove more than a set share
+// of a district's users or sections until an admin approves them.
+package mirror
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"time"
+
+	"github.com/rostermirror/rostermirror/internal/store"
+	"github.com/rostermirror/rostermirror/internal/syncstats"
+	"github.com/rostermirror/rostermirror/sync/clever"
+)
+
+// Reader is what the engine reads from Clever with one district's token. *clever.TokenClient
+// implements it.
+type Reader interface {
+	Districts(ctx context.Context) iter.Seq2[clever.District, error]
+	Schools(ctx context.Context) iter.Seq2[clever.School, error]
+	Terms(ctx context.Context) iter.Seq2[clever.Term, error]
+	Courses(ctx context.Context) iter.Seq2[clever.Course, error]
+	Users(ctx context.Context, roles ...clever.Role) iter.Seq2[clever.User, error]
+	Sections(ctx context.Context) iter.Seq2[clever.Section, error]
+	LatestEventID(ctx context.Context) (string, error)
+}
+
+// Tokens finds and keeps the health of districts' Clever tokens.
+type Tokens interface {
+	// Token returns the district's current token, fetched again on every run because Clever rotates
+	// them. It returns an error matching ErrDisconnected when Clever no longer lists a token for the
+	// district.
+	Token(ctx context.Context, districtID string) (clever.Token, error)
+	// Used records that the token worked.
+	Used(ctx context.Context, districtID string) error
+	// Revoked records that Clever refused the token (401) or stopped listing it.
+	Revoked(ctx context.Context, districtID string, cause error) error
+}
+
+// ErrDisconnected: the district disconnected the app (its token is gone or refused). Its records are
+// left as they are until an admin decides; nothing is archived.
+var ErrDisconnected = errors.New("district disconnected: Clever no longer grants a token for it")
+
+// Errors of the held-run actions.
+var (
+	ErrRunNotFound   = errors.New("sync run not found")
+	ErrRunNotHeld    = errors.New("sync run is not held")
+	ErrRunSuperseded = errors.New("sync run was superseded by a later run of its district")
+)
+
+// Config configures an Engine. DB, Reader and Tokens are required.
+type Config struct {
+	// DB is the mirror's database.
+	DB *store.DB
+	// Reader gives a Clever reader for a district token, e.g.
+	// func(t clever.Token) mirror.Reader { return client.WithToken(t) }.
+	Reader func(clever.Token) Reader
+	// Tokens supplies districts' tokens.
+	Tokens Tokens
+	// Logger receives one summary line per run (and warnings). Never a token or a person's data.
+	// Default: discard.
+	Logger *slog.Logger
+	// BatchSize is how many records are written per statement batch. Default 2000.
+	BatchSize int
+	// GuardShare is the share of a district's users or sections that one run may archive before the
+	// mass-archive guard holds the archives for approval. Default 0.2; 1 or more disables the guard.
+	GuardShare float64
+	// GuardMinimum is the number of archives below which the guard never holds, so that small districts
+	// are not held for a handful of records. Default 10.
+	GuardMinimum int
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Engine syncs districts into the mirror. It is safe for concurrent use on different districts; the
+// scheduler keeps one district from being synced twice at once.
+type Engine struct {
+	cfg Config
+}
+
+// New validates cfg and returns an Engine.
+func New(cfg Config) (*Engine, error) {
+	if cfg.DB == nil || cfg.Reader == nil || cfg.Tokens == nil {
+		return nil, errors.New("new mirror engine: DB, Reader and Tokens are required")
+	}
+	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
+	cfg.BatchSize = cmp.Or(cfg.BatchSize, 2000)
+	cfg.GuardShare = cmp.Or(cfg.GuardShare, 0.2)
+	cfg.GuardMinimum = cmp.Or(cfg.GuardMinimum, 10)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.GuardShare < 0 || cfg.BatchSize < 1 {
+		return nil, fmt.Errorf("new mirror engine: GuardShare %v and BatchSize %d must be positive", cfg.GuardShare, cfg.BatchSize)
+	}
+	return &Engine{cfg: cfg}, nil
+}
+
+// Options are the choices of one run.
+type Options struct {
+	// DryRun reads Clever and works out every change, then rolls all of it back and records no run.
+	DryRun bool
+	// Trigger says what started the run (schedule, cli, api, demo); it is stored on the run.
+	Trigger string
+	// Progress, when set, is called as records are read and when each record type is done.
+	Progress func(Progress)
+}
+
+// Progress reports how far a run has got.
+type Progress struct {
+	DistrictID string
+	Kind       string // "districts", "schools", "terms", "courses", "users", "sections"
+	Read       int    // records read so far for Kind
+	Done       bool   // Kind is finished (committed, rolled back or failed)
+}
+
+// Kinds are the record types in the order a run syncs them.
+var Kinds = []string{"districts", "schools", "terms", "courses", "users", "sections"}
+
+// Run statuses as stored on SyncRun and returned in Result.
+const (
+	StatusRunning    = "running"
+	StatusSucceeded  = "succeeded"
+	StatusFailed     = "failed"
+	StatusHeld       = "held"
+	StatusApproved   = "approved"
+	StatusRejected   = "rejected"
+	StatusSuperseded = "superseded"
+)
+
+// Result is what a run did.
+type Result struct {
+	RunID      string // empty for a dry run
+	DistrictID string
+	Status     string
+	DryRun     bool
+	Counts     syncstats.Counts
+	Held       syncstats.Held
+	Errors     []string
+	Started    time.Time
+	Finished   time.Time
+}
+
+// Err returns an error summarising a failed run, or nil.
+func (r Result) Err() error {
+	if r.Status != StatusFailed {
+		return nil
+	}
+	return fmt.Errorf("sync district %s failed: %v", r.DistrictID, r.Errors)
+}
+
+// ApproveHeld applies the archives a held run kept back, marks the run approved and records who decided.
+// Only the district's latest run can be approved: a later run made its own decision (ErrRunSuperseded).
+func (e *Engine) ApproveHeld(ctx context.Context, runID, decidedBy string) (Result, error) {
+	return e.decideHeld(ctx, runID, decidedBy, true)
+}
+
+// RejectHeld discards the archives a held run kept back: the records stay as they are.
+func (e *Engine) RejectHeld(ctx context.Context, runID, decidedBy string) (Result, error) {
+	return e.decideHeld(ctx, runID, decidedBy, false)
+}
