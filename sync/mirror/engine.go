@@ -208,7 +208,7 @@ func read(ctx context.Context, rd Reader, kind string) iter.Seq2[item, error] {
 	case "sections":
 		return mapSeq(rd.Sections(ctx), func(s clever.Section) item { return item{rec: sectionRecord(s), section: &s} })
 	}
-	panic("mirror: unknown kind " + kind)
+	return func(yield func(item, error) bool) { yield(item{}, fmt.Errorf("unknown record type %q", kind)) }
 }
 
 func mapSeq[T any](seq iter.Seq2[T, error], f func(T) item) iter.Seq2[item, error] {

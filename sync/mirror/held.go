@@ -2,7 +2,10 @@ package mirror
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+
+	"entgo.io/ent/dialect"
 
 	"github.com/rostermirror/rostermirror/ent/syncrun"
 	"github.com/rostermirror/rostermirror/internal/syncstats"
@@ -34,7 +37,7 @@ func (e *Engine) decideHeld(ctx context.Context, runID, decidedBy string, approv
 		return Result{}, fmt.Errorf("decide held run: %w", err)
 	}
 	defer tx.Rollback()
-	w := &txWriter{tx: tx, pg: e.cfg.DB.Dialect == "postgres", now: now, staged: map[string]bool{}}
+	w := &txWriter{tx: tx, pg: e.cfg.DB.Dialect == dialect.Postgres, now: now, staged: map[string]bool{}}
 	counts := run.Counts
 	if counts == nil {
 		counts = syncstats.Counts{}
@@ -56,8 +59,12 @@ func (e *Engine) decideHeld(ctx context.Context, runID, decidedBy string, approv
 			counts[kind] = o
 		}
 	}
+	countsJSON, err := json.Marshal(counts)
+	if err != nil {
+		return Result{}, fmt.Errorf("record decision: %w", err)
+	}
 	if _, err := tx.ExecContext(ctx, w.rebind("UPDATE sync_runs SET status = ?, decided_by = ?, decided_at = ?, counts = ? WHERE id = ?"),
-		string(status), decidedBy, now, mustJSON(counts), runID); err != nil {
+		string(status), decidedBy, now, string(countsJSON), runID); err != nil {
 		return Result{}, fmt.Errorf("record decision: %w", err)
 	}
 	if err := tx.Commit(); err != nil {

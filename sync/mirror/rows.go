@@ -211,11 +211,3 @@ func contactLinks(c *clever.ContactRole) map[string][]any {
 	}
 	return out
 }
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // only called with maps of plain structs
-	}
-	return string(b)
-}

@@ -1,0 +1,160 @@
+package mirror
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/rostermirror/rostermirror/internal/dbtest"
+	"github.com/rostermirror/rostermirror/sync/clever"
+	"github.com/rostermirror/rostermirror/sync/cleversim"
+	"github.com/rostermirror/rostermirror/sync/cleversim/synth"
+)
+
+type benchTokens struct{ tok clever.Token }
+
+func (b benchTokens) Token(context.Context, string) (clever.Token, error) { return b.tok, nil }
+func (benchTokens) Used(context.Context, string) error                    { return nil }
+func (benchTokens) Revoked(context.Context, string, error) error          { return nil }
+
+// BenchmarkFullSync measures, in one run, a full sync of the synthetic district (100,000
+// students, 5,000 teachers, 4,000 sections, 3,000 courses) from the simulator over loopback into the
+// database of TEST_DATABASE_URL (Postgres; SQLite when unset), against the physical limit: the time to
+// page and decode the same data from the simulator plus the time to COPY the same rows into empty
+// tables. It reports those times, records/s, ratio = first sync / (read + copy), and resync-ratio = a
+// second, unchanged sync / the first.
+//
+//	TEST_DATABASE_URL=postgres://… go test ./sync/mirror -run '^$' -bench FullSync -benchtime 1x
+func BenchmarkFullSync(b *testing.B) {
+	data := synth.Generate(synth.Config{Seed: 3, Schools: 60, Students: 100_000, Teachers: 5_000, Staff: 400,
+		DistrictAdmins: 6, Contacts: 20_000, Sections: 4_000, Courses: 3_000, Terms: 4})
+	sim, err := cleversim.New(cleversim.Config{Dataset: data, RateLimit: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	var head struct{ ID string }
+	json.Unmarshal(data.Districts[0], &head)
+	districtID := head.ID
+	client := clever.New(clever.Config{APIURL: srv.URL})
+	tok := clever.Token(sim.DistrictToken(districtID))
+	ctx := context.Background()
+
+	for b.Loop() {
+		// Reference 1: page and decode everything, building the rows a sync writes.
+		start := time.Now()
+		rows, records := readRows(b, client.WithToken(tok), districtID)
+		read := time.Since(start)
+
+		// Reference 2: COPY those rows into empty tables.
+		db := dbtest.New(b)
+		start = time.Now()
+		tx, err := db.SQL.BeginTx(ctx, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w := &txWriter{tx: tx, pg: db.Dialect == dialect.Postgres, now: time.Now(), staged: map[string]bool{}}
+		for _, r := range rows {
+			if err := w.insert(ctx, r.table, r.columns, r.rows); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			b.Fatal(err)
+		}
+		copyTime := time.Since(start)
+
+		// The sync itself, into another empty database, then again with nothing changed.
+		e, err := New(Config{DB: dbtest.New(b), Reader: func(t clever.Token) Reader { return client.WithToken(t) }, Tokens: benchTokens{tok}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		start = time.Now()
+		res, err := e.SyncDistrict(ctx, districtID, Options{})
+		if err != nil || res.Status != StatusSucceeded {
+			b.Fatalf("sync: %v %v", err, res.Errors)
+		}
+		first := time.Since(start)
+		start = time.Now()
+		res, err = e.SyncDistrict(ctx, districtID, Options{})
+		if err != nil || res.Status != StatusSucceeded || res.Counts["users"].Unchanged != res.Counts["users"].Read {
+			b.Fatalf("resync: %v %v %+v", err, res.Errors, res.Counts["users"])
+		}
+		resync := time.Since(start)
+
+		b.ReportMetric(read.Seconds(), "read-s")
+		b.ReportMetric(copyTime.Seconds(), "copy-s")
+		b.ReportMetric(first.Seconds(), "sync-s")
+		b.ReportMetric(resync.Seconds(), "resync-s")
+		b.ReportMetric(float64(records)/first.Seconds(), "records/s")
+		b.ReportMetric(first.Seconds()/(read+copyTime).Seconds(), "ratio")
+		b.ReportMetric(resync.Seconds()/first.Seconds(), "resync-ratio")
+	}
+}
+
+// tableRows are the rows of one table, as a sync would write them.
+type tableRows struct {
+	table   string
+	columns []string
+	rows    [][]any
+}
+
+// readRows reads the whole district with the client and builds every row a first sync writes: the
+// mirrored records, the users' roles, and the memberships.
+func readRows(b *testing.B, rd Reader, districtID string) ([]tableRows, int) {
+	now := time.Now()
+	var out []tableRows
+	records := 0
+	for _, kind := range Kinds {
+		t := tables[kind]
+		tr := tableRows{table: t.table, columns: t.allColumns()}
+		var roleRows, schoolRows, contactRows, teacherRows, studentRows [][]any
+		for it, err := range read(context.Background(), rd, kind) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			records++
+			tr.rows = append(tr.rows, it.rec.row(now))
+			if u := it.user; u != nil {
+				for _, r := range userRoles(*u, it.rec.hash, now) {
+					roleRows = append(roleRows, r.row)
+					for _, s := range r.schools {
+						schoolRows = append(schoolRows, []any{newID(now), districtID, now, nil, r.id, s})
+					}
+				}
+				if c := u.Roles.Contact; c != nil {
+					for s, attrs := range contactLinks(c) {
+						contactRows = append(contactRows, append([]any{newID(now), districtID, now, nil, u.ID, s}, attrs...))
+					}
+				}
+			}
+			if s := it.section; s != nil {
+				for pos, t := range sectionTeachers(s) {
+					teacherRows = append(teacherRows, []any{newID(now), districtID, now, nil, s.ID, t, pos})
+				}
+				for _, st := range s.Students {
+					studentRows = append(studentRows, []any{newID(now), districtID, now, nil, s.ID, st})
+				}
+			}
+		}
+		out = append(out, tr)
+		member := func(m membership, rows [][]any) {
+			if len(rows) > 0 {
+				out = append(out, tableRows{m.table, append([]string{"id", "district_id", "started_at", "ended_at", m.owner, m.other}, m.attrs...), rows})
+			}
+		}
+		if len(roleRows) > 0 {
+			out = append(out, tableRows{"user_roles", roleColumns, roleRows})
+		}
+		member(roleSchools, schoolRows)
+		member(contactMembers, contactRows)
+		member(teachers, teacherRows)
+		member(students, studentRows)
+	}
+	return out, records
+}
