@@ -1,10 +1,13 @@
 package mirror_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rostermirror/rostermirror/internal/syncstats"
@@ -437,10 +440,17 @@ func TestFaultyRunEqualsCleanRun(t *testing.T) {
 	t.Parallel()
 	clean := setup(t, options{client: clever.Config{PageLimit: 30}})
 	clean.mustSucceed()
-	faulty := setup(t, options{client: clever.Config{PageLimit: 30},
-		simConfig: cleversim.Config{Faults: cleversim.Faults{Seed: 11, ErrorRate: 0.10, RateLimitRate: 0.05, CutRate: 0.05}}})
+	var faultLog bytes.Buffer
+	faulty := setup(t, options{client: clever.Config{PageLimit: 10}, // ~60 requests: every kind of fault occurs
+		simConfig: cleversim.Config{Faults: cleversim.Faults{Seed: 11, ErrorRate: 0.10, RateLimitRate: 0.05, CutRate: 0.05},
+			Logger: slog.New(slog.NewJSONHandler(&faultLog, nil))}})
 	faulty.mustSucceed()
 	sameSnapshot(t, snapshot(t, faulty.db), snapshot(t, clean.db))
+	for _, kind := range []string{"server error", "rate limit storm", "connection cut"} {
+		if !strings.Contains(faultLog.String(), `"fault":"`+kind+`"`) {
+			t.Errorf("no %q was injected: the test proves nothing", kind)
+		}
+	}
 }
 
 func TestDryRunWritesNothing(t *testing.T) {
