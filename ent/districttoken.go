@@ -20,9 +20,9 @@ type DistrictToken struct {
 	ID string `json:"id,omitempty"`
 	// the token sealed with AES-256-GCM under ROSTERMIRROR_SECRET_KEY
 	Ciphertext []byte `json:"-"`
-	// oauth: listed by GET /oauth/tokens; env: CLEVER_DISTRICT_TOKENS
+	// OAUTH: listed by GET /oauth/tokens; ENV: CLEVER_DISTRICT_TOKENS
 	Source districttoken.Source `json:"source,omitempty"`
-	// revoked: Clever answered 401 or stopped listing the token (the district disconnected the app)
+	// REVOKED: Clever answered 401 or stopped listing the token (the district disconnected the app)
 	Status districttoken.Status `json:"status,omitempty"`
 	// LastUsedAt holds the value of the "last_used_at" field.
 	LastUsedAt *time.Time `json:"last_used_at,omitempty"`

@@ -24,7 +24,7 @@ type SyncRun struct {
 	DistrictID string `json:"district_id,omitempty"`
 	// Kind holds the value of the "kind" field.
 	Kind syncrun.Kind `json:"kind,omitempty"`
-	// held: the mass-archive guard held archives and waits for approval; approved/rejected: an admin decided; superseded: a later run replaced a held run
+	// HELD: the mass-archive guard held archives and waits for approval; APPROVED/REJECTED: an admin decided; SUPERSEDED: a later run replaced a held run
 	Status syncrun.Status `json:"status,omitempty"`
 	// what started the run: schedule, cli, api, demo
 	Trigger string `json:"trigger,omitempty"`

@@ -84,7 +84,7 @@ func statusLine(r mirror.Result) string {
 	case mirror.StatusFailed:
 		b.WriteString("FAILED")
 	default:
-		b.WriteString(r.Status)
+		b.WriteString(strings.ToLower(r.Status)) // "succeeded" reads better in a sentence than the enum value
 	}
 	if d := r.Finished.Sub(r.Started); !r.Started.IsZero() && !r.Finished.IsZero() && d >= 0 {
 		fmt.Fprintf(&b, " in %s", d.Round(100*time.Millisecond))

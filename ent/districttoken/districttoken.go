@@ -65,8 +65,8 @@ type Source string
 
 // Source values.
 const (
-	SourceOauth Source = "oauth"
-	SourceEnv   Source = "env"
+	SourceOAuth Source = "OAUTH"
+	SourceEnv   Source = "ENV"
 )
 
 func (s Source) String() string {
@@ -76,7 +76,7 @@ func (s Source) String() string {
 // SourceValidator is a validator for the "source" field enum values. It is called by the builders before save.
 func SourceValidator(s Source) error {
 	switch s {
-	case SourceOauth, SourceEnv:
+	case SourceOAuth, SourceEnv:
 		return nil
 	default:
 		return fmt.Errorf("districttoken: invalid enum value for source field: %q", s)
@@ -91,9 +91,9 @@ const DefaultStatus = StatusOk
 
 // Status values.
 const (
-	StatusOk      Status = "ok"
-	StatusRevoked Status = "revoked"
-	StatusError   Status = "error"
+	StatusOk      Status = "OK"
+	StatusRevoked Status = "REVOKED"
+	StatusError   Status = "ERROR"
 )
 
 func (s Status) String() string {

@@ -127,8 +127,8 @@ var (
 	DistrictTokensColumns = []*schema.Column{
 		{Name: "district_id", Type: field.TypeString, Size: 64},
 		{Name: "ciphertext", Type: field.TypeBytes},
-		{Name: "source", Type: field.TypeEnum, Enums: []string{"oauth", "env"}},
-		{Name: "status", Type: field.TypeEnum, Enums: []string{"ok", "revoked", "error"}, Default: "ok"},
+		{Name: "source", Type: field.TypeEnum, Enums: []string{"OAUTH", "ENV"}},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"OK", "REVOKED", "ERROR"}, Default: "OK"},
 		{Name: "last_used_at", Type: field.TypeTime, Nullable: true},
 		{Name: "last_error", Type: field.TypeString, Default: ""},
 		{Name: "status_changed_at", Type: field.TypeTime, Nullable: true},
@@ -400,8 +400,8 @@ var (
 	// SyncRunsColumns holds the columns for the "sync_runs" table.
 	SyncRunsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
-		{Name: "kind", Type: field.TypeEnum, Enums: []string{"full", "events"}, Default: "full"},
-		{Name: "status", Type: field.TypeEnum, Enums: []string{"running", "succeeded", "failed", "held", "approved", "rejected", "superseded"}, Default: "running"},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"FULL", "EVENTS"}, Default: "FULL"},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"RUNNING", "SUCCEEDED", "FAILED", "HELD", "APPROVED", "REJECTED", "SUPERSEDED"}, Default: "RUNNING"},
 		{Name: "trigger", Type: field.TypeString, Default: ""},
 		{Name: "dry_run", Type: field.TypeBool, Default: false},
 		{Name: "started_at", Type: field.TypeTime},
@@ -514,7 +514,7 @@ var (
 	// UserRolesColumns holds the columns for the "user_roles" table.
 	UserRolesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 96},
-		{Name: "role", Type: field.TypeEnum, Enums: []string{"student", "teacher", "staff", "district_admin", "contact"}},
+		{Name: "role", Type: field.TypeEnum, Enums: []string{"STUDENT", "TEACHER", "STAFF", "DISTRICT_ADMIN", "CONTACT"}},
 		{Name: "district_id", Type: field.TypeString, Size: 64},
 		{Name: "content_hash", Type: field.TypeString, Size: 64},
 		{Name: "archived_at", Type: field.TypeTime, Nullable: true},

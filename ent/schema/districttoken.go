@@ -19,10 +19,10 @@ func (DistrictToken) Fields() []ent.Field {
 			Comment("the Clever id of the district"),
 		field.Bytes("ciphertext").Sensitive().
 			Comment("the token sealed with AES-256-GCM under ROSTERMIRROR_SECRET_KEY"),
-		field.Enum("source").Values("oauth", "env").
-			Comment("oauth: listed by GET /oauth/tokens; env: CLEVER_DISTRICT_TOKENS"),
-		field.Enum("status").Values("ok", "revoked", "error").Default("ok").
-			Comment("revoked: Clever answered 401 or stopped listing the token (the district disconnected the app)"),
+		field.Enum("source").NamedValues("OAuth", "OAUTH", "Env", "ENV").
+			Comment("OAUTH: listed by GET /oauth/tokens; ENV: CLEVER_DISTRICT_TOKENS"),
+		field.Enum("status").NamedValues("Ok", "OK", "Revoked", "REVOKED", "Error", "ERROR").Default("OK").
+			Comment("REVOKED: Clever answered 401 or stopped listing the token (the district disconnected the app)"),
 		field.Time("last_used_at").Optional().Nillable(),
 		field.String("last_error").Default(""),
 		field.Time("status_changed_at").Optional().Nillable(),

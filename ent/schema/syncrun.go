@@ -21,11 +21,13 @@ func (SyncRun) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("id").DefaultFunc(newID).Immutable().MaxLen(32),
 		field.String("district_id").NotEmpty().Immutable().MaxLen(64),
-		field.Enum("kind").Values("full", "events").Default("full").Immutable(),
-		field.Enum("status").Values("running", "succeeded", "failed", "held", "approved", "rejected", "superseded").
-			Default("running").
-			Comment("held: the mass-archive guard held archives and waits for approval; approved/rejected: an admin decided; " +
-				"superseded: a later run replaced a held run"),
+		field.Enum("kind").NamedValues("Full", "FULL", "Events", "EVENTS").Default("FULL").Immutable(),
+		field.Enum("status").
+			NamedValues("Running", "RUNNING", "Succeeded", "SUCCEEDED", "Failed", "FAILED", "Held", "HELD",
+				"Approved", "APPROVED", "Rejected", "REJECTED", "Superseded", "SUPERSEDED").
+			Default("RUNNING").
+			Comment("HELD: the mass-archive guard held archives and waits for approval; APPROVED/REJECTED: an admin decided; " +
+				"SUPERSEDED: a later run replaced a held run"),
 		field.String("trigger").Default("").Comment("what started the run: schedule, cli, api, demo"),
 		field.Bool("dry_run").Default(false).Immutable(),
 		field.Time("started_at").Default(time.Now).Immutable(),

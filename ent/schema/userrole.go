@@ -21,7 +21,9 @@ func (UserRole) Fields() []ent.Field {
 		field.String("id").NotEmpty().Immutable().MaxLen(96).
 			Comment(`"<user's Clever id>/<role>": one row per user and role, kept (archived) when the role is lost`),
 		field.String("user_id").NotEmpty().Immutable().MaxLen(64),
-		field.Enum("role").Values("student", "teacher", "staff", "district_admin", "contact").Immutable(),
+		field.Enum("role").
+			NamedValues("Student", "STUDENT", "Teacher", "TEACHER", "Staff", "STAFF", "DistrictAdmin", "DISTRICT_ADMIN", "Contact", "CONTACT").
+			Immutable(),
 		field.String("district_id").NotEmpty().Immutable().MaxLen(64),
 		field.String("school_id").Optional().Nillable().MaxLen(64).
 			Comment("the role's primary school (Clever id); staff have none"),

@@ -111,8 +111,8 @@ const DefaultKind = KindFull
 
 // Kind values.
 const (
-	KindFull   Kind = "full"
-	KindEvents Kind = "events"
+	KindFull   Kind = "FULL"
+	KindEvents Kind = "EVENTS"
 )
 
 func (k Kind) String() string {
@@ -137,13 +137,13 @@ const DefaultStatus = StatusRunning
 
 // Status values.
 const (
-	StatusRunning    Status = "running"
-	StatusSucceeded  Status = "succeeded"
-	StatusFailed     Status = "failed"
-	StatusHeld       Status = "held"
-	StatusApproved   Status = "approved"
-	StatusRejected   Status = "rejected"
-	StatusSuperseded Status = "superseded"
+	StatusRunning    Status = "RUNNING"
+	StatusSucceeded  Status = "SUCCEEDED"
+	StatusFailed     Status = "FAILED"
+	StatusHeld       Status = "HELD"
+	StatusApproved   Status = "APPROVED"
+	StatusRejected   Status = "REJECTED"
+	StatusSuperseded Status = "SUPERSEDED"
 )
 
 func (s Status) String() string {

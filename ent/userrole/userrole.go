@@ -217,11 +217,11 @@ type Role string
 
 // Role values.
 const (
-	RoleStudent       Role = "student"
-	RoleTeacher       Role = "teacher"
-	RoleStaff         Role = "staff"
-	RoleDistrictAdmin Role = "district_admin"
-	RoleContact       Role = "contact"
+	RoleStudent       Role = "STUDENT"
+	RoleTeacher       Role = "TEACHER"
+	RoleStaff         Role = "STAFF"
+	RoleDistrictAdmin Role = "DISTRICT_ADMIN"
+	RoleContact       Role = "CONTACT"
 )
 
 func (r Role) String() string {

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -89,7 +90,7 @@ const (
 
 // Token sources, as stored.
 const (
-	SourceOAuth = districttoken.SourceOauth
+	SourceOAuth = districttoken.SourceOAuth
 	SourceEnv   = districttoken.SourceEnv
 )
 
@@ -453,7 +454,7 @@ func (s *Store) mark(ctx context.Context, tx *ent.Tx, districtID string, status 
 		return true, fmt.Errorf("mark district token %s: %w", status, err)
 	}
 	if prev.Status != status {
-		s.log.WarnContext(ctx, "district token "+string(status), slog.String(logDistrict, districtID),
+		s.log.WarnContext(ctx, "district token "+strings.ToLower(string(status)), slog.String(logDistrict, districtID),
 			slog.String(logStatus, string(status)), slog.String(logError, why))
 	}
 	return true, nil

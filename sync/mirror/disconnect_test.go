@@ -49,7 +49,7 @@ func TestDisconnectedThroughTokenStore(t *testing.T) {
 		t.Errorf("token health = %+v, %v; want revoked", health, err)
 	}
 	sameSnapshot(t, snapshot(t, h.db), before)
-	if got := h.rows("SELECT status FROM sync_runs ORDER BY started_at DESC LIMIT 1"); got[0] != "failed" {
+	if got := h.rows("SELECT status FROM sync_runs ORDER BY started_at DESC LIMIT 1"); got[0] != "FAILED" {
 		t.Errorf("last run = %v, want failed", got)
 	}
 }

@@ -29,7 +29,7 @@ const (
 
 // SyncDistrict runs one full sync of districtID. The returned error is for failures to run at all
 // (another process is syncing the district, the database is unreachable, ctx was cancelled); a run that
-// ran and failed returns a Result with Status "failed" and its errors (see Result.Err).
+// ran and failed returns a Result with Status StatusFailed and its errors (see Result.Err).
 func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Options) (Result, error) {
 	unlock, err := e.lock(ctx, districtID)
 	if err != nil {
@@ -92,7 +92,7 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 	}
 	res.Finished = e.cfg.Now().UTC()
 	if !opts.DryRun {
-		// Record the outcome even when ctx was cancelled: the run must not stay "running".
+		// Record the outcome even when ctx was cancelled: the run must not stay running.
 		if err := e.finishRun(context.WithoutCancel(ctx), res); err != nil {
 			return res, err
 		}

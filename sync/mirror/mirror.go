@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/rostermirror/rostermirror/ent/syncrun"
 	"github.com/rostermirror/rostermirror/internal/store"
 	"github.com/rostermirror/rostermirror/internal/syncstats"
 	"github.com/rostermirror/rostermirror/sync/clever"
@@ -128,15 +129,15 @@ type Progress struct {
 // Kinds are the record types in the order a run syncs them.
 var Kinds = []string{"districts", "schools", "terms", "courses", "users", "sections"}
 
-// Run statuses as stored on SyncRun and returned in Result.
+// Run statuses as stored on SyncRun (and shown in GraphQL) and returned in Result.
 const (
-	StatusRunning    = "running"
-	StatusSucceeded  = "succeeded"
-	StatusFailed     = "failed"
-	StatusHeld       = "held"
-	StatusApproved   = "approved"
-	StatusRejected   = "rejected"
-	StatusSuperseded = "superseded"
+	StatusRunning    = string(syncrun.StatusRunning)
+	StatusSucceeded  = string(syncrun.StatusSucceeded)
+	StatusFailed     = string(syncrun.StatusFailed)
+	StatusHeld       = string(syncrun.StatusHeld)
+	StatusApproved   = string(syncrun.StatusApproved)
+	StatusRejected   = string(syncrun.StatusRejected)
+	StatusSuperseded = string(syncrun.StatusSuperseded)
 )
 
 // Result is what a run did.

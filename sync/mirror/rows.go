@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/rostermirror/rostermirror/ent/userrole"
 	"github.com/rostermirror/rostermirror/sync/clever"
 )
 
@@ -143,6 +144,15 @@ type userRole struct {
 
 func roleID(userID string, role clever.Role) string { return userID + "/" + string(role) }
 
+// roleEnum is the stored (and GraphQL) value of each Clever role.
+var roleEnum = map[clever.Role]string{
+	clever.RoleStudent:       string(userrole.RoleStudent),
+	clever.RoleTeacher:       string(userrole.RoleTeacher),
+	clever.RoleStaff:         string(userrole.RoleStaff),
+	clever.RoleDistrictAdmin: string(userrole.RoleDistrictAdmin),
+	clever.RoleContact:       string(userrole.RoleContact),
+}
+
 // userRoles maps a user's roles to user_roles rows (in clever.AllRoles order).
 func userRoles(u clever.User, hash string, now time.Time) []userRole {
 	var out []userRole
@@ -153,7 +163,7 @@ func userRoles(u clever.User, hash string, now time.Time) []userRole {
 			username = f.credentials.DistrictUsername
 		}
 		out = append(out, userRole{id: id, schools: schools, row: []any{
-			id, u.ID, string(role), u.District, optional(school), hash, nil, now,
+			id, u.ID, roleEnum[role], u.District, optional(school), hash, nil, now,
 			f.sisID, f.stateID, f.legacyID, username, f.email, f.studentNumber, f.grade, f.dob, f.gender,
 			f.graduationYear, f.race, f.hispanic, f.ell, f.frl, f.iep, f.homeLanguage,
 			f.teacherNumber, f.staffID, f.title, f.department, stringsColumn(f.staffRoles), f.phone, f.phoneType, jsonColumn(f.ext),

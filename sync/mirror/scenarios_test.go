@@ -47,7 +47,7 @@ func TestFirstSyncThenNothingChanges(t *testing.T) {
 	}
 	third := h.mustSucceed()
 	runs := h.rows("SELECT status, event_cursor FROM sync_runs WHERE id = ?", third.RunID)
-	if len(runs) != 1 || runs[0] != "succeeded|"+latest {
+	if len(runs) != 1 || runs[0] != "SUCCEEDED|"+latest {
 		t.Errorf("recorded run = %v, want succeeded with cursor %s", runs, latest)
 	}
 	if third.Counts["courses"].Updated != 1 {
@@ -218,13 +218,13 @@ func TestUserGainsAndLosesRole(t *testing.T) {
 	h.change(h.sim.Modify(cleversim.KindUsers, id, patch(map[string]any{"roles": map[string]any{"staff": staff}})))
 	h.mustSucceed()
 	got := h.rows("SELECT role, archived_at IS NULL, title, department FROM user_roles WHERE user_id = ? ORDER BY role", id)
-	if len(got) != 2 || (got[0] != "staff|true|Coach|Athletics" && got[0] != "staff|1|Coach|Athletics") {
+	if len(got) != 2 || (got[0] != "STAFF|true|Coach|Athletics" && got[0] != "STAFF|1|Coach|Athletics") {
 		t.Fatalf("roles after gaining staff = %v", got)
 	}
 	h.change(h.sim.Modify(cleversim.KindUsers, id, patch(map[string]any{"roles": map[string]any{"staff": nil}})))
 	h.mustSucceed()
 	got = h.rows("SELECT role, archived_at IS NULL FROM user_roles WHERE user_id = ? ORDER BY role", id)
-	if len(got) != 2 || (got[0] != "staff|false" && got[0] != "staff|0") {
+	if len(got) != 2 || (got[0] != "STAFF|false" && got[0] != "STAFF|0") {
 		t.Errorf("roles after losing staff = %v, want staff archived and teacher kept", got)
 	}
 	if g := h.rows("SELECT count(*) FROM role_schools WHERE role_id = ? AND ended_at IS NULL", id+"/staff"); g[0] != "0" {
@@ -430,7 +430,7 @@ func TestKilledRunThenRerunConvergesToCleanRun(t *testing.T) {
 				t.Errorf("killed at %s: %s differs from an uninterrupted history", killAt, table)
 			}
 		}
-		if running := h.rows("SELECT id FROM sync_runs WHERE status = 'running'"); len(running) != 0 {
+		if running := h.rows("SELECT id FROM sync_runs WHERE status = 'RUNNING'"); len(running) != 0 {
 			t.Errorf("killed run left as running: %v", running)
 		}
 	}

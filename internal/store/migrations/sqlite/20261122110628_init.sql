@@ -14,7 +14,7 @@ CREATE TABLE `districts` (`clever_id` text NOT NULL, `district_id` text NOT NULL
 -- create index "district_district_id_archived_at" to table: "districts"
 CREATE INDEX `district_district_id_archived_at` ON `districts` (`district_id`, `archived_at`);
 -- create "district_tokens" table
-CREATE TABLE `district_tokens` (`district_id` text NOT NULL, `ciphertext` blob NOT NULL, `source` text NOT NULL, `status` text NOT NULL DEFAULT ('ok'), `last_used_at` datetime NULL, `last_error` text NOT NULL DEFAULT (''), `status_changed_at` datetime NULL, `updated_at` datetime NOT NULL, PRIMARY KEY (`district_id`));
+CREATE TABLE `district_tokens` (`district_id` text NOT NULL, `ciphertext` blob NOT NULL, `source` text NOT NULL, `status` text NOT NULL DEFAULT ('OK'), `last_used_at` datetime NULL, `last_error` text NOT NULL DEFAULT (''), `status_changed_at` datetime NULL, `updated_at` datetime NOT NULL, PRIMARY KEY (`district_id`));
 -- create "role_schools" table
 CREATE TABLE `role_schools` (`id` text NOT NULL, `district_id` text NOT NULL, `started_at` datetime NOT NULL, `ended_at` datetime NULL, `school_id` text NOT NULL, `role_id` text NOT NULL, PRIMARY KEY (`id`));
 -- create index "roleschool_role_id_school_id" to table: "role_schools"
@@ -48,7 +48,7 @@ CREATE UNIQUE INDEX `sectionteacher_section_id_user_id` ON `section_teachers` (`
 -- create index "sectionteacher_user_id" to table: "section_teachers"
 CREATE INDEX `sectionteacher_user_id` ON `section_teachers` (`user_id`);
 -- create "sync_runs" table
-CREATE TABLE `sync_runs` (`id` text NOT NULL, `kind` text NOT NULL DEFAULT ('full'), `status` text NOT NULL DEFAULT ('running'), `trigger` text NOT NULL DEFAULT (''), `dry_run` bool NOT NULL DEFAULT (false), `started_at` datetime NOT NULL, `finished_at` datetime NULL, `counts` json NULL, `errors` json NULL, `event_cursor` text NOT NULL DEFAULT (''), `held` json NULL, `decided_by` text NOT NULL DEFAULT (''), `decided_at` datetime NULL, `district_id` text NOT NULL, PRIMARY KEY (`id`));
+CREATE TABLE `sync_runs` (`id` text NOT NULL, `kind` text NOT NULL DEFAULT ('FULL'), `status` text NOT NULL DEFAULT ('RUNNING'), `trigger` text NOT NULL DEFAULT (''), `dry_run` bool NOT NULL DEFAULT (false), `started_at` datetime NOT NULL, `finished_at` datetime NULL, `counts` json NULL, `errors` json NULL, `event_cursor` text NOT NULL DEFAULT (''), `held` json NULL, `decided_by` text NOT NULL DEFAULT (''), `decided_at` datetime NULL, `district_id` text NOT NULL, PRIMARY KEY (`id`));
 -- create index "syncrun_district_id_started_at" to table: "sync_runs"
 CREATE INDEX `syncrun_district_id_started_at` ON `sync_runs` (`district_id`, `started_at`);
 -- create index "syncrun_status" to table: "sync_runs"

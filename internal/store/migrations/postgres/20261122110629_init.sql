@@ -14,7 +14,7 @@ CREATE TABLE "districts" ("clever_id" character varying NOT NULL, "district_id" 
 -- create index "district_district_id_archived_at" to table: "districts"
 CREATE INDEX "district_district_id_archived_at" ON "districts" ("district_id", "archived_at");
 -- create "district_tokens" table
-CREATE TABLE "district_tokens" ("district_id" character varying NOT NULL, "ciphertext" bytea NOT NULL, "source" character varying NOT NULL, "status" character varying NOT NULL DEFAULT 'ok', "last_used_at" timestamptz NULL, "last_error" character varying NOT NULL DEFAULT '', "status_changed_at" timestamptz NULL, "updated_at" timestamptz NOT NULL, PRIMARY KEY ("district_id"));
+CREATE TABLE "district_tokens" ("district_id" character varying NOT NULL, "ciphertext" bytea NOT NULL, "source" character varying NOT NULL, "status" character varying NOT NULL DEFAULT 'OK', "last_used_at" timestamptz NULL, "last_error" character varying NOT NULL DEFAULT '', "status_changed_at" timestamptz NULL, "updated_at" timestamptz NOT NULL, PRIMARY KEY ("district_id"));
 -- create "role_schools" table
 CREATE TABLE "role_schools" ("id" character varying NOT NULL, "district_id" character varying NOT NULL, "started_at" timestamptz NOT NULL, "ended_at" timestamptz NULL, "school_id" character varying NOT NULL, "role_id" character varying NOT NULL, PRIMARY KEY ("id"));
 -- create index "roleschool_role_id_school_id" to table: "role_schools"
@@ -48,7 +48,7 @@ CREATE UNIQUE INDEX "sectionteacher_section_id_user_id" ON "section_teachers" ("
 -- create index "sectionteacher_user_id" to table: "section_teachers"
 CREATE INDEX "sectionteacher_user_id" ON "section_teachers" ("user_id");
 -- create "sync_runs" table
-CREATE TABLE "sync_runs" ("id" character varying NOT NULL, "kind" character varying NOT NULL DEFAULT 'full', "status" character varying NOT NULL DEFAULT 'running', "trigger" character varying NOT NULL DEFAULT '', "dry_run" boolean NOT NULL DEFAULT false, "started_at" timestamptz NOT NULL, "finished_at" timestamptz NULL, "counts" jsonb NULL, "errors" jsonb NULL, "event_cursor" character varying NOT NULL DEFAULT '', "held" jsonb NULL, "decided_by" character varying NOT NULL DEFAULT '', "decided_at" timestamptz NULL, "district_id" character varying NOT NULL, PRIMARY KEY ("id"));
+CREATE TABLE "sync_runs" ("id" character varying NOT NULL, "kind" character varying NOT NULL DEFAULT 'FULL', "status" character varying NOT NULL DEFAULT 'RUNNING', "trigger" character varying NOT NULL DEFAULT '', "dry_run" boolean NOT NULL DEFAULT false, "started_at" timestamptz NOT NULL, "finished_at" timestamptz NULL, "counts" jsonb NULL, "errors" jsonb NULL, "event_cursor" character varying NOT NULL DEFAULT '', "held" jsonb NULL, "decided_by" character varying NOT NULL DEFAULT '', "decided_at" timestamptz NULL, "district_id" character varying NOT NULL, PRIMARY KEY ("id"));
 -- create index "syncrun_district_id_started_at" to table: "sync_runs"
 CREATE INDEX "syncrun_district_id_started_at" ON "sync_runs" ("district_id", "started_at");
 -- create index "syncrun_status" to table: "sync_runs"
