@@ -12,6 +12,8 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
+	"github.com/rostermirror/rostermirror/ent/apikey"
+	"github.com/rostermirror/rostermirror/ent/auditentry"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
@@ -85,6 +87,8 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
+			apikey.Table:              apikey.ValidColumn,
+			auditentry.Table:          auditentry.ValidColumn,
 			contactrelationship.Table: contactrelationship.ValidColumn,
 			course.Table:              course.ValidColumn,
 			district.Table:            district.ValidColumn,
