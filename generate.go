@@ -3,3 +3,4 @@
 package rostermirror
 
 //go:generate go run -mod=mod ./ent/entc.go
+//go:generate go tool gqlgen generate

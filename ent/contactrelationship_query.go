@@ -25,6 +25,7 @@ type ContactRelationshipQuery struct {
 	predicates  []predicate.ContactRelationship
 	withContact *UserQuery
 	withStudent *UserQuery
+	loadTotal   []func(context.Context, []*ContactRelationship) error
 	modifiers   []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
@@ -442,6 +443,11 @@ func (_q *ContactRelationshipQuery) sqlAll(ctx context.Context, hooks ...queryHo
 	if query := _q.withStudent; query != nil {
 		if err := _q.loadStudent(ctx, query, nodes, nil,
 			func(n *ContactRelationship, e *User) { n.Edges.Student = e }); err != nil {
+			return nil, err
+		}
+	}
+	for i := range _q.loadTotal {
+		if err := _q.loadTotal[i](ctx, nodes); err != nil {
 			return nil, err
 		}
 	}

@@ -78,6 +78,15 @@ type DistrictEdges struct {
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [6]bool
+	// totalCount holds the count of the edges above.
+	totalCount [6]map[string]int
+
+	namedSchools  map[string][]*School
+	namedUsers    map[string][]*User
+	namedSections map[string][]*Section
+	namedTerms    map[string][]*Term
+	namedCourses  map[string][]*Course
+	namedSyncRuns map[string][]*SyncRun
 }
 
 // SchoolsOrErr returns the Schools value or an error if the edge
@@ -414,6 +423,150 @@ func (_m *District) String() string {
 	}
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedSchools returns the Schools named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *District) NamedSchools(name string) ([]*School, error) {
+	if _m.Edges.namedSchools == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedSchools[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *District) appendNamedSchools(name string, edges ...*School) {
+	if _m.Edges.namedSchools == nil {
+		_m.Edges.namedSchools = make(map[string][]*School)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedSchools[name] = []*School{}
+	} else {
+		_m.Edges.namedSchools[name] = append(_m.Edges.namedSchools[name], edges...)
+	}
+}
+
+// NamedUsers returns the Users named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *District) NamedUsers(name string) ([]*User, error) {
+	if _m.Edges.namedUsers == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedUsers[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *District) appendNamedUsers(name string, edges ...*User) {
+	if _m.Edges.namedUsers == nil {
+		_m.Edges.namedUsers = make(map[string][]*User)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedUsers[name] = []*User{}
+	} else {
+		_m.Edges.namedUsers[name] = append(_m.Edges.namedUsers[name], edges...)
+	}
+}
+
+// NamedSections returns the Sections named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *District) NamedSections(name string) ([]*Section, error) {
+	if _m.Edges.namedSections == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedSections[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *District) appendNamedSections(name string, edges ...*Section) {
+	if _m.Edges.namedSections == nil {
+		_m.Edges.namedSections = make(map[string][]*Section)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedSections[name] = []*Section{}
+	} else {
+		_m.Edges.namedSections[name] = append(_m.Edges.namedSections[name], edges...)
+	}
+}
+
+// NamedTerms returns the Terms named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *District) NamedTerms(name string) ([]*Term, error) {
+	if _m.Edges.namedTerms == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedTerms[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *District) appendNamedTerms(name string, edges ...*Term) {
+	if _m.Edges.namedTerms == nil {
+		_m.Edges.namedTerms = make(map[string][]*Term)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedTerms[name] = []*Term{}
+	} else {
+		_m.Edges.namedTerms[name] = append(_m.Edges.namedTerms[name], edges...)
+	}
+}
+
+// NamedCourses returns the Courses named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *District) NamedCourses(name string) ([]*Course, error) {
+	if _m.Edges.namedCourses == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedCourses[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *District) appendNamedCourses(name string, edges ...*Course) {
+	if _m.Edges.namedCourses == nil {
+		_m.Edges.namedCourses = make(map[string][]*Course)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedCourses[name] = []*Course{}
+	} else {
+		_m.Edges.namedCourses[name] = append(_m.Edges.namedCourses[name], edges...)
+	}
+}
+
+// NamedSyncRuns returns the SyncRuns named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *District) NamedSyncRuns(name string) ([]*SyncRun, error) {
+	if _m.Edges.namedSyncRuns == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedSyncRuns[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *District) appendNamedSyncRuns(name string, edges ...*SyncRun) {
+	if _m.Edges.namedSyncRuns == nil {
+		_m.Edges.namedSyncRuns = make(map[string][]*SyncRun)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedSyncRuns[name] = []*SyncRun{}
+	} else {
+		_m.Edges.namedSyncRuns[name] = append(_m.Edges.namedSyncRuns[name], edges...)
+	}
 }
 
 // Districts is a parsable slice of District.

@@ -25,17 +25,24 @@ import (
 // DistrictQuery is the builder for querying District entities.
 type DistrictQuery struct {
 	config
-	ctx          *QueryContext
-	order        []district.OrderOption
-	inters       []Interceptor
-	predicates   []predicate.District
-	withSchools  *SchoolQuery
-	withUsers    *UserQuery
-	withSections *SectionQuery
-	withTerms    *TermQuery
-	withCourses  *CourseQuery
-	withSyncRuns *SyncRunQuery
-	modifiers    []func(*sql.Selector)
+	ctx               *QueryContext
+	order             []district.OrderOption
+	inters            []Interceptor
+	predicates        []predicate.District
+	withSchools       *SchoolQuery
+	withUsers         *UserQuery
+	withSections      *SectionQuery
+	withTerms         *TermQuery
+	withCourses       *CourseQuery
+	withSyncRuns      *SyncRunQuery
+	loadTotal         []func(context.Context, []*District) error
+	modifiers         []func(*sql.Selector)
+	withNamedSchools  map[string]*SchoolQuery
+	withNamedUsers    map[string]*UserQuery
+	withNamedSections map[string]*SectionQuery
+	withNamedTerms    map[string]*TermQuery
+	withNamedCourses  map[string]*CourseQuery
+	withNamedSyncRuns map[string]*SyncRunQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -625,6 +632,53 @@ func (_q *DistrictQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Dis
 			return nil, err
 		}
 	}
+	for name, query := range _q.withNamedSchools {
+		if err := _q.loadSchools(ctx, query, nodes,
+			func(n *District) { n.appendNamedSchools(name) },
+			func(n *District, e *School) { n.appendNamedSchools(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedUsers {
+		if err := _q.loadUsers(ctx, query, nodes,
+			func(n *District) { n.appendNamedUsers(name) },
+			func(n *District, e *User) { n.appendNamedUsers(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedSections {
+		if err := _q.loadSections(ctx, query, nodes,
+			func(n *District) { n.appendNamedSections(name) },
+			func(n *District, e *Section) { n.appendNamedSections(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedTerms {
+		if err := _q.loadTerms(ctx, query, nodes,
+			func(n *District) { n.appendNamedTerms(name) },
+			func(n *District, e *Term) { n.appendNamedTerms(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedCourses {
+		if err := _q.loadCourses(ctx, query, nodes,
+			func(n *District) { n.appendNamedCourses(name) },
+			func(n *District, e *Course) { n.appendNamedCourses(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedSyncRuns {
+		if err := _q.loadSyncRuns(ctx, query, nodes,
+			func(n *District) { n.appendNamedSyncRuns(name) },
+			func(n *District, e *SyncRun) { n.appendNamedSyncRuns(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for i := range _q.loadTotal {
+		if err := _q.loadTotal[i](ctx, nodes); err != nil {
+			return nil, err
+		}
+	}
 	return nodes, nil
 }
 
@@ -900,6 +954,90 @@ func (_q *DistrictQuery) sqlQuery(ctx context.Context) *sql.Selector {
 func (_q *DistrictQuery) Modify(modifiers ...func(s *sql.Selector)) *DistrictSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// WithNamedSchools tells the query-builder to eager-load the nodes that are connected to the "schools"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *DistrictQuery) WithNamedSchools(name string, opts ...func(*SchoolQuery)) *DistrictQuery {
+	query := (&SchoolClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedSchools == nil {
+		_q.withNamedSchools = make(map[string]*SchoolQuery)
+	}
+	_q.withNamedSchools[name] = query
+	return _q
+}
+
+// WithNamedUsers tells the query-builder to eager-load the nodes that are connected to the "users"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *DistrictQuery) WithNamedUsers(name string, opts ...func(*UserQuery)) *DistrictQuery {
+	query := (&UserClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedUsers == nil {
+		_q.withNamedUsers = make(map[string]*UserQuery)
+	}
+	_q.withNamedUsers[name] = query
+	return _q
+}
+
+// WithNamedSections tells the query-builder to eager-load the nodes that are connected to the "sections"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *DistrictQuery) WithNamedSections(name string, opts ...func(*SectionQuery)) *DistrictQuery {
+	query := (&SectionClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedSections == nil {
+		_q.withNamedSections = make(map[string]*SectionQuery)
+	}
+	_q.withNamedSections[name] = query
+	return _q
+}
+
+// WithNamedTerms tells the query-builder to eager-load the nodes that are connected to the "terms"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *DistrictQuery) WithNamedTerms(name string, opts ...func(*TermQuery)) *DistrictQuery {
+	query := (&TermClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedTerms == nil {
+		_q.withNamedTerms = make(map[string]*TermQuery)
+	}
+	_q.withNamedTerms[name] = query
+	return _q
+}
+
+// WithNamedCourses tells the query-builder to eager-load the nodes that are connected to the "courses"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *DistrictQuery) WithNamedCourses(name string, opts ...func(*CourseQuery)) *DistrictQuery {
+	query := (&CourseClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedCourses == nil {
+		_q.withNamedCourses = make(map[string]*CourseQuery)
+	}
+	_q.withNamedCourses[name] = query
+	return _q
+}
+
+// WithNamedSyncRuns tells the query-builder to eager-load the nodes that are connected to the "sync_runs"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *DistrictQuery) WithNamedSyncRuns(name string, opts ...func(*SyncRunQuery)) *DistrictQuery {
+	query := (&SyncRunClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedSyncRuns == nil {
+		_q.withNamedSyncRuns = make(map[string]*SyncRunQuery)
+	}
+	_q.withNamedSyncRuns[name] = query
+	return _q
 }
 
 // DistrictGroupBy is the group-by builder for District entities.

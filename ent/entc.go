@@ -1,18 +1,30 @@
 //go:build ignore
 
-// entc generates the ent client from ent/schema. Run it through `go generate ./...` from the module root
-// (generate.go), never from ent/.
+// entc generates the ent client and the GraphQL schema (graph/ent.graphql, via entgql) from ent/schema.
+// Run it through `go generate ./...` from the module root (generate.go), never from ent/: the schema
+// path must match gqlgen.yml's entry textually.
 package main
 
 import (
 	"log"
 
+	"entgo.io/contrib/entgql"
 	"entgo.io/ent/entc"
 	"entgo.io/ent/entc/gen"
 )
 
 func main() {
-	err := entc.Generate("./ent/schema", &gen.Config{
+	ex, err := entgql.NewExtension(
+		entgql.WithSchemaGenerator(),
+		entgql.WithSchemaPath("graph/ent.graphql"),
+		entgql.WithConfigPath("gqlgen.yml"),
+		entgql.WithWhereInputs(true),
+		entgql.WithRelaySpec(true),
+	)
+	if err != nil {
+		log.Fatalf("create entgql extension: %v", err)
+	}
+	err = entc.Generate("./ent/schema", &gen.Config{
 		Target:  "./ent",
 		Package: "github.com/rostermirror/rostermirror/ent",
 		Features: []gen.Feature{
@@ -20,8 +32,10 @@ func main() {
 			gen.FeatureExecQuery,
 			gen.FeatureModifier,
 			gen.FeatureVersionedMigration,
+			gen.FeatureIntercept,
+			gen.FeatureNamedEdges,
 		},
-	})
+	}, entc.Extensions(ex))
 	if err != nil {
 		log.Fatalf("generate ent: %v", err)
 	}

@@ -16046,7 +16046,7 @@ func (m *UserRoleMutation) EllStatus() (r string, exists bool) {
 // OldEllStatus returns the old "ell_status" field's value of the UserRole entity.
 // If the UserRole object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UserRoleMutation) OldEllStatus(ctx context.Context) (v string, err error) {
+func (m *UserRoleMutation) OldEllStatus(ctx context.Context) (v *string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldEllStatus is only allowed on UpdateOne operations")
 	}
@@ -16060,9 +16060,22 @@ func (m *UserRoleMutation) OldEllStatus(ctx context.Context) (v string, err erro
 	return oldValue.EllStatus, nil
 }
 
+// ClearEllStatus clears the value of the "ell_status" field.
+func (m *UserRoleMutation) ClearEllStatus() {
+	m.ell_status = nil
+	m.clearedFields[userrole.FieldEllStatus] = struct{}{}
+}
+
+// EllStatusCleared returns if the "ell_status" field was cleared in this mutation.
+func (m *UserRoleMutation) EllStatusCleared() bool {
+	_, ok := m.clearedFields[userrole.FieldEllStatus]
+	return ok
+}
+
 // ResetEllStatus resets all changes to the "ell_status" field.
 func (m *UserRoleMutation) ResetEllStatus() {
 	m.ell_status = nil
+	delete(m.clearedFields, userrole.FieldEllStatus)
 }
 
 // SetFrlStatus sets the "frl_status" field.
@@ -16082,7 +16095,7 @@ func (m *UserRoleMutation) FrlStatus() (r string, exists bool) {
 // OldFrlStatus returns the old "frl_status" field's value of the UserRole entity.
 // If the UserRole object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UserRoleMutation) OldFrlStatus(ctx context.Context) (v string, err error) {
+func (m *UserRoleMutation) OldFrlStatus(ctx context.Context) (v *string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldFrlStatus is only allowed on UpdateOne operations")
 	}
@@ -16096,9 +16109,22 @@ func (m *UserRoleMutation) OldFrlStatus(ctx context.Context) (v string, err erro
 	return oldValue.FrlStatus, nil
 }
 
+// ClearFrlStatus clears the value of the "frl_status" field.
+func (m *UserRoleMutation) ClearFrlStatus() {
+	m.frl_status = nil
+	m.clearedFields[userrole.FieldFrlStatus] = struct{}{}
+}
+
+// FrlStatusCleared returns if the "frl_status" field was cleared in this mutation.
+func (m *UserRoleMutation) FrlStatusCleared() bool {
+	_, ok := m.clearedFields[userrole.FieldFrlStatus]
+	return ok
+}
+
 // ResetFrlStatus resets all changes to the "frl_status" field.
 func (m *UserRoleMutation) ResetFrlStatus() {
 	m.frl_status = nil
+	delete(m.clearedFields, userrole.FieldFrlStatus)
 }
 
 // SetIepStatus sets the "iep_status" field.
@@ -16118,7 +16144,7 @@ func (m *UserRoleMutation) IepStatus() (r string, exists bool) {
 // OldIepStatus returns the old "iep_status" field's value of the UserRole entity.
 // If the UserRole object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UserRoleMutation) OldIepStatus(ctx context.Context) (v string, err error) {
+func (m *UserRoleMutation) OldIepStatus(ctx context.Context) (v *string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldIepStatus is only allowed on UpdateOne operations")
 	}
@@ -16132,9 +16158,22 @@ func (m *UserRoleMutation) OldIepStatus(ctx context.Context) (v string, err erro
 	return oldValue.IepStatus, nil
 }
 
+// ClearIepStatus clears the value of the "iep_status" field.
+func (m *UserRoleMutation) ClearIepStatus() {
+	m.iep_status = nil
+	m.clearedFields[userrole.FieldIepStatus] = struct{}{}
+}
+
+// IepStatusCleared returns if the "iep_status" field was cleared in this mutation.
+func (m *UserRoleMutation) IepStatusCleared() bool {
+	_, ok := m.clearedFields[userrole.FieldIepStatus]
+	return ok
+}
+
 // ResetIepStatus resets all changes to the "iep_status" field.
 func (m *UserRoleMutation) ResetIepStatus() {
 	m.iep_status = nil
+	delete(m.clearedFields, userrole.FieldIepStatus)
 }
 
 // SetHomeLanguage sets the "home_language" field.
@@ -16154,7 +16193,7 @@ func (m *UserRoleMutation) HomeLanguage() (r string, exists bool) {
 // OldHomeLanguage returns the old "home_language" field's value of the UserRole entity.
 // If the UserRole object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *UserRoleMutation) OldHomeLanguage(ctx context.Context) (v string, err error) {
+func (m *UserRoleMutation) OldHomeLanguage(ctx context.Context) (v *string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldHomeLanguage is only allowed on UpdateOne operations")
 	}
@@ -16168,9 +16207,22 @@ func (m *UserRoleMutation) OldHomeLanguage(ctx context.Context) (v string, err e
 	return oldValue.HomeLanguage, nil
 }
 
+// ClearHomeLanguage clears the value of the "home_language" field.
+func (m *UserRoleMutation) ClearHomeLanguage() {
+	m.home_language = nil
+	m.clearedFields[userrole.FieldHomeLanguage] = struct{}{}
+}
+
+// HomeLanguageCleared returns if the "home_language" field was cleared in this mutation.
+func (m *UserRoleMutation) HomeLanguageCleared() bool {
+	_, ok := m.clearedFields[userrole.FieldHomeLanguage]
+	return ok
+}
+
 // ResetHomeLanguage resets all changes to the "home_language" field.
 func (m *UserRoleMutation) ResetHomeLanguage() {
 	m.home_language = nil
+	delete(m.clearedFields, userrole.FieldHomeLanguage)
 }
 
 // SetTeacherNumber sets the "teacher_number" field.
@@ -17161,6 +17213,18 @@ func (m *UserRoleMutation) ClearedFields() []string {
 	if m.FieldCleared(userrole.FieldDob) {
 		fields = append(fields, userrole.FieldDob)
 	}
+	if m.FieldCleared(userrole.FieldEllStatus) {
+		fields = append(fields, userrole.FieldEllStatus)
+	}
+	if m.FieldCleared(userrole.FieldFrlStatus) {
+		fields = append(fields, userrole.FieldFrlStatus)
+	}
+	if m.FieldCleared(userrole.FieldIepStatus) {
+		fields = append(fields, userrole.FieldIepStatus)
+	}
+	if m.FieldCleared(userrole.FieldHomeLanguage) {
+		fields = append(fields, userrole.FieldHomeLanguage)
+	}
 	if m.FieldCleared(userrole.FieldStaffRoles) {
 		fields = append(fields, userrole.FieldStaffRoles)
 	}
@@ -17189,6 +17253,18 @@ func (m *UserRoleMutation) ClearField(name string) error {
 		return nil
 	case userrole.FieldDob:
 		m.ClearDob()
+		return nil
+	case userrole.FieldEllStatus:
+		m.ClearEllStatus()
+		return nil
+	case userrole.FieldFrlStatus:
+		m.ClearFrlStatus()
+		return nil
+	case userrole.FieldIepStatus:
+		m.ClearIepStatus()
+		return nil
+	case userrole.FieldHomeLanguage:
+		m.ClearHomeLanguage()
 		return nil
 	case userrole.FieldStaffRoles:
 		m.ClearStaffRoles()

@@ -26,6 +26,7 @@ type RoleSchoolQuery struct {
 	predicates []predicate.RoleSchool
 	withRole   *UserRoleQuery
 	withSchool *SchoolQuery
+	loadTotal  []func(context.Context, []*RoleSchool) error
 	modifiers  []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
@@ -443,6 +444,11 @@ func (_q *RoleSchoolQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*R
 	if query := _q.withSchool; query != nil {
 		if err := _q.loadSchool(ctx, query, nodes, nil,
 			func(n *RoleSchool, e *School) { n.Edges.School = e }); err != nil {
+			return nil, err
+		}
+	}
+	for i := range _q.loadTotal {
+		if err := _q.loadTotal[i](ctx, nodes); err != nil {
 			return nil, err
 		}
 	}

@@ -957,22 +957,6 @@ func init() {
 	userroleDescHispanicEthnicity := userroleFields[19].Descriptor()
 	// userrole.DefaultHispanicEthnicity holds the default value on creation for the hispanic_ethnicity field.
 	userrole.DefaultHispanicEthnicity = userroleDescHispanicEthnicity.Default.(string)
-	// userroleDescEllStatus is the schema descriptor for ell_status field.
-	userroleDescEllStatus := userroleFields[20].Descriptor()
-	// userrole.DefaultEllStatus holds the default value on creation for the ell_status field.
-	userrole.DefaultEllStatus = userroleDescEllStatus.Default.(string)
-	// userroleDescFrlStatus is the schema descriptor for frl_status field.
-	userroleDescFrlStatus := userroleFields[21].Descriptor()
-	// userrole.DefaultFrlStatus holds the default value on creation for the frl_status field.
-	userrole.DefaultFrlStatus = userroleDescFrlStatus.Default.(string)
-	// userroleDescIepStatus is the schema descriptor for iep_status field.
-	userroleDescIepStatus := userroleFields[22].Descriptor()
-	// userrole.DefaultIepStatus holds the default value on creation for the iep_status field.
-	userrole.DefaultIepStatus = userroleDescIepStatus.Default.(string)
-	// userroleDescHomeLanguage is the schema descriptor for home_language field.
-	userroleDescHomeLanguage := userroleFields[23].Descriptor()
-	// userrole.DefaultHomeLanguage holds the default value on creation for the home_language field.
-	userrole.DefaultHomeLanguage = userroleDescHomeLanguage.Default.(string)
 	// userroleDescTeacherNumber is the schema descriptor for teacher_number field.
 	userroleDescTeacherNumber := userroleFields[24].Descriptor()
 	// userrole.DefaultTeacherNumber holds the default value on creation for the teacher_number field.

@@ -85,6 +85,12 @@ type SchoolEdges struct {
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [4]bool
+	// totalCount holds the count of the edges above.
+	totalCount [4]map[string]int
+
+	namedSections     map[string][]*Section
+	namedRoleSchools  map[string][]*RoleSchool
+	namedPrimaryRoles map[string][]*UserRole
 }
 
 // DistrictOrErr returns the District value or an error if the edge
@@ -434,6 +440,78 @@ func (_m *School) String() string {
 	}
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedSections returns the Sections named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *School) NamedSections(name string) ([]*Section, error) {
+	if _m.Edges.namedSections == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedSections[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *School) appendNamedSections(name string, edges ...*Section) {
+	if _m.Edges.namedSections == nil {
+		_m.Edges.namedSections = make(map[string][]*Section)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedSections[name] = []*Section{}
+	} else {
+		_m.Edges.namedSections[name] = append(_m.Edges.namedSections[name], edges...)
+	}
+}
+
+// NamedRoleSchools returns the RoleSchools named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *School) NamedRoleSchools(name string) ([]*RoleSchool, error) {
+	if _m.Edges.namedRoleSchools == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedRoleSchools[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *School) appendNamedRoleSchools(name string, edges ...*RoleSchool) {
+	if _m.Edges.namedRoleSchools == nil {
+		_m.Edges.namedRoleSchools = make(map[string][]*RoleSchool)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedRoleSchools[name] = []*RoleSchool{}
+	} else {
+		_m.Edges.namedRoleSchools[name] = append(_m.Edges.namedRoleSchools[name], edges...)
+	}
+}
+
+// NamedPrimaryRoles returns the PrimaryRoles named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *School) NamedPrimaryRoles(name string) ([]*UserRole, error) {
+	if _m.Edges.namedPrimaryRoles == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedPrimaryRoles[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *School) appendNamedPrimaryRoles(name string, edges ...*UserRole) {
+	if _m.Edges.namedPrimaryRoles == nil {
+		_m.Edges.namedPrimaryRoles = make(map[string][]*UserRole)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedPrimaryRoles[name] = []*UserRole{}
+	} else {
+		_m.Edges.namedPrimaryRoles[name] = append(_m.Edges.namedPrimaryRoles[name], edges...)
+	}
 }
 
 // Schools is a parsable slice of School.

@@ -23,15 +23,19 @@ import (
 // SchoolQuery is the builder for querying School entities.
 type SchoolQuery struct {
 	config
-	ctx              *QueryContext
-	order            []school.OrderOption
-	inters           []Interceptor
-	predicates       []predicate.School
-	withDistrict     *DistrictQuery
-	withSections     *SectionQuery
-	withRoleSchools  *RoleSchoolQuery
-	withPrimaryRoles *UserRoleQuery
-	modifiers        []func(*sql.Selector)
+	ctx                   *QueryContext
+	order                 []school.OrderOption
+	inters                []Interceptor
+	predicates            []predicate.School
+	withDistrict          *DistrictQuery
+	withSections          *SectionQuery
+	withRoleSchools       *RoleSchoolQuery
+	withPrimaryRoles      *UserRoleQuery
+	loadTotal             []func(context.Context, []*School) error
+	modifiers             []func(*sql.Selector)
+	withNamedSections     map[string]*SectionQuery
+	withNamedRoleSchools  map[string]*RoleSchoolQuery
+	withNamedPrimaryRoles map[string]*UserRoleQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -536,6 +540,32 @@ func (_q *SchoolQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Schoo
 			return nil, err
 		}
 	}
+	for name, query := range _q.withNamedSections {
+		if err := _q.loadSections(ctx, query, nodes,
+			func(n *School) { n.appendNamedSections(name) },
+			func(n *School, e *Section) { n.appendNamedSections(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedRoleSchools {
+		if err := _q.loadRoleSchools(ctx, query, nodes,
+			func(n *School) { n.appendNamedRoleSchools(name) },
+			func(n *School, e *RoleSchool) { n.appendNamedRoleSchools(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedPrimaryRoles {
+		if err := _q.loadPrimaryRoles(ctx, query, nodes,
+			func(n *School) { n.appendNamedPrimaryRoles(name) },
+			func(n *School, e *UserRole) { n.appendNamedPrimaryRoles(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for i := range _q.loadTotal {
+		if err := _q.loadTotal[i](ctx, nodes); err != nil {
+			return nil, err
+		}
+	}
 	return nodes, nil
 }
 
@@ -759,6 +789,48 @@ func (_q *SchoolQuery) sqlQuery(ctx context.Context) *sql.Selector {
 func (_q *SchoolQuery) Modify(modifiers ...func(s *sql.Selector)) *SchoolSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// WithNamedSections tells the query-builder to eager-load the nodes that are connected to the "sections"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *SchoolQuery) WithNamedSections(name string, opts ...func(*SectionQuery)) *SchoolQuery {
+	query := (&SectionClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedSections == nil {
+		_q.withNamedSections = make(map[string]*SectionQuery)
+	}
+	_q.withNamedSections[name] = query
+	return _q
+}
+
+// WithNamedRoleSchools tells the query-builder to eager-load the nodes that are connected to the "role_schools"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *SchoolQuery) WithNamedRoleSchools(name string, opts ...func(*RoleSchoolQuery)) *SchoolQuery {
+	query := (&RoleSchoolClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedRoleSchools == nil {
+		_q.withNamedRoleSchools = make(map[string]*RoleSchoolQuery)
+	}
+	_q.withNamedRoleSchools[name] = query
+	return _q
+}
+
+// WithNamedPrimaryRoles tells the query-builder to eager-load the nodes that are connected to the "primary_roles"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *SchoolQuery) WithNamedPrimaryRoles(name string, opts ...func(*UserRoleQuery)) *SchoolQuery {
+	query := (&UserRoleClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedPrimaryRoles == nil {
+		_q.withNamedPrimaryRoles = make(map[string]*UserRoleQuery)
+	}
+	_q.withNamedPrimaryRoles[name] = query
+	return _q
 }
 
 // SchoolGroupBy is the group-by builder for School entities.

@@ -82,6 +82,11 @@ type SectionEdges struct {
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [6]bool
+	// totalCount holds the count of the edges above.
+	totalCount [6]map[string]int
+
+	namedTeachers map[string][]*SectionTeacher
+	namedStudents map[string][]*SectionStudent
 }
 
 // DistrictOrErr returns the District value or an error if the edge
@@ -429,6 +434,54 @@ func (_m *Section) String() string {
 	}
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedTeachers returns the Teachers named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Section) NamedTeachers(name string) ([]*SectionTeacher, error) {
+	if _m.Edges.namedTeachers == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedTeachers[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Section) appendNamedTeachers(name string, edges ...*SectionTeacher) {
+	if _m.Edges.namedTeachers == nil {
+		_m.Edges.namedTeachers = make(map[string][]*SectionTeacher)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedTeachers[name] = []*SectionTeacher{}
+	} else {
+		_m.Edges.namedTeachers[name] = append(_m.Edges.namedTeachers[name], edges...)
+	}
+}
+
+// NamedStudents returns the Students named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Section) NamedStudents(name string) ([]*SectionStudent, error) {
+	if _m.Edges.namedStudents == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedStudents[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Section) appendNamedStudents(name string, edges ...*SectionStudent) {
+	if _m.Edges.namedStudents == nil {
+		_m.Edges.namedStudents = make(map[string][]*SectionStudent)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedStudents[name] = []*SectionStudent{}
+	} else {
+		_m.Edges.namedStudents[name] = append(_m.Edges.namedStudents[name], edges...)
+	}
 }
 
 // Sections is a parsable slice of Section.

@@ -25,17 +25,20 @@ import (
 // SectionQuery is the builder for querying Section entities.
 type SectionQuery struct {
 	config
-	ctx          *QueryContext
-	order        []section.OrderOption
-	inters       []Interceptor
-	predicates   []predicate.Section
-	withDistrict *DistrictQuery
-	withSchool   *SchoolQuery
-	withTerm     *TermQuery
-	withCourse   *CourseQuery
-	withTeachers *SectionTeacherQuery
-	withStudents *SectionStudentQuery
-	modifiers    []func(*sql.Selector)
+	ctx               *QueryContext
+	order             []section.OrderOption
+	inters            []Interceptor
+	predicates        []predicate.Section
+	withDistrict      *DistrictQuery
+	withSchool        *SchoolQuery
+	withTerm          *TermQuery
+	withCourse        *CourseQuery
+	withTeachers      *SectionTeacherQuery
+	withStudents      *SectionStudentQuery
+	loadTotal         []func(context.Context, []*Section) error
+	modifiers         []func(*sql.Selector)
+	withNamedTeachers map[string]*SectionTeacherQuery
+	withNamedStudents map[string]*SectionStudentQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -621,6 +624,25 @@ func (_q *SectionQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Sect
 			return nil, err
 		}
 	}
+	for name, query := range _q.withNamedTeachers {
+		if err := _q.loadTeachers(ctx, query, nodes,
+			func(n *Section) { n.appendNamedTeachers(name) },
+			func(n *Section, e *SectionTeacher) { n.appendNamedTeachers(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedStudents {
+		if err := _q.loadStudents(ctx, query, nodes,
+			func(n *Section) { n.appendNamedStudents(name) },
+			func(n *Section, e *SectionStudent) { n.appendNamedStudents(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for i := range _q.loadTotal {
+		if err := _q.loadTotal[i](ctx, nodes); err != nil {
+			return nil, err
+		}
+	}
 	return nodes, nil
 }
 
@@ -913,6 +935,34 @@ func (_q *SectionQuery) sqlQuery(ctx context.Context) *sql.Selector {
 func (_q *SectionQuery) Modify(modifiers ...func(s *sql.Selector)) *SectionSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// WithNamedTeachers tells the query-builder to eager-load the nodes that are connected to the "teachers"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *SectionQuery) WithNamedTeachers(name string, opts ...func(*SectionTeacherQuery)) *SectionQuery {
+	query := (&SectionTeacherClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedTeachers == nil {
+		_q.withNamedTeachers = make(map[string]*SectionTeacherQuery)
+	}
+	_q.withNamedTeachers[name] = query
+	return _q
+}
+
+// WithNamedStudents tells the query-builder to eager-load the nodes that are connected to the "students"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *SectionQuery) WithNamedStudents(name string, opts ...func(*SectionStudentQuery)) *SectionQuery {
+	query := (&SectionStudentClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedStudents == nil {
+		_q.withNamedStudents = make(map[string]*SectionStudentQuery)
+	}
+	_q.withNamedStudents[name] = query
+	return _q
 }
 
 // SectionGroupBy is the group-by builder for Section entities.

@@ -26,6 +26,7 @@ type SectionStudentQuery struct {
 	predicates  []predicate.SectionStudent
 	withSection *SectionQuery
 	withUser    *UserQuery
+	loadTotal   []func(context.Context, []*SectionStudent) error
 	modifiers   []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
@@ -443,6 +444,11 @@ func (_q *SectionStudentQuery) sqlAll(ctx context.Context, hooks ...queryHook) (
 	if query := _q.withUser; query != nil {
 		if err := _q.loadUser(ctx, query, nodes, nil,
 			func(n *SectionStudent, e *User) { n.Edges.User = e }); err != nil {
+			return nil, err
+		}
+	}
+	for i := range _q.loadTotal {
+		if err := _q.loadTotal[i](ctx, nodes); err != nil {
 			return nil, err
 		}
 	}

@@ -46,6 +46,8 @@ type SectionTeacherEdges struct {
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [2]bool
+	// totalCount holds the count of the edges above.
+	totalCount [2]map[string]int
 }
 
 // SectionOrErr returns the Section value or an error if the edge

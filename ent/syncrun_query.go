@@ -24,6 +24,7 @@ type SyncRunQuery struct {
 	inters       []Interceptor
 	predicates   []predicate.SyncRun
 	withDistrict *DistrictQuery
+	loadTotal    []func(context.Context, []*SyncRun) error
 	modifiers    []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
@@ -400,6 +401,11 @@ func (_q *SyncRunQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Sync
 	if query := _q.withDistrict; query != nil {
 		if err := _q.loadDistrict(ctx, query, nodes, nil,
 			func(n *SyncRun, e *District) { n.Edges.District = e }); err != nil {
+			return nil, err
+		}
+	}
+	for i := range _q.loadTotal {
+		if err := _q.loadTotal[i](ctx, nodes); err != nil {
 			return nil, err
 		}
 	}

@@ -53,6 +53,10 @@ type TermEdges struct {
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [2]bool
+	// totalCount holds the count of the edges above.
+	totalCount [2]map[string]int
+
+	namedSections map[string][]*Section
 }
 
 // DistrictOrErr returns the District value or an error if the edge
@@ -246,6 +250,30 @@ func (_m *Term) String() string {
 	}
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedSections returns the Sections named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *Term) NamedSections(name string) ([]*Section, error) {
+	if _m.Edges.namedSections == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedSections[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *Term) appendNamedSections(name string, edges ...*Section) {
+	if _m.Edges.namedSections == nil {
+		_m.Edges.namedSections = make(map[string][]*Section)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedSections[name] = []*Section{}
+	} else {
+		_m.Edges.namedSections[name] = append(_m.Edges.namedSections[name], edges...)
+	}
 }
 
 // Terms is a parsable slice of Term.

@@ -21,13 +21,15 @@ import (
 // TermQuery is the builder for querying Term entities.
 type TermQuery struct {
 	config
-	ctx          *QueryContext
-	order        []term.OrderOption
-	inters       []Interceptor
-	predicates   []predicate.Term
-	withDistrict *DistrictQuery
-	withSections *SectionQuery
-	modifiers    []func(*sql.Selector)
+	ctx               *QueryContext
+	order             []term.OrderOption
+	inters            []Interceptor
+	predicates        []predicate.Term
+	withDistrict      *DistrictQuery
+	withSections      *SectionQuery
+	loadTotal         []func(context.Context, []*Term) error
+	modifiers         []func(*sql.Selector)
+	withNamedSections map[string]*SectionQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -448,6 +450,18 @@ func (_q *TermQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Term, e
 			return nil, err
 		}
 	}
+	for name, query := range _q.withNamedSections {
+		if err := _q.loadSections(ctx, query, nodes,
+			func(n *Term) { n.appendNamedSections(name) },
+			func(n *Term, e *Section) { n.appendNamedSections(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for i := range _q.loadTotal {
+		if err := _q.loadTotal[i](ctx, nodes); err != nil {
+			return nil, err
+		}
+	}
 	return nodes, nil
 }
 
@@ -608,6 +622,20 @@ func (_q *TermQuery) sqlQuery(ctx context.Context) *sql.Selector {
 func (_q *TermQuery) Modify(modifiers ...func(s *sql.Selector)) *TermSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// WithNamedSections tells the query-builder to eager-load the nodes that are connected to the "sections"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *TermQuery) WithNamedSections(name string, opts ...func(*SectionQuery)) *TermQuery {
+	query := (&SectionClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedSections == nil {
+		_q.withNamedSections = make(map[string]*SectionQuery)
+	}
+	_q.withNamedSections[name] = query
+	return _q
 }
 
 // TermGroupBy is the group-by builder for Term entities.

@@ -67,6 +67,14 @@ type UserEdges struct {
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [6]bool
+	// totalCount holds the count of the edges above.
+	totalCount [6]map[string]int
+
+	namedRoles           map[string][]*UserRole
+	namedTaughtSections  map[string][]*SectionTeacher
+	namedEnrollments     map[string][]*SectionStudent
+	namedContacts        map[string][]*ContactRelationship
+	namedContactStudents map[string][]*ContactRelationship
 }
 
 // DistrictOrErr returns the District value or an error if the edge
@@ -343,6 +351,126 @@ func (_m *User) String() string {
 	}
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedRoles returns the Roles named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedRoles(name string) ([]*UserRole, error) {
+	if _m.Edges.namedRoles == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedRoles[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedRoles(name string, edges ...*UserRole) {
+	if _m.Edges.namedRoles == nil {
+		_m.Edges.namedRoles = make(map[string][]*UserRole)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedRoles[name] = []*UserRole{}
+	} else {
+		_m.Edges.namedRoles[name] = append(_m.Edges.namedRoles[name], edges...)
+	}
+}
+
+// NamedTaughtSections returns the TaughtSections named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedTaughtSections(name string) ([]*SectionTeacher, error) {
+	if _m.Edges.namedTaughtSections == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedTaughtSections[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedTaughtSections(name string, edges ...*SectionTeacher) {
+	if _m.Edges.namedTaughtSections == nil {
+		_m.Edges.namedTaughtSections = make(map[string][]*SectionTeacher)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedTaughtSections[name] = []*SectionTeacher{}
+	} else {
+		_m.Edges.namedTaughtSections[name] = append(_m.Edges.namedTaughtSections[name], edges...)
+	}
+}
+
+// NamedEnrollments returns the Enrollments named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedEnrollments(name string) ([]*SectionStudent, error) {
+	if _m.Edges.namedEnrollments == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedEnrollments[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedEnrollments(name string, edges ...*SectionStudent) {
+	if _m.Edges.namedEnrollments == nil {
+		_m.Edges.namedEnrollments = make(map[string][]*SectionStudent)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedEnrollments[name] = []*SectionStudent{}
+	} else {
+		_m.Edges.namedEnrollments[name] = append(_m.Edges.namedEnrollments[name], edges...)
+	}
+}
+
+// NamedContacts returns the Contacts named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedContacts(name string) ([]*ContactRelationship, error) {
+	if _m.Edges.namedContacts == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedContacts[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedContacts(name string, edges ...*ContactRelationship) {
+	if _m.Edges.namedContacts == nil {
+		_m.Edges.namedContacts = make(map[string][]*ContactRelationship)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedContacts[name] = []*ContactRelationship{}
+	} else {
+		_m.Edges.namedContacts[name] = append(_m.Edges.namedContacts[name], edges...)
+	}
+}
+
+// NamedContactStudents returns the ContactStudents named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *User) NamedContactStudents(name string) ([]*ContactRelationship, error) {
+	if _m.Edges.namedContactStudents == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedContactStudents[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *User) appendNamedContactStudents(name string, edges ...*ContactRelationship) {
+	if _m.Edges.namedContactStudents == nil {
+		_m.Edges.namedContactStudents = make(map[string][]*ContactRelationship)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedContactStudents[name] = []*ContactRelationship{}
+	} else {
+		_m.Edges.namedContactStudents[name] = append(_m.Edges.namedContactStudents[name], edges...)
+	}
 }
 
 // Users is a parsable slice of User.

@@ -24,17 +24,23 @@ import (
 // UserQuery is the builder for querying User entities.
 type UserQuery struct {
 	config
-	ctx                 *QueryContext
-	order               []user.OrderOption
-	inters              []Interceptor
-	predicates          []predicate.User
-	withDistrict        *DistrictQuery
-	withRoles           *UserRoleQuery
-	withTaughtSections  *SectionTeacherQuery
-	withEnrollments     *SectionStudentQuery
-	withContacts        *ContactRelationshipQuery
-	withContactStudents *ContactRelationshipQuery
-	modifiers           []func(*sql.Selector)
+	ctx                      *QueryContext
+	order                    []user.OrderOption
+	inters                   []Interceptor
+	predicates               []predicate.User
+	withDistrict             *DistrictQuery
+	withRoles                *UserRoleQuery
+	withTaughtSections       *SectionTeacherQuery
+	withEnrollments          *SectionStudentQuery
+	withContacts             *ContactRelationshipQuery
+	withContactStudents      *ContactRelationshipQuery
+	loadTotal                []func(context.Context, []*User) error
+	modifiers                []func(*sql.Selector)
+	withNamedRoles           map[string]*UserRoleQuery
+	withNamedTaughtSections  map[string]*SectionTeacherQuery
+	withNamedEnrollments     map[string]*SectionStudentQuery
+	withNamedContacts        map[string]*ContactRelationshipQuery
+	withNamedContactStudents map[string]*ContactRelationshipQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -623,6 +629,46 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			return nil, err
 		}
 	}
+	for name, query := range _q.withNamedRoles {
+		if err := _q.loadRoles(ctx, query, nodes,
+			func(n *User) { n.appendNamedRoles(name) },
+			func(n *User, e *UserRole) { n.appendNamedRoles(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedTaughtSections {
+		if err := _q.loadTaughtSections(ctx, query, nodes,
+			func(n *User) { n.appendNamedTaughtSections(name) },
+			func(n *User, e *SectionTeacher) { n.appendNamedTaughtSections(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedEnrollments {
+		if err := _q.loadEnrollments(ctx, query, nodes,
+			func(n *User) { n.appendNamedEnrollments(name) },
+			func(n *User, e *SectionStudent) { n.appendNamedEnrollments(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedContacts {
+		if err := _q.loadContacts(ctx, query, nodes,
+			func(n *User) { n.appendNamedContacts(name) },
+			func(n *User, e *ContactRelationship) { n.appendNamedContacts(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedContactStudents {
+		if err := _q.loadContactStudents(ctx, query, nodes,
+			func(n *User) { n.appendNamedContactStudents(name) },
+			func(n *User, e *ContactRelationship) { n.appendNamedContactStudents(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for i := range _q.loadTotal {
+		if err := _q.loadTotal[i](ctx, nodes); err != nil {
+			return nil, err
+		}
+	}
 	return nodes, nil
 }
 
@@ -900,6 +946,76 @@ func (_q *UserQuery) sqlQuery(ctx context.Context) *sql.Selector {
 func (_q *UserQuery) Modify(modifiers ...func(s *sql.Selector)) *UserSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// WithNamedRoles tells the query-builder to eager-load the nodes that are connected to the "roles"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedRoles(name string, opts ...func(*UserRoleQuery)) *UserQuery {
+	query := (&UserRoleClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedRoles == nil {
+		_q.withNamedRoles = make(map[string]*UserRoleQuery)
+	}
+	_q.withNamedRoles[name] = query
+	return _q
+}
+
+// WithNamedTaughtSections tells the query-builder to eager-load the nodes that are connected to the "taught_sections"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedTaughtSections(name string, opts ...func(*SectionTeacherQuery)) *UserQuery {
+	query := (&SectionTeacherClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedTaughtSections == nil {
+		_q.withNamedTaughtSections = make(map[string]*SectionTeacherQuery)
+	}
+	_q.withNamedTaughtSections[name] = query
+	return _q
+}
+
+// WithNamedEnrollments tells the query-builder to eager-load the nodes that are connected to the "enrollments"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedEnrollments(name string, opts ...func(*SectionStudentQuery)) *UserQuery {
+	query := (&SectionStudentClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedEnrollments == nil {
+		_q.withNamedEnrollments = make(map[string]*SectionStudentQuery)
+	}
+	_q.withNamedEnrollments[name] = query
+	return _q
+}
+
+// WithNamedContacts tells the query-builder to eager-load the nodes that are connected to the "contacts"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedContacts(name string, opts ...func(*ContactRelationshipQuery)) *UserQuery {
+	query := (&ContactRelationshipClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedContacts == nil {
+		_q.withNamedContacts = make(map[string]*ContactRelationshipQuery)
+	}
+	_q.withNamedContacts[name] = query
+	return _q
+}
+
+// WithNamedContactStudents tells the query-builder to eager-load the nodes that are connected to the "contact_students"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithNamedContactStudents(name string, opts ...func(*ContactRelationshipQuery)) *UserQuery {
+	query := (&ContactRelationshipClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedContactStudents == nil {
+		_q.withNamedContactStudents = make(map[string]*ContactRelationshipQuery)
+	}
+	_q.withNamedContactStudents[name] = query
+	return _q
 }
 
 // UserGroupBy is the group-by builder for User entities.

@@ -59,14 +59,14 @@ type UserRole struct {
 	Race string `json:"race,omitempty"`
 	// HispanicEthnicity holds the value of the "hispanic_ethnicity" field.
 	HispanicEthnicity string `json:"hispanic_ethnicity,omitempty"`
-	// sensitive
-	EllStatus string `json:"ell_status,omitempty"`
-	// sensitive
-	FrlStatus string `json:"frl_status,omitempty"`
-	// sensitive
-	IepStatus string `json:"iep_status,omitempty"`
-	// sensitive
-	HomeLanguage string `json:"home_language,omitempty"`
+	// sensitive: null in GraphQL without the sensitive scope
+	EllStatus *string `json:"ell_status,omitempty"`
+	// sensitive: null in GraphQL without the sensitive scope
+	FrlStatus *string `json:"frl_status,omitempty"`
+	// sensitive: null in GraphQL without the sensitive scope
+	IepStatus *string `json:"iep_status,omitempty"`
+	// sensitive: null in GraphQL without the sensitive scope
+	HomeLanguage *string `json:"home_language,omitempty"`
 	// TeacherNumber holds the value of the "teacher_number" field.
 	TeacherNumber string `json:"teacher_number,omitempty"`
 	// StaffID holds the value of the "staff_id" field.
@@ -100,6 +100,10 @@ type UserRoleEdges struct {
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [3]bool
+	// totalCount holds the count of the edges above.
+	totalCount [3]map[string]int
+
+	namedSchools map[string][]*RoleSchool
 }
 
 // UserOrErr returns the User value or an error if the edge
@@ -286,25 +290,29 @@ func (_m *UserRole) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field ell_status", values[i])
 			} else if value.Valid {
-				_m.EllStatus = value.String
+				_m.EllStatus = new(string)
+				*_m.EllStatus = value.String
 			}
 		case userrole.FieldFrlStatus:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field frl_status", values[i])
 			} else if value.Valid {
-				_m.FrlStatus = value.String
+				_m.FrlStatus = new(string)
+				*_m.FrlStatus = value.String
 			}
 		case userrole.FieldIepStatus:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field iep_status", values[i])
 			} else if value.Valid {
-				_m.IepStatus = value.String
+				_m.IepStatus = new(string)
+				*_m.IepStatus = value.String
 			}
 		case userrole.FieldHomeLanguage:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field home_language", values[i])
 			} else if value.Valid {
-				_m.HomeLanguage = value.String
+				_m.HomeLanguage = new(string)
+				*_m.HomeLanguage = value.String
 			}
 		case userrole.FieldTeacherNumber:
 			if value, ok := values[i].(*sql.NullString); !ok {
@@ -472,17 +480,25 @@ func (_m *UserRole) String() string {
 	builder.WriteString("hispanic_ethnicity=")
 	builder.WriteString(_m.HispanicEthnicity)
 	builder.WriteString(", ")
-	builder.WriteString("ell_status=")
-	builder.WriteString(_m.EllStatus)
+	if v := _m.EllStatus; v != nil {
+		builder.WriteString("ell_status=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
-	builder.WriteString("frl_status=")
-	builder.WriteString(_m.FrlStatus)
+	if v := _m.FrlStatus; v != nil {
+		builder.WriteString("frl_status=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
-	builder.WriteString("iep_status=")
-	builder.WriteString(_m.IepStatus)
+	if v := _m.IepStatus; v != nil {
+		builder.WriteString("iep_status=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
-	builder.WriteString("home_language=")
-	builder.WriteString(_m.HomeLanguage)
+	if v := _m.HomeLanguage; v != nil {
+		builder.WriteString("home_language=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
 	builder.WriteString("teacher_number=")
 	builder.WriteString(_m.TeacherNumber)
@@ -509,6 +525,30 @@ func (_m *UserRole) String() string {
 	builder.WriteString(fmt.Sprintf("%v", _m.Ext))
 	builder.WriteByte(')')
 	return builder.String()
+}
+
+// NamedSchools returns the Schools named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *UserRole) NamedSchools(name string) ([]*RoleSchool, error) {
+	if _m.Edges.namedSchools == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedSchools[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *UserRole) appendNamedSchools(name string, edges ...*RoleSchool) {
+	if _m.Edges.namedSchools == nil {
+		_m.Edges.namedSchools = make(map[string][]*RoleSchool)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedSchools[name] = []*RoleSchool{}
+	} else {
+		_m.Edges.namedSchools[name] = append(_m.Edges.namedSchools[name], edges...)
+	}
 }
 
 // UserRoles is a parsable slice of UserRole.

@@ -515,22 +515,6 @@ func (_c *UserRoleCreate) defaults() {
 		v := userrole.DefaultHispanicEthnicity
 		_c.mutation.SetHispanicEthnicity(v)
 	}
-	if _, ok := _c.mutation.EllStatus(); !ok {
-		v := userrole.DefaultEllStatus
-		_c.mutation.SetEllStatus(v)
-	}
-	if _, ok := _c.mutation.FrlStatus(); !ok {
-		v := userrole.DefaultFrlStatus
-		_c.mutation.SetFrlStatus(v)
-	}
-	if _, ok := _c.mutation.IepStatus(); !ok {
-		v := userrole.DefaultIepStatus
-		_c.mutation.SetIepStatus(v)
-	}
-	if _, ok := _c.mutation.HomeLanguage(); !ok {
-		v := userrole.DefaultHomeLanguage
-		_c.mutation.SetHomeLanguage(v)
-	}
 	if _, ok := _c.mutation.TeacherNumber(); !ok {
 		v := userrole.DefaultTeacherNumber
 		_c.mutation.SetTeacherNumber(v)
@@ -631,18 +615,6 @@ func (_c *UserRoleCreate) check() error {
 	}
 	if _, ok := _c.mutation.HispanicEthnicity(); !ok {
 		return &ValidationError{Name: "hispanic_ethnicity", err: errors.New(`ent: missing required field "UserRole.hispanic_ethnicity"`)}
-	}
-	if _, ok := _c.mutation.EllStatus(); !ok {
-		return &ValidationError{Name: "ell_status", err: errors.New(`ent: missing required field "UserRole.ell_status"`)}
-	}
-	if _, ok := _c.mutation.FrlStatus(); !ok {
-		return &ValidationError{Name: "frl_status", err: errors.New(`ent: missing required field "UserRole.frl_status"`)}
-	}
-	if _, ok := _c.mutation.IepStatus(); !ok {
-		return &ValidationError{Name: "iep_status", err: errors.New(`ent: missing required field "UserRole.iep_status"`)}
-	}
-	if _, ok := _c.mutation.HomeLanguage(); !ok {
-		return &ValidationError{Name: "home_language", err: errors.New(`ent: missing required field "UserRole.home_language"`)}
 	}
 	if _, ok := _c.mutation.TeacherNumber(); !ok {
 		return &ValidationError{Name: "teacher_number", err: errors.New(`ent: missing required field "UserRole.teacher_number"`)}
@@ -776,19 +748,19 @@ func (_c *UserRoleCreate) createSpec() (*UserRole, *sqlgraph.CreateSpec) {
 	}
 	if value, ok := _c.mutation.EllStatus(); ok {
 		_spec.SetField(userrole.FieldEllStatus, field.TypeString, value)
-		_node.EllStatus = value
+		_node.EllStatus = &value
 	}
 	if value, ok := _c.mutation.FrlStatus(); ok {
 		_spec.SetField(userrole.FieldFrlStatus, field.TypeString, value)
-		_node.FrlStatus = value
+		_node.FrlStatus = &value
 	}
 	if value, ok := _c.mutation.IepStatus(); ok {
 		_spec.SetField(userrole.FieldIepStatus, field.TypeString, value)
-		_node.IepStatus = value
+		_node.IepStatus = &value
 	}
 	if value, ok := _c.mutation.HomeLanguage(); ok {
 		_spec.SetField(userrole.FieldHomeLanguage, field.TypeString, value)
-		_node.HomeLanguage = value
+		_node.HomeLanguage = &value
 	}
 	if value, ok := _c.mutation.TeacherNumber(); ok {
 		_spec.SetField(userrole.FieldTeacherNumber, field.TypeString, value)
@@ -1146,6 +1118,12 @@ func (u *UserRoleUpsert) UpdateEllStatus() *UserRoleUpsert {
 	return u
 }
 
+// ClearEllStatus clears the value of the "ell_status" field.
+func (u *UserRoleUpsert) ClearEllStatus() *UserRoleUpsert {
+	u.SetNull(userrole.FieldEllStatus)
+	return u
+}
+
 // SetFrlStatus sets the "frl_status" field.
 func (u *UserRoleUpsert) SetFrlStatus(v string) *UserRoleUpsert {
 	u.Set(userrole.FieldFrlStatus, v)
@@ -1155,6 +1133,12 @@ func (u *UserRoleUpsert) SetFrlStatus(v string) *UserRoleUpsert {
 // UpdateFrlStatus sets the "frl_status" field to the value that was provided on create.
 func (u *UserRoleUpsert) UpdateFrlStatus() *UserRoleUpsert {
 	u.SetExcluded(userrole.FieldFrlStatus)
+	return u
+}
+
+// ClearFrlStatus clears the value of the "frl_status" field.
+func (u *UserRoleUpsert) ClearFrlStatus() *UserRoleUpsert {
+	u.SetNull(userrole.FieldFrlStatus)
 	return u
 }
 
@@ -1170,6 +1154,12 @@ func (u *UserRoleUpsert) UpdateIepStatus() *UserRoleUpsert {
 	return u
 }
 
+// ClearIepStatus clears the value of the "iep_status" field.
+func (u *UserRoleUpsert) ClearIepStatus() *UserRoleUpsert {
+	u.SetNull(userrole.FieldIepStatus)
+	return u
+}
+
 // SetHomeLanguage sets the "home_language" field.
 func (u *UserRoleUpsert) SetHomeLanguage(v string) *UserRoleUpsert {
 	u.Set(userrole.FieldHomeLanguage, v)
@@ -1179,6 +1169,12 @@ func (u *UserRoleUpsert) SetHomeLanguage(v string) *UserRoleUpsert {
 // UpdateHomeLanguage sets the "home_language" field to the value that was provided on create.
 func (u *UserRoleUpsert) UpdateHomeLanguage() *UserRoleUpsert {
 	u.SetExcluded(userrole.FieldHomeLanguage)
+	return u
+}
+
+// ClearHomeLanguage clears the value of the "home_language" field.
+func (u *UserRoleUpsert) ClearHomeLanguage() *UserRoleUpsert {
+	u.SetNull(userrole.FieldHomeLanguage)
 	return u
 }
 
@@ -1606,6 +1602,13 @@ func (u *UserRoleUpsertOne) UpdateEllStatus() *UserRoleUpsertOne {
 	})
 }
 
+// ClearEllStatus clears the value of the "ell_status" field.
+func (u *UserRoleUpsertOne) ClearEllStatus() *UserRoleUpsertOne {
+	return u.Update(func(s *UserRoleUpsert) {
+		s.ClearEllStatus()
+	})
+}
+
 // SetFrlStatus sets the "frl_status" field.
 func (u *UserRoleUpsertOne) SetFrlStatus(v string) *UserRoleUpsertOne {
 	return u.Update(func(s *UserRoleUpsert) {
@@ -1617,6 +1620,13 @@ func (u *UserRoleUpsertOne) SetFrlStatus(v string) *UserRoleUpsertOne {
 func (u *UserRoleUpsertOne) UpdateFrlStatus() *UserRoleUpsertOne {
 	return u.Update(func(s *UserRoleUpsert) {
 		s.UpdateFrlStatus()
+	})
+}
+
+// ClearFrlStatus clears the value of the "frl_status" field.
+func (u *UserRoleUpsertOne) ClearFrlStatus() *UserRoleUpsertOne {
+	return u.Update(func(s *UserRoleUpsert) {
+		s.ClearFrlStatus()
 	})
 }
 
@@ -1634,6 +1644,13 @@ func (u *UserRoleUpsertOne) UpdateIepStatus() *UserRoleUpsertOne {
 	})
 }
 
+// ClearIepStatus clears the value of the "iep_status" field.
+func (u *UserRoleUpsertOne) ClearIepStatus() *UserRoleUpsertOne {
+	return u.Update(func(s *UserRoleUpsert) {
+		s.ClearIepStatus()
+	})
+}
+
 // SetHomeLanguage sets the "home_language" field.
 func (u *UserRoleUpsertOne) SetHomeLanguage(v string) *UserRoleUpsertOne {
 	return u.Update(func(s *UserRoleUpsert) {
@@ -1645,6 +1662,13 @@ func (u *UserRoleUpsertOne) SetHomeLanguage(v string) *UserRoleUpsertOne {
 func (u *UserRoleUpsertOne) UpdateHomeLanguage() *UserRoleUpsertOne {
 	return u.Update(func(s *UserRoleUpsert) {
 		s.UpdateHomeLanguage()
+	})
+}
+
+// ClearHomeLanguage clears the value of the "home_language" field.
+func (u *UserRoleUpsertOne) ClearHomeLanguage() *UserRoleUpsertOne {
+	return u.Update(func(s *UserRoleUpsert) {
+		s.ClearHomeLanguage()
 	})
 }
 
@@ -2257,6 +2281,13 @@ func (u *UserRoleUpsertBulk) UpdateEllStatus() *UserRoleUpsertBulk {
 	})
 }
 
+// ClearEllStatus clears the value of the "ell_status" field.
+func (u *UserRoleUpsertBulk) ClearEllStatus() *UserRoleUpsertBulk {
+	return u.Update(func(s *UserRoleUpsert) {
+		s.ClearEllStatus()
+	})
+}
+
 // SetFrlStatus sets the "frl_status" field.
 func (u *UserRoleUpsertBulk) SetFrlStatus(v string) *UserRoleUpsertBulk {
 	return u.Update(func(s *UserRoleUpsert) {
@@ -2268,6 +2299,13 @@ func (u *UserRoleUpsertBulk) SetFrlStatus(v string) *UserRoleUpsertBulk {
 func (u *UserRoleUpsertBulk) UpdateFrlStatus() *UserRoleUpsertBulk {
 	return u.Update(func(s *UserRoleUpsert) {
 		s.UpdateFrlStatus()
+	})
+}
+
+// ClearFrlStatus clears the value of the "frl_status" field.
+func (u *UserRoleUpsertBulk) ClearFrlStatus() *UserRoleUpsertBulk {
+	return u.Update(func(s *UserRoleUpsert) {
+		s.ClearFrlStatus()
 	})
 }
 
@@ -2285,6 +2323,13 @@ func (u *UserRoleUpsertBulk) UpdateIepStatus() *UserRoleUpsertBulk {
 	})
 }
 
+// ClearIepStatus clears the value of the "iep_status" field.
+func (u *UserRoleUpsertBulk) ClearIepStatus() *UserRoleUpsertBulk {
+	return u.Update(func(s *UserRoleUpsert) {
+		s.ClearIepStatus()
+	})
+}
+
 // SetHomeLanguage sets the "home_language" field.
 func (u *UserRoleUpsertBulk) SetHomeLanguage(v string) *UserRoleUpsertBulk {
 	return u.Update(func(s *UserRoleUpsert) {
@@ -2296,6 +2341,13 @@ func (u *UserRoleUpsertBulk) SetHomeLanguage(v string) *UserRoleUpsertBulk {
 func (u *UserRoleUpsertBulk) UpdateHomeLanguage() *UserRoleUpsertBulk {
 	return u.Update(func(s *UserRoleUpsert) {
 		s.UpdateHomeLanguage()
+	})
+}
+
+// ClearHomeLanguage clears the value of the "home_language" field.
+func (u *UserRoleUpsertBulk) ClearHomeLanguage() *UserRoleUpsertBulk {
+	return u.Update(func(s *UserRoleUpsert) {
+		s.ClearHomeLanguage()
 	})
 }
 

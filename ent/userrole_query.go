@@ -22,14 +22,16 @@ import (
 // UserRoleQuery is the builder for querying UserRole entities.
 type UserRoleQuery struct {
 	config
-	ctx         *QueryContext
-	order       []userrole.OrderOption
-	inters      []Interceptor
-	predicates  []predicate.UserRole
-	withUser    *UserQuery
-	withSchool  *SchoolQuery
-	withSchools *RoleSchoolQuery
-	modifiers   []func(*sql.Selector)
+	ctx              *QueryContext
+	order            []userrole.OrderOption
+	inters           []Interceptor
+	predicates       []predicate.UserRole
+	withUser         *UserQuery
+	withSchool       *SchoolQuery
+	withSchools      *RoleSchoolQuery
+	loadTotal        []func(context.Context, []*UserRole) error
+	modifiers        []func(*sql.Selector)
+	withNamedSchools map[string]*RoleSchoolQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -491,6 +493,18 @@ func (_q *UserRoleQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Use
 			return nil, err
 		}
 	}
+	for name, query := range _q.withNamedSchools {
+		if err := _q.loadSchools(ctx, query, nodes,
+			func(n *UserRole) { n.appendNamedSchools(name) },
+			func(n *UserRole, e *RoleSchool) { n.appendNamedSchools(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for i := range _q.loadTotal {
+		if err := _q.loadTotal[i](ctx, nodes); err != nil {
+			return nil, err
+		}
+	}
 	return nodes, nil
 }
 
@@ -683,6 +697,20 @@ func (_q *UserRoleQuery) sqlQuery(ctx context.Context) *sql.Selector {
 func (_q *UserRoleQuery) Modify(modifiers ...func(s *sql.Selector)) *UserRoleSelect {
 	_q.modifiers = append(_q.modifiers, modifiers...)
 	return _q.Select()
+}
+
+// WithNamedSchools tells the query-builder to eager-load the nodes that are connected to the "schools"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserRoleQuery) WithNamedSchools(name string, opts ...func(*RoleSchoolQuery)) *UserRoleQuery {
+	query := (&RoleSchoolClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedSchools == nil {
+		_q.withNamedSchools = make(map[string]*RoleSchoolQuery)
+	}
+	_q.withNamedSchools[name] = query
+	return _q
 }
 
 // UserRoleGroupBy is the group-by builder for UserRole entities.

@@ -289,6 +289,12 @@ func (_u *UserRoleUpdate) SetNillableEllStatus(v *string) *UserRoleUpdate {
 	return _u
 }
 
+// ClearEllStatus clears the value of the "ell_status" field.
+func (_u *UserRoleUpdate) ClearEllStatus() *UserRoleUpdate {
+	_u.mutation.ClearEllStatus()
+	return _u
+}
+
 // SetFrlStatus sets the "frl_status" field.
 func (_u *UserRoleUpdate) SetFrlStatus(v string) *UserRoleUpdate {
 	_u.mutation.SetFrlStatus(v)
@@ -300,6 +306,12 @@ func (_u *UserRoleUpdate) SetNillableFrlStatus(v *string) *UserRoleUpdate {
 	if v != nil {
 		_u.SetFrlStatus(*v)
 	}
+	return _u
+}
+
+// ClearFrlStatus clears the value of the "frl_status" field.
+func (_u *UserRoleUpdate) ClearFrlStatus() *UserRoleUpdate {
+	_u.mutation.ClearFrlStatus()
 	return _u
 }
 
@@ -317,6 +329,12 @@ func (_u *UserRoleUpdate) SetNillableIepStatus(v *string) *UserRoleUpdate {
 	return _u
 }
 
+// ClearIepStatus clears the value of the "iep_status" field.
+func (_u *UserRoleUpdate) ClearIepStatus() *UserRoleUpdate {
+	_u.mutation.ClearIepStatus()
+	return _u
+}
+
 // SetHomeLanguage sets the "home_language" field.
 func (_u *UserRoleUpdate) SetHomeLanguage(v string) *UserRoleUpdate {
 	_u.mutation.SetHomeLanguage(v)
@@ -328,6 +346,12 @@ func (_u *UserRoleUpdate) SetNillableHomeLanguage(v *string) *UserRoleUpdate {
 	if v != nil {
 		_u.SetHomeLanguage(*v)
 	}
+	return _u
+}
+
+// ClearHomeLanguage clears the value of the "home_language" field.
+func (_u *UserRoleUpdate) ClearHomeLanguage() *UserRoleUpdate {
+	_u.mutation.ClearHomeLanguage()
 	return _u
 }
 
@@ -620,14 +644,26 @@ func (_u *UserRoleUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.EllStatus(); ok {
 		_spec.SetField(userrole.FieldEllStatus, field.TypeString, value)
 	}
+	if _u.mutation.EllStatusCleared() {
+		_spec.ClearField(userrole.FieldEllStatus, field.TypeString)
+	}
 	if value, ok := _u.mutation.FrlStatus(); ok {
 		_spec.SetField(userrole.FieldFrlStatus, field.TypeString, value)
+	}
+	if _u.mutation.FrlStatusCleared() {
+		_spec.ClearField(userrole.FieldFrlStatus, field.TypeString)
 	}
 	if value, ok := _u.mutation.IepStatus(); ok {
 		_spec.SetField(userrole.FieldIepStatus, field.TypeString, value)
 	}
+	if _u.mutation.IepStatusCleared() {
+		_spec.ClearField(userrole.FieldIepStatus, field.TypeString)
+	}
 	if value, ok := _u.mutation.HomeLanguage(); ok {
 		_spec.SetField(userrole.FieldHomeLanguage, field.TypeString, value)
+	}
+	if _u.mutation.HomeLanguageCleared() {
+		_spec.ClearField(userrole.FieldHomeLanguage, field.TypeString)
 	}
 	if value, ok := _u.mutation.TeacherNumber(); ok {
 		_spec.SetField(userrole.FieldTeacherNumber, field.TypeString, value)
@@ -1021,6 +1057,12 @@ func (_u *UserRoleUpdateOne) SetNillableEllStatus(v *string) *UserRoleUpdateOne 
 	return _u
 }
 
+// ClearEllStatus clears the value of the "ell_status" field.
+func (_u *UserRoleUpdateOne) ClearEllStatus() *UserRoleUpdateOne {
+	_u.mutation.ClearEllStatus()
+	return _u
+}
+
 // SetFrlStatus sets the "frl_status" field.
 func (_u *UserRoleUpdateOne) SetFrlStatus(v string) *UserRoleUpdateOne {
 	_u.mutation.SetFrlStatus(v)
@@ -1032,6 +1074,12 @@ func (_u *UserRoleUpdateOne) SetNillableFrlStatus(v *string) *UserRoleUpdateOne 
 	if v != nil {
 		_u.SetFrlStatus(*v)
 	}
+	return _u
+}
+
+// ClearFrlStatus clears the value of the "frl_status" field.
+func (_u *UserRoleUpdateOne) ClearFrlStatus() *UserRoleUpdateOne {
+	_u.mutation.ClearFrlStatus()
 	return _u
 }
 
@@ -1049,6 +1097,12 @@ func (_u *UserRoleUpdateOne) SetNillableIepStatus(v *string) *UserRoleUpdateOne 
 	return _u
 }
 
+// ClearIepStatus clears the value of the "iep_status" field.
+func (_u *UserRoleUpdateOne) ClearIepStatus() *UserRoleUpdateOne {
+	_u.mutation.ClearIepStatus()
+	return _u
+}
+
 // SetHomeLanguage sets the "home_language" field.
 func (_u *UserRoleUpdateOne) SetHomeLanguage(v string) *UserRoleUpdateOne {
 	_u.mutation.SetHomeLanguage(v)
@@ -1060,6 +1114,12 @@ func (_u *UserRoleUpdateOne) SetNillableHomeLanguage(v *string) *UserRoleUpdateO
 	if v != nil {
 		_u.SetHomeLanguage(*v)
 	}
+	return _u
+}
+
+// ClearHomeLanguage clears the value of the "home_language" field.
+func (_u *UserRoleUpdateOne) ClearHomeLanguage() *UserRoleUpdateOne {
+	_u.mutation.ClearHomeLanguage()
 	return _u
 }
 
@@ -1382,14 +1442,26 @@ func (_u *UserRoleUpdateOne) sqlSave(ctx context.Context) (_node *UserRole, err 
 	if value, ok := _u.mutation.EllStatus(); ok {
 		_spec.SetField(userrole.FieldEllStatus, field.TypeString, value)
 	}
+	if _u.mutation.EllStatusCleared() {
+		_spec.ClearField(userrole.FieldEllStatus, field.TypeString)
+	}
 	if value, ok := _u.mutation.FrlStatus(); ok {
 		_spec.SetField(userrole.FieldFrlStatus, field.TypeString, value)
+	}
+	if _u.mutation.FrlStatusCleared() {
+		_spec.ClearField(userrole.FieldFrlStatus, field.TypeString)
 	}
 	if value, ok := _u.mutation.IepStatus(); ok {
 		_spec.SetField(userrole.FieldIepStatus, field.TypeString, value)
 	}
+	if _u.mutation.IepStatusCleared() {
+		_spec.ClearField(userrole.FieldIepStatus, field.TypeString)
+	}
 	if value, ok := _u.mutation.HomeLanguage(); ok {
 		_spec.SetField(userrole.FieldHomeLanguage, field.TypeString, value)
+	}
+	if _u.mutation.HomeLanguageCleared() {
+		_spec.ClearField(userrole.FieldHomeLanguage, field.TypeString)
 	}
 	if value, ok := _u.mutation.TeacherNumber(); ok {
 		_spec.SetField(userrole.FieldTeacherNumber, field.TypeString, value)

@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent/schema"
 	"time"
 
 	"entgo.io/ent"
@@ -34,4 +36,9 @@ func (APIKey) Fields() []ent.Field {
 // Indexes of APIKey.
 func (APIKey) Indexes() []ent.Index {
 	return []ent.Index{index.Fields("prefix")}
+}
+
+// Annotations of APIKey.
+func (APIKey) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip()}
 }

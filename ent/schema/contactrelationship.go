@@ -1,8 +1,10 @@
 package schema
 
 import (
+	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
@@ -40,4 +42,9 @@ func (ContactRelationship) Indexes() []ent.Index {
 		index.Fields("contact_id", "student_id").Unique().Annotations(entsql.IndexWhere("ended_at IS NULL")),
 		index.Fields("student_id"),
 	}
+}
+
+// Annotations of ContactRelationship.
+func (ContactRelationship) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
 }

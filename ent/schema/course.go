@@ -1,7 +1,9 @@
 package schema
 
 import (
+	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 )
@@ -17,7 +19,7 @@ func (Course) Mixin() []ent.Mixin { return []ent.Mixin{Mirrored{}} }
 // Fields of Course.
 func (Course) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").Default(""),
+		field.String("name").Default("").Annotations(entgql.OrderField("NAME")),
 		field.String("number").Default(""),
 	}
 }
@@ -26,6 +28,11 @@ func (Course) Fields() []ent.Field {
 func (Course) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("district", District.Type).Ref("courses").Field("district_id").Unique().Required().Immutable(),
-		edge.To("sections", Section.Type),
+		edge.To("sections", Section.Type).Annotations(entgql.RelayConnection()),
 	}
+}
+
+// Annotations of Course.
+func (Course) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
 }

@@ -1,7 +1,9 @@
 package schema
 
 import (
+	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 )
@@ -17,7 +19,7 @@ func (District) Mixin() []ent.Mixin { return []ent.Mixin{Mirrored{}} }
 // Fields of District.
 func (District) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").Default(""),
+		field.String("name").Default("").Annotations(entgql.OrderField("NAME")),
 		field.String("sis_type").Default(""),
 		field.String("state").Default("").
 			Comment("Clever's sync state of the district: running, pending, error, paused, success or empty"),
@@ -38,11 +40,16 @@ func (District) Fields() []ent.Field {
 // Edges of District.
 func (District) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.To("schools", School.Type),
-		edge.To("users", User.Type),
-		edge.To("sections", Section.Type),
-		edge.To("terms", Term.Type),
-		edge.To("courses", Course.Type),
-		edge.To("sync_runs", SyncRun.Type),
+		edge.To("schools", School.Type).Annotations(entgql.RelayConnection()),
+		edge.To("users", User.Type).Annotations(entgql.RelayConnection()),
+		edge.To("sections", Section.Type).Annotations(entgql.RelayConnection()),
+		edge.To("terms", Term.Type).Annotations(entgql.RelayConnection()),
+		edge.To("courses", Course.Type).Annotations(entgql.RelayConnection()),
+		edge.To("sync_runs", SyncRun.Type).Annotations(entgql.RelayConnection()),
 	}
+}
+
+// Annotations of District.
+func (District) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
 }

@@ -1,7 +1,9 @@
 package schema
 
 import (
+	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 )
 
@@ -28,4 +30,9 @@ func (DistrictToken) Fields() []ent.Field {
 		field.Time("status_changed_at").Optional().Nillable(),
 		field.Time("updated_at"),
 	}
+}
+
+// Annotations of DistrictToken.
+func (DistrictToken) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.Skip()}
 }

@@ -11,6 +11,7 @@ package schema
 
 import (
 	"encoding/json"
+	"entgo.io/contrib/entgql"
 	"time"
 
 	"entgo.io/ent"
@@ -35,9 +36,10 @@ func (Mirrored) Fields() []ent.Field {
 			NotEmpty().Immutable().MaxLen(64).
 			Comment("the Clever id of the record's district"),
 		field.JSON("raw", json.RawMessage{}).
+			Annotations(entgql.Skip()).
 			Comment("the record's JSON exactly as Clever last sent it, for what the columns do not model"),
 		field.String("content_hash").
-			MaxLen(64).
+			MaxLen(64).Annotations(entgql.Skip()).
 			Comment("sha-256 of raw; a sync does not rewrite a row whose hash is unchanged"),
 		field.Time("archived_at").
 			Optional().Nillable().

@@ -1,8 +1,10 @@
 package schema
 
 import (
+	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
@@ -39,4 +41,9 @@ func (RoleSchool) Indexes() []ent.Index {
 		index.Fields("role_id", "school_id").Unique().Annotations(entsql.IndexWhere("ended_at IS NULL")),
 		index.Fields("school_id"),
 	}
+}
+
+// Annotations of RoleSchool.
+func (RoleSchool) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
 }

@@ -2,6 +2,8 @@ package schema
 
 import (
 	"encoding/json"
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent/schema"
 
 	"entgo.io/ent"
 	"entgo.io/ent/schema/edge"
@@ -20,7 +22,7 @@ func (Section) Mixin() []ent.Mixin { return []ent.Mixin{Mirrored{}} }
 // Fields of Section.
 func (Section) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").Default(""),
+		field.String("name").Default("").Annotations(entgql.OrderField("NAME")),
 		field.String("sis_id").Default(""),
 		field.String("subject").Default(""),
 		field.String("grade").Default(""),
@@ -29,7 +31,7 @@ func (Section) Fields() []ent.Field {
 		field.String("school_id").Optional().Nillable().MaxLen(64),
 		field.String("term_id").Optional().Nillable().MaxLen(64),
 		field.String("course_id").Optional().Nillable().MaxLen(64),
-		field.JSON("ext", json.RawMessage{}).Optional(),
+		field.JSON("ext", json.RawMessage{}).Optional().Annotations(entgql.Skip()),
 		field.Time("clever_created").Optional().Nillable(),
 		field.Time("clever_last_modified").Optional().Nillable(),
 	}
@@ -42,8 +44,8 @@ func (Section) Edges() []ent.Edge {
 		edge.From("school", School.Type).Ref("sections").Field("school_id").Unique(),
 		edge.From("term", Term.Type).Ref("sections").Field("term_id").Unique(),
 		edge.From("course", Course.Type).Ref("sections").Field("course_id").Unique(),
-		edge.To("teachers", SectionTeacher.Type),
-		edge.To("students", SectionStudent.Type),
+		edge.To("teachers", SectionTeacher.Type).Annotations(entgql.RelayConnection()),
+		edge.To("students", SectionStudent.Type).Annotations(entgql.RelayConnection()),
 	}
 }
 
@@ -54,4 +56,9 @@ func (Section) Indexes() []ent.Index {
 		index.Fields("term_id"),
 		index.Fields("course_id"),
 	}
+}
+
+// Annotations of Section.
+func (Section) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
 }

@@ -1,6 +1,8 @@
 package schema
 
 import (
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent/schema"
 	"time"
 
 	"entgo.io/ent"
@@ -30,13 +32,13 @@ func (SyncRun) Fields() []ent.Field {
 				"SUPERSEDED: a later run replaced a held run"),
 		field.String("trigger").Default("").Comment("what started the run: schedule, cli, api, demo"),
 		field.Bool("dry_run").Default(false).Immutable(),
-		field.Time("started_at").Default(time.Now).Immutable(),
+		field.Time("started_at").Default(time.Now).Immutable().Annotations(entgql.OrderField("STARTED_AT")),
 		field.Time("finished_at").Optional().Nillable(),
-		field.JSON("counts", syncstats.Counts{}).Optional(),
+		field.JSON("counts", syncstats.Counts{}).Optional().Annotations(entgql.Skip()),
 		field.Strings("errors").Optional(),
 		field.String("event_cursor").Default("").
 			Comment("the newest Clever event id captured before the run started; incremental sync resumes from it"),
-		field.JSON("held", syncstats.Held{}).Optional().
+		field.JSON("held", syncstats.Held{}).Optional().Annotations(entgql.Skip()).
 			Comment("the Clever ids whose archiving the mass-archive guard held, per record type"),
 		field.String("decided_by").Default("").Comment("who approved or rejected a held run"),
 		field.Time("decided_at").Optional().Nillable(),
@@ -56,4 +58,9 @@ func (SyncRun) Indexes() []ent.Index {
 		index.Fields("district_id", "started_at"),
 		index.Fields("status"),
 	}
+}
+
+// Annotations of SyncRun.
+func (SyncRun) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
 }

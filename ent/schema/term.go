@@ -1,7 +1,9 @@
 package schema
 
 import (
+	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 )
@@ -18,7 +20,7 @@ func (Term) Mixin() []ent.Mixin { return []ent.Mixin{Mirrored{}} }
 // Fields of Term.
 func (Term) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("name").Default(""),
+		field.String("name").Default("").Annotations(entgql.OrderField("NAME")),
 		field.Time("start_date").Optional().Nillable(),
 		field.Time("end_date").Optional().Nillable(),
 	}
@@ -28,6 +30,11 @@ func (Term) Fields() []ent.Field {
 func (Term) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("district", District.Type).Ref("terms").Field("district_id").Unique().Required().Immutable(),
-		edge.To("sections", Section.Type),
+		edge.To("sections", Section.Type).Annotations(entgql.RelayConnection()),
 	}
+}
+
+// Annotations of Term.
+func (Term) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
 }

@@ -1,7 +1,9 @@
 package schema
 
 import (
+	"entgo.io/contrib/entgql"
 	"entgo.io/ent"
+	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 )
@@ -19,9 +21,9 @@ func (User) Mixin() []ent.Mixin { return []ent.Mixin{Mirrored{}} }
 func (User) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("email").Default("").Comment("not validated by Clever: may lack an @"),
-		field.String("first_name").Default(""),
+		field.String("first_name").Default("").Annotations(entgql.OrderField("FIRST_NAME")),
 		field.String("middle_name").Default(""),
-		field.String("last_name").Default("").Comment("for contacts Clever puts the full name here"),
+		field.String("last_name").Default("").Annotations(entgql.OrderField("LAST_NAME")).Comment("for contacts Clever puts the full name here"),
 		field.Time("clever_created").Optional().Nillable(),
 		field.Time("clever_last_modified").Optional().Nillable(),
 	}
@@ -32,11 +34,16 @@ func (User) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("district", District.Type).Ref("users").Field("district_id").Unique().Required().Immutable(),
 		edge.To("roles", UserRole.Type),
-		edge.To("taught_sections", SectionTeacher.Type),
-		edge.To("enrollments", SectionStudent.Type),
-		edge.To("contacts", ContactRelationship.Type).
+		edge.To("taught_sections", SectionTeacher.Type).Annotations(entgql.RelayConnection()),
+		edge.To("enrollments", SectionStudent.Type).Annotations(entgql.RelayConnection()),
+		edge.To("contacts", ContactRelationship.Type).Annotations(entgql.RelayConnection()).
 			Comment("the user's contacts, when the user is a student"),
-		edge.To("contact_students", ContactRelationship.Type).
+		edge.To("contact_students", ContactRelationship.Type).Annotations(entgql.RelayConnection()).
 			Comment("the students the user is a contact of"),
 	}
+}
+
+// Annotations of User.
+func (User) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
 }

@@ -2,6 +2,8 @@ package schema
 
 import (
 	"encoding/json"
+	"entgo.io/contrib/entgql"
+	"entgo.io/ent/schema"
 
 	"entgo.io/ent"
 	"entgo.io/ent/schema/edge"
@@ -43,10 +45,14 @@ func (UserRole) Fields() []ent.Field {
 		field.String("graduation_year").Default(""),
 		field.String("race").Default(""),
 		field.String("hispanic_ethnicity").Default(""),
-		field.String("ell_status").Default("").Comment("sensitive"),
-		field.String("frl_status").Default("").Comment("sensitive"),
-		field.String("iep_status").Default("").Comment("sensitive"),
-		field.String("home_language").Default("").Comment("sensitive"),
+		field.String("ell_status").Optional().Nillable().Comment("sensitive: null in GraphQL without the sensitive scope").
+			Annotations(entgql.Directives(entgql.NewDirective("sensitive"))),
+		field.String("frl_status").Optional().Nillable().Comment("sensitive: null in GraphQL without the sensitive scope").
+			Annotations(entgql.Directives(entgql.NewDirective("sensitive"))),
+		field.String("iep_status").Optional().Nillable().Comment("sensitive: null in GraphQL without the sensitive scope").
+			Annotations(entgql.Directives(entgql.NewDirective("sensitive"))),
+		field.String("home_language").Optional().Nillable().Comment("sensitive: null in GraphQL without the sensitive scope").
+			Annotations(entgql.Directives(entgql.NewDirective("sensitive"))),
 		// teacher, staff, district_admin
 		field.String("teacher_number").Default(""),
 		field.String("staff_id").Default(""),
@@ -56,7 +62,7 @@ func (UserRole) Fields() []ent.Field {
 		// contact
 		field.String("phone").Default(""),
 		field.String("phone_type").Default(""),
-		field.JSON("ext", json.RawMessage{}).Optional(),
+		field.JSON("ext", json.RawMessage{}).Optional().Annotations(entgql.Skip()),
 	}
 }
 
@@ -65,7 +71,7 @@ func (UserRole) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("user", User.Type).Ref("roles").Field("user_id").Unique().Required().Immutable(),
 		edge.From("school", School.Type).Ref("primary_roles").Field("school_id").Unique(),
-		edge.To("schools", RoleSchool.Type),
+		edge.To("schools", RoleSchool.Type).Annotations(entgql.RelayConnection()),
 	}
 }
 
@@ -76,4 +82,9 @@ func (UserRole) Indexes() []ent.Index {
 		index.Fields("district_id", "role", "archived_at"),
 		index.Fields("school_id"),
 	}
+}
+
+// Annotations of UserRole.
+func (UserRole) Annotations() []schema.Annotation {
+	return []schema.Annotation{entgql.RelayConnection()}
 }

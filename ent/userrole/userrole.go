@@ -4,6 +4,8 @@ package userrole
 
 import (
 	"fmt"
+	"io"
+	"strconv"
 
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
@@ -188,14 +190,6 @@ var (
 	DefaultRace string
 	// DefaultHispanicEthnicity holds the default value on creation for the "hispanic_ethnicity" field.
 	DefaultHispanicEthnicity string
-	// DefaultEllStatus holds the default value on creation for the "ell_status" field.
-	DefaultEllStatus string
-	// DefaultFrlStatus holds the default value on creation for the "frl_status" field.
-	DefaultFrlStatus string
-	// DefaultIepStatus holds the default value on creation for the "iep_status" field.
-	DefaultIepStatus string
-	// DefaultHomeLanguage holds the default value on creation for the "home_language" field.
-	DefaultHomeLanguage string
 	// DefaultTeacherNumber holds the default value on creation for the "teacher_number" field.
 	DefaultTeacherNumber string
 	// DefaultStaffID holds the default value on creation for the "staff_id" field.
@@ -438,4 +432,22 @@ func newSchoolsStep() *sqlgraph.Step {
 		sqlgraph.To(SchoolsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, SchoolsTable, SchoolsColumn),
 	)
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (e Role) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(e.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (e *Role) UnmarshalGQL(val interface{}) error {
+	str, ok := val.(string)
+	if !ok {
+		return fmt.Errorf("enum %T must be a string", val)
+	}
+	*e = Role(str)
+	if err := RoleValidator(*e); err != nil {
+		return fmt.Errorf("%s is not a valid Role", str)
+	}
+	return nil
 }

@@ -1405,6 +1405,16 @@ func EllStatusHasSuffix(v string) predicate.UserRole {
 	return predicate.UserRole(sql.FieldHasSuffix(FieldEllStatus, v))
 }
 
+// EllStatusIsNil applies the IsNil predicate on the "ell_status" field.
+func EllStatusIsNil() predicate.UserRole {
+	return predicate.UserRole(sql.FieldIsNull(FieldEllStatus))
+}
+
+// EllStatusNotNil applies the NotNil predicate on the "ell_status" field.
+func EllStatusNotNil() predicate.UserRole {
+	return predicate.UserRole(sql.FieldNotNull(FieldEllStatus))
+}
+
 // EllStatusEqualFold applies the EqualFold predicate on the "ell_status" field.
 func EllStatusEqualFold(v string) predicate.UserRole {
 	return predicate.UserRole(sql.FieldEqualFold(FieldEllStatus, v))
@@ -1468,6 +1478,16 @@ func FrlStatusHasPrefix(v string) predicate.UserRole {
 // FrlStatusHasSuffix applies the HasSuffix predicate on the "frl_status" field.
 func FrlStatusHasSuffix(v string) predicate.UserRole {
 	return predicate.UserRole(sql.FieldHasSuffix(FieldFrlStatus, v))
+}
+
+// FrlStatusIsNil applies the IsNil predicate on the "frl_status" field.
+func FrlStatusIsNil() predicate.UserRole {
+	return predicate.UserRole(sql.FieldIsNull(FieldFrlStatus))
+}
+
+// FrlStatusNotNil applies the NotNil predicate on the "frl_status" field.
+func FrlStatusNotNil() predicate.UserRole {
+	return predicate.UserRole(sql.FieldNotNull(FieldFrlStatus))
 }
 
 // FrlStatusEqualFold applies the EqualFold predicate on the "frl_status" field.
@@ -1535,6 +1555,16 @@ func IepStatusHasSuffix(v string) predicate.UserRole {
 	return predicate.UserRole(sql.FieldHasSuffix(FieldIepStatus, v))
 }
 
+// IepStatusIsNil applies the IsNil predicate on the "iep_status" field.
+func IepStatusIsNil() predicate.UserRole {
+	return predicate.UserRole(sql.FieldIsNull(FieldIepStatus))
+}
+
+// IepStatusNotNil applies the NotNil predicate on the "iep_status" field.
+func IepStatusNotNil() predicate.UserRole {
+	return predicate.UserRole(sql.FieldNotNull(FieldIepStatus))
+}
+
 // IepStatusEqualFold applies the EqualFold predicate on the "iep_status" field.
 func IepStatusEqualFold(v string) predicate.UserRole {
 	return predicate.UserRole(sql.FieldEqualFold(FieldIepStatus, v))
@@ -1598,6 +1628,16 @@ func HomeLanguageHasPrefix(v string) predicate.UserRole {
 // HomeLanguageHasSuffix applies the HasSuffix predicate on the "home_language" field.
 func HomeLanguageHasSuffix(v string) predicate.UserRole {
 	return predicate.UserRole(sql.FieldHasSuffix(FieldHomeLanguage, v))
+}
+
+// HomeLanguageIsNil applies the IsNil predicate on the "home_language" field.
+func HomeLanguageIsNil() predicate.UserRole {
+	return predicate.UserRole(sql.FieldIsNull(FieldHomeLanguage))
+}
+
+// HomeLanguageNotNil applies the NotNil predicate on the "home_language" field.
+func HomeLanguageNotNil() predicate.UserRole {
+	return predicate.UserRole(sql.FieldNotNull(FieldHomeLanguage))
 }
 
 // HomeLanguageEqualFold applies the EqualFold predicate on the "home_language" field.

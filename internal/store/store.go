@@ -96,6 +96,12 @@ func (db *DB) TryLock(key string) (unlock func(), ok bool) {
 	return mu.Unlock, true
 }
 
+// NewClient returns another ent client over the same connections, for a component that installs its
+// own hooks or interceptors (the GraphQL API hides archived records) without affecting other users.
+func (db *DB) NewClient(opts ...ent.Option) *ent.Client {
+	return ent.NewClient(append([]ent.Option{ent.Driver(entsql.OpenDB(db.Dialect, db.SQL))}, opts...)...)
+}
+
 // Close closes the database.
 func (db *DB) Close() error { return db.Client.Close() }
 

@@ -61,6 +61,9 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 		if res.RunID, err = e.startRun(ctx, districtID, cursor, opts.Trigger, now); err != nil {
 			return res, err
 		}
+		if opts.Started != nil {
+			opts.Started(res.RunID)
+		}
 	}
 	if len(res.Errors) == 0 {
 		for _, kind := range Kinds {

@@ -67,6 +67,14 @@ func (e *Engine) decideHeld(ctx context.Context, runID, decidedBy string, approv
 		string(status), decidedBy, now, string(countsJSON), runID); err != nil {
 		return Result{}, fmt.Errorf("record decision: %w", err)
 	}
+	action := "rejectHeldSync"
+	if approve {
+		action = "approveHeldSync"
+	}
+	if _, err := tx.ExecContext(ctx, w.rebind("INSERT INTO audit_entries (id, at, actor, action, target, outcome) VALUES (?, ?, ?, ?, ?, ?)"),
+		newID(now), now, decidedBy, action, runID, string(status)); err != nil {
+		return Result{}, fmt.Errorf("record decision in the audit log: %w", err)
+	}
 	if err := tx.Commit(); err != nil {
 		return Result{}, fmt.Errorf("decide held run: %w", err)
 	}

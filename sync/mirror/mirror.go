@@ -116,6 +116,9 @@ type Options struct {
 	Trigger string
 	// Progress, when set, is called as records are read and when each record type is done.
 	Progress func(Progress)
+	// Started, when set, is called with the run's id once the run is recorded (not for dry runs), so a
+	// caller that runs the sync in the background can answer with the run at once.
+	Started func(runID string)
 }
 
 // Progress reports how far a run has got.
@@ -161,13 +164,15 @@ func (r Result) Err() error {
 	return fmt.Errorf("sync district %s failed: %v", r.DistrictID, r.Errors)
 }
 
-// ApproveHeld applies the archives a held run kept back, marks the run approved and records who decided.
-// Only the district's latest run can be approved: a later run made its own decision (ErrRunSuperseded).
+// ApproveHeld applies the archives a held run kept back, marks the run approved and records who decided
+// — on the run and in the audit log, in the same transaction. Only the district's latest run can be
+// approved: a later run made its own decision (ErrRunSuperseded).
 func (e *Engine) ApproveHeld(ctx context.Context, runID, decidedBy string) (Result, error) {
 	return e.decideHeld(ctx, runID, decidedBy, true)
 }
 
-// RejectHeld discards the archives a held run kept back: the records stay as they are.
+// RejectHeld discards the archives a held run kept back: the records stay as they are. The decision is
+// recorded like ApproveHeld's.
 func (e *Engine) RejectHeld(ctx context.Context, runID, decidedBy string) (Result, error) {
 	return e.decideHeld(ctx, runID, decidedBy, false)
 }

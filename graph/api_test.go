@@ -1,0 +1,312 @@
+package graph_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/rostermirror/rostermirror/sync/cleversim"
+	"github.com/rostermirror/rostermirror/sync/mirror"
+)
+
+func TestScopes(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	district := districtOf(a.data)
+	r := a.do(a.keys["read"], `mutation($id: ID!) { syncDistrict(id: $id) { id status } }`, map[string]any{"id": district})
+	if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "FORBIDDEN" {
+		t.Errorf("read key on a mutation: %+v", r.Errors)
+	}
+	r = a.do(a.keys["read"], `{ auditEntries { totalCount } }`, nil)
+	if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "FORBIDDEN" {
+		t.Errorf("read key on the audit log: %+v", r.Errors)
+	}
+}
+
+func TestSensitiveFieldsNeedTheScope(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	q := `{ users(where: {hasRolesWith: {role: STUDENT, ellStatusNEQ: ""}}, first: 5) { edges { node { roles { role ellStatus frlStatus iepStatus homeLanguage sisID } } } } }`
+	type result struct {
+		Users struct {
+			Edges []struct {
+				Node struct {
+					Roles []struct {
+						Role                                          string
+						EllStatus, FrlStatus, IepStatus, HomeLanguage *string
+						SisID                                         string
+					}
+				}
+			}
+		}
+	}
+	var plain, sensitive result
+	a.query(a.keys["read"], q, nil, &plain)
+	a.query(a.keys["sensitive"], q, nil, &sensitive)
+	if len(plain.Users.Edges) == 0 || len(sensitive.Users.Edges) == 0 {
+		t.Fatal("no students with an ell status")
+	}
+	for i, e := range plain.Users.Edges {
+		r := e.Node.Roles[0]
+		if r.Role != "STUDENT" || r.SisID == "" {
+			t.Errorf("role = %+v", r)
+		}
+		if r.EllStatus != nil || r.FrlStatus != nil || r.IepStatus != nil || r.HomeLanguage != nil {
+			t.Errorf("sensitive fields without the scope: %+v", r)
+		}
+		if s := sensitive.Users.Edges[i].Node.Roles[0]; s.EllStatus == nil || *s.EllStatus == "" {
+			t.Errorf("sensitive fields with the scope: %+v", s)
+		}
+	}
+}
+
+func TestMutationsAndAuditLog(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	district := districtOf(a.data)
+	var started struct{ SyncDistrict struct{ ID, Status string } }
+	a.query(a.keys["admin"], `mutation($id: ID!) { syncDistrict(id: $id) { id status } }`, map[string]any{"id": district}, &started)
+	if started.SyncDistrict.ID == "" {
+		t.Fatalf("syncDistrict = %+v", started)
+	}
+	// Hold a run: unshare 15 of 60 sections, sync, then approve through the API.
+	for i := range 15 {
+		var head struct{ ID string }
+		json.Unmarshal(a.data.Sections[i], &head)
+		if err := a.sim.Unshare(cleversim.KindSections, head.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitIdle(t, a, district)
+	held, err := a.engine.SyncDistrict(context.Background(), district, mirror.Options{})
+	if err != nil || held.Status != mirror.StatusHeld {
+		t.Fatalf("sync: %v %s", err, held.Status)
+	}
+	var approved struct {
+		ApproveHeldSync struct {
+			Status string
+			Counts []struct {
+				Kind     string
+				Archived int
+				Held     int
+			}
+		}
+	}
+	a.query(a.keys["admin"], `mutation($id: ID!) { approveHeldSync(id: $id) { status counts { kind archived held } } }`, map[string]any{"id": held.RunID}, &approved)
+	if approved.ApproveHeldSync.Status != "APPROVED" {
+		t.Errorf("approve = %+v", approved)
+	}
+	for _, c := range approved.ApproveHeldSync.Counts {
+		if c.Kind == "sections" && (c.Archived != 15 || c.Held != 15) {
+			t.Errorf("sections counts after approval = %+v", c)
+		}
+	}
+	r := a.do(a.keys["admin"], `mutation($id: ID!) { rejectHeldSync(id: $id) { status } }`, map[string]any{"id": held.RunID})
+	if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "FAILED_PRECONDITION" {
+		t.Errorf("rejecting a decided run: %+v", r.Errors)
+	}
+	r = a.do(a.keys["admin"], `mutation { approveHeldSync(id: "nope") { status } }`, nil)
+	if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "NOT_FOUND" {
+		t.Errorf("approving an unknown run: %+v", r.Errors)
+	}
+	var log struct {
+		AuditEntries struct {
+			Edges []struct {
+				Node struct{ Actor, Action, Target, Outcome string }
+			}
+		}
+	}
+	a.query(a.keys["admin"], `{ auditEntries(orderBy: {field: AT}) { edges { node { actor action target outcome } } } }`, nil, &log)
+	var actions []string
+	for _, e := range log.AuditEntries.Edges {
+		actions = append(actions, e.Node.Action)
+		if !strings.HasPrefix(e.Node.Actor, "apikey:admin") {
+			t.Errorf("audit actor = %q", e.Node.Actor)
+		}
+	}
+	if strings.Join(actions, ",") != "syncDistrict,approveHeldSync" {
+		t.Errorf("audit log = %v", actions)
+	}
+}
+
+// waitIdle waits until no run of the district is RUNNING (a sync started through the API).
+func waitIdle(t *testing.T, a *api, district string) {
+	t.Helper()
+	for range 500 {
+		n, err := a.db.Client.SyncRun.Query().Count(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var running int
+		a.db.SQL.QueryRow("SELECT count(*) FROM sync_runs WHERE status = 'RUNNING'").Scan(&running)
+		if n > 0 && running == 0 {
+			return
+		}
+		sleepBriefly()
+	}
+	t.Fatal("the API-started sync did not finish")
+}
+
+func TestLimitsAnswerWithErrors(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	deep := "{ districts { edges { node { schools { edges { node { sections { edges { node { students { edges { node { user { enrollments { edges { node { section { teachers { edges { node { id } } } } } } } } } } } } } } } } } } } } }"
+	cases := map[string]struct{ query, code string }{
+		"depth bomb":       {deep, "QUERY_TOO_DEEP"},
+		"huge page":        {`{ users(first: 1000000) { totalCount } }`, "BAD_REQUEST"},
+		"negative page":    {`{ users(last: -1) { totalCount } }`, "BAD_REQUEST"},
+		"malformed id":     {`{ node(id: "'; DROP TABLE users; --") { id } }`, ""},
+		"malformed cursor": {`{ users(after: "%%%") { totalCount } }`, ""},
+		"syntax error":     {`{ users(first: ) }`, ""},
+		"unknown field":    {`{ nope }`, ""},
+	}
+	for name, c := range cases {
+		r := a.do(a.keys["read"], c.query, nil)
+		if len(r.Errors) == 0 {
+			t.Errorf("%s: no error", name)
+			continue
+		}
+		if c.code != "" && r.Errors[0].Extensions["code"] != c.code {
+			t.Errorf("%s: code %v, want %s (%s)", name, r.Errors[0].Extensions["code"], c.code, r.Errors[0].Message)
+		}
+		if strings.Contains(strings.ToLower(r.Errors[0].Message), "sql") {
+			t.Errorf("%s: internals in the message: %s", name, r.Errors[0].Message)
+		}
+	}
+	// Still serving after all that.
+	var ok struct{ Districts struct{ TotalCount int } }
+	a.query(a.keys["read"], `{ districts { totalCount } }`, nil, &ok)
+}
+
+func TestCursorPagingBothWays(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	type page struct {
+		Sections struct {
+			Edges []struct {
+				Cursor string
+				Node   struct{ ID string }
+			}
+			PageInfo struct {
+				HasNextPage, HasPreviousPage bool
+				StartCursor, EndCursor       *string
+			}
+		}
+	}
+	var all page
+	a.query(a.keys["read"], `{ sections(first: 60, orderBy: {field: NAME}) { edges { cursor node { id } } } }`, nil, &all)
+	var fwd []string
+	var after *string
+	for {
+		var p page
+		a.query(a.keys["read"], `query($after: Cursor) { sections(first: 7, after: $after, orderBy: {field: NAME}) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }`, map[string]any{"after": after}, &p)
+		for _, e := range p.Sections.Edges {
+			fwd = append(fwd, e.Node.ID)
+		}
+		if !p.Sections.PageInfo.HasNextPage {
+			break
+		}
+		after = p.Sections.PageInfo.EndCursor
+	}
+	var back []string
+	var before *string
+	for {
+		var p page
+		a.query(a.keys["read"], `query($before: Cursor) { sections(last: 7, before: $before, orderBy: {field: NAME}) { edges { cursor node { id } } pageInfo { hasPreviousPage startCursor } } }`, map[string]any{"before": before}, &p)
+		ids := []string{}
+		for _, e := range p.Sections.Edges {
+			ids = append(ids, e.Node.ID)
+		}
+		back = append(ids, back...)
+		if !p.Sections.PageInfo.HasPreviousPage {
+			break
+		}
+		before = p.Sections.PageInfo.StartCursor
+	}
+	if len(fwd) != 60 || fmt.Sprint(fwd) != fmt.Sprint(back) {
+		t.Errorf("forward %d and backward %d paging differ", len(fwd), len(back))
+	}
+	for i, e := range all.Sections.Edges {
+		if fwd[i] != e.Node.ID {
+			t.Fatalf("paged order differs from one page at %d", i)
+		}
+	}
+}
+
+func TestNodeForEveryType(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	var ids struct {
+		Districts struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
+		Users struct {
+			Edges []struct {
+				Node struct {
+					ID    string
+					Roles []struct{ ID string }
+				}
+			}
+		}
+		Sections struct {
+			Edges []struct {
+				Node struct {
+					ID       string
+					Teachers struct {
+						Edges []struct{ Node struct{ ID string } }
+					}
+					Students struct {
+						Edges []struct{ Node struct{ ID string } }
+					}
+				}
+			}
+		}
+		Schools struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
+		Terms struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
+		Courses struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
+		SyncRuns struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
+	}
+	a.query(a.keys["read"], `{ districts(first:1){edges{node{id}}} users(first:1){edges{node{id roles{id}}}}
+	  sections(first:1){edges{node{id teachers(first:1){edges{node{id}}} students(first:1){edges{node{id}}}}}}
+	  schools(first:1){edges{node{id}}} terms(first:1){edges{node{id}}} courses(first:1){edges{node{id}}} syncRuns(first:1){edges{node{id}}} }`, nil, &ids)
+	want := map[string]string{
+		ids.Districts.Edges[0].Node.ID:                       "District",
+		ids.Users.Edges[0].Node.ID:                           "User",
+		ids.Users.Edges[0].Node.Roles[0].ID:                  "UserRole",
+		ids.Sections.Edges[0].Node.ID:                        "Section",
+		ids.Sections.Edges[0].Node.Teachers.Edges[0].Node.ID: "SectionTeacher",
+		ids.Sections.Edges[0].Node.Students.Edges[0].Node.ID: "SectionStudent",
+		ids.Schools.Edges[0].Node.ID:                         "School",
+		ids.Terms.Edges[0].Node.ID:                           "Term",
+		ids.Courses.Edges[0].Node.ID:                         "Course",
+		ids.SyncRuns.Edges[0].Node.ID:                        "SyncRun",
+	}
+	for id, typ := range want {
+		var n struct {
+			Node struct {
+				Typename string `json:"__typename"`
+				ID       string
+			}
+		}
+		a.query(a.keys["read"], `query($id: ID!) { node(id: $id) { __typename id } }`, map[string]any{"id": id}, &n)
+		if n.Node.Typename != typ || n.Node.ID != id {
+			t.Errorf("node(%s) = %+v, want a %s", id, n.Node, typ)
+		}
+	}
+	var none struct{ Node *struct{ ID string } }
+	r := a.do(a.keys["read"], `{ node(id: "000000000000000000000000") { id } }`, nil)
+	json.Unmarshal(r.Data, &none)
+	if none.Node != nil || len(r.Errors) == 0 {
+		t.Errorf("unknown node: %+v %+v", none, r.Errors)
+	}
+}

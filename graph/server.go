@@ -1,0 +1,170 @@
+package graph
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/internal/admin"
+	"github.com/rostermirror/rostermirror/internal/archive"
+	"github.com/rostermirror/rostermirror/internal/auth"
+	"github.com/rostermirror/rostermirror/internal/nodes"
+	"github.com/rostermirror/rostermirror/internal/store"
+	"github.com/rostermirror/rostermirror/sync/mirror"
+)
+
+// HandlerConfig configures the GraphQL handler.
+type HandlerConfig struct {
+	// DB is the mirror.
+	DB *store.DB
+	// Admin carries out the mutations.
+	Admin *admin.Service
+	// Logger receives resolver panics and internal errors (never arguments or results). Default: discard.
+	Logger *slog.Logger
+	// MaxPageSize caps first/last on every connection. Default 1000.
+	MaxPageSize int
+	// MaxDepth caps how deeply a query may nest selections. Default 12.
+	MaxDepth int
+	// MaxComplexity caps a query's complexity (gqlgen's count of fields). Default 1000.
+	MaxComplexity int
+	// Timeout bounds one request's execution. Default 30s.
+	Timeout time.Duration
+}
+
+// Error codes in errors' extensions.code.
+const (
+	CodeBadRequest = "BAD_REQUEST"
+	CodeNotFound   = "NOT_FOUND"
+	CodeInternal   = "INTERNAL"
+	CodeTimeout    = "TIMEOUT"
+)
+
+// NewHandler returns the /graphql handler: POST and GET transports, a parsed-query cache, automatic
+// persisted queries, depth, complexity and page-size limits, a request timeout, and errors presented
+// with codes and without internals. Archived records are hidden unless a root field passes
+// includeArchived: true, which then applies to everything below that field.
+func NewHandler(cfg HandlerConfig) http.Handler {
+	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
+	cfg.MaxPageSize = cmp.Or(cfg.MaxPageSize, 1000)
+	cfg.MaxDepth = cmp.Or(cfg.MaxDepth, 12)
+	cfg.MaxComplexity = cmp.Or(cfg.MaxComplexity, 1000)
+	cfg.Timeout = cmp.Or(cfg.Timeout, 30*time.Second)
+
+	client := cfg.DB.NewClient()
+	client.Intercept(archive.Interceptor())
+	srv := handler.New(NewExecutableSchema(Config{
+		Resolvers:  &Resolver{client: client, nodeType: nodes.TypeFunc(cfg.DB), admin: cfg.Admin},
+		Directives: DirectiveRoot{Sensitive: sensitive},
+	}))
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
+	srv.Use(depthLimit{max: cfg.MaxDepth})
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		// Every operation needs the read scope (admin implies it); mutations check admin themselves.
+		if err := auth.Require(ctx, auth.ScopeRead); err != nil {
+			return graphql.OneShot(graphql.ErrorResponse(ctx, "%s", err.Error()))
+		}
+		return next(ctx)
+	})
+	srv.AroundRootFields(func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+		fc := graphql.GetRootFieldContext(ctx)
+		args := fc.Field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)
+		if v, ok := args["includeArchived"].(bool); ok {
+			ctx = archive.Include(ctx, v)
+		}
+		return next(ctx)
+	})
+	srv.AroundFields(func(ctx context.Context, next graphql.Resolver) (any, error) {
+		fc := graphql.GetFieldContext(ctx)
+		for _, name := range []string{"first", "last"} {
+			if n, ok := fc.Args[name].(*int); ok && n != nil && (*n > cfg.MaxPageSize || *n < 0) {
+				return nil, &gqlerror.Error{Message: fmt.Sprintf("%s must be between 0 and %d", name, cfg.MaxPageSize),
+					Path: fc.Path(), Extensions: map[string]any{"code": CodeBadRequest}}
+			}
+		}
+		return next(ctx)
+	})
+	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
+		return present(ctx, err, cfg.Logger)
+	})
+	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
+		cfg.Logger.ErrorContext(ctx, "graphql resolver panic", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+		return errInternal
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), cfg.Timeout)
+		defer cancel()
+		srv.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+var errInternal = errors.New("internal error")
+
+// present turns an error into what the client sees: GraphQL validation and domain errors keep their
+// message with a code; anything else is logged and reported as an internal error.
+func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Error {
+	var gerr *gqlerror.Error
+	if errors.As(err, &gerr) && gerr.Extensions["code"] != nil {
+		return gerr
+	}
+	out := graphql.DefaultErrorPresenter(ctx, err)
+	code := ""
+	switch {
+	case errors.Is(err, auth.ErrForbidden):
+		code = "FORBIDDEN"
+	case errors.Is(err, mirror.ErrRunNotFound):
+		code = CodeNotFound
+	case errors.Is(err, mirror.ErrRunNotHeld), errors.Is(err, mirror.ErrRunSuperseded):
+		code = "FAILED_PRECONDITION"
+	case errors.Is(err, mirror.ErrBusy):
+		code = "CONFLICT"
+	case errors.Is(err, context.DeadlineExceeded):
+		code, out.Message = CodeTimeout, "the request took too long"
+	case ent.IsNotFound(err):
+		code = CodeNotFound
+	case errors.Is(err, errInternal):
+		code = CodeInternal
+	case errors.As(err, &gerr) && gerr.Rule != "":
+		code = "GRAPHQL_VALIDATION_FAILED"
+	case ent.IsValidationError(err):
+		code = CodeBadRequest
+	default:
+		if errors.As(err, &gerr) {
+			return gerr // parse and validation errors from gqlgen itself
+		}
+		logger.ErrorContext(ctx, "graphql internal error", slog.String("error", err.Error()))
+		code, out.Message = CodeInternal, "internal error"
+	}
+	if out.Extensions == nil {
+		out.Extensions = map[string]any{}
+	}
+	out.Extensions["code"] = code
+	return out
+}
+
+// sensitive is the @sensitive directive: students' ell/frl/iep status and home language resolve to
+// null unless the caller may see them.
+func sensitive(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
+	if !mayReadSensitive(ctx) {
+		return nil, nil
+	}
+	return next(ctx)
+}

@@ -1,0 +1,46 @@
+// Package archive decides whether reads see archived records. Archived mirrored records (and the roles a
+// user lost) are hidden from every query — root lists, edges, eager loads — by one ent interceptor,
+// unless the request's context asks for them with Include.
+package archive
+
+import (
+	"context"
+
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/ent/intercept"
+)
+
+type includeKey struct{}
+
+// Include returns a context whose reads see archived records too when include is true.
+func Include(ctx context.Context, include bool) context.Context {
+	if !include {
+		return ctx
+	}
+	return context.WithValue(ctx, includeKey{}, true)
+}
+
+// Included reports whether reads under ctx see archived records.
+func Included(ctx context.Context) bool {
+	v, _ := ctx.Value(includeKey{}).(bool)
+	return v
+}
+
+// archivable are the ent types whose rows carry archived_at.
+var archivable = map[string]bool{
+	ent.TypeDistrict: true, ent.TypeSchool: true, ent.TypeTerm: true, ent.TypeCourse: true,
+	ent.TypeUser: true, ent.TypeSection: true, ent.TypeUserRole: true,
+}
+
+// Interceptor hides archived rows from every query on an archivable type unless the context includes
+// them (Include).
+func Interceptor() ent.Interceptor {
+	return intercept.TraverseFunc(func(ctx context.Context, q intercept.Query) error {
+		if !Included(ctx) && archivable[q.Type()] {
+			q.WhereP(sql.FieldIsNull("archived_at"))
+		}
+		return nil
+	})
+}

@@ -1,0 +1,302 @@
+// Package metrics defines rostermirror's Prometheus metrics and serves them on /metrics.
+//
+// Every series lives on the Metrics value's own registry (never the global default one), so tests and
+// several servers in one process do not share state. Label values that come from outside the process —
+// GraphQL operation names chosen by clients, request paths — are bounded (see the Other and Anonymous
+// label values) so that no client can grow the number of series without limit.
+//
+// A nil *Metrics is valid: its Observe methods do nothing and its Middleware returns the handler it is
+// given, so components can take an optional *Metrics without checks.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/rostermirror/rostermirror/internal/syncstats"
+)
+
+// Namespace prefixes every metric name.
+const Namespace = "rostermirror"
+
+// Label values that stand in for values that are not recorded as given.
+const (
+	// Other replaces a label value that is malformed, too long, unknown or past a label's limit.
+	Other = "other"
+	// Anonymous is the operation label of a GraphQL request without an operation name.
+	Anonymous = "anonymous"
+)
+
+// Limits on label values.
+const (
+	// MaxOperations is how many distinct GraphQL operation names are recorded; later new names are
+	// recorded as Other.
+	MaxOperations = 200
+	// MaxNameLength is the longest operation name (or status, kind, error code) recorded as given.
+	MaxNameLength = 64
+	// maxInternal bounds the values of labels the program sets itself (sync status, record kind, error
+	// code): they are few by design, the bound only guards against a bug.
+	maxInternal = 64
+)
+
+// Outcomes are the values of the outcome label of rostermirror_sync_records_total, one per field of
+// syncstats.Outcome except Read (which counts input, not an outcome).
+var Outcomes = []string{"created", "updated", "unchanged", "archived", "restored", "held"}
+
+// Paths are the request paths recorded as given by Middleware; every other path is recorded as Other.
+// A path under /playground/assets/ is recorded as /playground/assets.
+var Paths = []string{"/graphql", "/", "/healthz", "/readyz", "/metrics", "/playground/assets"}
+
+// Buckets of the duration histograms, in seconds.
+var (
+	// SyncBuckets span a small district's seconds to a large one's hours.
+	SyncBuckets = []float64{1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800}
+	// GraphQLBuckets span a cached lookup's milliseconds to a large export's tens of seconds.
+	GraphQLBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+)
+
+// Metrics holds the collectors of one server and the registry that serves them. Its methods are safe for
+// concurrent use. Build it with New.
+type Metrics struct {
+	reg     *prometheus.Registry
+	handler http.Handler
+
+	syncRuns        *prometheus.CounterVec   // status
+	syncDuration    prometheus.Histogram     //
+	syncRecords     *prometheus.CounterVec   // kind, outcome
+	graphqlDuration *prometheus.HistogramVec // operation
+	graphqlErrors   *prometheus.CounterVec   // operation, code
+	httpRequests    *prometheus.CounterVec   // path, code
+
+	operations, statuses, kinds, codes *labelSet
+}
+
+// New returns Metrics with the Go runtime and process collectors and rostermirror's own metrics
+// registered on a new registry.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		syncRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "sync_runs_total",
+			Help: "Sync runs finished, by final status.",
+		}, []string{"status"}),
+		syncDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "sync_run_duration_seconds",
+			Help:    "Wall time of finished sync runs.",
+			Buckets: SyncBuckets,
+		}),
+		syncRecords: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "sync_records_total",
+			Help: "Records handled by sync runs, by record kind and what the run did to them.",
+		}, []string{"kind", "outcome"}),
+		graphqlDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "graphql_request_duration_seconds",
+			Help:    "Time to answer GraphQL operations, by operation name.",
+			Buckets: GraphQLBuckets,
+		}, []string{"operation"}),
+		graphqlErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "graphql_errors_total",
+			Help: "Errors returned by GraphQL operations, by operation name and error code.",
+		}, []string{"operation", "code"}),
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "http_requests_total",
+			Help: "HTTP requests answered, by path and status code.",
+		}, []string{"path", "code"}),
+		operations: newLabelSet(MaxOperations),
+		statuses:   newLabelSet(maxInternal),
+		kinds:      newLabelSet(maxInternal),
+		codes:      newLabelSet(maxInternal),
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.syncRuns, m.syncDuration, m.syncRecords,
+		m.graphqlDuration, m.graphqlErrors,
+		m.httpRequests,
+	)
+	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		Registry:      m.reg, // counts its own scrape errors
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+	return m
+}
+
+// Handler returns the handler that serves the registry in the Prometheus exposition formats; mount it on
+// /metrics.
+func (m *Metrics) Handler() http.Handler { return m.handler }
+
+// Register adds collectors the caller builds itself (for example collectors.NewDBStatsCollector for the
+// database pool) to the registry.
+func (m *Metrics) Register(cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := m.reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ObserveSync records one finished sync run: its final status (succeeded, failed, held, ...), how long it
+// took and, per record kind (districts, schools, ...), what it did to the records.
+func (m *Metrics) ObserveSync(status string, d time.Duration, counts syncstats.Counts) {
+	if m == nil {
+		return
+	}
+	m.syncRuns.WithLabelValues(m.statuses.value(status, Other)).Inc()
+	m.syncDuration.Observe(d.Seconds())
+	for kind, o := range counts {
+		kind = m.kinds.value(kind, Other)
+		for i, n := range [...]int{o.Created, o.Updated, o.Unchanged, o.Archived, o.Restored, o.Held} {
+			// Add(0) still creates the series, so rate() sees a zero before the first change.
+			if n >= 0 {
+				m.syncRecords.WithLabelValues(kind, Outcomes[i]).Add(float64(n))
+			}
+		}
+	}
+}
+
+// ObserveGraphQL records one GraphQL operation: its name as the client sent it (empty for an anonymous
+// operation), how long it took and the code of each error it returned (one count per element, so the
+// same code may appear several times; an empty code is recorded as Other). Names are bounded: see
+// Other, Anonymous and MaxOperations.
+func (m *Metrics) ObserveGraphQL(operation string, d time.Duration, errorCodes []string) {
+	if m == nil {
+		return
+	}
+	op := m.operations.value(operation, Anonymous)
+	m.graphqlDuration.WithLabelValues(op).Observe(d.Seconds())
+	for _, code := range errorCodes {
+		m.graphqlErrors.WithLabelValues(op, m.codes.value(code, Other)).Inc()
+	}
+}
+
+// Middleware counts the requests next answers in rostermirror_http_requests_total by path (one of Paths,
+// else Other) and status code.
+func (m *Metrics) Middleware(next http.Handler) http.Handler {
+	if m == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w}
+		returned := false
+		defer func() {
+			// Also counted when next panics: net/http then answers 500 unless a response was started.
+			code := sw.code
+			if code == 0 {
+				code = http.StatusOK
+				if !returned {
+					code = http.StatusInternalServerError
+				}
+			}
+			m.httpRequests.WithLabelValues(pathLabel(r.URL.Path), strconv.Itoa(code)).Inc()
+		}()
+		next.ServeHTTP(sw, r)
+		returned = true
+	})
+}
+
+// pathLabel bounds a request path to Paths and Other.
+func pathLabel(p string) string {
+	switch p {
+	case "/graphql", "/", "/healthz", "/readyz", "/metrics", "/playground/assets":
+		return p
+	}
+	if strings.HasPrefix(p, "/playground/assets/") {
+		return "/playground/assets"
+	}
+	return Other
+}
+
+// statusWriter remembers the status code of the response it wraps.
+type statusWriter struct {
+	http.ResponseWriter
+	code int // 0 until the final status is sent
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 && code >= 200 { // 1xx informational headers precede the final code
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush lets streaming handlers that assert http.Flusher flush through the wrapper.
+func (w *statusWriter) Flush() {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Unwrap gives http.ResponseController the wrapped writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// labelSet bounds the values of one label: a value is recorded as given if it is a well-formed name no
+// longer than MaxNameLength and is one of the first max distinct values seen; else as Other.
+type labelSet struct {
+	mu   sync.RWMutex
+	max  int
+	seen map[string]struct{}
+}
+
+func newLabelSet(max int) *labelSet {
+	return &labelSet{max: max, seen: make(map[string]struct{})}
+}
+
+// value returns the label value for name, or empty when name is empty.
+func (s *labelSet) value(name, empty string) string {
+	if name == "" {
+		return empty
+	}
+	if !validName(name) {
+		return Other
+	}
+	s.mu.RLock()
+	_, ok := s.seen[name]
+	s.mu.RUnlock()
+	if ok {
+		return name
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.seen[name]; ok {
+		return name
+	}
+	if len(s.seen) >= s.max {
+		return Other
+	}
+	s.seen[name] = struct{}{}
+	return name
+}
+
+// validName reports whether name is a GraphQL name ([_A-Za-z][_0-9A-Za-z]*) of at most MaxNameLength
+// bytes. Other and Anonymous are not valid names: a client cannot pass one off as the other.
+func validName(name string) bool {
+	if len(name) > MaxNameLength || name == Other || name == Anonymous {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
