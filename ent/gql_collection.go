@@ -2268,6 +2268,28 @@ func newSectionStudentPaginateArgs(rv map[string]any) *sectionstudentPaginateArg
 	if v := rv[beforeField]; v != nil {
 		args.before = v.(*Cursor)
 	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &SectionStudentOrder{Field: &SectionStudentOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithSectionStudentOrder(order))
+			}
+		case *SectionStudentOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithSectionStudentOrder(v))
+			}
+		}
+	}
 	if v, ok := rv[whereField].(*SectionStudentWhereInput); ok {
 		args.opts = append(args.opts, WithSectionStudentFilter(v.Filter))
 	}
@@ -2389,6 +2411,28 @@ func newSectionTeacherPaginateArgs(rv map[string]any) *sectionteacherPaginateArg
 	}
 	if v := rv[beforeField]; v != nil {
 		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &SectionTeacherOrder{Field: &SectionTeacherOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithSectionTeacherOrder(order))
+			}
+		case *SectionTeacherOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithSectionTeacherOrder(v))
+			}
+		}
 	}
 	if v, ok := rv[whereField].(*SectionTeacherWhereInput); ok {
 		args.opts = append(args.opts, WithSectionTeacherFilter(v.Filter))

@@ -297,9 +297,10 @@ func (_m *Section) Course(ctx context.Context) (*Course, error) {
 }
 
 func (_m *Section) Teachers(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, where *SectionTeacherWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *SectionTeacherOrder, where *SectionTeacherWhereInput,
 ) (*SectionTeacherConnection, error) {
 	opts := []SectionTeacherPaginateOption{
+		WithSectionTeacherOrder(orderBy),
 		WithSectionTeacherFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
@@ -317,9 +318,10 @@ func (_m *Section) Teachers(
 }
 
 func (_m *Section) Students(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, where *SectionStudentWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *SectionStudentOrder, where *SectionStudentWhereInput,
 ) (*SectionStudentConnection, error) {
 	opts := []SectionStudentPaginateOption{
+		WithSectionStudentOrder(orderBy),
 		WithSectionStudentFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
@@ -426,9 +428,10 @@ func (_m *User) Roles(ctx context.Context) (result []*UserRole, err error) {
 }
 
 func (_m *User) TaughtSections(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, where *SectionTeacherWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *SectionTeacherOrder, where *SectionTeacherWhereInput,
 ) (*SectionTeacherConnection, error) {
 	opts := []SectionTeacherPaginateOption{
+		WithSectionTeacherOrder(orderBy),
 		WithSectionTeacherFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
@@ -446,9 +449,10 @@ func (_m *User) TaughtSections(
 }
 
 func (_m *User) Enrollments(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, where *SectionStudentWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *SectionStudentOrder, where *SectionStudentWhereInput,
 ) (*SectionStudentConnection, error) {
 	opts := []SectionStudentPaginateOption{
+		WithSectionStudentOrder(orderBy),
 		WithSectionStudentFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias

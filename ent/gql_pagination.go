@@ -2296,6 +2296,53 @@ func (_m *SectionStudentQuery) Paginate(
 	return conn, nil
 }
 
+var (
+	// SectionStudentOrderFieldUserID orders SectionStudent by user_id.
+	SectionStudentOrderFieldUserID = &SectionStudentOrderField{
+		Value: func(_m *SectionStudent) (ent.Value, error) {
+			return _m.UserID, nil
+		},
+		column: sectionstudent.FieldUserID,
+		toTerm: sectionstudent.ByUserID,
+		toCursor: func(_m *SectionStudent) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UserID,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f SectionStudentOrderField) String() string {
+	var str string
+	switch f.column {
+	case SectionStudentOrderFieldUserID.column:
+		str = "USER_ID"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f SectionStudentOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *SectionStudentOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("SectionStudentOrderField %T must be a string", v)
+	}
+	switch str {
+	case "USER_ID":
+		*f = *SectionStudentOrderFieldUserID
+	default:
+		return fmt.Errorf("%s is not a valid SectionStudentOrderField", str)
+	}
+	return nil
+}
+
 // SectionStudentOrderField defines the ordering field of SectionStudent.
 type SectionStudentOrderField struct {
 	// Value extracts the ordering value from the given SectionStudent.
@@ -2543,6 +2590,53 @@ func (_m *SectionTeacherQuery) Paginate(
 	}
 	conn.build(nodes, pager, after, first, before, last)
 	return conn, nil
+}
+
+var (
+	// SectionTeacherOrderFieldPosition orders SectionTeacher by position.
+	SectionTeacherOrderFieldPosition = &SectionTeacherOrderField{
+		Value: func(_m *SectionTeacher) (ent.Value, error) {
+			return _m.Position, nil
+		},
+		column: sectionteacher.FieldPosition,
+		toTerm: sectionteacher.ByPosition,
+		toCursor: func(_m *SectionTeacher) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Position,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f SectionTeacherOrderField) String() string {
+	var str string
+	switch f.column {
+	case SectionTeacherOrderFieldPosition.column:
+		str = "POSITION"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f SectionTeacherOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *SectionTeacherOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("SectionTeacherOrderField %T must be a string", v)
+	}
+	switch str {
+	case "POSITION":
+		*f = *SectionTeacherOrderFieldPosition
+	default:
+		return fmt.Errorf("%s is not a valid SectionTeacherOrderField", str)
+	}
+	return nil
 }
 
 // SectionTeacherOrderField defines the ordering field of SectionTeacher.

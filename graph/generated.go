@@ -262,9 +262,9 @@ type ComplexityRoot struct {
 		SchoolID           func(childComplexity int) int
 		SectionNumber      func(childComplexity int) int
 		SisID              func(childComplexity int) int
-		Students           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, where *ent.SectionStudentWhereInput) int
+		Students           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionStudentOrder, where *ent.SectionStudentWhereInput) int
 		Subject            func(childComplexity int) int
-		Teachers           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, where *ent.SectionTeacherWhereInput) int
+		Teachers           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionTeacherOrder, where *ent.SectionTeacherWhereInput) int
 		Term               func(childComplexity int) int
 		TermID             func(childComplexity int) int
 	}
@@ -400,14 +400,14 @@ type ComplexityRoot struct {
 		District           func(childComplexity int) int
 		DistrictID         func(childComplexity int) int
 		Email              func(childComplexity int) int
-		Enrollments        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, where *ent.SectionStudentWhereInput) int
+		Enrollments        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionStudentOrder, where *ent.SectionStudentWhereInput) int
 		FirstName          func(childComplexity int) int
 		ID                 func(childComplexity int) int
 		LastName           func(childComplexity int) int
 		LastSyncedAt       func(childComplexity int) int
 		MiddleName         func(childComplexity int) int
 		Roles              func(childComplexity int) int
-		TaughtSections     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, where *ent.SectionTeacherWhereInput) int
+		TaughtSections     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionTeacherOrder, where *ent.SectionTeacherWhereInput) int
 	}
 
 	UserConnection struct {
@@ -1572,7 +1572,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Section.Students(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["where"].(*ent.SectionStudentWhereInput)), true
+		return e.ComplexityRoot.Section.Students(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.SectionStudentOrder), args["where"].(*ent.SectionStudentWhereInput)), true
 	case "Section.subject":
 		if e.ComplexityRoot.Section.Subject == nil {
 			break
@@ -1589,7 +1589,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Section.Teachers(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["where"].(*ent.SectionTeacherWhereInput)), true
+		return e.ComplexityRoot.Section.Teachers(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.SectionTeacherOrder), args["where"].(*ent.SectionTeacherWhereInput)), true
 	case "Section.term":
 		if e.ComplexityRoot.Section.Term == nil {
 			break
@@ -2153,7 +2153,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.User.Enrollments(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["where"].(*ent.SectionStudentWhereInput)), true
+		return e.ComplexityRoot.User.Enrollments(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.SectionStudentOrder), args["where"].(*ent.SectionStudentWhereInput)), true
 	case "User.firstName":
 		if e.ComplexityRoot.User.FirstName == nil {
 			break
@@ -2200,7 +2200,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.User.TaughtSections(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["where"].(*ent.SectionTeacherWhereInput)), true
+		return e.ComplexityRoot.User.TaughtSections(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.SectionTeacherOrder), args["where"].(*ent.SectionTeacherWhereInput)), true
 
 	case "UserConnection.edges":
 		if e.ComplexityRoot.UserConnection.Edges == nil {
@@ -2495,7 +2495,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputSchoolOrder,
 		ec.unmarshalInputSchoolWhereInput,
 		ec.unmarshalInputSectionOrder,
+		ec.unmarshalInputSectionStudentOrder,
 		ec.unmarshalInputSectionStudentWhereInput,
+		ec.unmarshalInputSectionTeacherOrder,
 		ec.unmarshalInputSectionTeacherWhereInput,
 		ec.unmarshalInputSectionWhereInput,
 		ec.unmarshalInputSyncRunOrder,
@@ -4641,14 +4643,22 @@ func (ec *executionContext) field_Section_students_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.SectionStudentOrder, error) {
+			return ec.unmarshalOSectionStudentOrder2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionStudentOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.SectionStudentWhereInput, error) {
 			return ec.unmarshalOSectionStudentWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionStudentWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["where"] = arg4
+	args["where"] = arg5
 	return args, nil
 }
 
@@ -4687,14 +4697,22 @@ func (ec *executionContext) field_Section_teachers_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.SectionTeacherOrder, error) {
+			return ec.unmarshalOSectionTeacherOrder2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionTeacherOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.SectionTeacherWhereInput, error) {
 			return ec.unmarshalOSectionTeacherWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionTeacherWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["where"] = arg4
+	args["where"] = arg5
 	return args, nil
 }
 
@@ -4925,14 +4943,22 @@ func (ec *executionContext) field_User_enrollments_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.SectionStudentOrder, error) {
+			return ec.unmarshalOSectionStudentOrder2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionStudentOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.SectionStudentWhereInput, error) {
 			return ec.unmarshalOSectionStudentWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionStudentWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["where"] = arg4
+	args["where"] = arg5
 	return args, nil
 }
 
@@ -4971,14 +4997,22 @@ func (ec *executionContext) field_User_taughtSections_args(ctx context.Context, 
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.SectionTeacherOrder, error) {
+			return ec.unmarshalOSectionTeacherOrder2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionTeacherOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.SectionTeacherWhereInput, error) {
 			return ec.unmarshalOSectionTeacherWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionTeacherWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["where"] = arg4
+	args["where"] = arg5
 	return args, nil
 }
 
@@ -9336,7 +9370,7 @@ func (ec *executionContext) _Section_teachers(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Teachers(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["where"].(*ent.SectionTeacherWhereInput))
+			return obj.Teachers(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.SectionTeacherOrder), fc.Args["where"].(*ent.SectionTeacherWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.SectionTeacherConnection) graphql.Marshaler {
@@ -9380,7 +9414,7 @@ func (ec *executionContext) _Section_students(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Students(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["where"].(*ent.SectionStudentWhereInput))
+			return obj.Students(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.SectionStudentOrder), fc.Args["where"].(*ent.SectionStudentWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.SectionStudentConnection) graphql.Marshaler {
@@ -11708,7 +11742,7 @@ func (ec *executionContext) _User_taughtSections(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.TaughtSections(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["where"].(*ent.SectionTeacherWhereInput))
+			return obj.TaughtSections(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.SectionTeacherOrder), fc.Args["where"].(*ent.SectionTeacherWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.SectionTeacherConnection) graphql.Marshaler {
@@ -11752,7 +11786,7 @@ func (ec *executionContext) _User_enrollments(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Enrollments(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["where"].(*ent.SectionStudentWhereInput))
+			return obj.Enrollments(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.SectionStudentOrder), fc.Args["where"].(*ent.SectionStudentWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.SectionStudentConnection) graphql.Marshaler {
@@ -19958,6 +19992,47 @@ func (ec *executionContext) unmarshalInputSectionOrder(ctx context.Context, obj 
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputSectionStudentOrder(ctx context.Context, obj any) (ent.SectionStudentOrder, error) {
+	var it ent.SectionStudentOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNSectionStudentOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionStudentOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputSectionStudentWhereInput(ctx context.Context, obj any) (ent.SectionStudentWhereInput, error) {
 	var it ent.SectionStudentWhereInput
 	if obj == nil {
@@ -20494,6 +20569,47 @@ func (ec *executionContext) unmarshalInputSectionStudentWhereInput(ctx context.C
 				return it, err
 			}
 			it.HasUserWith = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputSectionTeacherOrder(ctx context.Context, obj any) (ent.SectionTeacherOrder, error) {
+	var it ent.SectionTeacherOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNSectionTeacherOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionTeacherOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
 		}
 	}
 	return it, nil
@@ -33169,6 +33285,22 @@ func (ec *executionContext) marshalNSectionStudentConnection2ᚖgithubᚗcomᚋr
 	return ec._SectionStudentConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNSectionStudentOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionStudentOrderField(ctx context.Context, v any) (*ent.SectionStudentOrderField, error) {
+	var res = new(ent.SectionStudentOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSectionStudentOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionStudentOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.SectionStudentOrderField) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalNSectionStudentWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionStudentWhereInput(ctx context.Context, v any) (*ent.SectionStudentWhereInput, error) {
 	res, err := ec.unmarshalInputSectionStudentWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -33182,6 +33314,22 @@ func (ec *executionContext) marshalNSectionTeacherConnection2ᚖgithubᚗcomᚋr
 		return graphql.Null
 	}
 	return ec._SectionTeacherConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSectionTeacherOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionTeacherOrderField(ctx context.Context, v any) (*ent.SectionTeacherOrderField, error) {
+	var res = new(ent.SectionTeacherOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSectionTeacherOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionTeacherOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.SectionTeacherOrderField) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) unmarshalNSectionTeacherWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionTeacherWhereInput(ctx context.Context, v any) (*ent.SectionTeacherWhereInput, error) {
@@ -34125,6 +34273,14 @@ func (ec *executionContext) marshalOSectionStudentEdge2ᚖgithubᚗcomᚋrosterm
 	return ec._SectionStudentEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOSectionStudentOrder2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionStudentOrder(ctx context.Context, v any) (*ent.SectionStudentOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputSectionStudentOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOSectionStudentWhereInput2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionStudentWhereInputᚄ(ctx context.Context, v any) ([]*ent.SectionStudentWhereInput, error) {
 	if v == nil {
 		return nil, nil
@@ -34175,6 +34331,14 @@ func (ec *executionContext) marshalOSectionTeacherEdge2ᚖgithubᚗcomᚋrosterm
 		return graphql.Null
 	}
 	return ec._SectionTeacherEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSectionTeacherOrder2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionTeacherOrder(ctx context.Context, v any) (*ent.SectionTeacherOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputSectionTeacherOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOSectionTeacherWhereInput2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionTeacherWhereInputᚄ(ctx context.Context, v any) ([]*ent.SectionTeacherWhereInput, error) {

@@ -43,6 +43,11 @@ type HandlerConfig struct {
 	MaxComplexity int
 	// Timeout bounds one request's execution. Default 30s.
 	Timeout time.Duration
+	// ClientOptions are extra options of the API's ent client (tests count statements with ent.Debug).
+	ClientOptions []ent.Option
+	// Observe, when set, is told of every operation: its name, how long it took and its errors' codes
+	// (for metrics).
+	Observe func(operation string, d time.Duration, errorCodes []string)
 }
 
 // Error codes in errors' extensions.code.
@@ -64,7 +69,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	cfg.MaxComplexity = cmp.Or(cfg.MaxComplexity, 1000)
 	cfg.Timeout = cmp.Or(cfg.Timeout, 30*time.Second)
 
-	client := cfg.DB.NewClient()
+	client := cfg.DB.NewClient(cfg.ClientOptions...)
 	client.Intercept(archive.Interceptor())
 	srv := handler.New(NewExecutableSchema(Config{
 		Resolvers:  &Resolver{client: client, nodeType: nodes.TypeFunc(cfg.DB), admin: cfg.Admin},
@@ -102,6 +107,25 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		}
 		return next(ctx)
 	})
+	if cfg.Observe != nil {
+		srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+			start := time.Now()
+			resp := next(ctx)
+			var codes []string
+			if resp != nil {
+				for _, e := range resp.Errors {
+					code, _ := e.Extensions["code"].(string)
+					codes = append(codes, code)
+				}
+			}
+			name := ""
+			if graphql.HasOperationContext(ctx) {
+				name = graphql.GetOperationContext(ctx).OperationName
+			}
+			cfg.Observe(name, time.Since(start), codes)
+			return resp
+		})
+	}
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		return present(ctx, err, cfg.Logger)
 	})

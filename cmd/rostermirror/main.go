@@ -6,6 +6,9 @@
 //	rostermirror sync --approve-held RUN      apply the archives a held run kept back
 //	rostermirror sync --reject-held RUN       discard them
 //	rostermirror serve                        scheduler and HTTP server until SIGINT/SIGTERM
+//	rostermirror apikey create --name NAME --scope SCOPE...
+//	                                          print a new API key once
+//	rostermirror apikey list | revoke ID|PREFIX
 //
 // Configuration comes from the environment (ROSTERMIRROR_DATABASE_URL, ROSTERMIRROR_ADDR, CLEVER_API_URL,
 // CLEVER_OAUTH_URL, CLEVER_CLIENT_ID, CLEVER_CLIENT_SECRET, CLEVER_DISTRICT_TOKENS,
@@ -22,6 +25,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rostermirror/rostermirror/internal/logging"
 	"io"
 	"log/slog"
 	"os"
@@ -137,7 +141,7 @@ Exit codes: 0 success (a sync held for approval included), 1 failure, 2 usage er
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.databaseURL, "database-url", "", "database URL (overrides $"+envDatabaseURL+")")
 	pf.StringVar(&f.logLevel, "log-level", "", "log level: debug, info, warn or error (default info; warn for sync, whose progress and summary already say it)")
-	root.AddCommand(newMigrateCommand(a), newSyncCommand(a), newServeCommand(a))
+	root.AddCommand(newMigrateCommand(a), newSyncCommand(a), newServeCommand(a), newAPIKeyCommand(a), newDemoCommand(a))
 	return root
 }
 
@@ -158,7 +162,7 @@ func (a *app) configure(cmd *cobra.Command, f rootFlags) error {
 		}
 		level = l
 	}
-	a.logger = slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	a.logger = logging.New(a.stderr, level) // JSON, with tokens and student PII redacted
 	return nil
 }
 

@@ -4,6 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/rostermirror/rostermirror/graph"
+	"github.com/rostermirror/rostermirror/graph/playground"
+	"github.com/rostermirror/rostermirror/internal/admin"
+	"github.com/rostermirror/rostermirror/internal/auth"
+	"github.com/rostermirror/rostermirror/internal/metrics"
+	"github.com/rostermirror/rostermirror/sync/mirror"
 	"log/slog"
 	"net"
 	"net/http"
@@ -57,8 +63,11 @@ func (a *app) serve(ctx context.Context) error {
 	}
 	defer s.Close()
 
+	m := metrics.New()
+	engine := observedEngine{Engine: s.engine, metrics: m}
+	svc := admin.New(s.db, engine, a.logger, 0)
 	sched, err := schedule.New(schedule.Config{
-		Syncer:    s.engine,
+		Syncer:    engine,
 		Districts: s.tokens,
 		Schedule:  a.cfg.SyncSchedule,
 		DB:        s.db,
@@ -73,7 +82,8 @@ func (a *app) serve(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           newHTTPHandler(handlerDeps{DB: s.db, Logger: a.logger}),
+		Handler: newHTTPHandler(handlerDeps{DB: s.db, Logger: a.logger, Admin: svc, Metrics: m,
+			Keys: auth.NewStore(s.db, nil, auth.WithLogger(a.logger))}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 	}
@@ -82,21 +92,22 @@ func (a *app) serve(ctx context.Context) error {
 	a.logger.Info("serving", "addr", ln.Addr().String(), "database_url", store.Redact(a.cfg.DatabaseURL))
 
 	if err := sched.Start(ctx); err != nil { // "start scheduler: …"
-		return errors.Join(err, a.shutdown(srv, nil))
+		return errors.Join(err, a.shutdown(srv, nil, svc))
 	}
 
 	select {
 	case <-ctx.Done():
 		a.logger.Info("shutting down")
-		return a.shutdown(srv, sched)
+		return a.shutdown(srv, sched, svc)
 	case err := <-serveErr:
 		err = fmt.Errorf("serve HTTP: %w", err)
-		return errors.Join(err, a.shutdown(srv, sched))
+		return errors.Join(err, a.shutdown(srv, sched, svc))
 	}
 }
 
-// shutdown stops the HTTP server and then the scheduler (when not nil), each within shutdownTimeout.
-func (a *app) shutdown(srv *http.Server, sched *schedule.Scheduler) error {
+// shutdown stops the HTTP server, then the scheduler (when not nil) and the syncs started from the API,
+// each within shutdownTimeout.
+func (a *app) shutdown(srv *http.Server, sched *schedule.Scheduler, svc *admin.Service) error {
 	var errs []error
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
@@ -110,27 +121,49 @@ func (a *app) shutdown(srv *http.Server, sched *schedule.Scheduler) error {
 			errs = append(errs, err) // "stop scheduler: …"
 		}
 	}
+	if svc != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := svc.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) == 0 {
 		a.logger.Info("stopped")
 	}
 	return errors.Join(errs...)
 }
 
-// handlerDeps are what the HTTP handler serves from. Later work (GraphQL, playground, metrics) adds its
-// dependencies here.
+// handlerDeps are what the HTTP handler serves from.
 type handlerDeps struct {
 	// DB is the mirror's database; /readyz checks it.
 	DB *store.DB
 	// Logger receives request errors.
 	Logger *slog.Logger
+	// Admin carries out the GraphQL mutations.
+	Admin *admin.Service
+	// Keys authenticates /graphql requests.
+	Keys *auth.Store
+	// Metrics counts requests and serves /metrics.
+	Metrics *metrics.Metrics
 }
 
-// newHTTPHandler builds the HTTP routes of serve:
+// newHTTPHandler builds the HTTP routes of serve and demo:
 //
+//	/graphql      the GraphQL API (POST, and GET for queries); needs "Authorization: Bearer <api key>"
+//	/             the GraphiQL playground, assets embedded (works offline)
+//	GET /metrics  Prometheus metrics
 //	GET /healthz  200 "ok" while the process runs
 //	GET /readyz   200 "ok" when the database answers and is migrated, 503 with the reason otherwise
 func newHTTPHandler(d handlerDeps) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle("/graphql", auth.Middleware(d.Keys, d.Logger)(graph.NewHandler(graph.HandlerConfig{
+		DB: d.DB, Admin: d.Admin, Logger: d.Logger, Observe: d.Metrics.ObserveGraphQL,
+	})))
+	mux.Handle("GET /metrics", d.Metrics.Handler())
+	pg := playground.Handler("/graphql")
+	mux.Handle("GET /{$}", pg)
+	mux.Handle("GET "+playground.AssetsPath, pg)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeText(w, http.StatusOK, "ok")
 	})
@@ -148,7 +181,22 @@ func newHTTPHandler(d handlerDeps) http.Handler {
 		}
 		writeText(w, http.StatusOK, "ok")
 	})
-	return mux
+	return d.Metrics.Middleware(mux)
+}
+
+// observedEngine is the sync engine with every run counted in the metrics.
+type observedEngine struct {
+	*mirror.Engine
+	metrics *metrics.Metrics
+}
+
+// SyncDistrict runs the sync and records its outcome.
+func (e observedEngine) SyncDistrict(ctx context.Context, districtID string, opts mirror.Options) (mirror.Result, error) {
+	res, err := e.Engine.SyncDistrict(ctx, districtID, opts)
+	if err == nil && !res.DryRun {
+		e.metrics.ObserveSync(res.Status, res.Finished.Sub(res.Started), res.Counts)
+	}
+	return res, err
 }
 
 // writeText writes a plain-text response.

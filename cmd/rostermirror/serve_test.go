@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"github.com/rostermirror/rostermirror/internal/auth"
+	"github.com/rostermirror/rostermirror/internal/metrics"
 	"io"
 	"log/slog"
 	"net"
@@ -143,7 +145,8 @@ func TestReadyz(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			h := newHTTPHandler(handlerDeps{DB: tt.db(t), Logger: discardLogger()})
+			db := tt.db(t)
+			h := newHTTPHandler(handlerDeps{DB: db, Logger: discardLogger(), Metrics: metrics.New(), Keys: auth.NewStore(db, nil)})
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 			if rec.Code != tt.wantCode || !strings.Contains(rec.Body.String(), tt.wantBody) {

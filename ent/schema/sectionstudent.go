@@ -23,7 +23,8 @@ func (SectionStudent) Mixin() []ent.Mixin { return []ent.Mixin{Membership{}} }
 func (SectionStudent) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("section_id").NotEmpty().Immutable().MaxLen(64),
-		field.String("user_id").NotEmpty().Immutable().MaxLen(64).Comment("Clever id; may name a student not (yet) mirrored"),
+		field.String("user_id").NotEmpty().Immutable().MaxLen(64).Comment("Clever id; may name a student not (yet) mirrored").
+			Annotations(entgql.OrderField("USER_ID")),
 	}
 }
 

@@ -24,7 +24,8 @@ func (SectionTeacher) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("section_id").NotEmpty().Immutable().MaxLen(64),
 		field.String("user_id").NotEmpty().Immutable().MaxLen(64).Comment("Clever id; may name a user not (yet) mirrored"),
-		field.Int("position").NonNegative().Comment("0 for the primary teacher, then co-teachers in Clever's order"),
+		field.Int("position").NonNegative().Comment("0 for the primary teacher, then co-teachers in Clever's order").
+			Annotations(entgql.OrderField("POSITION")),
 	}
 }
 
