@@ -2885,15 +2885,15 @@ func (c *UserRoleClient) QuerySchool(_m *UserRole) *SchoolQuery {
 	return query
 }
 
-// QuerySchools queries the schools edge of a UserRole.
-func (c *UserRoleClient) QuerySchools(_m *UserRole) *RoleSchoolQuery {
+// QuerySchoolMemberships queries the school_memberships edge of a UserRole.
+func (c *UserRoleClient) QuerySchoolMemberships(_m *UserRole) *RoleSchoolQuery {
 	query := (&RoleSchoolClient{config: c.config}).Query()
 	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
 		id := _m.ID
 		step := sqlgraph.NewStep(
 			sqlgraph.From(userrole.Table, userrole.FieldID, id),
 			sqlgraph.To(roleschool.Table, roleschool.FieldID),
-			sqlgraph.Edge(sqlgraph.O2M, false, userrole.SchoolsTable, userrole.SchoolsColumn),
+			sqlgraph.Edge(sqlgraph.O2M, false, userrole.SchoolMembershipsTable, userrole.SchoolMembershipsColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil

@@ -3387,7 +3387,7 @@ func (_q *UserRoleQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				fieldSeen[userrole.FieldSchoolID] = struct{}{}
 			}
 
-		case "schools":
+		case "schoolMemberships":
 			var (
 				alias = field.Alias
 				path  = append(path, alias)
@@ -3419,9 +3419,9 @@ func (_q *UserRoleQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 							Count  int    `sql:"count"`
 						}
 						query.Where(func(s *sql.Selector) {
-							s.Where(sql.InValues(s.C(userrole.SchoolsColumn), ids...))
+							s.Where(sql.InValues(s.C(userrole.SchoolMembershipsColumn), ids...))
 						})
-						if err := query.GroupBy(userrole.SchoolsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+						if err := query.GroupBy(userrole.SchoolMembershipsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
 							return err
 						}
 						m := make(map[string]int, len(v))
@@ -3440,7 +3440,7 @@ func (_q *UserRoleQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				} else {
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*UserRole) error {
 						for i := range nodes {
-							n := len(nodes[i].Edges.Schools)
+							n := len(nodes[i].Edges.SchoolMemberships)
 							if nodes[i].Edges.totalCount[2] == nil {
 								nodes[i].Edges.totalCount[2] = make(map[string]int)
 							}
@@ -3466,13 +3466,13 @@ func (_q *UserRoleQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(userrole.SchoolsColumn, limit, pager.orderExpr(query))
+					modify := entgql.LimitPerRow(userrole.SchoolMembershipsColumn, limit, pager.orderExpr(query))
 					query.modifiers = append(query.modifiers, modify)
 				}
 			} else {
 				query = pager.applyOrder(query)
 			}
-			_q.WithNamedSchools(alias, func(wq *RoleSchoolQuery) {
+			_q.WithNamedSchoolMemberships(alias, func(wq *RoleSchoolQuery) {
 				*wq = *query
 			})
 		case "userID":

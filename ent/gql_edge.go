@@ -525,7 +525,7 @@ func (_m *UserRole) School(ctx context.Context) (*School, error) {
 	return result, MaskNotFound(err)
 }
 
-func (_m *UserRole) Schools(
+func (_m *UserRole) SchoolMemberships(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, where *RoleSchoolWhereInput,
 ) (*RoleSchoolConnection, error) {
 	opts := []RoleSchoolPaginateOption{
@@ -533,7 +533,7 @@ func (_m *UserRole) Schools(
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[2][alias]
-	if nodes, err := _m.NamedSchools(alias); err == nil || hasTotalCount {
+	if nodes, err := _m.NamedSchoolMemberships(alias); err == nil || hasTotalCount {
 		pager, err := newRoleSchoolPager(opts, last != nil)
 		if err != nil {
 			return nil, err
@@ -542,5 +542,5 @@ func (_m *UserRole) Schools(
 		conn.build(nodes, pager, after, first, before, last)
 		return conn, nil
 	}
-	return _m.QuerySchools().Paginate(ctx, after, first, before, last, opts...)
+	return _m.QuerySchoolMemberships().Paginate(ctx, after, first, before, last, opts...)
 }

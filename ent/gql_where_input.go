@@ -8063,9 +8063,9 @@ type UserRoleWhereInput struct {
 	HasSchool     *bool               `json:"hasSchool,omitempty"`
 	HasSchoolWith []*SchoolWhereInput `json:"hasSchoolWith,omitempty"`
 
-	// "schools" edge predicates.
-	HasSchools     *bool                   `json:"hasSchools,omitempty"`
-	HasSchoolsWith []*RoleSchoolWhereInput `json:"hasSchoolsWith,omitempty"`
+	// "school_memberships" edge predicates.
+	HasSchoolMemberships     *bool                   `json:"hasSchoolMemberships,omitempty"`
+	HasSchoolMembershipsWith []*RoleSchoolWhereInput `json:"hasSchoolMembershipsWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -9307,23 +9307,23 @@ func (i *UserRoleWhereInput) P() (predicate.UserRole, error) {
 		}
 		predicates = append(predicates, userrole.HasSchoolWith(with...))
 	}
-	if i.HasSchools != nil {
-		p := userrole.HasSchools()
-		if !*i.HasSchools {
+	if i.HasSchoolMemberships != nil {
+		p := userrole.HasSchoolMemberships()
+		if !*i.HasSchoolMemberships {
 			p = userrole.Not(p)
 		}
 		predicates = append(predicates, p)
 	}
-	if len(i.HasSchoolsWith) > 0 {
-		with := make([]predicate.RoleSchool, 0, len(i.HasSchoolsWith))
-		for _, w := range i.HasSchoolsWith {
+	if len(i.HasSchoolMembershipsWith) > 0 {
+		with := make([]predicate.RoleSchool, 0, len(i.HasSchoolMembershipsWith))
+		for _, w := range i.HasSchoolMembershipsWith {
 			p, err := w.P()
 			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasSchoolsWith'", err)
+				return nil, fmt.Errorf("%w: field 'HasSchoolMembershipsWith'", err)
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, userrole.HasSchoolsWith(with...))
+		predicates = append(predicates, userrole.HasSchoolMembershipsWith(with...))
 	}
 	switch len(predicates) {
 	case 0:

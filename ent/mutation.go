@@ -15155,51 +15155,51 @@ func (m *UserMutation) ResetEdge(name string) error {
 // UserRoleMutation represents an operation that mutates the UserRole nodes in the graph.
 type UserRoleMutation struct {
 	config
-	op                 Op
-	typ                string
-	id                 *string
-	role               *userrole.Role
-	district_id        *string
-	content_hash       *string
-	archived_at        *time.Time
-	last_synced_at     *time.Time
-	sis_id             *string
-	state_id           *string
-	legacy_id          *string
-	district_username  *string
-	email              *string
-	student_number     *string
-	grade              *string
-	dob                *time.Time
-	gender             *string
-	graduation_year    *string
-	race               *string
-	hispanic_ethnicity *string
-	ell_status         *string
-	frl_status         *string
-	iep_status         *string
-	home_language      *string
-	teacher_number     *string
-	staff_id           *string
-	title              *string
-	department         *string
-	staff_roles        *[]string
-	appendstaff_roles  []string
-	phone              *string
-	phone_type         *string
-	ext                *json.RawMessage
-	appendext          json.RawMessage
-	clearedFields      map[string]struct{}
-	user               *string
-	cleareduser        bool
-	school             *string
-	clearedschool      bool
-	schools            map[string]struct{}
-	removedschools     map[string]struct{}
-	clearedschools     bool
-	done               bool
-	oldValue           func(context.Context) (*UserRole, error)
-	predicates         []predicate.UserRole
+	op                        Op
+	typ                       string
+	id                        *string
+	role                      *userrole.Role
+	district_id               *string
+	content_hash              *string
+	archived_at               *time.Time
+	last_synced_at            *time.Time
+	sis_id                    *string
+	state_id                  *string
+	legacy_id                 *string
+	district_username         *string
+	email                     *string
+	student_number            *string
+	grade                     *string
+	dob                       *time.Time
+	gender                    *string
+	graduation_year           *string
+	race                      *string
+	hispanic_ethnicity        *string
+	ell_status                *string
+	frl_status                *string
+	iep_status                *string
+	home_language             *string
+	teacher_number            *string
+	staff_id                  *string
+	title                     *string
+	department                *string
+	staff_roles               *[]string
+	appendstaff_roles         []string
+	phone                     *string
+	phone_type                *string
+	ext                       *json.RawMessage
+	appendext                 json.RawMessage
+	clearedFields             map[string]struct{}
+	user                      *string
+	cleareduser               bool
+	school                    *string
+	clearedschool             bool
+	school_memberships        map[string]struct{}
+	removedschool_memberships map[string]struct{}
+	clearedschool_memberships bool
+	done                      bool
+	oldValue                  func(context.Context) (*UserRole, error)
+	predicates                []predicate.UserRole
 }
 
 var _ ent.Mutation = (*UserRoleMutation)(nil)
@@ -16625,58 +16625,58 @@ func (m *UserRoleMutation) ResetSchool() {
 	m.clearedschool = false
 }
 
-// AddSchoolIDs adds the "schools" edge to the RoleSchool entity by ids.
-func (m *UserRoleMutation) AddSchoolIDs(ids ...string) {
-	if m.schools == nil {
-		m.schools = make(map[string]struct{})
+// AddSchoolMembershipIDs adds the "school_memberships" edge to the RoleSchool entity by ids.
+func (m *UserRoleMutation) AddSchoolMembershipIDs(ids ...string) {
+	if m.school_memberships == nil {
+		m.school_memberships = make(map[string]struct{})
 	}
 	for i := range ids {
-		m.schools[ids[i]] = struct{}{}
+		m.school_memberships[ids[i]] = struct{}{}
 	}
 }
 
-// ClearSchools clears the "schools" edge to the RoleSchool entity.
-func (m *UserRoleMutation) ClearSchools() {
-	m.clearedschools = true
+// ClearSchoolMemberships clears the "school_memberships" edge to the RoleSchool entity.
+func (m *UserRoleMutation) ClearSchoolMemberships() {
+	m.clearedschool_memberships = true
 }
 
-// SchoolsCleared reports if the "schools" edge to the RoleSchool entity was cleared.
-func (m *UserRoleMutation) SchoolsCleared() bool {
-	return m.clearedschools
+// SchoolMembershipsCleared reports if the "school_memberships" edge to the RoleSchool entity was cleared.
+func (m *UserRoleMutation) SchoolMembershipsCleared() bool {
+	return m.clearedschool_memberships
 }
 
-// RemoveSchoolIDs removes the "schools" edge to the RoleSchool entity by IDs.
-func (m *UserRoleMutation) RemoveSchoolIDs(ids ...string) {
-	if m.removedschools == nil {
-		m.removedschools = make(map[string]struct{})
+// RemoveSchoolMembershipIDs removes the "school_memberships" edge to the RoleSchool entity by IDs.
+func (m *UserRoleMutation) RemoveSchoolMembershipIDs(ids ...string) {
+	if m.removedschool_memberships == nil {
+		m.removedschool_memberships = make(map[string]struct{})
 	}
 	for i := range ids {
-		delete(m.schools, ids[i])
-		m.removedschools[ids[i]] = struct{}{}
+		delete(m.school_memberships, ids[i])
+		m.removedschool_memberships[ids[i]] = struct{}{}
 	}
 }
 
-// RemovedSchools returns the removed IDs of the "schools" edge to the RoleSchool entity.
-func (m *UserRoleMutation) RemovedSchoolsIDs() (ids []string) {
-	for id := range m.removedschools {
+// RemovedSchoolMemberships returns the removed IDs of the "school_memberships" edge to the RoleSchool entity.
+func (m *UserRoleMutation) RemovedSchoolMembershipsIDs() (ids []string) {
+	for id := range m.removedschool_memberships {
 		ids = append(ids, id)
 	}
 	return
 }
 
-// SchoolsIDs returns the "schools" edge IDs in the mutation.
-func (m *UserRoleMutation) SchoolsIDs() (ids []string) {
-	for id := range m.schools {
+// SchoolMembershipsIDs returns the "school_memberships" edge IDs in the mutation.
+func (m *UserRoleMutation) SchoolMembershipsIDs() (ids []string) {
+	for id := range m.school_memberships {
 		ids = append(ids, id)
 	}
 	return
 }
 
-// ResetSchools resets all changes to the "schools" edge.
-func (m *UserRoleMutation) ResetSchools() {
-	m.schools = nil
-	m.clearedschools = false
-	m.removedschools = nil
+// ResetSchoolMemberships resets all changes to the "school_memberships" edge.
+func (m *UserRoleMutation) ResetSchoolMemberships() {
+	m.school_memberships = nil
+	m.clearedschool_memberships = false
+	m.removedschool_memberships = nil
 }
 
 // Where appends a list predicates to the UserRoleMutation builder.
@@ -17386,8 +17386,8 @@ func (m *UserRoleMutation) AddedEdges() []string {
 	if m.school != nil {
 		edges = append(edges, userrole.EdgeSchool)
 	}
-	if m.schools != nil {
-		edges = append(edges, userrole.EdgeSchools)
+	if m.school_memberships != nil {
+		edges = append(edges, userrole.EdgeSchoolMemberships)
 	}
 	return edges
 }
@@ -17404,9 +17404,9 @@ func (m *UserRoleMutation) AddedIDs(name string) []ent.Value {
 		if id := m.school; id != nil {
 			return []ent.Value{*id}
 		}
-	case userrole.EdgeSchools:
-		ids := make([]ent.Value, 0, len(m.schools))
-		for id := range m.schools {
+	case userrole.EdgeSchoolMemberships:
+		ids := make([]ent.Value, 0, len(m.school_memberships))
+		for id := range m.school_memberships {
 			ids = append(ids, id)
 		}
 		return ids
@@ -17417,8 +17417,8 @@ func (m *UserRoleMutation) AddedIDs(name string) []ent.Value {
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *UserRoleMutation) RemovedEdges() []string {
 	edges := make([]string, 0, 3)
-	if m.removedschools != nil {
-		edges = append(edges, userrole.EdgeSchools)
+	if m.removedschool_memberships != nil {
+		edges = append(edges, userrole.EdgeSchoolMemberships)
 	}
 	return edges
 }
@@ -17427,9 +17427,9 @@ func (m *UserRoleMutation) RemovedEdges() []string {
 // the given name in this mutation.
 func (m *UserRoleMutation) RemovedIDs(name string) []ent.Value {
 	switch name {
-	case userrole.EdgeSchools:
-		ids := make([]ent.Value, 0, len(m.removedschools))
-		for id := range m.removedschools {
+	case userrole.EdgeSchoolMemberships:
+		ids := make([]ent.Value, 0, len(m.removedschool_memberships))
+		for id := range m.removedschool_memberships {
 			ids = append(ids, id)
 		}
 		return ids
@@ -17446,8 +17446,8 @@ func (m *UserRoleMutation) ClearedEdges() []string {
 	if m.clearedschool {
 		edges = append(edges, userrole.EdgeSchool)
 	}
-	if m.clearedschools {
-		edges = append(edges, userrole.EdgeSchools)
+	if m.clearedschool_memberships {
+		edges = append(edges, userrole.EdgeSchoolMemberships)
 	}
 	return edges
 }
@@ -17460,8 +17460,8 @@ func (m *UserRoleMutation) EdgeCleared(name string) bool {
 		return m.cleareduser
 	case userrole.EdgeSchool:
 		return m.clearedschool
-	case userrole.EdgeSchools:
-		return m.clearedschools
+	case userrole.EdgeSchoolMemberships:
+		return m.clearedschool_memberships
 	}
 	return false
 }
@@ -17490,8 +17490,8 @@ func (m *UserRoleMutation) ResetEdge(name string) error {
 	case userrole.EdgeSchool:
 		m.ResetSchool()
 		return nil
-	case userrole.EdgeSchools:
-		m.ResetSchools()
+	case userrole.EdgeSchoolMemberships:
+		m.ResetSchoolMemberships()
 		return nil
 	}
 	return fmt.Errorf("unknown UserRole edge %s", name)

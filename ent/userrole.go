@@ -95,15 +95,15 @@ type UserRoleEdges struct {
 	User *User `json:"user,omitempty"`
 	// School holds the value of the school edge.
 	School *School `json:"school,omitempty"`
-	// Schools holds the value of the schools edge.
-	Schools []*RoleSchool `json:"schools,omitempty"`
+	// the role's school memberships with their history; schools lists the current ones
+	SchoolMemberships []*RoleSchool `json:"school_memberships,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [3]bool
 	// totalCount holds the count of the edges above.
 	totalCount [3]map[string]int
 
-	namedSchools map[string][]*RoleSchool
+	namedSchoolMemberships map[string][]*RoleSchool
 }
 
 // UserOrErr returns the User value or an error if the edge
@@ -128,13 +128,13 @@ func (e UserRoleEdges) SchoolOrErr() (*School, error) {
 	return nil, &NotLoadedError{edge: "school"}
 }
 
-// SchoolsOrErr returns the Schools value or an error if the edge
+// SchoolMembershipsOrErr returns the SchoolMemberships value or an error if the edge
 // was not loaded in eager-loading.
-func (e UserRoleEdges) SchoolsOrErr() ([]*RoleSchool, error) {
+func (e UserRoleEdges) SchoolMembershipsOrErr() ([]*RoleSchool, error) {
 	if e.loadedTypes[2] {
-		return e.Schools, nil
+		return e.SchoolMemberships, nil
 	}
-	return nil, &NotLoadedError{edge: "schools"}
+	return nil, &NotLoadedError{edge: "school_memberships"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -389,9 +389,9 @@ func (_m *UserRole) QuerySchool() *SchoolQuery {
 	return NewUserRoleClient(_m.config).QuerySchool(_m)
 }
 
-// QuerySchools queries the "schools" edge of the UserRole entity.
-func (_m *UserRole) QuerySchools() *RoleSchoolQuery {
-	return NewUserRoleClient(_m.config).QuerySchools(_m)
+// QuerySchoolMemberships queries the "school_memberships" edge of the UserRole entity.
+func (_m *UserRole) QuerySchoolMemberships() *RoleSchoolQuery {
+	return NewUserRoleClient(_m.config).QuerySchoolMemberships(_m)
 }
 
 // Update returns a builder for updating this UserRole.
@@ -527,27 +527,27 @@ func (_m *UserRole) String() string {
 	return builder.String()
 }
 
-// NamedSchools returns the Schools named value or an error if the edge was not
+// NamedSchoolMemberships returns the SchoolMemberships named value or an error if the edge was not
 // loaded in eager-loading with this name.
-func (_m *UserRole) NamedSchools(name string) ([]*RoleSchool, error) {
-	if _m.Edges.namedSchools == nil {
+func (_m *UserRole) NamedSchoolMemberships(name string) ([]*RoleSchool, error) {
+	if _m.Edges.namedSchoolMemberships == nil {
 		return nil, &NotLoadedError{edge: name}
 	}
-	nodes, ok := _m.Edges.namedSchools[name]
+	nodes, ok := _m.Edges.namedSchoolMemberships[name]
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
 	return nodes, nil
 }
 
-func (_m *UserRole) appendNamedSchools(name string, edges ...*RoleSchool) {
-	if _m.Edges.namedSchools == nil {
-		_m.Edges.namedSchools = make(map[string][]*RoleSchool)
+func (_m *UserRole) appendNamedSchoolMemberships(name string, edges ...*RoleSchool) {
+	if _m.Edges.namedSchoolMemberships == nil {
+		_m.Edges.namedSchoolMemberships = make(map[string][]*RoleSchool)
 	}
 	if len(edges) == 0 {
-		_m.Edges.namedSchools[name] = []*RoleSchool{}
+		_m.Edges.namedSchoolMemberships[name] = []*RoleSchool{}
 	} else {
-		_m.Edges.namedSchools[name] = append(_m.Edges.namedSchools[name], edges...)
+		_m.Edges.namedSchoolMemberships[name] = append(_m.Edges.namedSchoolMemberships[name], edges...)
 	}
 }
 

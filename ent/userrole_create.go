@@ -421,19 +421,19 @@ func (_c *UserRoleCreate) SetSchool(v *School) *UserRoleCreate {
 	return _c.SetSchoolID(v.ID)
 }
 
-// AddSchoolIDs adds the "schools" edge to the RoleSchool entity by IDs.
-func (_c *UserRoleCreate) AddSchoolIDs(ids ...string) *UserRoleCreate {
-	_c.mutation.AddSchoolIDs(ids...)
+// AddSchoolMembershipIDs adds the "school_memberships" edge to the RoleSchool entity by IDs.
+func (_c *UserRoleCreate) AddSchoolMembershipIDs(ids ...string) *UserRoleCreate {
+	_c.mutation.AddSchoolMembershipIDs(ids...)
 	return _c
 }
 
-// AddSchools adds the "schools" edges to the RoleSchool entity.
-func (_c *UserRoleCreate) AddSchools(v ...*RoleSchool) *UserRoleCreate {
+// AddSchoolMemberships adds the "school_memberships" edges to the RoleSchool entity.
+func (_c *UserRoleCreate) AddSchoolMemberships(v ...*RoleSchool) *UserRoleCreate {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _c.AddSchoolIDs(ids...)
+	return _c.AddSchoolMembershipIDs(ids...)
 }
 
 // Mutation returns the UserRoleMutation object of the builder.
@@ -828,12 +828,12 @@ func (_c *UserRoleCreate) createSpec() (*UserRole, *sqlgraph.CreateSpec) {
 		_node.SchoolID = &nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
-	if nodes := _c.mutation.SchoolsIDs(); len(nodes) > 0 {
+	if nodes := _c.mutation.SchoolMembershipsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   userrole.SchoolsTable,
-			Columns: []string{userrole.SchoolsColumn},
+			Table:   userrole.SchoolMembershipsTable,
+			Columns: []string{userrole.SchoolMembershipsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(roleschool.FieldID, field.TypeString),

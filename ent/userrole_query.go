@@ -22,16 +22,16 @@ import (
 // UserRoleQuery is the builder for querying UserRole entities.
 type UserRoleQuery struct {
 	config
-	ctx              *QueryContext
-	order            []userrole.OrderOption
-	inters           []Interceptor
-	predicates       []predicate.UserRole
-	withUser         *UserQuery
-	withSchool       *SchoolQuery
-	withSchools      *RoleSchoolQuery
-	loadTotal        []func(context.Context, []*UserRole) error
-	modifiers        []func(*sql.Selector)
-	withNamedSchools map[string]*RoleSchoolQuery
+	ctx                        *QueryContext
+	order                      []userrole.OrderOption
+	inters                     []Interceptor
+	predicates                 []predicate.UserRole
+	withUser                   *UserQuery
+	withSchool                 *SchoolQuery
+	withSchoolMemberships      *RoleSchoolQuery
+	loadTotal                  []func(context.Context, []*UserRole) error
+	modifiers                  []func(*sql.Selector)
+	withNamedSchoolMemberships map[string]*RoleSchoolQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -112,8 +112,8 @@ func (_q *UserRoleQuery) QuerySchool() *SchoolQuery {
 	return query
 }
 
-// QuerySchools chains the current query on the "schools" edge.
-func (_q *UserRoleQuery) QuerySchools() *RoleSchoolQuery {
+// QuerySchoolMemberships chains the current query on the "school_memberships" edge.
+func (_q *UserRoleQuery) QuerySchoolMemberships() *RoleSchoolQuery {
 	query := (&RoleSchoolClient{config: _q.config}).Query()
 	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
 		if err := _q.prepareQuery(ctx); err != nil {
@@ -126,7 +126,7 @@ func (_q *UserRoleQuery) QuerySchools() *RoleSchoolQuery {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(userrole.Table, userrole.FieldID, selector),
 			sqlgraph.To(roleschool.Table, roleschool.FieldID),
-			sqlgraph.Edge(sqlgraph.O2M, false, userrole.SchoolsTable, userrole.SchoolsColumn),
+			sqlgraph.Edge(sqlgraph.O2M, false, userrole.SchoolMembershipsTable, userrole.SchoolMembershipsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -321,14 +321,14 @@ func (_q *UserRoleQuery) Clone() *UserRoleQuery {
 		return nil
 	}
 	return &UserRoleQuery{
-		config:      _q.config,
-		ctx:         _q.ctx.Clone(),
-		order:       append([]userrole.OrderOption{}, _q.order...),
-		inters:      append([]Interceptor{}, _q.inters...),
-		predicates:  append([]predicate.UserRole{}, _q.predicates...),
-		withUser:    _q.withUser.Clone(),
-		withSchool:  _q.withSchool.Clone(),
-		withSchools: _q.withSchools.Clone(),
+		config:                _q.config,
+		ctx:                   _q.ctx.Clone(),
+		order:                 append([]userrole.OrderOption{}, _q.order...),
+		inters:                append([]Interceptor{}, _q.inters...),
+		predicates:            append([]predicate.UserRole{}, _q.predicates...),
+		withUser:              _q.withUser.Clone(),
+		withSchool:            _q.withSchool.Clone(),
+		withSchoolMemberships: _q.withSchoolMemberships.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -358,14 +358,14 @@ func (_q *UserRoleQuery) WithSchool(opts ...func(*SchoolQuery)) *UserRoleQuery {
 	return _q
 }
 
-// WithSchools tells the query-builder to eager-load the nodes that are connected to
-// the "schools" edge. The optional arguments are used to configure the query builder of the edge.
-func (_q *UserRoleQuery) WithSchools(opts ...func(*RoleSchoolQuery)) *UserRoleQuery {
+// WithSchoolMemberships tells the query-builder to eager-load the nodes that are connected to
+// the "school_memberships" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserRoleQuery) WithSchoolMemberships(opts ...func(*RoleSchoolQuery)) *UserRoleQuery {
 	query := (&RoleSchoolClient{config: _q.config}).Query()
 	for _, opt := range opts {
 		opt(query)
 	}
-	_q.withSchools = query
+	_q.withSchoolMemberships = query
 	return _q
 }
 
@@ -450,7 +450,7 @@ func (_q *UserRoleQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Use
 		loadedTypes = [3]bool{
 			_q.withUser != nil,
 			_q.withSchool != nil,
-			_q.withSchools != nil,
+			_q.withSchoolMemberships != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -486,17 +486,17 @@ func (_q *UserRoleQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Use
 			return nil, err
 		}
 	}
-	if query := _q.withSchools; query != nil {
-		if err := _q.loadSchools(ctx, query, nodes,
-			func(n *UserRole) { n.Edges.Schools = []*RoleSchool{} },
-			func(n *UserRole, e *RoleSchool) { n.Edges.Schools = append(n.Edges.Schools, e) }); err != nil {
+	if query := _q.withSchoolMemberships; query != nil {
+		if err := _q.loadSchoolMemberships(ctx, query, nodes,
+			func(n *UserRole) { n.Edges.SchoolMemberships = []*RoleSchool{} },
+			func(n *UserRole, e *RoleSchool) { n.Edges.SchoolMemberships = append(n.Edges.SchoolMemberships, e) }); err != nil {
 			return nil, err
 		}
 	}
-	for name, query := range _q.withNamedSchools {
-		if err := _q.loadSchools(ctx, query, nodes,
-			func(n *UserRole) { n.appendNamedSchools(name) },
-			func(n *UserRole, e *RoleSchool) { n.appendNamedSchools(name, e) }); err != nil {
+	for name, query := range _q.withNamedSchoolMemberships {
+		if err := _q.loadSchoolMemberships(ctx, query, nodes,
+			func(n *UserRole) { n.appendNamedSchoolMemberships(name) },
+			func(n *UserRole, e *RoleSchool) { n.appendNamedSchoolMemberships(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -569,7 +569,7 @@ func (_q *UserRoleQuery) loadSchool(ctx context.Context, query *SchoolQuery, nod
 	}
 	return nil
 }
-func (_q *UserRoleQuery) loadSchools(ctx context.Context, query *RoleSchoolQuery, nodes []*UserRole, init func(*UserRole), assign func(*UserRole, *RoleSchool)) error {
+func (_q *UserRoleQuery) loadSchoolMemberships(ctx context.Context, query *RoleSchoolQuery, nodes []*UserRole, init func(*UserRole), assign func(*UserRole, *RoleSchool)) error {
 	fks := make([]driver.Value, 0, len(nodes))
 	nodeids := make(map[string]*UserRole)
 	for i := range nodes {
@@ -583,7 +583,7 @@ func (_q *UserRoleQuery) loadSchools(ctx context.Context, query *RoleSchoolQuery
 		query.ctx.AppendFieldOnce(roleschool.FieldRoleID)
 	}
 	query.Where(predicate.RoleSchool(func(s *sql.Selector) {
-		s.Where(sql.InValues(s.C(userrole.SchoolsColumn), fks...))
+		s.Where(sql.InValues(s.C(userrole.SchoolMembershipsColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -699,17 +699,17 @@ func (_q *UserRoleQuery) Modify(modifiers ...func(s *sql.Selector)) *UserRoleSel
 	return _q.Select()
 }
 
-// WithNamedSchools tells the query-builder to eager-load the nodes that are connected to the "schools"
+// WithNamedSchoolMemberships tells the query-builder to eager-load the nodes that are connected to the "school_memberships"
 // edge with the given name. The optional arguments are used to configure the query builder of the edge.
-func (_q *UserRoleQuery) WithNamedSchools(name string, opts ...func(*RoleSchoolQuery)) *UserRoleQuery {
+func (_q *UserRoleQuery) WithNamedSchoolMemberships(name string, opts ...func(*RoleSchoolQuery)) *UserRoleQuery {
 	query := (&RoleSchoolClient{config: _q.config}).Query()
 	for _, opt := range opts {
 		opt(query)
 	}
-	if _q.withNamedSchools == nil {
-		_q.withNamedSchools = make(map[string]*RoleSchoolQuery)
+	if _q.withNamedSchoolMemberships == nil {
+		_q.withNamedSchoolMemberships = make(map[string]*RoleSchoolQuery)
 	}
-	_q.withNamedSchools[name] = query
+	_q.withNamedSchoolMemberships[name] = query
 	return _q
 }
 

@@ -480,19 +480,19 @@ func (_u *UserRoleUpdate) SetSchool(v *School) *UserRoleUpdate {
 	return _u.SetSchoolID(v.ID)
 }
 
-// AddSchoolIDs adds the "schools" edge to the RoleSchool entity by IDs.
-func (_u *UserRoleUpdate) AddSchoolIDs(ids ...string) *UserRoleUpdate {
-	_u.mutation.AddSchoolIDs(ids...)
+// AddSchoolMembershipIDs adds the "school_memberships" edge to the RoleSchool entity by IDs.
+func (_u *UserRoleUpdate) AddSchoolMembershipIDs(ids ...string) *UserRoleUpdate {
+	_u.mutation.AddSchoolMembershipIDs(ids...)
 	return _u
 }
 
-// AddSchools adds the "schools" edges to the RoleSchool entity.
-func (_u *UserRoleUpdate) AddSchools(v ...*RoleSchool) *UserRoleUpdate {
+// AddSchoolMemberships adds the "school_memberships" edges to the RoleSchool entity.
+func (_u *UserRoleUpdate) AddSchoolMemberships(v ...*RoleSchool) *UserRoleUpdate {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.AddSchoolIDs(ids...)
+	return _u.AddSchoolMembershipIDs(ids...)
 }
 
 // Mutation returns the UserRoleMutation object of the builder.
@@ -506,25 +506,25 @@ func (_u *UserRoleUpdate) ClearSchool() *UserRoleUpdate {
 	return _u
 }
 
-// ClearSchools clears all "schools" edges to the RoleSchool entity.
-func (_u *UserRoleUpdate) ClearSchools() *UserRoleUpdate {
-	_u.mutation.ClearSchools()
+// ClearSchoolMemberships clears all "school_memberships" edges to the RoleSchool entity.
+func (_u *UserRoleUpdate) ClearSchoolMemberships() *UserRoleUpdate {
+	_u.mutation.ClearSchoolMemberships()
 	return _u
 }
 
-// RemoveSchoolIDs removes the "schools" edge to RoleSchool entities by IDs.
-func (_u *UserRoleUpdate) RemoveSchoolIDs(ids ...string) *UserRoleUpdate {
-	_u.mutation.RemoveSchoolIDs(ids...)
+// RemoveSchoolMembershipIDs removes the "school_memberships" edge to RoleSchool entities by IDs.
+func (_u *UserRoleUpdate) RemoveSchoolMembershipIDs(ids ...string) *UserRoleUpdate {
+	_u.mutation.RemoveSchoolMembershipIDs(ids...)
 	return _u
 }
 
-// RemoveSchools removes "schools" edges to RoleSchool entities.
-func (_u *UserRoleUpdate) RemoveSchools(v ...*RoleSchool) *UserRoleUpdate {
+// RemoveSchoolMemberships removes "school_memberships" edges to RoleSchool entities.
+func (_u *UserRoleUpdate) RemoveSchoolMemberships(v ...*RoleSchool) *UserRoleUpdate {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.RemoveSchoolIDs(ids...)
+	return _u.RemoveSchoolMembershipIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -734,12 +734,12 @@ func (_u *UserRoleUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
-	if _u.mutation.SchoolsCleared() {
+	if _u.mutation.SchoolMembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   userrole.SchoolsTable,
-			Columns: []string{userrole.SchoolsColumn},
+			Table:   userrole.SchoolMembershipsTable,
+			Columns: []string{userrole.SchoolMembershipsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(roleschool.FieldID, field.TypeString),
@@ -747,12 +747,12 @@ func (_u *UserRoleUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.RemovedSchoolsIDs(); len(nodes) > 0 && !_u.mutation.SchoolsCleared() {
+	if nodes := _u.mutation.RemovedSchoolMembershipsIDs(); len(nodes) > 0 && !_u.mutation.SchoolMembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   userrole.SchoolsTable,
-			Columns: []string{userrole.SchoolsColumn},
+			Table:   userrole.SchoolMembershipsTable,
+			Columns: []string{userrole.SchoolMembershipsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(roleschool.FieldID, field.TypeString),
@@ -763,12 +763,12 @@ func (_u *UserRoleUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.SchoolsIDs(); len(nodes) > 0 {
+	if nodes := _u.mutation.SchoolMembershipsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   userrole.SchoolsTable,
-			Columns: []string{userrole.SchoolsColumn},
+			Table:   userrole.SchoolMembershipsTable,
+			Columns: []string{userrole.SchoolMembershipsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(roleschool.FieldID, field.TypeString),
@@ -1248,19 +1248,19 @@ func (_u *UserRoleUpdateOne) SetSchool(v *School) *UserRoleUpdateOne {
 	return _u.SetSchoolID(v.ID)
 }
 
-// AddSchoolIDs adds the "schools" edge to the RoleSchool entity by IDs.
-func (_u *UserRoleUpdateOne) AddSchoolIDs(ids ...string) *UserRoleUpdateOne {
-	_u.mutation.AddSchoolIDs(ids...)
+// AddSchoolMembershipIDs adds the "school_memberships" edge to the RoleSchool entity by IDs.
+func (_u *UserRoleUpdateOne) AddSchoolMembershipIDs(ids ...string) *UserRoleUpdateOne {
+	_u.mutation.AddSchoolMembershipIDs(ids...)
 	return _u
 }
 
-// AddSchools adds the "schools" edges to the RoleSchool entity.
-func (_u *UserRoleUpdateOne) AddSchools(v ...*RoleSchool) *UserRoleUpdateOne {
+// AddSchoolMemberships adds the "school_memberships" edges to the RoleSchool entity.
+func (_u *UserRoleUpdateOne) AddSchoolMemberships(v ...*RoleSchool) *UserRoleUpdateOne {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.AddSchoolIDs(ids...)
+	return _u.AddSchoolMembershipIDs(ids...)
 }
 
 // Mutation returns the UserRoleMutation object of the builder.
@@ -1274,25 +1274,25 @@ func (_u *UserRoleUpdateOne) ClearSchool() *UserRoleUpdateOne {
 	return _u
 }
 
-// ClearSchools clears all "schools" edges to the RoleSchool entity.
-func (_u *UserRoleUpdateOne) ClearSchools() *UserRoleUpdateOne {
-	_u.mutation.ClearSchools()
+// ClearSchoolMemberships clears all "school_memberships" edges to the RoleSchool entity.
+func (_u *UserRoleUpdateOne) ClearSchoolMemberships() *UserRoleUpdateOne {
+	_u.mutation.ClearSchoolMemberships()
 	return _u
 }
 
-// RemoveSchoolIDs removes the "schools" edge to RoleSchool entities by IDs.
-func (_u *UserRoleUpdateOne) RemoveSchoolIDs(ids ...string) *UserRoleUpdateOne {
-	_u.mutation.RemoveSchoolIDs(ids...)
+// RemoveSchoolMembershipIDs removes the "school_memberships" edge to RoleSchool entities by IDs.
+func (_u *UserRoleUpdateOne) RemoveSchoolMembershipIDs(ids ...string) *UserRoleUpdateOne {
+	_u.mutation.RemoveSchoolMembershipIDs(ids...)
 	return _u
 }
 
-// RemoveSchools removes "schools" edges to RoleSchool entities.
-func (_u *UserRoleUpdateOne) RemoveSchools(v ...*RoleSchool) *UserRoleUpdateOne {
+// RemoveSchoolMemberships removes "school_memberships" edges to RoleSchool entities.
+func (_u *UserRoleUpdateOne) RemoveSchoolMemberships(v ...*RoleSchool) *UserRoleUpdateOne {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.RemoveSchoolIDs(ids...)
+	return _u.RemoveSchoolMembershipIDs(ids...)
 }
 
 // Where appends a list predicates to the UserRoleUpdate builder.
@@ -1532,12 +1532,12 @@ func (_u *UserRoleUpdateOne) sqlSave(ctx context.Context) (_node *UserRole, err 
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
-	if _u.mutation.SchoolsCleared() {
+	if _u.mutation.SchoolMembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   userrole.SchoolsTable,
-			Columns: []string{userrole.SchoolsColumn},
+			Table:   userrole.SchoolMembershipsTable,
+			Columns: []string{userrole.SchoolMembershipsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(roleschool.FieldID, field.TypeString),
@@ -1545,12 +1545,12 @@ func (_u *UserRoleUpdateOne) sqlSave(ctx context.Context) (_node *UserRole, err 
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.RemovedSchoolsIDs(); len(nodes) > 0 && !_u.mutation.SchoolsCleared() {
+	if nodes := _u.mutation.RemovedSchoolMembershipsIDs(); len(nodes) > 0 && !_u.mutation.SchoolMembershipsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   userrole.SchoolsTable,
-			Columns: []string{userrole.SchoolsColumn},
+			Table:   userrole.SchoolMembershipsTable,
+			Columns: []string{userrole.SchoolMembershipsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(roleschool.FieldID, field.TypeString),
@@ -1561,12 +1561,12 @@ func (_u *UserRoleUpdateOne) sqlSave(ctx context.Context) (_node *UserRole, err 
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.SchoolsIDs(); len(nodes) > 0 {
+	if nodes := _u.mutation.SchoolMembershipsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   userrole.SchoolsTable,
-			Columns: []string{userrole.SchoolsColumn},
+			Table:   userrole.SchoolMembershipsTable,
+			Columns: []string{userrole.SchoolMembershipsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(roleschool.FieldID, field.TypeString),

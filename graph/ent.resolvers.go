@@ -46,6 +46,9 @@ func (r *Resolver) Term() TermResolver { return &termResolver{r} }
 // User returns UserResolver implementation.
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
+// UserRole returns UserRoleResolver implementation.
+func (r *Resolver) UserRole() UserRoleResolver { return &userRoleResolver{r} }
+
 type (
 	courseResolver   struct{ *Resolver }
 	districtResolver struct{ *Resolver }
@@ -55,4 +58,5 @@ type (
 	syncRunResolver  struct{ *Resolver }
 	termResolver     struct{ *Resolver }
 	userResolver     struct{ *Resolver }
+	userRoleResolver struct{ *Resolver }
 )

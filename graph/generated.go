@@ -19,6 +19,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/syncrun"
 	"github.com/rostermirror/rostermirror/ent/userrole"
+	"github.com/rostermirror/rostermirror/internal/admin"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -42,6 +43,7 @@ type ResolverRoot interface {
 	SyncRun() SyncRunResolver
 	Term() TermResolver
 	User() UserResolver
+	UserRole() UserRoleResolver
 }
 
 type DirectiveRoot struct {
@@ -139,6 +141,7 @@ type ComplexityRoot struct {
 		Sections     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionOrder, where *ent.SectionWhereInput) int
 		SisType      func(childComplexity int) int
 		State        func(childComplexity int) int
+		Status       func(childComplexity int) int
 		SyncRuns     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SyncRunOrder, where *ent.SyncRunWhereInput) int
 		Terms        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.TermOrder, where *ent.TermWhereInput) int
 		Users        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
@@ -153,6 +156,16 @@ type ComplexityRoot struct {
 	DistrictEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	DistrictStatus struct {
+		LastError          func(childComplexity int) int
+		LastRun            func(childComplexity int) int
+		LastSuccessfulSync func(childComplexity int) int
+		NextScheduledRun   func(childComplexity int) int
+		State              func(childComplexity int) int
+		Summary            func(childComplexity int) int
+		TokenStatus        func(childComplexity int) int
 	}
 
 	Mutation struct {
@@ -229,6 +242,7 @@ type ComplexityRoot struct {
 		SisID              func(childComplexity int) int
 		State              func(childComplexity int) int
 		StateID            func(childComplexity int) int
+		Users              func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
 		Zip                func(childComplexity int) int
 	}
 
@@ -258,6 +272,7 @@ type ComplexityRoot struct {
 		LastSyncedAt       func(childComplexity int) int
 		Name               func(childComplexity int) int
 		Period             func(childComplexity int) int
+		PrimaryTeacher     func(childComplexity int) int
 		School             func(childComplexity int) int
 		SchoolID           func(childComplexity int) int
 		SectionNumber      func(childComplexity int) int
@@ -407,6 +422,8 @@ type ComplexityRoot struct {
 		LastSyncedAt       func(childComplexity int) int
 		MiddleName         func(childComplexity int) int
 		Roles              func(childComplexity int) int
+		Schools            func(childComplexity int) int
+		Sections           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionOrder, where *ent.SectionWhereInput) int
 		TaughtSections     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionTeacherOrder, where *ent.SectionTeacherWhereInput) int
 	}
 
@@ -446,7 +463,8 @@ type ComplexityRoot struct {
 		Role              func(childComplexity int) int
 		School            func(childComplexity int) int
 		SchoolID          func(childComplexity int) int
-		Schools           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, where *ent.RoleSchoolWhereInput) int
+		SchoolMemberships func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, where *ent.RoleSchoolWhereInput) int
+		Schools           func(childComplexity int) int
 		SisID             func(childComplexity int) int
 		StaffID           func(childComplexity int) int
 		StaffRoles        func(childComplexity int) int
@@ -479,6 +497,7 @@ type CourseResolver interface {
 }
 type DistrictResolver interface {
 	CleverID(ctx context.Context, obj *ent.District) (string, error)
+	Status(ctx context.Context, obj *ent.District) (*admin.Status, error)
 }
 type MutationResolver interface {
 	SyncDistrict(ctx context.Context, id string) (*ent.SyncRun, error)
@@ -499,9 +518,11 @@ type QueryResolver interface {
 }
 type SchoolResolver interface {
 	CleverID(ctx context.Context, obj *ent.School) (string, error)
+	Users(ctx context.Context, obj *ent.School, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
 }
 type SectionResolver interface {
 	CleverID(ctx context.Context, obj *ent.Section) (string, error)
+	PrimaryTeacher(ctx context.Context, obj *ent.Section) (*ent.User, error)
 }
 type SyncRunResolver interface {
 	Counts(ctx context.Context, obj *ent.SyncRun) ([]*SyncCount, error)
@@ -511,6 +532,11 @@ type TermResolver interface {
 }
 type UserResolver interface {
 	CleverID(ctx context.Context, obj *ent.User) (string, error)
+	Schools(ctx context.Context, obj *ent.User) ([]*ent.School, error)
+	Sections(ctx context.Context, obj *ent.User, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionOrder, where *ent.SectionWhereInput) (*ent.SectionConnection, error)
+}
+type UserRoleResolver interface {
+	Schools(ctx context.Context, obj *ent.UserRole) ([]*ent.School, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -932,6 +958,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.District.State(childComplexity), true
+	case "District.status":
+		if e.ComplexityRoot.District.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.District.Status(childComplexity), true
 	case "District.syncRuns":
 		if e.ComplexityRoot.District.SyncRuns == nil {
 			break
@@ -997,6 +1029,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DistrictEdge.Node(childComplexity), true
+
+	case "DistrictStatus.lastError":
+		if e.ComplexityRoot.DistrictStatus.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DistrictStatus.LastError(childComplexity), true
+	case "DistrictStatus.lastRun":
+		if e.ComplexityRoot.DistrictStatus.LastRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DistrictStatus.LastRun(childComplexity), true
+	case "DistrictStatus.lastSuccessfulSync":
+		if e.ComplexityRoot.DistrictStatus.LastSuccessfulSync == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DistrictStatus.LastSuccessfulSync(childComplexity), true
+	case "DistrictStatus.nextScheduledRun":
+		if e.ComplexityRoot.DistrictStatus.NextScheduledRun == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DistrictStatus.NextScheduledRun(childComplexity), true
+	case "DistrictStatus.state":
+		if e.ComplexityRoot.DistrictStatus.State == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DistrictStatus.State(childComplexity), true
+	case "DistrictStatus.summary":
+		if e.ComplexityRoot.DistrictStatus.Summary == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DistrictStatus.Summary(childComplexity), true
+	case "DistrictStatus.tokenStatus":
+		if e.ComplexityRoot.DistrictStatus.TokenStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DistrictStatus.TokenStatus(childComplexity), true
 
 	case "Mutation.approveHeldSync":
 		if e.ComplexityRoot.Mutation.ApproveHeldSync == nil {
@@ -1415,6 +1490,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.School.StateID(childComplexity), true
+	case "School.users":
+		if e.ComplexityRoot.School.Users == nil {
+			break
+		}
+
+		args, err := ec.field_School_users_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.School.Users(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.UserOrder), args["where"].(*ent.UserWhereInput)), true
 	case "School.zip":
 		if e.ComplexityRoot.School.Zip == nil {
 			break
@@ -1538,6 +1624,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Section.Period(childComplexity), true
+	case "Section.primaryTeacher":
+		if e.ComplexityRoot.Section.PrimaryTeacher == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Section.PrimaryTeacher(childComplexity), true
 	case "Section.school":
 		if e.ComplexityRoot.Section.School == nil {
 			break
@@ -2190,6 +2282,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.Roles(childComplexity), true
+	case "User.schools":
+		if e.ComplexityRoot.User.Schools == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Schools(childComplexity), true
+	case "User.sections":
+		if e.ComplexityRoot.User.Sections == nil {
+			break
+		}
+
+		args, err := ec.field_User_sections_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.User.Sections(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.SectionOrder), args["where"].(*ent.SectionWhereInput)), true
 	case "User.taughtSections":
 		if e.ComplexityRoot.User.TaughtSections == nil {
 			break
@@ -2378,17 +2487,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserRole.SchoolID(childComplexity), true
+	case "UserRole.schoolMemberships":
+		if e.ComplexityRoot.UserRole.SchoolMemberships == nil {
+			break
+		}
+
+		args, err := ec.field_UserRole_schoolMemberships_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.UserRole.SchoolMemberships(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["where"].(*ent.RoleSchoolWhereInput)), true
 	case "UserRole.schools":
 		if e.ComplexityRoot.UserRole.Schools == nil {
 			break
 		}
 
-		args, err := ec.field_UserRole_schools_args(ctx, rawArgs)
-		if err != nil {
-			return 0, false
-		}
-
-		return e.ComplexityRoot.UserRole.Schools(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["where"].(*ent.RoleSchoolWhereInput)), true
+		return e.ComplexityRoot.UserRole.Schools(childComplexity), true
 	case "UserRole.sisID":
 		if e.ComplexityRoot.UserRole.SisID == nil {
 			break
@@ -2788,6 +2903,8 @@ func (ec *executionContext) childFields_District(ctx context.Context, field grap
 		return ec.fieldContext_District_syncRuns(ctx, field)
 	case "cleverId":
 		return ec.fieldContext_District_cleverId(ctx, field)
+	case "status":
+		return ec.fieldContext_District_status(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type District", field.Name)
 }
@@ -2812,6 +2929,26 @@ func (ec *executionContext) childFields_DistrictEdge(ctx context.Context, field 
 		return ec.fieldContext_DistrictEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DistrictEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_DistrictStatus(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "state":
+		return ec.fieldContext_DistrictStatus_state(ctx, field)
+	case "summary":
+		return ec.fieldContext_DistrictStatus_summary(ctx, field)
+	case "lastSuccessfulSync":
+		return ec.fieldContext_DistrictStatus_lastSuccessfulSync(ctx, field)
+	case "lastRun":
+		return ec.fieldContext_DistrictStatus_lastRun(ctx, field)
+	case "lastError":
+		return ec.fieldContext_DistrictStatus_lastError(ctx, field)
+	case "nextScheduledRun":
+		return ec.fieldContext_DistrictStatus_nextScheduledRun(ctx, field)
+	case "tokenStatus":
+		return ec.fieldContext_DistrictStatus_tokenStatus(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DistrictStatus", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2926,6 +3063,8 @@ func (ec *executionContext) childFields_School(ctx context.Context, field graphq
 		return ec.fieldContext_School_primaryRoles(ctx, field)
 	case "cleverId":
 		return ec.fieldContext_School_cleverId(ctx, field)
+	case "users":
+		return ec.fieldContext_School_users(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type School", field.Name)
 }
@@ -3000,6 +3139,8 @@ func (ec *executionContext) childFields_Section(ctx context.Context, field graph
 		return ec.fieldContext_Section_students(ctx, field)
 	case "cleverId":
 		return ec.fieldContext_Section_cleverId(ctx, field)
+	case "primaryTeacher":
+		return ec.fieldContext_Section_primaryTeacher(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Section", field.Name)
 }
@@ -3282,6 +3423,10 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_contactStudents(ctx, field)
 	case "cleverId":
 		return ec.fieldContext_User_cleverId(ctx, field)
+	case "schools":
+		return ec.fieldContext_User_schools(ctx, field)
+	case "sections":
+		return ec.fieldContext_User_sections(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
 }
@@ -3376,6 +3521,8 @@ func (ec *executionContext) childFields_UserRole(ctx context.Context, field grap
 		return ec.fieldContext_UserRole_user(ctx, field)
 	case "school":
 		return ec.fieldContext_UserRole_school(ctx, field)
+	case "schoolMemberships":
+		return ec.fieldContext_UserRole_schoolMemberships(ctx, field)
 	case "schools":
 		return ec.fieldContext_UserRole_schools(ctx, field)
 	}
@@ -4608,6 +4755,60 @@ func (ec *executionContext) field_School_sections_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_School_users_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.UserOrder, error) {
+			return ec.unmarshalOUserOrder2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐUserOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.UserWhereInput, error) {
+			return ec.unmarshalOUserWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐUserWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
 func (ec *executionContext) field_Section_students_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4770,7 +4971,7 @@ func (ec *executionContext) field_Term_sections_args(ctx context.Context, rawArg
 	return args, nil
 }
 
-func (ec *executionContext) field_UserRole_schools_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+func (ec *executionContext) field_UserRole_schoolMemberships_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
@@ -4954,6 +5155,60 @@ func (ec *executionContext) field_User_enrollments_args(ctx context.Context, raw
 	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.SectionStudentWhereInput, error) {
 			return ec.unmarshalOSectionStudentWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionStudentWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_User_sections_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.SectionOrder, error) {
+			return ec.unmarshalOSectionOrder2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.SectionWhereInput, error) {
+			return ec.unmarshalOSectionWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6826,6 +7081,38 @@ func (ec *executionContext) fieldContext_District_cleverId(_ context.Context, fi
 	return graphql.NewScalarFieldContext("District", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _District_status(ctx context.Context, field graphql.CollectedField, obj *ent.District) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_District_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.District().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *admin.Status) graphql.Marshaler {
+			return ec.marshalNDistrictStatus2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋinternalᚋadminᚐStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_District_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "District",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_DistrictStatus(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _DistrictConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.DistrictConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6966,6 +7253,176 @@ func (ec *executionContext) _DistrictEdge_cursor(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_DistrictEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DistrictEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+}
+
+func (ec *executionContext) _DistrictStatus_state(ctx context.Context, field graphql.CollectedField, obj *admin.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DistrictStatus_state(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.State, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DistrictStatus_state(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DistrictStatus", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DistrictStatus_summary(ctx context.Context, field graphql.CollectedField, obj *admin.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DistrictStatus_summary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Summary, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DistrictStatus_summary(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DistrictStatus", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DistrictStatus_lastSuccessfulSync(ctx context.Context, field graphql.CollectedField, obj *admin.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DistrictStatus_lastSuccessfulSync(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastSuccessfulSync, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DistrictStatus_lastSuccessfulSync(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DistrictStatus", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _DistrictStatus_lastRun(ctx context.Context, field graphql.CollectedField, obj *admin.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DistrictStatus_lastRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.SyncRun) graphql.Marshaler {
+			return ec.marshalOSyncRun2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSyncRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DistrictStatus_lastRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "DistrictStatus",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SyncRun(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _DistrictStatus_lastError(ctx context.Context, field graphql.CollectedField, obj *admin.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DistrictStatus_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DistrictStatus_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DistrictStatus", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DistrictStatus_nextScheduledRun(ctx context.Context, field graphql.CollectedField, obj *admin.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DistrictStatus_nextScheduledRun(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextScheduledRun, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DistrictStatus_nextScheduledRun(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DistrictStatus", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _DistrictStatus_tokenStatus(ctx context.Context, field graphql.CollectedField, obj *admin.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DistrictStatus_tokenStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TokenStatus, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DistrictStatus_tokenStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DistrictStatus", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Mutation_syncDistrict(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -8722,6 +9179,50 @@ func (ec *executionContext) fieldContext_School_cleverId(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("School", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _School_users(ctx context.Context, field graphql.CollectedField, obj *ent.School) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_School_users(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.School().Users(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.UserOrder), fc.Args["where"].(*ent.UserWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.UserConnection) graphql.Marshaler {
+			return ec.marshalNUserConnection2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐUserConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_School_users(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "School",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_School_users_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _SchoolConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.SchoolConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9469,6 +9970,38 @@ func (ec *executionContext) _Section_cleverId(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Section_cleverId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Section", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Section_primaryTeacher(ctx context.Context, field graphql.CollectedField, obj *ent.Section) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Section_primaryTeacher(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Section().PrimaryTeacher(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Section_primaryTeacher(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Section",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _SectionConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.SectionConnection) (ret graphql.Marshaler) {
@@ -11931,6 +12464,82 @@ func (ec *executionContext) fieldContext_User_cleverId(_ context.Context, field 
 	return graphql.NewScalarFieldContext("User", field, true, true, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _User_schools(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_schools(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.User().Schools(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.School) graphql.Marshaler {
+			return ec.marshalNSchool2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSchoolᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_schools(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_School(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_sections(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_sections(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.User().Sections(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.SectionOrder), fc.Args["where"].(*ent.SectionWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.SectionConnection) graphql.Marshaler {
+			return ec.marshalNSectionConnection2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_sections(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SectionConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_User_sections_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UserConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.UserConnection) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12902,17 +13511,17 @@ func (ec *executionContext) fieldContext_UserRole_school(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _UserRole_schools(ctx context.Context, field graphql.CollectedField, obj *ent.UserRole) (ret graphql.Marshaler) {
+func (ec *executionContext) _UserRole_schoolMemberships(ctx context.Context, field graphql.CollectedField, obj *ent.UserRole) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UserRole_schools(ctx, field)
+			return ec.fieldContext_UserRole_schoolMemberships(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Schools(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["where"].(*ent.RoleSchoolWhereInput))
+			return obj.SchoolMemberships(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["where"].(*ent.RoleSchoolWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.RoleSchoolConnection) graphql.Marshaler {
@@ -12922,7 +13531,7 @@ func (ec *executionContext) _UserRole_schools(ctx context.Context, field graphql
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_UserRole_schools(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_UserRole_schoolMemberships(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "UserRole",
 		Field:      field,
@@ -12939,9 +13548,41 @@ func (ec *executionContext) fieldContext_UserRole_schools(ctx context.Context, f
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_UserRole_schools_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.field_UserRole_schoolMemberships_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UserRole_schools(ctx context.Context, field graphql.CollectedField, obj *ent.UserRole) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserRole_schools(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UserRole().Schools(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.School) graphql.Marshaler {
+			return ec.marshalNSchool2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSchoolᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UserRole_schools(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UserRole",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_School(ctx, field)
+		},
 	}
 	return fc, nil
 }
@@ -24222,7 +24863,7 @@ func (ec *executionContext) unmarshalInputUserRoleWhereInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "userID", "userIDNEQ", "userIDIn", "userIDNotIn", "userIDGT", "userIDGTE", "userIDLT", "userIDLTE", "userIDContains", "userIDHasPrefix", "userIDHasSuffix", "userIDEqualFold", "userIDContainsFold", "role", "roleNEQ", "roleIn", "roleNotIn", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "schoolID", "schoolIDNEQ", "schoolIDIn", "schoolIDNotIn", "schoolIDGT", "schoolIDGTE", "schoolIDLT", "schoolIDLTE", "schoolIDContains", "schoolIDHasPrefix", "schoolIDHasSuffix", "schoolIDIsNil", "schoolIDNotNil", "schoolIDEqualFold", "schoolIDContainsFold", "contentHash", "contentHashNEQ", "contentHashIn", "contentHashNotIn", "contentHashGT", "contentHashGTE", "contentHashLT", "contentHashLTE", "contentHashContains", "contentHashHasPrefix", "contentHashHasSuffix", "contentHashEqualFold", "contentHashContainsFold", "archivedAt", "archivedAtNEQ", "archivedAtIn", "archivedAtNotIn", "archivedAtGT", "archivedAtGTE", "archivedAtLT", "archivedAtLTE", "archivedAtIsNil", "archivedAtNotNil", "lastSyncedAt", "lastSyncedAtNEQ", "lastSyncedAtIn", "lastSyncedAtNotIn", "lastSyncedAtGT", "lastSyncedAtGTE", "lastSyncedAtLT", "lastSyncedAtLTE", "sisID", "sisIDNEQ", "sisIDIn", "sisIDNotIn", "sisIDGT", "sisIDGTE", "sisIDLT", "sisIDLTE", "sisIDContains", "sisIDHasPrefix", "sisIDHasSuffix", "sisIDEqualFold", "sisIDContainsFold", "stateID", "stateIDNEQ", "stateIDIn", "stateIDNotIn", "stateIDGT", "stateIDGTE", "stateIDLT", "stateIDLTE", "stateIDContains", "stateIDHasPrefix", "stateIDHasSuffix", "stateIDEqualFold", "stateIDContainsFold", "legacyID", "legacyIDNEQ", "legacyIDIn", "legacyIDNotIn", "legacyIDGT", "legacyIDGTE", "legacyIDLT", "legacyIDLTE", "legacyIDContains", "legacyIDHasPrefix", "legacyIDHasSuffix", "legacyIDEqualFold", "legacyIDContainsFold", "districtUsername", "districtUsernameNEQ", "districtUsernameIn", "districtUsernameNotIn", "districtUsernameGT", "districtUsernameGTE", "districtUsernameLT", "districtUsernameLTE", "districtUsernameContains", "districtUsernameHasPrefix", "districtUsernameHasSuffix", "districtUsernameEqualFold", "districtUsernameContainsFold", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailEqualFold", "emailContainsFold", "studentNumber", "studentNumberNEQ", "studentNumberIn", "studentNumberNotIn", "studentNumberGT", "studentNumberGTE", "studentNumberLT", "studentNumberLTE", "studentNumberContains", "studentNumberHasPrefix", "studentNumberHasSuffix", "studentNumberEqualFold", "studentNumberContainsFold", "grade", "gradeNEQ", "gradeIn", "gradeNotIn", "gradeGT", "gradeGTE", "gradeLT", "gradeLTE", "gradeContains", "gradeHasPrefix", "gradeHasSuffix", "gradeEqualFold", "gradeContainsFold", "dob", "dobNEQ", "dobIn", "dobNotIn", "dobGT", "dobGTE", "dobLT", "dobLTE", "dobIsNil", "dobNotNil", "gender", "genderNEQ", "genderIn", "genderNotIn", "genderGT", "genderGTE", "genderLT", "genderLTE", "genderContains", "genderHasPrefix", "genderHasSuffix", "genderEqualFold", "genderContainsFold", "graduationYear", "graduationYearNEQ", "graduationYearIn", "graduationYearNotIn", "graduationYearGT", "graduationYearGTE", "graduationYearLT", "graduationYearLTE", "graduationYearContains", "graduationYearHasPrefix", "graduationYearHasSuffix", "graduationYearEqualFold", "graduationYearContainsFold", "race", "raceNEQ", "raceIn", "raceNotIn", "raceGT", "raceGTE", "raceLT", "raceLTE", "raceContains", "raceHasPrefix", "raceHasSuffix", "raceEqualFold", "raceContainsFold", "hispanicEthnicity", "hispanicEthnicityNEQ", "hispanicEthnicityIn", "hispanicEthnicityNotIn", "hispanicEthnicityGT", "hispanicEthnicityGTE", "hispanicEthnicityLT", "hispanicEthnicityLTE", "hispanicEthnicityContains", "hispanicEthnicityHasPrefix", "hispanicEthnicityHasSuffix", "hispanicEthnicityEqualFold", "hispanicEthnicityContainsFold", "ellStatus", "ellStatusNEQ", "ellStatusIn", "ellStatusNotIn", "ellStatusGT", "ellStatusGTE", "ellStatusLT", "ellStatusLTE", "ellStatusContains", "ellStatusHasPrefix", "ellStatusHasSuffix", "ellStatusIsNil", "ellStatusNotNil", "ellStatusEqualFold", "ellStatusContainsFold", "frlStatus", "frlStatusNEQ", "frlStatusIn", "frlStatusNotIn", "frlStatusGT", "frlStatusGTE", "frlStatusLT", "frlStatusLTE", "frlStatusContains", "frlStatusHasPrefix", "frlStatusHasSuffix", "frlStatusIsNil", "frlStatusNotNil", "frlStatusEqualFold", "frlStatusContainsFold", "iepStatus", "iepStatusNEQ", "iepStatusIn", "iepStatusNotIn", "iepStatusGT", "iepStatusGTE", "iepStatusLT", "iepStatusLTE", "iepStatusContains", "iepStatusHasPrefix", "iepStatusHasSuffix", "iepStatusIsNil", "iepStatusNotNil", "iepStatusEqualFold", "iepStatusContainsFold", "homeLanguage", "homeLanguageNEQ", "homeLanguageIn", "homeLanguageNotIn", "homeLanguageGT", "homeLanguageGTE", "homeLanguageLT", "homeLanguageLTE", "homeLanguageContains", "homeLanguageHasPrefix", "homeLanguageHasSuffix", "homeLanguageIsNil", "homeLanguageNotNil", "homeLanguageEqualFold", "homeLanguageContainsFold", "teacherNumber", "teacherNumberNEQ", "teacherNumberIn", "teacherNumberNotIn", "teacherNumberGT", "teacherNumberGTE", "teacherNumberLT", "teacherNumberLTE", "teacherNumberContains", "teacherNumberHasPrefix", "teacherNumberHasSuffix", "teacherNumberEqualFold", "teacherNumberContainsFold", "staffID", "staffIDNEQ", "staffIDIn", "staffIDNotIn", "staffIDGT", "staffIDGTE", "staffIDLT", "staffIDLTE", "staffIDContains", "staffIDHasPrefix", "staffIDHasSuffix", "staffIDEqualFold", "staffIDContainsFold", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "department", "departmentNEQ", "departmentIn", "departmentNotIn", "departmentGT", "departmentGTE", "departmentLT", "departmentLTE", "departmentContains", "departmentHasPrefix", "departmentHasSuffix", "departmentEqualFold", "departmentContainsFold", "phone", "phoneNEQ", "phoneIn", "phoneNotIn", "phoneGT", "phoneGTE", "phoneLT", "phoneLTE", "phoneContains", "phoneHasPrefix", "phoneHasSuffix", "phoneEqualFold", "phoneContainsFold", "phoneType", "phoneTypeNEQ", "phoneTypeIn", "phoneTypeNotIn", "phoneTypeGT", "phoneTypeGTE", "phoneTypeLT", "phoneTypeLTE", "phoneTypeContains", "phoneTypeHasPrefix", "phoneTypeHasSuffix", "phoneTypeEqualFold", "phoneTypeContainsFold", "hasUser", "hasUserWith", "hasSchool", "hasSchoolWith", "hasSchools", "hasSchoolsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "userID", "userIDNEQ", "userIDIn", "userIDNotIn", "userIDGT", "userIDGTE", "userIDLT", "userIDLTE", "userIDContains", "userIDHasPrefix", "userIDHasSuffix", "userIDEqualFold", "userIDContainsFold", "role", "roleNEQ", "roleIn", "roleNotIn", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "schoolID", "schoolIDNEQ", "schoolIDIn", "schoolIDNotIn", "schoolIDGT", "schoolIDGTE", "schoolIDLT", "schoolIDLTE", "schoolIDContains", "schoolIDHasPrefix", "schoolIDHasSuffix", "schoolIDIsNil", "schoolIDNotNil", "schoolIDEqualFold", "schoolIDContainsFold", "contentHash", "contentHashNEQ", "contentHashIn", "contentHashNotIn", "contentHashGT", "contentHashGTE", "contentHashLT", "contentHashLTE", "contentHashContains", "contentHashHasPrefix", "contentHashHasSuffix", "contentHashEqualFold", "contentHashContainsFold", "archivedAt", "archivedAtNEQ", "archivedAtIn", "archivedAtNotIn", "archivedAtGT", "archivedAtGTE", "archivedAtLT", "archivedAtLTE", "archivedAtIsNil", "archivedAtNotNil", "lastSyncedAt", "lastSyncedAtNEQ", "lastSyncedAtIn", "lastSyncedAtNotIn", "lastSyncedAtGT", "lastSyncedAtGTE", "lastSyncedAtLT", "lastSyncedAtLTE", "sisID", "sisIDNEQ", "sisIDIn", "sisIDNotIn", "sisIDGT", "sisIDGTE", "sisIDLT", "sisIDLTE", "sisIDContains", "sisIDHasPrefix", "sisIDHasSuffix", "sisIDEqualFold", "sisIDContainsFold", "stateID", "stateIDNEQ", "stateIDIn", "stateIDNotIn", "stateIDGT", "stateIDGTE", "stateIDLT", "stateIDLTE", "stateIDContains", "stateIDHasPrefix", "stateIDHasSuffix", "stateIDEqualFold", "stateIDContainsFold", "legacyID", "legacyIDNEQ", "legacyIDIn", "legacyIDNotIn", "legacyIDGT", "legacyIDGTE", "legacyIDLT", "legacyIDLTE", "legacyIDContains", "legacyIDHasPrefix", "legacyIDHasSuffix", "legacyIDEqualFold", "legacyIDContainsFold", "districtUsername", "districtUsernameNEQ", "districtUsernameIn", "districtUsernameNotIn", "districtUsernameGT", "districtUsernameGTE", "districtUsernameLT", "districtUsernameLTE", "districtUsernameContains", "districtUsernameHasPrefix", "districtUsernameHasSuffix", "districtUsernameEqualFold", "districtUsernameContainsFold", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailEqualFold", "emailContainsFold", "studentNumber", "studentNumberNEQ", "studentNumberIn", "studentNumberNotIn", "studentNumberGT", "studentNumberGTE", "studentNumberLT", "studentNumberLTE", "studentNumberContains", "studentNumberHasPrefix", "studentNumberHasSuffix", "studentNumberEqualFold", "studentNumberContainsFold", "grade", "gradeNEQ", "gradeIn", "gradeNotIn", "gradeGT", "gradeGTE", "gradeLT", "gradeLTE", "gradeContains", "gradeHasPrefix", "gradeHasSuffix", "gradeEqualFold", "gradeContainsFold", "dob", "dobNEQ", "dobIn", "dobNotIn", "dobGT", "dobGTE", "dobLT", "dobLTE", "dobIsNil", "dobNotNil", "gender", "genderNEQ", "genderIn", "genderNotIn", "genderGT", "genderGTE", "genderLT", "genderLTE", "genderContains", "genderHasPrefix", "genderHasSuffix", "genderEqualFold", "genderContainsFold", "graduationYear", "graduationYearNEQ", "graduationYearIn", "graduationYearNotIn", "graduationYearGT", "graduationYearGTE", "graduationYearLT", "graduationYearLTE", "graduationYearContains", "graduationYearHasPrefix", "graduationYearHasSuffix", "graduationYearEqualFold", "graduationYearContainsFold", "race", "raceNEQ", "raceIn", "raceNotIn", "raceGT", "raceGTE", "raceLT", "raceLTE", "raceContains", "raceHasPrefix", "raceHasSuffix", "raceEqualFold", "raceContainsFold", "hispanicEthnicity", "hispanicEthnicityNEQ", "hispanicEthnicityIn", "hispanicEthnicityNotIn", "hispanicEthnicityGT", "hispanicEthnicityGTE", "hispanicEthnicityLT", "hispanicEthnicityLTE", "hispanicEthnicityContains", "hispanicEthnicityHasPrefix", "hispanicEthnicityHasSuffix", "hispanicEthnicityEqualFold", "hispanicEthnicityContainsFold", "ellStatus", "ellStatusNEQ", "ellStatusIn", "ellStatusNotIn", "ellStatusGT", "ellStatusGTE", "ellStatusLT", "ellStatusLTE", "ellStatusContains", "ellStatusHasPrefix", "ellStatusHasSuffix", "ellStatusIsNil", "ellStatusNotNil", "ellStatusEqualFold", "ellStatusContainsFold", "frlStatus", "frlStatusNEQ", "frlStatusIn", "frlStatusNotIn", "frlStatusGT", "frlStatusGTE", "frlStatusLT", "frlStatusLTE", "frlStatusContains", "frlStatusHasPrefix", "frlStatusHasSuffix", "frlStatusIsNil", "frlStatusNotNil", "frlStatusEqualFold", "frlStatusContainsFold", "iepStatus", "iepStatusNEQ", "iepStatusIn", "iepStatusNotIn", "iepStatusGT", "iepStatusGTE", "iepStatusLT", "iepStatusLTE", "iepStatusContains", "iepStatusHasPrefix", "iepStatusHasSuffix", "iepStatusIsNil", "iepStatusNotNil", "iepStatusEqualFold", "iepStatusContainsFold", "homeLanguage", "homeLanguageNEQ", "homeLanguageIn", "homeLanguageNotIn", "homeLanguageGT", "homeLanguageGTE", "homeLanguageLT", "homeLanguageLTE", "homeLanguageContains", "homeLanguageHasPrefix", "homeLanguageHasSuffix", "homeLanguageIsNil", "homeLanguageNotNil", "homeLanguageEqualFold", "homeLanguageContainsFold", "teacherNumber", "teacherNumberNEQ", "teacherNumberIn", "teacherNumberNotIn", "teacherNumberGT", "teacherNumberGTE", "teacherNumberLT", "teacherNumberLTE", "teacherNumberContains", "teacherNumberHasPrefix", "teacherNumberHasSuffix", "teacherNumberEqualFold", "teacherNumberContainsFold", "staffID", "staffIDNEQ", "staffIDIn", "staffIDNotIn", "staffIDGT", "staffIDGTE", "staffIDLT", "staffIDLTE", "staffIDContains", "staffIDHasPrefix", "staffIDHasSuffix", "staffIDEqualFold", "staffIDContainsFold", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "department", "departmentNEQ", "departmentIn", "departmentNotIn", "departmentGT", "departmentGTE", "departmentLT", "departmentLTE", "departmentContains", "departmentHasPrefix", "departmentHasSuffix", "departmentEqualFold", "departmentContainsFold", "phone", "phoneNEQ", "phoneIn", "phoneNotIn", "phoneGT", "phoneGTE", "phoneLT", "phoneLTE", "phoneContains", "phoneHasPrefix", "phoneHasSuffix", "phoneEqualFold", "phoneContainsFold", "phoneType", "phoneTypeNEQ", "phoneTypeIn", "phoneTypeNotIn", "phoneTypeGT", "phoneTypeGTE", "phoneTypeLT", "phoneTypeLTE", "phoneTypeContains", "phoneTypeHasPrefix", "phoneTypeHasSuffix", "phoneTypeEqualFold", "phoneTypeContainsFold", "hasUser", "hasUserWith", "hasSchool", "hasSchoolWith", "hasSchoolMemberships", "hasSchoolMembershipsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -26917,20 +27558,20 @@ func (ec *executionContext) unmarshalInputUserRoleWhereInput(ctx context.Context
 				return it, err
 			}
 			it.HasSchoolWith = data
-		case "hasSchools":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasSchools"))
+		case "hasSchoolMemberships":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasSchoolMemberships"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasSchools = data
-		case "hasSchoolsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasSchoolsWith"))
+			it.HasSchoolMemberships = data
+		case "hasSchoolMembershipsWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasSchoolMembershipsWith"))
 			data, err := ec.unmarshalORoleSchoolWhereInput2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐRoleSchoolWhereInputᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasSchoolsWith = data
+			it.HasSchoolMembershipsWith = data
 		}
 	}
 	return it, nil
@@ -29027,6 +29668,44 @@ func (ec *executionContext) _District(ctx context.Context, sel ast.SelectionSet,
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "status":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._District_status(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -29115,6 +29794,74 @@ func (ec *executionContext) _DistrictEdge(ctx context.Context, sel ast.Selection
 			}
 		case "cursor":
 			out.Values[i] = ec._DistrictEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var districtStatusImplementors = []string{"DistrictStatus"}
+
+func (ec *executionContext) _DistrictStatus(ctx context.Context, sel ast.SelectionSet, obj *admin.Status) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, districtStatusImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("DistrictStatus")
+		case "state":
+			out.Values[i] = ec._DistrictStatus_state(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "summary":
+			out.Values[i] = ec._DistrictStatus_summary(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastSuccessfulSync":
+			out.Values[i] = ec._DistrictStatus_lastSuccessfulSync(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastRun":
+			out.Values[i] = ec._DistrictStatus_lastRun(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._DistrictStatus_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "nextScheduledRun":
+			out.Values[i] = ec._DistrictStatus_nextScheduledRun(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "tokenStatus":
+			out.Values[i] = ec._DistrictStatus_tokenStatus(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -30066,6 +30813,44 @@ func (ec *executionContext) _School(ctx context.Context, sel ast.SelectionSet, o
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "users":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._School_users(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -30509,6 +31294,44 @@ func (ec *executionContext) _Section(ctx context.Context, sel ast.SelectionSet, 
 				}()
 				res = ec._Section_cleverId(ctx, field, obj)
 				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "primaryTeacher":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Section_primaryTeacher(ctx, field, obj)
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -32057,6 +32880,82 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "schools":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._User_schools(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "sections":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._User_sections(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -32385,6 +33284,44 @@ func (ec *executionContext) _UserRole(ctx context.Context, sel ast.SelectionSet,
 				}()
 				res = ec._UserRole_school(ctx, field, obj)
 				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "schoolMemberships":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._UserRole_schoolMemberships(ctx, field, obj)
+				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -33093,6 +34030,16 @@ func (ec *executionContext) marshalNDistrictOrderField2ᚖgithubᚗcomᚋrosterm
 	return v
 }
 
+func (ec *executionContext) marshalNDistrictStatus2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋinternalᚋadminᚐStatus(ctx context.Context, sel ast.SelectionSet, v *admin.Status) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._DistrictStatus(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNDistrictWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐDistrictWhereInput(ctx context.Context, v any) (*ent.DistrictWhereInput, error) {
 	res, err := ec.unmarshalInputDistrictWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -33196,6 +34143,22 @@ func (ec *executionContext) marshalNRoleSchoolConnection2ᚖgithubᚗcomᚋroste
 func (ec *executionContext) unmarshalNRoleSchoolWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐRoleSchoolWhereInput(ctx context.Context, v any) (*ent.RoleSchoolWhereInput, error) {
 	res, err := ec.unmarshalInputRoleSchoolWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSchool2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSchoolᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.School) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSchool2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSchool(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalNSchool2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSchool(ctx context.Context, sel ast.SelectionSet, v *ent.School) graphql.Marshaler {

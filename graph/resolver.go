@@ -15,4 +15,5 @@ type Resolver struct {
 	client   *ent.Client
 	nodeType func(context.Context, string) (string, error)
 	admin    *admin.Service
+	nextRun  admin.NextRun
 }

@@ -10,6 +10,8 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/internal/admin"
+	"github.com/rostermirror/rostermirror/internal/roster"
 )
 
 // CleverID is the resolver for the cleverId field.
@@ -20,6 +22,11 @@ func (r *courseResolver) CleverID(ctx context.Context, obj *ent.Course) (string,
 // CleverID is the resolver for the cleverId field.
 func (r *districtResolver) CleverID(ctx context.Context, obj *ent.District) (string, error) {
 	return obj.ID, nil
+}
+
+// Status is the resolver for the status field.
+func (r *districtResolver) Status(ctx context.Context, obj *ent.District) (*admin.Status, error) {
+	return r.admin.DistrictStatus(ctx, obj.ID, r.nextRun)
 }
 
 // SyncDistrict is the resolver for the syncDistrict field.
@@ -85,9 +92,19 @@ func (r *schoolResolver) CleverID(ctx context.Context, obj *ent.School) (string,
 	return obj.ID, nil
 }
 
+// Users is the resolver for the users field.
+func (r *schoolResolver) Users(ctx context.Context, obj *ent.School, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error) {
+	return roster.SchoolUsers(r.client, obj.ID).Paginate(ctx, after, first, before, last, ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
+}
+
 // CleverID is the resolver for the cleverId field.
 func (r *sectionResolver) CleverID(ctx context.Context, obj *ent.Section) (string, error) {
 	return obj.ID, nil
+}
+
+// PrimaryTeacher is the resolver for the primaryTeacher field.
+func (r *sectionResolver) PrimaryTeacher(ctx context.Context, obj *ent.Section) (*ent.User, error) {
+	return roster.PrimaryTeacher(ctx, obj)
 }
 
 // Counts is the resolver for the counts field.
@@ -103,6 +120,21 @@ func (r *termResolver) CleverID(ctx context.Context, obj *ent.Term) (string, err
 // CleverID is the resolver for the cleverId field.
 func (r *userResolver) CleverID(ctx context.Context, obj *ent.User) (string, error) {
 	return obj.ID, nil
+}
+
+// Schools is the resolver for the schools field.
+func (r *userResolver) Schools(ctx context.Context, obj *ent.User) ([]*ent.School, error) {
+	return roster.UserSchools(ctx, obj)
+}
+
+// Sections is the resolver for the sections field.
+func (r *userResolver) Sections(ctx context.Context, obj *ent.User, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionOrder, where *ent.SectionWhereInput) (*ent.SectionConnection, error) {
+	return roster.UserSections(r.client, obj.ID).Paginate(ctx, after, first, before, last, ent.WithSectionOrder(orderBy), ent.WithSectionFilter(where.Filter))
+}
+
+// Schools is the resolver for the schools field.
+func (r *userRoleResolver) Schools(ctx context.Context, obj *ent.UserRole) ([]*ent.School, error) {
+	return roster.RoleSchools(ctx, obj)
 }
 
 // Mutation returns MutationResolver implementation.

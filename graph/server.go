@@ -31,8 +31,10 @@ import (
 type HandlerConfig struct {
 	// DB is the mirror.
 	DB *store.DB
-	// Admin carries out the mutations.
+	// Admin carries out the mutations and reports districts' status.
 	Admin *admin.Service
+	// NextRun tells when the scheduler next syncs a district (District.status); nil when none runs.
+	NextRun admin.NextRun
 	// Logger receives resolver panics and internal errors (never arguments or results). Default: discard.
 	Logger *slog.Logger
 	// MaxPageSize caps first/last on every connection. Default 1000.
@@ -72,7 +74,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	client := cfg.DB.NewClient(cfg.ClientOptions...)
 	client.Intercept(archive.Interceptor())
 	srv := handler.New(NewExecutableSchema(Config{
-		Resolvers:  &Resolver{client: client, nodeType: nodes.TypeFunc(cfg.DB), admin: cfg.Admin},
+		Resolvers:  &Resolver{client: client, nodeType: nodes.TypeFunc(cfg.DB), admin: cfg.Admin, nextRun: cfg.NextRun},
 		Directives: DirectiveRoot{Sensitive: sensitive},
 	}))
 	srv.AddTransport(transport.GET{})

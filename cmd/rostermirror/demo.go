@@ -120,7 +120,7 @@ func (a *app) demo(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           newHTTPHandler(handlerDeps{DB: db, Logger: a.logger, Admin: svc, Metrics: m, Keys: keys}),
+		Handler:           newHTTPHandler(handlerDeps{DB: db, Logger: a.logger, Admin: svc, Metrics: m, Keys: keys, NextRun: sched.NextRun}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	serveErr := make(chan error, 1)

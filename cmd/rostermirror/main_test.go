@@ -176,7 +176,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"migrate", "--addr", ":1"}, "unknown flag: --addr"},
 		{[]string{"no-such-command"}, `unknown command "no-such-command"`},
 		{[]string{"--log-level", "loud", "migrate"}, `invalid --log-level "loud"`},
-		{[]string{"demo"}, `unknown command "demo"`}, // not part of this binary yet
+		{[]string{"demo", "extra"}, `unknown command "extra"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

@@ -82,7 +82,7 @@ func (a *app) serve(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler: newHTTPHandler(handlerDeps{DB: s.db, Logger: a.logger, Admin: svc, Metrics: m,
+		Handler: newHTTPHandler(handlerDeps{DB: s.db, Logger: a.logger, Admin: svc, Metrics: m, NextRun: sched.NextRun,
 			Keys: auth.NewStore(s.db, nil, auth.WithLogger(a.logger))}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
@@ -146,6 +146,8 @@ type handlerDeps struct {
 	Keys *auth.Store
 	// Metrics counts requests and serves /metrics.
 	Metrics *metrics.Metrics
+	// NextRun tells when the scheduler next syncs a district.
+	NextRun admin.NextRun
 }
 
 // newHTTPHandler builds the HTTP routes of serve and demo:
@@ -158,7 +160,7 @@ type handlerDeps struct {
 func newHTTPHandler(d handlerDeps) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", auth.Middleware(d.Keys, d.Logger)(graph.NewHandler(graph.HandlerConfig{
-		DB: d.DB, Admin: d.Admin, Logger: d.Logger, Observe: d.Metrics.ObserveGraphQL,
+		DB: d.DB, Admin: d.Admin, NextRun: d.NextRun, Logger: d.Logger, Observe: d.Metrics.ObserveGraphQL,
 	})))
 	mux.Handle("GET /metrics", d.Metrics.Handler())
 	pg := playground.Handler("/graphql")

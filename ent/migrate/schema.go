@@ -215,7 +215,7 @@ var (
 				OnDelete:   schema.NoAction,
 			},
 			{
-				Symbol:     "role_schools_user_roles_schools",
+				Symbol:     "role_schools_user_roles_school_memberships",
 				Columns:    []*schema.Column{RoleSchoolsColumns[5]},
 				RefColumns: []*schema.Column{UserRolesColumns[0]},
 				OnDelete:   schema.NoAction,

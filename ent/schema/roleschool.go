@@ -30,7 +30,7 @@ func (RoleSchool) Fields() []ent.Field {
 // Edges of RoleSchool.
 func (RoleSchool) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.From("role", UserRole.Type).Ref("schools").Field("role_id").Unique().Required().Immutable(),
+		edge.From("role", UserRole.Type).Ref("school_memberships").Field("role_id").Unique().Required().Immutable(),
 		edge.From("school", School.Type).Ref("role_schools").Field("school_id").Unique().Required().Immutable(),
 	}
 }

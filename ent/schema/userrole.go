@@ -71,7 +71,8 @@ func (UserRole) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("user", User.Type).Ref("roles").Field("user_id").Unique().Required().Immutable(),
 		edge.From("school", School.Type).Ref("primary_roles").Field("school_id").Unique(),
-		edge.To("schools", RoleSchool.Type).Annotations(entgql.RelayConnection()),
+		edge.To("school_memberships", RoleSchool.Type).Annotations(entgql.RelayConnection()).
+			Comment("the role's school memberships with their history; schools lists the current ones"),
 	}
 }
 

@@ -82,8 +82,8 @@ const (
 	EdgeUser = "user"
 	// EdgeSchool holds the string denoting the school edge name in mutations.
 	EdgeSchool = "school"
-	// EdgeSchools holds the string denoting the schools edge name in mutations.
-	EdgeSchools = "schools"
+	// EdgeSchoolMemberships holds the string denoting the school_memberships edge name in mutations.
+	EdgeSchoolMemberships = "school_memberships"
 	// UserFieldID holds the string denoting the ID field of the User.
 	UserFieldID = "clever_id"
 	// SchoolFieldID holds the string denoting the ID field of the School.
@@ -104,13 +104,13 @@ const (
 	SchoolInverseTable = "schools"
 	// SchoolColumn is the table column denoting the school relation/edge.
 	SchoolColumn = "school_id"
-	// SchoolsTable is the table that holds the schools relation/edge.
-	SchoolsTable = "role_schools"
-	// SchoolsInverseTable is the table name for the RoleSchool entity.
+	// SchoolMembershipsTable is the table that holds the school_memberships relation/edge.
+	SchoolMembershipsTable = "role_schools"
+	// SchoolMembershipsInverseTable is the table name for the RoleSchool entity.
 	// It exists in this package in order to avoid circular dependency with the "roleschool" package.
-	SchoolsInverseTable = "role_schools"
-	// SchoolsColumn is the table column denoting the schools relation/edge.
-	SchoolsColumn = "role_id"
+	SchoolMembershipsInverseTable = "role_schools"
+	// SchoolMembershipsColumn is the table column denoting the school_memberships relation/edge.
+	SchoolMembershipsColumn = "role_id"
 )
 
 // Columns holds all SQL columns for userrole fields.
@@ -399,17 +399,17 @@ func BySchoolField(field string, opts ...sql.OrderTermOption) OrderOption {
 	}
 }
 
-// BySchoolsCount orders the results by schools count.
-func BySchoolsCount(opts ...sql.OrderTermOption) OrderOption {
+// BySchoolMembershipsCount orders the results by school_memberships count.
+func BySchoolMembershipsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
-		sqlgraph.OrderByNeighborsCount(s, newSchoolsStep(), opts...)
+		sqlgraph.OrderByNeighborsCount(s, newSchoolMembershipsStep(), opts...)
 	}
 }
 
-// BySchools orders the results by schools terms.
-func BySchools(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+// BySchoolMemberships orders the results by school_memberships terms.
+func BySchoolMemberships(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	return func(s *sql.Selector) {
-		sqlgraph.OrderByNeighborTerms(s, newSchoolsStep(), append([]sql.OrderTerm{term}, terms...)...)
+		sqlgraph.OrderByNeighborTerms(s, newSchoolMembershipsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
 func newUserStep() *sqlgraph.Step {
@@ -426,11 +426,11 @@ func newSchoolStep() *sqlgraph.Step {
 		sqlgraph.Edge(sqlgraph.M2O, true, SchoolTable, SchoolColumn),
 	)
 }
-func newSchoolsStep() *sqlgraph.Step {
+func newSchoolMembershipsStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
-		sqlgraph.To(SchoolsInverseTable, FieldID),
-		sqlgraph.Edge(sqlgraph.O2M, false, SchoolsTable, SchoolsColumn),
+		sqlgraph.To(SchoolMembershipsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, SchoolMembershipsTable, SchoolMembershipsColumn),
 	)
 }
 

@@ -2106,21 +2106,21 @@ func HasSchoolWith(preds ...predicate.School) predicate.UserRole {
 	})
 }
 
-// HasSchools applies the HasEdge predicate on the "schools" edge.
-func HasSchools() predicate.UserRole {
+// HasSchoolMemberships applies the HasEdge predicate on the "school_memberships" edge.
+func HasSchoolMemberships() predicate.UserRole {
 	return predicate.UserRole(func(s *sql.Selector) {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(Table, FieldID),
-			sqlgraph.Edge(sqlgraph.O2M, false, SchoolsTable, SchoolsColumn),
+			sqlgraph.Edge(sqlgraph.O2M, false, SchoolMembershipsTable, SchoolMembershipsColumn),
 		)
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
 
-// HasSchoolsWith applies the HasEdge predicate on the "schools" edge with a given conditions (other predicates).
-func HasSchoolsWith(preds ...predicate.RoleSchool) predicate.UserRole {
+// HasSchoolMembershipsWith applies the HasEdge predicate on the "school_memberships" edge with a given conditions (other predicates).
+func HasSchoolMembershipsWith(preds ...predicate.RoleSchool) predicate.UserRole {
 	return predicate.UserRole(func(s *sql.Selector) {
-		step := newSchoolsStep()
+		step := newSchoolMembershipsStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

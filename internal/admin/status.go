@@ -1,0 +1,101 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/ent/districttoken"
+	"github.com/rostermirror/rostermirror/ent/syncrun"
+	"github.com/rostermirror/rostermirror/internal/syncstats"
+)
+
+// District states of Status.
+const (
+	StateInSync       = "IN_SYNC"
+	StateSyncing      = "SYNCING"
+	StateHeld         = "HELD"
+	StateFailed       = "FAILED"
+	StateDisconnected = "DISCONNECTED"
+	StateNeverSynced  = "NEVER_SYNCED"
+)
+
+// Status is a district's sync health.
+type Status struct {
+	State              string
+	Summary            string
+	LastSuccessfulSync *time.Time
+	LastRun            *ent.SyncRun
+	LastError          *string
+	NextScheduledRun   *time.Time
+	TokenStatus        string
+}
+
+// NextRun tells when the scheduler will next sync a district (the scheduler's NextRun), if it will.
+type NextRun func(districtID string) (time.Time, bool)
+
+// DistrictStatus works out a district's status from its runs and its token.
+func (s *Service) DistrictStatus(ctx context.Context, districtID string, next NextRun) (*Status, error) {
+	c := s.db.Client
+	st := &Status{TokenStatus: "UNKNOWN"}
+	if tok, err := c.DistrictToken.Get(ctx, districtID); err == nil {
+		st.TokenStatus = string(tok.Status)
+	} else if !ent.IsNotFound(err) {
+		return nil, fmt.Errorf("district status: %w", err)
+	}
+	last, err := c.SyncRun.Query().Where(syncrun.DistrictID(districtID)).Order(ent.Desc(syncrun.FieldStartedAt), ent.Desc(syncrun.FieldID)).First(ctx)
+	if err != nil && !ent.IsNotFound(err) {
+		return nil, fmt.Errorf("district status: %w", err)
+	}
+	st.LastRun = last
+	if ok, err := c.SyncRun.Query().Where(syncrun.DistrictID(districtID), syncrun.StatusIn(syncrun.StatusSucceeded, syncrun.StatusApproved)).
+		Order(ent.Desc(syncrun.FieldStartedAt)).First(ctx); err == nil {
+		st.LastSuccessfulSync = ok.FinishedAt
+	}
+	if next != nil {
+		if t, ok := next(districtID); ok {
+			st.NextScheduledRun = &t
+		}
+	}
+	if last != nil && len(last.Errors) > 0 {
+		st.LastError = &last.Errors[0]
+	}
+	switch {
+	case st.TokenStatus == string(districttoken.StatusRevoked):
+		st.State = StateDisconnected
+		st.Summary = "token revoked: the district disconnected the app (Clever no longer grants a token); its records are kept as they were until you decide"
+	case last == nil:
+		st.State, st.Summary = StateNeverSynced, "not synced yet"
+	case last.Status == syncrun.StatusRunning:
+		st.State, st.Summary = StateSyncing, "a sync is running since "+last.StartedAt.UTC().Format(time.RFC3339)
+	case last.Status == syncrun.StatusHeld:
+		st.State, st.Summary = StateHeld, heldSummary(last)
+	case last.Status == syncrun.StatusFailed:
+		st.State, st.Summary = StateFailed, "last sync failed: "+*st.LastError
+	default:
+		st.State, st.Summary = StateInSync, "in sync"
+		if st.LastSuccessfulSync != nil {
+			st.Summary += ": last synced " + st.LastSuccessfulSync.UTC().Format(time.RFC3339)
+		}
+	}
+	return st, nil
+}
+
+// heldSummary says what a held run holds back: "sharing changed: 25% of sections (15 of 60) unshared,
+// held for approval — approveHeldSync or rejectHeldSync run R".
+func heldSummary(run *ent.SyncRun) string {
+	msg := "sharing changed:"
+	for _, kind := range []string{"users", "sections"} {
+		o, ok := run.Counts[kind]
+		if !ok || o.Held == 0 {
+			continue
+		}
+		msg += fmt.Sprintf(" %d%% of %s (%d of %d) unshared,", percent(o), kind, o.Held, o.Held+o.Read)
+	}
+	return msg + " held for approval — approveHeldSync or rejectHeldSync run " + run.ID
+}
+
+func percent(o syncstats.Outcome) int {
+	return o.Held * 100 / max(1, o.Held+o.Read)
+}
