@@ -80,19 +80,25 @@ func TestDistrictStatus(t *testing.T) {
 		State, Summary, TokenStatus string
 		LastSuccessfulSync          *string
 		LastRun                     *struct{ Status string }
-	}) { var got struct {
-		Districts struct {
-			Edges []struct {
-				Node struct {
-					Status struct {
-						State, Summary, TokenStatus string
-						LastSuccessfulSync          *string
-						LastRun                     *struct{ Status string }
+	}) {
+		var got struct {
+			Districts struct {
+				Edges []struct {
+					Node struct {
+						Status struct {
+							State, Summary, TokenStatus string
+							LastSuccessfulSync          *string
+							LastRun                     *struct{ Status string }
+						}
 					}
 				}
 			}
 		}
-	}; a.query(a.keys["read"], `{ districts { edges { node { status { state summary tokenStatus lastSuccessfulSync lastRun { status } } } } } }`, nil, &got); st := got.Districts.Edges[0].Node.Status; s.State, s.Summary, s.TokenStatus, s.LastSuccessfulSync, s.LastRun = st.State, st.Summary, st.TokenStatus, st.LastSuccessfulSync, st.LastRun; return s }
+		a.query(a.keys["read"], `{ districts { edges { node { status { state summary tokenStatus lastSuccessfulSync lastRun { status } } } } } }`, nil, &got)
+		st := got.Districts.Edges[0].Node.Status
+		s.State, s.Summary, s.TokenStatus, s.LastSuccessfulSync, s.LastRun = st.State, st.Summary, st.TokenStatus, st.LastSuccessfulSync, st.LastRun
+		return s
+	}
 	if s := status(); s.State != "IN_SYNC" || s.LastSuccessfulSync == nil || !strings.HasPrefix(s.Summary, "in sync: last synced") {
 		t.Errorf("after a sync: %+v", s)
 	}
