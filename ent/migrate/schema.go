@@ -94,6 +94,11 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
+				Name:    "contactrelationship_contact_id",
+				Unique:  false,
+				Columns: []*schema.Column{ContactRelationshipsColumns[7]},
+			},
+			{
 				Name:    "contactrelationship_contact_id_student_id",
 				Unique:  true,
 				Columns: []*schema.Column{ContactRelationshipsColumns[7], ContactRelationshipsColumns[6]},
@@ -222,6 +227,11 @@ var (
 			},
 		},
 		Indexes: []*schema.Index{
+			{
+				Name:    "roleschool_role_id",
+				Unique:  false,
+				Columns: []*schema.Column{RoleSchoolsColumns[5]},
+			},
 			{
 				Name:    "roleschool_role_id_school_id",
 				Unique:  true,
@@ -391,6 +401,11 @@ var (
 		},
 		Indexes: []*schema.Index{
 			{
+				Name:    "sectionstudent_section_id",
+				Unique:  false,
+				Columns: []*schema.Column{SectionStudentsColumns[4]},
+			},
+			{
 				Name:    "sectionstudent_section_id_user_id",
 				Unique:  true,
 				Columns: []*schema.Column{SectionStudentsColumns[4], SectionStudentsColumns[5]},
@@ -435,6 +450,11 @@ var (
 			},
 		},
 		Indexes: []*schema.Index{
+			{
+				Name:    "sectionteacher_section_id",
+				Unique:  false,
+				Columns: []*schema.Column{SectionTeachersColumns[5]},
+			},
 			{
 				Name:    "sectionteacher_section_id_user_id",
 				Unique:  true,

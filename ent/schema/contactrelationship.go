@@ -39,6 +39,8 @@ func (ContactRelationship) Edges() []ent.Edge {
 // Indexes of ContactRelationship.
 func (ContactRelationship) Indexes() []ent.Index {
 	return []ent.Index{
+		// Edges list a record's memberships, history included: a plain index, not only the partial one.
+		index.Fields("contact_id"),
 		index.Fields("contact_id", "student_id").Unique().Annotations(entsql.IndexWhere("ended_at IS NULL")),
 		index.Fields("student_id"),
 	}

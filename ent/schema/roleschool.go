@@ -38,6 +38,8 @@ func (RoleSchool) Edges() []ent.Edge {
 // Indexes of RoleSchool.
 func (RoleSchool) Indexes() []ent.Index {
 	return []ent.Index{
+		// Edges list a record's memberships, history included: a plain index, not only the partial one.
+		index.Fields("role_id"),
 		index.Fields("role_id", "school_id").Unique().Annotations(entsql.IndexWhere("ended_at IS NULL")),
 		index.Fields("school_id"),
 	}

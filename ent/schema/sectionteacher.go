@@ -40,6 +40,8 @@ func (SectionTeacher) Edges() []ent.Edge {
 // Indexes of SectionTeacher.
 func (SectionTeacher) Indexes() []ent.Index {
 	return []ent.Index{
+		// Edges list a record's memberships, history included: a plain index, not only the partial one.
+		index.Fields("section_id"),
 		index.Fields("section_id", "user_id").Unique().Annotations(entsql.IndexWhere("ended_at IS NULL")),
 		index.Fields("user_id"),
 	}

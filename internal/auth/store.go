@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"log/slog"
 	"strings"
 	"time"
@@ -68,7 +69,14 @@ type Store struct {
 	db  *store.DB
 	now func() time.Time
 	log *slog.Logger
+	// accepted caches keys that authenticated, by hash, for CacheTTL: a busy API does not look every key
+	// up on every request. Revoke purges it; a key revoked by another process stops working within
+	// CacheTTL.
+	accepted *expirable.LRU[string, Key]
 }
+
+// CacheTTL is how long an accepted key is trusted without looking it up again.
+const CacheTTL = 10 * time.Second
 
 // Option configures a Store.
 type Option func(*Store)
@@ -88,7 +96,7 @@ func NewStore(db *store.DB, now func() time.Time, opts ...Option) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{db: db, now: now, log: slog.New(slog.DiscardHandler)}
+	s := &Store{db: db, now: now, log: slog.New(slog.DiscardHandler), accepted: expirable.NewLRU[string, Key](10_000, nil, CacheTTL)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -134,7 +142,11 @@ func (s *Store) Authenticate(ctx context.Context, key string) (Key, error) {
 	if !wellFormed(key) {
 		return Key{}, ErrInvalidKey
 	}
-	row, err := s.db.Client.APIKey.Query().Where(apikey.Hash(hashKey(key))).Only(ctx)
+	hash := hashKey(key)
+	if k, ok := s.accepted.Get(hash); ok {
+		return s.used(ctx, hash, k), nil
+	}
+	row, err := s.db.Client.APIKey.Query().Where(apikey.Hash(hash)).Only(ctx)
 	switch {
 	case ent.IsNotFound(err):
 		return Key{}, ErrInvalidKey
@@ -143,14 +155,19 @@ func (s *Store) Authenticate(ctx context.Context, key string) (Key, error) {
 	case row.RevokedAt != nil:
 		return Key{}, ErrInvalidKey
 	}
-	k := toKey(row)
+	return s.used(ctx, hash, toKey(row)), nil
+}
+
+// used records that k was used now (at most once a LastUsedInterval) and caches it as accepted.
+func (s *Store) used(ctx context.Context, hash string, k Key) Key {
 	now := s.now().UTC()
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= LastUsedInterval {
 		if s.touch(ctx, k, now) {
 			k.LastUsedAt = &now
 		}
 	}
-	return k, nil
+	s.accepted.Add(hash, k)
+	return k
 }
 
 // touch sets k's last_used_at to now unless another request did within LastUsedInterval, and reports
@@ -268,6 +285,7 @@ func (s *Store) Revoke(ctx context.Context, idOrPrefix string) (Key, error) {
 		Where(apikey.ID(id), apikey.RevokedAtIsNil()).
 		SetRevokedAt(now).
 		Save(ctx)
+	s.accepted.Purge() // revocations are rare: forget every accepted key rather than track which
 	if err != nil {
 		return Key{}, fmt.Errorf("revoke API key %s: %w", id, err)
 	}

@@ -494,3 +494,24 @@ func TestSQLiteBusyTimeoutRestored(t *testing.T) {
 		t.Errorf("busy_timeout %d after the write, want %d as before", after, before)
 	}
 }
+
+// TestRevokeThroughTheStoreIsImmediate: the store that revokes a key forgets its cached acceptance.
+func TestRevokeThroughTheStoreIsImmediate(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	s := auth.NewStore(db, nil)
+	ctx := t.Context()
+	key, k, err := s.Create(ctx, "cached", []auth.Scope{auth.ScopeRead}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, key); err != nil { // now cached
+		t.Fatal(err)
+	}
+	if _, err := s.Revoke(ctx, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, key); !errors.Is(err, auth.ErrInvalidKey) {
+		t.Errorf("authenticate after revoke = %v, want ErrInvalidKey", err)
+	}
+}

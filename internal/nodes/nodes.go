@@ -1,6 +1,8 @@
-// Package nodes resolves a Relay node id to the table that holds it. Mirrored records are keyed by Clever
-// ids, which are unique across Clever's types; other rows have ids of their own shape. One UNION query
-// answers which table holds the id.
+// Package nodes resolves a Relay node id to the table that holds it. Ids have three shapes that live in
+// disjoint tables: Clever ids (24 hex digits, unique across Clever's types) key the mirrored tables,
+// "<user>/<role>" keys user_roles, and rostermirror's own 32-hex ids key memberships, runs and audit
+// entries. One UNION query over the tables of the id's shape answers, and the answer is cached: a row
+// never changes table.
 package nodes
 
 import (
@@ -11,42 +13,63 @@ import (
 	"strings"
 
 	"entgo.io/ent/dialect"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/internal/store"
 )
 
-// tables lists every table a node can come from, with its key column.
-var tables = []struct{ table, key string }{
-	{"districts", "clever_id"}, {"schools", "clever_id"}, {"terms", "clever_id"}, {"courses", "clever_id"},
-	{"users", "clever_id"}, {"sections", "clever_id"}, {"user_roles", "id"}, {"role_schools", "id"},
-	{"section_teachers", "id"}, {"section_students", "id"}, {"contact_relationships", "id"},
-	{"sync_runs", "id"}, {"audit_entries", "id"},
-}
+type table struct{ name, key string }
+
+var (
+	mirrored = []table{{"districts", "clever_id"}, {"schools", "clever_id"}, {"terms", "clever_id"},
+		{"courses", "clever_id"}, {"users", "clever_id"}, {"sections", "clever_id"}}
+	roles = []table{{"user_roles", "id"}}
+	own   = []table{{"role_schools", "id"}, {"section_teachers", "id"}, {"section_students", "id"},
+		{"contact_relationships", "id"}, {"sync_runs", "id"}, {"audit_entries", "id"}}
+)
+
+// cacheSize bounds the id → table cache (about 100 bytes an entry).
+const cacheSize = 100_000
 
 // TypeFunc returns the function ent's Noder needs (ent.WithNodeType): id → table, or a not-found error.
 func TypeFunc(db *store.DB) func(context.Context, string) (string, error) {
-	parts := make([]string, len(tables))
-	for i, t := range tables {
-		ph := "?"
-		if db.Dialect == dialect.Postgres {
-			ph = fmt.Sprintf("$%d", i+1)
+	queries := map[string]string{}
+	for _, group := range [][]table{mirrored, roles, own} {
+		parts := make([]string, len(group))
+		for i, t := range group {
+			ph := "?"
+			if db.Dialect == dialect.Postgres {
+				ph = fmt.Sprintf("$%d", i+1)
+			}
+			parts[i] = fmt.Sprintf("SELECT '%s' FROM %s WHERE %s = %s", t.name, t.name, t.key, ph)
 		}
-		parts[i] = fmt.Sprintf("SELECT '%s' FROM %s WHERE %s = %s", t.table, t.table, t.key, ph)
+		queries[group[0].name] = strings.Join(parts, " UNION ALL ") + " LIMIT 1"
 	}
-	query := strings.Join(parts, " UNION ALL ") + " LIMIT 1"
+	cache, _ := lru.New[string, string](cacheSize)
 	return func(ctx context.Context, id string) (string, error) {
-		args := make([]any, len(tables))
+		if t, ok := cache.Get(id); ok {
+			return t, nil
+		}
+		group := own
+		switch {
+		case strings.Contains(id, "/"):
+			group = roles
+		case len(id) == 24:
+			group = mirrored
+		}
+		args := make([]any, len(group))
 		for i := range args {
 			args[i] = id
 		}
-		var table string
-		switch err := db.SQL.QueryRowContext(ctx, query, args...).Scan(&table); {
+		var t string
+		switch err := db.SQL.QueryRowContext(ctx, queries[group[0].name], args...).Scan(&t); {
 		case errors.Is(err, sql.ErrNoRows):
 			return "", &ent.NotFoundError{}
 		case err != nil:
 			return "", fmt.Errorf("resolve node type: %w", err)
 		}
-		return table, nil
+		cache.Add(id, t)
+		return t, nil
 	}
 }

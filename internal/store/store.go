@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	entsql "entgo.io/ent/dialect/sql"
 	_ "github.com/lib/pq" // the "postgres" database/sql driver
@@ -69,7 +70,11 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	if d == dialect.Postgres {
+		// Keep as many idle connections as may be open: Go's default of 2 makes a busy API open and
+		// close a Postgres session per request.
 		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetMaxIdleConns(20)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
