@@ -19,6 +19,10 @@ func TestScopes(t *testing.T) {
 	if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "FORBIDDEN" {
 		t.Errorf("read key on a mutation: %+v", r.Errors)
 	}
+	r = a.do(a.keys["sensitiveOnly"], `{ districts { totalCount } }`, nil)
+	if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "FORBIDDEN" || len(r.Data) > 0 && string(r.Data) != "null" {
+		t.Errorf("a key without read on a query: %s %+v", r.Data, r.Errors)
+	}
 	r = a.do(a.keys["read"], `{ auditEntries { totalCount } }`, nil)
 	if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "FORBIDDEN" {
 		t.Errorf("read key on the audit log: %+v", r.Errors)

@@ -61,7 +61,7 @@ func newAPI(t *testing.T) *api {
 	}
 	keys := auth.NewStore(db, nil)
 	a := &api{t: t, db: db, sim: sim, engine: engine, keys: map[string]string{}, data: data}
-	for name, scopes := range map[string][]auth.Scope{"read": {auth.ScopeRead}, "admin": {auth.ScopeAdmin}, "sensitive": {auth.ScopeRead, auth.ScopeSensitive}} {
+	for name, scopes := range map[string][]auth.Scope{"read": {auth.ScopeRead}, "admin": {auth.ScopeAdmin}, "sensitive": {auth.ScopeRead, auth.ScopeSensitive}, "sensitiveOnly": {auth.ScopeSensitive}} {
 		key, _, err := keys.Create(context.Background(), name, scopes, "test")
 		if err != nil {
 			t.Fatal(err)

@@ -58,6 +58,7 @@ const (
 	CodeNotFound   = "NOT_FOUND"
 	CodeInternal   = "INTERNAL"
 	CodeTimeout    = "TIMEOUT"
+	CodeForbidden  = "FORBIDDEN"
 )
 
 // NewHandler returns the /graphql handler: POST and GET transports, a parsed-query cache, automatic
@@ -87,7 +88,9 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		// Every operation needs the read scope (admin implies it); mutations check admin themselves.
 		if err := auth.Require(ctx, auth.ScopeRead); err != nil {
-			return graphql.OneShot(graphql.ErrorResponse(ctx, "%s", err.Error()))
+			return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
+				Message: err.Error(), Extensions: map[string]any{"code": CodeForbidden},
+			}}})
 		}
 		return next(ctx)
 	})
@@ -155,7 +158,7 @@ func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Erro
 	code := ""
 	switch {
 	case errors.Is(err, auth.ErrForbidden):
-		code = "FORBIDDEN"
+		code = CodeForbidden
 	case errors.Is(err, mirror.ErrRunNotFound):
 		code = CodeNotFound
 	case errors.Is(err, mirror.ErrRunNotHeld), errors.Is(err, mirror.ErrRunSuperseded):
