@@ -92,7 +92,19 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 				Message: err.Error(), Extensions: map[string]any{"code": CodeForbidden},
 			}}})
 		}
-		return next(ctx)
+		respond := next(ctx)
+		return func(ctx context.Context) *graphql.Response {
+			if resp := respond(ctx); resp != nil {
+				return resp
+			}
+			// gqlgen answers nothing (JSON null) once the request's context is done: say why instead.
+			// (A nil would also end a subscription stream; this API has no subscriptions.)
+			code, msg := CodeInternal, "the request was cancelled"
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				code, msg = CodeTimeout, "the request took too long"
+			}
+			return &graphql.Response{Errors: gqlerror.List{{Message: msg, Extensions: map[string]any{"code": code}}}}
+		}
 	})
 	srv.AroundRootFields(func(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
 		fc := graphql.GetRootFieldContext(ctx)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,14 +9,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/rostermirror/rostermirror/internal/admin"
 	"github.com/rostermirror/rostermirror/internal/auth"
 	"github.com/rostermirror/rostermirror/internal/metrics"
 	"github.com/rostermirror/rostermirror/internal/secret"
 	"github.com/rostermirror/rostermirror/sync/cleversim"
 	"github.com/rostermirror/rostermirror/sync/cleversim/synth"
 	"github.com/rostermirror/rostermirror/sync/mirror"
-	"github.com/rostermirror/rostermirror/sync/schedule"
 )
 
 // demoQuery is the first query the demo suggests.
@@ -110,25 +107,9 @@ func (a *app) demo(ctx context.Context) error {
 		return err
 	}
 
-	svc := admin.New(db, engine, a.logger, 0)
-	sched, err := schedule.New(schedule.Config{Syncer: engine, Districts: s.tokens, Schedule: a.cfg.SyncSchedule, DB: db, Logger: a.logger})
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", a.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
-	}
-	srv := &http.Server{
-		Handler:           newHTTPHandler(handlerDeps{DB: db, Logger: a.logger, Admin: svc, Metrics: m, Keys: keys, NextRun: sched.NextRun}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	if err := sched.Start(ctx); err != nil {
-		return errors.Join(err, a.shutdown(srv, nil, svc))
-	}
-	fmt.Fprintf(a.stdout, `rostermirror demo is running.
+	return a.runServer(ctx, s, m, keys, func(addr net.Addr) {
+		url := browserURL(addr)
+		fmt.Fprintf(a.stdout, `rostermirror demo is running.
 
   Playground:  %s/
   API key:     %s   (admin + sensitive; paste it into the playground's "API key" bar)
@@ -139,14 +120,8 @@ func (a *app) demo(ctx context.Context) error {
       -d '{"query":"{ districts { edges { node { name schools { totalCount } users { totalCount } } } } }"}'
 
 Stop with Ctrl-C.
-`, browserURL(ln.Addr()), key, demoQuery, browserURL(ln.Addr()), key)
-
-	select {
-	case <-ctx.Done():
-		return a.shutdown(srv, sched, svc)
-	case err := <-serveErr:
-		return errors.Join(fmt.Errorf("serve HTTP: %w", err), a.shutdown(srv, sched, svc))
-	}
+`, url, key, demoQuery, url, key)
+	})
 }
 
 // browserURL turns a listen address into a URL a browser on this machine can open.

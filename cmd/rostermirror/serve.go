@@ -64,6 +64,12 @@ func (a *app) serve(ctx context.Context) error {
 	defer s.Close()
 
 	m := metrics.New()
+	return a.runServer(ctx, s, m, auth.NewStore(s.db, nil, auth.WithLogger(a.logger)), nil)
+}
+
+// runServer runs the scheduler and the HTTP server (API, playground, metrics, health) over s until ctx is
+// cancelled, then stops them gracefully. announce, when set, is called once the server listens.
+func (a *app) runServer(ctx context.Context, s *syncer, m *metrics.Metrics, keys *auth.Store, announce func(net.Addr)) error {
 	engine := observedEngine{Engine: s.engine, metrics: m}
 	svc := admin.New(s.db, engine, a.logger, 0)
 	sched, err := schedule.New(schedule.Config{
@@ -82,8 +88,7 @@ func (a *app) serve(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler: newHTTPHandler(handlerDeps{DB: s.db, Logger: a.logger, Admin: svc, Metrics: m, NextRun: sched.NextRun,
-			Keys: auth.NewStore(s.db, nil, auth.WithLogger(a.logger))}),
+		Handler:           newHTTPHandler(handlerDeps{DB: s.db, Logger: a.logger, Admin: svc, Metrics: m, NextRun: sched.NextRun, Keys: keys}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 	}
@@ -93,6 +98,9 @@ func (a *app) serve(ctx context.Context) error {
 
 	if err := sched.Start(ctx); err != nil { // "start scheduler: …"
 		return errors.Join(err, a.shutdown(srv, nil, svc))
+	}
+	if announce != nil {
+		announce(ln.Addr())
 	}
 
 	select {

@@ -124,21 +124,21 @@ func readRows(b *testing.B, rd Reader, districtID string) ([]tableRows, int) {
 				for _, r := range userRoles(*u, it.rec.hash, now) {
 					roleRows = append(roleRows, r.row)
 					for _, s := range r.schools {
-						schoolRows = append(schoolRows, []any{newID(now), districtID, now, nil, r.id, s})
+						schoolRows = append(schoolRows, []any{roleSchools.newID(), districtID, now, nil, r.id, s})
 					}
 				}
 				if c := u.Roles.Contact; c != nil {
 					for s, attrs := range contactLinks(c) {
-						contactRows = append(contactRows, append([]any{newID(now), districtID, now, nil, u.ID, s}, attrs...))
+						contactRows = append(contactRows, append([]any{contactMembers.newID(), districtID, now, nil, u.ID, s}, attrs...))
 					}
 				}
 			}
 			if s := it.section; s != nil {
 				for pos, t := range sectionTeachers(s) {
-					teacherRows = append(teacherRows, []any{newID(now), districtID, now, nil, s.ID, t, pos})
+					teacherRows = append(teacherRows, []any{teachers.newID(), districtID, now, nil, s.ID, t, pos})
 				}
 				for _, st := range s.Students {
-					studentRows = append(studentRows, []any{newID(now), districtID, now, nil, s.ID, st})
+					studentRows = append(studentRows, []any{students.newID(), districtID, now, nil, s.ID, st})
 				}
 			}
 		}

@@ -7,6 +7,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/rostermirror/rostermirror/ent/auditentry"
 	"github.com/rostermirror/rostermirror/ent/syncrun"
 	"github.com/rostermirror/rostermirror/internal/syncstats"
 )
@@ -72,7 +73,7 @@ func (e *Engine) decideHeld(ctx context.Context, runID, decidedBy string, approv
 		action = "approveHeldSync"
 	}
 	if _, err := tx.ExecContext(ctx, w.rebind("INSERT INTO audit_entries (id, at, actor, action, target, outcome) VALUES (?, ?, ?, ?, ?, ?)"),
-		newID(now), now, decidedBy, action, runID, string(status)); err != nil {
+		auditentry.DefaultID(), now, decidedBy, action, runID, string(status)); err != nil {
 		return Result{}, fmt.Errorf("record decision in the audit log: %w", err)
 	}
 	if err := tx.Commit(); err != nil {

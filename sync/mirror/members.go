@@ -2,14 +2,14 @@ package mirror
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
+	"github.com/rostermirror/rostermirror/ent/contactrelationship"
+	"github.com/rostermirror/rostermirror/ent/roleschool"
+	"github.com/rostermirror/rostermirror/ent/sectionstudent"
+	"github.com/rostermirror/rostermirror/ent/sectionteacher"
 	"github.com/rostermirror/rostermirror/sync/clever"
 )
 
@@ -19,13 +19,19 @@ type membership struct {
 	table        string
 	owner, other string   // columns
 	attrs        []string // columns that may change while the association holds
+	newID        func() string
 }
 
+// The id functions are ent's generated defaults (from ent/schema), called late: ent sets them at init.
 var (
-	roleSchools    = membership{table: "role_schools", owner: "role_id", other: "school_id"}
-	contactMembers = membership{table: "contact_relationships", owner: "contact_id", other: "student_id", attrs: []string{"relationship", "type"}}
-	teachers       = membership{table: "section_teachers", owner: "section_id", other: "user_id", attrs: []string{"position"}}
-	students       = membership{table: "section_students", owner: "section_id", other: "user_id"}
+	roleSchools = membership{table: "role_schools", owner: "role_id", other: "school_id",
+		newID: func() string { return roleschool.DefaultID() }}
+	contactMembers = membership{table: "contact_relationships", owner: "contact_id", other: "student_id",
+		attrs: []string{"relationship", "type"}, newID: func() string { return contactrelationship.DefaultID() }}
+	teachers = membership{table: "section_teachers", owner: "section_id", other: "user_id",
+		attrs: []string{"position"}, newID: func() string { return sectionteacher.DefaultID() }}
+	students = membership{table: "section_students", owner: "section_id", other: "user_id",
+		newID: func() string { return sectionstudent.DefaultID() }}
 )
 
 type pair struct{ owner, other string }
@@ -92,7 +98,7 @@ func (w *txWriter) syncMembers(ctx context.Context, m membership, districtID str
 	var added [][]any
 	for p, attrs := range desired {
 		if _, ok := current[p]; !ok {
-			added = append(added, append([]any{newID(w.now), districtID, w.now, nil, p.owner, p.other}, attrs...))
+			added = append(added, append([]any{m.newID(), districtID, w.now, nil, p.owner, p.other}, attrs...))
 		}
 	}
 	slices.SortFunc(added, func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) })
@@ -106,14 +112,6 @@ func sameAttrs(have []string, want []any) bool {
 		}
 	}
 	return true
-}
-
-// newID is a membership row id: milliseconds then random bytes, hex (as ent/schema's default).
-func newID(now time.Time) string {
-	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli()))
-	rand.Read(b[8:])
-	return hex.EncodeToString(b[:])
 }
 
 // syncUserMembers writes the roles of changed users (archiving roles a user lost, restoring roles that
