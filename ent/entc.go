@@ -35,7 +35,7 @@ func main() {
 			gen.FeatureIntercept,
 			gen.FeatureNamedEdges,
 		},
-	}, entc.Extensions(ex))
+	}, entc.Extensions(ex), entc.TemplateFiles("ent/template/storage.tmpl"))
 	if err != nil {
 		log.Fatalf("generate ent: %v", err)
 	}

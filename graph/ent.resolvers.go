@@ -9,17 +9,17 @@ import (
 	"context"
 
 	"github.com/rostermirror/rostermirror/ent"
-	"github.com/rostermirror/rostermirror/internal/archive"
+	"github.com/rostermirror/rostermirror/internal/nodes"
 )
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id string) (ent.Noder, error) {
-	return r.client.Noder(archive.Include(ctx, true), id, ent.WithNodeType(r.nodeType))
+	return nodes.Get(ctx, r.client, id, r.nodeType)
 }
 
 // Nodes is the resolver for the nodes field.
 func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]ent.Noder, error) {
-	return r.client.Noders(archive.Include(ctx, true), ids, ent.WithNodeType(r.nodeType))
+	return nodes.GetAll(ctx, r.client, ids, r.nodeType)
 }
 
 // Course returns CourseResolver implementation.

@@ -32,7 +32,7 @@ func (simTokens) Revoked(context.Context, string, error) error { return nil }
 // api is the GraphQL endpoint over a database synced from the demo district, behind the real API-key
 // middleware, with keys of each scope.
 type api struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	db     *store.DB
 	sim    *cleversim.Server
@@ -41,7 +41,7 @@ type api struct {
 	data   *cleversim.Dataset
 }
 
-func newAPI(t *testing.T) *api {
+func newAPI(t testing.TB) *api {
 	t.Helper()
 	data := synth.Demo()
 	sim, err := cleversim.New(cleversim.Config{Dataset: data})

@@ -18,7 +18,12 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"entgo.io/ent/dialect"
+
 	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/ent/intercept"
+	"github.com/rostermirror/rostermirror/ent/userrole"
+	"github.com/rostermirror/rostermirror/graph/sqljson"
 	"github.com/rostermirror/rostermirror/internal/admin"
 	"github.com/rostermirror/rostermirror/internal/archive"
 	"github.com/rostermirror/rostermirror/internal/auth"
@@ -50,6 +55,10 @@ type HandlerConfig struct {
 	// Observe, when set, is told of every operation: its name, how long it took and its errors' codes
 	// (for metrics).
 	Observe func(operation string, d time.Duration, errorCodes []string)
+	// ResolveAll turns off compiled queries: every query runs through the resolvers, as on SQLite.
+	ResolveAll bool
+	// Compiled, when set, is told of every operation answered by one compiled statement (sqljson).
+	Compiled func(operation string)
 }
 
 // Error codes in errors' extensions.code.
@@ -73,11 +82,13 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	cfg.Timeout = cmp.Or(cfg.Timeout, 30*time.Second)
 
 	client := cfg.DB.NewClient(cfg.ClientOptions...)
-	client.Intercept(archive.Interceptor())
-	srv := handler.New(NewExecutableSchema(Config{
-		Resolvers:  &Resolver{client: client, nodeType: nodes.TypeFunc(cfg.DB), admin: cfg.Admin, nextRun: cfg.NextRun},
+	client.Intercept(archive.Interceptor(), listOrder())
+	nodeType := nodes.TypeFunc(cfg.DB)
+	schema := NewExecutableSchema(Config{
+		Resolvers:  &Resolver{client: client, nodeType: nodeType, admin: cfg.Admin, nextRun: cfg.NextRun},
 		Directives: DirectiveRoot{Sensitive: sensitive},
-	}))
+	})
+	srv := handler.New(schema)
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
@@ -92,7 +103,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 				Message: err.Error(), Extensions: map[string]any{"code": CodeForbidden},
 			}}})
 		}
-		respond := next(ctx)
+		respond := next(context.WithValue(ctx, dispatchedKey{}, true))
 		return func(ctx context.Context) *graphql.Response {
 			if resp := respond(ctx); resp != nil {
 				return resp
@@ -137,11 +148,18 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 			}
 			name := ""
 			if graphql.HasOperationContext(ctx) {
-				name = graphql.GetOperationContext(ctx).OperationName
+				name = operationName(graphql.GetOperationContext(ctx))
 			}
 			cfg.Observe(name, time.Since(start), codes)
 			return resp
 		})
+	}
+	if cfg.DB.Dialect == dialect.Postgres && !cfg.ResolveAll {
+		compiler := sqljson.New(sqljson.Config{
+			Schema: schema.Schema(), SchemaFile: "ent.graphql", NodeType: nodeType,
+			Archivable: archive.Archivable, MaxPageSize: cfg.MaxPageSize,
+		})
+		srv.AroundResponses(compiled(compiler, cfg))
 	}
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		return present(ctx, err, cfg.Logger)
@@ -158,6 +176,53 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 }
 
 var errInternal = errors.New("internal error")
+
+// dispatchedKey marks the context of operations that passed every check and are executed (gqlgen
+// also runs the response middlewares for operations it refuses).
+type dispatchedKey struct{}
+
+// compiled answers a query with one SQL statement when sqljson compiles it, and through the resolvers
+// otherwise (or when the statement fails: the resolvers then report what went wrong).
+func compiled(c *sqljson.Compiler, cfg HandlerConfig) graphql.ResponseMiddleware {
+	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		if ctx.Value(dispatchedKey{}) == nil {
+			return next(ctx) // an operation refused before execution (depth, complexity, ...): its errors
+		}
+		op := graphql.GetOperationContext(ctx)
+		data, err := c.Answer(ctx, cfg.DB.SQL, op, mayReadSensitive(ctx))
+		switch {
+		case err == nil:
+			if cfg.Compiled != nil {
+				cfg.Compiled(operationName(op))
+			}
+			return &graphql.Response{Data: data}
+		case ctx.Err() != nil:
+			return nil // answered as a timeout or cancellation by the operation middleware
+		case !errors.Is(err, sqljson.ErrNotCompiled):
+			cfg.Logger.WarnContext(ctx, "compiled graphql query failed; resolving it instead", slog.String("error", err.Error()))
+		}
+		return next(ctx)
+	}
+}
+
+// operationName is the operation's name: the request's operationName, or the name in the document.
+func operationName(op *graphql.OperationContext) string {
+	if op.OperationName == "" && op.Operation != nil {
+		return op.Operation.Name
+	}
+	return op.OperationName
+}
+
+// listOrder orders user roles by id, so that User.roles (a list edge without pagination, loaded with
+// the user) comes in the same order every time and whichever way the query is answered.
+func listOrder() ent.Interceptor {
+	return intercept.TraverseFunc(func(_ context.Context, q intercept.Query) error {
+		if q.Type() == ent.TypeUserRole {
+			q.Order(userrole.ByID())
+		}
+		return nil
+	})
+}
 
 // present turns an error into what the client sees: GraphQL validation and domain errors keep their
 // message with a code; anything else is logged and reported as an internal error.

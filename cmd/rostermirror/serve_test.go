@@ -50,7 +50,11 @@ func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan result, 1)
-	go func() { done <- runCLI(t, ctx, e, "serve", "--addr", addr) }()
+	var stdout, stderr syncBuffer
+	go func() {
+		code := run(ctx, []string{"serve", "--addr", addr}, strings.NewReader(""), &stdout, &stderr, e.get)
+		done <- result{code, stdout.String(), stderr.String()}
+	}()
 
 	base := "http://" + addr
 	deadline := time.Now().Add(10 * time.Second)
@@ -77,9 +81,17 @@ func TestServe(t *testing.T) {
 		t.Errorf("/readyz: %d %q, want 200 \"ok\"", code, body)
 	}
 
+	// The scheduler starts after the HTTP server (which serves while Clever is read): wait for it.
+	for !strings.Contains(stderr.String(), "sync schedule started") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the scheduler did not start:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	cancel()
 	select {
 	case r := <-done:
+		t.Logf("stderr:\n%s", r.stderr)
 		if !strings.Contains(r.stderr, `"districts":1`) {
 			t.Errorf("the scheduler did not schedule the simulator's district:\n%s", r.stderr)
 		}

@@ -5,6 +5,7 @@ package archive
 
 import (
 	"context"
+	"sync/atomic"
 
 	"entgo.io/ent/dialect/sql"
 
@@ -28,6 +29,19 @@ func Included(ctx context.Context) bool {
 	return v
 }
 
+type firstKey struct{}
+
+// IncludeFirst returns a context under which the first query (the record node(id) asks for) sees
+// archived records; the queries after it — the edges loaded below that record — hide them as usual.
+func IncludeFirst(ctx context.Context) context.Context {
+	pending := new(atomic.Bool)
+	pending.Store(true)
+	return context.WithValue(ctx, firstKey{}, pending)
+}
+
+// Archivable reports whether rows of the ent type carry archived_at (and are hidden when archived).
+func Archivable(entType string) bool { return archivable[entType] }
+
 // archivable are the ent types whose rows carry archived_at.
 var archivable = map[string]bool{
 	ent.TypeDistrict: true, ent.TypeSchool: true, ent.TypeTerm: true, ent.TypeCourse: true,
@@ -35,9 +49,12 @@ var archivable = map[string]bool{
 }
 
 // Interceptor hides archived rows from every query on an archivable type unless the context includes
-// them (Include).
+// them (Include, or IncludeFirst for the first query under it).
 func Interceptor() ent.Interceptor {
 	return intercept.TraverseFunc(func(ctx context.Context, q intercept.Query) error {
+		if pending, ok := ctx.Value(firstKey{}).(*atomic.Bool); ok && pending.CompareAndSwap(true, false) {
+			return nil
+		}
 		if !Included(ctx) && archivable[q.Type()] {
 			q.WhereP(sql.FieldIsNull("archived_at"))
 		}

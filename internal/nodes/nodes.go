@@ -13,9 +13,11 @@ import (
 	"strings"
 
 	"entgo.io/ent/dialect"
+	"github.com/99designs/gqlgen/graphql"
 	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/internal/archive"
 	"github.com/rostermirror/rostermirror/internal/store"
 )
 
@@ -72,4 +74,29 @@ func TypeFunc(db *store.DB) func(context.Context, string) (string, error) {
 		cache.Add(id, t)
 		return t, nil
 	}
+}
+
+// Get is node(id): the record with id whatever its state (archived ones included, since an id names
+// the record explicitly); the edges loaded below it hide archived records as everywhere else.
+func Get(ctx context.Context, client *ent.Client, id string, typeOf func(context.Context, string) (string, error)) (ent.Noder, error) {
+	return client.Noder(archive.IncludeFirst(ctx), id, ent.WithNodeType(typeOf))
+}
+
+// GetAll is nodes(ids): Get for each id, in order, one record at a time (so that only the records
+// themselves are seen archived). An id that names nothing gives null at its index and an error at
+// its path, as ent's Noders does.
+func GetAll(ctx context.Context, client *ent.Client, ids []string, typeOf func(context.Context, string) (string, error)) ([]ent.Noder, error) {
+	out := make([]ent.Noder, len(ids))
+	for i, id := range ids {
+		n, err := Get(ctx, client, id, typeOf)
+		if err != nil {
+			if !ent.IsNotFound(err) && ctx.Err() != nil {
+				return nil, err
+			}
+			graphql.AddError(graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i)), err)
+			continue
+		}
+		out[i] = n
+	}
+	return out, nil
 }

@@ -3,9 +3,12 @@
 //
 // Every connected district gets its own job, tagged with its id, in singleton mode: a run that is still
 // going when the next tick comes makes that tick be skipped, never overlapped. The list of connected
-// districts is re-read periodically, adding and removing jobs. On Postgres, replicas elect a leader
-// through a session advisory lock, and only the leader runs syncs, so each district is synced by one
-// replica per tick; on SQLite (one process by definition) or without a database there is no election.
+// districts is re-read periodically, adding and removing jobs. A failure to read it (Clever unreachable,
+// say) does not keep the scheduler from starting: it starts with no jobs, so that the server goes on
+// serving the data already mirrored, and retries sooner (after 5 seconds, doubling up to the refresh
+// interval) until a read succeeds. On Postgres, replicas elect a leader through a session advisory lock,
+// and only the leader runs syncs, so each district is synced by one replica per tick; on SQLite (one
+// process by definition) or without a database there is no election.
 package schedule
 
 import (
@@ -54,11 +57,16 @@ const (
 	logRemoved  = "removed"
 )
 
+// firstRetry is how long the refresh loop waits before re-reading the district list when no read has
+// succeeded since Start; the wait doubles after each failure, up to RefreshEvery.
+const firstRetry = 5 * time.Second
+
 // Config configures a Scheduler. Syncer and Districts are required.
 type Config struct {
 	// Syncer runs a district's sync.
 	Syncer Syncer
-	// Districts lists the connected districts, read at Start and every RefreshEvery.
+	// Districts lists the connected districts, read at Start and every RefreshEvery (sooner after
+	// failures until the first success, see Start).
 	Districts Districts
 	// Schedule is ROSTERMIRROR_SYNC_SCHEDULE: "daily" (03:00 UTC), "hourly", or a cron expression of
 	// 5 fields (6 with seconds), in UTC unless it starts with "CRON_TZ=Zone". See ParseSchedule.
@@ -151,8 +159,14 @@ func New(cfg Config) (*Scheduler, error) {
 
 // Start reads the connected districts, creates one job per district and starts the schedule and the
 // periodic refresh of the district list. It returns once they are started; ctx bounds the first read
-// of the district list (its cancellation does not stop the scheduler: Stop does). A scheduler runs
-// once: after Stop it cannot be started again (after a failed Start it can).
+// of the district list (its cancellation does not stop the scheduler: Stop does).
+//
+// A failed first read (Clever unreachable, a database error: Districts' errors are all alike) does not
+// fail Start: it is logged at Error and the scheduler starts with the jobs it could create, none at
+// worst; the refresh then retries after 5 seconds, doubling the wait after each failure up to
+// RefreshEvery, and keeps to RefreshEvery once a refresh has succeeded. Start fails only when gocron
+// cannot be set up or the scheduler was started already. A scheduler runs once: after Stop it cannot be
+// started again (after a failed Start it can).
 func (s *Scheduler) Start(ctx context.Context) error {
 	s.lifeMu.Lock()
 	defer s.lifeMu.Unlock()
@@ -181,18 +195,17 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	s.runCtx, s.cancelRuns = context.WithCancel(context.WithoutCancel(ctx))
 	s.mu.Unlock()
 
-	if err := s.Refresh(ctx); err != nil {
-		s.mu.Lock()
-		s.started, s.gocron, s.elector, s.jobs = false, nil, nil, nil
-		s.mu.Unlock()
-		s.cancelRuns()
-		return errors.Join(fmt.Errorf("start scheduler: %w", err), sched.Shutdown())
+	// A mirror keeps serving what it has during an outage of Clever: a failed read is retried, not fatal.
+	err = s.Refresh(ctx)
+	if err != nil {
+		s.cfg.Logger.ErrorContext(ctx, "read connected districts", slog.String(logError, err.Error()),
+			slog.Duration("retry_in", min(firstRetry, s.cfg.RefreshEvery)))
 	}
 	sched.Start()
 
 	refreshCtx, cancel := context.WithCancel(s.runCtx)
 	s.refreshCancel, s.refreshDone = cancel, make(chan struct{})
-	go s.refreshLoop(refreshCtx)
+	go s.refreshLoop(refreshCtx, err == nil)
 	s.cfg.Logger.InfoContext(ctx, "sync schedule started", slog.String("schedule", s.cron),
 		slog.Int("districts", len(s.Districts())), slog.Bool("leader_election", el != nil))
 	return nil
@@ -274,7 +287,8 @@ func (s *Scheduler) NextRun(districtID string) (time.Time, bool) {
 }
 
 // Refresh re-reads the connected districts now, adding a job for each new one and removing the jobs of
-// the districts gone (a run in progress finishes). It runs every RefreshEvery on its own; call it to
+// the districts gone (a run in progress finishes). When the list cannot be read the jobs are left as
+// they are. It runs every RefreshEvery on its own (sooner until one succeeds, see Start); call it to
 // pick up a newly connected district at once.
 func (s *Scheduler) Refresh(ctx context.Context) error {
 	s.refreshMu.Lock()
@@ -343,20 +357,47 @@ func (s *Scheduler) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// refreshLoop refreshes the district list every RefreshEvery until ctx is canceled.
-func (s *Scheduler) refreshLoop(ctx context.Context) {
+// refreshLoop refreshes the district list until ctx is canceled: every RefreshEvery once a refresh has
+// succeeded (ok: Start's did), and until then after firstRetry, doubling after each failure up to
+// RefreshEvery.
+func (s *Scheduler) refreshLoop(ctx context.Context, ok bool) {
 	defer close(s.refreshDone)
-	ticker := s.cfg.Clock.NewTicker(s.cfg.RefreshEvery)
-	defer ticker.Stop()
+	var ticker clockwork.Ticker // once ok
+	var timer clockwork.Timer   // the retry in progress, before
+	defer func() {
+		if ticker != nil {
+			ticker.Stop()
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	retry := min(firstRetry, s.cfg.RefreshEvery)
+	// next arms the wait for the next refresh. It is called before hooks.refreshed so that a test
+	// advancing its fake clock after the hook cannot outrun it.
+	next := func() <-chan time.Time {
+		if ok {
+			if ticker == nil {
+				ticker = s.cfg.Clock.NewTicker(s.cfg.RefreshEvery)
+			}
+			return ticker.Chan()
+		}
+		timer = s.cfg.Clock.NewTimer(retry)
+		retry = min(2*retry, s.cfg.RefreshEvery)
+		return timer.Chan()
+	}
+	due := next()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ticker.Chan():
+		case <-due:
 		}
 		refreshCtx, cancel := context.WithTimeout(ctx, s.cfg.RefreshEvery)
 		err := s.Refresh(refreshCtx)
 		cancel()
+		ok = ok || err == nil
+		due = next()
 		if err != nil && ctx.Err() == nil {
 			s.cfg.Logger.ErrorContext(ctx, "refresh scheduled districts", slog.String(logError, err.Error()))
 		}

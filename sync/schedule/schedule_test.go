@@ -390,14 +390,79 @@ func TestJobsFollowConnectedDistricts(t *testing.T) {
 	}
 }
 
-func TestStartFailsWhenDistrictsCannotBeRead(t *testing.T) {
+// TestStartSurvivesUnreadableDistricts: when the district list cannot be read at Start (Clever down),
+// the scheduler starts anyway with no jobs and logs the failure, then retries sooner than RefreshEvery
+// (after 5 seconds, then 10, …) until a read succeeds, and keeps to RefreshEvery from then on.
+func TestStartSurvivesUnreadableDistricts(t *testing.T) {
 	t.Parallel()
 	c := newCluster()
-	c.districts.set(errors.New("no such table: districts"))
-	r := c.add(t, nil, nil)
-	err := r.s.Start(t.Context())
-	if err == nil || !strings.Contains(err.Error(), "start scheduler: refresh districts: no such table") {
-		t.Fatalf("Start = %v, want the read error", err)
+	down := errors.New("list connected districts: clever token listing unavailable: dial tcp 10.0.0.1:443: connect: connection refused")
+	c.districts.set(down)
+	r := c.add(t, nil, func(cfg *Config) { cfg.Schedule = "daily"; cfg.RefreshEvery = 10 * time.Minute })
+	c.start(t, r)
+	if got := r.s.Districts(); len(got) != 0 {
+		t.Fatalf("Districts = %v, want none while the list cannot be read", got)
+	}
+	var logged []slog.Record
+	r.logs.mu.Lock()
+	for _, l := range r.logs.recs {
+		if l.Message == "read connected districts" {
+			logged = append(logged, l)
+		}
+	}
+	r.logs.mu.Unlock()
+	if len(logged) != 1 || logged[0].Level != slog.LevelError || attr(logged[0], logError) != "refresh districts: "+down.Error() {
+		t.Fatalf("logged %v: want one error line \"read connected districts\" with the error", logged)
+	}
+
+	// The first retry comes after 5 seconds (not 10 minutes), and fails again.
+	noRefresh := func(after string) {
+		t.Helper()
+		select {
+		case err := <-r.refreshed:
+			t.Fatalf("refreshed (%v) %s", err, after)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if err := c.clock.BlockUntilContext(t.Context(), 1); err != nil { // the retry timer
+		t.Fatal(err)
+	}
+	c.clock.Advance(4 * time.Second)
+	noRefresh("after 4s, want the first retry after 5s")
+	c.clock.Advance(time.Second)
+	if err := recv(t, r.refreshed, "the first retry"); !errors.Is(err, down) {
+		t.Fatalf("first retry: %v, want %v", err, down)
+	}
+
+	// The next waits twice as long; by then Clever is back and the districts are scheduled.
+	c.clock.Advance(9 * time.Second)
+	noRefresh("9s after the first retry, want the second after 10s")
+	c.districts.set(nil, "b", "a")
+	c.clock.Advance(time.Second)
+	if err := recv(t, r.refreshed, "the second retry"); err != nil {
+		t.Fatalf("second retry: %v", err)
+	}
+	if got := r.s.Districts(); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("Districts after the list became readable = %v, want [a b]", got)
+	}
+	at3 := time.Date(2026, 3, 2, 3, 0, 0, 0, time.UTC)
+	if next, ok := r.s.NextRun("a"); !ok || !next.Equal(at3) {
+		t.Fatalf("NextRun(a) = %v, %v; want %v", next, ok, at3)
+	}
+
+	// After a success, the list is re-read every RefreshEvery again.
+	c.districts.set(nil, "a", "b", "c")
+	if err := c.clock.BlockUntilContext(t.Context(), 3); err != nil { // 2 jobs + refresh ticker
+		t.Fatal(err)
+	}
+	c.clock.Advance(20 * time.Second)
+	noRefresh("20s after a success, want RefreshEvery")
+	c.clock.Advance(10*time.Minute - 20*time.Second)
+	if err := recv(t, r.refreshed, "the periodic refresh"); err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	if got := r.s.Districts(); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Fatalf("Districts after the periodic refresh = %v, want [a b c]", got)
 	}
 }
 
