@@ -3,6 +3,7 @@ package graph
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -159,7 +160,12 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 			Schema: schema.Schema(), SchemaFile: "ent.graphql", NodeType: nodeType,
 			Archivable: archive.Archivable, MaxPageSize: cfg.MaxPageSize,
 		})
-		srv.AroundResponses(compiled(compiler, cfg))
+		pool, err := cfg.DB.GenericPlans()
+		if err != nil {
+			cfg.Logger.Warn("open the pool of compiled queries; using the main pool", slog.String("error", err.Error()))
+			pool = cfg.DB.SQL
+		}
+		srv.AroundResponses(compiled(compiler, pool, cfg))
 	}
 	srv.SetErrorPresenter(func(ctx context.Context, err error) *gqlerror.Error {
 		return present(ctx, err, cfg.Logger)
@@ -183,13 +189,13 @@ type dispatchedKey struct{}
 
 // compiled answers a query with one SQL statement when sqljson compiles it, and through the resolvers
 // otherwise (or when the statement fails: the resolvers then report what went wrong).
-func compiled(c *sqljson.Compiler, cfg HandlerConfig) graphql.ResponseMiddleware {
+func compiled(c *sqljson.Compiler, pool *sql.DB, cfg HandlerConfig) graphql.ResponseMiddleware {
 	return func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 		if ctx.Value(dispatchedKey{}) == nil {
 			return next(ctx) // an operation refused before execution (depth, complexity, ...): its errors
 		}
 		op := graphql.GetOperationContext(ctx)
-		data, err := c.Answer(ctx, cfg.DB.SQL, op, mayReadSensitive(ctx))
+		data, err := c.Answer(ctx, pool, op, mayReadSensitive(ctx))
 		switch {
 		case err == nil:
 			if cfg.Compiled != nil {

@@ -56,6 +56,11 @@ type DB struct {
 	Dialect string // dialect.Postgres or dialect.SQLite
 
 	locks sync.Map // key → *sync.Mutex, for TryLock
+
+	url         string // the Postgres URL Open was given ("" from FromSQL)
+	genericOnce sync.Once
+	generic     *sql.DB
+	genericErr  error
 }
 
 // Open connects to databaseURL: postgres:// or postgresql:// selects Postgres; file: (or a plain path)
@@ -80,7 +85,36 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("open database %s: %w", Redact(databaseURL), err)
 	}
-	return FromSQL(sqlDB, d), nil
+	db := FromSQL(sqlDB, d)
+	if d == dialect.Postgres {
+		db.url = databaseURL
+	}
+	return db, nil
+}
+
+// GenericPlans returns a second pool to the same Postgres database whose sessions plan prepared
+// statements once, with plan_cache_mode=force_generic_plan. It is for statements that are prepared and
+// run many times with ids as their only parameters (graph's compiled queries): Postgres' own choice
+// between generic and per-execution plans keeps re-planning some of them, which costs more than
+// running them. The pool opens on first use and closes with db. A DB made by FromSQL (or on SQLite)
+// has no URL to open another pool from: GenericPlans returns db.SQL itself.
+func (db *DB) GenericPlans() (*sql.DB, error) {
+	if db.url == "" {
+		return db.SQL, nil
+	}
+	db.genericOnce.Do(func() {
+		sep := "?"
+		if strings.Contains(db.url, "?") {
+			sep = "&"
+		}
+		db.generic, db.genericErr = sql.Open("postgres", db.url+sep+"plan_cache_mode=force_generic_plan")
+		if db.genericErr == nil {
+			db.generic.SetMaxOpenConns(20)
+			db.generic.SetMaxIdleConns(20)
+			db.generic.SetConnMaxIdleTime(5 * time.Minute)
+		}
+	})
+	return db.generic, db.genericErr
 }
 
 // FromSQL wraps an open *sql.DB of the given dialect.
@@ -108,7 +142,13 @@ func (db *DB) NewClient(opts ...ent.Option) *ent.Client {
 }
 
 // Close closes the database.
-func (db *DB) Close() error { return db.Client.Close() }
+func (db *DB) Close() error {
+	err := db.Client.Close()
+	if db.generic != nil {
+		err = errors.Join(err, db.generic.Close())
+	}
+	return err
+}
 
 // parseURL picks the driver for a database URL and completes a SQLite DSN with the default pragmas.
 func parseURL(databaseURL string) (driver, dsn, d string, err error) {

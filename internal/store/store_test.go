@@ -63,3 +63,35 @@ func TestURLs(t *testing.T) {
 		db.Close()
 	}
 }
+
+// TestGenericPlans: on Postgres the second pool's sessions plan prepared statements generically, the
+// main pool's keep Postgres' default; elsewhere it is the main pool.
+func TestGenericPlans(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := store.Open(ctx, dbtest.EmptyURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	pool, err := db.GenericPlans()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !dbtest.Postgres() {
+		if pool != db.SQL {
+			t.Error("on SQLite GenericPlans is not the main pool")
+		}
+		return
+	}
+	var generic, main string
+	if err := pool.QueryRowContext(ctx, "SHOW plan_cache_mode").Scan(&generic); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SQL.QueryRowContext(ctx, "SHOW plan_cache_mode").Scan(&main); err != nil {
+		t.Fatal(err)
+	}
+	if generic != "force_generic_plan" || main != "auto" {
+		t.Errorf("plan_cache_mode: %q in the generic pool, %q in the main one", generic, main)
+	}
+}
