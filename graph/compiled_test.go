@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"entgo.io/ent/dialect"
@@ -243,5 +244,70 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestNodesFindArchivedRecords: node(id) and nodes(ids) return the records they name even when
+// archived, in the order asked, while the edges below them hide archived records; nodes(ids) runs as
+// many statements for ten users as for two.
+func TestNodesFindArchivedRecords(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	ids := archiveSome(t, a)
+	var statements atomic.Int64
+	h := graph.NewHandler(graph.HandlerConfig{DB: a.db, ResolveAll: true,
+		ClientOptions: []ent.Option{ent.Debug(), ent.Log(func(...any) { statements.Add(1) })}})
+	srv := httptest.NewServer(authAs(auth.Key{Scopes: []auth.Scope{auth.ScopeRead}}, h))
+	t.Cleanup(srv.Close)
+	a.url = srv.URL
+
+	district := ids.ofType["District"]
+	var one struct {
+		Node struct{ ArchivedAt *string }
+		D    struct {
+			Schools struct{ TotalCount int }
+		}
+	}
+	a.query("", `query($id: ID!, $d: ID!) { node(id: $id) { ... on User { archivedAt } } d: node(id: $d) { ... on District { schools { totalCount } } } }`,
+		map[string]any{"id": ids.archivedStudent, "d": district}, &one)
+	if one.Node.ArchivedAt == nil {
+		t.Error("node(id) of an archived student: not archived, or not found")
+	}
+
+	users := a.db.NewClient().User.Query().Order(ent.Asc("clever_id")).Limit(10).IDsX(context.Background())
+	var many struct {
+		Nodes []struct {
+			ID         string
+			ArchivedAt *string
+			Schools    *struct{ TotalCount int }
+		}
+	}
+	count := func(userIDs []string) int64 {
+		statements.Store(0)
+		list := append([]string{ids.archivedStudent, district}, userIDs...)
+		a.query("", `query($ids: [ID!]!) { nodes(ids: $ids) { id ... on User { archivedAt } ... on District { schools { totalCount } } } }`,
+			map[string]any{"ids": list}, &many)
+		if len(many.Nodes) != len(list) {
+			t.Fatalf("nodes: %d answers for %d ids", len(many.Nodes), len(list))
+		}
+		for i, n := range many.Nodes {
+			if n.ID != list[i] {
+				t.Errorf("nodes[%d] = %s, want %s", i, n.ID, list[i])
+			}
+		}
+		return statements.Load()
+	}
+	few, lots := count(users[:2]), count(users)
+	if many.Nodes[0].ArchivedAt == nil {
+		t.Error("nodes(ids): the archived student is not shown archived")
+	}
+	// The archived school is hidden below the district, whichever way the district is fetched.
+	var all struct{ Schools struct{ TotalCount int } }
+	a.query("", `{ schools(includeArchived: true) { totalCount } }`, nil, &all)
+	if got := many.Nodes[1].Schools; got == nil || got.TotalCount != all.Schools.TotalCount-1 || one.D.Schools.TotalCount != got.TotalCount {
+		t.Errorf("district schools below node/nodes: %+v and %d, want %d (one archived)", got, one.D.Schools.TotalCount, all.Schools.TotalCount-1)
+	}
+	if few != lots || few == 0 {
+		t.Errorf("nodes(ids): %d statements for 4 ids, %d for 12; want the same", few, lots)
 	}
 }

@@ -5,8 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -61,4 +64,49 @@ func TestRequestTimeout(t *testing.T) {
 	if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "TIMEOUT" {
 		t.Errorf("%d %s errors = %+v, want TIMEOUT", r.status, r.Data, r.Errors)
 	}
+}
+
+// TestPanicsAreRecoveredAndLogged: a resolver that panics (District.status on a handler built
+// without its admin service dereferences nil) gives that field an INTERNAL error without internals,
+// the panic is logged with its stack, and the server goes on answering.
+func TestPanicsAreRecoveredAndLogged(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	var logs syncBuffer
+	h := graph.NewHandler(graph.HandlerConfig{DB: a.db, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	srv := httptest.NewServer(authAs(auth.Key{Scopes: []auth.Scope{auth.ScopeRead}}, h))
+	t.Cleanup(srv.Close)
+
+	r := post(t, srv.URL, map[string]any{"query": `{ districts { edges { node { name status { state } } } } }`})
+	if r.status != http.StatusOK || len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != graph.CodeInternal ||
+		r.Errors[0].Message != "internal error" {
+		t.Fatalf("answer: %d %+v, want one INTERNAL \"internal error\"", r.status, r.Errors)
+	}
+	if !strings.Contains(logs.String(), `"msg":"graphql resolver panic"`) || !strings.Contains(logs.String(), "nil pointer") ||
+		!strings.Contains(logs.String(), "DistrictStatus") {
+		t.Errorf("the panic is not logged with its cause and stack:\n%s", logs.String())
+	}
+	var ok struct{ Districts struct{ TotalCount int } }
+	if r := post(t, srv.URL, map[string]any{"query": `{ districts { totalCount } }`}); len(r.Errors) > 0 ||
+		json.Unmarshal(r.Data, &ok) != nil || ok.Districts.TotalCount != 1 {
+		t.Errorf("after the panic: %+v %s", r.Errors, r.Data)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -233,7 +233,7 @@ func (b *builder) node(f graphql.CollectedField) (string, error) {
 // rootConnection is one of Query's connections (schools, users, ...), paged with first only.
 func (b *builder) rootConnection(f graphql.CollectedField) (string, error) {
 	t := ent.StorageTypes[strings.TrimSuffix(f.Definition.Type.Name(), "Connection")]
-	if t == nil || !b.fromEntSchema(f.Definition) && !b.isRootList(f) {
+	if t == nil || !isRootList(f) {
 		return "", ErrNotCompiled
 	}
 	args := b.argsOf(f)
@@ -257,8 +257,8 @@ func (b *builder) rootConnection(f graphql.CollectedField) (string, error) {
 
 // isRootList reports whether f is one of the hand-written root connections that only add
 // includeArchived to entgql's (schema.graphql's districts, schools, ...): their resolvers are
-// Paginate over the whole table.
-func (b *builder) isRootList(f graphql.CollectedField) bool {
+// Paginate over the whole table. (auditEntries is not: it checks the admin scope.)
+func isRootList(f graphql.CollectedField) bool {
 	switch f.Name {
 	case "districts", "schools", "users", "sections", "terms", "courses", "syncRuns":
 		return true
@@ -336,13 +336,13 @@ func (b *builder) field(t *ent.StorageType, r string, f graphql.CollectedField) 
 // scalar is column col of row r as gqlgen marshals it.
 func (b *builder) scalar(r string, col ent.StorageField, typ *ast.Type) (string, error) {
 	expr := r + "." + col.Column
-	kind := ""
+	isEnum := false
 	if def := b.c.cfg.Schema.Types[typ.Name()]; def != nil {
-		kind = string(def.Kind)
+		isEnum = def.Kind == ast.Enum
 	}
 	zero := ""
 	switch {
-	case kind == string(ast.Enum):
+	case isEnum:
 		zero = "''"
 	case typ.Name() == "String" || typ.Name() == "ID":
 		if col.Type != "string" {
@@ -424,7 +424,7 @@ func (b *builder) listEdge(f graphql.CollectedField, t *ent.StorageType, r strin
 }
 
 func (b *builder) edgeConnection(f graphql.CollectedField, t *ent.StorageType, r string, e ent.StorageEdge, target *ent.StorageType) (string, error) {
-	if e.Unique || !b.fromEntSchema(f.Definition) {
+	if e.Unique {
 		return "", ErrNotCompiled
 	}
 	args := b.argsOf(f)

@@ -75,11 +75,7 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	if d == dialect.Postgres {
-		// Keep as many idle connections as may be open: Go's default of 2 makes a busy API open and
-		// close a Postgres session per request.
-		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(20)
-		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+		sizePool(sqlDB)
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		sqlDB.Close()
@@ -90,6 +86,14 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 		db.url = databaseURL
 	}
 	return db, nil
+}
+
+// sizePool sizes a Postgres pool: at most 20 connections, and as many kept idle (Go's default of 2
+// makes a busy API open and close a Postgres session per request).
+func sizePool(p *sql.DB) {
+	p.SetMaxOpenConns(20)
+	p.SetMaxIdleConns(20)
+	p.SetConnMaxIdleTime(5 * time.Minute)
 }
 
 // GenericPlans returns a second pool to the same Postgres database whose sessions plan prepared
@@ -109,9 +113,7 @@ func (db *DB) GenericPlans() (*sql.DB, error) {
 		}
 		db.generic, db.genericErr = sql.Open("postgres", db.url+sep+"plan_cache_mode=force_generic_plan")
 		if db.genericErr == nil {
-			db.generic.SetMaxOpenConns(20)
-			db.generic.SetMaxIdleConns(20)
-			db.generic.SetConnMaxIdleTime(5 * time.Minute)
+			sizePool(db.generic)
 		}
 	})
 	return db.generic, db.genericErr

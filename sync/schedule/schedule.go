@@ -199,7 +199,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	err = s.Refresh(ctx)
 	if err != nil {
 		s.cfg.Logger.ErrorContext(ctx, "read connected districts", slog.String(logError, err.Error()),
-			slog.Duration("retry_in", min(firstRetry, s.cfg.RefreshEvery)))
+			slog.String("retry_in", min(firstRetry, s.cfg.RefreshEvery).String()))
 	}
 	sched.Start()
 
