@@ -60,6 +60,11 @@ type HandlerConfig struct {
 	ResolveAll bool
 	// Compiled, when set, is told of every operation answered by one compiled statement (sqljson).
 	Compiled func(operation string)
+	// Gate bounds how many operations execute at once; the others wait their turn (see Gate). Default:
+	// a Gate of DefaultConcurrency().
+	Gate *Gate
+	// Queued, when set, is told how long each executed operation waited for its turn at the Gate.
+	Queued func(wait time.Duration)
 }
 
 // Error codes in errors' extensions.code.
@@ -72,15 +77,19 @@ const (
 )
 
 // NewHandler returns the /graphql handler: POST and GET transports, a parsed-query cache, automatic
-// persisted queries, depth, complexity and page-size limits, a request timeout, and errors presented
-// with codes and without internals. Archived records are hidden unless a root field passes
-// includeArchived: true, which then applies to everything below that field.
+// persisted queries, depth, complexity and page-size limits, a bound on operations executing at once
+// (cfg.Gate), a request timeout, and errors presented with codes and without internals. Archived records
+// are hidden unless a root field passes includeArchived: true, which then applies to everything below
+// that field.
 func NewHandler(cfg HandlerConfig) http.Handler {
 	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	cfg.MaxPageSize = cmp.Or(cfg.MaxPageSize, 1000)
 	cfg.MaxDepth = cmp.Or(cfg.MaxDepth, 12)
 	cfg.MaxComplexity = cmp.Or(cfg.MaxComplexity, 1000)
 	cfg.Timeout = cmp.Or(cfg.Timeout, 30*time.Second)
+	if cfg.Gate == nil {
+		cfg.Gate = NewGate(DefaultConcurrency())
+	}
 
 	client := cfg.DB.NewClient(cfg.ClientOptions...)
 	client.Intercept(archive.Interceptor(), listOrder())
@@ -155,6 +164,9 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 			return resp
 		})
 	}
+	// Response middlewares nest in the order they are added: inside Observe, so that an operation's
+	// duration includes its wait; around the compiled path, so that both ways of answering take turns.
+	srv.AroundResponses(gated(cfg.Gate, cfg.Queued))
 	if cfg.DB.Dialect == dialect.Postgres && !cfg.ResolveAll {
 		compiler := sqljson.New(sqljson.Config{
 			Schema: schema.Schema(), SchemaFile: "ent.graphql", NodeType: nodeType,

@@ -4,7 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
+
+	"github.com/rostermirror/rostermirror/graph"
 
 	"github.com/rostermirror/rostermirror/internal/secret"
 	"github.com/rostermirror/rostermirror/internal/store"
@@ -25,6 +28,8 @@ const (
 	envDistrictTokens = "CLEVER_DISTRICT_TOKENS"
 	envSyncSchedule   = "ROSTERMIRROR_SYNC_SCHEDULE"
 	envSecretKey      = "ROSTERMIRROR_SECRET_KEY"
+	envConcurrency    = "ROSTERMIRROR_GRAPHQL_CONCURRENCY"
+	envCompiled       = "ROSTERMIRROR_COMPILED_QUERIES"
 )
 
 // Defaults of config.
@@ -54,6 +59,12 @@ type config struct {
 	SyncSchedule string
 	// SecretKey encrypts tokens at rest; required by every command that touches tokens.
 	SecretKey string
+	// GraphQLConcurrency is how many GraphQL operations execute at once, as given (a positive integer);
+	// empty means graph.DefaultConcurrency. Read with graphqlOptions.
+	GraphQLConcurrency string
+	// CompiledQueries says whether queries over the mirror's tables may be answered by one compiled
+	// statement on Postgres, as given (on/off, true/false, 1/0); empty means on. Read with graphqlOptions.
+	CompiledQueries string
 }
 
 // loadConfig reads the environment through getenv and fills in the defaults. It does not validate:
@@ -76,6 +87,9 @@ func loadConfig(getenv func(string) string) config {
 		DistrictTokens: or(envDistrictTokens, ""),
 		SyncSchedule:   or(envSyncSchedule, ""),
 		SecretKey:      getenv(envSecretKey), // a key is taken as given, spaces included
+
+		GraphQLConcurrency: or(envConcurrency, ""),
+		CompiledQueries:    or(envCompiled, ""),
 	}
 }
 
@@ -116,6 +130,38 @@ func (c config) validateSchedule() error {
 	}
 	return nil
 }
+
+// graphqlOptions are the settings of the GraphQL handler that come from the configuration.
+type graphqlOptions struct {
+	// Concurrency is how many operations execute at once.
+	Concurrency int
+	// ResolveAll turns compiled queries off.
+	ResolveAll bool
+}
+
+// graphqlOptions reads GraphQLConcurrency and CompiledQueries.
+func (c config) graphqlOptions() (graphqlOptions, error) {
+	o := graphqlOptions{Concurrency: graph.DefaultConcurrency()}
+	if c.GraphQLConcurrency != "" {
+		n, err := strconv.Atoi(c.GraphQLConcurrency)
+		if err != nil || n < 1 || n > maxConcurrency {
+			return o, fmt.Errorf("%s=%q: want a whole number from 1 to %d (default %d here: two per CPU, at least 4)",
+				envConcurrency, c.GraphQLConcurrency, maxConcurrency, o.Concurrency)
+		}
+		o.Concurrency = n
+	}
+	switch strings.ToLower(c.CompiledQueries) {
+	case "", "on", "true", "1":
+	case "off", "false", "0":
+		o.ResolveAll = true
+	default:
+		return o, fmt.Errorf("%s=%q: want on or off", envCompiled, c.CompiledQueries)
+	}
+	return o, nil
+}
+
+// maxConcurrency bounds ROSTERMIRROR_GRAPHQL_CONCURRENCY: more operations at once than this is no bound.
+const maxConcurrency = 10000
 
 // parseLogLevel reads a --log-level value: debug, info, warn or error (slog's names, any case).
 func parseLogLevel(s string) (slog.Level, error) {

@@ -3,8 +3,11 @@ package main
 import (
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/rostermirror/rostermirror/graph"
 
 	"github.com/rostermirror/rostermirror/internal/store"
 )
@@ -34,6 +37,8 @@ func TestLoadConfig(t *testing.T) {
 			envDistrictTokens: "d1=t1,d2=t2",
 			envSyncSchedule:   "0 3 * * *",
 			envSecretKey:      testSecretKey,
+			envConcurrency:    " 12 ",
+			envCompiled:       "off",
 			"UNRELATED":       "x",
 		}, config{
 			DatabaseURL:    "postgres://u:p@db/rm",
@@ -45,6 +50,9 @@ func TestLoadConfig(t *testing.T) {
 			DistrictTokens: "d1=t1,d2=t2",
 			SyncSchedule:   "0 3 * * *",
 			SecretKey:      testSecretKey,
+
+			GraphQLConcurrency: "12",
+			CompiledQueries:    "off",
 		}},
 	}
 	for _, tt := range tests {
@@ -103,6 +111,37 @@ func staticErr(c config) error {
 }
 
 var errNoTokens = errors.New("no tokens parsed")
+
+func TestGraphQLOptions(t *testing.T) {
+	t.Parallel()
+	def := graph.DefaultConcurrency()
+	tests := []struct {
+		cfg     config
+		want    graphqlOptions
+		wantErr string
+	}{
+		{config{}, graphqlOptions{Concurrency: def}, ""},
+		{config{GraphQLConcurrency: "1"}, graphqlOptions{Concurrency: 1}, ""},
+		{config{GraphQLConcurrency: "64", CompiledQueries: "on"}, graphqlOptions{Concurrency: 64}, ""},
+		{config{CompiledQueries: "OFF"}, graphqlOptions{Concurrency: def, ResolveAll: true}, ""},
+		{config{CompiledQueries: "false"}, graphqlOptions{Concurrency: def, ResolveAll: true}, ""},
+		{config{CompiledQueries: "1"}, graphqlOptions{Concurrency: def}, ""},
+		{config{GraphQLConcurrency: "0"}, graphqlOptions{}, `ROSTERMIRROR_GRAPHQL_CONCURRENCY="0": want a whole number from 1 to 10000 (default ` + strconv.Itoa(def) + ` here`},
+		{config{GraphQLConcurrency: "-3"}, graphqlOptions{}, `ROSTERMIRROR_GRAPHQL_CONCURRENCY="-3": want a whole number`},
+		{config{GraphQLConcurrency: "4.5"}, graphqlOptions{}, `ROSTERMIRROR_GRAPHQL_CONCURRENCY="4.5": want a whole number`},
+		{config{GraphQLConcurrency: "10001"}, graphqlOptions{}, `ROSTERMIRROR_GRAPHQL_CONCURRENCY="10001": want a whole number`},
+		{config{CompiledQueries: "maybe"}, graphqlOptions{}, `ROSTERMIRROR_COMPILED_QUERIES="maybe": want on or off`},
+	}
+	for _, tt := range tests {
+		got, err := tt.cfg.graphqlOptions()
+		switch {
+		case tt.wantErr == "" && (err != nil || got != tt.want):
+			t.Errorf("%+v: %+v, %v; want %+v", tt.cfg, got, err, tt.want)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%+v: error %v, want one containing %q", tt.cfg, err, tt.wantErr)
+		}
+	}
+}
 
 func TestParseLogLevel(t *testing.T) {
 	t.Parallel()

@@ -55,6 +55,10 @@ func (a *app) demo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	gq, err := a.cfg.graphqlOptions()
+	if err != nil {
+		return err
+	}
 	sim, err := cleversim.New(cleversim.Config{Dataset: synth.Demo(), Logger: a.logger})
 	if err != nil {
 		return err
@@ -107,7 +111,7 @@ func (a *app) demo(ctx context.Context) error {
 		return err
 	}
 
-	return a.runServer(ctx, s, m, keys, func(addr net.Addr) {
+	return a.runServer(ctx, s, m, keys, gq, func(addr net.Addr) {
 		url := browserURL(addr)
 		fmt.Fprintf(a.stdout, `rostermirror demo is running.
 

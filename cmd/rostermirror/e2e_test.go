@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rostermirror/rostermirror/graph/playground/playgroundtest"
+	"github.com/rostermirror/rostermirror/internal/dbtest"
 )
 
 // TestServeEndToEnd is the README's path through the real binary's code: sync a district from the
@@ -28,6 +29,7 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 
 	addr := freeAddr(t)
+	e[envConcurrency] = "3"
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan result, 1)
 	go func() { done <- runCLI(t, ctx, e, "serve", "--addr", addr) }()
@@ -75,10 +77,28 @@ func TestServeEndToEnd(t *testing.T) {
 	if code != http.StatusOK || answer.Data.Districts.TotalCount != 1 || answer.Data.Users.TotalCount != 360 {
 		t.Errorf("graphql: %d %s", code, body)
 	}
-	if code, metrics := get(t, base+"/metrics"); code != http.StatusOK ||
-		!strings.Contains(metrics, `rostermirror_http_requests_total{code="200",path="/graphql"}`) ||
-		!strings.Contains(metrics, "rostermirror_graphql_request_duration_seconds") {
-		t.Errorf("/metrics: %d, missing request series:\n%.2000s", code, metrics)
+	code, metrics := get(t, base+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: %d", code)
+	}
+	want := []string{
+		`rostermirror_http_requests_total{code="200",path="/graphql"} 1`,
+		`rostermirror_graphql_request_duration_seconds_count{operation="anonymous"} 1`,
+		"rostermirror_graphql_concurrency_limit 3", // from ROSTERMIRROR_GRAPHQL_CONCURRENCY
+		"rostermirror_graphql_operations_running 0",
+		"rostermirror_graphql_operations_waiting 0",
+		"rostermirror_graphql_queue_wait_seconds_count 1", // the request without a key never queued
+	}
+	compiled := `rostermirror_graphql_compiled_total{operation="anonymous"} 1`
+	if dbtest.Postgres() { // the query reads only the mirror's tables: one compiled statement answers it
+		want = append(want, compiled)
+	} else if strings.Contains(metrics, "rostermirror_graphql_compiled_total{") {
+		t.Error("/metrics counts compiled queries on SQLite")
+	}
+	for _, line := range want {
+		if !strings.Contains(metrics, "\n"+line+"\n") {
+			t.Errorf("/metrics lacks %q", line)
+		}
 	}
 
 	result := playgroundtest.RunInBrowser(t, base+"/", key)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -156,6 +157,29 @@ func TestServeBadSchedule(t *testing.T) {
 	r := runCLI(t, t.Context(), e, "serve", "--addr", "127.0.0.1:0")
 	if r.code != exitFailure || !strings.Contains(r.stderr, "ROSTERMIRROR_SYNC_SCHEDULE: ") {
 		t.Errorf("exit %d, stderr %q; want 1 and an error naming ROSTERMIRROR_SYNC_SCHEDULE", r.code, r.stderr)
+	}
+}
+
+// TestBadGraphQLSettings: serve and demo refuse a malformed ROSTERMIRROR_GRAPHQL_CONCURRENCY or
+// ROSTERMIRROR_COMPILED_QUERIES before they touch the database, naming the variable.
+func TestBadGraphQLSettings(t *testing.T) {
+	t.Parallel()
+	for _, cmd := range []string{"serve", "demo"} {
+		for _, bad := range []env{{envConcurrency: "0"}, {envConcurrency: "many"}, {envCompiled: "sometimes"}} {
+			dir := t.TempDir()
+			e := env{envDatabaseURL: "file:" + dir + "/rm.db", envSecretKey: testSecretKey}
+			var name string
+			for k, v := range bad {
+				e[k], name = v, k
+			}
+			r := runCLI(t, t.Context(), e, cmd, "--addr", "127.0.0.1:0")
+			if r.code != exitFailure || !strings.Contains(r.stderr, name+"=") {
+				t.Errorf("%s with %v: exit %d, stderr %q; want 1 and an error naming %s", cmd, bad, r.code, r.stderr, name)
+			}
+			if _, err := os.Stat(dir + "/rm.db"); err == nil {
+				t.Errorf("%s with %v left a database file behind", cmd, bad)
+			}
+		}
 	}
 }
 

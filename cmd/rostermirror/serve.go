@@ -1,15 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rostermirror/rostermirror/graph"
-	"github.com/rostermirror/rostermirror/graph/playground"
-	"github.com/rostermirror/rostermirror/internal/admin"
-	"github.com/rostermirror/rostermirror/internal/auth"
-	"github.com/rostermirror/rostermirror/internal/metrics"
-	"github.com/rostermirror/rostermirror/sync/mirror"
 	"log/slog"
 	"net"
 	"net/http"
@@ -17,7 +12,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rostermirror/rostermirror/graph"
+	"github.com/rostermirror/rostermirror/graph/playground"
+	"github.com/rostermirror/rostermirror/internal/admin"
+	"github.com/rostermirror/rostermirror/internal/auth"
+	"github.com/rostermirror/rostermirror/internal/metrics"
 	"github.com/rostermirror/rostermirror/internal/store"
+	"github.com/rostermirror/rostermirror/sync/mirror"
 	"github.com/rostermirror/rostermirror/sync/schedule"
 )
 
@@ -57,6 +58,10 @@ func (a *app) serve(ctx context.Context) error {
 	if err := a.cfg.validateSchedule(); err != nil {
 		return err
 	}
+	gq, err := a.cfg.graphqlOptions()
+	if err != nil {
+		return err
+	}
 	s, err := a.openSyncer(ctx)
 	if err != nil {
 		return err
@@ -64,12 +69,12 @@ func (a *app) serve(ctx context.Context) error {
 	defer s.Close()
 
 	m := metrics.New()
-	return a.runServer(ctx, s, m, auth.NewStore(s.db, nil, auth.WithLogger(a.logger)), nil)
+	return a.runServer(ctx, s, m, auth.NewStore(s.db, nil, auth.WithLogger(a.logger)), gq, nil)
 }
 
 // runServer runs the scheduler and the HTTP server (API, playground, metrics, health) over s until ctx is
 // cancelled, then stops them gracefully. announce, when set, is called once the server listens.
-func (a *app) runServer(ctx context.Context, s *syncer, m *metrics.Metrics, keys *auth.Store, announce func(net.Addr)) error {
+func (a *app) runServer(ctx context.Context, s *syncer, m *metrics.Metrics, keys *auth.Store, gq graphqlOptions, announce func(net.Addr)) error {
 	engine := observedEngine{Engine: s.engine, metrics: m}
 	svc := admin.New(s.db, engine, a.logger, 0)
 	sched, err := schedule.New(schedule.Config{
@@ -88,7 +93,9 @@ func (a *app) runServer(ctx context.Context, s *syncer, m *metrics.Metrics, keys
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           newHTTPHandler(handlerDeps{DB: s.db, Logger: a.logger, Admin: svc, Metrics: m, NextRun: sched.NextRun, Keys: keys}),
+		Handler: newHTTPHandler(handlerDeps{
+			DB: s.db, Logger: a.logger, Admin: svc, Metrics: m, NextRun: sched.NextRun, Keys: keys, GraphQL: gq,
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 	}
@@ -156,6 +163,8 @@ type handlerDeps struct {
 	Metrics *metrics.Metrics
 	// NextRun tells when the scheduler next syncs a district.
 	NextRun admin.NextRun
+	// GraphQL are the API's settings from the configuration; zero values mean the defaults.
+	GraphQL graphqlOptions
 }
 
 // newHTTPHandler builds the HTTP routes of serve and demo:
@@ -166,9 +175,15 @@ type handlerDeps struct {
 //	GET /healthz  200 "ok" while the process runs
 //	GET /readyz   200 "ok" when the database answers and is migrated, 503 with the reason otherwise
 func newHTTPHandler(d handlerDeps) http.Handler {
+	gate := graph.NewGate(cmp.Or(d.GraphQL.Concurrency, graph.DefaultConcurrency()))
+	if err := d.Metrics.WatchGraphQLGate(gate); err != nil {
+		d.Logger.Warn("graphql concurrency gauges not registered", "err", err)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", auth.Middleware(d.Keys, d.Logger)(graph.NewHandler(graph.HandlerConfig{
-		DB: d.DB, Admin: d.Admin, NextRun: d.NextRun, Logger: d.Logger, Observe: d.Metrics.ObserveGraphQL,
+		DB: d.DB, Admin: d.Admin, NextRun: d.NextRun, Logger: d.Logger,
+		Gate: gate, ResolveAll: d.GraphQL.ResolveAll,
+		Observe: d.Metrics.ObserveGraphQL, Compiled: d.Metrics.ObserveCompiled, Queued: d.Metrics.ObserveQueueWait,
 	})))
 	mux.Handle("GET /metrics", d.Metrics.Handler())
 	pg := playground.Handler("/graphql")

@@ -174,3 +174,38 @@ func TestReadyz(t *testing.T) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// TestCompiledQueriesOff: with ROSTERMIRROR_COMPILED_QUERIES=off (graphqlOptions.ResolveAll) every query
+// is resolved; by default a query over the mirror's tables is compiled on Postgres (never on SQLite).
+// The answer is the same either way.
+func TestCompiledQueriesOff(t *testing.T) {
+	t.Parallel()
+	db, err := store.Open(t.Context(), dbtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	keys := auth.NewStore(db, nil)
+	key, _, err := keys.Create(t.Context(), "test", []auth.Scope{auth.ScopeRead}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range []bool{false, true} {
+		m := metrics.New()
+		h := newHTTPHandler(handlerDeps{DB: db, Logger: discardLogger(), Metrics: m, Keys: keys, GraphQL: graphqlOptions{ResolveAll: off}})
+		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(`{"query":"query Count { districts { totalCount } }"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+key)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK || rec.Body.String() != `{"data":{"districts":{"totalCount":0}}}` {
+			t.Errorf("off=%v: %d %s", off, rec.Code, rec.Body)
+		}
+		rec = httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		compiled := strings.Contains(rec.Body.String(), `rostermirror_graphql_compiled_total{operation="Count"} 1`)
+		if want := !off && dbtest.Postgres(); compiled != want {
+			t.Errorf("off=%v on %s: compiled %v, want %v", off, db.Dialect, compiled, want)
+		}
+	}
+}

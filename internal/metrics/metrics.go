@@ -60,7 +60,18 @@ var (
 	SyncBuckets = []float64{1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800}
 	// GraphQLBuckets span a cached lookup's milliseconds to a large export's tens of seconds.
 	GraphQLBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+	// WaitBuckets span no wait to a request timeout's tens of seconds; most waits under load are below a
+	// few milliseconds.
+	WaitBuckets = []float64{0, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 )
+
+// Gate is what WatchGraphQLGate reads: how many GraphQL operations may execute at once, how many do
+// and how many wait for their turn (graph.Gate).
+type Gate interface {
+	Size() int
+	Running() int
+	Waiting() int
+}
 
 // Metrics holds the collectors of one server and the registry that serves them. Its methods are safe for
 // concurrent use. Build it with New.
@@ -73,6 +84,8 @@ type Metrics struct {
 	syncRecords     *prometheus.CounterVec   // kind, outcome
 	graphqlDuration *prometheus.HistogramVec // operation
 	graphqlErrors   *prometheus.CounterVec   // operation, code
+	graphqlCompiled *prometheus.CounterVec   // operation
+	graphqlWait     prometheus.Histogram     //
 	httpRequests    *prometheus.CounterVec   // path, code
 
 	operations, statuses, kinds, codes *labelSet
@@ -105,6 +118,15 @@ func New() *Metrics {
 			Namespace: Namespace, Name: "graphql_errors_total",
 			Help: "Errors returned by GraphQL operations, by operation name and error code.",
 		}, []string{"operation", "code"}),
+		graphqlCompiled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "graphql_compiled_total",
+			Help: "GraphQL operations answered by one compiled SQL statement rather than the resolvers, by operation name.",
+		}, []string{"operation"}),
+		graphqlWait: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: Namespace, Name: "graphql_queue_wait_seconds",
+			Help:    "Time GraphQL operations waited for their turn to execute (0 when one was free).",
+			Buckets: WaitBuckets,
+		}),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: Namespace, Name: "http_requests_total",
 			Help: "HTTP requests answered, by path and status code.",
@@ -118,7 +140,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.syncRuns, m.syncDuration, m.syncRecords,
-		m.graphqlDuration, m.graphqlErrors,
+		m.graphqlDuration, m.graphqlErrors, m.graphqlCompiled, m.graphqlWait,
 		m.httpRequests,
 	)
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
@@ -175,6 +197,41 @@ func (m *Metrics) ObserveGraphQL(operation string, d time.Duration, errorCodes [
 	for _, code := range errorCodes {
 		m.graphqlErrors.WithLabelValues(op, m.codes.value(code, Other)).Inc()
 	}
+}
+
+// ObserveCompiled records that a GraphQL operation (its name as the client sent it) was answered by one
+// compiled SQL statement. Names are bounded as in ObserveGraphQL.
+func (m *Metrics) ObserveCompiled(operation string) {
+	if m == nil {
+		return
+	}
+	m.graphqlCompiled.WithLabelValues(m.operations.value(operation, Anonymous)).Inc()
+}
+
+// ObserveQueueWait records how long a GraphQL operation waited for its turn to execute.
+func (m *Metrics) ObserveQueueWait(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.graphqlWait.Observe(d.Seconds())
+}
+
+// WatchGraphQLGate serves g's size, running and waiting operations as the gauges
+// rostermirror_graphql_concurrency_limit, rostermirror_graphql_operations_running and
+// rostermirror_graphql_operations_waiting, read at each scrape. Call it once per Metrics.
+func (m *Metrics) WatchGraphQLGate(g Gate) error {
+	if m == nil {
+		return nil
+	}
+	gauge := func(name, help string, read func() int) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help},
+			func() float64 { return float64(read()) })
+	}
+	return m.Register(
+		gauge("graphql_concurrency_limit", "How many GraphQL operations may execute at once (ROSTERMIRROR_GRAPHQL_CONCURRENCY).", g.Size),
+		gauge("graphql_operations_running", "GraphQL operations executing now.", g.Running),
+		gauge("graphql_operations_waiting", "GraphQL operations waiting for their turn to execute now.", g.Waiting),
+	)
 }
 
 // Middleware counts the requests next answers in rostermirror_http_requests_total by path (one of Paths,

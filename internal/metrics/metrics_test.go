@@ -153,6 +153,67 @@ rostermirror_graphql_errors_total{code="other",operation="other"} 2
 	}
 }
 
+func TestObserveCompiledAndQueueWait(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	m.ObserveCompiled("Roster")
+	m.ObserveCompiled("Roster")
+	m.ObserveCompiled("")
+	m.ObserveCompiled("not a name")
+	compare(t, m, `
+rostermirror_graphql_compiled_total{operation="Roster"} 2
+rostermirror_graphql_compiled_total{operation="anonymous"} 1
+rostermirror_graphql_compiled_total{operation="other"} 1
+`, "rostermirror_graphql_compiled_total")
+
+	m.ObserveQueueWait(0)
+	m.ObserveQueueWait(3 * time.Millisecond)
+	m.ObserveQueueWait(2 * time.Second)
+	body := scrape(t, m)
+	for _, line := range []string{
+		`rostermirror_graphql_queue_wait_seconds_bucket{le="0"} 1`,
+		`rostermirror_graphql_queue_wait_seconds_bucket{le="0.005"} 2`,
+		`rostermirror_graphql_queue_wait_seconds_bucket{le="2.5"} 3`,
+		`rostermirror_graphql_queue_wait_seconds_count 3`,
+		`rostermirror_graphql_queue_wait_seconds_sum 2.003`,
+	} {
+		if !strings.Contains(body, line+"\n") {
+			t.Errorf("scrape lacks %q", line)
+		}
+	}
+}
+
+// gate is a metrics.Gate whose readings the test sets.
+type gate struct{ size, running, waiting int }
+
+func (g *gate) Size() int    { return g.size }
+func (g *gate) Running() int { return g.running }
+func (g *gate) Waiting() int { return g.waiting }
+
+func TestWatchGraphQLGate(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	g := &gate{size: 4, running: 4, waiting: 9}
+	if err := m.WatchGraphQLGate(g); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"rostermirror_graphql_concurrency_limit", "rostermirror_graphql_operations_running", "rostermirror_graphql_operations_waiting"}
+	compare(t, m, `
+rostermirror_graphql_concurrency_limit 4
+rostermirror_graphql_operations_running 4
+rostermirror_graphql_operations_waiting 9
+`, names...)
+	g.running, g.waiting = 1, 0 // read at each scrape
+	compare(t, m, `
+rostermirror_graphql_concurrency_limit 4
+rostermirror_graphql_operations_running 1
+rostermirror_graphql_operations_waiting 0
+`, names...)
+	if err := m.WatchGraphQLGate(g); err == nil {
+		t.Error("watching a second gate: no error")
+	}
+}
+
 // histogramCount returns the sample count of the histogram series of name with label=value.
 func histogramCount(t *testing.T, m *metrics.Metrics, name, label, value string) int {
 	t.Helper()
@@ -337,6 +398,11 @@ func TestNilMetrics(t *testing.T) {
 	var m *metrics.Metrics
 	m.ObserveSync("succeeded", time.Second, syncstats.Counts{"users": {Created: 1}})
 	m.ObserveGraphQL("Users", time.Second, []string{"X"})
+	m.ObserveCompiled("Users")
+	m.ObserveQueueWait(time.Second)
+	if err := m.WatchGraphQLGate(&gate{}); err != nil {
+		t.Errorf("nil WatchGraphQLGate: %v", err)
+	}
 	h := http.RedirectHandler("/", http.StatusFound) // a comparable handler
 	if got := m.Middleware(h); got != h {
 		t.Error("nil Middleware wraps the handler")
