@@ -7,9 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/semaphore"
-
 	"github.com/99designs/gqlgen/graphql"
+	"golang.org/x/sync/semaphore"
 )
 
 // Gate bounds how many GraphQL operations execute at once. An operation that finds every turn taken
@@ -19,7 +18,7 @@ import (
 // statements then share the CPU with the operating system's time slices and the unlucky ones wait
 // several slices. Nor does capping the connection pool alone help: database/sql hands a freed
 // connection to a random waiter, not the oldest. A first-come-first-served bound in front of
-// execution keeps the tail latency close to the median under load (see the README's figures).
+// execution keeps the tail latency down under load (see the README's figures).
 //
 // A Gate is safe for concurrent use; several handlers may share one.
 type Gate struct {

@@ -119,9 +119,15 @@ func TestGateBoundsOperationsAndServesThemInOrder(t *testing.T) {
 	}
 
 	// Refused operations are answered at once, without a turn.
-	if r := post(t, srv.URL, map[string]any{"query": `{ nope }`}); len(r.Errors) == 0 ||
-		r.Errors[0].Extensions["code"] != "GRAPHQL_VALIDATION_FAILED" {
-		t.Errorf("invalid query while the gate is full: %+v", r.Errors)
+	refused := make(chan response, 1)
+	go func() { refused <- post(t, srv.URL, map[string]any{"query": `{ nope }`}) }()
+	select {
+	case r := <-refused:
+		if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "GRAPHQL_VALIDATION_FAILED" {
+			t.Errorf("invalid query while the gate is full: %+v", r.Errors)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("an invalid query waits for a turn")
 	}
 	if got := drv.seen(); !slices.Equal(got, []string{"Held"}) {
 		t.Fatalf("operations that reached the database while one held the gate: %q", got)
