@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/rostermirror/rostermirror/graph"
-
 	"github.com/rostermirror/rostermirror/internal/secret"
 	"github.com/rostermirror/rostermirror/internal/store"
 	"github.com/rostermirror/rostermirror/internal/tokens"

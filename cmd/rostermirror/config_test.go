@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/rostermirror/rostermirror/graph"
-
 	"github.com/rostermirror/rostermirror/internal/store"
 )
 
