@@ -2,13 +2,14 @@ package graph
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"golang.org/x/sync/semaphore"
+
+	"github.com/rostermirror/rostermirror/internal/store"
 )
 
 // Gate bounds how many GraphQL operations execute at once. An operation that finds every turn taken
@@ -28,13 +29,14 @@ type Gate struct {
 }
 
 // DefaultConcurrency is the Gate size used when none is configured: two operations per CPU this process
-// may use, and at least 4.
-func DefaultConcurrency() int { return max(4, 2*runtime.GOMAXPROCS(0)) }
+// may use, at least 4 and at most store.PoolSize (past the pool's size, operations would wait for a
+// connection in database/sql's random order instead of the Gate's).
+func DefaultConcurrency() int { return min(store.PoolSize, max(4, 2*runtime.GOMAXPROCS(0))) }
 
-// NewGate returns a Gate letting n operations execute at once. It panics if n < 1.
+// NewGate returns a Gate letting n operations execute at once; n <= 0 means DefaultConcurrency().
 func NewGate(n int) *Gate {
-	if n < 1 {
-		panic(fmt.Sprintf("graph.NewGate(%d): the size must be at least 1", n))
+	if n <= 0 {
+		n = DefaultConcurrency()
 	}
 	return &Gate{size: n, sem: semaphore.NewWeighted(int64(n))}
 }

@@ -110,3 +110,45 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// introspectionQuery is GraphiQL's schema query (graphql-js getIntrospectionQuery): type references
+// nest nine levels deep under __schema.
+const introspectionQuery = `query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description
+  fields(includeDeprecated: true) { name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
+}`
+
+// TestPlaygroundIntrospectionPassesTheLimits: the playground loads the schema with the introspection
+// query above; the depth limit (12) must not refuse it (a depth bomb over the mirror still is: see
+// TestLimitsAnswerWithErrors).
+func TestPlaygroundIntrospectionPassesTheLimits(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	r := a.do(a.keys["read"], introspectionQuery, nil)
+	var got struct {
+		Schema struct {
+			QueryType struct{ Name string }
+			Types     []struct{ Name string }
+		} `json:"__schema"`
+	}
+	if len(r.Errors) > 0 || json.Unmarshal(r.Data, &got) != nil || got.Schema.QueryType.Name != "Query" || len(got.Schema.Types) < 50 {
+		t.Fatalf("introspection: %d %+v, %d types", r.status, r.Errors, len(got.Schema.Types))
+	}
+}

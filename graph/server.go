@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -61,7 +60,7 @@ type HandlerConfig struct {
 	// Compiled, when set, is told of every operation answered by one compiled statement (sqljson).
 	Compiled func(operation string)
 	// Gate bounds how many operations execute at once; the others wait their turn (see Gate). Default:
-	// a Gate of DefaultConcurrency().
+	// NewGate(0), a Gate of DefaultConcurrency().
 	Gate *Gate
 	// Queued, when set, is told how long each executed operation waited for its turn at the Gate.
 	Queued func(wait time.Duration)
@@ -71,7 +70,7 @@ type HandlerConfig struct {
 const (
 	CodeBadRequest = "BAD_REQUEST"
 	CodeNotFound   = "NOT_FOUND"
-	CodeInternal   = "INTERNAL"
+	CodeInternal   = auth.CodeInternal // one code for internal errors, from the key check or the API
 	CodeTimeout    = "TIMEOUT"
 	CodeForbidden  = "FORBIDDEN"
 )
@@ -88,7 +87,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	cfg.MaxComplexity = cmp.Or(cfg.MaxComplexity, 1000)
 	cfg.Timeout = cmp.Or(cfg.Timeout, 30*time.Second)
 	if cfg.Gate == nil {
-		cfg.Gate = NewGate(DefaultConcurrency())
+		cfg.Gate = NewGate(0)
 	}
 
 	client := cfg.DB.NewClient(cfg.ClientOptions...)
@@ -106,6 +105,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
 	srv.Use(depthLimit{max: cfg.MaxDepth})
+	srv.Use(pageLimit{max: cfg.MaxPageSize})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		// Every operation needs the read scope (admin implies it); mutations check admin themselves.
 		if err := auth.Require(ctx, auth.ScopeRead); err != nil {
@@ -132,16 +132,6 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		args := fc.Field.ArgumentMap(graphql.GetOperationContext(ctx).Variables)
 		if v, ok := args["includeArchived"].(bool); ok {
 			ctx = archive.Include(ctx, v)
-		}
-		return next(ctx)
-	})
-	srv.AroundFields(func(ctx context.Context, next graphql.Resolver) (any, error) {
-		fc := graphql.GetFieldContext(ctx)
-		for _, name := range []string{"first", "last"} {
-			if n, ok := fc.Args[name].(*int); ok && n != nil && (*n > cfg.MaxPageSize || *n < 0) {
-				return nil, &gqlerror.Error{Message: fmt.Sprintf("%s must be between 0 and %d", name, cfg.MaxPageSize),
-					Path: fc.Path(), Extensions: map[string]any{"code": CodeBadRequest}}
-			}
 		}
 		return next(ctx)
 	})
@@ -242,8 +232,9 @@ func listOrder() ent.Interceptor {
 	})
 }
 
-// present turns an error into what the client sees: GraphQL validation and domain errors keep their
-// message with a code; anything else is logged and reported as an internal error.
+// present turns an error into what the client sees: GraphQL parse, validation and argument errors and
+// domain errors keep their message with a code; anything else is logged and reported as an internal
+// error.
 func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Error {
 	var gerr *gqlerror.Error
 	if errors.As(err, &gerr) && gerr.Extensions["code"] != nil {
@@ -266,14 +257,13 @@ func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Erro
 		code = CodeNotFound
 	case errors.Is(err, errInternal):
 		code = CodeInternal
-	case errors.As(err, &gerr) && gerr.Rule != "":
-		code = "GRAPHQL_VALIDATION_FAILED"
 	case ent.IsValidationError(err):
 		code = CodeBadRequest
+	case errors.As(err, &gerr):
+		// gqlgen's own errors without a code: arguments that do not decode (a malformed cursor, id or
+		// date). Parse and validation errors arrive with their code and are returned above.
+		code = CodeBadRequest
 	default:
-		if errors.As(err, &gerr) {
-			return gerr // parse and validation errors from gqlgen itself
-		}
 		logger.ErrorContext(ctx, "graphql internal error", slog.String("error", err.Error()))
 		code, out.Message = CodeInternal, "internal error"
 	}

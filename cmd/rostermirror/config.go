@@ -31,6 +31,12 @@ const (
 	envCompiled       = "ROSTERMIRROR_COMPILED_QUERIES"
 )
 
+// envVars lists every variable above, for the help text's test.
+var envVars = []string{
+	envDatabaseURL, envAddr, envCleverAPIURL, envCleverOAuthURL, envClientID, envClientSecret,
+	envDistrictTokens, envSyncSchedule, envSecretKey, envConcurrency, envCompiled,
+}
+
 // Defaults of config.
 const (
 	defaultAddr           = ":8080"
@@ -132,7 +138,7 @@ func (c config) validateSchedule() error {
 
 // graphqlOptions are the settings of the GraphQL handler that come from the configuration.
 type graphqlOptions struct {
-	// Concurrency is how many operations execute at once.
+	// Concurrency is how many operations execute at once; 0 means graph.DefaultConcurrency.
 	Concurrency int
 	// ResolveAll turns compiled queries off.
 	ResolveAll bool
@@ -140,12 +146,12 @@ type graphqlOptions struct {
 
 // graphqlOptions reads GraphQLConcurrency and CompiledQueries.
 func (c config) graphqlOptions() (graphqlOptions, error) {
-	o := graphqlOptions{Concurrency: graph.DefaultConcurrency()}
+	var o graphqlOptions
 	if c.GraphQLConcurrency != "" {
 		n, err := strconv.Atoi(c.GraphQLConcurrency)
 		if err != nil || n < 1 || n > maxConcurrency {
 			return o, fmt.Errorf("%s=%q: want a whole number from 1 to %d (default %d here: two per CPU, at least 4)",
-				envConcurrency, c.GraphQLConcurrency, maxConcurrency, o.Concurrency)
+				envConcurrency, c.GraphQLConcurrency, maxConcurrency, graph.DefaultConcurrency())
 		}
 		o.Concurrency = n
 	}
@@ -159,8 +165,9 @@ func (c config) graphqlOptions() (graphqlOptions, error) {
 	return o, nil
 }
 
-// maxConcurrency bounds ROSTERMIRROR_GRAPHQL_CONCURRENCY: more operations at once than this is no bound.
-const maxConcurrency = 10000
+// maxConcurrency bounds ROSTERMIRROR_GRAPHQL_CONCURRENCY: past the size of the connection pool,
+// operations would wait for a connection in database/sql's random order instead of taking turns.
+const maxConcurrency = store.PoolSize
 
 // parseLogLevel reads a --log-level value: debug, info, warn or error (slog's names, any case).
 func parseLogLevel(s string) (slog.Level, error) {

@@ -119,16 +119,16 @@ func TestGraphQLOptions(t *testing.T) {
 		want    graphqlOptions
 		wantErr string
 	}{
-		{config{}, graphqlOptions{Concurrency: def}, ""},
+		{config{}, graphqlOptions{}, ""},
 		{config{GraphQLConcurrency: "1"}, graphqlOptions{Concurrency: 1}, ""},
-		{config{GraphQLConcurrency: "64", CompiledQueries: "on"}, graphqlOptions{Concurrency: 64}, ""},
-		{config{CompiledQueries: "OFF"}, graphqlOptions{Concurrency: def, ResolveAll: true}, ""},
-		{config{CompiledQueries: "false"}, graphqlOptions{Concurrency: def, ResolveAll: true}, ""},
-		{config{CompiledQueries: "1"}, graphqlOptions{Concurrency: def}, ""},
-		{config{GraphQLConcurrency: "0"}, graphqlOptions{}, `ROSTERMIRROR_GRAPHQL_CONCURRENCY="0": want a whole number from 1 to 10000 (default ` + strconv.Itoa(def) + ` here`},
+		{config{GraphQLConcurrency: "20", CompiledQueries: "on"}, graphqlOptions{Concurrency: 20}, ""},
+		{config{CompiledQueries: "OFF"}, graphqlOptions{ResolveAll: true}, ""},
+		{config{CompiledQueries: "false"}, graphqlOptions{ResolveAll: true}, ""},
+		{config{CompiledQueries: "1"}, graphqlOptions{}, ""},
+		{config{GraphQLConcurrency: "0"}, graphqlOptions{}, `ROSTERMIRROR_GRAPHQL_CONCURRENCY="0": want a whole number from 1 to 20 (default ` + strconv.Itoa(def) + ` here`},
 		{config{GraphQLConcurrency: "-3"}, graphqlOptions{}, `ROSTERMIRROR_GRAPHQL_CONCURRENCY="-3": want a whole number`},
 		{config{GraphQLConcurrency: "4.5"}, graphqlOptions{}, `ROSTERMIRROR_GRAPHQL_CONCURRENCY="4.5": want a whole number`},
-		{config{GraphQLConcurrency: "10001"}, graphqlOptions{}, `ROSTERMIRROR_GRAPHQL_CONCURRENCY="10001": want a whole number`},
+		{config{GraphQLConcurrency: "21"}, graphqlOptions{}, `ROSTERMIRROR_GRAPHQL_CONCURRENCY="21": want a whole number`},
 		{config{CompiledQueries: "maybe"}, graphqlOptions{}, `ROSTERMIRROR_COMPILED_QUERIES="maybe": want on or off`},
 	}
 	for _, tt := range tests {

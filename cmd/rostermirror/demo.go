@@ -32,7 +32,6 @@ and the GraphQL API with its playground on ROSTERMIRROR_ADDR (default :8080). It
 URL, an admin API key and a first query to paste. Stop it with Ctrl-C.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a.started = true
 			if addr != "" {
 				a.cfg.Addr = addr
 			}

@@ -12,7 +12,8 @@
 //
 // Configuration comes from the environment (ROSTERMIRROR_DATABASE_URL, ROSTERMIRROR_ADDR, CLEVER_API_URL,
 // CLEVER_OAUTH_URL, CLEVER_CLIENT_ID, CLEVER_CLIENT_SECRET, CLEVER_DISTRICT_TOKENS,
-// ROSTERMIRROR_SYNC_SCHEDULE, ROSTERMIRROR_SECRET_KEY); --database-url and --addr override it.
+// ROSTERMIRROR_SYNC_SCHEDULE, ROSTERMIRROR_SECRET_KEY, ROSTERMIRROR_GRAPHQL_CONCURRENCY,
+// ROSTERMIRROR_COMPILED_QUERIES); --database-url and --addr override it.
 //
 // Exit codes: 0 success (a sync held for approval included), 1 failure, 2 usage error.
 //
@@ -25,7 +26,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/rostermirror/rostermirror/internal/logging"
 	"io"
 	"log/slog"
 	"os"
@@ -34,6 +34,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/rostermirror/rostermirror/internal/logging"
 )
 
 // Exit codes of run.
@@ -127,6 +129,12 @@ Configuration comes from the environment; flags override it:
   CLEVER_DISTRICT_TOKENS      optional districtID=token,… copied from the Clever dashboard
   ROSTERMIRROR_SYNC_SCHEDULE  cron expression of full syncs (default daily)
   ROSTERMIRROR_SECRET_KEY     encrypts tokens at rest; required by sync and serve
+  ROSTERMIRROR_GRAPHQL_CONCURRENCY
+                              GraphQL operations executing at once, 1-20 (default 2 per CPU, at
+                              least 4); the others wait their turn
+  ROSTERMIRROR_COMPILED_QUERIES
+                              on (default) or off: answer plain queries with one SQL statement
+                              on Postgres
 
 Exit codes: 0 success (a sync held for approval included), 1 failure, 2 usage error.`,
 		SilenceErrors: true,

@@ -226,7 +226,7 @@ func TestHelp(t *testing.T) {
 	if r.code != exitOK {
 		t.Errorf("exit %d, want 0", r.code)
 	}
-	for _, want := range []string{"migrate", "serve", "sync", "ROSTERMIRROR_SECRET_KEY", "Exit codes"} {
+	for _, want := range append([]string{"migrate", "serve", "sync", "demo", "apikey", "Exit codes"}, envVars...) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("help does not mention %q", want)
 		}

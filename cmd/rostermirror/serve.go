@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,8 +36,9 @@ func newServeCommand(a *app) *cobra.Command {
 		Use:   "serve",
 		Short: "Run the scheduler and the HTTP server until SIGINT or SIGTERM",
 		Long: `Run the production server: full syncs of every connected district on ROSTERMIRROR_SYNC_SCHEDULE
-and the HTTP server on ROSTERMIRROR_ADDR (/healthz, /readyz). The database must be migrated first
-(rostermirror migrate). SIGINT or SIGTERM stops it gracefully.`,
+and the HTTP server on ROSTERMIRROR_ADDR: /graphql (API key required), the playground at /, /metrics,
+/healthz and /readyz. The database must be migrated first (rostermirror migrate). SIGINT or SIGTERM
+stops it gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if addr != "" {
@@ -175,7 +175,7 @@ type handlerDeps struct {
 //	GET /healthz  200 "ok" while the process runs
 //	GET /readyz   200 "ok" when the database answers and is migrated, 503 with the reason otherwise
 func newHTTPHandler(d handlerDeps) http.Handler {
-	gate := graph.NewGate(cmp.Or(d.GraphQL.Concurrency, graph.DefaultConcurrency()))
+	gate := graph.NewGate(d.GraphQL.Concurrency)
 	if err := d.Metrics.WatchGraphQLGate(gate); err != nil {
 		d.Logger.Warn("graphql concurrency gauges not registered", "err", err)
 	}

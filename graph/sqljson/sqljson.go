@@ -54,9 +54,10 @@ type Config struct {
 	Archivable func(entType string) bool
 	// MaxPageSize is the largest first the resolvers accept; larger ones are left to them (to refuse).
 	MaxPageSize int
-	// Statements is how many prepared statements to keep. Default 500.
-	Statements int
 }
+
+// preparedStatements is how many prepared statements a Compiler keeps (the least recently used is closed).
+const preparedStatements = 500
 
 // Compiler compiles and runs queries. It is safe for concurrent use.
 type Compiler struct {
@@ -67,14 +68,11 @@ type Compiler struct {
 
 // New returns a Compiler.
 func New(cfg Config) *Compiler {
-	if cfg.Statements <= 0 {
-		cfg.Statements = 500
-	}
 	c := &Compiler{cfg: cfg, byTable: map[string]*ent.StorageType{}}
 	for _, t := range ent.StorageTypes {
 		c.byTable[t.Table] = t
 	}
-	c.stmts, _ = lru.NewWithEvict(cfg.Statements, func(_ string, s *sql.Stmt) { s.Close() })
+	c.stmts, _ = lru.NewWithEvict(preparedStatements, func(_ string, s *sql.Stmt) { s.Close() })
 	return c
 }
 

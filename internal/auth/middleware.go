@@ -12,7 +12,7 @@ import (
 // Error codes of the middleware's responses, in the GraphQL error's extensions.code.
 const (
 	CodeUnauthenticated = "UNAUTHENTICATED"
-	CodeInternal        = "INTERNAL_SERVER_ERROR"
+	CodeInternal        = "INTERNAL" // as the GraphQL handler's errors (graph.CodeInternal)
 )
 
 // Messages of the middleware's responses.
@@ -34,7 +34,7 @@ const (
 //
 //	{"errors":[{"message":"invalid API key","extensions":{"code":"UNAUTHENTICATED"}}]}
 //
-// A database failure while checking the key gives 500 with code INTERNAL_SERVER_ERROR. Rejections are
+// A database failure while checking the key gives 500 with code INTERNAL. Rejections are
 // logged at info level without anything of the credential presented; a failure at error level.
 func Middleware(s *Store, logger *slog.Logger) func(http.Handler) http.Handler {
 	if logger == nil {

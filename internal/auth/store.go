@@ -9,14 +9,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"entgo.io/ent/dialect"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
@@ -69,14 +70,21 @@ type Store struct {
 	db  *store.DB
 	now func() time.Time
 	log *slog.Logger
-	// accepted caches keys that authenticated, by hash, for CacheTTL: a busy API does not look every key
-	// up on every request. Revoke purges it; a key revoked by another process stops working within
-	// CacheTTL.
-	accepted *expirable.LRU[string, Key]
+	// accepted caches keys that authenticated, by hash, for CacheTTL from when they were read from the
+	// database (using a cached key does not extend it): a busy API does not look every key up on every
+	// request. Revoke purges it; a key revoked by another process stops working within CacheTTL.
+	accepted *expirable.LRU[string, *acceptedKey]
 }
 
 // CacheTTL is how long an accepted key is trusted without looking it up again.
 const CacheTTL = 10 * time.Second
+
+// acceptedKey is a key in the accepted cache.
+type acceptedKey struct {
+	key      Key                       // as read from the database, but for LastUsedAt
+	read     time.Time                 // when key was read: it is trusted until CacheTTL later
+	lastUsed atomic.Pointer[time.Time] // the key's LastUsedAt as last known here; nil if never used
+}
 
 // Option configures a Store.
 type Option func(*Store)
@@ -96,7 +104,7 @@ func NewStore(db *store.DB, now func() time.Time, opts ...Option) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{db: db, now: now, log: slog.New(slog.DiscardHandler), accepted: expirable.NewLRU[string, Key](10_000, nil, CacheTTL)}
+	s := &Store{db: db, now: now, log: slog.New(slog.DiscardHandler), accepted: expirable.NewLRU[string, *acceptedKey](10_000, nil, CacheTTL)}
 	for _, o := range opts {
 		o(s)
 	}
@@ -136,15 +144,17 @@ func (s *Store) Create(ctx context.Context, name string, scopes []Scope, created
 // Authenticate returns the stored record of key. A key that is malformed, unknown or revoked gives
 // ErrInvalidKey, whichever it was; any other error is the database's.
 //
-// The key is looked up by its hash. When the key's LastUsedAt is older than LastUsedInterval it is set
-// to now (once, even when several requests race); a failure to write it is logged, not returned.
+// The key is looked up by its hash, at most once a CacheTTL per key: a key revoked by another process
+// is accepted for up to CacheTTL after. When the key's LastUsedAt is older than LastUsedInterval it is
+// set to now (once, even when several requests race); a failure to write it is logged, not returned.
 func (s *Store) Authenticate(ctx context.Context, key string) (Key, error) {
 	if !wellFormed(key) {
 		return Key{}, ErrInvalidKey
 	}
 	hash := hashKey(key)
-	if k, ok := s.accepted.Get(hash); ok {
-		return s.used(ctx, hash, k), nil
+	now := s.now().UTC()
+	if a, ok := s.accepted.Get(hash); ok && now.Sub(a.read) < CacheTTL {
+		return s.used(ctx, a, now), nil
 	}
 	row, err := s.db.Client.APIKey.Query().Where(apikey.Hash(hash)).Only(ctx)
 	switch {
@@ -155,34 +165,37 @@ func (s *Store) Authenticate(ctx context.Context, key string) (Key, error) {
 	case row.RevokedAt != nil:
 		return Key{}, ErrInvalidKey
 	}
-	return s.used(ctx, hash, toKey(row)), nil
+	a := &acceptedKey{key: toKey(row), read: now}
+	a.lastUsed.Store(row.LastUsedAt)
+	k := s.used(ctx, a, now)
+	s.accepted.Add(hash, a)
+	return k, nil
 }
 
-// used records that k was used now (at most once a LastUsedInterval) and caches it as accepted.
-func (s *Store) used(ctx context.Context, hash string, k Key) Key {
-	now := s.now().UTC()
+// used records that a's key was used now (at most once a LastUsedInterval) and returns the key.
+func (s *Store) used(ctx context.Context, a *acceptedKey, now time.Time) Key {
+	k := a.key
+	k.LastUsedAt = a.lastUsed.Load()
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) >= LastUsedInterval {
 		if s.touch(ctx, k, now) {
 			k.LastUsedAt = &now
+			a.lastUsed.Store(&now)
 		}
 	}
-	s.accepted.Add(hash, k)
 	return k
 }
 
-// touch sets k's last_used_at to now unless another request did within LastUsedInterval, and reports
-// whether it wrote. A failure is logged, not returned: it must not fail the request.
+// touch sets k's last_used_at to now unless another request (here or in another process) did within
+// LastUsedInterval, and reports whether the use is recorded: false only when the write failed. A
+// failure is logged, not returned: it must not fail the request.
 func (s *Store) touch(ctx context.Context, k Key, now time.Time) bool {
-	var (
-		n   int
-		err error
-	)
+	var err error
 	if s.db.Dialect == dialect.SQLite {
-		n, err = s.touchSQLite(ctx, k.ID, now)
+		err = s.touchSQLite(ctx, k.ID, now)
 	} else {
 		ctx, cancel := context.WithTimeout(ctx, touchTimeout)
 		defer cancel()
-		n, err = s.db.Client.APIKey.Update().
+		_, err = s.db.Client.APIKey.Update().
 			Where(
 				apikey.ID(k.ID),
 				apikey.Or(apikey.LastUsedAtIsNil(), apikey.LastUsedAtLTE(now.Add(-LastUsedInterval))),
@@ -192,7 +205,7 @@ func (s *Store) touch(ctx context.Context, k Key, now time.Time) bool {
 	}
 	switch {
 	case err == nil:
-		return n > 0
+		return true
 	case errors.Is(err, context.Canceled):
 	case isSQLiteBusy(err):
 		// A sync holds the write lock; the next request after it will record the use.
@@ -209,18 +222,18 @@ func (s *Store) touch(ctx context.Context, k Key, now time.Time) bool {
 // holds it for as long as it reads a record type from Clever, and the busy timeout would make the
 // request wait for it. The write is therefore tried once, without waiting (busy_timeout 0 on the
 // connection it uses, restored after), and skipped while the database is busy.
-func (s *Store) touchSQLite(ctx context.Context, id string, now time.Time) (int, error) {
+func (s *Store) touchSQLite(ctx context.Context, id string, now time.Time) error {
 	conn, err := s.db.SQL.Conn(ctx)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer conn.Close()
 	var timeout int
 	if err := conn.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&timeout); err != nil {
-		return 0, fmt.Errorf("read busy_timeout: %w", err)
+		return fmt.Errorf("read busy_timeout: %w", err)
 	}
 	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
-		return 0, fmt.Errorf("set busy_timeout: %w", err)
+		return fmt.Errorf("set busy_timeout: %w", err)
 	}
 	defer func() {
 		if _, err := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf("PRAGMA busy_timeout = %d", timeout)); err != nil {
@@ -228,14 +241,10 @@ func (s *Store) touchSQLite(ctx context.Context, id string, now time.Time) (int,
 			conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}()
-	res, err := conn.ExecContext(ctx,
+	_, err = conn.ExecContext(ctx,
 		"UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at <= ?)",
 		now, id, now.Add(-LastUsedInterval))
-	if err != nil {
-		return 0, err
-	}
-	n, err := res.RowsAffected()
-	return int(n), err
+	return err
 }
 
 // isSQLiteBusy reports whether err is SQLite's "database is locked".

@@ -515,3 +515,102 @@ func TestRevokeThroughTheStoreIsImmediate(t *testing.T) {
 		t.Errorf("authenticate after revoke = %v, want ErrInvalidKey", err)
 	}
 }
+
+// A key revoked by another Store (the CLI, another replica) stops working on a Store that keeps using it
+// within CacheTTL of the revocation: using a cached key does not extend how long it is trusted.
+func TestRevokeElsewhereTakesEffectWithinCacheTTL(t *testing.T) {
+	t.Parallel()
+	s, b := setup(t)
+	other := auth.NewStore(b.db, b.clock.Now)
+	ctx := t.Context()
+	key, k := createKey(t, s, "busy", auth.ScopeRead)
+
+	// Steady use for three times CacheTTL, in steps shorter than CacheTTL: the cached key is never idle
+	// long enough to expire.
+	const step = 3 * time.Second
+	for range 10 {
+		if _, err := s.Authenticate(ctx, key); err != nil {
+			t.Fatalf("Authenticate before the revocation: %v", err)
+		}
+		b.clock.Advance(step)
+	}
+	if _, err := other.Revoke(ctx, k.ID); err != nil {
+		t.Fatalf("Revoke through the other store: %v", err)
+	}
+	refused := false
+	for elapsed := time.Duration(0); elapsed <= auth.CacheTTL+step; elapsed += step {
+		_, err := s.Authenticate(ctx, key)
+		switch {
+		case errors.Is(err, auth.ErrInvalidKey):
+			refused = true
+		case err != nil:
+			t.Fatalf("Authenticate %s after the revocation: %v", elapsed, err)
+		case refused:
+			t.Fatalf("Authenticate %s after the revocation accepted the key it had refused before", elapsed)
+		case elapsed >= auth.CacheTTL:
+			t.Fatalf("Authenticate %s after another store revoked the key still accepts it; want it refused within CacheTTL (%s)",
+				elapsed, auth.CacheTTL)
+		}
+		b.clock.Advance(step)
+	}
+}
+
+// When another Store (another replica) recorded a key's use within LastUsedInterval, a Store whose cached
+// LastUsedAt is older finds that its write changes nothing, and does not write again until the interval
+// has passed.
+func TestLastUsedRecordedElsewhere(t *testing.T) {
+	t.Parallel()
+	s, b := setup(t)
+	other := auth.NewStore(b.db, b.clock.Now)
+	ctx := t.Context()
+	key, k := createKey(t, s, "two replicas", auth.ScopeRead)
+	t0 := b.clock.Now()
+
+	authAt := func(s *auth.Store, offset time.Duration) auth.Key {
+		t.Helper()
+		b.clock.Advance(t0.Add(offset).Sub(b.clock.Now()))
+		got, err := s.Authenticate(ctx, key)
+		if err != nil {
+			t.Fatalf("Authenticate at +%s: %v", offset, err)
+		}
+		return got
+	}
+	stored := func() *time.Time {
+		t.Helper()
+		row, err := b.db.Client.APIKey.Get(ctx, k.ID)
+		if err != nil {
+			t.Fatalf("get key: %v", err)
+		}
+		return row.LastUsedAt
+	}
+
+	// s records the first use, at t0. At +55s its cached key is older than CacheTTL: it reads the key
+	// again, last used within the interval, and caches it until +55s+CacheTTL. At +60s other records a
+	// use. At +61s s's cached LastUsedAt is a full interval old: s writes, and its write changes nothing.
+	authAt(s, 0)
+	readAt := 55 * time.Second
+	authAt(s, readAt)
+	authAt(other, time.Minute)
+	got := authAt(s, 61*time.Second)
+	if want := t0.Add(61 * time.Second); got.LastUsedAt == nil || !got.LastUsedAt.Equal(want) {
+		t.Errorf("LastUsedAt %v after another store recorded the use, want %v (now: the use is recorded)", got.LastUsedAt, want)
+	}
+	if db := stored(); db == nil || !db.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("stored last_used_at %v, want the other store's %v", db, t0.Add(time.Minute))
+	}
+
+	// Set the stored time back by a full interval, so that a further write from s would change it.
+	if _, err := b.db.SQL.ExecContext(ctx, rebind(b.db, "UPDATE api_keys SET last_used_at = ? WHERE id = ?"), t0, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	// Uses while s still trusts its cached key: no write, though the stored time would let one through.
+	for offset := 62 * time.Second; offset < readAt+auth.CacheTTL; offset += time.Second {
+		got := authAt(s, offset)
+		if want := t0.Add(61 * time.Second); got.LastUsedAt == nil || !got.LastUsedAt.Equal(want) {
+			t.Errorf("at +%s: LastUsedAt %v, want %v", offset, got.LastUsedAt, want)
+		}
+	}
+	if db := stored(); db == nil || !db.Equal(t0) {
+		t.Errorf("stored last_used_at %v, want %v: the store wrote it again within LastUsedInterval", db, t0)
+	}
+}

@@ -88,11 +88,14 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 	return db, nil
 }
 
-// sizePool sizes a Postgres pool: at most 20 connections, and as many kept idle (Go's default of 2
+// PoolSize is how many connections each Postgres pool opens at most (the main pool and GenericPlans).
+const PoolSize = 20
+
+// sizePool sizes a Postgres pool: at most PoolSize connections, and as many kept idle (Go's default of 2
 // makes a busy API open and close a Postgres session per request).
 func sizePool(p *sql.DB) {
-	p.SetMaxOpenConns(20)
-	p.SetMaxIdleConns(20)
+	p.SetMaxOpenConns(PoolSize)
+	p.SetMaxIdleConns(PoolSize)
 	p.SetConnMaxIdleTime(5 * time.Minute)
 }
 

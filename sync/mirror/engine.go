@@ -108,16 +108,19 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 }
 
 // classify records what a Clever error means for the district's token, and returns the error to report.
+// Only a refusal of the token on a read (401) is recorded here: a disconnection that Tokens.Token
+// reports (ErrDisconnected) was recorded by the token source itself, with its own reason.
 func (e *Engine) classify(ctx context.Context, districtID string, err error) error {
-	if errors.Is(err, ErrDisconnected) || errors.Is(err, clever.ErrUnauthorized) {
-		if rerr := e.cfg.Tokens.Revoked(context.WithoutCancel(ctx), districtID, err); rerr != nil {
-			e.cfg.Logger.WarnContext(ctx, "record revoked token", slog.String(logDistrict, districtID), slog.String("error", rerr.Error()))
-		}
-		if !errors.Is(err, ErrDisconnected) {
-			return fmt.Errorf("%w: %w", ErrDisconnected, err)
-		}
+	if !errors.Is(err, clever.ErrUnauthorized) {
+		return err
 	}
-	return err
+	if rerr := e.cfg.Tokens.Revoked(context.WithoutCancel(ctx), districtID, err); rerr != nil {
+		e.cfg.Logger.WarnContext(ctx, "record revoked token", slog.String(logDistrict, districtID), slog.String("error", rerr.Error()))
+	}
+	if errors.Is(err, ErrDisconnected) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrDisconnected, err)
 }
 
 // eventCursor is the newest event id before the run, where the events sync will resume. A district
@@ -135,16 +138,10 @@ func (e *Engine) eventCursor(ctx context.Context, rd Reader) (string, error) {
 	}
 }
 
-// startRun records a new run, after closing the district's earlier runs: a held run is superseded (this
-// run makes its own decision) and a run still marked running was interrupted (the lock says no one is
-// running it).
+// startRun records a new run, after closing the district's runs still marked running: they were
+// interrupted (the lock says no one is running them).
 func (e *Engine) startRun(ctx context.Context, districtID, cursor, trigger string, now time.Time) (string, error) {
 	c := e.cfg.DB.Client
-	if _, err := c.SyncRun.Update().
-		Where(syncrun.DistrictID(districtID), syncrun.StatusEQ(syncrun.StatusHeld)).
-		SetStatus(syncrun.StatusSuperseded).Save(ctx); err != nil {
-		return "", fmt.Errorf("supersede held runs: %w", err)
-	}
 	if _, err := c.SyncRun.Update().
 		Where(syncrun.DistrictID(districtID), syncrun.StatusEQ(syncrun.StatusRunning)).
 		SetStatus(syncrun.StatusFailed).SetFinishedAt(now).
@@ -159,13 +156,31 @@ func (e *Engine) startRun(ctx context.Context, districtID, cursor, trigger strin
 	return run.ID, nil
 }
 
+// finishRun records the run's outcome. A run that read the district (it succeeded or was held)
+// supersedes the district's earlier held runs in the same transaction: it made its own decision. A
+// failed run supersedes nothing, so an admin can still decide a held run after, say, a token outage.
 func (e *Engine) finishRun(ctx context.Context, res Result) error {
-	upd := e.cfg.DB.Client.SyncRun.UpdateOneID(res.RunID).
+	tx, err := e.cfg.DB.Client.Tx(ctx)
+	if err != nil {
+		return fmt.Errorf("record sync run %s: %w", res.RunID, err)
+	}
+	defer tx.Rollback()
+	if res.Status == StatusSucceeded || res.Status == StatusHeld {
+		if _, err := tx.SyncRun.Update().
+			Where(syncrun.DistrictID(res.DistrictID), syncrun.StatusEQ(syncrun.StatusHeld), syncrun.IDNEQ(res.RunID)).
+			SetStatus(syncrun.StatusSuperseded).Save(ctx); err != nil {
+			return fmt.Errorf("supersede held runs: %w", err)
+		}
+	}
+	upd := tx.SyncRun.UpdateOneID(res.RunID).
 		SetStatus(syncrun.Status(res.Status)).SetFinishedAt(res.Finished).SetCounts(res.Counts).SetErrors(res.Errors)
 	if len(res.Held) > 0 {
 		upd.SetHeld(res.Held)
 	}
 	if err := upd.Exec(ctx); err != nil {
+		return fmt.Errorf("record sync run %s: %w", res.RunID, err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("record sync run %s: %w", res.RunID, err)
 	}
 	return nil

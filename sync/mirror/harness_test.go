@@ -37,6 +37,7 @@ type options struct {
 	client    clever.Config // APIURL/OAuthURL are filled in
 	engine    mirror.Config // DB/Reader/Tokens are filled in
 	simConfig cleversim.Config
+	dbURL     string // when set, the database is opened from it (dbtest.URL) instead of dbtest.New
 }
 
 // simTokens hands out the simulator's district token the way Clever's /oauth/tokens would; the tokens
@@ -44,9 +45,13 @@ type options struct {
 type simTokens struct {
 	sim     *cleversim.Server
 	revoked map[string]error
+	err     error // when set, Token fails with it (a token outage, a disconnection seen by the token source)
 }
 
 func (s *simTokens) Token(_ context.Context, id string) (clever.Token, error) {
+	if s.err != nil {
+		return "", s.err
+	}
 	return clever.Token(s.sim.DistrictToken(id)), nil
 }
 func (s *simTokens) Used(context.Context, string) error { return nil }
@@ -75,7 +80,12 @@ func setup(t *testing.T, o options) *harness {
 		o.client.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() } // retries without waiting
 	}
 	c := clever.New(o.client)
-	db := dbtest.New(t)
+	var db *store.DB
+	if o.dbURL != "" {
+		db = openDB(t, o.dbURL)
+	} else {
+		db = dbtest.New(t)
+	}
 	o.engine.DB = db
 	o.engine.Reader = func(tok clever.Token) mirror.Reader { return c.WithToken(tok) }
 	tokens := &simTokens{sim: sim, revoked: map[string]error{}}
@@ -89,6 +99,18 @@ func setup(t *testing.T, o options) *harness {
 	var head struct{ ID string }
 	json.Unmarshal(o.data.Districts[0], &head)
 	return &harness{t: t, sim: sim, url: srv.URL, db: db, engine: e, client: c, tokens: tokens, districtID: head.ID, data: o.data}
+}
+
+// openDB opens a connection pool of its own to the database at url, closed when t ends: another
+// replica's view of the same database.
+func openDB(t *testing.T, url string) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // sync runs a sync and fails the test if it could not run.

@@ -2,9 +2,13 @@ package mirror
 
 import (
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
+	"time"
 
 	"entgo.io/ent/dialect"
 )
@@ -12,9 +16,15 @@ import (
 // ErrBusy: another run (here or in another process) is syncing the district right now.
 var ErrBusy = errors.New("district is being synced by another run")
 
+// unlockTimeout bounds releasing a district's advisory lock.
+const unlockTimeout = 5 * time.Second
+
 // lock takes the district's sync lock without waiting: the database's in-process lock (all SQLite needs:
 // one process syncs a SQLite file), and on Postgres a session advisory lock on a pinned connection as
 // well, so that replicas and a CLI run never sync one district at once. It returns the unlock function.
+//
+// A session whose lock or unlock call failed may still hold the advisory lock: it is ended rather than
+// returned to the pool, where it would keep the district busy for every replica.
 func (e *Engine) lock(ctx context.Context, districtID string) (func(), error) {
 	unlock, ok := e.cfg.DB.TryLock("sync district " + districtID)
 	if !ok {
@@ -30,19 +40,40 @@ func (e *Engine) lock(ctx context.Context, districtID string) (func(), error) {
 	}
 	key := advisoryKey(districtID)
 	var got bool
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil || !got {
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil {
+		discard(conn) // the lock may have been taken before the error (a cancelled ctx, say)
+		unlock()
+		return nil, fmt.Errorf("lock district %s: %w", districtID, err)
+	}
+	if !got {
 		conn.Close()
 		unlock()
-		if err != nil {
-			return nil, fmt.Errorf("lock district %s: %w", districtID, err)
-		}
 		return nil, fmt.Errorf("sync district %s: %w", districtID, ErrBusy)
 	}
 	return func() {
-		conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", key)
-		conn.Close()
+		// The run's ctx may be cancelled already; the unlock must happen anyway, within a bound.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
+		defer cancel()
+		var released bool
+		if err := conn.QueryRowContext(uctx, "SELECT pg_advisory_unlock($1)", key).Scan(&released); err != nil || !released {
+			msg := "the session did not hold it"
+			if err != nil {
+				msg = err.Error()
+			}
+			e.cfg.Logger.WarnContext(ctx, "unlock district (ending its database session instead)",
+				slog.String(logDistrict, districtID), slog.String("error", msg))
+			discard(conn) // ending the session releases the lock
+		} else {
+			conn.Close()
+		}
 		unlock()
 	}, nil
+}
+
+// discard closes conn's database session instead of returning it to the pool.
+func discard(conn *sql.Conn) {
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = conn.Close()
 }
 
 // advisoryKey maps a district to a 64-bit advisory lock key in rostermirror's own key space.

@@ -41,11 +41,11 @@ type Reader interface {
 type Tokens interface {
 	// Token returns the district's current token, fetched again on every run because Clever rotates
 	// them. It returns an error matching ErrDisconnected when Clever no longer lists a token for the
-	// district.
+	// district, and records that disconnection itself: the engine does not call Revoked for it.
 	Token(ctx context.Context, districtID string) (clever.Token, error)
 	// Used records that the token worked.
 	Used(ctx context.Context, districtID string) error
-	// Revoked records that Clever refused the token (401) or stopped listing it.
+	// Revoked records that Clever refused the token (401) on a read.
 	Revoked(ctx context.Context, districtID string, cause error) error
 }
 
@@ -165,8 +165,9 @@ func (r Result) Err() error {
 }
 
 // ApproveHeld applies the archives a held run kept back, marks the run approved and records who decided
-// — on the run and in the audit log, in the same transaction. Only the district's latest run can be
-// approved: a later run made its own decision (ErrRunSuperseded).
+// — on the run and in the audit log, in the same transaction. A held run cannot be decided once a later
+// run of its district has read the district (succeeded or was held): that run made its own decision
+// (ErrRunSuperseded). Later runs that failed do not stand in the way.
 func (e *Engine) ApproveHeld(ctx context.Context, runID, decidedBy string) (Result, error) {
 	return e.decideHeld(ctx, runID, decidedBy, true)
 }

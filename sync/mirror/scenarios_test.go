@@ -9,7 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/rostermirror/rostermirror/internal/dbtest"
 	"github.com/rostermirror/rostermirror/internal/syncstats"
 	"github.com/rostermirror/rostermirror/sync/clever"
 	"github.com/rostermirror/rostermirror/sync/cleversim"
@@ -393,6 +395,50 @@ func TestMassArchiveGuard(t *testing.T) {
 	}
 }
 
+// TestFailedRunKeepsHeldDecision: a run that fails before it could read the district (a token outage, a
+// token refused) made no decision of its own, so the held run before it can still be approved; a run
+// that read the district and succeeded supersedes it.
+func TestFailedRunKeepsHeldDecision(t *testing.T) {
+	t.Parallel()
+	for _, later := range []string{"token outage", "token refused", "succeeded"} {
+		h := setup(t, options{})
+		h.mustSucceed()
+		var ids []string
+		for i := range 15 {
+			ids = append(ids, idOf(h.data.Sections[i]))
+			h.change(h.sim.Unshare(cleversim.KindSections, ids[i]))
+		}
+		held := h.sync(mirror.Options{})
+		if held.Status != mirror.StatusHeld {
+			t.Fatalf("status %s, want held", held.Status)
+		}
+		want := mirror.StatusFailed
+		switch later {
+		case "token outage":
+			h.tokens.err = errors.New("Clever token listing unavailable")
+		case "token refused":
+			h.change(h.sim.RemoveDistrict(h.districtID)) // its token answers 401
+		case "succeeded":
+			for _, id := range ids {
+				h.change(h.sim.Reshare(cleversim.KindSections, id))
+			}
+			want = mirror.StatusSucceeded
+		}
+		if res := h.sync(mirror.Options{}); res.Status != want {
+			t.Fatalf("%s: status %s %v, want %s", later, res.Status, res.Errors, want)
+		}
+		_, err := h.engine.ApproveHeld(context.Background(), held.RunID, "test:admin")
+		status := h.rows("SELECT status FROM sync_runs WHERE id = ?", held.RunID)[0]
+		if later == "succeeded" {
+			if !errors.Is(err, mirror.ErrRunSuperseded) || status != mirror.StatusSuperseded {
+				t.Errorf("%s: approving the held run: %v, run %s; want ErrRunSuperseded", later, err, status)
+			}
+		} else if err != nil || status != mirror.StatusApproved {
+			t.Errorf("%s: approving the held run: %v, run %s; want it approved", later, err, status)
+		}
+	}
+}
+
 // changeEverything changes records of every type in a way that can be replayed on another simulator.
 func changeEverything(h *harness) {
 	h.change(h.sim.Unshare(cleversim.KindUsers, idOf(h.data.Users[5])))
@@ -467,9 +513,21 @@ func TestDryRunWritesNothing(t *testing.T) {
 	}
 }
 
+// TestOneRunPerDistrictAtATime: while a run syncs the district, another engine may not. On Postgres the
+// other engine is another replica — its own connection pool to the same database — so only the advisory
+// lock can refuse it. On SQLite (one process per database file) it shares the first engine's *store.DB,
+// and the in-process lock refuses it.
 func TestOneRunPerDistrictAtATime(t *testing.T) {
 	t.Parallel()
-	h := setup(t, options{client: clever.Config{PageLimit: 20}, engine: mirror.Config{BatchSize: 20}})
+	o := options{client: clever.Config{PageLimit: 20}, engine: mirror.Config{BatchSize: 20}}
+	if dbtest.Postgres() {
+		o.dbURL = dbtest.URL(t)
+	}
+	h := setup(t, o)
+	otherDB := h.db // SQLite: the in-process lock
+	if dbtest.Postgres() {
+		otherDB = openDB(t, o.dbURL) // Postgres: the advisory lock
+	}
 	started := make(chan struct{})
 	release := make(chan struct{})
 	done := make(chan mirror.Result)
@@ -487,14 +545,23 @@ func TestOneRunPerDistrictAtATime(t *testing.T) {
 	case res := <-done:
 		t.Fatalf("first run ended before it could be held: %s %v", res.Status, res.Errors)
 	}
-	// A second engine on the same database (another replica) may not sync the district now.
-	other, _ := mirror.New(mirror.Config{DB: h.db, Reader: func(tok clever.Token) mirror.Reader { return h.client.WithToken(tok) }, Tokens: h.tokens})
-	if _, err := other.SyncDistrict(context.Background(), h.districtID, mirror.Options{}); !errors.Is(err, mirror.ErrBusy) {
+	other, err := mirror.New(mirror.Config{DB: otherDB, Reader: func(tok clever.Token) mirror.Reader { return h.client.WithToken(tok) }, Tokens: h.tokens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Refused at once; without the lock it would block on the first run's rows until ctx expires.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := other.SyncDistrict(ctx, h.districtID, mirror.Options{}); !errors.Is(err, mirror.ErrBusy) {
 		t.Errorf("concurrent sync: err = %v, want ErrBusy", err)
 	}
 	close(release)
 	if res := <-done; res.Status != mirror.StatusSucceeded {
 		t.Errorf("first run: %s %v", res.Status, res.Errors)
+	}
+	// Once the first run is over, the other engine may sync the district.
+	if res, err := other.SyncDistrict(context.Background(), h.districtID, mirror.Options{}); err != nil || res.Status != mirror.StatusSucceeded {
+		t.Errorf("sync after the first run: %v %s %v", err, res.Status, res.Errors)
 	}
 }
 
