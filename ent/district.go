@@ -23,9 +23,9 @@ type District struct {
 	DistrictID string `json:"district_id,omitempty"`
 	// the record's JSON exactly as Clever last sent it, for what the columns do not model
 	Raw json.RawMessage `json:"raw,omitempty"`
-	// sha-256 of raw; a sync does not rewrite a row whose hash is unchanged
+	// sha-256 of the JSON the row was last synced from; a sync does not rewrite a row whose hash is unchanged
 	ContentHash string `json:"content_hash,omitempty"`
-	// when a sync found the record no longer shared (unshared or deleted in Clever); null while shared
+	// when a sync found the record (or role) no longer shared (unshared or deleted in Clever); null while shared
 	ArchivedAt *time.Time `json:"archived_at,omitempty"`
 	// when a sync last wrote the row (created, changed, archived or restored it)
 	LastSyncedAt time.Time `json:"last_synced_at,omitempty"`

@@ -3495,11 +3495,6 @@ func (_q *UserRoleQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 				selectedFields = append(selectedFields, userrole.FieldSchoolID)
 				fieldSeen[userrole.FieldSchoolID] = struct{}{}
 			}
-		case "contentHash":
-			if _, ok := fieldSeen[userrole.FieldContentHash]; !ok {
-				selectedFields = append(selectedFields, userrole.FieldContentHash)
-				fieldSeen[userrole.FieldContentHash] = struct{}{}
-			}
 		case "archivedAt":
 			if _, ok := fieldSeen[userrole.FieldArchivedAt]; !ok {
 				selectedFields = append(selectedFields, userrole.FieldArchivedAt)

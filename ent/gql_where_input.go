@@ -7683,21 +7683,6 @@ type UserRoleWhereInput struct {
 	SchoolIDEqualFold    *string  `json:"schoolIDEqualFold,omitempty"`
 	SchoolIDContainsFold *string  `json:"schoolIDContainsFold,omitempty"`
 
-	// "content_hash" field predicates.
-	ContentHash             *string  `json:"contentHash,omitempty"`
-	ContentHashNEQ          *string  `json:"contentHashNEQ,omitempty"`
-	ContentHashIn           []string `json:"contentHashIn,omitempty"`
-	ContentHashNotIn        []string `json:"contentHashNotIn,omitempty"`
-	ContentHashGT           *string  `json:"contentHashGT,omitempty"`
-	ContentHashGTE          *string  `json:"contentHashGTE,omitempty"`
-	ContentHashLT           *string  `json:"contentHashLT,omitempty"`
-	ContentHashLTE          *string  `json:"contentHashLTE,omitempty"`
-	ContentHashContains     *string  `json:"contentHashContains,omitempty"`
-	ContentHashHasPrefix    *string  `json:"contentHashHasPrefix,omitempty"`
-	ContentHashHasSuffix    *string  `json:"contentHashHasSuffix,omitempty"`
-	ContentHashEqualFold    *string  `json:"contentHashEqualFold,omitempty"`
-	ContentHashContainsFold *string  `json:"contentHashContainsFold,omitempty"`
-
 	// "archived_at" field predicates.
 	ArchivedAt       *time.Time  `json:"archivedAt,omitempty"`
 	ArchivedAtNEQ    *time.Time  `json:"archivedAtNEQ,omitempty"`
@@ -8303,45 +8288,6 @@ func (i *UserRoleWhereInput) P() (predicate.UserRole, error) {
 	}
 	if i.SchoolIDContainsFold != nil {
 		predicates = append(predicates, userrole.SchoolIDContainsFold(*i.SchoolIDContainsFold))
-	}
-	if i.ContentHash != nil {
-		predicates = append(predicates, userrole.ContentHashEQ(*i.ContentHash))
-	}
-	if i.ContentHashNEQ != nil {
-		predicates = append(predicates, userrole.ContentHashNEQ(*i.ContentHashNEQ))
-	}
-	if len(i.ContentHashIn) > 0 {
-		predicates = append(predicates, userrole.ContentHashIn(i.ContentHashIn...))
-	}
-	if len(i.ContentHashNotIn) > 0 {
-		predicates = append(predicates, userrole.ContentHashNotIn(i.ContentHashNotIn...))
-	}
-	if i.ContentHashGT != nil {
-		predicates = append(predicates, userrole.ContentHashGT(*i.ContentHashGT))
-	}
-	if i.ContentHashGTE != nil {
-		predicates = append(predicates, userrole.ContentHashGTE(*i.ContentHashGTE))
-	}
-	if i.ContentHashLT != nil {
-		predicates = append(predicates, userrole.ContentHashLT(*i.ContentHashLT))
-	}
-	if i.ContentHashLTE != nil {
-		predicates = append(predicates, userrole.ContentHashLTE(*i.ContentHashLTE))
-	}
-	if i.ContentHashContains != nil {
-		predicates = append(predicates, userrole.ContentHashContains(*i.ContentHashContains))
-	}
-	if i.ContentHashHasPrefix != nil {
-		predicates = append(predicates, userrole.ContentHashHasPrefix(*i.ContentHashHasPrefix))
-	}
-	if i.ContentHashHasSuffix != nil {
-		predicates = append(predicates, userrole.ContentHashHasSuffix(*i.ContentHashHasSuffix))
-	}
-	if i.ContentHashEqualFold != nil {
-		predicates = append(predicates, userrole.ContentHashEqualFold(*i.ContentHashEqualFold))
-	}
-	if i.ContentHashContainsFold != nil {
-		predicates = append(predicates, userrole.ContentHashContainsFold(*i.ContentHashContainsFold))
 	}
 	if i.ArchivedAt != nil {
 		predicates = append(predicates, userrole.ArchivedAtEQ(*i.ArchivedAt))

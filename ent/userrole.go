@@ -29,11 +29,11 @@ type UserRole struct {
 	DistrictID string `json:"district_id,omitempty"`
 	// the role's primary school (Clever id); staff have none
 	SchoolID *string `json:"school_id,omitempty"`
-	// ContentHash holds the value of the "content_hash" field.
+	// sha-256 of the JSON the row was last synced from; a sync does not rewrite a row whose hash is unchanged
 	ContentHash string `json:"content_hash,omitempty"`
-	// ArchivedAt holds the value of the "archived_at" field.
+	// when a sync found the record (or role) no longer shared (unshared or deleted in Clever); null while shared
 	ArchivedAt *time.Time `json:"archived_at,omitempty"`
-	// LastSyncedAt holds the value of the "last_synced_at" field.
+	// when a sync last wrote the row (created, changed, archived or restored it)
 	LastSyncedAt time.Time `json:"last_synced_at,omitempty"`
 	// SisID holds the value of the "sis_id" field.
 	SisID string `json:"sis_id,omitempty"`

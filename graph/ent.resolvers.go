@@ -22,9 +22,6 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]ent.Noder, e
 	return nodes.GetAll(ctx, r.client, ids, r.nodeType)
 }
 
-// Course returns CourseResolver implementation.
-func (r *Resolver) Course() CourseResolver { return &courseResolver{r} }
-
 // District returns DistrictResolver implementation.
 func (r *Resolver) District() DistrictResolver { return &districtResolver{r} }
 
@@ -40,9 +37,6 @@ func (r *Resolver) Section() SectionResolver { return &sectionResolver{r} }
 // SyncRun returns SyncRunResolver implementation.
 func (r *Resolver) SyncRun() SyncRunResolver { return &syncRunResolver{r} }
 
-// Term returns TermResolver implementation.
-func (r *Resolver) Term() TermResolver { return &termResolver{r} }
-
 // User returns UserResolver implementation.
 func (r *Resolver) User() UserResolver { return &userResolver{r} }
 
@@ -50,13 +44,11 @@ func (r *Resolver) User() UserResolver { return &userResolver{r} }
 func (r *Resolver) UserRole() UserRoleResolver { return &userRoleResolver{r} }
 
 type (
-	courseResolver   struct{ *Resolver }
 	districtResolver struct{ *Resolver }
 	queryResolver    struct{ *Resolver }
 	schoolResolver   struct{ *Resolver }
 	sectionResolver  struct{ *Resolver }
 	syncRunResolver  struct{ *Resolver }
-	termResolver     struct{ *Resolver }
 	userResolver     struct{ *Resolver }
 	userRoleResolver struct{ *Resolver }
 )

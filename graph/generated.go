@@ -34,14 +34,12 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
-	Course() CourseResolver
 	District() DistrictResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 	School() SchoolResolver
 	Section() SectionResolver
 	SyncRun() SyncRunResolver
-	Term() TermResolver
 	User() UserResolver
 	UserRole() UserRoleResolver
 }
@@ -97,7 +95,6 @@ type ComplexityRoot struct {
 
 	Course struct {
 		ArchivedAt   func(childComplexity int) int
-		CleverID     func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
 		District     func(childComplexity int) int
 		DistrictID   func(childComplexity int) int
@@ -121,7 +118,6 @@ type ComplexityRoot struct {
 
 	District struct {
 		ArchivedAt   func(childComplexity int) int
-		CleverID     func(childComplexity int) int
 		Courses      func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.CourseOrder, where *ent.CourseWhereInput) int
 		CreatedAt    func(childComplexity int) int
 		DistrictID   func(childComplexity int) int
@@ -220,7 +216,6 @@ type ComplexityRoot struct {
 		ArchivedAt         func(childComplexity int) int
 		City               func(childComplexity int) int
 		CleverCreated      func(childComplexity int) int
-		CleverID           func(childComplexity int) int
 		CleverLastModified func(childComplexity int) int
 		CreatedAt          func(childComplexity int) int
 		District           func(childComplexity int) int
@@ -260,7 +255,6 @@ type ComplexityRoot struct {
 	Section struct {
 		ArchivedAt         func(childComplexity int) int
 		CleverCreated      func(childComplexity int) int
-		CleverID           func(childComplexity int) int
 		CleverLastModified func(childComplexity int) int
 		Course             func(childComplexity int) int
 		CourseID           func(childComplexity int) int
@@ -381,7 +375,6 @@ type ComplexityRoot struct {
 
 	Term struct {
 		ArchivedAt   func(childComplexity int) int
-		CleverID     func(childComplexity int) int
 		CreatedAt    func(childComplexity int) int
 		District     func(childComplexity int) int
 		DistrictID   func(childComplexity int) int
@@ -407,7 +400,6 @@ type ComplexityRoot struct {
 	User struct {
 		ArchivedAt         func(childComplexity int) int
 		CleverCreated      func(childComplexity int) int
-		CleverID           func(childComplexity int) int
 		CleverLastModified func(childComplexity int) int
 		ContactStudents    func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, where *ent.ContactRelationshipWhereInput) int
 		Contacts           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, where *ent.ContactRelationshipWhereInput) int
@@ -440,7 +432,6 @@ type ComplexityRoot struct {
 
 	UserRole struct {
 		ArchivedAt        func(childComplexity int) int
-		ContentHash       func(childComplexity int) int
 		Department        func(childComplexity int) int
 		DistrictID        func(childComplexity int) int
 		DistrictUsername  func(childComplexity int) int
@@ -492,11 +483,7 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
-type CourseResolver interface {
-	CleverID(ctx context.Context, obj *ent.Course) (string, error)
-}
 type DistrictResolver interface {
-	CleverID(ctx context.Context, obj *ent.District) (string, error)
 	Status(ctx context.Context, obj *ent.District) (*admin.Status, error)
 }
 type MutationResolver interface {
@@ -517,21 +504,15 @@ type QueryResolver interface {
 	AuditEntries(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AuditEntryOrder, where *ent.AuditEntryWhereInput) (*ent.AuditEntryConnection, error)
 }
 type SchoolResolver interface {
-	CleverID(ctx context.Context, obj *ent.School) (string, error)
 	Users(ctx context.Context, obj *ent.School, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
 }
 type SectionResolver interface {
-	CleverID(ctx context.Context, obj *ent.Section) (string, error)
 	PrimaryTeacher(ctx context.Context, obj *ent.Section) (*ent.User, error)
 }
 type SyncRunResolver interface {
 	Counts(ctx context.Context, obj *ent.SyncRun) ([]*SyncCount, error)
 }
-type TermResolver interface {
-	CleverID(ctx context.Context, obj *ent.Term) (string, error)
-}
 type UserResolver interface {
-	CleverID(ctx context.Context, obj *ent.User) (string, error)
 	Schools(ctx context.Context, obj *ent.User) ([]*ent.School, error)
 	Sections(ctx context.Context, obj *ent.User, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionOrder, where *ent.SectionWhereInput) (*ent.SectionConnection, error)
 }
@@ -725,12 +706,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Course.ArchivedAt(childComplexity), true
-	case "Course.cleverId":
-		if e.ComplexityRoot.Course.CleverID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Course.CleverID(childComplexity), true
 	case "Course.createdAt":
 		if e.ComplexityRoot.Course.CreatedAt == nil {
 			break
@@ -749,7 +724,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Course.DistrictID(childComplexity), true
-	case "Course.id":
+	case "Course.id", "Course.cleverId":
 		if e.ComplexityRoot.Course.ID == nil {
 			break
 		}
@@ -823,12 +798,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.District.ArchivedAt(childComplexity), true
-	case "District.cleverId":
-		if e.ComplexityRoot.District.CleverID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.District.CleverID(childComplexity), true
 	case "District.courses":
 		if e.ComplexityRoot.District.Courses == nil {
 			break
@@ -858,7 +827,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.District.Error(childComplexity), true
-	case "District.id":
+	case "District.id", "District.cleverId":
 		if e.ComplexityRoot.District.ID == nil {
 			break
 		}
@@ -1343,12 +1312,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.School.CleverCreated(childComplexity), true
-	case "School.cleverId":
-		if e.ComplexityRoot.School.CleverID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.School.CleverID(childComplexity), true
 	case "School.cleverLastModified":
 		if e.ComplexityRoot.School.CleverLastModified == nil {
 			break
@@ -1379,7 +1342,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.School.HighGrade(childComplexity), true
-	case "School.id":
+	case "School.id", "School.cleverId":
 		if e.ComplexityRoot.School.ID == nil {
 			break
 		}
@@ -1552,12 +1515,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Section.CleverCreated(childComplexity), true
-	case "Section.cleverId":
-		if e.ComplexityRoot.Section.CleverID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Section.CleverID(childComplexity), true
 	case "Section.cleverLastModified":
 		if e.ComplexityRoot.Section.CleverLastModified == nil {
 			break
@@ -1600,7 +1557,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Section.Grade(childComplexity), true
-	case "Section.id":
+	case "Section.id", "Section.cleverId":
 		if e.ComplexityRoot.Section.ID == nil {
 			break
 		}
@@ -2067,12 +2024,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Term.ArchivedAt(childComplexity), true
-	case "Term.cleverId":
-		if e.ComplexityRoot.Term.CleverID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.Term.CleverID(childComplexity), true
 	case "Term.createdAt":
 		if e.ComplexityRoot.Term.CreatedAt == nil {
 			break
@@ -2097,7 +2048,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Term.EndDate(childComplexity), true
-	case "Term.id":
+	case "Term.id", "Term.cleverId":
 		if e.ComplexityRoot.Term.ID == nil {
 			break
 		}
@@ -2177,12 +2128,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.CleverCreated(childComplexity), true
-	case "User.cleverId":
-		if e.ComplexityRoot.User.CleverID == nil {
-			break
-		}
-
-		return e.ComplexityRoot.User.CleverID(childComplexity), true
 	case "User.cleverLastModified":
 		if e.ComplexityRoot.User.CleverLastModified == nil {
 			break
@@ -2252,7 +2197,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.FirstName(childComplexity), true
-	case "User.id":
+	case "User.id", "User.cleverId":
 		if e.ComplexityRoot.User.ID == nil {
 			break
 		}
@@ -2349,12 +2294,6 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserRole.ArchivedAt(childComplexity), true
-	case "UserRole.contentHash":
-		if e.ComplexityRoot.UserRole.ContentHash == nil {
-			break
-		}
-
-		return e.ComplexityRoot.UserRole.ContentHash(childComplexity), true
 	case "UserRole.department":
 		if e.ComplexityRoot.UserRole.Department == nil {
 			break
@@ -3465,8 +3404,6 @@ func (ec *executionContext) childFields_UserRole(ctx context.Context, field grap
 		return ec.fieldContext_UserRole_districtID(ctx, field)
 	case "schoolID":
 		return ec.fieldContext_UserRole_schoolID(ctx, field)
-	case "contentHash":
-		return ec.fieldContext_UserRole_contentHash(ctx, field)
 	case "archivedAt":
 		return ec.fieldContext_UserRole_archivedAt(ctx, field)
 	case "lastSyncedAt":
@@ -6247,7 +6184,7 @@ func (ec *executionContext) _Course_cleverId(ctx context.Context, field graphql.
 			return ec.fieldContext_Course_cleverId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Course().CleverID(ctx, obj)
+			return obj.ID, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -6258,7 +6195,7 @@ func (ec *executionContext) _Course_cleverId(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_Course_cleverId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Course", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Course", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _CourseConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.CourseConnection) (ret graphql.Marshaler) {
@@ -7067,7 +7004,7 @@ func (ec *executionContext) _District_cleverId(ctx context.Context, field graphq
 			return ec.fieldContext_District_cleverId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.District().CleverID(ctx, obj)
+			return obj.ID, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -7078,7 +7015,7 @@ func (ec *executionContext) _District_cleverId(ctx context.Context, field graphq
 	)
 }
 func (ec *executionContext) fieldContext_District_cleverId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("District", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("District", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _District_status(ctx context.Context, field graphql.CollectedField, obj *ent.District) (ret graphql.Marshaler) {
@@ -9165,7 +9102,7 @@ func (ec *executionContext) _School_cleverId(ctx context.Context, field graphql.
 			return ec.fieldContext_School_cleverId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.School().CleverID(ctx, obj)
+			return obj.ID, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -9176,7 +9113,7 @@ func (ec *executionContext) _School_cleverId(ctx context.Context, field graphql.
 	)
 }
 func (ec *executionContext) fieldContext_School_cleverId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("School", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("School", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _School_users(ctx context.Context, field graphql.CollectedField, obj *ent.School) (ret graphql.Marshaler) {
@@ -9958,7 +9895,7 @@ func (ec *executionContext) _Section_cleverId(ctx context.Context, field graphql
 			return ec.fieldContext_Section_cleverId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Section().CleverID(ctx, obj)
+			return obj.ID, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -9969,7 +9906,7 @@ func (ec *executionContext) _Section_cleverId(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_Section_cleverId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Section", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Section", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _Section_primaryTeacher(ctx context.Context, field graphql.CollectedField, obj *ent.Section) (ret graphql.Marshaler) {
@@ -11792,7 +11729,7 @@ func (ec *executionContext) _Term_cleverId(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Term_cleverId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Term().CleverID(ctx, obj)
+			return obj.ID, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -11803,7 +11740,7 @@ func (ec *executionContext) _Term_cleverId(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Term_cleverId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Term", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("Term", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _TermConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.TermConnection) (ret graphql.Marshaler) {
@@ -12450,7 +12387,7 @@ func (ec *executionContext) _User_cleverId(ctx context.Context, field graphql.Co
 			return ec.fieldContext_User_cleverId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.User().CleverID(ctx, obj)
+			return obj.ID, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -12461,7 +12398,7 @@ func (ec *executionContext) _User_cleverId(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_User_cleverId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, true, true, errors.New("field of type String does not have child fields"))
+	return graphql.NewScalarFieldContext("User", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _User_schools(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
@@ -12795,29 +12732,6 @@ func (ec *executionContext) _UserRole_schoolID(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_UserRole_schoolID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UserRole", field, false, false, errors.New("field of type ID does not have child fields"))
-}
-
-func (ec *executionContext) _UserRole_contentHash(ctx context.Context, field graphql.CollectedField, obj *ent.UserRole) (ret graphql.Marshaler) {
-	return graphql.ResolveField(
-		ctx,
-		ec.OperationContext,
-		field,
-		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_UserRole_contentHash(ctx, field)
-		},
-		func(ctx context.Context) (any, error) {
-			return obj.ContentHash, nil
-		},
-		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNString2string(ctx, selections, v)
-		},
-		true,
-		true,
-	)
-}
-func (ec *executionContext) fieldContext_UserRole_contentHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("UserRole", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
 func (ec *executionContext) _UserRole_archivedAt(ctx context.Context, field graphql.CollectedField, obj *ent.UserRole) (ret graphql.Marshaler) {
@@ -24863,7 +24777,7 @@ func (ec *executionContext) unmarshalInputUserRoleWhereInput(ctx context.Context
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "userID", "userIDNEQ", "userIDIn", "userIDNotIn", "userIDGT", "userIDGTE", "userIDLT", "userIDLTE", "userIDContains", "userIDHasPrefix", "userIDHasSuffix", "userIDEqualFold", "userIDContainsFold", "role", "roleNEQ", "roleIn", "roleNotIn", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "schoolID", "schoolIDNEQ", "schoolIDIn", "schoolIDNotIn", "schoolIDGT", "schoolIDGTE", "schoolIDLT", "schoolIDLTE", "schoolIDContains", "schoolIDHasPrefix", "schoolIDHasSuffix", "schoolIDIsNil", "schoolIDNotNil", "schoolIDEqualFold", "schoolIDContainsFold", "contentHash", "contentHashNEQ", "contentHashIn", "contentHashNotIn", "contentHashGT", "contentHashGTE", "contentHashLT", "contentHashLTE", "contentHashContains", "contentHashHasPrefix", "contentHashHasSuffix", "contentHashEqualFold", "contentHashContainsFold", "archivedAt", "archivedAtNEQ", "archivedAtIn", "archivedAtNotIn", "archivedAtGT", "archivedAtGTE", "archivedAtLT", "archivedAtLTE", "archivedAtIsNil", "archivedAtNotNil", "lastSyncedAt", "lastSyncedAtNEQ", "lastSyncedAtIn", "lastSyncedAtNotIn", "lastSyncedAtGT", "lastSyncedAtGTE", "lastSyncedAtLT", "lastSyncedAtLTE", "sisID", "sisIDNEQ", "sisIDIn", "sisIDNotIn", "sisIDGT", "sisIDGTE", "sisIDLT", "sisIDLTE", "sisIDContains", "sisIDHasPrefix", "sisIDHasSuffix", "sisIDEqualFold", "sisIDContainsFold", "stateID", "stateIDNEQ", "stateIDIn", "stateIDNotIn", "stateIDGT", "stateIDGTE", "stateIDLT", "stateIDLTE", "stateIDContains", "stateIDHasPrefix", "stateIDHasSuffix", "stateIDEqualFold", "stateIDContainsFold", "legacyID", "legacyIDNEQ", "legacyIDIn", "legacyIDNotIn", "legacyIDGT", "legacyIDGTE", "legacyIDLT", "legacyIDLTE", "legacyIDContains", "legacyIDHasPrefix", "legacyIDHasSuffix", "legacyIDEqualFold", "legacyIDContainsFold", "districtUsername", "districtUsernameNEQ", "districtUsernameIn", "districtUsernameNotIn", "districtUsernameGT", "districtUsernameGTE", "districtUsernameLT", "districtUsernameLTE", "districtUsernameContains", "districtUsernameHasPrefix", "districtUsernameHasSuffix", "districtUsernameEqualFold", "districtUsernameContainsFold", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailEqualFold", "emailContainsFold", "studentNumber", "studentNumberNEQ", "studentNumberIn", "studentNumberNotIn", "studentNumberGT", "studentNumberGTE", "studentNumberLT", "studentNumberLTE", "studentNumberContains", "studentNumberHasPrefix", "studentNumberHasSuffix", "studentNumberEqualFold", "studentNumberContainsFold", "grade", "gradeNEQ", "gradeIn", "gradeNotIn", "gradeGT", "gradeGTE", "gradeLT", "gradeLTE", "gradeContains", "gradeHasPrefix", "gradeHasSuffix", "gradeEqualFold", "gradeContainsFold", "dob", "dobNEQ", "dobIn", "dobNotIn", "dobGT", "dobGTE", "dobLT", "dobLTE", "dobIsNil", "dobNotNil", "gender", "genderNEQ", "genderIn", "genderNotIn", "genderGT", "genderGTE", "genderLT", "genderLTE", "genderContains", "genderHasPrefix", "genderHasSuffix", "genderEqualFold", "genderContainsFold", "graduationYear", "graduationYearNEQ", "graduationYearIn", "graduationYearNotIn", "graduationYearGT", "graduationYearGTE", "graduationYearLT", "graduationYearLTE", "graduationYearContains", "graduationYearHasPrefix", "graduationYearHasSuffix", "graduationYearEqualFold", "graduationYearContainsFold", "race", "raceNEQ", "raceIn", "raceNotIn", "raceGT", "raceGTE", "raceLT", "raceLTE", "raceContains", "raceHasPrefix", "raceHasSuffix", "raceEqualFold", "raceContainsFold", "hispanicEthnicity", "hispanicEthnicityNEQ", "hispanicEthnicityIn", "hispanicEthnicityNotIn", "hispanicEthnicityGT", "hispanicEthnicityGTE", "hispanicEthnicityLT", "hispanicEthnicityLTE", "hispanicEthnicityContains", "hispanicEthnicityHasPrefix", "hispanicEthnicityHasSuffix", "hispanicEthnicityEqualFold", "hispanicEthnicityContainsFold", "ellStatus", "ellStatusNEQ", "ellStatusIn", "ellStatusNotIn", "ellStatusGT", "ellStatusGTE", "ellStatusLT", "ellStatusLTE", "ellStatusContains", "ellStatusHasPrefix", "ellStatusHasSuffix", "ellStatusIsNil", "ellStatusNotNil", "ellStatusEqualFold", "ellStatusContainsFold", "frlStatus", "frlStatusNEQ", "frlStatusIn", "frlStatusNotIn", "frlStatusGT", "frlStatusGTE", "frlStatusLT", "frlStatusLTE", "frlStatusContains", "frlStatusHasPrefix", "frlStatusHasSuffix", "frlStatusIsNil", "frlStatusNotNil", "frlStatusEqualFold", "frlStatusContainsFold", "iepStatus", "iepStatusNEQ", "iepStatusIn", "iepStatusNotIn", "iepStatusGT", "iepStatusGTE", "iepStatusLT", "iepStatusLTE", "iepStatusContains", "iepStatusHasPrefix", "iepStatusHasSuffix", "iepStatusIsNil", "iepStatusNotNil", "iepStatusEqualFold", "iepStatusContainsFold", "homeLanguage", "homeLanguageNEQ", "homeLanguageIn", "homeLanguageNotIn", "homeLanguageGT", "homeLanguageGTE", "homeLanguageLT", "homeLanguageLTE", "homeLanguageContains", "homeLanguageHasPrefix", "homeLanguageHasSuffix", "homeLanguageIsNil", "homeLanguageNotNil", "homeLanguageEqualFold", "homeLanguageContainsFold", "teacherNumber", "teacherNumberNEQ", "teacherNumberIn", "teacherNumberNotIn", "teacherNumberGT", "teacherNumberGTE", "teacherNumberLT", "teacherNumberLTE", "teacherNumberContains", "teacherNumberHasPrefix", "teacherNumberHasSuffix", "teacherNumberEqualFold", "teacherNumberContainsFold", "staffID", "staffIDNEQ", "staffIDIn", "staffIDNotIn", "staffIDGT", "staffIDGTE", "staffIDLT", "staffIDLTE", "staffIDContains", "staffIDHasPrefix", "staffIDHasSuffix", "staffIDEqualFold", "staffIDContainsFold", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "department", "departmentNEQ", "departmentIn", "departmentNotIn", "departmentGT", "departmentGTE", "departmentLT", "departmentLTE", "departmentContains", "departmentHasPrefix", "departmentHasSuffix", "departmentEqualFold", "departmentContainsFold", "phone", "phoneNEQ", "phoneIn", "phoneNotIn", "phoneGT", "phoneGTE", "phoneLT", "phoneLTE", "phoneContains", "phoneHasPrefix", "phoneHasSuffix", "phoneEqualFold", "phoneContainsFold", "phoneType", "phoneTypeNEQ", "phoneTypeIn", "phoneTypeNotIn", "phoneTypeGT", "phoneTypeGTE", "phoneTypeLT", "phoneTypeLTE", "phoneTypeContains", "phoneTypeHasPrefix", "phoneTypeHasSuffix", "phoneTypeEqualFold", "phoneTypeContainsFold", "hasUser", "hasUserWith", "hasSchool", "hasSchoolWith", "hasSchoolMemberships", "hasSchoolMembershipsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "userID", "userIDNEQ", "userIDIn", "userIDNotIn", "userIDGT", "userIDGTE", "userIDLT", "userIDLTE", "userIDContains", "userIDHasPrefix", "userIDHasSuffix", "userIDEqualFold", "userIDContainsFold", "role", "roleNEQ", "roleIn", "roleNotIn", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "schoolID", "schoolIDNEQ", "schoolIDIn", "schoolIDNotIn", "schoolIDGT", "schoolIDGTE", "schoolIDLT", "schoolIDLTE", "schoolIDContains", "schoolIDHasPrefix", "schoolIDHasSuffix", "schoolIDIsNil", "schoolIDNotNil", "schoolIDEqualFold", "schoolIDContainsFold", "archivedAt", "archivedAtNEQ", "archivedAtIn", "archivedAtNotIn", "archivedAtGT", "archivedAtGTE", "archivedAtLT", "archivedAtLTE", "archivedAtIsNil", "archivedAtNotNil", "lastSyncedAt", "lastSyncedAtNEQ", "lastSyncedAtIn", "lastSyncedAtNotIn", "lastSyncedAtGT", "lastSyncedAtGTE", "lastSyncedAtLT", "lastSyncedAtLTE", "sisID", "sisIDNEQ", "sisIDIn", "sisIDNotIn", "sisIDGT", "sisIDGTE", "sisIDLT", "sisIDLTE", "sisIDContains", "sisIDHasPrefix", "sisIDHasSuffix", "sisIDEqualFold", "sisIDContainsFold", "stateID", "stateIDNEQ", "stateIDIn", "stateIDNotIn", "stateIDGT", "stateIDGTE", "stateIDLT", "stateIDLTE", "stateIDContains", "stateIDHasPrefix", "stateIDHasSuffix", "stateIDEqualFold", "stateIDContainsFold", "legacyID", "legacyIDNEQ", "legacyIDIn", "legacyIDNotIn", "legacyIDGT", "legacyIDGTE", "legacyIDLT", "legacyIDLTE", "legacyIDContains", "legacyIDHasPrefix", "legacyIDHasSuffix", "legacyIDEqualFold", "legacyIDContainsFold", "districtUsername", "districtUsernameNEQ", "districtUsernameIn", "districtUsernameNotIn", "districtUsernameGT", "districtUsernameGTE", "districtUsernameLT", "districtUsernameLTE", "districtUsernameContains", "districtUsernameHasPrefix", "districtUsernameHasSuffix", "districtUsernameEqualFold", "districtUsernameContainsFold", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailEqualFold", "emailContainsFold", "studentNumber", "studentNumberNEQ", "studentNumberIn", "studentNumberNotIn", "studentNumberGT", "studentNumberGTE", "studentNumberLT", "studentNumberLTE", "studentNumberContains", "studentNumberHasPrefix", "studentNumberHasSuffix", "studentNumberEqualFold", "studentNumberContainsFold", "grade", "gradeNEQ", "gradeIn", "gradeNotIn", "gradeGT", "gradeGTE", "gradeLT", "gradeLTE", "gradeContains", "gradeHasPrefix", "gradeHasSuffix", "gradeEqualFold", "gradeContainsFold", "dob", "dobNEQ", "dobIn", "dobNotIn", "dobGT", "dobGTE", "dobLT", "dobLTE", "dobIsNil", "dobNotNil", "gender", "genderNEQ", "genderIn", "genderNotIn", "genderGT", "genderGTE", "genderLT", "genderLTE", "genderContains", "genderHasPrefix", "genderHasSuffix", "genderEqualFold", "genderContainsFold", "graduationYear", "graduationYearNEQ", "graduationYearIn", "graduationYearNotIn", "graduationYearGT", "graduationYearGTE", "graduationYearLT", "graduationYearLTE", "graduationYearContains", "graduationYearHasPrefix", "graduationYearHasSuffix", "graduationYearEqualFold", "graduationYearContainsFold", "race", "raceNEQ", "raceIn", "raceNotIn", "raceGT", "raceGTE", "raceLT", "raceLTE", "raceContains", "raceHasPrefix", "raceHasSuffix", "raceEqualFold", "raceContainsFold", "hispanicEthnicity", "hispanicEthnicityNEQ", "hispanicEthnicityIn", "hispanicEthnicityNotIn", "hispanicEthnicityGT", "hispanicEthnicityGTE", "hispanicEthnicityLT", "hispanicEthnicityLTE", "hispanicEthnicityContains", "hispanicEthnicityHasPrefix", "hispanicEthnicityHasSuffix", "hispanicEthnicityEqualFold", "hispanicEthnicityContainsFold", "ellStatus", "ellStatusNEQ", "ellStatusIn", "ellStatusNotIn", "ellStatusGT", "ellStatusGTE", "ellStatusLT", "ellStatusLTE", "ellStatusContains", "ellStatusHasPrefix", "ellStatusHasSuffix", "ellStatusIsNil", "ellStatusNotNil", "ellStatusEqualFold", "ellStatusContainsFold", "frlStatus", "frlStatusNEQ", "frlStatusIn", "frlStatusNotIn", "frlStatusGT", "frlStatusGTE", "frlStatusLT", "frlStatusLTE", "frlStatusContains", "frlStatusHasPrefix", "frlStatusHasSuffix", "frlStatusIsNil", "frlStatusNotNil", "frlStatusEqualFold", "frlStatusContainsFold", "iepStatus", "iepStatusNEQ", "iepStatusIn", "iepStatusNotIn", "iepStatusGT", "iepStatusGTE", "iepStatusLT", "iepStatusLTE", "iepStatusContains", "iepStatusHasPrefix", "iepStatusHasSuffix", "iepStatusIsNil", "iepStatusNotNil", "iepStatusEqualFold", "iepStatusContainsFold", "homeLanguage", "homeLanguageNEQ", "homeLanguageIn", "homeLanguageNotIn", "homeLanguageGT", "homeLanguageGTE", "homeLanguageLT", "homeLanguageLTE", "homeLanguageContains", "homeLanguageHasPrefix", "homeLanguageHasSuffix", "homeLanguageIsNil", "homeLanguageNotNil", "homeLanguageEqualFold", "homeLanguageContainsFold", "teacherNumber", "teacherNumberNEQ", "teacherNumberIn", "teacherNumberNotIn", "teacherNumberGT", "teacherNumberGTE", "teacherNumberLT", "teacherNumberLTE", "teacherNumberContains", "teacherNumberHasPrefix", "teacherNumberHasSuffix", "teacherNumberEqualFold", "teacherNumberContainsFold", "staffID", "staffIDNEQ", "staffIDIn", "staffIDNotIn", "staffIDGT", "staffIDGTE", "staffIDLT", "staffIDLTE", "staffIDContains", "staffIDHasPrefix", "staffIDHasSuffix", "staffIDEqualFold", "staffIDContainsFold", "title", "titleNEQ", "titleIn", "titleNotIn", "titleGT", "titleGTE", "titleLT", "titleLTE", "titleContains", "titleHasPrefix", "titleHasSuffix", "titleEqualFold", "titleContainsFold", "department", "departmentNEQ", "departmentIn", "departmentNotIn", "departmentGT", "departmentGTE", "departmentLT", "departmentLTE", "departmentContains", "departmentHasPrefix", "departmentHasSuffix", "departmentEqualFold", "departmentContainsFold", "phone", "phoneNEQ", "phoneIn", "phoneNotIn", "phoneGT", "phoneGTE", "phoneLT", "phoneLTE", "phoneContains", "phoneHasPrefix", "phoneHasSuffix", "phoneEqualFold", "phoneContainsFold", "phoneType", "phoneTypeNEQ", "phoneTypeIn", "phoneTypeNotIn", "phoneTypeGT", "phoneTypeGTE", "phoneTypeLT", "phoneTypeLTE", "phoneTypeContains", "phoneTypeHasPrefix", "phoneTypeHasSuffix", "phoneTypeEqualFold", "phoneTypeContainsFold", "hasUser", "hasUserWith", "hasSchool", "hasSchoolWith", "hasSchoolMemberships", "hasSchoolMembershipsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -25276,97 +25190,6 @@ func (ec *executionContext) unmarshalInputUserRoleWhereInput(ctx context.Context
 				return it, err
 			}
 			it.SchoolIDContainsFold = data
-		case "contentHash":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHash"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ContentHash = data
-		case "contentHashNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashNEQ"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ContentHashNEQ = data
-		case "contentHashIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ContentHashIn = data
-		case "contentHashNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashNotIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ContentHashNotIn = data
-		case "contentHashGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashGT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ContentHashGT = data
-		case "contentHashGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashGTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ContentHashGTE = data
-		case "contentHashLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashLT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ContentHashLT = data
-		case "contentHashLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashLTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ContentHashLTE = data
-		case "contentHashContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashContains"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ContentHashContains = data
-		case "contentHashHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashHasPrefix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ContentHashHasPrefix = data
-		case "contentHashHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashHasSuffix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ContentHashHasSuffix = data
-		case "contentHashEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashEqualFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ContentHashEqualFold = data
-		case "contentHashContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contentHashContainsFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.ContentHashContainsFold = data
 		case "archivedAt":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAt"))
 			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
@@ -29156,43 +28979,10 @@ func (ec *executionContext) _Course(ctx context.Context, sel ast.SelectionSet, o
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "cleverId":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Course_cleverId(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Course_cleverId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -29631,43 +29421,10 @@ func (ec *executionContext) _District(ctx context.Context, sel ast.SelectionSet,
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "cleverId":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._District_cleverId(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._District_cleverId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "status":
 			field := field
 
@@ -30776,43 +30533,10 @@ func (ec *executionContext) _School(ctx context.Context, sel ast.SelectionSet, o
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "cleverId":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._School_cleverId(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._School_cleverId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "users":
 			field := field
 
@@ -31284,43 +31008,10 @@ func (ec *executionContext) _Section(ctx context.Context, sel ast.SelectionSet, 
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "cleverId":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Section_cleverId(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Section_cleverId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "primaryTeacher":
 			field := field
 
@@ -32398,43 +32089,10 @@ func (ec *executionContext) _Term(ctx context.Context, sel ast.SelectionSet, obj
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "cleverId":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._Term_cleverId(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._Term_cleverId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -32843,43 +32501,10 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "cleverId":
-			field := field
-
-			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
-				defer func() {
-					if r := recover(); r != nil {
-						ec.Error(ctx, ec.Recover(ctx, r))
-					}
-				}()
-				res = ec._User_cleverId(ctx, field, obj)
-				if res == graphql.Null {
-					atomic.AddUint32(&fs.Invalids, 1)
-				}
-				return res
+			out.Values[i] = ec._User_cleverId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
-
-			if field.IsDeferred() {
-				deferredFieldSet.AddField(field)
-				fieldIndex := len(deferredFieldSet.Values) - 1
-				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
-					return innerFunc(ctx, deferredFieldSet)
-				})
-
-				for _, deferrable := range field.Deferrables {
-					view, ok := deferLabelToView[deferrable.Label]
-					if !ok {
-						view = deferredFieldSet.NewView()
-						deferLabelToView[deferrable.Label] = view
-					}
-					view.AddIndices(fieldIndex)
-				}
-
-				// don't run the out.Concurrently() call below
-				out.Values[i] = graphql.Null
-				continue
-			}
-
-			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "schools":
 			field := field
 
@@ -33103,11 +32728,6 @@ func (ec *executionContext) _UserRole(ctx context.Context, sel ast.SelectionSet,
 		case "schoolID":
 			out.Values[i] = ec._UserRole_schoolID(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
-		case "contentHash":
-			out.Values[i] = ec._UserRole_contentHash(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "archivedAt":

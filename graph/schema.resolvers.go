@@ -14,16 +14,6 @@ import (
 	"github.com/rostermirror/rostermirror/internal/roster"
 )
 
-// CleverID is the resolver for the cleverId field.
-func (r *courseResolver) CleverID(ctx context.Context, obj *ent.Course) (string, error) {
-	return obj.ID, nil
-}
-
-// CleverID is the resolver for the cleverId field.
-func (r *districtResolver) CleverID(ctx context.Context, obj *ent.District) (string, error) {
-	return obj.ID, nil
-}
-
 // Status is the resolver for the status field.
 func (r *districtResolver) Status(ctx context.Context, obj *ent.District) (*admin.Status, error) {
 	return r.admin.DistrictStatus(ctx, obj.ID, r.nextRun)
@@ -87,19 +77,9 @@ func (r *queryResolver) AuditEntries(ctx context.Context, after *entgql.Cursor[s
 	return r.client.AuditEntry.Query().Paginate(ctx, after, first, before, last, ent.WithAuditEntryOrder(orderBy), ent.WithAuditEntryFilter(where.Filter))
 }
 
-// CleverID is the resolver for the cleverId field.
-func (r *schoolResolver) CleverID(ctx context.Context, obj *ent.School) (string, error) {
-	return obj.ID, nil
-}
-
 // Users is the resolver for the users field.
 func (r *schoolResolver) Users(ctx context.Context, obj *ent.School, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error) {
 	return roster.SchoolUsers(r.client, obj.ID).Paginate(ctx, after, first, before, last, ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
-}
-
-// CleverID is the resolver for the cleverId field.
-func (r *sectionResolver) CleverID(ctx context.Context, obj *ent.Section) (string, error) {
-	return obj.ID, nil
 }
 
 // PrimaryTeacher is the resolver for the primaryTeacher field.
@@ -110,16 +90,6 @@ func (r *sectionResolver) PrimaryTeacher(ctx context.Context, obj *ent.Section) 
 // Counts is the resolver for the counts field.
 func (r *syncRunResolver) Counts(ctx context.Context, obj *ent.SyncRun) ([]*SyncCount, error) {
 	return syncCounts(obj.Counts), nil
-}
-
-// CleverID is the resolver for the cleverId field.
-func (r *termResolver) CleverID(ctx context.Context, obj *ent.Term) (string, error) {
-	return obj.ID, nil
-}
-
-// CleverID is the resolver for the cleverId field.
-func (r *userResolver) CleverID(ctx context.Context, obj *ent.User) (string, error) {
-	return obj.ID, nil
 }
 
 // Schools is the resolver for the schools field.

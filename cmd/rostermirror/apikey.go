@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rostermirror/rostermirror/internal/auth"
-	"github.com/rostermirror/rostermirror/internal/store"
 )
 
 // newAPIKeyCommand builds `rostermirror apikey` and its subcommands.
@@ -134,10 +133,7 @@ func (a *app) withAPIKeys(ctx context.Context, f func(*auth.Store) error) error 
 		return err
 	}
 	defer db.Close()
-	if err := db.CheckMigrated(ctx); err != nil {
-		if errors.Is(err, store.ErrNotMigrated) {
-			return fmt.Errorf("%w (database %s)", err, store.Redact(a.cfg.DatabaseURL))
-		}
+	if err := a.requireMigrated(ctx, db); err != nil {
 		return err
 	}
 	return f(auth.NewStore(db, time.Now, auth.WithLogger(a.logger)))

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -102,17 +101,17 @@ func statusLine(r mirror.Result) string {
 // heldExplanation says what the mass-archive guard held and what to do about it: "3 of 12 sections (25%)
 // would be archived: held for approval — run `rostermirror sync --approve-held R` or `--reject-held R`".
 //
-// "Of" counts the type's records that were shared before the run: those seen again (updated or
-// unchanged) plus those the run archived or would archive.
+// "Of" counts the type's records that were shared before the run (see syncstats.Outcome.HeldShare, which
+// the API's district status uses too).
 func heldExplanation(r mirror.Result) string {
 	var parts []string
 	for _, kind := range resultKinds(r) {
 		o := r.Counts[kind]
-		held := max(o.Held, len(r.Held[kind]))
-		if held == 0 {
+		o.Held = max(o.Held, len(r.Held[kind]))
+		if o.Held == 0 {
 			continue
 		}
-		parts = append(parts, heldShare(kind, held, o))
+		parts = append(parts, heldShare(kind, o))
 	}
 	what := "records"
 	if len(parts) > 0 {
@@ -126,11 +125,10 @@ func heldExplanation(r mirror.Result) string {
 }
 
 // heldShare formats "3 of 12 sections (25%)".
-func heldShare(kind string, held int, o syncstats.Outcome) string {
-	total := o.Updated + o.Unchanged + o.Archived + max(o.Held, held)
-	if total == 0 {
+func heldShare(kind string, o syncstats.Outcome) string {
+	held, base, pct := o.HeldShare()
+	if base == 0 {
 		return strconv.Itoa(held) + " " + kind
 	}
-	pct := math.Round(100 * float64(held) / float64(total))
-	return fmt.Sprintf("%d of %d %s (%.0f%%)", held, total, kind, pct)
+	return fmt.Sprintf("%d of %d %s (%d%%)", held, base, kind, pct)
 }

@@ -128,6 +128,10 @@ func TestHeldExplanation(t *testing.T) {
 	both.Counts["users"] = syncstats.Outcome{Read: 70, Updated: 10, Unchanged: 60, Held: 30}
 	dry := heldResult()
 	dry.RunID, dry.DryRun = "", true
+	// The share is of the sections shared before the run (9 seen again, 3 gone): the 4 new ones and the
+	// one restored were not, as the guard weighs it.
+	fresh := heldResult()
+	fresh.Counts["sections"] = syncstats.Outcome{Read: 14, Created: 4, Restored: 1, Unchanged: 9, Held: 3}
 	tests := []struct {
 		name string
 		r    mirror.Result
@@ -135,6 +139,7 @@ func TestHeldExplanation(t *testing.T) {
 	}{
 		{"sections", heldResult(), "3 of 12 sections (25%) would be archived: held for approval — run `rostermirror sync --approve-held r-held` or `--reject-held r-held`"},
 		{"users and sections", both, "30 of 100 users (30%) and 3 of 12 sections (25%) would be archived: held for approval — run `rostermirror sync --approve-held r-held` or `--reject-held r-held`"},
+		{"new records are not in the share", fresh, "3 of 12 sections (25%) would be archived: held for approval — run `rostermirror sync --approve-held r-held` or `--reject-held r-held`"},
 		{"dry run", dry, "3 of 12 sections (25%) would be archived: a real run would hold them for approval"},
 	}
 	for _, tt := range tests {

@@ -22,6 +22,17 @@ func (a *app) openDB(ctx context.Context) (*store.DB, error) {
 	return db, nil
 }
 
+// requireMigrated refuses a database with pending migrations, naming it (redacted) and the command to run.
+func (a *app) requireMigrated(ctx context.Context, db *store.DB) error {
+	if err := db.CheckMigrated(ctx); err != nil {
+		if errors.Is(err, store.ErrNotMigrated) {
+			return fmt.Errorf("%w (database %s)", err, store.Redact(a.cfg.DatabaseURL))
+		}
+		return err
+	}
+	return nil
+}
+
 // syncer is the part of the application that sync and serve share: the database, districts' tokens and
 // the sync engine.
 type syncer struct {
@@ -62,10 +73,7 @@ func (a *app) openSyncer(ctx context.Context) (*syncer, error) {
 }
 
 func (a *app) buildSyncer(ctx context.Context, db *store.DB, box *secret.Box, static map[string]clever.Token) (*syncer, error) {
-	if err := db.CheckMigrated(ctx); err != nil {
-		if errors.Is(err, store.ErrNotMigrated) {
-			return nil, fmt.Errorf("%w (database %s)", err, store.Redact(a.cfg.DatabaseURL))
-		}
+	if err := a.requireMigrated(ctx, db); err != nil {
 		return nil, err
 	}
 	client := clever.New(clever.Config{

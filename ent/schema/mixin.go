@@ -12,6 +12,7 @@ package schema
 import (
 	"encoding/json"
 	"entgo.io/contrib/entgql"
+	"slices"
 	"time"
 
 	"entgo.io/ent"
@@ -27,7 +28,7 @@ type Mirrored struct {
 
 // Fields of a mirrored record.
 func (Mirrored) Fields() []ent.Field {
-	return []ent.Field{
+	return slices.Concat([]ent.Field{
 		field.String("id").
 			StorageKey("clever_id").
 			NotEmpty().Immutable().MaxLen(64).
@@ -38,17 +39,31 @@ func (Mirrored) Fields() []ent.Field {
 		field.JSON("raw", json.RawMessage{}).
 			Annotations(entgql.Skip()).
 			Comment("the record's JSON exactly as Clever last sent it, for what the columns do not model"),
-		field.String("content_hash").
-			MaxLen(64).Annotations(entgql.Skip()).
-			Comment("sha-256 of raw; a sync does not rewrite a row whose hash is unchanged"),
-		field.Time("archived_at").
-			Optional().Nillable().
-			Comment("when a sync found the record no longer shared (unshared or deleted in Clever); null while shared"),
-		field.Time("last_synced_at").
-			Comment("when a sync last wrote the row (created, changed, archived or restored it)"),
+	}, Synced{}.Fields(), []ent.Field{
 		field.Time("created_at").
 			Immutable().Default(time.Now).
 			Comment("when the record first entered the mirror"),
+	})
+}
+
+// Synced is the sync bookkeeping every synced row shares: Mirrored records and user roles. Its fields
+// are defined only here so that their columns and their GraphQL exposure (content_hash is internal)
+// cannot drift apart between the schemas that use them.
+type Synced struct {
+	mixin.Schema
+}
+
+// Fields of a synced row.
+func (Synced) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("content_hash").
+			MaxLen(64).Annotations(entgql.Skip()).
+			Comment("sha-256 of the JSON the row was last synced from; a sync does not rewrite a row whose hash is unchanged"),
+		field.Time("archived_at").
+			Optional().Nillable().
+			Comment("when a sync found the record (or role) no longer shared (unshared or deleted in Clever); null while shared"),
+		field.Time("last_synced_at").
+			Comment("when a sync last wrote the row (created, changed, archived or restored it)"),
 	}
 }
 

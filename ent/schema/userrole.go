@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/schema"
+	"slices"
 
 	"entgo.io/ent"
 	"entgo.io/ent/schema/edge"
@@ -19,7 +20,7 @@ type UserRole struct {
 
 // Fields of UserRole.
 func (UserRole) Fields() []ent.Field {
-	return []ent.Field{
+	return slices.Concat([]ent.Field{
 		field.String("id").NotEmpty().Immutable().MaxLen(96).
 			Comment(`"<user's Clever id>/<role>": one row per user and role, kept (archived) when the role is lost`),
 		field.String("user_id").NotEmpty().Immutable().MaxLen(64),
@@ -29,9 +30,7 @@ func (UserRole) Fields() []ent.Field {
 		field.String("district_id").NotEmpty().Immutable().MaxLen(64),
 		field.String("school_id").Optional().Nillable().MaxLen(64).
 			Comment("the role's primary school (Clever id); staff have none"),
-		field.String("content_hash").MaxLen(64),
-		field.Time("archived_at").Optional().Nillable(),
-		field.Time("last_synced_at"),
+	}, Synced{}.Fields(), []ent.Field{
 		field.String("sis_id").Default(""),
 		field.String("state_id").Default(""),
 		field.String("legacy_id").Default(""),
@@ -63,7 +62,7 @@ func (UserRole) Fields() []ent.Field {
 		field.String("phone").Default(""),
 		field.String("phone_type").Default(""),
 		field.JSON("ext", json.RawMessage{}).Optional().Annotations(entgql.Skip()),
-	}
+	})
 }
 
 // Edges of UserRole.

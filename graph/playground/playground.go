@@ -46,7 +46,8 @@ const DefaultQuery = `{
 //go:embed ui/playground.js ui/playground.css
 var files embed.FS
 
-// assetFiles are the embedded files Handler serves, in the order the page loads them.
+// assetFiles are the embedded files Handler serves. The page links the stylesheets (.css) in its head
+// and the scripts (.js) at the end of its body, each in the order listed here.
 var assetFiles = []string{
 	"assets/react.production.min.js",
 	"assets/react-dom.production.min.js",
@@ -77,7 +78,7 @@ type asset struct {
 // element GraphiQL injects while a dialog is open; it is allowed through a per-response nonce.
 func Handler(endpoint string) http.Handler {
 	assets := make(map[string]*asset, len(assetFiles))
-	urls := make(map[string]string, len(assetFiles))
+	var styles, scripts []string
 	for _, name := range assetFiles {
 		body, err := files.ReadFile(name)
 		if err != nil {
@@ -94,7 +95,12 @@ func Handler(endpoint string) http.Handler {
 			url:         strings.TrimPrefix(AssetsPath, "/") + base + "?v=" + hash[:12],
 		}
 		assets[base] = a
-		urls[base] = a.url
+		switch path.Ext(base) {
+		case ".css":
+			styles = append(styles, a.url)
+		case ".js":
+			scripts = append(scripts, a.url)
+		}
 	}
 
 	p := &page{
@@ -104,13 +110,8 @@ func Handler(endpoint string) http.Handler {
 			Title:        "rostermirror",
 			Endpoint:     endpoint,
 			DefaultQuery: DefaultQuery,
-			Styles:       []string{urls["graphiql.min.css"], urls["playground.css"]},
-			Scripts: []string{
-				urls["react.production.min.js"],
-				urls["react-dom.production.min.js"],
-				urls["graphiql.min.js"],
-				urls["playground.js"],
-			},
+			Styles:       styles,
+			Scripts:      scripts,
 		},
 	}
 

@@ -3,12 +3,15 @@ package admin
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/districttoken"
 	"github.com/rostermirror/rostermirror/ent/syncrun"
 	"github.com/rostermirror/rostermirror/internal/syncstats"
+	"github.com/rostermirror/rostermirror/sync/mirror"
 )
 
 // District states of Status.
@@ -72,7 +75,10 @@ func (s *Service) DistrictStatus(ctx context.Context, districtID string, next Ne
 	case last.Status == syncrun.StatusHeld:
 		st.State, st.Summary = StateHeld, heldSummary(last)
 	case last.Status == syncrun.StatusFailed:
-		st.State, st.Summary = StateFailed, "last sync failed: "+*st.LastError
+		st.State, st.Summary = StateFailed, "last sync failed"
+		if st.LastError != nil {
+			st.Summary += ": " + *st.LastError
+		}
 	default:
 		st.State, st.Summary = StateInSync, "in sync"
 		if st.LastSuccessfulSync != nil {
@@ -83,19 +89,33 @@ func (s *Service) DistrictStatus(ctx context.Context, districtID string, next Ne
 }
 
 // heldSummary says what a held run holds back: "sharing changed: 25% of sections (15 of 60) unshared,
-// held for approval — approveHeldSync or rejectHeldSync run R".
+// held for approval — approveHeldSync or rejectHeldSync run R". "Of" counts the type's records that were
+// shared before the run (syncstats.Outcome.HeldShare, as the CLI's summary does).
 func heldSummary(run *ent.SyncRun) string {
 	msg := "sharing changed:"
-	for _, kind := range []string{"users", "sections"} {
-		o, ok := run.Counts[kind]
-		if !ok || o.Held == 0 {
+	for _, kind := range countedKinds(run.Counts) {
+		held, base, pct := run.Counts[kind].HeldShare()
+		if held == 0 {
 			continue
 		}
-		msg += fmt.Sprintf(" %d%% of %s (%d of %d) unshared,", percent(o), kind, o.Held, o.Held+o.Read)
+		msg += fmt.Sprintf(" %d%% of %s (%d of %d) unshared,", pct, kind, held, base)
 	}
 	return msg + " held for approval — approveHeldSync or rejectHeldSync run " + run.ID
 }
 
-func percent(o syncstats.Outcome) int {
-	return o.Held * 100 / max(1, o.Held+o.Read)
+// countedKinds are the record types counts has, in the order a run syncs them (mirror.Kinds), then any
+// others by name.
+func countedKinds(counts syncstats.Counts) []string {
+	var kinds []string
+	for _, k := range mirror.Kinds {
+		if _, ok := counts[k]; ok {
+			kinds = append(kinds, k)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		if !slices.Contains(mirror.Kinds, k) {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
 }

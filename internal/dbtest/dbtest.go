@@ -28,15 +28,11 @@ func New(t testing.TB) *store.DB {
 		db := store.FromSQL(sqlDB, dialect.Postgres)
 		return db
 	}
-	path := filepath.Join(t.TempDir(), "test.db")
-	db, err := store.Open(context.Background(), "file:"+path)
+	db, err := store.Open(context.Background(), URL(t))
 	if err != nil {
 		t.Fatalf("open sqlite: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, err := db.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate sqlite: %v", err)
-	}
 	return db
 }
 

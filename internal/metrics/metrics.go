@@ -11,6 +11,7 @@ package metrics
 
 import (
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,7 +53,10 @@ var Outcomes = []string{"created", "updated", "unchanged", "archived", "restored
 
 // Paths are the request paths recorded as given by Middleware; every other path is recorded as Other.
 // A path under /playground/assets/ is recorded as /playground/assets.
-var Paths = []string{"/graphql", "/", "/healthz", "/readyz", "/metrics", "/playground/assets"}
+var Paths = []string{"/graphql", "/", "/healthz", "/readyz", "/metrics", assetsPath}
+
+// assetsPath labels every request for a playground asset.
+const assetsPath = "/playground/assets"
 
 // Buckets of the duration histograms, in seconds.
 var (
@@ -261,12 +265,11 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 
 // pathLabel bounds a request path to Paths and Other.
 func pathLabel(p string) string {
-	switch p {
-	case "/graphql", "/", "/healthz", "/readyz", "/metrics", "/playground/assets":
-		return p
+	if strings.HasPrefix(p, assetsPath+"/") {
+		return assetsPath
 	}
-	if strings.HasPrefix(p, "/playground/assets/") {
-		return "/playground/assets"
+	if slices.Contains(Paths, p) {
+		return p
 	}
 	return Other
 }

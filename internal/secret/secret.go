@@ -1,7 +1,6 @@
-// Package secret seals small secrets at rest — the districts' Clever tokens — with AES-256-GCM, and signs
-// short messages (the OAuth state) with HMAC-SHA256. Both keys are derived with HKDF-SHA256 from one
-// operator-supplied secret (ROSTERMIRROR_SECRET_KEY), each under its own info string, so the two uses
-// never share key material.
+// Package secret seals small secrets at rest — the districts' Clever tokens — with AES-256-GCM. The key is
+// derived with HKDF-SHA256 from one operator-supplied secret (ROSTERMIRROR_SECRET_KEY) under a fixed
+// info string, so another use of the same secret can derive its own key without sharing key material.
 //
 // A sealed value is
 //
@@ -15,7 +14,6 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -27,11 +25,9 @@ import (
 // MinKeyLen is the shortest secret key NewBox accepts, in characters.
 const MinKeyLen = 32
 
-// Key-derivation info strings. Changing one makes every stored secret unreadable.
-const (
-	infoSeal = "rostermirror v1 secret.Box seal: AES-256-GCM key for district tokens at rest"
-	infoSign = "rostermirror v1 secret.Box sign: HMAC-SHA256 key for OAuth state"
-)
+// infoSeal is the key-derivation info string of the sealing key. Changing it makes every stored secret
+// unreadable.
+const infoSeal = "rostermirror v1 secret.Box seal: AES-256-GCM key for district tokens at rest"
 
 // version1 is the format byte of values sealed by this version of the package.
 const version1 byte = 1
@@ -43,14 +39,12 @@ const nonceSize = 12
 // additional data, altered, truncated, or of an unknown format.
 var ErrOpen = errors.New("open sealed secret: wrong key, wrong context, or damaged value")
 
-// Box seals and opens secrets and signs messages under keys derived from one secret key. It is safe for
-// concurrent use.
+// Box seals and opens secrets under a key derived from one secret key. It is safe for concurrent use.
 type Box struct {
-	aead    cipher.AEAD
-	signKey []byte
+	aead cipher.AEAD
 }
 
-// NewBox derives a Box's keys from key, the value of ROSTERMIRROR_SECRET_KEY. The key must be at least
+// NewBox derives a Box's key from key, the value of ROSTERMIRROR_SECRET_KEY. The key must be at least
 // MinKeyLen characters; any text works, and a random one is made with `openssl rand -base64 32` (or
 // GenerateKey).
 func NewBox(key string) (*Box, error) {
@@ -61,10 +55,6 @@ func NewBox(key string) (*Box, error) {
 	if err != nil {
 		return nil, fmt.Errorf("derive seal key: %w", err)
 	}
-	signKey, err := hkdf.Key(sha256.New, []byte(key), nil, infoSign, 32)
-	if err != nil {
-		return nil, fmt.Errorf("derive sign key: %w", err)
-	}
 	block, err := aes.NewCipher(sealKey)
 	if err != nil {
 		return nil, fmt.Errorf("make cipher: %w", err)
@@ -73,7 +63,7 @@ func NewBox(key string) (*Box, error) {
 	if err != nil {
 		return nil, fmt.Errorf("make cipher: %w", err)
 	}
-	return &Box{aead: aead, signKey: signKey}, nil
+	return &Box{aead: aead}, nil
 }
 
 // GenerateKey returns a new random secret key: 32 random bytes in standard base64 (44 characters), for
@@ -118,25 +108,4 @@ func (b *Box) Open(sealed []byte, aad string) ([]byte, error) {
 // additionalData authenticates the format version along with the caller's context.
 func additionalData(version byte, aad string) []byte {
 	return append([]byte{version}, aad...)
-}
-
-// Sign returns an HMAC-SHA256 of msg under the Box's signing key, in unpadded URL-safe base64 so that it
-// can travel in a URL (the OAuth state parameter).
-func (b *Box) Sign(msg []byte) string {
-	return base64.RawURLEncoding.EncodeToString(b.mac(msg))
-}
-
-// Verify reports whether sig is Sign(msg) under this Box's key. The comparison takes constant time.
-func (b *Box) Verify(msg []byte, sig string) bool {
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil {
-		return false
-	}
-	return hmac.Equal(got, b.mac(msg))
-}
-
-func (b *Box) mac(msg []byte) []byte {
-	h := hmac.New(sha256.New, b.signKey)
-	h.Write(msg)
-	return h.Sum(nil)
 }

@@ -142,36 +142,3 @@ func TestGenerateKey(t *testing.T) {
 	}
 	newBox(t, k1) // accepted by NewBox
 }
-
-func TestSignVerify(t *testing.T) {
-	t.Parallel()
-	b := newBox(t, testKey)
-	msg := []byte("org=42&nonce=abc")
-	sig := b.Sign(msg)
-	if strings.ContainsAny(sig, "+/=") {
-		t.Errorf("signature %q is not URL-safe", sig)
-	}
-	if !b.Verify(msg, sig) {
-		t.Error("Verify rejected a good signature")
-	}
-	if !newBox(t, testKey).Verify(msg, sig) {
-		t.Error("Verify with another Box of the same key rejected a good signature")
-	}
-	tampered := []byte(sig)
-	tampered[0] ^= 0x01
-	for name, ok := range map[string]bool{
-		"other message": b.Verify([]byte("org=43&nonce=abc"), sig),
-		"other key":     newBox(t, otherKey).Verify(msg, sig),
-		"tampered sig":  b.Verify(msg, string(tampered)),
-		"truncated sig": b.Verify(msg, sig[:len(sig)-2]),
-		"empty sig":     b.Verify(msg, ""),
-		"not base64":    b.Verify(msg, "!!!"),
-	} {
-		if ok {
-			t.Errorf("%s: Verify accepted", name)
-		}
-	}
-	if b.Sign(msg) != sig {
-		t.Error("Sign is not deterministic")
-	}
-}

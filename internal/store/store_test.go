@@ -60,6 +60,15 @@ func TestURLs(t *testing.T) {
 		if err := db.SQL.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 			t.Errorf("%s: journal_mode = %q, %v; want wal", u, mode, err)
 		}
+		// A pragma the URL sets is kept, not overridden by the default.
+		wantTimeout := 10000
+		if strings.Contains(u, "busy_timeout(1)") {
+			wantTimeout = 1
+		}
+		var timeout int
+		if err := db.SQL.QueryRowContext(ctx, "PRAGMA busy_timeout").Scan(&timeout); err != nil || timeout != wantTimeout {
+			t.Errorf("%s: busy_timeout = %d, %v; want %d", u, timeout, err, wantTimeout)
+		}
 		db.Close()
 	}
 }

@@ -2,6 +2,8 @@
 // schema (which stores them) and the sync engine (which fills them) can share the type.
 package syncstats
 
+import "math"
+
 // Outcome counts what one sync run did to one record type.
 type Outcome struct {
 	Read      int `json:"read"`      // records Clever returned
@@ -24,9 +26,18 @@ func (o *Outcome) Add(o2 Outcome) {
 	o.Held += o2.Held
 }
 
-// Changed reports whether the run changed anything for the type.
-func (o Outcome) Changed() bool {
-	return o.Created+o.Updated+o.Archived+o.Restored+o.Held > 0
+// HeldShare returns the share of the type's records that the mass-archive guard held: held of base,
+// and that as a whole percentage (rounded to nearest). base is the number of records the mirror held as
+// shared before the run — those the run saw again (updated or unchanged) plus those it archived or held;
+// created and restored records were not shared before — which is the count the guard weighs the unshared
+// records against. It is meant for a run still held: approving one adds the archives it applies to
+// Archived, where they would count twice. percent is 0 when base is.
+func (o Outcome) HeldShare() (held, base, percent int) {
+	base = o.Updated + o.Unchanged + o.Archived + o.Held
+	if base > 0 {
+		percent = int(math.Round(100 * float64(o.Held) / float64(base)))
+	}
+	return o.Held, base, percent
 }
 
 // Counts maps a record type ("districts", "schools", "users", "sections", "terms", "courses") to what the
