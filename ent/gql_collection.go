@@ -1253,6 +1253,11 @@ func (_q *RoleSchoolQuery) collectField(ctx context.Context, oneNode bool, opCtx
 				selectedFields = append(selectedFields, roleschool.FieldSchoolID)
 				fieldSeen[roleschool.FieldSchoolID] = struct{}{}
 			}
+		case "archivedAt":
+			if _, ok := fieldSeen[roleschool.FieldArchivedAt]; !ok {
+				selectedFields = append(selectedFields, roleschool.FieldArchivedAt)
+				fieldSeen[roleschool.FieldArchivedAt] = struct{}{}
+			}
 		case "id":
 		case "__typename":
 		default:

@@ -2435,6 +2435,18 @@ type RoleSchoolWhereInput struct {
 	SchoolIDEqualFold    *string  `json:"schoolIDEqualFold,omitempty"`
 	SchoolIDContainsFold *string  `json:"schoolIDContainsFold,omitempty"`
 
+	// "archived_at" field predicates.
+	ArchivedAt       *time.Time  `json:"archivedAt,omitempty"`
+	ArchivedAtNEQ    *time.Time  `json:"archivedAtNEQ,omitempty"`
+	ArchivedAtIn     []time.Time `json:"archivedAtIn,omitempty"`
+	ArchivedAtNotIn  []time.Time `json:"archivedAtNotIn,omitempty"`
+	ArchivedAtGT     *time.Time  `json:"archivedAtGT,omitempty"`
+	ArchivedAtGTE    *time.Time  `json:"archivedAtGTE,omitempty"`
+	ArchivedAtLT     *time.Time  `json:"archivedAtLT,omitempty"`
+	ArchivedAtLTE    *time.Time  `json:"archivedAtLTE,omitempty"`
+	ArchivedAtIsNil  bool        `json:"archivedAtIsNil,omitempty"`
+	ArchivedAtNotNil bool        `json:"archivedAtNotNil,omitempty"`
+
 	// "role" edge predicates.
 	HasRole     *bool                 `json:"hasRole,omitempty"`
 	HasRoleWith []*UserRoleWhereInput `json:"hasRoleWith,omitempty"`
@@ -2715,6 +2727,36 @@ func (i *RoleSchoolWhereInput) P() (predicate.RoleSchool, error) {
 	}
 	if i.SchoolIDContainsFold != nil {
 		predicates = append(predicates, roleschool.SchoolIDContainsFold(*i.SchoolIDContainsFold))
+	}
+	if i.ArchivedAt != nil {
+		predicates = append(predicates, roleschool.ArchivedAtEQ(*i.ArchivedAt))
+	}
+	if i.ArchivedAtNEQ != nil {
+		predicates = append(predicates, roleschool.ArchivedAtNEQ(*i.ArchivedAtNEQ))
+	}
+	if len(i.ArchivedAtIn) > 0 {
+		predicates = append(predicates, roleschool.ArchivedAtIn(i.ArchivedAtIn...))
+	}
+	if len(i.ArchivedAtNotIn) > 0 {
+		predicates = append(predicates, roleschool.ArchivedAtNotIn(i.ArchivedAtNotIn...))
+	}
+	if i.ArchivedAtGT != nil {
+		predicates = append(predicates, roleschool.ArchivedAtGT(*i.ArchivedAtGT))
+	}
+	if i.ArchivedAtGTE != nil {
+		predicates = append(predicates, roleschool.ArchivedAtGTE(*i.ArchivedAtGTE))
+	}
+	if i.ArchivedAtLT != nil {
+		predicates = append(predicates, roleschool.ArchivedAtLT(*i.ArchivedAtLT))
+	}
+	if i.ArchivedAtLTE != nil {
+		predicates = append(predicates, roleschool.ArchivedAtLTE(*i.ArchivedAtLTE))
+	}
+	if i.ArchivedAtIsNil {
+		predicates = append(predicates, roleschool.ArchivedAtIsNil())
+	}
+	if i.ArchivedAtNotNil {
+		predicates = append(predicates, roleschool.ArchivedAtNotNil())
 	}
 
 	if i.HasRole != nil {

@@ -5744,6 +5744,7 @@ type RoleSchoolMutation struct {
 	district_id   *string
 	started_at    *time.Time
 	ended_at      *time.Time
+	archived_at   *time.Time
 	clearedFields map[string]struct{}
 	role          *string
 	clearedrole   bool
@@ -6051,6 +6052,55 @@ func (m *RoleSchoolMutation) ResetSchoolID() {
 	m.school = nil
 }
 
+// SetArchivedAt sets the "archived_at" field.
+func (m *RoleSchoolMutation) SetArchivedAt(t time.Time) {
+	m.archived_at = &t
+}
+
+// ArchivedAt returns the value of the "archived_at" field in the mutation.
+func (m *RoleSchoolMutation) ArchivedAt() (r time.Time, exists bool) {
+	v := m.archived_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldArchivedAt returns the old "archived_at" field's value of the RoleSchool entity.
+// If the RoleSchool object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RoleSchoolMutation) OldArchivedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldArchivedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldArchivedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldArchivedAt: %w", err)
+	}
+	return oldValue.ArchivedAt, nil
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (m *RoleSchoolMutation) ClearArchivedAt() {
+	m.archived_at = nil
+	m.clearedFields[roleschool.FieldArchivedAt] = struct{}{}
+}
+
+// ArchivedAtCleared returns if the "archived_at" field was cleared in this mutation.
+func (m *RoleSchoolMutation) ArchivedAtCleared() bool {
+	_, ok := m.clearedFields[roleschool.FieldArchivedAt]
+	return ok
+}
+
+// ResetArchivedAt resets all changes to the "archived_at" field.
+func (m *RoleSchoolMutation) ResetArchivedAt() {
+	m.archived_at = nil
+	delete(m.clearedFields, roleschool.FieldArchivedAt)
+}
+
 // ClearRole clears the "role" edge to the UserRole entity.
 func (m *RoleSchoolMutation) ClearRole() {
 	m.clearedrole = true
@@ -6139,7 +6189,7 @@ func (m *RoleSchoolMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *RoleSchoolMutation) Fields() []string {
-	fields := make([]string, 0, 5)
+	fields := make([]string, 0, 6)
 	if m.district_id != nil {
 		fields = append(fields, roleschool.FieldDistrictID)
 	}
@@ -6154,6 +6204,9 @@ func (m *RoleSchoolMutation) Fields() []string {
 	}
 	if m.school != nil {
 		fields = append(fields, roleschool.FieldSchoolID)
+	}
+	if m.archived_at != nil {
+		fields = append(fields, roleschool.FieldArchivedAt)
 	}
 	return fields
 }
@@ -6173,6 +6226,8 @@ func (m *RoleSchoolMutation) Field(name string) (ent.Value, bool) {
 		return m.RoleID()
 	case roleschool.FieldSchoolID:
 		return m.SchoolID()
+	case roleschool.FieldArchivedAt:
+		return m.ArchivedAt()
 	}
 	return nil, false
 }
@@ -6192,6 +6247,8 @@ func (m *RoleSchoolMutation) OldField(ctx context.Context, name string) (ent.Val
 		return m.OldRoleID(ctx)
 	case roleschool.FieldSchoolID:
 		return m.OldSchoolID(ctx)
+	case roleschool.FieldArchivedAt:
+		return m.OldArchivedAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown RoleSchool field %s", name)
 }
@@ -6236,6 +6293,13 @@ func (m *RoleSchoolMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetSchoolID(v)
 		return nil
+	case roleschool.FieldArchivedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetArchivedAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown RoleSchool field %s", name)
 }
@@ -6269,6 +6333,9 @@ func (m *RoleSchoolMutation) ClearedFields() []string {
 	if m.FieldCleared(roleschool.FieldEndedAt) {
 		fields = append(fields, roleschool.FieldEndedAt)
 	}
+	if m.FieldCleared(roleschool.FieldArchivedAt) {
+		fields = append(fields, roleschool.FieldArchivedAt)
+	}
 	return fields
 }
 
@@ -6285,6 +6352,9 @@ func (m *RoleSchoolMutation) ClearField(name string) error {
 	switch name {
 	case roleschool.FieldEndedAt:
 		m.ClearEndedAt()
+		return nil
+	case roleschool.FieldArchivedAt:
+		m.ClearArchivedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown RoleSchool nullable field %s", name)
@@ -6308,6 +6378,9 @@ func (m *RoleSchoolMutation) ResetField(name string) error {
 		return nil
 	case roleschool.FieldSchoolID:
 		m.ResetSchoolID()
+		return nil
+	case roleschool.FieldArchivedAt:
+		m.ResetArchivedAt()
 		return nil
 	}
 	return fmt.Errorf("unknown RoleSchool field %s", name)
@@ -11554,28 +11627,29 @@ func (m *SectionTeacherMutation) ResetEdge(name string) error {
 // SyncRunMutation represents an operation that mutates the SyncRun nodes in the graph.
 type SyncRunMutation struct {
 	config
-	op              Op
-	typ             string
-	id              *string
-	kind            *syncrun.Kind
-	status          *syncrun.Status
-	trigger         *string
-	dry_run         *bool
-	started_at      *time.Time
-	finished_at     *time.Time
-	counts          *syncstats.Counts
-	errors          *[]string
-	appenderrors    []string
-	event_cursor    *string
-	held            *syncstats.Held
-	decided_by      *string
-	decided_at      *time.Time
-	clearedFields   map[string]struct{}
-	district        *string
-	cleareddistrict bool
-	done            bool
-	oldValue        func(context.Context) (*SyncRun, error)
-	predicates      []predicate.SyncRun
+	op               Op
+	typ              string
+	id               *string
+	kind             *syncrun.Kind
+	status           *syncrun.Status
+	trigger          *string
+	dry_run          *bool
+	started_at       *time.Time
+	finished_at      *time.Time
+	counts           *syncstats.Counts
+	errors           *[]string
+	appenderrors     []string
+	event_cursor     *string
+	held             *syncstats.Held
+	held_memberships *syncstats.Held
+	decided_by       *string
+	decided_at       *time.Time
+	clearedFields    map[string]struct{}
+	district         *string
+	cleareddistrict  bool
+	done             bool
+	oldValue         func(context.Context) (*SyncRun, error)
+	predicates       []predicate.SyncRun
 }
 
 var _ ent.Mutation = (*SyncRunMutation)(nil)
@@ -12146,6 +12220,55 @@ func (m *SyncRunMutation) ResetHeld() {
 	delete(m.clearedFields, syncrun.FieldHeld)
 }
 
+// SetHeldMemberships sets the "held_memberships" field.
+func (m *SyncRunMutation) SetHeldMemberships(s syncstats.Held) {
+	m.held_memberships = &s
+}
+
+// HeldMemberships returns the value of the "held_memberships" field in the mutation.
+func (m *SyncRunMutation) HeldMemberships() (r syncstats.Held, exists bool) {
+	v := m.held_memberships
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHeldMemberships returns the old "held_memberships" field's value of the SyncRun entity.
+// If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SyncRunMutation) OldHeldMemberships(ctx context.Context) (v syncstats.Held, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHeldMemberships is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHeldMemberships requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHeldMemberships: %w", err)
+	}
+	return oldValue.HeldMemberships, nil
+}
+
+// ClearHeldMemberships clears the value of the "held_memberships" field.
+func (m *SyncRunMutation) ClearHeldMemberships() {
+	m.held_memberships = nil
+	m.clearedFields[syncrun.FieldHeldMemberships] = struct{}{}
+}
+
+// HeldMembershipsCleared returns if the "held_memberships" field was cleared in this mutation.
+func (m *SyncRunMutation) HeldMembershipsCleared() bool {
+	_, ok := m.clearedFields[syncrun.FieldHeldMemberships]
+	return ok
+}
+
+// ResetHeldMemberships resets all changes to the "held_memberships" field.
+func (m *SyncRunMutation) ResetHeldMemberships() {
+	m.held_memberships = nil
+	delete(m.clearedFields, syncrun.FieldHeldMemberships)
+}
+
 // SetDecidedBy sets the "decided_by" field.
 func (m *SyncRunMutation) SetDecidedBy(s string) {
 	m.decided_by = &s
@@ -12292,7 +12415,7 @@ func (m *SyncRunMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *SyncRunMutation) Fields() []string {
-	fields := make([]string, 0, 13)
+	fields := make([]string, 0, 14)
 	if m.district != nil {
 		fields = append(fields, syncrun.FieldDistrictID)
 	}
@@ -12325,6 +12448,9 @@ func (m *SyncRunMutation) Fields() []string {
 	}
 	if m.held != nil {
 		fields = append(fields, syncrun.FieldHeld)
+	}
+	if m.held_memberships != nil {
+		fields = append(fields, syncrun.FieldHeldMemberships)
 	}
 	if m.decided_by != nil {
 		fields = append(fields, syncrun.FieldDecidedBy)
@@ -12362,6 +12488,8 @@ func (m *SyncRunMutation) Field(name string) (ent.Value, bool) {
 		return m.EventCursor()
 	case syncrun.FieldHeld:
 		return m.Held()
+	case syncrun.FieldHeldMemberships:
+		return m.HeldMemberships()
 	case syncrun.FieldDecidedBy:
 		return m.DecidedBy()
 	case syncrun.FieldDecidedAt:
@@ -12397,6 +12525,8 @@ func (m *SyncRunMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldEventCursor(ctx)
 	case syncrun.FieldHeld:
 		return m.OldHeld(ctx)
+	case syncrun.FieldHeldMemberships:
+		return m.OldHeldMemberships(ctx)
 	case syncrun.FieldDecidedBy:
 		return m.OldDecidedBy(ctx)
 	case syncrun.FieldDecidedAt:
@@ -12487,6 +12617,13 @@ func (m *SyncRunMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetHeld(v)
 		return nil
+	case syncrun.FieldHeldMemberships:
+		v, ok := value.(syncstats.Held)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHeldMemberships(v)
+		return nil
 	case syncrun.FieldDecidedBy:
 		v, ok := value.(string)
 		if !ok {
@@ -12543,6 +12680,9 @@ func (m *SyncRunMutation) ClearedFields() []string {
 	if m.FieldCleared(syncrun.FieldHeld) {
 		fields = append(fields, syncrun.FieldHeld)
 	}
+	if m.FieldCleared(syncrun.FieldHeldMemberships) {
+		fields = append(fields, syncrun.FieldHeldMemberships)
+	}
 	if m.FieldCleared(syncrun.FieldDecidedAt) {
 		fields = append(fields, syncrun.FieldDecidedAt)
 	}
@@ -12571,6 +12711,9 @@ func (m *SyncRunMutation) ClearField(name string) error {
 		return nil
 	case syncrun.FieldHeld:
 		m.ClearHeld()
+		return nil
+	case syncrun.FieldHeldMemberships:
+		m.ClearHeldMemberships()
 		return nil
 	case syncrun.FieldDecidedAt:
 		m.ClearDecidedAt()
@@ -12615,6 +12758,9 @@ func (m *SyncRunMutation) ResetField(name string) error {
 		return nil
 	case syncrun.FieldHeld:
 		m.ResetHeld()
+		return nil
+	case syncrun.FieldHeldMemberships:
+		m.ResetHeldMemberships()
 		return nil
 	case syncrun.FieldDecidedBy:
 		m.ResetDecidedBy()

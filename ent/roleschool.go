@@ -29,6 +29,8 @@ type RoleSchool struct {
 	RoleID string `json:"role_id,omitempty"`
 	// Clever id; may name a school not (yet) mirrored
 	SchoolID string `json:"school_id,omitempty"`
+	// when the membership's role was archived (the user unshared, or the role lost); cleared when the role is restored. Archived memberships are hidden like archived records
+	ArchivedAt *time.Time `json:"archived_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the RoleSchoolQuery when eager-loading is set.
 	Edges        RoleSchoolEdges `json:"edges"`
@@ -77,7 +79,7 @@ func (*RoleSchool) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case roleschool.FieldID, roleschool.FieldDistrictID, roleschool.FieldRoleID, roleschool.FieldSchoolID:
 			values[i] = new(sql.NullString)
-		case roleschool.FieldStartedAt, roleschool.FieldEndedAt:
+		case roleschool.FieldStartedAt, roleschool.FieldEndedAt, roleschool.FieldArchivedAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -130,6 +132,13 @@ func (_m *RoleSchool) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field school_id", values[i])
 			} else if value.Valid {
 				_m.SchoolID = value.String
+			}
+		case roleschool.FieldArchivedAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field archived_at", values[i])
+			} else if value.Valid {
+				_m.ArchivedAt = new(time.Time)
+				*_m.ArchivedAt = value.Time
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -193,6 +202,11 @@ func (_m *RoleSchool) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("school_id=")
 	builder.WriteString(_m.SchoolID)
+	builder.WriteString(", ")
+	if v := _m.ArchivedAt; v != nil {
+		builder.WriteString("archived_at=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -63,6 +63,20 @@ func (_c *RoleSchoolCreate) SetSchoolID(v string) *RoleSchoolCreate {
 	return _c
 }
 
+// SetArchivedAt sets the "archived_at" field.
+func (_c *RoleSchoolCreate) SetArchivedAt(v time.Time) *RoleSchoolCreate {
+	_c.mutation.SetArchivedAt(v)
+	return _c
+}
+
+// SetNillableArchivedAt sets the "archived_at" field if the given value is not nil.
+func (_c *RoleSchoolCreate) SetNillableArchivedAt(v *time.Time) *RoleSchoolCreate {
+	if v != nil {
+		_c.SetArchivedAt(*v)
+	}
+	return _c
+}
+
 // SetID sets the "id" field.
 func (_c *RoleSchoolCreate) SetID(v string) *RoleSchoolCreate {
 	_c.mutation.SetID(v)
@@ -216,6 +230,10 @@ func (_c *RoleSchoolCreate) createSpec() (*RoleSchool, *sqlgraph.CreateSpec) {
 		_spec.SetField(roleschool.FieldEndedAt, field.TypeTime, value)
 		_node.EndedAt = &value
 	}
+	if value, ok := _c.mutation.ArchivedAt(); ok {
+		_spec.SetField(roleschool.FieldArchivedAt, field.TypeTime, value)
+		_node.ArchivedAt = &value
+	}
 	if nodes := _c.mutation.RoleIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.M2O,
@@ -320,6 +338,24 @@ func (u *RoleSchoolUpsert) ClearEndedAt() *RoleSchoolUpsert {
 	return u
 }
 
+// SetArchivedAt sets the "archived_at" field.
+func (u *RoleSchoolUpsert) SetArchivedAt(v time.Time) *RoleSchoolUpsert {
+	u.Set(roleschool.FieldArchivedAt, v)
+	return u
+}
+
+// UpdateArchivedAt sets the "archived_at" field to the value that was provided on create.
+func (u *RoleSchoolUpsert) UpdateArchivedAt() *RoleSchoolUpsert {
+	u.SetExcluded(roleschool.FieldArchivedAt)
+	return u
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (u *RoleSchoolUpsert) ClearArchivedAt() *RoleSchoolUpsert {
+	u.SetNull(roleschool.FieldArchivedAt)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create except the ID field.
 // Using this option is equivalent to using:
 //
@@ -398,6 +434,27 @@ func (u *RoleSchoolUpsertOne) UpdateEndedAt() *RoleSchoolUpsertOne {
 func (u *RoleSchoolUpsertOne) ClearEndedAt() *RoleSchoolUpsertOne {
 	return u.Update(func(s *RoleSchoolUpsert) {
 		s.ClearEndedAt()
+	})
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (u *RoleSchoolUpsertOne) SetArchivedAt(v time.Time) *RoleSchoolUpsertOne {
+	return u.Update(func(s *RoleSchoolUpsert) {
+		s.SetArchivedAt(v)
+	})
+}
+
+// UpdateArchivedAt sets the "archived_at" field to the value that was provided on create.
+func (u *RoleSchoolUpsertOne) UpdateArchivedAt() *RoleSchoolUpsertOne {
+	return u.Update(func(s *RoleSchoolUpsert) {
+		s.UpdateArchivedAt()
+	})
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (u *RoleSchoolUpsertOne) ClearArchivedAt() *RoleSchoolUpsertOne {
+	return u.Update(func(s *RoleSchoolUpsert) {
+		s.ClearArchivedAt()
 	})
 }
 
@@ -646,6 +703,27 @@ func (u *RoleSchoolUpsertBulk) UpdateEndedAt() *RoleSchoolUpsertBulk {
 func (u *RoleSchoolUpsertBulk) ClearEndedAt() *RoleSchoolUpsertBulk {
 	return u.Update(func(s *RoleSchoolUpsert) {
 		s.ClearEndedAt()
+	})
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (u *RoleSchoolUpsertBulk) SetArchivedAt(v time.Time) *RoleSchoolUpsertBulk {
+	return u.Update(func(s *RoleSchoolUpsert) {
+		s.SetArchivedAt(v)
+	})
+}
+
+// UpdateArchivedAt sets the "archived_at" field to the value that was provided on create.
+func (u *RoleSchoolUpsertBulk) UpdateArchivedAt() *RoleSchoolUpsertBulk {
+	return u.Update(func(s *RoleSchoolUpsert) {
+		s.UpdateArchivedAt()
+	})
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (u *RoleSchoolUpsertBulk) ClearArchivedAt() *RoleSchoolUpsertBulk {
+	return u.Update(func(s *RoleSchoolUpsert) {
+		s.ClearArchivedAt()
 	})
 }
 

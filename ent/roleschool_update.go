@@ -49,6 +49,26 @@ func (_u *RoleSchoolUpdate) ClearEndedAt() *RoleSchoolUpdate {
 	return _u
 }
 
+// SetArchivedAt sets the "archived_at" field.
+func (_u *RoleSchoolUpdate) SetArchivedAt(v time.Time) *RoleSchoolUpdate {
+	_u.mutation.SetArchivedAt(v)
+	return _u
+}
+
+// SetNillableArchivedAt sets the "archived_at" field if the given value is not nil.
+func (_u *RoleSchoolUpdate) SetNillableArchivedAt(v *time.Time) *RoleSchoolUpdate {
+	if v != nil {
+		_u.SetArchivedAt(*v)
+	}
+	return _u
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (_u *RoleSchoolUpdate) ClearArchivedAt() *RoleSchoolUpdate {
+	_u.mutation.ClearArchivedAt()
+	return _u
+}
+
 // Mutation returns the RoleSchoolMutation object of the builder.
 func (_u *RoleSchoolUpdate) Mutation() *RoleSchoolMutation {
 	return _u.mutation
@@ -116,6 +136,12 @@ func (_u *RoleSchoolUpdate) sqlSave(ctx context.Context) (_node int, err error) 
 	if _u.mutation.EndedAtCleared() {
 		_spec.ClearField(roleschool.FieldEndedAt, field.TypeTime)
 	}
+	if value, ok := _u.mutation.ArchivedAt(); ok {
+		_spec.SetField(roleschool.FieldArchivedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ArchivedAtCleared() {
+		_spec.ClearField(roleschool.FieldArchivedAt, field.TypeTime)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -155,6 +181,26 @@ func (_u *RoleSchoolUpdateOne) SetNillableEndedAt(v *time.Time) *RoleSchoolUpdat
 // ClearEndedAt clears the value of the "ended_at" field.
 func (_u *RoleSchoolUpdateOne) ClearEndedAt() *RoleSchoolUpdateOne {
 	_u.mutation.ClearEndedAt()
+	return _u
+}
+
+// SetArchivedAt sets the "archived_at" field.
+func (_u *RoleSchoolUpdateOne) SetArchivedAt(v time.Time) *RoleSchoolUpdateOne {
+	_u.mutation.SetArchivedAt(v)
+	return _u
+}
+
+// SetNillableArchivedAt sets the "archived_at" field if the given value is not nil.
+func (_u *RoleSchoolUpdateOne) SetNillableArchivedAt(v *time.Time) *RoleSchoolUpdateOne {
+	if v != nil {
+		_u.SetArchivedAt(*v)
+	}
+	return _u
+}
+
+// ClearArchivedAt clears the value of the "archived_at" field.
+func (_u *RoleSchoolUpdateOne) ClearArchivedAt() *RoleSchoolUpdateOne {
+	_u.mutation.ClearArchivedAt()
 	return _u
 }
 
@@ -254,6 +300,12 @@ func (_u *RoleSchoolUpdateOne) sqlSave(ctx context.Context) (_node *RoleSchool, 
 	}
 	if _u.mutation.EndedAtCleared() {
 		_spec.ClearField(roleschool.FieldEndedAt, field.TypeTime)
+	}
+	if value, ok := _u.mutation.ArchivedAt(); ok {
+		_spec.SetField(roleschool.FieldArchivedAt, field.TypeTime, value)
+	}
+	if _u.mutation.ArchivedAtCleared() {
+		_spec.ClearField(roleschool.FieldArchivedAt, field.TypeTime)
 	}
 	_spec.AddModifiers(_u.modifiers...)
 	_node = &RoleSchool{config: _u.config}

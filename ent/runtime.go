@@ -740,7 +740,7 @@ func init() {
 	// syncrun.DefaultEventCursor holds the default value on creation for the event_cursor field.
 	syncrun.DefaultEventCursor = syncrunDescEventCursor.Default.(string)
 	// syncrunDescDecidedBy is the schema descriptor for decided_by field.
-	syncrunDescDecidedBy := syncrunFields[12].Descriptor()
+	syncrunDescDecidedBy := syncrunFields[13].Descriptor()
 	// syncrun.DefaultDecidedBy holds the default value on creation for the decided_by field.
 	syncrun.DefaultDecidedBy = syncrunDescDecidedBy.Default.(string)
 	// syncrunDescID is the schema descriptor for id field.

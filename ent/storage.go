@@ -15,6 +15,11 @@ type StorageType struct {
 	Fields map[string]StorageField
 	// Edges maps GraphQL edge names to their relation.
 	Edges map[string]StorageEdge
+	// Archivable is whether the rows carry archived_at: archived rows are hidden from reads unless a
+	// query includes them.
+	Archivable bool
+	// Scope is the API key scope needed to read the type at all ("" for none; ent/schema RequiresScope).
+	Scope string
 }
 
 // StorageField is a column.
@@ -26,6 +31,8 @@ type StorageField struct {
 	// reads NULL as the type's zero value.
 	Nillable bool
 	Optional bool
+	// Scope is the API key scope needed to read, filter or order by the field ("" for none).
+	Scope string
 }
 
 // StorageEdge is a relation between two tables.
@@ -44,9 +51,11 @@ type StorageEdge struct {
 // StorageTypes is every type's storage, by type name.
 var StorageTypes = map[string]*StorageType{
 	"APIKey": {
-		Name:  "APIKey",
-		Table: "api_keys",
-		ID:    "id",
+		Name:       "APIKey",
+		Table:      "api_keys",
+		ID:         "id",
+		Archivable: false,
+		Scope:      "",
 		Fields: map[string]StorageField{
 			"id":         {Column: "id", Type: "string"},
 			"name":       {Column: "name", Type: "string", Nillable: false, Optional: false},
@@ -61,9 +70,11 @@ var StorageTypes = map[string]*StorageType{
 		Edges: map[string]StorageEdge{},
 	},
 	"AuditEntry": {
-		Name:  "AuditEntry",
-		Table: "audit_entries",
-		ID:    "id",
+		Name:       "AuditEntry",
+		Table:      "audit_entries",
+		ID:         "id",
+		Archivable: false,
+		Scope:      "admin",
 		Fields: map[string]StorageField{
 			"id":      {Column: "id", Type: "string"},
 			"at":      {Column: "at", Type: "time.Time", Nillable: false, Optional: false},
@@ -76,9 +87,11 @@ var StorageTypes = map[string]*StorageType{
 		Edges: map[string]StorageEdge{},
 	},
 	"ContactRelationship": {
-		Name:  "ContactRelationship",
-		Table: "contact_relationships",
-		ID:    "id",
+		Name:       "ContactRelationship",
+		Table:      "contact_relationships",
+		ID:         "id",
+		Archivable: false,
+		Scope:      "",
 		Fields: map[string]StorageField{
 			"id":           {Column: "id", Type: "string"},
 			"districtID":   {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -95,9 +108,11 @@ var StorageTypes = map[string]*StorageType{
 		},
 	},
 	"Course": {
-		Name:  "Course",
-		Table: "courses",
-		ID:    "clever_id",
+		Name:       "Course",
+		Table:      "courses",
+		ID:         "clever_id",
+		Archivable: true,
+		Scope:      "",
 		Fields: map[string]StorageField{
 			"id":           {Column: "clever_id", Type: "string"},
 			"districtID":   {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -115,9 +130,11 @@ var StorageTypes = map[string]*StorageType{
 		},
 	},
 	"District": {
-		Name:  "District",
-		Table: "districts",
-		ID:    "clever_id",
+		Name:       "District",
+		Table:      "districts",
+		ID:         "clever_id",
+		Archivable: true,
+		Scope:      "",
 		Fields: map[string]StorageField{
 			"id":           {Column: "clever_id", Type: "string"},
 			"districtID":   {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -149,9 +166,11 @@ var StorageTypes = map[string]*StorageType{
 		},
 	},
 	"DistrictToken": {
-		Name:  "DistrictToken",
-		Table: "district_tokens",
-		ID:    "district_id",
+		Name:       "DistrictToken",
+		Table:      "district_tokens",
+		ID:         "district_id",
+		Archivable: false,
+		Scope:      "",
 		Fields: map[string]StorageField{
 			"id":              {Column: "district_id", Type: "string"},
 			"ciphertext":      {Column: "ciphertext", Type: "[]byte", Nillable: false, Optional: false},
@@ -165,9 +184,11 @@ var StorageTypes = map[string]*StorageType{
 		Edges: map[string]StorageEdge{},
 	},
 	"RoleSchool": {
-		Name:  "RoleSchool",
-		Table: "role_schools",
-		ID:    "id",
+		Name:       "RoleSchool",
+		Table:      "role_schools",
+		ID:         "id",
+		Archivable: true,
+		Scope:      "",
 		Fields: map[string]StorageField{
 			"id":         {Column: "id", Type: "string"},
 			"districtID": {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -175,6 +196,7 @@ var StorageTypes = map[string]*StorageType{
 			"endedAt":    {Column: "ended_at", Type: "time.Time", Nillable: true, Optional: true},
 			"roleID":     {Column: "role_id", Type: "string", Nillable: false, Optional: false},
 			"schoolID":   {Column: "school_id", Type: "string", Nillable: false, Optional: false},
+			"archivedAt": {Column: "archived_at", Type: "time.Time", Nillable: true, Optional: true},
 		},
 		Edges: map[string]StorageEdge{
 			"role":   {Target: "UserRole", Unique: true, OwnFK: true, Column: "role_id"},
@@ -182,9 +204,11 @@ var StorageTypes = map[string]*StorageType{
 		},
 	},
 	"School": {
-		Name:  "School",
-		Table: "schools",
-		ID:    "clever_id",
+		Name:       "School",
+		Table:      "schools",
+		ID:         "clever_id",
+		Archivable: true,
+		Scope:      "",
 		Fields: map[string]StorageField{
 			"id":                 {Column: "clever_id", Type: "string"},
 			"districtID":         {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -219,9 +243,11 @@ var StorageTypes = map[string]*StorageType{
 		},
 	},
 	"Section": {
-		Name:  "Section",
-		Table: "sections",
-		ID:    "clever_id",
+		Name:       "Section",
+		Table:      "sections",
+		ID:         "clever_id",
+		Archivable: true,
+		Scope:      "",
 		Fields: map[string]StorageField{
 			"id":                 {Column: "clever_id", Type: "string"},
 			"districtID":         {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -253,9 +279,11 @@ var StorageTypes = map[string]*StorageType{
 		},
 	},
 	"SectionStudent": {
-		Name:  "SectionStudent",
-		Table: "section_students",
-		ID:    "id",
+		Name:       "SectionStudent",
+		Table:      "section_students",
+		ID:         "id",
+		Archivable: false,
+		Scope:      "",
 		Fields: map[string]StorageField{
 			"id":         {Column: "id", Type: "string"},
 			"districtID": {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -270,9 +298,11 @@ var StorageTypes = map[string]*StorageType{
 		},
 	},
 	"SectionTeacher": {
-		Name:  "SectionTeacher",
-		Table: "section_teachers",
-		ID:    "id",
+		Name:       "SectionTeacher",
+		Table:      "section_teachers",
+		ID:         "id",
+		Archivable: false,
+		Scope:      "",
 		Fields: map[string]StorageField{
 			"id":         {Column: "id", Type: "string"},
 			"districtID": {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -288,33 +318,38 @@ var StorageTypes = map[string]*StorageType{
 		},
 	},
 	"SyncRun": {
-		Name:  "SyncRun",
-		Table: "sync_runs",
-		ID:    "id",
+		Name:       "SyncRun",
+		Table:      "sync_runs",
+		ID:         "id",
+		Archivable: false,
+		Scope:      "",
 		Fields: map[string]StorageField{
-			"id":          {Column: "id", Type: "string"},
-			"districtID":  {Column: "district_id", Type: "string", Nillable: false, Optional: false},
-			"kind":        {Column: "kind", Type: "syncrun.Kind", Nillable: false, Optional: false},
-			"status":      {Column: "status", Type: "syncrun.Status", Nillable: false, Optional: false},
-			"trigger":     {Column: "trigger", Type: "string", Nillable: false, Optional: false},
-			"dryRun":      {Column: "dry_run", Type: "bool", Nillable: false, Optional: false},
-			"startedAt":   {Column: "started_at", Type: "time.Time", Nillable: false, Optional: false},
-			"finishedAt":  {Column: "finished_at", Type: "time.Time", Nillable: true, Optional: true},
-			"counts":      {Column: "counts", Type: "syncstats.Counts", Nillable: false, Optional: true},
-			"errors":      {Column: "errors", Type: "[]string", Nillable: false, Optional: true},
-			"eventCursor": {Column: "event_cursor", Type: "string", Nillable: false, Optional: false},
-			"held":        {Column: "held", Type: "syncstats.Held", Nillable: false, Optional: true},
-			"decidedBy":   {Column: "decided_by", Type: "string", Nillable: false, Optional: false},
-			"decidedAt":   {Column: "decided_at", Type: "time.Time", Nillable: true, Optional: true},
+			"id":              {Column: "id", Type: "string"},
+			"districtID":      {Column: "district_id", Type: "string", Nillable: false, Optional: false},
+			"kind":            {Column: "kind", Type: "syncrun.Kind", Nillable: false, Optional: false},
+			"status":          {Column: "status", Type: "syncrun.Status", Nillable: false, Optional: false},
+			"trigger":         {Column: "trigger", Type: "string", Nillable: false, Optional: false},
+			"dryRun":          {Column: "dry_run", Type: "bool", Nillable: false, Optional: false},
+			"startedAt":       {Column: "started_at", Type: "time.Time", Nillable: false, Optional: false},
+			"finishedAt":      {Column: "finished_at", Type: "time.Time", Nillable: true, Optional: true},
+			"counts":          {Column: "counts", Type: "syncstats.Counts", Nillable: false, Optional: true},
+			"errors":          {Column: "errors", Type: "[]string", Nillable: false, Optional: true},
+			"eventCursor":     {Column: "event_cursor", Type: "string", Nillable: false, Optional: false},
+			"held":            {Column: "held", Type: "syncstats.Held", Nillable: false, Optional: true},
+			"heldMemberships": {Column: "held_memberships", Type: "syncstats.Held", Nillable: false, Optional: true},
+			"decidedBy":       {Column: "decided_by", Type: "string", Nillable: false, Optional: false},
+			"decidedAt":       {Column: "decided_at", Type: "time.Time", Nillable: true, Optional: true},
 		},
 		Edges: map[string]StorageEdge{
 			"district": {Target: "District", Unique: true, OwnFK: true, Column: "district_id"},
 		},
 	},
 	"Term": {
-		Name:  "Term",
-		Table: "terms",
-		ID:    "clever_id",
+		Name:       "Term",
+		Table:      "terms",
+		ID:         "clever_id",
+		Archivable: true,
+		Scope:      "",
 		Fields: map[string]StorageField{
 			"id":           {Column: "clever_id", Type: "string"},
 			"districtID":   {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -333,9 +368,11 @@ var StorageTypes = map[string]*StorageType{
 		},
 	},
 	"User": {
-		Name:  "User",
-		Table: "users",
-		ID:    "clever_id",
+		Name:       "User",
+		Table:      "users",
+		ID:         "clever_id",
+		Archivable: true,
+		Scope:      "",
 		Fields: map[string]StorageField{
 			"id":                 {Column: "clever_id", Type: "string"},
 			"districtID":         {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -361,9 +398,11 @@ var StorageTypes = map[string]*StorageType{
 		},
 	},
 	"UserRole": {
-		Name:  "UserRole",
-		Table: "user_roles",
-		ID:    "id",
+		Name:       "UserRole",
+		Table:      "user_roles",
+		ID:         "id",
+		Archivable: true,
+		Scope:      "",
 		Fields: map[string]StorageField{
 			"id":                {Column: "id", Type: "string"},
 			"userID":            {Column: "user_id", Type: "string", Nillable: false, Optional: false},
@@ -385,10 +424,10 @@ var StorageTypes = map[string]*StorageType{
 			"graduationYear":    {Column: "graduation_year", Type: "string", Nillable: false, Optional: false},
 			"race":              {Column: "race", Type: "string", Nillable: false, Optional: false},
 			"hispanicEthnicity": {Column: "hispanic_ethnicity", Type: "string", Nillable: false, Optional: false},
-			"ellStatus":         {Column: "ell_status", Type: "string", Nillable: true, Optional: true},
-			"frlStatus":         {Column: "frl_status", Type: "string", Nillable: true, Optional: true},
-			"iepStatus":         {Column: "iep_status", Type: "string", Nillable: true, Optional: true},
-			"homeLanguage":      {Column: "home_language", Type: "string", Nillable: true, Optional: true},
+			"ellStatus":         {Column: "ell_status", Type: "string", Nillable: true, Optional: true, Scope: "sensitive"},
+			"frlStatus":         {Column: "frl_status", Type: "string", Nillable: true, Optional: true, Scope: "sensitive"},
+			"iepStatus":         {Column: "iep_status", Type: "string", Nillable: true, Optional: true, Scope: "sensitive"},
+			"homeLanguage":      {Column: "home_language", Type: "string", Nillable: true, Optional: true, Scope: "sensitive"},
 			"teacherNumber":     {Column: "teacher_number", Type: "string", Nillable: false, Optional: false},
 			"staffID":           {Column: "staff_id", Type: "string", Nillable: false, Optional: false},
 			"title":             {Column: "title", Type: "string", Nillable: false, Optional: false},

@@ -42,6 +42,8 @@ type SyncRun struct {
 	EventCursor string `json:"event_cursor,omitempty"`
 	// the Clever ids whose archiving the mass-archive guard held, per record type
 	Held syncstats.Held `json:"held,omitempty"`
+	// the memberships (enrollments, section teachers, contacts' students) whose ending follows from the held archives, per membership table: ended if the run is approved, kept if it is rejected
+	HeldMemberships syncstats.Held `json:"held_memberships,omitempty"`
 	// who approved or rejected a held run
 	DecidedBy string `json:"decided_by,omitempty"`
 	// DecidedAt holds the value of the "decided_at" field.
@@ -79,7 +81,7 @@ func (*SyncRun) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case syncrun.FieldCounts, syncrun.FieldErrors, syncrun.FieldHeld:
+		case syncrun.FieldCounts, syncrun.FieldErrors, syncrun.FieldHeld, syncrun.FieldHeldMemberships:
 			values[i] = new([]byte)
 		case syncrun.FieldDryRun:
 			values[i] = new(sql.NullBool)
@@ -181,6 +183,14 @@ func (_m *SyncRun) assignValues(columns []string, values []any) error {
 					return fmt.Errorf("unmarshal field held: %w", err)
 				}
 			}
+		case syncrun.FieldHeldMemberships:
+			if value, ok := values[i].(*[]byte); !ok {
+				return fmt.Errorf("unexpected type %T for field held_memberships", values[i])
+			} else if value != nil && len(*value) > 0 {
+				if err := json.Unmarshal(*value, &_m.HeldMemberships); err != nil {
+					return fmt.Errorf("unmarshal field held_memberships: %w", err)
+				}
+			}
 		case syncrun.FieldDecidedBy:
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field decided_by", values[i])
@@ -269,6 +279,9 @@ func (_m *SyncRun) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("held=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Held))
+	builder.WriteString(", ")
+	builder.WriteString("held_memberships=")
+	builder.WriteString(fmt.Sprintf("%v", _m.HeldMemberships))
 	builder.WriteString(", ")
 	builder.WriteString("decided_by=")
 	builder.WriteString(_m.DecidedBy)

@@ -147,6 +147,12 @@ func (_c *SyncRunCreate) SetHeld(v syncstats.Held) *SyncRunCreate {
 	return _c
 }
 
+// SetHeldMemberships sets the "held_memberships" field.
+func (_c *SyncRunCreate) SetHeldMemberships(v syncstats.Held) *SyncRunCreate {
+	_c.mutation.SetHeldMemberships(v)
+	return _c
+}
+
 // SetDecidedBy sets the "decided_by" field.
 func (_c *SyncRunCreate) SetDecidedBy(v string) *SyncRunCreate {
 	_c.mutation.SetDecidedBy(v)
@@ -388,6 +394,10 @@ func (_c *SyncRunCreate) createSpec() (*SyncRun, *sqlgraph.CreateSpec) {
 		_spec.SetField(syncrun.FieldHeld, field.TypeJSON, value)
 		_node.Held = value
 	}
+	if value, ok := _c.mutation.HeldMemberships(); ok {
+		_spec.SetField(syncrun.FieldHeldMemberships, field.TypeJSON, value)
+		_node.HeldMemberships = value
+	}
 	if value, ok := _c.mutation.DecidedBy(); ok {
 		_spec.SetField(syncrun.FieldDecidedBy, field.TypeString, value)
 		_node.DecidedBy = value
@@ -570,6 +580,24 @@ func (u *SyncRunUpsert) UpdateHeld() *SyncRunUpsert {
 // ClearHeld clears the value of the "held" field.
 func (u *SyncRunUpsert) ClearHeld() *SyncRunUpsert {
 	u.SetNull(syncrun.FieldHeld)
+	return u
+}
+
+// SetHeldMemberships sets the "held_memberships" field.
+func (u *SyncRunUpsert) SetHeldMemberships(v syncstats.Held) *SyncRunUpsert {
+	u.Set(syncrun.FieldHeldMemberships, v)
+	return u
+}
+
+// UpdateHeldMemberships sets the "held_memberships" field to the value that was provided on create.
+func (u *SyncRunUpsert) UpdateHeldMemberships() *SyncRunUpsert {
+	u.SetExcluded(syncrun.FieldHeldMemberships)
+	return u
+}
+
+// ClearHeldMemberships clears the value of the "held_memberships" field.
+func (u *SyncRunUpsert) ClearHeldMemberships() *SyncRunUpsert {
+	u.SetNull(syncrun.FieldHeldMemberships)
 	return u
 }
 
@@ -786,6 +814,27 @@ func (u *SyncRunUpsertOne) UpdateHeld() *SyncRunUpsertOne {
 func (u *SyncRunUpsertOne) ClearHeld() *SyncRunUpsertOne {
 	return u.Update(func(s *SyncRunUpsert) {
 		s.ClearHeld()
+	})
+}
+
+// SetHeldMemberships sets the "held_memberships" field.
+func (u *SyncRunUpsertOne) SetHeldMemberships(v syncstats.Held) *SyncRunUpsertOne {
+	return u.Update(func(s *SyncRunUpsert) {
+		s.SetHeldMemberships(v)
+	})
+}
+
+// UpdateHeldMemberships sets the "held_memberships" field to the value that was provided on create.
+func (u *SyncRunUpsertOne) UpdateHeldMemberships() *SyncRunUpsertOne {
+	return u.Update(func(s *SyncRunUpsert) {
+		s.UpdateHeldMemberships()
+	})
+}
+
+// ClearHeldMemberships clears the value of the "held_memberships" field.
+func (u *SyncRunUpsertOne) ClearHeldMemberships() *SyncRunUpsertOne {
+	return u.Update(func(s *SyncRunUpsert) {
+		s.ClearHeldMemberships()
 	})
 }
 
@@ -1174,6 +1223,27 @@ func (u *SyncRunUpsertBulk) UpdateHeld() *SyncRunUpsertBulk {
 func (u *SyncRunUpsertBulk) ClearHeld() *SyncRunUpsertBulk {
 	return u.Update(func(s *SyncRunUpsert) {
 		s.ClearHeld()
+	})
+}
+
+// SetHeldMemberships sets the "held_memberships" field.
+func (u *SyncRunUpsertBulk) SetHeldMemberships(v syncstats.Held) *SyncRunUpsertBulk {
+	return u.Update(func(s *SyncRunUpsert) {
+		s.SetHeldMemberships(v)
+	})
+}
+
+// UpdateHeldMemberships sets the "held_memberships" field to the value that was provided on create.
+func (u *SyncRunUpsertBulk) UpdateHeldMemberships() *SyncRunUpsertBulk {
+	return u.Update(func(s *SyncRunUpsert) {
+		s.UpdateHeldMemberships()
+	})
+}
+
+// ClearHeldMemberships clears the value of the "held_memberships" field.
+func (u *SyncRunUpsertBulk) ClearHeldMemberships() *SyncRunUpsertBulk {
+	return u.Update(func(s *SyncRunUpsert) {
+		s.ClearHeldMemberships()
 	})
 }
 

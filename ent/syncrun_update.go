@@ -135,6 +135,18 @@ func (_u *SyncRunUpdate) ClearHeld() *SyncRunUpdate {
 	return _u
 }
 
+// SetHeldMemberships sets the "held_memberships" field.
+func (_u *SyncRunUpdate) SetHeldMemberships(v syncstats.Held) *SyncRunUpdate {
+	_u.mutation.SetHeldMemberships(v)
+	return _u
+}
+
+// ClearHeldMemberships clears the value of the "held_memberships" field.
+func (_u *SyncRunUpdate) ClearHeldMemberships() *SyncRunUpdate {
+	_u.mutation.ClearHeldMemberships()
+	return _u
+}
+
 // SetDecidedBy sets the "decided_by" field.
 func (_u *SyncRunUpdate) SetDecidedBy(v string) *SyncRunUpdate {
 	_u.mutation.SetDecidedBy(v)
@@ -270,6 +282,12 @@ func (_u *SyncRunUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if _u.mutation.HeldCleared() {
 		_spec.ClearField(syncrun.FieldHeld, field.TypeJSON)
 	}
+	if value, ok := _u.mutation.HeldMemberships(); ok {
+		_spec.SetField(syncrun.FieldHeldMemberships, field.TypeJSON, value)
+	}
+	if _u.mutation.HeldMembershipsCleared() {
+		_spec.ClearField(syncrun.FieldHeldMemberships, field.TypeJSON)
+	}
 	if value, ok := _u.mutation.DecidedBy(); ok {
 		_spec.SetField(syncrun.FieldDecidedBy, field.TypeString, value)
 	}
@@ -402,6 +420,18 @@ func (_u *SyncRunUpdateOne) SetHeld(v syncstats.Held) *SyncRunUpdateOne {
 // ClearHeld clears the value of the "held" field.
 func (_u *SyncRunUpdateOne) ClearHeld() *SyncRunUpdateOne {
 	_u.mutation.ClearHeld()
+	return _u
+}
+
+// SetHeldMemberships sets the "held_memberships" field.
+func (_u *SyncRunUpdateOne) SetHeldMemberships(v syncstats.Held) *SyncRunUpdateOne {
+	_u.mutation.SetHeldMemberships(v)
+	return _u
+}
+
+// ClearHeldMemberships clears the value of the "held_memberships" field.
+func (_u *SyncRunUpdateOne) ClearHeldMemberships() *SyncRunUpdateOne {
+	_u.mutation.ClearHeldMemberships()
 	return _u
 }
 
@@ -569,6 +599,12 @@ func (_u *SyncRunUpdateOne) sqlSave(ctx context.Context) (_node *SyncRun, err er
 	}
 	if _u.mutation.HeldCleared() {
 		_spec.ClearField(syncrun.FieldHeld, field.TypeJSON)
+	}
+	if value, ok := _u.mutation.HeldMemberships(); ok {
+		_spec.SetField(syncrun.FieldHeldMemberships, field.TypeJSON, value)
+	}
+	if _u.mutation.HeldMembershipsCleared() {
+		_spec.ClearField(syncrun.FieldHeldMemberships, field.TypeJSON)
 	}
 	if value, ok := _u.mutation.DecidedBy(); ok {
 		_spec.SetField(syncrun.FieldDecidedBy, field.TypeString, value)

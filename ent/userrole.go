@@ -59,13 +59,13 @@ type UserRole struct {
 	Race string `json:"race,omitempty"`
 	// HispanicEthnicity holds the value of the "hispanic_ethnicity" field.
 	HispanicEthnicity string `json:"hispanic_ethnicity,omitempty"`
-	// sensitive: null in GraphQL without the sensitive scope
+	// sensitive: null in GraphQL, and refused in filters, without the sensitive scope
 	EllStatus *string `json:"ell_status,omitempty"`
-	// sensitive: null in GraphQL without the sensitive scope
+	// sensitive: null in GraphQL, and refused in filters, without the sensitive scope
 	FrlStatus *string `json:"frl_status,omitempty"`
-	// sensitive: null in GraphQL without the sensitive scope
+	// sensitive: null in GraphQL, and refused in filters, without the sensitive scope
 	IepStatus *string `json:"iep_status,omitempty"`
-	// sensitive: null in GraphQL without the sensitive scope
+	// sensitive: null in GraphQL, and refused in filters, without the sensitive scope
 	HomeLanguage *string `json:"home_language,omitempty"`
 	// TeacherNumber holds the value of the "teacher_number" field.
 	TeacherNumber string `json:"teacher_number,omitempty"`

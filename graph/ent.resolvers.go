@@ -9,17 +9,16 @@ import (
 	"context"
 
 	"github.com/rostermirror/rostermirror/ent"
-	"github.com/rostermirror/rostermirror/internal/nodes"
 )
 
 // Node is the resolver for the node field.
 func (r *queryResolver) Node(ctx context.Context, id string) (ent.Noder, error) {
-	return nodes.Get(ctx, r.client, id, r.nodeType)
+	return r.nodes.Get(ctx, r.client, id)
 }
 
 // Nodes is the resolver for the nodes field.
 func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]ent.Noder, error) {
-	return nodes.GetAll(ctx, r.client, ids, r.nodeType)
+	return r.nodes.GetAll(ctx, r.client, ids)
 }
 
 // District returns DistrictResolver implementation.

@@ -45,7 +45,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
-	Sensitive func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
+	RequiresScope func(ctx context.Context, obj any, next graphql.Resolver, scope APIScope) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -191,6 +191,7 @@ type ComplexityRoot struct {
 	}
 
 	RoleSchool struct {
+		ArchivedAt func(childComplexity int) int
 		DistrictID func(childComplexity int) int
 		EndedAt    func(childComplexity int) int
 		ID         func(childComplexity int) int
@@ -1213,6 +1214,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Users(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.UserOrder), args["where"].(*ent.UserWhereInput), args["includeArchived"].(*bool)), true
 
+	case "RoleSchool.archivedAt":
+		if e.ComplexityRoot.RoleSchool.ArchivedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoleSchool.ArchivedAt(childComplexity), true
 	case "RoleSchool.districtID":
 		if e.ComplexityRoot.RoleSchool.DistrictID == nil {
 			break
@@ -2918,6 +2925,8 @@ func (ec *executionContext) childFields_RoleSchool(ctx context.Context, field gr
 		return ec.fieldContext_RoleSchool_roleID(ctx, field)
 	case "schoolID":
 		return ec.fieldContext_RoleSchool_schoolID(ctx, field)
+	case "archivedAt":
+		return ec.fieldContext_RoleSchool_archivedAt(ctx, field)
 	case "role":
 		return ec.fieldContext_RoleSchool_role(ctx, field)
 	case "school":
@@ -3603,6 +3612,20 @@ func (ec *executionContext) childFields___Type(ctx context.Context, field graphq
 // endregion ************************** internal!.gotpl ***************************
 
 // region    ***************************** args.gotpl *****************************
+
+func (ec *executionContext) dir_requiresScope_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "scope",
+		func(ctx context.Context, v any) (APIScope, error) {
+			return ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["scope"] = arg0
+	return args, nil
+}
 
 func (ec *executionContext) field_Course_sections_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
@@ -5417,7 +5440,25 @@ func (ec *executionContext) _AuditEntryConnection_edges(ctx context.Context, fie
 		func(ctx context.Context) (any, error) {
 			return obj.Edges, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal []*ent.AuditEntryEdge
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal []*ent.AuditEntryEdge
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.AuditEntryEdge) graphql.Marshaler {
 			return ec.marshalOAuditEntryEdge2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐAuditEntryEdge(ctx, selections, v)
 		},
@@ -5504,7 +5545,25 @@ func (ec *executionContext) _AuditEntryEdge_node(ctx context.Context, field grap
 		func(ctx context.Context) (any, error) {
 			return obj.Node, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *ent.AuditEntry
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *ent.AuditEntry
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditEntry) graphql.Marshaler {
 			return ec.marshalOAuditEntry2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐAuditEntry(ctx, selections, v)
 		},
@@ -7994,7 +8053,25 @@ func (ec *executionContext) _Query_auditEntries(ctx context.Context, field graph
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().AuditEntries(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.AuditEntryOrder), fc.Args["where"].(*ent.AuditEntryWhereInput))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *ent.AuditEntryConnection
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *ent.AuditEntryConnection
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, nil, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.AuditEntryConnection) graphql.Marshaler {
 			return ec.marshalNAuditEntryConnection2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐAuditEntryConnection(ctx, selections, v)
 		},
@@ -8238,6 +8315,29 @@ func (ec *executionContext) _RoleSchool_schoolID(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_RoleSchool_schoolID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RoleSchool", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _RoleSchool_archivedAt(ctx context.Context, field graphql.CollectedField, obj *ent.RoleSchool) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoleSchool_archivedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ArchivedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RoleSchool_archivedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoleSchool", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _RoleSchool_role(ctx context.Context, field graphql.CollectedField, obj *ent.RoleSchool) (ret graphql.Marshaler) {
@@ -13071,11 +13171,16 @@ func (ec *executionContext) _UserRole_ellStatus(ctx context.Context, field graph
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Sensitive == nil {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
 					var zeroVal *string
-					return zeroVal, errors.New("directive sensitive is not implemented")
+					return zeroVal, err
 				}
-				return ec.Directives.Sensitive(ctx, obj, directive0)
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
 
 			next = directive1
@@ -13107,11 +13212,16 @@ func (ec *executionContext) _UserRole_frlStatus(ctx context.Context, field graph
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Sensitive == nil {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
 					var zeroVal *string
-					return zeroVal, errors.New("directive sensitive is not implemented")
+					return zeroVal, err
 				}
-				return ec.Directives.Sensitive(ctx, obj, directive0)
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
 
 			next = directive1
@@ -13143,11 +13253,16 @@ func (ec *executionContext) _UserRole_iepStatus(ctx context.Context, field graph
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Sensitive == nil {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
 					var zeroVal *string
-					return zeroVal, errors.New("directive sensitive is not implemented")
+					return zeroVal, err
 				}
-				return ec.Directives.Sensitive(ctx, obj, directive0)
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
 
 			next = directive1
@@ -13179,11 +13294,16 @@ func (ec *executionContext) _UserRole_homeLanguage(ctx context.Context, field gr
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				if ec.Directives.Sensitive == nil {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
 					var zeroVal *string
-					return zeroVal, errors.New("directive sensitive is not implemented")
+					return zeroVal, err
 				}
-				return ec.Directives.Sensitive(ctx, obj, directive0)
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
 
 			next = directive1
@@ -18078,7 +18198,7 @@ func (ec *executionContext) unmarshalInputRoleSchoolWhereInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "roleID", "roleIDNEQ", "roleIDIn", "roleIDNotIn", "roleIDGT", "roleIDGTE", "roleIDLT", "roleIDLTE", "roleIDContains", "roleIDHasPrefix", "roleIDHasSuffix", "roleIDEqualFold", "roleIDContainsFold", "schoolID", "schoolIDNEQ", "schoolIDIn", "schoolIDNotIn", "schoolIDGT", "schoolIDGTE", "schoolIDLT", "schoolIDLTE", "schoolIDContains", "schoolIDHasPrefix", "schoolIDHasSuffix", "schoolIDEqualFold", "schoolIDContainsFold", "hasRole", "hasRoleWith", "hasSchool", "hasSchoolWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "roleID", "roleIDNEQ", "roleIDIn", "roleIDNotIn", "roleIDGT", "roleIDGTE", "roleIDLT", "roleIDLTE", "roleIDContains", "roleIDHasPrefix", "roleIDHasSuffix", "roleIDEqualFold", "roleIDContainsFold", "schoolID", "schoolIDNEQ", "schoolIDIn", "schoolIDNotIn", "schoolIDGT", "schoolIDGTE", "schoolIDLT", "schoolIDLTE", "schoolIDContains", "schoolIDHasPrefix", "schoolIDHasSuffix", "schoolIDEqualFold", "schoolIDContainsFold", "archivedAt", "archivedAtNEQ", "archivedAtIn", "archivedAtNotIn", "archivedAtGT", "archivedAtGTE", "archivedAtLT", "archivedAtLTE", "archivedAtIsNil", "archivedAtNotNil", "hasRole", "hasRoleWith", "hasSchool", "hasSchoolWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -18575,6 +18695,76 @@ func (ec *executionContext) unmarshalInputRoleSchoolWhereInput(ctx context.Conte
 				return it, err
 			}
 			it.SchoolIDContainsFold = data
+		case "archivedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAt = data
+		case "archivedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtNEQ = data
+		case "archivedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtIn = data
+		case "archivedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtNotIn = data
+		case "archivedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtGT = data
+		case "archivedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtGTE = data
+		case "archivedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtLT = data
+		case "archivedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtLTE = data
+		case "archivedAtIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtIsNil = data
+		case "archivedAtNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("archivedAtNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ArchivedAtNotNil = data
 		case "hasRole":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasRole"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -26389,424 +26579,1728 @@ func (ec *executionContext) unmarshalInputUserRoleWhereInput(ctx context.Context
 			it.HispanicEthnicityContainsFold = data
 		case "ellStatus":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ellStatus"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.EllStatus = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.EllStatus = data
+			} else if tmp == nil {
+				it.EllStatus = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "ellStatusNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ellStatusNEQ"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.EllStatusNEQ = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.EllStatusNEQ = data
+			} else if tmp == nil {
+				it.EllStatusNEQ = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "ellStatusIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ellStatusIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.EllStatusIn = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.EllStatusIn = data
+			} else if tmp == nil {
+				it.EllStatusIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "ellStatusNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ellStatusNotIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.EllStatusNotIn = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.EllStatusNotIn = data
+			} else if tmp == nil {
+				it.EllStatusNotIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "ellStatusGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ellStatusGT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.EllStatusGT = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.EllStatusGT = data
+			} else if tmp == nil {
+				it.EllStatusGT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "ellStatusGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ellStatusGTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.EllStatusGTE = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.EllStatusGTE = data
+			} else if tmp == nil {
+				it.EllStatusGTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "ellStatusLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ellStatusLT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.EllStatusLT = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.EllStatusLT = data
+			} else if tmp == nil {
+				it.EllStatusLT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "ellStatusLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ellStatusLTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.EllStatusLTE = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.EllStatusLTE = data
+			} else if tmp == nil {
+				it.EllStatusLTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "ellStatusContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ellStatusContains"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.EllStatusContains = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.EllStatusContains = data
+			} else if tmp == nil {
+				it.EllStatusContains = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "ellStatusHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ellStatusHasPrefix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.EllStatusHasPrefix = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.EllStatusHasPrefix = data
+			} else if tmp == nil {
+				it.EllStatusHasPrefix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "ellStatusHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ellStatusHasSuffix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.EllStatusHasSuffix = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.EllStatusHasSuffix = data
+			} else if tmp == nil {
+				it.EllStatusHasSuffix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "ellStatusIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ellStatusIsNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOBoolean2bool(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.EllStatusIsNil = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(bool); ok {
+				it.EllStatusIsNil = data
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be bool`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "ellStatusNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ellStatusNotNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOBoolean2bool(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.EllStatusNotNil = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(bool); ok {
+				it.EllStatusNotNil = data
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be bool`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "ellStatusEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ellStatusEqualFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.EllStatusEqualFold = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.EllStatusEqualFold = data
+			} else if tmp == nil {
+				it.EllStatusEqualFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "ellStatusContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ellStatusContainsFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.EllStatusContainsFold = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.EllStatusContainsFold = data
+			} else if tmp == nil {
+				it.EllStatusContainsFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "frlStatus":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("frlStatus"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.FrlStatus = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.FrlStatus = data
+			} else if tmp == nil {
+				it.FrlStatus = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "frlStatusNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("frlStatusNEQ"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.FrlStatusNEQ = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.FrlStatusNEQ = data
+			} else if tmp == nil {
+				it.FrlStatusNEQ = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "frlStatusIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("frlStatusIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.FrlStatusIn = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.FrlStatusIn = data
+			} else if tmp == nil {
+				it.FrlStatusIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "frlStatusNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("frlStatusNotIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.FrlStatusNotIn = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.FrlStatusNotIn = data
+			} else if tmp == nil {
+				it.FrlStatusNotIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "frlStatusGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("frlStatusGT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.FrlStatusGT = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.FrlStatusGT = data
+			} else if tmp == nil {
+				it.FrlStatusGT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "frlStatusGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("frlStatusGTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.FrlStatusGTE = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.FrlStatusGTE = data
+			} else if tmp == nil {
+				it.FrlStatusGTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "frlStatusLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("frlStatusLT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.FrlStatusLT = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.FrlStatusLT = data
+			} else if tmp == nil {
+				it.FrlStatusLT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "frlStatusLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("frlStatusLTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.FrlStatusLTE = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.FrlStatusLTE = data
+			} else if tmp == nil {
+				it.FrlStatusLTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "frlStatusContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("frlStatusContains"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.FrlStatusContains = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.FrlStatusContains = data
+			} else if tmp == nil {
+				it.FrlStatusContains = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "frlStatusHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("frlStatusHasPrefix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.FrlStatusHasPrefix = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.FrlStatusHasPrefix = data
+			} else if tmp == nil {
+				it.FrlStatusHasPrefix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "frlStatusHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("frlStatusHasSuffix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.FrlStatusHasSuffix = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.FrlStatusHasSuffix = data
+			} else if tmp == nil {
+				it.FrlStatusHasSuffix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "frlStatusIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("frlStatusIsNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOBoolean2bool(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.FrlStatusIsNil = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(bool); ok {
+				it.FrlStatusIsNil = data
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be bool`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "frlStatusNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("frlStatusNotNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOBoolean2bool(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.FrlStatusNotNil = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(bool); ok {
+				it.FrlStatusNotNil = data
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be bool`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "frlStatusEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("frlStatusEqualFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.FrlStatusEqualFold = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.FrlStatusEqualFold = data
+			} else if tmp == nil {
+				it.FrlStatusEqualFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "frlStatusContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("frlStatusContainsFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.FrlStatusContainsFold = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.FrlStatusContainsFold = data
+			} else if tmp == nil {
+				it.FrlStatusContainsFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "iepStatus":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("iepStatus"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.IepStatus = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.IepStatus = data
+			} else if tmp == nil {
+				it.IepStatus = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "iepStatusNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("iepStatusNEQ"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.IepStatusNEQ = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.IepStatusNEQ = data
+			} else if tmp == nil {
+				it.IepStatusNEQ = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "iepStatusIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("iepStatusIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.IepStatusIn = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.IepStatusIn = data
+			} else if tmp == nil {
+				it.IepStatusIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "iepStatusNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("iepStatusNotIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.IepStatusNotIn = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.IepStatusNotIn = data
+			} else if tmp == nil {
+				it.IepStatusNotIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "iepStatusGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("iepStatusGT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.IepStatusGT = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.IepStatusGT = data
+			} else if tmp == nil {
+				it.IepStatusGT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "iepStatusGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("iepStatusGTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.IepStatusGTE = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.IepStatusGTE = data
+			} else if tmp == nil {
+				it.IepStatusGTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "iepStatusLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("iepStatusLT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.IepStatusLT = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.IepStatusLT = data
+			} else if tmp == nil {
+				it.IepStatusLT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "iepStatusLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("iepStatusLTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.IepStatusLTE = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.IepStatusLTE = data
+			} else if tmp == nil {
+				it.IepStatusLTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "iepStatusContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("iepStatusContains"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.IepStatusContains = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.IepStatusContains = data
+			} else if tmp == nil {
+				it.IepStatusContains = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "iepStatusHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("iepStatusHasPrefix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.IepStatusHasPrefix = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.IepStatusHasPrefix = data
+			} else if tmp == nil {
+				it.IepStatusHasPrefix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "iepStatusHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("iepStatusHasSuffix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.IepStatusHasSuffix = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.IepStatusHasSuffix = data
+			} else if tmp == nil {
+				it.IepStatusHasSuffix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "iepStatusIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("iepStatusIsNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOBoolean2bool(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.IepStatusIsNil = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(bool); ok {
+				it.IepStatusIsNil = data
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be bool`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "iepStatusNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("iepStatusNotNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOBoolean2bool(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.IepStatusNotNil = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(bool); ok {
+				it.IepStatusNotNil = data
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be bool`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "iepStatusEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("iepStatusEqualFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.IepStatusEqualFold = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.IepStatusEqualFold = data
+			} else if tmp == nil {
+				it.IepStatusEqualFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "iepStatusContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("iepStatusContainsFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.IepStatusContainsFold = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.IepStatusContainsFold = data
+			} else if tmp == nil {
+				it.IepStatusContainsFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "homeLanguage":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("homeLanguage"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.HomeLanguage = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.HomeLanguage = data
+			} else if tmp == nil {
+				it.HomeLanguage = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "homeLanguageNEQ":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("homeLanguageNEQ"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.HomeLanguageNEQ = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.HomeLanguageNEQ = data
+			} else if tmp == nil {
+				it.HomeLanguageNEQ = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "homeLanguageIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("homeLanguageIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.HomeLanguageIn = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.HomeLanguageIn = data
+			} else if tmp == nil {
+				it.HomeLanguageIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "homeLanguageNotIn":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("homeLanguageNotIn"))
-			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.HomeLanguageNotIn = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.HomeLanguageNotIn = data
+			} else if tmp == nil {
+				it.HomeLanguageNotIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "homeLanguageGT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("homeLanguageGT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.HomeLanguageGT = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.HomeLanguageGT = data
+			} else if tmp == nil {
+				it.HomeLanguageGT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "homeLanguageGTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("homeLanguageGTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.HomeLanguageGTE = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.HomeLanguageGTE = data
+			} else if tmp == nil {
+				it.HomeLanguageGTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "homeLanguageLT":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("homeLanguageLT"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.HomeLanguageLT = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.HomeLanguageLT = data
+			} else if tmp == nil {
+				it.HomeLanguageLT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "homeLanguageLTE":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("homeLanguageLTE"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.HomeLanguageLTE = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.HomeLanguageLTE = data
+			} else if tmp == nil {
+				it.HomeLanguageLTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "homeLanguageContains":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("homeLanguageContains"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.HomeLanguageContains = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.HomeLanguageContains = data
+			} else if tmp == nil {
+				it.HomeLanguageContains = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "homeLanguageHasPrefix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("homeLanguageHasPrefix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.HomeLanguageHasPrefix = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.HomeLanguageHasPrefix = data
+			} else if tmp == nil {
+				it.HomeLanguageHasPrefix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "homeLanguageHasSuffix":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("homeLanguageHasSuffix"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.HomeLanguageHasSuffix = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.HomeLanguageHasSuffix = data
+			} else if tmp == nil {
+				it.HomeLanguageHasSuffix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "homeLanguageIsNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("homeLanguageIsNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOBoolean2bool(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.HomeLanguageIsNil = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(bool); ok {
+				it.HomeLanguageIsNil = data
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be bool`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "homeLanguageNotNil":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("homeLanguageNotNil"))
-			data, err := ec.unmarshalOBoolean2bool(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOBoolean2bool(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal bool
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal bool
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.HomeLanguageNotNil = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(bool); ok {
+				it.HomeLanguageNotNil = data
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be bool`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "homeLanguageEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("homeLanguageEqualFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.HomeLanguageEqualFold = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.HomeLanguageEqualFold = data
+			} else if tmp == nil {
+				it.HomeLanguageEqualFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "homeLanguageContainsFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("homeLanguageContainsFold"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "SENSITIVE")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
 			}
-			it.HomeLanguageContainsFold = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.HomeLanguageContainsFold = data
+			} else if tmp == nil {
+				it.HomeLanguageContainsFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "teacherNumber":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("teacherNumber"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -30073,6 +31567,11 @@ func (ec *executionContext) _RoleSchool(ctx context.Context, sel ast.SelectionSe
 		case "schoolID":
 			out.Values[i] = ec._RoleSchool_schoolID(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "archivedAt":
+			out.Values[i] = ec._RoleSchool_archivedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "role":
@@ -33510,6 +35009,16 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 // endregion **************************** object.gotpl ****************************
 
 // region    ***************************** type.gotpl *****************************
+
+func (ec *executionContext) unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx context.Context, v any) (APIScope, error) {
+	var res APIScope
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx context.Context, sel ast.SelectionSet, v APIScope) graphql.Marshaler {
+	return v
+}
 
 func (ec *executionContext) marshalNAuditEntryConnection2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐAuditEntryConnection(ctx context.Context, sel ast.SelectionSet, v *ent.AuditEntryConnection) graphql.Marshaler {
 	if v == nil {

@@ -2,6 +2,13 @@
 
 package graph
 
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+)
+
 // What one sync run did to one record type.
 type SyncCount struct {
 	Kind      string `json:"kind"`
@@ -12,4 +19,62 @@ type SyncCount struct {
 	Archived  int    `json:"archived"`
 	Restored  int    `json:"restored"`
 	Held      int    `json:"held"`
+}
+
+// API key scopes that guard parts of the schema (every query needs read; see the README's Security section).
+type APIScope string
+
+const (
+	// Domain actions and the audit log.
+	APIScopeAdmin APIScope = "ADMIN"
+	// Students' ELL, FRL and IEP status and home language.
+	APIScopeSensitive APIScope = "SENSITIVE"
+)
+
+var AllAPIScope = []APIScope{
+	APIScopeAdmin,
+	APIScopeSensitive,
+}
+
+func (e APIScope) IsValid() bool {
+	switch e {
+	case APIScopeAdmin, APIScopeSensitive:
+		return true
+	}
+	return false
+}
+
+func (e APIScope) String() string {
+	return string(e)
+}
+
+func (e *APIScope) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = APIScope(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid APIScope", str)
+	}
+	return nil
+}
+
+func (e APIScope) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *APIScope) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e APIScope) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

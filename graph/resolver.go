@@ -4,16 +4,15 @@
 package graph
 
 import (
-	"context"
-
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/internal/admin"
+	"github.com/rostermirror/rostermirror/internal/nodes"
 )
 
 // Resolver holds the resolvers' dependencies.
 type Resolver struct {
-	client   *ent.Client
-	nodeType func(context.Context, string) (string, error)
-	admin    *admin.Service
-	nextRun  admin.NextRun
+	client  *ent.Client
+	nodes   *nodes.Lookup
+	admin   *admin.Service
+	nextRun admin.NextRun
 }

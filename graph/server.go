@@ -42,13 +42,28 @@ type HandlerConfig struct {
 	NextRun admin.NextRun
 	// Logger receives resolver panics and internal errors (never arguments or results). Default: discard.
 	Logger *slog.Logger
-	// MaxPageSize caps first/last on every connection. Default 1000.
+	// DefaultPageSize is the page a connection gets when the query gives neither first nor last.
+	// Default 100.
+	DefaultPageSize int
+	// MaxPageSize caps first/last on every connection, and the length of any list in the arguments
+	// (nodes' ids, an idIn filter). Default 1000.
 	MaxPageSize int
 	// MaxDepth caps how deeply a query may nest selections. Default 12.
 	MaxDepth int
-	// MaxComplexity caps a query's complexity (gqlgen's count of fields). Default 1000.
-	MaxComplexity int
-	// Timeout bounds one request's execution. Default 30s.
+	// MaxCost caps an operation's cost: its fields, each counted once per record it can return (see
+	// costLimit). Default 100000.
+	MaxCost int
+	// MaxBodyBytes caps a request body (and a GET request's query string). Default 128 KiB.
+	MaxBodyBytes int
+	// MaxTokens, MaxFields, MaxAliases, MaxSpreads and MaxSetFields bound a query document before it
+	// is parsed for execution and validated (see budget): its tokens, its fields with fragments
+	// expanded, its aliases, its fragment spreads once expanded, and the fields of its largest selection
+	// set. Defaults 15000, 2000, 100, 1000, 500.
+	MaxTokens, MaxFields, MaxAliases, MaxSpreads, MaxSetFields int
+	// MaxResponseBytes caps an answer: a larger one is replaced by a RESPONSE_TOO_LARGE error. Default
+	// 32 MiB.
+	MaxResponseBytes int
+	// Timeout bounds one request, from reading its body to writing its answer. Default 30s.
 	Timeout time.Duration
 	// ClientOptions are extra options of the API's ent client (tests count statements with ent.Debug).
 	ClientOptions []ent.Option
@@ -82,9 +97,17 @@ const (
 // that field.
 func NewHandler(cfg HandlerConfig) http.Handler {
 	cfg.Logger = cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
+	cfg.DefaultPageSize = cmp.Or(cfg.DefaultPageSize, 100)
 	cfg.MaxPageSize = cmp.Or(cfg.MaxPageSize, 1000)
 	cfg.MaxDepth = cmp.Or(cfg.MaxDepth, 12)
-	cfg.MaxComplexity = cmp.Or(cfg.MaxComplexity, 1000)
+	cfg.MaxCost = cmp.Or(cfg.MaxCost, 100_000)
+	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, 128<<10)
+	cfg.MaxTokens = cmp.Or(cfg.MaxTokens, 15_000)
+	cfg.MaxFields = cmp.Or(cfg.MaxFields, 2000)
+	cfg.MaxAliases = cmp.Or(cfg.MaxAliases, 100)
+	cfg.MaxSpreads = cmp.Or(cfg.MaxSpreads, 1000)
+	cfg.MaxSetFields = cmp.Or(cfg.MaxSetFields, 500)
+	cfg.MaxResponseBytes = cmp.Or(cfg.MaxResponseBytes, 32<<20)
 	cfg.Timeout = cmp.Or(cfg.Timeout, 30*time.Second)
 	if cfg.Gate == nil {
 		cfg.Gate = NewGate(0)
@@ -92,20 +115,29 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 
 	client := cfg.DB.NewClient(cfg.ClientOptions...)
 	client.Intercept(archive.Interceptor(), listOrder())
-	nodeType := nodes.TypeFunc(cfg.DB)
+	lookup := nodes.NewLookup(cfg.DB)
 	schema := NewExecutableSchema(Config{
-		Resolvers:  &Resolver{client: client, nodeType: nodeType, admin: cfg.Admin, nextRun: cfg.NextRun},
-		Directives: DirectiveRoot{Sensitive: sensitive},
+		Resolvers:  &Resolver{client: client, nodes: lookup, admin: cfg.Admin, nextRun: cfg.NextRun},
+		Directives: DirectiveRoot{RequiresScope: requiresScope},
 	})
 	srv := handler.New(schema)
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	queries := pagedCache{Cache: lru.New[*ast.QueryDocument](1000), size: cfg.DefaultPageSize}
+	srv.SetQueryCache(queries)
+	srv.SetParserTokenLimit(cfg.MaxTokens)
 	srv.Use(extension.Introspection{})
+	// Extensions run in the order they are added: the persisted query is looked up first, then the
+	// budget bounds the document before gqlgen parses and validates it; after validation, the scope,
+	// depth, argument and cost checks refuse what would need a scope or load too much, before anything
+	// executes.
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
-	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
+	srv.Use(budget{cache: queries, limits: limits{maxTokens: cfg.MaxTokens, maxFields: cfg.MaxFields,
+		maxAliases: cfg.MaxAliases, maxSpreads: cfg.MaxSpreads, maxSetFields: cfg.MaxSetFields}})
+	srv.Use(scopeCheck{schema: schema.Schema()})
 	srv.Use(depthLimit{max: cfg.MaxDepth})
-	srv.Use(pageLimit{max: cfg.MaxPageSize})
+	srv.Use(argLimit{maxPage: cfg.MaxPageSize, defaultPage: cfg.DefaultPageSize})
+	srv.Use(costLimit{schema: schema.Schema(), max: cfg.MaxCost, defaultPage: cfg.DefaultPageSize, listSz: listSize})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		// Every operation needs the read scope (admin implies it); mutations check admin themselves.
 		if err := auth.Require(ctx, auth.ScopeRead); err != nil {
@@ -154,13 +186,15 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 			return resp
 		})
 	}
-	// Response middlewares nest in the order they are added: inside Observe, so that an operation's
-	// duration includes its wait; around the compiled path, so that both ways of answering take turns.
+	// Response middlewares nest in the order they are added: the size ceiling inside Observe, so that
+	// a refused answer is counted with its code; the gate inside Observe too, so that an operation's
+	// duration includes its wait, and around the compiled path, so that both ways of answering take turns.
+	srv.AroundResponses(responseCeiling(cfg.MaxResponseBytes))
 	srv.AroundResponses(gated(cfg.Gate, cfg.Queued))
 	if cfg.DB.Dialect == dialect.Postgres && !cfg.ResolveAll {
 		compiler := sqljson.New(sqljson.Config{
-			Schema: schema.Schema(), SchemaFile: "ent.graphql", NodeType: nodeType,
-			Archivable: archive.Archivable, MaxPageSize: cfg.MaxPageSize,
+			Schema: schema.Schema(), SchemaFile: "ent.graphql", NodeType: lookup.Type,
+			MaxPageSize: cfg.MaxPageSize,
 		})
 		pool, err := cfg.DB.GenericPlans()
 		if err != nil {
@@ -176,11 +210,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		cfg.Logger.ErrorContext(ctx, "graphql resolver panic", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
 		return errInternal
 	})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), cfg.Timeout)
-		defer cancel()
-		srv.ServeHTTP(w, r.WithContext(ctx))
-	})
+	return bounded(srv, cfg.MaxBodyBytes, cfg.Timeout)
 }
 
 var errInternal = errors.New("internal error")
@@ -197,7 +227,7 @@ func compiled(c *sqljson.Compiler, pool *sql.DB, cfg HandlerConfig) graphql.Resp
 			return next(ctx) // an operation refused before execution (depth, complexity, ...): its errors
 		}
 		op := graphql.GetOperationContext(ctx)
-		data, err := c.Answer(ctx, pool, op, mayReadSensitive(ctx))
+		data, err := c.Answer(ctx, pool, op, func(scope string) bool { return may(ctx, auth.Scope(scope)) })
 		switch {
 		case err == nil:
 			if cfg.Compiled != nil {
@@ -233,8 +263,8 @@ func listOrder() ent.Interceptor {
 }
 
 // present turns an error into what the client sees: GraphQL parse, validation and argument errors and
-// domain errors keep their message with a code; anything else is logged and reported as an internal
-// error.
+// domain errors keep their message with a code; anything else — a database or driver error above all —
+// is logged and reported as an internal error, without its text.
 func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Error {
 	var gerr *gqlerror.Error
 	if errors.As(err, &gerr) && gerr.Extensions["code"] != nil {
@@ -259,9 +289,9 @@ func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Erro
 		code = CodeInternal
 	case ent.IsValidationError(err):
 		code = CodeBadRequest
-	case errors.As(err, &gerr):
-		// gqlgen's own errors without a code: arguments that do not decode (a malformed cursor, id or
-		// date). Parse and validation errors arrive with their code and are returned above.
+	case isArgumentError(ctx, gerr):
+		// An argument that does not decode (a malformed cursor, id or date): gqlgen reports it on
+		// the argument's path, below the field's own.
 		code = CodeBadRequest
 	default:
 		logger.ErrorContext(ctx, "graphql internal error", slog.String("error", err.Error()))
@@ -274,11 +304,16 @@ func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Erro
 	return out
 }
 
-// sensitive is the @sensitive directive: students' ell/frl/iep status and home language resolve to
-// null unless the caller may see them.
-func sensitive(ctx context.Context, _ any, next graphql.Resolver) (any, error) {
-	if !mayReadSensitive(ctx) {
-		return nil, nil
+// isArgumentError reports whether gqlgen raised err while decoding the arguments of the field being
+// resolved: its path then names the argument (["users", "after"]), one step or more below the field's
+// path. Errors of resolvers and of the database carry the field's own path.
+func isArgumentError(ctx context.Context, gerr *gqlerror.Error) bool {
+	if gerr == nil || !graphql.HasOperationContext(ctx) {
+		return false
 	}
-	return next(ctx)
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return false
+	}
+	return len(gerr.Path) > len(fc.Path())
 }

@@ -204,6 +204,7 @@ var (
 		{Name: "district_id", Type: field.TypeString, Size: 64},
 		{Name: "started_at", Type: field.TypeTime},
 		{Name: "ended_at", Type: field.TypeTime, Nullable: true},
+		{Name: "archived_at", Type: field.TypeTime, Nullable: true},
 		{Name: "school_id", Type: field.TypeString, Size: 64},
 		{Name: "role_id", Type: field.TypeString, Size: 96},
 	}
@@ -215,13 +216,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "role_schools_schools_role_schools",
-				Columns:    []*schema.Column{RoleSchoolsColumns[4]},
+				Columns:    []*schema.Column{RoleSchoolsColumns[5]},
 				RefColumns: []*schema.Column{SchoolsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "role_schools_user_roles_school_memberships",
-				Columns:    []*schema.Column{RoleSchoolsColumns[5]},
+				Columns:    []*schema.Column{RoleSchoolsColumns[6]},
 				RefColumns: []*schema.Column{UserRolesColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -230,12 +231,12 @@ var (
 			{
 				Name:    "roleschool_role_id",
 				Unique:  false,
-				Columns: []*schema.Column{RoleSchoolsColumns[5]},
+				Columns: []*schema.Column{RoleSchoolsColumns[6]},
 			},
 			{
 				Name:    "roleschool_role_id_school_id",
 				Unique:  true,
-				Columns: []*schema.Column{RoleSchoolsColumns[5], RoleSchoolsColumns[4]},
+				Columns: []*schema.Column{RoleSchoolsColumns[6], RoleSchoolsColumns[5]},
 				Annotation: &entsql.IndexAnnotation{
 					Where: "ended_at IS NULL",
 				},
@@ -243,7 +244,7 @@ var (
 			{
 				Name:    "roleschool_school_id",
 				Unique:  false,
-				Columns: []*schema.Column{RoleSchoolsColumns[4]},
+				Columns: []*schema.Column{RoleSchoolsColumns[5]},
 			},
 		},
 	}
@@ -483,6 +484,7 @@ var (
 		{Name: "errors", Type: field.TypeJSON, Nullable: true},
 		{Name: "event_cursor", Type: field.TypeString, Default: ""},
 		{Name: "held", Type: field.TypeJSON, Nullable: true},
+		{Name: "held_memberships", Type: field.TypeJSON, Nullable: true},
 		{Name: "decided_by", Type: field.TypeString, Default: ""},
 		{Name: "decided_at", Type: field.TypeTime, Nullable: true},
 		{Name: "district_id", Type: field.TypeString, Size: 64},
@@ -495,7 +497,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "sync_runs_districts_sync_runs",
-				Columns:    []*schema.Column{SyncRunsColumns[13]},
+				Columns:    []*schema.Column{SyncRunsColumns[14]},
 				RefColumns: []*schema.Column{DistrictsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -504,7 +506,7 @@ var (
 			{
 				Name:    "syncrun_district_id_started_at",
 				Unique:  false,
-				Columns: []*schema.Column{SyncRunsColumns[13], SyncRunsColumns[5]},
+				Columns: []*schema.Column{SyncRunsColumns[14], SyncRunsColumns[5]},
 			},
 			{
 				Name:    "syncrun_status",

@@ -22,6 +22,8 @@ const (
 	FieldRoleID = "role_id"
 	// FieldSchoolID holds the string denoting the school_id field in the database.
 	FieldSchoolID = "school_id"
+	// FieldArchivedAt holds the string denoting the archived_at field in the database.
+	FieldArchivedAt = "archived_at"
 	// EdgeRole holds the string denoting the role edge name in mutations.
 	EdgeRole = "role"
 	// EdgeSchool holds the string denoting the school edge name in mutations.
@@ -54,6 +56,7 @@ var Columns = []string{
 	FieldEndedAt,
 	FieldRoleID,
 	FieldSchoolID,
+	FieldArchivedAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -110,6 +113,11 @@ func ByRoleID(opts ...sql.OrderTermOption) OrderOption {
 // BySchoolID orders the results by the school_id field.
 func BySchoolID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldSchoolID, opts...).ToFunc()
+}
+
+// ByArchivedAt orders the results by the archived_at field.
+func ByArchivedAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldArchivedAt, opts...).ToFunc()
 }
 
 // ByRoleField orders the results by role field.

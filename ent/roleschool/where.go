@@ -90,6 +90,11 @@ func SchoolID(v string) predicate.RoleSchool {
 	return predicate.RoleSchool(sql.FieldEQ(FieldSchoolID, v))
 }
 
+// ArchivedAt applies equality check predicate on the "archived_at" field. It's identical to ArchivedAtEQ.
+func ArchivedAt(v time.Time) predicate.RoleSchool {
+	return predicate.RoleSchool(sql.FieldEQ(FieldArchivedAt, v))
+}
+
 // DistrictIDEQ applies the EQ predicate on the "district_id" field.
 func DistrictIDEQ(v string) predicate.RoleSchool {
 	return predicate.RoleSchool(sql.FieldEQ(FieldDistrictID, v))
@@ -373,6 +378,56 @@ func SchoolIDEqualFold(v string) predicate.RoleSchool {
 // SchoolIDContainsFold applies the ContainsFold predicate on the "school_id" field.
 func SchoolIDContainsFold(v string) predicate.RoleSchool {
 	return predicate.RoleSchool(sql.FieldContainsFold(FieldSchoolID, v))
+}
+
+// ArchivedAtEQ applies the EQ predicate on the "archived_at" field.
+func ArchivedAtEQ(v time.Time) predicate.RoleSchool {
+	return predicate.RoleSchool(sql.FieldEQ(FieldArchivedAt, v))
+}
+
+// ArchivedAtNEQ applies the NEQ predicate on the "archived_at" field.
+func ArchivedAtNEQ(v time.Time) predicate.RoleSchool {
+	return predicate.RoleSchool(sql.FieldNEQ(FieldArchivedAt, v))
+}
+
+// ArchivedAtIn applies the In predicate on the "archived_at" field.
+func ArchivedAtIn(vs ...time.Time) predicate.RoleSchool {
+	return predicate.RoleSchool(sql.FieldIn(FieldArchivedAt, vs...))
+}
+
+// ArchivedAtNotIn applies the NotIn predicate on the "archived_at" field.
+func ArchivedAtNotIn(vs ...time.Time) predicate.RoleSchool {
+	return predicate.RoleSchool(sql.FieldNotIn(FieldArchivedAt, vs...))
+}
+
+// ArchivedAtGT applies the GT predicate on the "archived_at" field.
+func ArchivedAtGT(v time.Time) predicate.RoleSchool {
+	return predicate.RoleSchool(sql.FieldGT(FieldArchivedAt, v))
+}
+
+// ArchivedAtGTE applies the GTE predicate on the "archived_at" field.
+func ArchivedAtGTE(v time.Time) predicate.RoleSchool {
+	return predicate.RoleSchool(sql.FieldGTE(FieldArchivedAt, v))
+}
+
+// ArchivedAtLT applies the LT predicate on the "archived_at" field.
+func ArchivedAtLT(v time.Time) predicate.RoleSchool {
+	return predicate.RoleSchool(sql.FieldLT(FieldArchivedAt, v))
+}
+
+// ArchivedAtLTE applies the LTE predicate on the "archived_at" field.
+func ArchivedAtLTE(v time.Time) predicate.RoleSchool {
+	return predicate.RoleSchool(sql.FieldLTE(FieldArchivedAt, v))
+}
+
+// ArchivedAtIsNil applies the IsNil predicate on the "archived_at" field.
+func ArchivedAtIsNil() predicate.RoleSchool {
+	return predicate.RoleSchool(sql.FieldIsNull(FieldArchivedAt))
+}
+
+// ArchivedAtNotNil applies the NotNil predicate on the "archived_at" field.
+func ArchivedAtNotNil() predicate.RoleSchool {
+	return predicate.RoleSchool(sql.FieldNotNull(FieldArchivedAt))
 }
 
 // HasRole applies the HasEdge predicate on the "role" edge.

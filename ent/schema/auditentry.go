@@ -37,5 +37,5 @@ func (AuditEntry) Indexes() []ent.Index {
 
 // Annotations of AuditEntry.
 func (AuditEntry) Annotations() []schema.Annotation {
-	return []schema.Annotation{entgql.RelayConnection()}
+	return []schema.Annotation{entgql.RelayConnection(), AdminOnly()}
 }

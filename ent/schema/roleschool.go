@@ -11,7 +11,8 @@ import (
 )
 
 // RoleSchool is a role's membership of a school (roles.<role>.schools), with its history: when a student
-// leaves a school the membership ends, it is not deleted.
+// leaves a school the membership ends, it is not deleted. A membership is archived with its role (the
+// student's data must not show through a school once the student is unshared) and restored with it.
 type RoleSchool struct {
 	ent.Schema
 }
@@ -24,6 +25,8 @@ func (RoleSchool) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("role_id").NotEmpty().Immutable().MaxLen(96),
 		field.String("school_id").NotEmpty().Immutable().MaxLen(64).Comment("Clever id; may name a school not (yet) mirrored"),
+		field.Time("archived_at").Optional().Nillable().
+			Comment("when the membership's role was archived (the user unshared, or the role lost); cleared when the role is restored. Archived memberships are hidden like archived records"),
 	}
 }
 

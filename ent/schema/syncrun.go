@@ -40,6 +40,8 @@ func (SyncRun) Fields() []ent.Field {
 			Comment("the newest Clever event id captured before the run started; incremental sync resumes from it"),
 		field.JSON("held", syncstats.Held{}).Optional().Annotations(entgql.Skip()).
 			Comment("the Clever ids whose archiving the mass-archive guard held, per record type"),
+		field.JSON("held_memberships", syncstats.Held{}).Optional().Annotations(entgql.Skip()).
+			Comment("the memberships (enrollments, section teachers, contacts' students) whose ending follows from the held archives, per membership table: ended if the run is approved, kept if it is rejected"),
 		field.String("decided_by").Default("").Comment("who approved or rejected a held run"),
 		field.Time("decided_at").Optional().Nillable(),
 	}

@@ -44,14 +44,14 @@ func (UserRole) Fields() []ent.Field {
 		field.String("graduation_year").Default(""),
 		field.String("race").Default(""),
 		field.String("hispanic_ethnicity").Default(""),
-		field.String("ell_status").Optional().Nillable().Comment("sensitive: null in GraphQL without the sensitive scope").
-			Annotations(entgql.Directives(entgql.NewDirective("sensitive"))),
-		field.String("frl_status").Optional().Nillable().Comment("sensitive: null in GraphQL without the sensitive scope").
-			Annotations(entgql.Directives(entgql.NewDirective("sensitive"))),
-		field.String("iep_status").Optional().Nillable().Comment("sensitive: null in GraphQL without the sensitive scope").
-			Annotations(entgql.Directives(entgql.NewDirective("sensitive"))),
-		field.String("home_language").Optional().Nillable().Comment("sensitive: null in GraphQL without the sensitive scope").
-			Annotations(entgql.Directives(entgql.NewDirective("sensitive"))),
+		field.String("ell_status").Optional().Nillable().Annotations(Sensitive()).
+			Comment("sensitive: null in GraphQL, and refused in filters, without the sensitive scope"),
+		field.String("frl_status").Optional().Nillable().Annotations(Sensitive()).
+			Comment("sensitive: null in GraphQL, and refused in filters, without the sensitive scope"),
+		field.String("iep_status").Optional().Nillable().Annotations(Sensitive()).
+			Comment("sensitive: null in GraphQL, and refused in filters, without the sensitive scope"),
+		field.String("home_language").Optional().Nillable().Annotations(Sensitive()).
+			Comment("sensitive: null in GraphQL, and refused in filters, without the sensitive scope"),
 		// teacher, staff, district_admin
 		field.String("teacher_number").Default(""),
 		field.String("staff_id").Default(""),

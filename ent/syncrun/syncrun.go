@@ -39,6 +39,8 @@ const (
 	FieldEventCursor = "event_cursor"
 	// FieldHeld holds the string denoting the held field in the database.
 	FieldHeld = "held"
+	// FieldHeldMemberships holds the string denoting the held_memberships field in the database.
+	FieldHeldMemberships = "held_memberships"
 	// FieldDecidedBy holds the string denoting the decided_by field in the database.
 	FieldDecidedBy = "decided_by"
 	// FieldDecidedAt holds the string denoting the decided_at field in the database.
@@ -72,6 +74,7 @@ var Columns = []string{
 	FieldErrors,
 	FieldEventCursor,
 	FieldHeld,
+	FieldHeldMemberships,
 	FieldDecidedBy,
 	FieldDecidedAt,
 }

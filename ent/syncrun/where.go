@@ -470,6 +470,16 @@ func HeldNotNil() predicate.SyncRun {
 	return predicate.SyncRun(sql.FieldNotNull(FieldHeld))
 }
 
+// HeldMembershipsIsNil applies the IsNil predicate on the "held_memberships" field.
+func HeldMembershipsIsNil() predicate.SyncRun {
+	return predicate.SyncRun(sql.FieldIsNull(FieldHeldMemberships))
+}
+
+// HeldMembershipsNotNil applies the NotNil predicate on the "held_memberships" field.
+func HeldMembershipsNotNil() predicate.SyncRun {
+	return predicate.SyncRun(sql.FieldNotNull(FieldHeldMemberships))
+}
+
 // DecidedByEQ applies the EQ predicate on the "decided_by" field.
 func DecidedByEQ(v string) predicate.SyncRun {
 	return predicate.SyncRun(sql.FieldEQ(FieldDecidedBy, v))

@@ -50,8 +50,6 @@ type Config struct {
 	SchemaFile string
 	// NodeType tells the table of the record with a given id (as ent's WithNodeType).
 	NodeType func(ctx context.Context, id string) (string, error)
-	// Archivable tells whether an ent type's rows carry archived_at and are hidden when archived.
-	Archivable func(entType string) bool
 	// MaxPageSize is the largest first the resolvers accept; larger ones are left to them (to refuse).
 	MaxPageSize int
 }
@@ -82,12 +80,14 @@ type Statement struct {
 	Args []any
 }
 
-// Compile compiles the operation of op. sensitive is whether the caller may read @sensitive fields.
-func (c *Compiler) Compile(ctx context.Context, op *graphql.OperationContext, sensitive bool) (Statement, error) {
+// Compile compiles the operation of op. may tells whether the caller holds an API key scope: a field
+// guarded by a scope it lacks (@requiresScope) compiles to null, and a record of a guarded type (which
+// node(id) could name) is left to the resolvers, which refuse it.
+func (c *Compiler) Compile(ctx context.Context, op *graphql.OperationContext, may func(scope string) bool) (Statement, error) {
 	if op == nil || op.Operation == nil || op.Operation.Operation != ast.Query {
 		return Statement{}, ErrNotCompiled
 	}
-	b := &builder{c: c, ctx: ctx, op: op, sensitive: sensitive}
+	b := &builder{c: c, ctx: ctx, op: op, may: may}
 	root, err := b.root()
 	if err != nil {
 		return Statement{}, err
@@ -97,8 +97,8 @@ func (c *Compiler) Compile(ctx context.Context, op *graphql.OperationContext, se
 
 // Answer compiles op and runs it on db, returning the JSON of the response's data. ErrNotCompiled
 // means the resolvers must answer (the query is not covered, or its answer holds an error).
-func (c *Compiler) Answer(ctx context.Context, db *sql.DB, op *graphql.OperationContext, sensitive bool) ([]byte, error) {
-	st, err := c.Compile(ctx, op, sensitive)
+func (c *Compiler) Answer(ctx context.Context, db *sql.DB, op *graphql.OperationContext, may func(scope string) bool) ([]byte, error) {
+	st, err := c.Compile(ctx, op, may)
 	if err != nil {
 		return nil, err
 	}
@@ -124,12 +124,12 @@ func (c *Compiler) Answer(ctx context.Context, db *sql.DB, op *graphql.Operation
 
 // builder compiles one operation.
 type builder struct {
-	c         *Compiler
-	ctx       context.Context
-	op        *graphql.OperationContext
-	sensitive bool
-	args      []any
-	aliases   int
+	c       *Compiler
+	ctx     context.Context
+	op      *graphql.OperationContext
+	may     func(scope string) bool
+	args    []any
+	aliases int
 	// archived is whether the root field being compiled includes archived records.
 	archived bool
 }
@@ -216,7 +216,7 @@ func (b *builder) node(f graphql.CollectedField) (string, error) {
 		return "", ErrNotCompiled // not found, or the lookup failed: the resolvers say so
 	}
 	t := b.c.byTable[table]
-	if t == nil {
+	if t == nil || !b.readable(t) {
 		return "", ErrNotCompiled
 	}
 	r := b.alias()
@@ -231,7 +231,7 @@ func (b *builder) node(f graphql.CollectedField) (string, error) {
 // rootConnection is one of Query's connections (schools, users, ...), paged with first only.
 func (b *builder) rootConnection(f graphql.CollectedField) (string, error) {
 	t := ent.StorageTypes[strings.TrimSuffix(f.Definition.Type.Name(), "Connection")]
-	if t == nil || !isRootList(f) {
+	if t == nil || !isRootList(f) || !b.readable(t) {
 		return "", ErrNotCompiled
 	}
 	args := b.argsOf(f)
@@ -269,9 +269,14 @@ func (b *builder) fromEntSchema(def *ast.FieldDefinition) bool {
 	return def != nil && def.Position != nil && def.Position.Src != nil && def.Position.Src.Name == b.c.cfg.SchemaFile
 }
 
+// readable reports whether the caller may read records of t.
+func (b *builder) readable(t *ent.StorageType) bool {
+	return t.Scope == "" || b.may(t.Scope)
+}
+
 // where is the filter hiding archived rows of t under alias r, or "".
 func (b *builder) where(t *ent.StorageType, r string) string {
-	if b.archived || !b.c.cfg.Archivable(t.Name) {
+	if b.archived || !t.Archivable {
 		return ""
 	}
 	return " AND " + r + ".archived_at IS NULL"
@@ -305,7 +310,11 @@ func (b *builder) field(t *ent.StorageType, r string, f graphql.CollectedField) 
 		return r + "." + t.ID, nil // schema.graphql's cleverId is the record's id
 	case !b.fromEntSchema(def):
 		return "", ErrNotCompiled
-	case def.Directives.ForName("sensitive") != nil && !b.sensitive:
+	}
+	if col, ok := t.Fields[f.Name]; ok && col.Scope != "" && !b.may(col.Scope) {
+		if def.Type.NonNull {
+			return "", ErrNotCompiled // the resolvers answer the error
+		}
 		return "NULL", nil
 	}
 	if col, ok := t.Fields[f.Name]; ok && len(f.Arguments) == 0 {
@@ -316,7 +325,7 @@ func (b *builder) field(t *ent.StorageType, r string, f graphql.CollectedField) 
 	}
 	if e, ok := t.Edges[f.Name]; ok {
 		target := ent.StorageTypes[e.Target]
-		if target == nil {
+		if target == nil || !b.readable(target) {
 			return "", ErrNotCompiled
 		}
 		switch {
@@ -438,14 +447,15 @@ func (b *builder) edgeConnection(f graphql.CollectedField, t *ent.StorageType, r
 // connection is a Relay connection over target's rows matching cond (a condition on alias %[1]s, or
 // "" for all rows), ordered by id (entgql's default order) and limited by first.
 func (b *builder) connection(f graphql.CollectedField, target *ent.StorageType, cond string, args map[string]any) (string, error) {
-	var first int
-	hasFirst := false
-	if v, ok := args["first"]; ok && v != nil {
-		n, ok := asInt(v)
-		if !ok || n <= 0 || n > b.c.cfg.MaxPageSize {
-			return "", ErrNotCompiled // zero, negative and too large are the resolvers' business
-		}
-		first, hasFirst = n, true
+	// The handler gives every connection without first or last a default first before it runs, so a
+	// connection without first here is paged with last (or refused): the resolvers' business.
+	v, ok := args["first"]
+	if !ok || v == nil {
+		return "", ErrNotCompiled
+	}
+	first, ok := asInt(v)
+	if !ok || first <= 0 || first > b.c.cfg.MaxPageSize {
+		return "", ErrNotCompiled // zero, negative and too large are the resolvers' business
 	}
 	// rows is the FROM clause of the connection's rows under a fresh alias.
 	rows := func() (string, string) {
@@ -461,7 +471,7 @@ func (b *builder) connection(f graphql.CollectedField, target *ent.StorageType, 
 	if err != nil {
 		return "", err
 	}
-	if cond == "" && hasFirst && selects(fields, "pageInfo") && !selects(fields, "edges") {
+	if cond == "" && selects(fields, "pageInfo") && !selects(fields, "edges") {
 		// entgql answers hasNextPage = (totalCount > 0) here, whatever first is: stay consistent
 		// with the resolvers rather than right.
 		return "", ErrNotCompiled
@@ -476,9 +486,9 @@ func (b *builder) connection(f graphql.CollectedField, target *ent.StorageType, 
 			_, from := rows()
 			expr = "(SELECT count(*) FROM " + from + ")"
 		case "pageInfo":
-			expr, err = b.pageInfo(cf, rows, first, hasFirst)
+			expr, err = b.pageInfo(cf, rows, first)
 		case "edges":
-			expr, err = b.edges(cf, target, rows, first, hasFirst)
+			expr, err = b.edges(cf, target, rows, first)
 		default:
 			err = ErrNotCompiled
 		}
@@ -516,7 +526,7 @@ func asInt(v any) (int, bool) {
 	return 0, false
 }
 
-func (b *builder) pageInfo(f graphql.CollectedField, rows func() (string, string), first int, hasFirst bool) (string, error) {
+func (b *builder) pageInfo(f graphql.CollectedField, rows func() (string, string), first int) (string, error) {
 	fields, err := b.collect(f.Selections, "PageInfo")
 	if err != nil {
 		return "", err
@@ -530,11 +540,8 @@ func (b *builder) pageInfo(f graphql.CollectedField, rows func() (string, string
 		case "hasPreviousPage":
 			expr = "false" // no after, no last
 		case "hasNextPage":
-			expr = "false"
-			if hasFirst {
-				_, from := rows()
-				expr = fmt.Sprintf("(SELECT count(*) > %d FROM (SELECT 1 FROM %s LIMIT %d) s)", first, from, first+1)
-			}
+			_, from := rows()
+			expr = fmt.Sprintf("(SELECT count(*) > %d FROM (SELECT 1 FROM %s LIMIT %d) s)", first, from, first+1)
 		default:
 			return "", ErrNotCompiled // cursors
 		}
@@ -543,17 +550,14 @@ func (b *builder) pageInfo(f graphql.CollectedField, rows func() (string, string
 	return object(out), nil
 }
 
-func (b *builder) edges(f graphql.CollectedField, target *ent.StorageType, rows func() (string, string), first int, hasFirst bool) (string, error) {
+func (b *builder) edges(f graphql.CollectedField, target *ent.StorageType, rows func() (string, string), first int) (string, error) {
 	edgeType := f.Definition.Type.Name()
 	fields, err := b.collect(f.Selections, edgeType)
 	if err != nil {
 		return "", err
 	}
 	u, from := rows()
-	limit := ""
-	if hasFirst {
-		limit = " LIMIT " + strconv.Itoa(first)
-	}
+	limit := " LIMIT " + strconv.Itoa(first)
 	e := b.alias()
 	out := make([]string, 0, 2*len(fields))
 	for _, ef := range fields {

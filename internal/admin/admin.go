@@ -93,8 +93,6 @@ func (s *Service) decide(ctx context.Context, runID string, f func(context.Conte
 	return s.db.Client.SyncRun.Get(ctx, runID)
 }
 
-// RequireAdmin fails unless the request's key has the admin scope (for reading the audit log).
-func (s *Service) RequireAdmin(ctx context.Context) error { return auth.Require(ctx, auth.ScopeAdmin) }
 
 // Close waits for background syncs until ctx is done, then cancels them and waits for them to stop.
 func (s *Service) Close(ctx context.Context) error {

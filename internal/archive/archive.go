@@ -39,13 +39,11 @@ func IncludeFirst(ctx context.Context) context.Context {
 	return context.WithValue(ctx, firstKey{}, pending)
 }
 
-// Archivable reports whether rows of the ent type carry archived_at (and are hidden when archived).
-func Archivable(entType string) bool { return archivable[entType] }
-
-// archivable are the ent types whose rows carry archived_at.
-var archivable = map[string]bool{
-	ent.TypeDistrict: true, ent.TypeSchool: true, ent.TypeTerm: true, ent.TypeCourse: true,
-	ent.TypeUser: true, ent.TypeSection: true, ent.TypeUserRole: true,
+// Archivable reports whether rows of the ent type carry archived_at (and are hidden when archived):
+// mirrored records, user roles and role schools (ent.StorageTypes, generated from the schema).
+func Archivable(entType string) bool {
+	t := ent.StorageTypes[entType]
+	return t != nil && t.Archivable
 }
 
 // Interceptor hides archived rows from every query on an archivable type unless the context includes
@@ -55,7 +53,7 @@ func Interceptor() ent.Interceptor {
 		if pending, ok := ctx.Value(firstKey{}).(*atomic.Bool); ok && pending.CompareAndSwap(true, false) {
 			return nil
 		}
-		if !Included(ctx) && archivable[q.Type()] {
+		if !Included(ctx) && Archivable(q.Type()) {
 			q.WhereP(sql.FieldIsNull("archived_at"))
 		}
 		return nil

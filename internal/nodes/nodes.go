@@ -1,14 +1,13 @@
-// Package nodes resolves a Relay node id to the table that holds it. Ids have three shapes that live in
-// disjoint tables: Clever ids (24 hex digits, unique across Clever's types) key the mirrored tables,
-// "<user>/<role>" keys user_roles, and rostermirror's own 32-hex ids key memberships, runs and audit
-// entries. One UNION query over the tables of the id's shape answers, and the answer is cached: a row
-// never changes table.
+// Package nodes resolves Relay node ids to the tables that hold them and loads the records. Ids have
+// three shapes that live in disjoint tables: Clever ids (24 hex digits, unique across Clever's types) key
+// the mirrored tables, "<user>/<role>" keys user_roles, and rostermirror's own 32-hex ids key memberships,
+// runs and audit entries. One UNION query over the tables of the ids' shape answers for any number of
+// ids, and the answers are cached: a row never changes table. A record whose type needs an API key
+// scope (ent/schema RequiresScope: audit entries need admin) is refused to a key without it.
 package nodes
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -16,9 +15,11 @@ import (
 	"entgo.io/ent/dialect"
 	"github.com/99designs/gqlgen/graphql"
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/lib/pq"
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/internal/archive"
+	"github.com/rostermirror/rostermirror/internal/auth"
 	"github.com/rostermirror/rostermirror/internal/store"
 )
 
@@ -35,87 +36,177 @@ var (
 // cacheSize bounds the id → table cache (about 100 bytes an entry).
 const cacheSize = 100_000
 
-// TypeFunc returns the function ent's Noder needs (ent.WithNodeType): id → table, or a not-found error.
-func TypeFunc(db *store.DB) func(context.Context, string) (string, error) {
-	queries := map[string]string{}
-	for _, group := range [][]table{mirrored, roles, own} {
-		parts := make([]string, len(group))
-		for i, t := range group {
-			ph := "?"
-			if db.Dialect == dialect.Postgres {
-				ph = fmt.Sprintf("$%d", i+1)
-			}
-			parts[i] = fmt.Sprintf("SELECT '%s' FROM %s WHERE %s = %s", t.name, t.name, t.key, ph)
-		}
-		queries[group[0].name] = strings.Join(parts, " UNION ALL ") + " LIMIT 1"
-	}
+// Lookup finds the tables of node ids. It is safe for concurrent use.
+type Lookup struct {
+	db    *store.DB
+	cache *lru.Cache[string, string]
+}
+
+// NewLookup returns a Lookup over db.
+func NewLookup(db *store.DB) *Lookup {
 	cache, _ := lru.New[string, string](cacheSize)
-	return func(ctx context.Context, id string) (string, error) {
-		if t, ok := cache.Get(id); ok {
-			return t, nil
-		}
-		group := own
-		switch {
-		case strings.Contains(id, "/"):
-			group = roles
-		case len(id) == 24:
-			group = mirrored
-		}
-		args := make([]any, len(group))
-		for i := range args {
-			args[i] = id
-		}
-		var t string
-		switch err := db.SQL.QueryRowContext(ctx, queries[group[0].name], args...).Scan(&t); {
-		case errors.Is(err, sql.ErrNoRows):
-			return "", &ent.NotFoundError{}
-		case err != nil:
-			return "", fmt.Errorf("resolve node type: %w", err)
-		}
-		cache.Add(id, t)
-		return t, nil
+	return &Lookup{db: db, cache: cache}
+}
+
+// shape is the group of tables an id of its shape can be in.
+func shape(id string) []table {
+	switch {
+	case strings.Contains(id, "/"):
+		return roles
+	case len(id) == 24:
+		return mirrored
 	}
+	return own
+}
+
+// Type is the table of id, or a not-found error: the function ent's Noder needs (ent.WithNodeType).
+func (l *Lookup) Type(ctx context.Context, id string) (string, error) {
+	found, err := l.Types(ctx, []string{id})
+	if err != nil {
+		return "", err
+	}
+	t, ok := found[id]
+	if !ok {
+		return "", &ent.NotFoundError{}
+	}
+	return t, nil
+}
+
+// Types maps each id that names a row to its table, with one query per shape of id not yet cached.
+func (l *Lookup) Types(ctx context.Context, ids []string) (map[string]string, error) {
+	found := make(map[string]string, len(ids))
+	missing := map[string][]string{} // first table of the shape → ids
+	for _, id := range ids {
+		if t, ok := l.cache.Get(id); ok {
+			found[id] = t
+			continue
+		}
+		g := shape(id)
+		missing[g[0].name] = append(missing[g[0].name], id)
+	}
+	for _, group := range [][]table{mirrored, roles, own} {
+		want := missing[group[0].name]
+		if len(want) == 0 {
+			continue
+		}
+		query, args := l.query(group, want)
+		rows, err := l.db.SQL.QueryContext(ctx, query, args...)
+		if err != nil {
+			return nil, fmt.Errorf("resolve node types: %w", err)
+		}
+		for rows.Next() {
+			var t, id string
+			if err := rows.Scan(&t, &id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("resolve node types: %w", err)
+			}
+			found[id] = t
+			l.cache.Add(id, t)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("resolve node types: %w", err)
+		}
+	}
+	return found, nil
+}
+
+// query is the UNION over the group's tables of the rows keyed by ids: (table, id).
+func (l *Lookup) query(group []table, ids []string) (string, []any) {
+	parts := make([]string, len(group))
+	var args []any
+	if l.db.Dialect == dialect.Postgres {
+		args = []any{pq.StringArray(ids)}
+		for i, t := range group {
+			parts[i] = fmt.Sprintf("SELECT '%s', %s FROM %s WHERE %s = ANY($1)", t.name, t.key, t.name, t.key)
+		}
+		return strings.Join(parts, " UNION ALL "), args
+	}
+	in := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
+	for i, t := range group {
+		parts[i] = fmt.Sprintf("SELECT '%s', %s FROM %s WHERE %s IN (%s)", t.name, t.key, t.name, t.key, in)
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	}
+	return strings.Join(parts, " UNION ALL "), args
+}
+
+// byTable is each ent type's storage by table.
+var byTable = func() map[string]*ent.StorageType {
+	m := map[string]*ent.StorageType{}
+	for _, t := range ent.StorageTypes {
+		m[t.Table] = t
+	}
+	return m
+}()
+
+// allowed is nil when the request's API key may read records of table, and a scope error otherwise.
+func allowed(ctx context.Context, table, id string) error {
+	t := byTable[table]
+	if t == nil || t.Scope == "" {
+		return nil
+	}
+	if err := auth.Require(ctx, auth.Scope(t.Scope)); err != nil {
+		return fmt.Errorf("node %s is a %s: %w", id, t.Name, err)
+	}
+	return nil
 }
 
 // Get is node(id): the record with id whatever its state (archived ones included, since an id names
 // the record explicitly); the edges loaded below it hide archived records as everywhere else.
-func Get(ctx context.Context, client *ent.Client, id string, typeOf func(context.Context, string) (string, error)) (ent.Noder, error) {
-	return client.Noder(archive.IncludeFirst(ctx), id, ent.WithNodeType(typeOf))
+func (l *Lookup) Get(ctx context.Context, client *ent.Client, id string) (ent.Noder, error) {
+	table, err := l.Type(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := allowed(ctx, table, id); err != nil {
+		return nil, err
+	}
+	return client.Noder(archive.IncludeFirst(ctx), id, ent.WithFixedNodeType(table))
 }
 
 // GetAll is nodes(ids): the records in the order of ids, each whatever its state, with the edges below
-// them hiding archived records. The ids are grouped by table and each group is loaded as one Get does
-// (one query for the records, then their edges), so the number of queries grows with the number of
-// record types asked for, not of ids. An id that names nothing gives null at its index and an error
-// at its path.
-func GetAll(ctx context.Context, client *ent.Client, ids []string, typeOf func(context.Context, string) (string, error)) ([]ent.Noder, error) {
+// them hiding archived records. The ids' tables are found in one query per shape of id, and each
+// table's records are loaded as one Get does (one query for the records, then their edges), so the
+// number of queries grows with the number of record types asked for, not of ids. An id that names
+// nothing, or a record the API key may not read, gives null at its index and an error at its path.
+func (l *Lookup) GetAll(ctx context.Context, client *ent.Client, ids []string) ([]ent.Noder, error) {
+	found, err := l.Types(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]ent.Noder, len(ids))
-	byTable := map[string][]int{} // table → indexes into ids
+	byTableIdx := map[string][]int{} // table → indexes into ids
 	var tables []string
 	for i, id := range ids {
-		table, err := typeOf(ctx, id)
-		if err != nil {
-			if !ent.IsNotFound(err) {
-				return nil, err
-			}
-			graphql.AddError(graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i)), entgql.ErrNodeNotFound(id))
+		table, ok := found[id]
+		var refused error
+		switch {
+		case !ok:
+			refused = entgql.ErrNodeNotFound(id)
+		default:
+			refused = allowed(ctx, table, id)
+		}
+		if refused != nil {
+			graphql.AddError(graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i)), refused)
 			continue
 		}
-		if _, ok := byTable[table]; !ok {
+		if _, ok := byTableIdx[table]; !ok {
 			tables = append(tables, table)
 		}
-		byTable[table] = append(byTable[table], i)
+		byTableIdx[table] = append(byTableIdx[table], i)
 	}
 	for _, table := range tables {
-		idx := byTable[table]
+		idx := byTableIdx[table]
 		group := make([]string, len(idx))
 		for j, i := range idx {
 			group[j] = ids[i]
 		}
 		// ent's Noders loads one table's records in one query (the first under IncludeFirst). Its
-		// ids all have a row (typeOf found them, and rows are never deleted), so it adds no errors
+		// ids all have a row (Types found them, and rows are never deleted), so it adds no errors
 		// whose paths would be relative to the group.
-		nodes, err := client.Noders(archive.IncludeFirst(ctx), group, ent.WithNodeType(typeOf))
+		nodes, err := client.Noders(archive.IncludeFirst(ctx), group, ent.WithFixedNodeType(table))
 		if err != nil {
 			return nil, err
 		}

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	atlasmigrate "ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/sqltool"
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
@@ -33,8 +34,17 @@ import (
 func main() {
 	name := flag.String("name", "changes", "name of the new migration")
 	dir := flag.String("dir", "migrations", "migrations folder (holds postgres/ and sqlite/)")
+	rehash := flag.Bool("rehash", false, "rewrite each dialect's atlas.sum after a generated migration was completed by hand (a data backfill), and exit")
 	flag.Parse()
 	ctx := context.Background()
+	if *rehash {
+		for _, d := range []string{"postgres", "sqlite"} {
+			if err := rehashDir(filepath.Join(*dir, d)); err != nil {
+				log.Fatal(err)
+			}
+		}
+		return
+	}
 	if err := diff(ctx, dialect.SQLite, "sqlite", "file:migrategen?mode=memory&cache=shared&_pragma=foreign_keys(1)", filepath.Join(*dir, "sqlite"), *name); err != nil {
 		log.Fatal(err)
 	}
@@ -77,6 +87,22 @@ func diff(ctx context.Context, d, driver, devURL, dir, name string) error {
 	)
 	if err != nil {
 		return fmt.Errorf("diff %s migrations: %w", d, err)
+	}
+	return nil
+}
+
+// rehashDir rewrites dir's atlas.sum from its migrations' contents.
+func rehashDir(dir string) error {
+	goose, err := sqltool.NewGooseDir(dir)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dir, err)
+	}
+	sum, err := goose.Checksum()
+	if err != nil {
+		return fmt.Errorf("hash %s: %w", dir, err)
+	}
+	if err := atlasmigrate.WriteSumFile(goose, sum); err != nil {
+		return fmt.Errorf("write %s/atlas.sum: %w", dir, err)
 	}
 	return nil
 }
