@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/internal/roster"
 )
 
 // Node is the resolver for the node field.
@@ -19,6 +20,11 @@ func (r *queryResolver) Node(ctx context.Context, id string) (ent.Noder, error) 
 // Nodes is the resolver for the nodes field.
 func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]ent.Noder, error) {
 	return r.nodes.GetAll(ctx, r.client, ids)
+}
+
+// Roles is the resolver for the roles field.
+func (r *userResolver) Roles(ctx context.Context, obj *ent.User) ([]*ent.UserRole, error) {
+	return roster.Roles(ctx, obj)
 }
 
 // District returns DistrictResolver implementation.

@@ -514,6 +514,8 @@ type SyncRunResolver interface {
 	Counts(ctx context.Context, obj *ent.SyncRun) ([]*SyncCount, error)
 }
 type UserResolver interface {
+	Roles(ctx context.Context, obj *ent.User) ([]*ent.UserRole, error)
+
 	Schools(ctx context.Context, obj *ent.User) ([]*ent.School, error)
 	Sections(ctx context.Context, obj *ent.User, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionOrder, where *ent.SectionWhereInput) (*ent.SectionConnection, error)
 }
@@ -12279,7 +12281,7 @@ func (ec *executionContext) _User_roles(ctx context.Context, field graphql.Colle
 			return ec.fieldContext_User_roles(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Roles(ctx)
+			return ec.Resolvers.User().Roles(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*ent.UserRole) graphql.Marshaler {
@@ -12294,7 +12296,7 @@ func (ec *executionContext) fieldContext_User_roles(_ context.Context, field gra
 		Object:     "User",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: false,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_UserRole(ctx, field)
 		},

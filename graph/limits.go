@@ -39,8 +39,10 @@ func mul(a, b int) int {
 // document costs more than a few milliseconds to parse, validate and plan, whatever it holds. It parses
 // the document itself under a token limit and counts, with every fragment expanded where it is spread
 // (each fragment measured once, so a fan-out of fragments costs nothing to measure): fields, aliases,
-// fragment spreads, the fields of the largest selection set (the overlapping-fields rule compares them
-// pairwise) and introspection root fields. Documents already in the query cache passed it before.
+// fragment spreads and introspection root fields; then, walking the expanded document, the pairs of
+// fields that answer the same place of the response (users.edges.node.cleverId asked for twice makes a
+// pair): validation's overlapping-fields rule compares every such pair, so their number is its cost.
+// Documents already in the query cache passed it before.
 type budget struct {
 	cache graphql.Cache[*ast.QueryDocument]
 	limits
@@ -48,7 +50,7 @@ type budget struct {
 
 // limits are the budget's bounds (see HandlerConfig).
 type limits struct {
-	maxTokens, maxFields, maxAliases, maxSpreads, maxSetFields int
+	maxTokens, maxFields, maxAliases, maxSpreads, maxPairs int
 }
 
 var _ interface {
@@ -81,14 +83,73 @@ func (b budget) MutateOperationParameters(ctx context.Context, params *graphql.R
 		return tooLarge("the query spreads fragments %s times once expanded; at most %d are allowed", count(s.spreads), b.maxSpreads)
 	case s.aliases > b.maxAliases:
 		return tooLarge("the query uses %s aliases; at most %d are allowed", count(s.aliases), b.maxAliases)
-	case s.maxSet > b.maxSetFields:
-		return tooLarge("a selection set holds %s fields once its fragments are expanded; at most %d are allowed", count(s.maxSet), b.maxSetFields)
+	case s.maxSet > b.maxFields:
+		return tooLarge("a selection set holds %s fields once its fragments are expanded; at most %d are allowed", count(s.maxSet), b.maxFields)
 	case s.schema > 1:
 		return tooLarge("the query asks for __schema %s times; once is enough", count(s.schema))
 	case s.types > maxTypeLookups:
 		return tooLarge("the query asks for __type %s times; at most %d are allowed", count(s.types), maxTypeLookups)
 	}
+	if pairs, worst := repeats(doc, b.maxPairs); pairs > b.maxPairs {
+		return tooLarge("the query asks again and again for fields at one place of the answer (%s, …): they make "+
+			"more than %d pairs for validation to compare; ask for each field once", worst.path, b.maxPairs)
+	}
 	return nil
+}
+
+// repeat is a place of the answer and how many fields of the document answer it.
+type repeat struct {
+	path string
+	n    int
+}
+
+// repeats counts, over every operation and fragment of the document with its fragments expanded, the
+// pairs of fields that answer the same place of the response, and names the place most asked for. It
+// stops counting past limit. The document is small by then (measure bounded its expanded size).
+func repeats(doc *ast.QueryDocument, limit int) (int, repeat) {
+	frags := map[string]*ast.FragmentDefinition{}
+	for _, f := range doc.Fragments {
+		frags[f.Name] = f
+	}
+	pairs := 0
+	var worst repeat
+	places := map[string]int{}
+	var walk func(set ast.SelectionSet, path string, visiting map[string]bool)
+	walk = func(set ast.SelectionSet, path string, visiting map[string]bool) {
+		for _, sel := range set {
+			if pairs > limit {
+				return
+			}
+			switch x := sel.(type) {
+			case *ast.Field:
+				p := path + "." + x.Alias
+				pairs = add(pairs, places[p]) // a pair with each field already there
+				places[p]++
+				if places[p] > worst.n {
+					worst = repeat{p[1:], places[p]}
+				}
+				walk(x.SelectionSet, p, visiting)
+			case *ast.InlineFragment:
+				walk(x.SelectionSet, path, visiting)
+			case *ast.FragmentSpread:
+				if f := frags[x.Name]; f != nil && !visiting[x.Name] {
+					visiting[x.Name] = true
+					walk(f.SelectionSet, path, visiting)
+					delete(visiting, x.Name)
+				}
+			}
+		}
+	}
+	for i, op := range doc.Operations {
+		walk(op.SelectionSet, "#"+strconv.Itoa(i), map[string]bool{})
+	}
+	for _, f := range doc.Fragments {
+		walk(f.SelectionSet, "#"+f.Name, map[string]bool{})
+	}
+	if i := strings.Index(worst.path, "."); i >= 0 {
+		worst.path = worst.path[i+1:] // without the operation or fragment
+	}
+	return pairs, worst
 }
 
 // maxTypeLookups is how many __type fields one query may hold.
@@ -350,13 +411,15 @@ func longestList(v any) int {
 	return 0
 }
 
-// costLimit refuses, before anything executes, an operation whose cost exceeds max. The cost estimates
-// how many values the answer can hold: every field counts 1 for each record it can be returned for — a
-// connection's selections count once per edge of its page (first or last, or the default page size), a
-// list of ids once per id, any other list (a user's roles, a role's schools) listSize times — and an
-// introspection field counts the fields selected under it once per type of the schema. It replaces
-// gqlgen's complexity limit, which counts a connection's page once and walks fragments without memory
-// (a fan-out of fragments took it minutes).
+// costLimit refuses, before anything executes, an operation whose cost exceeds max. The cost counts the
+// records (objects) the answer can hold, as GitHub's node limit does: a connection's nodes count once per
+// edge of its page (first or last, or the default page size; at most 1 when filtered by id, at most the
+// number of ids when filtered by idIn) and everything below them as often, a
+// list of ids once per id, any other list of objects (a user's roles, a role's schools) listSize times,
+// other objects once; scalar fields count nothing (the budget bounds how many a query selects per
+// record); an introspection field counts the fields selected under it once per type of the schema. It
+// replaces gqlgen's complexity limit, which counted a connection's page once and walked fragments without
+// memory (a fan-out of fragments kept it busy for minutes).
 type costLimit struct {
 	schema              *ast.Schema
 	max                 int
@@ -374,25 +437,25 @@ func (c costLimit) MutateOperationContext(_ context.Context, oc *graphql.Operati
 	if oc.Operation == nil {
 		return nil
 	}
-	w := costWalk{costLimit: c, vars: oc.Variables, memo: map[memoKey]int{}}
-	if n := w.set(oc.Operation.SelectionSet, 0); n > c.max {
+	if n := c.cost(oc.Operation, oc.Variables); n > c.max {
 		return &gqlerror.Error{
-			Message: fmt.Sprintf("the query's cost is %s; at most %d is allowed (each field counts once per record it can return: "+
-				"ask for smaller pages with first, or fewer fields)", count(n), c.max),
+			Message: fmt.Sprintf("the query can return %s records; at most %d are allowed in one request "+
+				"(each connection counts its page: first, last or %d by default; ask for smaller pages)", count(n), c.max, c.defaultPage),
 			Extensions: map[string]any{"code": CodeQueryTooComplex},
 		}
 	}
 	return nil
 }
 
-// Cost is the cost of an operation as costLimit counts it, for tests and tools.
-func Cost(schema *ast.Schema, op *ast.OperationDefinition, vars map[string]any, defaultPage int) int {
-	w := costWalk{costLimit: costLimit{schema: schema, defaultPage: defaultPage, listSz: listSize}, vars: vars, memo: map[memoKey]int{}}
+// cost is the cost of an operation.
+func (c costLimit) cost(op *ast.OperationDefinition, vars map[string]any) int {
+	w := costWalk{costLimit: c, vars: vars, memo: map[memoKey]int{}}
 	return w.set(op.SelectionSet, 0)
 }
 
-// listSize is what a list field without pagination (User.roles, UserRole.schools) counts for.
-const listSize = 10
+// listSize is what a list of objects without pagination (User.roles, UserRole.schools) counts for: a
+// user holds at most five roles.
+const listSize = 5
 
 type costWalk struct {
 	costLimit
@@ -436,7 +499,7 @@ func (w costWalk) field(f *ast.Field, page int) int {
 	case f.Name == "__schema" || f.Name == "__type":
 		return add(1, mul(fieldCount(f.SelectionSet, map[string]bool{}), len(w.schema.Types)))
 	case def == nil || len(f.SelectionSet) == 0:
-		return 1
+		return 0 // a scalar
 	}
 	args := f.ArgumentMap(w.vars)
 	switch {
@@ -450,17 +513,25 @@ func (w costWalk) field(f *ast.Field, page int) int {
 		if size < 0 {
 			size = w.defaultPage
 		}
+		if where, ok := args["where"].(map[string]any); ok { // a filter on ids bounds the page
+			if where["id"] != nil {
+				size = min(size, 1)
+			}
+			if ids, ok := where["idIn"].([]any); ok {
+				size = min(size, len(ids))
+			}
+		}
 		return add(1, w.set(f.SelectionSet, size))
 	case def.Type.Elem == nil:
 		return add(1, w.set(f.SelectionSet, 0))
 	case f.Name == "edges" && f.ObjectDefinition != nil && f.ObjectDefinition.Fields.ForName("pageInfo") != nil:
-		return add(1, mul(page, w.set(f.SelectionSet, 0))) // a connection's edges: once per edge of its page
+		return mul(page, w.set(f.SelectionSet, 0)) // a connection's edges: each counts its node
 	}
 	times := w.listSz
 	if ids, ok := args["ids"].([]any); ok {
 		times = len(ids)
 	}
-	return add(1, mul(times, w.set(f.SelectionSet, 0)))
+	return mul(times, add(1, w.set(f.SelectionSet, 0)))
 }
 
 // fieldCount is the number of fields under set, fragments expanded.

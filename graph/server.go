@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -21,8 +22,6 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/rostermirror/rostermirror/ent"
-	"github.com/rostermirror/rostermirror/ent/intercept"
-	"github.com/rostermirror/rostermirror/ent/userrole"
 	"github.com/rostermirror/rostermirror/graph/sqljson"
 	"github.com/rostermirror/rostermirror/internal/admin"
 	"github.com/rostermirror/rostermirror/internal/archive"
@@ -50,16 +49,17 @@ type HandlerConfig struct {
 	MaxPageSize int
 	// MaxDepth caps how deeply a query may nest selections. Default 12.
 	MaxDepth int
-	// MaxCost caps an operation's cost: its fields, each counted once per record it can return (see
-	// costLimit). Default 100000.
+	// MaxCost caps an operation's cost: the records its answer can hold, each connection counted at its
+	// page size (see costLimit). Default 50000.
 	MaxCost int
 	// MaxBodyBytes caps a request body (and a GET request's query string). Default 128 KiB.
 	MaxBodyBytes int
-	// MaxTokens, MaxFields, MaxAliases, MaxSpreads and MaxSetFields bound a query document before it
-	// is parsed for execution and validated (see budget): its tokens, its fields with fragments
-	// expanded, its aliases, its fragment spreads once expanded, and the fields of its largest selection
-	// set. Defaults 15000, 2000, 100, 1000, 500.
-	MaxTokens, MaxFields, MaxAliases, MaxSpreads, MaxSetFields int
+	// MaxTokens, MaxFields, MaxAliases, MaxSpreads and MaxFieldPairs bound a query document before
+	// it is parsed for execution and validated (see budget): its tokens, its fields with fragments
+	// expanded, its aliases, its fragment spreads once expanded, and the pairs of its fields that answer
+	// the same place of the response (which validation compares pairwise). Defaults 15000, 2000, 100,
+	// 1000, 10000.
+	MaxTokens, MaxFields, MaxAliases, MaxSpreads, MaxFieldPairs int
 	// MaxResponseBytes caps an answer: a larger one is replaced by a RESPONSE_TOO_LARGE error. Default
 	// 32 MiB.
 	MaxResponseBytes int
@@ -100,13 +100,13 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	cfg.DefaultPageSize = cmp.Or(cfg.DefaultPageSize, 100)
 	cfg.MaxPageSize = cmp.Or(cfg.MaxPageSize, 1000)
 	cfg.MaxDepth = cmp.Or(cfg.MaxDepth, 12)
-	cfg.MaxCost = cmp.Or(cfg.MaxCost, 100_000)
+	cfg.MaxCost = cmp.Or(cfg.MaxCost, 50_000)
 	cfg.MaxBodyBytes = cmp.Or(cfg.MaxBodyBytes, 128<<10)
 	cfg.MaxTokens = cmp.Or(cfg.MaxTokens, 15_000)
 	cfg.MaxFields = cmp.Or(cfg.MaxFields, 2000)
 	cfg.MaxAliases = cmp.Or(cfg.MaxAliases, 100)
 	cfg.MaxSpreads = cmp.Or(cfg.MaxSpreads, 1000)
-	cfg.MaxSetFields = cmp.Or(cfg.MaxSetFields, 500)
+	cfg.MaxFieldPairs = cmp.Or(cfg.MaxFieldPairs, 10_000)
 	cfg.MaxResponseBytes = cmp.Or(cfg.MaxResponseBytes, 32<<20)
 	cfg.Timeout = cmp.Or(cfg.Timeout, 30*time.Second)
 	if cfg.Gate == nil {
@@ -114,7 +114,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	}
 
 	client := cfg.DB.NewClient(cfg.ClientOptions...)
-	client.Intercept(archive.Interceptor(), listOrder())
+	client.Intercept(archive.Interceptor())
 	lookup := nodes.NewLookup(cfg.DB)
 	schema := NewExecutableSchema(Config{
 		Resolvers:  &Resolver{client: client, nodes: lookup, admin: cfg.Admin, nextRun: cfg.NextRun},
@@ -133,7 +133,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	// executes.
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(budget{cache: queries, limits: limits{maxTokens: cfg.MaxTokens, maxFields: cfg.MaxFields,
-		maxAliases: cfg.MaxAliases, maxSpreads: cfg.MaxSpreads, maxSetFields: cfg.MaxSetFields}})
+		maxAliases: cfg.MaxAliases, maxSpreads: cfg.MaxSpreads, maxPairs: cfg.MaxFieldPairs}})
 	srv.Use(scopeCheck{schema: schema.Schema()})
 	srv.Use(depthLimit{max: cfg.MaxDepth})
 	srv.Use(argLimit{maxPage: cfg.MaxPageSize, defaultPage: cfg.DefaultPageSize})
@@ -251,17 +251,6 @@ func operationName(op *graphql.OperationContext) string {
 	return op.OperationName
 }
 
-// listOrder orders user roles by id, so that User.roles (a list edge without pagination, loaded with
-// the user) comes in the same order every time and whichever way the query is answered.
-func listOrder() ent.Interceptor {
-	return intercept.TraverseFunc(func(_ context.Context, q intercept.Query) error {
-		if q.Type() == ent.TypeUserRole {
-			q.Order(userrole.ByID())
-		}
-		return nil
-	})
-}
-
 // present turns an error into what the client sees: GraphQL parse, validation and argument errors and
 // domain errors keep their message with a code; anything else — a database or driver error above all —
 // is logged and reported as an internal error, without its text.
@@ -287,7 +276,7 @@ func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Erro
 		code = CodeNotFound
 	case errors.Is(err, errInternal):
 		code = CodeInternal
-	case ent.IsValidationError(err):
+	case ent.IsValidationError(err), isEmptyFilter(err):
 		code = CodeBadRequest
 	case isArgumentError(ctx, gerr):
 		// An argument that does not decode (a malformed cursor, id or date): gqlgen reports it on
@@ -302,6 +291,17 @@ func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Erro
 	}
 	out.Extensions["code"] = code
 	return out
+}
+
+// isEmptyFilter reports whether err is entgql's refusal of an empty where input inside a filter
+// ({hasRolesWith: [{}]}): the generated ErrEmpty<Type>WhereInput errors, one per type, all say so.
+func isEmptyFilter(err error) bool {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if strings.HasPrefix(err.Error(), "ent: empty predicate ") {
+			return true
+		}
+	}
+	return false
 }
 
 // isArgumentError reports whether gqlgen raised err while decoding the arguments of the field being

@@ -21,8 +21,9 @@ func newAPIKeyCommand(a *app) *cobra.Command {
 		Short: "Create, list and revoke API keys",
 		Long: `Manage the keys that callers of the GraphQL API send as "Authorization: Bearer <key>".
 
-Scopes: read (query the mirror), admin (link, match, sync; implies read), sensitive (students' ELL, FRL
-and IEP status and home language; separate: admin does not imply it).
+Scopes: read (query the mirror), admin (link, match, sync, the audit log; implies read and metrics),
+sensitive (students' ELL, FRL and IEP status and home language; separate: admin does not imply it),
+metrics (scrape /metrics, for Prometheus; nothing else).
 
 Only a hash of each key is stored: a key is printed once, by create, and cannot be shown again.`,
 		Args: cobra.NoArgs,
@@ -46,7 +47,7 @@ func newAPIKeyCreateCommand(a *app) *cobra.Command {
 		Long: `Create an API key and print it on stdout — the only time it is shown — so that a script can capture
 it: KEY=$(rostermirror apikey create --name reports --scope read).
 
---scope is repeatable and takes comma-separated lists: read, admin, sensitive. At least one is required.`,
+--scope is repeatable and takes comma-separated lists: read, admin, sensitive, metrics. At least one is required.`,
 		Args:                  cobra.NoArgs,
 		DisableFlagsInUseLine: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -58,7 +59,7 @@ it: KEY=$(rostermirror apikey create --name reports --scope read).
 				return usageError{err}
 			}
 			if len(parsed) == 0 {
-				return usagef("--scope is required: read, admin or sensitive (repeatable or comma-separated)")
+				return usagef("--scope is required: read, admin, sensitive or metrics (repeatable or comma-separated)")
 			}
 			return a.withAPIKeys(cmd.Context(), func(s *auth.Store) error {
 				key, k, err := s.Create(cmd.Context(), name, parsed, a.decidedBy())
@@ -76,7 +77,7 @@ it: KEY=$(rostermirror apikey create --name reports --scope read).
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&name, "name", "", "what the key is for (shown in lists and audit entries)")
-	fl.StringArrayVar(&scopes, "scope", nil, "`SCOPE` to grant: read, admin or sensitive (repeatable, or comma-separated)")
+	fl.StringArrayVar(&scopes, "scope", nil, "`SCOPE` to grant: read, admin, sensitive or metrics (repeatable, or comma-separated)")
 	return cmd
 }
 

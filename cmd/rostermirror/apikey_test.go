@@ -115,7 +115,7 @@ func TestAPIKeyUsageErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"apikey", "create", "--name", "x"}, "--scope is required"},
-		{[]string{"apikey", "create", "--name", "x", "--scope", "read,root"}, `unknown scope "root": want read, admin or sensitive`},
+		{[]string{"apikey", "create", "--name", "x", "--scope", "read,root"}, `unknown scope "root": want read, admin, sensitive or metrics`},
 		{[]string{"apikey", "create", "--name", "x", "--scope", ""}, "empty scope"},
 		{[]string{"apikey", "create", "--scope", "read"}, "--name is required"},
 		{[]string{"apikey", "create", "--name", "x", "--scope", "read", "extra"}, "unknown command"},

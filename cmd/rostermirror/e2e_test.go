@@ -15,7 +15,8 @@ import (
 
 // TestServeEndToEnd is the README's path through the real binary's code: sync a district from the
 // simulator, create an API key with the CLI, then serve — GraphQL with the key (401 without), Prometheus
-// metrics, and the offline playground driven in Chromium running a query and showing the result.
+// metrics with a metrics key (401 without a key, 403 with a read key), and the offline playground driven
+// in Chromium running a query and showing the result.
 func TestServeEndToEnd(t *testing.T) {
 	t.Parallel()
 	e := simEnv(t)
@@ -77,9 +78,17 @@ func TestServeEndToEnd(t *testing.T) {
 	if code != http.StatusOK || answer.Data.Districts.TotalCount != 1 || answer.Data.Users.TotalCount != 360 {
 		t.Errorf("graphql: %d %s", code, body)
 	}
-	code, metrics := get(t, base+"/metrics")
+	// /metrics tells roster sizes: it needs a key with the metrics scope (or admin).
+	if code, _ := get(t, base+"/metrics"); code != http.StatusUnauthorized {
+		t.Errorf("/metrics without a key: %d, want 401", code)
+	}
+	if code, body := getWithKey(t, base+"/metrics", key); code != http.StatusForbidden || !strings.Contains(body, "FORBIDDEN") {
+		t.Errorf("/metrics with a read key: %d %s, want 403", code, body)
+	}
+	scraper := runCLI(t, t.Context(), e, "apikey", "create", "--name", "prometheus", "--scope", "metrics")
+	code, metrics := getWithKey(t, base+"/metrics", strings.TrimSpace(scraper.stdout))
 	if code != http.StatusOK {
-		t.Fatalf("/metrics: %d", code)
+		t.Fatalf("/metrics with a metrics key: %d", code)
 	}
 	want := []string{
 		`rostermirror_http_requests_total{code="200",path="/graphql"} 1`,

@@ -36,9 +36,10 @@ func newServeCommand(a *app) *cobra.Command {
 		Use:   "serve",
 		Short: "Run the scheduler and the HTTP server until SIGINT or SIGTERM",
 		Long: `Run the production server: full syncs of every connected district on ROSTERMIRROR_SYNC_SCHEDULE
-and the HTTP server on ROSTERMIRROR_ADDR: /graphql (API key required), the playground at /, /metrics,
-/healthz and /readyz. The database must be migrated first (rostermirror migrate). SIGINT or SIGTERM
-stops it gracefully.`,
+and the HTTP server on ROSTERMIRROR_ADDR: /graphql (API key required), the playground at /, /metrics
+(API key with the metrics or admin scope), /healthz and /readyz. The database must be migrated first
+(rostermirror migrate). Runs left running by a process that died are marked interrupted at start.
+SIGINT or SIGTERM stops it gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if addr != "" {
@@ -67,6 +68,14 @@ func (a *app) serve(ctx context.Context) error {
 		return err
 	}
 	defer s.Close()
+	// A run left RUNNING by a process that died (killed mid-sync) would show its district SYNCING until
+	// the district's next run: close it now, unless a live process (another replica, a CLI run) holds the
+	// district's lock.
+	if n, err := s.engine.CloseInterrupted(ctx); err != nil {
+		a.logger.Warn("close interrupted sync runs", "error", err)
+	} else if n > 0 {
+		a.logger.Info("closed sync runs interrupted by a process that stopped", "runs", n)
+	}
 
 	m := metrics.New()
 	return a.runServer(ctx, s, m, auth.NewStore(s.db, nil, auth.WithLogger(a.logger)), gq, nil)
@@ -171,7 +180,7 @@ type handlerDeps struct {
 //
 //	/graphql      the GraphQL API (POST, and GET for queries); needs "Authorization: Bearer <api key>"
 //	/             the GraphiQL playground, assets embedded (works offline)
-//	GET /metrics  Prometheus metrics
+//	GET /metrics  Prometheus metrics; needs an API key with the metrics (or admin) scope
 //	GET /healthz  200 "ok" while the process runs
 //	GET /readyz   200 "ok" when the database answers and is migrated, 503 with the reason otherwise
 func newHTTPHandler(d handlerDeps) http.Handler {
@@ -185,7 +194,8 @@ func newHTTPHandler(d handlerDeps) http.Handler {
 		Gate: gate, ResolveAll: d.GraphQL.ResolveAll,
 		Observe: d.Metrics.ObserveGraphQL, Compiled: d.Metrics.ObserveCompiled, Queued: d.Metrics.ObserveQueueWait,
 	})))
-	mux.Handle("GET /metrics", d.Metrics.Handler())
+	// Metrics tell roster sizes and sync outcomes per district: a key with the metrics (or admin) scope.
+	mux.Handle("GET /metrics", auth.Middleware(d.Keys, d.Logger)(auth.RequireScope(auth.ScopeMetrics, d.Metrics.Handler())))
 	pg := playground.Handler("/graphql")
 	mux.Handle("GET /{$}", pg)
 	mux.Handle("GET "+playground.AssetsPath, pg)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rostermirror/rostermirror/ent/syncrun"
 	"github.com/rostermirror/rostermirror/internal/dbtest"
 	"github.com/rostermirror/rostermirror/internal/store"
 )
@@ -31,7 +32,17 @@ func freeAddr(t *testing.T) string {
 // get fetches url and returns its status and body.
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
+	return getWithKey(t, url, "")
+}
+
+// getWithKey GETs url with "Authorization: Bearer key" (none when key is empty).
+func getWithKey(t *testing.T, url, key string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
@@ -47,6 +58,14 @@ func TestServe(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
 	e := simEnv(t).with(envAddr, ":1") // --addr wins
+	// A run a killed process left RUNNING: serve closes it as interrupted when it starts.
+	db, err := store.Open(t.Context(), e[envDatabaseURL])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	stale := db.Client.SyncRun.Create().SetDistrictID("5b2ad81a709e300001e2cd7a").SetTrigger("schedule").
+		SetStartedAt(time.Now().Add(-time.Hour)).SaveX(t.Context())
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan result, 1)
@@ -79,6 +98,10 @@ func TestServe(t *testing.T) {
 	}
 	if code, body := get(t, base+"/readyz"); code != http.StatusOK || body != "ok\n" {
 		t.Errorf("/readyz: %d %q, want 200 \"ok\"", code, body)
+	}
+	if run := db.Client.SyncRun.GetX(t.Context(), stale.ID); run.Status != syncrun.StatusFailed || run.FinishedAt == nil ||
+		len(run.Errors) != 1 || !strings.Contains(run.Errors[0], "interrupted") {
+		t.Errorf("the run left RUNNING before serve started: %s %v %q", run.Status, run.FinishedAt, run.Errors)
 	}
 
 	// The scheduler starts after the HTTP server (which serves while Clever is read): wait for it.
@@ -190,6 +213,10 @@ func TestCompiledQueriesOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scrape, _, err := keys.Create(t.Context(), "prometheus", []auth.Scope{auth.ScopeMetrics}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, off := range []bool{false, true} {
 		m := metrics.New()
 		h := newHTTPHandler(handlerDeps{DB: db, Logger: discardLogger(), Metrics: m, Keys: keys, GraphQL: graphqlOptions{ResolveAll: off}})
@@ -202,7 +229,9 @@ func TestCompiledQueriesOff(t *testing.T) {
 			t.Errorf("off=%v: %d %s", off, rec.Code, rec.Body)
 		}
 		rec = httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		req = httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+scrape)
+		h.ServeHTTP(rec, req)
 		compiled := strings.Contains(rec.Body.String(), `rostermirror_graphql_compiled_total{operation="Count"} 1`)
 		if want := !off && dbtest.Postgres(); compiled != want {
 			t.Errorf("off=%v on %s: compiled %v, want %v", off, db.Dialect, compiled, want)

@@ -93,7 +93,6 @@ func (s *Service) decide(ctx context.Context, runID string, f func(context.Conte
 	return s.db.Client.SyncRun.Get(ctx, runID)
 }
 
-
 // Close waits for background syncs until ctx is done, then cancels them and waits for them to stop.
 func (s *Service) Close(ctx context.Context) error {
 	finished := make(chan struct{})

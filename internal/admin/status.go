@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rostermirror/rostermirror/ent"
@@ -90,7 +91,9 @@ func (s *Service) DistrictStatus(ctx context.Context, districtID string, next Ne
 
 // heldSummary says what a held run holds back: "sharing changed: 25% of sections (15 of 60) unshared,
 // held for approval — approveHeldSync or rejectHeldSync run R". "Of" counts the type's records that were
-// shared before the run (syncstats.Outcome.HeldShare, as the CLI's summary does).
+// shared before the run (syncstats.Outcome.HeldShare, as the CLI's summary does). The memberships held
+// with the users' archives are named after them: "40% of users (120 of 360) unshared and 412
+// enrollments, 1 section teacher and 9 contact links that follow from them, held for approval — …".
 func heldSummary(run *ent.SyncRun) string {
 	msg := "sharing changed:"
 	for _, kind := range countedKinds(run.Counts) {
@@ -100,7 +103,38 @@ func heldSummary(run *ent.SyncRun) string {
 		}
 		msg += fmt.Sprintf(" %d%% of %s (%d of %d) unshared,", pct, kind, held, base)
 	}
+	var members []string
+	total := 0
+	for _, m := range heldMembershipNames {
+		if n := len(run.HeldMemberships[m.table]); n > 0 {
+			name := m.plural
+			if n == 1 {
+				name = m.singular
+			}
+			members = append(members, fmt.Sprintf("%d %s", n, name))
+			total += n
+		}
+	}
+	if len(members) > 0 {
+		list := members[len(members)-1]
+		if len(members) > 1 {
+			list = strings.Join(members[:len(members)-1], ", ") + " and " + list
+		}
+		verb := "follow"
+		if total == 1 {
+			verb = "follows"
+		}
+		msg = strings.TrimSuffix(msg, ",") + " and " + list + " that " + verb + " from them,"
+	}
 	return msg + " held for approval — approveHeldSync or rejectHeldSync run " + run.ID
+}
+
+// heldMembershipNames name the membership tables of a run's held memberships, in the order a summary
+// lists them.
+var heldMembershipNames = []struct{ table, singular, plural string }{
+	{"section_students", "enrollment", "enrollments"},
+	{"section_teachers", "section teacher", "section teachers"},
+	{"contact_relationships", "contact link", "contact links"},
 }
 
 // countedKinds are the record types counts has, in the order a run syncs them (mirror.Kinds), then any

@@ -24,6 +24,8 @@ type run struct {
 	status syncrun.Status
 	counts syncstats.Counts
 	errors []string
+	// heldMemberships are the memberships held with the run's held archives.
+	heldMemberships syncstats.Held
 }
 
 func (r run) finished() time.Time { return t0.Add(time.Duration(r.at+1) * time.Minute) }
@@ -80,6 +82,22 @@ func TestDistrictStatus(t *testing.T) {
 			}}},
 			state: admin.StateHeld, tokenStatus: "OK",
 			summary: []string{"30% of users (30 of 100) unshared, 25% of sections (3 of 12) unshared, held for approval"}},
+		{name: "held users with their memberships", token: districttoken.StatusOk,
+			runs: []run{{at: 0, status: syncrun.StatusHeld, counts: syncstats.Counts{
+				"users": {Read: 70, Updated: 10, Unchanged: 60, Held: 30},
+			}, heldMemberships: syncstats.Held{
+				"contact_relationships": {"c1", "c2", "c3"},
+				"section_students":      {"s1", "s2", "s3", "s4"},
+				"section_teachers":      {"t1"},
+			}}},
+			state: admin.StateHeld, tokenStatus: "OK",
+			summary: []string{"sharing changed: 30% of users (30 of 100) unshared and 4 enrollments, 1 section teacher and 3 contact links that follow from them, held for approval — approveHeldSync or rejectHeldSync run "}},
+		{name: "held users with enrollments only", token: districttoken.StatusOk,
+			runs: []run{{at: 0, status: syncrun.StatusHeld, counts: syncstats.Counts{
+				"users": {Read: 70, Updated: 10, Unchanged: 60, Held: 30},
+			}, heldMemberships: syncstats.Held{"section_students": {"s1"}}}},
+			state: admin.StateHeld, tokenStatus: "OK",
+			summary: []string{"30% of users (30 of 100) unshared and 1 enrollment that follows from them, held for approval"}},
 		{name: "failed", token: districttoken.StatusOk, next: true,
 			runs:  []run{succeeded, {at: 60, status: syncrun.StatusFailed, errors: []string{"read sections: clever: 502 Bad Gateway", "second"}}},
 			state: admin.StateFailed, tokenStatus: "OK", lastSuccess: &succeeded,
@@ -116,6 +134,9 @@ func TestDistrictStatus(t *testing.T) {
 					SetCounts(r.counts).SetErrors(r.errors)
 				if r.status != syncrun.StatusRunning {
 					q.SetFinishedAt(r.finished())
+				}
+				if r.heldMemberships != nil {
+					q.SetHeldMemberships(r.heldMemberships)
 				}
 				lastID = q.SaveX(ctx).ID
 			}

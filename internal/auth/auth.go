@@ -6,9 +6,9 @@
 // apart in lists and logs without revealing them. A key is looked up by its hash, so checking one does not
 // compare secrets byte by byte and leaks nothing through timing.
 //
-// A key holds scopes: read (query the mirror), admin (domain actions; implies read) and sensitive
-// (students' ELL, FRL and IEP status and home language; separate from the others, so an admin key does
-// not see them unless it is given sensitive too).
+// A key holds scopes: read (query the mirror), admin (domain actions; implies read and metrics),
+// sensitive (students' ELL, FRL and IEP status and home language; separate from the others, so an admin
+// key does not see them unless it is given sensitive too) and metrics (scrape /metrics, nothing else).
 //
 // Neither keys nor their hashes reach a log line or an error message: they name a key by its id or
 // prefix.
@@ -35,10 +35,13 @@ const (
 	// ScopeSensitive unlocks students' ELL, FRL and IEP status and home language. It is separate from
 	// the others: admin does not imply it, and it does not imply read.
 	ScopeSensitive Scope = "sensitive"
+	// ScopeMetrics allows scraping /metrics (roster sizes, sync outcomes) and nothing else; admin
+	// implies it.
+	ScopeMetrics Scope = "metrics"
 )
 
 // Scopes lists every scope in canonical order.
-var Scopes = []Scope{ScopeRead, ScopeAdmin, ScopeSensitive}
+var Scopes = []Scope{ScopeRead, ScopeAdmin, ScopeSensitive, ScopeMetrics}
 
 var (
 	// ErrInvalidKey is the one error for an API key that is missing, malformed, unknown or revoked: which
@@ -89,7 +92,7 @@ func ParseScopes(ss []string) ([]Scope, error) {
 	return out, nil
 }
 
-// scopeNames lists the scopes for messages: "read, admin or sensitive".
+// scopeNames lists the scopes for messages: "read, admin, sensitive or metrics".
 func scopeNames() string {
 	names := make([]string, len(Scopes))
 	for i, s := range Scopes {
@@ -119,12 +122,12 @@ type Key struct {
 	CreatedBy string
 }
 
-// Has reports whether k grants scope s: it holds s, or s is read and it holds admin.
+// Has reports whether k grants scope s: it holds s, or s is read or metrics and it holds admin.
 func (k Key) Has(s Scope) bool {
 	if slices.Contains(k.Scopes, s) {
 		return true
 	}
-	return s == ScopeRead && slices.Contains(k.Scopes, ScopeAdmin)
+	return (s == ScopeRead || s == ScopeMetrics) && slices.Contains(k.Scopes, ScopeAdmin)
 }
 
 // Revoked reports whether k was revoked.

@@ -22,9 +22,9 @@ func TestParseScopes(t *testing.T) {
 		{in: []string{"admin", "read"}, want: []auth.Scope{auth.ScopeRead, auth.ScopeAdmin}},
 		{in: []string{"sensitive,read", " ADMIN "}, want: []auth.Scope{auth.ScopeRead, auth.ScopeAdmin, auth.ScopeSensitive}},
 		{in: []string{"read", "read,read"}, want: []auth.Scope{auth.ScopeRead}},
-		{in: []string{"read", "wirte"}, wantErr: `parse scopes: unknown scope "wirte": want read, admin or sensitive`},
-		{in: []string{"read,"}, wantErr: `parse scopes: empty scope in "read,": want read, admin or sensitive`},
-		{in: []string{""}, wantErr: `parse scopes: empty scope in "": want read, admin or sensitive`},
+		{in: []string{"read", "wirte"}, wantErr: `parse scopes: unknown scope "wirte": want read, admin, sensitive or metrics`},
+		{in: []string{"read,"}, wantErr: `parse scopes: empty scope in "read,": want read, admin, sensitive or metrics`},
+		{in: []string{""}, wantErr: `parse scopes: empty scope in "": want read, admin, sensitive or metrics`},
 	}
 	for _, tt := range tests {
 		got, err := auth.ParseScopes(tt.in)
@@ -48,9 +48,10 @@ func TestHas(t *testing.T) {
 		hasNot []auth.Scope
 	}{
 		{scopes: nil, hasNot: auth.Scopes},
-		{scopes: []auth.Scope{auth.ScopeRead}, has: []auth.Scope{auth.ScopeRead}, hasNot: []auth.Scope{auth.ScopeAdmin, auth.ScopeSensitive}},
-		{scopes: []auth.Scope{auth.ScopeAdmin}, has: []auth.Scope{auth.ScopeRead, auth.ScopeAdmin}, hasNot: []auth.Scope{auth.ScopeSensitive}},
-		{scopes: []auth.Scope{auth.ScopeSensitive}, has: []auth.Scope{auth.ScopeSensitive}, hasNot: []auth.Scope{auth.ScopeRead, auth.ScopeAdmin}},
+		{scopes: []auth.Scope{auth.ScopeRead}, has: []auth.Scope{auth.ScopeRead}, hasNot: []auth.Scope{auth.ScopeAdmin, auth.ScopeSensitive, auth.ScopeMetrics}},
+		{scopes: []auth.Scope{auth.ScopeAdmin}, has: []auth.Scope{auth.ScopeRead, auth.ScopeAdmin, auth.ScopeMetrics}, hasNot: []auth.Scope{auth.ScopeSensitive}},
+		{scopes: []auth.Scope{auth.ScopeSensitive}, has: []auth.Scope{auth.ScopeSensitive}, hasNot: []auth.Scope{auth.ScopeRead, auth.ScopeAdmin, auth.ScopeMetrics}},
+		{scopes: []auth.Scope{auth.ScopeMetrics}, has: []auth.Scope{auth.ScopeMetrics}, hasNot: []auth.Scope{auth.ScopeRead, auth.ScopeAdmin, auth.ScopeSensitive}},
 		{scopes: []auth.Scope{"future"}, hasNot: auth.Scopes},
 	}
 	for _, tt := range tests {

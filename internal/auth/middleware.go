@@ -12,6 +12,7 @@ import (
 // Error codes of the middleware's responses, in the GraphQL error's extensions.code.
 const (
 	CodeUnauthenticated = "UNAUTHENTICATED"
+	CodeForbidden       = "FORBIDDEN"
 	CodeInternal        = "INTERNAL" // as the GraphQL handler's errors (graph.CodeInternal)
 )
 
@@ -66,6 +67,18 @@ func Middleware(s *Store, logger *slog.Logger) func(http.Handler) http.Handler {
 			next.ServeHTTP(w, r.WithContext(WithKey(ctx, k)))
 		})
 	}
+}
+
+// RequireScope serves next only to requests whose API key (put in the context by Middleware) grants
+// scope; others get 403 with code FORBIDDEN.
+func RequireScope(scope Scope, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := Require(r.Context(), scope); err != nil {
+			writeError(w, http.StatusForbidden, "", (&ScopeError{Missing: scope}).Error(), CodeForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // bearerToken returns the credential of an Authorization header value "Bearer <token>" (the scheme is

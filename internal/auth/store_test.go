@@ -136,11 +136,11 @@ func TestCreateRejects(t *testing.T) {
 		scopes  []auth.Scope
 		wantErr string
 	}{
-		{"x", nil, "create API key: a key needs at least one scope: read, admin or sensitive"},
+		{"x", nil, "create API key: a key needs at least one scope: read, admin, sensitive or metrics"},
 		{" ", []auth.Scope{auth.ScopeRead}, "create API key: a key needs a name that says what it is for"},
 		{"a\tb", []auth.Scope{auth.ScopeRead}, "create API key: name contains a control character"},
 		{strings.Repeat("n", 201), []auth.Scope{auth.ScopeRead}, "create API key: name is longer than 200 characters"},
-		{"x", []auth.Scope{"root"}, `create API key: parse scopes: unknown scope "root": want read, admin or sensitive`},
+		{"x", []auth.Scope{"root"}, `create API key: parse scopes: unknown scope "root": want read, admin, sensitive or metrics`},
 	}
 	for _, tt := range tests {
 		if _, _, err := s.Create(t.Context(), tt.name, tt.scopes, "test"); err == nil || err.Error() != tt.wantErr {

@@ -5,6 +5,8 @@ package roster
 
 import (
 	"context"
+	"slices"
+	"strings"
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
@@ -31,6 +33,17 @@ func PrimaryTeacher(ctx context.Context, s *ent.Section) (*ent.User, error) {
 		return nil, nil
 	}
 	return u, err
+}
+
+// Roles are the user's roles as loaded with it (eager loading, or a query when they were not), ordered
+// by id so that User.roles comes in the same order every time and whichever way the query is answered.
+func Roles(ctx context.Context, u *ent.User) ([]*ent.UserRole, error) {
+	roles, err := u.Roles(ctx)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(roles, func(a, b *ent.UserRole) int { return strings.Compare(a.ID, b.ID) })
+	return roles, nil
 }
 
 // RoleSchools are the schools the role is at now.

@@ -122,8 +122,11 @@ func (db *DB) GenericPlans() (*sql.DB, error) {
 	return db.generic, db.genericErr
 }
 
-// FromSQL wraps an open *sql.DB of the given dialect.
+// FromSQL wraps an open *sql.DB of the given dialect; a Postgres pool is sized as Open sizes it.
 func FromSQL(sqlDB *sql.DB, d string) *DB {
+	if d == dialect.Postgres {
+		sizePool(sqlDB)
+	}
 	return &DB{Client: ent.NewClient(ent.Driver(entsql.OpenDB(d, sqlDB))), SQL: sqlDB, Dialect: d}
 }
 

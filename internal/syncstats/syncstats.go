@@ -44,5 +44,8 @@ func (o Outcome) HeldShare() (held, base, percent int) {
 // run did to it.
 type Counts map[string]Outcome
 
-// Held lists, per record type, the Clever ids whose archiving the mass-archive guard held.
+// Held lists, per record type, the Clever ids whose archiving the mass-archive guard held. A run's held
+// memberships use it too: per membership table ("section_students", "section_teachers",
+// "contact_relationships"), the ids of the rows kept open because their ending follows from held user
+// archives.
 type Held map[string][]string

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"slices"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -39,7 +40,7 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 
 	now := e.cfg.Now().UTC()
 	res := Result{DistrictID: districtID, Status: StatusRunning, DryRun: opts.DryRun, Counts: syncstats.Counts{},
-		Held: syncstats.Held{}, Started: now}
+		Held: syncstats.Held{}, HeldMemberships: syncstats.Held{}, Started: now}
 	fail := func(err error) {
 		res.Errors = append(res.Errors, err.Error())
 	}
@@ -67,10 +68,14 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 	}
 	if len(res.Errors) == 0 {
 		for _, kind := range Kinds {
-			out, held, err := e.syncKind(ctx, rd, districtID, kind, now, opts)
+			// The sections sync holds the memberships of the users whose archive the users sync held.
+			out, held, heldRows, err := e.syncKind(ctx, rd, districtID, kind, now, res.Held["users"], opts)
 			res.Counts[kind] = out
 			if len(held) > 0 {
 				res.Held[kind] = held
+			}
+			for table, ids := range heldRows {
+				res.HeldMemberships[table] = append(res.HeldMemberships[table], ids...)
 			}
 			if err != nil {
 				fail(fmt.Errorf("%s: %w", kind, e.classify(ctx, districtID, err)))
@@ -88,7 +93,7 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 	switch {
 	case len(res.Errors) > 0:
 		res.Status = StatusFailed
-	case len(res.Held) > 0:
+	case len(res.Held) > 0: // held memberships come only with held users: they never hold a run alone
 		res.Status = StatusHeld
 	default:
 		res.Status = StatusSucceeded
@@ -142,11 +147,8 @@ func (e *Engine) eventCursor(ctx context.Context, rd Reader) (string, error) {
 // interrupted (the lock says no one is running them).
 func (e *Engine) startRun(ctx context.Context, districtID, cursor, trigger string, now time.Time) (string, error) {
 	c := e.cfg.DB.Client
-	if _, err := c.SyncRun.Update().
-		Where(syncrun.DistrictID(districtID), syncrun.StatusEQ(syncrun.StatusRunning)).
-		SetStatus(syncrun.StatusFailed).SetFinishedAt(now).
-		SetErrors([]string{"interrupted: the process stopped before the run finished"}).Save(ctx); err != nil {
-		return "", fmt.Errorf("close interrupted runs: %w", err)
+	if _, err := e.closeRunning(ctx, districtID, now); err != nil {
+		return "", err
 	}
 	run, err := c.SyncRun.Create().SetDistrictID(districtID).SetKind(syncrun.KindFull).SetTrigger(trigger).
 		SetEventCursor(cursor).SetStartedAt(now).Save(ctx)
@@ -154,6 +156,69 @@ func (e *Engine) startRun(ctx context.Context, districtID, cursor, trigger strin
 		return "", fmt.Errorf("record sync run: %w", err)
 	}
 	return run.ID, nil
+}
+
+// interruptedError is the error recorded on a run that its process stopped running.
+const interruptedError = "interrupted: the process stopped before the run finished"
+
+// closeRunning marks the district's runs still recorded as running as failed, interrupted, at now. Only
+// call it under the district's lock: then no one is running them.
+func (e *Engine) closeRunning(ctx context.Context, districtID string, now time.Time) (int, error) {
+	n, err := e.cfg.DB.Client.SyncRun.Update().
+		Where(syncrun.DistrictID(districtID), syncrun.StatusEQ(syncrun.StatusRunning)).
+		SetStatus(syncrun.StatusFailed).SetFinishedAt(now).SetErrors([]string{interruptedError}).Save(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("close interrupted runs of district %s: %w", districtID, err)
+	}
+	return n, nil
+}
+
+// CloseInterrupted closes the sync runs that a process stopped before they finished (killed, crashed,
+// the machine lost): such a run stays recorded as RUNNING, and its district shows SYNCING, until the
+// district's next run. Call it when a server starts, so that the districts' status is right from the
+// start; it is safe at any time, and with other replicas running.
+//
+// For every district with runs recorded as running it takes the district's sync lock without waiting
+// — the lock SyncDistrict holds for a whole run: in this process, and on Postgres the advisory lock
+// that also tells whether another process is running the district. When it gets the lock no one can be
+// running those runs: they are marked FAILED with the error "interrupted: the process stopped before
+// the run finished" and a finished_at, as the district's next run would mark them, and the lock is
+// released. A district whose lock is held — a run live here or in another replica or CLI process — is
+// left alone. It returns how many runs it closed; errors of single districts are joined, and the other
+// districts are still tried. On SQLite (one writer at a time) call it before syncs start: closing runs
+// waits for a live run's write transaction.
+func (e *Engine) CloseInterrupted(ctx context.Context) (int, error) {
+	districts, err := e.cfg.DB.Client.SyncRun.Query().Where(syncrun.StatusEQ(syncrun.StatusRunning)).
+		Unique(true).Order(syncrun.ByDistrictID()).Select(syncrun.FieldDistrictID).Strings(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("close interrupted runs: list running runs: %w", err)
+	}
+	closed := 0
+	var errs []error
+	for _, districtID := range districts {
+		n, err := e.closeInterrupted(ctx, districtID)
+		closed += n
+		switch {
+		case errors.Is(err, ErrBusy):
+		case err != nil && ctx.Err() != nil:
+			return closed, fmt.Errorf("close interrupted runs: %w", err)
+		case err != nil:
+			errs = append(errs, err)
+		case n > 0:
+			e.cfg.Logger.InfoContext(ctx, "closed interrupted sync runs", slog.String(logDistrict, districtID), slog.Int("runs", n))
+		}
+	}
+	return closed, errors.Join(errs...)
+}
+
+// closeInterrupted closes one district's running runs if it gets the district's lock (ErrBusy if not).
+func (e *Engine) closeInterrupted(ctx context.Context, districtID string) (int, error) {
+	unlock, err := e.lock(ctx, districtID)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
+	return e.closeRunning(ctx, districtID, e.cfg.Now().UTC())
 }
 
 // finishRun records the run's outcome. A run that read the district (it succeeded or was held)
@@ -177,6 +242,9 @@ func (e *Engine) finishRun(ctx context.Context, res Result) error {
 	if len(res.Held) > 0 {
 		upd.SetHeld(res.Held)
 	}
+	if len(res.HeldMemberships) > 0 {
+		upd.SetHeldMemberships(res.HeldMemberships)
+	}
 	if err := upd.Exec(ctx); err != nil {
 		return fmt.Errorf("record sync run %s: %w", res.RunID, err)
 	}
@@ -191,6 +259,10 @@ func (e *Engine) logRun(ctx context.Context, res Result) {
 	for _, o := range res.Counts {
 		total.Add(o)
 	}
+	heldMemberships := 0
+	for _, ids := range res.HeldMemberships {
+		heldMemberships += len(ids)
+	}
 	level := slog.LevelInfo
 	if res.Status == StatusFailed {
 		level = slog.LevelWarn
@@ -200,7 +272,7 @@ func (e *Engine) logRun(ctx context.Context, res Result) {
 		slog.Bool("dry_run", res.DryRun), slog.Duration("duration", res.Finished.Sub(res.Started)),
 		slog.Int("read", total.Read), slog.Int("created", total.Created), slog.Int("updated", total.Updated),
 		slog.Int("unchanged", total.Unchanged), slog.Int("archived", total.Archived), slog.Int("restored", total.Restored),
-		slog.Int("held", total.Held), slog.Any("errors", res.Errors))
+		slog.Int("held", total.Held), slog.Int("held_memberships", heldMemberships), slog.Any("errors", res.Errors))
 }
 
 // item is one record read from Clever, with the typed record where memberships are derived from it.
@@ -244,8 +316,11 @@ func mapSeq[T any](seq iter.Seq2[T, error], f func(T) item) iter.Seq2[item, erro
 }
 
 // syncKind syncs one record type in one transaction: it commits only if Clever's list was read to the
-// end (a dry run never commits). It returns what it did and the ids whose archiving the guard held.
-func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind string, now time.Time, opts Options) (out syncstats.Outcome, held []string, err error) {
+// end (a dry run never commits). It returns what it did, the ids whose archiving the guard held, and the
+// membership rows it kept open because their ending follows from held user archives (see holds):
+// heldUsers are the run's, which the users sync itself works out.
+func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind string, now time.Time, heldUsers []string,
+	opts Options) (out syncstats.Outcome, held []string, heldRows syncstats.Held, err error) {
 	progress := func(done bool) {
 		if opts.Progress != nil {
 			opts.Progress(Progress{DistrictID: districtID, Kind: kind, Read: out.Read, Done: done})
@@ -254,7 +329,7 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 	defer progress(true)
 	tx, err := e.cfg.DB.SQL.BeginTx(ctx, nil)
 	if err != nil {
-		return out, nil, fmt.Errorf("begin: %w", err)
+		return out, nil, nil, fmt.Errorf("begin: %w", err)
 	}
 	committed := false
 	defer func() {
@@ -266,19 +341,20 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 	t := tables[kind]
 	var base int
 	if err := tx.QueryRowContext(ctx, w.rebind("SELECT count(*) FROM "+t.table+" WHERE district_id = ? AND archived_at IS NULL"), districtID).Scan(&base); err != nil {
-		return out, nil, fmt.Errorf("count %s: %w", kind, err)
+		return out, nil, nil, fmt.Errorf("count %s: %w", kind, err)
 	}
 	seen := "seen_" + kind
 	if err := w.tempTable(ctx, seen, "(id TEXT PRIMARY KEY)"); err != nil {
-		return out, nil, err
+		return out, nil, nil, err
 	}
 
+	h := newHolds(heldUsers)
 	batch := make([]item, 0, e.cfg.BatchSize)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		o, err := e.writeBatch(ctx, w, districtID, kind, batch)
+		o, err := e.writeBatch(ctx, w, districtID, kind, batch, h)
 		out.Add(o)
 		batch = batch[:0]
 		progress(false)
@@ -286,40 +362,49 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 	}
 	for it, err := range read(ctx, rd, kind) {
 		if err != nil {
-			return out, nil, err
+			return out, nil, nil, err
 		}
 		if it.rec.districtID != districtID {
-			return out, nil, fmt.Errorf("%s %s belongs to district %q, not %s: %w", kind, it.rec.id, it.rec.districtID, districtID, clever.ErrMalformed)
+			return out, nil, nil, fmt.Errorf("%s %s belongs to district %q, not %s: %w", kind, it.rec.id, it.rec.districtID, districtID, clever.ErrMalformed)
 		}
 		if batch = append(batch, it); len(batch) == cap(batch) {
 			if err := flush(); err != nil {
-				return out, nil, err
+				return out, nil, nil, err
 			}
 		}
 	}
 	if err := flush(); err != nil {
-		return out, nil, err
+		return out, nil, nil, err
 	}
 	if kind != "districts" { // a district that stops being listed has disconnected: that is not an archive
 		if held, err = e.archiveUnseen(ctx, w, districtID, kind, base, &out); err != nil {
-			return out, nil, err
+			return out, nil, nil, err
 		}
 	}
+	if kind == "users" { // the run's held users are known now
+		if err := h.endContacts(ctx, w, held); err != nil {
+			return out, nil, nil, err
+		}
+	}
+	if err := h.mark(ctx, w, tables[kind].table); err != nil {
+		return out, nil, nil, err
+	}
 	if err := w.dropTemp(ctx); err != nil {
-		return out, nil, err
+		return out, nil, nil, err
 	}
 	if opts.DryRun {
-		return out, held, nil
+		return out, held, h.held(), nil
 	}
 	if err := tx.Commit(); err != nil {
-		return out, nil, fmt.Errorf("commit %s: %w", kind, err)
+		return out, nil, nil, fmt.Errorf("commit %s: %w", kind, err)
 	}
 	committed = true
-	return out, held, nil
+	return out, held, h.held(), nil
 }
 
-// archiveUnseen archives the district's records of kind that the complete read did not return — unless
-// the mass-archive guard holds them, in which case it returns their ids.
+// archiveUnseen archives the district's records of kind that the complete read did not return (a user
+// with its roles and their schools) — unless the mass-archive guard holds them, in which case it returns
+// their ids.
 func (e *Engine) archiveUnseen(ctx context.Context, w *txWriter, districtID, kind string, base int, out *syncstats.Outcome) ([]string, error) {
 	table := tables[kind].table
 	unseen := " FROM " + table + " t WHERE t.district_id = ? AND t.archived_at IS NULL AND NOT EXISTS (SELECT 1 FROM seen_" + kind + " s WHERE s.id = t.clever_id)"
@@ -347,6 +432,11 @@ func (e *Engine) archiveUnseen(ctx context.Context, w *txWriter, districtID, kin
 		out.Held = len(held)
 		return held, rows.Err()
 	}
+	if kind == "users" { // their roles and the roles' schools first, while "unseen" still names the users
+		if err := w.archiveRolesOf(ctx, "SELECT t.clever_id"+unseen, districtID); err != nil {
+			return nil, err
+		}
+	}
 	archived, err := w.exec(ctx, "UPDATE "+table+" SET archived_at = ?, last_synced_at = ? WHERE clever_id IN (SELECT t.clever_id"+unseen+")",
 		w.now, w.now, districtID)
 	out.Archived = int(archived)
@@ -360,8 +450,9 @@ type state struct {
 }
 
 // writeBatch writes one batch: records that are new, changed or back from the archive are upserted (with
-// their memberships); unchanged ones are only noted as seen.
-func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind string, batch []item) (syncstats.Outcome, error) {
+// their memberships); unchanged ones are only noted as seen — but those an earlier run marked as owning
+// held memberships (heldMark) have their memberships reconciled again.
+func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind string, batch []item, h *holds) (syncstats.Outcome, error) {
 	out := syncstats.Outcome{Read: len(batch)}
 	t := tables[kind]
 	ids := make([]string, len(batch))
@@ -375,7 +466,7 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 		return out, err
 	}
 	var rows [][]any
-	var changed []item
+	var changed, rechecked []item
 	for _, it := range batch {
 		st, ok := have[it.rec.id]
 		switch {
@@ -383,11 +474,16 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 			out.Created++
 		case st.archived:
 			out.Restored++
-		case st.hash != it.rec.hash:
-			out.Updated++
-		default:
+		case st.hash == it.rec.hash:
 			out.Unchanged++
 			continue
+		case st.hash == heldMark(it.rec.hash):
+			out.Unchanged++
+			rechecked = append(rechecked, it)
+			h.rechecked = append(h.rechecked, it.rec.id)
+			continue
+		default:
+			out.Updated++
 		}
 		rows = append(rows, it.rec.row(w.now))
 		changed = append(changed, it)
@@ -402,9 +498,9 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 	}
 	switch kind {
 	case "users":
-		err = e.syncUserMembers(ctx, w, districtID, changed)
+		err = e.syncUserMembers(ctx, w, districtID, changed, rechecked, h)
 	case "sections":
-		err = e.syncSectionMembers(ctx, w, districtID, changed)
+		err = e.syncSectionMembers(ctx, w, districtID, slices.Concat(changed, rechecked), h)
 	}
 	return out, err
 }

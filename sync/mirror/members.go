@@ -3,6 +3,7 @@ package mirror
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -36,47 +37,57 @@ var (
 
 type pair struct{ owner, other string }
 
-// syncMembers brings the open associations of owners in line with desired: associations no longer there
-// end (ended_at is set; the row stays as history), new ones start, and changed attributes are updated.
-func (w *txWriter) syncMembers(ctx context.Context, m membership, districtID string, owners []string, desired map[pair][]any) error {
+// ending is an open association that the records just read no longer have.
+type ending struct {
+	id string
+	pair
+}
+
+// syncMembers brings the open associations of owners in line with desired: new ones start and changed
+// attributes are updated. It returns the open associations no longer there without ending them: the
+// caller ends them (endMembers), or keeps open those whose ending follows from an archive the
+// mass-archive guard held (holds).
+func (w *txWriter) syncMembers(ctx context.Context, m membership, districtID string, owners []string, desired map[pair][]any) ([]ending, error) {
 	if len(owners) == 0 {
-		return nil
+		return nil, nil
 	}
 	type open struct {
 		id    string
 		attrs []string
 	}
 	current := map[pair]open{}
-	cond, args := w.in(m.owner, owners)
 	cols := append([]string{"id", m.owner, m.other}, m.attrs...)
-	rows, err := w.tx.QueryContext(ctx, w.rebind("SELECT "+strings.Join(cols, ", ")+" FROM "+m.table+" WHERE ended_at IS NULL AND "+cond), args...)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", m.table, err)
-	}
-	for rows.Next() {
-		var o open
-		var p pair
-		o.attrs = make([]string, len(m.attrs))
-		dest := []any{&o.id, &p.owner, &p.other}
-		for i := range o.attrs {
-			dest = append(dest, &o.attrs[i])
+	for start := 0; start < len(owners); start += chunkSize {
+		cond, args := w.in(m.owner, owners[start:min(start+chunkSize, len(owners))])
+		rows, err := w.tx.QueryContext(ctx, w.rebind("SELECT "+strings.Join(cols, ", ")+" FROM "+m.table+" WHERE ended_at IS NULL AND "+cond), args...)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", m.table, err)
 		}
-		if err := rows.Scan(dest...); err != nil {
-			rows.Close()
-			return fmt.Errorf("read %s: %w", m.table, err)
+		for rows.Next() {
+			var o open
+			var p pair
+			o.attrs = make([]string, len(m.attrs))
+			dest := []any{&o.id, &p.owner, &p.other}
+			for i := range o.attrs {
+				dest = append(dest, &o.attrs[i])
+			}
+			if err := rows.Scan(dest...); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read %s: %w", m.table, err)
+			}
+			current[p] = o
 		}
-		current[p] = o
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read %s: %w", m.table, err)
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read %s: %w", m.table, err)
+		}
 	}
 
-	var ended []string
+	var ends []ending
 	for p, o := range current {
 		attrs, ok := desired[p]
 		if !ok {
-			ended = append(ended, o.id)
+			ends = append(ends, ending{o.id, p})
 			continue
 		}
 		if !sameAttrs(o.attrs, attrs) {
@@ -85,16 +96,11 @@ func (w *txWriter) syncMembers(ctx context.Context, m membership, districtID str
 				set[i] = a + " = ?"
 			}
 			if _, err := w.exec(ctx, "UPDATE "+m.table+" SET "+strings.Join(set, ", ")+" WHERE id = ?", append(slices.Clone(attrs), o.id)...); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
-	for start := 0; start < len(ended); start += 5000 {
-		cond, args := w.in("id", ended[start:min(start+5000, len(ended))])
-		if _, err := w.exec(ctx, "UPDATE "+m.table+" SET ended_at = ? WHERE "+cond, append([]any{w.now}, args...)...); err != nil {
-			return err
-		}
-	}
+	slices.SortFunc(ends, func(a, b ending) int { return strings.Compare(a.id, b.id) })
 	var added [][]any
 	for p, attrs := range desired {
 		if _, ok := current[p]; !ok {
@@ -102,7 +108,21 @@ func (w *txWriter) syncMembers(ctx context.Context, m membership, districtID str
 		}
 	}
 	slices.SortFunc(added, func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) })
-	return w.insert(ctx, m.table, append([]string{"id", "district_id", "started_at", "ended_at", m.owner, m.other}, m.attrs...), added)
+	return ends, w.insert(ctx, m.table, append([]string{"id", "district_id", "started_at", "ended_at", m.owner, m.other}, m.attrs...), added)
+}
+
+func endingIDs(ends []ending) []string {
+	ids := make([]string, len(ends))
+	for i, e := range ends {
+		ids[i] = e.id
+	}
+	return ids
+}
+
+// endMembers ends the associations with the given ids: ended_at is set; the rows stay as history.
+func (w *txWriter) endMembers(ctx context.Context, m membership, ids []string) error {
+	_, err := w.execIn(ctx, "UPDATE "+m.table+" SET ended_at = ? WHERE %s", []any{w.now}, "id", ids)
+	return err
 }
 
 func sameAttrs(have []string, want []any) bool {
@@ -114,9 +134,35 @@ func sameAttrs(have []string, want []any) bool {
 	return true
 }
 
-// syncUserMembers writes the roles of changed users (archiving roles a user lost, restoring roles that
-// come back), their roles' schools and contacts' students.
-func (e *Engine) syncUserMembers(ctx context.Context, w *txWriter, districtID string, changed []item) error {
+// syncUserMembers writes the roles of changed users with their schools (syncRoles), and works out the
+// contact links of changed and rechecked users (rechecked: unchanged, but an earlier run kept some of
+// their links open for the guard). Ending contact links waits until the users sync knows the run's held
+// users: they are gathered in h.contactEnds.
+func (e *Engine) syncUserMembers(ctx context.Context, w *txWriter, districtID string, changed, rechecked []item, h *holds) error {
+	if err := e.syncRoles(ctx, w, districtID, changed); err != nil {
+		return err
+	}
+	var owners []string
+	contacts := map[pair][]any{}
+	for _, it := range slices.Concat(changed, rechecked) {
+		owners = append(owners, it.rec.id) // a user that is no longer a contact has its links end
+		if c := it.user.Roles.Contact; c != nil {
+			for student, attrs := range contactLinks(c) {
+				contacts[pair{it.rec.id, student}] = attrs
+			}
+		}
+	}
+	ends, err := w.syncMembers(ctx, contactMembers, districtID, owners, contacts)
+	h.contactEnds = append(h.contactEnds, ends...)
+	return err
+}
+
+// syncRoles writes the roles of changed users and their roles' schools. A role Clever sends is live:
+// written with archived_at NULL, which restores a role archived with its user or lost before, and its
+// schools are restored with it — un-archived, then reconciled, so a school membership that still holds
+// keeps its start. A role a user no longer holds is archived (if it was not already) with its schools,
+// and those school memberships end. A role's schools are archived exactly when the role is.
+func (e *Engine) syncRoles(ctx context.Context, w *txWriter, districtID string, changed []item) error {
 	if len(changed) == 0 {
 		return nil
 	}
@@ -124,7 +170,6 @@ func (e *Engine) syncUserMembers(ctx context.Context, w *txWriter, districtID st
 	var roleRows [][]any
 	present := map[string]bool{}
 	schools := map[pair][]any{}
-	contacts := map[pair][]any{}
 	for i, it := range changed {
 		userIDs[i] = it.rec.id
 		for _, r := range userRoles(*it.user, it.rec.hash, w.now) {
@@ -137,51 +182,75 @@ func (e *Engine) syncUserMembers(ctx context.Context, w *txWriter, districtID st
 				schools[pair{r.id, school.(string)}] = nil
 			}
 		}
-		if c := it.user.Roles.Contact; c != nil {
-			for student, attrs := range contactLinks(c) {
-				contacts[pair{it.rec.id, student}] = attrs
-			}
-		}
 	}
 	if err := w.upsert(ctx, "user_roles", roleColumns, "id", roleRows); err != nil {
 		return err
 	}
-	// Roles the users held before: those not present any more are archived.
+	owners := slices.Sorted(maps.Keys(present))
+	if _, err := w.execIn(ctx, "UPDATE role_schools SET archived_at = NULL WHERE archived_at IS NOT NULL AND %s", nil, "role_id", owners); err != nil {
+		return fmt.Errorf("restore role schools: %w", err)
+	}
+	// The users' other roles: the active ones were lost now; the archived ones went with their user or
+	// earlier, and stay archived. The school memberships of all of them end.
 	cond, args := w.in("user_id", userIDs)
-	rows, err := w.tx.QueryContext(ctx, w.rebind("SELECT id FROM user_roles WHERE archived_at IS NULL AND "+cond), args...)
+	rows, err := w.tx.QueryContext(ctx, w.rebind("SELECT id, archived_at IS NULL FROM user_roles WHERE "+cond), args...)
 	if err != nil {
 		return fmt.Errorf("read user_roles: %w", err)
 	}
-	var lost, allRoles []string
+	var lost []string
 	for rows.Next() {
 		var id string
-		if err := rows.Scan(&id); err != nil {
+		var active bool
+		if err := rows.Scan(&id, &active); err != nil {
 			rows.Close()
 			return fmt.Errorf("read user_roles: %w", err)
 		}
-		if !present[id] {
+		if present[id] {
+			continue
+		}
+		owners = append(owners, id)
+		if active {
 			lost = append(lost, id)
 		}
 	}
 	rows.Close()
-	if len(lost) > 0 {
-		cond, args := w.in("id", lost)
-		if _, err := w.exec(ctx, "UPDATE user_roles SET archived_at = ?, last_synced_at = ? WHERE "+cond, append([]any{w.now, w.now}, args...)...); err != nil {
-			return err
-		}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read user_roles: %w", err)
 	}
-	for id := range present {
-		allRoles = append(allRoles, id)
+	if _, err := w.execIn(ctx, "UPDATE role_schools SET archived_at = ? WHERE archived_at IS NULL AND %s", []any{w.now}, "role_id", lost); err != nil {
+		return fmt.Errorf("archive role schools: %w", err)
 	}
-	allRoles = append(allRoles, lost...) // a lost role's schools end too
-	if err := w.syncMembers(ctx, roleSchools, districtID, allRoles, schools); err != nil {
+	if _, err := w.execIn(ctx, "UPDATE user_roles SET archived_at = ?, last_synced_at = ? WHERE %s", []any{w.now, w.now}, "id", lost); err != nil {
+		return fmt.Errorf("archive lost roles: %w", err)
+	}
+	ends, err := w.syncMembers(ctx, roleSchools, districtID, owners, schools)
+	if err != nil {
 		return err
 	}
-	return w.syncMembers(ctx, contactMembers, districtID, userIDs, contacts)
+	return w.endMembers(ctx, roleSchools, endingIDs(ends))
 }
 
-// syncSectionMembers writes the teachers (primary first) and students of changed sections.
-func (e *Engine) syncSectionMembers(ctx context.Context, w *txWriter, districtID string, changed []item) error {
+// archiveRolesOf archives, at w.now, the active roles of the users that the subquery users selects
+// (their Clever ids; args are its parameters) and those roles' schools, so that an archived user shows
+// nothing through its roles (a student's date of birth or grade through a school's roles, say). It runs
+// before the users themselves are archived: the subquery may select active users only.
+func (w *txWriter) archiveRolesOf(ctx context.Context, users string, args ...any) error {
+	roles := "SELECT r.id FROM user_roles r WHERE r.archived_at IS NULL AND r.user_id IN (" + users + ")"
+	if _, err := w.exec(ctx, "UPDATE role_schools SET archived_at = ? WHERE archived_at IS NULL AND role_id IN ("+roles+")",
+		append([]any{w.now}, args...)...); err != nil {
+		return fmt.Errorf("archive role schools: %w", err)
+	}
+	if _, err := w.exec(ctx, "UPDATE user_roles SET archived_at = ?, last_synced_at = ? WHERE archived_at IS NULL AND user_id IN ("+users+")",
+		append([]any{w.now, w.now}, args...)...); err != nil {
+		return fmt.Errorf("archive roles: %w", err)
+	}
+	return nil
+}
+
+// syncSectionMembers writes the teachers (primary first) and students of changed (and rechecked)
+// sections. A teacher or student gone from a section ends there, unless the run's guard held that
+// user's archive: then the membership stays open, held with it (h).
+func (e *Engine) syncSectionMembers(ctx context.Context, w *txWriter, districtID string, changed []item, h *holds) error {
 	if len(changed) == 0 {
 		return nil
 	}
@@ -200,10 +269,19 @@ func (e *Engine) syncSectionMembers(ctx context.Context, w *txWriter, districtID
 			}
 		}
 	}
-	if err := w.syncMembers(ctx, teachers, districtID, ids, teach); err != nil {
-		return err
+	for _, ms := range []struct {
+		m       membership
+		desired map[pair][]any
+	}{{teachers, teach}, {students, enrolled}} {
+		ends, err := w.syncMembers(ctx, ms.m, districtID, ids, ms.desired)
+		if err != nil {
+			return err
+		}
+		if err := h.end(ctx, w, ms.m, ends, h.heldMember); err != nil {
+			return err
+		}
 	}
-	return w.syncMembers(ctx, students, districtID, ids, enrolled)
+	return nil
 }
 
 // sectionTeachers is the section's teachers in Clever's order with the primary first, each once.

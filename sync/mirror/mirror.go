@@ -6,8 +6,10 @@
 // The unit of work is SyncDistrict. Each record type is synced in its own transaction: it commits only
 // when Clever's list was read to the end, so a read that fails part-way changes nothing of that type
 // (and archives nothing), while the types read completely move forward. Rows whose content did not
-// change are not rewritten. A mass-archive guard holds archives that would remove more than a set share
-// of a district's users or sections until an admin approves them.
+// change are not rewritten. A user is archived with its roles and their school memberships, and restored
+// with them. A mass-archive guard holds archives that would remove more than a set share of a
+// district's users or sections until an admin approves them — and with held users, the memberships whose
+// ending follows from their archive (enrollments, section teacher places, contact links).
 package mirror
 
 import (
@@ -150,10 +152,18 @@ type Result struct {
 	Status     string
 	DryRun     bool
 	Counts     syncstats.Counts
-	Held       syncstats.Held
-	Errors     []string
-	Started    time.Time
-	Finished   time.Time
+	// Held lists, per record type ("users", "sections"), the Clever ids whose archiving the mass-archive
+	// guard held.
+	Held syncstats.Held
+	// HeldMemberships lists, per membership table ("section_students", "section_teachers",
+	// "contact_relationships"), the ids of the rows the run kept open because their ending follows from
+	// the user archives the guard held (Held["users"]): the enrollments, section teacher places and
+	// contact links of those users, gone from Clever's data with them. Approving the run ends them;
+	// rejecting it keeps them open. They never hold a run by themselves.
+	HeldMemberships syncstats.Held
+	Errors          []string
+	Started         time.Time
+	Finished        time.Time
 }
 
 // Err returns an error summarising a failed run, or nil.
@@ -164,16 +174,17 @@ func (r Result) Err() error {
 	return fmt.Errorf("sync district %s failed: %v", r.DistrictID, r.Errors)
 }
 
-// ApproveHeld applies the archives a held run kept back, marks the run approved and records who decided
-// — on the run and in the audit log, in the same transaction. A held run cannot be decided once a later
+// ApproveHeld applies the archives a held run kept back (a user's with its roles and their schools),
+// ends the memberships held with them (Result.HeldMemberships), marks the run approved and records who
+// decided — on the run and in the audit log, in the same transaction. A held run cannot be decided once a later
 // run of its district has read the district (succeeded or was held): that run made its own decision
 // (ErrRunSuperseded). Later runs that failed do not stand in the way.
 func (e *Engine) ApproveHeld(ctx context.Context, runID, decidedBy string) (Result, error) {
 	return e.decideHeld(ctx, runID, decidedBy, true)
 }
 
-// RejectHeld discards the archives a held run kept back: the records stay as they are. The decision is
-// recorded like ApproveHeld's.
+// RejectHeld discards the archives a held run kept back: the records stay as they are, and so do the
+// memberships held with them. The decision is recorded like ApproveHeld's.
 func (e *Engine) RejectHeld(ctx context.Context, runID, decidedBy string) (Result, error) {
 	return e.decideHeld(ctx, runID, decidedBy, false)
 }

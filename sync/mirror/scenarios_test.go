@@ -348,6 +348,9 @@ func TestMassArchiveGuard(t *testing.T) {
 		if res.Status != mirror.StatusHeld || res.Counts["sections"].Held != 15 || len(res.Held["sections"]) != 15 {
 			t.Fatalf("status %s sections %+v held %d", res.Status, res.Counts["sections"], len(res.Held["sections"]))
 		}
+		if len(res.HeldMemberships) != 0 { // unshared sections are not read: their memberships are untouched
+			t.Errorf("held memberships %v, want none when only sections are held", res.HeldMemberships)
+		}
 		for _, id := range ids {
 			if h.archived("sections", id) {
 				t.Fatalf("held section %s archived", id)

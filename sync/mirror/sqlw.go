@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,11 @@ type txWriter struct {
 
 // sqliteMaxParams stays under SQLite's limit of bound parameters per statement (32766).
 const sqliteMaxParams = 32000
+
+// chunkSize is how many ids one statement names when a list of ids may be long (a district's worth of
+// held archives or ended memberships): well under SQLite's parameter limit, and a bounded statement on
+// Postgres.
+const chunkSize = 5000
 
 func (w *txWriter) exec(ctx context.Context, query string, args ...any) (int64, error) {
 	res, err := w.tx.ExecContext(ctx, w.rebind(query), args...)
@@ -61,6 +67,21 @@ func (w *txWriter) in(column string, ids []string) (string, []any) {
 		args[i] = id
 	}
 	return column + " IN (" + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + ")", args
+}
+
+// execIn runs query once per chunk of ids, with the chunk's "column IN (ids)" condition (w.in) in place
+// of the query's single %s and args before the chunk's own; it returns the rows affected in all.
+func (w *txWriter) execIn(ctx context.Context, query string, args []any, column string, ids []string) (int64, error) {
+	var n int64
+	for start := 0; start < len(ids); start += chunkSize {
+		cond, in := w.in(column, ids[start:min(start+chunkSize, len(ids))])
+		k, err := w.exec(ctx, fmt.Sprintf(query, cond), append(slices.Clone(args), in...)...)
+		if err != nil {
+			return n, err
+		}
+		n += k
+	}
+	return n, nil
 }
 
 // tempTable creates a transaction-scoped temporary table once.
