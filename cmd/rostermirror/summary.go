@@ -117,6 +117,9 @@ func heldExplanation(r mirror.Result) string {
 	if len(parts) > 0 {
 		what = strings.Join(parts, " and ")
 	}
+	if list, n := r.HeldMemberships.Memberships(); n > 0 {
+		what += " (with " + list + " that follow from them)"
+	}
 	if r.DryRun || r.RunID == "" {
 		return what + " would be archived: a real run would hold them for approval"
 	}

@@ -103,38 +103,14 @@ func heldSummary(run *ent.SyncRun) string {
 		}
 		msg += fmt.Sprintf(" %d%% of %s (%d of %d) unshared,", pct, kind, held, base)
 	}
-	var members []string
-	total := 0
-	for _, m := range heldMembershipNames {
-		if n := len(run.HeldMemberships[m.table]); n > 0 {
-			name := m.plural
-			if n == 1 {
-				name = m.singular
-			}
-			members = append(members, fmt.Sprintf("%d %s", n, name))
-			total += n
-		}
-	}
-	if len(members) > 0 {
-		list := members[len(members)-1]
-		if len(members) > 1 {
-			list = strings.Join(members[:len(members)-1], ", ") + " and " + list
-		}
+	if list, n := run.HeldMemberships.Memberships(); n > 0 {
 		verb := "follow"
-		if total == 1 {
+		if n == 1 {
 			verb = "follows"
 		}
 		msg = strings.TrimSuffix(msg, ",") + " and " + list + " that " + verb + " from them,"
 	}
 	return msg + " held for approval — approveHeldSync or rejectHeldSync run " + run.ID
-}
-
-// heldMembershipNames name the membership tables of a run's held memberships, in the order a summary
-// lists them.
-var heldMembershipNames = []struct{ table, singular, plural string }{
-	{"section_students", "enrollment", "enrollments"},
-	{"section_teachers", "section teacher", "section teachers"},
-	{"contact_relationships", "contact link", "contact links"},
 }
 
 // countedKinds are the record types counts has, in the order a run syncs them (mirror.Kinds), then any
