@@ -20,6 +20,29 @@ type StorageType struct {
 	Archivable bool
 	// Scope is the API key scope needed to read the type at all ("" for none; ent/schema RequiresScope).
 	Scope string
+	// Mirrored is whether the rows are Clever records keyed by their Clever id (ID is clever_id), with
+	// the columns of ent/schema's Mirrored mixin.
+	Mirrored bool
+	// Columns are the table's columns in the order ent creates them: the id, the fields in schema
+	// order (mixins' first), then the foreign keys of edges. (A database migrated from an older schema
+	// may hold them in another order: name columns in SQL.)
+	Columns []string
+	// Membership is how a membership (a type of ent/schema's Membership mixin) relates its records; nil
+	// for other types.
+	Membership *StorageMembership
+}
+
+// StorageMembership describes a history-keeping association: a row per period during which it holds
+// (started_at, ended_at), at most one open row per pair of records.
+type StorageMembership struct {
+	// Owner is the column naming the owner: the record whose Clever data lists the memberships
+	// (ent/schema MembershipOwner). A sync reconciles an owner's memberships with that list.
+	Owner string
+	// Other is the column naming the record at the other end.
+	Other string
+	// Attributes are the columns that may change while the membership holds, in table order
+	// (ent/schema MembershipAttribute).
+	Attributes []string
 }
 
 // StorageField is a column.
@@ -56,6 +79,8 @@ var StorageTypes = map[string]*StorageType{
 		ID:         "id",
 		Archivable: false,
 		Scope:      "",
+		Mirrored:   false,
+		Columns:    []string{"id", "name", "prefix", "hash", "scopes", "created_by", "created_at", "last_used_at", "revoked_at"},
 		Fields: map[string]StorageField{
 			"id":         {Column: "id", Type: "string"},
 			"name":       {Column: "name", Type: "string", Nillable: false, Optional: false},
@@ -75,6 +100,8 @@ var StorageTypes = map[string]*StorageType{
 		ID:         "id",
 		Archivable: false,
 		Scope:      "admin",
+		Mirrored:   false,
+		Columns:    []string{"id", "at", "actor", "action", "target", "outcome", "details"},
 		Fields: map[string]StorageField{
 			"id":      {Column: "id", Type: "string"},
 			"at":      {Column: "at", Type: "time.Time", Nillable: false, Optional: false},
@@ -92,6 +119,9 @@ var StorageTypes = map[string]*StorageType{
 		ID:         "id",
 		Archivable: false,
 		Scope:      "",
+		Mirrored:   false,
+		Columns:    []string{"id", "district_id", "started_at", "ended_at", "relationship", "type", "student_id", "contact_id"},
+		Membership: &StorageMembership{Owner: "contact_id", Other: "student_id", Attributes: []string{"relationship", "type"}},
 		Fields: map[string]StorageField{
 			"id":           {Column: "id", Type: "string"},
 			"districtID":   {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -113,6 +143,8 @@ var StorageTypes = map[string]*StorageType{
 		ID:         "clever_id",
 		Archivable: true,
 		Scope:      "",
+		Mirrored:   true,
+		Columns:    []string{"clever_id", "raw", "content_hash", "archived_at", "last_synced_at", "created_at", "name", "number", "district_id"},
 		Fields: map[string]StorageField{
 			"id":           {Column: "clever_id", Type: "string"},
 			"districtID":   {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -135,6 +167,8 @@ var StorageTypes = map[string]*StorageType{
 		ID:         "clever_id",
 		Archivable: true,
 		Scope:      "",
+		Mirrored:   true,
+		Columns:    []string{"clever_id", "district_id", "raw", "content_hash", "archived_at", "last_synced_at", "created_at", "name", "sis_type", "state", "launch_date", "portal_url", "login_methods", "last_sync", "error", "mdr_number", "nces_id", "pause_start", "pause_end"},
 		Fields: map[string]StorageField{
 			"id":           {Column: "clever_id", Type: "string"},
 			"districtID":   {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -171,6 +205,8 @@ var StorageTypes = map[string]*StorageType{
 		ID:         "district_id",
 		Archivable: false,
 		Scope:      "",
+		Mirrored:   false,
+		Columns:    []string{"district_id", "ciphertext", "source", "status", "last_used_at", "last_error", "status_changed_at", "updated_at"},
 		Fields: map[string]StorageField{
 			"id":              {Column: "district_id", Type: "string"},
 			"ciphertext":      {Column: "ciphertext", Type: "[]byte", Nillable: false, Optional: false},
@@ -189,6 +225,9 @@ var StorageTypes = map[string]*StorageType{
 		ID:         "id",
 		Archivable: true,
 		Scope:      "",
+		Mirrored:   false,
+		Columns:    []string{"id", "district_id", "started_at", "ended_at", "archived_at", "school_id", "role_id"},
+		Membership: &StorageMembership{Owner: "role_id", Other: "school_id", Attributes: []string{}},
 		Fields: map[string]StorageField{
 			"id":         {Column: "id", Type: "string"},
 			"districtID": {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -209,6 +248,8 @@ var StorageTypes = map[string]*StorageType{
 		ID:         "clever_id",
 		Archivable: true,
 		Scope:      "",
+		Mirrored:   true,
+		Columns:    []string{"clever_id", "raw", "content_hash", "archived_at", "last_synced_at", "created_at", "name", "sis_id", "school_number", "state_id", "nces_id", "mdr_number", "phone", "low_grade", "high_grade", "principal_name", "principal_email", "city", "state", "zip", "ext", "clever_created", "clever_last_modified", "district_id"},
 		Fields: map[string]StorageField{
 			"id":                 {Column: "clever_id", Type: "string"},
 			"districtID":         {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -248,6 +289,8 @@ var StorageTypes = map[string]*StorageType{
 		ID:         "clever_id",
 		Archivable: true,
 		Scope:      "",
+		Mirrored:   true,
+		Columns:    []string{"clever_id", "raw", "content_hash", "archived_at", "last_synced_at", "created_at", "name", "sis_id", "subject", "grade", "period", "section_number", "ext", "clever_created", "clever_last_modified", "course_id", "district_id", "school_id", "term_id"},
 		Fields: map[string]StorageField{
 			"id":                 {Column: "clever_id", Type: "string"},
 			"districtID":         {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -284,6 +327,9 @@ var StorageTypes = map[string]*StorageType{
 		ID:         "id",
 		Archivable: false,
 		Scope:      "",
+		Mirrored:   false,
+		Columns:    []string{"id", "district_id", "started_at", "ended_at", "section_id", "user_id"},
+		Membership: &StorageMembership{Owner: "section_id", Other: "user_id", Attributes: []string{}},
 		Fields: map[string]StorageField{
 			"id":         {Column: "id", Type: "string"},
 			"districtID": {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -303,6 +349,9 @@ var StorageTypes = map[string]*StorageType{
 		ID:         "id",
 		Archivable: false,
 		Scope:      "",
+		Mirrored:   false,
+		Columns:    []string{"id", "district_id", "started_at", "ended_at", "position", "section_id", "user_id"},
+		Membership: &StorageMembership{Owner: "section_id", Other: "user_id", Attributes: []string{"position"}},
 		Fields: map[string]StorageField{
 			"id":         {Column: "id", Type: "string"},
 			"districtID": {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -323,6 +372,8 @@ var StorageTypes = map[string]*StorageType{
 		ID:         "id",
 		Archivable: false,
 		Scope:      "",
+		Mirrored:   false,
+		Columns:    []string{"id", "kind", "status", "trigger", "dry_run", "started_at", "finished_at", "counts", "errors", "event_cursor", "held", "held_memberships", "decided_by", "decided_at", "district_id"},
 		Fields: map[string]StorageField{
 			"id":              {Column: "id", Type: "string"},
 			"districtID":      {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -350,6 +401,8 @@ var StorageTypes = map[string]*StorageType{
 		ID:         "clever_id",
 		Archivable: true,
 		Scope:      "",
+		Mirrored:   true,
+		Columns:    []string{"clever_id", "raw", "content_hash", "archived_at", "last_synced_at", "created_at", "name", "start_date", "end_date", "district_id"},
 		Fields: map[string]StorageField{
 			"id":           {Column: "clever_id", Type: "string"},
 			"districtID":   {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -373,6 +426,8 @@ var StorageTypes = map[string]*StorageType{
 		ID:         "clever_id",
 		Archivable: true,
 		Scope:      "",
+		Mirrored:   true,
+		Columns:    []string{"clever_id", "raw", "content_hash", "archived_at", "last_synced_at", "created_at", "email", "first_name", "middle_name", "last_name", "clever_created", "clever_last_modified", "district_id"},
 		Fields: map[string]StorageField{
 			"id":                 {Column: "clever_id", Type: "string"},
 			"districtID":         {Column: "district_id", Type: "string", Nillable: false, Optional: false},
@@ -403,6 +458,8 @@ var StorageTypes = map[string]*StorageType{
 		ID:         "id",
 		Archivable: true,
 		Scope:      "",
+		Mirrored:   false,
+		Columns:    []string{"id", "role", "district_id", "content_hash", "archived_at", "last_synced_at", "sis_id", "state_id", "legacy_id", "district_username", "email", "student_number", "grade", "dob", "gender", "graduation_year", "race", "hispanic_ethnicity", "ell_status", "frl_status", "iep_status", "home_language", "teacher_number", "staff_id", "title", "department", "staff_roles", "phone", "phone_type", "ext", "school_id", "user_id"},
 		Fields: map[string]StorageField{
 			"id":                {Column: "id", Type: "string"},
 			"userID":            {Column: "user_id", Type: "string", Nillable: false, Optional: false},

@@ -21,10 +21,10 @@ func (ContactRelationship) Mixin() []ent.Mixin { return []ent.Mixin{Membership{}
 // Fields of ContactRelationship.
 func (ContactRelationship) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("contact_id").NotEmpty().Immutable().MaxLen(64),
+		field.String("contact_id").NotEmpty().Immutable().MaxLen(64).Annotations(Owner()),
 		field.String("student_id").NotEmpty().Immutable().MaxLen(64).Comment("Clever id; may name a student not (yet) mirrored"),
-		field.String("relationship").Default("").Comment("Parent, Grandparent, Self, Aunt/Uncle, Sibling, Other or empty"),
-		field.String("type").Default("").Comment("Parent/Guardian, Emergency, Primary, Secondary, Family, Other or empty"),
+		field.String("relationship").Default("").Annotations(Attribute()).Comment("Parent, Grandparent, Self, Aunt/Uncle, Sibling, Other or empty"),
+		field.String("type").Default("").Annotations(Attribute()).Comment("Parent/Guardian, Emergency, Primary, Secondary, Family, Other or empty"),
 	}
 }
 

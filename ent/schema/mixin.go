@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"entgo.io/ent"
+	"entgo.io/ent/schema"
 	"entgo.io/ent/schema/field"
 	"entgo.io/ent/schema/index"
 	"entgo.io/ent/schema/mixin"
@@ -44,6 +45,11 @@ func (Mirrored) Fields() []ent.Field {
 			Immutable().Default(time.Now).
 			Comment("when the record first entered the mirror"),
 	})
+}
+
+// Annotations of a mirrored record: it is one (ent.StorageTypes' Mirrored).
+func (Mirrored) Annotations() []schema.Annotation {
+	return []schema.Annotation{Storage{Mirrored: true}}
 }
 
 // Synced is the sync bookkeeping every synced row shares: Mirrored records and user roles. Its fields
@@ -78,6 +84,12 @@ func (Mirrored) Indexes() []ent.Index {
 // the association held. Ending one sets ended_at; nothing is deleted, so history stays tied to the record.
 type Membership struct {
 	mixin.Schema
+}
+
+// Annotations of a membership: it is one (ent.StorageTypes' Membership); the type marks its owner field
+// with Owner() and the fields that may change while it holds with Attribute().
+func (Membership) Annotations() []schema.Annotation {
+	return []schema.Annotation{Storage{Membership: true}}
 }
 
 // Fields of a membership.

@@ -23,7 +23,7 @@ func (RoleSchool) Mixin() []ent.Mixin { return []ent.Mixin{Membership{}} }
 // Fields of RoleSchool.
 func (RoleSchool) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("role_id").NotEmpty().Immutable().MaxLen(96),
+		field.String("role_id").NotEmpty().Immutable().MaxLen(96).Annotations(Owner()),
 		field.String("school_id").NotEmpty().Immutable().MaxLen(64).Comment("Clever id; may name a school not (yet) mirrored"),
 		field.Time("archived_at").Optional().Nillable().
 			Comment("when the membership's role was archived (the user unshared, or the role lost); cleared when the role is restored. Archived memberships are hidden like archived records"),

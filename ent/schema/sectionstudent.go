@@ -22,7 +22,7 @@ func (SectionStudent) Mixin() []ent.Mixin { return []ent.Mixin{Membership{}} }
 // Fields of SectionStudent.
 func (SectionStudent) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("section_id").NotEmpty().Immutable().MaxLen(64),
+		field.String("section_id").NotEmpty().Immutable().MaxLen(64).Annotations(Owner()),
 		field.String("user_id").NotEmpty().Immutable().MaxLen(64).Comment("Clever id; may name a student not (yet) mirrored").
 			Annotations(entgql.OrderField("USER_ID")),
 	}

@@ -22,10 +22,10 @@ func (SectionTeacher) Mixin() []ent.Mixin { return []ent.Mixin{Membership{}} }
 // Fields of SectionTeacher.
 func (SectionTeacher) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("section_id").NotEmpty().Immutable().MaxLen(64),
+		field.String("section_id").NotEmpty().Immutable().MaxLen(64).Annotations(Owner()),
 		field.String("user_id").NotEmpty().Immutable().MaxLen(64).Comment("Clever id; may name a user not (yet) mirrored"),
 		field.Int("position").NonNegative().Comment("0 for the primary teacher, then co-teachers in Clever's order").
-			Annotations(entgql.OrderField("POSITION")),
+			Annotations(entgql.OrderField("POSITION"), Attribute()),
 	}
 }
 
