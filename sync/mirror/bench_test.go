@@ -112,44 +112,45 @@ func readRows(b *testing.B, rd Reader, districtID string) ([]tableRows, int) {
 	records := 0
 	for _, kind := range Kinds {
 		t := tables[kind]
-		tr := tableRows{table: t.table, columns: t.allColumns()}
-		var roleRows, schoolRows, contactRows, teacherRows, studentRows [][]any
-		for it, err := range read(context.Background(), rd, kind) {
+		tr := tableRows{table: t.name, columns: t.columns}
+		var roleRowsOf [][]any
+		var schoolRows, contactRows, teacherRows, studentRows []memberRow
+		for it, err := range read(context.Background(), rd, kind, now) {
 			if err != nil {
 				b.Fatal(err)
 			}
 			records++
-			tr.rows = append(tr.rows, it.rec.row(now))
+			tr.rows = append(tr.rows, it.rec.row)
 			if u := it.user; u != nil {
-				for _, r := range userRoles(*u, it.rec.hash, now) {
-					roleRows = append(roleRows, r.row)
+				for _, r := range userRoles(u, it.rec.hash, now) {
+					roleRowsOf = append(roleRowsOf, r.row)
 					for _, s := range r.schools {
-						schoolRows = append(schoolRows, []any{roleSchools.newID(), districtID, now, nil, r.id, s})
+						schoolRows = append(schoolRows, roleSchools.start(districtID, now, pair{r.id, s}, nil))
 					}
 				}
 				if c := u.Roles.Contact; c != nil {
 					for s, attrs := range contactLinks(c) {
-						contactRows = append(contactRows, append([]any{contactMembers.newID(), districtID, now, nil, u.ID, s}, attrs...))
+						contactRows = append(contactRows, contactMembers.start(districtID, now, pair{u.ID, s}, attrs))
 					}
 				}
 			}
 			if s := it.section; s != nil {
 				for pos, t := range sectionTeachers(s) {
-					teacherRows = append(teacherRows, []any{teachers.newID(), districtID, now, nil, s.ID, t, pos})
+					teacherRows = append(teacherRows, teachers.start(districtID, now, pair{s.ID, t}, teacherAttrs.row(&pos)))
 				}
 				for _, st := range s.Students {
-					studentRows = append(studentRows, []any{students.newID(), districtID, now, nil, s.ID, st})
+					studentRows = append(studentRows, students.start(districtID, now, pair{s.ID, st}, nil))
 				}
 			}
 		}
 		out = append(out, tr)
-		member := func(m membership, rows [][]any) {
+		member := func(m membership, rows []memberRow) {
 			if len(rows) > 0 {
-				out = append(out, tableRows{m.table, append([]string{"id", "district_id", "started_at", "ended_at", m.owner, m.other}, m.attrs...), rows})
+				out = append(out, tableRows{m.table, m.rows.columns, m.rowsOf(rows)})
 			}
 		}
-		if len(roleRows) > 0 {
-			out = append(out, tableRows{"user_roles", roleColumns, roleRows})
+		if len(roleRowsOf) > 0 {
+			out = append(out, tableRows{roleRows.name, roleRows.columns, roleRowsOf})
 		}
 		member(roleSchools, schoolRows)
 		member(contactMembers, contactRows)

@@ -282,21 +282,21 @@ type item struct {
 	section *clever.Section
 }
 
-// read streams one record type from Clever as items.
-func read(ctx context.Context, rd Reader, kind string) iter.Seq2[item, error] {
+// read streams one record type from Clever as items, with the rows a write at now would write.
+func read(ctx context.Context, rd Reader, kind string, now time.Time) iter.Seq2[item, error] {
 	switch kind {
 	case "districts":
-		return mapSeq(rd.Districts(ctx), func(d clever.District) item { return item{rec: districtRecord(d)} })
+		return mapSeq(rd.Districts(ctx), func(d clever.District) item { return item{rec: districtRecord(d, now)} })
 	case "schools":
-		return mapSeq(rd.Schools(ctx), func(s clever.School) item { return item{rec: schoolRecord(s)} })
+		return mapSeq(rd.Schools(ctx), func(s clever.School) item { return item{rec: schoolRecord(s, now)} })
 	case "terms":
-		return mapSeq(rd.Terms(ctx), func(t clever.Term) item { return item{rec: termRecord(t)} })
+		return mapSeq(rd.Terms(ctx), func(t clever.Term) item { return item{rec: termRecord(t, now)} })
 	case "courses":
-		return mapSeq(rd.Courses(ctx), func(c clever.Course) item { return item{rec: courseRecord(c)} })
+		return mapSeq(rd.Courses(ctx), func(c clever.Course) item { return item{rec: courseRecord(c, now)} })
 	case "users":
-		return mapSeq(rd.Users(ctx), func(u clever.User) item { return item{rec: userRecord(u), user: &u} })
+		return mapSeq(rd.Users(ctx), func(u clever.User) item { return item{rec: userRecord(&u, now), user: &u} })
 	case "sections":
-		return mapSeq(rd.Sections(ctx), func(s clever.Section) item { return item{rec: sectionRecord(s), section: &s} })
+		return mapSeq(rd.Sections(ctx), func(s clever.Section) item { return item{rec: sectionRecord(&s, now), section: &s} })
 	}
 	return func(yield func(item, error) bool) { yield(item{}, fmt.Errorf("unknown record type %q", kind)) }
 }
@@ -340,7 +340,7 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 	w := &txWriter{tx: tx, pg: e.cfg.DB.Dialect == dialect.Postgres, now: now, staged: map[string]bool{}}
 	t := tables[kind]
 	var base int
-	if err := tx.QueryRowContext(ctx, w.rebind("SELECT count(*) FROM "+t.table+" WHERE district_id = ? AND archived_at IS NULL"), districtID).Scan(&base); err != nil {
+	if err := tx.QueryRowContext(ctx, w.rebind("SELECT count(*) FROM "+t.name+" WHERE district_id = ? AND archived_at IS NULL"), districtID).Scan(&base); err != nil {
 		return out, nil, nil, fmt.Errorf("count %s: %w", kind, err)
 	}
 	seen := "seen_" + kind
@@ -360,7 +360,7 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 		progress(false)
 		return err
 	}
-	for it, err := range read(ctx, rd, kind) {
+	for it, err := range read(ctx, rd, kind, now) {
 		if err != nil {
 			return out, nil, nil, err
 		}
@@ -386,7 +386,7 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 			return out, nil, nil, err
 		}
 	}
-	if err := h.mark(ctx, w, tables[kind].table); err != nil {
+	if err := h.mark(ctx, w, t.name); err != nil {
 		return out, nil, nil, err
 	}
 	if err := w.dropTemp(ctx); err != nil {
@@ -406,7 +406,7 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 // with its roles and their schools) — unless the mass-archive guard holds them, in which case it returns
 // their ids.
 func (e *Engine) archiveUnseen(ctx context.Context, w *txWriter, districtID, kind string, base int, out *syncstats.Outcome) ([]string, error) {
-	table := tables[kind].table
+	table := tables[kind].name
 	unseen := " FROM " + table + " t WHERE t.district_id = ? AND t.archived_at IS NULL AND NOT EXISTS (SELECT 1 FROM seen_" + kind + " s WHERE s.id = t.clever_id)"
 	var n int
 	if err := w.tx.QueryRowContext(ctx, w.rebind("SELECT count(*)"+unseen), districtID).Scan(&n); err != nil {
@@ -461,7 +461,7 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 		ids[i] = it.rec.id
 		seenRows[i] = []any{it.rec.id}
 	}
-	have, err := w.states(ctx, t.table, ids)
+	have, err := w.states(ctx, t.name, ids)
 	if err != nil {
 		return out, err
 	}
@@ -485,10 +485,10 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 		default:
 			out.Updated++
 		}
-		rows = append(rows, it.rec.row(w.now))
+		rows = append(rows, it.rec.row)
 		changed = append(changed, it)
 	}
-	if err := w.upsert(ctx, t.table, t.allColumns(), "clever_id", rows); err != nil {
+	if err := w.upsert(ctx, t.name, t.columns, "clever_id", rows); err != nil {
 		return out, err
 	}
 	// A record can come twice in one read only if Clever's paging misbehaves; the primary key makes the

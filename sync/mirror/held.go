@@ -63,7 +63,7 @@ func (e *Engine) decideHeld(ctx context.Context, runID, decidedBy string, approv
 						return Result{}, fmt.Errorf("apply held archives: %w", err)
 					}
 				}
-				n, err := w.exec(ctx, "UPDATE "+tables[kind].table+" SET archived_at = ?, last_synced_at = ? WHERE archived_at IS NULL AND "+cond,
+				n, err := w.exec(ctx, "UPDATE "+tables[kind].name+" SET archived_at = ?, last_synced_at = ? WHERE archived_at IS NULL AND "+cond,
 					append([]any{now, now}, args...)...)
 				if err != nil {
 					return Result{}, fmt.Errorf("apply held archives: %w", err)

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
@@ -14,26 +15,110 @@ import (
 	"github.com/rostermirror/rostermirror/sync/clever"
 )
 
-// membership describes a history-keeping association table: rows (owner, other, attrs…) with
-// started_at/ended_at, at most one open row per pair.
+// membership is a history-keeping association table (ent.StorageTypes' Membership): rows (owner, other,
+// attributes…) with started_at/ended_at, at most one open row per pair.
 type membership struct {
 	table        string
+	id           string   // the key column
 	owner, other string   // columns
 	attrs        []string // columns that may change while the association holds
+	rows         layout[memberRow]
 	newID        func() string
 }
 
-// The id functions are ent's generated defaults (from ent/schema), called late: ent sets them at init.
+// memberRow is a membership that starts.
+type memberRow struct {
+	id, districtID string
+	started        time.Time
+	pair
+	attrs []any // values of membership.attrs
+}
+
+// newMembership describes the membership ent type typeName; newID is its ent id default.
+func newMembership(typeName string, newID func() string) membership {
+	st := storage(typeName)
+	m := st.Membership
+	if m == nil {
+		panic("mirror: " + typeName + " is not a membership")
+	}
+	values := map[string]func(*memberRow) any{
+		st.ID:         func(r *memberRow) any { return r.id },
+		"district_id": func(r *memberRow) any { return r.districtID },
+		"started_at":  func(r *memberRow) any { return r.started },
+		"ended_at":    func(*memberRow) any { return nil },
+		m.Owner:       func(r *memberRow) any { return r.owner },
+		m.Other:       func(r *memberRow) any { return r.other },
+	}
+	if st.Archivable {
+		values["archived_at"] = func(*memberRow) any { return nil } // a membership starts live
+	}
+	for i, a := range m.Attributes {
+		values[a] = func(r *memberRow) any { return r.attrs[i] }
+	}
+	return membership{table: st.Table, id: st.ID, owner: m.Owner, other: m.Other, attrs: m.Attributes,
+		rows: typeLayout(typeName, values), newID: newID}
+}
+
+// start is the row of a membership of p that starts at now, with attrs (in m.attrs' order).
+func (m membership) start(districtID string, now time.Time, p pair, attrs []any) memberRow {
+	return memberRow{id: m.newID(), districtID: districtID, started: now, pair: p, attrs: attrs}
+}
+
+// rowsOf are the rows of rs, in m.rows' columns.
+func (m membership) rowsOf(rs []memberRow) [][]any {
+	rows := make([][]any, len(rs))
+	for i := range rs {
+		rows[i] = m.rows.row(&rs[i])
+	}
+	return rows
+}
+
+// The memberships the sync writes. The id functions are ent's generated defaults (from ent/schema),
+// called late: ent sets them at init.
 var (
-	roleSchools = membership{table: "role_schools", owner: "role_id", other: "school_id",
-		newID: func() string { return roleschool.DefaultID() }}
-	contactMembers = membership{table: "contact_relationships", owner: "contact_id", other: "student_id",
-		attrs: []string{"relationship", "type"}, newID: func() string { return contactrelationship.DefaultID() }}
-	teachers = membership{table: "section_teachers", owner: "section_id", other: "user_id",
-		attrs: []string{"position"}, newID: func() string { return sectionteacher.DefaultID() }}
-	students = membership{table: "section_students", owner: "section_id", other: "user_id",
-		newID: func() string { return sectionstudent.DefaultID() }}
+	roleSchools    = newMembership("RoleSchool", func() string { return roleschool.DefaultID() })
+	contactMembers = newMembership("ContactRelationship", func() string { return contactrelationship.DefaultID() })
+	teachers       = newMembership("SectionTeacher", func() string { return sectionteacher.DefaultID() })
+	students       = newMembership("SectionStudent", func() string { return sectionstudent.DefaultID() })
 )
+
+// Attribute values of the memberships that have attributes, by column: a teacher's position in a
+// section, and a contact link.
+var (
+	teacherAttrs = attrLayout(teachers, map[string]func(*int) any{
+		"position": func(pos *int) any { return *pos },
+	})
+	contactAttrs = attrLayout(contactMembers, map[string]func(*contactLink) any{
+		"relationship": func(l *contactLink) any { return l.relationship },
+		"type":         func(l *contactLink) any { return l.typ },
+	})
+)
+
+// attrLayout orders the attribute values of m.
+func attrLayout[T any](m membership, values map[string]func(*T) any) layout[T] {
+	return mustLayout(m.table, m.attrs, values)
+}
+
+// contactLink is how a contact is linked to a student.
+type contactLink struct{ relationship, typ string }
+
+// contactLinks lists a contact's students with the attributes of their links (contactAttrs). Old
+// payloads carry the v2 keys (students, relationship, type) instead of student_relationships; both are
+// read.
+func contactLinks(c *clever.ContactRole) map[string][]any {
+	out := map[string][]any{}
+	for _, rel := range c.StudentRelationships {
+		if rel.Student != "" {
+			out[rel.Student] = contactAttrs.row(&contactLink{rel.Relationship, rel.Type})
+		}
+	}
+	for _, s := range c.Students {
+		if _, ok := out[s]; !ok && s != "" {
+			out[s] = contactAttrs.row(&contactLink{c.Relationship, c.Type})
+		}
+	}
+	return out
+}
 
 type pair struct{ owner, other string }
 
@@ -56,7 +141,7 @@ func (w *txWriter) syncMembers(ctx context.Context, m membership, districtID str
 		attrs []string
 	}
 	current := map[pair]open{}
-	cols := append([]string{"id", m.owner, m.other}, m.attrs...)
+	cols := append([]string{m.id, m.owner, m.other}, m.attrs...)
 	for start := 0; start < len(owners); start += chunkSize {
 		cond, args := w.in(m.owner, owners[start:min(start+chunkSize, len(owners))])
 		rows, err := w.tx.QueryContext(ctx, w.rebind("SELECT "+strings.Join(cols, ", ")+" FROM "+m.table+" WHERE ended_at IS NULL AND "+cond), args...)
@@ -95,20 +180,20 @@ func (w *txWriter) syncMembers(ctx context.Context, m membership, districtID str
 			for i, a := range m.attrs {
 				set[i] = a + " = ?"
 			}
-			if _, err := w.exec(ctx, "UPDATE "+m.table+" SET "+strings.Join(set, ", ")+" WHERE id = ?", append(slices.Clone(attrs), o.id)...); err != nil {
+			if _, err := w.exec(ctx, "UPDATE "+m.table+" SET "+strings.Join(set, ", ")+" WHERE "+m.id+" = ?", append(slices.Clone(attrs), o.id)...); err != nil {
 				return nil, err
 			}
 		}
 	}
 	slices.SortFunc(ends, func(a, b ending) int { return strings.Compare(a.id, b.id) })
-	var added [][]any
+	var added []memberRow
 	for p, attrs := range desired {
 		if _, ok := current[p]; !ok {
-			added = append(added, append([]any{m.newID(), districtID, w.now, nil, p.owner, p.other}, attrs...))
+			added = append(added, m.start(districtID, w.now, p, attrs))
 		}
 	}
-	slices.SortFunc(added, func(a, b []any) int { return strings.Compare(a[0].(string), b[0].(string)) })
-	return ends, w.insert(ctx, m.table, append([]string{"id", "district_id", "started_at", "ended_at", m.owner, m.other}, m.attrs...), added)
+	slices.SortFunc(added, func(a, b memberRow) int { return strings.Compare(a.id, b.id) })
+	return ends, w.insert(ctx, m.table, m.rows.columns, m.rowsOf(added))
 }
 
 func endingIDs(ends []ending) []string {
@@ -121,7 +206,7 @@ func endingIDs(ends []ending) []string {
 
 // endMembers ends the associations with the given ids: ended_at is set; the rows stay as history.
 func (w *txWriter) endMembers(ctx context.Context, m membership, ids []string) error {
-	_, err := w.execIn(ctx, "UPDATE "+m.table+" SET ended_at = ? WHERE %s", []any{w.now}, "id", ids)
+	_, err := w.execIn(ctx, "UPDATE "+m.table+" SET ended_at = ? WHERE %s", []any{w.now}, m.id, ids)
 	return err
 }
 
@@ -167,23 +252,23 @@ func (e *Engine) syncRoles(ctx context.Context, w *txWriter, districtID string, 
 		return nil
 	}
 	userIDs := make([]string, len(changed))
-	var roleRows [][]any
+	var roles [][]any
 	present := map[string]bool{}
 	schools := map[pair][]any{}
 	for i, it := range changed {
 		userIDs[i] = it.rec.id
-		for _, r := range userRoles(*it.user, it.rec.hash, w.now) {
-			roleRows = append(roleRows, r.row)
+		for _, r := range userRoles(it.user, it.rec.hash, w.now) {
+			roles = append(roles, r.row)
 			present[r.id] = true
 			for _, s := range r.schools {
 				schools[pair{r.id, s}] = nil
 			}
-			if school := r.row[4]; school != nil { // the primary school is one of the role's schools
-				schools[pair{r.id, school.(string)}] = nil
+			if r.school != "" { // the primary school is one of the role's schools
+				schools[pair{r.id, r.school}] = nil
 			}
 		}
 	}
-	if err := w.upsert(ctx, "user_roles", roleColumns, "id", roleRows); err != nil {
+	if err := w.upsert(ctx, roleRows.name, roleRows.columns, "id", roles); err != nil {
 		return err
 	}
 	owners := slices.Sorted(maps.Keys(present))
@@ -261,7 +346,7 @@ func (e *Engine) syncSectionMembers(ctx context.Context, w *txWriter, districtID
 		s := it.section
 		ids[i] = s.ID
 		for pos, t := range sectionTeachers(s) {
-			teach[pair{s.ID, t}] = []any{pos}
+			teach[pair{s.ID, t}] = teacherAttrs.row(&pos)
 		}
 		for _, st := range s.Students {
 			if st != "" {

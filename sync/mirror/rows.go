@@ -4,51 +4,128 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/userrole"
 	"github.com/rostermirror/rostermirror/sync/clever"
 )
 
-// mirroredColumns are the columns every mirrored table shares, first in every row.
-var mirroredColumns = []string{"clever_id", "district_id", "raw", "content_hash", "archived_at", "last_synced_at", "created_at"}
-
-// kindTable describes how one record type is written: its table, its own columns (after
-// mirroredColumns) and how a Clever record becomes a row.
-type kindTable struct {
-	kind    string
-	table   string
+// table is a table with the columns a sync writes into it, in the table's order (ent.StorageTypes).
+type table struct {
+	name    string
 	columns []string
 }
 
-var tables = map[string]kindTable{
-	"districts": {"districts", "districts", []string{"name", "sis_type", "state", "launch_date", "portal_url", "login_methods",
-		"last_sync", "error", "mdr_number", "nces_id", "pause_start", "pause_end"}},
-	"schools": {"schools", "schools", []string{"name", "sis_id", "school_number", "state_id", "nces_id", "mdr_number", "phone",
-		"low_grade", "high_grade", "principal_name", "principal_email", "city", "state", "zip", "ext", "clever_created", "clever_last_modified"}},
-	"terms":   {"terms", "terms", []string{"name", "start_date", "end_date"}},
-	"courses": {"courses", "courses", []string{"name", "number"}},
-	"users":   {"users", "users", []string{"email", "first_name", "middle_name", "last_name", "clever_created", "clever_last_modified"}},
-	"sections": {"sections", "sections", []string{"name", "sis_id", "subject", "grade", "period", "section_number", "school_id",
-		"term_id", "course_id", "ext", "clever_created", "clever_last_modified"}},
+// layout writes rows of a table from values of type T: one function per column, written by column name
+// and put in the table's column order once, so that building a row costs one call per column. The
+// functions must match the columns exactly (newLayout).
+type layout[T any] struct {
+	table
+	values []func(*T) any
 }
 
-// allColumns is mirroredColumns then the table's own.
-func (t kindTable) allColumns() []string {
-	return append(append([]string(nil), mirroredColumns...), t.columns...)
+// newLayout orders values, keyed by column name, as columns. It fails when a column has no value (a
+// column added to the schema but not to the sync) or a value names no column.
+func newLayout[T any](name string, columns []string, values map[string]func(*T) any) (layout[T], error) {
+	l := layout[T]{table: table{name, columns}, values: make([]func(*T) any, len(columns))}
+	for i, c := range columns {
+		f, ok := values[c]
+		if !ok {
+			return l, fmt.Errorf("%s.%s has no value: say how the sync fills it (sync/mirror/rows.go)", name, c)
+		}
+		l.values[i] = f
+	}
+	if len(values) > len(columns) {
+		extra := slices.DeleteFunc(slices.Sorted(maps.Keys(values)), func(c string) bool { return slices.Contains(columns, c) })
+		return l, fmt.Errorf("%s has no column %s", name, strings.Join(extra, ", "))
+	}
+	return l, nil
+}
+
+// mustLayout is newLayout for the package's own layouts: a mismatch is a programming error, found by
+// every test (the package does not initialize).
+func mustLayout[T any](name string, columns []string, values map[string]func(*T) any) layout[T] {
+	l, err := newLayout(name, columns, values)
+	if err != nil {
+		panic("mirror: " + err.Error())
+	}
+	return l
+}
+
+// storage is ent's storage of typeName (ent.StorageTypes, generated from ent/schema).
+func storage(typeName string) *ent.StorageType {
+	st := ent.StorageTypes[typeName]
+	if st == nil {
+		panic("mirror: no ent type " + typeName)
+	}
+	return st
+}
+
+// typeLayout is the layout of every column of the ent type typeName's table.
+func typeLayout[T any](typeName string, values map[string]func(*T) any) layout[T] {
+	st := storage(typeName)
+	return mustLayout(st.Table, st.Columns, values)
+}
+
+// row is v's row.
+func (l *layout[T]) row(v *T) []any {
+	row := make([]any, len(l.values))
+	for i, f := range l.values {
+		row[i] = f(v)
+	}
+	return row
+}
+
+// incoming is a Clever record of type C on its way into the mirror, with what its row holds besides the
+// record's own fields.
+type incoming[C any] struct {
+	rec            *C
+	id, districtID string
+	raw            json.RawMessage
+	hash           string
+	now            time.Time // of the write
+}
+
+// recordLayout is how records of the mirrored ent type typeName are written: the columns of ent/schema's
+// Mirrored mixin, the same for every type, and the type's own columns, given by own.
+func recordLayout[C any](typeName string, own map[string]func(*C) any) layout[incoming[C]] {
+	if !storage(typeName).Mirrored {
+		panic("mirror: " + typeName + " is not a mirrored record")
+	}
+	values := map[string]func(*incoming[C]) any{
+		"clever_id":      func(in *incoming[C]) any { return in.id },
+		"district_id":    func(in *incoming[C]) any { return in.districtID },
+		"raw":            func(in *incoming[C]) any { return string(in.raw) },
+		"content_hash":   func(in *incoming[C]) any { return in.hash },
+		"archived_at":    func(*incoming[C]) any { return nil }, // what Clever sends is live: restored if archived
+		"last_synced_at": func(in *incoming[C]) any { return in.now },
+		"created_at":     func(in *incoming[C]) any { return in.now }, // an update keeps the first (txWriter.upsert)
+	}
+	for c, f := range own {
+		if _, ok := values[c]; ok {
+			panic("mirror: " + typeName + "." + c + " is a column of every mirrored record")
+		}
+		values[c] = func(in *incoming[C]) any { return f(in.rec) }
+	}
+	return typeLayout(typeName, values)
 }
 
 // record is one Clever record on its way into the mirror.
 type record struct {
 	id, districtID string
-	raw            json.RawMessage
 	hash           string
-	own            []any // values of kindTable.columns
+	row            []any // in the columns of its kind's table
 }
 
-// row is the record's full row for a write at now.
-func (r record) row(now time.Time) []any {
-	return append([]any{r.id, r.districtID, string(r.raw), r.hash, nil, now, now}, r.own...)
+// newRecord makes the record of rec, read at now, with l.
+func newRecord[C any](l *layout[incoming[C]], rec *C, id, districtID string, raw json.RawMessage, now time.Time) record {
+	in := incoming[C]{rec: rec, id: id, districtID: districtID, raw: raw, hash: contentHash(raw), now: now}
+	return record{id: id, districtID: districtID, hash: in.hash, row: l.row(&in)}
 }
 
 func contentHash(raw []byte) string {
@@ -89,58 +166,193 @@ func stringsColumn(ss []string) any {
 	return string(b)
 }
 
-func newRecord(id, districtID string, raw json.RawMessage, own ...any) record {
-	return record{id: id, districtID: districtID, raw: raw, hash: contentHash(raw), own: own}
-}
+// The record types' rows, and where each kind is written.
+var (
+	districtRows = recordLayout("District", map[string]func(*clever.District) any{
+		"name":          func(d *clever.District) any { return d.Name },
+		"sis_type":      func(d *clever.District) any { return d.SISType },
+		"state":         func(d *clever.District) any { return d.State },
+		"launch_date":   func(d *clever.District) any { return date(d.LaunchDate) },
+		"portal_url":    func(d *clever.District) any { return d.PortalURL },
+		"login_methods": func(d *clever.District) any { return stringsColumn(d.LoginMethods) },
+		"last_sync":     func(d *clever.District) any { return date(d.LastSync) },
+		"error":         func(d *clever.District) any { return d.Error },
+		"mdr_number":    func(d *clever.District) any { return d.MDRNumber },
+		"nces_id":       func(d *clever.District) any { return d.NCESID },
+		"pause_start":   func(d *clever.District) any { return date(d.PauseStart) },
+		"pause_end":     func(d *clever.District) any { return date(d.PauseEnd) },
+	})
+	schoolRows = recordLayout("School", map[string]func(*clever.School) any{
+		"name":                 func(s *clever.School) any { return s.Name },
+		"sis_id":               func(s *clever.School) any { return s.SISID },
+		"school_number":        func(s *clever.School) any { return s.SchoolNumber },
+		"state_id":             func(s *clever.School) any { return s.StateID },
+		"nces_id":              func(s *clever.School) any { return s.NCESID },
+		"mdr_number":           func(s *clever.School) any { return s.MDRNumber },
+		"phone":                func(s *clever.School) any { return s.Phone },
+		"low_grade":            func(s *clever.School) any { return string(s.LowGrade) },
+		"high_grade":           func(s *clever.School) any { return string(s.HighGrade) },
+		"principal_name":       func(s *clever.School) any { return principal(s).Name },
+		"principal_email":      func(s *clever.School) any { return principal(s).Email },
+		"city":                 func(s *clever.School) any { return location(s).City },
+		"state":                func(s *clever.School) any { return location(s).State },
+		"zip":                  func(s *clever.School) any { return string(location(s).Zip) },
+		"ext":                  func(s *clever.School) any { return jsonColumn(s.Ext) },
+		"clever_created":       func(s *clever.School) any { return date(s.Created) },
+		"clever_last_modified": func(s *clever.School) any { return date(s.LastModified) },
+	})
+	termRows = recordLayout("Term", map[string]func(*clever.Term) any{
+		"name":       func(t *clever.Term) any { return t.Name },
+		"start_date": func(t *clever.Term) any { return date(t.StartDate) },
+		"end_date":   func(t *clever.Term) any { return date(t.EndDate) },
+	})
+	courseRows = recordLayout("Course", map[string]func(*clever.Course) any{
+		"name":   func(c *clever.Course) any { return c.Name },
+		"number": func(c *clever.Course) any { return c.Number },
+	})
+	userRows = recordLayout("User", map[string]func(*clever.User) any{
+		"email":                func(u *clever.User) any { return u.Email },
+		"first_name":           func(u *clever.User) any { return u.Name.First },
+		"middle_name":          func(u *clever.User) any { return u.Name.Middle },
+		"last_name":            func(u *clever.User) any { return u.Name.Last },
+		"clever_created":       func(u *clever.User) any { return date(u.Created) },
+		"clever_last_modified": func(u *clever.User) any { return date(u.LastModified) },
+	})
+	sectionRows = recordLayout("Section", map[string]func(*clever.Section) any{
+		"name":                 func(s *clever.Section) any { return s.Name },
+		"sis_id":               func(s *clever.Section) any { return s.SISID },
+		"subject":              func(s *clever.Section) any { return s.Subject },
+		"grade":                func(s *clever.Section) any { return string(s.Grade) },
+		"period":               func(s *clever.Section) any { return s.Period },
+		"section_number":       func(s *clever.Section) any { return s.SectionNumber },
+		"school_id":            func(s *clever.Section) any { return optional(s.School) },
+		"term_id":              func(s *clever.Section) any { return optional(s.TermID) },
+		"course_id":            func(s *clever.Section) any { return optional(s.Course) },
+		"ext":                  func(s *clever.Section) any { return jsonColumn(s.Ext) },
+		"clever_created":       func(s *clever.Section) any { return date(s.Created) },
+		"clever_last_modified": func(s *clever.Section) any { return date(s.LastModified) },
+	})
 
-func districtRecord(d clever.District) record {
-	return newRecord(d.ID, d.ID, d.Raw, d.Name, d.SISType, d.State, date(d.LaunchDate), d.PortalURL,
-		stringsColumn(d.LoginMethods), date(d.LastSync), d.Error, d.MDRNumber, d.NCESID, date(d.PauseStart), date(d.PauseEnd))
-}
-
-func schoolRecord(s clever.School) record {
-	var p clever.Principal
-	if s.Principal != nil {
-		p = *s.Principal
+	// tables are where each kind of record is written, by kind (Kinds).
+	tables = map[string]table{
+		"districts": districtRows.table,
+		"schools":   schoolRows.table,
+		"terms":     termRows.table,
+		"courses":   courseRows.table,
+		"users":     userRows.table,
+		"sections":  sectionRows.table,
 	}
-	var l clever.Location
-	if s.Location != nil {
-		l = *s.Location
+)
+
+func principal(s *clever.School) clever.Principal {
+	if s.Principal == nil {
+		return clever.Principal{}
 	}
-	return newRecord(s.ID, s.District, s.Raw, s.Name, s.SISID, s.SchoolNumber, s.StateID, s.NCESID, s.MDRNumber, s.Phone,
-		string(s.LowGrade), string(s.HighGrade), p.Name, p.Email, l.City, l.State, string(l.Zip), jsonColumn(s.Ext),
-		date(s.Created), date(s.LastModified))
+	return *s.Principal
 }
 
-func termRecord(t clever.Term) record {
-	return newRecord(t.ID, t.District, t.Raw, t.Name, date(t.StartDate), date(t.EndDate))
+func location(s *clever.School) clever.Location {
+	if s.Location == nil {
+		return clever.Location{}
+	}
+	return *s.Location
 }
 
-func courseRecord(c clever.Course) record {
-	return newRecord(c.ID, c.District, c.Raw, c.Name, c.Number)
+func districtRecord(d clever.District, now time.Time) record {
+	return newRecord(&districtRows, &d, d.ID, d.ID, d.Raw, now)
 }
 
-func userRecord(u clever.User) record {
-	return newRecord(u.ID, u.District, u.Raw, u.Email, u.Name.First, u.Name.Middle, u.Name.Last, date(u.Created), date(u.LastModified))
+func schoolRecord(s clever.School, now time.Time) record {
+	return newRecord(&schoolRows, &s, s.ID, s.District, s.Raw, now)
 }
 
-func sectionRecord(s clever.Section) record {
-	return newRecord(s.ID, s.District, s.Raw, s.Name, s.SISID, s.Subject, string(s.Grade), s.Period, s.SectionNumber,
-		optional(s.School), optional(s.TermID), optional(s.Course), jsonColumn(s.Ext), date(s.Created), date(s.LastModified))
+func termRecord(t clever.Term, now time.Time) record {
+	return newRecord(&termRows, &t, t.ID, t.District, t.Raw, now)
 }
 
-// roleColumns are the user_roles columns a sync writes.
-var roleColumns = []string{"id", "user_id", "role", "district_id", "school_id", "content_hash", "archived_at", "last_synced_at",
-	"sis_id", "state_id", "legacy_id", "district_username", "email", "student_number", "grade", "dob", "gender",
-	"graduation_year", "race", "hispanic_ethnicity", "ell_status", "frl_status", "iep_status", "home_language",
-	"teacher_number", "staff_id", "title", "department", "staff_roles", "phone", "phone_type", "ext"}
+func courseRecord(c clever.Course, now time.Time) record {
+	return newRecord(&courseRows, &c, c.ID, c.District, c.Raw, now)
+}
+
+func userRecord(u *clever.User, now time.Time) record {
+	return newRecord(&userRows, u, u.ID, u.District, u.Raw, now)
+}
+
+func sectionRecord(s *clever.Section, now time.Time) record {
+	return newRecord(&sectionRows, s, s.ID, s.District, s.Raw, now)
+}
 
 // userRole is one role of a user with the schools it is at.
 type userRole struct {
 	id      string
-	row     []any
+	school  string // the primary one, "" for none
 	schools []string
+	row     []any // in roleRows' columns
 }
+
+// roleSource is what a user_roles row is made of: the user, one of its roles and that role's fields.
+type roleSource struct {
+	id     string
+	user   *clever.User
+	role   clever.Role
+	school string
+	hash   string // the user's: a role is rewritten when its user changed
+	now    time.Time
+	roleFields
+}
+
+// roleFields gathers one role's column values; absent ones are empty.
+type roleFields struct {
+	sisID, stateID, legacyID, email, studentNumber, grade   string
+	credentials                                             *clever.Credentials
+	dob                                                     any
+	gender, graduationYear, race, hispanic, ell, frl, iep   string
+	homeLanguage, teacherNumber, staffID, title, department string
+	staffRoles                                              []string
+	phone, phoneType                                        string
+	ext                                                     json.RawMessage
+}
+
+// roleRows are the user_roles rows a sync writes: every column.
+var roleRows = typeLayout("UserRole", map[string]func(*roleSource) any{
+	"id":             func(r *roleSource) any { return r.id },
+	"user_id":        func(r *roleSource) any { return r.user.ID },
+	"role":           func(r *roleSource) any { return roleEnum[r.role] },
+	"district_id":    func(r *roleSource) any { return r.user.District },
+	"school_id":      func(r *roleSource) any { return optional(r.school) },
+	"content_hash":   func(r *roleSource) any { return r.hash },
+	"archived_at":    func(*roleSource) any { return nil }, // a role Clever sends is live: restored if archived
+	"last_synced_at": func(r *roleSource) any { return r.now },
+	"sis_id":         func(r *roleSource) any { return r.sisID },
+	"state_id":       func(r *roleSource) any { return r.stateID },
+	"legacy_id":      func(r *roleSource) any { return r.legacyID },
+	"district_username": func(r *roleSource) any {
+		if r.credentials == nil {
+			return ""
+		}
+		return r.credentials.DistrictUsername
+	},
+	"email":              func(r *roleSource) any { return r.email },
+	"student_number":     func(r *roleSource) any { return r.studentNumber },
+	"grade":              func(r *roleSource) any { return r.grade },
+	"dob":                func(r *roleSource) any { return r.dob },
+	"gender":             func(r *roleSource) any { return r.gender },
+	"graduation_year":    func(r *roleSource) any { return r.graduationYear },
+	"race":               func(r *roleSource) any { return r.race },
+	"hispanic_ethnicity": func(r *roleSource) any { return r.hispanic },
+	"ell_status":         func(r *roleSource) any { return r.ell },
+	"frl_status":         func(r *roleSource) any { return r.frl },
+	"iep_status":         func(r *roleSource) any { return r.iep },
+	"home_language":      func(r *roleSource) any { return r.homeLanguage },
+	"teacher_number":     func(r *roleSource) any { return r.teacherNumber },
+	"staff_id":           func(r *roleSource) any { return r.staffID },
+	"title":              func(r *roleSource) any { return r.title },
+	"department":         func(r *roleSource) any { return r.department },
+	"staff_roles":        func(r *roleSource) any { return stringsColumn(r.staffRoles) },
+	"phone":              func(r *roleSource) any { return r.phone },
+	"phone_type":         func(r *roleSource) any { return r.phoneType },
+	"ext":                func(r *roleSource) any { return jsonColumn(r.ext) },
+})
 
 func roleID(userID string, role clever.Role) string { return userID + "/" + string(role) }
 
@@ -154,20 +366,11 @@ var roleEnum = map[clever.Role]string{
 }
 
 // userRoles maps a user's roles to user_roles rows (in clever.AllRoles order).
-func userRoles(u clever.User, hash string, now time.Time) []userRole {
+func userRoles(u *clever.User, hash string, now time.Time) []userRole {
 	var out []userRole
 	add := func(role clever.Role, school string, schools []string, f roleFields) {
-		id := roleID(u.ID, role)
-		username := ""
-		if f.credentials != nil {
-			username = f.credentials.DistrictUsername
-		}
-		out = append(out, userRole{id: id, schools: schools, row: []any{
-			id, u.ID, roleEnum[role], u.District, optional(school), hash, nil, now,
-			f.sisID, f.stateID, f.legacyID, username, f.email, f.studentNumber, f.grade, f.dob, f.gender,
-			f.graduationYear, f.race, f.hispanic, f.ell, f.frl, f.iep, f.homeLanguage,
-			f.teacherNumber, f.staffID, f.title, f.department, stringsColumn(f.staffRoles), f.phone, f.phoneType, jsonColumn(f.ext),
-		}})
+		src := roleSource{id: roleID(u.ID, role), user: u, role: role, school: school, hash: hash, now: now, roleFields: f}
+		out = append(out, userRole{id: src.id, school: school, schools: schools, row: roleRows.row(&src)})
 	}
 	r := u.Roles
 	if s := r.Student; s != nil {
@@ -189,35 +392,6 @@ func userRoles(u clever.User, hash string, now time.Time) []userRole {
 	}
 	if c := r.Contact; c != nil {
 		add(clever.RoleContact, "", nil, roleFields{sisID: c.SISID, legacyID: c.LegacyID, phone: c.Phone, phoneType: c.PhoneType})
-	}
-	return out
-}
-
-// roleFields gathers one role's column values; absent ones are empty.
-type roleFields struct {
-	sisID, stateID, legacyID, email, studentNumber, grade   string
-	credentials                                             *clever.Credentials
-	dob                                                     any
-	gender, graduationYear, race, hispanic, ell, frl, iep   string
-	homeLanguage, teacherNumber, staffID, title, department string
-	staffRoles                                              []string
-	phone, phoneType                                        string
-	ext                                                     json.RawMessage
-}
-
-// contactLinks lists a contact's students with relationship and type. Old payloads carry the v2 keys
-// (students, relationship, type) instead of student_relationships; both are read.
-func contactLinks(c *clever.ContactRole) map[string][]any {
-	out := map[string][]any{}
-	for _, rel := range c.StudentRelationships {
-		if rel.Student != "" {
-			out[rel.Student] = []any{rel.Relationship, rel.Type}
-		}
-	}
-	for _, s := range c.Students {
-		if _, ok := out[s]; !ok && s != "" {
-			out[s] = []any{c.Relationship, c.Type}
-		}
 	}
 	return out
 }
