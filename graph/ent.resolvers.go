@@ -9,7 +9,7 @@ import (
 	"context"
 
 	"github.com/rostermirror/rostermirror/ent"
-	"github.com/rostermirror/rostermirror/internal/roster"
+	"github.com/rostermirror/rostermirror/graph/roster"
 )
 
 // Node is the resolver for the node field.

@@ -5,8 +5,8 @@ package graph
 
 import (
 	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/graph/nodes"
 	"github.com/rostermirror/rostermirror/internal/admin"
-	"github.com/rostermirror/rostermirror/internal/nodes"
 )
 
 // Resolver holds the resolvers' dependencies.

@@ -10,8 +10,8 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/graph/roster"
 	"github.com/rostermirror/rostermirror/internal/admin"
-	"github.com/rostermirror/rostermirror/internal/roster"
 )
 
 // Status is the resolver for the status field.

@@ -22,11 +22,11 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/graph/archive"
+	"github.com/rostermirror/rostermirror/graph/nodes"
 	"github.com/rostermirror/rostermirror/graph/sqljson"
 	"github.com/rostermirror/rostermirror/internal/admin"
-	"github.com/rostermirror/rostermirror/internal/archive"
 	"github.com/rostermirror/rostermirror/internal/auth"
-	"github.com/rostermirror/rostermirror/internal/nodes"
 	"github.com/rostermirror/rostermirror/internal/store"
 	"github.com/rostermirror/rostermirror/sync/mirror"
 )

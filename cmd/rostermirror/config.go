@@ -10,9 +10,9 @@ import (
 	"github.com/rostermirror/rostermirror/graph"
 	"github.com/rostermirror/rostermirror/internal/secret"
 	"github.com/rostermirror/rostermirror/internal/store"
-	"github.com/rostermirror/rostermirror/internal/tokens"
 	"github.com/rostermirror/rostermirror/sync/clever"
 	"github.com/rostermirror/rostermirror/sync/schedule"
+	"github.com/rostermirror/rostermirror/sync/tokens"
 )
 
 // Environment variables read by the commands (SPEC "Configuration"). They are read in loadConfig and

@@ -7,9 +7,9 @@ import (
 
 	"github.com/rostermirror/rostermirror/internal/secret"
 	"github.com/rostermirror/rostermirror/internal/store"
-	"github.com/rostermirror/rostermirror/internal/tokens"
 	"github.com/rostermirror/rostermirror/sync/clever"
 	"github.com/rostermirror/rostermirror/sync/mirror"
+	"github.com/rostermirror/rostermirror/sync/tokens"
 )
 
 // openDB opens the configured database; it does not migrate.

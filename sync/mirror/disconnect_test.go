@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"github.com/rostermirror/rostermirror/internal/secret"
-	"github.com/rostermirror/rostermirror/internal/tokens"
 	"github.com/rostermirror/rostermirror/sync/clever"
 	"github.com/rostermirror/rostermirror/sync/cleversim"
 	"github.com/rostermirror/rostermirror/sync/mirror"
+	"github.com/rostermirror/rostermirror/sync/tokens"
 )
 
 // TestDisconnectedThroughTokenStore: with the real token store, a district that disconnects the app

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rostermirror/rostermirror/internal/tokens"
 	"github.com/rostermirror/rostermirror/sync/clever"
+	"github.com/rostermirror/rostermirror/sync/tokens"
 )
 
 // TestNoTokenInLogsOrErrors runs the store through fetching, rotation, static tokens, an outage,

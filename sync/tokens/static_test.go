@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rostermirror/rostermirror/internal/tokens"
 	"github.com/rostermirror/rostermirror/sync/clever"
+	"github.com/rostermirror/rostermirror/sync/tokens"
 )
 
 func TestParseStatic(t *testing.T) {

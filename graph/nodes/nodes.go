@@ -18,7 +18,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/rostermirror/rostermirror/ent"
-	"github.com/rostermirror/rostermirror/internal/archive"
+	"github.com/rostermirror/rostermirror/graph/archive"
 	"github.com/rostermirror/rostermirror/internal/auth"
 	"github.com/rostermirror/rostermirror/internal/store"
 )

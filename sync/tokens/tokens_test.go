@@ -18,11 +18,11 @@ import (
 	"github.com/rostermirror/rostermirror/internal/dbtest"
 	"github.com/rostermirror/rostermirror/internal/secret"
 	"github.com/rostermirror/rostermirror/internal/store"
-	"github.com/rostermirror/rostermirror/internal/tokens"
 	"github.com/rostermirror/rostermirror/sync/clever"
 	"github.com/rostermirror/rostermirror/sync/cleversim"
 	"github.com/rostermirror/rostermirror/sync/cleversim/synth"
 	"github.com/rostermirror/rostermirror/sync/mirror"
+	"github.com/rostermirror/rostermirror/sync/tokens"
 )
 
 // secondDistrictID is the id of the small district added next to the demo district.
