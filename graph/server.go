@@ -115,11 +115,13 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 
 	client := cfg.DB.NewClient(cfg.ClientOptions...)
 	client.Intercept(archive.Interceptor())
-	lookup := nodes.NewLookup(cfg.DB)
+	resolver := &Resolver{client: client, admin: cfg.Admin, nextRun: cfg.NextRun}
 	schema := NewExecutableSchema(Config{
-		Resolvers:  &Resolver{client: client, nodes: lookup, admin: cfg.Admin, nextRun: cfg.NextRun},
+		Resolvers:  resolver,
 		Directives: DirectiveRoot{RequiresScope: requiresScope},
 	})
+	lookup := nodes.NewLookup(cfg.DB, nodeTypes(schema.Schema()))
+	resolver.nodes = lookup
 	srv := handler.New(schema)
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -214,6 +216,15 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 }
 
 var errInternal = errors.New("internal error")
+
+// nodeTypes are the names of the types that implement Node: what node(id) can answer.
+func nodeTypes(s *ast.Schema) []string {
+	var names []string
+	for _, def := range s.GetPossibleTypes(s.Types["Node"]) {
+		names = append(names, def.Name)
+	}
+	return names
+}
 
 // dispatchedKey marks the context of operations that passed every check and are executed (gqlgen
 // also runs the response middlewares for operations it refuses).

@@ -1,14 +1,16 @@
-// Package nodes resolves Relay node ids to the tables that hold them and loads the records. Ids have
-// three shapes that live in disjoint tables: Clever ids (24 hex digits, unique across Clever's types) key
-// the mirrored tables, "<user>/<role>" keys user_roles, and rostermirror's own 32-hex ids key memberships,
-// runs and audit entries. One UNION query over the tables of the ids' shape answers for any number of
-// ids, and the answers are cached: a row never changes table. A record whose type needs an API key
-// scope (ent/schema RequiresScope: audit entries need admin) is refused to a key without it.
+// Package nodes resolves Relay node ids to the tables that hold them and loads the records. The node
+// types are the GraphQL types that implement Node, and their tables ent's (ent.StorageTypes); ids are
+// unique across those tables (Clever's across Clever's types, rostermirror's own random or derived from
+// them). One UNION query over the tables answers for any number of ids, and the answers are cached: a row
+// never changes table. A record whose type needs an API key scope (ent/schema RequiresScope: audit
+// entries need admin) is refused to a key without it.
 package nodes
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"entgo.io/contrib/entgql"
@@ -23,40 +25,40 @@ import (
 	"github.com/rostermirror/rostermirror/internal/store"
 )
 
-type table struct{ name, key string }
-
-var (
-	mirrored = []table{{"districts", "clever_id"}, {"schools", "clever_id"}, {"terms", "clever_id"},
-		{"courses", "clever_id"}, {"users", "clever_id"}, {"sections", "clever_id"}}
-	roles = []table{{"user_roles", "id"}}
-	own   = []table{{"role_schools", "id"}, {"section_teachers", "id"}, {"section_students", "id"},
-		{"contact_relationships", "id"}, {"sync_runs", "id"}, {"audit_entries", "id"}}
-)
-
 // cacheSize bounds the id → table cache (about 100 bytes an entry).
 const cacheSize = 100_000
 
 // Lookup finds the tables of node ids. It is safe for concurrent use.
 type Lookup struct {
 	db    *store.DB
+	query string // the UNION over the node tables: (table, id) of the ids given as its one parameter
 	cache *lru.Cache[string, string]
 }
 
-// NewLookup returns a Lookup over db.
-func NewLookup(db *store.DB) *Lookup {
+// NewLookup returns a Lookup over db for the ent types named types (the GraphQL types that implement
+// Node). It panics when a type is not an ent type: a programming error.
+func NewLookup(db *store.DB, types []string) *Lookup {
 	cache, _ := lru.New[string, string](cacheSize)
-	return &Lookup{db: db, cache: cache}
+	return &Lookup{db: db, query: unionQuery(db.Dialect, types), cache: cache}
 }
 
-// shape is the group of tables an id of its shape can be in.
-func shape(id string) []table {
-	switch {
-	case strings.Contains(id, "/"):
-		return roles
-	case len(id) == 24:
-		return mirrored
+// unionQuery selects (table, id) from each type's table where its key is one of the ids of the query's
+// one parameter: an array on Postgres, a JSON array on SQLite.
+func unionQuery(d string, types []string) string {
+	in := "IN (SELECT value FROM json_each(?1))" // ?1 is the same parameter in every part
+	if d == dialect.Postgres {
+		in = "= ANY($1)"
 	}
-	return own
+	parts := make([]string, 0, len(types))
+	for _, name := range slices.Sorted(slices.Values(types)) {
+		t := ent.StorageTypes[name]
+		if t == nil {
+			panic(fmt.Sprintf("nodes: node type %s is not an ent type", name))
+		}
+		part := fmt.Sprintf("SELECT '%s', %s FROM %s WHERE %s %s", t.Table, t.ID, t.Table, t.ID, in)
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, " UNION ALL ")
 }
 
 // Type is the table of id, or a not-found error: the function ent's Noder needs (ent.WithNodeType).
@@ -72,64 +74,53 @@ func (l *Lookup) Type(ctx context.Context, id string) (string, error) {
 	return t, nil
 }
 
-// Types maps each id that names a row to its table, with one query per shape of id not yet cached.
+// Types maps each id that names a row to its table, with one query for the ids not yet cached.
 func (l *Lookup) Types(ctx context.Context, ids []string) (map[string]string, error) {
 	found := make(map[string]string, len(ids))
-	missing := map[string][]string{} // first table of the shape → ids
+	var missing []string
 	for _, id := range ids {
 		if t, ok := l.cache.Get(id); ok {
 			found[id] = t
 			continue
 		}
-		g := shape(id)
-		missing[g[0].name] = append(missing[g[0].name], id)
+		missing = append(missing, id)
 	}
-	for _, group := range [][]table{mirrored, roles, own} {
-		want := missing[group[0].name]
-		if len(want) == 0 {
-			continue
-		}
-		query, args := l.query(group, want)
-		rows, err := l.db.SQL.QueryContext(ctx, query, args...)
-		if err != nil {
+	if len(missing) == 0 {
+		return found, nil
+	}
+	arg, err := l.idsArg(missing)
+	if err != nil {
+		return nil, fmt.Errorf("resolve node types: %w", err)
+	}
+	rows, err := l.db.SQL.QueryContext(ctx, l.query, arg)
+	if err != nil {
+		return nil, fmt.Errorf("resolve node types: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t, id string
+		if err := rows.Scan(&t, &id); err != nil {
 			return nil, fmt.Errorf("resolve node types: %w", err)
 		}
-		for rows.Next() {
-			var t, id string
-			if err := rows.Scan(&t, &id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("resolve node types: %w", err)
-			}
-			found[id] = t
-			l.cache.Add(id, t)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("resolve node types: %w", err)
-		}
+		found[id] = t
+		l.cache.Add(id, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("resolve node types: %w", err)
 	}
 	return found, nil
 }
 
-// query is the UNION over the group's tables of the rows keyed by ids: (table, id).
-func (l *Lookup) query(group []table, ids []string) (string, []any) {
-	parts := make([]string, len(group))
-	var args []any
+// idsArg is the query's parameter holding ids.
+func (l *Lookup) idsArg(ids []string) (any, error) {
 	if l.db.Dialect == dialect.Postgres {
-		args = []any{pq.StringArray(ids)}
-		for i, t := range group {
-			parts[i] = fmt.Sprintf("SELECT '%s', %s FROM %s WHERE %s = ANY($1)", t.name, t.key, t.name, t.key)
-		}
-		return strings.Join(parts, " UNION ALL "), args
+		return pq.StringArray(ids), nil
 	}
-	in := strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")
-	for i, t := range group {
-		parts[i] = fmt.Sprintf("SELECT '%s', %s FROM %s WHERE %s IN (%s)", t.name, t.key, t.name, t.key, in)
-		for _, id := range ids {
-			args = append(args, id)
-		}
+	b, err := json.Marshal(ids)
+	if err != nil {
+		return nil, err
 	}
-	return strings.Join(parts, " UNION ALL "), args
+	return string(b), nil
 }
 
 // byTable is each ent type's storage by table.
@@ -167,7 +158,7 @@ func (l *Lookup) Get(ctx context.Context, client *ent.Client, id string) (ent.No
 }
 
 // GetAll is nodes(ids): the records in the order of ids, each whatever its state, with the edges below
-// them hiding archived records. The ids' tables are found in one query per shape of id, and each
+// them hiding archived records. The ids' tables are found in one query, and each
 // table's records are loaded as one Get does (one query for the records, then their edges), so the
 // number of queries grows with the number of record types asked for, not of ids. An id that names
 // nothing, or a record the API key may not read, gives null at its index and an error at its path.
