@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rostermirror/rostermirror/internal/audit"
 	"github.com/rostermirror/rostermirror/sync/mirror"
 )
 
@@ -165,10 +166,8 @@ func (a *app) decideHeld(ctx context.Context, s *syncer, f syncFlags) error {
 	return err
 }
 
-// decidedBy names who approves or rejects a held run from the command line: "cli:" and the user.
+// decidedBy names who approves or rejects a held run, or creates an API key, from the command line
+// (audit.CLI: "cli:" and the user).
 func (a *app) decidedBy() string {
-	if u := a.getenv("USER"); u != "" {
-		return "cli:" + u
-	}
-	return "cli"
+	return audit.CLI(a.getenv("USER"))
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/internal/audit"
 	"github.com/rostermirror/rostermirror/internal/auth"
 	"github.com/rostermirror/rostermirror/internal/store"
 	"github.com/rostermirror/rostermirror/sync/mirror"
@@ -61,8 +62,8 @@ func (s *Service) SyncDistrict(ctx context.Context, districtID string) (*ent.Syn
 	})
 	select {
 	case id := <-started:
-		if _, err := s.db.Client.AuditEntry.Create().SetActor(actor).SetAction("syncDistrict").SetTarget(districtID).
-			SetOutcome("started run " + id).Save(ctx); err != nil {
+		if err := audit.Record(ctx, s.db.Client, audit.Entry{Actor: actor, Action: audit.SyncDistrict, Target: districtID,
+			Outcome: "started run " + id}); err != nil {
 			s.log.ErrorContext(ctx, "record audit entry", slog.String("error", err.Error()))
 		}
 		return s.db.Client.SyncRun.Get(ctx, id)

@@ -21,6 +21,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/rostermirror/rostermirror/internal/audit"
 )
 
 // Scope is a permission held by an API key.
@@ -160,12 +162,12 @@ func Require(ctx context.Context, s Scope) error {
 	return nil
 }
 
-// Actor names the request's API key for audit entries: "apikey:<name> (<id>)", or "anonymous" when ctx
+// Actor names the request's API key for audit entries (audit.APIKey), or audit.Anonymous when ctx
 // carries no key.
 func Actor(ctx context.Context) string {
 	k, ok := FromContext(ctx)
 	if !ok {
-		return "anonymous"
+		return audit.Anonymous
 	}
-	return fmt.Sprintf("apikey:%s (%s)", k.Name, k.ID)
+	return audit.APIKey(k.Name, k.ID)
 }

@@ -149,6 +149,12 @@ func (db *DB) NewClient(opts ...ent.Option) *ent.Client {
 	return ent.NewClient(append([]ent.Option{ent.Driver(entsql.OpenDB(db.Dialect, db.SQL))}, opts...)...)
 }
 
+// OnTx returns an ent client whose statements run in tx, a transaction begun on db.SQL: code writing
+// its own SQL can write through ent in the same transaction. The client cannot begin transactions.
+func (db *DB) OnTx(tx *sql.Tx) *ent.Client {
+	return ent.NewClient(ent.Driver(entsql.NewDriver(db.Dialect, entsql.Conn{ExecQuerier: tx})))
+}
+
 // Close closes the database.
 func (db *DB) Close() error {
 	err := db.Client.Close()

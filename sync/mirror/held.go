@@ -11,8 +11,8 @@ import (
 
 	"entgo.io/ent/dialect"
 
-	"github.com/rostermirror/rostermirror/ent/auditentry"
 	"github.com/rostermirror/rostermirror/ent/syncrun"
+	"github.com/rostermirror/rostermirror/internal/audit"
 	"github.com/rostermirror/rostermirror/internal/syncstats"
 )
 
@@ -92,13 +92,13 @@ func (e *Engine) decideHeld(ctx context.Context, runID, decidedBy string, approv
 		string(status), decidedBy, now, string(countsJSON), runID); err != nil {
 		return Result{}, fmt.Errorf("record decision: %w", err)
 	}
-	action := "rejectHeldSync"
+	action := audit.RejectHeldSync
 	if approve {
-		action = "approveHeldSync"
+		action = audit.ApproveHeldSync
 	}
-	if _, err := tx.ExecContext(ctx, w.rebind("INSERT INTO audit_entries (id, at, actor, action, target, outcome) VALUES (?, ?, ?, ?, ?, ?)"),
-		auditentry.DefaultID(), now, decidedBy, action, runID, string(status)); err != nil {
-		return Result{}, fmt.Errorf("record decision in the audit log: %w", err)
+	if err := audit.Record(ctx, e.cfg.DB.OnTx(tx), audit.Entry{At: now, Actor: decidedBy, Action: action, Target: runID,
+		Outcome: string(status)}); err != nil {
+		return Result{}, fmt.Errorf("record decision: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return Result{}, fmt.Errorf("decide held run: %w", err)
