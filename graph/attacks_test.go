@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,6 +21,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/userrole"
 	"github.com/rostermirror/rostermirror/graph"
 	"github.com/rostermirror/rostermirror/internal/auth"
+	"github.com/rostermirror/rostermirror/internal/testlog"
 	"github.com/rostermirror/rostermirror/sync/cleversim"
 	"github.com/rostermirror/rostermirror/sync/mirror"
 )
@@ -344,8 +344,8 @@ func TestNodesByIDsAreBounded(t *testing.T) {
 func TestDatabaseErrorsAreNotShown(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)
-	var logs syncBuffer
-	h := graph.NewHandler(graph.HandlerConfig{DB: a.db, ResolveAll: true, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	logger, logs := testlog.New(t)
+	h := graph.NewHandler(graph.HandlerConfig{DB: a.db, ResolveAll: true, Logger: logger})
 	srv := httptest.NewServer(authAs(auth.Key{Scopes: []auth.Scope{auth.ScopeRead}}, h))
 	t.Cleanup(srv.Close)
 	if _, err := a.db.SQL.Exec("DROP TABLE terms"); err != nil {

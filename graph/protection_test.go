@@ -5,16 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rostermirror/rostermirror/graph"
 	"github.com/rostermirror/rostermirror/internal/auth"
+	"github.com/rostermirror/rostermirror/internal/testlog"
 )
 
 func post(t *testing.T, url string, body map[string]any) response {
@@ -72,8 +71,8 @@ func TestRequestTimeout(t *testing.T) {
 func TestPanicsAreRecoveredAndLogged(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)
-	var logs syncBuffer
-	h := graph.NewHandler(graph.HandlerConfig{DB: a.db, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	logger, logs := testlog.New(t)
+	h := graph.NewHandler(graph.HandlerConfig{DB: a.db, Logger: logger})
 	srv := httptest.NewServer(authAs(auth.Key{Scopes: []auth.Scope{auth.ScopeRead}}, h))
 	t.Cleanup(srv.Close)
 
@@ -91,24 +90,6 @@ func TestPanicsAreRecoveredAndLogged(t *testing.T) {
 		json.Unmarshal(r.Data, &ok) != nil || ok.Districts.TotalCount != 1 {
 		t.Errorf("after the panic: %+v %s", r.Errors, r.Data)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test to share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // introspectionQuery is GraphiQL's schema query (graphql-js getIntrospectionQuery): type references

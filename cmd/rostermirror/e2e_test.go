@@ -11,6 +11,7 @@ import (
 
 	"github.com/rostermirror/rostermirror/graph/playground/playgroundtest"
 	"github.com/rostermirror/rostermirror/internal/dbtest"
+	"github.com/rostermirror/rostermirror/internal/testlog"
 )
 
 // TestServeEndToEnd is the README's path through the real binary's code: sync a district from the
@@ -123,7 +124,7 @@ func TestDemo(t *testing.T) {
 	e := env{envDatabaseURL: "file:" + t.TempDir() + "/demo.db"}
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(t.Context())
-	out := &syncBuffer{}
+	out := &testlog.Buffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"demo", "--addr", addr}, strings.NewReader(""), out, io.Discard, e.get)

@@ -1,16 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/rostermirror/rostermirror/internal/dbtest"
+	"github.com/rostermirror/rostermirror/internal/testlog"
 )
 
 // testSecretKey is a usable ROSTERMIRROR_SECRET_KEY.
@@ -33,24 +32,6 @@ func (e env) with(kv ...string) env {
 	return out
 }
 
-// syncBuffer is a bytes.Buffer safe for a command writing while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // result is what one run of the command did.
 type result struct {
 	code           int
@@ -60,7 +41,7 @@ type result struct {
 // runCLI runs the command line args with environment e and returns its exit code and output.
 func runCLI(t *testing.T, ctx context.Context, e env, args ...string) result {
 	t.Helper()
-	var stdout, stderr syncBuffer
+	var stdout, stderr testlog.Buffer // the command writes while the test reads
 	code := run(ctx, args, strings.NewReader(""), &stdout, &stderr, e.get)
 	t.Logf("rostermirror %s → %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, stdout.String(), stderr.String())
 	return result{code, stdout.String(), stderr.String()}

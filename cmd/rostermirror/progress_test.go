@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rostermirror/rostermirror/internal/testlog"
 	"github.com/rostermirror/rostermirror/sync/mirror"
 )
 
@@ -47,7 +48,7 @@ district 643f0c9e1a2b3c4d5e6f7a8b sections: 0 read, done
 func TestProgressConcurrent(t *testing.T) {
 	t.Parallel()
 	for _, terminal := range []bool{false, true} {
-		var b syncBuffer
+		var b testlog.Buffer
 		p := newProgress(&b, terminal)
 		var wg sync.WaitGroup
 		for _, kind := range mirror.Kinds {

@@ -16,6 +16,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/syncrun"
 	"github.com/rostermirror/rostermirror/internal/dbtest"
 	"github.com/rostermirror/rostermirror/internal/store"
+	"github.com/rostermirror/rostermirror/internal/testlog"
 )
 
 // freeAddr returns a loopback address with a port that was free a moment ago.
@@ -69,7 +70,7 @@ func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan result, 1)
-	var stdout, stderr syncBuffer
+	var stdout, stderr testlog.Buffer
 	go func() {
 		code := run(ctx, []string{"serve", "--addr", addr}, strings.NewReader(""), &stdout, &stderr, e.get)
 		done <- result{code, stdout.String(), stderr.String()}

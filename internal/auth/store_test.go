@@ -1,7 +1,6 @@
 package auth_test
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"github.com/rostermirror/rostermirror/internal/auth"
 	"github.com/rostermirror/rostermirror/internal/dbtest"
 	"github.com/rostermirror/rostermirror/internal/store"
+	"github.com/rostermirror/rostermirror/internal/testlog"
 )
 
 // clock is a settable clock for the store.
@@ -37,29 +37,11 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // bundle is what a test works with besides the store.
 type bundle struct {
 	db    *store.DB
 	clock *clock
-	logs  *syncBuffer
+	logs  *testlog.Log
 	log   *slog.Logger
 }
 
@@ -69,9 +51,8 @@ func setup(t *testing.T) (*auth.Store, bundle) {
 	b := bundle{
 		db:    dbtest.New(t),
 		clock: &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)},
-		logs:  &syncBuffer{},
 	}
-	b.log = slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	b.log, b.logs = testlog.New(t)
 	return auth.NewStore(b.db, b.clock.Now, auth.WithLogger(b.log)), b
 }
 

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/rostermirror/rostermirror/internal/testlog"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -51,7 +53,7 @@ func (c *fakeClock) Sleeps() []time.Duration {
 
 // setup mounts handler under /prefix (so a client that drops the base path fails) and returns a
 // client for it, the fake clock and a buffer collecting the client's logs.
-func setup(t *testing.T, handler http.Handler) (*TokenClient, *fakeClock, *bytes.Buffer) {
+func setup(t *testing.T, handler http.Handler) (*TokenClient, *fakeClock, *testlog.Log) {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle("/prefix/", http.StripPrefix("/prefix", handler))
@@ -62,7 +64,7 @@ func setup(t *testing.T, handler http.Handler) (*TokenClient, *fakeClock, *bytes
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	clock := newFakeClock()
-	logs := &bytes.Buffer{}
+	logger, logs := testlog.New(t)
 	c := New(Config{
 		APIURL:       srv.URL + "/prefix",
 		OAuthURL:     srv.URL + "/prefix",
@@ -71,20 +73,9 @@ func setup(t *testing.T, handler http.Handler) (*TokenClient, *fakeClock, *bytes
 		PageLimit:    2,
 		Now:          clock.Now,
 		Sleep:        clock.Sleep,
-		Logger:       slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:       logger,
 	})
 	return c.WithToken(secretToken), clock, logs
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // pagedUsers serves n users two per page with Clever's envelope and relative links, checking the token.

@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	"github.com/rostermirror/rostermirror/internal/cleverspec"
+	"github.com/rostermirror/rostermirror/internal/testlog"
 	"github.com/rostermirror/rostermirror/sync/clever"
 	"github.com/rostermirror/rostermirror/sync/cleversim"
 	"github.com/rostermirror/rostermirror/sync/cleversim/synth"
@@ -493,10 +493,10 @@ func TestFaultyReadEqualsCleanRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, seed := range []int64{1, 2, 3} {
-		var faultLog bytes.Buffer
+		logger, faultLog := testlog.New(t)
 		faulty := setup(t, data, cleversim.Config{
 			Faults: cleversim.Faults{Seed: seed, ErrorRate: 0.10, RateLimitRate: 0.05, CutRate: 0.05},
-			Logger: slog.New(slog.NewJSONHandler(&faultLog, nil)),
+			Logger: logger,
 		})
 		got, err := readAll(t.Context(), faulty.tc)
 		if err != nil {

@@ -1,10 +1,8 @@
 package mirror_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"maps"
 	"slices"
 	"strconv"
@@ -12,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/rostermirror/rostermirror/internal/syncstats"
+	"github.com/rostermirror/rostermirror/internal/testlog"
 	"github.com/rostermirror/rostermirror/sync/cleversim"
 	"github.com/rostermirror/rostermirror/sync/mirror"
 )
@@ -36,8 +35,8 @@ func TestHeldUnshareHoldsMemberships(t *testing.T) {
 	for _, decision := range []string{"approve", "reject", "supersede"} {
 		t.Run(decision, func(t *testing.T) {
 			t.Parallel()
-			var logs bytes.Buffer
-			h := setup(t, options{engine: mirror.Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}})
+			logger, logs := testlog.New(t)
+			h := setup(t, options{engine: mirror.Config{Logger: logger}})
 			h.mustSucceed()
 			ctx := context.Background()
 
@@ -84,7 +83,7 @@ func TestHeldUnshareHoldsMemberships(t *testing.T) {
 			if got := openMembers(h); !maps.Equal(got, open) {
 				t.Errorf("open memberships after the held run = %v, want all %v kept", got, open)
 			}
-			if line := summaryLine(t, &logs, res.RunID); line["held_memberships"] != float64(heldCount(want)) {
+			if line := summaryLine(t, logs, res.RunID); line["held_memberships"] != float64(heldCount(want)) {
 				t.Errorf("summary line held_memberships = %v, want %d", line["held_memberships"], heldCount(want))
 			}
 			checkUsersArchived(t, h, unshared, false)
@@ -251,7 +250,7 @@ func checkUsersArchived(t *testing.T, h *harness, users []string, archived bool)
 }
 
 // summaryLine returns the "sync run" log line of run.
-func summaryLine(t *testing.T, logs *bytes.Buffer, run string) map[string]any {
+func summaryLine(t *testing.T, logs *testlog.Log, run string) map[string]any {
 	t.Helper()
 	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
 		var m map[string]any

@@ -1,12 +1,11 @@
 package mirror_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"log/slog"
 	"strings"
 	"testing"
 
+	"github.com/rostermirror/rostermirror/internal/testlog"
 	"github.com/rostermirror/rostermirror/sync/mirror"
 )
 
@@ -14,8 +13,8 @@ import (
 // token or student data.
 func TestOneSummaryLinePerRun(t *testing.T) {
 	t.Parallel()
-	var logs bytes.Buffer
-	h := setup(t, options{engine: mirror.Config{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}})
+	logger, logs := testlog.New(t)
+	h := setup(t, options{engine: mirror.Config{Logger: logger}})
 	res := h.mustSucceed()
 	var lines []map[string]any
 	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {

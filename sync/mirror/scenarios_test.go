@@ -1,11 +1,9 @@
 package mirror_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +11,7 @@ import (
 
 	"github.com/rostermirror/rostermirror/internal/dbtest"
 	"github.com/rostermirror/rostermirror/internal/syncstats"
+	"github.com/rostermirror/rostermirror/internal/testlog"
 	"github.com/rostermirror/rostermirror/sync/clever"
 	"github.com/rostermirror/rostermirror/sync/cleversim"
 	"github.com/rostermirror/rostermirror/sync/mirror"
@@ -489,10 +488,10 @@ func TestFaultyRunEqualsCleanRun(t *testing.T) {
 	t.Parallel()
 	clean := setup(t, options{client: clever.Config{PageLimit: 30}})
 	clean.mustSucceed()
-	var faultLog bytes.Buffer
+	logger, faultLog := testlog.New(t)
 	faulty := setup(t, options{client: clever.Config{PageLimit: 10}, // ~60 requests: every kind of fault occurs
 		simConfig: cleversim.Config{Faults: cleversim.Faults{Seed: 11, ErrorRate: 0.10, RateLimitRate: 0.05, CutRate: 0.05},
-			Logger: slog.New(slog.NewJSONHandler(&faultLog, nil))}})
+			Logger: logger}})
 	faulty.mustSucceed()
 	sameSnapshot(t, snapshot(t, faulty.db), snapshot(t, clean.db))
 	for _, kind := range []string{"server error", "rate limit storm", "connection cut"} {

@@ -18,6 +18,7 @@ import (
 	"github.com/rostermirror/rostermirror/internal/dbtest"
 	"github.com/rostermirror/rostermirror/internal/secret"
 	"github.com/rostermirror/rostermirror/internal/store"
+	"github.com/rostermirror/rostermirror/internal/testlog"
 	"github.com/rostermirror/rostermirror/sync/clever"
 	"github.com/rostermirror/rostermirror/sync/cleversim"
 	"github.com/rostermirror/rostermirror/sync/cleversim/synth"
@@ -39,7 +40,8 @@ type bundle struct {
 	oauth *clever.Client // a client of the simulator with the app's credentials
 	base  string         // the simulator's base URL (under pathPrefix)
 	clock *clock
-	logs  *logBuffer
+	log   *slog.Logger // the store's and the Clever client's
+	logs  *testlog.Log
 	demo  string // the demo district's id
 }
 
@@ -66,7 +68,6 @@ func setup(t *testing.T, cfg tokens.Config) (*tokens.Store, *bundle) {
 		db:    dbtest.New(t),
 		sim:   sim,
 		clock: &clock{t: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)},
-		logs:  &logBuffer{},
 		demo:  districtID(t, synth.Demo()),
 		base:  srv.URL + pathPrefix,
 	}
@@ -74,14 +75,14 @@ func setup(t *testing.T, cfg tokens.Config) (*tokens.Store, *bundle) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	b.log, b.logs = testlog.New(t)
 	b.oauth = clever.New(clever.Config{
 		OAuthURL:     b.base,
 		APIURL:       b.base,
 		ClientID:     cleversim.DefaultClientID,
 		ClientSecret: cleversim.DefaultClientSecret,
 		MaxAttempts:  1,
-		Logger:       logger,
+		Logger:       b.log,
 	})
 	if cfg.DB == nil {
 		cfg.DB = b.db
@@ -96,7 +97,7 @@ func setup(t *testing.T, cfg tokens.Config) (*tokens.Store, *bundle) {
 		cfg.Now = b.clock.Now
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = logger
+		cfg.Logger = b.log
 	}
 	s, err := tokens.New(cfg)
 	if err != nil {
@@ -110,7 +111,7 @@ func (b *bundle) another(t *testing.T, cfg tokens.Config) *tokens.Store {
 	t.Helper()
 	cfg.DB, cfg.Box, cfg.Now = b.db, b.box, b.clock.Now
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewJSONHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		cfg.Logger = b.log
 	}
 	s, err := tokens.New(cfg)
 	if err != nil {
@@ -174,24 +175,6 @@ func (c *clock) Advance(d time.Duration) time.Time {
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 	return c.t
-}
-
-// logBuffer collects log output from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 func wantHealth(t *testing.T, h tokens.Health, status districttoken.Status, source districttoken.Source, changed time.Time) {
