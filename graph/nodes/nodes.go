@@ -158,10 +158,10 @@ func (l *Lookup) Get(ctx context.Context, client *ent.Client, id string) (ent.No
 }
 
 // GetAll is nodes(ids): the records in the order of ids, each whatever its state, with the edges below
-// them hiding archived records. The ids' tables are found in one query, and each
-// table's records are loaded as one Get does (one query for the records, then their edges), so the
-// number of queries grows with the number of record types asked for, not of ids. An id that names
-// nothing, or a record the API key may not read, gives null at its index and an error at its path.
+// them hiding archived records. The ids' tables are found in one query, and each table's records are
+// loaded as one Get does (one query for the records, then their edges), so the number of queries grows
+// with the number of record types asked for, not of ids. An id that names nothing, or a record the API
+// key may not read, gives null at its index and an error at its path.
 func (l *Lookup) GetAll(ctx context.Context, client *ent.Client, ids []string) ([]ent.Noder, error) {
 	found, err := l.Types(ctx, ids)
 	if err != nil {
