@@ -11,11 +11,11 @@ import (
 	"fmt"
 	"strings"
 
-	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect"
 	"github.com/99designs/gqlgen/graphql"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/lib/pq"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/internal/archive"
@@ -67,7 +67,7 @@ func (l *Lookup) Type(ctx context.Context, id string) (string, error) {
 	}
 	t, ok := found[id]
 	if !ok {
-		return "", &ent.NotFoundError{}
+		return "", errUnknownID()
 	}
 	return t, nil
 }
@@ -132,6 +132,12 @@ func (l *Lookup) query(group []table, ids []string) (string, []any) {
 	return strings.Join(parts, " UNION ALL "), args
 }
 
+// errUnknownID is the error of an id that names no record. It does not repeat the id (the client sent
+// it; an error echoes nothing of the request): its path says which one.
+func errUnknownID() error {
+	return &gqlerror.Error{Message: "no record has this id", Extensions: map[string]any{"code": "NOT_FOUND"}}
+}
+
 // byTable is each ent type's storage by table.
 var byTable = func() map[string]*ent.StorageType {
 	m := map[string]*ent.StorageType{}
@@ -184,7 +190,7 @@ func (l *Lookup) GetAll(ctx context.Context, client *ent.Client, ids []string) (
 		var refused error
 		switch {
 		case !ok:
-			refused = entgql.ErrNodeNotFound(id)
+			refused = errUnknownID()
 		default:
 			refused = allowed(ctx, table, id)
 		}
