@@ -6027,6 +6027,8 @@ type SyncRunWhereInput struct {
 	DecidedByContains     *string  `json:"decidedByContains,omitempty"`
 	DecidedByHasPrefix    *string  `json:"decidedByHasPrefix,omitempty"`
 	DecidedByHasSuffix    *string  `json:"decidedByHasSuffix,omitempty"`
+	DecidedByIsNil        bool     `json:"decidedByIsNil,omitempty"`
+	DecidedByNotNil       bool     `json:"decidedByNotNil,omitempty"`
 	DecidedByEqualFold    *string  `json:"decidedByEqualFold,omitempty"`
 	DecidedByContainsFold *string  `json:"decidedByContainsFold,omitempty"`
 
@@ -6381,6 +6383,12 @@ func (i *SyncRunWhereInput) P() (predicate.SyncRun, error) {
 	}
 	if i.DecidedByHasSuffix != nil {
 		predicates = append(predicates, syncrun.DecidedByHasSuffix(*i.DecidedByHasSuffix))
+	}
+	if i.DecidedByIsNil {
+		predicates = append(predicates, syncrun.DecidedByIsNil())
+	}
+	if i.DecidedByNotNil {
+		predicates = append(predicates, syncrun.DecidedByNotNil())
 	}
 	if i.DecidedByEqualFold != nil {
 		predicates = append(predicates, syncrun.DecidedByEqualFold(*i.DecidedByEqualFold))

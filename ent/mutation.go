@@ -12286,7 +12286,7 @@ func (m *SyncRunMutation) DecidedBy() (r string, exists bool) {
 // OldDecidedBy returns the old "decided_by" field's value of the SyncRun entity.
 // If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
 // An error is returned if the mutation operation is not UpdateOne, or the database query fails.
-func (m *SyncRunMutation) OldDecidedBy(ctx context.Context) (v string, err error) {
+func (m *SyncRunMutation) OldDecidedBy(ctx context.Context) (v *string, err error) {
 	if !m.op.Is(OpUpdateOne) {
 		return v, errors.New("OldDecidedBy is only allowed on UpdateOne operations")
 	}
@@ -12300,9 +12300,22 @@ func (m *SyncRunMutation) OldDecidedBy(ctx context.Context) (v string, err error
 	return oldValue.DecidedBy, nil
 }
 
+// ClearDecidedBy clears the value of the "decided_by" field.
+func (m *SyncRunMutation) ClearDecidedBy() {
+	m.decided_by = nil
+	m.clearedFields[syncrun.FieldDecidedBy] = struct{}{}
+}
+
+// DecidedByCleared returns if the "decided_by" field was cleared in this mutation.
+func (m *SyncRunMutation) DecidedByCleared() bool {
+	_, ok := m.clearedFields[syncrun.FieldDecidedBy]
+	return ok
+}
+
 // ResetDecidedBy resets all changes to the "decided_by" field.
 func (m *SyncRunMutation) ResetDecidedBy() {
 	m.decided_by = nil
+	delete(m.clearedFields, syncrun.FieldDecidedBy)
 }
 
 // SetDecidedAt sets the "decided_at" field.
@@ -12683,6 +12696,9 @@ func (m *SyncRunMutation) ClearedFields() []string {
 	if m.FieldCleared(syncrun.FieldHeldMemberships) {
 		fields = append(fields, syncrun.FieldHeldMemberships)
 	}
+	if m.FieldCleared(syncrun.FieldDecidedBy) {
+		fields = append(fields, syncrun.FieldDecidedBy)
+	}
 	if m.FieldCleared(syncrun.FieldDecidedAt) {
 		fields = append(fields, syncrun.FieldDecidedAt)
 	}
@@ -12714,6 +12730,9 @@ func (m *SyncRunMutation) ClearField(name string) error {
 		return nil
 	case syncrun.FieldHeldMemberships:
 		m.ClearHeldMemberships()
+		return nil
+	case syncrun.FieldDecidedBy:
+		m.ClearDecidedBy()
 		return nil
 	case syncrun.FieldDecidedAt:
 		m.ClearDecidedAt()

@@ -388,7 +388,7 @@ var StorageTypes = map[string]*StorageType{
 			"eventCursor":     {Column: "event_cursor", Type: "string", Nillable: false, Optional: false},
 			"held":            {Column: "held", Type: "syncstats.Held", Nillable: false, Optional: true},
 			"heldMemberships": {Column: "held_memberships", Type: "syncstats.Held", Nillable: false, Optional: true},
-			"decidedBy":       {Column: "decided_by", Type: "string", Nillable: false, Optional: false},
+			"decidedBy":       {Column: "decided_by", Type: "string", Nillable: true, Optional: true, Scope: "admin"},
 			"decidedAt":       {Column: "decided_at", Type: "time.Time", Nillable: true, Optional: true},
 		},
 		Edges: map[string]StorageEdge{

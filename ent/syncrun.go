@@ -44,8 +44,8 @@ type SyncRun struct {
 	Held syncstats.Held `json:"held,omitempty"`
 	// the memberships (enrollments, section teachers, contacts' students) whose ending follows from the held archives, per membership table: ended if the run is approved, kept if it is rejected
 	HeldMemberships syncstats.Held `json:"held_memberships,omitempty"`
-	// who approved or rejected a held run
-	DecidedBy string `json:"decided_by,omitempty"`
+	// who approved or rejected a held run (an API key's name and id, or a CLI user): admin only
+	DecidedBy *string `json:"decided_by,omitempty"`
 	// DecidedAt holds the value of the "decided_at" field.
 	DecidedAt *time.Time `json:"decided_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
@@ -195,7 +195,8 @@ func (_m *SyncRun) assignValues(columns []string, values []any) error {
 			if value, ok := values[i].(*sql.NullString); !ok {
 				return fmt.Errorf("unexpected type %T for field decided_by", values[i])
 			} else if value.Valid {
-				_m.DecidedBy = value.String
+				_m.DecidedBy = new(string)
+				*_m.DecidedBy = value.String
 			}
 		case syncrun.FieldDecidedAt:
 			if value, ok := values[i].(*sql.NullTime); !ok {
@@ -283,8 +284,10 @@ func (_m *SyncRun) String() string {
 	builder.WriteString("held_memberships=")
 	builder.WriteString(fmt.Sprintf("%v", _m.HeldMemberships))
 	builder.WriteString(", ")
-	builder.WriteString("decided_by=")
-	builder.WriteString(_m.DecidedBy)
+	if v := _m.DecidedBy; v != nil {
+		builder.WriteString("decided_by=")
+		builder.WriteString(*v)
+	}
 	builder.WriteString(", ")
 	if v := _m.DecidedAt; v != nil {
 		builder.WriteString("decided_at=")

@@ -307,9 +307,6 @@ func (_c *SyncRunCreate) check() error {
 	if _, ok := _c.mutation.EventCursor(); !ok {
 		return &ValidationError{Name: "event_cursor", err: errors.New(`ent: missing required field "SyncRun.event_cursor"`)}
 	}
-	if _, ok := _c.mutation.DecidedBy(); !ok {
-		return &ValidationError{Name: "decided_by", err: errors.New(`ent: missing required field "SyncRun.decided_by"`)}
-	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := syncrun.IDValidator(v); err != nil {
 			return &ValidationError{Name: "id", err: fmt.Errorf(`ent: validator failed for field "SyncRun.id": %w`, err)}
@@ -400,7 +397,7 @@ func (_c *SyncRunCreate) createSpec() (*SyncRun, *sqlgraph.CreateSpec) {
 	}
 	if value, ok := _c.mutation.DecidedBy(); ok {
 		_spec.SetField(syncrun.FieldDecidedBy, field.TypeString, value)
-		_node.DecidedBy = value
+		_node.DecidedBy = &value
 	}
 	if value, ok := _c.mutation.DecidedAt(); ok {
 		_spec.SetField(syncrun.FieldDecidedAt, field.TypeTime, value)
@@ -610,6 +607,12 @@ func (u *SyncRunUpsert) SetDecidedBy(v string) *SyncRunUpsert {
 // UpdateDecidedBy sets the "decided_by" field to the value that was provided on create.
 func (u *SyncRunUpsert) UpdateDecidedBy() *SyncRunUpsert {
 	u.SetExcluded(syncrun.FieldDecidedBy)
+	return u
+}
+
+// ClearDecidedBy clears the value of the "decided_by" field.
+func (u *SyncRunUpsert) ClearDecidedBy() *SyncRunUpsert {
+	u.SetNull(syncrun.FieldDecidedBy)
 	return u
 }
 
@@ -849,6 +852,13 @@ func (u *SyncRunUpsertOne) SetDecidedBy(v string) *SyncRunUpsertOne {
 func (u *SyncRunUpsertOne) UpdateDecidedBy() *SyncRunUpsertOne {
 	return u.Update(func(s *SyncRunUpsert) {
 		s.UpdateDecidedBy()
+	})
+}
+
+// ClearDecidedBy clears the value of the "decided_by" field.
+func (u *SyncRunUpsertOne) ClearDecidedBy() *SyncRunUpsertOne {
+	return u.Update(func(s *SyncRunUpsert) {
+		s.ClearDecidedBy()
 	})
 }
 
@@ -1258,6 +1268,13 @@ func (u *SyncRunUpsertBulk) SetDecidedBy(v string) *SyncRunUpsertBulk {
 func (u *SyncRunUpsertBulk) UpdateDecidedBy() *SyncRunUpsertBulk {
 	return u.Update(func(s *SyncRunUpsert) {
 		s.UpdateDecidedBy()
+	})
+}
+
+// ClearDecidedBy clears the value of the "decided_by" field.
+func (u *SyncRunUpsertBulk) ClearDecidedBy() *SyncRunUpsertBulk {
+	return u.Update(func(s *SyncRunUpsert) {
+		s.ClearDecidedBy()
 	})
 }
 

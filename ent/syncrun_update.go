@@ -161,6 +161,12 @@ func (_u *SyncRunUpdate) SetNillableDecidedBy(v *string) *SyncRunUpdate {
 	return _u
 }
 
+// ClearDecidedBy clears the value of the "decided_by" field.
+func (_u *SyncRunUpdate) ClearDecidedBy() *SyncRunUpdate {
+	_u.mutation.ClearDecidedBy()
+	return _u
+}
+
 // SetDecidedAt sets the "decided_at" field.
 func (_u *SyncRunUpdate) SetDecidedAt(v time.Time) *SyncRunUpdate {
 	_u.mutation.SetDecidedAt(v)
@@ -290,6 +296,9 @@ func (_u *SyncRunUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.DecidedBy(); ok {
 		_spec.SetField(syncrun.FieldDecidedBy, field.TypeString, value)
+	}
+	if _u.mutation.DecidedByCleared() {
+		_spec.ClearField(syncrun.FieldDecidedBy, field.TypeString)
 	}
 	if value, ok := _u.mutation.DecidedAt(); ok {
 		_spec.SetField(syncrun.FieldDecidedAt, field.TypeTime, value)
@@ -446,6 +455,12 @@ func (_u *SyncRunUpdateOne) SetNillableDecidedBy(v *string) *SyncRunUpdateOne {
 	if v != nil {
 		_u.SetDecidedBy(*v)
 	}
+	return _u
+}
+
+// ClearDecidedBy clears the value of the "decided_by" field.
+func (_u *SyncRunUpdateOne) ClearDecidedBy() *SyncRunUpdateOne {
+	_u.mutation.ClearDecidedBy()
 	return _u
 }
 
@@ -608,6 +623,9 @@ func (_u *SyncRunUpdateOne) sqlSave(ctx context.Context) (_node *SyncRun, err er
 	}
 	if value, ok := _u.mutation.DecidedBy(); ok {
 		_spec.SetField(syncrun.FieldDecidedBy, field.TypeString, value)
+	}
+	if _u.mutation.DecidedByCleared() {
+		_spec.ClearField(syncrun.FieldDecidedBy, field.TypeString)
 	}
 	if value, ok := _u.mutation.DecidedAt(); ok {
 		_spec.SetField(syncrun.FieldDecidedAt, field.TypeTime, value)

@@ -3,6 +3,7 @@ package graph_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +17,8 @@ import (
 	"time"
 
 	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	"github.com/lib/pq"
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/userrole"
@@ -112,15 +115,18 @@ func TestAttacksAreRefused(t *testing.T) {
 	a := newAPI(t)
 	read, noRead := a.keys["read"], a.keys["sensitiveOnly"]
 
-	// A 1.2 KB request whose fragments double at each of 30 levels: 2^30 fields.
+	// A 1.2 KB request whose fragments double at each of 30 levels: 2^30 fields. A key that may not read
+	// is refused before its document is parsed (an invalid one too).
 	bomb := fanOut(30)
-	for name, key := range map[string]string{"read key": read, "key without read": noRead} {
-		status, r, took := postQuery(t, a, key, bomb)
-		refusedWith(t, "fragment fan-out, "+name, status, r, took, graph.CodeQueryTooLarge)
+	status, r, took := postQuery(t, a, read, bomb)
+	refusedWith(t, "fragment fan-out, read key", status, r, took, graph.CodeQueryTooLarge)
+	for name, q := range map[string]string{"fragment fan-out": bomb, "an invalid document": "{ nope }"} {
+		status, r, took := postQuery(t, a, noRead, q)
+		refusedWith(t, name+", key without read", status, r, took, graph.CodeForbidden)
 	}
 	// A field repeated: 10,000 times (90 KB) is refused by the budget, 16,000 (144 KB) and 600,000
 	// (5.4 MB) by the body limit, unread.
-	status, r, took := postQuery(t, a, read, repeated("cleverId", 10_000))
+	status, r, took = postQuery(t, a, read, repeated("cleverId", 10_000))
 	refusedWith(t, "field repeated 10,000 times", status, r, took, graph.CodeQueryTooLarge)
 	for _, n := range []int{16_000, 600_000} {
 		status, r, took := postQuery(t, a, read, repeated("cleverId", n))
@@ -428,26 +434,27 @@ func TestClientLeavingCancelsTheOperation(t *testing.T) {
 // TestWorstDocumentsWithinTheBudgetAreCheap: documents that cost validation most — fields asked for
 // again and again at one place of the answer (the overlapping-fields rule compares every pair; four sets
 // of 490 such fields took 250 ms to validate), many fragment spreads, the most tokens, the deepest
-// nesting — are refused, or parsed and validated, in good time. They are sent with a key that may not
-// read, so that a document the bounds admit is refused right after validation (FORBIDDEN) and the time
-// measured is its parse and validation, not its execution.
+// nesting — are refused, or parsed and validated, in good time. A document the bounds admit also asks
+// for a filter the key may not use, so that it is refused right after validation (FORBIDDEN) and the
+// time measured is its parse and validation, not its execution.
 func TestWorstDocumentsWithinTheBudgetAreCheap(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)
 	const tooLarge, admitted = graph.CodeQueryTooLarge, "FORBIDDEN"
+	const guarded = ` guarded: users(first: 1, where: {hasRolesWith: {iepStatus: "Y"}}) { totalCount } }`
 	cases := []struct{ name, query, code string }{
 		{"four merged sets of 490 fields", "{ " + strings.Repeat("users(first: 1) { edges { node { "+strings.Repeat("cleverId ", 490)+"} } } ", 4) + "}", tooLarge},
 		{"19 merged sets of 20 × 5 fields", "{ " + strings.Repeat("users(first: 1) { edges { node { "+strings.Repeat("cleverId firstName lastName email middleName ", 20)+"} } } ", 19) + "}", tooLarge},
 		{"490 spreads of one fragment", "{ users(first: 1) { edges { node { " + strings.Repeat("...U ", 490) + "} } } } fragment U on User { cleverId }", tooLarge},
-		{"141 fields at one place (9,870 pairs)", "{ users(first: 1) { edges { node { " + strings.Repeat("cleverId ", 141) + "} } } }", admitted},
-		{"1,995 fields under 95 aliases", aliased(95, "users(first: 1) { edges { node { cleverId firstName middleName lastName email "+
-			"createdAt lastSyncedAt archivedAt districtID roles { id role grade sisID schoolID dob gender race } } } }"), admitted},
+		{"141 fields at one place (9,870 pairs)", "{ users(first: 1) { edges { node { " + strings.Repeat("cleverId ", 141) + "} } }" + guarded, admitted},
+		{"1,995 fields under 95 aliases", strings.TrimSuffix(aliased(95, "users(first: 1) { edges { node { cleverId firstName middleName lastName email "+
+			"createdAt lastSyncedAt archivedAt districtID roles { id role grade sisID schoolID dob gender race } } } }"), "}") + guarded, admitted},
 		{"14,990 unknown fields", "{ " + strings.Repeat("a ", 14_990) + " }", tooLarge},
 		{"15,001 tokens", "{ " + strings.Repeat("a ", 14_999) + " }", tooLarge},
 		{"7,000 levels of nesting", strings.Repeat("{ a ", 7000) + strings.Repeat("}", 7000), "GRAPHQL_PARSE_FAILED"},
 	}
 	for _, c := range cases {
-		status, r, took := postQuery(t, a, a.keys["sensitiveOnly"], c.query)
+		status, r, took := postQuery(t, a, a.keys["read"], c.query)
 		code := ""
 		if len(r.Errors) > 0 {
 			code, _ = r.Errors[0].Extensions["code"].(string)
@@ -523,5 +530,164 @@ func TestArchivedStudentIsHiddenEverywhere(t *testing.T) {
 	a.query(a.keys["read"], `query($id: ID!) { node(id: $id) { ... on User { archivedAt roles { id } } } }`, map[string]any{"id": role.UserID}, &n)
 	if n.Node.ArchivedAt == nil || len(n.Node.Roles) != 0 {
 		t.Errorf("node(archived student): %+v, want archived with no visible role", n.Node)
+	}
+}
+
+// TestCraftedArgumentsAreRefused: arguments built to get past the limits are refused before anything
+// runs — a cursor announcing nested maps of two billion entries (its decoder reserved gigabytes per 7
+// bytes), a cursor given as a number (gqlparser panicked reading it), a page size given as a string,
+// filters that cost Postgres minutes to plan (hundreds of edge predicates, or one nested 50 deep), a
+// guarded filter hidden in a variable's default value, an empty idIn that made a connection cost
+// nothing, and resolvers that query once per parent called thousands of times.
+func TestCraftedArgumentsAreRefused(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	read := a.keys["read"]
+	bomb := []byte{0x81, 0xa1, 'v'}
+	for range 60 {
+		bomb = append(bomb, 0xdf, 0x7f, 0xff, 0xff, 0xff, 0xa1, 'a')
+	}
+	bomb = append(bomb, 0xc0)
+	cursorBomb := base64.RawStdEncoding.EncodeToString(bomb)
+	shortBomb := base64.RawStdEncoding.EncodeToString(append(bomb[:3+7*10:3+7*10], 0xc0)) // 99 characters: 800 MB before
+	chain := func(depth int) string {
+		return strings.Repeat("{hasRolesWith: {hasUserWith: ", depth) + `{firstName: "x"}` + strings.Repeat("}}", depth)
+	}
+	var ors []string
+	for i := range 700 {
+		ors = append(ors, fmt.Sprintf(`{hasRolesWith: {hasSchoolMembershipsWith: {hasSchoolWith: {nameContainsFold: "q%d"}}}}`, i))
+	}
+	var district struct {
+		Districts struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
+	}
+	a.query(read, `{ districts { edges { node { id } } } }`, nil, &district)
+	thousand := make([]string, 1000)
+	for i := range thousand {
+		thousand[i] = district.Districts.Edges[0].Node.ID
+	}
+	for _, c := range []struct {
+		name, query string
+		vars        map[string]any
+		code        string
+	}{
+		{"a cursor announcing nested maps", `query($c: Cursor) { users(after: $c) { totalCount } }`, map[string]any{"c": shortBomb}, graph.CodeBadRequest},
+		{"a longer one", `query($c: Cursor) { users(after: $c) { totalCount } }`, map[string]any{"c": cursorBomb}, graph.CodeBadRequest},
+		{"the same cursor inline, nested", `{ schools(first: 1) { edges { node { users(first: 1, after: "` + cursorBomb + `") { totalCount } } } } }`, nil, graph.CodeBadRequest},
+		{"a cursor over 512 characters", `query($c: Cursor) { users(before: $c) { totalCount } }`, map[string]any{"c": strings.Repeat("A", 600)}, graph.CodeBadRequest},
+		{"a cursor given as a huge number", `{ users(after: 99999999999999999999) { totalCount } }`, nil, graph.CodeBadRequest},
+		{"a page size given as a string", `query($f: Int) { users(first: $f) { edges { node { id } } } }`, map[string]any{"f": "100000"}, graph.CodeBadRequest},
+		{"700 edge predicates", `{ users(first: 1, where: {or: [` + strings.Join(ors, ", ") + `]}) { totalCount } }`, nil, graph.CodeBadRequest},
+		{"edge predicates nested 50 deep", `{ users(first: 1, where: ` + chain(25) + `) { totalCount } }`, nil, graph.CodeBadRequest},
+		{"a guarded filter in a variable's default", `query($w: UserWhereInput = {hasRolesWith: {ellStatus: "Y"}}) { users(where: $w) { totalCount } }`, nil, graph.CodeForbidden},
+		{"a guarded filter in a variable coerced to a list", `query($r: [UserRoleWhereInput!]) { users(where: {hasRolesWith: $r}) { totalCount } }`, map[string]any{"r": map[string]any{"ellStatus": "Y"}}, graph.CodeForbidden},
+		{"empty idIn all the way down", `{ users(first: 1000, where: {idIn: []}) { edges { node { enrollments(first: 1000, where: {idIn: []}) { edges { node { section { students(first: 1000, where: {idIn: []}) { edges { node { user { id } } } } } } } } } } } }`, nil, graph.CodeQueryTooComplex},
+		{"resolvers once per parent, 4 × 1000 users", `{ schools(first: 4) { edges { node { users(first: 1000) { edges { node { schools { users(first: 0) { totalCount } } sections(first: 0) { totalCount } } } } } } } }`, nil, graph.CodeQueryTooComplex},
+		{"District.status 1000 times", `query($ids: [ID!]!) { nodes(ids: $ids) { ... on District { status { state } } } }`, map[string]any{"ids": thousand}, graph.CodeQueryTooComplex},
+	} {
+		start := time.Now()
+		r := a.do(read, c.query, c.vars)
+		took := time.Since(start)
+		refusedWith(t, c.name, r.status, r, took, c.code)
+		if len(r.Errors) == 1 && len(r.Errors[0].Path) > 0 {
+			t.Errorf("%s: refused during execution (path %v), not before it runs", c.name, r.Errors[0].Path)
+		}
+	}
+	// Filters within the bounds still work: three levels of edges, ten alternatives of them.
+	var ok struct{ Users struct{ TotalCount int } }
+	a.query(read, `{ users(where: {or: [`+strings.Join(ors[:10], ", ")+`]}) { totalCount } }`, nil, &ok)
+	a.query(read, `{ users(where: {hasRolesWith: {hasSchoolMembershipsWith: {hasSchoolWith: {nameNEQ: ""}}}}) { totalCount } }`, nil, &ok)
+	if ok.Users.TotalCount == 0 {
+		t.Error("a filter through three edges found no user")
+	}
+	// Cursors this API writes pass, whatever they are ordered by: a time, a number, a string.
+	for _, q := range []string{
+		`syncRuns(first: 1, orderBy: {field: STARTED_AT}) { edges { cursor } }`,
+		`sections(first: 1) { edges { node { teachers(first: 1, orderBy: {field: POSITION}) { edges { cursor } } } } }`,
+		`users(first: 1, orderBy: {field: LAST_NAME}) { edges { cursor } }`,
+	} {
+		r := a.do(read, "{ "+q+" }", nil)
+		var cursor string
+		if i := strings.Index(string(r.Data), `"cursor":"`); i >= 0 {
+			cursor = string(r.Data)[i+len(`"cursor":"`):]
+			cursor = cursor[:strings.Index(cursor, `"`)]
+		}
+		if cursor == "" || len(r.Errors) > 0 {
+			t.Fatalf("%s: %s %+v", q, r.Data, r.Errors)
+		}
+		next := strings.Replace(q, "first: 1", `first: 1, after: "`+cursor+`"`, 1)
+		if strings.Contains(q, "teachers") {
+			next = strings.Replace(q, "teachers(first: 1", `teachers(first: 1, after: "`+cursor+`"`, 1)
+		}
+		if r := a.do(read, "{ "+next+" }", nil); len(r.Errors) > 0 {
+			t.Errorf("paging after a cursor the API wrote (%s): %+v", q, r.Errors)
+		}
+	}
+}
+
+// TestErrorsEchoNothing: a variable holding a value the schema refuses, and an id that names nothing,
+// are reported without repeating them.
+func TestErrorsEchoNothing(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	const secret = "4111-1111-1111-1111 Jane Doe"
+	for _, c := range []struct {
+		query string
+		vars  map[string]any
+	}{
+		{`query($r: UserRoleRole) { users(where: {hasRolesWith: {role: $r}}) { totalCount } }`, map[string]any{"r": secret}},
+		{`query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": secret}},
+		{`query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": []string{secret}}},
+	} {
+		r := a.do(a.keys["read"], c.query, c.vars)
+		if len(r.Errors) == 0 {
+			t.Errorf("%s: no error", c.query)
+		}
+		for _, e := range r.Errors {
+			if strings.Contains(e.Message, "4111") || strings.Contains(e.Message, "Jane") {
+				t.Errorf("%s: the error repeats the request: %q", c.query, e.Message)
+			}
+		}
+	}
+}
+
+// TestDatabaseCancellationIsATimeout: a statement Postgres cancelled (statement_timeout, or the
+// cancellation sent when the request's time is up; SQLSTATE 57014) is answered TIMEOUT, not INTERNAL.
+func TestDatabaseCancellationIsATimeout(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	drv := cancelledDriver{Driver: entsql.OpenDB(a.db.Dialect, a.db.SQL)}
+	h := graph.NewHandler(graph.HandlerConfig{DB: a.db, ResolveAll: true, ClientOptions: []ent.Option{ent.Driver(drv)}})
+	srv := httptest.NewServer(authAs(auth.Key{Scopes: []auth.Scope{auth.ScopeRead}}, h))
+	t.Cleanup(srv.Close)
+	r := post(t, srv.URL, map[string]any{"query": `{ users(where: {idNEQ: "x"}) { totalCount } }`})
+	if len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != graph.CodeTimeout {
+		t.Errorf("a cancelled statement: %+v, want one TIMEOUT", r.Errors)
+	}
+}
+
+// cancelledDriver answers every query as Postgres answers a cancelled statement.
+type cancelledDriver struct{ dialect.Driver }
+
+func (cancelledDriver) Query(context.Context, string, any, any) error {
+	return &pq.Error{Code: "57014", Message: "canceling statement due to statement timeout"}
+}
+
+// TestDecidedByNeedsAdmin: who decided a held run (an API key's name and id) is the audit log's
+// business: null to a read key, shown to an admin.
+func TestDecidedByNeedsAdmin(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	ctx := context.Background()
+	if _, err := a.db.SQL.ExecContext(ctx, "UPDATE sync_runs SET decided_by = 'apikey:ops (42)'"); err != nil {
+		t.Fatal(err)
+	}
+	q := `{ syncRuns { edges { node { decidedBy } } } }`
+	for key, want := range map[string]string{"read": `"decidedBy":null`, "admin": `"decidedBy":"apikey:ops (42)"`} {
+		r := a.do(a.keys[key], q, nil)
+		if len(r.Errors) > 0 || !strings.Contains(string(r.Data), want) {
+			t.Errorf("%s key: %s %+v, want %s", key, r.Data, r.Errors, want)
+		}
 	}
 }

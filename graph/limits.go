@@ -2,8 +2,11 @@ package graph
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -315,11 +318,33 @@ func isConnection(def *ast.FieldDefinition) bool {
 }
 
 // argLimit refuses, before any resolver or query runs, arguments that would make one request load too
-// much: a connection whose first or last is outside 0..maxPage, or whose first and last are both null
-// (a variable left unset: the default page size applies only where both are left out), and a list
-// anywhere in the arguments (nodes' ids, an idIn filter) longer than maxPage. Nested connections are
-// loaded eagerly, before their own resolvers run, so the check must come before execution.
-type argLimit struct{ maxPage, defaultPage int }
+// much or cost the database too much:
+//   - a connection whose first or last is not an integer between 0 and maxPage, or whose first and last
+//     are both null (a variable left unset: the default page size applies only where both are left
+//     out);
+//   - a list anywhere in the arguments (nodes' ids, an idIn filter) longer than maxPage;
+//   - a cursor that is not one rostermirror could have written (see checkCursor: a crafted one made the
+//     cursor decoder reserve gigabytes);
+//   - a filter (an input object: where) with more than the filters bounds allow — predicates, edge
+//     predicates (has…With, each a subquery), or edge predicates nested too deep (each level multiplies
+//     Postgres' planning time).
+//
+// Nested connections are loaded eagerly, before their own resolvers run, so the checks come before
+// execution.
+type argLimit struct {
+	schema               *ast.Schema
+	maxPage, defaultPage int
+	filters              filterLimits
+}
+
+// filterLimits bound one argument's filter.
+type filterLimits struct {
+	predicates, edges, depth int
+}
+
+// defaultFilterLimits: 100 predicates, 30 edge predicates, nested 4 deep (users → roles → school
+// memberships → school is 3).
+var defaultFilterLimits = filterLimits{predicates: 100, edges: 30, depth: 4}
 
 var _ interface {
 	graphql.HandlerExtension
@@ -362,48 +387,290 @@ func (p argLimit) check(set ast.SelectionSet, vars map[string]any, done map[stri
 	return nil
 }
 
+// badArgument is a BAD_REQUEST error at field f.
+func badArgument(f *ast.Field, format string, args ...any) *gqlerror.Error {
+	err := &gqlerror.Error{
+		Message:    f.Alias + ": " + fmt.Sprintf(format, args...),
+		Extensions: map[string]any{"code": CodeBadRequest},
+	}
+	if f.Position != nil {
+		err.Locations = []gqlerror.Location{{Line: f.Position.Line, Column: f.Position.Column}}
+	}
+	return err
+}
+
 func (p argLimit) field(f *ast.Field, vars map[string]any) *gqlerror.Error {
 	if f.Definition == nil || len(f.Definition.Arguments) == 0 {
 		return nil
 	}
-	bad := func(format string, args ...any) *gqlerror.Error {
-		return &gqlerror.Error{
-			Message:    f.Alias + ": " + fmt.Sprintf(format, args...),
-			Locations:  []gqlerror.Location{{Line: f.Position.Line, Column: f.Position.Column}},
-			Extensions: map[string]any{"code": CodeBadRequest},
-		}
+	args, err := argumentMap(f, vars)
+	if err != nil {
+		return err
 	}
-	args := f.ArgumentMap(vars)
 	if isConnection(f.Definition) {
 		if args["first"] == nil && args["last"] == nil {
-			return bad("first and last are both null; give first or last (1 to %d), or leave both out for a page of %d", p.maxPage, p.defaultPage)
+			return badArgument(f, "first and last are both null; give first or last (1 to %d), or leave both out for a page of %d", p.maxPage, p.defaultPage)
 		}
 		for _, name := range []string{"first", "last"} {
-			if v, ok := args[name].(int64); ok && (v < 0 || v > int64(p.maxPage)) {
-				return bad("%s must be between 0 and %d", name, p.maxPage)
+			v := args[name]
+			if v == nil {
+				continue
+			}
+			if n, ok := toInt(v); !ok || n < 0 || n > int64(p.maxPage) {
+				return badArgument(f, "%s must be an integer between 0 and %d", name, p.maxPage)
 			}
 		}
 	}
-	for name, v := range args {
+	for _, a := range f.Definition.Arguments {
+		v, ok := args[a.Name]
+		if !ok || v == nil {
+			continue
+		}
 		if n := longestList(v); n > p.maxPage {
-			return bad("%s holds a list of %d values; at most %d are allowed", name, n, p.maxPage)
+			return badArgument(f, "%s holds a list of %d values; at most %d are allowed", a.Name, n, p.maxPage)
+		}
+		if a.Type.Name() == "Cursor" {
+			if msg := checkCursor(v); msg != "" {
+				return badArgument(f, "%s: %s", a.Name, msg)
+			}
+		}
+		if def := p.schema.Types[a.Type.Name()]; def != nil && def.Kind == ast.InputObject {
+			var st filterStats
+			p.walkFilter(def, v, 0, &st)
+			switch {
+			case st.predicates > p.filters.predicates:
+				return badArgument(f, "%s holds %d predicates; at most %d are allowed", a.Name, st.predicates, p.filters.predicates)
+			case st.edges > p.filters.edges:
+				return badArgument(f, "%s holds %d edge predicates (has…With); at most %d are allowed", a.Name, st.edges, p.filters.edges)
+			case st.depth > p.filters.depth:
+				return badArgument(f, "%s nests edge predicates (has…With) %d deep; at most %d are allowed", a.Name, st.depth, p.filters.depth)
+			}
 		}
 	}
 	return nil
 }
 
+// filterStats count a filter.
+type filterStats struct {
+	predicates, edges, depth int
+}
+
+// walkFilter counts the predicates of input value v of type def: every field set is a predicate; a
+// has…With (a field whose name starts with "has" and whose type is an input object) is an edge
+// predicate one level deeper; and/or/not and other nested inputs stay at their level. It stops early
+// once a count is far past any bound.
+func (p argLimit) walkFilter(def *ast.Definition, v any, depth int, st *filterStats) {
+	if st.predicates > 100*p.filters.predicates {
+		return
+	}
+	if items, ok := asList(v); ok {
+		for _, item := range items {
+			p.walkFilter(def, item, depth, st)
+		}
+		return
+	}
+	m, ok := asMap(v)
+	if !ok {
+		return
+	}
+	for name, fv := range m {
+		st.predicates++
+		fd := def.Fields.ForName(name)
+		if fd == nil || fv == nil {
+			continue
+		}
+		inner := p.schema.Types[fd.Type.Name()]
+		if inner == nil || inner.Kind != ast.InputObject {
+			continue
+		}
+		d := depth
+		if strings.HasPrefix(name, "has") {
+			st.edges++
+			d++
+			st.depth = max(st.depth, d)
+		}
+		p.walkFilter(inner, fv, d, st)
+	}
+}
+
+// maxCursor is the longest cursor accepted, in characters: a cursor holds a record's id and the value it
+// is ordered by (a name, a date), a few dozen characters.
+const maxCursor = 512
+
+// checkCursor says what is wrong with a cursor argument, or "" when it is one rostermirror could have
+// written: base64 (unpadded) of a msgpack map of at most two entries, keys "i" (the id) and "v" (the
+// order value), whose values are scalars (nil, bool, number, string, binary, timestamp). entgql's
+// decoder reserves room for every map and array a cursor announces before reading it — a 566-character
+// cursor announcing nested maps of two billion entries took the server out of memory — so nothing else
+// may reach it.
+func checkCursor(v any) string {
+	s, ok := v.(string)
+	switch {
+	case !ok:
+		return "a cursor is a string"
+	case len(s) > maxCursor:
+		return fmt.Sprintf("not a cursor: longer than %d characters", maxCursor)
+	}
+	b, err := base64.RawStdEncoding.DecodeString(s)
+	if err != nil || !scalarMap(b) {
+		return "not a cursor this API returned"
+	}
+	return ""
+}
+
+// scalarMap reports whether b is exactly one msgpack fixmap of one or two entries with keys "i" or "v"
+// and scalar values.
+func scalarMap(b []byte) bool {
+	if len(b) == 0 || b[0]&0xf0 != 0x80 {
+		return false
+	}
+	n := int(b[0] & 0x0f)
+	if n < 1 || n > 2 {
+		return false
+	}
+	rest := b[1:]
+	for range n {
+		if len(rest) < 2 || rest[0] != 0xa1 || rest[1] != 'i' && rest[1] != 'v' {
+			return false
+		}
+		size, ok := scalarSize(rest[2:])
+		if !ok {
+			return false
+		}
+		rest = rest[2+size:]
+	}
+	return len(rest) == 0
+}
+
+// scalarSize is the encoded size of the msgpack scalar at the start of b; ok is false for anything else
+// (maps, arrays, other extensions) or when b is too short.
+func scalarSize(b []byte) (int, bool) {
+	if len(b) == 0 {
+		return 0, false
+	}
+	fixed := func(n int) (int, bool) { return n, len(b) >= n }
+	sized := func(header, lenBytes int) (int, bool) {
+		if len(b) < header {
+			return 0, false
+		}
+		n := 0
+		for _, c := range b[header-lenBytes : header] {
+			n = n<<8 | int(c)
+		}
+		return fixed(header + n)
+	}
+	c := b[0]
+	switch {
+	case c <= 0x7f, c >= 0xe0, c == 0xc0, c == 0xc2, c == 0xc3: // fixints, nil, false, true
+		return 1, true
+	case c >= 0xa0 && c <= 0xbf: // fixstr
+		return fixed(1 + int(c&0x1f))
+	}
+	switch c {
+	case 0xcc, 0xd0:
+		return fixed(2)
+	case 0xcd, 0xd1:
+		return fixed(3)
+	case 0xca, 0xce, 0xd2:
+		return fixed(5)
+	case 0xcb, 0xcf, 0xd3:
+		return fixed(9)
+	case 0xd9, 0xc4: // str8, bin8
+		return sized(2, 1)
+	case 0xda, 0xc5: // str16, bin16
+		return sized(3, 2)
+	case 0xd6, 0xd7: // fixext4, fixext8: a timestamp (type -1)
+		if len(b) < 2 || int8(b[1]) != -1 {
+			return 0, false
+		}
+		return fixed(map[byte]int{0xd6: 6, 0xd7: 10}[c])
+	case 0xc7: // ext8: a 96-bit timestamp
+		if len(b) < 3 || b[1] != 12 || int8(b[2]) != -1 {
+			return 0, false
+		}
+		return fixed(15)
+	}
+	return 0, false
+}
+
+// toInt reads an Int argument's value as gqlparser leaves it: int64 for literals, and for variables
+// whatever JSON gave (json.Number, float64) — or a string, which gqlparser accepts for Int and gqlgen
+// parses later.
+func toInt(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int:
+		return int64(n), true
+	case int64:
+		return n, true
+	case int32:
+		return int64(n), true
+	case float64:
+		return int64(n), n == float64(int64(n))
+	case json.Number:
+		i, err := n.Int64()
+		return i, err == nil
+	case string:
+		i, err := strconv.ParseInt(n, 10, 64)
+		return i, err == nil
+	}
+	return 0, false
+}
+
+// argumentMap is f's arguments with variables applied; gqlparser panics on some literals of custom
+// scalars (an integer too large for Int64 given as a Cursor), which is answered as a bad argument.
+func argumentMap(f *ast.Field, vars map[string]any) (args map[string]any, err *gqlerror.Error) {
+	defer func() {
+		if recover() != nil {
+			args, err = nil, badArgument(f, "an argument cannot be read (a cursor, id or date must be a string)")
+		}
+	}()
+	return f.ArgumentMap(vars), nil
+}
+
+// asList and asMap read lists and input objects whatever slice or map type gqlparser coerced them to
+// ([]any from JSON, []map[string]any from a default value, …).
+func asList(v any) ([]any, bool) {
+	if l, ok := v.([]any); ok {
+		return l, true
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice {
+		return nil, false
+	}
+	out := make([]any, rv.Len())
+	for i := range out {
+		out[i] = rv.Index(i).Interface()
+	}
+	return out, true
+}
+
+func asMap(v any) (map[string]any, bool) {
+	if m, ok := v.(map[string]any); ok {
+		return m, true
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Map || rv.Type().Key().Kind() != reflect.String {
+		return nil, false
+	}
+	out := make(map[string]any, rv.Len())
+	for it := rv.MapRange(); it.Next(); {
+		out[it.Key().String()] = it.Value().Interface()
+	}
+	return out, true
+}
+
 // longestList is the length of the longest list in an argument value, at any depth.
 func longestList(v any) int {
-	switch x := v.(type) {
-	case []any:
-		n := len(x)
-		for _, item := range x {
+	if items, ok := asList(v); ok {
+		n := len(items)
+		for _, item := range items {
 			n = max(n, longestList(item))
 		}
 		return n
-	case map[string]any:
+	}
+	if m, ok := asMap(v); ok {
 		n := 0
-		for _, item := range x {
+		for _, item := range m {
 			n = max(n, longestList(item))
 		}
 		return n
@@ -498,40 +765,62 @@ func (w costWalk) field(f *ast.Field, page int) int {
 	switch {
 	case f.Name == "__schema" || f.Name == "__type":
 		return add(1, mul(fieldCount(f.SelectionSet, map[string]bool{}), len(w.schema.Types)))
-	case def == nil || len(f.SelectionSet) == 0:
-		return 0 // a scalar
+	case def == nil:
+		return 0
 	}
-	args := f.ArgumentMap(w.vars)
+	weight := fieldWeight(def)
+	if len(f.SelectionSet) == 0 {
+		return weight // a scalar: nothing unless its resolver queries (District.status's parts do not)
+	}
+	args, err := argumentMap(f, w.vars)
+	if err != nil {
+		return saturated // argLimit refuses it; count it as too much should the order of checks change
+	}
 	switch {
 	case isConnection(def):
 		size := -1
 		for _, name := range []string{"first", "last"} {
-			if v, ok := args[name].(int64); ok {
-				size = max(size, int(max(0, min(v, saturated))))
+			if n, ok := toInt(args[name]); ok {
+				size = max(size, int(max(0, min(n, saturated))))
 			}
 		}
 		if size < 0 {
 			size = w.defaultPage
 		}
-		if where, ok := args["where"].(map[string]any); ok { // a filter on ids bounds the page
+		if where, ok := asMap(args["where"]); ok { // a filter on ids bounds the page (entgql ignores an empty idIn)
 			if where["id"] != nil {
 				size = min(size, 1)
 			}
-			if ids, ok := where["idIn"].([]any); ok {
+			if ids, ok := asList(where["idIn"]); ok && len(ids) > 0 {
 				size = min(size, len(ids))
 			}
 		}
-		return add(1, w.set(f.SelectionSet, size))
+		return add(add(1, weight), w.set(f.SelectionSet, size))
 	case def.Type.Elem == nil:
-		return add(1, w.set(f.SelectionSet, 0))
+		return add(add(1, weight), w.set(f.SelectionSet, 0))
 	case f.Name == "edges" && f.ObjectDefinition != nil && f.ObjectDefinition.Fields.ForName("pageInfo") != nil:
 		return mul(page, w.set(f.SelectionSet, 0)) // a connection's edges: each counts its node
 	}
 	times := w.listSz
-	if ids, ok := args["ids"].([]any); ok {
+	if ids, ok := asList(args["ids"]); ok {
 		times = len(ids)
 	}
-	return mul(times, add(1, w.set(f.SelectionSet, 0)))
+	return add(weight, mul(times, add(1, w.set(f.SelectionSet, 0))))
+}
+
+// fieldWeight is the @cost(weight:) of a field: what a hand-written resolver that queries the database
+// once per parent record (District.status, School.users, …) adds each time it runs.
+func fieldWeight(def *ast.FieldDefinition) int {
+	d := def.Directives.ForName("cost")
+	if d == nil {
+		return 0
+	}
+	if a := d.Arguments.ForName("weight"); a != nil && a.Value != nil {
+		if n, err := strconv.Atoi(a.Value.Raw); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 0
 }
 
 // fieldCount is the number of fields under set, fragments expanded.

@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -82,6 +83,10 @@ func (c scopeCheck) MutateOperationContext(ctx context.Context, oc *graphql.Oper
 	}
 	w := scopeWalk{ctx: ctx, schema: c.schema, vars: oc.Variables, done: map[string]bool{}}
 	if err := w.set(oc.Operation.SelectionSet); err != nil {
+		var gerr *gqlerror.Error
+		if errors.As(err, &gerr) {
+			return gerr // an argument that cannot be read
+		}
 		return &gqlerror.Error{Message: err.Error(), Extensions: map[string]any{"code": CodeForbidden}}
 	}
 	return nil
@@ -131,7 +136,10 @@ func (w scopeWalk) field(f *ast.Field) error {
 			return fmt.Errorf("%s: %s needs the API key scope %q", f.Alias, t.Name, s)
 		}
 	}
-	args := f.ArgumentMap(w.vars)
+	args, gerr := argumentMap(f, w.vars)
+	if gerr != nil {
+		return gerr
+	}
 	for _, a := range def.Arguments {
 		v, ok := args[a.Name]
 		if !ok {
@@ -151,7 +159,7 @@ func (w scopeWalk) value(t *ast.Type, v any, path string) error {
 		return nil
 	}
 	if t.Elem != nil {
-		items, ok := v.([]any)
+		items, ok := asList(v)
 		if !ok {
 			return w.value(t.Elem, v, path) // a single value where a list is expected (input coercion)
 		}
@@ -168,7 +176,7 @@ func (w scopeWalk) value(t *ast.Type, v any, path string) error {
 	}
 	switch def.Kind {
 	case ast.InputObject:
-		m, ok := v.(map[string]any)
+		m, ok := asMap(v)
 		if !ok {
 			return nil
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -14,8 +15,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/lib/pq"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -125,28 +126,27 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	srv := handler.New(schema)
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
-	queries := pagedCache{Cache: lru.New[*ast.QueryDocument](1000), size: cfg.DefaultPageSize}
+	// Parsed documents and persisted queries: at most 1000 each, of at most 16 KB of query text each
+	// (the playground's introspection query is 1.5 KB) and 4 MB in all.
+	queries := pagedCache{size: cfg.DefaultPageSize, Cache: newBoundedCache(1000, 16<<10, 4<<20,
+		func(query string, _ *ast.QueryDocument) int { return len(query) })}
 	srv.SetQueryCache(queries)
 	srv.SetParserTokenLimit(cfg.MaxTokens)
 	srv.Use(extension.Introspection{})
-	// Extensions run in the order they are added: the persisted query is looked up first, then the
-	// budget bounds the document before gqlgen parses and validates it; after validation, the scope,
-	// depth, argument and cost checks refuse what would need a scope or load too much, before anything
-	// executes.
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	// Extensions run in the order they are added: a key that may not read is refused first, before
+	// its document is parsed or cached; then the persisted query is looked up, and the budget bounds the
+	// document before gqlgen parses and validates it; after validation, the scope, depth, argument and
+	// cost checks refuse what would need a scope or load too much, before anything executes.
+	srv.Use(requireRead{})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: newBoundedCache(1000, 16<<10, 4<<20,
+		func(_ string, query string) int { return len(query) })})
 	srv.Use(budget{cache: queries, limits: limits{maxTokens: cfg.MaxTokens, maxFields: cfg.MaxFields,
 		maxAliases: cfg.MaxAliases, maxSpreads: cfg.MaxSpreads, maxPairs: cfg.MaxFieldPairs}})
 	srv.Use(scopeCheck{schema: schema.Schema()})
 	srv.Use(depthLimit{max: cfg.MaxDepth})
-	srv.Use(argLimit{maxPage: cfg.MaxPageSize, defaultPage: cfg.DefaultPageSize})
+	srv.Use(argLimit{schema: schema.Schema(), maxPage: cfg.MaxPageSize, defaultPage: cfg.DefaultPageSize, filters: defaultFilterLimits})
 	srv.Use(costLimit{schema: schema.Schema(), max: cfg.MaxCost, defaultPage: cfg.DefaultPageSize, listSz: listSize})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		// Every operation needs the read scope (admin implies it); mutations check admin themselves.
-		if err := auth.Require(ctx, auth.ScopeRead); err != nil {
-			return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
-				Message: err.Error(), Extensions: map[string]any{"code": CodeForbidden},
-			}}})
-		}
 		respond := next(context.WithValue(ctx, dispatchedKey{}, true))
 		return func(ctx context.Context) *graphql.Response {
 			if resp := respond(ctx); resp != nil {
@@ -209,7 +209,12 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		return present(ctx, err, cfg.Logger)
 	})
 	srv.SetRecoverFunc(func(ctx context.Context, p any) error {
-		cfg.Logger.ErrorContext(ctx, "graphql resolver panic", slog.Any("panic", p), slog.String("stack", string(debug.Stack())))
+		// A panic's value may quote the request (a literal gqlparser could not read): log its start only.
+		msg := fmt.Sprint(p)
+		if len(msg) > 200 {
+			msg = msg[:200] + "…"
+		}
+		cfg.Logger.ErrorContext(ctx, "graphql resolver panic", slog.String("panic", msg), slog.String("stack", string(debug.Stack())))
 		return errInternal
 	})
 	return bounded(srv, cfg.MaxBodyBytes, cfg.Timeout)
@@ -224,6 +229,24 @@ func nodeTypes(s *ast.Schema) []string {
 		names = append(names, def.Name)
 	}
 	return names
+}
+
+// requireRead refuses an operation whose API key lacks the read scope (admin implies it; mutations
+// check admin themselves) before anything else — before its document is parsed, validated or cached.
+type requireRead struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationParameterMutator
+} = requireRead{}
+
+func (requireRead) ExtensionName() string                   { return "RequireRead" }
+func (requireRead) Validate(graphql.ExecutableSchema) error { return nil }
+func (requireRead) MutateOperationParameters(ctx context.Context, _ *graphql.RawParams) *gqlerror.Error {
+	if err := auth.Require(ctx, auth.ScopeRead); err != nil {
+		return &gqlerror.Error{Message: err.Error(), Extensions: map[string]any{"code": CodeForbidden}}
+	}
+	return nil
 }
 
 // dispatchedKey marks the context of operations that passed every check and are executed (gqlgen
@@ -268,7 +291,7 @@ func operationName(op *graphql.OperationContext) string {
 func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Error {
 	var gerr *gqlerror.Error
 	if errors.As(err, &gerr) && gerr.Extensions["code"] != nil {
-		return gerr
+		return withoutValues(gerr)
 	}
 	out := graphql.DefaultErrorPresenter(ctx, err)
 	code := ""
@@ -281,7 +304,7 @@ func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Erro
 		code = "FAILED_PRECONDITION"
 	case errors.Is(err, mirror.ErrBusy):
 		code = "CONFLICT"
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), isQueryCanceled(err):
 		code, out.Message = CodeTimeout, "the request took too long"
 	case ent.IsNotFound(err):
 		code = CodeNotFound
@@ -302,6 +325,29 @@ func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Erro
 	}
 	out.Extensions["code"] = code
 	return out
+}
+
+// withoutValues is a parse or validation error without the values of the request it may quote:
+// gqlparser's coercion of variables says "<value> is not a valid <Enum>", which would echo whatever a
+// client put in a variable; the error's path names the variable instead.
+func withoutValues(gerr *gqlerror.Error) *gqlerror.Error {
+	const invalid = " is not a valid "
+	if len(gerr.Path) == 0 || gerr.Path[0] != ast.PathName("variable") {
+		return gerr
+	}
+	if i := strings.LastIndex(gerr.Message, invalid); i >= 0 {
+		out := *gerr
+		out.Message = "not a valid " + gerr.Message[i+len(invalid):]
+		return &out
+	}
+	return gerr
+}
+
+// isQueryCanceled reports whether err is Postgres cancelling a statement (SQLSTATE 57014: a statement
+// timeout, or the cancellation lib/pq sends when the request's context ends).
+func isQueryCanceled(err error) bool {
+	var pqErr *pq.Error
+	return errors.As(err, &pqErr) && pqErr.Code == "57014"
 }
 
 // isEmptyFilter reports whether err is entgql's refusal of an empty where input inside a filter

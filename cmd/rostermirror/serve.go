@@ -105,7 +105,13 @@ func (a *app) runServer(ctx context.Context, s *syncer, m *metrics.Metrics, keys
 		Handler: newHTTPHandler(handlerDeps{
 			DB: s.db, Logger: a.logger, Admin: svc, Metrics: m, NextRun: sched.NextRun, Keys: keys, GraphQL: gq,
 		}),
+		// A client that sends its request slowly, reads its answer slowly, or keeps an idle connection
+		// open holds a goroutine and a socket: bound each (the GraphQL handler bounds the rest of a
+		// request to 30 s).
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 	}
 	serveErr := make(chan error, 1)

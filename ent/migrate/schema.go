@@ -485,7 +485,7 @@ var (
 		{Name: "event_cursor", Type: field.TypeString, Default: ""},
 		{Name: "held", Type: field.TypeJSON, Nullable: true},
 		{Name: "held_memberships", Type: field.TypeJSON, Nullable: true},
-		{Name: "decided_by", Type: field.TypeString, Default: ""},
+		{Name: "decided_by", Type: field.TypeString, Nullable: true, Default: ""},
 		{Name: "decided_at", Type: field.TypeTime, Nullable: true},
 		{Name: "district_id", Type: field.TypeString, Size: 64},
 	}

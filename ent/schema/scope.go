@@ -18,5 +18,5 @@ func (RequiresScope) Name() string { return "RequiresScope" }
 // home language): null in GraphQL, and refused in filters and orderings, without the sensitive scope.
 func Sensitive() RequiresScope { return RequiresScope{Scope: "sensitive"} }
 
-// AdminOnly marks a type as readable only with the admin scope.
+// AdminOnly marks a type, or a field, as readable only with the admin scope.
 func AdminOnly() RequiresScope { return RequiresScope{Scope: "admin"} }

@@ -42,7 +42,8 @@ func (SyncRun) Fields() []ent.Field {
 			Comment("the Clever ids whose archiving the mass-archive guard held, per record type"),
 		field.JSON("held_memberships", syncstats.Held{}).Optional().Annotations(entgql.Skip()).
 			Comment("the memberships (enrollments, section teachers, contacts' students) whose ending follows from the held archives, per membership table: ended if the run is approved, kept if it is rejected"),
-		field.String("decided_by").Default("").Comment("who approved or rejected a held run"),
+		field.String("decided_by").Default("").Optional().Nillable().Annotations(AdminOnly()).
+			Comment("who approved or rejected a held run (an API key's name and id, or a CLI user): admin only"),
 		field.Time("decided_at").Optional().Nillable(),
 	}
 }

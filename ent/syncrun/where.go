@@ -535,6 +535,16 @@ func DecidedByHasSuffix(v string) predicate.SyncRun {
 	return predicate.SyncRun(sql.FieldHasSuffix(FieldDecidedBy, v))
 }
 
+// DecidedByIsNil applies the IsNil predicate on the "decided_by" field.
+func DecidedByIsNil() predicate.SyncRun {
+	return predicate.SyncRun(sql.FieldIsNull(FieldDecidedBy))
+}
+
+// DecidedByNotNil applies the NotNil predicate on the "decided_by" field.
+func DecidedByNotNil() predicate.SyncRun {
+	return predicate.SyncRun(sql.FieldNotNull(FieldDecidedBy))
+}
+
 // DecidedByEqualFold applies the EqualFold predicate on the "decided_by" field.
 func DecidedByEqualFold(v string) predicate.SyncRun {
 	return predicate.SyncRun(sql.FieldEqualFold(FieldDecidedBy, v))

@@ -13,11 +13,11 @@ import (
 	"slices"
 	"strings"
 
-	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect"
 	"github.com/99designs/gqlgen/graphql"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/lib/pq"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/graph/archive"
@@ -69,7 +69,7 @@ func (l *Lookup) Type(ctx context.Context, id string) (string, error) {
 	}
 	t, ok := found[id]
 	if !ok {
-		return "", &ent.NotFoundError{}
+		return "", errUnknownID()
 	}
 	return t, nil
 }
@@ -121,6 +121,12 @@ func (l *Lookup) idsArg(ids []string) (any, error) {
 		return nil, err
 	}
 	return string(b), nil
+}
+
+// errUnknownID is the error of an id that names no record. It does not repeat the id (the client sent
+// it; an error echoes nothing of the request): its path says which one.
+func errUnknownID() error {
+	return &gqlerror.Error{Message: "no record has this id", Extensions: map[string]any{"code": "NOT_FOUND"}}
 }
 
 // byTable is each ent type's storage by table.
@@ -175,7 +181,7 @@ func (l *Lookup) GetAll(ctx context.Context, client *ent.Client, ids []string) (
 		var refused error
 		switch {
 		case !ok:
-			refused = entgql.ErrNodeNotFound(id)
+			refused = errUnknownID()
 		default:
 			refused = allowed(ctx, table, id)
 		}

@@ -83,9 +83,24 @@ func Open(ctx context.Context, databaseURL string) (*DB, error) {
 	}
 	db := FromSQL(sqlDB, d)
 	if d == dialect.Postgres {
-		db.url = databaseURL
+		db.url = dsn
 	}
 	return db, nil
+}
+
+// withoutJIT turns Postgres' JIT compilation off for rostermirror's sessions unless the URL sets jit
+// itself. The mirror's statements are short; JIT only pays off for long analytical ones, and while it
+// compiles a statement (seconds for a query with many subqueries, such as a large GraphQL filter) the
+// statement cannot be cancelled — a request that timed out kept its connection busy for minutes.
+func withoutJIT(url string) string {
+	if strings.Contains(url, "jit=") {
+		return url
+	}
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "jit=off"
 }
 
 // PoolSize is how many connections each Postgres pool opens at most (the main pool and GenericPlans).
@@ -170,7 +185,7 @@ func parseURL(databaseURL string) (driver, dsn, d string, err error) {
 	case databaseURL == "":
 		return parseURL(DefaultURL)
 	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
-		return "postgres", databaseURL, dialect.Postgres, nil
+		return "postgres", withoutJIT(databaseURL), dialect.Postgres, nil
 	case strings.Contains(databaseURL, "://"):
 		return "", "", "", fmt.Errorf("database URL %s: want postgres://… or a SQLite file: URL", Redact(databaseURL))
 	}

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"testing"
@@ -102,5 +103,24 @@ func TestGenericPlans(t *testing.T) {
 	}
 	if generic != "force_generic_plan" || main != "auto" {
 		t.Errorf("plan_cache_mode: %q in the generic pool, %q in the main one", generic, main)
+	}
+	// JIT compilation is off in both (a statement cannot be cancelled while it compiles).
+	for name, p := range map[string]interface {
+		QueryRowContext(context.Context, string, ...any) *sql.Row
+	}{"main": db.SQL, "generic": pool} {
+		var jit string
+		if err := p.QueryRowContext(ctx, "SHOW jit").Scan(&jit); err != nil || jit != "off" {
+			t.Errorf("%s pool: jit = %q, %v; want off", name, jit, err)
+		}
+	}
+	// Unless the URL sets it.
+	on, err := store.Open(ctx, dbtest.EmptyURL(t)+"&jit=on")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer on.Close()
+	var jit string
+	if err := on.SQL.QueryRowContext(ctx, "SHOW jit").Scan(&jit); err != nil || jit != "on" {
+		t.Errorf("with jit=on in the URL: jit = %q, %v", jit, err)
 	}
 }

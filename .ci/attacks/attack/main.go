@@ -7,6 +7,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -105,7 +106,8 @@ func main() {
 	for i := 1; i <= 30; i++ {
 		fmt.Fprintf(&bomb, "fragment F%d on Query { ...F%d ...F%d }\n", i, i-1, i-1)
 	}
-	expect(fmt.Sprintf("fragment fan-out, 30 levels (%d B, key without read)", bomb.Len()), "QUERY_TOO_LARGE", c.query(*noRead, bomb.String(), nil))
+	expect(fmt.Sprintf("fragment fan-out, 30 levels (%d B)", bomb.Len()), "QUERY_TOO_LARGE", c.query(*read, bomb.String(), nil))
+	expect("the same, key without read (refused before parsing)", "FORBIDDEN", c.query(*noRead, bomb.String(), nil))
 	for _, n := range []int{10_000, 16_000, 600_000} {
 		q := "{ users(first: 1) { edges { node { " + strings.Repeat("cleverId ", n) + "} } } }"
 		want := "PAYLOAD_TOO_LARGE"
@@ -128,8 +130,8 @@ func main() {
 	expect("249 aliases of users without first", "QUERY_TOO_LARGE", c.query(*read, users, nil))
 	big := aliased(99, "users(first: 1000) { edges { node { cleverId } } }")
 	expect("99 aliases of users(first: 1000)", "QUERY_TOO_COMPLEX", c.query(*read, big, nil))
-	within := c.query(*read, aliased(99, "users { edges { node { cleverId } } }"), nil)
-	report("99 aliases of users without first (a page of 100 each)", "answered", within, within.code == "")
+	pages := c.query(*read, aliased(99, "users { edges { node { cleverId } } }"), nil)
+	report("99 aliases of users without first (a page of 100 each)", "answered", pages, pages.code == "")
 	schema := aliased(800, "__schema { types { ...FullType } }") + introspectionFragments
 	expect(fmt.Sprintf("800 aliases of __schema (%d KB)", len(schema)>>10), "QUERY_TOO_LARGE", c.query(*read, schema, nil))
 	// Four of the 249-alias requests at once, and a roster query beside them.
@@ -165,6 +167,25 @@ func main() {
 		leaked := strings.Contains(string(a.data), *archived)
 		report("an archived student's role under School.primaryRoles", "not listed", a, a.code == "" && !leaked)
 	}
+
+	// 6. Found in review: crafted arguments.
+	cursor := []byte{0x81, 0xa1, 'v'}
+	for range 10 {
+		cursor = append(cursor, 0xdf, 0x7f, 0xff, 0xff, 0xff, 0xa1, 'a')
+	}
+	cursor = append(cursor, 0xc0)
+	expect("a 99-character cursor of nested map headers", "BAD_REQUEST", c.query(*read, `query($c: Cursor) { users(after: $c) { totalCount } }`,
+		map[string]any{"c": base64.RawStdEncoding.EncodeToString(cursor)}))
+	expect("first given as the string \"100000\"", "BAD_REQUEST", c.query(*read, `query($f: Int) { users(first: $f) { edges { node { id } } } }`, map[string]any{"f": "100000"}))
+	var ors []string
+	for i := range 700 {
+		ors = append(ors, fmt.Sprintf(`{hasRolesWith: {hasSchoolMembershipsWith: {hasSchoolWith: {nameContainsFold: "q%d"}}}}`, i))
+	}
+	expect("700 alternatives of 3 nested edge predicates (61 KB)", "BAD_REQUEST", c.query(*read, `{ users(first: 1, where: {or: [`+strings.Join(ors, ", ")+`]}) { totalCount } }`, nil))
+	within := c.query(*read, `{ users(first: 1, where: {or: [`+strings.Join(ors[:10], ", ")+`]}) { totalCount } }`, nil)
+	report("10 of them (30 edge predicates, the bound)", "answered", within, within.code == "")
+	expect("empty idIn at three levels", "QUERY_TOO_COMPLEX", c.query(*read, `{ users(first: 1000, where: {idIn: []}) { edges { node { enrollments(first: 1000, where: {idIn: []}) { edges { node { section { students(first: 1000, where: {idIn: []}) { edges { node { user { id } } } } } } } } } } } }`, nil))
+	expect("per-parent resolvers, 4 schools × 1000 users", "QUERY_TOO_COMPLEX", c.query(*read, `{ schools(first: 4) { edges { node { users(first: 1000) { edges { node { schools { users(first: 0) { totalCount } } sections(first: 0) { totalCount } } } } } } } }`, nil))
 
 	// 7. Smaller ones.
 	huge := bytes.Repeat([]byte(" "), 50<<20)
