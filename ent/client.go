@@ -1815,15 +1815,15 @@ func (c *SectionClient) QueryCourse(_m *Section) *CourseQuery {
 	return query
 }
 
-// QueryTeachers queries the teachers edge of a Section.
-func (c *SectionClient) QueryTeachers(_m *Section) *SectionTeacherQuery {
+// QueryTeacherAssignments queries the teacher_assignments edge of a Section.
+func (c *SectionClient) QueryTeacherAssignments(_m *Section) *SectionTeacherQuery {
 	query := (&SectionTeacherClient{config: c.config}).Query()
 	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
 		id := _m.ID
 		step := sqlgraph.NewStep(
 			sqlgraph.From(section.Table, section.FieldID, id),
 			sqlgraph.To(sectionteacher.Table, sectionteacher.FieldID),
-			sqlgraph.Edge(sqlgraph.O2M, false, section.TeachersTable, section.TeachersColumn),
+			sqlgraph.Edge(sqlgraph.O2M, false, section.TeacherAssignmentsTable, section.TeacherAssignmentsColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -1831,15 +1831,15 @@ func (c *SectionClient) QueryTeachers(_m *Section) *SectionTeacherQuery {
 	return query
 }
 
-// QueryStudents queries the students edge of a Section.
-func (c *SectionClient) QueryStudents(_m *Section) *SectionStudentQuery {
+// QueryEnrollments queries the enrollments edge of a Section.
+func (c *SectionClient) QueryEnrollments(_m *Section) *SectionStudentQuery {
 	query := (&SectionStudentClient{config: c.config}).Query()
 	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
 		id := _m.ID
 		step := sqlgraph.NewStep(
 			sqlgraph.From(section.Table, section.FieldID, id),
 			sqlgraph.To(sectionstudent.Table, sectionstudent.FieldID),
-			sqlgraph.Edge(sqlgraph.O2M, false, section.StudentsTable, section.StudentsColumn),
+			sqlgraph.Edge(sqlgraph.O2M, false, section.EnrollmentsTable, section.EnrollmentsColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil
@@ -2656,15 +2656,15 @@ func (c *UserClient) QueryRoles(_m *User) *UserRoleQuery {
 	return query
 }
 
-// QueryTaughtSections queries the taught_sections edge of a User.
-func (c *UserClient) QueryTaughtSections(_m *User) *SectionTeacherQuery {
+// QueryTeacherAssignments queries the teacher_assignments edge of a User.
+func (c *UserClient) QueryTeacherAssignments(_m *User) *SectionTeacherQuery {
 	query := (&SectionTeacherClient{config: c.config}).Query()
 	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
 		id := _m.ID
 		step := sqlgraph.NewStep(
 			sqlgraph.From(user.Table, user.FieldID, id),
 			sqlgraph.To(sectionteacher.Table, sectionteacher.FieldID),
-			sqlgraph.Edge(sqlgraph.O2M, false, user.TaughtSectionsTable, user.TaughtSectionsColumn),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.TeacherAssignmentsTable, user.TeacherAssignmentsColumn),
 		)
 		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
 		return fromV, nil

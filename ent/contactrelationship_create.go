@@ -56,9 +56,25 @@ func (_c *ContactRelationshipCreate) SetContactID(v string) *ContactRelationship
 	return _c
 }
 
+// SetNillableContactID sets the "contact_id" field if the given value is not nil.
+func (_c *ContactRelationshipCreate) SetNillableContactID(v *string) *ContactRelationshipCreate {
+	if v != nil {
+		_c.SetContactID(*v)
+	}
+	return _c
+}
+
 // SetStudentID sets the "student_id" field.
 func (_c *ContactRelationshipCreate) SetStudentID(v string) *ContactRelationshipCreate {
 	_c.mutation.SetStudentID(v)
+	return _c
+}
+
+// SetNillableStudentID sets the "student_id" field if the given value is not nil.
+func (_c *ContactRelationshipCreate) SetNillableStudentID(v *string) *ContactRelationshipCreate {
+	if v != nil {
+		_c.SetStudentID(*v)
+	}
 	return _c
 }
 
@@ -176,16 +192,10 @@ func (_c *ContactRelationshipCreate) check() error {
 	if _, ok := _c.mutation.StartedAt(); !ok {
 		return &ValidationError{Name: "started_at", err: errors.New(`ent: missing required field "ContactRelationship.started_at"`)}
 	}
-	if _, ok := _c.mutation.ContactID(); !ok {
-		return &ValidationError{Name: "contact_id", err: errors.New(`ent: missing required field "ContactRelationship.contact_id"`)}
-	}
 	if v, ok := _c.mutation.ContactID(); ok {
 		if err := contactrelationship.ContactIDValidator(v); err != nil {
 			return &ValidationError{Name: "contact_id", err: fmt.Errorf(`ent: validator failed for field "ContactRelationship.contact_id": %w`, err)}
 		}
-	}
-	if _, ok := _c.mutation.StudentID(); !ok {
-		return &ValidationError{Name: "student_id", err: errors.New(`ent: missing required field "ContactRelationship.student_id"`)}
 	}
 	if v, ok := _c.mutation.StudentID(); ok {
 		if err := contactrelationship.StudentIDValidator(v); err != nil {
@@ -202,12 +212,6 @@ func (_c *ContactRelationshipCreate) check() error {
 		if err := contactrelationship.IDValidator(v); err != nil {
 			return &ValidationError{Name: "id", err: fmt.Errorf(`ent: validator failed for field "ContactRelationship.id": %w`, err)}
 		}
-	}
-	if len(_c.mutation.ContactIDs()) == 0 {
-		return &ValidationError{Name: "contact", err: errors.New(`ent: missing required edge "ContactRelationship.contact"`)}
-	}
-	if len(_c.mutation.StudentIDs()) == 0 {
-		return &ValidationError{Name: "student", err: errors.New(`ent: missing required edge "ContactRelationship.student"`)}
 	}
 	return nil
 }

@@ -109,17 +109,6 @@ func (_u *ContactRelationshipUpdate) ExecX(ctx context.Context) {
 	}
 }
 
-// check runs all checks and user-defined validators on the builder.
-func (_u *ContactRelationshipUpdate) check() error {
-	if _u.mutation.ContactCleared() && len(_u.mutation.ContactIDs()) > 0 {
-		return errors.New(`ent: clearing a required unique edge "ContactRelationship.contact"`)
-	}
-	if _u.mutation.StudentCleared() && len(_u.mutation.StudentIDs()) > 0 {
-		return errors.New(`ent: clearing a required unique edge "ContactRelationship.student"`)
-	}
-	return nil
-}
-
 // Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
 func (_u *ContactRelationshipUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *ContactRelationshipUpdate {
 	_u.modifiers = append(_u.modifiers, modifiers...)
@@ -127,9 +116,6 @@ func (_u *ContactRelationshipUpdate) Modify(modifiers ...func(u *sql.UpdateBuild
 }
 
 func (_u *ContactRelationshipUpdate) sqlSave(ctx context.Context) (_node int, err error) {
-	if err := _u.check(); err != nil {
-		return _node, err
-	}
 	_spec := sqlgraph.NewUpdateSpec(contactrelationship.Table, contactrelationship.Columns, sqlgraph.NewFieldSpec(contactrelationship.FieldID, field.TypeString))
 	if ps := _u.mutation.predicates; len(ps) > 0 {
 		_spec.Predicate = func(selector *sql.Selector) {
@@ -265,17 +251,6 @@ func (_u *ContactRelationshipUpdateOne) ExecX(ctx context.Context) {
 	}
 }
 
-// check runs all checks and user-defined validators on the builder.
-func (_u *ContactRelationshipUpdateOne) check() error {
-	if _u.mutation.ContactCleared() && len(_u.mutation.ContactIDs()) > 0 {
-		return errors.New(`ent: clearing a required unique edge "ContactRelationship.contact"`)
-	}
-	if _u.mutation.StudentCleared() && len(_u.mutation.StudentIDs()) > 0 {
-		return errors.New(`ent: clearing a required unique edge "ContactRelationship.student"`)
-	}
-	return nil
-}
-
 // Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
 func (_u *ContactRelationshipUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *ContactRelationshipUpdateOne {
 	_u.modifiers = append(_u.modifiers, modifiers...)
@@ -283,9 +258,6 @@ func (_u *ContactRelationshipUpdateOne) Modify(modifiers ...func(u *sql.UpdateBu
 }
 
 func (_u *ContactRelationshipUpdateOne) sqlSave(ctx context.Context) (_node *ContactRelationship, err error) {
-	if err := _u.check(); err != nil {
-		return _node, err
-	}
 	_spec := sqlgraph.NewUpdateSpec(contactrelationship.Table, contactrelationship.Columns, sqlgraph.NewFieldSpec(contactrelationship.FieldID, field.TypeString))
 	id, ok := _u.mutation.ID()
 	if !ok {

@@ -40,7 +40,7 @@ func main() {
 			gen.FeatureIntercept,
 			gen.FeatureNamedEdges,
 		},
-	}, entc.Extensions(ex), entc.TemplateFiles("ent/template/storage.tmpl"))
+	}, entc.Extensions(ex), entc.TemplateFiles("ent/template/storage.tmpl", "ent/template/paginate.tmpl"))
 	if err != nil {
 		log.Fatalf("generate ent: %v", err)
 	}

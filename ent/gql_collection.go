@@ -255,6 +255,28 @@ func newContactRelationshipPaginateArgs(rv map[string]any) *contactrelationshipP
 	if v := rv[beforeField]; v != nil {
 		args.before = v.(*Cursor)
 	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &ContactRelationshipOrder{Field: &ContactRelationshipOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithContactRelationshipOrder(order))
+			}
+		case *ContactRelationshipOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithContactRelationshipOrder(v))
+			}
+		}
+	}
 	if v, ok := rv[whereField].(*ContactRelationshipWhereInput); ok {
 		args.opts = append(args.opts, WithContactRelationshipFilter(v.Filter))
 	}
@@ -1293,6 +1315,28 @@ func newRoleSchoolPaginateArgs(rv map[string]any) *roleschoolPaginateArgs {
 	if v := rv[beforeField]; v != nil {
 		args.before = v.(*Cursor)
 	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &RoleSchoolOrder{Field: &RoleSchoolOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithRoleSchoolOrder(order))
+			}
+		case *RoleSchoolOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithRoleSchoolOrder(v))
+			}
+		}
+	}
 	if v, ok := rv[whereField].(*RoleSchoolWhereInput); ok {
 		args.opts = append(args.opts, WithRoleSchoolFilter(v.Filter))
 	}
@@ -1847,7 +1891,7 @@ func (_q *SectionQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				fieldSeen[section.FieldCourseID] = struct{}{}
 			}
 
-		case "teachers":
+		case "teacherAssignments":
 			var (
 				alias = field.Alias
 				path  = append(path, alias)
@@ -1879,9 +1923,9 @@ func (_q *SectionQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 							Count  int    `sql:"count"`
 						}
 						query.Where(func(s *sql.Selector) {
-							s.Where(sql.InValues(s.C(section.TeachersColumn), ids...))
+							s.Where(sql.InValues(s.C(section.TeacherAssignmentsColumn), ids...))
 						})
-						if err := query.GroupBy(section.TeachersColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+						if err := query.GroupBy(section.TeacherAssignmentsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
 							return err
 						}
 						m := make(map[string]int, len(v))
@@ -1900,7 +1944,7 @@ func (_q *SectionQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				} else {
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Section) error {
 						for i := range nodes {
-							n := len(nodes[i].Edges.Teachers)
+							n := len(nodes[i].Edges.TeacherAssignments)
 							if nodes[i].Edges.totalCount[4] == nil {
 								nodes[i].Edges.totalCount[4] = make(map[string]int)
 							}
@@ -1926,17 +1970,17 @@ func (_q *SectionQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(section.TeachersColumn, limit, pager.orderExpr(query))
+					modify := entgql.LimitPerRow(section.TeacherAssignmentsColumn, limit, pager.orderExpr(query))
 					query.modifiers = append(query.modifiers, modify)
 				}
 			} else {
 				query = pager.applyOrder(query)
 			}
-			_q.WithNamedTeachers(alias, func(wq *SectionTeacherQuery) {
+			_q.WithNamedTeacherAssignments(alias, func(wq *SectionTeacherQuery) {
 				*wq = *query
 			})
 
-		case "students":
+		case "enrollments":
 			var (
 				alias = field.Alias
 				path  = append(path, alias)
@@ -1968,9 +2012,9 @@ func (_q *SectionQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 							Count  int    `sql:"count"`
 						}
 						query.Where(func(s *sql.Selector) {
-							s.Where(sql.InValues(s.C(section.StudentsColumn), ids...))
+							s.Where(sql.InValues(s.C(section.EnrollmentsColumn), ids...))
 						})
-						if err := query.GroupBy(section.StudentsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+						if err := query.GroupBy(section.EnrollmentsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
 							return err
 						}
 						m := make(map[string]int, len(v))
@@ -1989,7 +2033,7 @@ func (_q *SectionQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				} else {
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Section) error {
 						for i := range nodes {
-							n := len(nodes[i].Edges.Students)
+							n := len(nodes[i].Edges.Enrollments)
 							if nodes[i].Edges.totalCount[5] == nil {
 								nodes[i].Edges.totalCount[5] = make(map[string]int)
 							}
@@ -2015,13 +2059,13 @@ func (_q *SectionQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(section.StudentsColumn, limit, pager.orderExpr(query))
+					modify := entgql.LimitPerRow(section.EnrollmentsColumn, limit, pager.orderExpr(query))
 					query.modifiers = append(query.modifiers, modify)
 				}
 			} else {
 				query = pager.applyOrder(query)
 			}
-			_q.WithNamedStudents(alias, func(wq *SectionStudentQuery) {
+			_q.WithNamedEnrollments(alias, func(wq *SectionStudentQuery) {
 				*wq = *query
 			})
 		case "districtID":
@@ -2872,7 +2916,7 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				*wq = *query
 			})
 
-		case "taughtSections":
+		case "teacherAssignments":
 			var (
 				alias = field.Alias
 				path  = append(path, alias)
@@ -2904,9 +2948,9 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 							Count  int    `sql:"count"`
 						}
 						query.Where(func(s *sql.Selector) {
-							s.Where(sql.InValues(s.C(user.TaughtSectionsColumn), ids...))
+							s.Where(sql.InValues(s.C(user.TeacherAssignmentsColumn), ids...))
 						})
-						if err := query.GroupBy(user.TaughtSectionsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+						if err := query.GroupBy(user.TeacherAssignmentsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
 							return err
 						}
 						m := make(map[string]int, len(v))
@@ -2925,7 +2969,7 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				} else {
 					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*User) error {
 						for i := range nodes {
-							n := len(nodes[i].Edges.TaughtSections)
+							n := len(nodes[i].Edges.TeacherAssignments)
 							if nodes[i].Edges.totalCount[2] == nil {
 								nodes[i].Edges.totalCount[2] = make(map[string]int)
 							}
@@ -2951,13 +2995,13 @@ func (_q *UserQuery) collectField(ctx context.Context, oneNode bool, opCtx *grap
 				if oneNode {
 					pager.applyOrder(query.Limit(limit))
 				} else {
-					modify := entgql.LimitPerRow(user.TaughtSectionsColumn, limit, pager.orderExpr(query))
+					modify := entgql.LimitPerRow(user.TeacherAssignmentsColumn, limit, pager.orderExpr(query))
 					query.modifiers = append(query.modifiers, modify)
 				}
 			} else {
 				query = pager.applyOrder(query)
 			}
-			_q.WithNamedTaughtSections(alias, func(wq *SectionTeacherQuery) {
+			_q.WithNamedTeacherAssignments(alias, func(wq *SectionTeacherQuery) {
 				*wq = *query
 			})
 

@@ -13,7 +13,7 @@ func (_m *ContactRelationship) Contact(ctx context.Context) (*User, error) {
 	if IsNotLoaded(err) {
 		result, err = _m.QueryContact().Only(ctx)
 	}
-	return result, err
+	return result, MaskNotFound(err)
 }
 
 func (_m *ContactRelationship) Student(ctx context.Context) (*User, error) {
@@ -21,7 +21,7 @@ func (_m *ContactRelationship) Student(ctx context.Context) (*User, error) {
 	if IsNotLoaded(err) {
 		result, err = _m.QueryStudent().Only(ctx)
 	}
-	return result, err
+	return result, MaskNotFound(err)
 }
 
 func (_m *Course) District(ctx context.Context) (*District, error) {
@@ -192,7 +192,7 @@ func (_m *RoleSchool) School(ctx context.Context) (*School, error) {
 	if IsNotLoaded(err) {
 		result, err = _m.QuerySchool().Only(ctx)
 	}
-	return result, err
+	return result, MaskNotFound(err)
 }
 
 func (_m *School) District(ctx context.Context) (*District, error) {
@@ -225,9 +225,10 @@ func (_m *School) Sections(
 }
 
 func (_m *School) RoleSchools(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, where *RoleSchoolWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *RoleSchoolOrder, where *RoleSchoolWhereInput,
 ) (*RoleSchoolConnection, error) {
 	opts := []RoleSchoolPaginateOption{
+		WithRoleSchoolOrder(orderBy),
 		WithRoleSchoolFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
@@ -296,7 +297,7 @@ func (_m *Section) Course(ctx context.Context) (*Course, error) {
 	return result, MaskNotFound(err)
 }
 
-func (_m *Section) Teachers(
+func (_m *Section) TeacherAssignments(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *SectionTeacherOrder, where *SectionTeacherWhereInput,
 ) (*SectionTeacherConnection, error) {
 	opts := []SectionTeacherPaginateOption{
@@ -305,7 +306,7 @@ func (_m *Section) Teachers(
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[4][alias]
-	if nodes, err := _m.NamedTeachers(alias); err == nil || hasTotalCount {
+	if nodes, err := _m.NamedTeacherAssignments(alias); err == nil || hasTotalCount {
 		pager, err := newSectionTeacherPager(opts, last != nil)
 		if err != nil {
 			return nil, err
@@ -314,10 +315,10 @@ func (_m *Section) Teachers(
 		conn.build(nodes, pager, after, first, before, last)
 		return conn, nil
 	}
-	return _m.QueryTeachers().Paginate(ctx, after, first, before, last, opts...)
+	return _m.QueryTeacherAssignments().Paginate(ctx, after, first, before, last, opts...)
 }
 
-func (_m *Section) Students(
+func (_m *Section) Enrollments(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *SectionStudentOrder, where *SectionStudentWhereInput,
 ) (*SectionStudentConnection, error) {
 	opts := []SectionStudentPaginateOption{
@@ -326,7 +327,7 @@ func (_m *Section) Students(
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[5][alias]
-	if nodes, err := _m.NamedStudents(alias); err == nil || hasTotalCount {
+	if nodes, err := _m.NamedEnrollments(alias); err == nil || hasTotalCount {
 		pager, err := newSectionStudentPager(opts, last != nil)
 		if err != nil {
 			return nil, err
@@ -335,7 +336,7 @@ func (_m *Section) Students(
 		conn.build(nodes, pager, after, first, before, last)
 		return conn, nil
 	}
-	return _m.QueryStudents().Paginate(ctx, after, first, before, last, opts...)
+	return _m.QueryEnrollments().Paginate(ctx, after, first, before, last, opts...)
 }
 
 func (_m *SectionStudent) Section(ctx context.Context) (*Section, error) {
@@ -343,7 +344,7 @@ func (_m *SectionStudent) Section(ctx context.Context) (*Section, error) {
 	if IsNotLoaded(err) {
 		result, err = _m.QuerySection().Only(ctx)
 	}
-	return result, err
+	return result, MaskNotFound(err)
 }
 
 func (_m *SectionStudent) User(ctx context.Context) (*User, error) {
@@ -351,7 +352,7 @@ func (_m *SectionStudent) User(ctx context.Context) (*User, error) {
 	if IsNotLoaded(err) {
 		result, err = _m.QueryUser().Only(ctx)
 	}
-	return result, err
+	return result, MaskNotFound(err)
 }
 
 func (_m *SectionTeacher) Section(ctx context.Context) (*Section, error) {
@@ -359,7 +360,7 @@ func (_m *SectionTeacher) Section(ctx context.Context) (*Section, error) {
 	if IsNotLoaded(err) {
 		result, err = _m.QuerySection().Only(ctx)
 	}
-	return result, err
+	return result, MaskNotFound(err)
 }
 
 func (_m *SectionTeacher) User(ctx context.Context) (*User, error) {
@@ -367,7 +368,7 @@ func (_m *SectionTeacher) User(ctx context.Context) (*User, error) {
 	if IsNotLoaded(err) {
 		result, err = _m.QueryUser().Only(ctx)
 	}
-	return result, err
+	return result, MaskNotFound(err)
 }
 
 func (_m *SyncRun) District(ctx context.Context) (*District, error) {
@@ -427,7 +428,7 @@ func (_m *User) Roles(ctx context.Context) (result []*UserRole, err error) {
 	return result, err
 }
 
-func (_m *User) TaughtSections(
+func (_m *User) TeacherAssignments(
 	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *SectionTeacherOrder, where *SectionTeacherWhereInput,
 ) (*SectionTeacherConnection, error) {
 	opts := []SectionTeacherPaginateOption{
@@ -436,7 +437,7 @@ func (_m *User) TaughtSections(
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
 	totalCount, hasTotalCount := _m.Edges.totalCount[2][alias]
-	if nodes, err := _m.NamedTaughtSections(alias); err == nil || hasTotalCount {
+	if nodes, err := _m.NamedTeacherAssignments(alias); err == nil || hasTotalCount {
 		pager, err := newSectionTeacherPager(opts, last != nil)
 		if err != nil {
 			return nil, err
@@ -445,7 +446,7 @@ func (_m *User) TaughtSections(
 		conn.build(nodes, pager, after, first, before, last)
 		return conn, nil
 	}
-	return _m.QueryTaughtSections().Paginate(ctx, after, first, before, last, opts...)
+	return _m.QueryTeacherAssignments().Paginate(ctx, after, first, before, last, opts...)
 }
 
 func (_m *User) Enrollments(
@@ -470,9 +471,10 @@ func (_m *User) Enrollments(
 }
 
 func (_m *User) Contacts(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, where *ContactRelationshipWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *ContactRelationshipOrder, where *ContactRelationshipWhereInput,
 ) (*ContactRelationshipConnection, error) {
 	opts := []ContactRelationshipPaginateOption{
+		WithContactRelationshipOrder(orderBy),
 		WithContactRelationshipFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
@@ -490,9 +492,10 @@ func (_m *User) Contacts(
 }
 
 func (_m *User) ContactStudents(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, where *ContactRelationshipWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *ContactRelationshipOrder, where *ContactRelationshipWhereInput,
 ) (*ContactRelationshipConnection, error) {
 	opts := []ContactRelationshipPaginateOption{
+		WithContactRelationshipOrder(orderBy),
 		WithContactRelationshipFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias
@@ -526,9 +529,10 @@ func (_m *UserRole) School(ctx context.Context) (*School, error) {
 }
 
 func (_m *UserRole) SchoolMemberships(
-	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, where *RoleSchoolWhereInput,
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *RoleSchoolOrder, where *RoleSchoolWhereInput,
 ) (*RoleSchoolConnection, error) {
 	opts := []RoleSchoolPaginateOption{
+		WithRoleSchoolOrder(orderBy),
 		WithRoleSchoolFilter(where.Filter),
 	}
 	alias := graphql.GetFieldContext(ctx).Field.Alias

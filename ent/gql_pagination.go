@@ -614,6 +614,53 @@ func (_m *ContactRelationshipQuery) Paginate(
 	return conn, nil
 }
 
+var (
+	// ContactRelationshipOrderFieldStartedAt orders ContactRelationship by started_at.
+	ContactRelationshipOrderFieldStartedAt = &ContactRelationshipOrderField{
+		Value: func(_m *ContactRelationship) (ent.Value, error) {
+			return _m.StartedAt, nil
+		},
+		column: contactrelationship.FieldStartedAt,
+		toTerm: contactrelationship.ByStartedAt,
+		toCursor: func(_m *ContactRelationship) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.StartedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f ContactRelationshipOrderField) String() string {
+	var str string
+	switch f.column {
+	case ContactRelationshipOrderFieldStartedAt.column:
+		str = "STARTED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f ContactRelationshipOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *ContactRelationshipOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("ContactRelationshipOrderField %T must be a string", v)
+	}
+	switch str {
+	case "STARTED_AT":
+		*f = *ContactRelationshipOrderFieldStartedAt
+	default:
+		return fmt.Errorf("%s is not a valid ContactRelationshipOrderField", str)
+	}
+	return nil
+}
+
 // ContactRelationshipOrderField defines the ordering field of ContactRelationship.
 type ContactRelationshipOrderField struct {
 	// Value extracts the ordering value from the given ContactRelationship.
@@ -1453,6 +1500,53 @@ func (_m *RoleSchoolQuery) Paginate(
 	}
 	conn.build(nodes, pager, after, first, before, last)
 	return conn, nil
+}
+
+var (
+	// RoleSchoolOrderFieldStartedAt orders RoleSchool by started_at.
+	RoleSchoolOrderFieldStartedAt = &RoleSchoolOrderField{
+		Value: func(_m *RoleSchool) (ent.Value, error) {
+			return _m.StartedAt, nil
+		},
+		column: roleschool.FieldStartedAt,
+		toTerm: roleschool.ByStartedAt,
+		toCursor: func(_m *RoleSchool) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.StartedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f RoleSchoolOrderField) String() string {
+	var str string
+	switch f.column {
+	case RoleSchoolOrderFieldStartedAt.column:
+		str = "STARTED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f RoleSchoolOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *RoleSchoolOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("RoleSchoolOrderField %T must be a string", v)
+	}
+	switch str {
+	case "STARTED_AT":
+		*f = *RoleSchoolOrderFieldStartedAt
+	default:
+		return fmt.Errorf("%s is not a valid RoleSchoolOrderField", str)
+	}
+	return nil
 }
 
 // RoleSchoolOrderField defines the ordering field of RoleSchool.
@@ -2297,6 +2391,20 @@ func (_m *SectionStudentQuery) Paginate(
 }
 
 var (
+	// SectionStudentOrderFieldStartedAt orders SectionStudent by started_at.
+	SectionStudentOrderFieldStartedAt = &SectionStudentOrderField{
+		Value: func(_m *SectionStudent) (ent.Value, error) {
+			return _m.StartedAt, nil
+		},
+		column: sectionstudent.FieldStartedAt,
+		toTerm: sectionstudent.ByStartedAt,
+		toCursor: func(_m *SectionStudent) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.StartedAt,
+			}
+		},
+	}
 	// SectionStudentOrderFieldUserID orders SectionStudent by user_id.
 	SectionStudentOrderFieldUserID = &SectionStudentOrderField{
 		Value: func(_m *SectionStudent) (ent.Value, error) {
@@ -2317,6 +2425,8 @@ var (
 func (f SectionStudentOrderField) String() string {
 	var str string
 	switch f.column {
+	case SectionStudentOrderFieldStartedAt.column:
+		str = "STARTED_AT"
 	case SectionStudentOrderFieldUserID.column:
 		str = "USER_ID"
 	}
@@ -2335,6 +2445,8 @@ func (f *SectionStudentOrderField) UnmarshalGQL(v interface{}) error {
 		return fmt.Errorf("SectionStudentOrderField %T must be a string", v)
 	}
 	switch str {
+	case "STARTED_AT":
+		*f = *SectionStudentOrderFieldStartedAt
 	case "USER_ID":
 		*f = *SectionStudentOrderFieldUserID
 	default:
@@ -2593,6 +2705,20 @@ func (_m *SectionTeacherQuery) Paginate(
 }
 
 var (
+	// SectionTeacherOrderFieldStartedAt orders SectionTeacher by started_at.
+	SectionTeacherOrderFieldStartedAt = &SectionTeacherOrderField{
+		Value: func(_m *SectionTeacher) (ent.Value, error) {
+			return _m.StartedAt, nil
+		},
+		column: sectionteacher.FieldStartedAt,
+		toTerm: sectionteacher.ByStartedAt,
+		toCursor: func(_m *SectionTeacher) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.StartedAt,
+			}
+		},
+	}
 	// SectionTeacherOrderFieldPosition orders SectionTeacher by position.
 	SectionTeacherOrderFieldPosition = &SectionTeacherOrderField{
 		Value: func(_m *SectionTeacher) (ent.Value, error) {
@@ -2613,6 +2739,8 @@ var (
 func (f SectionTeacherOrderField) String() string {
 	var str string
 	switch f.column {
+	case SectionTeacherOrderFieldStartedAt.column:
+		str = "STARTED_AT"
 	case SectionTeacherOrderFieldPosition.column:
 		str = "POSITION"
 	}
@@ -2631,6 +2759,8 @@ func (f *SectionTeacherOrderField) UnmarshalGQL(v interface{}) error {
 		return fmt.Errorf("SectionTeacherOrderField %T must be a string", v)
 	}
 	switch str {
+	case "STARTED_AT":
+		*f = *SectionTeacherOrderFieldStartedAt
 	case "POSITION":
 		*f = *SectionTeacherOrderFieldPosition
 	default:

@@ -473,6 +473,8 @@ type ContactRelationshipWhereInput struct {
 	ContactIDContains     *string  `json:"contactIDContains,omitempty"`
 	ContactIDHasPrefix    *string  `json:"contactIDHasPrefix,omitempty"`
 	ContactIDHasSuffix    *string  `json:"contactIDHasSuffix,omitempty"`
+	ContactIDIsNil        bool     `json:"contactIDIsNil,omitempty"`
+	ContactIDNotNil       bool     `json:"contactIDNotNil,omitempty"`
 	ContactIDEqualFold    *string  `json:"contactIDEqualFold,omitempty"`
 	ContactIDContainsFold *string  `json:"contactIDContainsFold,omitempty"`
 
@@ -488,6 +490,8 @@ type ContactRelationshipWhereInput struct {
 	StudentIDContains     *string  `json:"studentIDContains,omitempty"`
 	StudentIDHasPrefix    *string  `json:"studentIDHasPrefix,omitempty"`
 	StudentIDHasSuffix    *string  `json:"studentIDHasSuffix,omitempty"`
+	StudentIDIsNil        bool     `json:"studentIDIsNil,omitempty"`
+	StudentIDNotNil       bool     `json:"studentIDNotNil,omitempty"`
 	StudentIDEqualFold    *string  `json:"studentIDEqualFold,omitempty"`
 	StudentIDContainsFold *string  `json:"studentIDContainsFold,omitempty"`
 
@@ -757,6 +761,12 @@ func (i *ContactRelationshipWhereInput) P() (predicate.ContactRelationship, erro
 	if i.ContactIDHasSuffix != nil {
 		predicates = append(predicates, contactrelationship.ContactIDHasSuffix(*i.ContactIDHasSuffix))
 	}
+	if i.ContactIDIsNil {
+		predicates = append(predicates, contactrelationship.ContactIDIsNil())
+	}
+	if i.ContactIDNotNil {
+		predicates = append(predicates, contactrelationship.ContactIDNotNil())
+	}
 	if i.ContactIDEqualFold != nil {
 		predicates = append(predicates, contactrelationship.ContactIDEqualFold(*i.ContactIDEqualFold))
 	}
@@ -795,6 +805,12 @@ func (i *ContactRelationshipWhereInput) P() (predicate.ContactRelationship, erro
 	}
 	if i.StudentIDHasSuffix != nil {
 		predicates = append(predicates, contactrelationship.StudentIDHasSuffix(*i.StudentIDHasSuffix))
+	}
+	if i.StudentIDIsNil {
+		predicates = append(predicates, contactrelationship.StudentIDIsNil())
+	}
+	if i.StudentIDNotNil {
+		predicates = append(predicates, contactrelationship.StudentIDNotNil())
 	}
 	if i.StudentIDEqualFold != nil {
 		predicates = append(predicates, contactrelationship.StudentIDEqualFold(*i.StudentIDEqualFold))
@@ -2432,6 +2448,8 @@ type RoleSchoolWhereInput struct {
 	SchoolIDContains     *string  `json:"schoolIDContains,omitempty"`
 	SchoolIDHasPrefix    *string  `json:"schoolIDHasPrefix,omitempty"`
 	SchoolIDHasSuffix    *string  `json:"schoolIDHasSuffix,omitempty"`
+	SchoolIDIsNil        bool     `json:"schoolIDIsNil,omitempty"`
+	SchoolIDNotNil       bool     `json:"schoolIDNotNil,omitempty"`
 	SchoolIDEqualFold    *string  `json:"schoolIDEqualFold,omitempty"`
 	SchoolIDContainsFold *string  `json:"schoolIDContainsFold,omitempty"`
 
@@ -2721,6 +2739,12 @@ func (i *RoleSchoolWhereInput) P() (predicate.RoleSchool, error) {
 	}
 	if i.SchoolIDHasSuffix != nil {
 		predicates = append(predicates, roleschool.SchoolIDHasSuffix(*i.SchoolIDHasSuffix))
+	}
+	if i.SchoolIDIsNil {
+		predicates = append(predicates, roleschool.SchoolIDIsNil())
+	}
+	if i.SchoolIDNotNil {
+		predicates = append(predicates, roleschool.SchoolIDNotNil())
 	}
 	if i.SchoolIDEqualFold != nil {
 		predicates = append(predicates, roleschool.SchoolIDEqualFold(*i.SchoolIDEqualFold))
@@ -4276,13 +4300,13 @@ type SectionWhereInput struct {
 	HasCourse     *bool               `json:"hasCourse,omitempty"`
 	HasCourseWith []*CourseWhereInput `json:"hasCourseWith,omitempty"`
 
-	// "teachers" edge predicates.
-	HasTeachers     *bool                       `json:"hasTeachers,omitempty"`
-	HasTeachersWith []*SectionTeacherWhereInput `json:"hasTeachersWith,omitempty"`
+	// "teacher_assignments" edge predicates.
+	HasTeacherAssignments     *bool                       `json:"hasTeacherAssignments,omitempty"`
+	HasTeacherAssignmentsWith []*SectionTeacherWhereInput `json:"hasTeacherAssignmentsWith,omitempty"`
 
-	// "students" edge predicates.
-	HasStudents     *bool                       `json:"hasStudents,omitempty"`
-	HasStudentsWith []*SectionStudentWhereInput `json:"hasStudentsWith,omitempty"`
+	// "enrollments" edge predicates.
+	HasEnrollments     *bool                       `json:"hasEnrollments,omitempty"`
+	HasEnrollmentsWith []*SectionStudentWhereInput `json:"hasEnrollmentsWith,omitempty"`
 }
 
 // AddPredicates adds custom predicates to the where input to be used during the filtering phase.
@@ -5005,41 +5029,41 @@ func (i *SectionWhereInput) P() (predicate.Section, error) {
 		}
 		predicates = append(predicates, section.HasCourseWith(with...))
 	}
-	if i.HasTeachers != nil {
-		p := section.HasTeachers()
-		if !*i.HasTeachers {
+	if i.HasTeacherAssignments != nil {
+		p := section.HasTeacherAssignments()
+		if !*i.HasTeacherAssignments {
 			p = section.Not(p)
 		}
 		predicates = append(predicates, p)
 	}
-	if len(i.HasTeachersWith) > 0 {
-		with := make([]predicate.SectionTeacher, 0, len(i.HasTeachersWith))
-		for _, w := range i.HasTeachersWith {
+	if len(i.HasTeacherAssignmentsWith) > 0 {
+		with := make([]predicate.SectionTeacher, 0, len(i.HasTeacherAssignmentsWith))
+		for _, w := range i.HasTeacherAssignmentsWith {
 			p, err := w.P()
 			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasTeachersWith'", err)
+				return nil, fmt.Errorf("%w: field 'HasTeacherAssignmentsWith'", err)
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, section.HasTeachersWith(with...))
+		predicates = append(predicates, section.HasTeacherAssignmentsWith(with...))
 	}
-	if i.HasStudents != nil {
-		p := section.HasStudents()
-		if !*i.HasStudents {
+	if i.HasEnrollments != nil {
+		p := section.HasEnrollments()
+		if !*i.HasEnrollments {
 			p = section.Not(p)
 		}
 		predicates = append(predicates, p)
 	}
-	if len(i.HasStudentsWith) > 0 {
-		with := make([]predicate.SectionStudent, 0, len(i.HasStudentsWith))
-		for _, w := range i.HasStudentsWith {
+	if len(i.HasEnrollmentsWith) > 0 {
+		with := make([]predicate.SectionStudent, 0, len(i.HasEnrollmentsWith))
+		for _, w := range i.HasEnrollmentsWith {
 			p, err := w.P()
 			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasStudentsWith'", err)
+				return nil, fmt.Errorf("%w: field 'HasEnrollmentsWith'", err)
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, section.HasStudentsWith(with...))
+		predicates = append(predicates, section.HasEnrollmentsWith(with...))
 	}
 	switch len(predicates) {
 	case 0:
@@ -5119,6 +5143,8 @@ type SectionStudentWhereInput struct {
 	SectionIDContains     *string  `json:"sectionIDContains,omitempty"`
 	SectionIDHasPrefix    *string  `json:"sectionIDHasPrefix,omitempty"`
 	SectionIDHasSuffix    *string  `json:"sectionIDHasSuffix,omitempty"`
+	SectionIDIsNil        bool     `json:"sectionIDIsNil,omitempty"`
+	SectionIDNotNil       bool     `json:"sectionIDNotNil,omitempty"`
 	SectionIDEqualFold    *string  `json:"sectionIDEqualFold,omitempty"`
 	SectionIDContainsFold *string  `json:"sectionIDContainsFold,omitempty"`
 
@@ -5134,6 +5160,8 @@ type SectionStudentWhereInput struct {
 	UserIDContains     *string  `json:"userIDContains,omitempty"`
 	UserIDHasPrefix    *string  `json:"userIDHasPrefix,omitempty"`
 	UserIDHasSuffix    *string  `json:"userIDHasSuffix,omitempty"`
+	UserIDIsNil        bool     `json:"userIDIsNil,omitempty"`
+	UserIDNotNil       bool     `json:"userIDNotNil,omitempty"`
 	UserIDEqualFold    *string  `json:"userIDEqualFold,omitempty"`
 	UserIDContainsFold *string  `json:"userIDContainsFold,omitempty"`
 
@@ -5373,6 +5401,12 @@ func (i *SectionStudentWhereInput) P() (predicate.SectionStudent, error) {
 	if i.SectionIDHasSuffix != nil {
 		predicates = append(predicates, sectionstudent.SectionIDHasSuffix(*i.SectionIDHasSuffix))
 	}
+	if i.SectionIDIsNil {
+		predicates = append(predicates, sectionstudent.SectionIDIsNil())
+	}
+	if i.SectionIDNotNil {
+		predicates = append(predicates, sectionstudent.SectionIDNotNil())
+	}
 	if i.SectionIDEqualFold != nil {
 		predicates = append(predicates, sectionstudent.SectionIDEqualFold(*i.SectionIDEqualFold))
 	}
@@ -5411,6 +5445,12 @@ func (i *SectionStudentWhereInput) P() (predicate.SectionStudent, error) {
 	}
 	if i.UserIDHasSuffix != nil {
 		predicates = append(predicates, sectionstudent.UserIDHasSuffix(*i.UserIDHasSuffix))
+	}
+	if i.UserIDIsNil {
+		predicates = append(predicates, sectionstudent.UserIDIsNil())
+	}
+	if i.UserIDNotNil {
+		predicates = append(predicates, sectionstudent.UserIDNotNil())
 	}
 	if i.UserIDEqualFold != nil {
 		predicates = append(predicates, sectionstudent.UserIDEqualFold(*i.UserIDEqualFold))
@@ -5533,6 +5573,8 @@ type SectionTeacherWhereInput struct {
 	SectionIDContains     *string  `json:"sectionIDContains,omitempty"`
 	SectionIDHasPrefix    *string  `json:"sectionIDHasPrefix,omitempty"`
 	SectionIDHasSuffix    *string  `json:"sectionIDHasSuffix,omitempty"`
+	SectionIDIsNil        bool     `json:"sectionIDIsNil,omitempty"`
+	SectionIDNotNil       bool     `json:"sectionIDNotNil,omitempty"`
 	SectionIDEqualFold    *string  `json:"sectionIDEqualFold,omitempty"`
 	SectionIDContainsFold *string  `json:"sectionIDContainsFold,omitempty"`
 
@@ -5548,6 +5590,8 @@ type SectionTeacherWhereInput struct {
 	UserIDContains     *string  `json:"userIDContains,omitempty"`
 	UserIDHasPrefix    *string  `json:"userIDHasPrefix,omitempty"`
 	UserIDHasSuffix    *string  `json:"userIDHasSuffix,omitempty"`
+	UserIDIsNil        bool     `json:"userIDIsNil,omitempty"`
+	UserIDNotNil       bool     `json:"userIDNotNil,omitempty"`
 	UserIDEqualFold    *string  `json:"userIDEqualFold,omitempty"`
 	UserIDContainsFold *string  `json:"userIDContainsFold,omitempty"`
 
@@ -5797,6 +5841,12 @@ func (i *SectionTeacherWhereInput) P() (predicate.SectionTeacher, error) {
 	if i.SectionIDHasSuffix != nil {
 		predicates = append(predicates, sectionteacher.SectionIDHasSuffix(*i.SectionIDHasSuffix))
 	}
+	if i.SectionIDIsNil {
+		predicates = append(predicates, sectionteacher.SectionIDIsNil())
+	}
+	if i.SectionIDNotNil {
+		predicates = append(predicates, sectionteacher.SectionIDNotNil())
+	}
 	if i.SectionIDEqualFold != nil {
 		predicates = append(predicates, sectionteacher.SectionIDEqualFold(*i.SectionIDEqualFold))
 	}
@@ -5835,6 +5885,12 @@ func (i *SectionTeacherWhereInput) P() (predicate.SectionTeacher, error) {
 	}
 	if i.UserIDHasSuffix != nil {
 		predicates = append(predicates, sectionteacher.UserIDHasSuffix(*i.UserIDHasSuffix))
+	}
+	if i.UserIDIsNil {
+		predicates = append(predicates, sectionteacher.UserIDIsNil())
+	}
+	if i.UserIDNotNil {
+		predicates = append(predicates, sectionteacher.UserIDNotNil())
 	}
 	if i.UserIDEqualFold != nil {
 		predicates = append(predicates, sectionteacher.UserIDEqualFold(*i.UserIDEqualFold))
@@ -7091,9 +7147,9 @@ type UserWhereInput struct {
 	HasRoles     *bool                 `json:"hasRoles,omitempty"`
 	HasRolesWith []*UserRoleWhereInput `json:"hasRolesWith,omitempty"`
 
-	// "taught_sections" edge predicates.
-	HasTaughtSections     *bool                       `json:"hasTaughtSections,omitempty"`
-	HasTaughtSectionsWith []*SectionTeacherWhereInput `json:"hasTaughtSectionsWith,omitempty"`
+	// "teacher_assignments" edge predicates.
+	HasTeacherAssignments     *bool                       `json:"hasTeacherAssignments,omitempty"`
+	HasTeacherAssignmentsWith []*SectionTeacherWhereInput `json:"hasTeacherAssignmentsWith,omitempty"`
 
 	// "enrollments" edge predicates.
 	HasEnrollments     *bool                       `json:"hasEnrollments,omitempty"`
@@ -7579,23 +7635,23 @@ func (i *UserWhereInput) P() (predicate.User, error) {
 		}
 		predicates = append(predicates, user.HasRolesWith(with...))
 	}
-	if i.HasTaughtSections != nil {
-		p := user.HasTaughtSections()
-		if !*i.HasTaughtSections {
+	if i.HasTeacherAssignments != nil {
+		p := user.HasTeacherAssignments()
+		if !*i.HasTeacherAssignments {
 			p = user.Not(p)
 		}
 		predicates = append(predicates, p)
 	}
-	if len(i.HasTaughtSectionsWith) > 0 {
-		with := make([]predicate.SectionTeacher, 0, len(i.HasTaughtSectionsWith))
-		for _, w := range i.HasTaughtSectionsWith {
+	if len(i.HasTeacherAssignmentsWith) > 0 {
+		with := make([]predicate.SectionTeacher, 0, len(i.HasTeacherAssignmentsWith))
+		for _, w := range i.HasTeacherAssignmentsWith {
 			p, err := w.P()
 			if err != nil {
-				return nil, fmt.Errorf("%w: field 'HasTaughtSectionsWith'", err)
+				return nil, fmt.Errorf("%w: field 'HasTeacherAssignmentsWith'", err)
 			}
 			with = append(with, p)
 		}
-		predicates = append(predicates, user.HasTaughtSectionsWith(with...))
+		predicates = append(predicates, user.HasTeacherAssignmentsWith(with...))
 	}
 	if i.HasEnrollments != nil {
 		p := user.HasEnrollments()

@@ -1742,9 +1742,22 @@ func (m *ContactRelationshipMutation) OldContactID(ctx context.Context) (v strin
 	return oldValue.ContactID, nil
 }
 
+// ClearContactID clears the value of the "contact_id" field.
+func (m *ContactRelationshipMutation) ClearContactID() {
+	m.contact = nil
+	m.clearedFields[contactrelationship.FieldContactID] = struct{}{}
+}
+
+// ContactIDCleared returns if the "contact_id" field was cleared in this mutation.
+func (m *ContactRelationshipMutation) ContactIDCleared() bool {
+	_, ok := m.clearedFields[contactrelationship.FieldContactID]
+	return ok
+}
+
 // ResetContactID resets all changes to the "contact_id" field.
 func (m *ContactRelationshipMutation) ResetContactID() {
 	m.contact = nil
+	delete(m.clearedFields, contactrelationship.FieldContactID)
 }
 
 // SetStudentID sets the "student_id" field.
@@ -1778,9 +1791,22 @@ func (m *ContactRelationshipMutation) OldStudentID(ctx context.Context) (v strin
 	return oldValue.StudentID, nil
 }
 
+// ClearStudentID clears the value of the "student_id" field.
+func (m *ContactRelationshipMutation) ClearStudentID() {
+	m.student = nil
+	m.clearedFields[contactrelationship.FieldStudentID] = struct{}{}
+}
+
+// StudentIDCleared returns if the "student_id" field was cleared in this mutation.
+func (m *ContactRelationshipMutation) StudentIDCleared() bool {
+	_, ok := m.clearedFields[contactrelationship.FieldStudentID]
+	return ok
+}
+
 // ResetStudentID resets all changes to the "student_id" field.
 func (m *ContactRelationshipMutation) ResetStudentID() {
 	m.student = nil
+	delete(m.clearedFields, contactrelationship.FieldStudentID)
 }
 
 // SetRelationship sets the "relationship" field.
@@ -1863,7 +1889,7 @@ func (m *ContactRelationshipMutation) ClearContact() {
 
 // ContactCleared reports if the "contact" edge to the User entity was cleared.
 func (m *ContactRelationshipMutation) ContactCleared() bool {
-	return m.clearedcontact
+	return m.ContactIDCleared() || m.clearedcontact
 }
 
 // ContactIDs returns the "contact" edge IDs in the mutation.
@@ -1890,7 +1916,7 @@ func (m *ContactRelationshipMutation) ClearStudent() {
 
 // StudentCleared reports if the "student" edge to the User entity was cleared.
 func (m *ContactRelationshipMutation) StudentCleared() bool {
-	return m.clearedstudent
+	return m.StudentIDCleared() || m.clearedstudent
 }
 
 // StudentIDs returns the "student" edge IDs in the mutation.
@@ -2101,6 +2127,12 @@ func (m *ContactRelationshipMutation) ClearedFields() []string {
 	if m.FieldCleared(contactrelationship.FieldEndedAt) {
 		fields = append(fields, contactrelationship.FieldEndedAt)
 	}
+	if m.FieldCleared(contactrelationship.FieldContactID) {
+		fields = append(fields, contactrelationship.FieldContactID)
+	}
+	if m.FieldCleared(contactrelationship.FieldStudentID) {
+		fields = append(fields, contactrelationship.FieldStudentID)
+	}
 	return fields
 }
 
@@ -2117,6 +2149,12 @@ func (m *ContactRelationshipMutation) ClearField(name string) error {
 	switch name {
 	case contactrelationship.FieldEndedAt:
 		m.ClearEndedAt()
+		return nil
+	case contactrelationship.FieldContactID:
+		m.ClearContactID()
+		return nil
+	case contactrelationship.FieldStudentID:
+		m.ClearStudentID()
 		return nil
 	}
 	return fmt.Errorf("unknown ContactRelationship nullable field %s", name)
@@ -6047,9 +6085,22 @@ func (m *RoleSchoolMutation) OldSchoolID(ctx context.Context) (v string, err err
 	return oldValue.SchoolID, nil
 }
 
+// ClearSchoolID clears the value of the "school_id" field.
+func (m *RoleSchoolMutation) ClearSchoolID() {
+	m.school = nil
+	m.clearedFields[roleschool.FieldSchoolID] = struct{}{}
+}
+
+// SchoolIDCleared returns if the "school_id" field was cleared in this mutation.
+func (m *RoleSchoolMutation) SchoolIDCleared() bool {
+	_, ok := m.clearedFields[roleschool.FieldSchoolID]
+	return ok
+}
+
 // ResetSchoolID resets all changes to the "school_id" field.
 func (m *RoleSchoolMutation) ResetSchoolID() {
 	m.school = nil
+	delete(m.clearedFields, roleschool.FieldSchoolID)
 }
 
 // SetArchivedAt sets the "archived_at" field.
@@ -6136,7 +6187,7 @@ func (m *RoleSchoolMutation) ClearSchool() {
 
 // SchoolCleared reports if the "school" edge to the School entity was cleared.
 func (m *RoleSchoolMutation) SchoolCleared() bool {
-	return m.clearedschool
+	return m.SchoolIDCleared() || m.clearedschool
 }
 
 // SchoolIDs returns the "school" edge IDs in the mutation.
@@ -6333,6 +6384,9 @@ func (m *RoleSchoolMutation) ClearedFields() []string {
 	if m.FieldCleared(roleschool.FieldEndedAt) {
 		fields = append(fields, roleschool.FieldEndedAt)
 	}
+	if m.FieldCleared(roleschool.FieldSchoolID) {
+		fields = append(fields, roleschool.FieldSchoolID)
+	}
 	if m.FieldCleared(roleschool.FieldArchivedAt) {
 		fields = append(fields, roleschool.FieldArchivedAt)
 	}
@@ -6352,6 +6406,9 @@ func (m *RoleSchoolMutation) ClearField(name string) error {
 	switch name {
 	case roleschool.FieldEndedAt:
 		m.ClearEndedAt()
+		return nil
+	case roleschool.FieldSchoolID:
+		m.ClearSchoolID()
 		return nil
 	case roleschool.FieldArchivedAt:
 		m.ClearArchivedAt()
@@ -8418,43 +8475,43 @@ func (m *SchoolMutation) ResetEdge(name string) error {
 // SectionMutation represents an operation that mutates the Section nodes in the graph.
 type SectionMutation struct {
 	config
-	op                   Op
-	typ                  string
-	id                   *string
-	raw                  *json.RawMessage
-	appendraw            json.RawMessage
-	content_hash         *string
-	archived_at          *time.Time
-	last_synced_at       *time.Time
-	created_at           *time.Time
-	name                 *string
-	sis_id               *string
-	subject              *string
-	grade                *string
-	period               *string
-	section_number       *string
-	ext                  *json.RawMessage
-	appendext            json.RawMessage
-	clever_created       *time.Time
-	clever_last_modified *time.Time
-	clearedFields        map[string]struct{}
-	district             *string
-	cleareddistrict      bool
-	school               *string
-	clearedschool        bool
-	term                 *string
-	clearedterm          bool
-	course               *string
-	clearedcourse        bool
-	teachers             map[string]struct{}
-	removedteachers      map[string]struct{}
-	clearedteachers      bool
-	students             map[string]struct{}
-	removedstudents      map[string]struct{}
-	clearedstudents      bool
-	done                 bool
-	oldValue             func(context.Context) (*Section, error)
-	predicates           []predicate.Section
+	op                         Op
+	typ                        string
+	id                         *string
+	raw                        *json.RawMessage
+	appendraw                  json.RawMessage
+	content_hash               *string
+	archived_at                *time.Time
+	last_synced_at             *time.Time
+	created_at                 *time.Time
+	name                       *string
+	sis_id                     *string
+	subject                    *string
+	grade                      *string
+	period                     *string
+	section_number             *string
+	ext                        *json.RawMessage
+	appendext                  json.RawMessage
+	clever_created             *time.Time
+	clever_last_modified       *time.Time
+	clearedFields              map[string]struct{}
+	district                   *string
+	cleareddistrict            bool
+	school                     *string
+	clearedschool              bool
+	term                       *string
+	clearedterm                bool
+	course                     *string
+	clearedcourse              bool
+	teacher_assignments        map[string]struct{}
+	removedteacher_assignments map[string]struct{}
+	clearedteacher_assignments bool
+	enrollments                map[string]struct{}
+	removedenrollments         map[string]struct{}
+	clearedenrollments         bool
+	done                       bool
+	oldValue                   func(context.Context) (*Section, error)
+	predicates                 []predicate.Section
 }
 
 var _ ent.Mutation = (*SectionMutation)(nil)
@@ -9439,112 +9496,112 @@ func (m *SectionMutation) ResetCourse() {
 	m.clearedcourse = false
 }
 
-// AddTeacherIDs adds the "teachers" edge to the SectionTeacher entity by ids.
-func (m *SectionMutation) AddTeacherIDs(ids ...string) {
-	if m.teachers == nil {
-		m.teachers = make(map[string]struct{})
+// AddTeacherAssignmentIDs adds the "teacher_assignments" edge to the SectionTeacher entity by ids.
+func (m *SectionMutation) AddTeacherAssignmentIDs(ids ...string) {
+	if m.teacher_assignments == nil {
+		m.teacher_assignments = make(map[string]struct{})
 	}
 	for i := range ids {
-		m.teachers[ids[i]] = struct{}{}
+		m.teacher_assignments[ids[i]] = struct{}{}
 	}
 }
 
-// ClearTeachers clears the "teachers" edge to the SectionTeacher entity.
-func (m *SectionMutation) ClearTeachers() {
-	m.clearedteachers = true
+// ClearTeacherAssignments clears the "teacher_assignments" edge to the SectionTeacher entity.
+func (m *SectionMutation) ClearTeacherAssignments() {
+	m.clearedteacher_assignments = true
 }
 
-// TeachersCleared reports if the "teachers" edge to the SectionTeacher entity was cleared.
-func (m *SectionMutation) TeachersCleared() bool {
-	return m.clearedteachers
+// TeacherAssignmentsCleared reports if the "teacher_assignments" edge to the SectionTeacher entity was cleared.
+func (m *SectionMutation) TeacherAssignmentsCleared() bool {
+	return m.clearedteacher_assignments
 }
 
-// RemoveTeacherIDs removes the "teachers" edge to the SectionTeacher entity by IDs.
-func (m *SectionMutation) RemoveTeacherIDs(ids ...string) {
-	if m.removedteachers == nil {
-		m.removedteachers = make(map[string]struct{})
+// RemoveTeacherAssignmentIDs removes the "teacher_assignments" edge to the SectionTeacher entity by IDs.
+func (m *SectionMutation) RemoveTeacherAssignmentIDs(ids ...string) {
+	if m.removedteacher_assignments == nil {
+		m.removedteacher_assignments = make(map[string]struct{})
 	}
 	for i := range ids {
-		delete(m.teachers, ids[i])
-		m.removedteachers[ids[i]] = struct{}{}
+		delete(m.teacher_assignments, ids[i])
+		m.removedteacher_assignments[ids[i]] = struct{}{}
 	}
 }
 
-// RemovedTeachers returns the removed IDs of the "teachers" edge to the SectionTeacher entity.
-func (m *SectionMutation) RemovedTeachersIDs() (ids []string) {
-	for id := range m.removedteachers {
+// RemovedTeacherAssignments returns the removed IDs of the "teacher_assignments" edge to the SectionTeacher entity.
+func (m *SectionMutation) RemovedTeacherAssignmentsIDs() (ids []string) {
+	for id := range m.removedteacher_assignments {
 		ids = append(ids, id)
 	}
 	return
 }
 
-// TeachersIDs returns the "teachers" edge IDs in the mutation.
-func (m *SectionMutation) TeachersIDs() (ids []string) {
-	for id := range m.teachers {
+// TeacherAssignmentsIDs returns the "teacher_assignments" edge IDs in the mutation.
+func (m *SectionMutation) TeacherAssignmentsIDs() (ids []string) {
+	for id := range m.teacher_assignments {
 		ids = append(ids, id)
 	}
 	return
 }
 
-// ResetTeachers resets all changes to the "teachers" edge.
-func (m *SectionMutation) ResetTeachers() {
-	m.teachers = nil
-	m.clearedteachers = false
-	m.removedteachers = nil
+// ResetTeacherAssignments resets all changes to the "teacher_assignments" edge.
+func (m *SectionMutation) ResetTeacherAssignments() {
+	m.teacher_assignments = nil
+	m.clearedteacher_assignments = false
+	m.removedteacher_assignments = nil
 }
 
-// AddStudentIDs adds the "students" edge to the SectionStudent entity by ids.
-func (m *SectionMutation) AddStudentIDs(ids ...string) {
-	if m.students == nil {
-		m.students = make(map[string]struct{})
+// AddEnrollmentIDs adds the "enrollments" edge to the SectionStudent entity by ids.
+func (m *SectionMutation) AddEnrollmentIDs(ids ...string) {
+	if m.enrollments == nil {
+		m.enrollments = make(map[string]struct{})
 	}
 	for i := range ids {
-		m.students[ids[i]] = struct{}{}
+		m.enrollments[ids[i]] = struct{}{}
 	}
 }
 
-// ClearStudents clears the "students" edge to the SectionStudent entity.
-func (m *SectionMutation) ClearStudents() {
-	m.clearedstudents = true
+// ClearEnrollments clears the "enrollments" edge to the SectionStudent entity.
+func (m *SectionMutation) ClearEnrollments() {
+	m.clearedenrollments = true
 }
 
-// StudentsCleared reports if the "students" edge to the SectionStudent entity was cleared.
-func (m *SectionMutation) StudentsCleared() bool {
-	return m.clearedstudents
+// EnrollmentsCleared reports if the "enrollments" edge to the SectionStudent entity was cleared.
+func (m *SectionMutation) EnrollmentsCleared() bool {
+	return m.clearedenrollments
 }
 
-// RemoveStudentIDs removes the "students" edge to the SectionStudent entity by IDs.
-func (m *SectionMutation) RemoveStudentIDs(ids ...string) {
-	if m.removedstudents == nil {
-		m.removedstudents = make(map[string]struct{})
+// RemoveEnrollmentIDs removes the "enrollments" edge to the SectionStudent entity by IDs.
+func (m *SectionMutation) RemoveEnrollmentIDs(ids ...string) {
+	if m.removedenrollments == nil {
+		m.removedenrollments = make(map[string]struct{})
 	}
 	for i := range ids {
-		delete(m.students, ids[i])
-		m.removedstudents[ids[i]] = struct{}{}
+		delete(m.enrollments, ids[i])
+		m.removedenrollments[ids[i]] = struct{}{}
 	}
 }
 
-// RemovedStudents returns the removed IDs of the "students" edge to the SectionStudent entity.
-func (m *SectionMutation) RemovedStudentsIDs() (ids []string) {
-	for id := range m.removedstudents {
+// RemovedEnrollments returns the removed IDs of the "enrollments" edge to the SectionStudent entity.
+func (m *SectionMutation) RemovedEnrollmentsIDs() (ids []string) {
+	for id := range m.removedenrollments {
 		ids = append(ids, id)
 	}
 	return
 }
 
-// StudentsIDs returns the "students" edge IDs in the mutation.
-func (m *SectionMutation) StudentsIDs() (ids []string) {
-	for id := range m.students {
+// EnrollmentsIDs returns the "enrollments" edge IDs in the mutation.
+func (m *SectionMutation) EnrollmentsIDs() (ids []string) {
+	for id := range m.enrollments {
 		ids = append(ids, id)
 	}
 	return
 }
 
-// ResetStudents resets all changes to the "students" edge.
-func (m *SectionMutation) ResetStudents() {
-	m.students = nil
-	m.clearedstudents = false
-	m.removedstudents = nil
+// ResetEnrollments resets all changes to the "enrollments" edge.
+func (m *SectionMutation) ResetEnrollments() {
+	m.enrollments = nil
+	m.clearedenrollments = false
+	m.removedenrollments = nil
 }
 
 // Where appends a list predicates to the SectionMutation builder.
@@ -10027,11 +10084,11 @@ func (m *SectionMutation) AddedEdges() []string {
 	if m.course != nil {
 		edges = append(edges, section.EdgeCourse)
 	}
-	if m.teachers != nil {
-		edges = append(edges, section.EdgeTeachers)
+	if m.teacher_assignments != nil {
+		edges = append(edges, section.EdgeTeacherAssignments)
 	}
-	if m.students != nil {
-		edges = append(edges, section.EdgeStudents)
+	if m.enrollments != nil {
+		edges = append(edges, section.EdgeEnrollments)
 	}
 	return edges
 }
@@ -10056,15 +10113,15 @@ func (m *SectionMutation) AddedIDs(name string) []ent.Value {
 		if id := m.course; id != nil {
 			return []ent.Value{*id}
 		}
-	case section.EdgeTeachers:
-		ids := make([]ent.Value, 0, len(m.teachers))
-		for id := range m.teachers {
+	case section.EdgeTeacherAssignments:
+		ids := make([]ent.Value, 0, len(m.teacher_assignments))
+		for id := range m.teacher_assignments {
 			ids = append(ids, id)
 		}
 		return ids
-	case section.EdgeStudents:
-		ids := make([]ent.Value, 0, len(m.students))
-		for id := range m.students {
+	case section.EdgeEnrollments:
+		ids := make([]ent.Value, 0, len(m.enrollments))
+		for id := range m.enrollments {
 			ids = append(ids, id)
 		}
 		return ids
@@ -10075,11 +10132,11 @@ func (m *SectionMutation) AddedIDs(name string) []ent.Value {
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *SectionMutation) RemovedEdges() []string {
 	edges := make([]string, 0, 6)
-	if m.removedteachers != nil {
-		edges = append(edges, section.EdgeTeachers)
+	if m.removedteacher_assignments != nil {
+		edges = append(edges, section.EdgeTeacherAssignments)
 	}
-	if m.removedstudents != nil {
-		edges = append(edges, section.EdgeStudents)
+	if m.removedenrollments != nil {
+		edges = append(edges, section.EdgeEnrollments)
 	}
 	return edges
 }
@@ -10088,15 +10145,15 @@ func (m *SectionMutation) RemovedEdges() []string {
 // the given name in this mutation.
 func (m *SectionMutation) RemovedIDs(name string) []ent.Value {
 	switch name {
-	case section.EdgeTeachers:
-		ids := make([]ent.Value, 0, len(m.removedteachers))
-		for id := range m.removedteachers {
+	case section.EdgeTeacherAssignments:
+		ids := make([]ent.Value, 0, len(m.removedteacher_assignments))
+		for id := range m.removedteacher_assignments {
 			ids = append(ids, id)
 		}
 		return ids
-	case section.EdgeStudents:
-		ids := make([]ent.Value, 0, len(m.removedstudents))
-		for id := range m.removedstudents {
+	case section.EdgeEnrollments:
+		ids := make([]ent.Value, 0, len(m.removedenrollments))
+		for id := range m.removedenrollments {
 			ids = append(ids, id)
 		}
 		return ids
@@ -10119,11 +10176,11 @@ func (m *SectionMutation) ClearedEdges() []string {
 	if m.clearedcourse {
 		edges = append(edges, section.EdgeCourse)
 	}
-	if m.clearedteachers {
-		edges = append(edges, section.EdgeTeachers)
+	if m.clearedteacher_assignments {
+		edges = append(edges, section.EdgeTeacherAssignments)
 	}
-	if m.clearedstudents {
-		edges = append(edges, section.EdgeStudents)
+	if m.clearedenrollments {
+		edges = append(edges, section.EdgeEnrollments)
 	}
 	return edges
 }
@@ -10140,10 +10197,10 @@ func (m *SectionMutation) EdgeCleared(name string) bool {
 		return m.clearedterm
 	case section.EdgeCourse:
 		return m.clearedcourse
-	case section.EdgeTeachers:
-		return m.clearedteachers
-	case section.EdgeStudents:
-		return m.clearedstudents
+	case section.EdgeTeacherAssignments:
+		return m.clearedteacher_assignments
+	case section.EdgeEnrollments:
+		return m.clearedenrollments
 	}
 	return false
 }
@@ -10184,11 +10241,11 @@ func (m *SectionMutation) ResetEdge(name string) error {
 	case section.EdgeCourse:
 		m.ResetCourse()
 		return nil
-	case section.EdgeTeachers:
-		m.ResetTeachers()
+	case section.EdgeTeacherAssignments:
+		m.ResetTeacherAssignments()
 		return nil
-	case section.EdgeStudents:
-		m.ResetStudents()
+	case section.EdgeEnrollments:
+		m.ResetEnrollments()
 		return nil
 	}
 	return fmt.Errorf("unknown Section edge %s", name)
@@ -10469,9 +10526,22 @@ func (m *SectionStudentMutation) OldSectionID(ctx context.Context) (v string, er
 	return oldValue.SectionID, nil
 }
 
+// ClearSectionID clears the value of the "section_id" field.
+func (m *SectionStudentMutation) ClearSectionID() {
+	m.section = nil
+	m.clearedFields[sectionstudent.FieldSectionID] = struct{}{}
+}
+
+// SectionIDCleared returns if the "section_id" field was cleared in this mutation.
+func (m *SectionStudentMutation) SectionIDCleared() bool {
+	_, ok := m.clearedFields[sectionstudent.FieldSectionID]
+	return ok
+}
+
 // ResetSectionID resets all changes to the "section_id" field.
 func (m *SectionStudentMutation) ResetSectionID() {
 	m.section = nil
+	delete(m.clearedFields, sectionstudent.FieldSectionID)
 }
 
 // SetUserID sets the "user_id" field.
@@ -10505,9 +10575,22 @@ func (m *SectionStudentMutation) OldUserID(ctx context.Context) (v string, err e
 	return oldValue.UserID, nil
 }
 
+// ClearUserID clears the value of the "user_id" field.
+func (m *SectionStudentMutation) ClearUserID() {
+	m.user = nil
+	m.clearedFields[sectionstudent.FieldUserID] = struct{}{}
+}
+
+// UserIDCleared returns if the "user_id" field was cleared in this mutation.
+func (m *SectionStudentMutation) UserIDCleared() bool {
+	_, ok := m.clearedFields[sectionstudent.FieldUserID]
+	return ok
+}
+
 // ResetUserID resets all changes to the "user_id" field.
 func (m *SectionStudentMutation) ResetUserID() {
 	m.user = nil
+	delete(m.clearedFields, sectionstudent.FieldUserID)
 }
 
 // ClearSection clears the "section" edge to the Section entity.
@@ -10518,7 +10601,7 @@ func (m *SectionStudentMutation) ClearSection() {
 
 // SectionCleared reports if the "section" edge to the Section entity was cleared.
 func (m *SectionStudentMutation) SectionCleared() bool {
-	return m.clearedsection
+	return m.SectionIDCleared() || m.clearedsection
 }
 
 // SectionIDs returns the "section" edge IDs in the mutation.
@@ -10545,7 +10628,7 @@ func (m *SectionStudentMutation) ClearUser() {
 
 // UserCleared reports if the "user" edge to the User entity was cleared.
 func (m *SectionStudentMutation) UserCleared() bool {
-	return m.cleareduser
+	return m.UserIDCleared() || m.cleareduser
 }
 
 // UserIDs returns the "user" edge IDs in the mutation.
@@ -10728,6 +10811,12 @@ func (m *SectionStudentMutation) ClearedFields() []string {
 	if m.FieldCleared(sectionstudent.FieldEndedAt) {
 		fields = append(fields, sectionstudent.FieldEndedAt)
 	}
+	if m.FieldCleared(sectionstudent.FieldSectionID) {
+		fields = append(fields, sectionstudent.FieldSectionID)
+	}
+	if m.FieldCleared(sectionstudent.FieldUserID) {
+		fields = append(fields, sectionstudent.FieldUserID)
+	}
 	return fields
 }
 
@@ -10744,6 +10833,12 @@ func (m *SectionStudentMutation) ClearField(name string) error {
 	switch name {
 	case sectionstudent.FieldEndedAt:
 		m.ClearEndedAt()
+		return nil
+	case sectionstudent.FieldSectionID:
+		m.ClearSectionID()
+		return nil
+	case sectionstudent.FieldUserID:
+		m.ClearUserID()
 		return nil
 	}
 	return fmt.Errorf("unknown SectionStudent nullable field %s", name)
@@ -11141,9 +11236,22 @@ func (m *SectionTeacherMutation) OldSectionID(ctx context.Context) (v string, er
 	return oldValue.SectionID, nil
 }
 
+// ClearSectionID clears the value of the "section_id" field.
+func (m *SectionTeacherMutation) ClearSectionID() {
+	m.section = nil
+	m.clearedFields[sectionteacher.FieldSectionID] = struct{}{}
+}
+
+// SectionIDCleared returns if the "section_id" field was cleared in this mutation.
+func (m *SectionTeacherMutation) SectionIDCleared() bool {
+	_, ok := m.clearedFields[sectionteacher.FieldSectionID]
+	return ok
+}
+
 // ResetSectionID resets all changes to the "section_id" field.
 func (m *SectionTeacherMutation) ResetSectionID() {
 	m.section = nil
+	delete(m.clearedFields, sectionteacher.FieldSectionID)
 }
 
 // SetUserID sets the "user_id" field.
@@ -11177,9 +11285,22 @@ func (m *SectionTeacherMutation) OldUserID(ctx context.Context) (v string, err e
 	return oldValue.UserID, nil
 }
 
+// ClearUserID clears the value of the "user_id" field.
+func (m *SectionTeacherMutation) ClearUserID() {
+	m.user = nil
+	m.clearedFields[sectionteacher.FieldUserID] = struct{}{}
+}
+
+// UserIDCleared returns if the "user_id" field was cleared in this mutation.
+func (m *SectionTeacherMutation) UserIDCleared() bool {
+	_, ok := m.clearedFields[sectionteacher.FieldUserID]
+	return ok
+}
+
 // ResetUserID resets all changes to the "user_id" field.
 func (m *SectionTeacherMutation) ResetUserID() {
 	m.user = nil
+	delete(m.clearedFields, sectionteacher.FieldUserID)
 }
 
 // SetPosition sets the "position" field.
@@ -11246,7 +11367,7 @@ func (m *SectionTeacherMutation) ClearSection() {
 
 // SectionCleared reports if the "section" edge to the Section entity was cleared.
 func (m *SectionTeacherMutation) SectionCleared() bool {
-	return m.clearedsection
+	return m.SectionIDCleared() || m.clearedsection
 }
 
 // SectionIDs returns the "section" edge IDs in the mutation.
@@ -11273,7 +11394,7 @@ func (m *SectionTeacherMutation) ClearUser() {
 
 // UserCleared reports if the "user" edge to the User entity was cleared.
 func (m *SectionTeacherMutation) UserCleared() bool {
-	return m.cleareduser
+	return m.UserIDCleared() || m.cleareduser
 }
 
 // UserIDs returns the "user" edge IDs in the mutation.
@@ -11485,6 +11606,12 @@ func (m *SectionTeacherMutation) ClearedFields() []string {
 	if m.FieldCleared(sectionteacher.FieldEndedAt) {
 		fields = append(fields, sectionteacher.FieldEndedAt)
 	}
+	if m.FieldCleared(sectionteacher.FieldSectionID) {
+		fields = append(fields, sectionteacher.FieldSectionID)
+	}
+	if m.FieldCleared(sectionteacher.FieldUserID) {
+		fields = append(fields, sectionteacher.FieldUserID)
+	}
 	return fields
 }
 
@@ -11501,6 +11628,12 @@ func (m *SectionTeacherMutation) ClearField(name string) error {
 	switch name {
 	case sectionteacher.FieldEndedAt:
 		m.ClearEndedAt()
+		return nil
+	case sectionteacher.FieldSectionID:
+		m.ClearSectionID()
+		return nil
+	case sectionteacher.FieldUserID:
+		m.ClearUserID()
 		return nil
 	}
 	return fmt.Errorf("unknown SectionTeacher nullable field %s", name)
@@ -13847,42 +13980,42 @@ func (m *TermMutation) ResetEdge(name string) error {
 // UserMutation represents an operation that mutates the User nodes in the graph.
 type UserMutation struct {
 	config
-	op                      Op
-	typ                     string
-	id                      *string
-	raw                     *json.RawMessage
-	appendraw               json.RawMessage
-	content_hash            *string
-	archived_at             *time.Time
-	last_synced_at          *time.Time
-	created_at              *time.Time
-	email                   *string
-	first_name              *string
-	middle_name             *string
-	last_name               *string
-	clever_created          *time.Time
-	clever_last_modified    *time.Time
-	clearedFields           map[string]struct{}
-	district                *string
-	cleareddistrict         bool
-	roles                   map[string]struct{}
-	removedroles            map[string]struct{}
-	clearedroles            bool
-	taught_sections         map[string]struct{}
-	removedtaught_sections  map[string]struct{}
-	clearedtaught_sections  bool
-	enrollments             map[string]struct{}
-	removedenrollments      map[string]struct{}
-	clearedenrollments      bool
-	contacts                map[string]struct{}
-	removedcontacts         map[string]struct{}
-	clearedcontacts         bool
-	contact_students        map[string]struct{}
-	removedcontact_students map[string]struct{}
-	clearedcontact_students bool
-	done                    bool
-	oldValue                func(context.Context) (*User, error)
-	predicates              []predicate.User
+	op                         Op
+	typ                        string
+	id                         *string
+	raw                        *json.RawMessage
+	appendraw                  json.RawMessage
+	content_hash               *string
+	archived_at                *time.Time
+	last_synced_at             *time.Time
+	created_at                 *time.Time
+	email                      *string
+	first_name                 *string
+	middle_name                *string
+	last_name                  *string
+	clever_created             *time.Time
+	clever_last_modified       *time.Time
+	clearedFields              map[string]struct{}
+	district                   *string
+	cleareddistrict            bool
+	roles                      map[string]struct{}
+	removedroles               map[string]struct{}
+	clearedroles               bool
+	teacher_assignments        map[string]struct{}
+	removedteacher_assignments map[string]struct{}
+	clearedteacher_assignments bool
+	enrollments                map[string]struct{}
+	removedenrollments         map[string]struct{}
+	clearedenrollments         bool
+	contacts                   map[string]struct{}
+	removedcontacts            map[string]struct{}
+	clearedcontacts            bool
+	contact_students           map[string]struct{}
+	removedcontact_students    map[string]struct{}
+	clearedcontact_students    bool
+	done                       bool
+	oldValue                   func(context.Context) (*User, error)
+	predicates                 []predicate.User
 }
 
 var _ ent.Mutation = (*UserMutation)(nil)
@@ -14556,58 +14689,58 @@ func (m *UserMutation) ResetRoles() {
 	m.removedroles = nil
 }
 
-// AddTaughtSectionIDs adds the "taught_sections" edge to the SectionTeacher entity by ids.
-func (m *UserMutation) AddTaughtSectionIDs(ids ...string) {
-	if m.taught_sections == nil {
-		m.taught_sections = make(map[string]struct{})
+// AddTeacherAssignmentIDs adds the "teacher_assignments" edge to the SectionTeacher entity by ids.
+func (m *UserMutation) AddTeacherAssignmentIDs(ids ...string) {
+	if m.teacher_assignments == nil {
+		m.teacher_assignments = make(map[string]struct{})
 	}
 	for i := range ids {
-		m.taught_sections[ids[i]] = struct{}{}
+		m.teacher_assignments[ids[i]] = struct{}{}
 	}
 }
 
-// ClearTaughtSections clears the "taught_sections" edge to the SectionTeacher entity.
-func (m *UserMutation) ClearTaughtSections() {
-	m.clearedtaught_sections = true
+// ClearTeacherAssignments clears the "teacher_assignments" edge to the SectionTeacher entity.
+func (m *UserMutation) ClearTeacherAssignments() {
+	m.clearedteacher_assignments = true
 }
 
-// TaughtSectionsCleared reports if the "taught_sections" edge to the SectionTeacher entity was cleared.
-func (m *UserMutation) TaughtSectionsCleared() bool {
-	return m.clearedtaught_sections
+// TeacherAssignmentsCleared reports if the "teacher_assignments" edge to the SectionTeacher entity was cleared.
+func (m *UserMutation) TeacherAssignmentsCleared() bool {
+	return m.clearedteacher_assignments
 }
 
-// RemoveTaughtSectionIDs removes the "taught_sections" edge to the SectionTeacher entity by IDs.
-func (m *UserMutation) RemoveTaughtSectionIDs(ids ...string) {
-	if m.removedtaught_sections == nil {
-		m.removedtaught_sections = make(map[string]struct{})
+// RemoveTeacherAssignmentIDs removes the "teacher_assignments" edge to the SectionTeacher entity by IDs.
+func (m *UserMutation) RemoveTeacherAssignmentIDs(ids ...string) {
+	if m.removedteacher_assignments == nil {
+		m.removedteacher_assignments = make(map[string]struct{})
 	}
 	for i := range ids {
-		delete(m.taught_sections, ids[i])
-		m.removedtaught_sections[ids[i]] = struct{}{}
+		delete(m.teacher_assignments, ids[i])
+		m.removedteacher_assignments[ids[i]] = struct{}{}
 	}
 }
 
-// RemovedTaughtSections returns the removed IDs of the "taught_sections" edge to the SectionTeacher entity.
-func (m *UserMutation) RemovedTaughtSectionsIDs() (ids []string) {
-	for id := range m.removedtaught_sections {
+// RemovedTeacherAssignments returns the removed IDs of the "teacher_assignments" edge to the SectionTeacher entity.
+func (m *UserMutation) RemovedTeacherAssignmentsIDs() (ids []string) {
+	for id := range m.removedteacher_assignments {
 		ids = append(ids, id)
 	}
 	return
 }
 
-// TaughtSectionsIDs returns the "taught_sections" edge IDs in the mutation.
-func (m *UserMutation) TaughtSectionsIDs() (ids []string) {
-	for id := range m.taught_sections {
+// TeacherAssignmentsIDs returns the "teacher_assignments" edge IDs in the mutation.
+func (m *UserMutation) TeacherAssignmentsIDs() (ids []string) {
+	for id := range m.teacher_assignments {
 		ids = append(ids, id)
 	}
 	return
 }
 
-// ResetTaughtSections resets all changes to the "taught_sections" edge.
-func (m *UserMutation) ResetTaughtSections() {
-	m.taught_sections = nil
-	m.clearedtaught_sections = false
-	m.removedtaught_sections = nil
+// ResetTeacherAssignments resets all changes to the "teacher_assignments" edge.
+func (m *UserMutation) ResetTeacherAssignments() {
+	m.teacher_assignments = nil
+	m.clearedteacher_assignments = false
+	m.removedteacher_assignments = nil
 }
 
 // AddEnrollmentIDs adds the "enrollments" edge to the SectionStudent entity by ids.
@@ -15120,8 +15253,8 @@ func (m *UserMutation) AddedEdges() []string {
 	if m.roles != nil {
 		edges = append(edges, user.EdgeRoles)
 	}
-	if m.taught_sections != nil {
-		edges = append(edges, user.EdgeTaughtSections)
+	if m.teacher_assignments != nil {
+		edges = append(edges, user.EdgeTeacherAssignments)
 	}
 	if m.enrollments != nil {
 		edges = append(edges, user.EdgeEnrollments)
@@ -15149,9 +15282,9 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
-	case user.EdgeTaughtSections:
-		ids := make([]ent.Value, 0, len(m.taught_sections))
-		for id := range m.taught_sections {
+	case user.EdgeTeacherAssignments:
+		ids := make([]ent.Value, 0, len(m.teacher_assignments))
+		for id := range m.teacher_assignments {
 			ids = append(ids, id)
 		}
 		return ids
@@ -15183,8 +15316,8 @@ func (m *UserMutation) RemovedEdges() []string {
 	if m.removedroles != nil {
 		edges = append(edges, user.EdgeRoles)
 	}
-	if m.removedtaught_sections != nil {
-		edges = append(edges, user.EdgeTaughtSections)
+	if m.removedteacher_assignments != nil {
+		edges = append(edges, user.EdgeTeacherAssignments)
 	}
 	if m.removedenrollments != nil {
 		edges = append(edges, user.EdgeEnrollments)
@@ -15208,9 +15341,9 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
-	case user.EdgeTaughtSections:
-		ids := make([]ent.Value, 0, len(m.removedtaught_sections))
-		for id := range m.removedtaught_sections {
+	case user.EdgeTeacherAssignments:
+		ids := make([]ent.Value, 0, len(m.removedteacher_assignments))
+		for id := range m.removedteacher_assignments {
 			ids = append(ids, id)
 		}
 		return ids
@@ -15245,8 +15378,8 @@ func (m *UserMutation) ClearedEdges() []string {
 	if m.clearedroles {
 		edges = append(edges, user.EdgeRoles)
 	}
-	if m.clearedtaught_sections {
-		edges = append(edges, user.EdgeTaughtSections)
+	if m.clearedteacher_assignments {
+		edges = append(edges, user.EdgeTeacherAssignments)
 	}
 	if m.clearedenrollments {
 		edges = append(edges, user.EdgeEnrollments)
@@ -15268,8 +15401,8 @@ func (m *UserMutation) EdgeCleared(name string) bool {
 		return m.cleareddistrict
 	case user.EdgeRoles:
 		return m.clearedroles
-	case user.EdgeTaughtSections:
-		return m.clearedtaught_sections
+	case user.EdgeTeacherAssignments:
+		return m.clearedteacher_assignments
 	case user.EdgeEnrollments:
 		return m.clearedenrollments
 	case user.EdgeContacts:
@@ -15301,8 +15434,8 @@ func (m *UserMutation) ResetEdge(name string) error {
 	case user.EdgeRoles:
 		m.ResetRoles()
 		return nil
-	case user.EdgeTaughtSections:
-		m.ResetTaughtSections()
+	case user.EdgeTeacherAssignments:
+		m.ResetTeacherAssignments()
 		return nil
 	case user.EdgeEnrollments:
 		m.ResetEnrollments()

@@ -63,6 +63,14 @@ func (_c *RoleSchoolCreate) SetSchoolID(v string) *RoleSchoolCreate {
 	return _c
 }
 
+// SetNillableSchoolID sets the "school_id" field if the given value is not nil.
+func (_c *RoleSchoolCreate) SetNillableSchoolID(v *string) *RoleSchoolCreate {
+	if v != nil {
+		_c.SetSchoolID(*v)
+	}
+	return _c
+}
+
 // SetArchivedAt sets the "archived_at" field.
 func (_c *RoleSchoolCreate) SetArchivedAt(v time.Time) *RoleSchoolCreate {
 	_c.mutation.SetArchivedAt(v)
@@ -163,9 +171,6 @@ func (_c *RoleSchoolCreate) check() error {
 			return &ValidationError{Name: "role_id", err: fmt.Errorf(`ent: validator failed for field "RoleSchool.role_id": %w`, err)}
 		}
 	}
-	if _, ok := _c.mutation.SchoolID(); !ok {
-		return &ValidationError{Name: "school_id", err: errors.New(`ent: missing required field "RoleSchool.school_id"`)}
-	}
 	if v, ok := _c.mutation.SchoolID(); ok {
 		if err := roleschool.SchoolIDValidator(v); err != nil {
 			return &ValidationError{Name: "school_id", err: fmt.Errorf(`ent: validator failed for field "RoleSchool.school_id": %w`, err)}
@@ -178,9 +183,6 @@ func (_c *RoleSchoolCreate) check() error {
 	}
 	if len(_c.mutation.RoleIDs()) == 0 {
 		return &ValidationError{Name: "role", err: errors.New(`ent: missing required edge "RoleSchool.role"`)}
-	}
-	if len(_c.mutation.SchoolIDs()) == 0 {
-		return &ValidationError{Name: "school", err: errors.New(`ent: missing required edge "RoleSchool.school"`)}
 	}
 	return nil
 }

@@ -106,9 +106,6 @@ func (_u *RoleSchoolUpdate) check() error {
 	if _u.mutation.RoleCleared() && len(_u.mutation.RoleIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "RoleSchool.role"`)
 	}
-	if _u.mutation.SchoolCleared() && len(_u.mutation.SchoolIDs()) > 0 {
-		return errors.New(`ent: clearing a required unique edge "RoleSchool.school"`)
-	}
 	return nil
 }
 
@@ -253,9 +250,6 @@ func (_u *RoleSchoolUpdateOne) ExecX(ctx context.Context) {
 func (_u *RoleSchoolUpdateOne) check() error {
 	if _u.mutation.RoleCleared() && len(_u.mutation.RoleIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "RoleSchool.role"`)
-	}
-	if _u.mutation.SchoolCleared() && len(_u.mutation.SchoolIDs()) > 0 {
-		return errors.New(`ent: clearing a required unique edge "RoleSchool.school"`)
 	}
 	return nil
 }

@@ -75,18 +75,18 @@ type SectionEdges struct {
 	Term *Term `json:"term,omitempty"`
 	// Course holds the value of the course edge.
 	Course *Course `json:"course,omitempty"`
-	// Teachers holds the value of the teachers edge.
-	Teachers []*SectionTeacher `json:"teachers,omitempty"`
-	// Students holds the value of the students edge.
-	Students []*SectionStudent `json:"students,omitempty"`
+	// every teacher's place in the section, past ones included; teachers lists the current teachers
+	TeacherAssignments []*SectionTeacher `json:"teacher_assignments,omitempty"`
+	// every enrollment in the section, ended ones included; students lists the current students
+	Enrollments []*SectionStudent `json:"enrollments,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
 	loadedTypes [6]bool
 	// totalCount holds the count of the edges above.
 	totalCount [6]map[string]int
 
-	namedTeachers map[string][]*SectionTeacher
-	namedStudents map[string][]*SectionStudent
+	namedTeacherAssignments map[string][]*SectionTeacher
+	namedEnrollments        map[string][]*SectionStudent
 }
 
 // DistrictOrErr returns the District value or an error if the edge
@@ -133,22 +133,22 @@ func (e SectionEdges) CourseOrErr() (*Course, error) {
 	return nil, &NotLoadedError{edge: "course"}
 }
 
-// TeachersOrErr returns the Teachers value or an error if the edge
+// TeacherAssignmentsOrErr returns the TeacherAssignments value or an error if the edge
 // was not loaded in eager-loading.
-func (e SectionEdges) TeachersOrErr() ([]*SectionTeacher, error) {
+func (e SectionEdges) TeacherAssignmentsOrErr() ([]*SectionTeacher, error) {
 	if e.loadedTypes[4] {
-		return e.Teachers, nil
+		return e.TeacherAssignments, nil
 	}
-	return nil, &NotLoadedError{edge: "teachers"}
+	return nil, &NotLoadedError{edge: "teacher_assignments"}
 }
 
-// StudentsOrErr returns the Students value or an error if the edge
+// EnrollmentsOrErr returns the Enrollments value or an error if the edge
 // was not loaded in eager-loading.
-func (e SectionEdges) StudentsOrErr() ([]*SectionStudent, error) {
+func (e SectionEdges) EnrollmentsOrErr() ([]*SectionStudent, error) {
 	if e.loadedTypes[5] {
-		return e.Students, nil
+		return e.Enrollments, nil
 	}
-	return nil, &NotLoadedError{edge: "students"}
+	return nil, &NotLoadedError{edge: "enrollments"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -334,14 +334,14 @@ func (_m *Section) QueryCourse() *CourseQuery {
 	return NewSectionClient(_m.config).QueryCourse(_m)
 }
 
-// QueryTeachers queries the "teachers" edge of the Section entity.
-func (_m *Section) QueryTeachers() *SectionTeacherQuery {
-	return NewSectionClient(_m.config).QueryTeachers(_m)
+// QueryTeacherAssignments queries the "teacher_assignments" edge of the Section entity.
+func (_m *Section) QueryTeacherAssignments() *SectionTeacherQuery {
+	return NewSectionClient(_m.config).QueryTeacherAssignments(_m)
 }
 
-// QueryStudents queries the "students" edge of the Section entity.
-func (_m *Section) QueryStudents() *SectionStudentQuery {
-	return NewSectionClient(_m.config).QueryStudents(_m)
+// QueryEnrollments queries the "enrollments" edge of the Section entity.
+func (_m *Section) QueryEnrollments() *SectionStudentQuery {
+	return NewSectionClient(_m.config).QueryEnrollments(_m)
 }
 
 // Update returns a builder for updating this Section.
@@ -436,51 +436,51 @@ func (_m *Section) String() string {
 	return builder.String()
 }
 
-// NamedTeachers returns the Teachers named value or an error if the edge was not
+// NamedTeacherAssignments returns the TeacherAssignments named value or an error if the edge was not
 // loaded in eager-loading with this name.
-func (_m *Section) NamedTeachers(name string) ([]*SectionTeacher, error) {
-	if _m.Edges.namedTeachers == nil {
+func (_m *Section) NamedTeacherAssignments(name string) ([]*SectionTeacher, error) {
+	if _m.Edges.namedTeacherAssignments == nil {
 		return nil, &NotLoadedError{edge: name}
 	}
-	nodes, ok := _m.Edges.namedTeachers[name]
+	nodes, ok := _m.Edges.namedTeacherAssignments[name]
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
 	return nodes, nil
 }
 
-func (_m *Section) appendNamedTeachers(name string, edges ...*SectionTeacher) {
-	if _m.Edges.namedTeachers == nil {
-		_m.Edges.namedTeachers = make(map[string][]*SectionTeacher)
+func (_m *Section) appendNamedTeacherAssignments(name string, edges ...*SectionTeacher) {
+	if _m.Edges.namedTeacherAssignments == nil {
+		_m.Edges.namedTeacherAssignments = make(map[string][]*SectionTeacher)
 	}
 	if len(edges) == 0 {
-		_m.Edges.namedTeachers[name] = []*SectionTeacher{}
+		_m.Edges.namedTeacherAssignments[name] = []*SectionTeacher{}
 	} else {
-		_m.Edges.namedTeachers[name] = append(_m.Edges.namedTeachers[name], edges...)
+		_m.Edges.namedTeacherAssignments[name] = append(_m.Edges.namedTeacherAssignments[name], edges...)
 	}
 }
 
-// NamedStudents returns the Students named value or an error if the edge was not
+// NamedEnrollments returns the Enrollments named value or an error if the edge was not
 // loaded in eager-loading with this name.
-func (_m *Section) NamedStudents(name string) ([]*SectionStudent, error) {
-	if _m.Edges.namedStudents == nil {
+func (_m *Section) NamedEnrollments(name string) ([]*SectionStudent, error) {
+	if _m.Edges.namedEnrollments == nil {
 		return nil, &NotLoadedError{edge: name}
 	}
-	nodes, ok := _m.Edges.namedStudents[name]
+	nodes, ok := _m.Edges.namedEnrollments[name]
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
 	return nodes, nil
 }
 
-func (_m *Section) appendNamedStudents(name string, edges ...*SectionStudent) {
-	if _m.Edges.namedStudents == nil {
-		_m.Edges.namedStudents = make(map[string][]*SectionStudent)
+func (_m *Section) appendNamedEnrollments(name string, edges ...*SectionStudent) {
+	if _m.Edges.namedEnrollments == nil {
+		_m.Edges.namedEnrollments = make(map[string][]*SectionStudent)
 	}
 	if len(edges) == 0 {
-		_m.Edges.namedStudents[name] = []*SectionStudent{}
+		_m.Edges.namedEnrollments[name] = []*SectionStudent{}
 	} else {
-		_m.Edges.namedStudents[name] = append(_m.Edges.namedStudents[name], edges...)
+		_m.Edges.namedEnrollments[name] = append(_m.Edges.namedEnrollments[name], edges...)
 	}
 }
 

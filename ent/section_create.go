@@ -268,34 +268,34 @@ func (_c *SectionCreate) SetCourse(v *Course) *SectionCreate {
 	return _c.SetCourseID(v.ID)
 }
 
-// AddTeacherIDs adds the "teachers" edge to the SectionTeacher entity by IDs.
-func (_c *SectionCreate) AddTeacherIDs(ids ...string) *SectionCreate {
-	_c.mutation.AddTeacherIDs(ids...)
+// AddTeacherAssignmentIDs adds the "teacher_assignments" edge to the SectionTeacher entity by IDs.
+func (_c *SectionCreate) AddTeacherAssignmentIDs(ids ...string) *SectionCreate {
+	_c.mutation.AddTeacherAssignmentIDs(ids...)
 	return _c
 }
 
-// AddTeachers adds the "teachers" edges to the SectionTeacher entity.
-func (_c *SectionCreate) AddTeachers(v ...*SectionTeacher) *SectionCreate {
+// AddTeacherAssignments adds the "teacher_assignments" edges to the SectionTeacher entity.
+func (_c *SectionCreate) AddTeacherAssignments(v ...*SectionTeacher) *SectionCreate {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _c.AddTeacherIDs(ids...)
+	return _c.AddTeacherAssignmentIDs(ids...)
 }
 
-// AddStudentIDs adds the "students" edge to the SectionStudent entity by IDs.
-func (_c *SectionCreate) AddStudentIDs(ids ...string) *SectionCreate {
-	_c.mutation.AddStudentIDs(ids...)
+// AddEnrollmentIDs adds the "enrollments" edge to the SectionStudent entity by IDs.
+func (_c *SectionCreate) AddEnrollmentIDs(ids ...string) *SectionCreate {
+	_c.mutation.AddEnrollmentIDs(ids...)
 	return _c
 }
 
-// AddStudents adds the "students" edges to the SectionStudent entity.
-func (_c *SectionCreate) AddStudents(v ...*SectionStudent) *SectionCreate {
+// AddEnrollments adds the "enrollments" edges to the SectionStudent entity.
+func (_c *SectionCreate) AddEnrollments(v ...*SectionStudent) *SectionCreate {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _c.AddStudentIDs(ids...)
+	return _c.AddEnrollmentIDs(ids...)
 }
 
 // Mutation returns the SectionMutation object of the builder.
@@ -591,12 +591,12 @@ func (_c *SectionCreate) createSpec() (*Section, *sqlgraph.CreateSpec) {
 		_node.CourseID = &nodes[0]
 		_spec.Edges = append(_spec.Edges, edge)
 	}
-	if nodes := _c.mutation.TeachersIDs(); len(nodes) > 0 {
+	if nodes := _c.mutation.TeacherAssignmentsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   section.TeachersTable,
-			Columns: []string{section.TeachersColumn},
+			Table:   section.TeacherAssignmentsTable,
+			Columns: []string{section.TeacherAssignmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionteacher.FieldID, field.TypeString),
@@ -607,12 +607,12 @@ func (_c *SectionCreate) createSpec() (*Section, *sqlgraph.CreateSpec) {
 		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
-	if nodes := _c.mutation.StudentsIDs(); len(nodes) > 0 {
+	if nodes := _c.mutation.EnrollmentsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   section.StudentsTable,
-			Columns: []string{section.StudentsColumn},
+			Table:   section.EnrollmentsTable,
+			Columns: []string{section.EnrollmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionstudent.FieldID, field.TypeString),

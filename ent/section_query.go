@@ -25,20 +25,20 @@ import (
 // SectionQuery is the builder for querying Section entities.
 type SectionQuery struct {
 	config
-	ctx               *QueryContext
-	order             []section.OrderOption
-	inters            []Interceptor
-	predicates        []predicate.Section
-	withDistrict      *DistrictQuery
-	withSchool        *SchoolQuery
-	withTerm          *TermQuery
-	withCourse        *CourseQuery
-	withTeachers      *SectionTeacherQuery
-	withStudents      *SectionStudentQuery
-	loadTotal         []func(context.Context, []*Section) error
-	modifiers         []func(*sql.Selector)
-	withNamedTeachers map[string]*SectionTeacherQuery
-	withNamedStudents map[string]*SectionStudentQuery
+	ctx                         *QueryContext
+	order                       []section.OrderOption
+	inters                      []Interceptor
+	predicates                  []predicate.Section
+	withDistrict                *DistrictQuery
+	withSchool                  *SchoolQuery
+	withTerm                    *TermQuery
+	withCourse                  *CourseQuery
+	withTeacherAssignments      *SectionTeacherQuery
+	withEnrollments             *SectionStudentQuery
+	loadTotal                   []func(context.Context, []*Section) error
+	modifiers                   []func(*sql.Selector)
+	withNamedTeacherAssignments map[string]*SectionTeacherQuery
+	withNamedEnrollments        map[string]*SectionStudentQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -163,8 +163,8 @@ func (_q *SectionQuery) QueryCourse() *CourseQuery {
 	return query
 }
 
-// QueryTeachers chains the current query on the "teachers" edge.
-func (_q *SectionQuery) QueryTeachers() *SectionTeacherQuery {
+// QueryTeacherAssignments chains the current query on the "teacher_assignments" edge.
+func (_q *SectionQuery) QueryTeacherAssignments() *SectionTeacherQuery {
 	query := (&SectionTeacherClient{config: _q.config}).Query()
 	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
 		if err := _q.prepareQuery(ctx); err != nil {
@@ -177,7 +177,7 @@ func (_q *SectionQuery) QueryTeachers() *SectionTeacherQuery {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(section.Table, section.FieldID, selector),
 			sqlgraph.To(sectionteacher.Table, sectionteacher.FieldID),
-			sqlgraph.Edge(sqlgraph.O2M, false, section.TeachersTable, section.TeachersColumn),
+			sqlgraph.Edge(sqlgraph.O2M, false, section.TeacherAssignmentsTable, section.TeacherAssignmentsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -185,8 +185,8 @@ func (_q *SectionQuery) QueryTeachers() *SectionTeacherQuery {
 	return query
 }
 
-// QueryStudents chains the current query on the "students" edge.
-func (_q *SectionQuery) QueryStudents() *SectionStudentQuery {
+// QueryEnrollments chains the current query on the "enrollments" edge.
+func (_q *SectionQuery) QueryEnrollments() *SectionStudentQuery {
 	query := (&SectionStudentClient{config: _q.config}).Query()
 	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
 		if err := _q.prepareQuery(ctx); err != nil {
@@ -199,7 +199,7 @@ func (_q *SectionQuery) QueryStudents() *SectionStudentQuery {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(section.Table, section.FieldID, selector),
 			sqlgraph.To(sectionstudent.Table, sectionstudent.FieldID),
-			sqlgraph.Edge(sqlgraph.O2M, false, section.StudentsTable, section.StudentsColumn),
+			sqlgraph.Edge(sqlgraph.O2M, false, section.EnrollmentsTable, section.EnrollmentsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -394,17 +394,17 @@ func (_q *SectionQuery) Clone() *SectionQuery {
 		return nil
 	}
 	return &SectionQuery{
-		config:       _q.config,
-		ctx:          _q.ctx.Clone(),
-		order:        append([]section.OrderOption{}, _q.order...),
-		inters:       append([]Interceptor{}, _q.inters...),
-		predicates:   append([]predicate.Section{}, _q.predicates...),
-		withDistrict: _q.withDistrict.Clone(),
-		withSchool:   _q.withSchool.Clone(),
-		withTerm:     _q.withTerm.Clone(),
-		withCourse:   _q.withCourse.Clone(),
-		withTeachers: _q.withTeachers.Clone(),
-		withStudents: _q.withStudents.Clone(),
+		config:                 _q.config,
+		ctx:                    _q.ctx.Clone(),
+		order:                  append([]section.OrderOption{}, _q.order...),
+		inters:                 append([]Interceptor{}, _q.inters...),
+		predicates:             append([]predicate.Section{}, _q.predicates...),
+		withDistrict:           _q.withDistrict.Clone(),
+		withSchool:             _q.withSchool.Clone(),
+		withTerm:               _q.withTerm.Clone(),
+		withCourse:             _q.withCourse.Clone(),
+		withTeacherAssignments: _q.withTeacherAssignments.Clone(),
+		withEnrollments:        _q.withEnrollments.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -456,25 +456,25 @@ func (_q *SectionQuery) WithCourse(opts ...func(*CourseQuery)) *SectionQuery {
 	return _q
 }
 
-// WithTeachers tells the query-builder to eager-load the nodes that are connected to
-// the "teachers" edge. The optional arguments are used to configure the query builder of the edge.
-func (_q *SectionQuery) WithTeachers(opts ...func(*SectionTeacherQuery)) *SectionQuery {
+// WithTeacherAssignments tells the query-builder to eager-load the nodes that are connected to
+// the "teacher_assignments" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *SectionQuery) WithTeacherAssignments(opts ...func(*SectionTeacherQuery)) *SectionQuery {
 	query := (&SectionTeacherClient{config: _q.config}).Query()
 	for _, opt := range opts {
 		opt(query)
 	}
-	_q.withTeachers = query
+	_q.withTeacherAssignments = query
 	return _q
 }
 
-// WithStudents tells the query-builder to eager-load the nodes that are connected to
-// the "students" edge. The optional arguments are used to configure the query builder of the edge.
-func (_q *SectionQuery) WithStudents(opts ...func(*SectionStudentQuery)) *SectionQuery {
+// WithEnrollments tells the query-builder to eager-load the nodes that are connected to
+// the "enrollments" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *SectionQuery) WithEnrollments(opts ...func(*SectionStudentQuery)) *SectionQuery {
 	query := (&SectionStudentClient{config: _q.config}).Query()
 	for _, opt := range opts {
 		opt(query)
 	}
-	_q.withStudents = query
+	_q.withEnrollments = query
 	return _q
 }
 
@@ -561,8 +561,8 @@ func (_q *SectionQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Sect
 			_q.withSchool != nil,
 			_q.withTerm != nil,
 			_q.withCourse != nil,
-			_q.withTeachers != nil,
-			_q.withStudents != nil,
+			_q.withTeacherAssignments != nil,
+			_q.withEnrollments != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -610,31 +610,33 @@ func (_q *SectionQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Sect
 			return nil, err
 		}
 	}
-	if query := _q.withTeachers; query != nil {
-		if err := _q.loadTeachers(ctx, query, nodes,
-			func(n *Section) { n.Edges.Teachers = []*SectionTeacher{} },
-			func(n *Section, e *SectionTeacher) { n.Edges.Teachers = append(n.Edges.Teachers, e) }); err != nil {
+	if query := _q.withTeacherAssignments; query != nil {
+		if err := _q.loadTeacherAssignments(ctx, query, nodes,
+			func(n *Section) { n.Edges.TeacherAssignments = []*SectionTeacher{} },
+			func(n *Section, e *SectionTeacher) {
+				n.Edges.TeacherAssignments = append(n.Edges.TeacherAssignments, e)
+			}); err != nil {
 			return nil, err
 		}
 	}
-	if query := _q.withStudents; query != nil {
-		if err := _q.loadStudents(ctx, query, nodes,
-			func(n *Section) { n.Edges.Students = []*SectionStudent{} },
-			func(n *Section, e *SectionStudent) { n.Edges.Students = append(n.Edges.Students, e) }); err != nil {
+	if query := _q.withEnrollments; query != nil {
+		if err := _q.loadEnrollments(ctx, query, nodes,
+			func(n *Section) { n.Edges.Enrollments = []*SectionStudent{} },
+			func(n *Section, e *SectionStudent) { n.Edges.Enrollments = append(n.Edges.Enrollments, e) }); err != nil {
 			return nil, err
 		}
 	}
-	for name, query := range _q.withNamedTeachers {
-		if err := _q.loadTeachers(ctx, query, nodes,
-			func(n *Section) { n.appendNamedTeachers(name) },
-			func(n *Section, e *SectionTeacher) { n.appendNamedTeachers(name, e) }); err != nil {
+	for name, query := range _q.withNamedTeacherAssignments {
+		if err := _q.loadTeacherAssignments(ctx, query, nodes,
+			func(n *Section) { n.appendNamedTeacherAssignments(name) },
+			func(n *Section, e *SectionTeacher) { n.appendNamedTeacherAssignments(name, e) }); err != nil {
 			return nil, err
 		}
 	}
-	for name, query := range _q.withNamedStudents {
-		if err := _q.loadStudents(ctx, query, nodes,
-			func(n *Section) { n.appendNamedStudents(name) },
-			func(n *Section, e *SectionStudent) { n.appendNamedStudents(name, e) }); err != nil {
+	for name, query := range _q.withNamedEnrollments {
+		if err := _q.loadEnrollments(ctx, query, nodes,
+			func(n *Section) { n.appendNamedEnrollments(name) },
+			func(n *Section, e *SectionStudent) { n.appendNamedEnrollments(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -771,7 +773,7 @@ func (_q *SectionQuery) loadCourse(ctx context.Context, query *CourseQuery, node
 	}
 	return nil
 }
-func (_q *SectionQuery) loadTeachers(ctx context.Context, query *SectionTeacherQuery, nodes []*Section, init func(*Section), assign func(*Section, *SectionTeacher)) error {
+func (_q *SectionQuery) loadTeacherAssignments(ctx context.Context, query *SectionTeacherQuery, nodes []*Section, init func(*Section), assign func(*Section, *SectionTeacher)) error {
 	fks := make([]driver.Value, 0, len(nodes))
 	nodeids := make(map[string]*Section)
 	for i := range nodes {
@@ -785,7 +787,7 @@ func (_q *SectionQuery) loadTeachers(ctx context.Context, query *SectionTeacherQ
 		query.ctx.AppendFieldOnce(sectionteacher.FieldSectionID)
 	}
 	query.Where(predicate.SectionTeacher(func(s *sql.Selector) {
-		s.Where(sql.InValues(s.C(section.TeachersColumn), fks...))
+		s.Where(sql.InValues(s.C(section.TeacherAssignmentsColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -801,7 +803,7 @@ func (_q *SectionQuery) loadTeachers(ctx context.Context, query *SectionTeacherQ
 	}
 	return nil
 }
-func (_q *SectionQuery) loadStudents(ctx context.Context, query *SectionStudentQuery, nodes []*Section, init func(*Section), assign func(*Section, *SectionStudent)) error {
+func (_q *SectionQuery) loadEnrollments(ctx context.Context, query *SectionStudentQuery, nodes []*Section, init func(*Section), assign func(*Section, *SectionStudent)) error {
 	fks := make([]driver.Value, 0, len(nodes))
 	nodeids := make(map[string]*Section)
 	for i := range nodes {
@@ -815,7 +817,7 @@ func (_q *SectionQuery) loadStudents(ctx context.Context, query *SectionStudentQ
 		query.ctx.AppendFieldOnce(sectionstudent.FieldSectionID)
 	}
 	query.Where(predicate.SectionStudent(func(s *sql.Selector) {
-		s.Where(sql.InValues(s.C(section.StudentsColumn), fks...))
+		s.Where(sql.InValues(s.C(section.EnrollmentsColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -937,31 +939,31 @@ func (_q *SectionQuery) Modify(modifiers ...func(s *sql.Selector)) *SectionSelec
 	return _q.Select()
 }
 
-// WithNamedTeachers tells the query-builder to eager-load the nodes that are connected to the "teachers"
+// WithNamedTeacherAssignments tells the query-builder to eager-load the nodes that are connected to the "teacher_assignments"
 // edge with the given name. The optional arguments are used to configure the query builder of the edge.
-func (_q *SectionQuery) WithNamedTeachers(name string, opts ...func(*SectionTeacherQuery)) *SectionQuery {
+func (_q *SectionQuery) WithNamedTeacherAssignments(name string, opts ...func(*SectionTeacherQuery)) *SectionQuery {
 	query := (&SectionTeacherClient{config: _q.config}).Query()
 	for _, opt := range opts {
 		opt(query)
 	}
-	if _q.withNamedTeachers == nil {
-		_q.withNamedTeachers = make(map[string]*SectionTeacherQuery)
+	if _q.withNamedTeacherAssignments == nil {
+		_q.withNamedTeacherAssignments = make(map[string]*SectionTeacherQuery)
 	}
-	_q.withNamedTeachers[name] = query
+	_q.withNamedTeacherAssignments[name] = query
 	return _q
 }
 
-// WithNamedStudents tells the query-builder to eager-load the nodes that are connected to the "students"
+// WithNamedEnrollments tells the query-builder to eager-load the nodes that are connected to the "enrollments"
 // edge with the given name. The optional arguments are used to configure the query builder of the edge.
-func (_q *SectionQuery) WithNamedStudents(name string, opts ...func(*SectionStudentQuery)) *SectionQuery {
+func (_q *SectionQuery) WithNamedEnrollments(name string, opts ...func(*SectionStudentQuery)) *SectionQuery {
 	query := (&SectionStudentClient{config: _q.config}).Query()
 	for _, opt := range opts {
 		opt(query)
 	}
-	if _q.withNamedStudents == nil {
-		_q.withNamedStudents = make(map[string]*SectionStudentQuery)
+	if _q.withNamedEnrollments == nil {
+		_q.withNamedEnrollments = make(map[string]*SectionStudentQuery)
 	}
-	_q.withNamedStudents[name] = query
+	_q.withNamedEnrollments[name] = query
 	return _q
 }
 

@@ -313,34 +313,34 @@ func (_u *SectionUpdate) SetCourse(v *Course) *SectionUpdate {
 	return _u.SetCourseID(v.ID)
 }
 
-// AddTeacherIDs adds the "teachers" edge to the SectionTeacher entity by IDs.
-func (_u *SectionUpdate) AddTeacherIDs(ids ...string) *SectionUpdate {
-	_u.mutation.AddTeacherIDs(ids...)
+// AddTeacherAssignmentIDs adds the "teacher_assignments" edge to the SectionTeacher entity by IDs.
+func (_u *SectionUpdate) AddTeacherAssignmentIDs(ids ...string) *SectionUpdate {
+	_u.mutation.AddTeacherAssignmentIDs(ids...)
 	return _u
 }
 
-// AddTeachers adds the "teachers" edges to the SectionTeacher entity.
-func (_u *SectionUpdate) AddTeachers(v ...*SectionTeacher) *SectionUpdate {
+// AddTeacherAssignments adds the "teacher_assignments" edges to the SectionTeacher entity.
+func (_u *SectionUpdate) AddTeacherAssignments(v ...*SectionTeacher) *SectionUpdate {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.AddTeacherIDs(ids...)
+	return _u.AddTeacherAssignmentIDs(ids...)
 }
 
-// AddStudentIDs adds the "students" edge to the SectionStudent entity by IDs.
-func (_u *SectionUpdate) AddStudentIDs(ids ...string) *SectionUpdate {
-	_u.mutation.AddStudentIDs(ids...)
+// AddEnrollmentIDs adds the "enrollments" edge to the SectionStudent entity by IDs.
+func (_u *SectionUpdate) AddEnrollmentIDs(ids ...string) *SectionUpdate {
+	_u.mutation.AddEnrollmentIDs(ids...)
 	return _u
 }
 
-// AddStudents adds the "students" edges to the SectionStudent entity.
-func (_u *SectionUpdate) AddStudents(v ...*SectionStudent) *SectionUpdate {
+// AddEnrollments adds the "enrollments" edges to the SectionStudent entity.
+func (_u *SectionUpdate) AddEnrollments(v ...*SectionStudent) *SectionUpdate {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.AddStudentIDs(ids...)
+	return _u.AddEnrollmentIDs(ids...)
 }
 
 // Mutation returns the SectionMutation object of the builder.
@@ -366,46 +366,46 @@ func (_u *SectionUpdate) ClearCourse() *SectionUpdate {
 	return _u
 }
 
-// ClearTeachers clears all "teachers" edges to the SectionTeacher entity.
-func (_u *SectionUpdate) ClearTeachers() *SectionUpdate {
-	_u.mutation.ClearTeachers()
+// ClearTeacherAssignments clears all "teacher_assignments" edges to the SectionTeacher entity.
+func (_u *SectionUpdate) ClearTeacherAssignments() *SectionUpdate {
+	_u.mutation.ClearTeacherAssignments()
 	return _u
 }
 
-// RemoveTeacherIDs removes the "teachers" edge to SectionTeacher entities by IDs.
-func (_u *SectionUpdate) RemoveTeacherIDs(ids ...string) *SectionUpdate {
-	_u.mutation.RemoveTeacherIDs(ids...)
+// RemoveTeacherAssignmentIDs removes the "teacher_assignments" edge to SectionTeacher entities by IDs.
+func (_u *SectionUpdate) RemoveTeacherAssignmentIDs(ids ...string) *SectionUpdate {
+	_u.mutation.RemoveTeacherAssignmentIDs(ids...)
 	return _u
 }
 
-// RemoveTeachers removes "teachers" edges to SectionTeacher entities.
-func (_u *SectionUpdate) RemoveTeachers(v ...*SectionTeacher) *SectionUpdate {
+// RemoveTeacherAssignments removes "teacher_assignments" edges to SectionTeacher entities.
+func (_u *SectionUpdate) RemoveTeacherAssignments(v ...*SectionTeacher) *SectionUpdate {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.RemoveTeacherIDs(ids...)
+	return _u.RemoveTeacherAssignmentIDs(ids...)
 }
 
-// ClearStudents clears all "students" edges to the SectionStudent entity.
-func (_u *SectionUpdate) ClearStudents() *SectionUpdate {
-	_u.mutation.ClearStudents()
+// ClearEnrollments clears all "enrollments" edges to the SectionStudent entity.
+func (_u *SectionUpdate) ClearEnrollments() *SectionUpdate {
+	_u.mutation.ClearEnrollments()
 	return _u
 }
 
-// RemoveStudentIDs removes the "students" edge to SectionStudent entities by IDs.
-func (_u *SectionUpdate) RemoveStudentIDs(ids ...string) *SectionUpdate {
-	_u.mutation.RemoveStudentIDs(ids...)
+// RemoveEnrollmentIDs removes the "enrollments" edge to SectionStudent entities by IDs.
+func (_u *SectionUpdate) RemoveEnrollmentIDs(ids ...string) *SectionUpdate {
+	_u.mutation.RemoveEnrollmentIDs(ids...)
 	return _u
 }
 
-// RemoveStudents removes "students" edges to SectionStudent entities.
-func (_u *SectionUpdate) RemoveStudents(v ...*SectionStudent) *SectionUpdate {
+// RemoveEnrollments removes "enrollments" edges to SectionStudent entities.
+func (_u *SectionUpdate) RemoveEnrollments(v ...*SectionStudent) *SectionUpdate {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.RemoveStudentIDs(ids...)
+	return _u.RemoveEnrollmentIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -629,12 +629,12 @@ func (_u *SectionUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
-	if _u.mutation.TeachersCleared() {
+	if _u.mutation.TeacherAssignmentsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   section.TeachersTable,
-			Columns: []string{section.TeachersColumn},
+			Table:   section.TeacherAssignmentsTable,
+			Columns: []string{section.TeacherAssignmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionteacher.FieldID, field.TypeString),
@@ -642,12 +642,12 @@ func (_u *SectionUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.RemovedTeachersIDs(); len(nodes) > 0 && !_u.mutation.TeachersCleared() {
+	if nodes := _u.mutation.RemovedTeacherAssignmentsIDs(); len(nodes) > 0 && !_u.mutation.TeacherAssignmentsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   section.TeachersTable,
-			Columns: []string{section.TeachersColumn},
+			Table:   section.TeacherAssignmentsTable,
+			Columns: []string{section.TeacherAssignmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionteacher.FieldID, field.TypeString),
@@ -658,12 +658,12 @@ func (_u *SectionUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.TeachersIDs(); len(nodes) > 0 {
+	if nodes := _u.mutation.TeacherAssignmentsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   section.TeachersTable,
-			Columns: []string{section.TeachersColumn},
+			Table:   section.TeacherAssignmentsTable,
+			Columns: []string{section.TeacherAssignmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionteacher.FieldID, field.TypeString),
@@ -674,12 +674,12 @@ func (_u *SectionUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
-	if _u.mutation.StudentsCleared() {
+	if _u.mutation.EnrollmentsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   section.StudentsTable,
-			Columns: []string{section.StudentsColumn},
+			Table:   section.EnrollmentsTable,
+			Columns: []string{section.EnrollmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionstudent.FieldID, field.TypeString),
@@ -687,12 +687,12 @@ func (_u *SectionUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.RemovedStudentsIDs(); len(nodes) > 0 && !_u.mutation.StudentsCleared() {
+	if nodes := _u.mutation.RemovedEnrollmentsIDs(); len(nodes) > 0 && !_u.mutation.EnrollmentsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   section.StudentsTable,
-			Columns: []string{section.StudentsColumn},
+			Table:   section.EnrollmentsTable,
+			Columns: []string{section.EnrollmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionstudent.FieldID, field.TypeString),
@@ -703,12 +703,12 @@ func (_u *SectionUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.StudentsIDs(); len(nodes) > 0 {
+	if nodes := _u.mutation.EnrollmentsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   section.StudentsTable,
-			Columns: []string{section.StudentsColumn},
+			Table:   section.EnrollmentsTable,
+			Columns: []string{section.EnrollmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionstudent.FieldID, field.TypeString),
@@ -1018,34 +1018,34 @@ func (_u *SectionUpdateOne) SetCourse(v *Course) *SectionUpdateOne {
 	return _u.SetCourseID(v.ID)
 }
 
-// AddTeacherIDs adds the "teachers" edge to the SectionTeacher entity by IDs.
-func (_u *SectionUpdateOne) AddTeacherIDs(ids ...string) *SectionUpdateOne {
-	_u.mutation.AddTeacherIDs(ids...)
+// AddTeacherAssignmentIDs adds the "teacher_assignments" edge to the SectionTeacher entity by IDs.
+func (_u *SectionUpdateOne) AddTeacherAssignmentIDs(ids ...string) *SectionUpdateOne {
+	_u.mutation.AddTeacherAssignmentIDs(ids...)
 	return _u
 }
 
-// AddTeachers adds the "teachers" edges to the SectionTeacher entity.
-func (_u *SectionUpdateOne) AddTeachers(v ...*SectionTeacher) *SectionUpdateOne {
+// AddTeacherAssignments adds the "teacher_assignments" edges to the SectionTeacher entity.
+func (_u *SectionUpdateOne) AddTeacherAssignments(v ...*SectionTeacher) *SectionUpdateOne {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.AddTeacherIDs(ids...)
+	return _u.AddTeacherAssignmentIDs(ids...)
 }
 
-// AddStudentIDs adds the "students" edge to the SectionStudent entity by IDs.
-func (_u *SectionUpdateOne) AddStudentIDs(ids ...string) *SectionUpdateOne {
-	_u.mutation.AddStudentIDs(ids...)
+// AddEnrollmentIDs adds the "enrollments" edge to the SectionStudent entity by IDs.
+func (_u *SectionUpdateOne) AddEnrollmentIDs(ids ...string) *SectionUpdateOne {
+	_u.mutation.AddEnrollmentIDs(ids...)
 	return _u
 }
 
-// AddStudents adds the "students" edges to the SectionStudent entity.
-func (_u *SectionUpdateOne) AddStudents(v ...*SectionStudent) *SectionUpdateOne {
+// AddEnrollments adds the "enrollments" edges to the SectionStudent entity.
+func (_u *SectionUpdateOne) AddEnrollments(v ...*SectionStudent) *SectionUpdateOne {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.AddStudentIDs(ids...)
+	return _u.AddEnrollmentIDs(ids...)
 }
 
 // Mutation returns the SectionMutation object of the builder.
@@ -1071,46 +1071,46 @@ func (_u *SectionUpdateOne) ClearCourse() *SectionUpdateOne {
 	return _u
 }
 
-// ClearTeachers clears all "teachers" edges to the SectionTeacher entity.
-func (_u *SectionUpdateOne) ClearTeachers() *SectionUpdateOne {
-	_u.mutation.ClearTeachers()
+// ClearTeacherAssignments clears all "teacher_assignments" edges to the SectionTeacher entity.
+func (_u *SectionUpdateOne) ClearTeacherAssignments() *SectionUpdateOne {
+	_u.mutation.ClearTeacherAssignments()
 	return _u
 }
 
-// RemoveTeacherIDs removes the "teachers" edge to SectionTeacher entities by IDs.
-func (_u *SectionUpdateOne) RemoveTeacherIDs(ids ...string) *SectionUpdateOne {
-	_u.mutation.RemoveTeacherIDs(ids...)
+// RemoveTeacherAssignmentIDs removes the "teacher_assignments" edge to SectionTeacher entities by IDs.
+func (_u *SectionUpdateOne) RemoveTeacherAssignmentIDs(ids ...string) *SectionUpdateOne {
+	_u.mutation.RemoveTeacherAssignmentIDs(ids...)
 	return _u
 }
 
-// RemoveTeachers removes "teachers" edges to SectionTeacher entities.
-func (_u *SectionUpdateOne) RemoveTeachers(v ...*SectionTeacher) *SectionUpdateOne {
+// RemoveTeacherAssignments removes "teacher_assignments" edges to SectionTeacher entities.
+func (_u *SectionUpdateOne) RemoveTeacherAssignments(v ...*SectionTeacher) *SectionUpdateOne {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.RemoveTeacherIDs(ids...)
+	return _u.RemoveTeacherAssignmentIDs(ids...)
 }
 
-// ClearStudents clears all "students" edges to the SectionStudent entity.
-func (_u *SectionUpdateOne) ClearStudents() *SectionUpdateOne {
-	_u.mutation.ClearStudents()
+// ClearEnrollments clears all "enrollments" edges to the SectionStudent entity.
+func (_u *SectionUpdateOne) ClearEnrollments() *SectionUpdateOne {
+	_u.mutation.ClearEnrollments()
 	return _u
 }
 
-// RemoveStudentIDs removes the "students" edge to SectionStudent entities by IDs.
-func (_u *SectionUpdateOne) RemoveStudentIDs(ids ...string) *SectionUpdateOne {
-	_u.mutation.RemoveStudentIDs(ids...)
+// RemoveEnrollmentIDs removes the "enrollments" edge to SectionStudent entities by IDs.
+func (_u *SectionUpdateOne) RemoveEnrollmentIDs(ids ...string) *SectionUpdateOne {
+	_u.mutation.RemoveEnrollmentIDs(ids...)
 	return _u
 }
 
-// RemoveStudents removes "students" edges to SectionStudent entities.
-func (_u *SectionUpdateOne) RemoveStudents(v ...*SectionStudent) *SectionUpdateOne {
+// RemoveEnrollments removes "enrollments" edges to SectionStudent entities.
+func (_u *SectionUpdateOne) RemoveEnrollments(v ...*SectionStudent) *SectionUpdateOne {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.RemoveStudentIDs(ids...)
+	return _u.RemoveEnrollmentIDs(ids...)
 }
 
 // Where appends a list predicates to the SectionUpdate builder.
@@ -1364,12 +1364,12 @@ func (_u *SectionUpdateOne) sqlSave(ctx context.Context) (_node *Section, err er
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
-	if _u.mutation.TeachersCleared() {
+	if _u.mutation.TeacherAssignmentsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   section.TeachersTable,
-			Columns: []string{section.TeachersColumn},
+			Table:   section.TeacherAssignmentsTable,
+			Columns: []string{section.TeacherAssignmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionteacher.FieldID, field.TypeString),
@@ -1377,12 +1377,12 @@ func (_u *SectionUpdateOne) sqlSave(ctx context.Context) (_node *Section, err er
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.RemovedTeachersIDs(); len(nodes) > 0 && !_u.mutation.TeachersCleared() {
+	if nodes := _u.mutation.RemovedTeacherAssignmentsIDs(); len(nodes) > 0 && !_u.mutation.TeacherAssignmentsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   section.TeachersTable,
-			Columns: []string{section.TeachersColumn},
+			Table:   section.TeacherAssignmentsTable,
+			Columns: []string{section.TeacherAssignmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionteacher.FieldID, field.TypeString),
@@ -1393,12 +1393,12 @@ func (_u *SectionUpdateOne) sqlSave(ctx context.Context) (_node *Section, err er
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.TeachersIDs(); len(nodes) > 0 {
+	if nodes := _u.mutation.TeacherAssignmentsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   section.TeachersTable,
-			Columns: []string{section.TeachersColumn},
+			Table:   section.TeacherAssignmentsTable,
+			Columns: []string{section.TeacherAssignmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionteacher.FieldID, field.TypeString),
@@ -1409,12 +1409,12 @@ func (_u *SectionUpdateOne) sqlSave(ctx context.Context) (_node *Section, err er
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
-	if _u.mutation.StudentsCleared() {
+	if _u.mutation.EnrollmentsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   section.StudentsTable,
-			Columns: []string{section.StudentsColumn},
+			Table:   section.EnrollmentsTable,
+			Columns: []string{section.EnrollmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionstudent.FieldID, field.TypeString),
@@ -1422,12 +1422,12 @@ func (_u *SectionUpdateOne) sqlSave(ctx context.Context) (_node *Section, err er
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.RemovedStudentsIDs(); len(nodes) > 0 && !_u.mutation.StudentsCleared() {
+	if nodes := _u.mutation.RemovedEnrollmentsIDs(); len(nodes) > 0 && !_u.mutation.EnrollmentsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   section.StudentsTable,
-			Columns: []string{section.StudentsColumn},
+			Table:   section.EnrollmentsTable,
+			Columns: []string{section.EnrollmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionstudent.FieldID, field.TypeString),
@@ -1438,12 +1438,12 @@ func (_u *SectionUpdateOne) sqlSave(ctx context.Context) (_node *Section, err er
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.StudentsIDs(); len(nodes) > 0 {
+	if nodes := _u.mutation.EnrollmentsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   section.StudentsTable,
-			Columns: []string{section.StudentsColumn},
+			Table:   section.EnrollmentsTable,
+			Columns: []string{section.EnrollmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionstudent.FieldID, field.TypeString),

@@ -57,9 +57,25 @@ func (_c *SectionStudentCreate) SetSectionID(v string) *SectionStudentCreate {
 	return _c
 }
 
+// SetNillableSectionID sets the "section_id" field if the given value is not nil.
+func (_c *SectionStudentCreate) SetNillableSectionID(v *string) *SectionStudentCreate {
+	if v != nil {
+		_c.SetSectionID(*v)
+	}
+	return _c
+}
+
 // SetUserID sets the "user_id" field.
 func (_c *SectionStudentCreate) SetUserID(v string) *SectionStudentCreate {
 	_c.mutation.SetUserID(v)
+	return _c
+}
+
+// SetNillableUserID sets the "user_id" field if the given value is not nil.
+func (_c *SectionStudentCreate) SetNillableUserID(v *string) *SectionStudentCreate {
+	if v != nil {
+		_c.SetUserID(*v)
+	}
 	return _c
 }
 
@@ -141,16 +157,10 @@ func (_c *SectionStudentCreate) check() error {
 	if _, ok := _c.mutation.StartedAt(); !ok {
 		return &ValidationError{Name: "started_at", err: errors.New(`ent: missing required field "SectionStudent.started_at"`)}
 	}
-	if _, ok := _c.mutation.SectionID(); !ok {
-		return &ValidationError{Name: "section_id", err: errors.New(`ent: missing required field "SectionStudent.section_id"`)}
-	}
 	if v, ok := _c.mutation.SectionID(); ok {
 		if err := sectionstudent.SectionIDValidator(v); err != nil {
 			return &ValidationError{Name: "section_id", err: fmt.Errorf(`ent: validator failed for field "SectionStudent.section_id": %w`, err)}
 		}
-	}
-	if _, ok := _c.mutation.UserID(); !ok {
-		return &ValidationError{Name: "user_id", err: errors.New(`ent: missing required field "SectionStudent.user_id"`)}
 	}
 	if v, ok := _c.mutation.UserID(); ok {
 		if err := sectionstudent.UserIDValidator(v); err != nil {
@@ -161,12 +171,6 @@ func (_c *SectionStudentCreate) check() error {
 		if err := sectionstudent.IDValidator(v); err != nil {
 			return &ValidationError{Name: "id", err: fmt.Errorf(`ent: validator failed for field "SectionStudent.id": %w`, err)}
 		}
-	}
-	if len(_c.mutation.SectionIDs()) == 0 {
-		return &ValidationError{Name: "section", err: errors.New(`ent: missing required edge "SectionStudent.section"`)}
-	}
-	if len(_c.mutation.UserIDs()) == 0 {
-		return &ValidationError{Name: "user", err: errors.New(`ent: missing required edge "SectionStudent.user"`)}
 	}
 	return nil
 }

@@ -81,17 +81,6 @@ func (_u *SectionStudentUpdate) ExecX(ctx context.Context) {
 	}
 }
 
-// check runs all checks and user-defined validators on the builder.
-func (_u *SectionStudentUpdate) check() error {
-	if _u.mutation.SectionCleared() && len(_u.mutation.SectionIDs()) > 0 {
-		return errors.New(`ent: clearing a required unique edge "SectionStudent.section"`)
-	}
-	if _u.mutation.UserCleared() && len(_u.mutation.UserIDs()) > 0 {
-		return errors.New(`ent: clearing a required unique edge "SectionStudent.user"`)
-	}
-	return nil
-}
-
 // Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
 func (_u *SectionStudentUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) *SectionStudentUpdate {
 	_u.modifiers = append(_u.modifiers, modifiers...)
@@ -99,9 +88,6 @@ func (_u *SectionStudentUpdate) Modify(modifiers ...func(u *sql.UpdateBuilder)) 
 }
 
 func (_u *SectionStudentUpdate) sqlSave(ctx context.Context) (_node int, err error) {
-	if err := _u.check(); err != nil {
-		return _node, err
-	}
 	_spec := sqlgraph.NewUpdateSpec(sectionstudent.Table, sectionstudent.Columns, sqlgraph.NewFieldSpec(sectionstudent.FieldID, field.TypeString))
 	if ps := _u.mutation.predicates; len(ps) > 0 {
 		_spec.Predicate = func(selector *sql.Selector) {
@@ -203,17 +189,6 @@ func (_u *SectionStudentUpdateOne) ExecX(ctx context.Context) {
 	}
 }
 
-// check runs all checks and user-defined validators on the builder.
-func (_u *SectionStudentUpdateOne) check() error {
-	if _u.mutation.SectionCleared() && len(_u.mutation.SectionIDs()) > 0 {
-		return errors.New(`ent: clearing a required unique edge "SectionStudent.section"`)
-	}
-	if _u.mutation.UserCleared() && len(_u.mutation.UserIDs()) > 0 {
-		return errors.New(`ent: clearing a required unique edge "SectionStudent.user"`)
-	}
-	return nil
-}
-
 // Modify adds a statement modifier for attaching custom logic to the UPDATE statement.
 func (_u *SectionStudentUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder)) *SectionStudentUpdateOne {
 	_u.modifiers = append(_u.modifiers, modifiers...)
@@ -221,9 +196,6 @@ func (_u *SectionStudentUpdateOne) Modify(modifiers ...func(u *sql.UpdateBuilder
 }
 
 func (_u *SectionStudentUpdateOne) sqlSave(ctx context.Context) (_node *SectionStudent, err error) {
-	if err := _u.check(); err != nil {
-		return _node, err
-	}
 	_spec := sqlgraph.NewUpdateSpec(sectionstudent.Table, sectionstudent.Columns, sqlgraph.NewFieldSpec(sectionstudent.FieldID, field.TypeString))
 	id, ok := _u.mutation.ID()
 	if !ok {

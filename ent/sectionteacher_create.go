@@ -57,9 +57,25 @@ func (_c *SectionTeacherCreate) SetSectionID(v string) *SectionTeacherCreate {
 	return _c
 }
 
+// SetNillableSectionID sets the "section_id" field if the given value is not nil.
+func (_c *SectionTeacherCreate) SetNillableSectionID(v *string) *SectionTeacherCreate {
+	if v != nil {
+		_c.SetSectionID(*v)
+	}
+	return _c
+}
+
 // SetUserID sets the "user_id" field.
 func (_c *SectionTeacherCreate) SetUserID(v string) *SectionTeacherCreate {
 	_c.mutation.SetUserID(v)
+	return _c
+}
+
+// SetNillableUserID sets the "user_id" field if the given value is not nil.
+func (_c *SectionTeacherCreate) SetNillableUserID(v *string) *SectionTeacherCreate {
+	if v != nil {
+		_c.SetUserID(*v)
+	}
 	return _c
 }
 
@@ -147,16 +163,10 @@ func (_c *SectionTeacherCreate) check() error {
 	if _, ok := _c.mutation.StartedAt(); !ok {
 		return &ValidationError{Name: "started_at", err: errors.New(`ent: missing required field "SectionTeacher.started_at"`)}
 	}
-	if _, ok := _c.mutation.SectionID(); !ok {
-		return &ValidationError{Name: "section_id", err: errors.New(`ent: missing required field "SectionTeacher.section_id"`)}
-	}
 	if v, ok := _c.mutation.SectionID(); ok {
 		if err := sectionteacher.SectionIDValidator(v); err != nil {
 			return &ValidationError{Name: "section_id", err: fmt.Errorf(`ent: validator failed for field "SectionTeacher.section_id": %w`, err)}
 		}
-	}
-	if _, ok := _c.mutation.UserID(); !ok {
-		return &ValidationError{Name: "user_id", err: errors.New(`ent: missing required field "SectionTeacher.user_id"`)}
 	}
 	if v, ok := _c.mutation.UserID(); ok {
 		if err := sectionteacher.UserIDValidator(v); err != nil {
@@ -175,12 +185,6 @@ func (_c *SectionTeacherCreate) check() error {
 		if err := sectionteacher.IDValidator(v); err != nil {
 			return &ValidationError{Name: "id", err: fmt.Errorf(`ent: validator failed for field "SectionTeacher.id": %w`, err)}
 		}
-	}
-	if len(_c.mutation.SectionIDs()) == 0 {
-		return &ValidationError{Name: "section", err: errors.New(`ent: missing required edge "SectionTeacher.section"`)}
-	}
-	if len(_c.mutation.UserIDs()) == 0 {
-		return &ValidationError{Name: "user", err: errors.New(`ent: missing required edge "SectionTeacher.user"`)}
 	}
 	return nil
 }

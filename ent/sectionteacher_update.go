@@ -109,12 +109,6 @@ func (_u *SectionTeacherUpdate) check() error {
 			return &ValidationError{Name: "position", err: fmt.Errorf(`ent: validator failed for field "SectionTeacher.position": %w`, err)}
 		}
 	}
-	if _u.mutation.SectionCleared() && len(_u.mutation.SectionIDs()) > 0 {
-		return errors.New(`ent: clearing a required unique edge "SectionTeacher.section"`)
-	}
-	if _u.mutation.UserCleared() && len(_u.mutation.UserIDs()) > 0 {
-		return errors.New(`ent: clearing a required unique edge "SectionTeacher.user"`)
-	}
 	return nil
 }
 
@@ -262,12 +256,6 @@ func (_u *SectionTeacherUpdateOne) check() error {
 		if err := sectionteacher.PositionValidator(v); err != nil {
 			return &ValidationError{Name: "position", err: fmt.Errorf(`ent: validator failed for field "SectionTeacher.position": %w`, err)}
 		}
-	}
-	if _u.mutation.SectionCleared() && len(_u.mutation.SectionIDs()) > 0 {
-		return errors.New(`ent: clearing a required unique edge "SectionTeacher.section"`)
-	}
-	if _u.mutation.UserCleared() && len(_u.mutation.UserIDs()) > 0 {
-		return errors.New(`ent: clearing a required unique edge "SectionTeacher.user"`)
 	}
 	return nil
 }

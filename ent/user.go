@@ -56,9 +56,9 @@ type UserEdges struct {
 	District *District `json:"district,omitempty"`
 	// Roles holds the value of the roles edge.
 	Roles []*UserRole `json:"roles,omitempty"`
-	// TaughtSections holds the value of the taught_sections edge.
-	TaughtSections []*SectionTeacher `json:"taught_sections,omitempty"`
-	// Enrollments holds the value of the enrollments edge.
+	// the user's places as a teacher, past ones included; sections lists the current ones
+	TeacherAssignments []*SectionTeacher `json:"teacher_assignments,omitempty"`
+	// the user's enrollments, ended ones included; sections lists the current ones
 	Enrollments []*SectionStudent `json:"enrollments,omitempty"`
 	// the user's contacts, when the user is a student
 	Contacts []*ContactRelationship `json:"contacts,omitempty"`
@@ -70,11 +70,11 @@ type UserEdges struct {
 	// totalCount holds the count of the edges above.
 	totalCount [6]map[string]int
 
-	namedRoles           map[string][]*UserRole
-	namedTaughtSections  map[string][]*SectionTeacher
-	namedEnrollments     map[string][]*SectionStudent
-	namedContacts        map[string][]*ContactRelationship
-	namedContactStudents map[string][]*ContactRelationship
+	namedRoles              map[string][]*UserRole
+	namedTeacherAssignments map[string][]*SectionTeacher
+	namedEnrollments        map[string][]*SectionStudent
+	namedContacts           map[string][]*ContactRelationship
+	namedContactStudents    map[string][]*ContactRelationship
 }
 
 // DistrictOrErr returns the District value or an error if the edge
@@ -97,13 +97,13 @@ func (e UserEdges) RolesOrErr() ([]*UserRole, error) {
 	return nil, &NotLoadedError{edge: "roles"}
 }
 
-// TaughtSectionsOrErr returns the TaughtSections value or an error if the edge
+// TeacherAssignmentsOrErr returns the TeacherAssignments value or an error if the edge
 // was not loaded in eager-loading.
-func (e UserEdges) TaughtSectionsOrErr() ([]*SectionTeacher, error) {
+func (e UserEdges) TeacherAssignmentsOrErr() ([]*SectionTeacher, error) {
 	if e.loadedTypes[2] {
-		return e.TaughtSections, nil
+		return e.TeacherAssignments, nil
 	}
-	return nil, &NotLoadedError{edge: "taught_sections"}
+	return nil, &NotLoadedError{edge: "teacher_assignments"}
 }
 
 // EnrollmentsOrErr returns the Enrollments value or an error if the edge
@@ -265,9 +265,9 @@ func (_m *User) QueryRoles() *UserRoleQuery {
 	return NewUserClient(_m.config).QueryRoles(_m)
 }
 
-// QueryTaughtSections queries the "taught_sections" edge of the User entity.
-func (_m *User) QueryTaughtSections() *SectionTeacherQuery {
-	return NewUserClient(_m.config).QueryTaughtSections(_m)
+// QueryTeacherAssignments queries the "teacher_assignments" edge of the User entity.
+func (_m *User) QueryTeacherAssignments() *SectionTeacherQuery {
+	return NewUserClient(_m.config).QueryTeacherAssignments(_m)
 }
 
 // QueryEnrollments queries the "enrollments" edge of the User entity.
@@ -377,27 +377,27 @@ func (_m *User) appendNamedRoles(name string, edges ...*UserRole) {
 	}
 }
 
-// NamedTaughtSections returns the TaughtSections named value or an error if the edge was not
+// NamedTeacherAssignments returns the TeacherAssignments named value or an error if the edge was not
 // loaded in eager-loading with this name.
-func (_m *User) NamedTaughtSections(name string) ([]*SectionTeacher, error) {
-	if _m.Edges.namedTaughtSections == nil {
+func (_m *User) NamedTeacherAssignments(name string) ([]*SectionTeacher, error) {
+	if _m.Edges.namedTeacherAssignments == nil {
 		return nil, &NotLoadedError{edge: name}
 	}
-	nodes, ok := _m.Edges.namedTaughtSections[name]
+	nodes, ok := _m.Edges.namedTeacherAssignments[name]
 	if !ok {
 		return nil, &NotLoadedError{edge: name}
 	}
 	return nodes, nil
 }
 
-func (_m *User) appendNamedTaughtSections(name string, edges ...*SectionTeacher) {
-	if _m.Edges.namedTaughtSections == nil {
-		_m.Edges.namedTaughtSections = make(map[string][]*SectionTeacher)
+func (_m *User) appendNamedTeacherAssignments(name string, edges ...*SectionTeacher) {
+	if _m.Edges.namedTeacherAssignments == nil {
+		_m.Edges.namedTeacherAssignments = make(map[string][]*SectionTeacher)
 	}
 	if len(edges) == 0 {
-		_m.Edges.namedTaughtSections[name] = []*SectionTeacher{}
+		_m.Edges.namedTeacherAssignments[name] = []*SectionTeacher{}
 	} else {
-		_m.Edges.namedTaughtSections[name] = append(_m.Edges.namedTaughtSections[name], edges...)
+		_m.Edges.namedTeacherAssignments[name] = append(_m.Edges.namedTeacherAssignments[name], edges...)
 	}
 }
 

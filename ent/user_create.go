@@ -191,19 +191,19 @@ func (_c *UserCreate) AddRoles(v ...*UserRole) *UserCreate {
 	return _c.AddRoleIDs(ids...)
 }
 
-// AddTaughtSectionIDs adds the "taught_sections" edge to the SectionTeacher entity by IDs.
-func (_c *UserCreate) AddTaughtSectionIDs(ids ...string) *UserCreate {
-	_c.mutation.AddTaughtSectionIDs(ids...)
+// AddTeacherAssignmentIDs adds the "teacher_assignments" edge to the SectionTeacher entity by IDs.
+func (_c *UserCreate) AddTeacherAssignmentIDs(ids ...string) *UserCreate {
+	_c.mutation.AddTeacherAssignmentIDs(ids...)
 	return _c
 }
 
-// AddTaughtSections adds the "taught_sections" edges to the SectionTeacher entity.
-func (_c *UserCreate) AddTaughtSections(v ...*SectionTeacher) *UserCreate {
+// AddTeacherAssignments adds the "teacher_assignments" edges to the SectionTeacher entity.
+func (_c *UserCreate) AddTeacherAssignments(v ...*SectionTeacher) *UserCreate {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _c.AddTaughtSectionIDs(ids...)
+	return _c.AddTeacherAssignmentIDs(ids...)
 }
 
 // AddEnrollmentIDs adds the "enrollments" edge to the SectionStudent entity by IDs.
@@ -468,12 +468,12 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 		}
 		_spec.Edges = append(_spec.Edges, edge)
 	}
-	if nodes := _c.mutation.TaughtSectionsIDs(); len(nodes) > 0 {
+	if nodes := _c.mutation.TeacherAssignmentsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   user.TaughtSectionsTable,
-			Columns: []string{user.TaughtSectionsColumn},
+			Table:   user.TeacherAssignmentsTable,
+			Columns: []string{user.TeacherAssignmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionteacher.FieldID, field.TypeString),

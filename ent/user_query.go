@@ -24,23 +24,23 @@ import (
 // UserQuery is the builder for querying User entities.
 type UserQuery struct {
 	config
-	ctx                      *QueryContext
-	order                    []user.OrderOption
-	inters                   []Interceptor
-	predicates               []predicate.User
-	withDistrict             *DistrictQuery
-	withRoles                *UserRoleQuery
-	withTaughtSections       *SectionTeacherQuery
-	withEnrollments          *SectionStudentQuery
-	withContacts             *ContactRelationshipQuery
-	withContactStudents      *ContactRelationshipQuery
-	loadTotal                []func(context.Context, []*User) error
-	modifiers                []func(*sql.Selector)
-	withNamedRoles           map[string]*UserRoleQuery
-	withNamedTaughtSections  map[string]*SectionTeacherQuery
-	withNamedEnrollments     map[string]*SectionStudentQuery
-	withNamedContacts        map[string]*ContactRelationshipQuery
-	withNamedContactStudents map[string]*ContactRelationshipQuery
+	ctx                         *QueryContext
+	order                       []user.OrderOption
+	inters                      []Interceptor
+	predicates                  []predicate.User
+	withDistrict                *DistrictQuery
+	withRoles                   *UserRoleQuery
+	withTeacherAssignments      *SectionTeacherQuery
+	withEnrollments             *SectionStudentQuery
+	withContacts                *ContactRelationshipQuery
+	withContactStudents         *ContactRelationshipQuery
+	loadTotal                   []func(context.Context, []*User) error
+	modifiers                   []func(*sql.Selector)
+	withNamedRoles              map[string]*UserRoleQuery
+	withNamedTeacherAssignments map[string]*SectionTeacherQuery
+	withNamedEnrollments        map[string]*SectionStudentQuery
+	withNamedContacts           map[string]*ContactRelationshipQuery
+	withNamedContactStudents    map[string]*ContactRelationshipQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -121,8 +121,8 @@ func (_q *UserQuery) QueryRoles() *UserRoleQuery {
 	return query
 }
 
-// QueryTaughtSections chains the current query on the "taught_sections" edge.
-func (_q *UserQuery) QueryTaughtSections() *SectionTeacherQuery {
+// QueryTeacherAssignments chains the current query on the "teacher_assignments" edge.
+func (_q *UserQuery) QueryTeacherAssignments() *SectionTeacherQuery {
 	query := (&SectionTeacherClient{config: _q.config}).Query()
 	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
 		if err := _q.prepareQuery(ctx); err != nil {
@@ -135,7 +135,7 @@ func (_q *UserQuery) QueryTaughtSections() *SectionTeacherQuery {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(user.Table, user.FieldID, selector),
 			sqlgraph.To(sectionteacher.Table, sectionteacher.FieldID),
-			sqlgraph.Edge(sqlgraph.O2M, false, user.TaughtSectionsTable, user.TaughtSectionsColumn),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.TeacherAssignmentsTable, user.TeacherAssignmentsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -396,17 +396,17 @@ func (_q *UserQuery) Clone() *UserQuery {
 		return nil
 	}
 	return &UserQuery{
-		config:              _q.config,
-		ctx:                 _q.ctx.Clone(),
-		order:               append([]user.OrderOption{}, _q.order...),
-		inters:              append([]Interceptor{}, _q.inters...),
-		predicates:          append([]predicate.User{}, _q.predicates...),
-		withDistrict:        _q.withDistrict.Clone(),
-		withRoles:           _q.withRoles.Clone(),
-		withTaughtSections:  _q.withTaughtSections.Clone(),
-		withEnrollments:     _q.withEnrollments.Clone(),
-		withContacts:        _q.withContacts.Clone(),
-		withContactStudents: _q.withContactStudents.Clone(),
+		config:                 _q.config,
+		ctx:                    _q.ctx.Clone(),
+		order:                  append([]user.OrderOption{}, _q.order...),
+		inters:                 append([]Interceptor{}, _q.inters...),
+		predicates:             append([]predicate.User{}, _q.predicates...),
+		withDistrict:           _q.withDistrict.Clone(),
+		withRoles:              _q.withRoles.Clone(),
+		withTeacherAssignments: _q.withTeacherAssignments.Clone(),
+		withEnrollments:        _q.withEnrollments.Clone(),
+		withContacts:           _q.withContacts.Clone(),
+		withContactStudents:    _q.withContactStudents.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -436,14 +436,14 @@ func (_q *UserQuery) WithRoles(opts ...func(*UserRoleQuery)) *UserQuery {
 	return _q
 }
 
-// WithTaughtSections tells the query-builder to eager-load the nodes that are connected to
-// the "taught_sections" edge. The optional arguments are used to configure the query builder of the edge.
-func (_q *UserQuery) WithTaughtSections(opts ...func(*SectionTeacherQuery)) *UserQuery {
+// WithTeacherAssignments tells the query-builder to eager-load the nodes that are connected to
+// the "teacher_assignments" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithTeacherAssignments(opts ...func(*SectionTeacherQuery)) *UserQuery {
 	query := (&SectionTeacherClient{config: _q.config}).Query()
 	for _, opt := range opts {
 		opt(query)
 	}
-	_q.withTaughtSections = query
+	_q.withTeacherAssignments = query
 	return _q
 }
 
@@ -561,7 +561,7 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 		loadedTypes = [6]bool{
 			_q.withDistrict != nil,
 			_q.withRoles != nil,
-			_q.withTaughtSections != nil,
+			_q.withTeacherAssignments != nil,
 			_q.withEnrollments != nil,
 			_q.withContacts != nil,
 			_q.withContactStudents != nil,
@@ -601,10 +601,10 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			return nil, err
 		}
 	}
-	if query := _q.withTaughtSections; query != nil {
-		if err := _q.loadTaughtSections(ctx, query, nodes,
-			func(n *User) { n.Edges.TaughtSections = []*SectionTeacher{} },
-			func(n *User, e *SectionTeacher) { n.Edges.TaughtSections = append(n.Edges.TaughtSections, e) }); err != nil {
+	if query := _q.withTeacherAssignments; query != nil {
+		if err := _q.loadTeacherAssignments(ctx, query, nodes,
+			func(n *User) { n.Edges.TeacherAssignments = []*SectionTeacher{} },
+			func(n *User, e *SectionTeacher) { n.Edges.TeacherAssignments = append(n.Edges.TeacherAssignments, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -636,10 +636,10 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 			return nil, err
 		}
 	}
-	for name, query := range _q.withNamedTaughtSections {
-		if err := _q.loadTaughtSections(ctx, query, nodes,
-			func(n *User) { n.appendNamedTaughtSections(name) },
-			func(n *User, e *SectionTeacher) { n.appendNamedTaughtSections(name, e) }); err != nil {
+	for name, query := range _q.withNamedTeacherAssignments {
+		if err := _q.loadTeacherAssignments(ctx, query, nodes,
+			func(n *User) { n.appendNamedTeacherAssignments(name) },
+			func(n *User, e *SectionTeacher) { n.appendNamedTeacherAssignments(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -731,7 +731,7 @@ func (_q *UserQuery) loadRoles(ctx context.Context, query *UserRoleQuery, nodes 
 	}
 	return nil
 }
-func (_q *UserQuery) loadTaughtSections(ctx context.Context, query *SectionTeacherQuery, nodes []*User, init func(*User), assign func(*User, *SectionTeacher)) error {
+func (_q *UserQuery) loadTeacherAssignments(ctx context.Context, query *SectionTeacherQuery, nodes []*User, init func(*User), assign func(*User, *SectionTeacher)) error {
 	fks := make([]driver.Value, 0, len(nodes))
 	nodeids := make(map[string]*User)
 	for i := range nodes {
@@ -745,7 +745,7 @@ func (_q *UserQuery) loadTaughtSections(ctx context.Context, query *SectionTeach
 		query.ctx.AppendFieldOnce(sectionteacher.FieldUserID)
 	}
 	query.Where(predicate.SectionTeacher(func(s *sql.Selector) {
-		s.Where(sql.InValues(s.C(user.TaughtSectionsColumn), fks...))
+		s.Where(sql.InValues(s.C(user.TeacherAssignmentsColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {
@@ -962,17 +962,17 @@ func (_q *UserQuery) WithNamedRoles(name string, opts ...func(*UserRoleQuery)) *
 	return _q
 }
 
-// WithNamedTaughtSections tells the query-builder to eager-load the nodes that are connected to the "taught_sections"
+// WithNamedTeacherAssignments tells the query-builder to eager-load the nodes that are connected to the "teacher_assignments"
 // edge with the given name. The optional arguments are used to configure the query builder of the edge.
-func (_q *UserQuery) WithNamedTaughtSections(name string, opts ...func(*SectionTeacherQuery)) *UserQuery {
+func (_q *UserQuery) WithNamedTeacherAssignments(name string, opts ...func(*SectionTeacherQuery)) *UserQuery {
 	query := (&SectionTeacherClient{config: _q.config}).Query()
 	for _, opt := range opts {
 		opt(query)
 	}
-	if _q.withNamedTaughtSections == nil {
-		_q.withNamedTaughtSections = make(map[string]*SectionTeacherQuery)
+	if _q.withNamedTeacherAssignments == nil {
+		_q.withNamedTeacherAssignments = make(map[string]*SectionTeacherQuery)
 	}
-	_q.withNamedTaughtSections[name] = query
+	_q.withNamedTeacherAssignments[name] = query
 	return _q
 }
 

@@ -206,19 +206,19 @@ func (_u *UserUpdate) AddRoles(v ...*UserRole) *UserUpdate {
 	return _u.AddRoleIDs(ids...)
 }
 
-// AddTaughtSectionIDs adds the "taught_sections" edge to the SectionTeacher entity by IDs.
-func (_u *UserUpdate) AddTaughtSectionIDs(ids ...string) *UserUpdate {
-	_u.mutation.AddTaughtSectionIDs(ids...)
+// AddTeacherAssignmentIDs adds the "teacher_assignments" edge to the SectionTeacher entity by IDs.
+func (_u *UserUpdate) AddTeacherAssignmentIDs(ids ...string) *UserUpdate {
+	_u.mutation.AddTeacherAssignmentIDs(ids...)
 	return _u
 }
 
-// AddTaughtSections adds the "taught_sections" edges to the SectionTeacher entity.
-func (_u *UserUpdate) AddTaughtSections(v ...*SectionTeacher) *UserUpdate {
+// AddTeacherAssignments adds the "teacher_assignments" edges to the SectionTeacher entity.
+func (_u *UserUpdate) AddTeacherAssignments(v ...*SectionTeacher) *UserUpdate {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.AddTaughtSectionIDs(ids...)
+	return _u.AddTeacherAssignmentIDs(ids...)
 }
 
 // AddEnrollmentIDs adds the "enrollments" edge to the SectionStudent entity by IDs.
@@ -292,25 +292,25 @@ func (_u *UserUpdate) RemoveRoles(v ...*UserRole) *UserUpdate {
 	return _u.RemoveRoleIDs(ids...)
 }
 
-// ClearTaughtSections clears all "taught_sections" edges to the SectionTeacher entity.
-func (_u *UserUpdate) ClearTaughtSections() *UserUpdate {
-	_u.mutation.ClearTaughtSections()
+// ClearTeacherAssignments clears all "teacher_assignments" edges to the SectionTeacher entity.
+func (_u *UserUpdate) ClearTeacherAssignments() *UserUpdate {
+	_u.mutation.ClearTeacherAssignments()
 	return _u
 }
 
-// RemoveTaughtSectionIDs removes the "taught_sections" edge to SectionTeacher entities by IDs.
-func (_u *UserUpdate) RemoveTaughtSectionIDs(ids ...string) *UserUpdate {
-	_u.mutation.RemoveTaughtSectionIDs(ids...)
+// RemoveTeacherAssignmentIDs removes the "teacher_assignments" edge to SectionTeacher entities by IDs.
+func (_u *UserUpdate) RemoveTeacherAssignmentIDs(ids ...string) *UserUpdate {
+	_u.mutation.RemoveTeacherAssignmentIDs(ids...)
 	return _u
 }
 
-// RemoveTaughtSections removes "taught_sections" edges to SectionTeacher entities.
-func (_u *UserUpdate) RemoveTaughtSections(v ...*SectionTeacher) *UserUpdate {
+// RemoveTeacherAssignments removes "teacher_assignments" edges to SectionTeacher entities.
+func (_u *UserUpdate) RemoveTeacherAssignments(v ...*SectionTeacher) *UserUpdate {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.RemoveTaughtSectionIDs(ids...)
+	return _u.RemoveTeacherAssignmentIDs(ids...)
 }
 
 // ClearEnrollments clears all "enrollments" edges to the SectionStudent entity.
@@ -523,12 +523,12 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
-	if _u.mutation.TaughtSectionsCleared() {
+	if _u.mutation.TeacherAssignmentsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   user.TaughtSectionsTable,
-			Columns: []string{user.TaughtSectionsColumn},
+			Table:   user.TeacherAssignmentsTable,
+			Columns: []string{user.TeacherAssignmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionteacher.FieldID, field.TypeString),
@@ -536,12 +536,12 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.RemovedTaughtSectionsIDs(); len(nodes) > 0 && !_u.mutation.TaughtSectionsCleared() {
+	if nodes := _u.mutation.RemovedTeacherAssignmentsIDs(); len(nodes) > 0 && !_u.mutation.TeacherAssignmentsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   user.TaughtSectionsTable,
-			Columns: []string{user.TaughtSectionsColumn},
+			Table:   user.TeacherAssignmentsTable,
+			Columns: []string{user.TeacherAssignmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionteacher.FieldID, field.TypeString),
@@ -552,12 +552,12 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.TaughtSectionsIDs(); len(nodes) > 0 {
+	if nodes := _u.mutation.TeacherAssignmentsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   user.TaughtSectionsTable,
-			Columns: []string{user.TaughtSectionsColumn},
+			Table:   user.TeacherAssignmentsTable,
+			Columns: []string{user.TeacherAssignmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionteacher.FieldID, field.TypeString),
@@ -896,19 +896,19 @@ func (_u *UserUpdateOne) AddRoles(v ...*UserRole) *UserUpdateOne {
 	return _u.AddRoleIDs(ids...)
 }
 
-// AddTaughtSectionIDs adds the "taught_sections" edge to the SectionTeacher entity by IDs.
-func (_u *UserUpdateOne) AddTaughtSectionIDs(ids ...string) *UserUpdateOne {
-	_u.mutation.AddTaughtSectionIDs(ids...)
+// AddTeacherAssignmentIDs adds the "teacher_assignments" edge to the SectionTeacher entity by IDs.
+func (_u *UserUpdateOne) AddTeacherAssignmentIDs(ids ...string) *UserUpdateOne {
+	_u.mutation.AddTeacherAssignmentIDs(ids...)
 	return _u
 }
 
-// AddTaughtSections adds the "taught_sections" edges to the SectionTeacher entity.
-func (_u *UserUpdateOne) AddTaughtSections(v ...*SectionTeacher) *UserUpdateOne {
+// AddTeacherAssignments adds the "teacher_assignments" edges to the SectionTeacher entity.
+func (_u *UserUpdateOne) AddTeacherAssignments(v ...*SectionTeacher) *UserUpdateOne {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.AddTaughtSectionIDs(ids...)
+	return _u.AddTeacherAssignmentIDs(ids...)
 }
 
 // AddEnrollmentIDs adds the "enrollments" edge to the SectionStudent entity by IDs.
@@ -982,25 +982,25 @@ func (_u *UserUpdateOne) RemoveRoles(v ...*UserRole) *UserUpdateOne {
 	return _u.RemoveRoleIDs(ids...)
 }
 
-// ClearTaughtSections clears all "taught_sections" edges to the SectionTeacher entity.
-func (_u *UserUpdateOne) ClearTaughtSections() *UserUpdateOne {
-	_u.mutation.ClearTaughtSections()
+// ClearTeacherAssignments clears all "teacher_assignments" edges to the SectionTeacher entity.
+func (_u *UserUpdateOne) ClearTeacherAssignments() *UserUpdateOne {
+	_u.mutation.ClearTeacherAssignments()
 	return _u
 }
 
-// RemoveTaughtSectionIDs removes the "taught_sections" edge to SectionTeacher entities by IDs.
-func (_u *UserUpdateOne) RemoveTaughtSectionIDs(ids ...string) *UserUpdateOne {
-	_u.mutation.RemoveTaughtSectionIDs(ids...)
+// RemoveTeacherAssignmentIDs removes the "teacher_assignments" edge to SectionTeacher entities by IDs.
+func (_u *UserUpdateOne) RemoveTeacherAssignmentIDs(ids ...string) *UserUpdateOne {
+	_u.mutation.RemoveTeacherAssignmentIDs(ids...)
 	return _u
 }
 
-// RemoveTaughtSections removes "taught_sections" edges to SectionTeacher entities.
-func (_u *UserUpdateOne) RemoveTaughtSections(v ...*SectionTeacher) *UserUpdateOne {
+// RemoveTeacherAssignments removes "teacher_assignments" edges to SectionTeacher entities.
+func (_u *UserUpdateOne) RemoveTeacherAssignments(v ...*SectionTeacher) *UserUpdateOne {
 	ids := make([]string, len(v))
 	for i := range v {
 		ids[i] = v[i].ID
 	}
-	return _u.RemoveTaughtSectionIDs(ids...)
+	return _u.RemoveTeacherAssignmentIDs(ids...)
 }
 
 // ClearEnrollments clears all "enrollments" edges to the SectionStudent entity.
@@ -1243,12 +1243,12 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
-	if _u.mutation.TaughtSectionsCleared() {
+	if _u.mutation.TeacherAssignmentsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   user.TaughtSectionsTable,
-			Columns: []string{user.TaughtSectionsColumn},
+			Table:   user.TeacherAssignmentsTable,
+			Columns: []string{user.TeacherAssignmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionteacher.FieldID, field.TypeString),
@@ -1256,12 +1256,12 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.RemovedTaughtSectionsIDs(); len(nodes) > 0 && !_u.mutation.TaughtSectionsCleared() {
+	if nodes := _u.mutation.RemovedTeacherAssignmentsIDs(); len(nodes) > 0 && !_u.mutation.TeacherAssignmentsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   user.TaughtSectionsTable,
-			Columns: []string{user.TaughtSectionsColumn},
+			Table:   user.TeacherAssignmentsTable,
+			Columns: []string{user.TeacherAssignmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionteacher.FieldID, field.TypeString),
@@ -1272,12 +1272,12 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 		}
 		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
 	}
-	if nodes := _u.mutation.TaughtSectionsIDs(); len(nodes) > 0 {
+	if nodes := _u.mutation.TeacherAssignmentsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
 			Inverse: false,
-			Table:   user.TaughtSectionsTable,
-			Columns: []string{user.TaughtSectionsColumn},
+			Table:   user.TeacherAssignmentsTable,
+			Columns: []string{user.TeacherAssignmentsColumn},
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(sectionteacher.FieldID, field.TypeString),

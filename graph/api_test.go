@@ -134,7 +134,7 @@ func waitIdle(t *testing.T, a *api, district string) {
 func TestLimitsAnswerWithErrors(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)
-	deep := "{ districts { edges { node { schools { edges { node { sections { edges { node { students { edges { node { user { enrollments { edges { node { section { teachers { edges { node { id } } } } } } } } } } } } } } } } } } } } }"
+	deep := "{ districts { edges { node { schools { edges { node { sections { edges { node { enrollments { edges { node { user { enrollments { edges { node { section { teacherAssignments { edges { node { id } } } } } } } } } } } } } } } } } } } } }"
 	cases := map[string]struct{ query, code string }{
 		"depth bomb":       {deep, "QUERY_TOO_DEEP"},
 		"huge page":        {`{ users(first: 1000000) { totalCount } }`, "BAD_REQUEST"},
@@ -273,7 +273,7 @@ func TestNodeForEveryType(t *testing.T) {
 		}
 	}
 	a.query(a.keys["read"], `{ districts(first:1){edges{node{id}}} users(first:1){edges{node{id roles{id}}}}
-	  sections(first:1){edges{node{id teachers(first:1){edges{node{id}}} students(first:1){edges{node{id}}}}}}
+	  sections(first:1){edges{node{id teachers: teacherAssignments(first:1){edges{node{id}}} students: enrollments(first:1){edges{node{id}}}}}}
 	  schools(first:1){edges{node{id}}} terms(first:1){edges{node{id}}} courses(first:1){edges{node{id}}} syncRuns(first:1){edges{node{id}}} }`, nil, &ids)
 	want := map[string]string{
 		ids.Districts.Edges[0].Node.ID:                       "District",

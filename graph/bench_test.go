@@ -25,7 +25,7 @@ func BenchmarkRosterQuery(b *testing.B) {
 	ctx := b.Context()
 	section := a.db.NewClient().Section.Query().Order(ent.Asc("clever_id")).FirstIDX(ctx)
 	body, _ := json.Marshal(map[string]any{
-		"query":     `query Roster($id: ID!) { node(id: $id) { ... on Section { name students(first: 50) { edges { node { user { firstName lastName roles { role grade school { name } } } } } } } } }`,
+		"query":     `query Roster($id: ID!) { node(id: $id) { ... on Section { name students(first: 50) { edges { node { firstName lastName roles { role grade school { name } } } } } } } }`,
 		"variables": map[string]any{"id": section},
 	})
 	key := auth.Key{Scopes: []auth.Scope{auth.ScopeRead}}

@@ -76,8 +76,8 @@ func TestEnrollmentHistory(t *testing.T) {
 		}
 	}
 	a.query(a.keys["read"], `query($id: ID!) { node(id: $id) { ... on Section {
-		history: students(first: 100) { totalCount edges { node { userID startedAt endedAt } } }
-		current: students(first: 100, where: {endedAtIsNil: true}) { totalCount edges { node { userID endedAt } } } } } }`,
+		history: enrollments(first: 100) { totalCount edges { node { userID startedAt endedAt } } }
+		current: enrollments(first: 100, where: {endedAtIsNil: true}) { totalCount edges { node { userID endedAt } } } } } }`,
 		map[string]any{"id": from.ID}, &sec)
 	if n := sec.Node.History.TotalCount; n != len(from.Students) || len(sec.Node.History.Edges) != n {
 		t.Errorf("section students: totalCount %d, %d edges, want %d (history kept)", n, len(sec.Node.History.Edges), len(from.Students))

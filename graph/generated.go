@@ -19,6 +19,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/syncrun"
 	"github.com/rostermirror/rostermirror/ent/userrole"
+	"github.com/rostermirror/rostermirror/graph/roster"
 	"github.com/rostermirror/rostermirror/internal/admin"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -232,13 +233,13 @@ type ComplexityRoot struct {
 		PrimaryRoles       func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, where *ent.UserRoleWhereInput) int
 		PrincipalEmail     func(childComplexity int) int
 		PrincipalName      func(childComplexity int) int
-		RoleSchools        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, where *ent.RoleSchoolWhereInput) int
+		RoleSchools        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.RoleSchoolOrder, where *ent.RoleSchoolWhereInput) int
 		SchoolNumber       func(childComplexity int) int
 		Sections           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionOrder, where *ent.SectionWhereInput) int
 		SisID              func(childComplexity int) int
 		State              func(childComplexity int) int
 		StateID            func(childComplexity int) int
-		Users              func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) int
+		Users              func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput, asOf *time.Time) int
 		Zip                func(childComplexity int) int
 	}
 
@@ -262,19 +263,21 @@ type ComplexityRoot struct {
 		CreatedAt          func(childComplexity int) int
 		District           func(childComplexity int) int
 		DistrictID         func(childComplexity int) int
+		Enrollments        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionStudentOrder, where *ent.SectionStudentWhereInput) int
 		Grade              func(childComplexity int) int
 		ID                 func(childComplexity int) int
 		LastSyncedAt       func(childComplexity int) int
 		Name               func(childComplexity int) int
 		Period             func(childComplexity int) int
-		PrimaryTeacher     func(childComplexity int) int
+		PrimaryTeacher     func(childComplexity int, asOf *time.Time) int
 		School             func(childComplexity int) int
 		SchoolID           func(childComplexity int) int
 		SectionNumber      func(childComplexity int) int
 		SisID              func(childComplexity int) int
-		Students           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionStudentOrder, where *ent.SectionStudentWhereInput) int
+		Students           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, asOf *time.Time) int
 		Subject            func(childComplexity int) int
-		Teachers           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionTeacherOrder, where *ent.SectionTeacherWhereInput) int
+		TeacherAssignments func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionTeacherOrder, where *ent.SectionTeacherWhereInput) int
+		Teachers           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, asOf *time.Time) int
 		Term               func(childComplexity int) int
 		TermID             func(childComplexity int) int
 	}
@@ -288,6 +291,19 @@ type ComplexityRoot struct {
 	SectionEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	SectionMemberConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	SectionMemberEdge struct {
+		Cursor    func(childComplexity int) int
+		Node      func(childComplexity int) int
+		Position  func(childComplexity int) int
+		StartedAt func(childComplexity int) int
 	}
 
 	SectionStudent struct {
@@ -402,8 +418,8 @@ type ComplexityRoot struct {
 		ArchivedAt         func(childComplexity int) int
 		CleverCreated      func(childComplexity int) int
 		CleverLastModified func(childComplexity int) int
-		ContactStudents    func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, where *ent.ContactRelationshipWhereInput) int
-		Contacts           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, where *ent.ContactRelationshipWhereInput) int
+		ContactStudents    func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ContactRelationshipOrder, where *ent.ContactRelationshipWhereInput) int
+		Contacts           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ContactRelationshipOrder, where *ent.ContactRelationshipWhereInput) int
 		CreatedAt          func(childComplexity int) int
 		District           func(childComplexity int) int
 		DistrictID         func(childComplexity int) int
@@ -416,8 +432,8 @@ type ComplexityRoot struct {
 		MiddleName         func(childComplexity int) int
 		Roles              func(childComplexity int) int
 		Schools            func(childComplexity int) int
-		Sections           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionOrder, where *ent.SectionWhereInput) int
-		TaughtSections     func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionTeacherOrder, where *ent.SectionTeacherWhereInput) int
+		Sections           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionOrder, where *ent.SectionWhereInput, asOf *time.Time) int
+		TeacherAssignments func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionTeacherOrder, where *ent.SectionTeacherWhereInput) int
 	}
 
 	UserConnection struct {
@@ -455,7 +471,7 @@ type ComplexityRoot struct {
 		Role              func(childComplexity int) int
 		School            func(childComplexity int) int
 		SchoolID          func(childComplexity int) int
-		SchoolMemberships func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, where *ent.RoleSchoolWhereInput) int
+		SchoolMemberships func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.RoleSchoolOrder, where *ent.RoleSchoolWhereInput) int
 		Schools           func(childComplexity int) int
 		SisID             func(childComplexity int) int
 		StaffID           func(childComplexity int) int
@@ -505,10 +521,12 @@ type QueryResolver interface {
 	AuditEntries(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AuditEntryOrder, where *ent.AuditEntryWhereInput) (*ent.AuditEntryConnection, error)
 }
 type SchoolResolver interface {
-	Users(ctx context.Context, obj *ent.School, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error)
+	Users(ctx context.Context, obj *ent.School, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput, asOf *time.Time) (*ent.UserConnection, error)
 }
 type SectionResolver interface {
-	PrimaryTeacher(ctx context.Context, obj *ent.Section) (*ent.User, error)
+	Students(ctx context.Context, obj *ent.Section, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, asOf *time.Time) (*roster.MemberConnection, error)
+	Teachers(ctx context.Context, obj *ent.Section, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, asOf *time.Time) (*roster.MemberConnection, error)
+	PrimaryTeacher(ctx context.Context, obj *ent.Section, asOf *time.Time) (*ent.User, error)
 }
 type SyncRunResolver interface {
 	Counts(ctx context.Context, obj *ent.SyncRun) ([]*SyncCount, error)
@@ -517,7 +535,7 @@ type UserResolver interface {
 	Roles(ctx context.Context, obj *ent.User) ([]*ent.UserRole, error)
 
 	Schools(ctx context.Context, obj *ent.User) ([]*ent.School, error)
-	Sections(ctx context.Context, obj *ent.User, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionOrder, where *ent.SectionWhereInput) (*ent.SectionConnection, error)
+	Sections(ctx context.Context, obj *ent.User, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionOrder, where *ent.SectionWhereInput, asOf *time.Time) (*ent.SectionConnection, error)
 }
 type UserRoleResolver interface {
 	Schools(ctx context.Context, obj *ent.UserRole) ([]*ent.School, error)
@@ -1426,7 +1444,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.School.RoleSchools(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["where"].(*ent.RoleSchoolWhereInput)), true
+		return e.ComplexityRoot.School.RoleSchools(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.RoleSchoolOrder), args["where"].(*ent.RoleSchoolWhereInput)), true
 	case "School.schoolNumber":
 		if e.ComplexityRoot.School.SchoolNumber == nil {
 			break
@@ -1472,7 +1490,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.School.Users(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.UserOrder), args["where"].(*ent.UserWhereInput)), true
+		return e.ComplexityRoot.School.Users(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.UserOrder), args["where"].(*ent.UserWhereInput), args["asOf"].(*time.Time)), true
 	case "School.zip":
 		if e.ComplexityRoot.School.Zip == nil {
 			break
@@ -1560,6 +1578,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Section.DistrictID(childComplexity), true
+	case "Section.enrollments":
+		if e.ComplexityRoot.Section.Enrollments == nil {
+			break
+		}
+
+		args, err := ec.field_Section_enrollments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Section.Enrollments(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.SectionStudentOrder), args["where"].(*ent.SectionStudentWhereInput)), true
 	case "Section.grade":
 		if e.ComplexityRoot.Section.Grade == nil {
 			break
@@ -1595,7 +1624,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Section.PrimaryTeacher(childComplexity), true
+		args, err := ec.field_Section_primaryTeacher_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Section.PrimaryTeacher(childComplexity, args["asOf"].(*time.Time)), true
 	case "Section.school":
 		if e.ComplexityRoot.Section.School == nil {
 			break
@@ -1630,13 +1664,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Section.Students(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.SectionStudentOrder), args["where"].(*ent.SectionStudentWhereInput)), true
+		return e.ComplexityRoot.Section.Students(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["asOf"].(*time.Time)), true
 	case "Section.subject":
 		if e.ComplexityRoot.Section.Subject == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Section.Subject(childComplexity), true
+	case "Section.teacherAssignments":
+		if e.ComplexityRoot.Section.TeacherAssignments == nil {
+			break
+		}
+
+		args, err := ec.field_Section_teacherAssignments_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Section.TeacherAssignments(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.SectionTeacherOrder), args["where"].(*ent.SectionTeacherWhereInput)), true
 	case "Section.teachers":
 		if e.ComplexityRoot.Section.Teachers == nil {
 			break
@@ -1647,7 +1692,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Section.Teachers(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.SectionTeacherOrder), args["where"].(*ent.SectionTeacherWhereInput)), true
+		return e.ComplexityRoot.Section.Teachers(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["asOf"].(*time.Time)), true
 	case "Section.term":
 		if e.ComplexityRoot.Section.Term == nil {
 			break
@@ -1692,6 +1737,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SectionEdge.Node(childComplexity), true
+
+	case "SectionMemberConnection.edges":
+		if e.ComplexityRoot.SectionMemberConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SectionMemberConnection.Edges(childComplexity), true
+	case "SectionMemberConnection.pageInfo":
+		if e.ComplexityRoot.SectionMemberConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SectionMemberConnection.PageInfo(childComplexity), true
+	case "SectionMemberConnection.totalCount":
+		if e.ComplexityRoot.SectionMemberConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SectionMemberConnection.TotalCount(childComplexity), true
+
+	case "SectionMemberEdge.cursor":
+		if e.ComplexityRoot.SectionMemberEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SectionMemberEdge.Cursor(childComplexity), true
+	case "SectionMemberEdge.node":
+		if e.ComplexityRoot.SectionMemberEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SectionMemberEdge.Node(childComplexity), true
+	case "SectionMemberEdge.position":
+		if e.ComplexityRoot.SectionMemberEdge.Position == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SectionMemberEdge.Position(childComplexity), true
+	case "SectionMemberEdge.startedAt":
+		if e.ComplexityRoot.SectionMemberEdge.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SectionMemberEdge.StartedAt(childComplexity), true
 
 	case "SectionStudent.districtID":
 		if e.ComplexityRoot.SectionStudent.DistrictID == nil {
@@ -2153,7 +2242,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.User.ContactStudents(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["where"].(*ent.ContactRelationshipWhereInput)), true
+		return e.ComplexityRoot.User.ContactStudents(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.ContactRelationshipOrder), args["where"].(*ent.ContactRelationshipWhereInput)), true
 	case "User.contacts":
 		if e.ComplexityRoot.User.Contacts == nil {
 			break
@@ -2164,7 +2253,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.User.Contacts(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["where"].(*ent.ContactRelationshipWhereInput)), true
+		return e.ComplexityRoot.User.Contacts(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.ContactRelationshipOrder), args["where"].(*ent.ContactRelationshipWhereInput)), true
 	case "User.createdAt":
 		if e.ComplexityRoot.User.CreatedAt == nil {
 			break
@@ -2252,18 +2341,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.User.Sections(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.SectionOrder), args["where"].(*ent.SectionWhereInput)), true
-	case "User.taughtSections":
-		if e.ComplexityRoot.User.TaughtSections == nil {
+		return e.ComplexityRoot.User.Sections(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.SectionOrder), args["where"].(*ent.SectionWhereInput), args["asOf"].(*time.Time)), true
+	case "User.teacherAssignments":
+		if e.ComplexityRoot.User.TeacherAssignments == nil {
 			break
 		}
 
-		args, err := ec.field_User_taughtSections_args(ctx, rawArgs)
+		args, err := ec.field_User_teacherAssignments_args(ctx, rawArgs)
 		if err != nil {
 			return 0, false
 		}
 
-		return e.ComplexityRoot.User.TaughtSections(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.SectionTeacherOrder), args["where"].(*ent.SectionTeacherWhereInput)), true
+		return e.ComplexityRoot.User.TeacherAssignments(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.SectionTeacherOrder), args["where"].(*ent.SectionTeacherWhereInput)), true
 
 	case "UserConnection.edges":
 		if e.ComplexityRoot.UserConnection.Edges == nil {
@@ -2445,7 +2534,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.UserRole.SchoolMemberships(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["where"].(*ent.RoleSchoolWhereInput)), true
+		return e.ComplexityRoot.UserRole.SchoolMemberships(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.RoleSchoolOrder), args["where"].(*ent.RoleSchoolWhereInput)), true
 	case "UserRole.schools":
 		if e.ComplexityRoot.UserRole.Schools == nil {
 			break
@@ -2549,11 +2638,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
 		ec.unmarshalInputAuditEntryOrder,
 		ec.unmarshalInputAuditEntryWhereInput,
+		ec.unmarshalInputContactRelationshipOrder,
 		ec.unmarshalInputContactRelationshipWhereInput,
 		ec.unmarshalInputCourseOrder,
 		ec.unmarshalInputCourseWhereInput,
 		ec.unmarshalInputDistrictOrder,
 		ec.unmarshalInputDistrictWhereInput,
+		ec.unmarshalInputRoleSchoolOrder,
 		ec.unmarshalInputRoleSchoolWhereInput,
 		ec.unmarshalInputSchoolOrder,
 		ec.unmarshalInputSchoolWhereInput,
@@ -3083,12 +3174,16 @@ func (ec *executionContext) childFields_Section(ctx context.Context, field graph
 		return ec.fieldContext_Section_term(ctx, field)
 	case "course":
 		return ec.fieldContext_Section_course(ctx, field)
-	case "teachers":
-		return ec.fieldContext_Section_teachers(ctx, field)
-	case "students":
-		return ec.fieldContext_Section_students(ctx, field)
+	case "teacherAssignments":
+		return ec.fieldContext_Section_teacherAssignments(ctx, field)
+	case "enrollments":
+		return ec.fieldContext_Section_enrollments(ctx, field)
 	case "cleverId":
 		return ec.fieldContext_Section_cleverId(ctx, field)
+	case "students":
+		return ec.fieldContext_Section_students(ctx, field)
+	case "teachers":
+		return ec.fieldContext_Section_teachers(ctx, field)
 	case "primaryTeacher":
 		return ec.fieldContext_Section_primaryTeacher(ctx, field)
 	}
@@ -3115,6 +3210,32 @@ func (ec *executionContext) childFields_SectionEdge(ctx context.Context, field g
 		return ec.fieldContext_SectionEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SectionEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SectionMemberConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SectionMemberConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SectionMemberConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_SectionMemberConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SectionMemberConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SectionMemberEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_SectionMemberEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_SectionMemberEdge_node(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_SectionMemberEdge_startedAt(ctx, field)
+	case "position":
+		return ec.fieldContext_SectionMemberEdge_position(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SectionMemberEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_SectionStudent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3363,8 +3484,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_district(ctx, field)
 	case "roles":
 		return ec.fieldContext_User_roles(ctx, field)
-	case "taughtSections":
-		return ec.fieldContext_User_taughtSections(ctx, field)
+	case "teacherAssignments":
+		return ec.fieldContext_User_teacherAssignments(ctx, field)
 	case "enrollments":
 		return ec.fieldContext_User_enrollments(ctx, field)
 	case "contacts":
@@ -4652,14 +4773,22 @@ func (ec *executionContext) field_School_roleSchools_args(ctx context.Context, r
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.RoleSchoolOrder, error) {
+			return ec.unmarshalORoleSchoolOrder2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐRoleSchoolOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.RoleSchoolWhereInput, error) {
 			return ec.unmarshalORoleSchoolWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐRoleSchoolWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["where"] = arg4
+	args["where"] = arg5
 	return args, nil
 }
 
@@ -4768,10 +4897,18 @@ func (ec *executionContext) field_School_users_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["where"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg6
 	return args, nil
 }
 
-func (ec *executionContext) field_Section_students_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+func (ec *executionContext) field_Section_enrollments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
@@ -4825,7 +4962,67 @@ func (ec *executionContext) field_Section_students_args(ctx context.Context, raw
 	return args, nil
 }
 
-func (ec *executionContext) field_Section_teachers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+func (ec *executionContext) field_Section_primaryTeacher_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Section_students_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Section_teacherAssignments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
@@ -4876,6 +5073,52 @@ func (ec *executionContext) field_Section_teachers_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Section_teachers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg4
 	return args, nil
 }
 
@@ -4968,14 +5211,22 @@ func (ec *executionContext) field_UserRole_schoolMemberships_args(ctx context.Co
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.RoleSchoolOrder, error) {
+			return ec.unmarshalORoleSchoolOrder2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐRoleSchoolOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.RoleSchoolWhereInput, error) {
 			return ec.unmarshalORoleSchoolWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐRoleSchoolWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["where"] = arg4
+	args["where"] = arg5
 	return args, nil
 }
 
@@ -5014,14 +5265,22 @@ func (ec *executionContext) field_User_contactStudents_args(ctx context.Context,
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.ContactRelationshipOrder, error) {
+			return ec.unmarshalOContactRelationshipOrder2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐContactRelationshipOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.ContactRelationshipWhereInput, error) {
 			return ec.unmarshalOContactRelationshipWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐContactRelationshipWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["where"] = arg4
+	args["where"] = arg5
 	return args, nil
 }
 
@@ -5060,14 +5319,22 @@ func (ec *executionContext) field_User_contacts_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.ContactRelationshipOrder, error) {
+			return ec.unmarshalOContactRelationshipOrder2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐContactRelationshipOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.ContactRelationshipWhereInput, error) {
 			return ec.unmarshalOContactRelationshipWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐContactRelationshipWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["where"] = arg4
+	args["where"] = arg5
 	return args, nil
 }
 
@@ -5176,10 +5443,18 @@ func (ec *executionContext) field_User_sections_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["where"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "asOf",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["asOf"] = arg6
 	return args, nil
 }
 
-func (ec *executionContext) field_User_taughtSections_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+func (ec *executionContext) field_User_teacherAssignments_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
@@ -5714,10 +5989,10 @@ func (ec *executionContext) _ContactRelationship_contactID(ctx context.Context, 
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
+			return ec.marshalOID2string(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_ContactRelationship_contactID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5737,10 +6012,10 @@ func (ec *executionContext) _ContactRelationship_studentID(ctx context.Context, 
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
+			return ec.marshalOID2string(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_ContactRelationship_studentID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5806,10 +6081,10 @@ func (ec *executionContext) _ContactRelationship_contact(ctx context.Context, fi
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
-			return ec.marshalNUser2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐUser(ctx, selections, v)
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐUser(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_ContactRelationship_contact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -5838,10 +6113,10 @@ func (ec *executionContext) _ContactRelationship_student(ctx context.Context, fi
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
-			return ec.marshalNUser2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐUser(ctx, selections, v)
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐUser(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_ContactRelationship_student(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -8309,10 +8584,10 @@ func (ec *executionContext) _RoleSchool_schoolID(ctx context.Context, field grap
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
+			return ec.marshalOID2string(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_RoleSchool_schoolID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -8387,10 +8662,10 @@ func (ec *executionContext) _RoleSchool_school(ctx context.Context, field graphq
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.School) graphql.Marshaler {
-			return ec.marshalNSchool2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSchool(ctx, selections, v)
+			return ec.marshalOSchool2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSchool(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_RoleSchool_school(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -9117,7 +9392,7 @@ func (ec *executionContext) _School_roleSchools(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.RoleSchools(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["where"].(*ent.RoleSchoolWhereInput))
+			return obj.RoleSchools(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.RoleSchoolOrder), fc.Args["where"].(*ent.RoleSchoolWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.RoleSchoolConnection) graphql.Marshaler {
@@ -9228,7 +9503,7 @@ func (ec *executionContext) _School_users(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.School().Users(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.UserOrder), fc.Args["where"].(*ent.UserWhereInput))
+			return ec.Resolvers.School().Users(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.UserOrder), fc.Args["where"].(*ent.UserWhereInput), fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.UserConnection) graphql.Marshaler {
@@ -9900,17 +10175,17 @@ func (ec *executionContext) fieldContext_Section_course(_ context.Context, field
 	return fc, nil
 }
 
-func (ec *executionContext) _Section_teachers(ctx context.Context, field graphql.CollectedField, obj *ent.Section) (ret graphql.Marshaler) {
+func (ec *executionContext) _Section_teacherAssignments(ctx context.Context, field graphql.CollectedField, obj *ent.Section) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Section_teachers(ctx, field)
+			return ec.fieldContext_Section_teacherAssignments(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Teachers(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.SectionTeacherOrder), fc.Args["where"].(*ent.SectionTeacherWhereInput))
+			return obj.TeacherAssignments(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.SectionTeacherOrder), fc.Args["where"].(*ent.SectionTeacherWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.SectionTeacherConnection) graphql.Marshaler {
@@ -9920,7 +10195,7 @@ func (ec *executionContext) _Section_teachers(ctx context.Context, field graphql
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Section_teachers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Section_teacherAssignments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Section",
 		Field:      field,
@@ -9937,24 +10212,24 @@ func (ec *executionContext) fieldContext_Section_teachers(ctx context.Context, f
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Section_teachers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.field_Section_teacherAssignments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
 	return fc, nil
 }
 
-func (ec *executionContext) _Section_students(ctx context.Context, field graphql.CollectedField, obj *ent.Section) (ret graphql.Marshaler) {
+func (ec *executionContext) _Section_enrollments(ctx context.Context, field graphql.CollectedField, obj *ent.Section) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Section_students(ctx, field)
+			return ec.fieldContext_Section_enrollments(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Students(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.SectionStudentOrder), fc.Args["where"].(*ent.SectionStudentWhereInput))
+			return obj.Enrollments(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.SectionStudentOrder), fc.Args["where"].(*ent.SectionStudentWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.SectionStudentConnection) graphql.Marshaler {
@@ -9964,7 +10239,7 @@ func (ec *executionContext) _Section_students(ctx context.Context, field graphql
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Section_students(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Section_enrollments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Section",
 		Field:      field,
@@ -9981,7 +10256,7 @@ func (ec *executionContext) fieldContext_Section_students(ctx context.Context, f
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_Section_students_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.field_Section_enrollments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -10011,6 +10286,94 @@ func (ec *executionContext) fieldContext_Section_cleverId(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Section", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Section_students(ctx context.Context, field graphql.CollectedField, obj *ent.Section) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Section_students(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Section().Students(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["asOf"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *roster.MemberConnection) graphql.Marshaler {
+			return ec.marshalNSectionMemberConnection2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚋrosterᚐMemberConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Section_students(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Section",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SectionMemberConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Section_students_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Section_teachers(ctx context.Context, field graphql.CollectedField, obj *ent.Section) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Section_teachers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Section().Teachers(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["asOf"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *roster.MemberConnection) graphql.Marshaler {
+			return ec.marshalNSectionMemberConnection2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚋrosterᚐMemberConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Section_teachers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Section",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SectionMemberConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Section_teachers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Section_primaryTeacher(ctx context.Context, field graphql.CollectedField, obj *ent.Section) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10020,7 +10383,8 @@ func (ec *executionContext) _Section_primaryTeacher(ctx context.Context, field g
 			return ec.fieldContext_Section_primaryTeacher(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Section().PrimaryTeacher(ctx, obj)
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Section().PrimaryTeacher(ctx, obj, fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
@@ -10030,7 +10394,7 @@ func (ec *executionContext) _Section_primaryTeacher(ctx context.Context, field g
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_Section_primaryTeacher(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Section_primaryTeacher(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "Section",
 		Field:      field,
@@ -10039,6 +10403,17 @@ func (ec *executionContext) fieldContext_Section_primaryTeacher(_ context.Contex
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Section_primaryTeacher_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -10185,6 +10560,194 @@ func (ec *executionContext) fieldContext_SectionEdge_cursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("SectionEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
+func (ec *executionContext) _SectionMemberConnection_edges(ctx context.Context, field graphql.CollectedField, obj *roster.MemberConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SectionMemberConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*roster.MemberEdge) graphql.Marshaler {
+			return ec.marshalNSectionMemberEdge2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚋrosterᚐMemberEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SectionMemberConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SectionMemberConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SectionMemberEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SectionMemberConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *roster.MemberConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SectionMemberConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[string]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SectionMemberConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SectionMemberConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SectionMemberConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *roster.MemberConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SectionMemberConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SectionMemberConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SectionMemberConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SectionMemberEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *roster.MemberEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SectionMemberEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[string]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SectionMemberEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SectionMemberEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+}
+
+func (ec *executionContext) _SectionMemberEdge_node(ctx context.Context, field graphql.CollectedField, obj *roster.MemberEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SectionMemberEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SectionMemberEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SectionMemberEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SectionMemberEdge_startedAt(ctx context.Context, field graphql.CollectedField, obj *roster.MemberEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SectionMemberEdge_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SectionMemberEdge_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SectionMemberEdge", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _SectionMemberEdge_position(ctx context.Context, field graphql.CollectedField, obj *roster.MemberEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SectionMemberEdge_position(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Position, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SectionMemberEdge_position(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SectionMemberEdge", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _SectionStudent_id(ctx context.Context, field graphql.CollectedField, obj *ent.SectionStudent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10290,10 +10853,10 @@ func (ec *executionContext) _SectionStudent_sectionID(ctx context.Context, field
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
+			return ec.marshalOID2string(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_SectionStudent_sectionID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10313,10 +10876,10 @@ func (ec *executionContext) _SectionStudent_userID(ctx context.Context, field gr
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
+			return ec.marshalOID2string(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_SectionStudent_userID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10336,10 +10899,10 @@ func (ec *executionContext) _SectionStudent_section(ctx context.Context, field g
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Section) graphql.Marshaler {
-			return ec.marshalNSection2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSection(ctx, selections, v)
+			return ec.marshalOSection2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_SectionStudent_section(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10368,10 +10931,10 @@ func (ec *executionContext) _SectionStudent_user(ctx context.Context, field grap
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
-			return ec.marshalNUser2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐUser(ctx, selections, v)
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐUser(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_SectionStudent_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10634,10 +11197,10 @@ func (ec *executionContext) _SectionTeacher_sectionID(ctx context.Context, field
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
+			return ec.marshalOID2string(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_SectionTeacher_sectionID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10657,10 +11220,10 @@ func (ec *executionContext) _SectionTeacher_userID(ctx context.Context, field gr
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalNID2string(ctx, selections, v)
+			return ec.marshalOID2string(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_SectionTeacher_userID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10703,10 +11266,10 @@ func (ec *executionContext) _SectionTeacher_section(ctx context.Context, field g
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.Section) graphql.Marshaler {
-			return ec.marshalNSection2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSection(ctx, selections, v)
+			return ec.marshalOSection2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_SectionTeacher_section(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -10735,10 +11298,10 @@ func (ec *executionContext) _SectionTeacher_user(ctx context.Context, field grap
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
-			return ec.marshalNUser2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐUser(ctx, selections, v)
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐUser(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_SectionTeacher_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -12322,17 +12885,17 @@ func (ec *executionContext) fieldContext_User_roles(_ context.Context, field gra
 	return fc, nil
 }
 
-func (ec *executionContext) _User_taughtSections(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+func (ec *executionContext) _User_teacherAssignments(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_User_taughtSections(ctx, field)
+			return ec.fieldContext_User_teacherAssignments(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.TaughtSections(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.SectionTeacherOrder), fc.Args["where"].(*ent.SectionTeacherWhereInput))
+			return obj.TeacherAssignments(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.SectionTeacherOrder), fc.Args["where"].(*ent.SectionTeacherWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.SectionTeacherConnection) graphql.Marshaler {
@@ -12342,7 +12905,7 @@ func (ec *executionContext) _User_taughtSections(ctx context.Context, field grap
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_User_taughtSections(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_User_teacherAssignments(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	fc = &graphql.FieldContext{
 		Object:     "User",
 		Field:      field,
@@ -12359,7 +12922,7 @@ func (ec *executionContext) fieldContext_User_taughtSections(ctx context.Context
 		}
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
-	if fc.Args, err = ec.field_User_taughtSections_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+	if fc.Args, err = ec.field_User_teacherAssignments_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12420,7 +12983,7 @@ func (ec *executionContext) _User_contacts(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.Contacts(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["where"].(*ent.ContactRelationshipWhereInput))
+			return obj.Contacts(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.ContactRelationshipOrder), fc.Args["where"].(*ent.ContactRelationshipWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.ContactRelationshipConnection) graphql.Marshaler {
@@ -12464,7 +13027,7 @@ func (ec *executionContext) _User_contactStudents(ctx context.Context, field gra
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.ContactStudents(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["where"].(*ent.ContactRelationshipWhereInput))
+			return obj.ContactStudents(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.ContactRelationshipOrder), fc.Args["where"].(*ent.ContactRelationshipWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.ContactRelationshipConnection) graphql.Marshaler {
@@ -12563,7 +13126,7 @@ func (ec *executionContext) _User_sections(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.User().Sections(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.SectionOrder), fc.Args["where"].(*ent.SectionWhereInput))
+			return ec.Resolvers.User().Sections(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.SectionOrder), fc.Args["where"].(*ent.SectionWhereInput), fc.Args["asOf"].(*time.Time))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.SectionConnection) graphql.Marshaler {
@@ -13575,7 +14138,7 @@ func (ec *executionContext) _UserRole_schoolMemberships(ctx context.Context, fie
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return obj.SchoolMemberships(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["where"].(*ent.RoleSchoolWhereInput))
+			return obj.SchoolMemberships(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.RoleSchoolOrder), fc.Args["where"].(*ent.RoleSchoolWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.RoleSchoolConnection) graphql.Marshaler {
@@ -15417,6 +15980,47 @@ func (ec *executionContext) unmarshalInputAuditEntryWhereInput(ctx context.Conte
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputContactRelationshipOrder(ctx context.Context, obj any) (ent.ContactRelationshipOrder, error) {
+	var it ent.ContactRelationshipOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNContactRelationshipOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐContactRelationshipOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputContactRelationshipWhereInput(ctx context.Context, obj any) (ent.ContactRelationshipWhereInput, error) {
 	var it ent.ContactRelationshipWhereInput
 	if obj == nil {
@@ -15428,7 +16032,7 @@ func (ec *executionContext) unmarshalInputContactRelationshipWhereInput(ctx cont
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "contactID", "contactIDNEQ", "contactIDIn", "contactIDNotIn", "contactIDGT", "contactIDGTE", "contactIDLT", "contactIDLTE", "contactIDContains", "contactIDHasPrefix", "contactIDHasSuffix", "contactIDEqualFold", "contactIDContainsFold", "studentID", "studentIDNEQ", "studentIDIn", "studentIDNotIn", "studentIDGT", "studentIDGTE", "studentIDLT", "studentIDLTE", "studentIDContains", "studentIDHasPrefix", "studentIDHasSuffix", "studentIDEqualFold", "studentIDContainsFold", "relationship", "relationshipNEQ", "relationshipIn", "relationshipNotIn", "relationshipGT", "relationshipGTE", "relationshipLT", "relationshipLTE", "relationshipContains", "relationshipHasPrefix", "relationshipHasSuffix", "relationshipEqualFold", "relationshipContainsFold", "type", "typeNEQ", "typeIn", "typeNotIn", "typeGT", "typeGTE", "typeLT", "typeLTE", "typeContains", "typeHasPrefix", "typeHasSuffix", "typeEqualFold", "typeContainsFold", "hasContact", "hasContactWith", "hasStudent", "hasStudentWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "contactID", "contactIDNEQ", "contactIDIn", "contactIDNotIn", "contactIDGT", "contactIDGTE", "contactIDLT", "contactIDLTE", "contactIDContains", "contactIDHasPrefix", "contactIDHasSuffix", "contactIDIsNil", "contactIDNotNil", "contactIDEqualFold", "contactIDContainsFold", "studentID", "studentIDNEQ", "studentIDIn", "studentIDNotIn", "studentIDGT", "studentIDGTE", "studentIDLT", "studentIDLTE", "studentIDContains", "studentIDHasPrefix", "studentIDHasSuffix", "studentIDIsNil", "studentIDNotNil", "studentIDEqualFold", "studentIDContainsFold", "relationship", "relationshipNEQ", "relationshipIn", "relationshipNotIn", "relationshipGT", "relationshipGTE", "relationshipLT", "relationshipLTE", "relationshipContains", "relationshipHasPrefix", "relationshipHasSuffix", "relationshipEqualFold", "relationshipContainsFold", "type", "typeNEQ", "typeIn", "typeNotIn", "typeGT", "typeGTE", "typeLT", "typeLTE", "typeContains", "typeHasPrefix", "typeHasSuffix", "typeEqualFold", "typeContainsFold", "hasContact", "hasContactWith", "hasStudent", "hasStudentWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15820,6 +16424,20 @@ func (ec *executionContext) unmarshalInputContactRelationshipWhereInput(ctx cont
 				return it, err
 			}
 			it.ContactIDHasSuffix = data
+		case "contactIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContactIDIsNil = data
+		case "contactIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ContactIDNotNil = data
 		case "contactIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("contactIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
@@ -15911,6 +16529,20 @@ func (ec *executionContext) unmarshalInputContactRelationshipWhereInput(ctx cont
 				return it, err
 			}
 			it.StudentIDHasSuffix = data
+		case "studentIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("studentIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StudentIDIsNil = data
+		case "studentIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("studentIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StudentIDNotNil = data
 		case "studentIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("studentIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
@@ -18207,6 +18839,47 @@ func (ec *executionContext) unmarshalInputDistrictWhereInput(ctx context.Context
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputRoleSchoolOrder(ctx context.Context, obj any) (ent.RoleSchoolOrder, error) {
+	var it ent.RoleSchoolOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNRoleSchoolOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐRoleSchoolOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputRoleSchoolWhereInput(ctx context.Context, obj any) (ent.RoleSchoolWhereInput, error) {
 	var it ent.RoleSchoolWhereInput
 	if obj == nil {
@@ -18218,7 +18891,7 @@ func (ec *executionContext) unmarshalInputRoleSchoolWhereInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "roleID", "roleIDNEQ", "roleIDIn", "roleIDNotIn", "roleIDGT", "roleIDGTE", "roleIDLT", "roleIDLTE", "roleIDContains", "roleIDHasPrefix", "roleIDHasSuffix", "roleIDEqualFold", "roleIDContainsFold", "schoolID", "schoolIDNEQ", "schoolIDIn", "schoolIDNotIn", "schoolIDGT", "schoolIDGTE", "schoolIDLT", "schoolIDLTE", "schoolIDContains", "schoolIDHasPrefix", "schoolIDHasSuffix", "schoolIDEqualFold", "schoolIDContainsFold", "archivedAt", "archivedAtNEQ", "archivedAtIn", "archivedAtNotIn", "archivedAtGT", "archivedAtGTE", "archivedAtLT", "archivedAtLTE", "archivedAtIsNil", "archivedAtNotNil", "hasRole", "hasRoleWith", "hasSchool", "hasSchoolWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "roleID", "roleIDNEQ", "roleIDIn", "roleIDNotIn", "roleIDGT", "roleIDGTE", "roleIDLT", "roleIDLTE", "roleIDContains", "roleIDHasPrefix", "roleIDHasSuffix", "roleIDEqualFold", "roleIDContainsFold", "schoolID", "schoolIDNEQ", "schoolIDIn", "schoolIDNotIn", "schoolIDGT", "schoolIDGTE", "schoolIDLT", "schoolIDLTE", "schoolIDContains", "schoolIDHasPrefix", "schoolIDHasSuffix", "schoolIDIsNil", "schoolIDNotNil", "schoolIDEqualFold", "schoolIDContainsFold", "archivedAt", "archivedAtNEQ", "archivedAtIn", "archivedAtNotIn", "archivedAtGT", "archivedAtGTE", "archivedAtLT", "archivedAtLTE", "archivedAtIsNil", "archivedAtNotNil", "hasRole", "hasRoleWith", "hasSchool", "hasSchoolWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -18701,6 +19374,20 @@ func (ec *executionContext) unmarshalInputRoleSchoolWhereInput(ctx context.Conte
 				return it, err
 			}
 			it.SchoolIDHasSuffix = data
+		case "schoolIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolIDIsNil = data
+		case "schoolIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolIDNotNil = data
 		case "schoolIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
@@ -20809,7 +21496,7 @@ func (ec *executionContext) unmarshalInputSectionStudentWhereInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "sectionID", "sectionIDNEQ", "sectionIDIn", "sectionIDNotIn", "sectionIDGT", "sectionIDGTE", "sectionIDLT", "sectionIDLTE", "sectionIDContains", "sectionIDHasPrefix", "sectionIDHasSuffix", "sectionIDEqualFold", "sectionIDContainsFold", "userID", "userIDNEQ", "userIDIn", "userIDNotIn", "userIDGT", "userIDGTE", "userIDLT", "userIDLTE", "userIDContains", "userIDHasPrefix", "userIDHasSuffix", "userIDEqualFold", "userIDContainsFold", "hasSection", "hasSectionWith", "hasUser", "hasUserWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "sectionID", "sectionIDNEQ", "sectionIDIn", "sectionIDNotIn", "sectionIDGT", "sectionIDGTE", "sectionIDLT", "sectionIDLTE", "sectionIDContains", "sectionIDHasPrefix", "sectionIDHasSuffix", "sectionIDIsNil", "sectionIDNotNil", "sectionIDEqualFold", "sectionIDContainsFold", "userID", "userIDNEQ", "userIDIn", "userIDNotIn", "userIDGT", "userIDGTE", "userIDLT", "userIDLTE", "userIDContains", "userIDHasPrefix", "userIDHasSuffix", "userIDIsNil", "userIDNotNil", "userIDEqualFold", "userIDContainsFold", "hasSection", "hasSectionWith", "hasUser", "hasUserWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -21201,6 +21888,20 @@ func (ec *executionContext) unmarshalInputSectionStudentWhereInput(ctx context.C
 				return it, err
 			}
 			it.SectionIDHasSuffix = data
+		case "sectionIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionIDIsNil = data
+		case "sectionIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionIDNotNil = data
 		case "sectionIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
@@ -21292,6 +21993,20 @@ func (ec *executionContext) unmarshalInputSectionStudentWhereInput(ctx context.C
 				return it, err
 			}
 			it.UserIDHasSuffix = data
+		case "userIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserIDIsNil = data
+		case "userIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserIDNotNil = data
 		case "userIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
@@ -21391,7 +22106,7 @@ func (ec *executionContext) unmarshalInputSectionTeacherWhereInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "sectionID", "sectionIDNEQ", "sectionIDIn", "sectionIDNotIn", "sectionIDGT", "sectionIDGTE", "sectionIDLT", "sectionIDLTE", "sectionIDContains", "sectionIDHasPrefix", "sectionIDHasSuffix", "sectionIDEqualFold", "sectionIDContainsFold", "userID", "userIDNEQ", "userIDIn", "userIDNotIn", "userIDGT", "userIDGTE", "userIDLT", "userIDLTE", "userIDContains", "userIDHasPrefix", "userIDHasSuffix", "userIDEqualFold", "userIDContainsFold", "position", "positionNEQ", "positionIn", "positionNotIn", "positionGT", "positionGTE", "positionLT", "positionLTE", "hasSection", "hasSectionWith", "hasUser", "hasUserWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "endedAt", "endedAtNEQ", "endedAtIn", "endedAtNotIn", "endedAtGT", "endedAtGTE", "endedAtLT", "endedAtLTE", "endedAtIsNil", "endedAtNotNil", "sectionID", "sectionIDNEQ", "sectionIDIn", "sectionIDNotIn", "sectionIDGT", "sectionIDGTE", "sectionIDLT", "sectionIDLTE", "sectionIDContains", "sectionIDHasPrefix", "sectionIDHasSuffix", "sectionIDIsNil", "sectionIDNotNil", "sectionIDEqualFold", "sectionIDContainsFold", "userID", "userIDNEQ", "userIDIn", "userIDNotIn", "userIDGT", "userIDGTE", "userIDLT", "userIDLTE", "userIDContains", "userIDHasPrefix", "userIDHasSuffix", "userIDIsNil", "userIDNotNil", "userIDEqualFold", "userIDContainsFold", "position", "positionNEQ", "positionIn", "positionNotIn", "positionGT", "positionGTE", "positionLT", "positionLTE", "hasSection", "hasSectionWith", "hasUser", "hasUserWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -21783,6 +22498,20 @@ func (ec *executionContext) unmarshalInputSectionTeacherWhereInput(ctx context.C
 				return it, err
 			}
 			it.SectionIDHasSuffix = data
+		case "sectionIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionIDIsNil = data
+		case "sectionIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionIDNotNil = data
 		case "sectionIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
@@ -21874,6 +22603,20 @@ func (ec *executionContext) unmarshalInputSectionTeacherWhereInput(ctx context.C
 				return it, err
 			}
 			it.UserIDHasSuffix = data
+		case "userIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserIDIsNil = data
+		case "userIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UserIDNotNil = data
 		case "userIDEqualFold":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("userIDEqualFold"))
 			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
@@ -21988,7 +22731,7 @@ func (ec *executionContext) unmarshalInputSectionWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "archivedAt", "archivedAtNEQ", "archivedAtIn", "archivedAtNotIn", "archivedAtGT", "archivedAtGTE", "archivedAtLT", "archivedAtLTE", "archivedAtIsNil", "archivedAtNotNil", "lastSyncedAt", "lastSyncedAtNEQ", "lastSyncedAtIn", "lastSyncedAtNotIn", "lastSyncedAtGT", "lastSyncedAtGTE", "lastSyncedAtLT", "lastSyncedAtLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "sisID", "sisIDNEQ", "sisIDIn", "sisIDNotIn", "sisIDGT", "sisIDGTE", "sisIDLT", "sisIDLTE", "sisIDContains", "sisIDHasPrefix", "sisIDHasSuffix", "sisIDEqualFold", "sisIDContainsFold", "subject", "subjectNEQ", "subjectIn", "subjectNotIn", "subjectGT", "subjectGTE", "subjectLT", "subjectLTE", "subjectContains", "subjectHasPrefix", "subjectHasSuffix", "subjectEqualFold", "subjectContainsFold", "grade", "gradeNEQ", "gradeIn", "gradeNotIn", "gradeGT", "gradeGTE", "gradeLT", "gradeLTE", "gradeContains", "gradeHasPrefix", "gradeHasSuffix", "gradeEqualFold", "gradeContainsFold", "period", "periodNEQ", "periodIn", "periodNotIn", "periodGT", "periodGTE", "periodLT", "periodLTE", "periodContains", "periodHasPrefix", "periodHasSuffix", "periodEqualFold", "periodContainsFold", "sectionNumber", "sectionNumberNEQ", "sectionNumberIn", "sectionNumberNotIn", "sectionNumberGT", "sectionNumberGTE", "sectionNumberLT", "sectionNumberLTE", "sectionNumberContains", "sectionNumberHasPrefix", "sectionNumberHasSuffix", "sectionNumberEqualFold", "sectionNumberContainsFold", "schoolID", "schoolIDNEQ", "schoolIDIn", "schoolIDNotIn", "schoolIDGT", "schoolIDGTE", "schoolIDLT", "schoolIDLTE", "schoolIDContains", "schoolIDHasPrefix", "schoolIDHasSuffix", "schoolIDIsNil", "schoolIDNotNil", "schoolIDEqualFold", "schoolIDContainsFold", "termID", "termIDNEQ", "termIDIn", "termIDNotIn", "termIDGT", "termIDGTE", "termIDLT", "termIDLTE", "termIDContains", "termIDHasPrefix", "termIDHasSuffix", "termIDIsNil", "termIDNotNil", "termIDEqualFold", "termIDContainsFold", "courseID", "courseIDNEQ", "courseIDIn", "courseIDNotIn", "courseIDGT", "courseIDGTE", "courseIDLT", "courseIDLTE", "courseIDContains", "courseIDHasPrefix", "courseIDHasSuffix", "courseIDIsNil", "courseIDNotNil", "courseIDEqualFold", "courseIDContainsFold", "cleverCreated", "cleverCreatedNEQ", "cleverCreatedIn", "cleverCreatedNotIn", "cleverCreatedGT", "cleverCreatedGTE", "cleverCreatedLT", "cleverCreatedLTE", "cleverCreatedIsNil", "cleverCreatedNotNil", "cleverLastModified", "cleverLastModifiedNEQ", "cleverLastModifiedIn", "cleverLastModifiedNotIn", "cleverLastModifiedGT", "cleverLastModifiedGTE", "cleverLastModifiedLT", "cleverLastModifiedLTE", "cleverLastModifiedIsNil", "cleverLastModifiedNotNil", "hasDistrict", "hasDistrictWith", "hasSchool", "hasSchoolWith", "hasTerm", "hasTermWith", "hasCourse", "hasCourseWith", "hasTeachers", "hasTeachersWith", "hasStudents", "hasStudentsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "archivedAt", "archivedAtNEQ", "archivedAtIn", "archivedAtNotIn", "archivedAtGT", "archivedAtGTE", "archivedAtLT", "archivedAtLTE", "archivedAtIsNil", "archivedAtNotNil", "lastSyncedAt", "lastSyncedAtNEQ", "lastSyncedAtIn", "lastSyncedAtNotIn", "lastSyncedAtGT", "lastSyncedAtGTE", "lastSyncedAtLT", "lastSyncedAtLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "name", "nameNEQ", "nameIn", "nameNotIn", "nameGT", "nameGTE", "nameLT", "nameLTE", "nameContains", "nameHasPrefix", "nameHasSuffix", "nameEqualFold", "nameContainsFold", "sisID", "sisIDNEQ", "sisIDIn", "sisIDNotIn", "sisIDGT", "sisIDGTE", "sisIDLT", "sisIDLTE", "sisIDContains", "sisIDHasPrefix", "sisIDHasSuffix", "sisIDEqualFold", "sisIDContainsFold", "subject", "subjectNEQ", "subjectIn", "subjectNotIn", "subjectGT", "subjectGTE", "subjectLT", "subjectLTE", "subjectContains", "subjectHasPrefix", "subjectHasSuffix", "subjectEqualFold", "subjectContainsFold", "grade", "gradeNEQ", "gradeIn", "gradeNotIn", "gradeGT", "gradeGTE", "gradeLT", "gradeLTE", "gradeContains", "gradeHasPrefix", "gradeHasSuffix", "gradeEqualFold", "gradeContainsFold", "period", "periodNEQ", "periodIn", "periodNotIn", "periodGT", "periodGTE", "periodLT", "periodLTE", "periodContains", "periodHasPrefix", "periodHasSuffix", "periodEqualFold", "periodContainsFold", "sectionNumber", "sectionNumberNEQ", "sectionNumberIn", "sectionNumberNotIn", "sectionNumberGT", "sectionNumberGTE", "sectionNumberLT", "sectionNumberLTE", "sectionNumberContains", "sectionNumberHasPrefix", "sectionNumberHasSuffix", "sectionNumberEqualFold", "sectionNumberContainsFold", "schoolID", "schoolIDNEQ", "schoolIDIn", "schoolIDNotIn", "schoolIDGT", "schoolIDGTE", "schoolIDLT", "schoolIDLTE", "schoolIDContains", "schoolIDHasPrefix", "schoolIDHasSuffix", "schoolIDIsNil", "schoolIDNotNil", "schoolIDEqualFold", "schoolIDContainsFold", "termID", "termIDNEQ", "termIDIn", "termIDNotIn", "termIDGT", "termIDGTE", "termIDLT", "termIDLTE", "termIDContains", "termIDHasPrefix", "termIDHasSuffix", "termIDIsNil", "termIDNotNil", "termIDEqualFold", "termIDContainsFold", "courseID", "courseIDNEQ", "courseIDIn", "courseIDNotIn", "courseIDGT", "courseIDGTE", "courseIDLT", "courseIDLTE", "courseIDContains", "courseIDHasPrefix", "courseIDHasSuffix", "courseIDIsNil", "courseIDNotNil", "courseIDEqualFold", "courseIDContainsFold", "cleverCreated", "cleverCreatedNEQ", "cleverCreatedIn", "cleverCreatedNotIn", "cleverCreatedGT", "cleverCreatedGTE", "cleverCreatedLT", "cleverCreatedLTE", "cleverCreatedIsNil", "cleverCreatedNotNil", "cleverLastModified", "cleverLastModifiedNEQ", "cleverLastModifiedIn", "cleverLastModifiedNotIn", "cleverLastModifiedGT", "cleverLastModifiedGTE", "cleverLastModifiedLT", "cleverLastModifiedLTE", "cleverLastModifiedIsNil", "cleverLastModifiedNotNil", "hasDistrict", "hasDistrictWith", "hasSchool", "hasSchoolWith", "hasTerm", "hasTermWith", "hasCourse", "hasCourseWith", "hasTeacherAssignments", "hasTeacherAssignmentsWith", "hasEnrollments", "hasEnrollmentsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -23416,34 +24159,34 @@ func (ec *executionContext) unmarshalInputSectionWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.HasCourseWith = data
-		case "hasTeachers":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTeachers"))
+		case "hasTeacherAssignments":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTeacherAssignments"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasTeachers = data
-		case "hasTeachersWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTeachersWith"))
+			it.HasTeacherAssignments = data
+		case "hasTeacherAssignmentsWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTeacherAssignmentsWith"))
 			data, err := ec.unmarshalOSectionTeacherWhereInput2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionTeacherWhereInputᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasTeachersWith = data
-		case "hasStudents":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasStudents"))
+			it.HasTeacherAssignmentsWith = data
+		case "hasEnrollments":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasEnrollments"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasStudents = data
-		case "hasStudentsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasStudentsWith"))
+			it.HasEnrollments = data
+		case "hasEnrollmentsWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasEnrollmentsWith"))
 			data, err := ec.unmarshalOSectionStudentWhereInput2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionStudentWhereInputᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasStudentsWith = data
+			it.HasEnrollmentsWith = data
 		}
 	}
 	return it, nil
@@ -29265,7 +30008,7 @@ func (ec *executionContext) unmarshalInputUserWhereInput(ctx context.Context, ob
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "archivedAt", "archivedAtNEQ", "archivedAtIn", "archivedAtNotIn", "archivedAtGT", "archivedAtGTE", "archivedAtLT", "archivedAtLTE", "archivedAtIsNil", "archivedAtNotNil", "lastSyncedAt", "lastSyncedAtNEQ", "lastSyncedAtIn", "lastSyncedAtNotIn", "lastSyncedAtGT", "lastSyncedAtGTE", "lastSyncedAtLT", "lastSyncedAtLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailEqualFold", "emailContainsFold", "firstName", "firstNameNEQ", "firstNameIn", "firstNameNotIn", "firstNameGT", "firstNameGTE", "firstNameLT", "firstNameLTE", "firstNameContains", "firstNameHasPrefix", "firstNameHasSuffix", "firstNameEqualFold", "firstNameContainsFold", "middleName", "middleNameNEQ", "middleNameIn", "middleNameNotIn", "middleNameGT", "middleNameGTE", "middleNameLT", "middleNameLTE", "middleNameContains", "middleNameHasPrefix", "middleNameHasSuffix", "middleNameEqualFold", "middleNameContainsFold", "lastName", "lastNameNEQ", "lastNameIn", "lastNameNotIn", "lastNameGT", "lastNameGTE", "lastNameLT", "lastNameLTE", "lastNameContains", "lastNameHasPrefix", "lastNameHasSuffix", "lastNameEqualFold", "lastNameContainsFold", "cleverCreated", "cleverCreatedNEQ", "cleverCreatedIn", "cleverCreatedNotIn", "cleverCreatedGT", "cleverCreatedGTE", "cleverCreatedLT", "cleverCreatedLTE", "cleverCreatedIsNil", "cleverCreatedNotNil", "cleverLastModified", "cleverLastModifiedNEQ", "cleverLastModifiedIn", "cleverLastModifiedNotIn", "cleverLastModifiedGT", "cleverLastModifiedGTE", "cleverLastModifiedLT", "cleverLastModifiedLTE", "cleverLastModifiedIsNil", "cleverLastModifiedNotNil", "hasDistrict", "hasDistrictWith", "hasRoles", "hasRolesWith", "hasTaughtSections", "hasTaughtSectionsWith", "hasEnrollments", "hasEnrollmentsWith", "hasContacts", "hasContactsWith", "hasContactStudents", "hasContactStudentsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "archivedAt", "archivedAtNEQ", "archivedAtIn", "archivedAtNotIn", "archivedAtGT", "archivedAtGTE", "archivedAtLT", "archivedAtLTE", "archivedAtIsNil", "archivedAtNotNil", "lastSyncedAt", "lastSyncedAtNEQ", "lastSyncedAtIn", "lastSyncedAtNotIn", "lastSyncedAtGT", "lastSyncedAtGTE", "lastSyncedAtLT", "lastSyncedAtLTE", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "email", "emailNEQ", "emailIn", "emailNotIn", "emailGT", "emailGTE", "emailLT", "emailLTE", "emailContains", "emailHasPrefix", "emailHasSuffix", "emailEqualFold", "emailContainsFold", "firstName", "firstNameNEQ", "firstNameIn", "firstNameNotIn", "firstNameGT", "firstNameGTE", "firstNameLT", "firstNameLTE", "firstNameContains", "firstNameHasPrefix", "firstNameHasSuffix", "firstNameEqualFold", "firstNameContainsFold", "middleName", "middleNameNEQ", "middleNameIn", "middleNameNotIn", "middleNameGT", "middleNameGTE", "middleNameLT", "middleNameLTE", "middleNameContains", "middleNameHasPrefix", "middleNameHasSuffix", "middleNameEqualFold", "middleNameContainsFold", "lastName", "lastNameNEQ", "lastNameIn", "lastNameNotIn", "lastNameGT", "lastNameGTE", "lastNameLT", "lastNameLTE", "lastNameContains", "lastNameHasPrefix", "lastNameHasSuffix", "lastNameEqualFold", "lastNameContainsFold", "cleverCreated", "cleverCreatedNEQ", "cleverCreatedIn", "cleverCreatedNotIn", "cleverCreatedGT", "cleverCreatedGTE", "cleverCreatedLT", "cleverCreatedLTE", "cleverCreatedIsNil", "cleverCreatedNotNil", "cleverLastModified", "cleverLastModifiedNEQ", "cleverLastModifiedIn", "cleverLastModifiedNotIn", "cleverLastModifiedGT", "cleverLastModifiedGTE", "cleverLastModifiedLT", "cleverLastModifiedLTE", "cleverLastModifiedIsNil", "cleverLastModifiedNotNil", "hasDistrict", "hasDistrictWith", "hasRoles", "hasRolesWith", "hasTeacherAssignments", "hasTeacherAssignmentsWith", "hasEnrollments", "hasEnrollmentsWith", "hasContacts", "hasContactsWith", "hasContactStudents", "hasContactStudentsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -30168,20 +30911,20 @@ func (ec *executionContext) unmarshalInputUserWhereInput(ctx context.Context, ob
 				return it, err
 			}
 			it.HasRolesWith = data
-		case "hasTaughtSections":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTaughtSections"))
+		case "hasTeacherAssignments":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTeacherAssignments"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasTaughtSections = data
-		case "hasTaughtSectionsWith":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTaughtSectionsWith"))
+			it.HasTeacherAssignments = data
+		case "hasTeacherAssignmentsWith":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasTeacherAssignmentsWith"))
 			data, err := ec.unmarshalOSectionTeacherWhereInput2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionTeacherWhereInputᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
-			it.HasTaughtSectionsWith = data
+			it.HasTeacherAssignmentsWith = data
 		case "hasEnrollments":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasEnrollments"))
 			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
@@ -30503,12 +31246,12 @@ func (ec *executionContext) _ContactRelationship(ctx context.Context, sel ast.Se
 			}
 		case "contactID":
 			out.Values[i] = ec._ContactRelationship_contactID(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "studentID":
 			out.Values[i] = ec._ContactRelationship_studentID(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "relationship":
@@ -30531,7 +31274,7 @@ func (ec *executionContext) _ContactRelationship(ctx context.Context, sel ast.Se
 					}
 				}()
 				res = ec._ContactRelationship_contact(ctx, field, obj)
-				if res == graphql.Null {
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -30569,7 +31312,7 @@ func (ec *executionContext) _ContactRelationship(ctx context.Context, sel ast.Se
 					}
 				}()
 				res = ec._ContactRelationship_student(ctx, field, obj)
-				if res == graphql.Null {
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -31926,7 +32669,7 @@ func (ec *executionContext) _RoleSchool(ctx context.Context, sel ast.SelectionSe
 			}
 		case "schoolID":
 			out.Values[i] = ec._RoleSchool_schoolID(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "archivedAt":
@@ -31982,7 +32725,7 @@ func (ec *executionContext) _RoleSchool(ctx context.Context, sel ast.SelectionSe
 					}
 				}()
 				res = ec._RoleSchool_school(ctx, field, obj)
-				if res == graphql.Null {
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -32790,7 +33533,7 @@ func (ec *executionContext) _Section(ctx context.Context, sel ast.SelectionSet, 
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-		case "teachers":
+		case "teacherAssignments":
 			field := field
 
 			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
@@ -32799,7 +33542,7 @@ func (ec *executionContext) _Section(ctx context.Context, sel ast.SelectionSet, 
 						ec.Error(ctx, ec.Recover(ctx, r))
 					}
 				}()
-				res = ec._Section_teachers(ctx, field, obj)
+				res = ec._Section_teacherAssignments(ctx, field, obj)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -32828,6 +33571,49 @@ func (ec *executionContext) _Section(ctx context.Context, sel ast.SelectionSet, 
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "enrollments":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Section_enrollments(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "cleverId":
+			out.Values[i] = ec._Section_cleverId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "students":
 			field := field
 
@@ -32866,11 +33652,44 @@ func (ec *executionContext) _Section(ctx context.Context, sel ast.SelectionSet, 
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-		case "cleverId":
-			out.Values[i] = ec._Section_cleverId(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+		case "teachers":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Section_teachers(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
 			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "primaryTeacher":
 			field := field
 
@@ -33021,6 +33840,107 @@ func (ec *executionContext) _SectionEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
+var sectionMemberConnectionImplementors = []string{"SectionMemberConnection"}
+
+func (ec *executionContext) _SectionMemberConnection(ctx context.Context, sel ast.SelectionSet, obj *roster.MemberConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sectionMemberConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SectionMemberConnection")
+		case "edges":
+			out.Values[i] = ec._SectionMemberConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SectionMemberConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._SectionMemberConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var sectionMemberEdgeImplementors = []string{"SectionMemberEdge"}
+
+func (ec *executionContext) _SectionMemberEdge(ctx context.Context, sel ast.SelectionSet, obj *roster.MemberEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sectionMemberEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SectionMemberEdge")
+		case "cursor":
+			out.Values[i] = ec._SectionMemberEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._SectionMemberEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startedAt":
+			out.Values[i] = ec._SectionMemberEdge_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "position":
+			out.Values[i] = ec._SectionMemberEdge_position(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var sectionStudentImplementors = []string{"SectionStudent", "Node"}
 
 func (ec *executionContext) _SectionStudent(ctx context.Context, sel ast.SelectionSet, obj *ent.SectionStudent) graphql.Marshaler {
@@ -33055,12 +33975,12 @@ func (ec *executionContext) _SectionStudent(ctx context.Context, sel ast.Selecti
 			}
 		case "sectionID":
 			out.Values[i] = ec._SectionStudent_sectionID(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "userID":
 			out.Values[i] = ec._SectionStudent_userID(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "section":
@@ -33073,7 +33993,7 @@ func (ec *executionContext) _SectionStudent(ctx context.Context, sel ast.Selecti
 					}
 				}()
 				res = ec._SectionStudent_section(ctx, field, obj)
-				if res == graphql.Null {
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -33111,7 +34031,7 @@ func (ec *executionContext) _SectionStudent(ctx context.Context, sel ast.Selecti
 					}
 				}()
 				res = ec._SectionStudent_user(ctx, field, obj)
-				if res == graphql.Null {
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -33285,12 +34205,12 @@ func (ec *executionContext) _SectionTeacher(ctx context.Context, sel ast.Selecti
 			}
 		case "sectionID":
 			out.Values[i] = ec._SectionTeacher_sectionID(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "userID":
 			out.Values[i] = ec._SectionTeacher_userID(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "position":
@@ -33308,7 +34228,7 @@ func (ec *executionContext) _SectionTeacher(ctx context.Context, sel ast.Selecti
 					}
 				}()
 				res = ec._SectionTeacher_section(ctx, field, obj)
-				if res == graphql.Null {
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -33346,7 +34266,7 @@ func (ec *executionContext) _SectionTeacher(ctx context.Context, sel ast.Selecti
 					}
 				}()
 				res = ec._SectionTeacher_user(ctx, field, obj)
-				if res == graphql.Null {
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -34207,7 +35127,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
-		case "taughtSections":
+		case "teacherAssignments":
 			field := field
 
 			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
@@ -34216,7 +35136,7 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 						ec.Error(ctx, ec.Recover(ctx, r))
 					}
 				}()
-				res = ec._User_taughtSections(ctx, field, obj)
+				res = ec._User_teacherAssignments(ctx, field, obj)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -35437,6 +36357,22 @@ func (ec *executionContext) marshalNContactRelationshipConnection2ᚖgithubᚗco
 	return ec._ContactRelationshipConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNContactRelationshipOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐContactRelationshipOrderField(ctx context.Context, v any) (*ent.ContactRelationshipOrderField, error) {
+	var res = new(ent.ContactRelationshipOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNContactRelationshipOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐContactRelationshipOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.ContactRelationshipOrderField) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalNContactRelationshipWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐContactRelationshipWhereInput(ctx context.Context, v any) (*ent.ContactRelationshipWhereInput, error) {
 	res, err := ec.unmarshalInputContactRelationshipWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -35629,6 +36565,22 @@ func (ec *executionContext) marshalNRoleSchoolConnection2ᚖgithubᚗcomᚋroste
 	return ec._RoleSchoolConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRoleSchoolOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐRoleSchoolOrderField(ctx context.Context, v any) (*ent.RoleSchoolOrderField, error) {
+	var res = new(ent.RoleSchoolOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRoleSchoolOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐRoleSchoolOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.RoleSchoolOrderField) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalNRoleSchoolWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐRoleSchoolWhereInput(ctx context.Context, v any) (*ent.RoleSchoolWhereInput, error) {
 	res, err := ec.unmarshalInputRoleSchoolWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
@@ -35691,16 +36643,6 @@ func (ec *executionContext) unmarshalNSchoolWhereInput2ᚖgithubᚗcomᚋrosterm
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNSection2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSection(ctx context.Context, sel ast.SelectionSet, v *ent.Section) graphql.Marshaler {
-	if v == nil {
-		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
-			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
-		}
-		return graphql.Null
-	}
-	return ec._Section(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNSectionConnection2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionConnection(ctx context.Context, sel ast.SelectionSet, v *ent.SectionConnection) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -35709,6 +36651,42 @@ func (ec *executionContext) marshalNSectionConnection2ᚖgithubᚗcomᚋrostermi
 		return graphql.Null
 	}
 	return ec._SectionConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSectionMemberConnection2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚋrosterᚐMemberConnection(ctx context.Context, sel ast.SelectionSet, v *roster.MemberConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SectionMemberConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSectionMemberEdge2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚋrosterᚐMemberEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*roster.MemberEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSectionMemberEdge2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚋrosterᚐMemberEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSectionMemberEdge2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚋrosterᚐMemberEdge(ctx context.Context, sel ast.SelectionSet, v *roster.MemberEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SectionMemberEdge(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSectionOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionOrderField(ctx context.Context, v any) (*ent.SectionOrderField, error) {
@@ -36277,6 +37255,14 @@ func (ec *executionContext) marshalOContactRelationshipEdge2ᚖgithubᚗcomᚋro
 	return ec._ContactRelationshipEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOContactRelationshipOrder2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐContactRelationshipOrder(ctx context.Context, v any) (*ent.ContactRelationshipOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputContactRelationshipOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOContactRelationshipWhereInput2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐContactRelationshipWhereInputᚄ(ctx context.Context, v any) ([]*ent.ContactRelationshipWhereInput, error) {
 	if v == nil {
 		return nil, nil
@@ -36438,6 +37424,18 @@ func (ec *executionContext) unmarshalODistrictWhereInput2ᚖgithubᚗcomᚋroste
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOID2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalString(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOID2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
 	if v == nil {
 		return nil, nil
@@ -36576,6 +37574,14 @@ func (ec *executionContext) marshalORoleSchoolEdge2ᚖgithubᚗcomᚋrostermirro
 		return graphql.Null
 	}
 	return ec._RoleSchoolEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORoleSchoolOrder2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐRoleSchoolOrder(ctx context.Context, v any) (*ent.RoleSchoolOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputRoleSchoolOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalORoleSchoolWhereInput2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐRoleSchoolWhereInputᚄ(ctx context.Context, v any) ([]*ent.RoleSchoolWhereInput, error) {

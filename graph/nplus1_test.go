@@ -16,9 +16,9 @@ import (
 	"github.com/rostermirror/rostermirror/internal/auth"
 )
 
-// TestNestedQueryStatementsDoNotGrowWithPageSize: schools → sections → students runs the same number of
-// SQL statements whatever the page sizes (no N+1): a handful through the resolvers (eager loading, one
-// statement per level), and on Postgres exactly one, compiled.
+// TestNestedQueryStatementsDoNotGrowWithPageSize: schools → sections → enrollments runs the same number
+// of SQL statements whatever the page sizes (no N+1): a handful through the resolvers (eager loading,
+// one statement per level), and on Postgres exactly one, compiled.
 func TestNestedQueryStatementsDoNotGrowWithPageSize(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)
@@ -35,7 +35,7 @@ func TestNestedQueryStatementsDoNotGrowWithPageSize(t *testing.T) {
 	resolvers, compiler := serve(true), serve(false)
 	count := func(url string, n int) (int64, int) {
 		statements.Store(0)
-		q := fmt.Sprintf(`{ schools(first: %d) { edges { node { name sections(first: %d) { edges { node { name students(first: %d) { edges { node { user { id } } } } } } } } } } }`, n, n*5, n*10)
+		q := fmt.Sprintf(`{ schools(first: %d) { edges { node { name sections(first: %d) { edges { node { name enrollments(first: %d) { edges { node { user { id } } } } } } } } } } }`, n, n*5, n*10)
 		body, _ := json.Marshal(map[string]string{"query": q})
 		res, err := http.Post(url, "application/json", strings.NewReader(string(body)))
 		if err != nil {
@@ -79,4 +79,59 @@ func authAs(k auth.Key, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(w, r.WithContext(auth.WithKey(r.Context(), k)))
 	})
+}
+
+// TestRosterFieldsLoadByList: the hand-written roster fields — a section's primaryTeacher, teachers and
+// students (with the students' roles and schools), a user's schools and sections, a school's users —
+// run the same number of statements for a small page of parents as for a large one: each loads the
+// values of the whole list at once. (A field under a list nested in the page — users { roles { schools
+// } } — loads once per user: its @cost weight says so.)
+func TestRosterFieldsLoadByList(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	var statements atomic.Int64
+	h := graph.NewHandler(graph.HandlerConfig{DB: a.db, ResolveAll: true,
+		ClientOptions: []ent.Option{ent.Debug(), ent.Log(func(...any) { statements.Add(1) })}})
+	srv := httptest.NewServer(authAs(auth.Key{Scopes: []auth.Scope{auth.ScopeRead}}, h))
+	t.Cleanup(srv.Close)
+	for name, c := range map[string]struct {
+		q            string
+		small, large int
+	}{
+		"sections": {`{ sections(first: %d) { edges { node { name primaryTeacher { lastName }
+			teachers(first: 5) { totalCount edges { position node { lastName roles { role } } } }
+			students(first: 30) { totalCount edges { startedAt node { firstName roles { role grade school { name } } } } } } } } }`, 10, 50},
+		"users": {`{ users(first: %d) { edges { node { lastName schools { name } roles { role }
+			sections(first: 5) { totalCount edges { node { name } } } } } } }`, 10, 50},
+		"schools": {`{ schools(first: %d) { edges { node { name users(first: 5) { totalCount edges { node { lastName } } } } } } }`, 1, 4},
+	} {
+		q := c.q
+		count := func(n int) (int64, int) {
+			statements.Store(0)
+			body, _ := json.Marshal(map[string]string{"query": fmt.Sprintf(q, n)})
+			res, err := http.Post(srv.URL, "application/json", strings.NewReader(string(body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			var out struct {
+				Data   json.RawMessage
+				Errors []any
+			}
+			json.NewDecoder(res.Body).Decode(&out)
+			if len(out.Errors) > 0 {
+				t.Fatalf("%s: errors: %v", name, out.Errors)
+			}
+			return statements.Load(), len(out.Data)
+		}
+		small, smallBytes := count(c.small)
+		large, largeBytes := count(c.large)
+		if largeBytes < 2*smallBytes {
+			t.Fatalf("%s: %d parents answered %d bytes, %d answered %d: nothing to compare", name, c.large, largeBytes, c.small, smallBytes)
+		}
+		if small != large || small > 12 {
+			t.Errorf("%s: %d statements for %d parents, %d for %d; want the same, and few", name, small, c.small, large, c.large)
+		}
+		t.Logf("%s: %d statements for %d and for %d parents", name, small, c.small, c.large)
+	}
 }

@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"time"
 
 	"entgo.io/contrib/entgql"
 	"github.com/rostermirror/rostermirror/ent"
@@ -75,13 +76,23 @@ func (r *queryResolver) AuditEntries(ctx context.Context, after *entgql.Cursor[s
 }
 
 // Users is the resolver for the users field.
-func (r *schoolResolver) Users(ctx context.Context, obj *ent.School, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput) (*ent.UserConnection, error) {
-	return roster.SchoolUsers(r.client, obj.ID).Paginate(ctx, after, first, before, last, ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
+func (r *schoolResolver) Users(ctx context.Context, obj *ent.School, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput, asOf *time.Time) (*ent.UserConnection, error) {
+	return roster.SchoolUsers(ctx, r.client, obj, asOf, roster.Page{After: after, First: first, Before: before, Last: last}, ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
+}
+
+// Students is the resolver for the students field.
+func (r *sectionResolver) Students(ctx context.Context, obj *ent.Section, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, asOf *time.Time) (*roster.MemberConnection, error) {
+	return roster.Students(ctx, r.client, obj, asOf, roster.Page{After: after, First: first, Before: before, Last: last})
+}
+
+// Teachers is the resolver for the teachers field.
+func (r *sectionResolver) Teachers(ctx context.Context, obj *ent.Section, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, asOf *time.Time) (*roster.MemberConnection, error) {
+	return roster.Teachers(ctx, r.client, obj, asOf, roster.Page{After: after, First: first, Before: before, Last: last})
 }
 
 // PrimaryTeacher is the resolver for the primaryTeacher field.
-func (r *sectionResolver) PrimaryTeacher(ctx context.Context, obj *ent.Section) (*ent.User, error) {
-	return roster.PrimaryTeacher(ctx, obj)
+func (r *sectionResolver) PrimaryTeacher(ctx context.Context, obj *ent.Section, asOf *time.Time) (*ent.User, error) {
+	return roster.PrimaryTeacher(ctx, r.client, obj, asOf)
 }
 
 // Counts is the resolver for the counts field.
@@ -91,17 +102,17 @@ func (r *syncRunResolver) Counts(ctx context.Context, obj *ent.SyncRun) ([]*Sync
 
 // Schools is the resolver for the schools field.
 func (r *userResolver) Schools(ctx context.Context, obj *ent.User) ([]*ent.School, error) {
-	return roster.UserSchools(ctx, obj)
+	return roster.UserSchools(ctx, r.client, obj)
 }
 
 // Sections is the resolver for the sections field.
-func (r *userResolver) Sections(ctx context.Context, obj *ent.User, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionOrder, where *ent.SectionWhereInput) (*ent.SectionConnection, error) {
-	return roster.UserSections(r.client, obj.ID).Paginate(ctx, after, first, before, last, ent.WithSectionOrder(orderBy), ent.WithSectionFilter(where.Filter))
+func (r *userResolver) Sections(ctx context.Context, obj *ent.User, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionOrder, where *ent.SectionWhereInput, asOf *time.Time) (*ent.SectionConnection, error) {
+	return roster.UserSections(ctx, r.client, obj, asOf, roster.Page{After: after, First: first, Before: before, Last: last}, ent.WithSectionOrder(orderBy), ent.WithSectionFilter(where.Filter))
 }
 
 // Schools is the resolver for the schools field.
 func (r *userRoleResolver) Schools(ctx context.Context, obj *ent.UserRole) ([]*ent.School, error) {
-	return roster.RoleSchools(ctx, obj)
+	return roster.RoleSchools(ctx, r.client, obj)
 }
 
 // Mutation returns MutationResolver implementation.

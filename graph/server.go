@@ -25,6 +25,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/graph/archive"
 	"github.com/rostermirror/rostermirror/graph/nodes"
+	"github.com/rostermirror/rostermirror/graph/roster"
 	"github.com/rostermirror/rostermirror/graph/sqljson"
 	"github.com/rostermirror/rostermirror/internal/admin"
 	"github.com/rostermirror/rostermirror/internal/auth"
@@ -147,7 +148,8 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	srv.Use(argLimit{schema: schema.Schema(), maxPage: cfg.MaxPageSize, defaultPage: cfg.DefaultPageSize, filters: defaultFilterLimits})
 	srv.Use(costLimit{schema: schema.Schema(), max: cfg.MaxCost, defaultPage: cfg.DefaultPageSize, listSz: listSize})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		respond := next(context.WithValue(ctx, dispatchedKey{}, true))
+		// Hand-written roster fields load by list within the operation (roster.Batches).
+		respond := next(roster.WithBatches(context.WithValue(ctx, dispatchedKey{}, true)))
 		return func(ctx context.Context) *graphql.Response {
 			if resp := respond(ctx); resp != nil {
 				return resp
@@ -196,7 +198,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	if cfg.DB.Dialect == dialect.Postgres && !cfg.ResolveAll {
 		compiler := sqljson.New(sqljson.Config{
 			Schema: schema.Schema(), SchemaFile: "ent.graphql", NodeType: lookup.Type,
-			MaxPageSize: cfg.MaxPageSize,
+			MaxPageSize: cfg.MaxPageSize, Members: roster.Compiled,
 		})
 		pool, err := cfg.DB.GenericPlans()
 		if err != nil {

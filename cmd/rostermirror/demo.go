@@ -18,7 +18,7 @@ import (
 )
 
 // demoQuery is the first query the demo suggests.
-const demoQuery = `{ sections(first: 1) { edges { node { name school { name } teachers { edges { node { position user { firstName lastName } } } } students(first: 5) { totalCount edges { node { user { firstName lastName roles { role grade } } } } } } } } }`
+const demoQuery = `{ sections(first: 1) { edges { node { name school { name } teachers { edges { position node { firstName lastName } } } students(first: 5) { totalCount edges { node { firstName lastName roles { role grade } } } } } } } }`
 
 func newDemoCommand(a *app) *cobra.Command {
 	var addr string

@@ -310,6 +310,16 @@ func ContactIDHasSuffix(v string) predicate.ContactRelationship {
 	return predicate.ContactRelationship(sql.FieldHasSuffix(FieldContactID, v))
 }
 
+// ContactIDIsNil applies the IsNil predicate on the "contact_id" field.
+func ContactIDIsNil() predicate.ContactRelationship {
+	return predicate.ContactRelationship(sql.FieldIsNull(FieldContactID))
+}
+
+// ContactIDNotNil applies the NotNil predicate on the "contact_id" field.
+func ContactIDNotNil() predicate.ContactRelationship {
+	return predicate.ContactRelationship(sql.FieldNotNull(FieldContactID))
+}
+
 // ContactIDEqualFold applies the EqualFold predicate on the "contact_id" field.
 func ContactIDEqualFold(v string) predicate.ContactRelationship {
 	return predicate.ContactRelationship(sql.FieldEqualFold(FieldContactID, v))
@@ -373,6 +383,16 @@ func StudentIDHasPrefix(v string) predicate.ContactRelationship {
 // StudentIDHasSuffix applies the HasSuffix predicate on the "student_id" field.
 func StudentIDHasSuffix(v string) predicate.ContactRelationship {
 	return predicate.ContactRelationship(sql.FieldHasSuffix(FieldStudentID, v))
+}
+
+// StudentIDIsNil applies the IsNil predicate on the "student_id" field.
+func StudentIDIsNil() predicate.ContactRelationship {
+	return predicate.ContactRelationship(sql.FieldIsNull(FieldStudentID))
+}
+
+// StudentIDNotNil applies the NotNil predicate on the "student_id" field.
+func StudentIDNotNil() predicate.ContactRelationship {
+	return predicate.ContactRelationship(sql.FieldNotNull(FieldStudentID))
 }
 
 // StudentIDEqualFold applies the EqualFold predicate on the "student_id" field.

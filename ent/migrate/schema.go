@@ -70,8 +70,8 @@ var (
 		{Name: "ended_at", Type: field.TypeTime, Nullable: true},
 		{Name: "relationship", Type: field.TypeString, Default: ""},
 		{Name: "type", Type: field.TypeString, Default: ""},
-		{Name: "student_id", Type: field.TypeString, Size: 64},
-		{Name: "contact_id", Type: field.TypeString, Size: 64},
+		{Name: "student_id", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "contact_id", Type: field.TypeString, Nullable: true, Size: 64},
 	}
 	// ContactRelationshipsTable holds the schema information for the "contact_relationships" table.
 	ContactRelationshipsTable = &schema.Table{
@@ -83,13 +83,13 @@ var (
 				Symbol:     "contact_relationships_users_contacts",
 				Columns:    []*schema.Column{ContactRelationshipsColumns[6]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
-				OnDelete:   schema.NoAction,
+				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "contact_relationships_users_contact_students",
 				Columns:    []*schema.Column{ContactRelationshipsColumns[7]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
-				OnDelete:   schema.NoAction,
+				OnDelete:   schema.SetNull,
 			},
 		},
 		Indexes: []*schema.Index{
@@ -205,7 +205,7 @@ var (
 		{Name: "started_at", Type: field.TypeTime},
 		{Name: "ended_at", Type: field.TypeTime, Nullable: true},
 		{Name: "archived_at", Type: field.TypeTime, Nullable: true},
-		{Name: "school_id", Type: field.TypeString, Size: 64},
+		{Name: "school_id", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "role_id", Type: field.TypeString, Size: 96},
 	}
 	// RoleSchoolsTable holds the schema information for the "role_schools" table.
@@ -218,7 +218,7 @@ var (
 				Symbol:     "role_schools_schools_role_schools",
 				Columns:    []*schema.Column{RoleSchoolsColumns[5]},
 				RefColumns: []*schema.Column{SchoolsColumns[0]},
-				OnDelete:   schema.NoAction,
+				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "role_schools_user_roles_school_memberships",
@@ -378,8 +378,8 @@ var (
 		{Name: "district_id", Type: field.TypeString, Size: 64},
 		{Name: "started_at", Type: field.TypeTime},
 		{Name: "ended_at", Type: field.TypeTime, Nullable: true},
-		{Name: "section_id", Type: field.TypeString, Size: 64},
-		{Name: "user_id", Type: field.TypeString, Size: 64},
+		{Name: "section_id", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "user_id", Type: field.TypeString, Nullable: true, Size: 64},
 	}
 	// SectionStudentsTable holds the schema information for the "section_students" table.
 	SectionStudentsTable = &schema.Table{
@@ -388,16 +388,16 @@ var (
 		PrimaryKey: []*schema.Column{SectionStudentsColumns[0]},
 		ForeignKeys: []*schema.ForeignKey{
 			{
-				Symbol:     "section_students_sections_students",
+				Symbol:     "section_students_sections_enrollments",
 				Columns:    []*schema.Column{SectionStudentsColumns[4]},
 				RefColumns: []*schema.Column{SectionsColumns[0]},
-				OnDelete:   schema.NoAction,
+				OnDelete:   schema.SetNull,
 			},
 			{
 				Symbol:     "section_students_users_enrollments",
 				Columns:    []*schema.Column{SectionStudentsColumns[5]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
-				OnDelete:   schema.NoAction,
+				OnDelete:   schema.SetNull,
 			},
 		},
 		Indexes: []*schema.Index{
@@ -428,8 +428,8 @@ var (
 		{Name: "started_at", Type: field.TypeTime},
 		{Name: "ended_at", Type: field.TypeTime, Nullable: true},
 		{Name: "position", Type: field.TypeInt},
-		{Name: "section_id", Type: field.TypeString, Size: 64},
-		{Name: "user_id", Type: field.TypeString, Size: 64},
+		{Name: "section_id", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "user_id", Type: field.TypeString, Nullable: true, Size: 64},
 	}
 	// SectionTeachersTable holds the schema information for the "section_teachers" table.
 	SectionTeachersTable = &schema.Table{
@@ -438,16 +438,16 @@ var (
 		PrimaryKey: []*schema.Column{SectionTeachersColumns[0]},
 		ForeignKeys: []*schema.ForeignKey{
 			{
-				Symbol:     "section_teachers_sections_teachers",
+				Symbol:     "section_teachers_sections_teacher_assignments",
 				Columns:    []*schema.Column{SectionTeachersColumns[5]},
 				RefColumns: []*schema.Column{SectionsColumns[0]},
-				OnDelete:   schema.NoAction,
+				OnDelete:   schema.SetNull,
 			},
 			{
-				Symbol:     "section_teachers_users_taught_sections",
+				Symbol:     "section_teachers_users_teacher_assignments",
 				Columns:    []*schema.Column{SectionTeachersColumns[6]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
-				OnDelete:   schema.NoAction,
+				OnDelete:   schema.SetNull,
 			},
 		},
 		Indexes: []*schema.Index{

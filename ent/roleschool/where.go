@@ -370,6 +370,16 @@ func SchoolIDHasSuffix(v string) predicate.RoleSchool {
 	return predicate.RoleSchool(sql.FieldHasSuffix(FieldSchoolID, v))
 }
 
+// SchoolIDIsNil applies the IsNil predicate on the "school_id" field.
+func SchoolIDIsNil() predicate.RoleSchool {
+	return predicate.RoleSchool(sql.FieldIsNull(FieldSchoolID))
+}
+
+// SchoolIDNotNil applies the NotNil predicate on the "school_id" field.
+func SchoolIDNotNil() predicate.RoleSchool {
+	return predicate.RoleSchool(sql.FieldNotNull(FieldSchoolID))
+}
+
 // SchoolIDEqualFold applies the EqualFold predicate on the "school_id" field.
 func SchoolIDEqualFold(v string) predicate.RoleSchool {
 	return predicate.RoleSchool(sql.FieldEqualFold(FieldSchoolID, v))

@@ -21,8 +21,8 @@ func (ContactRelationship) Mixin() []ent.Mixin { return []ent.Mixin{Membership{}
 // Fields of ContactRelationship.
 func (ContactRelationship) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("contact_id").NotEmpty().Immutable().MaxLen(64).Annotations(Owner()),
-		field.String("student_id").NotEmpty().Immutable().MaxLen(64).Comment("Clever id; may name a student not (yet) mirrored"),
+		field.String("contact_id").NotEmpty().Immutable().MaxLen(64).Optional().Annotations(Owner()),
+		field.String("student_id").NotEmpty().Immutable().MaxLen(64).Optional().Comment("Clever id; may name a student not (yet) mirrored"),
 		field.String("relationship").Default("").Annotations(Attribute()).Comment("Parent, Grandparent, Self, Aunt/Uncle, Sibling, Other or empty"),
 		field.String("type").Default("").Annotations(Attribute()).Comment("Parent/Guardian, Emergency, Primary, Secondary, Family, Other or empty"),
 	}
@@ -31,8 +31,10 @@ func (ContactRelationship) Fields() []ent.Field {
 // Edges of ContactRelationship.
 func (ContactRelationship) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.From("contact", User.Type).Ref("contact_students").Field("contact_id").Unique().Required().Immutable(),
-		edge.From("student", User.Type).Ref("contacts").Field("student_id").Unique().Required().Immutable(),
+		// Not required: either user may be archived (hidden) or not mirrored yet; contactID and studentID
+		// still name them.
+		edge.From("contact", User.Type).Ref("contact_students").Field("contact_id").Unique().Immutable(),
+		edge.From("student", User.Type).Ref("contacts").Field("student_id").Unique().Immutable(),
 	}
 }
 

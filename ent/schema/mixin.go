@@ -98,7 +98,7 @@ func (Membership) Fields() []ent.Field {
 		field.String("id").DefaultFunc(newID).Immutable().MaxLen(32),
 		field.String("district_id").NotEmpty().Immutable().MaxLen(64).
 			Comment("the Clever id of the district"),
-		field.Time("started_at").Immutable().
+		field.Time("started_at").Immutable().Annotations(entgql.OrderField("STARTED_AT")).
 			Comment("when a sync first saw the association"),
 		field.Time("ended_at").Optional().Nillable().
 			Comment("when a sync found the association gone; null while it holds"),

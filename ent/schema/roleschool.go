@@ -24,7 +24,7 @@ func (RoleSchool) Mixin() []ent.Mixin { return []ent.Mixin{Membership{}} }
 func (RoleSchool) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("role_id").NotEmpty().Immutable().MaxLen(96).Annotations(Owner()),
-		field.String("school_id").NotEmpty().Immutable().MaxLen(64).Comment("Clever id; may name a school not (yet) mirrored"),
+		field.String("school_id").NotEmpty().Immutable().MaxLen(64).Optional().Comment("Clever id; may name a school not (yet) mirrored"),
 		field.Time("archived_at").Optional().Nillable().
 			Comment("when the membership's role was archived (the user unshared, or the role lost); cleared when the role is restored. Archived memberships are hidden like archived records"),
 	}
@@ -34,7 +34,8 @@ func (RoleSchool) Fields() []ent.Field {
 func (RoleSchool) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("role", UserRole.Type).Ref("school_memberships").Field("role_id").Unique().Required().Immutable(),
-		edge.From("school", School.Type).Ref("role_schools").Field("school_id").Unique().Required().Immutable(),
+		// Not required: the school may be archived (hidden) or not mirrored yet; schoolID still names it.
+		edge.From("school", School.Type).Ref("role_schools").Field("school_id").Unique().Immutable(),
 	}
 }
 

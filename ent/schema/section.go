@@ -44,8 +44,10 @@ func (Section) Edges() []ent.Edge {
 		edge.From("school", School.Type).Ref("sections").Field("school_id").Unique(),
 		edge.From("term", Term.Type).Ref("sections").Field("term_id").Unique(),
 		edge.From("course", Course.Type).Ref("sections").Field("course_id").Unique(),
-		edge.To("teachers", SectionTeacher.Type).Annotations(entgql.RelayConnection()),
-		edge.To("students", SectionStudent.Type).Annotations(entgql.RelayConnection()),
+		edge.To("teacher_assignments", SectionTeacher.Type).Annotations(entgql.RelayConnection()).
+			Comment("every teacher's place in the section, past ones included; teachers lists the current teachers"),
+		edge.To("enrollments", SectionStudent.Type).Annotations(entgql.RelayConnection()).
+			Comment("every enrollment in the section, ended ones included; students lists the current students"),
 	}
 }
 

@@ -22,8 +22,8 @@ func (SectionStudent) Mixin() []ent.Mixin { return []ent.Mixin{Membership{}} }
 // Fields of SectionStudent.
 func (SectionStudent) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("section_id").NotEmpty().Immutable().MaxLen(64).Annotations(Owner()),
-		field.String("user_id").NotEmpty().Immutable().MaxLen(64).Comment("Clever id; may name a student not (yet) mirrored").
+		field.String("section_id").NotEmpty().Immutable().MaxLen(64).Optional().Annotations(Owner()),
+		field.String("user_id").NotEmpty().Immutable().MaxLen(64).Optional().Comment("Clever id; may name a student not (yet) mirrored").
 			Annotations(entgql.OrderField("USER_ID")),
 	}
 }
@@ -31,8 +31,10 @@ func (SectionStudent) Fields() []ent.Field {
 // Edges of SectionStudent.
 func (SectionStudent) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.From("section", Section.Type).Ref("students").Field("section_id").Unique().Required().Immutable(),
-		edge.From("user", User.Type).Ref("enrollments").Field("user_id").Unique().Required().Immutable(),
+		// Not required: the record may be archived (hidden) or not mirrored yet; userID and sectionID
+		// still name it.
+		edge.From("section", Section.Type).Ref("enrollments").Field("section_id").Unique().Immutable(),
+		edge.From("user", User.Type).Ref("enrollments").Field("user_id").Unique().Immutable(),
 	}
 }
 

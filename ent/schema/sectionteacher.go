@@ -22,8 +22,8 @@ func (SectionTeacher) Mixin() []ent.Mixin { return []ent.Mixin{Membership{}} }
 // Fields of SectionTeacher.
 func (SectionTeacher) Fields() []ent.Field {
 	return []ent.Field{
-		field.String("section_id").NotEmpty().Immutable().MaxLen(64).Annotations(Owner()),
-		field.String("user_id").NotEmpty().Immutable().MaxLen(64).Comment("Clever id; may name a user not (yet) mirrored"),
+		field.String("section_id").NotEmpty().Immutable().MaxLen(64).Optional().Annotations(Owner()),
+		field.String("user_id").NotEmpty().Immutable().MaxLen(64).Optional().Comment("Clever id; may name a user not (yet) mirrored"),
 		field.Int("position").NonNegative().Comment("0 for the primary teacher, then co-teachers in Clever's order").
 			Annotations(entgql.OrderField("POSITION"), Attribute()),
 	}
@@ -32,8 +32,10 @@ func (SectionTeacher) Fields() []ent.Field {
 // Edges of SectionTeacher.
 func (SectionTeacher) Edges() []ent.Edge {
 	return []ent.Edge{
-		edge.From("section", Section.Type).Ref("teachers").Field("section_id").Unique().Required().Immutable(),
-		edge.From("user", User.Type).Ref("taught_sections").Field("user_id").Unique().Required().Immutable(),
+		// Not required: the record may be archived (hidden) or not mirrored yet; userID and sectionID
+		// still name it.
+		edge.From("section", Section.Type).Ref("teacher_assignments").Field("section_id").Unique().Immutable(),
+		edge.From("user", User.Type).Ref("teacher_assignments").Field("user_id").Unique().Immutable(),
 	}
 }
 

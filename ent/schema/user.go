@@ -34,8 +34,10 @@ func (User) Edges() []ent.Edge {
 	return []ent.Edge{
 		edge.From("district", District.Type).Ref("users").Field("district_id").Unique().Required().Immutable(),
 		edge.To("roles", UserRole.Type),
-		edge.To("taught_sections", SectionTeacher.Type).Annotations(entgql.RelayConnection()),
-		edge.To("enrollments", SectionStudent.Type).Annotations(entgql.RelayConnection()),
+		edge.To("teacher_assignments", SectionTeacher.Type).Annotations(entgql.RelayConnection()).
+			Comment("the user's places as a teacher, past ones included; sections lists the current ones"),
+		edge.To("enrollments", SectionStudent.Type).Annotations(entgql.RelayConnection()).
+			Comment("the user's enrollments, ended ones included; sections lists the current ones"),
 		edge.To("contacts", ContactRelationship.Type).Annotations(entgql.RelayConnection()).
 			Comment("the user's contacts, when the user is a student"),
 		edge.To("contact_students", ContactRelationship.Type).Annotations(entgql.RelayConnection()).

@@ -58,10 +58,10 @@ const (
 	EdgeTerm = "term"
 	// EdgeCourse holds the string denoting the course edge name in mutations.
 	EdgeCourse = "course"
-	// EdgeTeachers holds the string denoting the teachers edge name in mutations.
-	EdgeTeachers = "teachers"
-	// EdgeStudents holds the string denoting the students edge name in mutations.
-	EdgeStudents = "students"
+	// EdgeTeacherAssignments holds the string denoting the teacher_assignments edge name in mutations.
+	EdgeTeacherAssignments = "teacher_assignments"
+	// EdgeEnrollments holds the string denoting the enrollments edge name in mutations.
+	EdgeEnrollments = "enrollments"
 	// SectionTeacherFieldID holds the string denoting the ID field of the SectionTeacher.
 	SectionTeacherFieldID = "id"
 	// SectionStudentFieldID holds the string denoting the ID field of the SectionStudent.
@@ -96,20 +96,20 @@ const (
 	CourseInverseTable = "courses"
 	// CourseColumn is the table column denoting the course relation/edge.
 	CourseColumn = "course_id"
-	// TeachersTable is the table that holds the teachers relation/edge.
-	TeachersTable = "section_teachers"
-	// TeachersInverseTable is the table name for the SectionTeacher entity.
+	// TeacherAssignmentsTable is the table that holds the teacher_assignments relation/edge.
+	TeacherAssignmentsTable = "section_teachers"
+	// TeacherAssignmentsInverseTable is the table name for the SectionTeacher entity.
 	// It exists in this package in order to avoid circular dependency with the "sectionteacher" package.
-	TeachersInverseTable = "section_teachers"
-	// TeachersColumn is the table column denoting the teachers relation/edge.
-	TeachersColumn = "section_id"
-	// StudentsTable is the table that holds the students relation/edge.
-	StudentsTable = "section_students"
-	// StudentsInverseTable is the table name for the SectionStudent entity.
+	TeacherAssignmentsInverseTable = "section_teachers"
+	// TeacherAssignmentsColumn is the table column denoting the teacher_assignments relation/edge.
+	TeacherAssignmentsColumn = "section_id"
+	// EnrollmentsTable is the table that holds the enrollments relation/edge.
+	EnrollmentsTable = "section_students"
+	// EnrollmentsInverseTable is the table name for the SectionStudent entity.
 	// It exists in this package in order to avoid circular dependency with the "sectionstudent" package.
-	StudentsInverseTable = "section_students"
-	// StudentsColumn is the table column denoting the students relation/edge.
-	StudentsColumn = "section_id"
+	EnrollmentsInverseTable = "section_students"
+	// EnrollmentsColumn is the table column denoting the enrollments relation/edge.
+	EnrollmentsColumn = "section_id"
 )
 
 // Columns holds all SQL columns for section fields.
@@ -290,31 +290,31 @@ func ByCourseField(field string, opts ...sql.OrderTermOption) OrderOption {
 	}
 }
 
-// ByTeachersCount orders the results by teachers count.
-func ByTeachersCount(opts ...sql.OrderTermOption) OrderOption {
+// ByTeacherAssignmentsCount orders the results by teacher_assignments count.
+func ByTeacherAssignmentsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
-		sqlgraph.OrderByNeighborsCount(s, newTeachersStep(), opts...)
+		sqlgraph.OrderByNeighborsCount(s, newTeacherAssignmentsStep(), opts...)
 	}
 }
 
-// ByTeachers orders the results by teachers terms.
-func ByTeachers(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+// ByTeacherAssignments orders the results by teacher_assignments terms.
+func ByTeacherAssignments(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	return func(s *sql.Selector) {
-		sqlgraph.OrderByNeighborTerms(s, newTeachersStep(), append([]sql.OrderTerm{term}, terms...)...)
+		sqlgraph.OrderByNeighborTerms(s, newTeacherAssignmentsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
 
-// ByStudentsCount orders the results by students count.
-func ByStudentsCount(opts ...sql.OrderTermOption) OrderOption {
+// ByEnrollmentsCount orders the results by enrollments count.
+func ByEnrollmentsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
-		sqlgraph.OrderByNeighborsCount(s, newStudentsStep(), opts...)
+		sqlgraph.OrderByNeighborsCount(s, newEnrollmentsStep(), opts...)
 	}
 }
 
-// ByStudents orders the results by students terms.
-func ByStudents(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+// ByEnrollments orders the results by enrollments terms.
+func ByEnrollments(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	return func(s *sql.Selector) {
-		sqlgraph.OrderByNeighborTerms(s, newStudentsStep(), append([]sql.OrderTerm{term}, terms...)...)
+		sqlgraph.OrderByNeighborTerms(s, newEnrollmentsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
 func newDistrictStep() *sqlgraph.Step {
@@ -345,17 +345,17 @@ func newCourseStep() *sqlgraph.Step {
 		sqlgraph.Edge(sqlgraph.M2O, true, CourseTable, CourseColumn),
 	)
 }
-func newTeachersStep() *sqlgraph.Step {
+func newTeacherAssignmentsStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
-		sqlgraph.To(TeachersInverseTable, SectionTeacherFieldID),
-		sqlgraph.Edge(sqlgraph.O2M, false, TeachersTable, TeachersColumn),
+		sqlgraph.To(TeacherAssignmentsInverseTable, SectionTeacherFieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, TeacherAssignmentsTable, TeacherAssignmentsColumn),
 	)
 }
-func newStudentsStep() *sqlgraph.Step {
+func newEnrollmentsStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
-		sqlgraph.To(StudentsInverseTable, SectionStudentFieldID),
-		sqlgraph.Edge(sqlgraph.O2M, false, StudentsTable, StudentsColumn),
+		sqlgraph.To(EnrollmentsInverseTable, SectionStudentFieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, EnrollmentsTable, EnrollmentsColumn),
 	)
 }

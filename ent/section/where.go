@@ -1222,21 +1222,21 @@ func HasCourseWith(preds ...predicate.Course) predicate.Section {
 	})
 }
 
-// HasTeachers applies the HasEdge predicate on the "teachers" edge.
-func HasTeachers() predicate.Section {
+// HasTeacherAssignments applies the HasEdge predicate on the "teacher_assignments" edge.
+func HasTeacherAssignments() predicate.Section {
 	return predicate.Section(func(s *sql.Selector) {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(Table, FieldID),
-			sqlgraph.Edge(sqlgraph.O2M, false, TeachersTable, TeachersColumn),
+			sqlgraph.Edge(sqlgraph.O2M, false, TeacherAssignmentsTable, TeacherAssignmentsColumn),
 		)
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
 
-// HasTeachersWith applies the HasEdge predicate on the "teachers" edge with a given conditions (other predicates).
-func HasTeachersWith(preds ...predicate.SectionTeacher) predicate.Section {
+// HasTeacherAssignmentsWith applies the HasEdge predicate on the "teacher_assignments" edge with a given conditions (other predicates).
+func HasTeacherAssignmentsWith(preds ...predicate.SectionTeacher) predicate.Section {
 	return predicate.Section(func(s *sql.Selector) {
-		step := newTeachersStep()
+		step := newTeacherAssignmentsStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)
@@ -1245,21 +1245,21 @@ func HasTeachersWith(preds ...predicate.SectionTeacher) predicate.Section {
 	})
 }
 
-// HasStudents applies the HasEdge predicate on the "students" edge.
-func HasStudents() predicate.Section {
+// HasEnrollments applies the HasEdge predicate on the "enrollments" edge.
+func HasEnrollments() predicate.Section {
 	return predicate.Section(func(s *sql.Selector) {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(Table, FieldID),
-			sqlgraph.Edge(sqlgraph.O2M, false, StudentsTable, StudentsColumn),
+			sqlgraph.Edge(sqlgraph.O2M, false, EnrollmentsTable, EnrollmentsColumn),
 		)
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
 
-// HasStudentsWith applies the HasEdge predicate on the "students" edge with a given conditions (other predicates).
-func HasStudentsWith(preds ...predicate.SectionStudent) predicate.Section {
+// HasEnrollmentsWith applies the HasEdge predicate on the "enrollments" edge with a given conditions (other predicates).
+func HasEnrollmentsWith(preds ...predicate.SectionStudent) predicate.Section {
 	return predicate.Section(func(s *sql.Selector) {
-		step := newStudentsStep()
+		step := newEnrollmentsStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

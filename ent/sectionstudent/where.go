@@ -300,6 +300,16 @@ func SectionIDHasSuffix(v string) predicate.SectionStudent {
 	return predicate.SectionStudent(sql.FieldHasSuffix(FieldSectionID, v))
 }
 
+// SectionIDIsNil applies the IsNil predicate on the "section_id" field.
+func SectionIDIsNil() predicate.SectionStudent {
+	return predicate.SectionStudent(sql.FieldIsNull(FieldSectionID))
+}
+
+// SectionIDNotNil applies the NotNil predicate on the "section_id" field.
+func SectionIDNotNil() predicate.SectionStudent {
+	return predicate.SectionStudent(sql.FieldNotNull(FieldSectionID))
+}
+
 // SectionIDEqualFold applies the EqualFold predicate on the "section_id" field.
 func SectionIDEqualFold(v string) predicate.SectionStudent {
 	return predicate.SectionStudent(sql.FieldEqualFold(FieldSectionID, v))
@@ -363,6 +373,16 @@ func UserIDHasPrefix(v string) predicate.SectionStudent {
 // UserIDHasSuffix applies the HasSuffix predicate on the "user_id" field.
 func UserIDHasSuffix(v string) predicate.SectionStudent {
 	return predicate.SectionStudent(sql.FieldHasSuffix(FieldUserID, v))
+}
+
+// UserIDIsNil applies the IsNil predicate on the "user_id" field.
+func UserIDIsNil() predicate.SectionStudent {
+	return predicate.SectionStudent(sql.FieldIsNull(FieldUserID))
+}
+
+// UserIDNotNil applies the NotNil predicate on the "user_id" field.
+func UserIDNotNil() predicate.SectionStudent {
+	return predicate.SectionStudent(sql.FieldNotNull(FieldUserID))
 }
 
 // UserIDEqualFold applies the EqualFold predicate on the "user_id" field.

@@ -305,6 +305,16 @@ func SectionIDHasSuffix(v string) predicate.SectionTeacher {
 	return predicate.SectionTeacher(sql.FieldHasSuffix(FieldSectionID, v))
 }
 
+// SectionIDIsNil applies the IsNil predicate on the "section_id" field.
+func SectionIDIsNil() predicate.SectionTeacher {
+	return predicate.SectionTeacher(sql.FieldIsNull(FieldSectionID))
+}
+
+// SectionIDNotNil applies the NotNil predicate on the "section_id" field.
+func SectionIDNotNil() predicate.SectionTeacher {
+	return predicate.SectionTeacher(sql.FieldNotNull(FieldSectionID))
+}
+
 // SectionIDEqualFold applies the EqualFold predicate on the "section_id" field.
 func SectionIDEqualFold(v string) predicate.SectionTeacher {
 	return predicate.SectionTeacher(sql.FieldEqualFold(FieldSectionID, v))
@@ -368,6 +378,16 @@ func UserIDHasPrefix(v string) predicate.SectionTeacher {
 // UserIDHasSuffix applies the HasSuffix predicate on the "user_id" field.
 func UserIDHasSuffix(v string) predicate.SectionTeacher {
 	return predicate.SectionTeacher(sql.FieldHasSuffix(FieldUserID, v))
+}
+
+// UserIDIsNil applies the IsNil predicate on the "user_id" field.
+func UserIDIsNil() predicate.SectionTeacher {
+	return predicate.SectionTeacher(sql.FieldIsNull(FieldUserID))
+}
+
+// UserIDNotNil applies the NotNil predicate on the "user_id" field.
+func UserIDNotNil() predicate.SectionTeacher {
+	return predicate.SectionTeacher(sql.FieldNotNull(FieldUserID))
 }
 
 // UserIDEqualFold applies the EqualFold predicate on the "user_id" field.

@@ -42,8 +42,8 @@ const (
 	EdgeDistrict = "district"
 	// EdgeRoles holds the string denoting the roles edge name in mutations.
 	EdgeRoles = "roles"
-	// EdgeTaughtSections holds the string denoting the taught_sections edge name in mutations.
-	EdgeTaughtSections = "taught_sections"
+	// EdgeTeacherAssignments holds the string denoting the teacher_assignments edge name in mutations.
+	EdgeTeacherAssignments = "teacher_assignments"
 	// EdgeEnrollments holds the string denoting the enrollments edge name in mutations.
 	EdgeEnrollments = "enrollments"
 	// EdgeContacts holds the string denoting the contacts edge name in mutations.
@@ -74,13 +74,13 @@ const (
 	RolesInverseTable = "user_roles"
 	// RolesColumn is the table column denoting the roles relation/edge.
 	RolesColumn = "user_id"
-	// TaughtSectionsTable is the table that holds the taught_sections relation/edge.
-	TaughtSectionsTable = "section_teachers"
-	// TaughtSectionsInverseTable is the table name for the SectionTeacher entity.
+	// TeacherAssignmentsTable is the table that holds the teacher_assignments relation/edge.
+	TeacherAssignmentsTable = "section_teachers"
+	// TeacherAssignmentsInverseTable is the table name for the SectionTeacher entity.
 	// It exists in this package in order to avoid circular dependency with the "sectionteacher" package.
-	TaughtSectionsInverseTable = "section_teachers"
-	// TaughtSectionsColumn is the table column denoting the taught_sections relation/edge.
-	TaughtSectionsColumn = "user_id"
+	TeacherAssignmentsInverseTable = "section_teachers"
+	// TeacherAssignmentsColumn is the table column denoting the teacher_assignments relation/edge.
+	TeacherAssignmentsColumn = "user_id"
 	// EnrollmentsTable is the table that holds the enrollments relation/edge.
 	EnrollmentsTable = "section_students"
 	// EnrollmentsInverseTable is the table name for the SectionStudent entity.
@@ -234,17 +234,17 @@ func ByRoles(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	}
 }
 
-// ByTaughtSectionsCount orders the results by taught_sections count.
-func ByTaughtSectionsCount(opts ...sql.OrderTermOption) OrderOption {
+// ByTeacherAssignmentsCount orders the results by teacher_assignments count.
+func ByTeacherAssignmentsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
-		sqlgraph.OrderByNeighborsCount(s, newTaughtSectionsStep(), opts...)
+		sqlgraph.OrderByNeighborsCount(s, newTeacherAssignmentsStep(), opts...)
 	}
 }
 
-// ByTaughtSections orders the results by taught_sections terms.
-func ByTaughtSections(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+// ByTeacherAssignments orders the results by teacher_assignments terms.
+func ByTeacherAssignments(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 	return func(s *sql.Selector) {
-		sqlgraph.OrderByNeighborTerms(s, newTaughtSectionsStep(), append([]sql.OrderTerm{term}, terms...)...)
+		sqlgraph.OrderByNeighborTerms(s, newTeacherAssignmentsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
 
@@ -303,11 +303,11 @@ func newRolesStep() *sqlgraph.Step {
 		sqlgraph.Edge(sqlgraph.O2M, false, RolesTable, RolesColumn),
 	)
 }
-func newTaughtSectionsStep() *sqlgraph.Step {
+func newTeacherAssignmentsStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
-		sqlgraph.To(TaughtSectionsInverseTable, SectionTeacherFieldID),
-		sqlgraph.Edge(sqlgraph.O2M, false, TaughtSectionsTable, TaughtSectionsColumn),
+		sqlgraph.To(TeacherAssignmentsInverseTable, SectionTeacherFieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, TeacherAssignmentsTable, TeacherAssignmentsColumn),
 	)
 }
 func newEnrollmentsStep() *sqlgraph.Step {

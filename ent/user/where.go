@@ -786,21 +786,21 @@ func HasRolesWith(preds ...predicate.UserRole) predicate.User {
 	})
 }
 
-// HasTaughtSections applies the HasEdge predicate on the "taught_sections" edge.
-func HasTaughtSections() predicate.User {
+// HasTeacherAssignments applies the HasEdge predicate on the "teacher_assignments" edge.
+func HasTeacherAssignments() predicate.User {
 	return predicate.User(func(s *sql.Selector) {
 		step := sqlgraph.NewStep(
 			sqlgraph.From(Table, FieldID),
-			sqlgraph.Edge(sqlgraph.O2M, false, TaughtSectionsTable, TaughtSectionsColumn),
+			sqlgraph.Edge(sqlgraph.O2M, false, TeacherAssignmentsTable, TeacherAssignmentsColumn),
 		)
 		sqlgraph.HasNeighbors(s, step)
 	})
 }
 
-// HasTaughtSectionsWith applies the HasEdge predicate on the "taught_sections" edge with a given conditions (other predicates).
-func HasTaughtSectionsWith(preds ...predicate.SectionTeacher) predicate.User {
+// HasTeacherAssignmentsWith applies the HasEdge predicate on the "teacher_assignments" edge with a given conditions (other predicates).
+func HasTeacherAssignmentsWith(preds ...predicate.SectionTeacher) predicate.User {
 	return predicate.User(func(s *sql.Selector) {
-		step := newTaughtSectionsStep()
+		step := newTeacherAssignmentsStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

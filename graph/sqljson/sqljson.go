@@ -19,8 +19,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -52,6 +54,21 @@ type Config struct {
 	NodeType func(ctx context.Context, id string) (string, error)
 	// MaxPageSize is the largest first the resolvers accept; larger ones are left to them (to refuse).
 	MaxPageSize int
+	// Members are the hand-written connections of a record's members (Section.students), by
+	// "Type.field", that the compiler answers as their resolvers do (graph/roster).
+	Members map[string]Members
+}
+
+// Members describes a connection of users through a membership table, as graph/roster answers it: the
+// memberships of the record that hold now (or on asOf) and whose user is mirrored and visible, in
+// Order, each edge the user with the membership's startedAt (and its position, when Position).
+type Members struct {
+	// Membership is the ent type of the membership table (ent.StorageTypes has its columns).
+	Membership string
+	// Order are the membership's columns the edges are ordered by, ascending; the id follows.
+	Order []string
+	// Position is whether edges carry the membership's position.
+	Position bool
 }
 
 // preparedStatements is how many prepared statements a Compiler keeps (the least recently used is closed).
@@ -309,6 +326,9 @@ func (b *builder) field(t *ent.StorageType, r string, f graphql.CollectedField) 
 	case f.Name == "cleverId" && def.Type.Name() == "String" && def.Type.NonNull:
 		return r + "." + t.ID, nil // schema.graphql's cleverId is the record's id
 	case !b.fromEntSchema(def):
+		if m, ok := b.c.cfg.Members[t.Name+"."+f.Name]; ok {
+			return b.members(f, t, r, m)
+		}
 		return "", ErrNotCompiled
 	}
 	if col, ok := t.Fields[f.Name]; ok && col.Scope != "" && !b.may(col.Scope) {
@@ -338,6 +358,123 @@ func (b *builder) field(t *ent.StorageType, r string, f graphql.CollectedField) 
 		}
 	}
 	return "", ErrNotCompiled
+}
+
+// members is a connection of the users holding a membership of row r of t (m): paged with first, now
+// or on asOf; cursors, after, before and last are the resolvers' business.
+func (b *builder) members(f graphql.CollectedField, t *ent.StorageType, r string, m Members) (string, error) {
+	mt, users := ent.StorageTypes[m.Membership], ent.StorageTypes[ent.TypeUser]
+	if mt == nil || mt.Membership == nil || users == nil || !b.readable(users) {
+		return "", ErrNotCompiled
+	}
+	args := b.argsOf(f)
+	var asOf any
+	for name, v := range args {
+		switch {
+		case name == "first" || v == nil:
+		case name == "asOf":
+			s, ok := v.(string)
+			if !ok {
+				return "", ErrNotCompiled
+			}
+			at, err := time.Parse(time.RFC3339Nano, s)
+			if err != nil {
+				return "", ErrNotCompiled // the resolvers say what is wrong with it
+			}
+			asOf = at
+		default:
+			return "", ErrNotCompiled
+		}
+	}
+	first, ok := asInt(args["first"])
+	if !ok || first <= 0 || first > b.c.cfg.MaxPageSize {
+		return "", ErrNotCompiled
+	}
+	owner := mt.Membership.Owner
+	// rows is the FROM clause of the memberships under a fresh alias: r's, holding, of a visible user.
+	rows := func() (string, string) {
+		a, u := b.alias(), b.alias()
+		held := a + ".ended_at IS NULL"
+		if asOf != nil {
+			p := b.arg(asOf)
+			held = fmt.Sprintf("%[1]s.started_at <= %[2]s AND (%[1]s.ended_at IS NULL OR %[1]s.ended_at > %[2]s)", a, p)
+		}
+		visible := fmt.Sprintf("EXISTS (SELECT 1 FROM %s %s WHERE %s.%s = %s.%s%s)",
+			users.Table, u, u, users.ID, a, mt.Membership.Other, b.where(users, u))
+		return a, fmt.Sprintf("%s %s WHERE %s.%s = %s.%s AND %s AND %s", mt.Table, a, a, owner, r, t.ID, held, visible)
+	}
+	typeName := f.Definition.Type.Name()
+	fields, err := b.collect(f.Selections, typeName)
+	if err != nil {
+		return "", err
+	}
+	out := make([]string, 0, 2*len(fields))
+	for _, cf := range fields {
+		var expr string
+		switch cf.Name {
+		case "__typename":
+			expr = literal(typeName) + "::text"
+		case "totalCount":
+			_, from := rows()
+			expr = "(SELECT count(*) FROM " + from + ")"
+		case "pageInfo":
+			expr, err = b.pageInfo(cf, rows, first)
+		case "edges":
+			expr, err = b.memberEdges(cf, m, users, rows, first)
+		default:
+			err = ErrNotCompiled
+		}
+		if err != nil {
+			return "", err
+		}
+		out = append(out, key(cf), expr)
+	}
+	return object(out), nil
+}
+
+// memberEdges are the edges of a members connection: each the user (node) with the membership's
+// startedAt and position.
+func (b *builder) memberEdges(f graphql.CollectedField, m Members, users *ent.StorageType, rows func() (string, string), first int) (string, error) {
+	edgeType := f.Definition.Type.Name()
+	fields, err := b.collect(f.Selections, edgeType)
+	if err != nil {
+		return "", err
+	}
+	a, from := rows()
+	e, u := b.alias(), b.alias()
+	out := make([]string, 0, 2*len(fields))
+	for _, ef := range fields {
+		var expr string
+		switch ef.Name {
+		case "__typename":
+			expr = literal(edgeType) + "::text"
+		case "node":
+			obj, err := b.object(users, u, ef.Selections)
+			if err != nil {
+				return "", err
+			}
+			expr = fmt.Sprintf("(SELECT %s FROM %s %s WHERE %s.%s = %s.%s)", obj, users.Table, u, u, users.ID, e, "member")
+		case "startedAt":
+			expr = timeJSON(e + ".started_at")
+		case "position":
+			expr = "NULL::int"
+			if m.Position {
+				expr = e + ".position"
+			}
+		default:
+			return "", ErrNotCompiled // cursor
+		}
+		out = append(out, key(ef), expr)
+	}
+	order := make([]string, 0, len(m.Order)+1)
+	for _, c := range append(slices.Clone(m.Order), "id") {
+		order = append(order, a+"."+c)
+	}
+	inner := fmt.Sprintf("SELECT %[1]s.*, %[1]s.%[2]s AS member FROM %[3]s ORDER BY %[4]s LIMIT %[5]d",
+		a, ent.StorageTypes[m.Membership].Membership.Other, from, strings.Join(order, ", "), first)
+	outerOrder := strings.ReplaceAll(strings.Join(order, ", "), a+".", e+".")
+	return fmt.Sprintf("COALESCE((SELECT json_agg(%s ORDER BY %s) FROM (%s) %s), '[]'::json)",
+		object(out), outerOrder, inner, e), nil
 }
 
 // scalar is column col of row r as gqlgen marshals it.
