@@ -195,7 +195,9 @@ func TestRosters(t *testing.T) {
 	// includeArchived brings the unshared co-teacher back (the student not shared yet has no user).
 	var all struct {
 		Sections struct {
-			Edges []struct{ Node struct{ Teachers, Students members } }
+			Edges []struct {
+				Node struct{ Teachers, Students members }
+			}
 		}
 	}
 	a.query(a.keys["read"], `query($id: ID!) { sections(includeArchived: true, where: {id: $id}) { edges { node {
