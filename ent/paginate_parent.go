@@ -5,6 +5,7 @@ package ent
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
@@ -57,7 +58,10 @@ func limitPerParent(limit int, order sql.Querier) func(*sql.Selector) {
 	return func(s *sql.Selector) {
 		d := sql.Dialect(s.Dialect())
 		s.SetDistinct(false)
-		with := d.With("src_query").As(s.Clone()).
+		// A shallow copy, not s.Clone(): Clone drops the set operations (UNION) of the subqueries the
+		// parent key joins.
+		src := *s
+		with := d.With("src_query").As(&src).
 			With("limited_query").As(
 			d.Select("*").
 				AppendSelectExprAs(sql.RowNumber().PartitionBy(parentColumn).OrderExpr(order), "row_number").
@@ -71,6 +75,55 @@ func limitPerParent(limit int, order sql.Querier) func(*sql.Selector) {
 			Prefix(with).
 			OrderExpr(order)
 	}
+}
+
+// selectsField reports whether the connection field of ctx selects its field name, under any alias
+// (entgql's hasCollectedField matches aliases: it takes "n: totalCount" for no totalCount).
+func selectsField(ctx context.Context, name string) bool {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return true
+	}
+	for _, f := range graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, nil) {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// cursorValue readies a cursor's order value for a query: a value entgql's cursor leaves out (the
+// order field's zero value, which msgpack omits) is that zero, not "compare ids only"; a time is UTC (as
+// stored); and a value of another type than the order field's (a cursor of another connection) is a
+// validation error, not a database one.
+func cursorValue(c *Cursor, zero Value) error {
+	if c == nil || zero == nil {
+		return nil
+	}
+	if c.Value == nil {
+		c.Value = zero
+		return nil
+	}
+	if t, ok := c.Value.(time.Time); ok {
+		c.Value = t.UTC()
+	}
+	kind := func(v Value) string {
+		switch v.(type) {
+		case string:
+			return "string"
+		case time.Time:
+			return "time"
+		case bool:
+			return "bool"
+		case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64:
+			return "number"
+		}
+		return fmt.Sprintf("%T", v)
+	}
+	if kind(c.Value) != kind(zero) {
+		return &ValidationError{Name: "cursor", err: fmt.Errorf("the cursor is not one of this connection (ordered by a %s, not a %s)", kind(zero), kind(c.Value))}
+	}
+	return nil
 }
 
 // parentOf is the parent key PaginateByParent selected with a row.
@@ -120,8 +173,10 @@ func (_q *AuditEntryQuery) PaginateByParent(
 		return conns, nil
 	}
 	keep := inParents(key, parentIDs(parents))
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	// The page is read when edges or pageInfo are asked for: pageInfo's flags need it (entgql's
+	// Paginate guesses them from the total, wrongly).
+	ignoredEdges := !selectsField(ctx, edgesField) && !selectsField(ctx, pageInfoField)
+	if selectsField(ctx, totalCountField) || selectsField(ctx, pageInfoField) {
 		var totals []struct {
 			Parent string `sql:"parent_id"`
 			Count  int    `sql:"count"`
@@ -141,6 +196,14 @@ func (_q *AuditEntryQuery) PaginateByParent(
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conns, nil
+	}
+	if pager.order.Field != DefaultAuditEntryOrder.Field {
+		zero, _ := pager.order.Field.Value(&AuditEntry{})
+		for _, c := range []*Cursor{after, before} {
+			if err := cursorValue(c, zero); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if _q, err = pager.applyCursors(_q, after, before); err != nil {
 		return nil, err
@@ -231,8 +294,10 @@ func (_q *ContactRelationshipQuery) PaginateByParent(
 		return conns, nil
 	}
 	keep := inParents(key, parentIDs(parents))
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	// The page is read when edges or pageInfo are asked for: pageInfo's flags need it (entgql's
+	// Paginate guesses them from the total, wrongly).
+	ignoredEdges := !selectsField(ctx, edgesField) && !selectsField(ctx, pageInfoField)
+	if selectsField(ctx, totalCountField) || selectsField(ctx, pageInfoField) {
 		var totals []struct {
 			Parent string `sql:"parent_id"`
 			Count  int    `sql:"count"`
@@ -252,6 +317,14 @@ func (_q *ContactRelationshipQuery) PaginateByParent(
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conns, nil
+	}
+	if pager.order.Field != DefaultContactRelationshipOrder.Field {
+		zero, _ := pager.order.Field.Value(&ContactRelationship{})
+		for _, c := range []*Cursor{after, before} {
+			if err := cursorValue(c, zero); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if _q, err = pager.applyCursors(_q, after, before); err != nil {
 		return nil, err
@@ -342,8 +415,10 @@ func (_q *CourseQuery) PaginateByParent(
 		return conns, nil
 	}
 	keep := inParents(key, parentIDs(parents))
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	// The page is read when edges or pageInfo are asked for: pageInfo's flags need it (entgql's
+	// Paginate guesses them from the total, wrongly).
+	ignoredEdges := !selectsField(ctx, edgesField) && !selectsField(ctx, pageInfoField)
+	if selectsField(ctx, totalCountField) || selectsField(ctx, pageInfoField) {
 		var totals []struct {
 			Parent string `sql:"parent_id"`
 			Count  int    `sql:"count"`
@@ -363,6 +438,14 @@ func (_q *CourseQuery) PaginateByParent(
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conns, nil
+	}
+	if pager.order.Field != DefaultCourseOrder.Field {
+		zero, _ := pager.order.Field.Value(&Course{})
+		for _, c := range []*Cursor{after, before} {
+			if err := cursorValue(c, zero); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if _q, err = pager.applyCursors(_q, after, before); err != nil {
 		return nil, err
@@ -453,8 +536,10 @@ func (_q *DistrictQuery) PaginateByParent(
 		return conns, nil
 	}
 	keep := inParents(key, parentIDs(parents))
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	// The page is read when edges or pageInfo are asked for: pageInfo's flags need it (entgql's
+	// Paginate guesses them from the total, wrongly).
+	ignoredEdges := !selectsField(ctx, edgesField) && !selectsField(ctx, pageInfoField)
+	if selectsField(ctx, totalCountField) || selectsField(ctx, pageInfoField) {
 		var totals []struct {
 			Parent string `sql:"parent_id"`
 			Count  int    `sql:"count"`
@@ -474,6 +559,14 @@ func (_q *DistrictQuery) PaginateByParent(
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conns, nil
+	}
+	if pager.order.Field != DefaultDistrictOrder.Field {
+		zero, _ := pager.order.Field.Value(&District{})
+		for _, c := range []*Cursor{after, before} {
+			if err := cursorValue(c, zero); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if _q, err = pager.applyCursors(_q, after, before); err != nil {
 		return nil, err
@@ -564,8 +657,10 @@ func (_q *RoleSchoolQuery) PaginateByParent(
 		return conns, nil
 	}
 	keep := inParents(key, parentIDs(parents))
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	// The page is read when edges or pageInfo are asked for: pageInfo's flags need it (entgql's
+	// Paginate guesses them from the total, wrongly).
+	ignoredEdges := !selectsField(ctx, edgesField) && !selectsField(ctx, pageInfoField)
+	if selectsField(ctx, totalCountField) || selectsField(ctx, pageInfoField) {
 		var totals []struct {
 			Parent string `sql:"parent_id"`
 			Count  int    `sql:"count"`
@@ -585,6 +680,14 @@ func (_q *RoleSchoolQuery) PaginateByParent(
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conns, nil
+	}
+	if pager.order.Field != DefaultRoleSchoolOrder.Field {
+		zero, _ := pager.order.Field.Value(&RoleSchool{})
+		for _, c := range []*Cursor{after, before} {
+			if err := cursorValue(c, zero); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if _q, err = pager.applyCursors(_q, after, before); err != nil {
 		return nil, err
@@ -675,8 +778,10 @@ func (_q *SchoolQuery) PaginateByParent(
 		return conns, nil
 	}
 	keep := inParents(key, parentIDs(parents))
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	// The page is read when edges or pageInfo are asked for: pageInfo's flags need it (entgql's
+	// Paginate guesses them from the total, wrongly).
+	ignoredEdges := !selectsField(ctx, edgesField) && !selectsField(ctx, pageInfoField)
+	if selectsField(ctx, totalCountField) || selectsField(ctx, pageInfoField) {
 		var totals []struct {
 			Parent string `sql:"parent_id"`
 			Count  int    `sql:"count"`
@@ -696,6 +801,14 @@ func (_q *SchoolQuery) PaginateByParent(
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conns, nil
+	}
+	if pager.order.Field != DefaultSchoolOrder.Field {
+		zero, _ := pager.order.Field.Value(&School{})
+		for _, c := range []*Cursor{after, before} {
+			if err := cursorValue(c, zero); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if _q, err = pager.applyCursors(_q, after, before); err != nil {
 		return nil, err
@@ -786,8 +899,10 @@ func (_q *SectionQuery) PaginateByParent(
 		return conns, nil
 	}
 	keep := inParents(key, parentIDs(parents))
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	// The page is read when edges or pageInfo are asked for: pageInfo's flags need it (entgql's
+	// Paginate guesses them from the total, wrongly).
+	ignoredEdges := !selectsField(ctx, edgesField) && !selectsField(ctx, pageInfoField)
+	if selectsField(ctx, totalCountField) || selectsField(ctx, pageInfoField) {
 		var totals []struct {
 			Parent string `sql:"parent_id"`
 			Count  int    `sql:"count"`
@@ -807,6 +922,14 @@ func (_q *SectionQuery) PaginateByParent(
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conns, nil
+	}
+	if pager.order.Field != DefaultSectionOrder.Field {
+		zero, _ := pager.order.Field.Value(&Section{})
+		for _, c := range []*Cursor{after, before} {
+			if err := cursorValue(c, zero); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if _q, err = pager.applyCursors(_q, after, before); err != nil {
 		return nil, err
@@ -897,8 +1020,10 @@ func (_q *SectionStudentQuery) PaginateByParent(
 		return conns, nil
 	}
 	keep := inParents(key, parentIDs(parents))
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	// The page is read when edges or pageInfo are asked for: pageInfo's flags need it (entgql's
+	// Paginate guesses them from the total, wrongly).
+	ignoredEdges := !selectsField(ctx, edgesField) && !selectsField(ctx, pageInfoField)
+	if selectsField(ctx, totalCountField) || selectsField(ctx, pageInfoField) {
 		var totals []struct {
 			Parent string `sql:"parent_id"`
 			Count  int    `sql:"count"`
@@ -918,6 +1043,14 @@ func (_q *SectionStudentQuery) PaginateByParent(
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conns, nil
+	}
+	if pager.order.Field != DefaultSectionStudentOrder.Field {
+		zero, _ := pager.order.Field.Value(&SectionStudent{})
+		for _, c := range []*Cursor{after, before} {
+			if err := cursorValue(c, zero); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if _q, err = pager.applyCursors(_q, after, before); err != nil {
 		return nil, err
@@ -1008,8 +1141,10 @@ func (_q *SectionTeacherQuery) PaginateByParent(
 		return conns, nil
 	}
 	keep := inParents(key, parentIDs(parents))
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	// The page is read when edges or pageInfo are asked for: pageInfo's flags need it (entgql's
+	// Paginate guesses them from the total, wrongly).
+	ignoredEdges := !selectsField(ctx, edgesField) && !selectsField(ctx, pageInfoField)
+	if selectsField(ctx, totalCountField) || selectsField(ctx, pageInfoField) {
 		var totals []struct {
 			Parent string `sql:"parent_id"`
 			Count  int    `sql:"count"`
@@ -1029,6 +1164,14 @@ func (_q *SectionTeacherQuery) PaginateByParent(
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conns, nil
+	}
+	if pager.order.Field != DefaultSectionTeacherOrder.Field {
+		zero, _ := pager.order.Field.Value(&SectionTeacher{})
+		for _, c := range []*Cursor{after, before} {
+			if err := cursorValue(c, zero); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if _q, err = pager.applyCursors(_q, after, before); err != nil {
 		return nil, err
@@ -1119,8 +1262,10 @@ func (_q *SyncRunQuery) PaginateByParent(
 		return conns, nil
 	}
 	keep := inParents(key, parentIDs(parents))
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	// The page is read when edges or pageInfo are asked for: pageInfo's flags need it (entgql's
+	// Paginate guesses them from the total, wrongly).
+	ignoredEdges := !selectsField(ctx, edgesField) && !selectsField(ctx, pageInfoField)
+	if selectsField(ctx, totalCountField) || selectsField(ctx, pageInfoField) {
 		var totals []struct {
 			Parent string `sql:"parent_id"`
 			Count  int    `sql:"count"`
@@ -1140,6 +1285,14 @@ func (_q *SyncRunQuery) PaginateByParent(
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conns, nil
+	}
+	if pager.order.Field != DefaultSyncRunOrder.Field {
+		zero, _ := pager.order.Field.Value(&SyncRun{})
+		for _, c := range []*Cursor{after, before} {
+			if err := cursorValue(c, zero); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if _q, err = pager.applyCursors(_q, after, before); err != nil {
 		return nil, err
@@ -1230,8 +1383,10 @@ func (_q *TermQuery) PaginateByParent(
 		return conns, nil
 	}
 	keep := inParents(key, parentIDs(parents))
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	// The page is read when edges or pageInfo are asked for: pageInfo's flags need it (entgql's
+	// Paginate guesses them from the total, wrongly).
+	ignoredEdges := !selectsField(ctx, edgesField) && !selectsField(ctx, pageInfoField)
+	if selectsField(ctx, totalCountField) || selectsField(ctx, pageInfoField) {
 		var totals []struct {
 			Parent string `sql:"parent_id"`
 			Count  int    `sql:"count"`
@@ -1251,6 +1406,14 @@ func (_q *TermQuery) PaginateByParent(
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conns, nil
+	}
+	if pager.order.Field != DefaultTermOrder.Field {
+		zero, _ := pager.order.Field.Value(&Term{})
+		for _, c := range []*Cursor{after, before} {
+			if err := cursorValue(c, zero); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if _q, err = pager.applyCursors(_q, after, before); err != nil {
 		return nil, err
@@ -1341,8 +1504,10 @@ func (_q *UserQuery) PaginateByParent(
 		return conns, nil
 	}
 	keep := inParents(key, parentIDs(parents))
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	// The page is read when edges or pageInfo are asked for: pageInfo's flags need it (entgql's
+	// Paginate guesses them from the total, wrongly).
+	ignoredEdges := !selectsField(ctx, edgesField) && !selectsField(ctx, pageInfoField)
+	if selectsField(ctx, totalCountField) || selectsField(ctx, pageInfoField) {
 		var totals []struct {
 			Parent string `sql:"parent_id"`
 			Count  int    `sql:"count"`
@@ -1362,6 +1527,14 @@ func (_q *UserQuery) PaginateByParent(
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conns, nil
+	}
+	if pager.order.Field != DefaultUserOrder.Field {
+		zero, _ := pager.order.Field.Value(&User{})
+		for _, c := range []*Cursor{after, before} {
+			if err := cursorValue(c, zero); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if _q, err = pager.applyCursors(_q, after, before); err != nil {
 		return nil, err
@@ -1452,8 +1625,10 @@ func (_q *UserRoleQuery) PaginateByParent(
 		return conns, nil
 	}
 	keep := inParents(key, parentIDs(parents))
-	ignoredEdges := !hasCollectedField(ctx, edgesField)
-	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+	// The page is read when edges or pageInfo are asked for: pageInfo's flags need it (entgql's
+	// Paginate guesses them from the total, wrongly).
+	ignoredEdges := !selectsField(ctx, edgesField) && !selectsField(ctx, pageInfoField)
+	if selectsField(ctx, totalCountField) || selectsField(ctx, pageInfoField) {
 		var totals []struct {
 			Parent string `sql:"parent_id"`
 			Count  int    `sql:"count"`
@@ -1473,6 +1648,14 @@ func (_q *UserRoleQuery) PaginateByParent(
 	}
 	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
 		return conns, nil
+	}
+	if pager.order.Field != DefaultUserRoleOrder.Field {
+		zero, _ := pager.order.Field.Value(&UserRole{})
+		for _, c := range []*Cursor{after, before} {
+			if err := cursorValue(c, zero); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if _q, err = pager.applyCursors(_q, after, before); err != nil {
 		return nil, err

@@ -3,7 +3,9 @@ package graph_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -287,4 +289,125 @@ func TestRosters(t *testing.T) {
 			t.Error("the roster of students and teachers was not compiled")
 		}
 	}
+}
+
+// TestRosterEdgeCases: what a review of the rosters found, each held: a teacher's sections include those
+// taught (not only attended); paging a section's teachers after the primary (position 0) walks them all;
+// one alias under nodes(ids) naming fields of different types; pageInfo asked without edges; an aliased
+// totalCount; asOf given with another offset than UTC; a cursor of another connection.
+func TestRosterEdgeCases(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	c := newCompiledAPI(t, a)
+	read := a.keys["read"]
+	s := twoTeacherSections(t, a)[0]
+
+	var taught struct {
+		Node struct {
+			Sections struct {
+				TotalCount int
+				Edges      []struct{ Node struct{ CleverID string } }
+			}
+		}
+	}
+	a.query(read, `query($id: ID!) { node(id: $id) { ... on User { sections(first: 100) { totalCount edges { node { cleverId } } } } } }`, map[string]any{"id": s.Teacher}, &taught)
+	ids := []string{}
+	for _, e := range taught.Node.Sections.Edges {
+		ids = append(ids, e.Node.CleverID)
+	}
+	if !slices.Contains(ids, s.ID) || len(ids) != taught.Node.Sections.TotalCount {
+		t.Errorf("the primary teacher's sections: %v (total %d), want %s among them and as many as counted", ids, taught.Node.Sections.TotalCount, s.ID)
+	}
+
+	// Teachers page by page after the primary teacher.
+	var walked []string
+	var after *string
+	for range 10 {
+		var p struct {
+			Node struct {
+				Teachers struct {
+					Edges    []struct{ Node struct{ CleverID string } }
+					PageInfo struct {
+						HasNextPage bool
+						EndCursor   *string
+					}
+				}
+			}
+		}
+		a.query(read, `query($id: ID!, $after: Cursor) { node(id: $id) { ... on Section { teachers(first: 1, after: $after) { edges { node { cleverId } } pageInfo { hasNextPage endCursor } } } } }`,
+			map[string]any{"id": s.ID, "after": after}, &p)
+		for _, e := range p.Node.Teachers.Edges {
+			walked = append(walked, e.Node.CleverID)
+		}
+		if !p.Node.Teachers.PageInfo.HasNextPage {
+			break
+		}
+		after = p.Node.Teachers.PageInfo.EndCursor
+	}
+	if !slices.Equal(walked, s.Teachers) {
+		t.Errorf("teachers one page at a time: %v, want %v", walked, s.Teachers)
+	}
+
+	// One alias, different fields of different types, under nodes(ids).
+	mixed := a.do(read, `query($ids: [ID!]!) { nodes(ids: $ids) { ... on User { schools { id } } ... on UserRole { schools { id } }
+		... on Section { x: students(first: 1) { totalCount } } ... on School { x: users(first: 1) { totalCount } } } }`,
+		map[string]any{"ids": []string{s.Teacher, s.Teacher + "/teacher", s.ID, schoolOf(t, a, s.ID)}})
+	var nodes struct {
+		Nodes []struct {
+			Schools []struct{ ID string }
+			X       *struct{ TotalCount int }
+		}
+	}
+	json.Unmarshal(mixed.Data, &nodes)
+	if len(mixed.Errors) > 0 || len(nodes.Nodes) != 4 || len(nodes.Nodes[0].Schools) == 0 || len(nodes.Nodes[1].Schools) == 0 ||
+		nodes.Nodes[2].X == nil || nodes.Nodes[2].X.TotalCount != len(s.Students) || nodes.Nodes[3].X == nil || nodes.Nodes[3].X.TotalCount == 0 {
+		t.Errorf("one alias over several types: %s %+v", mixed.Data, mixed.Errors)
+	}
+
+	// pageInfo without edges, an aliased totalCount, asOf with an offset: right, and the same compiled.
+	later := time.Now().Add(time.Minute)
+	for name, q := range map[string]struct {
+		query string
+		vars  map[string]any
+		want  string
+	}{
+		"PageInfoAlone":   {`query($id: ID!) { node(id: $id) { ... on Section { students(first: 100) { pageInfo { hasNextPage } } } } }`, map[string]any{"id": s.ID}, `"hasNextPage":false`},
+		"PageInfoShort":   {`query($id: ID!) { node(id: $id) { ... on Section { students(first: 1) { pageInfo { hasNextPage } } } } }`, map[string]any{"id": s.ID}, `"hasNextPage":true`},
+		"AliasedCount":    {`query($id: ID!) { node(id: $id) { ... on Section { students(first: 2) { n: totalCount } } } }`, map[string]any{"id": s.ID}, fmt.Sprintf(`"n":%d`, len(s.Students))},
+		"AsOfWithOffset":  {`query($id: ID!, $at: Time) { node(id: $id) { ... on Section { students(first: 100, asOf: $at) { totalCount } } } }`, map[string]any{"id": s.ID, "at": later.In(time.FixedZone("", -10*3600)).Format(time.RFC3339Nano)}, fmt.Sprintf(`"totalCount":%d`, len(s.Students))},
+		"AsOfInUTC":       {`query($id: ID!, $at: Time) { node(id: $id) { ... on Section { students(first: 100, asOf: $at) { totalCount } } } }`, map[string]any{"id": s.ID, "at": later.UTC().Format(time.RFC3339Nano)}, fmt.Sprintf(`"totalCount":%d`, len(s.Students))},
+		"TeachersWithOff": {`query($id: ID!, $at: Time) { node(id: $id) { ... on Section { teachers(asOf: $at) { totalCount } } } }`, map[string]any{"id": s.ID, "at": later.In(time.FixedZone("", 5*3600+1800)).Format(time.RFC3339Nano)}, fmt.Sprintf(`"totalCount":%d`, len(s.Teachers))},
+	} {
+		c.same(name, read, q.query, q.vars)
+		if r := ask(t, c.resolvedURL, read, q.query, q.vars); !strings.Contains(string(r.body), q.want) {
+			t.Errorf("%s: %s, want %s", name, r.body, q.want)
+		}
+	}
+
+	// A students cursor given to teachers: a bad request, not a database error.
+	var st struct {
+		Node struct {
+			Students struct{ PageInfo struct{ EndCursor string } }
+		}
+	}
+	a.query(read, `query($id: ID!) { node(id: $id) { ... on Section { students(first: 1) { pageInfo { endCursor } } } } }`, map[string]any{"id": s.ID}, &st)
+	r := a.do(read, `query($id: ID!, $c: Cursor) { node(id: $id) { ... on Section { teachers(first: 1, after: $c) { totalCount edges { node { id } } } } } }`,
+		map[string]any{"id": s.ID, "c": st.Node.Students.PageInfo.EndCursor})
+	if len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "BAD_REQUEST" {
+		t.Errorf("a students cursor given to teachers: %s %+v, want BAD_REQUEST", r.Data, r.Errors)
+	}
+}
+
+// schoolOf is the school of a section of the demo district.
+func schoolOf(t *testing.T, a *api, section string) string {
+	t.Helper()
+	for _, raw := range a.data.Sections {
+		var s struct{ ID, School string }
+		must(t, json.Unmarshal(raw, &s))
+		if s.ID == section {
+			return s.School
+		}
+	}
+	t.Fatalf("no section %s", section)
+	return ""
 }

@@ -2,6 +2,7 @@ package roster
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
@@ -26,6 +27,9 @@ type Batches struct {
 type batchKey struct {
 	list *graphql.FieldContext // the list field whose elements are the parents
 	path string                // the field below the element, aliases included: "node.students"
+	// The field's object type and name: under nodes(ids:) one alias may name different fields of
+	// different types (… on Section { x: students } … on User { x: sections }).
+	object, field string
 }
 
 type batch struct {
@@ -66,7 +70,11 @@ func loadBatched[V any](ctx context.Context, parent string, load func(ctx contex
 	if bt.err != nil {
 		return zero, bt.err
 	}
-	return bt.result.(map[string]V)[parent], nil
+	m, ok := bt.result.(map[string]V)
+	if !ok {
+		return zero, fmt.Errorf("roster batch %s: values of another type", key.path)
+	}
+	return m[parent], nil
 }
 
 // siblings finds the list the field of ctx is resolved under: the nearest enclosing field context with
@@ -101,7 +109,7 @@ func siblings(ctx context.Context, parent string) (batchKey, []string) {
 		for i, j := 0, len(path)-1; i < j; i, j = i+1, j-1 {
 			path[i], path[j] = path[j], path[i]
 		}
-		return batchKey{list: list, path: strings.Join(path, ".")}, ids
+		return batchKey{list: list, path: strings.Join(path, "."), object: fc.Object, field: fc.Field.Name}, ids
 	}
 	return batchKey{}, nil
 }

@@ -114,19 +114,38 @@ func Teachers(ctx context.Context, c *ent.Client, s *ent.Section, asOf *time.Tim
 // PrimaryTeacher is the first of the section's teachers now (or on asOf), or nil.
 func PrimaryTeacher(ctx context.Context, c *ent.Client, s *ent.Section, asOf *time.Time) (*ent.User, error) {
 	return loadBatched(ctx, s.ID, func(ctx context.Context, sections []string) (map[string]*ent.User, error) {
-		// A section has a few teachers: load them all, keep the first.
+		// A section has a few teachers: read their places, keep the first, then load those users alone
+		// with what the query asks of them.
 		places, err := c.SectionTeacher.Query().Where(sectionteacher.And(teachersAt(asOf)...), sectionteacher.HasUserWith(visibleUser(ctx)...)).
-			WithUser(func(uq *ent.UserQuery) { uq.CollectFields(ctx, "User") }).
+			Select(sectionteacher.FieldID, sectionteacher.FieldSectionID, sectionteacher.FieldUserID, sectionteacher.FieldPosition).
 			Order(ent.Asc(sectionteacher.FieldPosition), ent.Asc(sectionteacher.FieldID)).
 			AllByParent(ctx, sections, column(sectionteacher.FieldSectionID))
 		if err != nil {
 			return nil, err
 		}
-		out := make(map[string]*ent.User, len(places))
+		first := map[string]string{} // section → user
+		var ids []string
 		for id, ps := range places {
 			if len(ps) > 0 {
-				out[id] = ps[0].Edges.User
+				first[id] = ps[0].UserID
+				ids = append(ids, ps[0].UserID)
 			}
+		}
+		uq, err := c.User.Query().Where(user.IDIn(ids...)).CollectFields(ctx, "User")
+		if err != nil {
+			return nil, err
+		}
+		users, err := uq.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		byID := make(map[string]*ent.User, len(users))
+		for _, u := range users {
+			byID[u.ID] = u
+		}
+		out := make(map[string]*ent.User, len(first))
+		for section, u := range first {
+			out[section] = byID[u]
 		}
 		return out, nil
 	})
@@ -224,21 +243,27 @@ func membershipAt(t *sql.SelectTable, asOf *time.Time) *sql.Predicate {
 	if asOf == nil {
 		return sql.IsNull(t.C("ended_at"))
 	}
-	return sql.And(sql.LTE(t.C("started_at"), *asOf), sql.Or(sql.IsNull(t.C("ended_at")), sql.GT(t.C("ended_at"), *asOf)))
+	at := asOf.UTC()
+	return sql.And(sql.LTE(t.C("started_at"), at), sql.Or(sql.IsNull(t.C("ended_at")), sql.GT(t.C("ended_at"), at)))
 }
+
+// The times are compared in UTC, as they are stored: SQLite compares them as text, so a date given with
+// another offset would compare wrong.
 
 func studentsAt(asOf *time.Time) []predicate.SectionStudent {
 	if asOf == nil {
 		return []predicate.SectionStudent{sectionstudent.EndedAtIsNil()}
 	}
-	return []predicate.SectionStudent{sectionstudent.StartedAtLTE(*asOf), sectionstudent.Or(sectionstudent.EndedAtIsNil(), sectionstudent.EndedAtGT(*asOf))}
+	at := asOf.UTC()
+	return []predicate.SectionStudent{sectionstudent.StartedAtLTE(at), sectionstudent.Or(sectionstudent.EndedAtIsNil(), sectionstudent.EndedAtGT(at))}
 }
 
 func teachersAt(asOf *time.Time) []predicate.SectionTeacher {
 	if asOf == nil {
 		return []predicate.SectionTeacher{sectionteacher.EndedAtIsNil()}
 	}
-	return []predicate.SectionTeacher{sectionteacher.StartedAtLTE(*asOf), sectionteacher.Or(sectionteacher.EndedAtIsNil(), sectionteacher.EndedAtGT(*asOf))}
+	at := asOf.UTC()
+	return []predicate.SectionTeacher{sectionteacher.StartedAtLTE(at), sectionteacher.Or(sectionteacher.EndedAtIsNil(), sectionteacher.EndedAtGT(at))}
 }
 
 // visibleUser is the condition on a membership's user for the member to be listed: mirrored, and not

@@ -410,6 +410,9 @@ func (b *builder) members(f graphql.CollectedField, t *ent.StorageType, r string
 	}
 	out := make([]string, 0, 2*len(fields))
 	for _, cf := range fields {
+		if aliased(cf) {
+			return "", ErrNotCompiled
+		}
 		var expr string
 		switch cf.Name {
 		case "__typename":
@@ -444,6 +447,9 @@ func (b *builder) memberEdges(f graphql.CollectedField, m Members, users *ent.St
 	e, u := b.alias(), b.alias()
 	out := make([]string, 0, 2*len(fields))
 	for _, ef := range fields {
+		if aliased(ef) {
+			return "", ErrNotCompiled
+		}
 		var expr string
 		switch ef.Name {
 		case "__typename":
@@ -615,6 +621,9 @@ func (b *builder) connection(f graphql.CollectedField, target *ent.StorageType, 
 	}
 	out := make([]string, 0, 2*len(fields))
 	for _, cf := range fields {
+		if aliased(cf) {
+			return "", ErrNotCompiled
+		}
 		var expr string
 		switch cf.Name {
 		case "__typename":
@@ -644,6 +653,14 @@ func selects(fields []graphql.CollectedField, name string) bool {
 		}
 	}
 	return false
+}
+
+// aliased reports whether a connection's or an edge's own field (edges, node, totalCount, pageInfo) is
+// asked for under an alias: entgql's resolvers look these fields up by alias and answer them as not
+// asked for (a totalCount of 0), and the compiled answer must be the resolvers' — so it hands them the
+// query (see the README's note on it).
+func aliased(f graphql.CollectedField) bool {
+	return f.Alias != f.Name && f.Name != "__typename"
 }
 
 // asInt is an Int argument's value (gqlparser gives int64 for literals, JSON variables may be other
@@ -698,6 +715,9 @@ func (b *builder) edges(f graphql.CollectedField, target *ent.StorageType, rows 
 	e := b.alias()
 	out := make([]string, 0, 2*len(fields))
 	for _, ef := range fields {
+		if aliased(ef) {
+			return "", ErrNotCompiled
+		}
 		var expr string
 		switch ef.Name {
 		case "__typename":
