@@ -35,22 +35,8 @@ func TestNestedQueryStatementsDoNotGrowWithPageSize(t *testing.T) {
 	resolvers, compiler := serve(true), serve(false)
 	count := func(url string, n int) (int64, int) {
 		statements.Store(0)
-		q := fmt.Sprintf(`{ schools(first: %d) { edges { node { name sections(first: %d) { edges { node { name enrollments(first: %d) { edges { node { user { id } } } } } } } } } } }`, n, n*5, n*10)
-		body, _ := json.Marshal(map[string]string{"query": q})
-		res, err := http.Post(url, "application/json", strings.NewReader(string(body)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var out struct {
-			Data   json.RawMessage
-			Errors []any
-		}
-		json.NewDecoder(res.Body).Decode(&out)
-		if len(out.Errors) > 0 {
-			t.Fatalf("errors: %v", out.Errors)
-		}
-		return statements.Load(), strings.Count(string(out.Data), `"user"`)
+		data := dataOf(t, url, fmt.Sprintf(`{ schools(first: %d) { edges { node { name sections(first: %d) { edges { node { name enrollments(first: %d) { edges { node { user { id } } } } } } } } } } }`, n, n*5, n*10))
+		return statements.Load(), strings.Count(string(data), `"user"`)
 	}
 	for _, c := range []struct {
 		name, url string
@@ -72,6 +58,26 @@ func TestNestedQueryStatementsDoNotGrowWithPageSize(t *testing.T) {
 	if got := compiled.Load(); (got == 2) != (a.db.Dialect == dialect.Postgres) {
 		t.Errorf("%d queries compiled, want 2 on Postgres, none on SQLite", got)
 	}
+}
+
+// dataOf posts query to url and returns the answer's data, failing the test on an error.
+func dataOf(t *testing.T, url, query string) json.RawMessage {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"query": query})
+	res, err := http.Post(url, "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Data   json.RawMessage
+		Errors []any
+	}
+	json.NewDecoder(res.Body).Decode(&out)
+	if len(out.Errors) > 0 {
+		t.Fatalf("%s: errors: %v", query, out.Errors)
+	}
+	return out.Data
 }
 
 // authAs puts a key in every request's context, as the API-key middleware does.
@@ -108,21 +114,8 @@ func TestRosterFieldsLoadByList(t *testing.T) {
 		q := c.q
 		count := func(n int) (int64, int) {
 			statements.Store(0)
-			body, _ := json.Marshal(map[string]string{"query": fmt.Sprintf(q, n)})
-			res, err := http.Post(srv.URL, "application/json", strings.NewReader(string(body)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			var out struct {
-				Data   json.RawMessage
-				Errors []any
-			}
-			json.NewDecoder(res.Body).Decode(&out)
-			if len(out.Errors) > 0 {
-				t.Fatalf("%s: errors: %v", name, out.Errors)
-			}
-			return statements.Load(), len(out.Data)
+			data := dataOf(t, srv.URL, fmt.Sprintf(q, n))
+			return statements.Load(), len(data)
 		}
 		small, smallBytes := count(c.small)
 		large, largeBytes := count(c.large)

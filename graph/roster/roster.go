@@ -73,17 +73,13 @@ func Students(ctx context.Context, c *ent.Client, s *ent.Section, asOf *time.Tim
 		if err != nil {
 			return nil, err
 		}
-		out := make(map[string]*MemberConnection, len(conns))
-		for id, conn := range conns {
-			m := &MemberConnection{Edges: make([]*MemberEdge, 0, len(conn.Edges)), PageInfo: conn.PageInfo, TotalCount: conn.TotalCount}
-			for _, e := range conn.Edges {
-				if u := e.Node.Edges.User; u != nil {
-					m.Edges = append(m.Edges, &MemberEdge{Cursor: e.Cursor, Node: u, StartedAt: e.Node.StartedAt})
-				}
+		return memberConnections(conns, func(c *ent.SectionStudentConnection) (ent.PageInfo, int, []*MemberEdge) {
+			edges := make([]*MemberEdge, 0, len(c.Edges))
+			for _, e := range c.Edges {
+				edges = append(edges, &MemberEdge{Cursor: e.Cursor, Node: e.Node.Edges.User, StartedAt: e.Node.StartedAt})
 			}
-			out[id] = m
-		}
-		return out, nil
+			return c.PageInfo, c.TotalCount, edges
+		}), nil
 	})
 }
 
@@ -97,18 +93,26 @@ func Teachers(ctx context.Context, c *ent.Client, s *ent.Section, asOf *time.Tim
 		if err != nil {
 			return nil, err
 		}
-		out := make(map[string]*MemberConnection, len(conns))
-		for id, conn := range conns {
-			m := &MemberConnection{Edges: make([]*MemberEdge, 0, len(conn.Edges)), PageInfo: conn.PageInfo, TotalCount: conn.TotalCount}
-			for _, e := range conn.Edges {
-				if u := e.Node.Edges.User; u != nil {
-					m.Edges = append(m.Edges, &MemberEdge{Cursor: e.Cursor, Node: u, StartedAt: e.Node.StartedAt, Position: &e.Node.Position})
-				}
+		return memberConnections(conns, func(c *ent.SectionTeacherConnection) (ent.PageInfo, int, []*MemberEdge) {
+			edges := make([]*MemberEdge, 0, len(c.Edges))
+			for _, e := range c.Edges {
+				edges = append(edges, &MemberEdge{Cursor: e.Cursor, Node: e.Node.Edges.User, StartedAt: e.Node.StartedAt, Position: &e.Node.Position})
 			}
-			out[id] = m
-		}
-		return out, nil
+			return c.PageInfo, c.TotalCount, edges
+		}), nil
 	})
+}
+
+// memberConnections turns each parent's connection of memberships into the connection of their users,
+// leaving out a membership whose user did not load (none should: the query keeps visible users only).
+func memberConnections[C any](conns map[string]C, edges func(C) (ent.PageInfo, int, []*MemberEdge)) map[string]*MemberConnection {
+	out := make(map[string]*MemberConnection, len(conns))
+	for id, conn := range conns {
+		info, total, es := edges(conn)
+		out[id] = &MemberConnection{PageInfo: info, TotalCount: total,
+			Edges: slices.DeleteFunc(es, func(e *MemberEdge) bool { return e.Node == nil })}
+	}
+	return out
 }
 
 // PrimaryTeacher is the first of the section's teachers now (or on asOf), or nil.
