@@ -20,7 +20,12 @@ import (
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
+	"github.com/rostermirror/rostermirror/ent/districtlink"
 	"github.com/rostermirror/rostermirror/ent/districttoken"
+	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/logincode"
+	"github.com/rostermirror/rostermirror/ent/loginstate"
+	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
 	"github.com/rostermirror/rostermirror/ent/section"
@@ -49,8 +54,18 @@ type Client struct {
 	Course *CourseClient
 	// District is the client for interacting with the District builders.
 	District *DistrictClient
+	// DistrictLink is the client for interacting with the DistrictLink builders.
+	DistrictLink *DistrictLinkClient
 	// DistrictToken is the client for interacting with the DistrictToken builders.
 	DistrictToken *DistrictTokenClient
+	// LinkProposal is the client for interacting with the LinkProposal builders.
+	LinkProposal *LinkProposalClient
+	// LoginCode is the client for interacting with the LoginCode builders.
+	LoginCode *LoginCodeClient
+	// LoginState is the client for interacting with the LoginState builders.
+	LoginState *LoginStateClient
+	// Organization is the client for interacting with the Organization builders.
+	Organization *OrganizationClient
 	// RoleSchool is the client for interacting with the RoleSchool builders.
 	RoleSchool *RoleSchoolClient
 	// School is the client for interacting with the School builders.
@@ -85,7 +100,12 @@ func (c *Client) init() {
 	c.ContactRelationship = NewContactRelationshipClient(c.config)
 	c.Course = NewCourseClient(c.config)
 	c.District = NewDistrictClient(c.config)
+	c.DistrictLink = NewDistrictLinkClient(c.config)
 	c.DistrictToken = NewDistrictTokenClient(c.config)
+	c.LinkProposal = NewLinkProposalClient(c.config)
+	c.LoginCode = NewLoginCodeClient(c.config)
+	c.LoginState = NewLoginStateClient(c.config)
+	c.Organization = NewOrganizationClient(c.config)
 	c.RoleSchool = NewRoleSchoolClient(c.config)
 	c.School = NewSchoolClient(c.config)
 	c.Section = NewSectionClient(c.config)
@@ -192,7 +212,12 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ContactRelationship: NewContactRelationshipClient(cfg),
 		Course:              NewCourseClient(cfg),
 		District:            NewDistrictClient(cfg),
+		DistrictLink:        NewDistrictLinkClient(cfg),
 		DistrictToken:       NewDistrictTokenClient(cfg),
+		LinkProposal:        NewLinkProposalClient(cfg),
+		LoginCode:           NewLoginCodeClient(cfg),
+		LoginState:          NewLoginStateClient(cfg),
+		Organization:        NewOrganizationClient(cfg),
 		RoleSchool:          NewRoleSchoolClient(cfg),
 		School:              NewSchoolClient(cfg),
 		Section:             NewSectionClient(cfg),
@@ -226,7 +251,12 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ContactRelationship: NewContactRelationshipClient(cfg),
 		Course:              NewCourseClient(cfg),
 		District:            NewDistrictClient(cfg),
+		DistrictLink:        NewDistrictLinkClient(cfg),
 		DistrictToken:       NewDistrictTokenClient(cfg),
+		LinkProposal:        NewLinkProposalClient(cfg),
+		LoginCode:           NewLoginCodeClient(cfg),
+		LoginState:          NewLoginStateClient(cfg),
+		Organization:        NewOrganizationClient(cfg),
 		RoleSchool:          NewRoleSchoolClient(cfg),
 		School:              NewSchoolClient(cfg),
 		Section:             NewSectionClient(cfg),
@@ -266,7 +296,8 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.AuditEntry, c.ContactRelationship, c.Course, c.District,
-		c.DistrictToken, c.RoleSchool, c.School, c.Section, c.SectionStudent,
+		c.DistrictLink, c.DistrictToken, c.LinkProposal, c.LoginCode, c.LoginState,
+		c.Organization, c.RoleSchool, c.School, c.Section, c.SectionStudent,
 		c.SectionTeacher, c.SyncRun, c.Term, c.User, c.UserRole,
 	} {
 		n.Use(hooks...)
@@ -278,7 +309,8 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.AuditEntry, c.ContactRelationship, c.Course, c.District,
-		c.DistrictToken, c.RoleSchool, c.School, c.Section, c.SectionStudent,
+		c.DistrictLink, c.DistrictToken, c.LinkProposal, c.LoginCode, c.LoginState,
+		c.Organization, c.RoleSchool, c.School, c.Section, c.SectionStudent,
 		c.SectionTeacher, c.SyncRun, c.Term, c.User, c.UserRole,
 	} {
 		n.Intercept(interceptors...)
@@ -298,8 +330,18 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Course.mutate(ctx, m)
 	case *DistrictMutation:
 		return c.District.mutate(ctx, m)
+	case *DistrictLinkMutation:
+		return c.DistrictLink.mutate(ctx, m)
 	case *DistrictTokenMutation:
 		return c.DistrictToken.mutate(ctx, m)
+	case *LinkProposalMutation:
+		return c.LinkProposal.mutate(ctx, m)
+	case *LoginCodeMutation:
+		return c.LoginCode.mutate(ctx, m)
+	case *LoginStateMutation:
+		return c.LoginState.mutate(ctx, m)
+	case *OrganizationMutation:
+		return c.Organization.mutate(ctx, m)
 	case *RoleSchoolMutation:
 		return c.RoleSchool.mutate(ctx, m)
 	case *SchoolMutation:
@@ -1123,6 +1165,38 @@ func (c *DistrictClient) QuerySyncRuns(_m *District) *SyncRunQuery {
 	return query
 }
 
+// QueryLink queries the link edge of a District.
+func (c *DistrictClient) QueryLink(_m *District) *DistrictLinkQuery {
+	query := (&DistrictLinkClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(district.Table, district.FieldID, id),
+			sqlgraph.To(districtlink.Table, districtlink.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, district.LinkTable, district.LinkColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryLinkProposals queries the link_proposals edge of a District.
+func (c *DistrictClient) QueryLinkProposals(_m *District) *LinkProposalQuery {
+	query := (&LinkProposalClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(district.Table, district.FieldID, id),
+			sqlgraph.To(linkproposal.Table, linkproposal.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, district.LinkProposalsTable, district.LinkProposalsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *DistrictClient) Hooks() []Hook {
 	return c.hooks.District
@@ -1145,6 +1219,171 @@ func (c *DistrictClient) mutate(ctx context.Context, m *DistrictMutation) (Value
 		return (&DistrictDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown District mutation op: %q", m.Op())
+	}
+}
+
+// DistrictLinkClient is a client for the DistrictLink schema.
+type DistrictLinkClient struct {
+	config
+}
+
+// NewDistrictLinkClient returns a client for the DistrictLink from the given config.
+func NewDistrictLinkClient(c config) *DistrictLinkClient {
+	return &DistrictLinkClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `districtlink.Hooks(f(g(h())))`.
+func (c *DistrictLinkClient) Use(hooks ...Hook) {
+	c.hooks.DistrictLink = append(c.hooks.DistrictLink, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `districtlink.Intercept(f(g(h())))`.
+func (c *DistrictLinkClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DistrictLink = append(c.inters.DistrictLink, interceptors...)
+}
+
+// Create returns a builder for creating a DistrictLink entity.
+func (c *DistrictLinkClient) Create() *DistrictLinkCreate {
+	mutation := newDistrictLinkMutation(c.config, OpCreate)
+	return &DistrictLinkCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DistrictLink entities.
+func (c *DistrictLinkClient) CreateBulk(builders ...*DistrictLinkCreate) *DistrictLinkCreateBulk {
+	return &DistrictLinkCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DistrictLinkClient) MapCreateBulk(slice any, setFunc func(*DistrictLinkCreate, int)) *DistrictLinkCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DistrictLinkCreateBulk{err: fmt.Errorf("calling to DistrictLinkClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DistrictLinkCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DistrictLinkCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DistrictLink.
+func (c *DistrictLinkClient) Update() *DistrictLinkUpdate {
+	mutation := newDistrictLinkMutation(c.config, OpUpdate)
+	return &DistrictLinkUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DistrictLinkClient) UpdateOne(_m *DistrictLink) *DistrictLinkUpdateOne {
+	mutation := newDistrictLinkMutation(c.config, OpUpdateOne, withDistrictLink(_m))
+	return &DistrictLinkUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DistrictLinkClient) UpdateOneID(id string) *DistrictLinkUpdateOne {
+	mutation := newDistrictLinkMutation(c.config, OpUpdateOne, withDistrictLinkID(id))
+	return &DistrictLinkUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DistrictLink.
+func (c *DistrictLinkClient) Delete() *DistrictLinkDelete {
+	mutation := newDistrictLinkMutation(c.config, OpDelete)
+	return &DistrictLinkDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DistrictLinkClient) DeleteOne(_m *DistrictLink) *DistrictLinkDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DistrictLinkClient) DeleteOneID(id string) *DistrictLinkDeleteOne {
+	builder := c.Delete().Where(districtlink.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DistrictLinkDeleteOne{builder}
+}
+
+// Query returns a query builder for DistrictLink.
+func (c *DistrictLinkClient) Query() *DistrictLinkQuery {
+	return &DistrictLinkQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDistrictLink},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DistrictLink entity by its id.
+func (c *DistrictLinkClient) Get(ctx context.Context, id string) (*DistrictLink, error) {
+	return c.Query().Where(districtlink.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DistrictLinkClient) GetX(ctx context.Context, id string) *DistrictLink {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryDistrict queries the district edge of a DistrictLink.
+func (c *DistrictLinkClient) QueryDistrict(_m *DistrictLink) *DistrictQuery {
+	query := (&DistrictClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(districtlink.Table, districtlink.FieldID, id),
+			sqlgraph.To(district.Table, district.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, true, districtlink.DistrictTable, districtlink.DistrictColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryOrganization queries the organization edge of a DistrictLink.
+func (c *DistrictLinkClient) QueryOrganization(_m *DistrictLink) *OrganizationQuery {
+	query := (&OrganizationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(districtlink.Table, districtlink.FieldID, id),
+			sqlgraph.To(organization.Table, organization.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, districtlink.OrganizationTable, districtlink.OrganizationColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *DistrictLinkClient) Hooks() []Hook {
+	return c.hooks.DistrictLink
+}
+
+// Interceptors returns the client interceptors.
+func (c *DistrictLinkClient) Interceptors() []Interceptor {
+	return c.inters.DistrictLink
+}
+
+func (c *DistrictLinkClient) mutate(ctx context.Context, m *DistrictLinkMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DistrictLinkCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DistrictLinkUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DistrictLinkUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DistrictLinkDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DistrictLink mutation op: %q", m.Op())
 	}
 }
 
@@ -1278,6 +1517,602 @@ func (c *DistrictTokenClient) mutate(ctx context.Context, m *DistrictTokenMutati
 		return (&DistrictTokenDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown DistrictToken mutation op: %q", m.Op())
+	}
+}
+
+// LinkProposalClient is a client for the LinkProposal schema.
+type LinkProposalClient struct {
+	config
+}
+
+// NewLinkProposalClient returns a client for the LinkProposal from the given config.
+func NewLinkProposalClient(c config) *LinkProposalClient {
+	return &LinkProposalClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `linkproposal.Hooks(f(g(h())))`.
+func (c *LinkProposalClient) Use(hooks ...Hook) {
+	c.hooks.LinkProposal = append(c.hooks.LinkProposal, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `linkproposal.Intercept(f(g(h())))`.
+func (c *LinkProposalClient) Intercept(interceptors ...Interceptor) {
+	c.inters.LinkProposal = append(c.inters.LinkProposal, interceptors...)
+}
+
+// Create returns a builder for creating a LinkProposal entity.
+func (c *LinkProposalClient) Create() *LinkProposalCreate {
+	mutation := newLinkProposalMutation(c.config, OpCreate)
+	return &LinkProposalCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of LinkProposal entities.
+func (c *LinkProposalClient) CreateBulk(builders ...*LinkProposalCreate) *LinkProposalCreateBulk {
+	return &LinkProposalCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *LinkProposalClient) MapCreateBulk(slice any, setFunc func(*LinkProposalCreate, int)) *LinkProposalCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &LinkProposalCreateBulk{err: fmt.Errorf("calling to LinkProposalClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*LinkProposalCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &LinkProposalCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for LinkProposal.
+func (c *LinkProposalClient) Update() *LinkProposalUpdate {
+	mutation := newLinkProposalMutation(c.config, OpUpdate)
+	return &LinkProposalUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *LinkProposalClient) UpdateOne(_m *LinkProposal) *LinkProposalUpdateOne {
+	mutation := newLinkProposalMutation(c.config, OpUpdateOne, withLinkProposal(_m))
+	return &LinkProposalUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *LinkProposalClient) UpdateOneID(id string) *LinkProposalUpdateOne {
+	mutation := newLinkProposalMutation(c.config, OpUpdateOne, withLinkProposalID(id))
+	return &LinkProposalUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for LinkProposal.
+func (c *LinkProposalClient) Delete() *LinkProposalDelete {
+	mutation := newLinkProposalMutation(c.config, OpDelete)
+	return &LinkProposalDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *LinkProposalClient) DeleteOne(_m *LinkProposal) *LinkProposalDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *LinkProposalClient) DeleteOneID(id string) *LinkProposalDeleteOne {
+	builder := c.Delete().Where(linkproposal.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &LinkProposalDeleteOne{builder}
+}
+
+// Query returns a query builder for LinkProposal.
+func (c *LinkProposalClient) Query() *LinkProposalQuery {
+	return &LinkProposalQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeLinkProposal},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a LinkProposal entity by its id.
+func (c *LinkProposalClient) Get(ctx context.Context, id string) (*LinkProposal, error) {
+	return c.Query().Where(linkproposal.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *LinkProposalClient) GetX(ctx context.Context, id string) *LinkProposal {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryDistrict queries the district edge of a LinkProposal.
+func (c *LinkProposalClient) QueryDistrict(_m *LinkProposal) *DistrictQuery {
+	query := (&DistrictClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(linkproposal.Table, linkproposal.FieldID, id),
+			sqlgraph.To(district.Table, district.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, linkproposal.DistrictTable, linkproposal.DistrictColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryOrganization queries the organization edge of a LinkProposal.
+func (c *LinkProposalClient) QueryOrganization(_m *LinkProposal) *OrganizationQuery {
+	query := (&OrganizationClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(linkproposal.Table, linkproposal.FieldID, id),
+			sqlgraph.To(organization.Table, organization.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, linkproposal.OrganizationTable, linkproposal.OrganizationColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *LinkProposalClient) Hooks() []Hook {
+	return c.hooks.LinkProposal
+}
+
+// Interceptors returns the client interceptors.
+func (c *LinkProposalClient) Interceptors() []Interceptor {
+	return c.inters.LinkProposal
+}
+
+func (c *LinkProposalClient) mutate(ctx context.Context, m *LinkProposalMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&LinkProposalCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&LinkProposalUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&LinkProposalUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&LinkProposalDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown LinkProposal mutation op: %q", m.Op())
+	}
+}
+
+// LoginCodeClient is a client for the LoginCode schema.
+type LoginCodeClient struct {
+	config
+}
+
+// NewLoginCodeClient returns a client for the LoginCode from the given config.
+func NewLoginCodeClient(c config) *LoginCodeClient {
+	return &LoginCodeClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `logincode.Hooks(f(g(h())))`.
+func (c *LoginCodeClient) Use(hooks ...Hook) {
+	c.hooks.LoginCode = append(c.hooks.LoginCode, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `logincode.Intercept(f(g(h())))`.
+func (c *LoginCodeClient) Intercept(interceptors ...Interceptor) {
+	c.inters.LoginCode = append(c.inters.LoginCode, interceptors...)
+}
+
+// Create returns a builder for creating a LoginCode entity.
+func (c *LoginCodeClient) Create() *LoginCodeCreate {
+	mutation := newLoginCodeMutation(c.config, OpCreate)
+	return &LoginCodeCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of LoginCode entities.
+func (c *LoginCodeClient) CreateBulk(builders ...*LoginCodeCreate) *LoginCodeCreateBulk {
+	return &LoginCodeCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *LoginCodeClient) MapCreateBulk(slice any, setFunc func(*LoginCodeCreate, int)) *LoginCodeCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &LoginCodeCreateBulk{err: fmt.Errorf("calling to LoginCodeClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*LoginCodeCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &LoginCodeCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for LoginCode.
+func (c *LoginCodeClient) Update() *LoginCodeUpdate {
+	mutation := newLoginCodeMutation(c.config, OpUpdate)
+	return &LoginCodeUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *LoginCodeClient) UpdateOne(_m *LoginCode) *LoginCodeUpdateOne {
+	mutation := newLoginCodeMutation(c.config, OpUpdateOne, withLoginCode(_m))
+	return &LoginCodeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *LoginCodeClient) UpdateOneID(id string) *LoginCodeUpdateOne {
+	mutation := newLoginCodeMutation(c.config, OpUpdateOne, withLoginCodeID(id))
+	return &LoginCodeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for LoginCode.
+func (c *LoginCodeClient) Delete() *LoginCodeDelete {
+	mutation := newLoginCodeMutation(c.config, OpDelete)
+	return &LoginCodeDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *LoginCodeClient) DeleteOne(_m *LoginCode) *LoginCodeDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *LoginCodeClient) DeleteOneID(id string) *LoginCodeDeleteOne {
+	builder := c.Delete().Where(logincode.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &LoginCodeDeleteOne{builder}
+}
+
+// Query returns a query builder for LoginCode.
+func (c *LoginCodeClient) Query() *LoginCodeQuery {
+	return &LoginCodeQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeLoginCode},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a LoginCode entity by its id.
+func (c *LoginCodeClient) Get(ctx context.Context, id string) (*LoginCode, error) {
+	return c.Query().Where(logincode.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *LoginCodeClient) GetX(ctx context.Context, id string) *LoginCode {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *LoginCodeClient) Hooks() []Hook {
+	return c.hooks.LoginCode
+}
+
+// Interceptors returns the client interceptors.
+func (c *LoginCodeClient) Interceptors() []Interceptor {
+	return c.inters.LoginCode
+}
+
+func (c *LoginCodeClient) mutate(ctx context.Context, m *LoginCodeMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&LoginCodeCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&LoginCodeUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&LoginCodeUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&LoginCodeDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown LoginCode mutation op: %q", m.Op())
+	}
+}
+
+// LoginStateClient is a client for the LoginState schema.
+type LoginStateClient struct {
+	config
+}
+
+// NewLoginStateClient returns a client for the LoginState from the given config.
+func NewLoginStateClient(c config) *LoginStateClient {
+	return &LoginStateClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `loginstate.Hooks(f(g(h())))`.
+func (c *LoginStateClient) Use(hooks ...Hook) {
+	c.hooks.LoginState = append(c.hooks.LoginState, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `loginstate.Intercept(f(g(h())))`.
+func (c *LoginStateClient) Intercept(interceptors ...Interceptor) {
+	c.inters.LoginState = append(c.inters.LoginState, interceptors...)
+}
+
+// Create returns a builder for creating a LoginState entity.
+func (c *LoginStateClient) Create() *LoginStateCreate {
+	mutation := newLoginStateMutation(c.config, OpCreate)
+	return &LoginStateCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of LoginState entities.
+func (c *LoginStateClient) CreateBulk(builders ...*LoginStateCreate) *LoginStateCreateBulk {
+	return &LoginStateCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *LoginStateClient) MapCreateBulk(slice any, setFunc func(*LoginStateCreate, int)) *LoginStateCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &LoginStateCreateBulk{err: fmt.Errorf("calling to LoginStateClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*LoginStateCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &LoginStateCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for LoginState.
+func (c *LoginStateClient) Update() *LoginStateUpdate {
+	mutation := newLoginStateMutation(c.config, OpUpdate)
+	return &LoginStateUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *LoginStateClient) UpdateOne(_m *LoginState) *LoginStateUpdateOne {
+	mutation := newLoginStateMutation(c.config, OpUpdateOne, withLoginState(_m))
+	return &LoginStateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *LoginStateClient) UpdateOneID(id string) *LoginStateUpdateOne {
+	mutation := newLoginStateMutation(c.config, OpUpdateOne, withLoginStateID(id))
+	return &LoginStateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for LoginState.
+func (c *LoginStateClient) Delete() *LoginStateDelete {
+	mutation := newLoginStateMutation(c.config, OpDelete)
+	return &LoginStateDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *LoginStateClient) DeleteOne(_m *LoginState) *LoginStateDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *LoginStateClient) DeleteOneID(id string) *LoginStateDeleteOne {
+	builder := c.Delete().Where(loginstate.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &LoginStateDeleteOne{builder}
+}
+
+// Query returns a query builder for LoginState.
+func (c *LoginStateClient) Query() *LoginStateQuery {
+	return &LoginStateQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeLoginState},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a LoginState entity by its id.
+func (c *LoginStateClient) Get(ctx context.Context, id string) (*LoginState, error) {
+	return c.Query().Where(loginstate.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *LoginStateClient) GetX(ctx context.Context, id string) *LoginState {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *LoginStateClient) Hooks() []Hook {
+	return c.hooks.LoginState
+}
+
+// Interceptors returns the client interceptors.
+func (c *LoginStateClient) Interceptors() []Interceptor {
+	return c.inters.LoginState
+}
+
+func (c *LoginStateClient) mutate(ctx context.Context, m *LoginStateMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&LoginStateCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&LoginStateUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&LoginStateUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&LoginStateDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown LoginState mutation op: %q", m.Op())
+	}
+}
+
+// OrganizationClient is a client for the Organization schema.
+type OrganizationClient struct {
+	config
+}
+
+// NewOrganizationClient returns a client for the Organization from the given config.
+func NewOrganizationClient(c config) *OrganizationClient {
+	return &OrganizationClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `organization.Hooks(f(g(h())))`.
+func (c *OrganizationClient) Use(hooks ...Hook) {
+	c.hooks.Organization = append(c.hooks.Organization, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `organization.Intercept(f(g(h())))`.
+func (c *OrganizationClient) Intercept(interceptors ...Interceptor) {
+	c.inters.Organization = append(c.inters.Organization, interceptors...)
+}
+
+// Create returns a builder for creating a Organization entity.
+func (c *OrganizationClient) Create() *OrganizationCreate {
+	mutation := newOrganizationMutation(c.config, OpCreate)
+	return &OrganizationCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of Organization entities.
+func (c *OrganizationClient) CreateBulk(builders ...*OrganizationCreate) *OrganizationCreateBulk {
+	return &OrganizationCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *OrganizationClient) MapCreateBulk(slice any, setFunc func(*OrganizationCreate, int)) *OrganizationCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &OrganizationCreateBulk{err: fmt.Errorf("calling to OrganizationClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*OrganizationCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &OrganizationCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for Organization.
+func (c *OrganizationClient) Update() *OrganizationUpdate {
+	mutation := newOrganizationMutation(c.config, OpUpdate)
+	return &OrganizationUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *OrganizationClient) UpdateOne(_m *Organization) *OrganizationUpdateOne {
+	mutation := newOrganizationMutation(c.config, OpUpdateOne, withOrganization(_m))
+	return &OrganizationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *OrganizationClient) UpdateOneID(id string) *OrganizationUpdateOne {
+	mutation := newOrganizationMutation(c.config, OpUpdateOne, withOrganizationID(id))
+	return &OrganizationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for Organization.
+func (c *OrganizationClient) Delete() *OrganizationDelete {
+	mutation := newOrganizationMutation(c.config, OpDelete)
+	return &OrganizationDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *OrganizationClient) DeleteOne(_m *Organization) *OrganizationDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *OrganizationClient) DeleteOneID(id string) *OrganizationDeleteOne {
+	builder := c.Delete().Where(organization.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &OrganizationDeleteOne{builder}
+}
+
+// Query returns a query builder for Organization.
+func (c *OrganizationClient) Query() *OrganizationQuery {
+	return &OrganizationQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeOrganization},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a Organization entity by its id.
+func (c *OrganizationClient) Get(ctx context.Context, id string) (*Organization, error) {
+	return c.Query().Where(organization.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *OrganizationClient) GetX(ctx context.Context, id string) *Organization {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryLinks queries the links edge of a Organization.
+func (c *OrganizationClient) QueryLinks(_m *Organization) *DistrictLinkQuery {
+	query := (&DistrictLinkClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(organization.Table, organization.FieldID, id),
+			sqlgraph.To(districtlink.Table, districtlink.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, organization.LinksTable, organization.LinksColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryLinkProposals queries the link_proposals edge of a Organization.
+func (c *OrganizationClient) QueryLinkProposals(_m *Organization) *LinkProposalQuery {
+	query := (&LinkProposalClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(organization.Table, organization.FieldID, id),
+			sqlgraph.To(linkproposal.Table, linkproposal.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, organization.LinkProposalsTable, organization.LinkProposalsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *OrganizationClient) Hooks() []Hook {
+	return c.hooks.Organization
+}
+
+// Interceptors returns the client interceptors.
+func (c *OrganizationClient) Interceptors() []Interceptor {
+	return c.inters.Organization
+}
+
+func (c *OrganizationClient) mutate(ctx context.Context, m *OrganizationMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&OrganizationCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&OrganizationUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&OrganizationUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&OrganizationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown Organization mutation op: %q", m.Op())
 	}
 }
 
@@ -2929,14 +3764,16 @@ func (c *UserRoleClient) mutate(ctx context.Context, m *UserRoleMutation) (Value
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, AuditEntry, ContactRelationship, Course, District, DistrictToken,
-		RoleSchool, School, Section, SectionStudent, SectionTeacher, SyncRun, Term,
-		User, UserRole []ent.Hook
+		APIKey, AuditEntry, ContactRelationship, Course, District, DistrictLink,
+		DistrictToken, LinkProposal, LoginCode, LoginState, Organization, RoleSchool,
+		School, Section, SectionStudent, SectionTeacher, SyncRun, Term, User,
+		UserRole []ent.Hook
 	}
 	inters struct {
-		APIKey, AuditEntry, ContactRelationship, Course, District, DistrictToken,
-		RoleSchool, School, Section, SectionStudent, SectionTeacher, SyncRun, Term,
-		User, UserRole []ent.Interceptor
+		APIKey, AuditEntry, ContactRelationship, Course, District, DistrictLink,
+		DistrictToken, LinkProposal, LoginCode, LoginState, Organization, RoleSchool,
+		School, Section, SectionStudent, SectionTeacher, SyncRun, Term, User,
+		UserRole []ent.Interceptor
 	}
 )
 

@@ -11,6 +11,7 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/rostermirror/rostermirror/ent/district"
+	"github.com/rostermirror/rostermirror/ent/districtlink"
 )
 
 // District is the model entity for the District schema.
@@ -75,18 +76,23 @@ type DistrictEdges struct {
 	Courses []*Course `json:"courses,omitempty"`
 	// SyncRuns holds the value of the sync_runs edge.
 	SyncRuns []*SyncRun `json:"sync_runs,omitempty"`
+	// Link holds the value of the link edge.
+	Link *DistrictLink `json:"link,omitempty"`
+	// LinkProposals holds the value of the link_proposals edge.
+	LinkProposals []*LinkProposal `json:"link_proposals,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [6]bool
+	loadedTypes [8]bool
 	// totalCount holds the count of the edges above.
-	totalCount [6]map[string]int
+	totalCount [7]map[string]int
 
-	namedSchools  map[string][]*School
-	namedUsers    map[string][]*User
-	namedSections map[string][]*Section
-	namedTerms    map[string][]*Term
-	namedCourses  map[string][]*Course
-	namedSyncRuns map[string][]*SyncRun
+	namedSchools       map[string][]*School
+	namedUsers         map[string][]*User
+	namedSections      map[string][]*Section
+	namedTerms         map[string][]*Term
+	namedCourses       map[string][]*Course
+	namedSyncRuns      map[string][]*SyncRun
+	namedLinkProposals map[string][]*LinkProposal
 }
 
 // SchoolsOrErr returns the Schools value or an error if the edge
@@ -141,6 +147,26 @@ func (e DistrictEdges) SyncRunsOrErr() ([]*SyncRun, error) {
 		return e.SyncRuns, nil
 	}
 	return nil, &NotLoadedError{edge: "sync_runs"}
+}
+
+// LinkOrErr returns the Link value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e DistrictEdges) LinkOrErr() (*DistrictLink, error) {
+	if e.Link != nil {
+		return e.Link, nil
+	} else if e.loadedTypes[6] {
+		return nil, &NotFoundError{label: districtlink.Label}
+	}
+	return nil, &NotLoadedError{edge: "link"}
+}
+
+// LinkProposalsOrErr returns the LinkProposals value or an error if the edge
+// was not loaded in eager-loading.
+func (e DistrictEdges) LinkProposalsOrErr() ([]*LinkProposal, error) {
+	if e.loadedTypes[7] {
+		return e.LinkProposals, nil
+	}
+	return nil, &NotLoadedError{edge: "link_proposals"}
 }
 
 // scanValues returns the types for scanning values from sql.Rows.
@@ -333,6 +359,16 @@ func (_m *District) QueryCourses() *CourseQuery {
 // QuerySyncRuns queries the "sync_runs" edge of the District entity.
 func (_m *District) QuerySyncRuns() *SyncRunQuery {
 	return NewDistrictClient(_m.config).QuerySyncRuns(_m)
+}
+
+// QueryLink queries the "link" edge of the District entity.
+func (_m *District) QueryLink() *DistrictLinkQuery {
+	return NewDistrictClient(_m.config).QueryLink(_m)
+}
+
+// QueryLinkProposals queries the "link_proposals" edge of the District entity.
+func (_m *District) QueryLinkProposals() *LinkProposalQuery {
+	return NewDistrictClient(_m.config).QueryLinkProposals(_m)
 }
 
 // Update returns a builder for updating this District.
@@ -566,6 +602,30 @@ func (_m *District) appendNamedSyncRuns(name string, edges ...*SyncRun) {
 		_m.Edges.namedSyncRuns[name] = []*SyncRun{}
 	} else {
 		_m.Edges.namedSyncRuns[name] = append(_m.Edges.namedSyncRuns[name], edges...)
+	}
+}
+
+// NamedLinkProposals returns the LinkProposals named value or an error if the edge was not
+// loaded in eager-loading with this name.
+func (_m *District) NamedLinkProposals(name string) ([]*LinkProposal, error) {
+	if _m.Edges.namedLinkProposals == nil {
+		return nil, &NotLoadedError{edge: name}
+	}
+	nodes, ok := _m.Edges.namedLinkProposals[name]
+	if !ok {
+		return nil, &NotLoadedError{edge: name}
+	}
+	return nodes, nil
+}
+
+func (_m *District) appendNamedLinkProposals(name string, edges ...*LinkProposal) {
+	if _m.Edges.namedLinkProposals == nil {
+		_m.Edges.namedLinkProposals = make(map[string][]*LinkProposal)
+	}
+	if len(edges) == 0 {
+		_m.Edges.namedLinkProposals[name] = []*LinkProposal{}
+	} else {
+		_m.Edges.namedLinkProposals[name] = append(_m.Edges.namedLinkProposals[name], edges...)
 	}
 }
 

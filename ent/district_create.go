@@ -15,6 +15,8 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
+	"github.com/rostermirror/rostermirror/ent/districtlink"
+	"github.com/rostermirror/rostermirror/ent/linkproposal"
 	"github.com/rostermirror/rostermirror/ent/school"
 	"github.com/rostermirror/rostermirror/ent/section"
 	"github.com/rostermirror/rostermirror/ent/syncrun"
@@ -338,6 +340,40 @@ func (_c *DistrictCreate) AddSyncRuns(v ...*SyncRun) *DistrictCreate {
 	return _c.AddSyncRunIDs(ids...)
 }
 
+// SetLinkID sets the "link" edge to the DistrictLink entity by ID.
+func (_c *DistrictCreate) SetLinkID(id string) *DistrictCreate {
+	_c.mutation.SetLinkID(id)
+	return _c
+}
+
+// SetNillableLinkID sets the "link" edge to the DistrictLink entity by ID if the given value is not nil.
+func (_c *DistrictCreate) SetNillableLinkID(id *string) *DistrictCreate {
+	if id != nil {
+		_c = _c.SetLinkID(*id)
+	}
+	return _c
+}
+
+// SetLink sets the "link" edge to the DistrictLink entity.
+func (_c *DistrictCreate) SetLink(v *DistrictLink) *DistrictCreate {
+	return _c.SetLinkID(v.ID)
+}
+
+// AddLinkProposalIDs adds the "link_proposals" edge to the LinkProposal entity by IDs.
+func (_c *DistrictCreate) AddLinkProposalIDs(ids ...string) *DistrictCreate {
+	_c.mutation.AddLinkProposalIDs(ids...)
+	return _c
+}
+
+// AddLinkProposals adds the "link_proposals" edges to the LinkProposal entity.
+func (_c *DistrictCreate) AddLinkProposals(v ...*LinkProposal) *DistrictCreate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddLinkProposalIDs(ids...)
+}
+
 // Mutation returns the DistrictMutation object of the builder.
 func (_c *DistrictCreate) Mutation() *DistrictMutation {
 	return _c.mutation
@@ -657,6 +693,38 @@ func (_c *DistrictCreate) createSpec() (*District, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(syncrun.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.LinkIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   district.LinkTable,
+			Columns: []string{district.LinkColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(districtlink.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.LinkProposalsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   district.LinkProposalsTable,
+			Columns: []string{district.LinkProposalsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(linkproposal.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

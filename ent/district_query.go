@@ -14,6 +14,8 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
+	"github.com/rostermirror/rostermirror/ent/districtlink"
+	"github.com/rostermirror/rostermirror/ent/linkproposal"
 	"github.com/rostermirror/rostermirror/ent/predicate"
 	"github.com/rostermirror/rostermirror/ent/school"
 	"github.com/rostermirror/rostermirror/ent/section"
@@ -25,24 +27,27 @@ import (
 // DistrictQuery is the builder for querying District entities.
 type DistrictQuery struct {
 	config
-	ctx               *QueryContext
-	order             []district.OrderOption
-	inters            []Interceptor
-	predicates        []predicate.District
-	withSchools       *SchoolQuery
-	withUsers         *UserQuery
-	withSections      *SectionQuery
-	withTerms         *TermQuery
-	withCourses       *CourseQuery
-	withSyncRuns      *SyncRunQuery
-	loadTotal         []func(context.Context, []*District) error
-	modifiers         []func(*sql.Selector)
-	withNamedSchools  map[string]*SchoolQuery
-	withNamedUsers    map[string]*UserQuery
-	withNamedSections map[string]*SectionQuery
-	withNamedTerms    map[string]*TermQuery
-	withNamedCourses  map[string]*CourseQuery
-	withNamedSyncRuns map[string]*SyncRunQuery
+	ctx                    *QueryContext
+	order                  []district.OrderOption
+	inters                 []Interceptor
+	predicates             []predicate.District
+	withSchools            *SchoolQuery
+	withUsers              *UserQuery
+	withSections           *SectionQuery
+	withTerms              *TermQuery
+	withCourses            *CourseQuery
+	withSyncRuns           *SyncRunQuery
+	withLink               *DistrictLinkQuery
+	withLinkProposals      *LinkProposalQuery
+	loadTotal              []func(context.Context, []*District) error
+	modifiers              []func(*sql.Selector)
+	withNamedSchools       map[string]*SchoolQuery
+	withNamedUsers         map[string]*UserQuery
+	withNamedSections      map[string]*SectionQuery
+	withNamedTerms         map[string]*TermQuery
+	withNamedCourses       map[string]*CourseQuery
+	withNamedSyncRuns      map[string]*SyncRunQuery
+	withNamedLinkProposals map[string]*LinkProposalQuery
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
 	path func(context.Context) (*sql.Selector, error)
@@ -204,6 +209,50 @@ func (_q *DistrictQuery) QuerySyncRuns() *SyncRunQuery {
 			sqlgraph.From(district.Table, district.FieldID, selector),
 			sqlgraph.To(syncrun.Table, syncrun.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, district.SyncRunsTable, district.SyncRunsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryLink chains the current query on the "link" edge.
+func (_q *DistrictQuery) QueryLink() *DistrictLinkQuery {
+	query := (&DistrictLinkClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(district.Table, district.FieldID, selector),
+			sqlgraph.To(districtlink.Table, districtlink.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, district.LinkTable, district.LinkColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryLinkProposals chains the current query on the "link_proposals" edge.
+func (_q *DistrictQuery) QueryLinkProposals() *LinkProposalQuery {
+	query := (&LinkProposalClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(district.Table, district.FieldID, selector),
+			sqlgraph.To(linkproposal.Table, linkproposal.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, district.LinkProposalsTable, district.LinkProposalsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -398,17 +447,19 @@ func (_q *DistrictQuery) Clone() *DistrictQuery {
 		return nil
 	}
 	return &DistrictQuery{
-		config:       _q.config,
-		ctx:          _q.ctx.Clone(),
-		order:        append([]district.OrderOption{}, _q.order...),
-		inters:       append([]Interceptor{}, _q.inters...),
-		predicates:   append([]predicate.District{}, _q.predicates...),
-		withSchools:  _q.withSchools.Clone(),
-		withUsers:    _q.withUsers.Clone(),
-		withSections: _q.withSections.Clone(),
-		withTerms:    _q.withTerms.Clone(),
-		withCourses:  _q.withCourses.Clone(),
-		withSyncRuns: _q.withSyncRuns.Clone(),
+		config:            _q.config,
+		ctx:               _q.ctx.Clone(),
+		order:             append([]district.OrderOption{}, _q.order...),
+		inters:            append([]Interceptor{}, _q.inters...),
+		predicates:        append([]predicate.District{}, _q.predicates...),
+		withSchools:       _q.withSchools.Clone(),
+		withUsers:         _q.withUsers.Clone(),
+		withSections:      _q.withSections.Clone(),
+		withTerms:         _q.withTerms.Clone(),
+		withCourses:       _q.withCourses.Clone(),
+		withSyncRuns:      _q.withSyncRuns.Clone(),
+		withLink:          _q.withLink.Clone(),
+		withLinkProposals: _q.withLinkProposals.Clone(),
 		// clone intermediate query.
 		sql:       _q.sql.Clone(),
 		path:      _q.path,
@@ -479,6 +530,28 @@ func (_q *DistrictQuery) WithSyncRuns(opts ...func(*SyncRunQuery)) *DistrictQuer
 		opt(query)
 	}
 	_q.withSyncRuns = query
+	return _q
+}
+
+// WithLink tells the query-builder to eager-load the nodes that are connected to
+// the "link" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *DistrictQuery) WithLink(opts ...func(*DistrictLinkQuery)) *DistrictQuery {
+	query := (&DistrictLinkClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withLink = query
+	return _q
+}
+
+// WithLinkProposals tells the query-builder to eager-load the nodes that are connected to
+// the "link_proposals" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *DistrictQuery) WithLinkProposals(opts ...func(*LinkProposalQuery)) *DistrictQuery {
+	query := (&LinkProposalClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withLinkProposals = query
 	return _q
 }
 
@@ -560,13 +633,15 @@ func (_q *DistrictQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Dis
 	var (
 		nodes       = []*District{}
 		_spec       = _q.querySpec()
-		loadedTypes = [6]bool{
+		loadedTypes = [8]bool{
 			_q.withSchools != nil,
 			_q.withUsers != nil,
 			_q.withSections != nil,
 			_q.withTerms != nil,
 			_q.withCourses != nil,
 			_q.withSyncRuns != nil,
+			_q.withLink != nil,
+			_q.withLinkProposals != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -632,6 +707,19 @@ func (_q *DistrictQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Dis
 			return nil, err
 		}
 	}
+	if query := _q.withLink; query != nil {
+		if err := _q.loadLink(ctx, query, nodes, nil,
+			func(n *District, e *DistrictLink) { n.Edges.Link = e }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withLinkProposals; query != nil {
+		if err := _q.loadLinkProposals(ctx, query, nodes,
+			func(n *District) { n.Edges.LinkProposals = []*LinkProposal{} },
+			func(n *District, e *LinkProposal) { n.Edges.LinkProposals = append(n.Edges.LinkProposals, e) }); err != nil {
+			return nil, err
+		}
+	}
 	for name, query := range _q.withNamedSchools {
 		if err := _q.loadSchools(ctx, query, nodes,
 			func(n *District) { n.appendNamedSchools(name) },
@@ -671,6 +759,13 @@ func (_q *DistrictQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*Dis
 		if err := _q.loadSyncRuns(ctx, query, nodes,
 			func(n *District) { n.appendNamedSyncRuns(name) },
 			func(n *District, e *SyncRun) { n.appendNamedSyncRuns(name, e) }); err != nil {
+			return nil, err
+		}
+	}
+	for name, query := range _q.withNamedLinkProposals {
+		if err := _q.loadLinkProposals(ctx, query, nodes,
+			func(n *District) { n.appendNamedLinkProposals(name) },
+			func(n *District, e *LinkProposal) { n.appendNamedLinkProposals(name, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -862,6 +957,63 @@ func (_q *DistrictQuery) loadSyncRuns(ctx context.Context, query *SyncRunQuery, 
 	}
 	return nil
 }
+func (_q *DistrictQuery) loadLink(ctx context.Context, query *DistrictLinkQuery, nodes []*District, init func(*District), assign func(*District, *DistrictLink)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[string]*District)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(districtlink.FieldDistrictID)
+	}
+	query.Where(predicate.DistrictLink(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(district.LinkColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.DistrictID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "district_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *DistrictQuery) loadLinkProposals(ctx context.Context, query *LinkProposalQuery, nodes []*District, init func(*District), assign func(*District, *LinkProposal)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[string]*District)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(linkproposal.FieldDistrictID)
+	}
+	query.Where(predicate.LinkProposal(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(district.LinkProposalsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.DistrictID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "district_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
 
 func (_q *DistrictQuery) sqlCount(ctx context.Context) (int, error) {
 	_spec := _q.querySpec()
@@ -1037,6 +1189,20 @@ func (_q *DistrictQuery) WithNamedSyncRuns(name string, opts ...func(*SyncRunQue
 		_q.withNamedSyncRuns = make(map[string]*SyncRunQuery)
 	}
 	_q.withNamedSyncRuns[name] = query
+	return _q
+}
+
+// WithNamedLinkProposals tells the query-builder to eager-load the nodes that are connected to the "link_proposals"
+// edge with the given name. The optional arguments are used to configure the query builder of the edge.
+func (_q *DistrictQuery) WithNamedLinkProposals(name string, opts ...func(*LinkProposalQuery)) *DistrictQuery {
+	query := (&LinkProposalClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	if _q.withNamedLinkProposals == nil {
+		_q.withNamedLinkProposals = make(map[string]*LinkProposalQuery)
+	}
+	_q.withNamedLinkProposals[name] = query
 	return _q
 }
 

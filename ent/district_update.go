@@ -15,6 +15,8 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
+	"github.com/rostermirror/rostermirror/ent/districtlink"
+	"github.com/rostermirror/rostermirror/ent/linkproposal"
 	"github.com/rostermirror/rostermirror/ent/predicate"
 	"github.com/rostermirror/rostermirror/ent/school"
 	"github.com/rostermirror/rostermirror/ent/section"
@@ -383,6 +385,40 @@ func (_u *DistrictUpdate) AddSyncRuns(v ...*SyncRun) *DistrictUpdate {
 	return _u.AddSyncRunIDs(ids...)
 }
 
+// SetLinkID sets the "link" edge to the DistrictLink entity by ID.
+func (_u *DistrictUpdate) SetLinkID(id string) *DistrictUpdate {
+	_u.mutation.SetLinkID(id)
+	return _u
+}
+
+// SetNillableLinkID sets the "link" edge to the DistrictLink entity by ID if the given value is not nil.
+func (_u *DistrictUpdate) SetNillableLinkID(id *string) *DistrictUpdate {
+	if id != nil {
+		_u = _u.SetLinkID(*id)
+	}
+	return _u
+}
+
+// SetLink sets the "link" edge to the DistrictLink entity.
+func (_u *DistrictUpdate) SetLink(v *DistrictLink) *DistrictUpdate {
+	return _u.SetLinkID(v.ID)
+}
+
+// AddLinkProposalIDs adds the "link_proposals" edge to the LinkProposal entity by IDs.
+func (_u *DistrictUpdate) AddLinkProposalIDs(ids ...string) *DistrictUpdate {
+	_u.mutation.AddLinkProposalIDs(ids...)
+	return _u
+}
+
+// AddLinkProposals adds the "link_proposals" edges to the LinkProposal entity.
+func (_u *DistrictUpdate) AddLinkProposals(v ...*LinkProposal) *DistrictUpdate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddLinkProposalIDs(ids...)
+}
+
 // Mutation returns the DistrictMutation object of the builder.
 func (_u *DistrictUpdate) Mutation() *DistrictMutation {
 	return _u.mutation
@@ -512,6 +548,33 @@ func (_u *DistrictUpdate) RemoveSyncRuns(v ...*SyncRun) *DistrictUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveSyncRunIDs(ids...)
+}
+
+// ClearLink clears the "link" edge to the DistrictLink entity.
+func (_u *DistrictUpdate) ClearLink() *DistrictUpdate {
+	_u.mutation.ClearLink()
+	return _u
+}
+
+// ClearLinkProposals clears all "link_proposals" edges to the LinkProposal entity.
+func (_u *DistrictUpdate) ClearLinkProposals() *DistrictUpdate {
+	_u.mutation.ClearLinkProposals()
+	return _u
+}
+
+// RemoveLinkProposalIDs removes the "link_proposals" edge to LinkProposal entities by IDs.
+func (_u *DistrictUpdate) RemoveLinkProposalIDs(ids ...string) *DistrictUpdate {
+	_u.mutation.RemoveLinkProposalIDs(ids...)
+	return _u
+}
+
+// RemoveLinkProposals removes "link_proposals" edges to LinkProposal entities.
+func (_u *DistrictUpdate) RemoveLinkProposals(v ...*LinkProposal) *DistrictUpdate {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveLinkProposalIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -915,6 +978,80 @@ func (_u *DistrictUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.LinkCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   district.LinkTable,
+			Columns: []string{district.LinkColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(districtlink.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.LinkIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   district.LinkTable,
+			Columns: []string{district.LinkColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(districtlink.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.LinkProposalsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   district.LinkProposalsTable,
+			Columns: []string{district.LinkProposalsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(linkproposal.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedLinkProposalsIDs(); len(nodes) > 0 && !_u.mutation.LinkProposalsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   district.LinkProposalsTable,
+			Columns: []string{district.LinkProposalsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(linkproposal.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.LinkProposalsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   district.LinkProposalsTable,
+			Columns: []string{district.LinkProposalsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(linkproposal.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	_spec.AddModifiers(_u.modifiers...)
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
@@ -1283,6 +1420,40 @@ func (_u *DistrictUpdateOne) AddSyncRuns(v ...*SyncRun) *DistrictUpdateOne {
 	return _u.AddSyncRunIDs(ids...)
 }
 
+// SetLinkID sets the "link" edge to the DistrictLink entity by ID.
+func (_u *DistrictUpdateOne) SetLinkID(id string) *DistrictUpdateOne {
+	_u.mutation.SetLinkID(id)
+	return _u
+}
+
+// SetNillableLinkID sets the "link" edge to the DistrictLink entity by ID if the given value is not nil.
+func (_u *DistrictUpdateOne) SetNillableLinkID(id *string) *DistrictUpdateOne {
+	if id != nil {
+		_u = _u.SetLinkID(*id)
+	}
+	return _u
+}
+
+// SetLink sets the "link" edge to the DistrictLink entity.
+func (_u *DistrictUpdateOne) SetLink(v *DistrictLink) *DistrictUpdateOne {
+	return _u.SetLinkID(v.ID)
+}
+
+// AddLinkProposalIDs adds the "link_proposals" edge to the LinkProposal entity by IDs.
+func (_u *DistrictUpdateOne) AddLinkProposalIDs(ids ...string) *DistrictUpdateOne {
+	_u.mutation.AddLinkProposalIDs(ids...)
+	return _u
+}
+
+// AddLinkProposals adds the "link_proposals" edges to the LinkProposal entity.
+func (_u *DistrictUpdateOne) AddLinkProposals(v ...*LinkProposal) *DistrictUpdateOne {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddLinkProposalIDs(ids...)
+}
+
 // Mutation returns the DistrictMutation object of the builder.
 func (_u *DistrictUpdateOne) Mutation() *DistrictMutation {
 	return _u.mutation
@@ -1412,6 +1583,33 @@ func (_u *DistrictUpdateOne) RemoveSyncRuns(v ...*SyncRun) *DistrictUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveSyncRunIDs(ids...)
+}
+
+// ClearLink clears the "link" edge to the DistrictLink entity.
+func (_u *DistrictUpdateOne) ClearLink() *DistrictUpdateOne {
+	_u.mutation.ClearLink()
+	return _u
+}
+
+// ClearLinkProposals clears all "link_proposals" edges to the LinkProposal entity.
+func (_u *DistrictUpdateOne) ClearLinkProposals() *DistrictUpdateOne {
+	_u.mutation.ClearLinkProposals()
+	return _u
+}
+
+// RemoveLinkProposalIDs removes the "link_proposals" edge to LinkProposal entities by IDs.
+func (_u *DistrictUpdateOne) RemoveLinkProposalIDs(ids ...string) *DistrictUpdateOne {
+	_u.mutation.RemoveLinkProposalIDs(ids...)
+	return _u
+}
+
+// RemoveLinkProposals removes "link_proposals" edges to LinkProposal entities.
+func (_u *DistrictUpdateOne) RemoveLinkProposals(v ...*LinkProposal) *DistrictUpdateOne {
+	ids := make([]string, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveLinkProposalIDs(ids...)
 }
 
 // Where appends a list predicates to the DistrictUpdate builder.
@@ -1838,6 +2036,80 @@ func (_u *DistrictUpdateOne) sqlSave(ctx context.Context) (_node *District, err 
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(syncrun.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.LinkCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   district.LinkTable,
+			Columns: []string{district.LinkColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(districtlink.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.LinkIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   district.LinkTable,
+			Columns: []string{district.LinkColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(districtlink.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.LinkProposalsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   district.LinkProposalsTable,
+			Columns: []string{district.LinkProposalsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(linkproposal.FieldID, field.TypeString),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedLinkProposalsIDs(); len(nodes) > 0 && !_u.mutation.LinkProposalsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   district.LinkProposalsTable,
+			Columns: []string{district.LinkProposalsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(linkproposal.FieldID, field.TypeString),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.LinkProposalsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   district.LinkProposalsTable,
+			Columns: []string{district.LinkProposalsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(linkproposal.FieldID, field.TypeString),
 			},
 		}
 		for _, k := range nodes {

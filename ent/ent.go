@@ -17,7 +17,12 @@ import (
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
+	"github.com/rostermirror/rostermirror/ent/districtlink"
 	"github.com/rostermirror/rostermirror/ent/districttoken"
+	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/logincode"
+	"github.com/rostermirror/rostermirror/ent/loginstate"
+	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
 	"github.com/rostermirror/rostermirror/ent/section"
@@ -92,7 +97,12 @@ func checkColumn(t, c string) error {
 			contactrelationship.Table: contactrelationship.ValidColumn,
 			course.Table:              course.ValidColumn,
 			district.Table:            district.ValidColumn,
+			districtlink.Table:        districtlink.ValidColumn,
 			districttoken.Table:       districttoken.ValidColumn,
+			linkproposal.Table:        linkproposal.ValidColumn,
+			logincode.Table:           logincode.ValidColumn,
+			loginstate.Table:          loginstate.ValidColumn,
+			organization.Table:        organization.ValidColumn,
 			roleschool.Table:          roleschool.ValidColumn,
 			school.Table:              school.ValidColumn,
 			section.Table:             section.ValidColumn,

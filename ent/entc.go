@@ -24,7 +24,7 @@ func main() {
 		entgql.WithConfigPath("gqlgen.yml"),
 		entgql.WithWhereInputs(true),
 		entgql.WithRelaySpec(true),
-		entgql.WithSchemaHook(scopeDirectives),
+		entgql.WithSchemaHook(scopeDirectives, specNames),
 	)
 	if err != nil {
 		log.Fatalf("create entgql extension: %v", err)
@@ -91,6 +91,34 @@ func scopeDirectives(g *gen.Graph, s *ast.Schema) error {
 			for _, name := range []string{camel("has_" + e.Name), camel("has_" + e.Name + "_with")} {
 				if fd := where.Fields.ForName(name); fd != nil {
 					fd.Directives = append(fd.Directives, directive(scope))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// specRenames are GraphQL field names SPEC.md fixes where entgql's naming differs ("externalID"), by the
+// ent type they belong to. The fields of the type, of its mutation inputs and the predicates of its where
+// input starting with the entgql name are renamed; gqlgen binds them to the same Go fields (it matches
+// names case-insensitively).
+var specRenames = map[string]map[string]string{
+	"Organization": {"externalID": "externalId", "ncesID": "ncesId"},
+}
+
+// specNames applies specRenames.
+func specNames(_ *gen.Graph, s *ast.Schema) error {
+	for typ, renames := range specRenames {
+		for _, name := range []string{typ, "Create" + typ + "Input", "Update" + typ + "Input", typ + "WhereInput"} {
+			def := s.Types[name]
+			if def == nil {
+				return fmt.Errorf("rename fields of %s: no GraphQL type %s", typ, name)
+			}
+			for _, f := range def.Fields {
+				for from, to := range renames {
+					if rest, ok := strings.CutPrefix(f.Name, from); ok {
+						f.Name = to + rest
+					}
 				}
 			}
 		}

@@ -14,6 +14,8 @@ import (
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
+	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
 	"github.com/rostermirror/rostermirror/ent/section"
@@ -1056,6 +1058,95 @@ func (_q *DistrictQuery) collectField(ctx context.Context, oneNode bool, opCtx *
 			_q.WithNamedSyncRuns(alias, func(wq *SyncRunQuery) {
 				*wq = *query
 			})
+
+		case "linkProposals":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&LinkProposalClient{config: _q.config}).Query()
+			)
+			args := newLinkProposalPaginateArgs(fieldArgs(ctx, new(LinkProposalWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newLinkProposalPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*District) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID string `sql:"district_id"`
+							Count  int    `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(district.LinkProposalsColumn), ids...))
+						})
+						if err := query.GroupBy(district.LinkProposalsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[string]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[6] == nil {
+								nodes[i].Edges.totalCount[6] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[6][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*District) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.LinkProposals)
+							if nodes[i].Edges.totalCount[6] == nil {
+								nodes[i].Edges.totalCount[6] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[6][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, linkproposalImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(district.LinkProposalsColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedLinkProposals(alias, func(wq *LinkProposalQuery) {
+				*wq = *query
+			})
 		case "districtID":
 			if _, ok := fieldSeen[district.FieldDistrictID]; !ok {
 				selectedFields = append(selectedFields, district.FieldDistrictID)
@@ -1195,6 +1286,393 @@ func newDistrictPaginateArgs(rv map[string]any) *districtPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*DistrictWhereInput); ok {
 		args.opts = append(args.opts, WithDistrictFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *LinkProposalQuery) CollectFields(ctx context.Context, satisfies ...string) (*LinkProposalQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *LinkProposalQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(linkproposal.Columns))
+		selectedFields = []string{linkproposal.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "district":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&DistrictClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, districtImplementors)...); err != nil {
+				return err
+			}
+			_q.withDistrict = query
+			if _, ok := fieldSeen[linkproposal.FieldDistrictID]; !ok {
+				selectedFields = append(selectedFields, linkproposal.FieldDistrictID)
+				fieldSeen[linkproposal.FieldDistrictID] = struct{}{}
+			}
+
+		case "organization":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&OrganizationClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, organizationImplementors)...); err != nil {
+				return err
+			}
+			_q.withOrganization = query
+			if _, ok := fieldSeen[linkproposal.FieldOrganizationID]; !ok {
+				selectedFields = append(selectedFields, linkproposal.FieldOrganizationID)
+				fieldSeen[linkproposal.FieldOrganizationID] = struct{}{}
+			}
+		case "districtID":
+			if _, ok := fieldSeen[linkproposal.FieldDistrictID]; !ok {
+				selectedFields = append(selectedFields, linkproposal.FieldDistrictID)
+				fieldSeen[linkproposal.FieldDistrictID] = struct{}{}
+			}
+		case "organizationID":
+			if _, ok := fieldSeen[linkproposal.FieldOrganizationID]; !ok {
+				selectedFields = append(selectedFields, linkproposal.FieldOrganizationID)
+				fieldSeen[linkproposal.FieldOrganizationID] = struct{}{}
+			}
+		case "signal":
+			if _, ok := fieldSeen[linkproposal.FieldSignal]; !ok {
+				selectedFields = append(selectedFields, linkproposal.FieldSignal)
+				fieldSeen[linkproposal.FieldSignal] = struct{}{}
+			}
+		case "evidence":
+			if _, ok := fieldSeen[linkproposal.FieldEvidence]; !ok {
+				selectedFields = append(selectedFields, linkproposal.FieldEvidence)
+				fieldSeen[linkproposal.FieldEvidence] = struct{}{}
+			}
+		case "score":
+			if _, ok := fieldSeen[linkproposal.FieldScore]; !ok {
+				selectedFields = append(selectedFields, linkproposal.FieldScore)
+				fieldSeen[linkproposal.FieldScore] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[linkproposal.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, linkproposal.FieldStatus)
+				fieldSeen[linkproposal.FieldStatus] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[linkproposal.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, linkproposal.FieldCreatedAt)
+				fieldSeen[linkproposal.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[linkproposal.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, linkproposal.FieldUpdatedAt)
+				fieldSeen[linkproposal.FieldUpdatedAt] = struct{}{}
+			}
+		case "decidedAt":
+			if _, ok := fieldSeen[linkproposal.FieldDecidedAt]; !ok {
+				selectedFields = append(selectedFields, linkproposal.FieldDecidedAt)
+				fieldSeen[linkproposal.FieldDecidedAt] = struct{}{}
+			}
+		case "decidedBy":
+			if _, ok := fieldSeen[linkproposal.FieldDecidedBy]; !ok {
+				selectedFields = append(selectedFields, linkproposal.FieldDecidedBy)
+				fieldSeen[linkproposal.FieldDecidedBy] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type linkproposalPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []LinkProposalPaginateOption
+}
+
+func newLinkProposalPaginateArgs(rv map[string]any) *linkproposalPaginateArgs {
+	args := &linkproposalPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &LinkProposalOrder{Field: &LinkProposalOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithLinkProposalOrder(order))
+			}
+		case *LinkProposalOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithLinkProposalOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*LinkProposalWhereInput); ok {
+		args.opts = append(args.opts, WithLinkProposalFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *OrganizationQuery) CollectFields(ctx context.Context, satisfies ...string) (*OrganizationQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *OrganizationQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(organization.Columns))
+		selectedFields = []string{organization.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "linkProposals":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&LinkProposalClient{config: _q.config}).Query()
+			)
+			args := newLinkProposalPaginateArgs(fieldArgs(ctx, new(LinkProposalWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newLinkProposalPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*Organization) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID string `sql:"organization_id"`
+							Count  int    `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(organization.LinkProposalsColumn), ids...))
+						})
+						if err := query.GroupBy(organization.LinkProposalsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[string]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[0] == nil {
+								nodes[i].Edges.totalCount[0] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[0][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*Organization) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.LinkProposals)
+							if nodes[i].Edges.totalCount[0] == nil {
+								nodes[i].Edges.totalCount[0] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[0][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, linkproposalImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(organization.LinkProposalsColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedLinkProposals(alias, func(wq *LinkProposalQuery) {
+				*wq = *query
+			})
+		case "externalID":
+			if _, ok := fieldSeen[organization.FieldExternalID]; !ok {
+				selectedFields = append(selectedFields, organization.FieldExternalID)
+				fieldSeen[organization.FieldExternalID] = struct{}{}
+			}
+		case "name":
+			if _, ok := fieldSeen[organization.FieldName]; !ok {
+				selectedFields = append(selectedFields, organization.FieldName)
+				fieldSeen[organization.FieldName] = struct{}{}
+			}
+		case "mdrNumber":
+			if _, ok := fieldSeen[organization.FieldMdrNumber]; !ok {
+				selectedFields = append(selectedFields, organization.FieldMdrNumber)
+				fieldSeen[organization.FieldMdrNumber] = struct{}{}
+			}
+		case "ncesID":
+			if _, ok := fieldSeen[organization.FieldNcesID]; !ok {
+				selectedFields = append(selectedFields, organization.FieldNcesID)
+				fieldSeen[organization.FieldNcesID] = struct{}{}
+			}
+		case "state":
+			if _, ok := fieldSeen[organization.FieldState]; !ok {
+				selectedFields = append(selectedFields, organization.FieldState)
+				fieldSeen[organization.FieldState] = struct{}{}
+			}
+		case "emailDomains":
+			if _, ok := fieldSeen[organization.FieldEmailDomains]; !ok {
+				selectedFields = append(selectedFields, organization.FieldEmailDomains)
+				fieldSeen[organization.FieldEmailDomains] = struct{}{}
+			}
+		case "contactEmails":
+			if _, ok := fieldSeen[organization.FieldContactEmails]; !ok {
+				selectedFields = append(selectedFields, organization.FieldContactEmails)
+				fieldSeen[organization.FieldContactEmails] = struct{}{}
+			}
+		case "autoLinkInvites":
+			if _, ok := fieldSeen[organization.FieldAutoLinkInvites]; !ok {
+				selectedFields = append(selectedFields, organization.FieldAutoLinkInvites)
+				fieldSeen[organization.FieldAutoLinkInvites] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[organization.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, organization.FieldCreatedAt)
+				fieldSeen[organization.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[organization.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, organization.FieldUpdatedAt)
+				fieldSeen[organization.FieldUpdatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type organizationPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []OrganizationPaginateOption
+}
+
+func newOrganizationPaginateArgs(rv map[string]any) *organizationPaginateArgs {
+	args := &organizationPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &OrganizationOrder{Field: &OrganizationOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithOrganizationOrder(order))
+			}
+		case *OrganizationOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithOrganizationOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*OrganizationWhereInput); ok {
+		args.opts = append(args.opts, WithOrganizationFilter(v.Filter))
 	}
 	return args
 }

@@ -179,6 +179,64 @@ func (_m *District) SyncRuns(
 	return _m.QuerySyncRuns().Paginate(ctx, after, first, before, last, opts...)
 }
 
+func (_m *District) LinkProposals(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *LinkProposalOrder, where *LinkProposalWhereInput,
+) (*LinkProposalConnection, error) {
+	opts := []LinkProposalPaginateOption{
+		WithLinkProposalOrder(orderBy),
+		WithLinkProposalFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[6][alias]
+	if nodes, err := _m.NamedLinkProposals(alias); err == nil || hasTotalCount {
+		pager, err := newLinkProposalPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &LinkProposalConnection{Edges: []*LinkProposalEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryLinkProposals().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *LinkProposal) District(ctx context.Context) (*District, error) {
+	result, err := _m.Edges.DistrictOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryDistrict().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *LinkProposal) Organization(ctx context.Context) (*Organization, error) {
+	result, err := _m.Edges.OrganizationOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryOrganization().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *Organization) LinkProposals(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *LinkProposalOrder, where *LinkProposalWhereInput,
+) (*LinkProposalConnection, error) {
+	opts := []LinkProposalPaginateOption{
+		WithLinkProposalOrder(orderBy),
+		WithLinkProposalFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[0][alias]
+	if nodes, err := _m.NamedLinkProposals(alias); err == nil || hasTotalCount {
+		pager, err := newLinkProposalPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &LinkProposalConnection{Edges: []*LinkProposalEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryLinkProposals().Paginate(ctx, after, first, before, last, opts...)
+}
+
 func (_m *RoleSchool) Role(ctx context.Context) (*UserRole, error) {
 	result, err := _m.Edges.RoleOrErr()
 	if IsNotLoaded(err) {

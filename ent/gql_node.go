@@ -13,6 +13,8 @@ import (
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
+	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
 	"github.com/rostermirror/rostermirror/ent/section"
@@ -48,6 +50,16 @@ var districtImplementors = []string{"District", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*District) IsNode() {}
+
+var linkproposalImplementors = []string{"LinkProposal", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*LinkProposal) IsNode() {}
+
+var organizationImplementors = []string{"Organization", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*Organization) IsNode() {}
 
 var roleschoolImplementors = []string{"RoleSchool", "Node"}
 
@@ -184,6 +196,24 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			Where(district.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, districtImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case linkproposal.Table:
+		query := c.LinkProposal.Query().
+			Where(linkproposal.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, linkproposalImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case organization.Table:
+		query := c.Organization.Query().
+			Where(organization.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, organizationImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -394,6 +424,38 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		query := c.District.Query().
 			Where(district.IDIn(ids...))
 		query, err := query.CollectFields(ctx, districtImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case linkproposal.Table:
+		query := c.LinkProposal.Query().
+			Where(linkproposal.IDIn(ids...))
+		query, err := query.CollectFields(ctx, linkproposalImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case organization.Table:
+		query := c.Organization.Query().
+			Where(organization.IDIn(ids...))
+		query, err := query.CollectFields(ctx, organizationImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -17,7 +17,12 @@ import (
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
+	"github.com/rostermirror/rostermirror/ent/districtlink"
 	"github.com/rostermirror/rostermirror/ent/districttoken"
+	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/logincode"
+	"github.com/rostermirror/rostermirror/ent/loginstate"
+	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/predicate"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -45,7 +50,12 @@ const (
 	TypeContactRelationship = "ContactRelationship"
 	TypeCourse              = "Course"
 	TypeDistrict            = "District"
+	TypeDistrictLink        = "DistrictLink"
 	TypeDistrictToken       = "DistrictToken"
+	TypeLinkProposal        = "LinkProposal"
+	TypeLoginCode           = "LoginCode"
+	TypeLoginState          = "LoginState"
+	TypeOrganization        = "Organization"
 	TypeRoleSchool          = "RoleSchool"
 	TypeSchool              = "School"
 	TypeSection             = "Section"
@@ -3171,51 +3181,56 @@ func (m *CourseMutation) ResetEdge(name string) error {
 // DistrictMutation represents an operation that mutates the District nodes in the graph.
 type DistrictMutation struct {
 	config
-	op                  Op
-	typ                 string
-	id                  *string
-	district_id         *string
-	raw                 *json.RawMessage
-	appendraw           json.RawMessage
-	content_hash        *string
-	archived_at         *time.Time
-	last_synced_at      *time.Time
-	created_at          *time.Time
-	name                *string
-	sis_type            *string
-	state               *string
-	launch_date         *time.Time
-	portal_url          *string
-	login_methods       *[]string
-	appendlogin_methods []string
-	last_sync           *time.Time
-	error               *string
-	mdr_number          *string
-	nces_id             *string
-	pause_start         *time.Time
-	pause_end           *time.Time
-	clearedFields       map[string]struct{}
-	schools             map[string]struct{}
-	removedschools      map[string]struct{}
-	clearedschools      bool
-	users               map[string]struct{}
-	removedusers        map[string]struct{}
-	clearedusers        bool
-	sections            map[string]struct{}
-	removedsections     map[string]struct{}
-	clearedsections     bool
-	terms               map[string]struct{}
-	removedterms        map[string]struct{}
-	clearedterms        bool
-	courses             map[string]struct{}
-	removedcourses      map[string]struct{}
-	clearedcourses      bool
-	sync_runs           map[string]struct{}
-	removedsync_runs    map[string]struct{}
-	clearedsync_runs    bool
-	done                bool
-	oldValue            func(context.Context) (*District, error)
-	predicates          []predicate.District
+	op                    Op
+	typ                   string
+	id                    *string
+	district_id           *string
+	raw                   *json.RawMessage
+	appendraw             json.RawMessage
+	content_hash          *string
+	archived_at           *time.Time
+	last_synced_at        *time.Time
+	created_at            *time.Time
+	name                  *string
+	sis_type              *string
+	state                 *string
+	launch_date           *time.Time
+	portal_url            *string
+	login_methods         *[]string
+	appendlogin_methods   []string
+	last_sync             *time.Time
+	error                 *string
+	mdr_number            *string
+	nces_id               *string
+	pause_start           *time.Time
+	pause_end             *time.Time
+	clearedFields         map[string]struct{}
+	schools               map[string]struct{}
+	removedschools        map[string]struct{}
+	clearedschools        bool
+	users                 map[string]struct{}
+	removedusers          map[string]struct{}
+	clearedusers          bool
+	sections              map[string]struct{}
+	removedsections       map[string]struct{}
+	clearedsections       bool
+	terms                 map[string]struct{}
+	removedterms          map[string]struct{}
+	clearedterms          bool
+	courses               map[string]struct{}
+	removedcourses        map[string]struct{}
+	clearedcourses        bool
+	sync_runs             map[string]struct{}
+	removedsync_runs      map[string]struct{}
+	clearedsync_runs      bool
+	link                  *string
+	clearedlink           bool
+	link_proposals        map[string]struct{}
+	removedlink_proposals map[string]struct{}
+	clearedlink_proposals bool
+	done                  bool
+	oldValue              func(context.Context) (*District, error)
+	predicates            []predicate.District
 }
 
 var _ ent.Mutation = (*DistrictMutation)(nil)
@@ -4403,6 +4418,99 @@ func (m *DistrictMutation) ResetSyncRuns() {
 	m.removedsync_runs = nil
 }
 
+// SetLinkID sets the "link" edge to the DistrictLink entity by id.
+func (m *DistrictMutation) SetLinkID(id string) {
+	m.link = &id
+}
+
+// ClearLink clears the "link" edge to the DistrictLink entity.
+func (m *DistrictMutation) ClearLink() {
+	m.clearedlink = true
+}
+
+// LinkCleared reports if the "link" edge to the DistrictLink entity was cleared.
+func (m *DistrictMutation) LinkCleared() bool {
+	return m.clearedlink
+}
+
+// LinkID returns the "link" edge ID in the mutation.
+func (m *DistrictMutation) LinkID() (id string, exists bool) {
+	if m.link != nil {
+		return *m.link, true
+	}
+	return
+}
+
+// LinkIDs returns the "link" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// LinkID instead. It exists only for internal usage by the builders.
+func (m *DistrictMutation) LinkIDs() (ids []string) {
+	if id := m.link; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetLink resets all changes to the "link" edge.
+func (m *DistrictMutation) ResetLink() {
+	m.link = nil
+	m.clearedlink = false
+}
+
+// AddLinkProposalIDs adds the "link_proposals" edge to the LinkProposal entity by ids.
+func (m *DistrictMutation) AddLinkProposalIDs(ids ...string) {
+	if m.link_proposals == nil {
+		m.link_proposals = make(map[string]struct{})
+	}
+	for i := range ids {
+		m.link_proposals[ids[i]] = struct{}{}
+	}
+}
+
+// ClearLinkProposals clears the "link_proposals" edge to the LinkProposal entity.
+func (m *DistrictMutation) ClearLinkProposals() {
+	m.clearedlink_proposals = true
+}
+
+// LinkProposalsCleared reports if the "link_proposals" edge to the LinkProposal entity was cleared.
+func (m *DistrictMutation) LinkProposalsCleared() bool {
+	return m.clearedlink_proposals
+}
+
+// RemoveLinkProposalIDs removes the "link_proposals" edge to the LinkProposal entity by IDs.
+func (m *DistrictMutation) RemoveLinkProposalIDs(ids ...string) {
+	if m.removedlink_proposals == nil {
+		m.removedlink_proposals = make(map[string]struct{})
+	}
+	for i := range ids {
+		delete(m.link_proposals, ids[i])
+		m.removedlink_proposals[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedLinkProposals returns the removed IDs of the "link_proposals" edge to the LinkProposal entity.
+func (m *DistrictMutation) RemovedLinkProposalsIDs() (ids []string) {
+	for id := range m.removedlink_proposals {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// LinkProposalsIDs returns the "link_proposals" edge IDs in the mutation.
+func (m *DistrictMutation) LinkProposalsIDs() (ids []string) {
+	for id := range m.link_proposals {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetLinkProposals resets all changes to the "link_proposals" edge.
+func (m *DistrictMutation) ResetLinkProposals() {
+	m.link_proposals = nil
+	m.clearedlink_proposals = false
+	m.removedlink_proposals = nil
+}
+
 // Where appends a list predicates to the DistrictMutation builder.
 func (m *DistrictMutation) Where(ps ...predicate.District) {
 	m.predicates = append(m.predicates, ps...)
@@ -4864,7 +4972,7 @@ func (m *DistrictMutation) ResetField(name string) error {
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *DistrictMutation) AddedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 8)
 	if m.schools != nil {
 		edges = append(edges, district.EdgeSchools)
 	}
@@ -4882,6 +4990,12 @@ func (m *DistrictMutation) AddedEdges() []string {
 	}
 	if m.sync_runs != nil {
 		edges = append(edges, district.EdgeSyncRuns)
+	}
+	if m.link != nil {
+		edges = append(edges, district.EdgeLink)
+	}
+	if m.link_proposals != nil {
+		edges = append(edges, district.EdgeLinkProposals)
 	}
 	return edges
 }
@@ -4926,13 +5040,23 @@ func (m *DistrictMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case district.EdgeLink:
+		if id := m.link; id != nil {
+			return []ent.Value{*id}
+		}
+	case district.EdgeLinkProposals:
+		ids := make([]ent.Value, 0, len(m.link_proposals))
+		for id := range m.link_proposals {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *DistrictMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 8)
 	if m.removedschools != nil {
 		edges = append(edges, district.EdgeSchools)
 	}
@@ -4950,6 +5074,9 @@ func (m *DistrictMutation) RemovedEdges() []string {
 	}
 	if m.removedsync_runs != nil {
 		edges = append(edges, district.EdgeSyncRuns)
+	}
+	if m.removedlink_proposals != nil {
+		edges = append(edges, district.EdgeLinkProposals)
 	}
 	return edges
 }
@@ -4994,13 +5121,19 @@ func (m *DistrictMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case district.EdgeLinkProposals:
+		ids := make([]ent.Value, 0, len(m.removedlink_proposals))
+		for id := range m.removedlink_proposals {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *DistrictMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 6)
+	edges := make([]string, 0, 8)
 	if m.clearedschools {
 		edges = append(edges, district.EdgeSchools)
 	}
@@ -5018,6 +5151,12 @@ func (m *DistrictMutation) ClearedEdges() []string {
 	}
 	if m.clearedsync_runs {
 		edges = append(edges, district.EdgeSyncRuns)
+	}
+	if m.clearedlink {
+		edges = append(edges, district.EdgeLink)
+	}
+	if m.clearedlink_proposals {
+		edges = append(edges, district.EdgeLinkProposals)
 	}
 	return edges
 }
@@ -5038,6 +5177,10 @@ func (m *DistrictMutation) EdgeCleared(name string) bool {
 		return m.clearedcourses
 	case district.EdgeSyncRuns:
 		return m.clearedsync_runs
+	case district.EdgeLink:
+		return m.clearedlink
+	case district.EdgeLinkProposals:
+		return m.clearedlink_proposals
 	}
 	return false
 }
@@ -5046,6 +5189,9 @@ func (m *DistrictMutation) EdgeCleared(name string) bool {
 // if that edge is not defined in the schema.
 func (m *DistrictMutation) ClearEdge(name string) error {
 	switch name {
+	case district.EdgeLink:
+		m.ClearLink()
+		return nil
 	}
 	return fmt.Errorf("unknown District unique edge %s", name)
 }
@@ -5072,8 +5218,992 @@ func (m *DistrictMutation) ResetEdge(name string) error {
 	case district.EdgeSyncRuns:
 		m.ResetSyncRuns()
 		return nil
+	case district.EdgeLink:
+		m.ResetLink()
+		return nil
+	case district.EdgeLinkProposals:
+		m.ResetLinkProposals()
+		return nil
 	}
 	return fmt.Errorf("unknown District edge %s", name)
+}
+
+// DistrictLinkMutation represents an operation that mutates the DistrictLink nodes in the graph.
+type DistrictLinkMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *string
+	state               *districtlink.State
+	signal              *string
+	linked_by           *string
+	linked_at           *time.Time
+	paused_at           *time.Time
+	connected           *bool
+	discovered_at       *time.Time
+	updated_at          *time.Time
+	clearedFields       map[string]struct{}
+	district            *string
+	cleareddistrict     bool
+	organization        *string
+	clearedorganization bool
+	done                bool
+	oldValue            func(context.Context) (*DistrictLink, error)
+	predicates          []predicate.DistrictLink
+}
+
+var _ ent.Mutation = (*DistrictLinkMutation)(nil)
+
+// districtlinkOption allows management of the mutation configuration using functional options.
+type districtlinkOption func(*DistrictLinkMutation)
+
+// newDistrictLinkMutation creates new mutation for the DistrictLink entity.
+func newDistrictLinkMutation(c config, op Op, opts ...districtlinkOption) *DistrictLinkMutation {
+	m := &DistrictLinkMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDistrictLink,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDistrictLinkID sets the ID field of the mutation.
+func withDistrictLinkID(id string) districtlinkOption {
+	return func(m *DistrictLinkMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DistrictLink
+		)
+		m.oldValue = func(ctx context.Context) (*DistrictLink, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DistrictLink.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDistrictLink sets the old DistrictLink of the mutation.
+func withDistrictLink(node *DistrictLink) districtlinkOption {
+	return func(m *DistrictLinkMutation) {
+		m.oldValue = func(context.Context) (*DistrictLink, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DistrictLinkMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DistrictLinkMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of DistrictLink entities.
+func (m *DistrictLinkMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DistrictLinkMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DistrictLinkMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DistrictLink.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetDistrictID sets the "district_id" field.
+func (m *DistrictLinkMutation) SetDistrictID(s string) {
+	m.district = &s
+}
+
+// DistrictID returns the value of the "district_id" field in the mutation.
+func (m *DistrictLinkMutation) DistrictID() (r string, exists bool) {
+	v := m.district
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDistrictID returns the old "district_id" field's value of the DistrictLink entity.
+// If the DistrictLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DistrictLinkMutation) OldDistrictID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDistrictID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDistrictID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDistrictID: %w", err)
+	}
+	return oldValue.DistrictID, nil
+}
+
+// ResetDistrictID resets all changes to the "district_id" field.
+func (m *DistrictLinkMutation) ResetDistrictID() {
+	m.district = nil
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (m *DistrictLinkMutation) SetOrganizationID(s string) {
+	m.organization = &s
+}
+
+// OrganizationID returns the value of the "organization_id" field in the mutation.
+func (m *DistrictLinkMutation) OrganizationID() (r string, exists bool) {
+	v := m.organization
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganizationID returns the old "organization_id" field's value of the DistrictLink entity.
+// If the DistrictLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DistrictLinkMutation) OldOrganizationID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
+	}
+	return oldValue.OrganizationID, nil
+}
+
+// ClearOrganizationID clears the value of the "organization_id" field.
+func (m *DistrictLinkMutation) ClearOrganizationID() {
+	m.organization = nil
+	m.clearedFields[districtlink.FieldOrganizationID] = struct{}{}
+}
+
+// OrganizationIDCleared returns if the "organization_id" field was cleared in this mutation.
+func (m *DistrictLinkMutation) OrganizationIDCleared() bool {
+	_, ok := m.clearedFields[districtlink.FieldOrganizationID]
+	return ok
+}
+
+// ResetOrganizationID resets all changes to the "organization_id" field.
+func (m *DistrictLinkMutation) ResetOrganizationID() {
+	m.organization = nil
+	delete(m.clearedFields, districtlink.FieldOrganizationID)
+}
+
+// SetState sets the "state" field.
+func (m *DistrictLinkMutation) SetState(d districtlink.State) {
+	m.state = &d
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *DistrictLinkMutation) State() (r districtlink.State, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the DistrictLink entity.
+// If the DistrictLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DistrictLinkMutation) OldState(ctx context.Context) (v districtlink.State, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *DistrictLinkMutation) ResetState() {
+	m.state = nil
+}
+
+// SetSignal sets the "signal" field.
+func (m *DistrictLinkMutation) SetSignal(s string) {
+	m.signal = &s
+}
+
+// Signal returns the value of the "signal" field in the mutation.
+func (m *DistrictLinkMutation) Signal() (r string, exists bool) {
+	v := m.signal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSignal returns the old "signal" field's value of the DistrictLink entity.
+// If the DistrictLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DistrictLinkMutation) OldSignal(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSignal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSignal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSignal: %w", err)
+	}
+	return oldValue.Signal, nil
+}
+
+// ResetSignal resets all changes to the "signal" field.
+func (m *DistrictLinkMutation) ResetSignal() {
+	m.signal = nil
+}
+
+// SetLinkedBy sets the "linked_by" field.
+func (m *DistrictLinkMutation) SetLinkedBy(s string) {
+	m.linked_by = &s
+}
+
+// LinkedBy returns the value of the "linked_by" field in the mutation.
+func (m *DistrictLinkMutation) LinkedBy() (r string, exists bool) {
+	v := m.linked_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLinkedBy returns the old "linked_by" field's value of the DistrictLink entity.
+// If the DistrictLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DistrictLinkMutation) OldLinkedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLinkedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLinkedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLinkedBy: %w", err)
+	}
+	return oldValue.LinkedBy, nil
+}
+
+// ResetLinkedBy resets all changes to the "linked_by" field.
+func (m *DistrictLinkMutation) ResetLinkedBy() {
+	m.linked_by = nil
+}
+
+// SetLinkedAt sets the "linked_at" field.
+func (m *DistrictLinkMutation) SetLinkedAt(t time.Time) {
+	m.linked_at = &t
+}
+
+// LinkedAt returns the value of the "linked_at" field in the mutation.
+func (m *DistrictLinkMutation) LinkedAt() (r time.Time, exists bool) {
+	v := m.linked_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLinkedAt returns the old "linked_at" field's value of the DistrictLink entity.
+// If the DistrictLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DistrictLinkMutation) OldLinkedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLinkedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLinkedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLinkedAt: %w", err)
+	}
+	return oldValue.LinkedAt, nil
+}
+
+// ClearLinkedAt clears the value of the "linked_at" field.
+func (m *DistrictLinkMutation) ClearLinkedAt() {
+	m.linked_at = nil
+	m.clearedFields[districtlink.FieldLinkedAt] = struct{}{}
+}
+
+// LinkedAtCleared returns if the "linked_at" field was cleared in this mutation.
+func (m *DistrictLinkMutation) LinkedAtCleared() bool {
+	_, ok := m.clearedFields[districtlink.FieldLinkedAt]
+	return ok
+}
+
+// ResetLinkedAt resets all changes to the "linked_at" field.
+func (m *DistrictLinkMutation) ResetLinkedAt() {
+	m.linked_at = nil
+	delete(m.clearedFields, districtlink.FieldLinkedAt)
+}
+
+// SetPausedAt sets the "paused_at" field.
+func (m *DistrictLinkMutation) SetPausedAt(t time.Time) {
+	m.paused_at = &t
+}
+
+// PausedAt returns the value of the "paused_at" field in the mutation.
+func (m *DistrictLinkMutation) PausedAt() (r time.Time, exists bool) {
+	v := m.paused_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPausedAt returns the old "paused_at" field's value of the DistrictLink entity.
+// If the DistrictLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DistrictLinkMutation) OldPausedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPausedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPausedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPausedAt: %w", err)
+	}
+	return oldValue.PausedAt, nil
+}
+
+// ClearPausedAt clears the value of the "paused_at" field.
+func (m *DistrictLinkMutation) ClearPausedAt() {
+	m.paused_at = nil
+	m.clearedFields[districtlink.FieldPausedAt] = struct{}{}
+}
+
+// PausedAtCleared returns if the "paused_at" field was cleared in this mutation.
+func (m *DistrictLinkMutation) PausedAtCleared() bool {
+	_, ok := m.clearedFields[districtlink.FieldPausedAt]
+	return ok
+}
+
+// ResetPausedAt resets all changes to the "paused_at" field.
+func (m *DistrictLinkMutation) ResetPausedAt() {
+	m.paused_at = nil
+	delete(m.clearedFields, districtlink.FieldPausedAt)
+}
+
+// SetConnected sets the "connected" field.
+func (m *DistrictLinkMutation) SetConnected(b bool) {
+	m.connected = &b
+}
+
+// Connected returns the value of the "connected" field in the mutation.
+func (m *DistrictLinkMutation) Connected() (r bool, exists bool) {
+	v := m.connected
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldConnected returns the old "connected" field's value of the DistrictLink entity.
+// If the DistrictLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DistrictLinkMutation) OldConnected(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldConnected is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldConnected requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldConnected: %w", err)
+	}
+	return oldValue.Connected, nil
+}
+
+// ResetConnected resets all changes to the "connected" field.
+func (m *DistrictLinkMutation) ResetConnected() {
+	m.connected = nil
+}
+
+// SetDiscoveredAt sets the "discovered_at" field.
+func (m *DistrictLinkMutation) SetDiscoveredAt(t time.Time) {
+	m.discovered_at = &t
+}
+
+// DiscoveredAt returns the value of the "discovered_at" field in the mutation.
+func (m *DistrictLinkMutation) DiscoveredAt() (r time.Time, exists bool) {
+	v := m.discovered_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDiscoveredAt returns the old "discovered_at" field's value of the DistrictLink entity.
+// If the DistrictLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DistrictLinkMutation) OldDiscoveredAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDiscoveredAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDiscoveredAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDiscoveredAt: %w", err)
+	}
+	return oldValue.DiscoveredAt, nil
+}
+
+// ResetDiscoveredAt resets all changes to the "discovered_at" field.
+func (m *DistrictLinkMutation) ResetDiscoveredAt() {
+	m.discovered_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *DistrictLinkMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *DistrictLinkMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the DistrictLink entity.
+// If the DistrictLink object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DistrictLinkMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *DistrictLinkMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// ClearDistrict clears the "district" edge to the District entity.
+func (m *DistrictLinkMutation) ClearDistrict() {
+	m.cleareddistrict = true
+	m.clearedFields[districtlink.FieldDistrictID] = struct{}{}
+}
+
+// DistrictCleared reports if the "district" edge to the District entity was cleared.
+func (m *DistrictLinkMutation) DistrictCleared() bool {
+	return m.cleareddistrict
+}
+
+// DistrictIDs returns the "district" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// DistrictID instead. It exists only for internal usage by the builders.
+func (m *DistrictLinkMutation) DistrictIDs() (ids []string) {
+	if id := m.district; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetDistrict resets all changes to the "district" edge.
+func (m *DistrictLinkMutation) ResetDistrict() {
+	m.district = nil
+	m.cleareddistrict = false
+}
+
+// ClearOrganization clears the "organization" edge to the Organization entity.
+func (m *DistrictLinkMutation) ClearOrganization() {
+	m.clearedorganization = true
+	m.clearedFields[districtlink.FieldOrganizationID] = struct{}{}
+}
+
+// OrganizationCleared reports if the "organization" edge to the Organization entity was cleared.
+func (m *DistrictLinkMutation) OrganizationCleared() bool {
+	return m.OrganizationIDCleared() || m.clearedorganization
+}
+
+// OrganizationIDs returns the "organization" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// OrganizationID instead. It exists only for internal usage by the builders.
+func (m *DistrictLinkMutation) OrganizationIDs() (ids []string) {
+	if id := m.organization; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetOrganization resets all changes to the "organization" edge.
+func (m *DistrictLinkMutation) ResetOrganization() {
+	m.organization = nil
+	m.clearedorganization = false
+}
+
+// Where appends a list predicates to the DistrictLinkMutation builder.
+func (m *DistrictLinkMutation) Where(ps ...predicate.DistrictLink) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DistrictLinkMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DistrictLinkMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DistrictLink, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DistrictLinkMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DistrictLinkMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DistrictLink).
+func (m *DistrictLinkMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DistrictLinkMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.district != nil {
+		fields = append(fields, districtlink.FieldDistrictID)
+	}
+	if m.organization != nil {
+		fields = append(fields, districtlink.FieldOrganizationID)
+	}
+	if m.state != nil {
+		fields = append(fields, districtlink.FieldState)
+	}
+	if m.signal != nil {
+		fields = append(fields, districtlink.FieldSignal)
+	}
+	if m.linked_by != nil {
+		fields = append(fields, districtlink.FieldLinkedBy)
+	}
+	if m.linked_at != nil {
+		fields = append(fields, districtlink.FieldLinkedAt)
+	}
+	if m.paused_at != nil {
+		fields = append(fields, districtlink.FieldPausedAt)
+	}
+	if m.connected != nil {
+		fields = append(fields, districtlink.FieldConnected)
+	}
+	if m.discovered_at != nil {
+		fields = append(fields, districtlink.FieldDiscoveredAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, districtlink.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DistrictLinkMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case districtlink.FieldDistrictID:
+		return m.DistrictID()
+	case districtlink.FieldOrganizationID:
+		return m.OrganizationID()
+	case districtlink.FieldState:
+		return m.State()
+	case districtlink.FieldSignal:
+		return m.Signal()
+	case districtlink.FieldLinkedBy:
+		return m.LinkedBy()
+	case districtlink.FieldLinkedAt:
+		return m.LinkedAt()
+	case districtlink.FieldPausedAt:
+		return m.PausedAt()
+	case districtlink.FieldConnected:
+		return m.Connected()
+	case districtlink.FieldDiscoveredAt:
+		return m.DiscoveredAt()
+	case districtlink.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DistrictLinkMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case districtlink.FieldDistrictID:
+		return m.OldDistrictID(ctx)
+	case districtlink.FieldOrganizationID:
+		return m.OldOrganizationID(ctx)
+	case districtlink.FieldState:
+		return m.OldState(ctx)
+	case districtlink.FieldSignal:
+		return m.OldSignal(ctx)
+	case districtlink.FieldLinkedBy:
+		return m.OldLinkedBy(ctx)
+	case districtlink.FieldLinkedAt:
+		return m.OldLinkedAt(ctx)
+	case districtlink.FieldPausedAt:
+		return m.OldPausedAt(ctx)
+	case districtlink.FieldConnected:
+		return m.OldConnected(ctx)
+	case districtlink.FieldDiscoveredAt:
+		return m.OldDiscoveredAt(ctx)
+	case districtlink.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown DistrictLink field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DistrictLinkMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case districtlink.FieldDistrictID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDistrictID(v)
+		return nil
+	case districtlink.FieldOrganizationID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganizationID(v)
+		return nil
+	case districtlink.FieldState:
+		v, ok := value.(districtlink.State)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case districtlink.FieldSignal:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSignal(v)
+		return nil
+	case districtlink.FieldLinkedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLinkedBy(v)
+		return nil
+	case districtlink.FieldLinkedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLinkedAt(v)
+		return nil
+	case districtlink.FieldPausedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPausedAt(v)
+		return nil
+	case districtlink.FieldConnected:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetConnected(v)
+		return nil
+	case districtlink.FieldDiscoveredAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDiscoveredAt(v)
+		return nil
+	case districtlink.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DistrictLink field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DistrictLinkMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DistrictLinkMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DistrictLinkMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown DistrictLink numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DistrictLinkMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(districtlink.FieldOrganizationID) {
+		fields = append(fields, districtlink.FieldOrganizationID)
+	}
+	if m.FieldCleared(districtlink.FieldLinkedAt) {
+		fields = append(fields, districtlink.FieldLinkedAt)
+	}
+	if m.FieldCleared(districtlink.FieldPausedAt) {
+		fields = append(fields, districtlink.FieldPausedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DistrictLinkMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DistrictLinkMutation) ClearField(name string) error {
+	switch name {
+	case districtlink.FieldOrganizationID:
+		m.ClearOrganizationID()
+		return nil
+	case districtlink.FieldLinkedAt:
+		m.ClearLinkedAt()
+		return nil
+	case districtlink.FieldPausedAt:
+		m.ClearPausedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown DistrictLink nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DistrictLinkMutation) ResetField(name string) error {
+	switch name {
+	case districtlink.FieldDistrictID:
+		m.ResetDistrictID()
+		return nil
+	case districtlink.FieldOrganizationID:
+		m.ResetOrganizationID()
+		return nil
+	case districtlink.FieldState:
+		m.ResetState()
+		return nil
+	case districtlink.FieldSignal:
+		m.ResetSignal()
+		return nil
+	case districtlink.FieldLinkedBy:
+		m.ResetLinkedBy()
+		return nil
+	case districtlink.FieldLinkedAt:
+		m.ResetLinkedAt()
+		return nil
+	case districtlink.FieldPausedAt:
+		m.ResetPausedAt()
+		return nil
+	case districtlink.FieldConnected:
+		m.ResetConnected()
+		return nil
+	case districtlink.FieldDiscoveredAt:
+		m.ResetDiscoveredAt()
+		return nil
+	case districtlink.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown DistrictLink field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DistrictLinkMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.district != nil {
+		edges = append(edges, districtlink.EdgeDistrict)
+	}
+	if m.organization != nil {
+		edges = append(edges, districtlink.EdgeOrganization)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DistrictLinkMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case districtlink.EdgeDistrict:
+		if id := m.district; id != nil {
+			return []ent.Value{*id}
+		}
+	case districtlink.EdgeOrganization:
+		if id := m.organization; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DistrictLinkMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DistrictLinkMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DistrictLinkMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.cleareddistrict {
+		edges = append(edges, districtlink.EdgeDistrict)
+	}
+	if m.clearedorganization {
+		edges = append(edges, districtlink.EdgeOrganization)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DistrictLinkMutation) EdgeCleared(name string) bool {
+	switch name {
+	case districtlink.EdgeDistrict:
+		return m.cleareddistrict
+	case districtlink.EdgeOrganization:
+		return m.clearedorganization
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DistrictLinkMutation) ClearEdge(name string) error {
+	switch name {
+	case districtlink.EdgeDistrict:
+		m.ClearDistrict()
+		return nil
+	case districtlink.EdgeOrganization:
+		m.ClearOrganization()
+		return nil
+	}
+	return fmt.Errorf("unknown DistrictLink unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DistrictLinkMutation) ResetEdge(name string) error {
+	switch name {
+	case districtlink.EdgeDistrict:
+		m.ResetDistrict()
+		return nil
+	case districtlink.EdgeOrganization:
+		m.ResetOrganization()
+		return nil
+	}
+	return fmt.Errorf("unknown DistrictLink edge %s", name)
 }
 
 // DistrictTokenMutation represents an operation that mutates the DistrictToken nodes in the graph.
@@ -5771,6 +6901,3497 @@ func (m *DistrictTokenMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *DistrictTokenMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown DistrictToken edge %s", name)
+}
+
+// LinkProposalMutation represents an operation that mutates the LinkProposal nodes in the graph.
+type LinkProposalMutation struct {
+	config
+	op                  Op
+	typ                 string
+	id                  *string
+	signal              *linkproposal.Signal
+	evidence            *string
+	evidence_key        *string
+	score               *float64
+	addscore            *float64
+	status              *linkproposal.Status
+	created_at          *time.Time
+	updated_at          *time.Time
+	decided_at          *time.Time
+	decided_by          *string
+	clearedFields       map[string]struct{}
+	district            *string
+	cleareddistrict     bool
+	organization        *string
+	clearedorganization bool
+	done                bool
+	oldValue            func(context.Context) (*LinkProposal, error)
+	predicates          []predicate.LinkProposal
+}
+
+var _ ent.Mutation = (*LinkProposalMutation)(nil)
+
+// linkproposalOption allows management of the mutation configuration using functional options.
+type linkproposalOption func(*LinkProposalMutation)
+
+// newLinkProposalMutation creates new mutation for the LinkProposal entity.
+func newLinkProposalMutation(c config, op Op, opts ...linkproposalOption) *LinkProposalMutation {
+	m := &LinkProposalMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeLinkProposal,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withLinkProposalID sets the ID field of the mutation.
+func withLinkProposalID(id string) linkproposalOption {
+	return func(m *LinkProposalMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *LinkProposal
+		)
+		m.oldValue = func(ctx context.Context) (*LinkProposal, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().LinkProposal.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withLinkProposal sets the old LinkProposal of the mutation.
+func withLinkProposal(node *LinkProposal) linkproposalOption {
+	return func(m *LinkProposalMutation) {
+		m.oldValue = func(context.Context) (*LinkProposal, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m LinkProposalMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m LinkProposalMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of LinkProposal entities.
+func (m *LinkProposalMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *LinkProposalMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *LinkProposalMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().LinkProposal.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetDistrictID sets the "district_id" field.
+func (m *LinkProposalMutation) SetDistrictID(s string) {
+	m.district = &s
+}
+
+// DistrictID returns the value of the "district_id" field in the mutation.
+func (m *LinkProposalMutation) DistrictID() (r string, exists bool) {
+	v := m.district
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDistrictID returns the old "district_id" field's value of the LinkProposal entity.
+// If the LinkProposal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LinkProposalMutation) OldDistrictID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDistrictID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDistrictID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDistrictID: %w", err)
+	}
+	return oldValue.DistrictID, nil
+}
+
+// ResetDistrictID resets all changes to the "district_id" field.
+func (m *LinkProposalMutation) ResetDistrictID() {
+	m.district = nil
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (m *LinkProposalMutation) SetOrganizationID(s string) {
+	m.organization = &s
+}
+
+// OrganizationID returns the value of the "organization_id" field in the mutation.
+func (m *LinkProposalMutation) OrganizationID() (r string, exists bool) {
+	v := m.organization
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganizationID returns the old "organization_id" field's value of the LinkProposal entity.
+// If the LinkProposal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LinkProposalMutation) OldOrganizationID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
+	}
+	return oldValue.OrganizationID, nil
+}
+
+// ResetOrganizationID resets all changes to the "organization_id" field.
+func (m *LinkProposalMutation) ResetOrganizationID() {
+	m.organization = nil
+}
+
+// SetSignal sets the "signal" field.
+func (m *LinkProposalMutation) SetSignal(l linkproposal.Signal) {
+	m.signal = &l
+}
+
+// Signal returns the value of the "signal" field in the mutation.
+func (m *LinkProposalMutation) Signal() (r linkproposal.Signal, exists bool) {
+	v := m.signal
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSignal returns the old "signal" field's value of the LinkProposal entity.
+// If the LinkProposal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LinkProposalMutation) OldSignal(ctx context.Context) (v linkproposal.Signal, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSignal is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSignal requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSignal: %w", err)
+	}
+	return oldValue.Signal, nil
+}
+
+// ResetSignal resets all changes to the "signal" field.
+func (m *LinkProposalMutation) ResetSignal() {
+	m.signal = nil
+}
+
+// SetEvidence sets the "evidence" field.
+func (m *LinkProposalMutation) SetEvidence(s string) {
+	m.evidence = &s
+}
+
+// Evidence returns the value of the "evidence" field in the mutation.
+func (m *LinkProposalMutation) Evidence() (r string, exists bool) {
+	v := m.evidence
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEvidence returns the old "evidence" field's value of the LinkProposal entity.
+// If the LinkProposal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LinkProposalMutation) OldEvidence(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEvidence is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEvidence requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEvidence: %w", err)
+	}
+	return oldValue.Evidence, nil
+}
+
+// ResetEvidence resets all changes to the "evidence" field.
+func (m *LinkProposalMutation) ResetEvidence() {
+	m.evidence = nil
+}
+
+// SetEvidenceKey sets the "evidence_key" field.
+func (m *LinkProposalMutation) SetEvidenceKey(s string) {
+	m.evidence_key = &s
+}
+
+// EvidenceKey returns the value of the "evidence_key" field in the mutation.
+func (m *LinkProposalMutation) EvidenceKey() (r string, exists bool) {
+	v := m.evidence_key
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEvidenceKey returns the old "evidence_key" field's value of the LinkProposal entity.
+// If the LinkProposal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LinkProposalMutation) OldEvidenceKey(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEvidenceKey is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEvidenceKey requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEvidenceKey: %w", err)
+	}
+	return oldValue.EvidenceKey, nil
+}
+
+// ResetEvidenceKey resets all changes to the "evidence_key" field.
+func (m *LinkProposalMutation) ResetEvidenceKey() {
+	m.evidence_key = nil
+}
+
+// SetScore sets the "score" field.
+func (m *LinkProposalMutation) SetScore(f float64) {
+	m.score = &f
+	m.addscore = nil
+}
+
+// Score returns the value of the "score" field in the mutation.
+func (m *LinkProposalMutation) Score() (r float64, exists bool) {
+	v := m.score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScore returns the old "score" field's value of the LinkProposal entity.
+// If the LinkProposal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LinkProposalMutation) OldScore(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScore is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScore requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScore: %w", err)
+	}
+	return oldValue.Score, nil
+}
+
+// AddScore adds f to the "score" field.
+func (m *LinkProposalMutation) AddScore(f float64) {
+	if m.addscore != nil {
+		*m.addscore += f
+	} else {
+		m.addscore = &f
+	}
+}
+
+// AddedScore returns the value that was added to the "score" field in this mutation.
+func (m *LinkProposalMutation) AddedScore() (r float64, exists bool) {
+	v := m.addscore
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetScore resets all changes to the "score" field.
+func (m *LinkProposalMutation) ResetScore() {
+	m.score = nil
+	m.addscore = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *LinkProposalMutation) SetStatus(l linkproposal.Status) {
+	m.status = &l
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *LinkProposalMutation) Status() (r linkproposal.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the LinkProposal entity.
+// If the LinkProposal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LinkProposalMutation) OldStatus(ctx context.Context) (v linkproposal.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *LinkProposalMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *LinkProposalMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *LinkProposalMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the LinkProposal entity.
+// If the LinkProposal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LinkProposalMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *LinkProposalMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *LinkProposalMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *LinkProposalMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the LinkProposal entity.
+// If the LinkProposal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LinkProposalMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *LinkProposalMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// SetDecidedAt sets the "decided_at" field.
+func (m *LinkProposalMutation) SetDecidedAt(t time.Time) {
+	m.decided_at = &t
+}
+
+// DecidedAt returns the value of the "decided_at" field in the mutation.
+func (m *LinkProposalMutation) DecidedAt() (r time.Time, exists bool) {
+	v := m.decided_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDecidedAt returns the old "decided_at" field's value of the LinkProposal entity.
+// If the LinkProposal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LinkProposalMutation) OldDecidedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDecidedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDecidedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDecidedAt: %w", err)
+	}
+	return oldValue.DecidedAt, nil
+}
+
+// ClearDecidedAt clears the value of the "decided_at" field.
+func (m *LinkProposalMutation) ClearDecidedAt() {
+	m.decided_at = nil
+	m.clearedFields[linkproposal.FieldDecidedAt] = struct{}{}
+}
+
+// DecidedAtCleared returns if the "decided_at" field was cleared in this mutation.
+func (m *LinkProposalMutation) DecidedAtCleared() bool {
+	_, ok := m.clearedFields[linkproposal.FieldDecidedAt]
+	return ok
+}
+
+// ResetDecidedAt resets all changes to the "decided_at" field.
+func (m *LinkProposalMutation) ResetDecidedAt() {
+	m.decided_at = nil
+	delete(m.clearedFields, linkproposal.FieldDecidedAt)
+}
+
+// SetDecidedBy sets the "decided_by" field.
+func (m *LinkProposalMutation) SetDecidedBy(s string) {
+	m.decided_by = &s
+}
+
+// DecidedBy returns the value of the "decided_by" field in the mutation.
+func (m *LinkProposalMutation) DecidedBy() (r string, exists bool) {
+	v := m.decided_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDecidedBy returns the old "decided_by" field's value of the LinkProposal entity.
+// If the LinkProposal object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LinkProposalMutation) OldDecidedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDecidedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDecidedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDecidedBy: %w", err)
+	}
+	return oldValue.DecidedBy, nil
+}
+
+// ResetDecidedBy resets all changes to the "decided_by" field.
+func (m *LinkProposalMutation) ResetDecidedBy() {
+	m.decided_by = nil
+}
+
+// ClearDistrict clears the "district" edge to the District entity.
+func (m *LinkProposalMutation) ClearDistrict() {
+	m.cleareddistrict = true
+	m.clearedFields[linkproposal.FieldDistrictID] = struct{}{}
+}
+
+// DistrictCleared reports if the "district" edge to the District entity was cleared.
+func (m *LinkProposalMutation) DistrictCleared() bool {
+	return m.cleareddistrict
+}
+
+// DistrictIDs returns the "district" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// DistrictID instead. It exists only for internal usage by the builders.
+func (m *LinkProposalMutation) DistrictIDs() (ids []string) {
+	if id := m.district; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetDistrict resets all changes to the "district" edge.
+func (m *LinkProposalMutation) ResetDistrict() {
+	m.district = nil
+	m.cleareddistrict = false
+}
+
+// ClearOrganization clears the "organization" edge to the Organization entity.
+func (m *LinkProposalMutation) ClearOrganization() {
+	m.clearedorganization = true
+	m.clearedFields[linkproposal.FieldOrganizationID] = struct{}{}
+}
+
+// OrganizationCleared reports if the "organization" edge to the Organization entity was cleared.
+func (m *LinkProposalMutation) OrganizationCleared() bool {
+	return m.clearedorganization
+}
+
+// OrganizationIDs returns the "organization" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// OrganizationID instead. It exists only for internal usage by the builders.
+func (m *LinkProposalMutation) OrganizationIDs() (ids []string) {
+	if id := m.organization; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetOrganization resets all changes to the "organization" edge.
+func (m *LinkProposalMutation) ResetOrganization() {
+	m.organization = nil
+	m.clearedorganization = false
+}
+
+// Where appends a list predicates to the LinkProposalMutation builder.
+func (m *LinkProposalMutation) Where(ps ...predicate.LinkProposal) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the LinkProposalMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *LinkProposalMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.LinkProposal, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *LinkProposalMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *LinkProposalMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (LinkProposal).
+func (m *LinkProposalMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *LinkProposalMutation) Fields() []string {
+	fields := make([]string, 0, 11)
+	if m.district != nil {
+		fields = append(fields, linkproposal.FieldDistrictID)
+	}
+	if m.organization != nil {
+		fields = append(fields, linkproposal.FieldOrganizationID)
+	}
+	if m.signal != nil {
+		fields = append(fields, linkproposal.FieldSignal)
+	}
+	if m.evidence != nil {
+		fields = append(fields, linkproposal.FieldEvidence)
+	}
+	if m.evidence_key != nil {
+		fields = append(fields, linkproposal.FieldEvidenceKey)
+	}
+	if m.score != nil {
+		fields = append(fields, linkproposal.FieldScore)
+	}
+	if m.status != nil {
+		fields = append(fields, linkproposal.FieldStatus)
+	}
+	if m.created_at != nil {
+		fields = append(fields, linkproposal.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, linkproposal.FieldUpdatedAt)
+	}
+	if m.decided_at != nil {
+		fields = append(fields, linkproposal.FieldDecidedAt)
+	}
+	if m.decided_by != nil {
+		fields = append(fields, linkproposal.FieldDecidedBy)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *LinkProposalMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case linkproposal.FieldDistrictID:
+		return m.DistrictID()
+	case linkproposal.FieldOrganizationID:
+		return m.OrganizationID()
+	case linkproposal.FieldSignal:
+		return m.Signal()
+	case linkproposal.FieldEvidence:
+		return m.Evidence()
+	case linkproposal.FieldEvidenceKey:
+		return m.EvidenceKey()
+	case linkproposal.FieldScore:
+		return m.Score()
+	case linkproposal.FieldStatus:
+		return m.Status()
+	case linkproposal.FieldCreatedAt:
+		return m.CreatedAt()
+	case linkproposal.FieldUpdatedAt:
+		return m.UpdatedAt()
+	case linkproposal.FieldDecidedAt:
+		return m.DecidedAt()
+	case linkproposal.FieldDecidedBy:
+		return m.DecidedBy()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *LinkProposalMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case linkproposal.FieldDistrictID:
+		return m.OldDistrictID(ctx)
+	case linkproposal.FieldOrganizationID:
+		return m.OldOrganizationID(ctx)
+	case linkproposal.FieldSignal:
+		return m.OldSignal(ctx)
+	case linkproposal.FieldEvidence:
+		return m.OldEvidence(ctx)
+	case linkproposal.FieldEvidenceKey:
+		return m.OldEvidenceKey(ctx)
+	case linkproposal.FieldScore:
+		return m.OldScore(ctx)
+	case linkproposal.FieldStatus:
+		return m.OldStatus(ctx)
+	case linkproposal.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case linkproposal.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	case linkproposal.FieldDecidedAt:
+		return m.OldDecidedAt(ctx)
+	case linkproposal.FieldDecidedBy:
+		return m.OldDecidedBy(ctx)
+	}
+	return nil, fmt.Errorf("unknown LinkProposal field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LinkProposalMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case linkproposal.FieldDistrictID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDistrictID(v)
+		return nil
+	case linkproposal.FieldOrganizationID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganizationID(v)
+		return nil
+	case linkproposal.FieldSignal:
+		v, ok := value.(linkproposal.Signal)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSignal(v)
+		return nil
+	case linkproposal.FieldEvidence:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEvidence(v)
+		return nil
+	case linkproposal.FieldEvidenceKey:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEvidenceKey(v)
+		return nil
+	case linkproposal.FieldScore:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScore(v)
+		return nil
+	case linkproposal.FieldStatus:
+		v, ok := value.(linkproposal.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case linkproposal.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case linkproposal.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	case linkproposal.FieldDecidedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDecidedAt(v)
+		return nil
+	case linkproposal.FieldDecidedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDecidedBy(v)
+		return nil
+	}
+	return fmt.Errorf("unknown LinkProposal field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *LinkProposalMutation) AddedFields() []string {
+	var fields []string
+	if m.addscore != nil {
+		fields = append(fields, linkproposal.FieldScore)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *LinkProposalMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case linkproposal.FieldScore:
+		return m.AddedScore()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LinkProposalMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case linkproposal.FieldScore:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddScore(v)
+		return nil
+	}
+	return fmt.Errorf("unknown LinkProposal numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *LinkProposalMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(linkproposal.FieldDecidedAt) {
+		fields = append(fields, linkproposal.FieldDecidedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *LinkProposalMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *LinkProposalMutation) ClearField(name string) error {
+	switch name {
+	case linkproposal.FieldDecidedAt:
+		m.ClearDecidedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown LinkProposal nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *LinkProposalMutation) ResetField(name string) error {
+	switch name {
+	case linkproposal.FieldDistrictID:
+		m.ResetDistrictID()
+		return nil
+	case linkproposal.FieldOrganizationID:
+		m.ResetOrganizationID()
+		return nil
+	case linkproposal.FieldSignal:
+		m.ResetSignal()
+		return nil
+	case linkproposal.FieldEvidence:
+		m.ResetEvidence()
+		return nil
+	case linkproposal.FieldEvidenceKey:
+		m.ResetEvidenceKey()
+		return nil
+	case linkproposal.FieldScore:
+		m.ResetScore()
+		return nil
+	case linkproposal.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case linkproposal.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case linkproposal.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	case linkproposal.FieldDecidedAt:
+		m.ResetDecidedAt()
+		return nil
+	case linkproposal.FieldDecidedBy:
+		m.ResetDecidedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown LinkProposal field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *LinkProposalMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.district != nil {
+		edges = append(edges, linkproposal.EdgeDistrict)
+	}
+	if m.organization != nil {
+		edges = append(edges, linkproposal.EdgeOrganization)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *LinkProposalMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case linkproposal.EdgeDistrict:
+		if id := m.district; id != nil {
+			return []ent.Value{*id}
+		}
+	case linkproposal.EdgeOrganization:
+		if id := m.organization; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *LinkProposalMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *LinkProposalMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *LinkProposalMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.cleareddistrict {
+		edges = append(edges, linkproposal.EdgeDistrict)
+	}
+	if m.clearedorganization {
+		edges = append(edges, linkproposal.EdgeOrganization)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *LinkProposalMutation) EdgeCleared(name string) bool {
+	switch name {
+	case linkproposal.EdgeDistrict:
+		return m.cleareddistrict
+	case linkproposal.EdgeOrganization:
+		return m.clearedorganization
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *LinkProposalMutation) ClearEdge(name string) error {
+	switch name {
+	case linkproposal.EdgeDistrict:
+		m.ClearDistrict()
+		return nil
+	case linkproposal.EdgeOrganization:
+		m.ClearOrganization()
+		return nil
+	}
+	return fmt.Errorf("unknown LinkProposal unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *LinkProposalMutation) ResetEdge(name string) error {
+	switch name {
+	case linkproposal.EdgeDistrict:
+		m.ResetDistrict()
+		return nil
+	case linkproposal.EdgeOrganization:
+		m.ResetOrganization()
+		return nil
+	}
+	return fmt.Errorf("unknown LinkProposal edge %s", name)
+}
+
+// LoginCodeMutation represents an operation that mutates the LoginCode nodes in the graph.
+type LoginCodeMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *string
+	user_id         *string
+	district_id     *string
+	roles           *[]string
+	appendroles     []string
+	authorized_by   *string
+	organization_id *string
+	created_at      *time.Time
+	expires_at      *time.Time
+	used_at         *time.Time
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*LoginCode, error)
+	predicates      []predicate.LoginCode
+}
+
+var _ ent.Mutation = (*LoginCodeMutation)(nil)
+
+// logincodeOption allows management of the mutation configuration using functional options.
+type logincodeOption func(*LoginCodeMutation)
+
+// newLoginCodeMutation creates new mutation for the LoginCode entity.
+func newLoginCodeMutation(c config, op Op, opts ...logincodeOption) *LoginCodeMutation {
+	m := &LoginCodeMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeLoginCode,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withLoginCodeID sets the ID field of the mutation.
+func withLoginCodeID(id string) logincodeOption {
+	return func(m *LoginCodeMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *LoginCode
+		)
+		m.oldValue = func(ctx context.Context) (*LoginCode, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().LoginCode.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withLoginCode sets the old LoginCode of the mutation.
+func withLoginCode(node *LoginCode) logincodeOption {
+	return func(m *LoginCodeMutation) {
+		m.oldValue = func(context.Context) (*LoginCode, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m LoginCodeMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m LoginCodeMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of LoginCode entities.
+func (m *LoginCodeMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *LoginCodeMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *LoginCodeMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().LoginCode.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *LoginCodeMutation) SetUserID(s string) {
+	m.user_id = &s
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *LoginCodeMutation) UserID() (r string, exists bool) {
+	v := m.user_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the LoginCode entity.
+// If the LoginCode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginCodeMutation) OldUserID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *LoginCodeMutation) ResetUserID() {
+	m.user_id = nil
+}
+
+// SetDistrictID sets the "district_id" field.
+func (m *LoginCodeMutation) SetDistrictID(s string) {
+	m.district_id = &s
+}
+
+// DistrictID returns the value of the "district_id" field in the mutation.
+func (m *LoginCodeMutation) DistrictID() (r string, exists bool) {
+	v := m.district_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDistrictID returns the old "district_id" field's value of the LoginCode entity.
+// If the LoginCode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginCodeMutation) OldDistrictID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDistrictID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDistrictID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDistrictID: %w", err)
+	}
+	return oldValue.DistrictID, nil
+}
+
+// ResetDistrictID resets all changes to the "district_id" field.
+func (m *LoginCodeMutation) ResetDistrictID() {
+	m.district_id = nil
+}
+
+// SetRoles sets the "roles" field.
+func (m *LoginCodeMutation) SetRoles(s []string) {
+	m.roles = &s
+	m.appendroles = nil
+}
+
+// Roles returns the value of the "roles" field in the mutation.
+func (m *LoginCodeMutation) Roles() (r []string, exists bool) {
+	v := m.roles
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRoles returns the old "roles" field's value of the LoginCode entity.
+// If the LoginCode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginCodeMutation) OldRoles(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRoles is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRoles requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRoles: %w", err)
+	}
+	return oldValue.Roles, nil
+}
+
+// AppendRoles adds s to the "roles" field.
+func (m *LoginCodeMutation) AppendRoles(s []string) {
+	m.appendroles = append(m.appendroles, s...)
+}
+
+// AppendedRoles returns the list of values that were appended to the "roles" field in this mutation.
+func (m *LoginCodeMutation) AppendedRoles() ([]string, bool) {
+	if len(m.appendroles) == 0 {
+		return nil, false
+	}
+	return m.appendroles, true
+}
+
+// ClearRoles clears the value of the "roles" field.
+func (m *LoginCodeMutation) ClearRoles() {
+	m.roles = nil
+	m.appendroles = nil
+	m.clearedFields[logincode.FieldRoles] = struct{}{}
+}
+
+// RolesCleared returns if the "roles" field was cleared in this mutation.
+func (m *LoginCodeMutation) RolesCleared() bool {
+	_, ok := m.clearedFields[logincode.FieldRoles]
+	return ok
+}
+
+// ResetRoles resets all changes to the "roles" field.
+func (m *LoginCodeMutation) ResetRoles() {
+	m.roles = nil
+	m.appendroles = nil
+	delete(m.clearedFields, logincode.FieldRoles)
+}
+
+// SetAuthorizedBy sets the "authorized_by" field.
+func (m *LoginCodeMutation) SetAuthorizedBy(s string) {
+	m.authorized_by = &s
+}
+
+// AuthorizedBy returns the value of the "authorized_by" field in the mutation.
+func (m *LoginCodeMutation) AuthorizedBy() (r string, exists bool) {
+	v := m.authorized_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAuthorizedBy returns the old "authorized_by" field's value of the LoginCode entity.
+// If the LoginCode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginCodeMutation) OldAuthorizedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAuthorizedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAuthorizedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAuthorizedBy: %w", err)
+	}
+	return oldValue.AuthorizedBy, nil
+}
+
+// ResetAuthorizedBy resets all changes to the "authorized_by" field.
+func (m *LoginCodeMutation) ResetAuthorizedBy() {
+	m.authorized_by = nil
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (m *LoginCodeMutation) SetOrganizationID(s string) {
+	m.organization_id = &s
+}
+
+// OrganizationID returns the value of the "organization_id" field in the mutation.
+func (m *LoginCodeMutation) OrganizationID() (r string, exists bool) {
+	v := m.organization_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganizationID returns the old "organization_id" field's value of the LoginCode entity.
+// If the LoginCode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginCodeMutation) OldOrganizationID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
+	}
+	return oldValue.OrganizationID, nil
+}
+
+// ResetOrganizationID resets all changes to the "organization_id" field.
+func (m *LoginCodeMutation) ResetOrganizationID() {
+	m.organization_id = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *LoginCodeMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *LoginCodeMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the LoginCode entity.
+// If the LoginCode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginCodeMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *LoginCodeMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *LoginCodeMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *LoginCodeMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the LoginCode entity.
+// If the LoginCode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginCodeMutation) OldExpiresAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *LoginCodeMutation) ResetExpiresAt() {
+	m.expires_at = nil
+}
+
+// SetUsedAt sets the "used_at" field.
+func (m *LoginCodeMutation) SetUsedAt(t time.Time) {
+	m.used_at = &t
+}
+
+// UsedAt returns the value of the "used_at" field in the mutation.
+func (m *LoginCodeMutation) UsedAt() (r time.Time, exists bool) {
+	v := m.used_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUsedAt returns the old "used_at" field's value of the LoginCode entity.
+// If the LoginCode object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginCodeMutation) OldUsedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUsedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUsedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUsedAt: %w", err)
+	}
+	return oldValue.UsedAt, nil
+}
+
+// ClearUsedAt clears the value of the "used_at" field.
+func (m *LoginCodeMutation) ClearUsedAt() {
+	m.used_at = nil
+	m.clearedFields[logincode.FieldUsedAt] = struct{}{}
+}
+
+// UsedAtCleared returns if the "used_at" field was cleared in this mutation.
+func (m *LoginCodeMutation) UsedAtCleared() bool {
+	_, ok := m.clearedFields[logincode.FieldUsedAt]
+	return ok
+}
+
+// ResetUsedAt resets all changes to the "used_at" field.
+func (m *LoginCodeMutation) ResetUsedAt() {
+	m.used_at = nil
+	delete(m.clearedFields, logincode.FieldUsedAt)
+}
+
+// Where appends a list predicates to the LoginCodeMutation builder.
+func (m *LoginCodeMutation) Where(ps ...predicate.LoginCode) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the LoginCodeMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *LoginCodeMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.LoginCode, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *LoginCodeMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *LoginCodeMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (LoginCode).
+func (m *LoginCodeMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *LoginCodeMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.user_id != nil {
+		fields = append(fields, logincode.FieldUserID)
+	}
+	if m.district_id != nil {
+		fields = append(fields, logincode.FieldDistrictID)
+	}
+	if m.roles != nil {
+		fields = append(fields, logincode.FieldRoles)
+	}
+	if m.authorized_by != nil {
+		fields = append(fields, logincode.FieldAuthorizedBy)
+	}
+	if m.organization_id != nil {
+		fields = append(fields, logincode.FieldOrganizationID)
+	}
+	if m.created_at != nil {
+		fields = append(fields, logincode.FieldCreatedAt)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, logincode.FieldExpiresAt)
+	}
+	if m.used_at != nil {
+		fields = append(fields, logincode.FieldUsedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *LoginCodeMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case logincode.FieldUserID:
+		return m.UserID()
+	case logincode.FieldDistrictID:
+		return m.DistrictID()
+	case logincode.FieldRoles:
+		return m.Roles()
+	case logincode.FieldAuthorizedBy:
+		return m.AuthorizedBy()
+	case logincode.FieldOrganizationID:
+		return m.OrganizationID()
+	case logincode.FieldCreatedAt:
+		return m.CreatedAt()
+	case logincode.FieldExpiresAt:
+		return m.ExpiresAt()
+	case logincode.FieldUsedAt:
+		return m.UsedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *LoginCodeMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case logincode.FieldUserID:
+		return m.OldUserID(ctx)
+	case logincode.FieldDistrictID:
+		return m.OldDistrictID(ctx)
+	case logincode.FieldRoles:
+		return m.OldRoles(ctx)
+	case logincode.FieldAuthorizedBy:
+		return m.OldAuthorizedBy(ctx)
+	case logincode.FieldOrganizationID:
+		return m.OldOrganizationID(ctx)
+	case logincode.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case logincode.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	case logincode.FieldUsedAt:
+		return m.OldUsedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown LoginCode field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LoginCodeMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case logincode.FieldUserID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case logincode.FieldDistrictID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDistrictID(v)
+		return nil
+	case logincode.FieldRoles:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRoles(v)
+		return nil
+	case logincode.FieldAuthorizedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAuthorizedBy(v)
+		return nil
+	case logincode.FieldOrganizationID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganizationID(v)
+		return nil
+	case logincode.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case logincode.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	case logincode.FieldUsedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUsedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown LoginCode field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *LoginCodeMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *LoginCodeMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LoginCodeMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown LoginCode numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *LoginCodeMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(logincode.FieldRoles) {
+		fields = append(fields, logincode.FieldRoles)
+	}
+	if m.FieldCleared(logincode.FieldUsedAt) {
+		fields = append(fields, logincode.FieldUsedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *LoginCodeMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *LoginCodeMutation) ClearField(name string) error {
+	switch name {
+	case logincode.FieldRoles:
+		m.ClearRoles()
+		return nil
+	case logincode.FieldUsedAt:
+		m.ClearUsedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown LoginCode nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *LoginCodeMutation) ResetField(name string) error {
+	switch name {
+	case logincode.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case logincode.FieldDistrictID:
+		m.ResetDistrictID()
+		return nil
+	case logincode.FieldRoles:
+		m.ResetRoles()
+		return nil
+	case logincode.FieldAuthorizedBy:
+		m.ResetAuthorizedBy()
+		return nil
+	case logincode.FieldOrganizationID:
+		m.ResetOrganizationID()
+		return nil
+	case logincode.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case logincode.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	case logincode.FieldUsedAt:
+		m.ResetUsedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown LoginCode field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *LoginCodeMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *LoginCodeMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *LoginCodeMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *LoginCodeMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *LoginCodeMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *LoginCodeMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *LoginCodeMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown LoginCode unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *LoginCodeMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown LoginCode edge %s", name)
+}
+
+// LoginStateMutation represents an operation that mutates the LoginState nodes in the graph.
+type LoginStateMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *string
+	purpose         *loginstate.Purpose
+	organization_id *string
+	created_by      *string
+	created_at      *time.Time
+	expires_at      *time.Time
+	used_at         *time.Time
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*LoginState, error)
+	predicates      []predicate.LoginState
+}
+
+var _ ent.Mutation = (*LoginStateMutation)(nil)
+
+// loginstateOption allows management of the mutation configuration using functional options.
+type loginstateOption func(*LoginStateMutation)
+
+// newLoginStateMutation creates new mutation for the LoginState entity.
+func newLoginStateMutation(c config, op Op, opts ...loginstateOption) *LoginStateMutation {
+	m := &LoginStateMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeLoginState,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withLoginStateID sets the ID field of the mutation.
+func withLoginStateID(id string) loginstateOption {
+	return func(m *LoginStateMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *LoginState
+		)
+		m.oldValue = func(ctx context.Context) (*LoginState, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().LoginState.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withLoginState sets the old LoginState of the mutation.
+func withLoginState(node *LoginState) loginstateOption {
+	return func(m *LoginStateMutation) {
+		m.oldValue = func(context.Context) (*LoginState, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m LoginStateMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m LoginStateMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of LoginState entities.
+func (m *LoginStateMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *LoginStateMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *LoginStateMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().LoginState.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetPurpose sets the "purpose" field.
+func (m *LoginStateMutation) SetPurpose(l loginstate.Purpose) {
+	m.purpose = &l
+}
+
+// Purpose returns the value of the "purpose" field in the mutation.
+func (m *LoginStateMutation) Purpose() (r loginstate.Purpose, exists bool) {
+	v := m.purpose
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPurpose returns the old "purpose" field's value of the LoginState entity.
+// If the LoginState object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginStateMutation) OldPurpose(ctx context.Context) (v loginstate.Purpose, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPurpose is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPurpose requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPurpose: %w", err)
+	}
+	return oldValue.Purpose, nil
+}
+
+// ResetPurpose resets all changes to the "purpose" field.
+func (m *LoginStateMutation) ResetPurpose() {
+	m.purpose = nil
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (m *LoginStateMutation) SetOrganizationID(s string) {
+	m.organization_id = &s
+}
+
+// OrganizationID returns the value of the "organization_id" field in the mutation.
+func (m *LoginStateMutation) OrganizationID() (r string, exists bool) {
+	v := m.organization_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganizationID returns the old "organization_id" field's value of the LoginState entity.
+// If the LoginState object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginStateMutation) OldOrganizationID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
+	}
+	return oldValue.OrganizationID, nil
+}
+
+// ResetOrganizationID resets all changes to the "organization_id" field.
+func (m *LoginStateMutation) ResetOrganizationID() {
+	m.organization_id = nil
+}
+
+// SetCreatedBy sets the "created_by" field.
+func (m *LoginStateMutation) SetCreatedBy(s string) {
+	m.created_by = &s
+}
+
+// CreatedBy returns the value of the "created_by" field in the mutation.
+func (m *LoginStateMutation) CreatedBy() (r string, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedBy returns the old "created_by" field's value of the LoginState entity.
+// If the LoginState object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginStateMutation) OldCreatedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedBy: %w", err)
+	}
+	return oldValue.CreatedBy, nil
+}
+
+// ResetCreatedBy resets all changes to the "created_by" field.
+func (m *LoginStateMutation) ResetCreatedBy() {
+	m.created_by = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *LoginStateMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *LoginStateMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the LoginState entity.
+// If the LoginState object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginStateMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *LoginStateMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetExpiresAt sets the "expires_at" field.
+func (m *LoginStateMutation) SetExpiresAt(t time.Time) {
+	m.expires_at = &t
+}
+
+// ExpiresAt returns the value of the "expires_at" field in the mutation.
+func (m *LoginStateMutation) ExpiresAt() (r time.Time, exists bool) {
+	v := m.expires_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExpiresAt returns the old "expires_at" field's value of the LoginState entity.
+// If the LoginState object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginStateMutation) OldExpiresAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExpiresAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExpiresAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExpiresAt: %w", err)
+	}
+	return oldValue.ExpiresAt, nil
+}
+
+// ResetExpiresAt resets all changes to the "expires_at" field.
+func (m *LoginStateMutation) ResetExpiresAt() {
+	m.expires_at = nil
+}
+
+// SetUsedAt sets the "used_at" field.
+func (m *LoginStateMutation) SetUsedAt(t time.Time) {
+	m.used_at = &t
+}
+
+// UsedAt returns the value of the "used_at" field in the mutation.
+func (m *LoginStateMutation) UsedAt() (r time.Time, exists bool) {
+	v := m.used_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUsedAt returns the old "used_at" field's value of the LoginState entity.
+// If the LoginState object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LoginStateMutation) OldUsedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUsedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUsedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUsedAt: %w", err)
+	}
+	return oldValue.UsedAt, nil
+}
+
+// ClearUsedAt clears the value of the "used_at" field.
+func (m *LoginStateMutation) ClearUsedAt() {
+	m.used_at = nil
+	m.clearedFields[loginstate.FieldUsedAt] = struct{}{}
+}
+
+// UsedAtCleared returns if the "used_at" field was cleared in this mutation.
+func (m *LoginStateMutation) UsedAtCleared() bool {
+	_, ok := m.clearedFields[loginstate.FieldUsedAt]
+	return ok
+}
+
+// ResetUsedAt resets all changes to the "used_at" field.
+func (m *LoginStateMutation) ResetUsedAt() {
+	m.used_at = nil
+	delete(m.clearedFields, loginstate.FieldUsedAt)
+}
+
+// Where appends a list predicates to the LoginStateMutation builder.
+func (m *LoginStateMutation) Where(ps ...predicate.LoginState) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the LoginStateMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *LoginStateMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.LoginState, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *LoginStateMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *LoginStateMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (LoginState).
+func (m *LoginStateMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *LoginStateMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.purpose != nil {
+		fields = append(fields, loginstate.FieldPurpose)
+	}
+	if m.organization_id != nil {
+		fields = append(fields, loginstate.FieldOrganizationID)
+	}
+	if m.created_by != nil {
+		fields = append(fields, loginstate.FieldCreatedBy)
+	}
+	if m.created_at != nil {
+		fields = append(fields, loginstate.FieldCreatedAt)
+	}
+	if m.expires_at != nil {
+		fields = append(fields, loginstate.FieldExpiresAt)
+	}
+	if m.used_at != nil {
+		fields = append(fields, loginstate.FieldUsedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *LoginStateMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case loginstate.FieldPurpose:
+		return m.Purpose()
+	case loginstate.FieldOrganizationID:
+		return m.OrganizationID()
+	case loginstate.FieldCreatedBy:
+		return m.CreatedBy()
+	case loginstate.FieldCreatedAt:
+		return m.CreatedAt()
+	case loginstate.FieldExpiresAt:
+		return m.ExpiresAt()
+	case loginstate.FieldUsedAt:
+		return m.UsedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *LoginStateMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case loginstate.FieldPurpose:
+		return m.OldPurpose(ctx)
+	case loginstate.FieldOrganizationID:
+		return m.OldOrganizationID(ctx)
+	case loginstate.FieldCreatedBy:
+		return m.OldCreatedBy(ctx)
+	case loginstate.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case loginstate.FieldExpiresAt:
+		return m.OldExpiresAt(ctx)
+	case loginstate.FieldUsedAt:
+		return m.OldUsedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown LoginState field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LoginStateMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case loginstate.FieldPurpose:
+		v, ok := value.(loginstate.Purpose)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPurpose(v)
+		return nil
+	case loginstate.FieldOrganizationID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganizationID(v)
+		return nil
+	case loginstate.FieldCreatedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedBy(v)
+		return nil
+	case loginstate.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case loginstate.FieldExpiresAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExpiresAt(v)
+		return nil
+	case loginstate.FieldUsedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUsedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown LoginState field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *LoginStateMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *LoginStateMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LoginStateMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown LoginState numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *LoginStateMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(loginstate.FieldUsedAt) {
+		fields = append(fields, loginstate.FieldUsedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *LoginStateMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *LoginStateMutation) ClearField(name string) error {
+	switch name {
+	case loginstate.FieldUsedAt:
+		m.ClearUsedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown LoginState nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *LoginStateMutation) ResetField(name string) error {
+	switch name {
+	case loginstate.FieldPurpose:
+		m.ResetPurpose()
+		return nil
+	case loginstate.FieldOrganizationID:
+		m.ResetOrganizationID()
+		return nil
+	case loginstate.FieldCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	case loginstate.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case loginstate.FieldExpiresAt:
+		m.ResetExpiresAt()
+		return nil
+	case loginstate.FieldUsedAt:
+		m.ResetUsedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown LoginState field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *LoginStateMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *LoginStateMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *LoginStateMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *LoginStateMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *LoginStateMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *LoginStateMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *LoginStateMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown LoginState unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *LoginStateMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown LoginState edge %s", name)
+}
+
+// OrganizationMutation represents an operation that mutates the Organization nodes in the graph.
+type OrganizationMutation struct {
+	config
+	op                    Op
+	typ                   string
+	id                    *string
+	external_id           *string
+	name                  *string
+	mdr_number            *string
+	nces_id               *string
+	state                 *string
+	email_domains         *[]string
+	appendemail_domains   []string
+	contact_emails        *[]string
+	appendcontact_emails  []string
+	auto_link_invites     *bool
+	created_at            *time.Time
+	updated_at            *time.Time
+	clearedFields         map[string]struct{}
+	links                 map[string]struct{}
+	removedlinks          map[string]struct{}
+	clearedlinks          bool
+	link_proposals        map[string]struct{}
+	removedlink_proposals map[string]struct{}
+	clearedlink_proposals bool
+	done                  bool
+	oldValue              func(context.Context) (*Organization, error)
+	predicates            []predicate.Organization
+}
+
+var _ ent.Mutation = (*OrganizationMutation)(nil)
+
+// organizationOption allows management of the mutation configuration using functional options.
+type organizationOption func(*OrganizationMutation)
+
+// newOrganizationMutation creates new mutation for the Organization entity.
+func newOrganizationMutation(c config, op Op, opts ...organizationOption) *OrganizationMutation {
+	m := &OrganizationMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeOrganization,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withOrganizationID sets the ID field of the mutation.
+func withOrganizationID(id string) organizationOption {
+	return func(m *OrganizationMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *Organization
+		)
+		m.oldValue = func(ctx context.Context) (*Organization, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().Organization.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withOrganization sets the old Organization of the mutation.
+func withOrganization(node *Organization) organizationOption {
+	return func(m *OrganizationMutation) {
+		m.oldValue = func(context.Context) (*Organization, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m OrganizationMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m OrganizationMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of Organization entities.
+func (m *OrganizationMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *OrganizationMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *OrganizationMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().Organization.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetExternalID sets the "external_id" field.
+func (m *OrganizationMutation) SetExternalID(s string) {
+	m.external_id = &s
+}
+
+// ExternalID returns the value of the "external_id" field in the mutation.
+func (m *OrganizationMutation) ExternalID() (r string, exists bool) {
+	v := m.external_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExternalID returns the old "external_id" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldExternalID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExternalID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExternalID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExternalID: %w", err)
+	}
+	return oldValue.ExternalID, nil
+}
+
+// ResetExternalID resets all changes to the "external_id" field.
+func (m *OrganizationMutation) ResetExternalID() {
+	m.external_id = nil
+}
+
+// SetName sets the "name" field.
+func (m *OrganizationMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *OrganizationMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *OrganizationMutation) ResetName() {
+	m.name = nil
+}
+
+// SetMdrNumber sets the "mdr_number" field.
+func (m *OrganizationMutation) SetMdrNumber(s string) {
+	m.mdr_number = &s
+}
+
+// MdrNumber returns the value of the "mdr_number" field in the mutation.
+func (m *OrganizationMutation) MdrNumber() (r string, exists bool) {
+	v := m.mdr_number
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMdrNumber returns the old "mdr_number" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldMdrNumber(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMdrNumber is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMdrNumber requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMdrNumber: %w", err)
+	}
+	return oldValue.MdrNumber, nil
+}
+
+// ResetMdrNumber resets all changes to the "mdr_number" field.
+func (m *OrganizationMutation) ResetMdrNumber() {
+	m.mdr_number = nil
+}
+
+// SetNcesID sets the "nces_id" field.
+func (m *OrganizationMutation) SetNcesID(s string) {
+	m.nces_id = &s
+}
+
+// NcesID returns the value of the "nces_id" field in the mutation.
+func (m *OrganizationMutation) NcesID() (r string, exists bool) {
+	v := m.nces_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNcesID returns the old "nces_id" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldNcesID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNcesID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNcesID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNcesID: %w", err)
+	}
+	return oldValue.NcesID, nil
+}
+
+// ResetNcesID resets all changes to the "nces_id" field.
+func (m *OrganizationMutation) ResetNcesID() {
+	m.nces_id = nil
+}
+
+// SetState sets the "state" field.
+func (m *OrganizationMutation) SetState(s string) {
+	m.state = &s
+}
+
+// State returns the value of the "state" field in the mutation.
+func (m *OrganizationMutation) State() (r string, exists bool) {
+	v := m.state
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldState returns the old "state" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldState(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldState is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldState requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldState: %w", err)
+	}
+	return oldValue.State, nil
+}
+
+// ResetState resets all changes to the "state" field.
+func (m *OrganizationMutation) ResetState() {
+	m.state = nil
+}
+
+// SetEmailDomains sets the "email_domains" field.
+func (m *OrganizationMutation) SetEmailDomains(s []string) {
+	m.email_domains = &s
+	m.appendemail_domains = nil
+}
+
+// EmailDomains returns the value of the "email_domains" field in the mutation.
+func (m *OrganizationMutation) EmailDomains() (r []string, exists bool) {
+	v := m.email_domains
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmailDomains returns the old "email_domains" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldEmailDomains(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmailDomains is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmailDomains requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmailDomains: %w", err)
+	}
+	return oldValue.EmailDomains, nil
+}
+
+// AppendEmailDomains adds s to the "email_domains" field.
+func (m *OrganizationMutation) AppendEmailDomains(s []string) {
+	m.appendemail_domains = append(m.appendemail_domains, s...)
+}
+
+// AppendedEmailDomains returns the list of values that were appended to the "email_domains" field in this mutation.
+func (m *OrganizationMutation) AppendedEmailDomains() ([]string, bool) {
+	if len(m.appendemail_domains) == 0 {
+		return nil, false
+	}
+	return m.appendemail_domains, true
+}
+
+// ClearEmailDomains clears the value of the "email_domains" field.
+func (m *OrganizationMutation) ClearEmailDomains() {
+	m.email_domains = nil
+	m.appendemail_domains = nil
+	m.clearedFields[organization.FieldEmailDomains] = struct{}{}
+}
+
+// EmailDomainsCleared returns if the "email_domains" field was cleared in this mutation.
+func (m *OrganizationMutation) EmailDomainsCleared() bool {
+	_, ok := m.clearedFields[organization.FieldEmailDomains]
+	return ok
+}
+
+// ResetEmailDomains resets all changes to the "email_domains" field.
+func (m *OrganizationMutation) ResetEmailDomains() {
+	m.email_domains = nil
+	m.appendemail_domains = nil
+	delete(m.clearedFields, organization.FieldEmailDomains)
+}
+
+// SetContactEmails sets the "contact_emails" field.
+func (m *OrganizationMutation) SetContactEmails(s []string) {
+	m.contact_emails = &s
+	m.appendcontact_emails = nil
+}
+
+// ContactEmails returns the value of the "contact_emails" field in the mutation.
+func (m *OrganizationMutation) ContactEmails() (r []string, exists bool) {
+	v := m.contact_emails
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldContactEmails returns the old "contact_emails" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldContactEmails(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldContactEmails is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldContactEmails requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldContactEmails: %w", err)
+	}
+	return oldValue.ContactEmails, nil
+}
+
+// AppendContactEmails adds s to the "contact_emails" field.
+func (m *OrganizationMutation) AppendContactEmails(s []string) {
+	m.appendcontact_emails = append(m.appendcontact_emails, s...)
+}
+
+// AppendedContactEmails returns the list of values that were appended to the "contact_emails" field in this mutation.
+func (m *OrganizationMutation) AppendedContactEmails() ([]string, bool) {
+	if len(m.appendcontact_emails) == 0 {
+		return nil, false
+	}
+	return m.appendcontact_emails, true
+}
+
+// ClearContactEmails clears the value of the "contact_emails" field.
+func (m *OrganizationMutation) ClearContactEmails() {
+	m.contact_emails = nil
+	m.appendcontact_emails = nil
+	m.clearedFields[organization.FieldContactEmails] = struct{}{}
+}
+
+// ContactEmailsCleared returns if the "contact_emails" field was cleared in this mutation.
+func (m *OrganizationMutation) ContactEmailsCleared() bool {
+	_, ok := m.clearedFields[organization.FieldContactEmails]
+	return ok
+}
+
+// ResetContactEmails resets all changes to the "contact_emails" field.
+func (m *OrganizationMutation) ResetContactEmails() {
+	m.contact_emails = nil
+	m.appendcontact_emails = nil
+	delete(m.clearedFields, organization.FieldContactEmails)
+}
+
+// SetAutoLinkInvites sets the "auto_link_invites" field.
+func (m *OrganizationMutation) SetAutoLinkInvites(b bool) {
+	m.auto_link_invites = &b
+}
+
+// AutoLinkInvites returns the value of the "auto_link_invites" field in the mutation.
+func (m *OrganizationMutation) AutoLinkInvites() (r bool, exists bool) {
+	v := m.auto_link_invites
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAutoLinkInvites returns the old "auto_link_invites" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldAutoLinkInvites(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAutoLinkInvites is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAutoLinkInvites requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAutoLinkInvites: %w", err)
+	}
+	return oldValue.AutoLinkInvites, nil
+}
+
+// ResetAutoLinkInvites resets all changes to the "auto_link_invites" field.
+func (m *OrganizationMutation) ResetAutoLinkInvites() {
+	m.auto_link_invites = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *OrganizationMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *OrganizationMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *OrganizationMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *OrganizationMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *OrganizationMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the Organization entity.
+// If the Organization object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OrganizationMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *OrganizationMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// AddLinkIDs adds the "links" edge to the DistrictLink entity by ids.
+func (m *OrganizationMutation) AddLinkIDs(ids ...string) {
+	if m.links == nil {
+		m.links = make(map[string]struct{})
+	}
+	for i := range ids {
+		m.links[ids[i]] = struct{}{}
+	}
+}
+
+// ClearLinks clears the "links" edge to the DistrictLink entity.
+func (m *OrganizationMutation) ClearLinks() {
+	m.clearedlinks = true
+}
+
+// LinksCleared reports if the "links" edge to the DistrictLink entity was cleared.
+func (m *OrganizationMutation) LinksCleared() bool {
+	return m.clearedlinks
+}
+
+// RemoveLinkIDs removes the "links" edge to the DistrictLink entity by IDs.
+func (m *OrganizationMutation) RemoveLinkIDs(ids ...string) {
+	if m.removedlinks == nil {
+		m.removedlinks = make(map[string]struct{})
+	}
+	for i := range ids {
+		delete(m.links, ids[i])
+		m.removedlinks[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedLinks returns the removed IDs of the "links" edge to the DistrictLink entity.
+func (m *OrganizationMutation) RemovedLinksIDs() (ids []string) {
+	for id := range m.removedlinks {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// LinksIDs returns the "links" edge IDs in the mutation.
+func (m *OrganizationMutation) LinksIDs() (ids []string) {
+	for id := range m.links {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetLinks resets all changes to the "links" edge.
+func (m *OrganizationMutation) ResetLinks() {
+	m.links = nil
+	m.clearedlinks = false
+	m.removedlinks = nil
+}
+
+// AddLinkProposalIDs adds the "link_proposals" edge to the LinkProposal entity by ids.
+func (m *OrganizationMutation) AddLinkProposalIDs(ids ...string) {
+	if m.link_proposals == nil {
+		m.link_proposals = make(map[string]struct{})
+	}
+	for i := range ids {
+		m.link_proposals[ids[i]] = struct{}{}
+	}
+}
+
+// ClearLinkProposals clears the "link_proposals" edge to the LinkProposal entity.
+func (m *OrganizationMutation) ClearLinkProposals() {
+	m.clearedlink_proposals = true
+}
+
+// LinkProposalsCleared reports if the "link_proposals" edge to the LinkProposal entity was cleared.
+func (m *OrganizationMutation) LinkProposalsCleared() bool {
+	return m.clearedlink_proposals
+}
+
+// RemoveLinkProposalIDs removes the "link_proposals" edge to the LinkProposal entity by IDs.
+func (m *OrganizationMutation) RemoveLinkProposalIDs(ids ...string) {
+	if m.removedlink_proposals == nil {
+		m.removedlink_proposals = make(map[string]struct{})
+	}
+	for i := range ids {
+		delete(m.link_proposals, ids[i])
+		m.removedlink_proposals[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedLinkProposals returns the removed IDs of the "link_proposals" edge to the LinkProposal entity.
+func (m *OrganizationMutation) RemovedLinkProposalsIDs() (ids []string) {
+	for id := range m.removedlink_proposals {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// LinkProposalsIDs returns the "link_proposals" edge IDs in the mutation.
+func (m *OrganizationMutation) LinkProposalsIDs() (ids []string) {
+	for id := range m.link_proposals {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetLinkProposals resets all changes to the "link_proposals" edge.
+func (m *OrganizationMutation) ResetLinkProposals() {
+	m.link_proposals = nil
+	m.clearedlink_proposals = false
+	m.removedlink_proposals = nil
+}
+
+// Where appends a list predicates to the OrganizationMutation builder.
+func (m *OrganizationMutation) Where(ps ...predicate.Organization) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the OrganizationMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *OrganizationMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.Organization, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *OrganizationMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *OrganizationMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (Organization).
+func (m *OrganizationMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *OrganizationMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.external_id != nil {
+		fields = append(fields, organization.FieldExternalID)
+	}
+	if m.name != nil {
+		fields = append(fields, organization.FieldName)
+	}
+	if m.mdr_number != nil {
+		fields = append(fields, organization.FieldMdrNumber)
+	}
+	if m.nces_id != nil {
+		fields = append(fields, organization.FieldNcesID)
+	}
+	if m.state != nil {
+		fields = append(fields, organization.FieldState)
+	}
+	if m.email_domains != nil {
+		fields = append(fields, organization.FieldEmailDomains)
+	}
+	if m.contact_emails != nil {
+		fields = append(fields, organization.FieldContactEmails)
+	}
+	if m.auto_link_invites != nil {
+		fields = append(fields, organization.FieldAutoLinkInvites)
+	}
+	if m.created_at != nil {
+		fields = append(fields, organization.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, organization.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *OrganizationMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case organization.FieldExternalID:
+		return m.ExternalID()
+	case organization.FieldName:
+		return m.Name()
+	case organization.FieldMdrNumber:
+		return m.MdrNumber()
+	case organization.FieldNcesID:
+		return m.NcesID()
+	case organization.FieldState:
+		return m.State()
+	case organization.FieldEmailDomains:
+		return m.EmailDomains()
+	case organization.FieldContactEmails:
+		return m.ContactEmails()
+	case organization.FieldAutoLinkInvites:
+		return m.AutoLinkInvites()
+	case organization.FieldCreatedAt:
+		return m.CreatedAt()
+	case organization.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *OrganizationMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case organization.FieldExternalID:
+		return m.OldExternalID(ctx)
+	case organization.FieldName:
+		return m.OldName(ctx)
+	case organization.FieldMdrNumber:
+		return m.OldMdrNumber(ctx)
+	case organization.FieldNcesID:
+		return m.OldNcesID(ctx)
+	case organization.FieldState:
+		return m.OldState(ctx)
+	case organization.FieldEmailDomains:
+		return m.OldEmailDomains(ctx)
+	case organization.FieldContactEmails:
+		return m.OldContactEmails(ctx)
+	case organization.FieldAutoLinkInvites:
+		return m.OldAutoLinkInvites(ctx)
+	case organization.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case organization.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown Organization field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *OrganizationMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case organization.FieldExternalID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExternalID(v)
+		return nil
+	case organization.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case organization.FieldMdrNumber:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMdrNumber(v)
+		return nil
+	case organization.FieldNcesID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNcesID(v)
+		return nil
+	case organization.FieldState:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetState(v)
+		return nil
+	case organization.FieldEmailDomains:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmailDomains(v)
+		return nil
+	case organization.FieldContactEmails:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetContactEmails(v)
+		return nil
+	case organization.FieldAutoLinkInvites:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAutoLinkInvites(v)
+		return nil
+	case organization.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case organization.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown Organization field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *OrganizationMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *OrganizationMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *OrganizationMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Organization numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *OrganizationMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(organization.FieldEmailDomains) {
+		fields = append(fields, organization.FieldEmailDomains)
+	}
+	if m.FieldCleared(organization.FieldContactEmails) {
+		fields = append(fields, organization.FieldContactEmails)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *OrganizationMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *OrganizationMutation) ClearField(name string) error {
+	switch name {
+	case organization.FieldEmailDomains:
+		m.ClearEmailDomains()
+		return nil
+	case organization.FieldContactEmails:
+		m.ClearContactEmails()
+		return nil
+	}
+	return fmt.Errorf("unknown Organization nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *OrganizationMutation) ResetField(name string) error {
+	switch name {
+	case organization.FieldExternalID:
+		m.ResetExternalID()
+		return nil
+	case organization.FieldName:
+		m.ResetName()
+		return nil
+	case organization.FieldMdrNumber:
+		m.ResetMdrNumber()
+		return nil
+	case organization.FieldNcesID:
+		m.ResetNcesID()
+		return nil
+	case organization.FieldState:
+		m.ResetState()
+		return nil
+	case organization.FieldEmailDomains:
+		m.ResetEmailDomains()
+		return nil
+	case organization.FieldContactEmails:
+		m.ResetContactEmails()
+		return nil
+	case organization.FieldAutoLinkInvites:
+		m.ResetAutoLinkInvites()
+		return nil
+	case organization.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case organization.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown Organization field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *OrganizationMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.links != nil {
+		edges = append(edges, organization.EdgeLinks)
+	}
+	if m.link_proposals != nil {
+		edges = append(edges, organization.EdgeLinkProposals)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *OrganizationMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case organization.EdgeLinks:
+		ids := make([]ent.Value, 0, len(m.links))
+		for id := range m.links {
+			ids = append(ids, id)
+		}
+		return ids
+	case organization.EdgeLinkProposals:
+		ids := make([]ent.Value, 0, len(m.link_proposals))
+		for id := range m.link_proposals {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *OrganizationMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.removedlinks != nil {
+		edges = append(edges, organization.EdgeLinks)
+	}
+	if m.removedlink_proposals != nil {
+		edges = append(edges, organization.EdgeLinkProposals)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *OrganizationMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case organization.EdgeLinks:
+		ids := make([]ent.Value, 0, len(m.removedlinks))
+		for id := range m.removedlinks {
+			ids = append(ids, id)
+		}
+		return ids
+	case organization.EdgeLinkProposals:
+		ids := make([]ent.Value, 0, len(m.removedlink_proposals))
+		for id := range m.removedlink_proposals {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *OrganizationMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedlinks {
+		edges = append(edges, organization.EdgeLinks)
+	}
+	if m.clearedlink_proposals {
+		edges = append(edges, organization.EdgeLinkProposals)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *OrganizationMutation) EdgeCleared(name string) bool {
+	switch name {
+	case organization.EdgeLinks:
+		return m.clearedlinks
+	case organization.EdgeLinkProposals:
+		return m.clearedlink_proposals
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *OrganizationMutation) ClearEdge(name string) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown Organization unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *OrganizationMutation) ResetEdge(name string) error {
+	switch name {
+	case organization.EdgeLinks:
+		m.ResetLinks()
+		return nil
+	case organization.EdgeLinkProposals:
+		m.ResetLinkProposals()
+		return nil
+	}
+	return fmt.Errorf("unknown Organization edge %s", name)
 }
 
 // RoleSchoolMutation represents an operation that mutates the RoleSchool nodes in the graph.

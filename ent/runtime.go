@@ -10,7 +10,12 @@ import (
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
+	"github.com/rostermirror/rostermirror/ent/districtlink"
 	"github.com/rostermirror/rostermirror/ent/districttoken"
+	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/logincode"
+	"github.com/rostermirror/rostermirror/ent/loginstate"
+	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/schema"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -290,6 +295,58 @@ func init() {
 			return nil
 		}
 	}()
+	districtlinkFields := schema.DistrictLink{}.Fields()
+	_ = districtlinkFields
+	// districtlinkDescDistrictID is the schema descriptor for district_id field.
+	districtlinkDescDistrictID := districtlinkFields[1].Descriptor()
+	// districtlink.DistrictIDValidator is a validator for the "district_id" field. It is called by the builders before save.
+	districtlink.DistrictIDValidator = func() func(string) error {
+		validators := districtlinkDescDistrictID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(district string) error {
+			for _, fn := range fns {
+				if err := fn(district); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// districtlinkDescOrganizationID is the schema descriptor for organization_id field.
+	districtlinkDescOrganizationID := districtlinkFields[2].Descriptor()
+	// districtlink.OrganizationIDValidator is a validator for the "organization_id" field. It is called by the builders before save.
+	districtlink.OrganizationIDValidator = districtlinkDescOrganizationID.Validators[0].(func(string) error)
+	// districtlinkDescSignal is the schema descriptor for signal field.
+	districtlinkDescSignal := districtlinkFields[4].Descriptor()
+	// districtlink.DefaultSignal holds the default value on creation for the signal field.
+	districtlink.DefaultSignal = districtlinkDescSignal.Default.(string)
+	// districtlinkDescLinkedBy is the schema descriptor for linked_by field.
+	districtlinkDescLinkedBy := districtlinkFields[5].Descriptor()
+	// districtlink.DefaultLinkedBy holds the default value on creation for the linked_by field.
+	districtlink.DefaultLinkedBy = districtlinkDescLinkedBy.Default.(string)
+	// districtlinkDescConnected is the schema descriptor for connected field.
+	districtlinkDescConnected := districtlinkFields[8].Descriptor()
+	// districtlink.DefaultConnected holds the default value on creation for the connected field.
+	districtlink.DefaultConnected = districtlinkDescConnected.Default.(bool)
+	// districtlinkDescDiscoveredAt is the schema descriptor for discovered_at field.
+	districtlinkDescDiscoveredAt := districtlinkFields[9].Descriptor()
+	// districtlink.DefaultDiscoveredAt holds the default value on creation for the discovered_at field.
+	districtlink.DefaultDiscoveredAt = districtlinkDescDiscoveredAt.Default.(func() time.Time)
+	// districtlinkDescUpdatedAt is the schema descriptor for updated_at field.
+	districtlinkDescUpdatedAt := districtlinkFields[10].Descriptor()
+	// districtlink.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	districtlink.DefaultUpdatedAt = districtlinkDescUpdatedAt.Default.(func() time.Time)
+	// districtlink.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	districtlink.UpdateDefaultUpdatedAt = districtlinkDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// districtlinkDescID is the schema descriptor for id field.
+	districtlinkDescID := districtlinkFields[0].Descriptor()
+	// districtlink.DefaultID holds the default value on creation for the id field.
+	districtlink.DefaultID = districtlinkDescID.Default.(func() string)
+	// districtlink.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	districtlink.IDValidator = districtlinkDescID.Validators[0].(func(string) error)
 	districttokenFields := schema.DistrictToken{}.Fields()
 	_ = districttokenFields
 	// districttokenDescLastError is the schema descriptor for last_error field.
@@ -314,6 +371,262 @@ func init() {
 			return nil
 		}
 	}()
+	linkproposalFields := schema.LinkProposal{}.Fields()
+	_ = linkproposalFields
+	// linkproposalDescDistrictID is the schema descriptor for district_id field.
+	linkproposalDescDistrictID := linkproposalFields[1].Descriptor()
+	// linkproposal.DistrictIDValidator is a validator for the "district_id" field. It is called by the builders before save.
+	linkproposal.DistrictIDValidator = func() func(string) error {
+		validators := linkproposalDescDistrictID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(district string) error {
+			for _, fn := range fns {
+				if err := fn(district); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// linkproposalDescOrganizationID is the schema descriptor for organization_id field.
+	linkproposalDescOrganizationID := linkproposalFields[2].Descriptor()
+	// linkproposal.OrganizationIDValidator is a validator for the "organization_id" field. It is called by the builders before save.
+	linkproposal.OrganizationIDValidator = func() func(string) error {
+		validators := linkproposalDescOrganizationID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(organization string) error {
+			for _, fn := range fns {
+				if err := fn(organization); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// linkproposalDescEvidence is the schema descriptor for evidence field.
+	linkproposalDescEvidence := linkproposalFields[4].Descriptor()
+	// linkproposal.DefaultEvidence holds the default value on creation for the evidence field.
+	linkproposal.DefaultEvidence = linkproposalDescEvidence.Default.(string)
+	// linkproposalDescEvidenceKey is the schema descriptor for evidence_key field.
+	linkproposalDescEvidenceKey := linkproposalFields[5].Descriptor()
+	// linkproposal.EvidenceKeyValidator is a validator for the "evidence_key" field. It is called by the builders before save.
+	linkproposal.EvidenceKeyValidator = func() func(string) error {
+		validators := linkproposalDescEvidenceKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(evidence_key string) error {
+			for _, fn := range fns {
+				if err := fn(evidence_key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// linkproposalDescCreatedAt is the schema descriptor for created_at field.
+	linkproposalDescCreatedAt := linkproposalFields[8].Descriptor()
+	// linkproposal.DefaultCreatedAt holds the default value on creation for the created_at field.
+	linkproposal.DefaultCreatedAt = linkproposalDescCreatedAt.Default.(func() time.Time)
+	// linkproposalDescUpdatedAt is the schema descriptor for updated_at field.
+	linkproposalDescUpdatedAt := linkproposalFields[9].Descriptor()
+	// linkproposal.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	linkproposal.DefaultUpdatedAt = linkproposalDescUpdatedAt.Default.(func() time.Time)
+	// linkproposal.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	linkproposal.UpdateDefaultUpdatedAt = linkproposalDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// linkproposalDescDecidedBy is the schema descriptor for decided_by field.
+	linkproposalDescDecidedBy := linkproposalFields[11].Descriptor()
+	// linkproposal.DefaultDecidedBy holds the default value on creation for the decided_by field.
+	linkproposal.DefaultDecidedBy = linkproposalDescDecidedBy.Default.(string)
+	// linkproposalDescID is the schema descriptor for id field.
+	linkproposalDescID := linkproposalFields[0].Descriptor()
+	// linkproposal.DefaultID holds the default value on creation for the id field.
+	linkproposal.DefaultID = linkproposalDescID.Default.(func() string)
+	// linkproposal.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	linkproposal.IDValidator = linkproposalDescID.Validators[0].(func(string) error)
+	logincodeFields := schema.LoginCode{}.Fields()
+	_ = logincodeFields
+	// logincodeDescUserID is the schema descriptor for user_id field.
+	logincodeDescUserID := logincodeFields[1].Descriptor()
+	// logincode.UserIDValidator is a validator for the "user_id" field. It is called by the builders before save.
+	logincode.UserIDValidator = func() func(string) error {
+		validators := logincodeDescUserID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(user_id string) error {
+			for _, fn := range fns {
+				if err := fn(user_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// logincodeDescDistrictID is the schema descriptor for district_id field.
+	logincodeDescDistrictID := logincodeFields[2].Descriptor()
+	// logincode.DistrictIDValidator is a validator for the "district_id" field. It is called by the builders before save.
+	logincode.DistrictIDValidator = func() func(string) error {
+		validators := logincodeDescDistrictID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(district_id string) error {
+			for _, fn := range fns {
+				if err := fn(district_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// logincodeDescAuthorizedBy is the schema descriptor for authorized_by field.
+	logincodeDescAuthorizedBy := logincodeFields[4].Descriptor()
+	// logincode.DefaultAuthorizedBy holds the default value on creation for the authorized_by field.
+	logincode.DefaultAuthorizedBy = logincodeDescAuthorizedBy.Default.(string)
+	// logincodeDescOrganizationID is the schema descriptor for organization_id field.
+	logincodeDescOrganizationID := logincodeFields[5].Descriptor()
+	// logincode.DefaultOrganizationID holds the default value on creation for the organization_id field.
+	logincode.DefaultOrganizationID = logincodeDescOrganizationID.Default.(string)
+	// logincodeDescCreatedAt is the schema descriptor for created_at field.
+	logincodeDescCreatedAt := logincodeFields[6].Descriptor()
+	// logincode.DefaultCreatedAt holds the default value on creation for the created_at field.
+	logincode.DefaultCreatedAt = logincodeDescCreatedAt.Default.(func() time.Time)
+	// logincodeDescID is the schema descriptor for id field.
+	logincodeDescID := logincodeFields[0].Descriptor()
+	// logincode.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	logincode.IDValidator = func() func(string) error {
+		validators := logincodeDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	loginstateFields := schema.LoginState{}.Fields()
+	_ = loginstateFields
+	// loginstateDescOrganizationID is the schema descriptor for organization_id field.
+	loginstateDescOrganizationID := loginstateFields[2].Descriptor()
+	// loginstate.DefaultOrganizationID holds the default value on creation for the organization_id field.
+	loginstate.DefaultOrganizationID = loginstateDescOrganizationID.Default.(string)
+	// loginstateDescCreatedBy is the schema descriptor for created_by field.
+	loginstateDescCreatedBy := loginstateFields[3].Descriptor()
+	// loginstate.DefaultCreatedBy holds the default value on creation for the created_by field.
+	loginstate.DefaultCreatedBy = loginstateDescCreatedBy.Default.(string)
+	// loginstateDescCreatedAt is the schema descriptor for created_at field.
+	loginstateDescCreatedAt := loginstateFields[4].Descriptor()
+	// loginstate.DefaultCreatedAt holds the default value on creation for the created_at field.
+	loginstate.DefaultCreatedAt = loginstateDescCreatedAt.Default.(func() time.Time)
+	// loginstateDescID is the schema descriptor for id field.
+	loginstateDescID := loginstateFields[0].Descriptor()
+	// loginstate.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	loginstate.IDValidator = func() func(string) error {
+		validators := loginstateDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	organizationFields := schema.Organization{}.Fields()
+	_ = organizationFields
+	// organizationDescExternalID is the schema descriptor for external_id field.
+	organizationDescExternalID := organizationFields[1].Descriptor()
+	// organization.ExternalIDValidator is a validator for the "external_id" field. It is called by the builders before save.
+	organization.ExternalIDValidator = func() func(string) error {
+		validators := organizationDescExternalID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(external_id string) error {
+			for _, fn := range fns {
+				if err := fn(external_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// organizationDescName is the schema descriptor for name field.
+	organizationDescName := organizationFields[2].Descriptor()
+	// organization.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	organization.NameValidator = func() func(string) error {
+		validators := organizationDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// organizationDescMdrNumber is the schema descriptor for mdr_number field.
+	organizationDescMdrNumber := organizationFields[3].Descriptor()
+	// organization.DefaultMdrNumber holds the default value on creation for the mdr_number field.
+	organization.DefaultMdrNumber = organizationDescMdrNumber.Default.(string)
+	// organization.MdrNumberValidator is a validator for the "mdr_number" field. It is called by the builders before save.
+	organization.MdrNumberValidator = organizationDescMdrNumber.Validators[0].(func(string) error)
+	// organizationDescNcesID is the schema descriptor for nces_id field.
+	organizationDescNcesID := organizationFields[4].Descriptor()
+	// organization.DefaultNcesID holds the default value on creation for the nces_id field.
+	organization.DefaultNcesID = organizationDescNcesID.Default.(string)
+	// organization.NcesIDValidator is a validator for the "nces_id" field. It is called by the builders before save.
+	organization.NcesIDValidator = organizationDescNcesID.Validators[0].(func(string) error)
+	// organizationDescState is the schema descriptor for state field.
+	organizationDescState := organizationFields[5].Descriptor()
+	// organization.DefaultState holds the default value on creation for the state field.
+	organization.DefaultState = organizationDescState.Default.(string)
+	// organization.StateValidator is a validator for the "state" field. It is called by the builders before save.
+	organization.StateValidator = organizationDescState.Validators[0].(func(string) error)
+	// organizationDescAutoLinkInvites is the schema descriptor for auto_link_invites field.
+	organizationDescAutoLinkInvites := organizationFields[8].Descriptor()
+	// organization.DefaultAutoLinkInvites holds the default value on creation for the auto_link_invites field.
+	organization.DefaultAutoLinkInvites = organizationDescAutoLinkInvites.Default.(bool)
+	// organizationDescCreatedAt is the schema descriptor for created_at field.
+	organizationDescCreatedAt := organizationFields[9].Descriptor()
+	// organization.DefaultCreatedAt holds the default value on creation for the created_at field.
+	organization.DefaultCreatedAt = organizationDescCreatedAt.Default.(func() time.Time)
+	// organizationDescUpdatedAt is the schema descriptor for updated_at field.
+	organizationDescUpdatedAt := organizationFields[10].Descriptor()
+	// organization.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	organization.DefaultUpdatedAt = organizationDescUpdatedAt.Default.(func() time.Time)
+	// organization.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	organization.UpdateDefaultUpdatedAt = organizationDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// organizationDescID is the schema descriptor for id field.
+	organizationDescID := organizationFields[0].Descriptor()
+	// organization.DefaultID holds the default value on creation for the id field.
+	organization.DefaultID = organizationDescID.Default.(func() string)
+	// organization.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	organization.IDValidator = organizationDescID.Validators[0].(func(string) error)
 	roleschoolMixin := schema.RoleSchool{}.Mixin()
 	roleschoolMixinFields0 := roleschoolMixin[0].Fields()
 	_ = roleschoolMixinFields0

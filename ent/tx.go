@@ -24,8 +24,18 @@ type Tx struct {
 	Course *CourseClient
 	// District is the client for interacting with the District builders.
 	District *DistrictClient
+	// DistrictLink is the client for interacting with the DistrictLink builders.
+	DistrictLink *DistrictLinkClient
 	// DistrictToken is the client for interacting with the DistrictToken builders.
 	DistrictToken *DistrictTokenClient
+	// LinkProposal is the client for interacting with the LinkProposal builders.
+	LinkProposal *LinkProposalClient
+	// LoginCode is the client for interacting with the LoginCode builders.
+	LoginCode *LoginCodeClient
+	// LoginState is the client for interacting with the LoginState builders.
+	LoginState *LoginStateClient
+	// Organization is the client for interacting with the Organization builders.
+	Organization *OrganizationClient
 	// RoleSchool is the client for interacting with the RoleSchool builders.
 	RoleSchool *RoleSchoolClient
 	// School is the client for interacting with the School builders.
@@ -180,7 +190,12 @@ func (tx *Tx) init() {
 	tx.ContactRelationship = NewContactRelationshipClient(tx.config)
 	tx.Course = NewCourseClient(tx.config)
 	tx.District = NewDistrictClient(tx.config)
+	tx.DistrictLink = NewDistrictLinkClient(tx.config)
 	tx.DistrictToken = NewDistrictTokenClient(tx.config)
+	tx.LinkProposal = NewLinkProposalClient(tx.config)
+	tx.LoginCode = NewLoginCodeClient(tx.config)
+	tx.LoginState = NewLoginStateClient(tx.config)
+	tx.Organization = NewOrganizationClient(tx.config)
 	tx.RoleSchool = NewRoleSchoolClient(tx.config)
 	tx.School = NewSchoolClient(tx.config)
 	tx.Section = NewSectionClient(tx.config)

@@ -30,6 +30,12 @@ func (r *userResolver) Roles(ctx context.Context, obj *ent.User) ([]*ent.UserRol
 // District returns DistrictResolver implementation.
 func (r *Resolver) District() DistrictResolver { return &districtResolver{r} }
 
+// LinkProposal returns LinkProposalResolver implementation.
+func (r *Resolver) LinkProposal() LinkProposalResolver { return &linkProposalResolver{r} }
+
+// Organization returns OrganizationResolver implementation.
+func (r *Resolver) Organization() OrganizationResolver { return &organizationResolver{r} }
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
@@ -49,11 +55,13 @@ func (r *Resolver) User() UserResolver { return &userResolver{r} }
 func (r *Resolver) UserRole() UserRoleResolver { return &userRoleResolver{r} }
 
 type (
-	districtResolver struct{ *Resolver }
-	queryResolver    struct{ *Resolver }
-	schoolResolver   struct{ *Resolver }
-	sectionResolver  struct{ *Resolver }
-	syncRunResolver  struct{ *Resolver }
-	userResolver     struct{ *Resolver }
-	userRoleResolver struct{ *Resolver }
+	districtResolver     struct{ *Resolver }
+	linkProposalResolver struct{ *Resolver }
+	organizationResolver struct{ *Resolver }
+	queryResolver        struct{ *Resolver }
+	schoolResolver       struct{ *Resolver }
+	sectionResolver      struct{ *Resolver }
+	syncRunResolver      struct{ *Resolver }
+	userResolver         struct{ *Resolver }
+	userRoleResolver     struct{ *Resolver }
 )

@@ -4,9 +4,14 @@
 package graph
 
 import (
+	"context"
+	"errors"
+
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/graph/nodes"
 	"github.com/rostermirror/rostermirror/internal/admin"
+	"github.com/rostermirror/rostermirror/internal/link"
+	"github.com/rostermirror/rostermirror/internal/org"
 )
 
 // Resolver holds the resolvers' dependencies.
@@ -15,4 +20,19 @@ type Resolver struct {
 	nodes   *nodes.Lookup
 	admin   *admin.Service
 	nextRun admin.NextRun
+	link    *link.Service
+	orgs    *org.Service
+	invites Inviter
+}
+
+// Inviter makes district invites (createDistrictInvite): internal/login's *Service.
+type Inviter interface {
+	CreateInvite(ctx context.Context, organizationID string) (*link.Invite, error)
+}
+
+// noInvites refuses invites when the login endpoints are not set up.
+type noInvites struct{}
+
+func (noInvites) CreateInvite(context.Context, string) (*link.Invite, error) {
+	return nil, errors.New("district invites need the Clever login endpoints: set CLEVER_CLIENT_ID, CLEVER_CLIENT_SECRET and ROSTERMIRROR_SECRET_KEY")
 }

@@ -7,17 +7,35 @@ package graph
 
 import (
 	"context"
+	"github.com/rostermirror/rostermirror/ent/district"
 	"time"
 
 	"entgo.io/contrib/entgql"
 	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/ent/districtlink"
 	"github.com/rostermirror/rostermirror/graph/roster"
 	"github.com/rostermirror/rostermirror/internal/admin"
+	"github.com/rostermirror/rostermirror/internal/link"
 )
 
 // Status is the resolver for the status field.
 func (r *districtResolver) Status(ctx context.Context, obj *ent.District) (*admin.Status, error) {
 	return r.admin.DistrictStatus(ctx, obj.ID, r.nextRun)
+}
+
+// LinkState is the resolver for the linkState field.
+func (r *districtResolver) LinkState(ctx context.Context, obj *ent.District) (districtlink.State, error) {
+	return r.link.State(ctx, obj.ID)
+}
+
+// Organization is the resolver for the organization field.
+func (r *districtResolver) Organization(ctx context.Context, obj *ent.District) (*ent.Organization, error) {
+	return r.link.Organization(ctx, obj.ID)
+}
+
+// Conflict is the resolver for the conflict field.
+func (r *linkProposalResolver) Conflict(ctx context.Context, obj *ent.LinkProposal) (bool, error) {
+	return r.link.Conflict(ctx, obj)
 }
 
 // SyncDistrict is the resolver for the syncDistrict field.
@@ -33,6 +51,56 @@ func (r *mutationResolver) ApproveHeldSync(ctx context.Context, id string) (*ent
 // RejectHeldSync is the resolver for the rejectHeldSync field.
 func (r *mutationResolver) RejectHeldSync(ctx context.Context, id string) (*ent.SyncRun, error) {
 	return r.admin.RejectHeldSync(ctx, id)
+}
+
+// CreateOrganization is the resolver for the createOrganization field.
+func (r *mutationResolver) CreateOrganization(ctx context.Context, input ent.CreateOrganizationInput) (*ent.Organization, error) {
+	return r.orgs.Create(ctx, input)
+}
+
+// UpdateOrganization is the resolver for the updateOrganization field.
+func (r *mutationResolver) UpdateOrganization(ctx context.Context, id string, input ent.UpdateOrganizationInput) (*ent.Organization, error) {
+	return r.orgs.Update(ctx, id, input)
+}
+
+// LinkDistrict is the resolver for the linkDistrict field.
+func (r *mutationResolver) LinkDistrict(ctx context.Context, districtID string, organizationID string) (*ent.District, error) {
+	return r.link.LinkDistrict(ctx, districtID, organizationID)
+}
+
+// UnlinkDistrict is the resolver for the unlinkDistrict field.
+func (r *mutationResolver) UnlinkDistrict(ctx context.Context, districtID string) (*ent.District, error) {
+	return r.link.UnlinkDistrict(ctx, districtID)
+}
+
+// AcceptLinkProposal is the resolver for the acceptLinkProposal field.
+func (r *mutationResolver) AcceptLinkProposal(ctx context.Context, id string) (*ent.LinkProposal, error) {
+	return r.link.AcceptProposal(ctx, id)
+}
+
+// RejectLinkProposal is the resolver for the rejectLinkProposal field.
+func (r *mutationResolver) RejectLinkProposal(ctx context.Context, id string) (*ent.LinkProposal, error) {
+	return r.link.RejectProposal(ctx, id)
+}
+
+// PauseDistrict is the resolver for the pauseDistrict field.
+func (r *mutationResolver) PauseDistrict(ctx context.Context, districtID string) (*ent.District, error) {
+	return r.link.PauseDistrict(ctx, districtID)
+}
+
+// ResumeDistrict is the resolver for the resumeDistrict field.
+func (r *mutationResolver) ResumeDistrict(ctx context.Context, districtID string) (*ent.District, error) {
+	return r.link.ResumeDistrict(ctx, districtID)
+}
+
+// CreateDistrictInvite is the resolver for the createDistrictInvite field.
+func (r *mutationResolver) CreateDistrictInvite(ctx context.Context, organizationID string) (*link.Invite, error) {
+	return r.invites.CreateInvite(ctx, organizationID)
+}
+
+// Districts is the resolver for the districts field.
+func (r *organizationResolver) Districts(ctx context.Context, obj *ent.Organization, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.DistrictOrder, where *ent.DistrictWhereInput, includeArchived *bool) (*ent.DistrictConnection, error) {
+	return r.client.District.Query().Where(district.HasLinkWith(districtlink.OrganizationID(obj.ID))).Paginate(ctx, after, first, before, last, ent.WithDistrictOrder(orderBy), ent.WithDistrictFilter(where.Filter))
 }
 
 // Districts is the resolver for the districts field.
@@ -73,6 +141,21 @@ func (r *queryResolver) SyncRuns(ctx context.Context, after *entgql.Cursor[strin
 // AuditEntries is the resolver for the auditEntries field.
 func (r *queryResolver) AuditEntries(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AuditEntryOrder, where *ent.AuditEntryWhereInput) (*ent.AuditEntryConnection, error) {
 	return r.client.AuditEntry.Query().Paginate(ctx, after, first, before, last, ent.WithAuditEntryOrder(orderBy), ent.WithAuditEntryFilter(where.Filter))
+}
+
+// Organizations is the resolver for the organizations field.
+func (r *queryResolver) Organizations(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.OrganizationOrder, where *ent.OrganizationWhereInput) (*ent.OrganizationConnection, error) {
+	return r.client.Organization.Query().Paginate(ctx, after, first, before, last, ent.WithOrganizationOrder(orderBy), ent.WithOrganizationFilter(where.Filter))
+}
+
+// LinkProposals is the resolver for the linkProposals field.
+func (r *queryResolver) LinkProposals(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.LinkProposalOrder, where *ent.LinkProposalWhereInput) (*ent.LinkProposalConnection, error) {
+	return r.client.LinkProposal.Query().Paginate(ctx, after, first, before, last, ent.WithLinkProposalOrder(orderBy), ent.WithLinkProposalFilter(where.Filter))
+}
+
+// DistrictLinkCandidates is the resolver for the districtLinkCandidates field.
+func (r *queryResolver) DistrictLinkCandidates(ctx context.Context, organizationID string, search *string, first *int) ([]*link.Candidate, error) {
+	return r.link.Candidates(ctx, organizationID, search, first)
 }
 
 // Users is the resolver for the users field.

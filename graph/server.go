@@ -29,6 +29,8 @@ import (
 	"github.com/rostermirror/rostermirror/graph/sqljson"
 	"github.com/rostermirror/rostermirror/internal/admin"
 	"github.com/rostermirror/rostermirror/internal/auth"
+	"github.com/rostermirror/rostermirror/internal/link"
+	"github.com/rostermirror/rostermirror/internal/org"
 	"github.com/rostermirror/rostermirror/internal/store"
 	"github.com/rostermirror/rostermirror/sync/mirror"
 )
@@ -41,6 +43,14 @@ type HandlerConfig struct {
 	Admin *admin.Service
 	// NextRun tells when the scheduler next syncs a district (District.status); nil when none runs.
 	NextRun admin.NextRun
+	// Link carries out onboarding (link states, proposals, the link mutations). Default: a link.Service
+	// over DB without a scheduler to tell of pauses.
+	Link *link.Service
+	// Orgs creates and updates organizations. Default: an org.Service over DB telling Link of changes.
+	Orgs *org.Service
+	// Invites makes district invites; nil refuses createDistrictInvite (the login endpoints are not set
+	// up).
+	Invites Inviter
 	// Logger receives resolver panics and internal errors (never arguments or results). Default: discard.
 	Logger *slog.Logger
 	// DefaultPageSize is the page a connection gets when the query gives neither first nor last.
@@ -117,7 +127,14 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 
 	client := cfg.DB.NewClient(cfg.ClientOptions...)
 	client.Intercept(archive.Interceptor())
-	resolver := &Resolver{client: client, admin: cfg.Admin, nextRun: cfg.NextRun}
+	if cfg.Link == nil {
+		cfg.Link = link.New(link.Config{DB: cfg.DB, Logger: cfg.Logger})
+	}
+	if cfg.Orgs == nil {
+		cfg.Orgs = org.New(cfg.DB, cfg.Link)
+	}
+	resolver := &Resolver{client: client, admin: cfg.Admin, nextRun: cfg.NextRun, link: cfg.Link, orgs: cfg.Orgs,
+		invites: cmp.Or[Inviter](cfg.Invites, noInvites{})}
 	schema := NewExecutableSchema(Config{
 		Resolvers:  resolver,
 		Directives: DirectiveRoot{RequiresScope: requiresScope},

@@ -62,8 +62,16 @@ const (
 	EdgeCourses = "courses"
 	// EdgeSyncRuns holds the string denoting the sync_runs edge name in mutations.
 	EdgeSyncRuns = "sync_runs"
+	// EdgeLink holds the string denoting the link edge name in mutations.
+	EdgeLink = "link"
+	// EdgeLinkProposals holds the string denoting the link_proposals edge name in mutations.
+	EdgeLinkProposals = "link_proposals"
 	// SyncRunFieldID holds the string denoting the ID field of the SyncRun.
 	SyncRunFieldID = "id"
+	// DistrictLinkFieldID holds the string denoting the ID field of the DistrictLink.
+	DistrictLinkFieldID = "id"
+	// LinkProposalFieldID holds the string denoting the ID field of the LinkProposal.
+	LinkProposalFieldID = "id"
 	// Table holds the table name of the district in the database.
 	Table = "districts"
 	// SchoolsTable is the table that holds the schools relation/edge.
@@ -108,6 +116,20 @@ const (
 	SyncRunsInverseTable = "sync_runs"
 	// SyncRunsColumn is the table column denoting the sync_runs relation/edge.
 	SyncRunsColumn = "district_id"
+	// LinkTable is the table that holds the link relation/edge.
+	LinkTable = "district_links"
+	// LinkInverseTable is the table name for the DistrictLink entity.
+	// It exists in this package in order to avoid circular dependency with the "districtlink" package.
+	LinkInverseTable = "district_links"
+	// LinkColumn is the table column denoting the link relation/edge.
+	LinkColumn = "district_id"
+	// LinkProposalsTable is the table that holds the link_proposals relation/edge.
+	LinkProposalsTable = "link_proposals"
+	// LinkProposalsInverseTable is the table name for the LinkProposal entity.
+	// It exists in this package in order to avoid circular dependency with the "linkproposal" package.
+	LinkProposalsInverseTable = "link_proposals"
+	// LinkProposalsColumn is the table column denoting the link_proposals relation/edge.
+	LinkProposalsColumn = "district_id"
 )
 
 // Columns holds all SQL columns for district fields.
@@ -339,6 +361,27 @@ func BySyncRuns(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newSyncRunsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByLinkField orders the results by link field.
+func ByLinkField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newLinkStep(), sql.OrderByField(field, opts...))
+	}
+}
+
+// ByLinkProposalsCount orders the results by link_proposals count.
+func ByLinkProposalsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newLinkProposalsStep(), opts...)
+	}
+}
+
+// ByLinkProposals orders the results by link_proposals terms.
+func ByLinkProposals(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newLinkProposalsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newSchoolsStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -379,5 +422,19 @@ func newSyncRunsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(SyncRunsInverseTable, SyncRunFieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, SyncRunsTable, SyncRunsColumn),
+	)
+}
+func newLinkStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(LinkInverseTable, DistrictLinkFieldID),
+		sqlgraph.Edge(sqlgraph.O2O, false, LinkTable, LinkColumn),
+	)
+}
+func newLinkProposalsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(LinkProposalsInverseTable, LinkProposalFieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, LinkProposalsTable, LinkProposalsColumn),
 	)
 }

@@ -1208,6 +1208,52 @@ func HasSyncRunsWith(preds ...predicate.SyncRun) predicate.District {
 	})
 }
 
+// HasLink applies the HasEdge predicate on the "link" edge.
+func HasLink() predicate.District {
+	return predicate.District(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, LinkTable, LinkColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasLinkWith applies the HasEdge predicate on the "link" edge with a given conditions (other predicates).
+func HasLinkWith(preds ...predicate.DistrictLink) predicate.District {
+	return predicate.District(func(s *sql.Selector) {
+		step := newLinkStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasLinkProposals applies the HasEdge predicate on the "link_proposals" edge.
+func HasLinkProposals() predicate.District {
+	return predicate.District(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, LinkProposalsTable, LinkProposalsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasLinkProposalsWith applies the HasEdge predicate on the "link_proposals" edge with a given conditions (other predicates).
+func HasLinkProposalsWith(preds ...predicate.LinkProposal) predicate.District {
+	return predicate.District(func(s *sql.Selector) {
+		step := newLinkProposalsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
 // And groups predicates with the AND operator between them.
 func And(predicates ...predicate.District) predicate.District {
 	return predicate.District(sql.AndPredicates(predicates...))

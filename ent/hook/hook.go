@@ -69,6 +69,18 @@ func (f DistrictFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, er
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DistrictMutation", m)
 }
 
+// The DistrictLinkFunc type is an adapter to allow the use of ordinary
+// function as DistrictLink mutator.
+type DistrictLinkFunc func(context.Context, *ent.DistrictLinkMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DistrictLinkFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DistrictLinkMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DistrictLinkMutation", m)
+}
+
 // The DistrictTokenFunc type is an adapter to allow the use of ordinary
 // function as DistrictToken mutator.
 type DistrictTokenFunc func(context.Context, *ent.DistrictTokenMutation) (ent.Value, error)
@@ -79,6 +91,54 @@ func (f DistrictTokenFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Valu
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DistrictTokenMutation", m)
+}
+
+// The LinkProposalFunc type is an adapter to allow the use of ordinary
+// function as LinkProposal mutator.
+type LinkProposalFunc func(context.Context, *ent.LinkProposalMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f LinkProposalFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.LinkProposalMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LinkProposalMutation", m)
+}
+
+// The LoginCodeFunc type is an adapter to allow the use of ordinary
+// function as LoginCode mutator.
+type LoginCodeFunc func(context.Context, *ent.LoginCodeMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f LoginCodeFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.LoginCodeMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LoginCodeMutation", m)
+}
+
+// The LoginStateFunc type is an adapter to allow the use of ordinary
+// function as LoginState mutator.
+type LoginStateFunc func(context.Context, *ent.LoginStateMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f LoginStateFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.LoginStateMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LoginStateMutation", m)
+}
+
+// The OrganizationFunc type is an adapter to allow the use of ordinary
+// function as Organization mutator.
+type OrganizationFunc func(context.Context, *ent.OrganizationMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f OrganizationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.OrganizationMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OrganizationMutation", m)
 }
 
 // The RoleSchoolFunc type is an adapter to allow the use of ordinary

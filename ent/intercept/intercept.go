@@ -13,7 +13,12 @@ import (
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
+	"github.com/rostermirror/rostermirror/ent/districtlink"
 	"github.com/rostermirror/rostermirror/ent/districttoken"
+	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/logincode"
+	"github.com/rostermirror/rostermirror/ent/loginstate"
+	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/predicate"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -217,6 +222,33 @@ func (f TraverseDistrict) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.DistrictQuery", q)
 }
 
+// The DistrictLinkFunc type is an adapter to allow the use of ordinary function as a Querier.
+type DistrictLinkFunc func(context.Context, *ent.DistrictLinkQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f DistrictLinkFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.DistrictLinkQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.DistrictLinkQuery", q)
+}
+
+// The TraverseDistrictLink type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseDistrictLink func(context.Context, *ent.DistrictLinkQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseDistrictLink) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseDistrictLink) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.DistrictLinkQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.DistrictLinkQuery", q)
+}
+
 // The DistrictTokenFunc type is an adapter to allow the use of ordinary function as a Querier.
 type DistrictTokenFunc func(context.Context, *ent.DistrictTokenQuery) (ent.Value, error)
 
@@ -242,6 +274,114 @@ func (f TraverseDistrictToken) Traverse(ctx context.Context, q ent.Query) error 
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.DistrictTokenQuery", q)
+}
+
+// The LinkProposalFunc type is an adapter to allow the use of ordinary function as a Querier.
+type LinkProposalFunc func(context.Context, *ent.LinkProposalQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f LinkProposalFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.LinkProposalQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.LinkProposalQuery", q)
+}
+
+// The TraverseLinkProposal type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseLinkProposal func(context.Context, *ent.LinkProposalQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseLinkProposal) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseLinkProposal) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.LinkProposalQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.LinkProposalQuery", q)
+}
+
+// The LoginCodeFunc type is an adapter to allow the use of ordinary function as a Querier.
+type LoginCodeFunc func(context.Context, *ent.LoginCodeQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f LoginCodeFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.LoginCodeQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.LoginCodeQuery", q)
+}
+
+// The TraverseLoginCode type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseLoginCode func(context.Context, *ent.LoginCodeQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseLoginCode) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseLoginCode) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.LoginCodeQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.LoginCodeQuery", q)
+}
+
+// The LoginStateFunc type is an adapter to allow the use of ordinary function as a Querier.
+type LoginStateFunc func(context.Context, *ent.LoginStateQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f LoginStateFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.LoginStateQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.LoginStateQuery", q)
+}
+
+// The TraverseLoginState type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseLoginState func(context.Context, *ent.LoginStateQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseLoginState) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseLoginState) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.LoginStateQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.LoginStateQuery", q)
+}
+
+// The OrganizationFunc type is an adapter to allow the use of ordinary function as a Querier.
+type OrganizationFunc func(context.Context, *ent.OrganizationQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f OrganizationFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.OrganizationQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.OrganizationQuery", q)
+}
+
+// The TraverseOrganization type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseOrganization func(context.Context, *ent.OrganizationQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseOrganization) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseOrganization) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.OrganizationQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.OrganizationQuery", q)
 }
 
 // The RoleSchoolFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -500,8 +640,18 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.CourseQuery, predicate.Course, course.OrderOption]{typ: ent.TypeCourse, tq: q}, nil
 	case *ent.DistrictQuery:
 		return &query[*ent.DistrictQuery, predicate.District, district.OrderOption]{typ: ent.TypeDistrict, tq: q}, nil
+	case *ent.DistrictLinkQuery:
+		return &query[*ent.DistrictLinkQuery, predicate.DistrictLink, districtlink.OrderOption]{typ: ent.TypeDistrictLink, tq: q}, nil
 	case *ent.DistrictTokenQuery:
 		return &query[*ent.DistrictTokenQuery, predicate.DistrictToken, districttoken.OrderOption]{typ: ent.TypeDistrictToken, tq: q}, nil
+	case *ent.LinkProposalQuery:
+		return &query[*ent.LinkProposalQuery, predicate.LinkProposal, linkproposal.OrderOption]{typ: ent.TypeLinkProposal, tq: q}, nil
+	case *ent.LoginCodeQuery:
+		return &query[*ent.LoginCodeQuery, predicate.LoginCode, logincode.OrderOption]{typ: ent.TypeLoginCode, tq: q}, nil
+	case *ent.LoginStateQuery:
+		return &query[*ent.LoginStateQuery, predicate.LoginState, loginstate.OrderOption]{typ: ent.TypeLoginState, tq: q}, nil
+	case *ent.OrganizationQuery:
+		return &query[*ent.OrganizationQuery, predicate.Organization, organization.OrderOption]{typ: ent.TypeOrganization, tq: q}, nil
 	case *ent.RoleSchoolQuery:
 		return &query[*ent.RoleSchoolQuery, predicate.RoleSchool, roleschool.OrderOption]{typ: ent.TypeRoleSchool, tq: q}, nil
 	case *ent.SchoolQuery:

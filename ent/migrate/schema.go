@@ -181,6 +181,52 @@ var (
 			},
 		},
 	}
+	// DistrictLinksColumns holds the columns for the "district_links" table.
+	DistrictLinksColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "state", Type: field.TypeEnum, Enums: []string{"DISCOVERED", "PROPOSED", "LINKED", "PAUSED", "DISCONNECTED"}, Default: "DISCOVERED"},
+		{Name: "signal", Type: field.TypeString, Default: ""},
+		{Name: "linked_by", Type: field.TypeString, Default: ""},
+		{Name: "linked_at", Type: field.TypeTime, Nullable: true},
+		{Name: "paused_at", Type: field.TypeTime, Nullable: true},
+		{Name: "connected", Type: field.TypeBool, Default: true},
+		{Name: "discovered_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "district_id", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "organization_id", Type: field.TypeString, Nullable: true, Size: 32},
+	}
+	// DistrictLinksTable holds the schema information for the "district_links" table.
+	DistrictLinksTable = &schema.Table{
+		Name:       "district_links",
+		Columns:    DistrictLinksColumns,
+		PrimaryKey: []*schema.Column{DistrictLinksColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "district_links_districts_link",
+				Columns:    []*schema.Column{DistrictLinksColumns[9]},
+				RefColumns: []*schema.Column{DistrictsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "district_links_organizations_links",
+				Columns:    []*schema.Column{DistrictLinksColumns[10]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "districtlink_organization_id",
+				Unique:  false,
+				Columns: []*schema.Column{DistrictLinksColumns[10]},
+			},
+			{
+				Name:    "districtlink_state",
+				Unique:  false,
+				Columns: []*schema.Column{DistrictLinksColumns[1]},
+			},
+		},
+	}
 	// DistrictTokensColumns holds the columns for the "district_tokens" table.
 	DistrictTokensColumns = []*schema.Column{
 		{Name: "district_id", Type: field.TypeString, Size: 64},
@@ -197,6 +243,126 @@ var (
 		Name:       "district_tokens",
 		Columns:    DistrictTokensColumns,
 		PrimaryKey: []*schema.Column{DistrictTokensColumns[0]},
+	}
+	// LinkProposalsColumns holds the columns for the "link_proposals" table.
+	LinkProposalsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "signal", Type: field.TypeEnum, Enums: []string{"MDR_NUMBER", "INSTANT_LOGIN", "LOGIN_STATE", "EMAIL_DOMAIN", "NAME"}},
+		{Name: "evidence", Type: field.TypeString, Default: ""},
+		{Name: "evidence_key", Type: field.TypeString, Size: 255},
+		{Name: "score", Type: field.TypeFloat64},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"OPEN", "ACCEPTED", "REJECTED", "SUPERSEDED"}, Default: "OPEN"},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "decided_at", Type: field.TypeTime, Nullable: true},
+		{Name: "decided_by", Type: field.TypeString, Default: ""},
+		{Name: "district_id", Type: field.TypeString, Size: 64},
+		{Name: "organization_id", Type: field.TypeString, Size: 32},
+	}
+	// LinkProposalsTable holds the schema information for the "link_proposals" table.
+	LinkProposalsTable = &schema.Table{
+		Name:       "link_proposals",
+		Columns:    LinkProposalsColumns,
+		PrimaryKey: []*schema.Column{LinkProposalsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "link_proposals_districts_link_proposals",
+				Columns:    []*schema.Column{LinkProposalsColumns[10]},
+				RefColumns: []*schema.Column{DistrictsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+			{
+				Symbol:     "link_proposals_organizations_link_proposals",
+				Columns:    []*schema.Column{LinkProposalsColumns[11]},
+				RefColumns: []*schema.Column{OrganizationsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "linkproposal_district_id_organization_id_signal_evidence_key",
+				Unique:  true,
+				Columns: []*schema.Column{LinkProposalsColumns[10], LinkProposalsColumns[11], LinkProposalsColumns[1], LinkProposalsColumns[3]},
+			},
+			{
+				Name:    "linkproposal_status",
+				Unique:  false,
+				Columns: []*schema.Column{LinkProposalsColumns[5]},
+			},
+			{
+				Name:    "linkproposal_organization_id",
+				Unique:  false,
+				Columns: []*schema.Column{LinkProposalsColumns[11]},
+			},
+		},
+	}
+	// LoginCodesColumns holds the columns for the "login_codes" table.
+	LoginCodesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "user_id", Type: field.TypeString, Size: 64},
+		{Name: "district_id", Type: field.TypeString, Size: 64},
+		{Name: "roles", Type: field.TypeJSON, Nullable: true},
+		{Name: "authorized_by", Type: field.TypeString, Default: ""},
+		{Name: "organization_id", Type: field.TypeString, Default: ""},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "used_at", Type: field.TypeTime, Nullable: true},
+	}
+	// LoginCodesTable holds the schema information for the "login_codes" table.
+	LoginCodesTable = &schema.Table{
+		Name:       "login_codes",
+		Columns:    LoginCodesColumns,
+		PrimaryKey: []*schema.Column{LoginCodesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "logincode_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{LoginCodesColumns[7]},
+			},
+		},
+	}
+	// LoginStatesColumns holds the columns for the "login_states" table.
+	LoginStatesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 64},
+		{Name: "purpose", Type: field.TypeEnum, Enums: []string{"LOGIN", "INVITE"}},
+		{Name: "organization_id", Type: field.TypeString, Default: ""},
+		{Name: "created_by", Type: field.TypeString, Default: ""},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "used_at", Type: field.TypeTime, Nullable: true},
+	}
+	// LoginStatesTable holds the schema information for the "login_states" table.
+	LoginStatesTable = &schema.Table{
+		Name:       "login_states",
+		Columns:    LoginStatesColumns,
+		PrimaryKey: []*schema.Column{LoginStatesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "loginstate_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{LoginStatesColumns[5]},
+			},
+		},
+	}
+	// OrganizationsColumns holds the columns for the "organizations" table.
+	OrganizationsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "external_id", Type: field.TypeString, Unique: true, Size: 255},
+		{Name: "name", Type: field.TypeString, Size: 500},
+		{Name: "mdr_number", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "nces_id", Type: field.TypeString, Size: 32, Default: ""},
+		{Name: "state", Type: field.TypeString, Size: 2, Default: ""},
+		{Name: "email_domains", Type: field.TypeJSON, Nullable: true},
+		{Name: "contact_emails", Type: field.TypeJSON, Nullable: true},
+		{Name: "auto_link_invites", Type: field.TypeBool, Default: false},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// OrganizationsTable holds the schema information for the "organizations" table.
+	OrganizationsTable = &schema.Table{
+		Name:       "organizations",
+		Columns:    OrganizationsColumns,
+		PrimaryKey: []*schema.Column{OrganizationsColumns[0]},
 	}
 	// RoleSchoolsColumns holds the columns for the "role_schools" table.
 	RoleSchoolsColumns = []*schema.Column{
@@ -665,7 +831,12 @@ var (
 		ContactRelationshipsTable,
 		CoursesTable,
 		DistrictsTable,
+		DistrictLinksTable,
 		DistrictTokensTable,
+		LinkProposalsTable,
+		LoginCodesTable,
+		LoginStatesTable,
+		OrganizationsTable,
 		RoleSchoolsTable,
 		SchoolsTable,
 		SectionsTable,
@@ -682,6 +853,10 @@ func init() {
 	ContactRelationshipsTable.ForeignKeys[0].RefTable = UsersTable
 	ContactRelationshipsTable.ForeignKeys[1].RefTable = UsersTable
 	CoursesTable.ForeignKeys[0].RefTable = DistrictsTable
+	DistrictLinksTable.ForeignKeys[0].RefTable = DistrictsTable
+	DistrictLinksTable.ForeignKeys[1].RefTable = OrganizationsTable
+	LinkProposalsTable.ForeignKeys[0].RefTable = DistrictsTable
+	LinkProposalsTable.ForeignKeys[1].RefTable = OrganizationsTable
 	RoleSchoolsTable.ForeignKeys[0].RefTable = SchoolsTable
 	RoleSchoolsTable.ForeignKeys[1].RefTable = UserRolesTable
 	SchoolsTable.ForeignKeys[0].RefTable = DistrictsTable

@@ -21,8 +21,23 @@ type Course func(*sql.Selector)
 // District is the predicate function for district builders.
 type District func(*sql.Selector)
 
+// DistrictLink is the predicate function for districtlink builders.
+type DistrictLink func(*sql.Selector)
+
 // DistrictToken is the predicate function for districttoken builders.
 type DistrictToken func(*sql.Selector)
+
+// LinkProposal is the predicate function for linkproposal builders.
+type LinkProposal func(*sql.Selector)
+
+// LoginCode is the predicate function for logincode builders.
+type LoginCode func(*sql.Selector)
+
+// LoginState is the predicate function for loginstate builders.
+type LoginState func(*sql.Selector)
+
+// Organization is the predicate function for organization builders.
+type Organization func(*sql.Selector)
 
 // RoleSchool is the predicate function for roleschool builders.
 type RoleSchool func(*sql.Selector)

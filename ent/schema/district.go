@@ -46,6 +46,8 @@ func (District) Edges() []ent.Edge {
 		edge.To("terms", Term.Type).Annotations(entgql.RelayConnection()),
 		edge.To("courses", Course.Type).Annotations(entgql.RelayConnection()),
 		edge.To("sync_runs", SyncRun.Type).Annotations(entgql.RelayConnection()),
+		edge.To("link", DistrictLink.Type).Unique().Annotations(entgql.Skip()),
+		edge.To("link_proposals", LinkProposal.Type).Annotations(entgql.RelayConnection()),
 	}
 }
 

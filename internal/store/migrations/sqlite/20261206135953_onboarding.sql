@@ -1,0 +1,59 @@
+-- +goose Up
+-- create "district_links" table
+CREATE TABLE `district_links` (`id` text NOT NULL, `state` text NOT NULL DEFAULT ('DISCOVERED'), `signal` text NOT NULL DEFAULT (''), `linked_by` text NOT NULL DEFAULT (''), `linked_at` datetime NULL, `paused_at` datetime NULL, `connected` bool NOT NULL DEFAULT (true), `discovered_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `district_id` text NOT NULL, `organization_id` text NULL, PRIMARY KEY (`id`));
+-- create index "district_links_district_id_key" to table: "district_links"
+CREATE UNIQUE INDEX `district_links_district_id_key` ON `district_links` (`district_id`);
+-- create index "districtlink_organization_id" to table: "district_links"
+CREATE INDEX `districtlink_organization_id` ON `district_links` (`organization_id`);
+-- create index "districtlink_state" to table: "district_links"
+CREATE INDEX `districtlink_state` ON `district_links` (`state`);
+-- create "link_proposals" table
+CREATE TABLE `link_proposals` (`id` text NOT NULL, `signal` text NOT NULL, `evidence` text NOT NULL DEFAULT (''), `evidence_key` text NOT NULL, `score` real NOT NULL, `status` text NOT NULL DEFAULT ('OPEN'), `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, `decided_at` datetime NULL, `decided_by` text NOT NULL DEFAULT (''), `district_id` text NOT NULL, `organization_id` text NOT NULL, PRIMARY KEY (`id`));
+-- create index "linkproposal_district_id_organization_id_signal_evidence_key" to table: "link_proposals"
+CREATE UNIQUE INDEX `linkproposal_district_id_organization_id_signal_evidence_key` ON `link_proposals` (`district_id`, `organization_id`, `signal`, `evidence_key`);
+-- create index "linkproposal_status" to table: "link_proposals"
+CREATE INDEX `linkproposal_status` ON `link_proposals` (`status`);
+-- create index "linkproposal_organization_id" to table: "link_proposals"
+CREATE INDEX `linkproposal_organization_id` ON `link_proposals` (`organization_id`);
+-- create "login_codes" table
+CREATE TABLE `login_codes` (`id` text NOT NULL, `user_id` text NOT NULL, `district_id` text NOT NULL, `roles` json NULL, `authorized_by` text NOT NULL DEFAULT (''), `organization_id` text NOT NULL DEFAULT (''), `created_at` datetime NOT NULL, `expires_at` datetime NOT NULL, `used_at` datetime NULL, PRIMARY KEY (`id`));
+-- create index "logincode_expires_at" to table: "login_codes"
+CREATE INDEX `logincode_expires_at` ON `login_codes` (`expires_at`);
+-- create "login_states" table
+CREATE TABLE `login_states` (`id` text NOT NULL, `purpose` text NOT NULL, `organization_id` text NOT NULL DEFAULT (''), `created_by` text NOT NULL DEFAULT (''), `created_at` datetime NOT NULL, `expires_at` datetime NOT NULL, `used_at` datetime NULL, PRIMARY KEY (`id`));
+-- create index "loginstate_expires_at" to table: "login_states"
+CREATE INDEX `loginstate_expires_at` ON `login_states` (`expires_at`);
+-- create "organizations" table
+CREATE TABLE `organizations` (`id` text NOT NULL, `external_id` text NOT NULL, `name` text NOT NULL, `mdr_number` text NOT NULL DEFAULT (''), `nces_id` text NOT NULL DEFAULT (''), `state` text NOT NULL DEFAULT (''), `email_domains` json NULL, `contact_emails` json NULL, `auto_link_invites` bool NOT NULL DEFAULT (false), `created_at` datetime NOT NULL, `updated_at` datetime NOT NULL, PRIMARY KEY (`id`));
+-- create index "organizations_external_id_key" to table: "organizations"
+CREATE UNIQUE INDEX `organizations_external_id_key` ON `organizations` (`external_id`);
+
+-- +goose Down
+-- reverse: create index "organizations_external_id_key" to table: "organizations"
+DROP INDEX `organizations_external_id_key`;
+-- reverse: create "organizations" table
+DROP TABLE `organizations`;
+-- reverse: create index "loginstate_expires_at" to table: "login_states"
+DROP INDEX `loginstate_expires_at`;
+-- reverse: create "login_states" table
+DROP TABLE `login_states`;
+-- reverse: create index "logincode_expires_at" to table: "login_codes"
+DROP INDEX `logincode_expires_at`;
+-- reverse: create "login_codes" table
+DROP TABLE `login_codes`;
+-- reverse: create index "linkproposal_organization_id" to table: "link_proposals"
+DROP INDEX `linkproposal_organization_id`;
+-- reverse: create index "linkproposal_status" to table: "link_proposals"
+DROP INDEX `linkproposal_status`;
+-- reverse: create index "linkproposal_district_id_organization_id_signal_evidence_key" to table: "link_proposals"
+DROP INDEX `linkproposal_district_id_organization_id_signal_evidence_key`;
+-- reverse: create "link_proposals" table
+DROP TABLE `link_proposals`;
+-- reverse: create index "districtlink_state" to table: "district_links"
+DROP INDEX `districtlink_state`;
+-- reverse: create index "districtlink_organization_id" to table: "district_links"
+DROP INDEX `districtlink_organization_id`;
+-- reverse: create index "district_links_district_id_key" to table: "district_links"
+DROP INDEX `district_links_district_id_key`;
+-- reverse: create "district_links" table
+DROP TABLE `district_links`;
