@@ -11461,25 +11461,7 @@ func (ec *executionContext) _Query_districtLinkCandidates(ctx context.Context, f
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Query().DistrictLinkCandidates(ctx, fc.Args["organizationId"].(string), fc.Args["search"].(*string), fc.Args["first"].(*int))
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "ADMIN")
-				if err != nil {
-					var zeroVal []*link.Candidate
-					return zeroVal, err
-				}
-				if ec.Directives.RequiresScope == nil {
-					var zeroVal []*link.Candidate
-					return zeroVal, errors.New("directive requiresScope is not implemented")
-				}
-				return ec.Directives.RequiresScope(ctx, nil, directive0, scope)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*link.Candidate) graphql.Marshaler {
 			return ec.marshalNDistrictLinkCandidate2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋinternalᚋlinkᚐCandidateᚄ(ctx, selections, v)
 		},

@@ -7,11 +7,11 @@ package graph
 
 import (
 	"context"
-	"github.com/rostermirror/rostermirror/ent/district"
 	"time"
 
 	"entgo.io/contrib/entgql"
 	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/ent/district"
 	"github.com/rostermirror/rostermirror/ent/districtlink"
 	"github.com/rostermirror/rostermirror/graph/roster"
 	"github.com/rostermirror/rostermirror/internal/admin"

@@ -101,7 +101,7 @@ func TestScopesComeFromTheEntSchema(t *testing.T) {
 						}
 					}
 				}
-				if n == 0 {
+				if f := s.Types[name].Fields.ForName(fname); n == 0 && f != nil && f.Type.Elem == nil { // lists (JSON) have none
 					t.Errorf("no predicates of %s.%s found in %s", name, fname, where.Name)
 				}
 			}

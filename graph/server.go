@@ -329,7 +329,7 @@ func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Erro
 		code = CodeNotFound
 	case errors.Is(err, errInternal):
 		code = CodeInternal
-	case ent.IsValidationError(err), isEmptyFilter(err):
+	case ent.IsValidationError(err), isEmptyFilter(err), errors.Is(err, link.ErrInvalid):
 		code = CodeBadRequest
 	case isArgumentError(ctx, gerr):
 		// An argument that does not decode (a malformed cursor, id or date): gqlgen reports it on

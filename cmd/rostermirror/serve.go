@@ -15,7 +15,9 @@ import (
 	"github.com/rostermirror/rostermirror/graph/playground"
 	"github.com/rostermirror/rostermirror/internal/admin"
 	"github.com/rostermirror/rostermirror/internal/auth"
+	"github.com/rostermirror/rostermirror/internal/link"
 	"github.com/rostermirror/rostermirror/internal/metrics"
+	"github.com/rostermirror/rostermirror/internal/org"
 	"github.com/rostermirror/rostermirror/internal/store"
 	"github.com/rostermirror/rostermirror/sync/mirror"
 	"github.com/rostermirror/rostermirror/sync/schedule"
@@ -84,11 +86,18 @@ func (a *app) serve(ctx context.Context) error {
 // runServer runs the scheduler and the HTTP server (API, playground, metrics, health) over s until ctx is
 // cancelled, then stops them gracefully. announce, when set, is called once the server listens.
 func (a *app) runServer(ctx context.Context, s *syncer, m *metrics.Metrics, keys *auth.Store, gq graphqlOptions, announce func(net.Addr)) error {
-	engine := observedEngine{Engine: s.engine, metrics: m}
+	var sched *schedule.Scheduler
+	links := link.New(link.Config{DB: s.db, Logger: a.logger, Refresh: func(ctx context.Context) error {
+		return sched.Refresh(ctx) // pausing a district drops its job at once
+	}})
+	engine := onboardedEngine{observedEngine: observedEngine{Engine: s.engine, metrics: m}}
+	engine.sync = links.Syncer(engine.observedEngine)
 	svc := admin.New(s.db, engine, a.logger, 0)
+	discovery := links.Discovery(s.tokens, s.engine)
+	discovery.StartSync = func(districtID string) { svc.StartSync(districtID, triggerDiscovery) }
 	sched, err := schedule.New(schedule.Config{
 		Syncer:    engine,
-		Districts: s.tokens,
+		Districts: discovery,
 		Schedule:  a.cfg.SyncSchedule,
 		DB:        s.db,
 		Logger:    a.logger,
@@ -104,6 +113,7 @@ func (a *app) runServer(ctx context.Context, s *syncer, m *metrics.Metrics, keys
 	srv := &http.Server{
 		Handler: newHTTPHandler(handlerDeps{
 			DB: s.db, Logger: a.logger, Admin: svc, Metrics: m, NextRun: sched.NextRun, Keys: keys, GraphQL: gq,
+			Link: links, Orgs: org.New(s.db, links),
 		}),
 		// A client that sends its request slowly, reads its answer slowly, or keeps an idle connection
 		// open holds a goroutine and a socket: bound each (the GraphQL handler bounds the rest of a
@@ -178,6 +188,9 @@ type handlerDeps struct {
 	Metrics *metrics.Metrics
 	// NextRun tells when the scheduler next syncs a district.
 	NextRun admin.NextRun
+	// Link carries out onboarding; Orgs keeps the organizations.
+	Link *link.Service
+	Orgs *org.Service
 	// GraphQL are the API's settings from the configuration; zero values mean the defaults.
 	GraphQL graphqlOptions
 }
@@ -196,7 +209,7 @@ func newHTTPHandler(d handlerDeps) http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", auth.Middleware(d.Keys, d.Logger)(graph.NewHandler(graph.HandlerConfig{
-		DB: d.DB, Admin: d.Admin, NextRun: d.NextRun, Logger: d.Logger,
+		DB: d.DB, Admin: d.Admin, NextRun: d.NextRun, Logger: d.Logger, Link: d.Link, Orgs: d.Orgs,
 		Gate: gate, ResolveAll: d.GraphQL.ResolveAll,
 		Observe: d.Metrics.ObserveGraphQL, Compiled: d.Metrics.ObserveCompiled, Queued: d.Metrics.ObserveQueueWait,
 	})))
@@ -238,6 +251,21 @@ func (e observedEngine) SyncDistrict(ctx context.Context, districtID string, opt
 		e.metrics.ObserveSync(res.Status, res.Finished.Sub(res.Started), res.Counts)
 	}
 	return res, err
+}
+
+// triggerDiscovery is the SyncRun.trigger of a newly discovered district's first sync.
+const triggerDiscovery = "discovery"
+
+// onboardedEngine is the observed engine as onboarding sees it run: scheduled runs of paused districts
+// skipped, link signals evaluated after each run (link.Service.Syncer).
+type onboardedEngine struct {
+	observedEngine
+	sync link.Syncer
+}
+
+// SyncDistrict runs the sync through onboarding.
+func (e onboardedEngine) SyncDistrict(ctx context.Context, districtID string, opts mirror.Options) (mirror.Result, error) {
+	return e.sync.SyncDistrict(ctx, districtID, opts)
 }
 
 // writeText writes a plain-text response.

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rostermirror/rostermirror/internal/audit"
+	"github.com/rostermirror/rostermirror/internal/link"
 	"github.com/rostermirror/rostermirror/sync/mirror"
 )
 
@@ -98,9 +99,13 @@ func (a *app) runSync(ctx context.Context, f syncFlags) error {
 		return a.decideHeld(ctx, s, f)
 	}
 
+	// Onboarding sees the CLI's runs like the scheduler's: districts listed are recorded (DISCOVERED) and
+	// their records fetched, paused ones left out; link signals are evaluated after each run.
+	links := link.New(link.Config{DB: s.db, Logger: a.logger})
+	engine := links.Syncer(s.engine)
 	districts := f.districts
 	if len(districts) == 0 {
-		if districts, err = s.tokens.Connected(ctx); err != nil {
+		if districts, err = links.Discovery(s.tokens, s.engine).Connected(ctx); err != nil {
 			return err // "list connected districts: …"
 		}
 		if len(districts) == 0 {
@@ -114,7 +119,7 @@ func (a *app) runSync(ctx context.Context, f syncFlags) error {
 		if ctx.Err() != nil {
 			break
 		}
-		res, err := s.engine.SyncDistrict(ctx, id, mirror.Options{DryRun: f.dryRun, Trigger: "cli", Progress: prog.Report})
+		res, err := engine.SyncDistrict(ctx, id, mirror.Options{DryRun: f.dryRun, Trigger: "cli", Progress: prog.Report})
 		if err != nil {
 			// The run could not start; show it like a failed run so the other districts still sync.
 			res = mirror.Result{DistrictID: id, Status: mirror.StatusFailed, DryRun: f.dryRun, Errors: []string{err.Error()}}

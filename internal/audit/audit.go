@@ -18,6 +18,13 @@ const (
 	SyncDistrict    = "syncDistrict"
 	ApproveHeldSync = "approveHeldSync"
 	RejectHeldSync  = "rejectHeldSync"
+
+	LinkDistrict       = "linkDistrict"
+	UnlinkDistrict     = "unlinkDistrict"
+	AcceptLinkProposal = "acceptLinkProposal"
+	RejectLinkProposal = "rejectLinkProposal"
+	PauseDistrict      = "pauseDistrict"
+	ResumeDistrict     = "resumeDistrict"
 )
 
 // Anonymous is the actor of a request that carries no API key.

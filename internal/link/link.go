@@ -1,19 +1,33 @@
 // Package link is onboarding: which of the app's organizations each connected Clever district is. It
 // discovers districts as Clever lists them, turns signals (MDR numbers, sign-ins, e-mail domains, names)
-// into proposals with their evidence, keeps each district's link state, and carries out the admin's link
-// mutations, every one audited.
+// into proposals with their evidence and a score, keeps each district's link state, and carries out the
+// admin's link mutations, every one audited.
+//
+// A district's state is derived, never set: DISCONNECTED while Clever lists no token for it, else PAUSED
+// while its scheduled syncs are paused, else LINKED when it has an organization, else PROPOSED when an
+// open proposal names one, else DISCOVERED. Nothing here touches mirrored data: linking, unlinking and
+// moving a district only change its DistrictLink row.
 package link
 
 import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/districtlink"
+	"github.com/rostermirror/rostermirror/ent/linkproposal"
 	"github.com/rostermirror/rostermirror/internal/store"
+)
+
+// Errors of the mutations, matched with errors.Is.
+var (
+	// ErrInvalid is a request that cannot be carried out as asked (an unknown district or organization,
+	// a proposal already decided).
+	ErrInvalid = errors.New("invalid request")
 )
 
 // Config configures a Service. DB is required.
@@ -21,15 +35,17 @@ type Config struct {
 	DB     *store.DB
 	Logger *slog.Logger
 	// Refresh, when set, is called after a pause or a resume so that the scheduler drops or adds the
-	// district's job at once (the scheduler's Refresh).
+	// district's job at once (the scheduler's Refresh). A failure is logged: scheduled runs check the
+	// pause themselves (see Syncer).
 	Refresh func(ctx context.Context) error
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
 
-// Service carries out onboarding.
+// Service carries out onboarding. It is safe for concurrent use.
 type Service struct {
 	cfg Config
+	log *slog.Logger
 }
 
 // New returns a Service.
@@ -38,46 +54,108 @@ func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{cfg: cfg}
+	return &Service{cfg: cfg, log: cfg.Logger}
 }
 
-var errTODO = errors.New("TODO")
+func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
+// State is the district's link state (DISCOVERED for a district no link row names yet).
 func (s *Service) State(ctx context.Context, districtID string) (districtlink.State, error) {
-	return "", errTODO
+	l, err := s.cfg.DB.Client.DistrictLink.Query().Where(districtlink.DistrictID(districtID)).Only(ctx)
+	switch {
+	case ent.IsNotFound(err):
+		return districtlink.StateDISCOVERED, nil
+	case err != nil:
+		return "", fmt.Errorf("link state of district %s: %w", districtID, err)
+	}
+	return l.State, nil
 }
+
+// Organization is the organization the district is linked to, nil when unlinked.
 func (s *Service) Organization(ctx context.Context, districtID string) (*ent.Organization, error) {
-	return nil, errTODO
+	l, err := s.cfg.DB.Client.DistrictLink.Query().Where(districtlink.DistrictID(districtID), districtlink.OrganizationIDNotNil()).
+		WithOrganization().Only(ctx)
+	switch {
+	case ent.IsNotFound(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("organization of district %s: %w", districtID, err)
+	}
+	return l.Edges.Organization, nil
 }
+
+// Conflict reports whether an open proposal disagrees with another open proposal for its district, or
+// with the district's link.
 func (s *Service) Conflict(ctx context.Context, p *ent.LinkProposal) (bool, error) {
-	return false, errTODO
-}
-func (s *Service) LinkDistrict(ctx context.Context, districtID, organizationID string) (*ent.District, error) {
-	return nil, errTODO
-}
-func (s *Service) UnlinkDistrict(ctx context.Context, districtID string) (*ent.District, error) {
-	return nil, errTODO
-}
-func (s *Service) AcceptProposal(ctx context.Context, id string) (*ent.LinkProposal, error) {
-	return nil, errTODO
-}
-func (s *Service) RejectProposal(ctx context.Context, id string) (*ent.LinkProposal, error) {
-	return nil, errTODO
-}
-func (s *Service) PauseDistrict(ctx context.Context, districtID string) (*ent.District, error) {
-	return nil, errTODO
-}
-func (s *Service) ResumeDistrict(ctx context.Context, districtID string) (*ent.District, error) {
-	return nil, errTODO
-}
-func (s *Service) Candidates(ctx context.Context, organizationID string, search *string, first *int) ([]*Candidate, error) {
-	return nil, errTODO
+	if p.Status != linkproposal.StatusOPEN {
+		return false, nil
+	}
+	return conflicting(ctx, s.cfg.DB.Client, p.DistrictID, p.OrganizationID)
 }
 
-// SignedIn is told of every Clever sign-in (internal/login).
-func (s *Service) SignedIn(ctx context.Context, in SignIn) (SignInOutcome, error) {
-	return SignInOutcome{}, errTODO
+// conflicting reports whether pointing districtID at organizationID disagrees with an open proposal or
+// the district's link.
+func conflicting(ctx context.Context, c *ent.Client, districtID, organizationID string) (bool, error) {
+	other, err := c.LinkProposal.Query().Where(linkproposal.DistrictID(districtID), linkproposal.StatusEQ(linkproposal.StatusOPEN),
+		linkproposal.OrganizationIDNEQ(organizationID)).Exist(ctx)
+	if err != nil || other {
+		return other, err
+	}
+	return c.DistrictLink.Query().Where(districtlink.DistrictID(districtID), districtlink.OrganizationIDNotNil(),
+		districtlink.OrganizationIDNEQ(organizationID)).Exist(ctx)
 }
 
-// OrganizationsChanged re-evaluates the signals for changed organizations (internal/org).
-func (s *Service) OrganizationsChanged(ctx context.Context, ids []string) error { return nil }
+// inTx runs fn in a transaction.
+func (s *Service) inTx(ctx context.Context, fn func(tx *ent.Tx) error) error {
+	tx, err := s.cfg.DB.Client.Tx(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, tx.Rollback())
+	}
+	return tx.Commit()
+}
+
+// ensure returns the district's link row, creating it (DISCOVERED, connected) when there is none.
+func ensure(ctx context.Context, c *ent.Client, districtID string) (*ent.DistrictLink, error) {
+	l, err := c.DistrictLink.Query().Where(districtlink.DistrictID(districtID)).Only(ctx)
+	if err == nil || !ent.IsNotFound(err) {
+		return l, err
+	}
+	err = c.DistrictLink.Create().SetDistrictID(districtID).OnConflictColumns(districtlink.FieldDistrictID).DoNothing().Exec(ctx)
+	if err != nil && !isNoRows(err) {
+		return nil, fmt.Errorf("record discovered district %s: %w", districtID, err)
+	}
+	return c.DistrictLink.Query().Where(districtlink.DistrictID(districtID)).Only(ctx)
+}
+
+// isNoRows matches ent's error for an upsert that inserted nothing (DO NOTHING on a conflict).
+func isNoRows(err error) bool { return err != nil && err.Error() == "sql: no rows in result set" }
+
+// settle derives the district's state from its link row, its open proposals and its connection, and
+// writes it when it changed.
+func settle(ctx context.Context, c *ent.Client, l *ent.DistrictLink) (*ent.DistrictLink, error) {
+	var st districtlink.State
+	switch {
+	case !l.Connected:
+		st = districtlink.StateDISCONNECTED
+	case l.PausedAt != nil:
+		st = districtlink.StatePAUSED
+	case l.OrganizationID != nil:
+		st = districtlink.StateLINKED
+	default:
+		open, err := c.LinkProposal.Query().Where(linkproposal.DistrictID(l.DistrictID), linkproposal.StatusEQ(linkproposal.StatusOPEN)).Exist(ctx)
+		if err != nil {
+			return nil, err
+		}
+		st = districtlink.StateDISCOVERED
+		if open {
+			st = districtlink.StatePROPOSED
+		}
+	}
+	if st == l.State {
+		return l, nil
+	}
+	return l.Update().SetState(st).Save(ctx)
+}

@@ -47,4 +47,12 @@ func (s *Service) Import(ctx context.Context, r io.Reader, actor string) (*Repor
 
 // MDRKey is an MDR number reduced to what identifies it: its digits without leading zeros; "" when it
 // has none (a missing MDR number is no signal).
-func MDRKey(mdr string) string { return "" }
+func MDRKey(mdr string) string {
+	var b []byte
+	for _, r := range mdr {
+		if r >= '0' && r <= '9' && (len(b) > 0 || r != '0') {
+			b = append(b, byte(r))
+		}
+	}
+	return string(b)
+}
