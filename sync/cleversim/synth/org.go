@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"cmp"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -131,10 +132,10 @@ func (g *generator) genDistrict(sh shape) {
 	if r.IntN(10) < 6 {
 		d.NCESID = str(g.digits(7))
 	}
-	if !sh.mdrNumber.IsZero() {
+	if sh.mdrNumber.given() {
 		d.MDRNumber = sh.mdrNumber
 	}
-	if !sh.ncesID.IsZero() {
+	if sh.ncesID.given() {
 		d.NCESID = sh.ncesID
 	}
 	switch state {
@@ -154,7 +155,7 @@ func (g *generator) genDistrict(sh shape) {
 	first, last := pick(r, firstNames[:]), pick(r, lastNames[:])
 	d.DistrictContact = districtContact{
 		District: id,
-		Email:    str(fold(first) + "." + fold(last) + "+clever@" + pick(r, emailDomains[:])),
+		Email:    str(fold(first) + "." + fold(last) + "+clever@" + g.domain(0, 0)),
 		ID:       g.ids(kindDistrictContact).Next(),
 		Name:     personName{First: first, Last: last},
 		Title:    [...]string{"", "Technology Director", "Data Coordinator"}[r.IntN(3)],
@@ -165,7 +166,7 @@ func (g *generator) genDistrict(sh shape) {
 // schoolSpecs invents n generic schools.
 func (g *generator) schoolSpecs(n int) []schoolSpec {
 	r := g.rng
-	c := cities[g.city]
+	c := g.home
 	specs := make([]schoolSpec, n)
 	rot := r.IntN(len(placeNames))
 	for i := range specs {
@@ -225,7 +226,7 @@ func (g *generator) schoolSpecs(n int) []schoolSpec {
 			s.principal = &principal{}
 		default:
 			first, last := pick(r, firstNames[:]), pick(r, lastNames[:])
-			s.principal = &principal{Name: first + " " + last, Email: fold(first) + initial(last) + "@example.org"}
+			s.principal = &principal{Name: first + " " + last, Email: fold(first) + initial(last) + "@" + cmp.Or(g.mail, "example.org")}
 		}
 		s.location = location{
 			Address: strconv.Itoa(1+r.IntN(999)) + " " + pick(r, placeNames[:]) + " " + pick(r, streetSuffixes[:]),
@@ -239,9 +240,15 @@ func (g *generator) schoolSpecs(n int) []schoolSpec {
 	return specs
 }
 
-func (g *generator) genSchools(specs []schoolSpec) {
+func (g *generator) genSchools(sh shape) {
+	specs := sh.schools
 	if specs == nil {
 		specs = g.schoolSpecs(g.cfg.Schools)
+	}
+	if sh.adjust != nil {
+		for i := range specs {
+			sh.adjust(i, &specs[i])
+		}
 	}
 	g.schools = specs
 	ids := g.ids(kindSchool)

@@ -55,7 +55,7 @@ func (g *generator) genStudents() {
 
 	g.ds.Users = make([]json.RawMessage, 0, g.cfg.userCount())
 	ids := g.ids(kindStudent)
-	c := cities[g.city]
+	c := g.home
 	shortSIS := 0
 	sisOffset := r.IntN(900_000_000)
 	// One role and one user struct are reused: each record is encoded before the next is built.
@@ -102,7 +102,7 @@ func (g *generator) genStudents() {
 		}
 
 		var email opt
-		domain := pick(r, emailDomains[:])
+		domain := g.domain(i, 5)
 		switch {
 		case every(i, 25, 3) || grade <= gradeK && every(i, 4, 1):
 		case every(i, 101, 50):
@@ -322,7 +322,7 @@ func (g *generator) genStaff() {
 		}
 
 		local := fold(first) + "_" + fold(last)
-		domain := pick(r, emailDomains[:])
+		domain := g.domain(i, 8)
 		if seen[local+domain] {
 			local += strconv.Itoa(i)
 		}
@@ -409,7 +409,7 @@ func (g *generator) genStaff() {
 		first, last := pick(r, firstNames[:]), pick(r, lastNames[:])
 		var email opt
 		if !every(i, 11, 10) {
-			email = str(fold(first) + "." + fold(last) + strconv.Itoa(i) + "@" + pick(r, emailDomains[:]))
+			email = str(fold(first) + "." + fold(last) + strconv.Itoa(i) + "@" + g.domain(i, 8))
 		}
 		var cred *credentials
 		if !every(i, 7, 6) {
@@ -432,7 +432,7 @@ func (g *generator) genStaff() {
 		created, modified := g.stamps(idOffset(kindAdmin), i)
 		g.ds.Users = append(g.ds.Users, g.out.marshal(&userRecord{
 			Created: created, District: g.district, ID: id, LastModified: modified,
-			Email: str(fold(first) + "." + fold(last) + "@" + pick(r, emailDomains[:])),
+			Email: str(fold(first) + "." + fold(last) + "@" + g.domain(i, 0)),
 			Name:  personName{First: first, Last: last, Middle: str(string(middleInitials[r.IntN(len(middleInitials))]))},
 			Roles: roles{DistrictAdmin: g.adminRole()},
 		}))
@@ -481,7 +481,7 @@ func (g *generator) adminRole() *districtAdminRole {
 func (g *generator) genContacts() {
 	r := g.rng
 	nStudents := len(g.studentIDs)
-	c := cities[g.city]
+	c := g.home
 	ids := g.ids(kindContact)
 	for i := range g.cfg.Contacts {
 		id := ids.Next()
@@ -533,7 +533,7 @@ func (g *generator) genContacts() {
 			role.LegacyID = opt{}
 		}
 		var email opt
-		domain := pick(r, emailDomains[:])
+		domain := g.personalDomain()
 		switch {
 		case every(i, 3, 0):
 		case every(i, 53, 26):

@@ -13,6 +13,7 @@ const (
 	optAbsent uint8 = iota
 	optString
 	optNull
+	optMissing
 )
 
 // str returns a present string value.
@@ -21,8 +22,15 @@ func str(s string) opt { return opt{s: s, state: optString} }
 // null returns an explicit JSON null.
 func null() opt { return opt{state: optNull} }
 
+// missing returns a field that is absent on purpose: encoded like the zero value, but told apart from it
+// where the zero value means "choose one" (shape's mdrNumber and ncesID).
+func missing() opt { return opt{state: optMissing} }
+
 // IsZero reports whether the field is absent, for omitzero.
-func (o opt) IsZero() bool { return o.state == optAbsent }
+func (o opt) IsZero() bool { return o.state == optAbsent || o.state == optMissing }
+
+// given reports whether the field was set, to a value, to null or to missing.
+func (o opt) given() bool { return o.state != optAbsent }
 
 // MarshalJSON encodes the string, or null when the field is null (or absent without omitzero). The
 // pointer receiver spares encoding/json an allocation per field; records are always encoded through a

@@ -4,7 +4,10 @@
 // and the mirror meet real-looking data in tests, benchmarks and the zero-setup demo.
 //
 // Generate sizes a district with a Config; Demo returns the bundled demo district, which is also committed
-// as testdata/demo-district.json. The same Config always yields the same bytes.
+// as testdata/demo-district.json; Onboarding returns the demo plus six small districts designed for
+// district onboarding (same-name districts, missing MDR and NCES ids, a one-school charter, per-district
+// e-mail domains), committed as testdata/onboarding-districts.json. The same Config always yields the
+// same bytes.
 //
 // # Consistency
 //
@@ -195,14 +198,24 @@ func Generate(cfg Config) *cleversim.Dataset {
 	return generate(cfg.withDefaults(), shape{})
 }
 
-// shape fixes what the demo district takes from Clever's certification district instead of the seed.
+// shape fixes what a hand-picked district (the demo, the onboarding districts) takes from its design
+// instead of the seed.
 type shape struct {
 	schools      []schoolSpec // nil: generated
-	city         int          // index into cities, used when schools is nil
+	city         int          // index into cities, used when schools is set and home is nil
+	home         *city        // the home town; nil: cities[city] with schools, random without
 	loginMethods []string     // nil: random
 	state        string       // "": random
-	mdrNumber    opt          // absent: random
-	ncesID       opt          // absent: random
+	mdrNumber    opt          // absent: random; missing(): no mdr_number key
+	ncesID       opt          // absent: random; missing(): no nces_id key
+	// mail is the district's own e-mail domain. "" spreads addresses over the example domains, as the
+	// demo does; otherwise staff, teachers, admins and students use it — except 1 in 8 staff and
+	// teachers and 1 in 5 students (never a pure district admin), who use a personal webmail domain, as
+	// parents always do.
+	mail string
+	// adjust, when set, edits each generated school spec (the i-th of n) before the schools are built:
+	// a name, a grade range, a charter flag.
+	adjust func(i int, s *schoolSpec)
 }
 
 // generator holds the state of one Generate call.
@@ -212,7 +225,8 @@ type generator struct {
 	ds       *cleversim.Dataset
 	out      *recordWriter
 	district string
-	city     int
+	home     city
+	mail     string // the district's e-mail domain, "" for the example domains
 	legacy   *cleversim.ObjectIDs
 	schoolYr int // calendar year in which the current school year starts
 
@@ -299,12 +313,17 @@ func generate(cfg Config, sh shape) *cleversim.Dataset {
 	if cfg.Created.Month() < time.August {
 		g.schoolYr--
 	}
-	g.city = sh.city
-	if sh.schools == nil {
-		g.city = g.rng.IntN(len(cities))
+	switch {
+	case sh.home != nil:
+		g.home = *sh.home
+	case sh.schools != nil:
+		g.home = cities[sh.city]
+	default:
+		g.home = cities[g.rng.IntN(len(cities))]
 	}
+	g.mail = sh.mail
 	g.genDistrict(sh)
-	g.genSchools(sh.schools)
+	g.genSchools(sh)
 	g.genStudents()
 	g.genStaff()
 	g.genContacts()
@@ -370,6 +389,28 @@ func (g *generator) stamps(offset time.Duration, n int) (created, modified strin
 		return created, created
 	}
 	return created, timestamp(t.Add(time.Duration(1+g.rng.IntN(11*24*3600*1000)) * time.Millisecond))
+}
+
+// domain returns the e-mail domain of the i-th person of a kind: without a district domain one of the
+// example domains at random; otherwise the district's domain, except the 1 in n (n > 0) who use a
+// personal one.
+func (g *generator) domain(i, n int) string {
+	switch {
+	case g.mail == "":
+		return pick(g.rng, emailDomains[:])
+	case n > 0 && every(i, n, n-1):
+		return pick(g.rng, personalDomains[:])
+	}
+	return g.mail
+}
+
+// personalDomain returns the domain of a parent's address: an example domain without a district domain,
+// otherwise a webmail one.
+func (g *generator) personalDomain() string {
+	if g.mail == "" {
+		return pick(g.rng, emailDomains[:])
+	}
+	return pick(g.rng, personalDomains[:])
 }
 
 // digits returns n random decimal digits, the first one non-zero.

@@ -17,7 +17,7 @@ import (
 	"github.com/rostermirror/rostermirror/sync/cleversim/synth"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/demo-district.json from Demo()")
+var update = flag.Bool("update", false, "rewrite the committed datasets: testdata/demo-district.json from Demo(), testdata/onboarding-districts.json from Onboarding()")
 
 // demoFile is the committed demo district, relative to this package.
 const demoFile = "../../../testdata/demo-district.json"
@@ -458,9 +458,17 @@ func inspect(d *cleversim.Dataset, want sizes) (_ *facts, problems []string) {
 	if dc == nil || dc["district"] != districtID || !idRE.MatchString(dc["id"].(string)) || all[dc["id"].(string)] != "" {
 		fail("district_contact %v", dc)
 	}
-	for _, k := range []string{"name", "sis_type", "launch_date", "portal_url", "login_methods", "state", "error", "last_sync", "mdr_number", "nces_id"} {
+	// mdr_number and nces_id are nullable and may be absent (Clever's certification district has neither).
+	for _, k := range []string{"name", "sis_type", "launch_date", "portal_url", "login_methods", "state", "error", "last_sync"} {
 		if _, ok := f.district[k]; !ok {
 			fail("district has no %s", k)
+		}
+	}
+	for _, k := range []string{"mdr_number", "nces_id"} {
+		if v, ok := f.district[k]; ok && v != nil {
+			if s, isStr := v.(string); !isStr || s != "" && !digitsRE.MatchString(s) {
+				fail("district %s %v is neither null, \"\" nor digits", k, v)
+			}
 		}
 	}
 	if !dateRE.MatchString(f.district["launch_date"].(string)) || !timestampRE.MatchString(f.district["last_sync"].(string)) {

@@ -37,11 +37,15 @@ var placeNames = [...]string{
 	"Kennedy", "Franklin", "Garfield", "Pinecrest", "Willow Creek", "Stonebridge", "Harbor View", "Meadowbrook",
 }
 
-// cities are the district's possible home towns, with state, zip prefix, area code and coordinates.
-var cities = [...]struct {
+// city is a district's home town: where its schools and students live. state is the two-letter US state
+// code that schools' location.state carries.
+type city struct {
 	city, state, zip, area string
 	lat, lon               float64
-}{
+}
+
+// cities are the home towns that Generate draws from.
+var cities = [...]city{
 	{"Brooklyn", "NY", "112", "718", 40.6782, -73.9442},
 	{"Rockaway Beach", "NY", "116", "718", 40.5860, -73.8110},
 	{"Springfield", "IL", "627", "217", 39.7817, -89.6501},
@@ -59,6 +63,10 @@ var streetSuffixes = [...]string{"Street", "Avenue", "Road", "Boulevard", "Lane"
 
 // emailDomains are reserved example domains, as in Clever's demo data.
 var emailDomains = [...]string{"example.net", "example.org", "example.com"}
+
+// personalDomains are the webmail domains of people who do not use a district address: parents, and the
+// students and staff whose SIS record carries a private address.
+var personalDomains = [...]string{"gmail.com", "yahoo.com", "outlook.com", "icloud.com", "hotmail.com"}
 
 // gradeNames are the Clever Grade enum values used by schools, students and sections, by ordinal.
 var gradeNames = [...]string{
