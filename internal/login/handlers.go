@@ -158,7 +158,7 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 		render(w, s.signedInPage(ctx, in))
 		return
 	}
-	code, err = s.issueCode(ctx, in)
+	loginCode, err := s.issueCode(ctx, in)
 	if err != nil {
 		s.internal(w, r, "issue login code", err)
 		return
@@ -166,7 +166,7 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 	s.maybeCleanup(ctx) // sign-ins without state never pass through /auth/clever/login
 	to := *s.appURL
 	aq := to.Query()
-	aq.Set("code", code)
+	aq.Set("code", loginCode)
 	to.RawQuery = aq.Encode()
 	redirect(w, r, to.String())
 }
