@@ -82,6 +82,9 @@ type Config struct {
 	// GuardMinimum is the number of archives below which the guard never holds, so that small districts
 	// are not held for a handful of records. Default 10.
 	GuardMinimum int
+	// ProvisionWait is how long ProvisionUser waits for the district's sync lock before it leaves the
+	// user to the sync that holds it (ErrBusy). Default 2s.
+	ProvisionWait time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -101,6 +104,7 @@ func New(cfg Config) (*Engine, error) {
 	cfg.BatchSize = cmp.Or(cfg.BatchSize, 2000)
 	cfg.GuardShare = cmp.Or(cfg.GuardShare, 0.2)
 	cfg.GuardMinimum = cmp.Or(cfg.GuardMinimum, 10)
+	cfg.ProvisionWait = cmp.Or(cfg.ProvisionWait, 2*time.Second)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

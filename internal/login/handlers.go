@@ -1,0 +1,372 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/ent/loginstate"
+	"github.com/rostermirror/rostermirror/ent/user"
+	"github.com/rostermirror/rostermirror/ent/userrole"
+	"github.com/rostermirror/rostermirror/internal/link"
+	"github.com/rostermirror/rostermirror/sync/clever"
+	"github.com/rostermirror/rostermirror/sync/mirror"
+)
+
+// maxCodeLen bounds the Clever code a callback accepts.
+const maxCodeLen = 512
+
+// LoginHandler serves GET /auth/clever/login: with ?invite=S it checks the invite (a page says why when
+// it cannot be used) and sends the browser to Clever with state=S; without, it issues a LOGIN state and
+// does the same. ?district_id= is passed on to Clever.
+func (s *Service) LoginHandler() http.Handler { return http.HandlerFunc(s.login) }
+
+func (s *Service) login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	districtID := q.Get("district_id")
+	if districtID != "" && !validID(districtID) {
+		render(w, s.startAgain(page{Status: http.StatusBadRequest, Title: "This sign-in link is not valid",
+			Paragraphs: []string{"Its district_id is not a Clever id."}}))
+		return
+	}
+	var st state
+	var signed string
+	if q.Has("invite") {
+		var err error
+		signed = q.Get("invite")
+		st, err = s.verify(signed)
+		if err == nil && st.purpose != loginstate.PurposeINVITE {
+			err = errStateForged
+		}
+		if err == nil {
+			err = s.check(ctx, st)
+		}
+		if err != nil {
+			s.refuseState(w, r, err, loginstate.PurposeINVITE, "invite refused")
+			return
+		}
+	} else {
+		st = newState(loginstate.PurposeLOGIN, "", s.loginRedirect, s.now().Add(s.cfg.StateTTL))
+		var err error
+		if signed, err = s.issue(ctx, s.cfg.DB.Client, st, ""); err != nil {
+			s.internal(w, r, "start sign-in", err)
+			return
+		}
+		s.maybeCleanup(ctx)
+	}
+	v := url.Values{"response_type": {"code"}, "client_id": {s.cfg.ClientID}, "redirect_uri": {st.redirect}, "state": {signed}}
+	if districtID != "" {
+		v.Set("district_id", districtID)
+	}
+	redirect(w, r, s.cfg.OAuthURL+"/oauth/authorize?"+v.Encode())
+}
+
+// redirect sends a 302 that no cache keeps and that sends no Referer on (the URL it answers may carry
+// a state or a code).
+func redirect(w http.ResponseWriter, r *http.Request, to string) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	http.Redirect(w, r, to, http.StatusFound)
+}
+
+// validID accepts what a Clever id can be: 1 to 64 letters, digits, '-' and '_'.
+func validID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// refuseState answers a state that cannot be used: its page (400), or 500 when the database failed.
+func (s *Service) refuseState(w http.ResponseWriter, r *http.Request, err error, purpose loginstate.Purpose, msg string) {
+	if !isStateError(err) {
+		s.internal(w, r, msg, err)
+		return
+	}
+	s.log.InfoContext(r.Context(), msg, slog.String(logPurpose, string(purpose)), slog.String(logReason, err.Error()))
+	render(w, s.statePage(err, purpose))
+}
+
+func isStateError(err error) bool {
+	return errors.Is(err, errStateForged) || errors.Is(err, errStateExpired) || errors.Is(err, errStateUsed) || errors.Is(err, errStateUnknown)
+}
+
+// internal answers a failure of our own: logged, and a page that says to try again.
+func (s *Service) internal(w http.ResponseWriter, r *http.Request, msg string, err error) {
+	if !errors.Is(err, context.Canceled) {
+		s.log.ErrorContext(r.Context(), msg, slog.String(logError, err.Error()))
+	}
+	render(w, s.startAgain(page{Status: http.StatusInternalServerError, Title: "Something went wrong on our side",
+		Paragraphs: []string{"Signing in could not be finished. Try again in a moment."}}))
+}
+
+// CallbackHandler serves Clever's redirect (GET /auth/clever/callback, and the link redirect URI's path):
+// see the package comment.
+func (s *Service) CallbackHandler() http.Handler { return http.HandlerFunc(s.callback) }
+
+func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+	if e := q.Get("error"); e != "" {
+		s.log.InfoContext(ctx, "sign-in refused at Clever", slog.String(logReason, clip(e, 64)))
+		said := clip(e, 64)
+		if d := q.Get("error_description"); d != "" {
+			said = clip(d, 300)
+		}
+		render(w, s.startAgain(page{Status: http.StatusBadRequest, Title: "Clever did not sign you in",
+			Paragraphs: []string{"Clever said: " + said, "Nothing was changed."}}))
+		return
+	}
+	code := q.Get("code")
+	if code == "" || len(code) > maxCodeLen {
+		s.log.InfoContext(ctx, "sign-in refused", slog.String(logReason, "callback without a code"))
+		render(w, s.startAgain(page{Status: http.StatusBadRequest, Title: "This is not a sign-in from Clever",
+			Paragraphs: []string{"Clever sends you here with a one-time code, and this address has none.", "Nothing was changed."}}))
+		return
+	}
+	redirectURI := s.redirectFor(r.URL.Path)
+	var st *state
+	if raw := q.Get("state"); raw != "" {
+		v, err := s.verify(raw)
+		if err == nil {
+			err = s.consume(ctx, v)
+		}
+		if err != nil {
+			s.refuseState(w, r, err, v.purpose, "sign-in refused")
+			return
+		}
+		st, redirectURI = &v, v.redirect
+	}
+	in, err := s.complete(ctx, code, redirectURI, st)
+	if err != nil {
+		s.failed(w, r, err)
+		return
+	}
+	if s.appURL == nil {
+		render(w, s.signedInPage(ctx, in))
+		return
+	}
+	loginCode, err := s.issueCode(ctx, in)
+	if err != nil {
+		s.internal(w, r, "issue login code", err)
+		return
+	}
+	s.maybeCleanup(ctx) // sign-ins without state never pass through /auth/clever/login
+	to := *s.appURL
+	aq := to.Query()
+	aq.Set("code", loginCode)
+	to.RawQuery = aq.Encode()
+	redirect(w, r, to.String())
+}
+
+// clip shortens s to n bytes (at a rune boundary) for a log line or a page.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+// signIn is a completed sign-in.
+type signIn struct {
+	userID, districtID string
+	authorizedBy       string
+	roles              []string
+	invite             string // the organization of the invite it came through
+	purpose            string // LOGIN, INVITE, or NONE (Portal, Instant Login)
+	outcome            link.SignInOutcome
+}
+
+// cleverError is a failure of Clever (or of reaching it) during a sign-in.
+type cleverError struct {
+	step string
+	err  error
+}
+
+func (e *cleverError) Error() string { return e.step + ": " + e.err.Error() }
+func (e *cleverError) Unwrap() error { return e.err }
+
+// complete finishes a sign-in whose state (if any) was used up: code exchange, /me, the user's record
+// (provisioned), onboarding's signal. The user's token lives only in this call.
+func (s *Service) complete(ctx context.Context, code, redirectURI string, st *state) (signIn, error) {
+	in := signIn{purpose: "NONE"}
+	if st != nil {
+		in.purpose = string(st.purpose)
+		if st.purpose == loginstate.PurposeINVITE {
+			in.invite = st.orgID
+		}
+	}
+	tok, err := s.cfg.Clever.ExchangeCode(ctx, code, redirectURI)
+	if err != nil {
+		return in, &cleverError{"exchange code", err}
+	}
+	me, err := s.cfg.Clever.Me(ctx, tok)
+	if err != nil {
+		return in, &cleverError{"read /me", err}
+	}
+	if me.Type == "district" || me.Data.District == "" || !validID(me.Data.ID) || !validID(me.Data.District) {
+		return in, &cleverError{"read /me", fmt.Errorf("%w: not a user's token (type %q)", clever.ErrMalformed, me.Type)}
+	}
+	in.userID, in.districtID, in.authorizedBy = me.Data.ID, me.Data.District, me.Data.AuthorizedBy
+
+	email := ""
+	if u, ok := s.readUser(ctx, in.districtID, in.userID, tok); ok {
+		s.provision(ctx, in.districtID, u)
+		email, in.roles = u.Email, rolesOf(u.Roles)
+	} else if email, in.roles, err = s.mirrored(ctx, in.userID); err != nil {
+		return in, err
+	}
+	if r := clever.Role(me.Data.Type); len(in.roles) == 0 && slices.Contains(clever.AllRoles, r) {
+		in.roles = []string{string(r)}
+	}
+
+	in.outcome, err = s.cfg.Linker.SignedIn(ctx, link.SignIn{DistrictID: in.districtID, UserID: in.userID, Email: email,
+		AuthorizedBy: in.authorizedBy, InviteOrganizationID: in.invite, Actor: Actor(in.userID)})
+	if err != nil {
+		return in, fmt.Errorf("record the sign-in for onboarding: %w", err)
+	}
+	s.log.InfoContext(ctx, "signed in with Clever", slog.String(logUser, in.userID), slog.String(logDistrict, in.districtID),
+		slog.String(logAuthorizedBy, in.authorizedBy), slog.String(logPurpose, in.purpose),
+		slog.String(logOrganization, in.outcome.OrganizationID), slog.String(logOutcome, outcomeName(in.outcome)))
+	return in, nil
+}
+
+// Actor names a signed-in Clever user in the audit log and in proposals' evidence: "clever:<user id>".
+func Actor(userID string) string { return "clever:" + userID }
+
+// provision writes the user to the mirror. A failure does not stop the sign-in (the record read from
+// Clever is at hand), but is logged; a running sync that will write the user is not a failure.
+func (s *Service) provision(ctx context.Context, districtID string, u clever.User) {
+	_, err := s.cfg.Provisioner.ProvisionUser(ctx, districtID, u)
+	switch {
+	case err == nil:
+	case errors.Is(err, mirror.ErrBusy):
+		s.log.InfoContext(ctx, "signed-in user left to the running sync", slog.String(logDistrict, districtID), slog.String(logUser, u.ID))
+	default:
+		s.log.WarnContext(ctx, "provision signed-in user", slog.String(logDistrict, districtID), slog.String(logUser, u.ID),
+			slog.String(logError, err.Error()))
+	}
+}
+
+// rolesOf lists a user's roles as Clever names them, in clever.AllRoles order.
+func rolesOf(r clever.Roles) []string {
+	var out []string
+	for _, role := range r.List() {
+		out = append(out, string(role))
+	}
+	return out
+}
+
+// mirrored reads the user's e-mail and current roles from the mirror, for a sign-in whose record could
+// not be read from Clever. A user not in the mirror has neither.
+func (s *Service) mirrored(ctx context.Context, userID string) (string, []string, error) {
+	u, err := s.cfg.DB.Client.User.Query().Where(user.ID(userID), user.ArchivedAtIsNil()).
+		WithRoles(func(q *ent.UserRoleQuery) { q.Where(userrole.ArchivedAtIsNil()) }).Only(ctx)
+	if ent.IsNotFound(err) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("read signed-in user from the mirror: %w", err)
+	}
+	var roles []string
+	for _, role := range clever.AllRoles {
+		for _, r := range u.Edges.Roles {
+			if strings.EqualFold(string(r.Role), string(role)) {
+				roles = append(roles, string(role))
+				break
+			}
+		}
+	}
+	return u.Email, roles, nil
+}
+
+// outcomeName sums up onboarding's answer for the log.
+func outcomeName(o link.SignInOutcome) string {
+	switch {
+	case o.Conflict:
+		return "conflict"
+	case o.Linked:
+		return "linked"
+	case o.Proposed:
+		return "proposed"
+	case o.OrganizationID != "":
+		return "already linked"
+	}
+	return "unlinked"
+}
+
+// failed answers a sign-in that could not be completed.
+func (s *Service) failed(w http.ResponseWriter, r *http.Request, err error) {
+	ctx := r.Context()
+	var ce *cleverError
+	switch {
+	case errors.Is(err, clever.ErrInvalidGrant):
+		s.log.InfoContext(ctx, "sign-in failed", slog.String(logReason, err.Error()))
+		render(w, s.startAgain(page{Status: http.StatusBadRequest, Title: "The sign-in could not be finished",
+			Paragraphs: []string{"Clever's one-time sign-in code expired or was already used (reloading this page uses it again).",
+				"Start again. If you came from an invite link, it has been used: ask whoever sent it for a new one."}}))
+	case errors.As(err, &ce) && !errors.Is(err, context.Canceled):
+		s.log.WarnContext(ctx, "sign-in failed at Clever", slog.String(logError, err.Error()))
+		render(w, s.startAgain(page{Status: http.StatusBadGateway, Title: "Clever could not be reached",
+			Paragraphs: []string{"Signing in could not be finished because Clever did not answer as expected. Try again in a moment.",
+				"If you came from an invite link, it has been used: ask whoever sent it for a new one."}}))
+	default:
+		s.internal(w, r, "sign-in failed", err)
+	}
+}
+
+// signedInPage tells the person who signed in what happened, when there is no app to send them to.
+func (s *Service) signedInPage(ctx context.Context, in signIn) page {
+	district := "your district"
+	if d, err := s.cfg.DB.Client.District.Get(ctx, in.districtID); err == nil && d.Name != "" {
+		district = d.Name
+	}
+	who := "a Clever user"
+	if len(in.roles) > 0 {
+		who = "a " + strings.ReplaceAll(in.roles[0], "_", " ")
+		if in.roles[0] == "district_admin" {
+			who = "a district admin"
+		}
+	}
+	p := page{Status: http.StatusOK, Title: "Signed in with Clever",
+		Paragraphs: []string{fmt.Sprintf("You signed in as %s of %s (Clever id %s).", who, district, in.userID)}}
+	o := in.outcome
+	orgName := func(id string) string {
+		if org, err := s.cfg.DB.Client.Organization.Get(ctx, id); err == nil {
+			return org.Name
+		}
+		return "organization " + id
+	}
+	switch {
+	case o.Conflict:
+		p.Paragraphs = append(p.Paragraphs, district+" has been proposed for more than one organization; an administrator will decide which it belongs to.")
+	case o.Linked:
+		p.Paragraphs = append(p.Paragraphs, fmt.Sprintf("%s is now linked to %s.", district, orgName(o.OrganizationID)))
+	case o.OrganizationID != "":
+		p.Paragraphs = append(p.Paragraphs, fmt.Sprintf("%s is linked to %s.", district, orgName(o.OrganizationID)))
+	case o.Proposed && in.invite != "":
+		p.Paragraphs = append(p.Paragraphs, fmt.Sprintf("Your sign-in through %s's invite was recorded: an administrator will confirm linking %s to it.", orgName(in.invite), district))
+	case o.Proposed:
+		p.Paragraphs = append(p.Paragraphs, fmt.Sprintf("A link of %s to an organization was proposed; an administrator will confirm it.", district))
+	default:
+		p.Paragraphs = append(p.Paragraphs, district+" is not linked to an organization yet.")
+	}
+	return p
+}

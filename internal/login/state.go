@@ -1,0 +1,180 @@
+package login
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/ent/loginstate"
+)
+
+// A state is what rostermirror sends to Clever as the OAuth `state` (and in an invite link):
+//
+//	base64url(payload JSON) "." base64url(HMAC-SHA256(key, stateMACPrefix + base64url(payload JSON)))
+//
+// The payload names the purpose (LOGIN or INVITE), the inviting organization (INVITE), a random nonce,
+// the expiry (unix seconds) and the redirect URI of the sign-in. The MAC makes it unforgeable; the
+// expiry is checked from the signed payload, so a state is refused when it expired whether or not its
+// row is still there; the row (its id the SHA-256 of the nonce) makes it single-use.
+
+// stateVersion is the payload format.
+const stateVersion = 1
+
+// stateMACPrefix separates the state MAC from any other use of the key.
+const stateMACPrefix = "rostermirror login state v1\x00"
+
+// maxStateLen bounds a state presented to the server (an issued one is about 300 characters).
+const maxStateLen = 2048
+
+// nonceLen is the state nonce's length in bytes.
+const nonceLen = 16
+
+// Why a state is refused. Each has its own page.
+var (
+	errStateForged  = errors.New("state is not one this server issued: forged, altered or malformed")
+	errStateExpired = errors.New("state expired")
+	errStateUsed    = errors.New("state was already used")
+	errStateUnknown = errors.New("state is not on record")
+)
+
+// state is a verified (or new) state.
+type state struct {
+	purpose  loginstate.Purpose
+	orgID    string // INVITE: the inviting organization
+	nonce    []byte
+	expires  time.Time
+	redirect string // the redirect URI of the sign-in
+}
+
+// statePayload is the signed JSON of a state.
+type statePayload struct {
+	V int    `json:"v"`
+	P string `json:"p"`
+	O string `json:"o,omitempty"`
+	N string `json:"n"`
+	E int64  `json:"e"`
+	R string `json:"r"`
+}
+
+// id is the state's row id: the SHA-256 of its nonce, hex.
+func (st state) id() string {
+	sum := sha256.Sum256(st.nonce)
+	return hex.EncodeToString(sum[:])
+}
+
+// newState makes a state with a fresh nonce.
+func newState(purpose loginstate.Purpose, orgID, redirect string, expires time.Time) state {
+	nonce := make([]byte, nonceLen)
+	rand.Read(nonce) // never fails (crypto/rand)
+	return state{purpose: purpose, orgID: orgID, nonce: nonce, expires: expires.Truncate(time.Second), redirect: redirect}
+}
+
+// sign encodes st and signs it.
+func (s *Service) sign(st state) string {
+	payload, _ := json.Marshal(statePayload{V: stateVersion, P: string(st.purpose), O: st.orgID, // strings only: cannot fail
+		N: base64.RawURLEncoding.EncodeToString(st.nonce), E: st.expires.Unix(), R: st.redirect})
+	body := base64.RawURLEncoding.EncodeToString(payload)
+	return body + "." + base64.RawURLEncoding.EncodeToString(s.mac(body))
+}
+
+func (s *Service) mac(body string) []byte {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(stateMACPrefix))
+	m.Write([]byte(body))
+	return m.Sum(nil)
+}
+
+// verify checks a state's MAC (in constant time) and form, then its expiry. The error matches
+// errStateForged or errStateExpired; an expired state is returned too, so that the page can tell an
+// expired invite from an expired login.
+func (s *Service) verify(raw string) (state, error) {
+	body, sig, ok := strings.Cut(raw, ".")
+	if !ok || len(raw) > maxStateLen {
+		return state{}, errStateForged
+	}
+	got, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(got, s.mac(body)) {
+		return state{}, errStateForged
+	}
+	b, err := base64.RawURLEncoding.DecodeString(body)
+	if err != nil {
+		return state{}, errStateForged
+	}
+	var p statePayload
+	if err := json.Unmarshal(b, &p); err != nil || p.V != stateVersion {
+		return state{}, errStateForged
+	}
+	st := state{purpose: loginstate.Purpose(p.P), orgID: p.O, expires: time.Unix(p.E, 0).UTC(), redirect: p.R}
+	if st.nonce, err = base64.RawURLEncoding.DecodeString(p.N); err != nil || len(st.nonce) != nonceLen ||
+		loginstate.PurposeValidator(st.purpose) != nil || (st.purpose == loginstate.PurposeINVITE) != (st.orgID != "") || p.R == "" {
+		return state{}, errStateForged
+	}
+	if !s.now().Before(st.expires) {
+		return st, errStateExpired
+	}
+	return st, nil
+}
+
+// issue records a new state and returns it signed.
+func (s *Service) issue(ctx context.Context, client *ent.Client, st state, createdBy string) (string, error) {
+	if err := client.LoginState.Create().SetID(st.id()).SetPurpose(st.purpose).SetOrganizationID(st.orgID).
+		SetCreatedBy(createdBy).SetCreatedAt(s.now()).SetExpiresAt(st.expires).Exec(ctx); err != nil {
+		return "", fmt.Errorf("record %s state: %w", st.purpose, err)
+	}
+	return s.sign(st), nil
+}
+
+// check reports whether a verified state can still be used (its row is there, unused and unexpired),
+// without using it up. The error matches one of the errState… sentinels, or is a database failure.
+func (s *Service) check(ctx context.Context, st state) error {
+	row, err := s.cfg.DB.Client.LoginState.Get(ctx, st.id())
+	if err != nil {
+		if ent.IsNotFound(err) {
+			return errStateUnknown
+		}
+		return fmt.Errorf("read state: %w", err)
+	}
+	return s.usable(row, st)
+}
+
+// consume uses a verified state up: one UPDATE that succeeds only for its unused, unexpired row. When no
+// row was updated, the error says why (matching one of the errState… sentinels).
+func (s *Service) consume(ctx context.Context, st state) error {
+	now := s.now()
+	n, err := s.cfg.DB.Client.LoginState.Update().
+		Where(loginstate.ID(st.id()), loginstate.UsedAtIsNil(), loginstate.ExpiresAtGT(now),
+			loginstate.PurposeEQ(st.purpose), loginstate.OrganizationID(st.orgID)).
+		SetUsedAt(now).Save(ctx)
+	if err != nil {
+		return fmt.Errorf("use state: %w", err)
+	}
+	if n == 1 {
+		return nil
+	}
+	if err := s.check(ctx, st); err != nil {
+		return err
+	}
+	return errStateUsed // used between the UPDATE and the read
+}
+
+// usable says why a state's row cannot be used, or nil.
+func (s *Service) usable(row *ent.LoginState, st state) error {
+	switch {
+	case row.Purpose != st.purpose || row.OrganizationID != st.orgID:
+		return errStateForged // signed with our key, yet not what was recorded: never issued so
+	case row.UsedAt != nil:
+		return errStateUsed
+	case !s.now().Before(row.ExpiresAt):
+		return errStateExpired
+	}
+	return nil
+}
