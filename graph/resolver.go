@@ -5,7 +5,7 @@ package graph
 
 import (
 	"context"
-	"errors"
+	"fmt"
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/graph/nodes"
@@ -34,5 +34,5 @@ type Inviter interface {
 type noInvites struct{}
 
 func (noInvites) CreateInvite(context.Context, string) (*link.Invite, error) {
-	return nil, errors.New("district invites need the Clever login endpoints: set CLEVER_CLIENT_ID, CLEVER_CLIENT_SECRET and ROSTERMIRROR_SECRET_KEY")
+	return nil, fmt.Errorf("%w: district invites need the Clever login endpoints: set CLEVER_CLIENT_ID, CLEVER_CLIENT_SECRET and ROSTERMIRROR_SECRET_KEY", link.ErrInvalid)
 }

@@ -29,12 +29,16 @@ const (
 	envSecretKey      = "ROSTERMIRROR_SECRET_KEY"
 	envConcurrency    = "ROSTERMIRROR_GRAPHQL_CONCURRENCY"
 	envCompiled       = "ROSTERMIRROR_COMPILED_QUERIES"
+	envPublicURL      = "ROSTERMIRROR_PUBLIC_URL"
+	envAppLoginURL    = "ROSTERMIRROR_APP_LOGIN_URL"
+	envLinkRedirect   = "CLEVER_LINK_REDIRECT_URI"
 )
 
 // envVars lists every variable above, for the help text's test.
 var envVars = []string{
 	envDatabaseURL, envAddr, envCleverAPIURL, envCleverOAuthURL, envClientID, envClientSecret,
-	envDistrictTokens, envSyncSchedule, envSecretKey, envConcurrency, envCompiled,
+	envDistrictTokens, envSyncSchedule, envSecretKey, envConcurrency, envCompiled, envPublicURL, envAppLoginURL,
+	envLinkRedirect,
 }
 
 // Defaults of config.
@@ -70,6 +74,27 @@ type config struct {
 	// CompiledQueries says whether queries over the mirror's tables may be answered by one compiled
 	// statement on Postgres, as given (on/off, true/false, 1/0); empty means on. Read with graphqlOptions.
 	CompiledQueries string
+	// PublicURL is the server's external base URL (OAuth redirect URIs, invite links); empty means
+	// http://<Addr> (see publicURL).
+	PublicURL string
+	// AppLoginURL is where /auth/clever/callback sends a signed-in user with a one-time code; empty shows
+	// a page instead.
+	AppLoginURL string
+	// LinkRedirectURI is the redirect URI of invite sign-ins when it differs from the login one
+	// (PublicURL/auth/clever/callback); it must be registered with Clever and lead to this server.
+	LinkRedirectURI string
+}
+
+// publicURL is PublicURL, or http://<Addr> with localhost for an address without a host.
+func (c config) publicURL() string {
+	if c.PublicURL != "" {
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	host := c.Addr
+	if strings.HasPrefix(host, ":") {
+		host = "localhost" + host
+	}
+	return "http://" + host
 }
 
 // loadConfig reads the environment through getenv and fills in the defaults. It does not validate:
@@ -95,6 +120,9 @@ func loadConfig(getenv func(string) string) config {
 
 		GraphQLConcurrency: or(envConcurrency, ""),
 		CompiledQueries:    or(envCompiled, ""),
+		PublicURL:          or(envPublicURL, ""),
+		AppLoginURL:        or(envAppLoginURL, ""),
+		LinkRedirectURI:    or(envLinkRedirect, ""),
 	}
 }
 

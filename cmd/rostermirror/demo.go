@@ -58,7 +58,7 @@ func (a *app) demo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sim, err := cleversim.New(cleversim.Config{Dataset: synth.Demo(), Logger: a.logger})
+	sim, err := cleversim.New(cleversim.Config{Dataset: synth.Onboarding(), Logger: a.logger})
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/rostermirror/rostermirror/internal/admin"
 	"github.com/rostermirror/rostermirror/internal/auth"
 	"github.com/rostermirror/rostermirror/internal/link"
+	"github.com/rostermirror/rostermirror/internal/login"
 	"github.com/rostermirror/rostermirror/internal/metrics"
 	"github.com/rostermirror/rostermirror/internal/org"
 	"github.com/rostermirror/rostermirror/internal/store"
@@ -110,10 +111,18 @@ func (a *app) runServer(ctx context.Context, s *syncer, m *metrics.Metrics, keys
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
 	}
+	if a.cfg.PublicURL == "" { // the address as bound (":0" picks a port)
+		a.cfg.PublicURL = browserURL(ln.Addr())
+	}
+	logins, err := a.logins(s, links)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{
 		Handler: newHTTPHandler(handlerDeps{
 			DB: s.db, Logger: a.logger, Admin: svc, Metrics: m, NextRun: sched.NextRun, Keys: keys, GraphQL: gq,
-			Link: links, Orgs: org.New(s.db, links),
+			Link: links, Orgs: org.New(s.db, links), Login: logins,
 		}),
 		// A client that sends its request slowly, reads its answer slowly, or keeps an idle connection
 		// open holds a goroutine and a socket: bound each (the GraphQL handler bounds the rest of a
@@ -191,6 +200,8 @@ type handlerDeps struct {
 	// Link carries out onboarding; Orgs keeps the organizations.
 	Link *link.Service
 	Orgs *org.Service
+	// Login serves the Clever sign-in endpoints and makes invites; nil without Clever app credentials.
+	Login *login.Service
 	// GraphQL are the API's settings from the configuration; zero values mean the defaults.
 	GraphQL graphqlOptions
 }
@@ -208,11 +219,16 @@ func newHTTPHandler(d handlerDeps) http.Handler {
 		d.Logger.Warn("graphql concurrency gauges not registered", "err", err)
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", auth.Middleware(d.Keys, d.Logger)(graph.NewHandler(graph.HandlerConfig{
+	hc := graph.HandlerConfig{
 		DB: d.DB, Admin: d.Admin, NextRun: d.NextRun, Logger: d.Logger, Link: d.Link, Orgs: d.Orgs,
 		Gate: gate, ResolveAll: d.GraphQL.ResolveAll,
 		Observe: d.Metrics.ObserveGraphQL, Compiled: d.Metrics.ObserveCompiled, Queued: d.Metrics.ObserveQueueWait,
-	})))
+	}
+	if d.Login != nil { // a nil *login.Service must not reach the Inviter interface
+		hc.Invites = d.Login
+		d.Login.Routes(mux, d.Keys)
+	}
+	mux.Handle("/graphql", auth.Middleware(d.Keys, d.Logger)(graph.NewHandler(hc)))
 	// Metrics tell roster sizes and sync outcomes per district: a key with the metrics (or admin) scope.
 	mux.Handle("GET /metrics", auth.Middleware(d.Keys, d.Logger)(auth.RequireScope(auth.ScopeMetrics, d.Metrics.Handler())))
 	pg := playground.Handler("/graphql")
@@ -251,6 +267,23 @@ func (e observedEngine) SyncDistrict(ctx context.Context, districtID string, opt
 		e.metrics.ObserveSync(res.Status, res.Finished.Sub(res.Started), res.Counts)
 	}
 	return res, err
+}
+
+// logins builds the Clever sign-in endpoints (/auth/clever/login, /auth/clever/callback, /auth/exchange)
+// when the app's Clever credentials are configured; nil otherwise.
+func (a *app) logins(s *syncer, links *link.Service) (*login.Service, error) {
+	if a.cfg.ClientID == "" || a.cfg.ClientSecret == "" {
+		return nil, nil
+	}
+	l, err := login.New(login.Config{
+		DB: s.db, Clever: login.CleverClient(s.client), ClientID: a.cfg.ClientID, OAuthURL: a.cfg.CleverOAuthURL,
+		PublicURL: a.cfg.publicURL(), AppLoginURL: a.cfg.AppLoginURL, LinkRedirectURI: a.cfg.LinkRedirectURI,
+		SecretKey: a.cfg.SecretKey, Linker: links, Provisioner: s.engine, Tokens: s.tokens, Logger: a.logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set up the Clever sign-in endpoints: %w", err)
+	}
+	return l, nil
 }
 
 // triggerDiscovery is the SyncRun.trigger of a newly discovered district's first sync.

@@ -39,6 +39,7 @@ type syncer struct {
 	db     *store.DB
 	tokens *tokens.Store
 	engine *mirror.Engine
+	client *clever.Client
 }
 
 // Close closes the database.
@@ -100,5 +101,5 @@ func (a *app) buildSyncer(ctx context.Context, db *store.DB, box *secret.Box, st
 	if err != nil {
 		return nil, fmt.Errorf("build sync engine: %w", err)
 	}
-	return &syncer{db: db, tokens: ts, engine: engine}, nil
+	return &syncer{db: db, tokens: ts, engine: engine, client: client}, nil
 }

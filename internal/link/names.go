@@ -126,11 +126,7 @@ func (s *Service) Candidates(ctx context.Context, organizationID string, search 
 	if err != nil {
 		return nil, fmt.Errorf("link candidates: %w", err)
 	}
-	ids := make([]string, len(districts))
-	for i, d := range districts {
-		ids[i] = d.ID
-	}
-	facts, err := s.facts(ctx, ids)
+	facts, err := s.facts(ctx, districts)
 	if err != nil {
 		return nil, fmt.Errorf("link candidates: %w", err)
 	}

@@ -124,7 +124,7 @@ func (s *Service) evaluate(ctx context.Context, districtIDs, orgIDs []string) er
 	for i, d := range districts {
 		ids[i] = d.ID
 	}
-	facts, err := s.facts(ctx, ids)
+	facts, err := s.facts(ctx, districts)
 	if err != nil {
 		return fmt.Errorf("evaluate link signals: %w", err)
 	}
@@ -222,9 +222,14 @@ type districtFacts struct {
 	schools int    // its schools in the mirror, not archived
 }
 
-// facts works out the districts' US states (from their schools: Clever's district object has none) and
-// school counts.
-func (s *Service) facts(ctx context.Context, districtIDs []string) (map[string]districtFacts, error) {
+// facts works out the districts' US states and school counts. Clever's district object has no US state
+// (its state is Clever's sync state): it is the state most of the district's schools are in, or the one
+// its NCES id's FIPS prefix names.
+func (s *Service) facts(ctx context.Context, districts []*ent.District) (map[string]districtFacts, error) {
+	districtIDs := make([]string, len(districts))
+	for i, d := range districts {
+		districtIDs[i] = d.ID
+	}
 	var rows []struct {
 		DistrictID string `json:"district_id"`
 		State      string `json:"state"`
@@ -244,6 +249,12 @@ func (s *Service) facts(ctx context.Context, districtIDs []string) (map[string]d
 			f.state, most[r.DistrictID] = st, r.Count
 		}
 		out[r.DistrictID] = f
+	}
+	for _, d := range districts {
+		if f := out[d.ID]; f.state == "" {
+			f.state = ncesState(d.NcesID)
+			out[d.ID] = f
+		}
 	}
 	return out, nil
 }
