@@ -36,7 +36,7 @@ func TestOnboardingThroughTheAPI(t *testing.T) {
 	if o.ExternalID != "cust-42" || o.State != "NY" || strings.Join(o.EmailDomains, ",") != "example.com" {
 		t.Errorf("created %+v: identifiers are normalised", o)
 	}
-	if r := a.do(a.keys["admin"], create, in); codeOf(r) != "BAD_REQUEST" || !strings.Contains(r.Errors[0].Message, "cust-42") {
+	if r := a.do(a.keys["admin"], create, in); codeOf(r) != "CONFLICT" || !strings.Contains(r.Errors[0].Message, "cust-42") {
 		t.Errorf("a second organization with the same externalId: %+v", r.Errors)
 	}
 

@@ -131,7 +131,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		cfg.Link = link.New(link.Config{DB: cfg.DB, Logger: cfg.Logger})
 	}
 	if cfg.Orgs == nil {
-		cfg.Orgs = org.New(cfg.DB, cfg.Link)
+		cfg.Orgs = org.New(cfg.DB, cfg.Link, org.WithLogger(cfg.Logger))
 	}
 	resolver := &Resolver{client: client, admin: cfg.Admin, nextRun: cfg.NextRun, link: cfg.Link, orgs: cfg.Orgs,
 		invites: cmp.Or[Inviter](cfg.Invites, noInvites{})}
@@ -321,8 +321,10 @@ func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Erro
 		code = CodeNotFound
 	case errors.Is(err, mirror.ErrRunNotHeld), errors.Is(err, mirror.ErrRunSuperseded):
 		code = "FAILED_PRECONDITION"
-	case errors.Is(err, mirror.ErrBusy):
+	case errors.Is(err, mirror.ErrBusy), errors.Is(err, org.ErrDuplicateExternalID):
 		code = "CONFLICT"
+	case errors.Is(err, org.ErrInvalid):
+		code = CodeBadRequest
 	case errors.Is(err, context.DeadlineExceeded), isQueryCanceled(err):
 		code, out.Message = CodeTimeout, "the request took too long"
 	case ent.IsNotFound(err):

@@ -9,6 +9,8 @@
 //	rostermirror apikey create --name NAME --scope SCOPE...
 //	                                          print a new API key once
 //	rostermirror apikey list | revoke ID|PREFIX
+//	rostermirror org import [--dry-run] FILE.csv
+//	                                          create/update organizations from a CSV file, all or nothing
 //
 // Configuration comes from the environment (ROSTERMIRROR_DATABASE_URL, ROSTERMIRROR_ADDR, CLEVER_API_URL,
 // CLEVER_OAUTH_URL, CLEVER_CLIENT_ID, CLEVER_CLIENT_SECRET, CLEVER_DISTRICT_TOKENS,
@@ -149,7 +151,7 @@ Exit codes: 0 success (a sync held for approval included), 1 failure, 2 usage er
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.databaseURL, "database-url", "", "database URL (overrides $"+envDatabaseURL+")")
 	pf.StringVar(&f.logLevel, "log-level", "", "log level: debug, info, warn or error (default info; warn for sync, whose progress and summary already say it)")
-	root.AddCommand(newMigrateCommand(a), newSyncCommand(a), newServeCommand(a), newAPIKeyCommand(a), newDemoCommand(a))
+	root.AddCommand(newMigrateCommand(a), newSyncCommand(a), newServeCommand(a), newAPIKeyCommand(a), newDemoCommand(a), newOrgCommand(a))
 	return root
 }
 

@@ -6,6 +6,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -19,12 +20,21 @@ const (
 	ApproveHeldSync = "approveHeldSync"
 	RejectHeldSync  = "rejectHeldSync"
 
+	// The onboarding mutations (internal/link); their target is the district.
 	LinkDistrict       = "linkDistrict"
 	UnlinkDistrict     = "unlinkDistrict"
 	AcceptLinkProposal = "acceptLinkProposal"
 	RejectLinkProposal = "rejectLinkProposal"
 	PauseDistrict      = "pauseDistrict"
 	ResumeDistrict     = "resumeDistrict"
+
+	// CreateOrganization and UpdateOrganization are the organization mutations (internal/org); their
+	// target is the organization's id.
+	CreateOrganization = "createOrganization"
+	UpdateOrganization = "updateOrganization"
+	// ImportOrganizations is `rostermirror org import` (internal/org): one entry per import that was
+	// applied, its target "organizations", its details the changes.
+	ImportOrganizations = "importOrganizations"
 )
 
 // Anonymous is the actor of a request that carries no API key.
@@ -47,12 +57,15 @@ type Entry struct {
 	At time.Time
 	// Actor is who acted (APIKey, CLI, Anonymous).
 	Actor string
-	// Action is what they did (SyncDistrict, ApproveHeldSync, RejectHeldSync).
+	// Action is what they did (SyncDistrict, ApproveHeldSync, RejectHeldSync, …).
 	Action string
-	// Target is the district or run acted on.
+	// Target is the district, run or organization acted on.
 	Target string
 	// Outcome is how it ended.
 	Outcome string
+	// Details, when not nil, is stored as JSON with the entry: what an action over many records changed
+	// (an organization import's changes).
+	Details any
 }
 
 // Record writes e to the audit log through client. A client on the action's transaction (ent.Tx's
@@ -61,6 +74,13 @@ func Record(ctx context.Context, client *ent.Client, e Entry) error {
 	create := client.AuditEntry.Create().SetActor(e.Actor).SetAction(e.Action).SetTarget(e.Target).SetOutcome(e.Outcome)
 	if !e.At.IsZero() {
 		create.SetAt(e.At)
+	}
+	if e.Details != nil {
+		b, err := json.Marshal(e.Details)
+		if err != nil {
+			return fmt.Errorf("record %s in the audit log: encode details: %w", e.Action, err)
+		}
+		create.SetDetails(b)
 	}
 	if err := create.Exec(ctx); err != nil {
 		return fmt.Errorf("record %s in the audit log: %w", e.Action, err)
