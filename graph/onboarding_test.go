@@ -156,7 +156,9 @@ func TestOnboardingThroughTheAPI(t *testing.T) {
 		t.Errorf("an invite without the login endpoints set up: %+v", r.Errors)
 	}
 	var log struct {
-		AuditEntries struct{ Edges []struct{ Node struct{ Action string } } }
+		AuditEntries struct {
+			Edges []struct{ Node struct{ Action string } }
+		}
 	}
 	a.query(a.keys["admin"], `{ auditEntries(orderBy: {field: AT}) { edges { node { action } } } }`, nil, &log)
 	var actions []string

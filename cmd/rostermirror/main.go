@@ -119,7 +119,7 @@ func newRootCommand(a *app) *cobra.Command {
 		Use:   "rostermirror",
 		Short: "Mirror Clever school rosters into Postgres or SQLite and serve them",
 		Long: `rostermirror mirrors Clever rostering data (districts, schools, users, sections, terms, courses)
-into Postgres or SQLite.
+into Postgres or SQLite, and links each district to the app's customer (organization).
 
 Configuration comes from the environment; flags override it:
   ROSTERMIRROR_DATABASE_URL   database (default file:rostermirror.db; postgres://… selects Postgres)
@@ -130,7 +130,12 @@ Configuration comes from the environment; flags override it:
   CLEVER_CLIENT_SECRET
   CLEVER_DISTRICT_TOKENS      optional districtID=token,… copied from the Clever dashboard
   ROSTERMIRROR_SYNC_SCHEDULE  cron expression of full syncs (default daily)
-  ROSTERMIRROR_SECRET_KEY     encrypts tokens at rest; required by sync and serve
+  ROSTERMIRROR_SECRET_KEY     encrypts tokens at rest and signs sign-in states; required by sync and serve
+  ROSTERMIRROR_PUBLIC_URL     the server's external base URL, for Clever redirect URIs and invite
+                              links (default http://<ROSTERMIRROR_ADDR>)
+  ROSTERMIRROR_APP_LOGIN_URL  where /auth/clever/callback sends a signed-in user with a one-time code
+  CLEVER_LINK_REDIRECT_URI    redirect URI of invite sign-ins, when not the login one
+                              (<ROSTERMIRROR_PUBLIC_URL>/auth/clever/callback)
   ROSTERMIRROR_GRAPHQL_CONCURRENCY
                               GraphQL operations executing at once, 1-20 (default 2 per CPU, at
                               least 4); the others wait their turn

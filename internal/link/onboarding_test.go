@@ -102,7 +102,9 @@ func TestOnboardingAgainstTheSimulator(t *testing.T) {
 			t.Fatalf("sync %s: %v %+v", id, err, res.Errors)
 		}
 	}
-	orgID := func(ext string) string { return db.Client.Organization.Query().Where(organization.ExternalID(ext)).OnlyIDX(ctx) }
+	orgID := func(ext string) string {
+		return db.Client.Organization.Query().Where(organization.ExternalID(ext)).OnlyIDX(ctx)
+	}
 	type sig struct{ org, signal string }
 	proposed := func(districtID string) []sig {
 		var out []sig
@@ -124,7 +126,7 @@ func TestOnboardingAgainstTheSimulator(t *testing.T) {
 		{riverbend, []sig{{"org-riverbend", "EMAIL_DOMAIN"}}}, // no MDR on the district: no MDR signal
 		{cedarCreek, []sig{{"org-cedar-creek", "NAME"}}},      // "ISD" = "Independent School District"
 		{stMarys, []sig{{"org-st-marys", "NAME"}}},            // punctuation set aside
-		{brightHorizons, nil},                                 // left for the invite
+		{brightHorizons, nil}, // left for the invite
 	} {
 		if got := proposed(tc.district); !slices.Equal(got, tc.want) {
 			t.Errorf("district %s: proposals %v, want %v", tc.district, got, tc.want)
