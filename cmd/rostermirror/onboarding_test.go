@@ -146,7 +146,11 @@ func TestOnboardingInTheDemo(t *testing.T) {
 		t.Fatalf("org import → %d\n%s\n%s", code, stdout.String(), stderr.String())
 	}
 	var orgs struct {
-		Organizations struct{ Edges []struct{ Node struct{ ID, ExternalID string } } }
+		Organizations struct {
+			Edges []struct {
+				Node struct{ ID, ExternalID string }
+			}
+		}
 	}
 	d.gql(`{ organizations(first: 20) { edges { node { id externalId } } } }`, nil, &orgs)
 	orgID := map[string]string{}
