@@ -21,7 +21,7 @@ func TestOnboardingThroughTheAPI(t *testing.T) {
 
 	create := `mutation($in: CreateOrganizationInput!) { createOrganization(input: $in) { id name externalId mdrNumber state emailDomains } }`
 	in := map[string]any{"in": map[string]any{"externalId": "cust-42", "name": "Rostermirror Demo Customer",
-		"mdrNumber": "4839360", "state": "ny", "emailDomains": []string{"Example.com"}, "contactEmails": []string{"Boss@Example.com"}}}
+		"mdrNumber": "4839360", "state": "ny", "emailDomains": []string{"Demo-Customer.EDU"}, "contactEmails": []string{"Boss@Example.com"}}}
 	if r := a.do(a.keys["read"], create, in); codeOf(r) != "FORBIDDEN" {
 		t.Errorf("createOrganization with a read key: %+v", r.Errors)
 	}
@@ -33,7 +33,7 @@ func TestOnboardingThroughTheAPI(t *testing.T) {
 	}
 	a.query(a.keys["admin"], create, in, &created)
 	o := created.CreateOrganization
-	if o.ExternalID != "cust-42" || o.State != "NY" || strings.Join(o.EmailDomains, ",") != "example.com" {
+	if o.ExternalID != "cust-42" || o.State != "NY" || strings.Join(o.EmailDomains, ",") != "demo-customer.edu" {
 		t.Errorf("created %+v: identifiers are normalised", o)
 	}
 	if r := a.do(a.keys["admin"], create, in); codeOf(r) != "CONFLICT" || !strings.Contains(r.Errors[0].Message, "cust-42") {
@@ -81,6 +81,24 @@ func TestOnboardingThroughTheAPI(t *testing.T) {
 	p := q.LinkProposals.Edges[0].Node
 	if p.Signal != "MDR_NUMBER" || p.Conflict || p.Organization.ExternalID != "cust-42" || !strings.Contains(p.Evidence, "04839360") {
 		t.Errorf("proposal %+v", p)
+	}
+
+	// Both new types are Relay nodes; a proposal only for an admin key.
+	var node struct {
+		Node struct {
+			Typename string `json:"__typename"`
+		}
+	}
+	a.query(a.keys["read"], `query($id: ID!) { node(id: $id) { __typename } }`, map[string]any{"id": o.ID}, &node)
+	if node.Node.Typename != "Organization" {
+		t.Errorf("node(organization) = %+v", node)
+	}
+	if r := a.do(a.keys["read"], `query($id: ID!) { node(id: $id) { id } }`, map[string]any{"id": p.ID}); codeOf(r) != "FORBIDDEN" {
+		t.Errorf("node(link proposal) with a read key: %+v", r.Errors)
+	}
+	a.query(a.keys["admin"], `query($id: ID!) { node(id: $id) { __typename } }`, map[string]any{"id": p.ID}, &node)
+	if node.Node.Typename != "LinkProposal" {
+		t.Errorf("node(link proposal) with an admin key = %+v", node)
 	}
 
 	// The pick-list is the admin's too.

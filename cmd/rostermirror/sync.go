@@ -100,12 +100,12 @@ func (a *app) runSync(ctx context.Context, f syncFlags) error {
 	}
 
 	// Onboarding sees the CLI's runs like the scheduler's: districts listed are recorded (DISCOVERED) and
-	// their records fetched, paused ones left out; link signals are evaluated after each run.
+	// paused ones left out (their records come with the sync); link signals are evaluated after each run.
 	links := link.New(link.Config{DB: s.db, Logger: a.logger})
 	engine := links.Syncer(s.engine)
 	districts := f.districts
 	if len(districts) == 0 {
-		if districts, err = links.Discovery(s.tokens, s.engine).Connected(ctx); err != nil {
+		if districts, err = links.Discovery(s.tokens, nil).Connected(ctx); err != nil {
 			return err // "list connected districts: …"
 		}
 		if len(districts) == 0 {
