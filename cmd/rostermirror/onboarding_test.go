@@ -16,15 +16,17 @@ import (
 
 // Districts and people of synth.Onboarding() (the demo's dataset).
 const (
-	obDemo        = "643744a5e1d2c30001d3e00a"
-	obSpringIL    = "66af8a2f0e035dc8b50f68f6"
-	obSpringMO    = "66c1ff2febbb0d46bfc19fb5"
-	obRiverbend   = "66d5c5af56a8439d5b2a76eb"
-	obCedarCreek  = "66e6e92f71806554722343ed"
-	obStMarys     = "66faafaf036e5f34435a4eeb"
-	obBright      = "670bd32f842f91700214eaa0"
-	obStMarysBoss = "66fc014ba1427d6d00000001" // a district admin, org-st-marys's contact
-	obBrightBoss  = "670d24cb03bf3fc900000001" // a district admin of the charter
+	obDemo            = "643744a5e1d2c30001d3e00a"
+	obSpringIL        = "66af8a2f0e035dc8b50f68f6"
+	obSpringMO        = "66c1ff2febbb0d46bfc19fb5"
+	obRiverbend       = "66d5c5af56a8439d5b2a76eb"
+	obCedarCreek      = "66e6e92f71806554722343ed"
+	obStMarys         = "66faafaf036e5f34435a4eeb"
+	obBright          = "670bd32f842f91700214eaa0"
+	obStMarysBoss     = "66fc014ba1427d6d00000001" // a district admin, org-st-marys's contact
+	obBrightBoss      = "670d24cb03bf3fc900000001" // a district admin of the charter
+	obSpringMOBoss    = "66c350cbfeb55ef400000001" // a district admin of Springfield MO
+	obSpringMOTeacher = "66c350c39994600d00000001"
 )
 
 // demoServer is `rostermirror demo` running for a test.
@@ -242,6 +244,40 @@ func TestOnboardingInTheDemo(t *testing.T) {
 		t.Errorf("instant login evidence %q", p.Evidence)
 	}
 
+	// Two people of Springfield MO follow invites of two organizations (neither auto-links): a conflict,
+	// and no link.
+	invite := func(ext string) string {
+		var inv struct{ CreateDistrictInvite struct{ URL string } }
+		d.gql(`mutation($o: ID!) { createDistrictInvite(organizationId: $o) { url } }`, map[string]any{"o": orgID[ext]}, &inv)
+		return inv.CreateDistrictInvite.URL
+	}
+	signIn(invite("org-springfield-mo"), obSpringMOBoss)
+	if page := signIn(invite("org-northwind"), obSpringMOTeacher); !strings.Contains(page, "more than one organization") {
+		t.Errorf("the second invite's page says:\n%s", page)
+	}
+	d.gql(`{ linkProposals(first: 100, where: {status: OPEN}) { edges { node { id signal evidence conflict district { cleverId } organization { externalId } } } } }`, nil, &q)
+	var conflicted []string
+	for _, e := range q.LinkProposals.Edges {
+		if e.Node.District.CleverID == obSpringMO && e.Node.Signal == "LOGIN_STATE" && e.Node.Conflict {
+			conflicted = append(conflicted, e.Node.Organization.ExternalID)
+		}
+	}
+	if strings.Join(conflicted, ",") != "org-springfield-mo,org-northwind" && strings.Join(conflicted, ",") != "org-northwind,org-springfield-mo" {
+		t.Errorf("conflicting invite proposals of Springfield MO: %v", conflicted)
+	}
+	if st := states()[obSpringMO]; st.LinkState != "PROPOSED" || st.Organization != nil {
+		t.Errorf("Springfield MO after two conflicting invites: %+v, want PROPOSED and unlinked", st)
+	}
+	var rej struct{ RejectLinkProposal struct{ Status string } }
+	d.gql(`mutation($id: ID!) { rejectLinkProposal(id: $id) { status } }`, map[string]any{"id": func() string {
+		for _, e := range q.LinkProposals.Edges {
+			if e.Node.District.CleverID == obSpringMO && e.Node.Organization.ExternalID == "org-northwind" {
+				return e.Node.ID
+			}
+		}
+		return ""
+	}()}, &rej)
+
 	// The pick-list for the other Springfield: two districts of that name, told apart by state.
 	var c struct {
 		DistrictLinkCandidates []struct {
@@ -255,9 +291,23 @@ func TestOnboardingInTheDemo(t *testing.T) {
 	if len(c.DistrictLinkCandidates) == 0 || c.DistrictLinkCandidates[0].District.CleverID != obSpringMO || c.DistrictLinkCandidates[0].State != "MO" {
 		t.Fatalf("pick-list for Springfield MO: %+v", c.DistrictLinkCandidates)
 	}
+	// Linked to the wrong customer first, then moved: the mirrored data stays where it is.
+	usersOf := func() int {
+		var u struct {
+			Node struct{ Users struct{ TotalCount int } }
+		}
+		d.gql(`query($id: ID!) { node(id: $id) { ... on District { users { totalCount } } } }`, map[string]any{"id": obSpringMO}, &u)
+		return u.Node.Users.TotalCount
+	}
+	before := usersOf()
 	var linked struct{ LinkDistrict struct{ LinkState string } }
-	d.gql(`mutation($d: ID!, $o: ID!) { linkDistrict(districtId: $d, organizationId: $o) { linkState } }`,
-		map[string]any{"d": obSpringMO, "o": orgID["org-springfield-mo"]}, &linked)
+	for _, ext := range []string{"org-springfield-il", "org-springfield-mo"} {
+		d.gql(`mutation($d: ID!, $o: ID!) { linkDistrict(districtId: $d, organizationId: $o) { linkState } }`,
+			map[string]any{"d": obSpringMO, "o": orgID[ext]}, &linked)
+	}
+	if after := usersOf(); after != before || before == 0 {
+		t.Errorf("Springfield MO's users %d → %d across a wrong link and its correction", before, after)
+	}
 
 	want := map[string]string{obDemo: "org-demo", obSpringIL: "org-springfield-il", obSpringMO: "org-springfield-mo", obRiverbend: "org-riverbend",
 		obCedarCreek: "org-cedar-creek", obStMarys: "org-st-marys", obBright: "org-bright-horizons"}
