@@ -120,34 +120,26 @@ func (s *Service) UnlinkDistrict(ctx context.Context, districtID string) (*ent.D
 // AcceptProposal links the proposal's district to its organization (admin). Only an open proposal can be
 // accepted.
 func (s *Service) AcceptProposal(ctx context.Context, id string) (*ent.LinkProposal, error) {
-	if err := auth.Require(ctx, auth.ScopeAdmin); err != nil {
-		return nil, err
-	}
-	actor := auth.Actor(ctx)
-	err := s.inTx(ctx, func(tx *ent.Tx) error {
-		c := tx.Client()
-		p, err := openProposal(ctx, c, id)
-		if err != nil {
-			return err
-		}
-		if err := p.Update().SetStatus(linkproposal.StatusACCEPTED).SetDecidedAt(s.now()).SetDecidedBy(actor).Exec(ctx); err != nil {
-			return err
-		}
-		outcome, err := s.link(ctx, c, p.DistrictID, p.OrganizationID, string(p.Signal), actor, p.ID)
-		if err != nil {
-			return err
-		}
-		return audit.Record(ctx, c, audit.Entry{Actor: actor, Action: audit.AcceptLinkProposal, Target: p.DistrictID,
-			Outcome: fmt.Sprintf("proposal %s (%s) accepted: %s", p.ID, p.Signal, outcome)})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.cfg.DB.Client.LinkProposal.Get(ctx, id)
+	return s.decide(ctx, id, linkproposal.StatusACCEPTED, audit.AcceptLinkProposal,
+		func(c *ent.Client, p *ent.LinkProposal, actor string) (string, error) {
+			outcome, err := s.link(ctx, c, p.DistrictID, p.OrganizationID, string(p.Signal), actor, p.ID)
+			return fmt.Sprintf("proposal %s (%s) accepted: %s", p.ID, p.Signal, outcome), err
+		})
 }
 
 // RejectProposal rejects an open proposal (admin): the same evidence will not raise it again.
 func (s *Service) RejectProposal(ctx context.Context, id string) (*ent.LinkProposal, error) {
+	return s.decide(ctx, id, linkproposal.StatusREJECTED, audit.RejectLinkProposal,
+		func(c *ent.Client, p *ent.LinkProposal, _ string) (string, error) {
+			return fmt.Sprintf("proposal %s (%s, organization %s) rejected", p.ID, p.Signal, p.OrganizationID),
+				resettle(ctx, c, p.DistrictID)
+		})
+}
+
+// decide settles an open proposal as status (admin), then carries out what follows from it (then returns
+// the audit outcome), and records action in the audit log, all in one transaction.
+func (s *Service) decide(ctx context.Context, id string, status linkproposal.Status, action string,
+	then func(c *ent.Client, p *ent.LinkProposal, actor string) (string, error)) (*ent.LinkProposal, error) {
 	if err := auth.Require(ctx, auth.ScopeAdmin); err != nil {
 		return nil, err
 	}
@@ -158,14 +150,14 @@ func (s *Service) RejectProposal(ctx context.Context, id string) (*ent.LinkPropo
 		if err != nil {
 			return err
 		}
-		if err := p.Update().SetStatus(linkproposal.StatusREJECTED).SetDecidedAt(s.now()).SetDecidedBy(actor).Exec(ctx); err != nil {
+		if err := p.Update().SetStatus(status).SetDecidedAt(s.now()).SetDecidedBy(actor).Exec(ctx); err != nil {
 			return err
 		}
-		if err := resettle(ctx, c, p.DistrictID); err != nil {
+		outcome, err := then(c, p, actor)
+		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, c, audit.Entry{Actor: actor, Action: audit.RejectLinkProposal, Target: p.DistrictID,
-			Outcome: fmt.Sprintf("proposal %s (%s, organization %s) rejected", p.ID, p.Signal, p.OrganizationID)})
+		return audit.Record(ctx, c, audit.Entry{Actor: actor, Action: action, Target: p.DistrictID, Outcome: outcome})
 	})
 	if err != nil {
 		return nil, err
