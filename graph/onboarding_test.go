@@ -152,6 +152,13 @@ func TestOnboardingThroughTheAPI(t *testing.T) {
 		t.Errorf("organization as a reader sees it: %+v (contactEmails is admin only)", n)
 	}
 
+	// Paused: the status says so, and when.
+	var paused struct{ PauseDistrict struct{ Status struct{ Summary string } } }
+	a.query(a.keys["admin"], `mutation($d: ID!) { pauseDistrict(districtId: $d) { status { summary } } }`, map[string]any{"d": district}, &paused)
+	if !strings.Contains(paused.PauseDistrict.Status.Summary, "scheduled syncs paused since") {
+		t.Errorf("status of a paused district: %q", paused.PauseDistrict.Status.Summary)
+	}
+
 	// Pause and resume; then move the district to another customer and unlink it.
 	for _, step := range []struct{ mutation, want string }{
 		{`pauseDistrict(districtId: $d) { linkState }`, "PAUSED"},
@@ -183,7 +190,7 @@ func TestOnboardingThroughTheAPI(t *testing.T) {
 	for _, e := range log.AuditEntries.Edges {
 		actions = append(actions, e.Node.Action)
 	}
-	if want := "createOrganization,acceptLinkProposal,pauseDistrict,resumeDistrict,unlinkDistrict"; strings.Join(actions, ",") != want {
+	if want := "createOrganization,acceptLinkProposal,pauseDistrict,pauseDistrict,resumeDistrict,unlinkDistrict"; strings.Join(actions, ",") != want {
 		t.Errorf("audit log %v, want %s", actions, want)
 	}
 }

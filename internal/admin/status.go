@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/ent/districtlink"
 	"github.com/rostermirror/rostermirror/ent/districttoken"
 	"github.com/rostermirror/rostermirror/ent/syncrun"
 	"github.com/rostermirror/rostermirror/internal/syncstats"
@@ -85,6 +86,11 @@ func (s *Service) DistrictStatus(ctx context.Context, districtID string, next Ne
 		if st.LastSuccessfulSync != nil {
 			st.Summary += ": last synced " + st.LastSuccessfulSync.UTC().Format(time.RFC3339)
 		}
+	}
+	if l, err := c.DistrictLink.Query().Where(districtlink.DistrictID(districtID), districtlink.PausedAtNotNil()).Only(ctx); err == nil {
+		st.Summary += "; scheduled syncs paused since " + l.PausedAt.UTC().Format(time.RFC3339) + " (resumeDistrict starts them again)"
+	} else if !ent.IsNotFound(err) {
+		return nil, fmt.Errorf("district status: %w", err)
 	}
 	return st, nil
 }
