@@ -153,7 +153,9 @@ func TestOnboardingThroughTheAPI(t *testing.T) {
 	}
 
 	// Paused: the status says so, and when.
-	var paused struct{ PauseDistrict struct{ Status struct{ Summary string } } }
+	var paused struct {
+		PauseDistrict struct{ Status struct{ Summary string } }
+	}
 	a.query(a.keys["admin"], `mutation($d: ID!) { pauseDistrict(districtId: $d) { status { summary } } }`, map[string]any{"d": district}, &paused)
 	if !strings.Contains(paused.PauseDistrict.Status.Summary, "scheduled syncs paused since") {
 		t.Errorf("status of a paused district: %q", paused.PauseDistrict.Status.Summary)
