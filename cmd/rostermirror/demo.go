@@ -122,8 +122,12 @@ func (a *app) demo(ctx context.Context) error {
     curl -s %s/graphql -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \
       -d '{"query":"{ districts { edges { node { name schools { totalCount } users { totalCount } } } } }"}'
 
+  Onboarding: the simulator serves seven districts, all DISCOVERED. Load the customers that go with them
+    go run ./cmd/rostermirror org import testdata/onboarding-organizations.csv
+  then link each district (README, "Onboarding"); sign-ins start at %s/auth/clever/login
+
 Stop with Ctrl-C.
-`, url, key, demoQuery, url, key)
+`, url, key, demoQuery, url, key, url)
 	})
 }
 

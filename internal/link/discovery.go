@@ -66,6 +66,10 @@ func (s *Service) Discover(ctx context.Context, ids []string, fetch Fetcher, sta
 	if err != nil {
 		return nil, err
 	}
+	isRevoked := map[string]bool{}
+	for _, id := range revoked {
+		isRevoked[id] = true
+	}
 	listed := map[string]bool{}
 	for _, id := range ids {
 		listed[id] = true
@@ -94,7 +98,7 @@ func (s *Service) Discover(ctx context.Context, ids []string, fetch Fetcher, sta
 			}
 		}
 		for _, id := range revoked {
-			if !listed[id] && byDistrict[id] == nil { // a district revoked before onboarding existed
+			if !listed[id] && byDistrict[id] == nil { // a district disconnected before onboarding existed
 				l, err := ensure(ctx, tc, id)
 				if err != nil {
 					return err
@@ -102,15 +106,17 @@ func (s *Service) Discover(ctx context.Context, ids []string, fetch Fetcher, sta
 				byDistrict[id] = l
 			}
 		}
+		// Only a change of connection changes a state here (proposals and links settle their own), so a
+		// refresh of an unchanged list writes nothing.
 		for id, l := range byDistrict {
-			connected := listed[id] || (l.Connected && !slices.Contains(revoked, id))
+			connected := listed[id] || (l.Connected && !isRevoked[id])
 			if connected != l.Connected {
 				if l, err = l.Update().SetConnected(connected).Save(ctx); err != nil {
 					return err
 				}
-			}
-			if l, err = settle(ctx, tc, l); err != nil {
-				return err
+				if l, err = settle(ctx, tc, l); err != nil {
+					return err
+				}
 			}
 			if l.PausedAt != nil {
 				paused[id] = true
