@@ -235,7 +235,7 @@ type ComplexityRoot struct {
 		AutoLinkInvites func(childComplexity int) int
 		ContactEmails   func(childComplexity int) int
 		CreatedAt       func(childComplexity int) int
-		Districts       func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.DistrictOrder, where *ent.DistrictWhereInput, includeArchived *bool) int
+		Districts       func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.DistrictOrder, where *ent.DistrictWhereInput) int
 		EmailDomains    func(childComplexity int) int
 		ExternalID      func(childComplexity int) int
 		ID              func(childComplexity int) int
@@ -613,7 +613,7 @@ type MutationResolver interface {
 	CreateDistrictInvite(ctx context.Context, organizationID string) (*link.Invite, error)
 }
 type OrganizationResolver interface {
-	Districts(ctx context.Context, obj *ent.Organization, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.DistrictOrder, where *ent.DistrictWhereInput, includeArchived *bool) (*ent.DistrictConnection, error)
+	Districts(ctx context.Context, obj *ent.Organization, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.DistrictOrder, where *ent.DistrictWhereInput) (*ent.DistrictConnection, error)
 }
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (ent.Noder, error)
@@ -1530,7 +1530,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Organization.Districts(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.DistrictOrder), args["where"].(*ent.DistrictWhereInput), args["includeArchived"].(*bool)), true
+		return e.ComplexityRoot.Organization.Districts(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.DistrictOrder), args["where"].(*ent.DistrictWhereInput)), true
 	case "Organization.emailDomains":
 		if e.ComplexityRoot.Organization.EmailDomains == nil {
 			break
@@ -5128,14 +5128,6 @@ func (ec *executionContext) field_Organization_districts_args(ctx context.Contex
 		return nil, err
 	}
 	args["where"] = arg5
-	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "includeArchived",
-		func(ctx context.Context, v any) (*bool, error) {
-			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
-		})
-	if err != nil {
-		return nil, err
-	}
-	args["includeArchived"] = arg6
 	return args, nil
 }
 
@@ -10617,7 +10609,7 @@ func (ec *executionContext) _Organization_districts(ctx context.Context, field g
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Organization().Districts(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.DistrictOrder), fc.Args["where"].(*ent.DistrictWhereInput), fc.Args["includeArchived"].(*bool))
+			return ec.Resolvers.Organization().Districts(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.DistrictOrder), fc.Args["where"].(*ent.DistrictWhereInput))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.DistrictConnection) graphql.Marshaler {

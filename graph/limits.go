@@ -805,6 +805,15 @@ func (w costWalk) field(f *ast.Field, page int) int {
 	if ids, ok := asList(args["ids"]); ok {
 		times = len(ids)
 	}
+	if def.Arguments.ForName("first") != nil { // a list bounded by first (districtLinkCandidates): that many
+		if n, ok := toInt(args["first"]); ok {
+			times = int(max(0, min(n, saturated)))
+		} else if d := def.Arguments.ForName("first").DefaultValue; d != nil {
+			if n, err := strconv.Atoi(d.Raw); err == nil {
+				times = n
+			}
+		}
+	}
 	return add(weight, mul(times, add(1, w.set(f.SelectionSet, 0))))
 }
 

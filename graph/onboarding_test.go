@@ -121,6 +121,16 @@ func TestOnboardingThroughTheAPI(t *testing.T) {
 		t.Errorf("candidates %+v", cs.DistrictLinkCandidates)
 	}
 
+	// The pick-list is costed by its first: 100 candidates of 1,000 users each is refused before it runs.
+	if r := a.do(a.keys["admin"], `query($o: ID!) { districtLinkCandidates(organizationId: $o, first: 100) { district { users(first: 1000) { edges { node { id } } } } } }`,
+		map[string]any{"o": o.ID}); codeOf(r) != "QUERY_TOO_COMPLEX" {
+		t.Errorf("an expensive pick-list: %+v", r.Errors)
+	}
+	if r := a.do(a.keys["admin"], `query($o: ID!, $s: String) { districtLinkCandidates(organizationId: $o, search: $s) { score } }`,
+		map[string]any{"o": o.ID, "s": strings.Repeat("x", 201)}); codeOf(r) != "BAD_REQUEST" {
+		t.Errorf("a 201-byte search: %+v", r.Errors)
+	}
+
 	// Accept: LINKED, and the organization lists the district.
 	if r := a.do(a.keys["read"], `mutation($id: ID!) { acceptLinkProposal(id: $id) { status } }`, map[string]any{"id": p.ID}); codeOf(r) != "FORBIDDEN" {
 		t.Errorf("acceptLinkProposal with a read key: %+v", r.Errors)
@@ -176,7 +186,7 @@ func TestOnboardingThroughTheAPI(t *testing.T) {
 		}
 	}
 	if r := a.do(a.keys["admin"], `mutation($d: ID!, $o: ID!) { linkDistrict(districtId: $d, organizationId: $o) { linkState } }`,
-		map[string]any{"d": "no-such-district", "o": o.ID}); codeOf(r) != "BAD_REQUEST" {
+		map[string]any{"d": "no-such-district", "o": o.ID}); codeOf(r) != "NOT_FOUND" {
 		t.Errorf("linking an unknown district: %+v", r.Errors)
 	}
 	if r := a.do(a.keys["admin"], `mutation($o: ID!) { createDistrictInvite(organizationId: $o) { url } }`, map[string]any{"o": o.ID}); codeOf(r) != "BAD_REQUEST" {

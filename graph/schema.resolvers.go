@@ -99,7 +99,7 @@ func (r *mutationResolver) CreateDistrictInvite(ctx context.Context, organizatio
 }
 
 // Districts is the resolver for the districts field.
-func (r *organizationResolver) Districts(ctx context.Context, obj *ent.Organization, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.DistrictOrder, where *ent.DistrictWhereInput, includeArchived *bool) (*ent.DistrictConnection, error) {
+func (r *organizationResolver) Districts(ctx context.Context, obj *ent.Organization, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.DistrictOrder, where *ent.DistrictWhereInput) (*ent.DistrictConnection, error) {
 	return r.client.District.Query().Where(district.HasLinkWith(districtlink.OrganizationID(obj.ID))).Paginate(ctx, after, first, before, last, ent.WithDistrictOrder(orderBy), ent.WithDistrictFilter(where.Filter))
 }
 

@@ -327,7 +327,7 @@ func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Erro
 		code = CodeBadRequest
 	case errors.Is(err, context.DeadlineExceeded), isQueryCanceled(err):
 		code, out.Message = CodeTimeout, "the request took too long"
-	case ent.IsNotFound(err):
+	case ent.IsNotFound(err), errors.Is(err, link.ErrNotFound):
 		code = CodeNotFound
 	case errors.Is(err, errInternal):
 		code = CodeInternal

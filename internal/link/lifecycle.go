@@ -45,15 +45,15 @@ func (s *Service) link(ctx context.Context, c *ent.Client, districtID, organizat
 	if ok, err := c.District.Query().Where(districtIs(districtID)).Exist(ctx); err != nil {
 		return "", err
 	} else if !ok {
-		return "", fmt.Errorf("%w: no district %q in the mirror", ErrInvalid, districtID)
+		return "", fmt.Errorf("%w: no district %q in the mirror", ErrNotFound, districtID)
 	}
 	org, err := c.Organization.Get(ctx, organizationID)
 	if ent.IsNotFound(err) {
-		return "", fmt.Errorf("%w: no organization %q", ErrInvalid, organizationID)
+		return "", fmt.Errorf("%w: no organization %q", ErrNotFound, organizationID)
 	} else if err != nil {
 		return "", err
 	}
-	l, err := ensure(ctx, c, districtID)
+	l, err := s.lock(ctx, c, districtID)
 	if err != nil {
 		return "", err
 	}
@@ -66,6 +66,11 @@ func (s *Service) link(ctx context.Context, c *ent.Client, districtID, organizat
 		}
 	}
 	now := s.now()
+	if l.OrganizationID != nil && *l.OrganizationID != organizationID {
+		if err := s.disown(ctx, c, districtID, *l.OrganizationID, actor, "moved to "+organizationID); err != nil {
+			return "", err
+		}
+	}
 	if l.OrganizationID == nil || *l.OrganizationID != organizationID {
 		if l, err = l.Update().SetOrganizationID(organizationID).SetSignal(signal).SetLinkedBy(actor).SetLinkedAt(now).Save(ctx); err != nil {
 			return "", err
@@ -95,13 +100,22 @@ func (s *Service) UnlinkDistrict(ctx context.Context, districtID string) (*ent.D
 	actor := auth.Actor(ctx)
 	err := s.inTx(ctx, func(tx *ent.Tx) error {
 		c := tx.Client()
-		l, err := c.DistrictLink.Query().Where(districtlink.DistrictID(districtID)).Only(ctx)
-		if ent.IsNotFound(err) || (err == nil && l.OrganizationID == nil) {
-			return fmt.Errorf("%w: district %q is not linked", ErrInvalid, districtID)
-		} else if err != nil {
+		if ok, err := c.District.Query().Where(districtIs(districtID)).Exist(ctx); err != nil {
+			return err
+		} else if !ok {
+			return fmt.Errorf("%w: no district %q in the mirror", ErrNotFound, districtID)
+		}
+		l, err := s.lock(ctx, c, districtID)
+		if err != nil {
 			return err
 		}
+		if l.OrganizationID == nil {
+			return fmt.Errorf("%w: district %q is not linked", ErrInvalid, districtID)
+		}
 		was := *l.OrganizationID
+		if err := s.disown(ctx, c, districtID, was, actor, "unlinked"); err != nil {
+			return err
+		}
 		if l, err = l.Update().ClearOrganizationID().SetSignal("").SetLinkedBy("").ClearLinkedAt().Save(ctx); err != nil {
 			return err
 		}
@@ -150,6 +164,12 @@ func (s *Service) decide(ctx context.Context, id string, status linkproposal.Sta
 		if err != nil {
 			return err
 		}
+		if _, err := s.lock(ctx, c, p.DistrictID); err != nil {
+			return err
+		}
+		if p, err = openProposal(ctx, c, id); err != nil { // decided while we waited for the lock?
+			return err
+		}
 		if err := p.Update().SetStatus(status).SetDecidedAt(s.now()).SetDecidedBy(actor).Exec(ctx); err != nil {
 			return err
 		}
@@ -165,10 +185,19 @@ func (s *Service) decide(ctx context.Context, id string, status linkproposal.Sta
 	return s.cfg.DB.Client.LinkProposal.Get(ctx, id)
 }
 
+// disown records that an admin took the district away from an organization (a move or an unlink): the
+// proposals for it that were accepted are rejected, so that the evidence that made the wrong link does not
+// propose it again.
+func (s *Service) disown(ctx context.Context, c *ent.Client, districtID, organizationID, actor, why string) error {
+	return c.LinkProposal.Update().Where(linkproposal.DistrictID(districtID), linkproposal.OrganizationID(organizationID),
+		linkproposal.StatusEQ(linkproposal.StatusACCEPTED)).
+		SetStatus(linkproposal.StatusREJECTED).SetDecidedAt(s.now()).SetDecidedBy(actor + " (" + why + ")").Exec(ctx)
+}
+
 func openProposal(ctx context.Context, c *ent.Client, id string) (*ent.LinkProposal, error) {
 	p, err := c.LinkProposal.Get(ctx, id)
 	if ent.IsNotFound(err) {
-		return nil, fmt.Errorf("%w: no link proposal %q", ErrInvalid, id)
+		return nil, fmt.Errorf("%w: no link proposal %q", ErrNotFound, id)
 	} else if err != nil {
 		return nil, err
 	}
@@ -215,9 +244,9 @@ func (s *Service) setPaused(ctx context.Context, districtID string, pause bool) 
 		if ok, err := c.District.Query().Where(districtIs(districtID)).Exist(ctx); err != nil {
 			return err
 		} else if !ok {
-			return fmt.Errorf("%w: no district %q in the mirror", ErrInvalid, districtID)
+			return fmt.Errorf("%w: no district %q in the mirror", ErrNotFound, districtID)
 		}
-		l, err := ensure(ctx, c, districtID)
+		l, err := s.lock(ctx, c, districtID)
 		if err != nil {
 			return err
 		}

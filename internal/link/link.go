@@ -17,6 +17,9 @@ import (
 	"log/slog"
 	"time"
 
+	"entgo.io/ent/dialect"
+	"entgo.io/ent/dialect/sql"
+
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/districtlink"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
@@ -25,9 +28,11 @@ import (
 
 // Errors of the mutations, matched with errors.Is.
 var (
-	// ErrInvalid is a request that cannot be carried out as asked (an unknown district or organization,
-	// a proposal already decided).
+	// ErrInvalid is a request that cannot be carried out as asked (a proposal already decided, a district
+	// that is not linked).
 	ErrInvalid = errors.New("invalid request")
+	// ErrNotFound names a district, organization or proposal that does not exist.
+	ErrNotFound = errors.New("not found")
 )
 
 // Config configures a Service. DB is required.
@@ -128,6 +133,21 @@ func ensure(ctx context.Context, c *ent.Client, districtID string) (*ent.Distric
 		return nil, fmt.Errorf("record discovered district %s: %w", districtID, err)
 	}
 	return c.DistrictLink.Query().Where(districtlink.DistrictID(districtID)).Only(ctx)
+}
+
+// lock reads the district's link row for the rest of the transaction, creating it first when there is
+// none. On Postgres the row stays locked until the transaction ends, so that the decisions about one
+// district — a link, an auto-link, a conflict check, a pause — are taken one at a time; SQLite serialises
+// writers by itself.
+func (s *Service) lock(ctx context.Context, c *ent.Client, districtID string) (*ent.DistrictLink, error) {
+	if _, err := ensure(ctx, c, districtID); err != nil {
+		return nil, err
+	}
+	q := c.DistrictLink.Query().Where(districtlink.DistrictID(districtID))
+	if s.cfg.DB.Dialect == dialect.Postgres {
+		q.Modify(func(sel *sql.Selector) { sel.ForUpdate() })
+	}
+	return q.Only(ctx)
 }
 
 // isNoRows matches ent's error for an upsert that inserted nothing (DO NOTHING on a conflict).

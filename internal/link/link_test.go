@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -250,8 +251,15 @@ func TestLinkMoveUnlink(t *testing.T) {
 	if _, err := f.svc.UnlinkDistrict(admin, "d1"); !errors.Is(err, link.ErrInvalid) {
 		t.Errorf("unlinking an unlinked district: %v, want ErrInvalid", err)
 	}
-	if _, err := f.svc.LinkDistrict(admin, "nope", right.ID); !errors.Is(err, link.ErrInvalid) {
-		t.Errorf("linking an unknown district: %v, want ErrInvalid", err)
+	if _, err := f.svc.LinkDistrict(admin, "nope", right.ID); !errors.Is(err, link.ErrNotFound) {
+		t.Errorf("linking an unknown district: %v, want ErrNotFound", err)
+	}
+	// The move rejected the wrong organization's accepted proposals: the same evidence will not propose
+	// the wrong link again.
+	for _, p := range f.proposals("d1") {
+		if p.OrganizationID == wrong.ID && p.Status != linkproposal.StatusREJECTED {
+			t.Errorf("proposal for the wrong organization is %s after the move, want REJECTED", p.Status)
+		}
 	}
 	actions := f.db.Client.AuditEntry.Query().Order(ent.Asc(auditentry.FieldAt)).Select(auditentry.FieldAction).StringsX(ctx)
 	if want := "linkDistrict linkDistrict unlinkDistrict"; strings.Join(actions, " ") != want {
@@ -350,7 +358,16 @@ func TestSignInSignals(t *testing.T) {
 		t.Errorf("auto-link invite against an open proposal for another organization: %+v, want no link, a conflict", out)
 	}
 	f.district("d4", "Fresh", "", "", nil)
-	out, err = f.svc.SignedIn(ctx, link.SignIn{DistrictID: "d4", UserID: "u7", InviteOrganizationID: auto.ID})
+	// A student, or a teacher through Clever Library, does not speak for the district: proposed only.
+	for _, in := range []link.SignIn{{UserID: "s1", Roles: []string{"student"}}, {UserID: "t1", Roles: []string{"teacher", "staff"}, AuthorizedBy: "teacher"}} {
+		in.DistrictID, in.InviteOrganizationID = "d4", auto.ID
+		out, err = f.svc.SignedIn(ctx, in)
+		must(t, err)
+		if out.Linked || !out.Proposed {
+			t.Errorf("sign-in of %v (authorized by %q) through an auto-link invite: %+v, want proposed only", in.Roles, in.AuthorizedBy, out)
+		}
+	}
+	out, err = f.svc.SignedIn(ctx, link.SignIn{DistrictID: "d4", UserID: "u7", Roles: []string{"district_admin"}, AuthorizedBy: "district", InviteOrganizationID: auto.ID})
 	must(t, err)
 	if !out.Linked || out.OrganizationID != auto.ID || f.state("d4") != districtlink.StateLINKED {
 		t.Errorf("auto-link invite: %+v, state %s; want linked", out, f.state("d4"))
@@ -358,8 +375,15 @@ func TestSignInSignals(t *testing.T) {
 	// A sign-in from a linked district raises no Instant Login proposal.
 	_, err = f.svc.SignedIn(ctx, link.SignIn{DistrictID: "d4", UserID: "u8", Email: "boss@hillcrest.org"})
 	must(t, err)
-	if ps := f.proposals("d4"); len(ps) != 1 {
-		t.Errorf("linked district: %d proposals, want only the accepted invite's", len(ps))
+	if ps := f.proposals("d4"); len(ps) != 3 {
+		t.Errorf("linked district: %d proposals, want only the three invites'", len(ps))
+	}
+	// A sign-in from a district the mirror does not hold (a Library teacher whose district never
+	// connected the app) is no evidence.
+	out, err = f.svc.SignedIn(ctx, link.SignIn{DistrictID: "not-mirrored", UserID: "u9", Email: "boss@hillcrest.org", InviteOrganizationID: a.ID})
+	must(t, err)
+	if out != (link.SignInOutcome{}) || len(f.proposals("not-mirrored")) != 0 {
+		t.Errorf("sign-in from an unmirrored district: %+v, %d proposals", out, len(f.proposals("not-mirrored")))
 	}
 }
 
@@ -444,4 +468,69 @@ type countingSyncer struct{ n int }
 func (c *countingSyncer) SyncDistrict(_ context.Context, id string, _ mirror.Options) (mirror.Result, error) {
 	c.n++
 	return mirror.Result{DistrictID: id, Status: mirror.StatusSucceeded}, nil
+}
+
+// TestEvidenceBackAfterItWent: a proposal superseded because its evidence went away opens again when the
+// evidence comes back (only a rejection sticks).
+func TestEvidenceBackAfterItWent(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.district("d", "Lakeside School District", "01234567", "", []string{"TX"})
+	o := f.org("o", "Lake Co", "1234567", "TX", nil)
+	must(t, f.svc.Evaluate(ctx, "d"))
+	must(t, f.db.Client.Organization.UpdateOne(o).SetMdrNumber("").Exec(ctx))
+	must(t, f.svc.OrganizationsChanged(ctx, []string{o.ID}))
+	if st := f.state("d"); st != districtlink.StateDISCOVERED {
+		t.Fatalf("evidence gone: %s, want DISCOVERED", st)
+	}
+	must(t, f.db.Client.Organization.UpdateOne(o).SetMdrNumber("1234567").Exec(ctx))
+	must(t, f.svc.OrganizationsChanged(ctx, []string{o.ID}))
+	if ps := f.proposals("d"); len(ps) != 1 || ps[0].Status != linkproposal.StatusOPEN || f.state("d") != districtlink.StatePROPOSED {
+		t.Errorf("evidence back: %+v, state %s; want the proposal OPEN again", ps, f.state("d"))
+	}
+}
+
+// TestConcurrentSignIns: sign-ins at the same moment (two invites of two auto-linking organizations; the
+// same user twice) neither link a district twice nor fail on a proposal raised meanwhile. Postgres is
+// where this can go wrong (SQLite serialises writers).
+func TestConcurrentSignIns(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	domainOrg := f.org("dom", "Hill", "", "TX", []string{"hill.org"})
+	for i := range 10 {
+		d := fmt.Sprintf("race-d%d", i)
+		f.district(d, "Race District", "", "", []string{"TX"})
+		a := f.org(fmt.Sprintf("a%d", i), "Org A", "", "TX", nil, func(c *ent.OrganizationCreate) { c.SetAutoLinkInvites(true) })
+		b := f.org(fmt.Sprintf("b%d", i), "Org B", "", "TX", nil, func(c *ent.OrganizationCreate) { c.SetAutoLinkInvites(true) })
+		must(t, f.svc.Evaluate(ctx, d)) // discovered first, as in production: its link row exists
+		ins := []link.SignIn{
+			{UserID: "admin-a", InviteOrganizationID: a.ID}, {UserID: "admin-b", InviteOrganizationID: b.ID},
+			{UserID: "same", Email: "x@hill.org"}, {UserID: "same", Email: "x@hill.org"},
+		}
+		outs := make([]link.SignInOutcome, len(ins))
+		errs := make([]error, len(ins))
+		var wg sync.WaitGroup
+		for j, in := range ins {
+			in.DistrictID, in.Roles, in.AuthorizedBy = d, []string{"district_admin"}, "district"
+			wg.Go(func() { outs[j], errs[j] = f.svc.SignedIn(ctx, in) })
+		}
+		wg.Wait()
+		linked := 0
+		for j, err := range errs {
+			if err != nil {
+				t.Errorf("round %d: sign-in %d failed: %v", i, j, err)
+			}
+			if outs[j].Linked {
+				linked++
+			}
+		}
+		accepted := f.db.Client.LinkProposal.Query().Where(linkproposal.DistrictID(d), linkproposal.StatusEQ(linkproposal.StatusACCEPTED)).CountX(ctx)
+		if linked > 1 || accepted > 1 {
+			t.Errorf("round %d: %d sign-ins linked the district, %d proposals accepted: a conflict linked", i, linked, accepted)
+		}
+		// (none when an invite linked the district first: a linked district's sign-ins propose nothing)
+		if n := f.db.Client.LinkProposal.Query().Where(linkproposal.DistrictID(d), linkproposal.OrganizationID(domainOrg.ID)).CountX(ctx); n > 1 {
+			t.Errorf("round %d: %d proposals for the same user's same evidence, want at most 1", i, n)
+		}
+	}
 }

@@ -59,21 +59,19 @@ func NormalizeName(name string) string {
 }
 
 // similarity is how alike two normalised names are, 0–1: the Dice coefficient of their character
-// trigrams (as Postgres's pg_trgm pads them), so that word order and a typo cost little.
-func similarity(a, b string) float64 {
+// trigrams (as Postgres's pg_trgm pads them), so that word order and a typo cost little. tb is b's
+// trigrams, worked out once for a whole list.
+func similarity(a, b string, tb map[string]int) float64 {
 	if a == "" || b == "" {
 		return 0
 	}
 	if a == b {
 		return 1
 	}
-	ta, tb := trigrams(a), trigrams(b)
-	common := 0
+	ta := trigrams(a)
+	common, total := 0, 0
 	for g, n := range ta {
 		common += min(n, tb[g])
-	}
-	total := 0
-	for _, n := range ta {
 		total += n
 	}
 	for _, n := range tb {
@@ -93,8 +91,11 @@ func trigrams(s string) map[string]int {
 	return out
 }
 
-// maxCandidates bounds districtLinkCandidates' first.
-const maxCandidates = 100
+// Bounds of districtLinkCandidates: its first, and its search's length in bytes.
+const (
+	maxCandidates = 100
+	maxSearch     = 200
+)
 
 // Candidates ranks the unlinked districts for an organization's pick-list (admin): by how alike their
 // names are to search, or to the organization's name without one, a little higher when their state,
@@ -111,10 +112,13 @@ func (s *Service) Candidates(ctx context.Context, organizationID string, search 
 	if n < 0 || n > maxCandidates {
 		return nil, fmt.Errorf("%w: first must be between 0 and %d", ErrInvalid, maxCandidates)
 	}
+	if search != nil && len(*search) > maxSearch {
+		return nil, fmt.Errorf("%w: search is %d bytes long; at most %d", ErrInvalid, len(*search), maxSearch)
+	}
 	c := s.cfg.DB.Client
 	o, err := c.Organization.Get(ctx, organizationID)
 	if ent.IsNotFound(err) {
-		return nil, fmt.Errorf("%w: no organization %q", ErrInvalid, organizationID)
+		return nil, fmt.Errorf("%w: no organization %q", ErrNotFound, organizationID)
 	} else if err != nil {
 		return nil, err
 	}
@@ -131,9 +135,9 @@ func (s *Service) Candidates(ctx context.Context, organizationID string, search 
 		return nil, fmt.Errorf("link candidates: %w", err)
 	}
 	out := make([]*Candidate, 0, len(districts))
+	grams := trigrams(target)
 	for _, d := range districts {
-		f := facts[d.ID]
-		out = append(out, candidate(d, f, o, target))
+		out = append(out, candidate(d, facts[d.ID], o, target, grams))
 	}
 	slices.SortFunc(out, func(a, b *Candidate) int {
 		return cmp.Or(cmp.Compare(b.Score, a.Score), strings.Compare(a.District.Name, b.District.Name), strings.Compare(a.District.ID, b.District.ID))
@@ -141,10 +145,11 @@ func (s *Service) Candidates(ctx context.Context, organizationID string, search 
 	return out[:min(n, len(out))], nil
 }
 
-// candidate scores one district for the organization against the normalised target name.
-func candidate(d *ent.District, f districtFacts, o *ent.Organization, target string) *Candidate {
+// candidate scores one district for the organization against the normalised target name (and its
+// trigrams).
+func candidate(d *ent.District, f districtFacts, o *ent.Organization, target string, grams map[string]int) *Candidate {
 	name := NormalizeName(d.Name)
-	sim := similarity(name, target)
+	sim := similarity(name, target, grams)
 	var why []string
 	switch {
 	case sim == 1:

@@ -54,25 +54,30 @@ type claim struct {
 }
 
 // raise records c as a proposal unless the same evidence was raised before: an open proposal gets the
-// fresh evidence text and score, a decided one stays as it was decided. Nothing is raised for the
-// organization the district is already linked to. It returns the proposal (nil when none was raised).
+// fresh evidence text and score, a rejected or accepted one stays as it was decided, and one superseded
+// because its evidence went away opens again now that it is back. Nothing is raised for the organization
+// the district is already linked to. It returns the proposal (nil when none was raised).
 func raise(ctx context.Context, c *ent.Client, cl claim) (*ent.LinkProposal, error) {
 	if linked, err := c.DistrictLink.Query().Where(districtlink.DistrictID(cl.districtID), districtlink.OrganizationID(cl.organizationID)).Exist(ctx); err != nil || linked {
 		return nil, err
 	}
-	same := c.LinkProposal.Query().Where(linkproposal.DistrictID(cl.districtID), linkproposal.OrganizationID(cl.organizationID),
-		linkproposal.SignalEQ(cl.signal), linkproposal.EvidenceKey(cl.key))
-	p, err := same.Only(ctx)
-	switch {
-	case ent.IsNotFound(err):
-		p, err = c.LinkProposal.Create().SetDistrictID(cl.districtID).SetOrganizationID(cl.organizationID).SetSignal(cl.signal).
-			SetEvidenceKey(cl.key).SetEvidence(cl.evidence).SetScore(cl.score).Save(ctx)
-		if ent.IsConstraintError(err) { // raised at the same moment elsewhere
-			return same.Only(ctx)
-		}
-		return p, err
-	case err != nil:
+	// Raised at the same moment elsewhere: the insert does nothing (a failed insert would abort a Postgres
+	// transaction) and the row is read back.
+	err := c.LinkProposal.Create().SetDistrictID(cl.districtID).SetOrganizationID(cl.organizationID).SetSignal(cl.signal).
+		SetEvidenceKey(cl.key).SetEvidence(cl.evidence).SetScore(cl.score).
+		OnConflictColumns(linkproposal.FieldDistrictID, linkproposal.FieldOrganizationID, linkproposal.FieldSignal, linkproposal.FieldEvidenceKey).
+		DoNothing().Exec(ctx)
+	if err != nil && !isNoRows(err) {
 		return nil, err
+	}
+	p, err := c.LinkProposal.Query().Where(linkproposal.DistrictID(cl.districtID), linkproposal.OrganizationID(cl.organizationID),
+		linkproposal.SignalEQ(cl.signal), linkproposal.EvidenceKey(cl.key)).Only(ctx)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case p.Status == linkproposal.StatusSUPERSEDED:
+		return p.Update().SetStatus(linkproposal.StatusOPEN).ClearDecidedAt().SetDecidedBy("").SetEvidence(cl.evidence).SetScore(cl.score).Save(ctx)
 	case p.Status == linkproposal.StatusOPEN && (p.Evidence != cl.evidence || p.Score != cl.score):
 		return p.Update().SetEvidence(cl.evidence).SetScore(cl.score).Save(ctx)
 	}
@@ -101,7 +106,7 @@ func (s *Service) Evaluate(ctx context.Context, districtIDs ...string) error {
 // raises them, and supersedes the open computed proposals between them that no longer hold.
 func (s *Service) evaluate(ctx context.Context, districtIDs, orgIDs []string) error {
 	c := s.cfg.DB.Client
-	dq := c.District.Query()
+	dq := c.District.Query().Order(ent.Asc(district.FieldID))
 	if districtIDs != nil {
 		dq.Where(district.IDIn(districtIDs...))
 	}
@@ -141,6 +146,11 @@ func (s *Service) evaluate(ctx context.Context, districtIDs, orgIDs []string) er
 	}
 	return s.inTx(ctx, func(tx *ent.Tx) error {
 		tc := tx.Client()
+		for _, id := range ids { // sorted: two evaluations lock in the same order
+			if _, err := s.lock(ctx, tc, id); err != nil {
+				return err
+			}
+		}
 		kept := map[string]bool{}
 		for _, cl := range claims {
 			p, err := raise(ctx, tc, cl)
@@ -163,9 +173,6 @@ func (s *Service) evaluate(ctx context.Context, districtIDs, orgIDs []string) er
 			return err
 		}
 		for _, id := range ids {
-			if _, err := ensure(ctx, tc, id); err != nil {
-				return err
-			}
 			if err := resettle(ctx, tc, id); err != nil {
 				return err
 			}
@@ -325,9 +332,10 @@ func (s *Service) domainCounts(ctx context.Context, districtIDs, domains []strin
 
 // SignedIn takes what a Clever sign-in tells of its district (internal/login calls it for every
 // sign-in). Through an invite it raises a LOGIN_STATE proposal for the invite's organization, and links
-// the district at once when the organization allows it and nothing disagrees; any sign-in from an
-// unlinked district by one of an organization's contacts, or a user on one of its e-mail domains, raises
-// an INSTANT_LOGIN proposal.
+// the district at once when the organization allows it, nothing disagrees and the person is one who may
+// speak for the district (a district admin or staff member signing in with the district's authorization);
+// any sign-in from an unlinked district by one of an organization's contacts, or a user on one of its
+// e-mail domains, raises an INSTANT_LOGIN proposal. A district not in the mirror gets nothing.
 func (s *Service) SignedIn(ctx context.Context, in SignIn) (SignInOutcome, error) {
 	var out SignInOutcome
 	if in.DistrictID == "" {
@@ -336,7 +344,12 @@ func (s *Service) SignedIn(ctx context.Context, in SignIn) (SignInOutcome, error
 	err := s.inTx(ctx, func(tx *ent.Tx) error {
 		out = SignInOutcome{}
 		c := tx.Client()
-		l, err := ensure(ctx, c, in.DistrictID)
+		// A district whose record is not in the mirror (a teacher-authorized Library sign-in from a
+		// district that never connected the app) is no onboarding evidence: nothing could be linked.
+		if ok, err := c.District.Query().Where(districtIs(in.DistrictID)).Exist(ctx); err != nil || !ok {
+			return err
+		}
+		l, err := s.lock(ctx, c, in.DistrictID)
 		if err != nil {
 			return err
 		}
@@ -377,17 +390,15 @@ func (s *Service) SignedIn(ctx context.Context, in SignIn) (SignInOutcome, error
 			if err != nil {
 				return err
 			}
-			if o.AutoLinkInvites && !conflict {
+			if o.AutoLinkInvites && !conflict && in.mayLink() {
 				outcome, err := s.link(ctx, c, in.DistrictID, o.ID, string(linkproposal.SignalLOGIN_STATE), "invite: "+who, "")
-				if err != nil && !errors.Is(err, ErrInvalid) {
+				if err != nil {
 					return err
 				}
-				if err == nil { // ErrInvalid: the district's record is not in the mirror yet: proposed only
-					out.Linked = true
-					if err := audit.Record(ctx, c, audit.Entry{Actor: who, Action: audit.LinkDistrict, Target: in.DistrictID,
-						Outcome: "auto-linked from an invite of an organization that allows it: " + outcome}); err != nil {
-						return err
-					}
+				out.Linked = true
+				if err := audit.Record(ctx, c, audit.Entry{Actor: who, Action: audit.LinkDistrict, Target: in.DistrictID,
+					Outcome: "auto-linked from an invite of an organization that allows it: " + outcome}); err != nil {
+					return err
 				}
 			}
 		}

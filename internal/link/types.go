@@ -1,6 +1,7 @@
 package link
 
 import (
+	"slices"
 	"time"
 
 	"github.com/rostermirror/rostermirror/ent"
@@ -35,6 +36,8 @@ type SignIn struct {
 	Email string
 	// AuthorizedBy is "district" or "teacher" (/me's authorized_by).
 	AuthorizedBy string
+	// Roles are the user's Clever roles (student, teacher, staff, district_admin, contact).
+	Roles []string
 	// InviteOrganizationID is the organization of the invite the sign-in came through ("" without one).
 	InviteOrganizationID string
 	// Actor names the signed-in user for the audit log and proposal evidence.
@@ -51,4 +54,11 @@ type SignInOutcome struct {
 	Proposed bool
 	// Conflict is true when the district's proposals now point at different organizations.
 	Conflict bool
+}
+
+// mayLink reports whether the person signing in may link their district through an invite on their own: a
+// district admin or staff member, signing in with the district's authorization (not a teacher's Library
+// one). Anyone else's sign-in through an invite is only proposed.
+func (in SignIn) mayLink() bool {
+	return in.AuthorizedBy != "teacher" && (slices.Contains(in.Roles, "district_admin") || slices.Contains(in.Roles, "staff"))
 }

@@ -238,7 +238,7 @@ func (s *Service) complete(ctx context.Context, code, redirectURI string, st *st
 	}
 
 	in.outcome, err = s.cfg.Linker.SignedIn(ctx, link.SignIn{DistrictID: in.districtID, UserID: in.userID, Email: email,
-		AuthorizedBy: in.authorizedBy, InviteOrganizationID: in.invite, Actor: Actor(in.userID)})
+		AuthorizedBy: in.authorizedBy, Roles: in.roles, InviteOrganizationID: in.invite, Actor: Actor(in.userID)})
 	if err != nil {
 		return in, fmt.Errorf("record the sign-in for onboarding: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -116,8 +117,8 @@ func TestRoundTrip(t *testing.T) {
 		t.Errorf("%d sync runs", n)
 	}
 	// Onboarding was told.
-	want := link.SignIn{DistrictID: h.districtID, UserID: id, Email: teacher["email"].(string), AuthorizedBy: "district", Actor: "clever:" + id}
-	if got := h.linker.signIns(); len(got) != 1 || got[0] != want {
+	want := link.SignIn{DistrictID: h.districtID, UserID: id, Email: teacher["email"].(string), AuthorizedBy: "district", Roles: []string{"teacher"}, Actor: "clever:" + id}
+	if got := h.linker.signIns(); len(got) != 1 || !reflect.DeepEqual(got[0], want) {
 		t.Errorf("onboarding told %+v, want %+v", got, want)
 	}
 	// Only the code's hash is stored.
