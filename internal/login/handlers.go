@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/loginstate"
@@ -23,8 +24,8 @@ import (
 const maxCodeLen = 512
 
 // LoginHandler serves GET /auth/clever/login: with ?invite=S it checks the invite (a page says why when
-// it cannot be used) and sends the browser to Clever with state=S; without, it issues a LOGIN state and
-// does the same. ?district_id= is passed on to Clever.
+// it cannot be used) and sends the browser to Clever with state=S; without, it issues a LOGIN state bound
+// to the browser by the sign-in cookie and does the same. ?district_id= is passed on to Clever.
 func (s *Service) LoginHandler() http.Handler { return http.HandlerFunc(s.login) }
 
 func (s *Service) login(w http.ResponseWriter, r *http.Request) {
@@ -36,36 +37,49 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 			Paragraphs: []string{"Its district_id is not a Clever id."}}))
 		return
 	}
-	var st state
-	var signed string
-	if q.Has("invite") {
-		var err error
-		signed = q.Get("invite")
-		st, err = s.verify(signed)
-		if err == nil && st.purpose != loginstate.PurposeINVITE {
-			err = errStateForged
-		}
-		if err == nil {
-			err = s.check(ctx, st)
-		}
-		if err != nil {
-			s.refuseState(w, r, err, loginstate.PurposeINVITE, "invite refused")
-			return
-		}
-	} else {
-		st = newState(loginstate.PurposeLOGIN, "", s.loginRedirect, s.now().Add(s.cfg.StateTTL))
-		var err error
-		if signed, err = s.issue(ctx, s.cfg.DB.Client, st, ""); err != nil {
-			s.internal(w, r, "start sign-in", err)
-			return
-		}
-		s.maybeCleanup(ctx)
+	if !q.Has("invite") {
+		st, signed := s.startLogin(w)
+		redirect(w, r, s.authorizeURL(st, signed, districtID))
+		return
 	}
+	signed := q.Get("invite")
+	st, err := s.verify(signed)
+	if err == nil && st.purpose != loginstate.PurposeINVITE {
+		err = errStateForged
+	}
+	if err == nil {
+		err = s.check(ctx, st)
+	}
+	if err != nil {
+		s.refuseState(w, r, err, loginstate.PurposeINVITE, "invite refused")
+		return
+	}
+	redirect(w, r, s.authorizeURL(st, signed, districtID))
+}
+
+// startLogin issues a LOGIN state bound to the browser: it sets the sign-in cookie (the browser's secret)
+// on w and returns the state, and the state signed. Nothing is stored (see state).
+func (s *Service) startLogin(w http.ResponseWriter) (state, string) {
+	st, secret := newLoginState(s.loginRedirect, s.now().Add(s.cfg.StateTTL))
+	http.SetCookie(w, s.signInCookie(secret, max(1, int(s.cfg.StateTTL/time.Second))))
+	return st, s.sign(st)
+}
+
+// signInCookie is the sign-in cookie with value, living maxAge seconds (negative: delete it). HttpOnly
+// (scripts never see it), SameSite=Lax (sent on Clever's top-level redirect to the callback, not on
+// cross-site subrequests), Secure when PublicURL is https, and only for the sign-in paths.
+func (s *Service) signInCookie(value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: bindingCookie, Value: value, Path: s.cookiePath, MaxAge: maxAge, HttpOnly: true,
+		Secure: s.cookieSecure, SameSite: http.SameSiteLaxMode}
+}
+
+// authorizeURL is Clever's authorize URL for a state (and district_id, when not "").
+func (s *Service) authorizeURL(st state, signed, districtID string) string {
 	v := url.Values{"response_type": {"code"}, "client_id": {s.cfg.ClientID}, "redirect_uri": {st.redirect}, "state": {signed}}
 	if districtID != "" {
 		v.Set("district_id", districtID)
 	}
-	redirect(w, r, s.cfg.OAuthURL+"/oauth/authorize?"+v.Encode())
+	return s.cfg.OAuthURL + "/oauth/authorize?" + v.Encode()
 }
 
 // redirect sends a 302 that no cache keeps and that sends no Referer on (the URL it answers may carry
@@ -100,7 +114,8 @@ func (s *Service) refuseState(w http.ResponseWriter, r *http.Request, err error,
 }
 
 func isStateError(err error) bool {
-	return errors.Is(err, errStateForged) || errors.Is(err, errStateExpired) || errors.Is(err, errStateUsed) || errors.Is(err, errStateUnknown)
+	return errors.Is(err, errStateForged) || errors.Is(err, errStateExpired) || errors.Is(err, errStateUsed) ||
+		errors.Is(err, errStateUnknown) || errors.Is(err, errStateBrowser)
 }
 
 // internal answers a failure of our own: logged, and a page that says to try again.
@@ -136,24 +151,28 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 			Paragraphs: []string{"Clever sends you here with a one-time code, and this address has none.", "Nothing was changed."}}))
 		return
 	}
-	redirectURI := s.redirectFor(r.URL.Path)
-	var st *state
-	if raw := q.Get("state"); raw != "" {
-		v, err := s.verify(raw)
-		if err == nil {
-			err = s.consume(ctx, v)
-		}
-		if err != nil {
-			s.refuseState(w, r, err, v.purpose, "sign-in refused")
-			return
-		}
-		st, redirectURI = &v, v.redirect
+	raw := q.Get("state")
+	if raw == "" {
+		s.reauthorize(w, r)
+		return
 	}
-	in, err := s.complete(ctx, code, redirectURI, st)
+	st, err := s.verify(raw)
+	if err == nil {
+		err = s.use(r, st)
+	}
+	if err != nil {
+		s.refuseState(w, r, err, st.purpose, "sign-in refused")
+		return
+	}
+	if st.purpose == loginstate.PurposeLOGIN {
+		http.SetCookie(w, s.signInCookie("", -1)) // its sign-in is being finished: the cookie has served
+	}
+	in, err := s.complete(ctx, code, st)
 	if err != nil {
 		s.failed(w, r, err)
 		return
 	}
+	s.maybeCleanup(ctx)
 	if s.appURL == nil {
 		render(w, s.signedInPage(ctx, in))
 		return
@@ -163,12 +182,41 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, r, "issue login code", err)
 		return
 	}
-	s.maybeCleanup(ctx) // sign-ins without state never pass through /auth/clever/login
 	to := *s.appURL
 	aq := to.Query()
 	aq.Set("code", loginCode)
 	to.RawQuery = aq.Encode()
 	redirect(w, r, to.String())
+}
+
+// use checks that a verified state may be used by this request, before its code is exchanged. An INVITE
+// state is used up here (one atomic UPDATE). A LOGIN state must be unused and come back to the browser
+// it was issued to (its sign-in cookie); it is used up once Clever accepts the code (complete, claim).
+func (s *Service) use(r *http.Request, st state) error {
+	if st.purpose == loginstate.PurposeINVITE {
+		return s.consume(r.Context(), st)
+	}
+	if err := s.checkUnused(r.Context(), st); err != nil {
+		return err // first, so that reloading a finished sign-in (its cookie gone) says it was finished
+	}
+	return s.checkBrowser(r, st)
+}
+
+// reauthorize answers a callback without state — a sign-in from the Clever Portal or an Instant Login
+// link, for which Clever sends no state. Its code is not exchanged: nothing shows that this browser is
+// the one that signed in at Clever (an attacker could have sent it their own callback URL). Instead the
+// browser goes back to Clever's authorize with a fresh LOGIN state bound to it, as from
+// /auth/clever/login (district_id passed on when the callback had one). Clever answers at once for a
+// user signed in there, who comes back with a code and that state: an ordinary sign-in without an
+// invite. A callback with a state never comes here, so this cannot loop.
+func (s *Service) reauthorize(w http.ResponseWriter, r *http.Request) {
+	districtID := r.URL.Query().Get("district_id")
+	if !validID(districtID) {
+		districtID = ""
+	}
+	s.log.InfoContext(r.Context(), "sign-in without state: sent back to Clever with a state", slog.String(logDistrict, districtID))
+	st, signed := s.startLogin(w)
+	redirect(w, r, s.authorizeURL(st, signed, districtID))
 }
 
 // clip shortens s to n bytes (at a rune boundary) for a log line or a page.
@@ -190,7 +238,7 @@ type signIn struct {
 	authorizedBy       string
 	roles              []string
 	invite             string // the organization of the invite it came through
-	purpose            string // LOGIN, INVITE, or NONE (Portal, Instant Login)
+	purpose            string // LOGIN or INVITE
 	outcome            link.SignInOutcome
 }
 
@@ -203,19 +251,22 @@ type cleverError struct {
 func (e *cleverError) Error() string { return e.step + ": " + e.err.Error() }
 func (e *cleverError) Unwrap() error { return e.err }
 
-// complete finishes a sign-in whose state (if any) was used up: code exchange, /me, the user's record
-// (provisioned), onboarding's signal. The user's token lives only in this call.
-func (s *Service) complete(ctx context.Context, code, redirectURI string, st *state) (signIn, error) {
-	in := signIn{purpose: "NONE"}
-	if st != nil {
-		in.purpose = string(st.purpose)
-		if st.purpose == loginstate.PurposeINVITE {
-			in.invite = st.orgID
-		}
+// complete finishes a sign-in whose state passed use: code exchange (with the state's redirect URI), the
+// LOGIN state used up, /me, the user's record (provisioned), onboarding's signal. The user's token lives
+// only in this call. An error matching a state error means the state was used meanwhile.
+func (s *Service) complete(ctx context.Context, code string, st state) (signIn, error) {
+	in := signIn{purpose: string(st.purpose)}
+	if st.purpose == loginstate.PurposeINVITE {
+		in.invite = st.orgID
 	}
-	tok, err := s.cfg.Clever.ExchangeCode(ctx, code, redirectURI)
+	tok, err := s.cfg.Clever.ExchangeCode(ctx, code, st.redirect)
 	if err != nil {
 		return in, &cleverError{"exchange code", err}
+	}
+	if st.purpose == loginstate.PurposeLOGIN {
+		if err := s.claim(ctx, st); err != nil {
+			return in, err
+		}
 	}
 	me, err := s.cfg.Clever.Me(ctx, tok)
 	if err != nil {
@@ -317,6 +368,8 @@ func (s *Service) failed(w http.ResponseWriter, r *http.Request, err error) {
 	ctx := r.Context()
 	var ce *cleverError
 	switch {
+	case isStateError(err):
+		s.refuseState(w, r, err, loginstate.PurposeLOGIN, "sign-in refused")
 	case errors.Is(err, clever.ErrInvalidGrant):
 		s.log.InfoContext(ctx, "sign-in failed", slog.String(logReason, err.Error()))
 		render(w, s.startAgain(page{Status: http.StatusBadRequest, Title: "The sign-in could not be finished",

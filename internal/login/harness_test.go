@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -166,20 +167,47 @@ func setup(t *testing.T, o options) *harness {
 	if h.readKey, _, err = keys.Create(context.Background(), "reader", []auth.Scope{auth.ScopeRead}, "test"); err != nil {
 		t.Fatal(err)
 	}
-	h.http = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	h.http = h.browser()
 	return h
 }
 
-// get sends GET to u without following redirects and returns the response with its body read.
+// browser is a new browser: a cookie jar of its own (for the app's sign-in cookie and the simulator's
+// session), redirects shown rather than followed. The harness's own requests use one (h.http).
+func (h *harness) browser() *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// get sends GET to u from the harness's browser without following redirects and returns the response
+// with its body read.
 func (h *harness) get(u string) (*http.Response, string) {
 	h.t.Helper()
-	resp, err := h.http.Get(u)
+	return h.getIn(h.http, u)
+}
+
+// getIn is get in browser c.
+func (h *harness) getIn(c *http.Client, u string) (*http.Response, string) {
+	h.t.Helper()
+	resp, err := c.Get(u)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp, string(b)
+}
+
+// cookie returns the cookie named name that resp sets, or nil.
+func cookie(resp *http.Response, name string) *http.Cookie {
+	for _, c := range resp.Cookies() {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
 }
 
 // location returns the Location of a 302, failing the test for anything else.
@@ -291,8 +319,8 @@ func only(role string) func(map[string]any) bool {
 	return func(r map[string]any) bool { _, ok := r[role]; return ok && len(r) == 1 }
 }
 
-// simCode signs userID in at the simulator directly (with state, when given) and returns Clever's code
-// and the callback URL, without calling the callback.
+// simCode signs userID in at the simulator directly (with state, when given) from the harness's browser
+// and returns Clever's code and the callback URL, without calling the callback.
 func (h *harness) simCode(userID, state string) (string, *url.URL) {
 	h.t.Helper()
 	q := url.Values{"response_type": {"code"}, "client_id": {cleversim.DefaultClientID},

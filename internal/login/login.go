@@ -7,11 +7,19 @@
 //
 //	GET /auth/clever/login[?district_id=D]
 //	  → 302 {CLEVER_OAUTH_URL}/oauth/authorize?response_type=code&client_id=…&redirect_uri=R&state=S[&district_id=D]
+//	    Set-Cookie: rostermirror_signin=B; Path=/auth/clever/; Max-Age=StateTTL; HttpOnly; SameSite=Lax[; Secure]
 //	  → the user signs in at Clever
 //	  → GET R?code=C&state=S   (R is PUBLIC_URL/auth/clever/callback)
 //
 // S is a fresh LOGIN state that expires in Config.StateTTL. district_id, when given, is passed on so that
-// Clever skips its district picker.
+// Clever skips its district picker. S is bound to the browser that started the sign-in: B is a random
+// secret, S carries its SHA-256, and the callback accepts S only with the cookie (compared in constant
+// time). Otherwise an attacker could sign in at Clever as themselves, stop at the callback URL and send
+// it to a victim, whose browser would be signed in to the app as the attacker (login CSRF: a student's
+// work would land in someone else's account). The cookie is Secure when PublicURL is https, is sent only
+// under PublicURL's path + /auth/clever/ (a SameSite=Lax cookie goes with Clever's top-level redirect),
+// and is deleted by the callback that uses it. One browser has one sign-in under way at a time: starting
+// another replaces the cookie, and the first is then refused as started elsewhere.
 //
 // A district invite (the GraphQL mutation createDistrictInvite, see CreateInvite) is a URL
 //
@@ -21,29 +29,45 @@
 // it to someone at the district; following it checks S and goes on to Clever with state=S and the link
 // redirect URI (Config.LinkRedirectURI, which may differ from the login one). The first sign-in that comes
 // back with S uses it up, and onboarding (internal/link) is told that the district signed in through the
-// organization's invite: it proposes the link, or makes it when the organization auto-links invites.
+// organization's invite: it proposes the link, or makes it when the organization auto-links invites. An
+// invite is not bound to a browser: it is made to be opened by someone other than the admin who made it.
 //
-// Clever Portal and Instant Login links reach the callback with a code and no state; they are accepted
-// (Clever sends no state for them), with the redirect URI of the path they arrived at.
+// Clever Portal and Instant Login links reach the callback with a code and no state (Clever sends none
+// for them). Such a code is never exchanged — nothing shows that this browser signed in at Clever — and
+// the browser is sent back to Clever as from /auth/clever/login:
+//
+//	GET R?code=C[&district_id=D]   (no state)
+//	  → 302 {CLEVER_OAUTH_URL}/oauth/authorize?…&state=S'[&district_id=D] and a new sign-in cookie
+//	  → Clever answers at once for a user signed in there (no page)
+//	  → GET R?code=C'&state=S'
+//
+// The second leg is an ordinary LOGIN sign-in, reported to onboarding as a sign-in without an invite
+// (what onboarding counts as an Instant Login). A callback with a state is never sent back to Clever, so
+// the round trip cannot loop. A forwarded callback URL without state thus signs its follower in as
+// whoever is signed in at Clever in their own browser, or not at all.
 //
 // # The callback
 //
 // GET /auth/clever/callback (and the link redirect URI's path):
 //
 //  1. An error from Clever (?error=) is shown on a page; nothing else happens, and a state is not used up.
-//  2. A state is verified — its MAC (constant-time), its expiry — and used up in one atomic UPDATE that
-//     succeeds only for an unused, unexpired row. A forged, malformed, expired, replayed or unknown state
-//     is refused with a page (400) that says what happened and what to do, and nothing else happens: no
-//     code exchange, no provisioning, no onboarding signal.
-//  3. The code is exchanged (POST /oauth/tokens) with the redirect URI the state recorded, or that of the
-//     path for a sign-in without state; /v3.0/me names the user, the district and authorized_by.
-//  4. The user's record is read from /v3.0/users/{id} — with the district's token when there is one,
+//  2. Without a state, the browser is sent back to Clever with a bound LOGIN state (above).
+//  3. A state is verified — its MAC (constant-time), its expiry — then checked before anything else
+//     happens. An INVITE state is used up in one atomic UPDATE that succeeds only for an unused,
+//     unexpired row. A LOGIN state must not have been used (no row) and must come with its sign-in
+//     cookie. A forged, malformed, expired, replayed or unknown state, or a LOGIN state from another
+//     browser, is refused with a page (400) that says what happened and what to do, and nothing else
+//     happens: no code exchange, no provisioning, no onboarding signal.
+//  4. The code is exchanged (POST /oauth/tokens) with the redirect URI the state recorded. A LOGIN state
+//     is then used up: its row is inserted, and the primary key refuses a second use. /v3.0/me names the
+//     user, the district and authorized_by.
+//  5. The user's record is read from /v3.0/users/{id} — with the district's token when there is one,
 //     with the user's own token otherwise — and written to the mirror (Provisioner): a user of a district
 //     that is connected but not synced yet can sign in at once, and every sign-in brings its user up to
 //     date.
-//  5. Onboarding is told of the sign-in (Linker): district, user, e-mail, authorized_by and the invite's
+//  6. Onboarding is told of the sign-in (Linker): district, user, e-mail, authorized_by and the invite's
 //     organization. Its answer gives the district's organization.
-//  6. With Config.AppLoginURL the user is sent there with a one-time code (?code=…, TTL Config.CodeTTL),
+//  7. With Config.AppLoginURL the user is sent there with a one-time code (?code=…, TTL Config.CodeTTL),
 //     which the app's backend exchanges at POST /auth/exchange with an admin API key for JSON naming the
 //     user, the district, the roles, authorized_by and the organization. Without it a plain page says who
 //     signed in and what became of the district's link.
@@ -51,7 +75,11 @@
 // # What is stored
 //
 // States and codes are stored only as SHA-256 hashes (of the state's nonce, of the code), with what they
-// stand for and their expiry; rows are deleted a day after they expire (Cleanup). Clever's bearer token of
+// stand for and their expiry; rows are deleted a day after they expire (Cleanup). Starting a sign-in
+// writes nothing — its state and cookie carry all it needs — so anonymous requests to /auth/clever/login
+// cost no storage: a LOGIN state's row is written, already used, only once Clever has accepted the
+// sign-in's code. An INVITE state's row is written when an admin makes the invite. The sign-in cookie's
+// secret is stored nowhere but in the browser. Clever's bearer token of
 // a sign-in is used for the duration of the callback and never stored or logged (Clever advises against
 // keeping Instant Login tokens). Nothing logged names a person: log lines carry Clever ids, never tokens,
 // codes, states, names or e-mail addresses.
@@ -84,6 +112,13 @@ const (
 	LoginPath    = "/auth/clever/login"
 	CallbackPath = "/auth/clever/callback"
 	ExchangePath = "/auth/exchange"
+)
+
+// bindingCookie is the sign-in cookie: the browser secret of the LOGIN state it started (see state).
+// It is sent only to PublicURL's path + cookiePathSuffix, where the login and callback paths are.
+const (
+	bindingCookie    = "rostermirror_signin"
+	cookiePathSuffix = "/auth/clever/"
 )
 
 // Defaults of Config.
@@ -178,6 +213,8 @@ type Service struct {
 	loginRedirect string   // PublicURL + CallbackPath
 	linkRedirect  string   // Config.LinkRedirectURI
 	appURL        *url.URL // nil without AppLoginURL
+	cookiePath    string   // the sign-in cookie's Path: PublicURL's path + "/auth/clever/"
+	cookieSecure  bool     // PublicURL is https
 	log           *slog.Logger
 
 	lastCleanup atomic.Int64 // unix seconds of the last opportunistic cleanup
@@ -224,6 +261,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("new login service: %w", err)
 	}
 	s := &Service{cfg: cfg, key: key, loginRedirect: cfg.PublicURL + CallbackPath, tokens: map[string]cachedToken{}}
+	pub, _ := url.Parse(cfg.PublicURL)
+	s.cookiePath, s.cookieSecure = pub.Path+cookiePathSuffix, pub.Scheme == "https"
 	s.linkRedirect = cmp.Or(cfg.LinkRedirectURI, s.loginRedirect)
 	if err := checkAbsolute("the link redirect URI", s.linkRedirect); err != nil {
 		return nil, fmt.Errorf("new login service: %w", err)
@@ -291,15 +330,6 @@ func (s *Service) linkCallbackPath() (string, bool) {
 		return "", false
 	}
 	return strings.TrimPrefix(u.Path, pub.Path), true
-}
-
-// redirectFor is the redirect URI of a callback without state: the link one when it arrived at the link
-// redirect URI's path, the login one otherwise.
-func (s *Service) redirectFor(path string) string {
-	if p, ok := s.linkCallbackPath(); ok && p == path {
-		return s.linkRedirect
-	}
-	return s.loginRedirect
 }
 
 // Log attribute keys, defined once.

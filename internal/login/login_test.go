@@ -80,7 +80,8 @@ func TestRoundTrip(t *testing.T) {
 	teacher := h.user(only("teacher"))
 	id := teacher["id"].(string)
 
-	authorize := h.start("district_id=" + h.districtID)
+	resp, body := h.get(h.publicURL + login.LoginPath + "?district_id=" + h.districtID)
+	authorize := h.location(resp, body)
 	q := authorize.Query()
 	if authorize.String()[:len(h.simURL)] != h.simURL || authorize.Path != "/oauth/authorize" || q.Get("response_type") != "code" ||
 		q.Get("client_id") != cleversim.DefaultClientID || q.Get("redirect_uri") != h.publicURL+login.CallbackPath ||
@@ -88,21 +89,31 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("authorize URL %s", authorize)
 	}
 	state := q.Get("state")
-	if n := h.count("SELECT count(*) FROM login_states WHERE used_at IS NULL AND purpose = 'LOGIN'"); n != 1 {
-		t.Fatalf("%d unused login states, want 1", n)
+	// The state is bound to this browser by the sign-in cookie; starting writes nothing.
+	c := cookie(resp, "rostermirror_signin")
+	if c == nil || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/auth/clever/" || c.Secure ||
+		c.MaxAge != int(login.DefaultStateTTL/time.Second) || len(c.Value) != 43 || strings.Contains(state, c.Value) {
+		t.Errorf("sign-in cookie %+v", c)
+	}
+	if n := h.count("SELECT count(*) FROM login_states"); n != 0 {
+		t.Fatalf("%d login states written by starting a sign-in, want none", n)
 	}
 	callback := h.authorize(authorize, id, nil)
 	if callback.Query().Get("state") != state || callback.Path != login.CallbackPath {
 		t.Fatalf("callback %s", callback)
 	}
-	resp, body := h.get(callback.String())
+	resp, body = h.get(callback.String())
 	app := h.location(resp, body)
+	if c := cookie(resp, "rostermirror_signin"); c == nil || c.MaxAge >= 0 || c.Path != "/auth/clever/" {
+		t.Errorf("the callback does not delete the sign-in cookie: %+v", c)
+	}
 	if app.Host != "app.example.test" || app.Path != "/signed-in" || app.Query().Get("from") != "clever" || resp.Header.Get("Cache-Control") != "no-store" ||
 		resp.Header.Get("Referrer-Policy") != "no-referrer" {
 		t.Fatalf("redirect to %s (%v)", app, resp.Header)
 	}
 	code := app.Query().Get("code")
-	if n := h.count("SELECT count(*) FROM login_states WHERE used_at IS NOT NULL"); n != 1 {
+	if n := h.count("SELECT count(*) FROM login_states WHERE used_at IS NOT NULL AND purpose = 'LOGIN'"); n != 1 ||
+		h.count("SELECT count(*) FROM login_states") != 1 {
 		t.Errorf("%d used states, want the one", n)
 	}
 
@@ -137,7 +148,7 @@ func TestRoundTrip(t *testing.T) {
 	if status, got := h.exchange(h.adminKey, codeBody(code), "application/json"); status != 400 || got["error"] != "invalid_code" || got["error_description"] == "" {
 		t.Errorf("second exchange = %d %v, want invalid_code", status, got)
 	}
-	h.checkLogs(append(personal(teacher), code, state, callback.Query().Get("code"))...)
+	h.checkLogs(append(personal(teacher), code, state, c.Value, callback.Query().Get("code"))...)
 }
 
 func jsonEqual(got, want map[string]any) bool {
@@ -182,8 +193,10 @@ func TestTeacherAuthorized(t *testing.T) {
 	h.checkLogs(append(personal(student), code, callback.Query().Get("state"), callback.Query().Get("code"))...)
 }
 
-// TestInstantLoginWithoutState: Instant Login (and Clever's Portal) arrive without state and are
-// accepted: the code is exchanged with the redirect URI of the path it arrived at.
+// TestInstantLoginWithoutState: Instant Login (and Clever's Portal) arrive without state. Their code is
+// not exchanged: the browser is sent back to Clever's authorize with a fresh LOGIN state bound to it, and
+// Clever — the simulator remembering who signed in, as clever.com does — answers at once with a code and
+// that state. The sign-in completes as the same user and reaches onboarding as one without an invite.
 func TestInstantLoginWithoutState(t *testing.T) {
 	t.Parallel()
 	h := setup(t, options{appURL: appLoginURL})
@@ -194,19 +207,102 @@ func TestInstantLoginWithoutState(t *testing.T) {
 	if callback.Query().Has("state") || callback.Path != login.CallbackPath {
 		t.Fatalf("instant login redirected to %s", callback)
 	}
-	app := h.location(h.get(callback.String()))
+	instantCode := callback.Query().Get("code")
+
+	resp, body := h.get(callback.String())
+	authorize := h.location(resp, body)
+	aq := authorize.Query()
+	if !strings.HasPrefix(authorize.String(), h.simURL+"/oauth/authorize?") || aq.Get("redirect_uri") != h.publicURL+login.CallbackPath ||
+		aq.Get("state") == "" || aq.Get("client_id") != cleversim.DefaultClientID || aq.Has("district_id") || aq.Has("code") {
+		t.Fatalf("a callback without state sent to %s", authorize)
+	}
+	if c := cookie(resp, "rostermirror_signin"); c == nil || !c.HttpOnly || c.MaxAge <= 0 {
+		t.Errorf("no sign-in cookie with the new state: %+v", c)
+	}
+	h.noChange(0, instantCode) // the code without state was not exchanged
+	if n := h.count("SELECT count(*) FROM login_states"); n != 0 {
+		t.Errorf("%d states written", n)
+	}
+
+	// Clever (the simulator's session) answers at once, with the new state.
+	resp, body = h.get(authorize.String())
+	back := h.location(resp, body)
+	if back.Path != login.CallbackPath || back.Query().Get("state") != aq.Get("state") || back.Query().Get("code") == "" {
+		t.Fatalf("Clever sent back %s", back)
+	}
+	app := h.location(h.get(back.String()))
 	code := app.Query().Get("code")
 	status, got := h.exchange(h.adminKey, codeBody(code), "application/json")
 	if status != 200 || got["cleverId"] != id || !slices.Contains(got["roles"].([]any), any("district_admin")) {
 		t.Errorf("exchange = %d %v", status, got)
 	}
-	if n := h.count("SELECT count(*) FROM login_states"); n != 0 {
-		t.Errorf("%d states recorded for a sign-in without state", n)
+	if n := h.count("SELECT count(*) FROM login_states WHERE purpose = 'LOGIN' AND used_at IS NOT NULL"); n != 1 {
+		t.Errorf("%d used login states, want 1", n)
 	}
 	if in := h.linker.signIns(); len(in) != 1 || in[0].InviteOrganizationID != "" || in[0].UserID != id {
 		t.Errorf("onboarding told %+v", in)
 	}
-	h.checkLogs(append(personal(admin), code, callback.Query().Get("code"))...)
+	// The same in one go, as a browser follows redirects.
+	if app := h.follow(h.http, h.simURL+"/oauth/instant-login?"+q.Encode()); app.Host != "app.example.test" || app.Query().Get("code") == "" {
+		t.Errorf("instant login followed to %s", app)
+	}
+	h.checkLogs(append(personal(admin), code, instantCode, aq.Get("state"))...)
+}
+
+// follow GETs u in browser c and follows its redirects through the simulator and the login endpoints
+// until one leads elsewhere (the app), which it returns; it fails the test on a page.
+func (h *harness) follow(c *http.Client, u string) *url.URL {
+	h.t.Helper()
+	for range 10 {
+		resp, body := h.getIn(c, u)
+		next := h.location(resp, body)
+		if !strings.HasPrefix(next.String(), h.simURL) && !strings.HasPrefix(next.String(), h.publicURL) {
+			return next
+		}
+		u = next.String()
+	}
+	h.t.Fatalf("more than 10 redirects from %s", u)
+	return nil
+}
+
+// TestStatelessCallbackReauthorizes: a callback without state, at either redirect URI's path, sends the
+// browser back to Clever with a bound LOGIN state and the login redirect URI (district_id passed on when
+// the callback has one), and exchanges nothing; every one gets a state of its own. A callback with a
+// state is never sent back, so there is no loop.
+func TestStatelessCallbackReauthorizes(t *testing.T) {
+	t.Parallel()
+	h := setup(t, options{appURL: appLoginURL, linkPath: linkPath})
+	id := h.user(only("teacher"))["id"].(string)
+	cleverCode, _ := h.simCode(id, "")
+	seen := map[string]bool{}
+	for _, path := range []string{login.CallbackPath, linkPath} {
+		for _, extra := range []string{"", "&district_id=" + h.districtID, "&district_id=not%20an%20id"} {
+			resp, body := h.get(h.publicURL + path + "?code=" + cleverCode + extra)
+			authorize := h.location(resp, body)
+			q := authorize.Query()
+			wantDistrict := ""
+			if extra == "&district_id="+h.districtID {
+				wantDistrict = h.districtID
+			}
+			if q.Get("redirect_uri") != h.publicURL+login.CallbackPath || q.Get("district_id") != wantDistrict || seen[q.Get("state")] ||
+				cookie(resp, "rostermirror_signin") == nil {
+				t.Errorf("%s%s → %s", path, extra, authorize)
+			}
+			seen[q.Get("state")] = true
+		}
+	}
+	h.noChange(0, cleverCode)
+
+	// The state it gets completes with a code from Clever; the callback never re-authorizes.
+	resp, body := h.get(h.publicURL + login.CallbackPath + "?code=" + cleverCode)
+	authorize := h.location(resp, body)
+	back := h.authorize(authorize, id, nil)
+	app := h.location(h.get(back.String()))
+	if app.Host != "app.example.test" {
+		t.Errorf("the second leg went to %s", app)
+	}
+	resp, body = h.get(back.String()) // again: refused with a page, not sent round
+	page(t, resp, body, http.StatusBadRequest, "already completed")
 }
 
 // TestInvite: createDistrictInvite needs an admin key and an existing organization and is audited; the
@@ -394,12 +490,20 @@ func TestReplayedState(t *testing.T) {
 	}
 }
 
-// TestUnknownState: a genuine state whose row is gone is refused.
+// TestUnknownState: a genuine invite whose row is gone is refused. (A LOGIN state has no row until it is
+// used.)
 func TestUnknownState(t *testing.T) {
 	t.Parallel()
 	h := setup(t, options{appURL: appLoginURL})
-	callback := h.authorize(h.start(""), h.user(only("teacher"))["id"].(string), nil)
+	org := h.db.Client.Organization.Create().SetExternalID("x").SetName("X").SaveX(context.Background())
+	inv, err := h.svc.CreateInvite(adminCtx(h, h.adminKey), org.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	callback := h.authorize(h.location(h.get(inv.URL)), h.user(only("teacher"))["id"].(string), nil)
 	h.db.Client.LoginState.Delete().ExecX(context.Background())
+	resp, b := h.get(inv.URL)
+	page(t, resp, b, http.StatusBadRequest, "not on record")
 	resp, body := h.get(callback.String())
 	page(t, resp, body, http.StatusBadRequest, "not on record")
 	h.noChange(0, callback.Query().Get("code"))
@@ -507,18 +611,32 @@ func TestUpdateOnLogin(t *testing.T) {
 	}
 }
 
-// TestCleanup: states and codes expired more than a day ago are deleted, fresher ones kept.
+// TestCleanup: states and codes expired more than a day ago are deleted, fresher ones kept. Sign-ins
+// started and never finished left nothing to delete.
 func TestCleanup(t *testing.T) {
 	t.Parallel()
 	h := setup(t, options{appURL: appLoginURL})
 	h.signIn(h.user(only("teacher"))["id"].(string), nil)
-	h.start("")
+	for range 5 {
+		h.start("")
+	}
+	org := h.db.Client.Organization.Create().SetExternalID("x").SetName("X").SaveX(context.Background())
+	if _, err := h.svc.CreateInvite(adminCtx(h, h.adminKey), org.ID); err != nil {
+		t.Fatal(err)
+	}
 	if n, err := h.svc.Cleanup(context.Background()); err != nil || n != 0 {
 		t.Errorf("cleanup of fresh rows: %d %v", n, err)
 	}
+	if n := h.count("SELECT count(*) FROM login_states"); n != 2 {
+		t.Errorf("%d states, want the used login state and the invite", n)
+	}
 	h.clock.add(login.DefaultStateTTL + login.DefaultRetention)
-	if n, err := h.svc.Cleanup(context.Background()); err != nil || n != 3 {
-		t.Errorf("cleanup: %d %v, want 2 states and 1 code", n, err)
+	if n, err := h.svc.Cleanup(context.Background()); err != nil || n != 2 {
+		t.Errorf("cleanup: %d %v, want 1 state and 1 code", n, err)
+	}
+	h.clock.add(login.DefaultInviteTTL)
+	if n, err := h.svc.Cleanup(context.Background()); err != nil || n != 1 {
+		t.Errorf("cleanup: %d %v, want the invite", n, err)
 	}
 	if n := h.count("SELECT count(*) FROM login_states") + h.count("SELECT count(*) FROM login_codes"); n != 0 {
 		t.Errorf("%d rows left", n)

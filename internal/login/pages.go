@@ -85,6 +85,11 @@ func (s *Service) statePage(err error, purpose loginstate.Purpose) page {
 		p.Paragraphs = []string{"Each sign-in link works once. Going back, or reloading the page after signing in, sends it a second time.",
 			"Nothing was changed. Start again to sign in."}
 		return s.startAgain(p)
+	case errors.Is(err, errStateBrowser):
+		p.Title = "This sign-in was started in another browser"
+		p.Paragraphs = []string{"A sign-in must be finished in the browser that started it, and this browser did not start this one — or its sign-in cookie was lost (cookies blocked or cleared, a private window, or another sign-in started since).",
+			"Nothing was changed. Start again in this browser. If someone sent you this link, do not use it: sign in with your own Clever account."}
+		return s.startAgain(p)
 	case errors.Is(err, errStateUnknown):
 		p.Title = "This sign-in link is not on record"
 		p.Paragraphs = []string{"The link was made by this service but is no longer on record: it was made long ago, or by another installation.",

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -22,9 +23,20 @@ import (
 //	base64url(payload JSON) "." base64url(HMAC-SHA256(key, stateMACPrefix + base64url(payload JSON)))
 //
 // The payload names the purpose (LOGIN or INVITE), the inviting organization (INVITE), a random nonce,
-// the expiry (unix seconds) and the redirect URI of the sign-in. The MAC makes it unforgeable; the
-// expiry is checked from the signed payload, so a state is refused when it expired whether or not its
-// row is still there; the row (its id the SHA-256 of the nonce) makes it single-use.
+// the expiry (unix seconds), the redirect URI of the sign-in and, for LOGIN, the browser binding: the
+// SHA-256 of a random secret that only the browser that started the sign-in holds, in an HttpOnly
+// cookie (bindingCookie). The MAC makes it unforgeable; the expiry is checked from the signed payload, so
+// a state is refused when it expired whether or not its row is still there.
+//
+// Single use rests on a login_states row whose id is the SHA-256 of the nonce:
+//
+//   - INVITE: the row is written when an admin makes the invite (CreateInvite) and used up at the
+//     callback by one atomic UPDATE (consume) before anything else happens.
+//   - LOGIN: nothing is written when a sign-in starts, so GET /auth/clever/login costs no storage. The
+//     callback refuses a state whose row exists (checkUnused, a read), and once Clever has accepted the
+//     code it inserts the row, already used (claim): the primary key makes a second insert fail, so of
+//     two callbacks racing with one state only one goes on. A row is thus written only for a sign-in
+//     Clever vouched for, and deleted a day after the state expires (Cleanup).
 
 // stateVersion is the payload format.
 const stateVersion = 1
@@ -38,12 +50,17 @@ const maxStateLen = 2048
 // nonceLen is the state nonce's length in bytes.
 const nonceLen = 16
 
+// bindingLen is the length of a LOGIN state's browser secret in bytes (its cookie value is base64url,
+// 43 characters); the state carries its SHA-256.
+const bindingLen = 32
+
 // Why a state is refused. Each has its own page.
 var (
 	errStateForged  = errors.New("state is not one this server issued: forged, altered or malformed")
 	errStateExpired = errors.New("state expired")
 	errStateUsed    = errors.New("state was already used")
 	errStateUnknown = errors.New("state is not on record")
+	errStateBrowser = errors.New("state was issued to another browser: its sign-in cookie is missing or does not match")
 )
 
 // state is a verified (or new) state.
@@ -53,6 +70,7 @@ type state struct {
 	nonce    []byte
 	expires  time.Time
 	redirect string // the redirect URI of the sign-in
+	binding  []byte // LOGIN: SHA-256 of the browser's secret (the sign-in cookie's value)
 }
 
 // statePayload is the signed JSON of a state.
@@ -63,6 +81,7 @@ type statePayload struct {
 	N string `json:"n"`
 	E int64  `json:"e"`
 	R string `json:"r"`
+	B string `json:"b,omitempty"` // LOGIN: base64url of state.binding
 }
 
 // id is the state's row id: the SHA-256 of its nonce, hex.
@@ -78,10 +97,28 @@ func newState(purpose loginstate.Purpose, orgID, redirect string, expires time.T
 	return state{purpose: purpose, orgID: orgID, nonce: nonce, expires: expires.Truncate(time.Second), redirect: redirect}
 }
 
+// newLoginState makes a LOGIN state bound to a fresh browser secret, and returns the secret: the value of
+// the sign-in cookie that must come back with the state.
+func newLoginState(redirect string, expires time.Time) (state, string) {
+	st := newState(loginstate.PurposeLOGIN, "", redirect, expires)
+	b := make([]byte, bindingLen)
+	rand.Read(b) // never fails (crypto/rand)
+	secret := base64.RawURLEncoding.EncodeToString(b)
+	st.binding = hashBinding(secret)
+	return st, secret
+}
+
+// hashBinding is what a state carries of its browser secret.
+func hashBinding(secret string) []byte {
+	sum := sha256.Sum256([]byte(secret))
+	return sum[:]
+}
+
 // sign encodes st and signs it.
 func (s *Service) sign(st state) string {
 	payload, _ := json.Marshal(statePayload{V: stateVersion, P: string(st.purpose), O: st.orgID, // strings only: cannot fail
-		N: base64.RawURLEncoding.EncodeToString(st.nonce), E: st.expires.Unix(), R: st.redirect})
+		N: base64.RawURLEncoding.EncodeToString(st.nonce), E: st.expires.Unix(), R: st.redirect,
+		B: base64.RawURLEncoding.EncodeToString(st.binding)})
 	body := base64.RawURLEncoding.EncodeToString(payload)
 	return body + "." + base64.RawURLEncoding.EncodeToString(s.mac(body))
 }
@@ -118,13 +155,18 @@ func (s *Service) verify(raw string) (state, error) {
 		loginstate.PurposeValidator(st.purpose) != nil || (st.purpose == loginstate.PurposeINVITE) != (st.orgID != "") || p.R == "" {
 		return state{}, errStateForged
 	}
+	// A LOGIN state is bound to a browser, an INVITE state is not (whoever it is sent to opens it).
+	if st.binding, err = base64.RawURLEncoding.DecodeString(p.B); err != nil ||
+		(st.purpose == loginstate.PurposeLOGIN) != (len(st.binding) == sha256.Size) || (st.purpose == loginstate.PurposeINVITE && p.B != "") {
+		return state{}, errStateForged
+	}
 	if !s.now().Before(st.expires) {
 		return st, errStateExpired
 	}
 	return st, nil
 }
 
-// issue records a new state and returns it signed.
+// issue records a new INVITE state and returns it signed.
 func (s *Service) issue(ctx context.Context, client *ent.Client, st state, createdBy string) (string, error) {
 	if err := client.LoginState.Create().SetID(st.id()).SetPurpose(st.purpose).SetOrganizationID(st.orgID).
 		SetCreatedBy(createdBy).SetCreatedAt(s.now()).SetExpiresAt(st.expires).Exec(ctx); err != nil {
@@ -133,7 +175,7 @@ func (s *Service) issue(ctx context.Context, client *ent.Client, st state, creat
 	return s.sign(st), nil
 }
 
-// check reports whether a verified state can still be used (its row is there, unused and unexpired),
+// check reports whether a verified INVITE state can still be used (its row is there, unused and unexpired),
 // without using it up. The error matches one of the errState… sentinels, or is a database failure.
 func (s *Service) check(ctx context.Context, st state) error {
 	row, err := s.cfg.DB.Client.LoginState.Get(ctx, st.id())
@@ -146,7 +188,7 @@ func (s *Service) check(ctx context.Context, st state) error {
 	return s.usable(row, st)
 }
 
-// consume uses a verified state up: one UPDATE that succeeds only for its unused, unexpired row. When no
+// consume uses a verified INVITE state up: one UPDATE that succeeds only for its unused, unexpired row. When no
 // row was updated, the error says why (matching one of the errState… sentinels).
 func (s *Service) consume(ctx context.Context, st state) error {
 	now := s.now()
@@ -175,6 +217,44 @@ func (s *Service) usable(row *ent.LoginState, st state) error {
 		return errStateUsed
 	case !s.now().Before(row.ExpiresAt):
 		return errStateExpired
+	}
+	return nil
+}
+
+// checkBrowser reports whether the request comes from the browser a LOGIN state was issued to: its
+// sign-in cookie hashes to the state's binding (compared in constant time). The error matches
+// errStateBrowser.
+func (s *Service) checkBrowser(r *http.Request, st state) error {
+	c, err := r.Cookie(bindingCookie)
+	if err != nil || len(c.Value) > 2*bindingLen || !hmac.Equal(hashBinding(c.Value), st.binding) {
+		return errStateBrowser
+	}
+	return nil
+}
+
+// checkUnused refuses a LOGIN state that was already used (its row exists), without writing anything.
+func (s *Service) checkUnused(ctx context.Context, st state) error {
+	used, err := s.cfg.DB.Client.LoginState.Query().Where(loginstate.ID(st.id())).Exist(ctx)
+	switch {
+	case err != nil:
+		return fmt.Errorf("read state: %w", err)
+	case used:
+		return errStateUsed
+	}
+	return nil
+}
+
+// claim uses a LOGIN state up once Clever has accepted its code: it inserts the state's row, already
+// used. The primary key makes the insert fail when the state was used meanwhile (errStateUsed).
+func (s *Service) claim(ctx context.Context, st state) error {
+	now := s.now()
+	err := s.cfg.DB.Client.LoginState.Create().SetID(st.id()).SetPurpose(st.purpose).SetCreatedAt(now).
+		SetExpiresAt(st.expires).SetUsedAt(now).Exec(ctx)
+	switch {
+	case ent.IsConstraintError(err):
+		return errStateUsed
+	case err != nil:
+		return fmt.Errorf("use state: %w", err)
 	}
 	return nil
 }

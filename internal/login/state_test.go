@@ -5,11 +5,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rostermirror/rostermirror/ent/loginstate"
+	"github.com/rostermirror/rostermirror/internal/dbtest"
 	"github.com/rostermirror/rostermirror/internal/link"
 	"github.com/rostermirror/rostermirror/internal/store"
 	"github.com/rostermirror/rostermirror/internal/syncstats"
@@ -75,6 +78,7 @@ func TestStateRoundTripAndTampering(t *testing.T) {
 		return enc + "." + base64.RawURLEncoding.EncodeToString(s.mac(enc))
 	}
 	nonce := base64.RawURLEncoding.EncodeToString(st.nonce)
+	binding := base64.RawURLEncoding.EncodeToString(make([]byte, 32))
 	for name, raw := range map[string]string{
 		"payload changed":    strings.Replace(body, body[5:6], string(rune(body[5]^1)), 1) + "." + mac,
 		"mac changed":        body + "." + strings.Replace(mac, mac[3:4], string(rune(mac[3]^1)), 1),
@@ -84,9 +88,14 @@ func TestStateRoundTripAndTampering(t *testing.T) {
 		"version 2":          resign(statePayload{V: 2, P: "LOGIN", N: nonce, E: now.Add(time.Hour).Unix(), R: "x"}),
 		"unknown purpose":    resign(statePayload{V: 1, P: "ADMIN", N: nonce, E: now.Add(time.Hour).Unix(), R: "x"}),
 		"invite without org": resign(statePayload{V: 1, P: "INVITE", N: nonce, E: now.Add(time.Hour).Unix(), R: "x"}),
-		"login with org":     resign(statePayload{V: 1, P: "LOGIN", O: "org", N: nonce, E: now.Add(time.Hour).Unix(), R: "x"}),
-		"short nonce":        resign(statePayload{V: 1, P: "LOGIN", N: "AAAA", E: now.Add(time.Hour).Unix(), R: "x"}),
-		"no redirect":        resign(statePayload{V: 1, P: "LOGIN", N: nonce, E: now.Add(time.Hour).Unix()}),
+		"login with org":     resign(statePayload{V: 1, P: "LOGIN", O: "org", N: nonce, E: now.Add(time.Hour).Unix(), R: "x", B: binding}),
+		"short nonce":        resign(statePayload{V: 1, P: "LOGIN", N: "AAAA", E: now.Add(time.Hour).Unix(), R: "x", B: binding}),
+		"no redirect":        resign(statePayload{V: 1, P: "LOGIN", N: nonce, E: now.Add(time.Hour).Unix(), B: binding}),
+		"login not bound":    resign(statePayload{V: 1, P: "LOGIN", N: nonce, E: now.Add(time.Hour).Unix(), R: "x"}),
+		"login short bind":   resign(statePayload{V: 1, P: "LOGIN", N: nonce, E: now.Add(time.Hour).Unix(), R: "x", B: "AAAA"}),
+		"login bind not b64": resign(statePayload{V: 1, P: "LOGIN", N: nonce, E: now.Add(time.Hour).Unix(), R: "x", B: "!" + binding[1:]}),
+		"invite bound":       resign(statePayload{V: 1, P: "INVITE", O: "org", N: nonce, E: now.Add(time.Hour).Unix(), R: "x", B: binding}),
+		"invite short bind":  resign(statePayload{V: 1, P: "INVITE", O: "org", N: nonce, E: now.Add(time.Hour).Unix(), R: "x", B: "AAAA"}),
 		"payload not JSON":   "bm90IGpzb24." + base64.RawURLEncoding.EncodeToString(s.mac("bm90IGpzb24")),
 		"too long":           strings.Repeat("A", maxStateLen) + "." + mac,
 		"mac not base64":     body + ".!!!",
@@ -94,6 +103,16 @@ func TestStateRoundTripAndTampering(t *testing.T) {
 		if _, err := s.verify(raw); !errors.Is(err, errStateForged) {
 			t.Errorf("%s: %v, want forged", name, err)
 		}
+	}
+	if _, err := s.verify(resign(statePayload{V: 1, P: "LOGIN", N: nonce, E: now.Add(time.Hour).Unix(), R: "x", B: binding})); err != nil {
+		t.Errorf("a well-formed LOGIN payload: %v", err)
+	}
+	// A LOGIN state carries the hash of its browser secret, never the secret.
+	login, secret := newLoginState("https://roster.example.test/auth/clever/callback", now.Add(time.Minute))
+	signedLogin := s.sign(login)
+	got, err = s.verify(signedLogin)
+	if err != nil || got.purpose != loginstate.PurposeLOGIN || string(got.binding) != string(hashBinding(secret)) || strings.Contains(signedLogin, secret) {
+		t.Errorf("login state: %+v %v", got, err)
 	}
 	late := service(t, now.Add(time.Hour))
 	if got, err := late.verify(signed); !errors.Is(err, errStateExpired) || got.purpose != loginstate.PurposeINVITE {
@@ -166,5 +185,94 @@ func TestHuman(t *testing.T) {
 		if got := human(d); got != want {
 			t.Errorf("human(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// TestSignInCookie: starting a sign-in sets the sign-in cookie for the sign-in paths under PublicURL's
+// own path, Secure on https, HttpOnly, SameSite=Lax, living as long as the state; the state carries only
+// its hash. An invite sets none, and the start writes nothing to the database (there is none here).
+func TestSignInCookie(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		public, path string
+		secure       bool
+	}{
+		{"https://roster.example.test", "/auth/clever/", true},
+		{"https://r.example.test/roster/", "/roster/auth/clever/", true},
+		{"http://localhost:8080", "/auth/clever/", false},
+	} {
+		s, err := newService(Config{ClientID: "c", PublicURL: c.public, SecretKey: key32, StateTTL: 5 * time.Minute,
+			Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		s.LoginHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, LoginPath, nil))
+		resp := rec.Result()
+		var ck *http.Cookie
+		for _, k := range resp.Cookies() {
+			if k.Name == bindingCookie {
+				ck = k
+			}
+		}
+		loc, _ := resp.Location()
+		if resp.StatusCode != http.StatusFound || ck == nil || ck.Path != c.path || ck.Secure != c.secure || !ck.HttpOnly ||
+			ck.SameSite != http.SameSiteLaxMode || ck.MaxAge != 300 {
+			t.Fatalf("%s: %d, cookie %+v", c.public, resp.StatusCode, ck)
+		}
+		st, err := s.verify(loc.Query().Get("state"))
+		if err != nil || string(st.binding) != string(hashBinding(ck.Value)) || strings.Contains(loc.String(), ck.Value) {
+			t.Errorf("%s: the state is not bound to the cookie: %v", c.public, err)
+		}
+		// The callback accepts the state with the cookie only.
+		req := httptest.NewRequest(http.MethodGet, CallbackPath, nil)
+		if err := s.checkBrowser(req, st); !errors.Is(err, errStateBrowser) {
+			t.Errorf("without the cookie: %v", err)
+		}
+		req.AddCookie(&http.Cookie{Name: bindingCookie, Value: ck.Value})
+		if err := s.checkBrowser(req, st); err != nil {
+			t.Errorf("with the cookie: %v", err)
+		}
+		other := httptest.NewRequest(http.MethodGet, CallbackPath, nil)
+		other.AddCookie(&http.Cookie{Name: bindingCookie, Value: ck.Value[:42] + "A"})
+		if ck.Value[42] == 'A' {
+			other = httptest.NewRequest(http.MethodGet, CallbackPath, nil)
+			other.AddCookie(&http.Cookie{Name: bindingCookie, Value: ck.Value[:42] + "B"})
+		}
+		if err := s.checkBrowser(other, st); !errors.Is(err, errStateBrowser) {
+			t.Errorf("with another cookie: %v", err)
+		}
+	}
+}
+
+// TestClaimOnce: a LOGIN state is used up by inserting its row, already used; the second claim — a
+// replay, or the loser of a race that both passed checkUnused — fails on the primary key as errStateUsed,
+// on either database. checkUnused sees the row.
+func TestClaimOnce(t *testing.T) {
+	t.Parallel()
+	now := time.Now().UTC()
+	s, err := New(Config{DB: dbtest.New(t), Clever: unused{}, Linker: unused{}, Provisioner: unused{}, ClientID: "c",
+		PublicURL: "https://roster.example.test", SecretKey: key32, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, _ := newLoginState(s.loginRedirect, now.Add(time.Minute))
+	if err := s.checkUnused(ctx, st); err != nil {
+		t.Fatalf("a fresh state: %v", err)
+	}
+	if err := s.claim(ctx, st); err != nil {
+		t.Fatalf("first claim: %v", err)
+	}
+	if err := s.claim(ctx, st); !errors.Is(err, errStateUsed) {
+		t.Errorf("second claim: %v, want used", err)
+	}
+	if err := s.checkUnused(ctx, st); !errors.Is(err, errStateUsed) {
+		t.Errorf("checkUnused after the claim: %v, want used", err)
+	}
+	row, err := s.cfg.DB.Client.LoginState.Get(ctx, st.id())
+	if err != nil || row.UsedAt == nil || row.Purpose != loginstate.PurposeLOGIN || !row.ExpiresAt.Equal(st.expires) {
+		t.Errorf("row %+v %v", row, err)
 	}
 }

@@ -110,6 +110,7 @@ type Server struct {
 	owner     map[recordKey]*districtState
 	tokens    map[string]*bearer // bearer token → owner
 	codes     map[string]*authCode
+	sessions  map[string]*session // session cookie value → the signed-in user
 }
 
 type recordKey struct {
@@ -152,6 +153,7 @@ func New(cfg Config) (*Server, error) {
 		owner:          map[recordKey]*districtState{},
 		tokens:         map[string]*bearer{},
 		codes:          map[string]*authCode{},
+		sessions:       map[string]*session{},
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -19,6 +19,13 @@ import (
 // expired codes fail).
 const codeTTL = 10 * time.Minute
 
+// sessionTTL is how long a simulator session (a user signed in at the simulator) lasts (UNCONFIRMED:
+// how long Clever keeps a user signed in is not documented).
+const sessionTTL = 8 * time.Hour
+
+// sessionCookie is the simulator's session cookie, on the simulator's origin.
+const sessionCookie = "cleversim_session"
+
 // pickerLimit caps the users the login picker lists per district.
 const pickerLimit = 200
 
@@ -40,6 +47,12 @@ type authCode struct {
 	district, user, role, authorizedBy string
 	redirectURI                        string
 	expires                            time.Time
+}
+
+// session is a user signed in at the simulator, as Clever remembers a user signed in at clever.com.
+type session struct {
+	district, user, authorizedBy string
+	expires                      time.Time
 }
 
 // serveOAuth answers clever.com/oauth/...: token listing and code exchange (/oauth/tokens), the login
@@ -138,6 +151,12 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 // login page; the simulator shows a picker of the district's users, and the simulator-only user_id=
 // parameter (plus authorized_by=teacher for a Library, teacher-authorized login) logs that user in at
 // once: 302 to redirect_uri with code (and state when one was given).
+//
+// Like clever.com, the simulator remembers who signed in: a login by user_id= (the picker's links, or
+// Instant Login) sets a session cookie on the simulator's origin, and a later request without user_id=
+// from that browser logs the same user in at once, without a page — as Clever answers a signed-in user
+// — when its district_id, if any, is the user's district. A user_id= always wins, and replaces the
+// session; authorized_by= overrides the remembered one.
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request, instant bool) {
 	q := r.URL.Query()
 	if q.Get("client_id") != s.clientID {
@@ -186,16 +205,24 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, instant bool)
 		oauthError(w, http.StatusBadRequest, "invalid_request", "Unknown district_id")
 		return
 	}
-	if userID == "" {
-		s.renderPicker(w, r, districtID)
-		return
+	now := s.now()
+	picked := userID != "" // a login by user_id=: it starts a session
+	if !picked {
+		sess := s.sessionOf(r, now)
+		if sess == nil || (districtID != "" && sess.district != districtID) {
+			s.renderPicker(w, r, districtID)
+			return
+		}
+		userID = sess.user
+		if !q.Has("authorized_by") {
+			authorizedBy = sess.authorizedBy
+		}
 	}
 	ds := s.owner[recordKey{KindUsers, userID}]
 	if ds == nil || ds.get(KindUsers, userID) == nil || (districtID != "" && ds.id() != districtID) {
 		oauthError(w, http.StatusBadRequest, "invalid_request", "Unknown user_id")
 		return
 	}
-	now := s.now()
 	for c, ac := range s.codes {
 		if !now.Before(ac.expires) {
 			delete(s.codes, c)
@@ -206,6 +233,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, instant bool)
 		district: ds.id(), user: userID, role: userType(ds.get(KindUsers, userID)), authorizedBy: authorizedBy,
 		redirectURI: redirect, expires: now.Add(codeTTL),
 	}
+	if picked {
+		s.startSession(w, r, now, ds.id(), userID, authorizedBy)
+	}
 	rq := ru.Query()
 	rq.Set("code", code)
 	if state != "" {
@@ -213,6 +243,54 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, instant bool)
 	}
 	ru.RawQuery = rq.Encode()
 	http.Redirect(w, r, ru.String(), http.StatusFound)
+}
+
+// sessionOf is the live session of the request's session cookie, or nil. A session whose user is no
+// longer shared (or whose district left) has ended. Callers hold s.mu.
+func (s *Server) sessionOf(r *http.Request, now time.Time) *session {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil
+	}
+	sess := s.sessions[c.Value]
+	if sess == nil {
+		return nil
+	}
+	if ds := s.owner[recordKey{KindUsers, sess.user}]; !now.Before(sess.expires) || ds == nil || ds.id() != sess.district ||
+		ds.get(KindUsers, sess.user) == nil {
+		delete(s.sessions, c.Value)
+		return nil
+	}
+	return sess
+}
+
+// startSession signs the user in at the simulator: a new session, its cookie on the response (HttpOnly,
+// SameSite=Lax so that it is sent when an app redirects the browser here, Secure over TLS), and the
+// request's former session and expired ones forgotten. Callers hold s.mu.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, now time.Time, district, user, authorizedBy string) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		delete(s.sessions, c.Value)
+	}
+	for id, sess := range s.sessions {
+		if !now.Before(sess.expires) {
+			delete(s.sessions, id)
+		}
+	}
+	id := randomHex(20)
+	s.sessions[id] = &session{district: district, user: user, authorizedBy: authorizedBy, expires: now.Add(sessionTTL)}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", MaxAge: int(sessionTTL / time.Second),
+		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+}
+
+// logout ends the request's simulator session (GET /sim/logout), so that the picker shows again.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.mu.Lock()
+		delete(s.sessions, c.Value)
+		s.mu.Unlock()
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
 }
 
 // userType is the user's type in /me: the role it logs in with. Students and contacts are never merged

@@ -2,7 +2,9 @@ package cleversim
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"slices"
 	"strings"
@@ -273,5 +275,177 @@ func TestFixtureDistrictToken(t *testing.T) {
 	o := setup(t, Config{Dataset: fixtureDataset(t), Tokens: map[string]string{FixtureDistrictID: "mine"}})
 	if got := o.srv.DistrictToken(FixtureDistrictID); got != "mine" {
 		t.Errorf("override %q", got)
+	}
+}
+
+// browserOf is a browser on the simulator: a cookie jar, redirects shown rather than followed.
+func browserOf(t *testing.T) *http.Client {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// browse GETs path in the browser and returns the status, the redirect (nil without one) and the body.
+func browse(t *testing.T, c *http.Client, b *bundle, path string) (int, *url.URL, string) {
+	t.Helper()
+	resp, err := c.Get(b.ts.URL + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	loc, _ := resp.Location()
+	return resp.StatusCode, loc, string(body)
+}
+
+// meOf exchanges the code of a redirect and returns /me's data: who the code signed in.
+func meOf(t *testing.T, b *bundle, loc *url.URL, redirect string) map[string]any {
+	t.Helper()
+	if loc == nil || loc.Query().Get("code") == "" {
+		t.Fatalf("no code in %v", loc)
+	}
+	status, tok := exchange(t, b, string(mustJSON(t, map[string]string{"code": loc.Query().Get("code"), "grant_type": "authorization_code",
+		"redirect_uri": redirect})), "application/json")
+	if status != 200 {
+		t.Fatalf("exchange: %d %v", status, tok)
+	}
+	return b.getJSON(t, tok["access_token"].(string), "/me")["data"].(map[string]any)
+}
+
+// TestOAuthSession: like clever.com, the simulator remembers who signed in. A login by user_id= (the
+// picker's choice, or Instant Login) sets a session cookie; /oauth/authorize without user_id= then logs
+// that user in at once — with the state of the request — when district_id, if any, is theirs, and shows
+// the picker otherwise. Another user_id= replaces the session; authorized_by= overrides the remembered
+// one; the session ends when the user is unshared, at /sim/logout, and after sessionTTL. Another browser
+// has a session of its own.
+func TestOAuthSession(t *testing.T) {
+	t.Parallel()
+	b := setupSmall(t, 2, Config{})
+	redirect := "http://app.test/auth/clever/callback"
+	authorize := func(extra url.Values) string {
+		q := url.Values{"response_type": {"code"}, "client_id": {DefaultClientID}, "redirect_uri": {redirect}}
+		for k, v := range extra {
+			q[k] = v
+		}
+		return "/oauth/authorize?" + q.Encode()
+	}
+	alice := browserOf(t)
+
+	// Not signed in: the picker.
+	if status, loc, body := browse(t, alice, b, authorize(url.Values{"state": {"s1"}})); status != 200 || loc != nil || !strings.Contains(body, "user_id=") {
+		t.Fatalf("without a session: %d %v", status, loc)
+	}
+	// The picker's choice signs in, and sets the session cookie.
+	resp, err := alice.Get(b.ts.URL + authorize(url.Values{"state": {"s1"}, "user_id": {sTeacher1}, "district_id": {sDistrict}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var cookie *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == sessionCookie {
+			cookie = ck
+		}
+	}
+	if resp.StatusCode != 302 || cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteLaxMode || cookie.Path != "/" || cookie.Value == "" {
+		t.Fatalf("login: %d, cookie %+v", resp.StatusCode, cookie)
+	}
+	// Signed in: straight back with a code for the same user and the request's state.
+	status, loc, _ := browse(t, alice, b, authorize(url.Values{"state": {"s2"}}))
+	if status != 302 || loc.Query().Get("state") != "s2" || loc.Host != "app.test" {
+		t.Fatalf("with a session: %d %v", status, loc)
+	}
+	if me := meOf(t, b, loc, redirect); me["id"] != sTeacher1 || me["district"] != sDistrict || me["authorized_by"] != "district" {
+		t.Errorf("the session logged in %v", me)
+	}
+	// With the user's district too; another district shows the picker of that district.
+	if status, loc, _ := browse(t, alice, b, authorize(url.Values{"district_id": {sDistrict}})); status != 302 || loc.Query().Has("state") {
+		t.Errorf("district_id of the session: %d %v", status, loc)
+	}
+	if status, loc, body := browse(t, alice, b, authorize(url.Values{"district_id": {sDistrict2}, "state": {"s3"}})); status != 200 || loc != nil ||
+		!strings.Contains(body, "Other ISD") || strings.Contains(body, "Small ISD") {
+		t.Errorf("another district_id: %d %v", status, loc)
+	}
+	// Instant Login with the session's district: at once, without state.
+	status, loc, _ = browse(t, alice, b, "/oauth/instant-login?client_id="+DefaultClientID+"&district_id="+sDistrict+"&redirect_uri="+url.QueryEscape(redirect))
+	if status != 302 || loc.Query().Has("state") {
+		t.Fatalf("instant login with a session: %d %v", status, loc)
+	}
+	if me := meOf(t, b, loc, redirect); me["id"] != sTeacher1 {
+		t.Errorf("instant login logged in %v", me)
+	}
+	// authorized_by= overrides the remembered one, without changing the session.
+	_, loc, _ = browse(t, alice, b, authorize(url.Values{"authorized_by": {"teacher"}}))
+	if me := meOf(t, b, loc, redirect); me["id"] != sTeacher1 || me["authorized_by"] != "teacher" {
+		t.Errorf("authorized_by=teacher: %v", me)
+	}
+	// Another user_id= wins, and becomes the session (remembering authorized_by).
+	_, loc, _ = browse(t, alice, b, authorize(url.Values{"user_id": {sStudent(1)}, "authorized_by": {"teacher"}}))
+	if me := meOf(t, b, loc, redirect); me["id"] != sStudent(1) {
+		t.Errorf("user_id= over the session: %v", me)
+	}
+	_, loc, _ = browse(t, alice, b, authorize(nil))
+	if me := meOf(t, b, loc, redirect); me["id"] != sStudent(1) || me["authorized_by"] != "teacher" {
+		t.Errorf("the new session: %v", me)
+	}
+
+	// Another browser: a session of its own, started by Instant Login.
+	bob := browserOf(t)
+	if status, loc, _ := browse(t, bob, b, authorize(nil)); status != 200 || loc != nil {
+		t.Errorf("another browser: %d %v", status, loc)
+	}
+	browse(t, bob, b, "/oauth/instant-login?client_id="+DefaultClientID+"&district_id="+sDistrict+"&user_id="+sTeacher2+"&redirect_uri="+url.QueryEscape(redirect))
+	_, loc, _ = browse(t, bob, b, authorize(url.Values{"state": {"b"}}))
+	if me := meOf(t, b, loc, redirect); me["id"] != sTeacher2 {
+		t.Errorf("bob's session: %v", me)
+	}
+	_, loc, _ = browse(t, alice, b, authorize(nil))
+	if me := meOf(t, b, loc, redirect); me["id"] != sStudent(1) {
+		t.Errorf("alice's session after bob's: %v", me)
+	}
+	// A cookie the simulator never set is no session.
+	forged := browserOf(t)
+	u, _ := url.Parse(b.ts.URL)
+	forged.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: "0123456789abcdef0123456789abcdef01234567"}})
+	if status, _, _ := browse(t, forged, b, authorize(nil)); status != 200 {
+		t.Errorf("a made-up session cookie: %d", status)
+	}
+
+	// Unsharing the user ends their session.
+	if err := b.srv.Unshare(KindUsers, sStudent(1)); err != nil {
+		t.Fatal(err)
+	}
+	if status, loc, _ := browse(t, alice, b, authorize(nil)); status != 200 || loc != nil {
+		t.Errorf("session of an unshared user: %d %v", status, loc)
+	}
+	// /sim/logout ends it.
+	if status, _, _ := browse(t, bob, b, "/sim/logout"); status != 200 {
+		t.Errorf("logout: %d", status)
+	}
+	if status, loc, _ := browse(t, bob, b, authorize(nil)); status != 200 || loc != nil {
+		t.Errorf("after logout: %d %v", status, loc)
+	}
+	// And it expires.
+	carol := browserOf(t)
+	browse(t, carol, b, authorize(url.Values{"user_id": {sTeacher2}}))
+	if status, _, _ := browse(t, carol, b, authorize(nil)); status != 302 {
+		t.Errorf("carol's fresh session: %d", status)
+	}
+	b.clock.Add(sessionTTL)
+	if status, loc, _ := browse(t, carol, b, authorize(nil)); status != 200 || loc != nil {
+		t.Errorf("an expired session: %d %v", status, loc)
+	}
+	// An unknown user_id= neither logs in nor changes the session.
+	dave := browserOf(t)
+	browse(t, dave, b, authorize(url.Values{"user_id": {sTeacher1}}))
+	if status, _, _ := browse(t, dave, b, authorize(url.Values{"user_id": {sOther}})); status != 400 {
+		t.Errorf("unknown user_id: %d", status)
+	}
+	_, loc, _ = browse(t, dave, b, authorize(nil))
+	if me := meOf(t, b, loc, redirect); me["id"] != sTeacher1 {
+		t.Errorf("after an unknown user_id: %v", me)
 	}
 }

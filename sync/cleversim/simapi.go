@@ -30,10 +30,12 @@ const (
 //	GET    /sim/faults                      the injected faults                      → {"seed","error_rate","rate_limit_rate","cut_rate","latency"}
 //	PUT    /sim/faults                      replace them (latency as "250ms")        → {}
 //	GET    /sim/dataset                     the current shared state as a Dataset file
+//	GET    /sim/logout                      end the browser's simulator session      → {}
 //
 // Kinds are districts, schools, users, sections, terms and courses. Each route does what the Go method
 // of the same name does (Unshare, Reshare, Modify, Put, ReID, AddDistrict, RemoveDistrict, RotateToken,
-// SetFaults, Snapshot), including the events it emits.
+// SetFaults, Snapshot), including the events it emits. /sim/logout ends the session a login at the
+// simulator started (see authorize), for a browser that wants the picker back.
 func (s *Server) simRoutes() http.Handler {
 	mux := http.NewServeMux()
 	type kindID struct {
@@ -126,6 +128,10 @@ func (s *Server) simRoutes() http.Handler {
 			return
 		}
 		writeResponse(w, jsonResponse(http.StatusOK, buf.Bytes()))
+	})
+	mux.HandleFunc("GET /sim/logout", func(w http.ResponseWriter, r *http.Request) {
+		s.logout(w, r)
+		simResult(w, nil, nil)
 	})
 	mux.HandleFunc("/sim/", func(w http.ResponseWriter, r *http.Request) {
 		simError(w, http.StatusNotFound, fmt.Errorf("no change API route %s %s", r.Method, r.URL.Path))
