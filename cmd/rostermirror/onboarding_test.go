@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
@@ -194,15 +195,37 @@ func TestOnboardingInTheDemo(t *testing.T) {
 	}
 
 	// INSTANT_LOGIN: St. Mary's admin, one of org-st-marys's contacts, signs in from the Clever Portal.
+	// In a browser (cookies): the simulator remembers who signed in, as Clever does, and the callback,
+	// given no state, exchanges nothing and sends the browser back to Clever with a state bound to it.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	browse := func(u string) (int, string, string) {
+		t.Helper()
+		resp, err := browser.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Location"), string(b)
+	}
 	_, authorize, _ := getNoFollow(t, d.base+"/auth/clever/login")
 	sim, _ := url.Parse(authorize)
 	instant := sim.Scheme + "://" + sim.Host + "/oauth/instant-login?" + url.Values{"client_id": {"cleversim-client"}, "district_id": {obStMarys},
 		"user_id": {obStMarysBoss}, "redirect_uri": {d.base + "/auth/clever/callback"}}.Encode()
-	status, callback, body := getNoFollow(t, instant)
+	status, callback, body := browse(instant)
 	if status != http.StatusFound || strings.Contains(callback, "state=") {
 		t.Fatalf("instant login → %d %q %s", status, callback, body)
 	}
-	if status, _, body = getNoFollow(t, callback); status != http.StatusOK || !strings.Contains(body, "proposed") {
+	status, authorize, body = browse(callback) // no state: back to Clever, with a state bound to this browser
+	if status != http.StatusFound || !strings.HasPrefix(authorize, sim.Scheme+"://"+sim.Host+"/oauth/authorize?") || !strings.Contains(authorize, "state=") {
+		t.Fatalf("callback without state → %d %q %s", status, authorize, body)
+	}
+	status, callback, body = browse(authorize) // signed in at Clever: straight back with a code and the state
+	if status != http.StatusFound || !strings.HasPrefix(callback, d.base+"/auth/clever/callback?") || !strings.Contains(callback, "state=") {
+		t.Fatalf("Clever's authorize, signed in → %d %q %s", status, callback, body)
+	}
+	if status, _, body = browse(callback); status != http.StatusOK || !strings.Contains(body, "proposed") {
 		t.Errorf("instant login's page: %d %s", status, body)
 	}
 

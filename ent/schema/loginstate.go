@@ -10,9 +10,11 @@ import (
 	"entgo.io/ent/schema/index"
 )
 
-// LoginState is one OAuth `state` that rostermirror issued: for a sign-in started at /auth/clever/login,
-// or a district invite (createDistrictInvite). The state itself is signed and carries what it names; the
-// row makes it single-use. Only a hash of its nonce is stored.
+// LoginState is one OAuth `state` that rostermirror issued and that was used, or a district invite
+// (createDistrictInvite). The state itself is signed and carries what it names; the row makes it
+// single-use. A sign-in's state gets its row only once Clever has accepted its code (starting a sign-in
+// writes nothing); an invite's row is written when an admin creates it. Only a hash of its nonce is
+// stored.
 type LoginState struct {
 	ent.Schema
 }
