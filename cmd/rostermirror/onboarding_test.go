@@ -332,6 +332,22 @@ func TestOnboardingInTheDemo(t *testing.T) {
 		t.Errorf("Springfield MO's users %d → %d across a wrong link and its correction", before, after)
 	}
 
+	// The metrics show where onboarding stands: all seven linked, no conflict left.
+	req, _ := http.NewRequest(http.MethodGet, d.base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+d.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, line := range []string{`rostermirror_districts{link_state="LINKED"} 7`, `rostermirror_districts{link_state="DISCOVERED"} 0`,
+		"rostermirror_link_proposals_conflicting 0"} {
+		if !strings.Contains(string(metrics), "\n"+line+"\n") {
+			t.Errorf("/metrics lacks %q", line)
+		}
+	}
+
 	want := map[string]string{obDemo: "org-demo", obSpringIL: "org-springfield-il", obSpringMO: "org-springfield-mo", obRiverbend: "org-riverbend",
 		obCedarCreek: "org-cedar-creek", obStMarys: "org-st-marys", obBright: "org-bright-horizons"}
 	for id, n := range states() {

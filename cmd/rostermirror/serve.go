@@ -91,6 +91,16 @@ func (a *app) runServer(ctx context.Context, s *syncer, m *metrics.Metrics, keys
 	links := link.New(link.Config{DB: s.db, Logger: a.logger, Refresh: func(ctx context.Context) error {
 		return sched.Refresh(ctx) // pausing a district drops its job at once
 	}})
+	if err := m.WatchOnboarding(func(ctx context.Context) (map[string]int, int, int, error) {
+		st, err := links.Stats(ctx)
+		districts := map[string]int{}
+		for state, n := range st.Districts {
+			districts[string(state)] = n
+		}
+		return districts, st.Open, st.Conflicting, err
+	}); err != nil {
+		a.logger.Warn("onboarding gauges not registered", "err", err)
+	}
 	engine := onboardedEngine{observedEngine: observedEngine{Engine: s.engine, metrics: m}}
 	engine.sync = links.Syncer(engine.observedEngine)
 	svc := admin.New(s.db, engine, a.logger, 0)

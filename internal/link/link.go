@@ -179,3 +179,57 @@ func settle(ctx context.Context, c *ent.Client, l *ent.DistrictLink) (*ent.Distr
 	}
 	return l.Update().SetState(st).Save(ctx)
 }
+
+// Stats are onboarding's counts, for metrics: districts by link state, open proposals, and the open
+// proposals in conflict.
+type Stats struct {
+	Districts   map[districtlink.State]int
+	Open        int
+	Conflicting int
+}
+
+// Stats counts districts by link state and the open proposals, conflicting ones apart.
+func (s *Service) Stats(ctx context.Context) (Stats, error) {
+	c := s.cfg.DB.Client
+	st := Stats{Districts: map[districtlink.State]int{}}
+	for _, v := range []districtlink.State{districtlink.StateDISCOVERED, districtlink.StatePROPOSED, districtlink.StateLINKED,
+		districtlink.StatePAUSED, districtlink.StateDISCONNECTED} {
+		st.Districts[v] = 0
+	}
+	var rows []struct {
+		State districtlink.State `json:"state"`
+		Count int                `json:"count"`
+	}
+	if err := c.DistrictLink.Query().GroupBy(districtlink.FieldState).Aggregate(ent.Count()).Scan(ctx, &rows); err != nil {
+		return st, fmt.Errorf("onboarding stats: %w", err)
+	}
+	for _, r := range rows {
+		st.Districts[r.State] = r.Count
+	}
+	open, err := c.LinkProposal.Query().Where(linkproposal.StatusEQ(linkproposal.StatusOPEN)).
+		Select(linkproposal.FieldDistrictID, linkproposal.FieldOrganizationID).All(ctx)
+	if err != nil {
+		return st, fmt.Errorf("onboarding stats: %w", err)
+	}
+	links, err := c.DistrictLink.Query().Where(districtlink.OrganizationIDNotNil()).All(ctx)
+	if err != nil {
+		return st, fmt.Errorf("onboarding stats: %w", err)
+	}
+	orgsOf := map[string]map[string]bool{} // district → organizations pointed at (open proposals and link)
+	for _, l := range links {
+		orgsOf[l.DistrictID] = map[string]bool{*l.OrganizationID: true}
+	}
+	for _, p := range open {
+		if orgsOf[p.DistrictID] == nil {
+			orgsOf[p.DistrictID] = map[string]bool{}
+		}
+		orgsOf[p.DistrictID][p.OrganizationID] = true
+	}
+	st.Open = len(open)
+	for _, p := range open {
+		if len(orgsOf[p.DistrictID]) > 1 {
+			st.Conflicting++
+		}
+	}
+	return st, nil
+}

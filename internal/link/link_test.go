@@ -534,3 +534,27 @@ func TestConcurrentSignIns(t *testing.T) {
 		}
 	}
 }
+
+func TestStats(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.district("d1", "One", "1234567", "", nil)
+	f.district("d2", "Two", "", "", nil)
+	a := f.org("a", "A", "1234567", "", nil)
+	b := f.org("b", "B", "", "", nil)
+	must(t, f.svc.Evaluate(ctx, "d1", "d2"))
+	_, err := f.svc.SignedIn(ctx, link.SignIn{DistrictID: "d1", UserID: "u", InviteOrganizationID: b.ID})
+	must(t, err)
+	st, err := f.svc.Stats(ctx)
+	must(t, err)
+	if st.Districts[districtlink.StatePROPOSED] != 1 || st.Districts[districtlink.StateDISCOVERED] != 1 || st.Districts[districtlink.StateLINKED] != 0 ||
+		st.Open != 2 || st.Conflicting != 2 {
+		t.Errorf("stats %+v, want d1 PROPOSED with two conflicting proposals, d2 DISCOVERED", st)
+	}
+	if _, err := f.svc.LinkDistrict(admin, "d1", a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ = f.svc.Stats(ctx); st.Districts[districtlink.StateLINKED] != 1 || st.Open != 1 || st.Conflicting != 1 {
+		t.Errorf("after linking d1 to a: %+v, want the invite's proposal for b open and in conflict with the link", st)
+	}
+}

@@ -10,6 +10,8 @@
 package metrics
 
 import (
+	"context"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -236,6 +238,50 @@ func (m *Metrics) WatchGraphQLGate(g Gate) error {
 		gauge("graphql_operations_running", "GraphQL operations executing now.", g.Running),
 		gauge("graphql_operations_waiting", "GraphQL operations waiting for their turn to execute now.", g.Waiting),
 	)
+}
+
+// Onboarding reads onboarding's counts at a scrape: districts by link state, open link proposals, and
+// those in conflict (internal/link's Service.Stats, adapted).
+type Onboarding func(ctx context.Context) (districts map[string]int, open, conflicting int, err error)
+
+// WatchOnboarding serves onboarding's counts, read at each scrape (bounded to 5 s), as
+// rostermirror_districts{link_state}, rostermirror_link_proposals_open and
+// rostermirror_link_proposals_conflicting. A failed read leaves the metrics out of that scrape. Call it
+// once per Metrics.
+func (m *Metrics) WatchOnboarding(read Onboarding) error {
+	if m == nil {
+		return nil
+	}
+	return m.Register(&onboardingCollector{read: read,
+		districts:   prometheus.NewDesc(Namespace+"_districts", "Districts by onboarding link state (DISCOVERED, PROPOSED, LINKED, PAUSED, DISCONNECTED).", []string{"link_state"}, nil),
+		open:        prometheus.NewDesc(Namespace+"_link_proposals_open", "Link proposals waiting for an admin's decision.", nil, nil),
+		conflicting: prometheus.NewDesc(Namespace+"_link_proposals_conflicting", "Open link proposals that point their district at another organization than another proposal or its link does.", nil, nil),
+	})
+}
+
+type onboardingCollector struct {
+	read                         Onboarding
+	districts, open, conflicting *prometheus.Desc
+}
+
+func (c *onboardingCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.districts
+	ch <- c.open
+	ch <- c.conflicting
+}
+
+func (c *onboardingCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	districts, open, conflicting, err := c.read(ctx)
+	if err != nil {
+		return
+	}
+	for _, state := range slices.Sorted(maps.Keys(districts)) {
+		ch <- prometheus.MustNewConstMetric(c.districts, prometheus.GaugeValue, float64(districts[state]), state)
+	}
+	ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, float64(open))
+	ch <- prometheus.MustNewConstMetric(c.conflicting, prometheus.GaugeValue, float64(conflicting))
 }
 
 // Middleware counts the requests next answers in rostermirror_http_requests_total by path (one of Paths,
