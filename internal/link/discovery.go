@@ -128,21 +128,29 @@ func (s *Service) Discover(ctx context.Context, ids []string, fetch Fetcher, sta
 		return nil, err
 	}
 	// The records of districts discovered now, or listed before their record could be read.
-	known, err := c.District.Query().Where(district.IDIn(ids...)).IDs(ctx)
+	knownIDs, err := c.District.Query().Where(district.IDIn(ids...)).IDs(ctx)
 	if err != nil {
 		return paused, err
 	}
+	known := map[string]bool{}
+	for _, id := range knownIDs {
+		known[id] = true
+	}
 	var errs []error
 	evaluate := slices.Clone(fresh)
+	isFresh := map[string]bool{}
+	for _, id := range fresh {
+		isFresh[id] = true
+	}
 	for _, id := range ids {
-		if slices.Contains(known, id) || fetch == nil {
+		if known[id] || fetch == nil {
 			continue
 		}
 		if err := fetch.Discover(ctx, id); err != nil && !errors.Is(err, mirror.ErrBusy) {
 			errs = append(errs, err)
 			continue
 		}
-		if !slices.Contains(evaluate, id) {
+		if !isFresh[id] {
 			evaluate = append(evaluate, id)
 		}
 	}
