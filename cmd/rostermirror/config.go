@@ -31,6 +31,7 @@ const (
 	envCompiled       = "ROSTERMIRROR_COMPILED_QUERIES"
 	envPublicURL      = "ROSTERMIRROR_PUBLIC_URL"
 	envAppLoginURL    = "ROSTERMIRROR_APP_LOGIN_URL"
+	envAppStartURL    = "ROSTERMIRROR_APP_START_URL"
 	envLinkRedirect   = "CLEVER_LINK_REDIRECT_URI"
 )
 
@@ -38,7 +39,7 @@ const (
 var envVars = []string{
 	envDatabaseURL, envAddr, envCleverAPIURL, envCleverOAuthURL, envClientID, envClientSecret,
 	envDistrictTokens, envSyncSchedule, envSecretKey, envConcurrency, envCompiled, envPublicURL, envAppLoginURL,
-	envLinkRedirect,
+	envAppStartURL, envLinkRedirect,
 }
 
 // Defaults of config.
@@ -80,6 +81,9 @@ type config struct {
 	// AppLoginURL is where /auth/clever/callback sends a signed-in user with a one-time code; empty shows
 	// a page instead.
 	AppLoginURL string
+	// AppStartURL is where a sign-in arriving without a state (Clever Portal, Instant Login) is sent so
+	// that the app starts one bound to its own cookie; empty: straight back to Clever.
+	AppStartURL string
 	// LinkRedirectURI is the redirect URI of invite sign-ins when it differs from the login one
 	// (PublicURL/auth/clever/callback); it must be registered with Clever and lead to this server.
 	LinkRedirectURI string
@@ -122,6 +126,7 @@ func loadConfig(getenv func(string) string) config {
 		CompiledQueries:    or(envCompiled, ""),
 		PublicURL:          or(envPublicURL, ""),
 		AppLoginURL:        or(envAppLoginURL, ""),
+		AppStartURL:        or(envAppStartURL, ""),
 		LinkRedirectURI:    or(envLinkRedirect, ""),
 	}
 }

@@ -134,6 +134,8 @@ Configuration comes from the environment; flags override it:
   ROSTERMIRROR_PUBLIC_URL     the server's external base URL, for Clever redirect URIs and invite
                               links (default http://<ROSTERMIRROR_ADDR>)
   ROSTERMIRROR_APP_LOGIN_URL  where /auth/clever/callback sends a signed-in user with a one-time code
+  ROSTERMIRROR_APP_START_URL  where a sign-in without state (Clever Portal) is sent for the app to start
+                              one bound to its own cookie (default: straight back to Clever)
   CLEVER_LINK_REDIRECT_URI    redirect URI of invite sign-ins, when not the login one
                               (<ROSTERMIRROR_PUBLIC_URL>/auth/clever/callback)
   ROSTERMIRROR_GRAPHQL_CONCURRENCY

@@ -170,17 +170,31 @@ func TestOnboardingInTheDemo(t *testing.T) {
 	if !strings.HasPrefix(inv.CreateDistrictInvite.URL, d.base+"/auth/clever/login?invite=") {
 		t.Fatalf("invite URL %q", inv.CreateDistrictInvite.URL)
 	}
+	// signIn follows start in a browser of its own (a cookie jar: the state sent to Clever is bound to the
+	// browser that followed the link) and signs in at the simulator as userID.
 	signIn := func(start, userID string) string {
 		t.Helper()
-		status, authorize, body := getNoFollow(t, start)
+		jar, _ := cookiejar.New(nil)
+		b := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		get := func(u string) (int, string, string) {
+			t.Helper()
+			resp, err := b.Get(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, resp.Header.Get("Location"), string(body)
+		}
+		status, authorize, body := get(start)
 		if status != http.StatusFound {
 			t.Fatalf("%s → %d %s", start, status, body)
 		}
-		status, callback, body := getNoFollow(t, authorize+"&user_id="+userID) // the simulator's "pick this user"
+		status, callback, body := get(authorize + "&user_id=" + userID) // the simulator's "pick this user"
 		if status != http.StatusFound || !strings.HasPrefix(callback, d.base+"/auth/clever/callback?") {
 			t.Fatalf("Clever's authorize → %d %q %s", status, callback, body)
 		}
-		status, _, body = getNoFollow(t, callback)
+		status, _, body = get(callback)
 		if status != http.StatusOK {
 			t.Fatalf("callback → %d %s", status, body)
 		}

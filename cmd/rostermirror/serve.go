@@ -287,7 +287,7 @@ func (a *app) logins(s *syncer, links *link.Service) (*login.Service, error) {
 	}
 	l, err := login.New(login.Config{
 		DB: s.db, Clever: login.CleverClient(s.client), ClientID: a.cfg.ClientID, OAuthURL: a.cfg.CleverOAuthURL,
-		PublicURL: a.cfg.publicURL(), AppLoginURL: a.cfg.AppLoginURL, LinkRedirectURI: a.cfg.LinkRedirectURI,
+		PublicURL: a.cfg.publicURL(), AppLoginURL: a.cfg.AppLoginURL, AppStartURL: a.cfg.AppStartURL, LinkRedirectURI: a.cfg.LinkRedirectURI,
 		SecretKey: a.cfg.SecretKey, Linker: links, Provisioner: s.engine, Tokens: s.tokens, Logger: a.logger,
 	})
 	if err != nil {

@@ -1,11 +1,14 @@
 package login_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/rostermirror/rostermirror/internal/login"
 )
 
 // TestReviewLoginCSRF (the security review's proof, adapted): the attacker starts a sign-in in their own
@@ -160,5 +163,84 @@ func TestConcurrentCallbacks(t *testing.T) {
 	}
 	if n := h.count("SELECT count(*) FROM login_states WHERE used_at IS NOT NULL"); n != 1 {
 		t.Errorf("%d used states", n)
+	}
+}
+
+// TestInviteCleverLegBound: whoever holds an invite link cannot use it to sign somebody else's browser in
+// as themselves: the state that goes to Clever for an invite is bound to the browser that followed the
+// link, like a login's. Opened in another browser, the callback is refused, and the invite is not spent.
+func TestInviteCleverLegBound(t *testing.T) {
+	t.Parallel()
+	h := setup(t, options{appURL: appLoginURL})
+	org := h.db.Client.Organization.Create().SetExternalID("x").SetName("X").SaveX(context.Background())
+	inv, err := h.svc.CreateInvite(adminCtx(h, h.adminKey), org.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attacker := h.user(only("teacher"))["id"].(string)
+	callback := h.authorize(h.location(h.get(inv.URL)), attacker, nil) // the attacker's browser, stopped
+	resp, body := h.getIn(h.browser(), callback.String())
+	page(t, resp, body, http.StatusBadRequest, "started in another browser", "Nothing was changed")
+	h.noChange(0, "")
+	if n := h.count("SELECT count(*) FROM login_states WHERE used_at IS NOT NULL"); n != 0 {
+		t.Errorf("the refused callback spent the invite")
+	}
+}
+
+// TestBogusCodeDoesNotSpendInvite: an invite is spent only when Clever accepts the code of its sign-in;
+// a callback with a made-up code leaves it usable.
+func TestBogusCodeDoesNotSpendInvite(t *testing.T) {
+	t.Parallel()
+	h := setup(t, options{appURL: appLoginURL})
+	org := h.db.Client.Organization.Create().SetExternalID("x").SetName("X").SaveX(context.Background())
+	inv, err := h.svc.CreateInvite(adminCtx(h, h.adminKey), org.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leg := h.location(h.get(inv.URL)).Query().Get("state")
+	resp, body := h.get(h.publicURL + login.CallbackPath + "?code=made-up&state=" + url.QueryEscape(leg))
+	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusFound {
+		t.Fatalf("a made-up code: %d %s", resp.StatusCode, body)
+	}
+	if n := h.count("SELECT count(*) FROM login_states WHERE used_at IS NOT NULL"); n != 0 {
+		t.Errorf("a made-up code spent the invite")
+	}
+	admin := h.user(func(r map[string]any) bool { _, ok := r["district_admin"]; return ok })
+	callback := h.authorize(h.location(h.get(inv.URL)), admin["id"].(string), nil)
+	if app := h.location(h.get(callback.String())); app.Query().Get("code") == "" {
+		t.Errorf("the invite does not work after a made-up code: %s", app)
+	}
+}
+
+// TestAppStateHandedBack: the app's own state, given to /auth/clever/login, comes back with the code, so
+// that the app can check the code reaches the browser that started the sign-in (a code minted in an
+// attacker's browser carries the attacker's app state, not the victim's).
+func TestAppStateHandedBack(t *testing.T) {
+	t.Parallel()
+	h := setup(t, options{appURL: appLoginURL})
+	teacher := h.user(only("teacher"))["id"].(string)
+	callback := h.authorize(h.start("app_state=n0nce-Of.the~app_42"), teacher, nil)
+	app := h.location(h.get(callback.String()))
+	if app.Query().Get("state") != "n0nce-Of.the~app_42" || app.Query().Get("code") == "" {
+		t.Errorf("app URL %s, want the code and the app's state", app)
+	}
+	for _, bad := range []string{strings.Repeat("x", 129), "a%20b", "<script>"} {
+		resp, body := h.get(h.publicURL + login.LoginPath + "?app_state=" + bad)
+		page(t, resp, body, http.StatusBadRequest, "app_state")
+	}
+}
+
+// TestAppStartURL: with an app start URL, a sign-in that arrives without a state goes to the app, which
+// starts one bound to its own cookie; its code is not exchanged.
+func TestAppStartURL(t *testing.T) {
+	t.Parallel()
+	h := setup(t, options{appURL: appLoginURL, appStart: "https://app.example.test/start-clever-sign-in"})
+	teacher := h.user(only("teacher"))["id"].(string)
+	code, cb := h.simCode(teacher, "")
+	if to := h.location(h.get(cb.String())); to.String() != "https://app.example.test/start-clever-sign-in" {
+		t.Errorf("a sign-in without state went to %s", to)
+	}
+	if !h.codeStillValid(code) {
+		t.Error("the state-less code was exchanged")
 	}
 }

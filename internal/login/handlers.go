@@ -31,37 +31,65 @@ func (s *Service) LoginHandler() http.Handler { return http.HandlerFunc(s.login)
 func (s *Service) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	districtID := q.Get("district_id")
+	districtID, appState := q.Get("district_id"), q.Get("app_state")
 	if districtID != "" && !validID(districtID) {
 		render(w, s.startAgain(page{Status: http.StatusBadRequest, Title: "This sign-in link is not valid",
 			Paragraphs: []string{"Its district_id is not a Clever id."}}))
 		return
 	}
+	if !validAppState(appState) {
+		render(w, s.startAgain(page{Status: http.StatusBadRequest, Title: "This sign-in link is not valid",
+			Paragraphs: []string{"Its app_state is longer than 128 characters, or has characters other than letters, digits, '-', '_', '.' and '~'."}}))
+		return
+	}
 	if !q.Has("invite") {
-		st, signed := s.startLogin(w)
+		st, signed := s.startLogin(w, newState(loginstate.PurposeLOGIN, "", s.loginRedirect, s.now().Add(s.cfg.StateTTL)), appState)
 		redirect(w, r, s.authorizeURL(st, signed, districtID))
 		return
 	}
-	signed := q.Get("invite")
-	st, err := s.verify(signed)
-	if err == nil && st.purpose != loginstate.PurposeINVITE {
+	inv, err := s.verify(q.Get("invite"))
+	if err == nil && (inv.purpose != loginstate.PurposeINVITE || inv.invite != "") {
 		err = errStateForged
 	}
 	if err == nil {
-		err = s.check(ctx, st)
+		err = s.check(ctx, inv)
 	}
 	if err != nil {
 		s.refuseState(w, r, err, loginstate.PurposeINVITE, "invite refused")
 		return
 	}
+	// The invite link is not bound to a browser (it is sent to someone); its Clever leg is, like a
+	// login's, and names the invite, which is used up once Clever accepts the leg's code.
+	expires := s.now().Add(s.cfg.StateTTL)
+	if inv.expires.Before(expires) {
+		expires = inv.expires
+	}
+	leg := newState(loginstate.PurposeINVITE, inv.orgID, inv.redirect, expires)
+	leg.invite = inv.id()
+	st, signed := s.startLogin(w, leg, appState)
 	redirect(w, r, s.authorizeURL(st, signed, districtID))
 }
 
-// startLogin issues a LOGIN state bound to the browser: it sets the sign-in cookie (the browser's secret)
-// on w and returns the state, and the state signed. Nothing is stored (see state).
-func (s *Service) startLogin(w http.ResponseWriter) (state, string) {
-	st, secret := newLoginState(s.loginRedirect, s.now().Add(s.cfg.StateTTL))
-	http.SetCookie(w, s.signInCookie(secret, max(1, int(s.cfg.StateTTL/time.Second))))
+// validAppState accepts an app's state: at most 128 URL-safe characters (or none).
+func validAppState(v string) bool {
+	if len(v) > 128 {
+		return false
+	}
+	for _, c := range v {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("-_.~", c)) {
+			return false
+		}
+	}
+	return true
+}
+
+// startLogin binds st (a LOGIN state, or an invite's Clever leg) to the browser: it sets the sign-in
+// cookie (the browser's secret) on w and returns the state, with the app's state, and the state signed.
+// Nothing is stored (see state).
+func (s *Service) startLogin(w http.ResponseWriter, st state, appState string) (state, string) {
+	st.appState = appState
+	st, secret := newBoundState(st)
+	http.SetCookie(w, s.signInCookie(secret, max(1, int((st.expires.Sub(s.now())+time.Second-1)/time.Second))))
 	return st, s.sign(st)
 }
 
@@ -69,7 +97,7 @@ func (s *Service) startLogin(w http.ResponseWriter) (state, string) {
 // (scripts never see it), SameSite=Lax (sent on Clever's top-level redirect to the callback, not on
 // cross-site subrequests), Secure when PublicURL is https, and only for the sign-in paths.
 func (s *Service) signInCookie(value string, maxAge int) *http.Cookie {
-	return &http.Cookie{Name: bindingCookie, Value: value, Path: s.cookiePath, MaxAge: maxAge, HttpOnly: true,
+	return &http.Cookie{Name: s.cookieName, Value: value, Path: s.cookiePath, MaxAge: maxAge, HttpOnly: true,
 		Secure: s.cookieSecure, SameSite: http.SameSiteLaxMode}
 }
 
@@ -136,12 +164,13 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
 		s.log.InfoContext(ctx, "sign-in refused at Clever", slog.String(logReason, clip(e, 64)))
-		said := clip(e, 64)
-		if d := q.Get("error_description"); d != "" {
-			said = clip(d, 300)
+		// Clever's error codes get fixed words: the description in the URL could be anyone's.
+		said := "Clever could not sign you in."
+		if e == "access_denied" {
+			said = "Signing in was cancelled, or Clever refused it."
 		}
 		render(w, s.startAgain(page{Status: http.StatusBadRequest, Title: "Clever did not sign you in",
-			Paragraphs: []string{"Clever said: " + said, "Nothing was changed."}}))
+			Paragraphs: []string{said, "Nothing was changed."}}))
 		return
 	}
 	code := q.Get("code")
@@ -164,9 +193,7 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 		s.refuseState(w, r, err, st.purpose, "sign-in refused")
 		return
 	}
-	if st.purpose == loginstate.PurposeLOGIN {
-		http.SetCookie(w, s.signInCookie("", -1)) // its sign-in is being finished: the cookie has served
-	}
+	http.SetCookie(w, s.signInCookie("", -1)) // its sign-in is being finished: the cookie has served
 	in, err := s.complete(ctx, code, st)
 	if err != nil {
 		s.failed(w, r, err)
@@ -185,18 +212,26 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 	to := *s.appURL
 	aq := to.Query()
 	aq.Set("code", loginCode)
+	if st.appState != "" { // the app checks it against its own cookie before it trades the code
+		aq.Set("state", st.appState)
+	}
 	to.RawQuery = aq.Encode()
 	redirect(w, r, to.String())
 }
 
-// use checks that a verified state may be used by this request, before its code is exchanged. An INVITE
-// state is used up here (one atomic UPDATE). A LOGIN state must be unused and come back to the browser
-// it was issued to (its sign-in cookie); it is used up once Clever accepts the code (complete, claim).
+// use checks that a verified state may be used by this request, before its code is exchanged: it must
+// come back to the browser it was issued to (its sign-in cookie) and be unused — a LOGIN state never
+// used, an invite's Clever leg naming an invite still unused. It is used up once Clever accepts the code
+// (complete: claim, consume). An invite link itself is never a callback's state.
 func (s *Service) use(r *http.Request, st state) error {
-	if st.purpose == loginstate.PurposeINVITE {
-		return s.consume(r.Context(), st)
+	if len(st.binding) == 0 {
+		return errStateForged // an invite link sent straight to the callback
 	}
-	if err := s.checkUnused(r.Context(), st); err != nil {
+	check := s.checkUnused
+	if st.purpose == loginstate.PurposeINVITE {
+		check = s.checkInvite
+	}
+	if err := check(r.Context(), st); err != nil {
 		return err // first, so that reloading a finished sign-in (its cookie gone) says it was finished
 	}
 	return s.checkBrowser(r, st)
@@ -214,8 +249,13 @@ func (s *Service) reauthorize(w http.ResponseWriter, r *http.Request) {
 	if !validID(districtID) {
 		districtID = ""
 	}
+	if s.cfg.AppStartURL != "" { // the app starts a sign-in bound to its own cookie
+		s.log.InfoContext(r.Context(), "sign-in without state: sent to the app to start one", slog.String(logDistrict, districtID))
+		redirect(w, r, s.cfg.AppStartURL)
+		return
+	}
 	s.log.InfoContext(r.Context(), "sign-in without state: sent back to Clever with a state", slog.String(logDistrict, districtID))
-	st, signed := s.startLogin(w)
+	st, signed := s.startLogin(w, newState(loginstate.PurposeLOGIN, "", s.loginRedirect, s.now().Add(s.cfg.StateTTL)), "")
 	redirect(w, r, s.authorizeURL(st, signed, districtID))
 }
 
@@ -263,10 +303,12 @@ func (s *Service) complete(ctx context.Context, code string, st state) (signIn, 
 	if err != nil {
 		return in, &cleverError{"exchange code", err}
 	}
-	if st.purpose == loginstate.PurposeLOGIN {
-		if err := s.claim(ctx, st); err != nil {
-			return in, err
-		}
+	use := s.claim
+	if st.purpose == loginstate.PurposeINVITE {
+		use = s.consume
+	}
+	if err := use(ctx, st); err != nil {
+		return in, err
 	}
 	me, err := s.cfg.Clever.Me(ctx, tok)
 	if err != nil {

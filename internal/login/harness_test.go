@@ -102,6 +102,7 @@ type options struct {
 	appURL   string // "" for none
 	noTokens bool   // no district tokens: users are read with their own token
 	linkPath string // the link redirect URI's path ("" for the login one)
+	appStart string // the app's start URL for sign-ins without a state ("" for none)
 	// provisionWait is the engine's ProvisionWait (default its own).
 	provisionWait time.Duration
 }
@@ -147,7 +148,7 @@ func setup(t *testing.T, o options) *harness {
 		t.Fatal(err)
 	}
 	cfg := login.Config{DB: h.db, Clever: login.CleverClient(h.cc), ClientID: cleversim.DefaultClientID, OAuthURL: simSrv.URL,
-		PublicURL: ours.URL, AppLoginURL: o.appURL, SecretKey: testSecretKey, Linker: h.linker, Provisioner: h.engine,
+		PublicURL: ours.URL, AppLoginURL: o.appURL, AppStartURL: o.appStart, SecretKey: testSecretKey, Linker: h.linker, Provisioner: h.engine,
 		Logger: logger, Now: h.clock.now}
 	if !o.noTokens {
 		cfg.Tokens = ts

@@ -5,9 +5,10 @@
 //
 // Log in with Clever (district SSO, or a teacher-authorized Library login) starts here:
 //
-//	GET /auth/clever/login[?district_id=D]
+//	GET /auth/clever/login[?district_id=D][&app_state=A]
 //	  → 302 {CLEVER_OAUTH_URL}/oauth/authorize?response_type=code&client_id=…&redirect_uri=R&state=S[&district_id=D]
-//	    Set-Cookie: rostermirror_signin=B; Path=/auth/clever/; Max-Age=StateTTL; HttpOnly; SameSite=Lax[; Secure]
+//	    Set-Cookie: rostermirror_signin=B; Path=/auth/clever/; Max-Age=StateTTL; HttpOnly; SameSite=Lax
+//	    (over https: __Host-rostermirror_signin=B; Path=/; Secure; …, which no sibling subdomain can plant)
 //	  → the user signs in at Clever
 //	  → GET R?code=C&state=S   (R is PUBLIC_URL/auth/clever/callback)
 //
@@ -16,9 +17,9 @@
 // secret, S carries its SHA-256, and the callback accepts S only with the cookie (compared in constant
 // time). Otherwise an attacker could sign in at Clever as themselves, stop at the callback URL and send
 // it to a victim, whose browser would be signed in to the app as the attacker (login CSRF: a student's
-// work would land in someone else's account). The cookie is Secure when PublicURL is https, is sent only
-// under PublicURL's path + /auth/clever/ (a SameSite=Lax cookie goes with Clever's top-level redirect),
-// and is deleted by the callback that uses it. One browser has one sign-in under way at a time: starting
+// work would land in someone else's account). A SameSite=Lax cookie goes with Clever's top-level
+// redirect; it is deleted by the callback that uses it. A, the app's own state, is carried in S and
+// handed back with the app's code (step 7), so that the app can bind that last step to its own cookie. One browser has one sign-in under way at a time: starting
 // another replaces the cookie, and the first is then refused as started elsewhere.
 //
 // A district invite (the GraphQL mutation createDistrictInvite, see CreateInvite) is a URL
@@ -26,19 +27,23 @@
 //	PUBLIC_URL/auth/clever/login?invite=S
 //
 // where S is an INVITE state naming the inviting organization, valid for Config.InviteTTL. An admin sends
-// it to someone at the district; following it checks S and goes on to Clever with state=S and the link
-// redirect URI (Config.LinkRedirectURI, which may differ from the login one). The first sign-in that comes
-// back with S uses it up, and onboarding (internal/link) is told that the district signed in through the
-// organization's invite: it proposes the link, or makes it when the organization auto-links invites. An
-// invite is not bound to a browser: it is made to be opened by someone other than the admin who made it.
+// it to someone at the district; following it checks S and goes on to Clever with the link redirect URI
+// (Config.LinkRedirectURI, which may differ from the login one) and a state of its own — the invite's
+// Clever leg, naming S's row and bound to the browser by the sign-in cookie like a login's. The invite
+// link is not bound to a browser (it is made to be opened by someone else), but whoever holds it cannot
+// finish a sign-in in another browser. The first sign-in whose code Clever accepts uses the invite up,
+// and onboarding (internal/link) is told that the district signed in through the organization's invite:
+// it proposes the link, or makes it when the organization auto-links invites.
 //
 // Clever Portal and Instant Login links reach the callback with a code and no state (Clever sends none
 // for them). Such a code is never exchanged — nothing shows that this browser signed in at Clever — and
-// the browser is sent back to Clever as from /auth/clever/login:
+// the browser is sent to Config.AppStartURL when set (the app starts a sign-in bound to its own cookie),
+// or else back to Clever as from /auth/clever/login:
 //
 //	GET R?code=C[&district_id=D]   (no state)
 //	  → 302 {CLEVER_OAUTH_URL}/oauth/authorize?…&state=S'[&district_id=D] and a new sign-in cookie
-//	  → Clever answers at once for a user signed in there (no page)
+//	  → Clever answers at once for a user signed in there (no page; UNCONFIRMED: Clever's docs do not say,
+//	    and if it shows its picker the user picks once more)
 //	  → GET R?code=C'&state=S'
 //
 // The second leg is an ordinary LOGIN sign-in, reported to onboarding as a sign-in without an invite
@@ -50,16 +55,17 @@
 //
 // GET /auth/clever/callback (and the link redirect URI's path):
 //
-//  1. An error from Clever (?error=) is shown on a page; nothing else happens, and a state is not used up.
+//  1. An error from Clever (?error=) is shown on a page in fixed words (never the URL's description);
+//     nothing else happens, and a state is not used up.
 //  2. Without a state, the browser is sent back to Clever with a bound LOGIN state (above).
 //  3. A state is verified — its MAC (constant-time), its expiry — then checked before anything else
-//     happens. An INVITE state is used up in one atomic UPDATE that succeeds only for an unused,
-//     unexpired row. A LOGIN state must not have been used (no row) and must come with its sign-in
-//     cookie. A forged, malformed, expired, replayed or unknown state, or a LOGIN state from another
+//     happens: it must come with its sign-in cookie, and be unused — a LOGIN state has no row, an
+//     invite's leg names an invite still unused (an invite link itself is refused). A forged, malformed, expired, replayed or unknown state, or a LOGIN state from another
 //     browser, is refused with a page (400) that says what happened and what to do, and nothing else
 //     happens: no code exchange, no provisioning, no onboarding signal.
-//  4. The code is exchanged (POST /oauth/tokens) with the redirect URI the state recorded. A LOGIN state
-//     is then used up: its row is inserted, and the primary key refuses a second use. /v3.0/me names the
+//  4. The code is exchanged (POST /oauth/tokens) with the redirect URI the state recorded. The state is
+//     then used up: a LOGIN state's row is inserted (the primary key refuses a second use), an invite's
+//     row is updated in one atomic UPDATE that succeeds only for an unused, unexpired row. /v3.0/me names the
 //     user, the district and authorized_by.
 //  5. The user's record is read from /v3.0/users/{id} — with the district's token when there is one,
 //     with the user's own token otherwise — and written to the mirror (Provisioner): a user of a district
@@ -67,7 +73,8 @@
 //     date.
 //  6. Onboarding is told of the sign-in (Linker): district, user, e-mail, authorized_by and the invite's
 //     organization. Its answer gives the district's organization.
-//  7. With Config.AppLoginURL the user is sent there with a one-time code (?code=…, TTL Config.CodeTTL),
+//  7. With Config.AppLoginURL the user is sent there with a one-time code (?code=…, TTL Config.CodeTTL,
+//     and &state=A when the sign-in was started with app_state=A),
 //     which the app's backend exchanges at POST /auth/exchange with an admin API key for JSON naming the
 //     user, the district, the roles, authorized_by and the organization. Without it a plain page says who
 //     signed in and what became of the district's link.
@@ -117,7 +124,11 @@ const (
 // bindingCookie is the sign-in cookie: the browser secret of the LOGIN state it started (see state).
 // It is sent only to PublicURL's path + cookiePathSuffix, where the login and callback paths are.
 const (
-	bindingCookie    = "rostermirror_signin"
+	bindingCookie = "rostermirror_signin"
+	// secureCookie is the sign-in cookie's name over https: the __Host- prefix makes browsers refuse it
+	// from a sibling subdomain or with another Path, so that nobody else can plant one ("cookie
+	// tossing"); it requires Path=/ and Secure.
+	secureCookie     = "__Host-rostermirror_signin"
 	cookiePathSuffix = "/auth/clever/"
 )
 
@@ -175,6 +186,10 @@ type Config struct {
 	// AppLoginURL is where a signed-in user is sent with ?code= (ROSTERMIRROR_APP_LOGIN_URL); its own
 	// query parameters are kept. Empty: the callback shows a page instead and issues no code.
 	AppLoginURL string
+	// AppStartURL is where a sign-in that arrives from Clever without a state (the Clever Portal, Instant
+	// Login) is sent, so that the app starts a sign-in of its own, bound to its own cookie
+	// (/auth/clever/login?app_state=…). Empty: the callback sends the browser back to Clever itself.
+	AppStartURL string
 	// LinkRedirectURI is the redirect URI of invite (district link) sign-ins, registered with Clever like
 	// the login one. Default: the login redirect URI. A different one must lead to this handler too
 	// (Routes mounts the callback at its path when it is under PublicURL).
@@ -215,6 +230,7 @@ type Service struct {
 	appURL        *url.URL // nil without AppLoginURL
 	cookiePath    string   // the sign-in cookie's Path: PublicURL's path + "/auth/clever/"
 	cookieSecure  bool     // PublicURL is https
+	cookieName    string   // bindingCookie, or secureCookie over https
 	log           *slog.Logger
 
 	lastCleanup atomic.Int64 // unix seconds of the last opportunistic cleanup
@@ -262,10 +278,18 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, key: key, loginRedirect: cfg.PublicURL + CallbackPath, tokens: map[string]cachedToken{}}
 	pub, _ := url.Parse(cfg.PublicURL)
-	s.cookiePath, s.cookieSecure = pub.Path+cookiePathSuffix, pub.Scheme == "https"
+	s.cookiePath, s.cookieSecure, s.cookieName = pub.Path+cookiePathSuffix, pub.Scheme == "https", bindingCookie
+	if s.cookieSecure {
+		s.cookiePath, s.cookieName = "/", secureCookie
+	}
 	s.linkRedirect = cmp.Or(cfg.LinkRedirectURI, s.loginRedirect)
 	if err := checkAbsolute("the link redirect URI", s.linkRedirect); err != nil {
 		return nil, fmt.Errorf("new login service: %w", err)
+	}
+	if cfg.AppStartURL != "" {
+		if err := checkAbsolute("ROSTERMIRROR_APP_START_URL", cfg.AppStartURL); err != nil {
+			return nil, fmt.Errorf("new login service: %w", err)
+		}
 	}
 	if cfg.AppLoginURL != "" {
 		if err := checkAbsolute("ROSTERMIRROR_APP_LOGIN_URL", cfg.AppLoginURL); err != nil {

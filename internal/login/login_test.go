@@ -346,9 +346,11 @@ func TestInvite(t *testing.T) {
 		t.Errorf("audit entries %+v", entries)
 	}
 
-	// Following it: to Clever with the invite as state and the link redirect URI.
+	// Following it: to Clever with the link redirect URI and a state of the invite's own, bound to this
+	// browser (never the invite itself, which whoever holds the link knows).
 	authorize := h.location(h.get(inv.URL + "&district_id=" + h.districtID))
-	if q := authorize.Query(); q.Get("redirect_uri") != h.publicURL+linkPath || q.Get("state") != invite || q.Get("district_id") != h.districtID {
+	leg := authorize.Query().Get("state")
+	if q := authorize.Query(); q.Get("redirect_uri") != h.publicURL+linkPath || leg == "" || leg == invite || q.Get("district_id") != h.districtID {
 		t.Fatalf("invite goes to %s", authorize)
 	}
 	admin := h.user(func(r map[string]any) bool { _, ok := r["district_admin"]; return ok })
@@ -369,9 +371,13 @@ func TestInvite(t *testing.T) {
 	// Used up: the link and the callback are refused, and nothing more happens.
 	resp, body = h.get(inv.URL)
 	page(t, resp, body, http.StatusBadRequest, "This invite link was already used", "Nothing was changed")
-	cleverCode, cb := h.simCode(admin["id"].(string), invite)
+	cleverCode, cb := h.simCode(admin["id"].(string), leg)
 	resp, body = h.get(strings.Replace(cb.String(), login.CallbackPath, linkPath, 1))
 	page(t, resp, body, http.StatusBadRequest, "already used")
+	// The invite link itself is never a callback's state.
+	_, cb = h.simCode(admin["id"].(string), invite)
+	resp, body = h.get(strings.Replace(cb.String(), login.CallbackPath, linkPath, 1))
+	page(t, resp, body, http.StatusBadRequest, "not valid")
 	if len(h.linker.signIns()) != 1 || !h.codeStillValid(cleverCode) {
 		t.Error("a used invite was acted on")
 	}
@@ -517,7 +523,10 @@ func TestCleverErrorAndMissingCode(t *testing.T) {
 	authorize := h.start("")
 	state := authorize.Query().Get("state")
 	resp, body := h.get(h.publicURL + login.CallbackPath + "?error=access_denied&error_description=" + url.QueryEscape("<b>The user denied</b>") + "&state=" + url.QueryEscape(state))
-	page(t, resp, body, http.StatusBadRequest, "Clever did not sign you in", "&lt;b&gt;The user denied&lt;/b&gt;")
+	page(t, resp, body, http.StatusBadRequest, "Clever did not sign you in", "Signing in was cancelled")
+	if strings.Contains(body, "The user denied") {
+		t.Error("the page shows the error description from the URL: anyone could put their words on our page")
+	}
 	resp, body = h.get(h.publicURL + login.CallbackPath + "?state=" + url.QueryEscape(state))
 	page(t, resp, body, http.StatusBadRequest, "has none", "Nothing was changed")
 	h.noChange(0, "")

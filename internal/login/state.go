@@ -70,7 +70,9 @@ type state struct {
 	nonce    []byte
 	expires  time.Time
 	redirect string // the redirect URI of the sign-in
-	binding  []byte // LOGIN: SHA-256 of the browser's secret (the sign-in cookie's value)
+	binding  []byte // SHA-256 of the browser's secret (the sign-in cookie's value); none in an invite link
+	invite   string // the Clever leg of an invite: the invite's row id (the invite link's state id)
+	appState string // the app's own state (/auth/clever/login?app_state=), handed back with the code
 }
 
 // statePayload is the signed JSON of a state.
@@ -81,7 +83,9 @@ type statePayload struct {
 	N string `json:"n"`
 	E int64  `json:"e"`
 	R string `json:"r"`
-	B string `json:"b,omitempty"` // LOGIN: base64url of state.binding
+	B string `json:"b,omitempty"` // base64url of state.binding
+	I string `json:"i,omitempty"` // state.invite
+	A string `json:"a,omitempty"` // state.appState
 }
 
 // id is the state's row id: the SHA-256 of its nonce, hex.
@@ -100,7 +104,11 @@ func newState(purpose loginstate.Purpose, orgID, redirect string, expires time.T
 // newLoginState makes a LOGIN state bound to a fresh browser secret, and returns the secret: the value of
 // the sign-in cookie that must come back with the state.
 func newLoginState(redirect string, expires time.Time) (state, string) {
-	st := newState(loginstate.PurposeLOGIN, "", redirect, expires)
+	return newBoundState(newState(loginstate.PurposeLOGIN, "", redirect, expires))
+}
+
+// newBoundState binds st to a fresh browser secret and returns the secret.
+func newBoundState(st state) (state, string) {
 	b := make([]byte, bindingLen)
 	rand.Read(b) // never fails (crypto/rand)
 	secret := base64.RawURLEncoding.EncodeToString(b)
@@ -118,7 +126,7 @@ func hashBinding(secret string) []byte {
 func (s *Service) sign(st state) string {
 	payload, _ := json.Marshal(statePayload{V: stateVersion, P: string(st.purpose), O: st.orgID, // strings only: cannot fail
 		N: base64.RawURLEncoding.EncodeToString(st.nonce), E: st.expires.Unix(), R: st.redirect,
-		B: base64.RawURLEncoding.EncodeToString(st.binding)})
+		B: base64.RawURLEncoding.EncodeToString(st.binding), I: st.invite, A: st.appState})
 	body := base64.RawURLEncoding.EncodeToString(payload)
 	return body + "." + base64.RawURLEncoding.EncodeToString(s.mac(body))
 }
@@ -150,14 +158,16 @@ func (s *Service) verify(raw string) (state, error) {
 	if err := json.Unmarshal(b, &p); err != nil || p.V != stateVersion {
 		return state{}, errStateForged
 	}
-	st := state{purpose: loginstate.Purpose(p.P), orgID: p.O, expires: time.Unix(p.E, 0).UTC(), redirect: p.R}
+	st := state{purpose: loginstate.Purpose(p.P), orgID: p.O, expires: time.Unix(p.E, 0).UTC(), redirect: p.R, invite: p.I, appState: p.A}
 	if st.nonce, err = base64.RawURLEncoding.DecodeString(p.N); err != nil || len(st.nonce) != nonceLen ||
 		loginstate.PurposeValidator(st.purpose) != nil || (st.purpose == loginstate.PurposeINVITE) != (st.orgID != "") || p.R == "" {
 		return state{}, errStateForged
 	}
-	// A LOGIN state is bound to a browser, an INVITE state is not (whoever it is sent to opens it).
+	// What goes to Clever is bound to a browser: a LOGIN state, and the Clever leg of an invite (which
+	// names its invite). The invite link itself is not (whoever it is sent to opens it).
 	if st.binding, err = base64.RawURLEncoding.DecodeString(p.B); err != nil ||
-		(st.purpose == loginstate.PurposeLOGIN) != (len(st.binding) == sha256.Size) || (st.purpose == loginstate.PurposeINVITE && p.B != "") {
+		(len(st.binding) != 0 && len(st.binding) != sha256.Size) || (st.purpose == loginstate.PurposeLOGIN && (len(st.binding) == 0 || st.invite != "")) ||
+		(st.purpose == loginstate.PurposeINVITE && (len(st.binding) == 0) != (st.invite == "")) {
 		return state{}, errStateForged
 	}
 	if !s.now().Before(st.expires) {
@@ -188,12 +198,13 @@ func (s *Service) check(ctx context.Context, st state) error {
 	return s.usable(row, st)
 }
 
-// consume uses a verified INVITE state up: one UPDATE that succeeds only for its unused, unexpired row. When no
-// row was updated, the error says why (matching one of the errState… sentinels).
+// consume uses an invite up once Clever has accepted the code of its Clever leg st: one UPDATE that
+// succeeds only for the invite's unused, unexpired row. When no row was updated, the error says why
+// (matching one of the errState… sentinels).
 func (s *Service) consume(ctx context.Context, st state) error {
 	now := s.now()
 	n, err := s.cfg.DB.Client.LoginState.Update().
-		Where(loginstate.ID(st.id()), loginstate.UsedAtIsNil(), loginstate.ExpiresAtGT(now),
+		Where(loginstate.ID(st.invite), loginstate.UsedAtIsNil(), loginstate.ExpiresAtGT(now),
 			loginstate.PurposeEQ(st.purpose), loginstate.OrganizationID(st.orgID)).
 		SetUsedAt(now).Save(ctx)
 	if err != nil {
@@ -202,10 +213,22 @@ func (s *Service) consume(ctx context.Context, st state) error {
 	if n == 1 {
 		return nil
 	}
-	if err := s.check(ctx, st); err != nil {
+	if err := s.checkInvite(ctx, st); err != nil {
 		return err
 	}
 	return errStateUsed // used between the UPDATE and the read
+}
+
+// checkInvite reports whether the invite that st's Clever leg names can still be used.
+func (s *Service) checkInvite(ctx context.Context, st state) error {
+	row, err := s.cfg.DB.Client.LoginState.Get(ctx, st.invite)
+	if err != nil {
+		if ent.IsNotFound(err) {
+			return errStateUnknown
+		}
+		return fmt.Errorf("read invite: %w", err)
+	}
+	return s.usable(row, st)
 }
 
 // usable says why a state's row cannot be used, or nil.
@@ -225,7 +248,7 @@ func (s *Service) usable(row *ent.LoginState, st state) error {
 // sign-in cookie hashes to the state's binding (compared in constant time). The error matches
 // errStateBrowser.
 func (s *Service) checkBrowser(r *http.Request, st state) error {
-	c, err := r.Cookie(bindingCookie)
+	c, err := r.Cookie(s.cookieName)
 	if err != nil || len(c.Value) > 2*bindingLen || !hmac.Equal(hashBinding(c.Value), st.binding) {
 		return errStateBrowser
 	}

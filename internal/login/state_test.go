@@ -198,9 +198,10 @@ func TestSignInCookie(t *testing.T) {
 		public, path string
 		secure       bool
 	}{
-		{"https://roster.example.test", "/auth/clever/", true},
-		{"https://r.example.test/roster/", "/roster/auth/clever/", true},
+		{"https://roster.example.test", "/", true}, // __Host-: Path=/, Secure, no Domain
+		{"https://r.example.test/roster/", "/", true},
 		{"http://localhost:8080", "/auth/clever/", false},
+		{"http://r.example.test/roster/", "/roster/auth/clever/", false},
 	} {
 		s, err := newService(Config{ClientID: "c", PublicURL: c.public, SecretKey: key32, StateTTL: 5 * time.Minute,
 			Now: func() time.Time { return now }})
@@ -211,8 +212,12 @@ func TestSignInCookie(t *testing.T) {
 		s.LoginHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, LoginPath, nil))
 		resp := rec.Result()
 		var ck *http.Cookie
+		want := bindingCookie
+		if c.secure {
+			want = secureCookie
+		}
 		for _, k := range resp.Cookies() {
-			if k.Name == bindingCookie {
+			if k.Name == want {
 				ck = k
 			}
 		}
@@ -230,15 +235,15 @@ func TestSignInCookie(t *testing.T) {
 		if err := s.checkBrowser(req, st); !errors.Is(err, errStateBrowser) {
 			t.Errorf("without the cookie: %v", err)
 		}
-		req.AddCookie(&http.Cookie{Name: bindingCookie, Value: ck.Value})
+		req.AddCookie(&http.Cookie{Name: want, Value: ck.Value})
 		if err := s.checkBrowser(req, st); err != nil {
 			t.Errorf("with the cookie: %v", err)
 		}
 		other := httptest.NewRequest(http.MethodGet, CallbackPath, nil)
-		other.AddCookie(&http.Cookie{Name: bindingCookie, Value: ck.Value[:42] + "A"})
+		other.AddCookie(&http.Cookie{Name: want, Value: ck.Value[:42] + "A"})
 		if ck.Value[42] == 'A' {
 			other = httptest.NewRequest(http.MethodGet, CallbackPath, nil)
-			other.AddCookie(&http.Cookie{Name: bindingCookie, Value: ck.Value[:42] + "B"})
+			other.AddCookie(&http.Cookie{Name: want, Value: ck.Value[:42] + "B"})
 		}
 		if err := s.checkBrowser(other, st); !errors.Is(err, errStateBrowser) {
 			t.Errorf("with another cookie: %v", err)
