@@ -51,64 +51,26 @@ func isASCII(s string) bool {
 	return true
 }
 
+// jwBytes is jaroWinkler of ASCII strings, without allocating for names up to 64 bytes.
 func jwBytes(a, b string) float64 {
-	la, lb := len(a), len(b)
-	if la == 0 || lb == 0 {
-		return 0
+	if len(a) <= 64 && len(b) <= 64 {
+		var ba, bb [64]byte
+		var fa, fb [64]bool
+		return jw(ba[:copy(ba[:], a)], bb[:copy(bb[:], b)], fa[:len(a)], fb[:len(b)])
 	}
-	var fa, fb [64]bool
-	var ma, mb []bool
-	if la <= 64 && lb <= 64 {
-		ma, mb = fa[:la], fb[:lb]
-	} else {
-		ma, mb = make([]bool, la), make([]bool, lb)
-	}
-	window := max(la, lb)/2 - 1
-	if window < 0 {
-		window = 0
-	}
-	matches := 0
-	for i := 0; i < la; i++ {
-		lo, hi := max(0, i-window), min(lb, i+window+1)
-		for j := lo; j < hi; j++ {
-			if !mb[j] && a[i] == b[j] {
-				ma[i], mb[j] = true, true
-				matches++
-				break
-			}
-		}
-	}
-	if matches == 0 {
-		return 0
-	}
-	trans, k := 0, 0
-	for i := 0; i < la; i++ {
-		if !ma[i] {
-			continue
-		}
-		for !mb[k] {
-			k++
-		}
-		if a[i] != b[k] {
-			trans++
-		}
-		k++
-	}
-	m := float64(matches)
-	jaro := (m/float64(la) + m/float64(lb) + (m-float64(trans)/2)/m) / 3
-	prefix := 0
-	for prefix < 4 && prefix < la && prefix < lb && a[prefix] == b[prefix] {
-		prefix++
-	}
-	return jaro + float64(prefix)*0.1*(1-jaro)
+	return jw([]byte(a), []byte(b), make([]bool, len(a)), make([]bool, len(b)))
 }
 
-func jwGeneric(a, b []rune) float64 {
+// jwGeneric is jaroWinkler of any runes.
+func jwGeneric(a, b []rune) float64 { return jw(a, b, make([]bool, len(a)), make([]bool, len(b))) }
+
+// jw is the Jaro–Winkler similarity of a and b (bytes or runes); ma and mb are zeroed scratch space of
+// their lengths.
+func jw[T byte | rune](a, b []T, ma, mb []bool) float64 {
 	la, lb := len(a), len(b)
 	if la == 0 || lb == 0 {
 		return 0
 	}
-	ma, mb := make([]bool, la), make([]bool, lb)
 	window := max(max(la, lb)/2-1, 0)
 	matches := 0
 	for i := 0; i < la; i++ {
