@@ -102,7 +102,7 @@ func (a *app) demo(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("initial sync: %w", err)
 		}
-		fmt.Fprintf(a.stderr, "synced the demo district %s: %d records\n", d, total(res))
+		fmt.Fprintf(a.stderr, "synced district %s: %d records\n", d, total(res))
 	}
 	keys := auth.NewStore(db, nil, auth.WithLogger(a.logger))
 	key, _, err := keys.Create(ctx, "demo", []auth.Scope{auth.ScopeAdmin, auth.ScopeSensitive}, a.decidedBy())

@@ -42,7 +42,9 @@ func newOrgImportCommand(a *app) *cobra.Command {
 or nothing, and print what changed.
 
 The header row names the columns, in any order and case ("External ID" works); external_id and name
-are required, the others optional. An unknown column is refused.
+are required, the others optional. A column that is not an organization's field
+(an export's "Notes") is ignored with a warning; common CRM names are recognised ("Account ID",
+"Account Name", "MDR").
   external_id        the app's own id of the customer: the key that finds it again
   name               the customer's name
   mdr_number         MDR number, digits (an "MDR" label is accepted); empty when unknown

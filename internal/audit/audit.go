@@ -27,6 +27,8 @@ const (
 	RejectLinkProposal = "rejectLinkProposal"
 	PauseDistrict      = "pauseDistrict"
 	ResumeDistrict     = "resumeDistrict"
+	// CreateDistrictInvite is a new invite link (internal/login); its target is the organization.
+	CreateDistrictInvite = "createDistrictInvite"
 
 	// CreateOrganization and UpdateOrganization are the organization mutations (internal/org); their
 	// target is the organization's id.

@@ -12,6 +12,7 @@ package link
 import (
 	"cmp"
 	"context"
+	stdsql "database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -151,7 +152,7 @@ func (s *Service) lock(ctx context.Context, c *ent.Client, districtID string) (*
 }
 
 // isNoRows matches ent's error for an upsert that inserted nothing (DO NOTHING on a conflict).
-func isNoRows(err error) bool { return err != nil && err.Error() == "sql: no rows in result set" }
+func isNoRows(err error) bool { return errors.Is(err, stdsql.ErrNoRows) }
 
 // settle derives the district's state from its link row, its open proposals and its connection, and
 // writes it when it changed.

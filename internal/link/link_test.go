@@ -558,3 +558,23 @@ func TestStats(t *testing.T) {
 		t.Errorf("after linking d1 to a: %+v, want the invite's proposal for b open and in conflict with the link", st)
 	}
 }
+
+// TestSignInOnWebmail: a sign-in on a public provider's address is no domain evidence — even when an
+// organization lists that domain by mistake — but a known contact's address there still is.
+func TestSignInOnWebmail(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.district("d1", "One", "", "", nil)
+	f.district("d2", "Two", "", "", nil)
+	o := f.org("o", "Org", "", "", []string{"gmail.com"}, func(c *ent.OrganizationCreate) { c.SetContactEmails([]string{"boss@gmail.com"}) })
+	_, err := f.svc.SignedIn(ctx, link.SignIn{DistrictID: "d1", UserID: "u1", Email: "student@gmail.com"})
+	must(t, err)
+	if ps := f.proposals("d1"); len(ps) != 0 {
+		t.Errorf("a gmail.com sign-in proposed %+v", ps)
+	}
+	_, err = f.svc.SignedIn(ctx, link.SignIn{DistrictID: "d2", UserID: "u2", Email: "Boss@Gmail.com"})
+	must(t, err)
+	if ps := f.proposals("d2"); len(ps) != 1 || ps[0].OrganizationID != o.ID || ps[0].Score != link.ScoreContactEmail {
+		t.Errorf("a contact's sign-in on gmail.com: %+v, want the contact proposal", ps)
+	}
+}

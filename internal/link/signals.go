@@ -36,11 +36,6 @@ const (
 	minDomainUsers = 10
 )
 
-// webmail are domains anyone can have an address on: never evidence of an organization.
-var webmail = map[string]bool{"gmail.com": true, "googlemail.com": true, "yahoo.com": true, "hotmail.com": true,
-	"outlook.com": true, "live.com": true, "icloud.com": true, "me.com": true, "aol.com": true, "msn.com": true,
-	"protonmail.com": true, "proton.me": true, "mail.com": true, "gmx.com": true, "ymail.com": true}
-
 // computed are the signals Evaluate works out from the mirror and the organizations (the others come
 // from sign-ins).
 var computed = []linkproposal.Signal{linkproposal.SignalMDR_NUMBER, linkproposal.SignalEMAIL_DOMAIN, linkproposal.SignalNAME}
@@ -191,7 +186,7 @@ func computedClaims(d *ent.District, f districtFacts, domains domainCount, o *en
 	}
 	for _, dom := range o.EmailDomains {
 		n := domains.byDomain[dom]
-		if n == 0 || webmail[dom] {
+		if n == 0 || org.IsPublicEmailDomain(dom) {
 			continue
 		}
 		share := float64(n) / float64(domains.total)
@@ -215,7 +210,7 @@ func orgDomains(orgs []*ent.Organization) []string {
 	set := map[string]bool{}
 	for _, o := range orgs {
 		for _, d := range o.EmailDomains {
-			if !webmail[d] {
+			if !org.IsPublicEmailDomain(d) {
 				set[d] = true
 			}
 		}
@@ -355,6 +350,7 @@ func (s *Service) SignedIn(ctx context.Context, in SignIn) (SignInOutcome, error
 		}
 		who := cmpOr(in.Actor, "user "+in.UserID)
 		var claims []claim
+		var inviter *ent.Organization // the invite's organization
 		if in.InviteOrganizationID != "" {
 			o, err := c.Organization.Get(ctx, in.InviteOrganizationID)
 			if ent.IsNotFound(err) {
@@ -362,6 +358,7 @@ func (s *Service) SignedIn(ctx context.Context, in SignIn) (SignInOutcome, error
 			} else if err != nil {
 				return err
 			}
+			inviter = o
 			claims = append(claims, claim{in.DistrictID, o.ID, linkproposal.SignalLOGIN_STATE, "user:" + in.UserID,
 				fmt.Sprintf("%s (authorized by %s) signed in through an invite of %s (%s)", who, cmpOr(in.AuthorizedBy, "district"), o.Name, o.ExternalID),
 				ScoreLoginState})
@@ -381,11 +378,7 @@ func (s *Service) SignedIn(ctx context.Context, in SignIn) (SignInOutcome, error
 				out.Proposed = true
 			}
 		}
-		if in.InviteOrganizationID != "" && l.OrganizationID == nil {
-			o, err := c.Organization.Get(ctx, in.InviteOrganizationID)
-			if err != nil {
-				return err
-			}
+		if o := inviter; o != nil && l.OrganizationID == nil {
 			conflict, err := conflicting(ctx, c, in.DistrictID, o.ID)
 			if err != nil {
 				return err
@@ -423,16 +416,16 @@ func (s *Service) SignedIn(ctx context.Context, in SignIn) (SignInOutcome, error
 // organization's contacts, or on one of its e-mail domains.
 func loginClaims(in SignIn, who string, orgs []*ent.Organization) []claim {
 	email := strings.ToLower(strings.TrimSpace(in.Email))
-	_, domain, ok := strings.Cut(email, "@")
-	if !ok {
+	if email == "" {
 		return nil
 	}
+	domain := org.EmailDomainOf(email) // "" for a public provider's: no domain evidence (a contact may still be there)
 	var out []claim
 	for _, o := range orgs {
 		if slices.Contains(o.ContactEmails, email) {
 			out = append(out, claim{in.DistrictID, o.ID, linkproposal.SignalINSTANT_LOGIN, "email:" + email,
 				fmt.Sprintf("%s, one of the organization's contacts, signed in from this district", who), ScoreContactEmail})
-		} else if slices.Contains(o.EmailDomains, domain) && !webmail[domain] {
+		} else if domain != "" && slices.Contains(o.EmailDomains, domain) {
 			out = append(out, claim{in.DistrictID, o.ID, linkproposal.SignalINSTANT_LOGIN, "domain:" + domain,
 				fmt.Sprintf("%s signed in from this district with an e-mail on %s, one of the organization's domains", who, domain), ScoreLoginDomain})
 		}

@@ -13,9 +13,6 @@ import (
 	"github.com/rostermirror/rostermirror/internal/link"
 )
 
-// ActionCreateDistrictInvite is the audit log's action for a new invite (the mutation's name).
-const ActionCreateDistrictInvite = "createDistrictInvite"
-
 // CreateInvite makes a district invite for an organization (the mutation createDistrictInvite): a URL,
 // PublicURL/auth/clever/login?invite=<signed state>, to send to someone at the district, and when it
 // stops working (Config.InviteTTL from now). The first sign-in that comes back through it uses it up and
@@ -44,7 +41,7 @@ func (s *Service) CreateInvite(ctx context.Context, organizationID string) (*lin
 	if err != nil {
 		return nil, fmt.Errorf("create district invite: %w", err)
 	}
-	if err := audit.Record(ctx, tx.Client(), audit.Entry{At: now, Actor: actor, Action: ActionCreateDistrictInvite,
+	if err := audit.Record(ctx, tx.Client(), audit.Entry{At: now, Actor: actor, Action: audit.CreateDistrictInvite,
 		Target: org.ID, Outcome: "invite expires " + st.expires.Format(time.RFC3339)}); err != nil {
 		return nil, fmt.Errorf("create district invite: %w", err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
+	"github.com/rostermirror/rostermirror/internal/audit"
 	"github.com/rostermirror/rostermirror/internal/auth"
 	"github.com/rostermirror/rostermirror/internal/link"
 	"github.com/rostermirror/rostermirror/internal/login"
@@ -340,7 +341,7 @@ func TestInvite(t *testing.T) {
 		t.Errorf("invite %s expiring %s", inv.URL, inv.ExpiresAt)
 	}
 	invite := strings.TrimPrefix(inv.URL, h.publicURL+login.LoginPath+"?invite=")
-	entries := h.db.Client.AuditEntry.Query().Where(auditentry.Action(login.ActionCreateDistrictInvite)).AllX(ctx)
+	entries := h.db.Client.AuditEntry.Query().Where(auditentry.Action(audit.CreateDistrictInvite)).AllX(ctx)
 	if len(entries) != 1 || entries[0].Target != org.ID || !strings.HasPrefix(entries[0].Actor, "apikey:app-backend") ||
 		strings.Contains(entries[0].Outcome, invite[:20]) {
 		t.Errorf("audit entries %+v", entries)

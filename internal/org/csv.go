@@ -48,12 +48,29 @@ type file struct {
 	// has holds the columns the header names.
 	has  map[string]bool
 	rows []row
+	// ignored are warnings about the header's columns that are not an organization's fields.
+	ignored []string
 }
 
 // header is the file's first row: each column's name (canonical for a known column, "" for one without
-// a name).
+// a name, ignoredColumn for one that is not an organization's field).
 type header struct {
-	names []string
+	names   []string
+	ignored []string // a warning per ignored column
+}
+
+// ignoredColumn marks a column of the header that is not an organization's field: its values are not read.
+const ignoredColumn = "\x00ignored"
+
+// synonyms are the other names a CRM or billing export gives the columns (canonical form, as
+// csvin.CanonicalColumn makes it).
+var synonyms = map[string]string{
+	"id": colExternalID, "account_id": colExternalID, "customer_id": colExternalID, "organization_id": colExternalID,
+	"org_id": colExternalID, "crm_id": colExternalID,
+	"account_name": colName, "customer_name": colName, "organization_name": colName, "organization": colName,
+	"mdr": colMDRNumber, "mdr_id": colMDRNumber, "nces": colNCESID, "nces_district_id": colNCESID,
+	"state_code": colState, "email_domain": colEmailDomains, "domains": colEmailDomains,
+	"contact_email": colContactEmails, "contacts": colContactEmails,
 }
 
 // parseFile reads an import file row by row and returns its organizations, or an *ImportError listing
@@ -72,9 +89,9 @@ func parseFile(r io.Reader) (*file, error) {
 		return nil, err // the rows cannot be read without their columns
 	}
 	cr.SetColumnNames(h.names)
-	f := &file{has: map[string]bool{}}
+	f := &file{has: map[string]bool{}, ignored: h.ignored}
 	for _, name := range h.names {
-		if name != "" {
+		if name != "" && name != ignoredColumn {
 			f.has[name] = true
 		}
 	}
@@ -121,9 +138,9 @@ func parseFile(r io.Reader) (*file, error) {
 	return f, nil
 }
 
-// readHeader reads the header row and checks it: every column known (an unknown one is refused rather
-// than ignored: a misspelt column would otherwise be dropped without a word), none twice, the required
-// ones there.
+// readHeader reads the header row and checks it: none twice, the required ones there. A column that is
+// not an organization's field (an export's "Account Owner", "Notes") is ignored with a warning, so that a
+// misspelt column is not dropped without a word.
 func readHeader(cr *csvin.Reader, problems *csvin.Problems) (header, error) {
 	rec, prob, err := cr.Read()
 	switch {
@@ -145,12 +162,16 @@ func readHeader(cr *csvin.Reader, problems *csvin.Problems) (header, error) {
 			continue
 		}
 		name := csvin.CanonicalColumn(raw)
+		if syn, ok := synonyms[name]; ok {
+			name = syn
+		}
 		switch {
 		case name == "":
 			continue // allowed while its every value is empty
 		case !slices.Contains(columns, name):
-			problems.Add(Problem{Line: line, Column: i + 1, ColumnName: strings.TrimSpace(raw),
-				Message: "unknown column: want " + strings.Join(columns, ", ")})
+			h.names[i] = ignoredColumn
+			h.ignored = append(h.ignored, Problem{Line: line, Column: i + 1, ColumnName: strings.TrimSpace(raw),
+				Message: "not an organization's field: ignored (the fields are " + strings.Join(columns, ", ") + ")"}.String())
 			continue
 		}
 		if first, dup := at[name]; dup {
@@ -188,6 +209,7 @@ func parseRow(cr *csvin.Reader, rec []string, h header, problems *csvin.Problems
 		}
 		var err error
 		switch name {
+		case ignoredColumn:
 		case "":
 			if strings.TrimSpace(v) != "" {
 				err = fmt.Errorf("a value in a column without a name: name the column (one of %s) or leave it empty", strings.Join(columns, ", "))

@@ -163,7 +163,7 @@ func plan(f *file, existing []*ent.Organization) (*Report, []op) {
 		}
 	}
 	slices.SortFunc(rep.NotInFile, func(a, b Entry) int { return cmp.Compare(a.ExternalID, b.ExternalID) })
-	rep.Warnings = shared(final)
+	rep.Warnings = append(slices.Clone(f.ignored), shared(final)...)
 	return rep, ops
 }
 

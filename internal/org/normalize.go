@@ -203,6 +203,10 @@ var publicEmailDomains = map[string]bool{
 	"mail.com": true, "zoho.com": true, "yandex.com": true,
 }
 
+// IsPublicEmailDomain reports whether domain (normalised) is a public e-mail provider's: anyone can have
+// an address there, so it says nothing about whose users are on it.
+func IsPublicEmailDomain(domain string) bool { return publicEmailDomains[domain] }
+
 // NormalizeEmailDomains normalises each domain (NormalizeEmailDomain), drops empty ones, and returns
 // them de-duplicated and sorted; nil when none is left. The error names every bad domain.
 func NormalizeEmailDomains(domains []string) ([]string, error) {
