@@ -8,12 +8,15 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"entgo.io/ent/dialect"
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/graph"
 	"github.com/rostermirror/rostermirror/internal/auth"
+	"github.com/rostermirror/rostermirror/internal/link"
+	"github.com/rostermirror/rostermirror/internal/store"
 )
 
 // TestNestedQueryStatementsDoNotGrowWithPageSize: schools → sections → enrollments runs the same number
@@ -126,5 +129,48 @@ func TestRosterFieldsLoadByList(t *testing.T) {
 			t.Errorf("%s: %d statements for %d parents, %d for %d; want the same, and few", name, small, c.small, large, c.large)
 		}
 		t.Logf("%s: %d statements for %d and for %d parents", name, small, c.small, c.large)
+	}
+}
+
+// TestOnboardingFieldsLoadByList: a frontend's "whose data is each district?" over many districts, and an
+// admin's review queue, run as many statements for seven records as for two (District.linkState,
+// District.organization and LinkProposal.conflict load by list).
+func TestOnboardingFieldsLoadByList(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	ctx := t.Context()
+	o := a.db.Client.Organization.Create().SetExternalID("o").SetName("O").SaveX(ctx)
+	other := a.db.Client.Organization.Create().SetExternalID("p").SetName("P").SaveX(ctx)
+	for i := range 6 {
+		id := fmt.Sprintf("d%d", i)
+		a.db.Client.District.Create().SetID(id).SetDistrictID(id).SetName("District " + id).SetRaw([]byte(`{}`)).
+			SetContentHash("h").SetLastSyncedAt(time.Now()).ExecX(ctx)
+		a.db.Client.DistrictLink.Create().SetDistrictID(id).SetOrganizationID(o.ID).SetState("LINKED").ExecX(ctx)
+		a.db.Client.LinkProposal.Create().SetDistrictID(id).SetOrganizationID(other.ID).SetSignal("NAME").
+			SetEvidenceKey("k").SetScore(0.4).ExecX(ctx)
+	}
+	var statements atomic.Int64
+	db := store.FromSQL(a.db.SQL, a.db.Dialect)
+	db.Client = db.NewClient(ent.Debug(), ent.Log(func(...any) { statements.Add(1) }))
+	h := graph.NewHandler(graph.HandlerConfig{DB: a.db, ResolveAll: true, Link: link.New(link.Config{DB: db})})
+	srv := httptest.NewServer(authAs(auth.Key{Scopes: []auth.Scope{auth.ScopeRead, auth.ScopeAdmin}}, h))
+	t.Cleanup(srv.Close)
+	for name, q := range map[string]string{
+		"districts": `{ districts(first: %d) { edges { node { name linkState organization { name } } } } }`,
+		"proposals": `{ linkProposals(first: %d) { edges { node { score conflict } } } }`,
+	} {
+		count := func(n int) (int64, string) {
+			statements.Store(0)
+			data := dataOf(t, srv.URL, fmt.Sprintf(q, n))
+			return statements.Load(), string(data)
+		}
+		one, oneData := count(2) // the demo district (unlinked) and one linked: every statement is needed
+		all, allData := count(7)
+		if strings.Count(allData, `"node"`) < 6 || !strings.Contains(allData, `"LINKED"`) && !strings.Contains(allData, `"conflict":true`) {
+			t.Fatalf("%s: %s", name, allData)
+		}
+		if one != all || one == 0 {
+			t.Errorf("%s: %d onboarding statements for two records, %d for seven; want the same (%s)", name, one, all, oneData)
+		}
 	}
 }

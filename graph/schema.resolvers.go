@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"github.com/rostermirror/rostermirror/graph/batch"
 	"time"
 
 	"entgo.io/contrib/entgql"
@@ -25,17 +26,17 @@ func (r *districtResolver) Status(ctx context.Context, obj *ent.District) (*admi
 
 // LinkState is the resolver for the linkState field.
 func (r *districtResolver) LinkState(ctx context.Context, obj *ent.District) (districtlink.State, error) {
-	return r.link.State(ctx, obj.ID)
+	return batch.Load(ctx, obj.ID, r.link.States)
 }
 
 // Organization is the resolver for the organization field.
 func (r *districtResolver) Organization(ctx context.Context, obj *ent.District) (*ent.Organization, error) {
-	return r.link.Organization(ctx, obj.ID)
+	return batch.Load(ctx, obj.ID, r.link.Organizations)
 }
 
 // Conflict is the resolver for the conflict field.
 func (r *linkProposalResolver) Conflict(ctx context.Context, obj *ent.LinkProposal) (bool, error) {
-	return r.link.Conflict(ctx, obj)
+	return batch.Load(ctx, obj.ID, r.link.Conflicts)
 }
 
 // SyncDistrict is the resolver for the syncDistrict field.

@@ -24,6 +24,7 @@ import (
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/graph/archive"
+	"github.com/rostermirror/rostermirror/graph/batch"
 	"github.com/rostermirror/rostermirror/graph/nodes"
 	"github.com/rostermirror/rostermirror/graph/roster"
 	"github.com/rostermirror/rostermirror/graph/sqljson"
@@ -166,7 +167,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	srv.Use(costLimit{schema: schema.Schema(), max: cfg.MaxCost, defaultPage: cfg.DefaultPageSize, listSz: listSize})
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		// Hand-written roster fields load by list within the operation (roster.Batches).
-		respond := next(roster.WithBatches(context.WithValue(ctx, dispatchedKey{}, true)))
+		respond := next(batch.WithBatches(context.WithValue(ctx, dispatchedKey{}, true)))
 		return func(ctx context.Context) *graphql.Response {
 			if resp := respond(ctx); resp != nil {
 				return resp

@@ -8,6 +8,7 @@ package roster
 
 import (
 	"context"
+	"github.com/rostermirror/rostermirror/graph/batch"
 	"slices"
 	"strings"
 	"time"
@@ -65,7 +66,7 @@ type Page struct {
 // Students are the section's students now — or on asOf, from the enrollment history — in the order of
 // their Clever ids (the same every time, on every database).
 func Students(ctx context.Context, c *ent.Client, s *ent.Section, asOf *time.Time, p Page) (*MemberConnection, error) {
-	return loadBatched(ctx, s.ID, func(ctx context.Context, sections []string) (map[string]*MemberConnection, error) {
+	return batch.Load(ctx, s.ID, func(ctx context.Context, sections []string) (map[string]*MemberConnection, error) {
 		q := c.SectionStudent.Query().Where(sectionstudent.And(studentsAt(asOf)...), sectionstudent.HasUserWith(visibleUser(ctx)...)).
 			WithUser(func(uq *ent.UserQuery) { collectNodes(ctx, uq) })
 		conns, err := q.PaginateByParent(ctx, sections, column(sectionstudent.FieldSectionID), false, p.After, p.First, p.Before, p.Last,
@@ -85,7 +86,7 @@ func Students(ctx context.Context, c *ent.Client, s *ent.Section, asOf *time.Tim
 
 // Teachers are the section's teachers now — or on asOf — in Clever's order, the primary teacher first.
 func Teachers(ctx context.Context, c *ent.Client, s *ent.Section, asOf *time.Time, p Page) (*MemberConnection, error) {
-	return loadBatched(ctx, s.ID, func(ctx context.Context, sections []string) (map[string]*MemberConnection, error) {
+	return batch.Load(ctx, s.ID, func(ctx context.Context, sections []string) (map[string]*MemberConnection, error) {
 		q := c.SectionTeacher.Query().Where(sectionteacher.And(teachersAt(asOf)...), sectionteacher.HasUserWith(visibleUser(ctx)...)).
 			WithUser(func(uq *ent.UserQuery) { collectNodes(ctx, uq) })
 		conns, err := q.PaginateByParent(ctx, sections, column(sectionteacher.FieldSectionID), false, p.After, p.First, p.Before, p.Last,
@@ -117,7 +118,7 @@ func memberConnections[C any](conns map[string]C, edges func(C) (ent.PageInfo, i
 
 // PrimaryTeacher is the first of the section's teachers now (or on asOf), or nil.
 func PrimaryTeacher(ctx context.Context, c *ent.Client, s *ent.Section, asOf *time.Time) (*ent.User, error) {
-	return loadBatched(ctx, s.ID, func(ctx context.Context, sections []string) (map[string]*ent.User, error) {
+	return batch.Load(ctx, s.ID, func(ctx context.Context, sections []string) (map[string]*ent.User, error) {
 		// A section has a few teachers: read their places, keep the first, then load those users alone
 		// with what the query asks of them.
 		places, err := c.SectionTeacher.Query().Where(sectionteacher.And(teachersAt(asOf)...), sectionteacher.HasUserWith(visibleUser(ctx)...)).
@@ -158,7 +159,7 @@ func PrimaryTeacher(ctx context.Context, c *ent.Client, s *ent.Section, asOf *ti
 // SchoolUsers are the users with a role at the school now (or on asOf), filtered and ordered as the
 // connection asks.
 func SchoolUsers(ctx context.Context, c *ent.Client, s *ent.School, asOf *time.Time, p Page, opts ...ent.UserPaginateOption) (*ent.UserConnection, error) {
-	return loadBatched(ctx, s.ID, func(ctx context.Context, schools []string) (map[string]*ent.UserConnection, error) {
+	return batch.Load(ctx, s.ID, func(ctx context.Context, schools []string) (map[string]*ent.UserConnection, error) {
 		return c.User.Query().PaginateByParent(ctx, schools, schoolMembers(ctx, asOf, user.FieldID), true, p.After, p.First, p.Before, p.Last, opts...)
 	})
 }
@@ -166,7 +167,7 @@ func SchoolUsers(ctx context.Context, c *ent.Client, s *ent.School, asOf *time.T
 // UserSections are the sections the user teaches or attends now (or on asOf), filtered and ordered as
 // the connection asks.
 func UserSections(ctx context.Context, c *ent.Client, u *ent.User, asOf *time.Time, p Page, opts ...ent.SectionPaginateOption) (*ent.SectionConnection, error) {
-	return loadBatched(ctx, u.ID, func(ctx context.Context, users []string) (map[string]*ent.SectionConnection, error) {
+	return batch.Load(ctx, u.ID, func(ctx context.Context, users []string) (map[string]*ent.SectionConnection, error) {
 		key := func(s *sql.Selector) string {
 			d := sql.Dialect(s.Dialect())
 			st, tt := d.Table(sectionstudent.Table).As("st"), d.Table(sectionteacher.Table).As("tt")
@@ -182,7 +183,7 @@ func UserSections(ctx context.Context, c *ent.Client, u *ent.User, asOf *time.Ti
 
 // UserSchools are the schools any of the user's current roles is at, by name.
 func UserSchools(ctx context.Context, c *ent.Client, u *ent.User) ([]*ent.School, error) {
-	return loadBatched(ctx, u.ID, func(ctx context.Context, users []string) (map[string][]*ent.School, error) {
+	return batch.Load(ctx, u.ID, func(ctx context.Context, users []string) (map[string][]*ent.School, error) {
 		return c.School.Query().Order(ent.Asc(school.FieldName), ent.Asc(school.FieldID)).
 			AllByParent(ctx, users, schoolMembers(ctx, nil, school.FieldID, "school"))
 	})
@@ -190,7 +191,7 @@ func UserSchools(ctx context.Context, c *ent.Client, u *ent.User) ([]*ent.School
 
 // RoleSchools are the schools the role is at now, by name.
 func RoleSchools(ctx context.Context, c *ent.Client, r *ent.UserRole) ([]*ent.School, error) {
-	return loadBatched(ctx, r.ID, func(ctx context.Context, roles []string) (map[string][]*ent.School, error) {
+	return batch.Load(ctx, r.ID, func(ctx context.Context, roles []string) (map[string][]*ent.School, error) {
 		key := func(s *sql.Selector) string {
 			rs := sql.Dialect(s.Dialect()).Table(roleschool.Table).As("rs")
 			s.Join(rs).On(s.C(school.FieldID), rs.C(roleschool.FieldSchoolID)).Where(membershipAt(rs, nil))

@@ -65,38 +65,112 @@ func New(cfg Config) *Service {
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
-// State is the district's link state (DISCOVERED for a district no link row names yet).
-func (s *Service) State(ctx context.Context, districtID string) (districtlink.State, error) {
-	l, err := s.cfg.DB.Client.DistrictLink.Query().Where(districtlink.DistrictID(districtID)).Only(ctx)
-	switch {
-	case ent.IsNotFound(err):
-		return districtlink.StateDISCOVERED, nil
-	case err != nil:
-		return "", fmt.Errorf("link state of district %s: %w", districtID, err)
+// States are the districts' link states (DISCOVERED for a district no link row names yet), in one query.
+func (s *Service) States(ctx context.Context, districtIDs []string) (map[string]districtlink.State, error) {
+	links, err := s.cfg.DB.Client.DistrictLink.Query().Where(districtlink.DistrictIDIn(districtIDs...)).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("link states: %w", err)
 	}
-	return l.State, nil
+	out := make(map[string]districtlink.State, len(districtIDs))
+	for _, id := range districtIDs {
+		out[id] = districtlink.StateDISCOVERED
+	}
+	for _, l := range links {
+		out[l.DistrictID] = l.State
+	}
+	return out, nil
+}
+
+// State is the district's link state.
+func (s *Service) State(ctx context.Context, districtID string) (districtlink.State, error) {
+	m, err := s.States(ctx, []string{districtID})
+	return m[districtID], err
+}
+
+// Organizations are the organizations the districts are linked to (absent when unlinked), in one query.
+func (s *Service) Organizations(ctx context.Context, districtIDs []string) (map[string]*ent.Organization, error) {
+	links, err := s.cfg.DB.Client.DistrictLink.Query().
+		Where(districtlink.DistrictIDIn(districtIDs...), districtlink.OrganizationIDNotNil()).WithOrganization().All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("organizations of districts: %w", err)
+	}
+	out := make(map[string]*ent.Organization, len(links))
+	for _, l := range links {
+		out[l.DistrictID] = l.Edges.Organization
+	}
+	return out, nil
 }
 
 // Organization is the organization the district is linked to, nil when unlinked.
 func (s *Service) Organization(ctx context.Context, districtID string) (*ent.Organization, error) {
-	l, err := s.cfg.DB.Client.DistrictLink.Query().Where(districtlink.DistrictID(districtID), districtlink.OrganizationIDNotNil()).
-		WithOrganization().Only(ctx)
-	switch {
-	case ent.IsNotFound(err):
-		return nil, nil
-	case err != nil:
-		return nil, fmt.Errorf("organization of district %s: %w", districtID, err)
+	m, err := s.Organizations(ctx, []string{districtID})
+	return m[districtID], err
+}
+
+// Conflicts reports, for each of the proposals, whether it is open and disagrees with another open
+// proposal for its district or with the district's link — in a fixed number of queries.
+func (s *Service) Conflicts(ctx context.Context, proposalIDs []string) (map[string]bool, error) {
+	c := s.cfg.DB.Client
+	ps, err := c.LinkProposal.Query().Where(linkproposal.IDIn(proposalIDs...), linkproposal.StatusEQ(linkproposal.StatusOPEN)).All(ctx)
+	if err != nil || len(ps) == 0 {
+		return map[string]bool{}, err
 	}
-	return l.Edges.Organization, nil
+	districts := make([]string, len(ps))
+	for i, p := range ps {
+		districts[i] = p.DistrictID
+	}
+	pointed, err := s.pointedAt(ctx, c, districts)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(ps))
+	for _, p := range ps {
+		for o := range pointed[p.DistrictID] {
+			out[p.ID] = out[p.ID] || o != p.OrganizationID
+		}
+	}
+	return out, nil
+}
+
+// pointedAt is, per district, the organizations its open proposals and its link point it at.
+func (s *Service) pointedAt(ctx context.Context, c *ent.Client, districtIDs []string) (map[string]map[string]bool, error) {
+	pq := c.LinkProposal.Query().Where(linkproposal.StatusEQ(linkproposal.StatusOPEN))
+	if districtIDs != nil {
+		pq.Where(linkproposal.DistrictIDIn(districtIDs...))
+	}
+	open, err := pq.Select(linkproposal.FieldDistrictID, linkproposal.FieldOrganizationID).All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open proposals: %w", err)
+	}
+	lq := c.DistrictLink.Query().Where(districtlink.OrganizationIDNotNil())
+	if districtIDs != nil {
+		lq.Where(districtlink.DistrictIDIn(districtIDs...))
+	}
+	links, err := lq.All(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("links: %w", err)
+	}
+	out := map[string]map[string]bool{}
+	add := func(d, o string) {
+		if out[d] == nil {
+			out[d] = map[string]bool{}
+		}
+		out[d][o] = true
+	}
+	for _, l := range links {
+		add(l.DistrictID, *l.OrganizationID)
+	}
+	for _, p := range open {
+		add(p.DistrictID, p.OrganizationID)
+	}
+	return out, nil
 }
 
 // Conflict reports whether an open proposal disagrees with another open proposal for its district, or
 // with the district's link.
 func (s *Service) Conflict(ctx context.Context, p *ent.LinkProposal) (bool, error) {
-	if p.Status != linkproposal.StatusOPEN {
-		return false, nil
-	}
-	return conflicting(ctx, s.cfg.DB.Client, p.DistrictID, p.OrganizationID)
+	m, err := s.Conflicts(ctx, []string{p.ID})
+	return m[p.ID], err
 }
 
 // conflicting reports whether pointing districtID at organizationID disagrees with an open proposal or
@@ -212,23 +286,13 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return st, fmt.Errorf("onboarding stats: %w", err)
 	}
-	links, err := c.DistrictLink.Query().Where(districtlink.OrganizationIDNotNil()).All(ctx)
+	pointed, err := s.pointedAt(ctx, c, nil)
 	if err != nil {
 		return st, fmt.Errorf("onboarding stats: %w", err)
 	}
-	orgsOf := map[string]map[string]bool{} // district → organizations pointed at (open proposals and link)
-	for _, l := range links {
-		orgsOf[l.DistrictID] = map[string]bool{*l.OrganizationID: true}
-	}
-	for _, p := range open {
-		if orgsOf[p.DistrictID] == nil {
-			orgsOf[p.DistrictID] = map[string]bool{}
-		}
-		orgsOf[p.DistrictID][p.OrganizationID] = true
-	}
 	st.Open = len(open)
 	for _, p := range open {
-		if len(orgsOf[p.DistrictID]) > 1 {
+		if len(pointed[p.DistrictID]) > 1 {
 			st.Conflicting++
 		}
 	}

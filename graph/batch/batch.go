@@ -1,4 +1,5 @@
-package roster
+// Package batch lets hand-written GraphQL fields load the values of all the records of a list at once.
+package batch
 
 import (
 	"context"
@@ -45,10 +46,10 @@ func WithBatches(ctx context.Context) context.Context {
 	return context.WithValue(ctx, batchesKey{}, &Batches{batches: map[batchKey]*batch{}})
 }
 
-// loadBatched returns parent's value: load computes the values of many parents at once (missing parents
+// Load returns parent's value: load computes the values of many parents at once (missing parents
 // get V's zero value). When ctx's field is resolved for a record of a list, load runs once for the whole
 // list; otherwise for parent alone.
-func loadBatched[V any](ctx context.Context, parent string, load func(ctx context.Context, parents []string) (map[string]V, error)) (V, error) {
+func Load[V any](ctx context.Context, parent string, load func(ctx context.Context, parents []string) (map[string]V, error)) (V, error) {
 	b, _ := ctx.Value(batchesKey{}).(*Batches)
 	key, parents := siblings(ctx, parent)
 	if b == nil || key.list == nil {
@@ -72,7 +73,7 @@ func loadBatched[V any](ctx context.Context, parent string, load func(ctx contex
 	}
 	m, ok := bt.result.(map[string]V)
 	if !ok {
-		return zero, fmt.Errorf("roster batch %s: values of another type", key.path)
+		return zero, fmt.Errorf("batch %s: values of another type", key.path)
 	}
 	return m[parent], nil
 }
