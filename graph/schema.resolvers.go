@@ -7,13 +7,13 @@ package graph
 
 import (
 	"context"
-	"github.com/rostermirror/rostermirror/graph/batch"
 	"time"
 
 	"entgo.io/contrib/entgql"
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/district"
 	"github.com/rostermirror/rostermirror/ent/districtlink"
+	"github.com/rostermirror/rostermirror/graph/batch"
 	"github.com/rostermirror/rostermirror/graph/roster"
 	"github.com/rostermirror/rostermirror/internal/admin"
 	"github.com/rostermirror/rostermirror/internal/link"
