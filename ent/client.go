@@ -16,6 +16,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/rostermirror/rostermirror/ent/apikey"
+	"github.com/rostermirror/rostermirror/ent/appimport"
+	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
@@ -25,6 +27,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
 	"github.com/rostermirror/rostermirror/ent/logincode"
 	"github.com/rostermirror/rostermirror/ent/loginstate"
+	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -46,6 +49,10 @@ type Client struct {
 	Schema *migrate.Schema
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// AppImport is the client for interacting with the AppImport builders.
+	AppImport *AppImportClient
+	// AppRecord is the client for interacting with the AppRecord builders.
+	AppRecord *AppRecordClient
 	// AuditEntry is the client for interacting with the AuditEntry builders.
 	AuditEntry *AuditEntryClient
 	// ContactRelationship is the client for interacting with the ContactRelationship builders.
@@ -64,6 +71,8 @@ type Client struct {
 	LoginCode *LoginCodeClient
 	// LoginState is the client for interacting with the LoginState builders.
 	LoginState *LoginStateClient
+	// MatchSuggestion is the client for interacting with the MatchSuggestion builders.
+	MatchSuggestion *MatchSuggestionClient
 	// Organization is the client for interacting with the Organization builders.
 	Organization *OrganizationClient
 	// RoleSchool is the client for interacting with the RoleSchool builders.
@@ -96,6 +105,8 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.APIKey = NewAPIKeyClient(c.config)
+	c.AppImport = NewAppImportClient(c.config)
+	c.AppRecord = NewAppRecordClient(c.config)
 	c.AuditEntry = NewAuditEntryClient(c.config)
 	c.ContactRelationship = NewContactRelationshipClient(c.config)
 	c.Course = NewCourseClient(c.config)
@@ -105,6 +116,7 @@ func (c *Client) init() {
 	c.LinkProposal = NewLinkProposalClient(c.config)
 	c.LoginCode = NewLoginCodeClient(c.config)
 	c.LoginState = NewLoginStateClient(c.config)
+	c.MatchSuggestion = NewMatchSuggestionClient(c.config)
 	c.Organization = NewOrganizationClient(c.config)
 	c.RoleSchool = NewRoleSchoolClient(c.config)
 	c.School = NewSchoolClient(c.config)
@@ -208,6 +220,8 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:                 ctx,
 		config:              cfg,
 		APIKey:              NewAPIKeyClient(cfg),
+		AppImport:           NewAppImportClient(cfg),
+		AppRecord:           NewAppRecordClient(cfg),
 		AuditEntry:          NewAuditEntryClient(cfg),
 		ContactRelationship: NewContactRelationshipClient(cfg),
 		Course:              NewCourseClient(cfg),
@@ -217,6 +231,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		LinkProposal:        NewLinkProposalClient(cfg),
 		LoginCode:           NewLoginCodeClient(cfg),
 		LoginState:          NewLoginStateClient(cfg),
+		MatchSuggestion:     NewMatchSuggestionClient(cfg),
 		Organization:        NewOrganizationClient(cfg),
 		RoleSchool:          NewRoleSchoolClient(cfg),
 		School:              NewSchoolClient(cfg),
@@ -247,6 +262,8 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:                 ctx,
 		config:              cfg,
 		APIKey:              NewAPIKeyClient(cfg),
+		AppImport:           NewAppImportClient(cfg),
+		AppRecord:           NewAppRecordClient(cfg),
 		AuditEntry:          NewAuditEntryClient(cfg),
 		ContactRelationship: NewContactRelationshipClient(cfg),
 		Course:              NewCourseClient(cfg),
@@ -256,6 +273,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		LinkProposal:        NewLinkProposalClient(cfg),
 		LoginCode:           NewLoginCodeClient(cfg),
 		LoginState:          NewLoginStateClient(cfg),
+		MatchSuggestion:     NewMatchSuggestionClient(cfg),
 		Organization:        NewOrganizationClient(cfg),
 		RoleSchool:          NewRoleSchoolClient(cfg),
 		School:              NewSchoolClient(cfg),
@@ -295,10 +313,11 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.AuditEntry, c.ContactRelationship, c.Course, c.District,
-		c.DistrictLink, c.DistrictToken, c.LinkProposal, c.LoginCode, c.LoginState,
-		c.Organization, c.RoleSchool, c.School, c.Section, c.SectionStudent,
-		c.SectionTeacher, c.SyncRun, c.Term, c.User, c.UserRole,
+		c.APIKey, c.AppImport, c.AppRecord, c.AuditEntry, c.ContactRelationship,
+		c.Course, c.District, c.DistrictLink, c.DistrictToken, c.LinkProposal,
+		c.LoginCode, c.LoginState, c.MatchSuggestion, c.Organization, c.RoleSchool,
+		c.School, c.Section, c.SectionStudent, c.SectionTeacher, c.SyncRun, c.Term,
+		c.User, c.UserRole,
 	} {
 		n.Use(hooks...)
 	}
@@ -308,10 +327,11 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.AuditEntry, c.ContactRelationship, c.Course, c.District,
-		c.DistrictLink, c.DistrictToken, c.LinkProposal, c.LoginCode, c.LoginState,
-		c.Organization, c.RoleSchool, c.School, c.Section, c.SectionStudent,
-		c.SectionTeacher, c.SyncRun, c.Term, c.User, c.UserRole,
+		c.APIKey, c.AppImport, c.AppRecord, c.AuditEntry, c.ContactRelationship,
+		c.Course, c.District, c.DistrictLink, c.DistrictToken, c.LinkProposal,
+		c.LoginCode, c.LoginState, c.MatchSuggestion, c.Organization, c.RoleSchool,
+		c.School, c.Section, c.SectionStudent, c.SectionTeacher, c.SyncRun, c.Term,
+		c.User, c.UserRole,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -322,6 +342,10 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *APIKeyMutation:
 		return c.APIKey.mutate(ctx, m)
+	case *AppImportMutation:
+		return c.AppImport.mutate(ctx, m)
+	case *AppRecordMutation:
+		return c.AppRecord.mutate(ctx, m)
 	case *AuditEntryMutation:
 		return c.AuditEntry.mutate(ctx, m)
 	case *ContactRelationshipMutation:
@@ -340,6 +364,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.LoginCode.mutate(ctx, m)
 	case *LoginStateMutation:
 		return c.LoginState.mutate(ctx, m)
+	case *MatchSuggestionMutation:
+		return c.MatchSuggestion.mutate(ctx, m)
 	case *OrganizationMutation:
 		return c.Organization.mutate(ctx, m)
 	case *RoleSchoolMutation:
@@ -495,6 +521,288 @@ func (c *APIKeyClient) mutate(ctx context.Context, m *APIKeyMutation) (Value, er
 		return (&APIKeyDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown APIKey mutation op: %q", m.Op())
+	}
+}
+
+// AppImportClient is a client for the AppImport schema.
+type AppImportClient struct {
+	config
+}
+
+// NewAppImportClient returns a client for the AppImport from the given config.
+func NewAppImportClient(c config) *AppImportClient {
+	return &AppImportClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `appimport.Hooks(f(g(h())))`.
+func (c *AppImportClient) Use(hooks ...Hook) {
+	c.hooks.AppImport = append(c.hooks.AppImport, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `appimport.Intercept(f(g(h())))`.
+func (c *AppImportClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AppImport = append(c.inters.AppImport, interceptors...)
+}
+
+// Create returns a builder for creating a AppImport entity.
+func (c *AppImportClient) Create() *AppImportCreate {
+	mutation := newAppImportMutation(c.config, OpCreate)
+	return &AppImportCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AppImport entities.
+func (c *AppImportClient) CreateBulk(builders ...*AppImportCreate) *AppImportCreateBulk {
+	return &AppImportCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AppImportClient) MapCreateBulk(slice any, setFunc func(*AppImportCreate, int)) *AppImportCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AppImportCreateBulk{err: fmt.Errorf("calling to AppImportClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AppImportCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AppImportCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AppImport.
+func (c *AppImportClient) Update() *AppImportUpdate {
+	mutation := newAppImportMutation(c.config, OpUpdate)
+	return &AppImportUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AppImportClient) UpdateOne(_m *AppImport) *AppImportUpdateOne {
+	mutation := newAppImportMutation(c.config, OpUpdateOne, withAppImport(_m))
+	return &AppImportUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AppImportClient) UpdateOneID(id string) *AppImportUpdateOne {
+	mutation := newAppImportMutation(c.config, OpUpdateOne, withAppImportID(id))
+	return &AppImportUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AppImport.
+func (c *AppImportClient) Delete() *AppImportDelete {
+	mutation := newAppImportMutation(c.config, OpDelete)
+	return &AppImportDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AppImportClient) DeleteOne(_m *AppImport) *AppImportDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AppImportClient) DeleteOneID(id string) *AppImportDeleteOne {
+	builder := c.Delete().Where(appimport.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AppImportDeleteOne{builder}
+}
+
+// Query returns a query builder for AppImport.
+func (c *AppImportClient) Query() *AppImportQuery {
+	return &AppImportQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAppImport},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AppImport entity by its id.
+func (c *AppImportClient) Get(ctx context.Context, id string) (*AppImport, error) {
+	return c.Query().Where(appimport.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AppImportClient) GetX(ctx context.Context, id string) *AppImport {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *AppImportClient) Hooks() []Hook {
+	return c.hooks.AppImport
+}
+
+// Interceptors returns the client interceptors.
+func (c *AppImportClient) Interceptors() []Interceptor {
+	return c.inters.AppImport
+}
+
+func (c *AppImportClient) mutate(ctx context.Context, m *AppImportMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AppImportCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AppImportUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AppImportUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AppImportDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AppImport mutation op: %q", m.Op())
+	}
+}
+
+// AppRecordClient is a client for the AppRecord schema.
+type AppRecordClient struct {
+	config
+}
+
+// NewAppRecordClient returns a client for the AppRecord from the given config.
+func NewAppRecordClient(c config) *AppRecordClient {
+	return &AppRecordClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `apprecord.Hooks(f(g(h())))`.
+func (c *AppRecordClient) Use(hooks ...Hook) {
+	c.hooks.AppRecord = append(c.hooks.AppRecord, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `apprecord.Intercept(f(g(h())))`.
+func (c *AppRecordClient) Intercept(interceptors ...Interceptor) {
+	c.inters.AppRecord = append(c.inters.AppRecord, interceptors...)
+}
+
+// Create returns a builder for creating a AppRecord entity.
+func (c *AppRecordClient) Create() *AppRecordCreate {
+	mutation := newAppRecordMutation(c.config, OpCreate)
+	return &AppRecordCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of AppRecord entities.
+func (c *AppRecordClient) CreateBulk(builders ...*AppRecordCreate) *AppRecordCreateBulk {
+	return &AppRecordCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *AppRecordClient) MapCreateBulk(slice any, setFunc func(*AppRecordCreate, int)) *AppRecordCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &AppRecordCreateBulk{err: fmt.Errorf("calling to AppRecordClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*AppRecordCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &AppRecordCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for AppRecord.
+func (c *AppRecordClient) Update() *AppRecordUpdate {
+	mutation := newAppRecordMutation(c.config, OpUpdate)
+	return &AppRecordUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *AppRecordClient) UpdateOne(_m *AppRecord) *AppRecordUpdateOne {
+	mutation := newAppRecordMutation(c.config, OpUpdateOne, withAppRecord(_m))
+	return &AppRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *AppRecordClient) UpdateOneID(id string) *AppRecordUpdateOne {
+	mutation := newAppRecordMutation(c.config, OpUpdateOne, withAppRecordID(id))
+	return &AppRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for AppRecord.
+func (c *AppRecordClient) Delete() *AppRecordDelete {
+	mutation := newAppRecordMutation(c.config, OpDelete)
+	return &AppRecordDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *AppRecordClient) DeleteOne(_m *AppRecord) *AppRecordDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *AppRecordClient) DeleteOneID(id string) *AppRecordDeleteOne {
+	builder := c.Delete().Where(apprecord.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &AppRecordDeleteOne{builder}
+}
+
+// Query returns a query builder for AppRecord.
+func (c *AppRecordClient) Query() *AppRecordQuery {
+	return &AppRecordQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeAppRecord},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a AppRecord entity by its id.
+func (c *AppRecordClient) Get(ctx context.Context, id string) (*AppRecord, error) {
+	return c.Query().Where(apprecord.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *AppRecordClient) GetX(ctx context.Context, id string) *AppRecord {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QuerySuggestions queries the suggestions edge of a AppRecord.
+func (c *AppRecordClient) QuerySuggestions(_m *AppRecord) *MatchSuggestionQuery {
+	query := (&MatchSuggestionClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(apprecord.Table, apprecord.FieldID, id),
+			sqlgraph.To(matchsuggestion.Table, matchsuggestion.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, apprecord.SuggestionsTable, apprecord.SuggestionsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *AppRecordClient) Hooks() []Hook {
+	return c.hooks.AppRecord
+}
+
+// Interceptors returns the client interceptors.
+func (c *AppRecordClient) Interceptors() []Interceptor {
+	return c.inters.AppRecord
+}
+
+func (c *AppRecordClient) mutate(ctx context.Context, m *AppRecordMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&AppRecordCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&AppRecordUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&AppRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&AppRecordDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown AppRecord mutation op: %q", m.Op())
 	}
 }
 
@@ -1948,6 +2256,155 @@ func (c *LoginStateClient) mutate(ctx context.Context, m *LoginStateMutation) (V
 		return (&LoginStateDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown LoginState mutation op: %q", m.Op())
+	}
+}
+
+// MatchSuggestionClient is a client for the MatchSuggestion schema.
+type MatchSuggestionClient struct {
+	config
+}
+
+// NewMatchSuggestionClient returns a client for the MatchSuggestion from the given config.
+func NewMatchSuggestionClient(c config) *MatchSuggestionClient {
+	return &MatchSuggestionClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `matchsuggestion.Hooks(f(g(h())))`.
+func (c *MatchSuggestionClient) Use(hooks ...Hook) {
+	c.hooks.MatchSuggestion = append(c.hooks.MatchSuggestion, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `matchsuggestion.Intercept(f(g(h())))`.
+func (c *MatchSuggestionClient) Intercept(interceptors ...Interceptor) {
+	c.inters.MatchSuggestion = append(c.inters.MatchSuggestion, interceptors...)
+}
+
+// Create returns a builder for creating a MatchSuggestion entity.
+func (c *MatchSuggestionClient) Create() *MatchSuggestionCreate {
+	mutation := newMatchSuggestionMutation(c.config, OpCreate)
+	return &MatchSuggestionCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of MatchSuggestion entities.
+func (c *MatchSuggestionClient) CreateBulk(builders ...*MatchSuggestionCreate) *MatchSuggestionCreateBulk {
+	return &MatchSuggestionCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *MatchSuggestionClient) MapCreateBulk(slice any, setFunc func(*MatchSuggestionCreate, int)) *MatchSuggestionCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &MatchSuggestionCreateBulk{err: fmt.Errorf("calling to MatchSuggestionClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*MatchSuggestionCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &MatchSuggestionCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for MatchSuggestion.
+func (c *MatchSuggestionClient) Update() *MatchSuggestionUpdate {
+	mutation := newMatchSuggestionMutation(c.config, OpUpdate)
+	return &MatchSuggestionUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *MatchSuggestionClient) UpdateOne(_m *MatchSuggestion) *MatchSuggestionUpdateOne {
+	mutation := newMatchSuggestionMutation(c.config, OpUpdateOne, withMatchSuggestion(_m))
+	return &MatchSuggestionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *MatchSuggestionClient) UpdateOneID(id string) *MatchSuggestionUpdateOne {
+	mutation := newMatchSuggestionMutation(c.config, OpUpdateOne, withMatchSuggestionID(id))
+	return &MatchSuggestionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for MatchSuggestion.
+func (c *MatchSuggestionClient) Delete() *MatchSuggestionDelete {
+	mutation := newMatchSuggestionMutation(c.config, OpDelete)
+	return &MatchSuggestionDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *MatchSuggestionClient) DeleteOne(_m *MatchSuggestion) *MatchSuggestionDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *MatchSuggestionClient) DeleteOneID(id string) *MatchSuggestionDeleteOne {
+	builder := c.Delete().Where(matchsuggestion.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &MatchSuggestionDeleteOne{builder}
+}
+
+// Query returns a query builder for MatchSuggestion.
+func (c *MatchSuggestionClient) Query() *MatchSuggestionQuery {
+	return &MatchSuggestionQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeMatchSuggestion},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a MatchSuggestion entity by its id.
+func (c *MatchSuggestionClient) Get(ctx context.Context, id string) (*MatchSuggestion, error) {
+	return c.Query().Where(matchsuggestion.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *MatchSuggestionClient) GetX(ctx context.Context, id string) *MatchSuggestion {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryAppRecord queries the app_record edge of a MatchSuggestion.
+func (c *MatchSuggestionClient) QueryAppRecord(_m *MatchSuggestion) *AppRecordQuery {
+	query := (&AppRecordClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(matchsuggestion.Table, matchsuggestion.FieldID, id),
+			sqlgraph.To(apprecord.Table, apprecord.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, matchsuggestion.AppRecordTable, matchsuggestion.AppRecordColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *MatchSuggestionClient) Hooks() []Hook {
+	return c.hooks.MatchSuggestion
+}
+
+// Interceptors returns the client interceptors.
+func (c *MatchSuggestionClient) Interceptors() []Interceptor {
+	return c.inters.MatchSuggestion
+}
+
+func (c *MatchSuggestionClient) mutate(ctx context.Context, m *MatchSuggestionMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&MatchSuggestionCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&MatchSuggestionUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&MatchSuggestionUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&MatchSuggestionDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown MatchSuggestion mutation op: %q", m.Op())
 	}
 }
 
@@ -3764,16 +4221,16 @@ func (c *UserRoleClient) mutate(ctx context.Context, m *UserRoleMutation) (Value
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, AuditEntry, ContactRelationship, Course, District, DistrictLink,
-		DistrictToken, LinkProposal, LoginCode, LoginState, Organization, RoleSchool,
-		School, Section, SectionStudent, SectionTeacher, SyncRun, Term, User,
-		UserRole []ent.Hook
+		APIKey, AppImport, AppRecord, AuditEntry, ContactRelationship, Course, District,
+		DistrictLink, DistrictToken, LinkProposal, LoginCode, LoginState,
+		MatchSuggestion, Organization, RoleSchool, School, Section, SectionStudent,
+		SectionTeacher, SyncRun, Term, User, UserRole []ent.Hook
 	}
 	inters struct {
-		APIKey, AuditEntry, ContactRelationship, Course, District, DistrictLink,
-		DistrictToken, LinkProposal, LoginCode, LoginState, Organization, RoleSchool,
-		School, Section, SectionStudent, SectionTeacher, SyncRun, Term, User,
-		UserRole []ent.Interceptor
+		APIKey, AppImport, AppRecord, AuditEntry, ContactRelationship, Course, District,
+		DistrictLink, DistrictToken, LinkProposal, LoginCode, LoginState,
+		MatchSuggestion, Organization, RoleSchool, School, Section, SectionStudent,
+		SectionTeacher, SyncRun, Term, User, UserRole []ent.Interceptor
 	}
 )
 

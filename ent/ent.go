@@ -13,6 +13,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/rostermirror/rostermirror/ent/apikey"
+	"github.com/rostermirror/rostermirror/ent/appimport"
+	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
@@ -22,6 +24,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
 	"github.com/rostermirror/rostermirror/ent/logincode"
 	"github.com/rostermirror/rostermirror/ent/loginstate"
+	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -93,6 +96,8 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			apikey.Table:              apikey.ValidColumn,
+			appimport.Table:           appimport.ValidColumn,
+			apprecord.Table:           apprecord.ValidColumn,
 			auditentry.Table:          auditentry.ValidColumn,
 			contactrelationship.Table: contactrelationship.ValidColumn,
 			course.Table:              course.ValidColumn,
@@ -102,6 +107,7 @@ func checkColumn(t, c string) error {
 			linkproposal.Table:        linkproposal.ValidColumn,
 			logincode.Table:           logincode.ValidColumn,
 			loginstate.Table:          loginstate.ValidColumn,
+			matchsuggestion.Table:     matchsuggestion.ValidColumn,
 			organization.Table:        organization.ValidColumn,
 			roleschool.Table:          roleschool.ValidColumn,
 			school.Table:              school.ValidColumn,

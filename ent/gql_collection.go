@@ -10,11 +10,14 @@ import (
 	"entgo.io/contrib/entgql"
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/rostermirror/rostermirror/ent/appimport"
+	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -26,6 +29,428 @@ import (
 	"github.com/rostermirror/rostermirror/ent/user"
 	"github.com/rostermirror/rostermirror/ent/userrole"
 )
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AppImportQuery) CollectFields(ctx context.Context, satisfies ...string) (*AppImportQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AppImportQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(appimport.Columns))
+		selectedFields = []string{appimport.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "districtID":
+			if _, ok := fieldSeen[appimport.FieldDistrictID]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldDistrictID)
+				fieldSeen[appimport.FieldDistrictID] = struct{}{}
+			}
+		case "type":
+			if _, ok := fieldSeen[appimport.FieldType]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldType)
+				fieldSeen[appimport.FieldType] = struct{}{}
+			}
+		case "fileName":
+			if _, ok := fieldSeen[appimport.FieldFileName]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldFileName)
+				fieldSeen[appimport.FieldFileName] = struct{}{}
+			}
+		case "columns":
+			if _, ok := fieldSeen[appimport.FieldColumns]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldColumns)
+				fieldSeen[appimport.FieldColumns] = struct{}{}
+			}
+		case "idColumn":
+			if _, ok := fieldSeen[appimport.FieldIDColumn]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldIDColumn)
+				fieldSeen[appimport.FieldIDColumn] = struct{}{}
+			}
+		case "mapping":
+			if _, ok := fieldSeen[appimport.FieldMapping]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldMapping)
+				fieldSeen[appimport.FieldMapping] = struct{}{}
+			}
+		case "records":
+			if _, ok := fieldSeen[appimport.FieldRecords]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldRecords)
+				fieldSeen[appimport.FieldRecords] = struct{}{}
+			}
+		case "created":
+			if _, ok := fieldSeen[appimport.FieldCreated]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldCreated)
+				fieldSeen[appimport.FieldCreated] = struct{}{}
+			}
+		case "changed":
+			if _, ok := fieldSeen[appimport.FieldChanged]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldChanged)
+				fieldSeen[appimport.FieldChanged] = struct{}{}
+			}
+		case "unchanged":
+			if _, ok := fieldSeen[appimport.FieldUnchanged]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldUnchanged)
+				fieldSeen[appimport.FieldUnchanged] = struct{}{}
+			}
+		case "missing":
+			if _, ok := fieldSeen[appimport.FieldMissing]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldMissing)
+				fieldSeen[appimport.FieldMissing] = struct{}{}
+			}
+		case "missingIds":
+			if _, ok := fieldSeen[appimport.FieldMissingIds]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldMissingIds)
+				fieldSeen[appimport.FieldMissingIds] = struct{}{}
+			}
+		case "matched":
+			if _, ok := fieldSeen[appimport.FieldMatched]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldMatched)
+				fieldSeen[appimport.FieldMatched] = struct{}{}
+			}
+		case "suggested":
+			if _, ok := fieldSeen[appimport.FieldSuggested]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldSuggested)
+				fieldSeen[appimport.FieldSuggested] = struct{}{}
+			}
+		case "unmatched":
+			if _, ok := fieldSeen[appimport.FieldUnmatched]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldUnmatched)
+				fieldSeen[appimport.FieldUnmatched] = struct{}{}
+			}
+		case "duplicate":
+			if _, ok := fieldSeen[appimport.FieldDuplicate]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldDuplicate)
+				fieldSeen[appimport.FieldDuplicate] = struct{}{}
+			}
+		case "warnings":
+			if _, ok := fieldSeen[appimport.FieldWarnings]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldWarnings)
+				fieldSeen[appimport.FieldWarnings] = struct{}{}
+			}
+		case "importedBy":
+			if _, ok := fieldSeen[appimport.FieldImportedBy]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldImportedBy)
+				fieldSeen[appimport.FieldImportedBy] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[appimport.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, appimport.FieldCreatedAt)
+				fieldSeen[appimport.FieldCreatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type appimportPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AppImportPaginateOption
+}
+
+func newAppImportPaginateArgs(rv map[string]any) *appimportPaginateArgs {
+	args := &appimportPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &AppImportOrder{Field: &AppImportOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAppImportOrder(order))
+			}
+		case *AppImportOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAppImportOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*AppImportWhereInput); ok {
+		args.opts = append(args.opts, WithAppImportFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *AppRecordQuery) CollectFields(ctx context.Context, satisfies ...string) (*AppRecordQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *AppRecordQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(apprecord.Columns))
+		selectedFields = []string{apprecord.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "suggestions":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&MatchSuggestionClient{config: _q.config}).Query()
+			)
+			args := newMatchSuggestionPaginateArgs(fieldArgs(ctx, new(MatchSuggestionWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newMatchSuggestionPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*AppRecord) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID string `sql:"app_record_id"`
+							Count  int    `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(apprecord.SuggestionsColumn), ids...))
+						})
+						if err := query.GroupBy(apprecord.SuggestionsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[string]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[0] == nil {
+								nodes[i].Edges.totalCount[0] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[0][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*AppRecord) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.Suggestions)
+							if nodes[i].Edges.totalCount[0] == nil {
+								nodes[i].Edges.totalCount[0] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[0][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, matchsuggestionImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(apprecord.SuggestionsColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedSuggestions(alias, func(wq *MatchSuggestionQuery) {
+				*wq = *query
+			})
+		case "districtID":
+			if _, ok := fieldSeen[apprecord.FieldDistrictID]; !ok {
+				selectedFields = append(selectedFields, apprecord.FieldDistrictID)
+				fieldSeen[apprecord.FieldDistrictID] = struct{}{}
+			}
+		case "type":
+			if _, ok := fieldSeen[apprecord.FieldType]; !ok {
+				selectedFields = append(selectedFields, apprecord.FieldType)
+				fieldSeen[apprecord.FieldType] = struct{}{}
+			}
+		case "externalID":
+			if _, ok := fieldSeen[apprecord.FieldExternalID]; !ok {
+				selectedFields = append(selectedFields, apprecord.FieldExternalID)
+				fieldSeen[apprecord.FieldExternalID] = struct{}{}
+			}
+		case "fields":
+			if _, ok := fieldSeen[apprecord.FieldFields]; !ok {
+				selectedFields = append(selectedFields, apprecord.FieldFields)
+				fieldSeen[apprecord.FieldFields] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[apprecord.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, apprecord.FieldStatus)
+				fieldSeen[apprecord.FieldStatus] = struct{}{}
+			}
+		case "cleverID":
+			if _, ok := fieldSeen[apprecord.FieldCleverID]; !ok {
+				selectedFields = append(selectedFields, apprecord.FieldCleverID)
+				fieldSeen[apprecord.FieldCleverID] = struct{}{}
+			}
+		case "method":
+			if _, ok := fieldSeen[apprecord.FieldMethod]; !ok {
+				selectedFields = append(selectedFields, apprecord.FieldMethod)
+				fieldSeen[apprecord.FieldMethod] = struct{}{}
+			}
+		case "score":
+			if _, ok := fieldSeen[apprecord.FieldScore]; !ok {
+				selectedFields = append(selectedFields, apprecord.FieldScore)
+				fieldSeen[apprecord.FieldScore] = struct{}{}
+			}
+		case "explanation":
+			if _, ok := fieldSeen[apprecord.FieldExplanation]; !ok {
+				selectedFields = append(selectedFields, apprecord.FieldExplanation)
+				fieldSeen[apprecord.FieldExplanation] = struct{}{}
+			}
+		case "decidedBy":
+			if _, ok := fieldSeen[apprecord.FieldDecidedBy]; !ok {
+				selectedFields = append(selectedFields, apprecord.FieldDecidedBy)
+				fieldSeen[apprecord.FieldDecidedBy] = struct{}{}
+			}
+		case "decidedAt":
+			if _, ok := fieldSeen[apprecord.FieldDecidedAt]; !ok {
+				selectedFields = append(selectedFields, apprecord.FieldDecidedAt)
+				fieldSeen[apprecord.FieldDecidedAt] = struct{}{}
+			}
+		case "missingSince":
+			if _, ok := fieldSeen[apprecord.FieldMissingSince]; !ok {
+				selectedFields = append(selectedFields, apprecord.FieldMissingSince)
+				fieldSeen[apprecord.FieldMissingSince] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[apprecord.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, apprecord.FieldCreatedAt)
+				fieldSeen[apprecord.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[apprecord.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, apprecord.FieldUpdatedAt)
+				fieldSeen[apprecord.FieldUpdatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type apprecordPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []AppRecordPaginateOption
+}
+
+func newAppRecordPaginateArgs(rv map[string]any) *apprecordPaginateArgs {
+	args := &apprecordPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &AppRecordOrder{Field: &AppRecordOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithAppRecordOrder(order))
+			}
+		case *AppRecordOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithAppRecordOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*AppRecordWhereInput); ok {
+		args.opts = append(args.opts, WithAppRecordFilter(v.Filter))
+	}
+	return args
+}
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *AuditEntryQuery) CollectFields(ctx context.Context, satisfies ...string) (*AuditEntryQuery, error) {
@@ -1450,6 +1875,170 @@ func newLinkProposalPaginateArgs(rv map[string]any) *linkproposalPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*LinkProposalWhereInput); ok {
 		args.opts = append(args.opts, WithLinkProposalFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *MatchSuggestionQuery) CollectFields(ctx context.Context, satisfies ...string) (*MatchSuggestionQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *MatchSuggestionQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(matchsuggestion.Columns))
+		selectedFields = []string{matchsuggestion.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "appRecord":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&AppRecordClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, apprecordImplementors)...); err != nil {
+				return err
+			}
+			_q.withAppRecord = query
+			if _, ok := fieldSeen[matchsuggestion.FieldAppRecordID]; !ok {
+				selectedFields = append(selectedFields, matchsuggestion.FieldAppRecordID)
+				fieldSeen[matchsuggestion.FieldAppRecordID] = struct{}{}
+			}
+		case "appRecordID":
+			if _, ok := fieldSeen[matchsuggestion.FieldAppRecordID]; !ok {
+				selectedFields = append(selectedFields, matchsuggestion.FieldAppRecordID)
+				fieldSeen[matchsuggestion.FieldAppRecordID] = struct{}{}
+			}
+		case "districtID":
+			if _, ok := fieldSeen[matchsuggestion.FieldDistrictID]; !ok {
+				selectedFields = append(selectedFields, matchsuggestion.FieldDistrictID)
+				fieldSeen[matchsuggestion.FieldDistrictID] = struct{}{}
+			}
+		case "type":
+			if _, ok := fieldSeen[matchsuggestion.FieldType]; !ok {
+				selectedFields = append(selectedFields, matchsuggestion.FieldType)
+				fieldSeen[matchsuggestion.FieldType] = struct{}{}
+			}
+		case "cleverID":
+			if _, ok := fieldSeen[matchsuggestion.FieldCleverID]; !ok {
+				selectedFields = append(selectedFields, matchsuggestion.FieldCleverID)
+				fieldSeen[matchsuggestion.FieldCleverID] = struct{}{}
+			}
+		case "score":
+			if _, ok := fieldSeen[matchsuggestion.FieldScore]; !ok {
+				selectedFields = append(selectedFields, matchsuggestion.FieldScore)
+				fieldSeen[matchsuggestion.FieldScore] = struct{}{}
+			}
+		case "rank":
+			if _, ok := fieldSeen[matchsuggestion.FieldRank]; !ok {
+				selectedFields = append(selectedFields, matchsuggestion.FieldRank)
+				fieldSeen[matchsuggestion.FieldRank] = struct{}{}
+			}
+		case "method":
+			if _, ok := fieldSeen[matchsuggestion.FieldMethod]; !ok {
+				selectedFields = append(selectedFields, matchsuggestion.FieldMethod)
+				fieldSeen[matchsuggestion.FieldMethod] = struct{}{}
+			}
+		case "explanation":
+			if _, ok := fieldSeen[matchsuggestion.FieldExplanation]; !ok {
+				selectedFields = append(selectedFields, matchsuggestion.FieldExplanation)
+				fieldSeen[matchsuggestion.FieldExplanation] = struct{}{}
+			}
+		case "status":
+			if _, ok := fieldSeen[matchsuggestion.FieldStatus]; !ok {
+				selectedFields = append(selectedFields, matchsuggestion.FieldStatus)
+				fieldSeen[matchsuggestion.FieldStatus] = struct{}{}
+			}
+		case "decidedBy":
+			if _, ok := fieldSeen[matchsuggestion.FieldDecidedBy]; !ok {
+				selectedFields = append(selectedFields, matchsuggestion.FieldDecidedBy)
+				fieldSeen[matchsuggestion.FieldDecidedBy] = struct{}{}
+			}
+		case "decidedAt":
+			if _, ok := fieldSeen[matchsuggestion.FieldDecidedAt]; !ok {
+				selectedFields = append(selectedFields, matchsuggestion.FieldDecidedAt)
+				fieldSeen[matchsuggestion.FieldDecidedAt] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[matchsuggestion.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, matchsuggestion.FieldCreatedAt)
+				fieldSeen[matchsuggestion.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[matchsuggestion.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, matchsuggestion.FieldUpdatedAt)
+				fieldSeen[matchsuggestion.FieldUpdatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type matchsuggestionPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []MatchSuggestionPaginateOption
+}
+
+func newMatchSuggestionPaginateArgs(rv map[string]any) *matchsuggestionPaginateArgs {
+	args := &matchsuggestionPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &MatchSuggestionOrder{Field: &MatchSuggestionOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithMatchSuggestionOrder(order))
+			}
+		case *MatchSuggestionOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithMatchSuggestionOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*MatchSuggestionWhereInput); ok {
+		args.opts = append(args.opts, WithMatchSuggestionFilter(v.Filter))
 	}
 	return args
 }

@@ -8,6 +8,27 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+func (_m *AppRecord) Suggestions(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *MatchSuggestionOrder, where *MatchSuggestionWhereInput,
+) (*MatchSuggestionConnection, error) {
+	opts := []MatchSuggestionPaginateOption{
+		WithMatchSuggestionOrder(orderBy),
+		WithMatchSuggestionFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[0][alias]
+	if nodes, err := _m.NamedSuggestions(alias); err == nil || hasTotalCount {
+		pager, err := newMatchSuggestionPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &MatchSuggestionConnection{Edges: []*MatchSuggestionEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QuerySuggestions().Paginate(ctx, after, first, before, last, opts...)
+}
+
 func (_m *ContactRelationship) Contact(ctx context.Context) (*User, error) {
 	result, err := _m.Edges.ContactOrErr()
 	if IsNotLoaded(err) {
@@ -212,6 +233,14 @@ func (_m *LinkProposal) Organization(ctx context.Context) (*Organization, error)
 	result, err := _m.Edges.OrganizationOrErr()
 	if IsNotLoaded(err) {
 		result, err = _m.QueryOrganization().Only(ctx)
+	}
+	return result, err
+}
+
+func (_m *MatchSuggestion) AppRecord(ctx context.Context) (*AppRecord, error) {
+	result, err := _m.Edges.AppRecordOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryAppRecord().Only(ctx)
 	}
 	return result, err
 }

@@ -9,11 +9,14 @@ import (
 	"entgo.io/contrib/entgql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/hashicorp/go-multierror"
+	"github.com/rostermirror/rostermirror/ent/appimport"
+	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -30,6 +33,16 @@ import (
 type Noder interface {
 	IsNode()
 }
+
+var appimportImplementors = []string{"AppImport", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*AppImport) IsNode() {}
+
+var apprecordImplementors = []string{"AppRecord", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*AppRecord) IsNode() {}
 
 var auditentryImplementors = []string{"AuditEntry", "Node"}
 
@@ -55,6 +68,11 @@ var linkproposalImplementors = []string{"LinkProposal", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*LinkProposal) IsNode() {}
+
+var matchsuggestionImplementors = []string{"MatchSuggestion", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*MatchSuggestion) IsNode() {}
 
 var organizationImplementors = []string{"Organization", "Node"}
 
@@ -164,6 +182,24 @@ func (c *Client) Noder(ctx context.Context, id string, opts ...NodeOption) (_ No
 
 func (c *Client) noder(ctx context.Context, table string, id string) (Noder, error) {
 	switch table {
+	case appimport.Table:
+		query := c.AppImport.Query().
+			Where(appimport.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, appimportImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case apprecord.Table:
+		query := c.AppRecord.Query().
+			Where(apprecord.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, apprecordImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case auditentry.Table:
 		query := c.AuditEntry.Query().
 			Where(auditentry.ID(id))
@@ -205,6 +241,15 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			Where(linkproposal.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, linkproposalImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case matchsuggestion.Table:
+		query := c.MatchSuggestion.Query().
+			Where(matchsuggestion.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, matchsuggestionImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -372,6 +417,38 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		idmap[id] = append(idmap[id], &noders[i])
 	}
 	switch table {
+	case appimport.Table:
+		query := c.AppImport.Query().
+			Where(appimport.IDIn(ids...))
+		query, err := query.CollectFields(ctx, appimportImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case apprecord.Table:
+		query := c.AppRecord.Query().
+			Where(apprecord.IDIn(ids...))
+		query, err := query.CollectFields(ctx, apprecordImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case auditentry.Table:
 		query := c.AuditEntry.Query().
 			Where(auditentry.IDIn(ids...))
@@ -440,6 +517,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		query := c.LinkProposal.Query().
 			Where(linkproposal.IDIn(ids...))
 		query, err := query.CollectFields(ctx, linkproposalImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case matchsuggestion.Table:
+		query := c.MatchSuggestion.Query().
+			Where(matchsuggestion.IDIn(ids...))
+		query, err := query.CollectFields(ctx, matchsuggestionImplementors...)
 		if err != nil {
 			return nil, err
 		}

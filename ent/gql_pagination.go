@@ -14,11 +14,14 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/rostermirror/rostermirror/ent/appimport"
+	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -110,6 +113,670 @@ func paginateLimit(first, last *int) int {
 		limit = *last + 1
 	}
 	return limit
+}
+
+// AppImportEdge is the edge representation of AppImport.
+type AppImportEdge struct {
+	Node   *AppImport `json:"node"`
+	Cursor Cursor     `json:"cursor"`
+}
+
+// AppImportConnection is the connection containing edges to AppImport.
+type AppImportConnection struct {
+	Edges      []*AppImportEdge `json:"edges"`
+	PageInfo   PageInfo         `json:"pageInfo"`
+	TotalCount int              `json:"totalCount"`
+}
+
+func (c *AppImportConnection) build(nodes []*AppImport, pager *appimportPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *AppImport
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *AppImport {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *AppImport {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AppImportEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AppImportEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AppImportPaginateOption enables pagination customization.
+type AppImportPaginateOption func(*appimportPager) error
+
+// WithAppImportOrder configures pagination ordering.
+func WithAppImportOrder(order *AppImportOrder) AppImportPaginateOption {
+	if order == nil {
+		order = DefaultAppImportOrder
+	}
+	o := *order
+	return func(pager *appimportPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAppImportOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAppImportFilter configures pagination filter.
+func WithAppImportFilter(filter func(*AppImportQuery) (*AppImportQuery, error)) AppImportPaginateOption {
+	return func(pager *appimportPager) error {
+		if filter == nil {
+			return errors.New("AppImportQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type appimportPager struct {
+	reverse bool
+	order   *AppImportOrder
+	filter  func(*AppImportQuery) (*AppImportQuery, error)
+}
+
+func newAppImportPager(opts []AppImportPaginateOption, reverse bool) (*appimportPager, error) {
+	pager := &appimportPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAppImportOrder
+	}
+	return pager, nil
+}
+
+func (p *appimportPager) applyFilter(query *AppImportQuery) (*AppImportQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *appimportPager) toCursor(_m *AppImport) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *appimportPager) applyCursors(query *AppImportQuery, after, before *Cursor) (*AppImportQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAppImportOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *appimportPager) applyOrder(query *AppImportQuery) *AppImportQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAppImportOrder.Field {
+		query = query.Order(DefaultAppImportOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *appimportPager) orderExpr(query *AppImportQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAppImportOrder.Field {
+			b.Comma().Ident(DefaultAppImportOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to AppImport.
+func (_m *AppImportQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AppImportPaginateOption,
+) (*AppImportConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAppImportPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AppImportConnection{Edges: []*AppImportEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// AppImportOrderFieldCreatedAt orders AppImport by created_at.
+	AppImportOrderFieldCreatedAt = &AppImportOrderField{
+		Value: func(_m *AppImport) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: appimport.FieldCreatedAt,
+		toTerm: appimport.ByCreatedAt,
+		toCursor: func(_m *AppImport) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f AppImportOrderField) String() string {
+	var str string
+	switch f.column {
+	case AppImportOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f AppImportOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *AppImportOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("AppImportOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *AppImportOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid AppImportOrderField", str)
+	}
+	return nil
+}
+
+// AppImportOrderField defines the ordering field of AppImport.
+type AppImportOrderField struct {
+	// Value extracts the ordering value from the given AppImport.
+	Value    func(*AppImport) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) appimport.OrderOption
+	toCursor func(*AppImport) Cursor
+}
+
+// AppImportOrder defines the ordering of AppImport.
+type AppImportOrder struct {
+	Direction OrderDirection       `json:"direction"`
+	Field     *AppImportOrderField `json:"field"`
+}
+
+// DefaultAppImportOrder is the default ordering of AppImport.
+var DefaultAppImportOrder = &AppImportOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AppImportOrderField{
+		Value: func(_m *AppImport) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: appimport.FieldID,
+		toTerm: appimport.ByID,
+		toCursor: func(_m *AppImport) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts AppImport into AppImportEdge.
+func (_m *AppImport) ToEdge(order *AppImportOrder) *AppImportEdge {
+	if order == nil {
+		order = DefaultAppImportOrder
+	}
+	return &AppImportEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// AppRecordEdge is the edge representation of AppRecord.
+type AppRecordEdge struct {
+	Node   *AppRecord `json:"node"`
+	Cursor Cursor     `json:"cursor"`
+}
+
+// AppRecordConnection is the connection containing edges to AppRecord.
+type AppRecordConnection struct {
+	Edges      []*AppRecordEdge `json:"edges"`
+	PageInfo   PageInfo         `json:"pageInfo"`
+	TotalCount int              `json:"totalCount"`
+}
+
+func (c *AppRecordConnection) build(nodes []*AppRecord, pager *apprecordPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *AppRecord
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *AppRecord {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *AppRecord {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*AppRecordEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &AppRecordEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// AppRecordPaginateOption enables pagination customization.
+type AppRecordPaginateOption func(*apprecordPager) error
+
+// WithAppRecordOrder configures pagination ordering.
+func WithAppRecordOrder(order *AppRecordOrder) AppRecordPaginateOption {
+	if order == nil {
+		order = DefaultAppRecordOrder
+	}
+	o := *order
+	return func(pager *apprecordPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultAppRecordOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithAppRecordFilter configures pagination filter.
+func WithAppRecordFilter(filter func(*AppRecordQuery) (*AppRecordQuery, error)) AppRecordPaginateOption {
+	return func(pager *apprecordPager) error {
+		if filter == nil {
+			return errors.New("AppRecordQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type apprecordPager struct {
+	reverse bool
+	order   *AppRecordOrder
+	filter  func(*AppRecordQuery) (*AppRecordQuery, error)
+}
+
+func newAppRecordPager(opts []AppRecordPaginateOption, reverse bool) (*apprecordPager, error) {
+	pager := &apprecordPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultAppRecordOrder
+	}
+	return pager, nil
+}
+
+func (p *apprecordPager) applyFilter(query *AppRecordQuery) (*AppRecordQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *apprecordPager) toCursor(_m *AppRecord) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *apprecordPager) applyCursors(query *AppRecordQuery, after, before *Cursor) (*AppRecordQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultAppRecordOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *apprecordPager) applyOrder(query *AppRecordQuery) *AppRecordQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultAppRecordOrder.Field {
+		query = query.Order(DefaultAppRecordOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *apprecordPager) orderExpr(query *AppRecordQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultAppRecordOrder.Field {
+			b.Comma().Ident(DefaultAppRecordOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to AppRecord.
+func (_m *AppRecordQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...AppRecordPaginateOption,
+) (*AppRecordConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newAppRecordPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &AppRecordConnection{Edges: []*AppRecordEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// AppRecordOrderFieldExternalID orders AppRecord by external_id.
+	AppRecordOrderFieldExternalID = &AppRecordOrderField{
+		Value: func(_m *AppRecord) (ent.Value, error) {
+			return _m.ExternalID, nil
+		},
+		column: apprecord.FieldExternalID,
+		toTerm: apprecord.ByExternalID,
+		toCursor: func(_m *AppRecord) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.ExternalID,
+			}
+		},
+	}
+	// AppRecordOrderFieldStatus orders AppRecord by status.
+	AppRecordOrderFieldStatus = &AppRecordOrderField{
+		Value: func(_m *AppRecord) (ent.Value, error) {
+			return _m.Status, nil
+		},
+		column: apprecord.FieldStatus,
+		toTerm: apprecord.ByStatus,
+		toCursor: func(_m *AppRecord) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Status,
+			}
+		},
+	}
+	// AppRecordOrderFieldScore orders AppRecord by score.
+	AppRecordOrderFieldScore = &AppRecordOrderField{
+		Value: func(_m *AppRecord) (ent.Value, error) {
+			return _m.Score, nil
+		},
+		column: apprecord.FieldScore,
+		toTerm: apprecord.ByScore,
+		toCursor: func(_m *AppRecord) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Score,
+			}
+		},
+	}
+	// AppRecordOrderFieldCreatedAt orders AppRecord by created_at.
+	AppRecordOrderFieldCreatedAt = &AppRecordOrderField{
+		Value: func(_m *AppRecord) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: apprecord.FieldCreatedAt,
+		toTerm: apprecord.ByCreatedAt,
+		toCursor: func(_m *AppRecord) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+	// AppRecordOrderFieldUpdatedAt orders AppRecord by updated_at.
+	AppRecordOrderFieldUpdatedAt = &AppRecordOrderField{
+		Value: func(_m *AppRecord) (ent.Value, error) {
+			return _m.UpdatedAt, nil
+		},
+		column: apprecord.FieldUpdatedAt,
+		toTerm: apprecord.ByUpdatedAt,
+		toCursor: func(_m *AppRecord) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.UpdatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f AppRecordOrderField) String() string {
+	var str string
+	switch f.column {
+	case AppRecordOrderFieldExternalID.column:
+		str = "EXTERNAL_ID"
+	case AppRecordOrderFieldStatus.column:
+		str = "STATUS"
+	case AppRecordOrderFieldScore.column:
+		str = "SCORE"
+	case AppRecordOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	case AppRecordOrderFieldUpdatedAt.column:
+		str = "UPDATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f AppRecordOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *AppRecordOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("AppRecordOrderField %T must be a string", v)
+	}
+	switch str {
+	case "EXTERNAL_ID":
+		*f = *AppRecordOrderFieldExternalID
+	case "STATUS":
+		*f = *AppRecordOrderFieldStatus
+	case "SCORE":
+		*f = *AppRecordOrderFieldScore
+	case "CREATED_AT":
+		*f = *AppRecordOrderFieldCreatedAt
+	case "UPDATED_AT":
+		*f = *AppRecordOrderFieldUpdatedAt
+	default:
+		return fmt.Errorf("%s is not a valid AppRecordOrderField", str)
+	}
+	return nil
+}
+
+// AppRecordOrderField defines the ordering field of AppRecord.
+type AppRecordOrderField struct {
+	// Value extracts the ordering value from the given AppRecord.
+	Value    func(*AppRecord) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) apprecord.OrderOption
+	toCursor func(*AppRecord) Cursor
+}
+
+// AppRecordOrder defines the ordering of AppRecord.
+type AppRecordOrder struct {
+	Direction OrderDirection       `json:"direction"`
+	Field     *AppRecordOrderField `json:"field"`
+}
+
+// DefaultAppRecordOrder is the default ordering of AppRecord.
+var DefaultAppRecordOrder = &AppRecordOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &AppRecordOrderField{
+		Value: func(_m *AppRecord) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: apprecord.FieldID,
+		toTerm: apprecord.ByID,
+		toCursor: func(_m *AppRecord) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts AppRecord into AppRecordEdge.
+func (_m *AppRecord) ToEdge(order *AppRecordOrder) *AppRecordEdge {
+	if order == nil {
+		order = DefaultAppRecordOrder
+	}
+	return &AppRecordEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
 }
 
 // AuditEntryEdge is the edge representation of AuditEntry.
@@ -1605,6 +2272,338 @@ func (_m *LinkProposal) ToEdge(order *LinkProposalOrder) *LinkProposalEdge {
 		order = DefaultLinkProposalOrder
 	}
 	return &LinkProposalEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// MatchSuggestionEdge is the edge representation of MatchSuggestion.
+type MatchSuggestionEdge struct {
+	Node   *MatchSuggestion `json:"node"`
+	Cursor Cursor           `json:"cursor"`
+}
+
+// MatchSuggestionConnection is the connection containing edges to MatchSuggestion.
+type MatchSuggestionConnection struct {
+	Edges      []*MatchSuggestionEdge `json:"edges"`
+	PageInfo   PageInfo               `json:"pageInfo"`
+	TotalCount int                    `json:"totalCount"`
+}
+
+func (c *MatchSuggestionConnection) build(nodes []*MatchSuggestion, pager *matchsuggestionPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *MatchSuggestion
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *MatchSuggestion {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *MatchSuggestion {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*MatchSuggestionEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &MatchSuggestionEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// MatchSuggestionPaginateOption enables pagination customization.
+type MatchSuggestionPaginateOption func(*matchsuggestionPager) error
+
+// WithMatchSuggestionOrder configures pagination ordering.
+func WithMatchSuggestionOrder(order *MatchSuggestionOrder) MatchSuggestionPaginateOption {
+	if order == nil {
+		order = DefaultMatchSuggestionOrder
+	}
+	o := *order
+	return func(pager *matchsuggestionPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultMatchSuggestionOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithMatchSuggestionFilter configures pagination filter.
+func WithMatchSuggestionFilter(filter func(*MatchSuggestionQuery) (*MatchSuggestionQuery, error)) MatchSuggestionPaginateOption {
+	return func(pager *matchsuggestionPager) error {
+		if filter == nil {
+			return errors.New("MatchSuggestionQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type matchsuggestionPager struct {
+	reverse bool
+	order   *MatchSuggestionOrder
+	filter  func(*MatchSuggestionQuery) (*MatchSuggestionQuery, error)
+}
+
+func newMatchSuggestionPager(opts []MatchSuggestionPaginateOption, reverse bool) (*matchsuggestionPager, error) {
+	pager := &matchsuggestionPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultMatchSuggestionOrder
+	}
+	return pager, nil
+}
+
+func (p *matchsuggestionPager) applyFilter(query *MatchSuggestionQuery) (*MatchSuggestionQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *matchsuggestionPager) toCursor(_m *MatchSuggestion) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *matchsuggestionPager) applyCursors(query *MatchSuggestionQuery, after, before *Cursor) (*MatchSuggestionQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultMatchSuggestionOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *matchsuggestionPager) applyOrder(query *MatchSuggestionQuery) *MatchSuggestionQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultMatchSuggestionOrder.Field {
+		query = query.Order(DefaultMatchSuggestionOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *matchsuggestionPager) orderExpr(query *MatchSuggestionQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultMatchSuggestionOrder.Field {
+			b.Comma().Ident(DefaultMatchSuggestionOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to MatchSuggestion.
+func (_m *MatchSuggestionQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...MatchSuggestionPaginateOption,
+) (*MatchSuggestionConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newMatchSuggestionPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &MatchSuggestionConnection{Edges: []*MatchSuggestionEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// MatchSuggestionOrderFieldScore orders MatchSuggestion by score.
+	MatchSuggestionOrderFieldScore = &MatchSuggestionOrderField{
+		Value: func(_m *MatchSuggestion) (ent.Value, error) {
+			return _m.Score, nil
+		},
+		column: matchsuggestion.FieldScore,
+		toTerm: matchsuggestion.ByScore,
+		toCursor: func(_m *MatchSuggestion) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Score,
+			}
+		},
+	}
+	// MatchSuggestionOrderFieldRank orders MatchSuggestion by rank.
+	MatchSuggestionOrderFieldRank = &MatchSuggestionOrderField{
+		Value: func(_m *MatchSuggestion) (ent.Value, error) {
+			return _m.Rank, nil
+		},
+		column: matchsuggestion.FieldRank,
+		toTerm: matchsuggestion.ByRank,
+		toCursor: func(_m *MatchSuggestion) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Rank,
+			}
+		},
+	}
+	// MatchSuggestionOrderFieldCreatedAt orders MatchSuggestion by created_at.
+	MatchSuggestionOrderFieldCreatedAt = &MatchSuggestionOrderField{
+		Value: func(_m *MatchSuggestion) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: matchsuggestion.FieldCreatedAt,
+		toTerm: matchsuggestion.ByCreatedAt,
+		toCursor: func(_m *MatchSuggestion) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f MatchSuggestionOrderField) String() string {
+	var str string
+	switch f.column {
+	case MatchSuggestionOrderFieldScore.column:
+		str = "SCORE"
+	case MatchSuggestionOrderFieldRank.column:
+		str = "RANK"
+	case MatchSuggestionOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f MatchSuggestionOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *MatchSuggestionOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("MatchSuggestionOrderField %T must be a string", v)
+	}
+	switch str {
+	case "SCORE":
+		*f = *MatchSuggestionOrderFieldScore
+	case "RANK":
+		*f = *MatchSuggestionOrderFieldRank
+	case "CREATED_AT":
+		*f = *MatchSuggestionOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid MatchSuggestionOrderField", str)
+	}
+	return nil
+}
+
+// MatchSuggestionOrderField defines the ordering field of MatchSuggestion.
+type MatchSuggestionOrderField struct {
+	// Value extracts the ordering value from the given MatchSuggestion.
+	Value    func(*MatchSuggestion) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) matchsuggestion.OrderOption
+	toCursor func(*MatchSuggestion) Cursor
+}
+
+// MatchSuggestionOrder defines the ordering of MatchSuggestion.
+type MatchSuggestionOrder struct {
+	Direction OrderDirection             `json:"direction"`
+	Field     *MatchSuggestionOrderField `json:"field"`
+}
+
+// DefaultMatchSuggestionOrder is the default ordering of MatchSuggestion.
+var DefaultMatchSuggestionOrder = &MatchSuggestionOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &MatchSuggestionOrderField{
+		Value: func(_m *MatchSuggestion) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: matchsuggestion.FieldID,
+		toTerm: matchsuggestion.ByID,
+		toCursor: func(_m *MatchSuggestion) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts MatchSuggestion into MatchSuggestionEdge.
+func (_m *MatchSuggestion) ToEdge(order *MatchSuggestionOrder) *MatchSuggestionEdge {
+	if order == nil {
+		order = DefaultMatchSuggestionOrder
+	}
+	return &MatchSuggestionEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

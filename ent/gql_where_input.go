@@ -7,11 +7,14 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rostermirror/rostermirror/ent/appimport"
+	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/predicate"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
@@ -24,6 +27,1420 @@ import (
 	"github.com/rostermirror/rostermirror/ent/user"
 	"github.com/rostermirror/rostermirror/ent/userrole"
 )
+
+// AppImportWhereInput represents a where input for filtering AppImport queries.
+type AppImportWhereInput struct {
+	Predicates []predicate.AppImport  `json:"-"`
+	Not        *AppImportWhereInput   `json:"not,omitempty"`
+	Or         []*AppImportWhereInput `json:"or,omitempty"`
+	And        []*AppImportWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "district_id" field predicates.
+	DistrictID             *string  `json:"districtID,omitempty"`
+	DistrictIDNEQ          *string  `json:"districtIDNEQ,omitempty"`
+	DistrictIDIn           []string `json:"districtIDIn,omitempty"`
+	DistrictIDNotIn        []string `json:"districtIDNotIn,omitempty"`
+	DistrictIDGT           *string  `json:"districtIDGT,omitempty"`
+	DistrictIDGTE          *string  `json:"districtIDGTE,omitempty"`
+	DistrictIDLT           *string  `json:"districtIDLT,omitempty"`
+	DistrictIDLTE          *string  `json:"districtIDLTE,omitempty"`
+	DistrictIDContains     *string  `json:"districtIDContains,omitempty"`
+	DistrictIDHasPrefix    *string  `json:"districtIDHasPrefix,omitempty"`
+	DistrictIDHasSuffix    *string  `json:"districtIDHasSuffix,omitempty"`
+	DistrictIDEqualFold    *string  `json:"districtIDEqualFold,omitempty"`
+	DistrictIDContainsFold *string  `json:"districtIDContainsFold,omitempty"`
+
+	// "type" field predicates.
+	Type      *appimport.Type  `json:"type,omitempty"`
+	TypeNEQ   *appimport.Type  `json:"typeNEQ,omitempty"`
+	TypeIn    []appimport.Type `json:"typeIn,omitempty"`
+	TypeNotIn []appimport.Type `json:"typeNotIn,omitempty"`
+
+	// "file_name" field predicates.
+	FileName             *string  `json:"fileName,omitempty"`
+	FileNameNEQ          *string  `json:"fileNameNEQ,omitempty"`
+	FileNameIn           []string `json:"fileNameIn,omitempty"`
+	FileNameNotIn        []string `json:"fileNameNotIn,omitempty"`
+	FileNameGT           *string  `json:"fileNameGT,omitempty"`
+	FileNameGTE          *string  `json:"fileNameGTE,omitempty"`
+	FileNameLT           *string  `json:"fileNameLT,omitempty"`
+	FileNameLTE          *string  `json:"fileNameLTE,omitempty"`
+	FileNameContains     *string  `json:"fileNameContains,omitempty"`
+	FileNameHasPrefix    *string  `json:"fileNameHasPrefix,omitempty"`
+	FileNameHasSuffix    *string  `json:"fileNameHasSuffix,omitempty"`
+	FileNameEqualFold    *string  `json:"fileNameEqualFold,omitempty"`
+	FileNameContainsFold *string  `json:"fileNameContainsFold,omitempty"`
+
+	// "id_column" field predicates.
+	IDColumn             *string  `json:"idColumn,omitempty"`
+	IDColumnNEQ          *string  `json:"idColumnNEQ,omitempty"`
+	IDColumnIn           []string `json:"idColumnIn,omitempty"`
+	IDColumnNotIn        []string `json:"idColumnNotIn,omitempty"`
+	IDColumnGT           *string  `json:"idColumnGT,omitempty"`
+	IDColumnGTE          *string  `json:"idColumnGTE,omitempty"`
+	IDColumnLT           *string  `json:"idColumnLT,omitempty"`
+	IDColumnLTE          *string  `json:"idColumnLTE,omitempty"`
+	IDColumnContains     *string  `json:"idColumnContains,omitempty"`
+	IDColumnHasPrefix    *string  `json:"idColumnHasPrefix,omitempty"`
+	IDColumnHasSuffix    *string  `json:"idColumnHasSuffix,omitempty"`
+	IDColumnEqualFold    *string  `json:"idColumnEqualFold,omitempty"`
+	IDColumnContainsFold *string  `json:"idColumnContainsFold,omitempty"`
+
+	// "records" field predicates.
+	Records      *int  `json:"records,omitempty"`
+	RecordsNEQ   *int  `json:"recordsNEQ,omitempty"`
+	RecordsIn    []int `json:"recordsIn,omitempty"`
+	RecordsNotIn []int `json:"recordsNotIn,omitempty"`
+	RecordsGT    *int  `json:"recordsGT,omitempty"`
+	RecordsGTE   *int  `json:"recordsGTE,omitempty"`
+	RecordsLT    *int  `json:"recordsLT,omitempty"`
+	RecordsLTE   *int  `json:"recordsLTE,omitempty"`
+
+	// "created" field predicates.
+	Created      *int  `json:"created,omitempty"`
+	CreatedNEQ   *int  `json:"createdNEQ,omitempty"`
+	CreatedIn    []int `json:"createdIn,omitempty"`
+	CreatedNotIn []int `json:"createdNotIn,omitempty"`
+	CreatedGT    *int  `json:"createdGT,omitempty"`
+	CreatedGTE   *int  `json:"createdGTE,omitempty"`
+	CreatedLT    *int  `json:"createdLT,omitempty"`
+	CreatedLTE   *int  `json:"createdLTE,omitempty"`
+
+	// "changed" field predicates.
+	Changed      *int  `json:"changed,omitempty"`
+	ChangedNEQ   *int  `json:"changedNEQ,omitempty"`
+	ChangedIn    []int `json:"changedIn,omitempty"`
+	ChangedNotIn []int `json:"changedNotIn,omitempty"`
+	ChangedGT    *int  `json:"changedGT,omitempty"`
+	ChangedGTE   *int  `json:"changedGTE,omitempty"`
+	ChangedLT    *int  `json:"changedLT,omitempty"`
+	ChangedLTE   *int  `json:"changedLTE,omitempty"`
+
+	// "unchanged" field predicates.
+	Unchanged      *int  `json:"unchanged,omitempty"`
+	UnchangedNEQ   *int  `json:"unchangedNEQ,omitempty"`
+	UnchangedIn    []int `json:"unchangedIn,omitempty"`
+	UnchangedNotIn []int `json:"unchangedNotIn,omitempty"`
+	UnchangedGT    *int  `json:"unchangedGT,omitempty"`
+	UnchangedGTE   *int  `json:"unchangedGTE,omitempty"`
+	UnchangedLT    *int  `json:"unchangedLT,omitempty"`
+	UnchangedLTE   *int  `json:"unchangedLTE,omitempty"`
+
+	// "missing" field predicates.
+	Missing      *int  `json:"missing,omitempty"`
+	MissingNEQ   *int  `json:"missingNEQ,omitempty"`
+	MissingIn    []int `json:"missingIn,omitempty"`
+	MissingNotIn []int `json:"missingNotIn,omitempty"`
+	MissingGT    *int  `json:"missingGT,omitempty"`
+	MissingGTE   *int  `json:"missingGTE,omitempty"`
+	MissingLT    *int  `json:"missingLT,omitempty"`
+	MissingLTE   *int  `json:"missingLTE,omitempty"`
+
+	// "matched" field predicates.
+	Matched      *int  `json:"matched,omitempty"`
+	MatchedNEQ   *int  `json:"matchedNEQ,omitempty"`
+	MatchedIn    []int `json:"matchedIn,omitempty"`
+	MatchedNotIn []int `json:"matchedNotIn,omitempty"`
+	MatchedGT    *int  `json:"matchedGT,omitempty"`
+	MatchedGTE   *int  `json:"matchedGTE,omitempty"`
+	MatchedLT    *int  `json:"matchedLT,omitempty"`
+	MatchedLTE   *int  `json:"matchedLTE,omitempty"`
+
+	// "suggested" field predicates.
+	Suggested      *int  `json:"suggested,omitempty"`
+	SuggestedNEQ   *int  `json:"suggestedNEQ,omitempty"`
+	SuggestedIn    []int `json:"suggestedIn,omitempty"`
+	SuggestedNotIn []int `json:"suggestedNotIn,omitempty"`
+	SuggestedGT    *int  `json:"suggestedGT,omitempty"`
+	SuggestedGTE   *int  `json:"suggestedGTE,omitempty"`
+	SuggestedLT    *int  `json:"suggestedLT,omitempty"`
+	SuggestedLTE   *int  `json:"suggestedLTE,omitempty"`
+
+	// "unmatched" field predicates.
+	Unmatched      *int  `json:"unmatched,omitempty"`
+	UnmatchedNEQ   *int  `json:"unmatchedNEQ,omitempty"`
+	UnmatchedIn    []int `json:"unmatchedIn,omitempty"`
+	UnmatchedNotIn []int `json:"unmatchedNotIn,omitempty"`
+	UnmatchedGT    *int  `json:"unmatchedGT,omitempty"`
+	UnmatchedGTE   *int  `json:"unmatchedGTE,omitempty"`
+	UnmatchedLT    *int  `json:"unmatchedLT,omitempty"`
+	UnmatchedLTE   *int  `json:"unmatchedLTE,omitempty"`
+
+	// "duplicate" field predicates.
+	Duplicate      *int  `json:"duplicate,omitempty"`
+	DuplicateNEQ   *int  `json:"duplicateNEQ,omitempty"`
+	DuplicateIn    []int `json:"duplicateIn,omitempty"`
+	DuplicateNotIn []int `json:"duplicateNotIn,omitempty"`
+	DuplicateGT    *int  `json:"duplicateGT,omitempty"`
+	DuplicateGTE   *int  `json:"duplicateGTE,omitempty"`
+	DuplicateLT    *int  `json:"duplicateLT,omitempty"`
+	DuplicateLTE   *int  `json:"duplicateLTE,omitempty"`
+
+	// "imported_by" field predicates.
+	ImportedBy             *string  `json:"importedBy,omitempty"`
+	ImportedByNEQ          *string  `json:"importedByNEQ,omitempty"`
+	ImportedByIn           []string `json:"importedByIn,omitempty"`
+	ImportedByNotIn        []string `json:"importedByNotIn,omitempty"`
+	ImportedByGT           *string  `json:"importedByGT,omitempty"`
+	ImportedByGTE          *string  `json:"importedByGTE,omitempty"`
+	ImportedByLT           *string  `json:"importedByLT,omitempty"`
+	ImportedByLTE          *string  `json:"importedByLTE,omitempty"`
+	ImportedByContains     *string  `json:"importedByContains,omitempty"`
+	ImportedByHasPrefix    *string  `json:"importedByHasPrefix,omitempty"`
+	ImportedByHasSuffix    *string  `json:"importedByHasSuffix,omitempty"`
+	ImportedByEqualFold    *string  `json:"importedByEqualFold,omitempty"`
+	ImportedByContainsFold *string  `json:"importedByContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *AppImportWhereInput) AddPredicates(predicates ...predicate.AppImport) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the AppImportWhereInput filter on the AppImportQuery builder.
+func (i *AppImportWhereInput) Filter(q *AppImportQuery) (*AppImportQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyAppImportWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyAppImportWhereInput is returned in case the AppImportWhereInput is empty.
+var ErrEmptyAppImportWhereInput = errors.New("ent: empty predicate AppImportWhereInput")
+
+// P returns a predicate for filtering appimports.
+// An error is returned if the input is empty or invalid.
+func (i *AppImportWhereInput) P() (predicate.AppImport, error) {
+	var predicates []predicate.AppImport
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, appimport.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.AppImport, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, appimport.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.AppImport, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, appimport.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, appimport.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, appimport.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, appimport.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, appimport.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, appimport.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, appimport.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, appimport.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, appimport.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, appimport.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, appimport.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.DistrictID != nil {
+		predicates = append(predicates, appimport.DistrictIDEQ(*i.DistrictID))
+	}
+	if i.DistrictIDNEQ != nil {
+		predicates = append(predicates, appimport.DistrictIDNEQ(*i.DistrictIDNEQ))
+	}
+	if len(i.DistrictIDIn) > 0 {
+		predicates = append(predicates, appimport.DistrictIDIn(i.DistrictIDIn...))
+	}
+	if len(i.DistrictIDNotIn) > 0 {
+		predicates = append(predicates, appimport.DistrictIDNotIn(i.DistrictIDNotIn...))
+	}
+	if i.DistrictIDGT != nil {
+		predicates = append(predicates, appimport.DistrictIDGT(*i.DistrictIDGT))
+	}
+	if i.DistrictIDGTE != nil {
+		predicates = append(predicates, appimport.DistrictIDGTE(*i.DistrictIDGTE))
+	}
+	if i.DistrictIDLT != nil {
+		predicates = append(predicates, appimport.DistrictIDLT(*i.DistrictIDLT))
+	}
+	if i.DistrictIDLTE != nil {
+		predicates = append(predicates, appimport.DistrictIDLTE(*i.DistrictIDLTE))
+	}
+	if i.DistrictIDContains != nil {
+		predicates = append(predicates, appimport.DistrictIDContains(*i.DistrictIDContains))
+	}
+	if i.DistrictIDHasPrefix != nil {
+		predicates = append(predicates, appimport.DistrictIDHasPrefix(*i.DistrictIDHasPrefix))
+	}
+	if i.DistrictIDHasSuffix != nil {
+		predicates = append(predicates, appimport.DistrictIDHasSuffix(*i.DistrictIDHasSuffix))
+	}
+	if i.DistrictIDEqualFold != nil {
+		predicates = append(predicates, appimport.DistrictIDEqualFold(*i.DistrictIDEqualFold))
+	}
+	if i.DistrictIDContainsFold != nil {
+		predicates = append(predicates, appimport.DistrictIDContainsFold(*i.DistrictIDContainsFold))
+	}
+	if i.Type != nil {
+		predicates = append(predicates, appimport.TypeEQ(*i.Type))
+	}
+	if i.TypeNEQ != nil {
+		predicates = append(predicates, appimport.TypeNEQ(*i.TypeNEQ))
+	}
+	if len(i.TypeIn) > 0 {
+		predicates = append(predicates, appimport.TypeIn(i.TypeIn...))
+	}
+	if len(i.TypeNotIn) > 0 {
+		predicates = append(predicates, appimport.TypeNotIn(i.TypeNotIn...))
+	}
+	if i.FileName != nil {
+		predicates = append(predicates, appimport.FileNameEQ(*i.FileName))
+	}
+	if i.FileNameNEQ != nil {
+		predicates = append(predicates, appimport.FileNameNEQ(*i.FileNameNEQ))
+	}
+	if len(i.FileNameIn) > 0 {
+		predicates = append(predicates, appimport.FileNameIn(i.FileNameIn...))
+	}
+	if len(i.FileNameNotIn) > 0 {
+		predicates = append(predicates, appimport.FileNameNotIn(i.FileNameNotIn...))
+	}
+	if i.FileNameGT != nil {
+		predicates = append(predicates, appimport.FileNameGT(*i.FileNameGT))
+	}
+	if i.FileNameGTE != nil {
+		predicates = append(predicates, appimport.FileNameGTE(*i.FileNameGTE))
+	}
+	if i.FileNameLT != nil {
+		predicates = append(predicates, appimport.FileNameLT(*i.FileNameLT))
+	}
+	if i.FileNameLTE != nil {
+		predicates = append(predicates, appimport.FileNameLTE(*i.FileNameLTE))
+	}
+	if i.FileNameContains != nil {
+		predicates = append(predicates, appimport.FileNameContains(*i.FileNameContains))
+	}
+	if i.FileNameHasPrefix != nil {
+		predicates = append(predicates, appimport.FileNameHasPrefix(*i.FileNameHasPrefix))
+	}
+	if i.FileNameHasSuffix != nil {
+		predicates = append(predicates, appimport.FileNameHasSuffix(*i.FileNameHasSuffix))
+	}
+	if i.FileNameEqualFold != nil {
+		predicates = append(predicates, appimport.FileNameEqualFold(*i.FileNameEqualFold))
+	}
+	if i.FileNameContainsFold != nil {
+		predicates = append(predicates, appimport.FileNameContainsFold(*i.FileNameContainsFold))
+	}
+	if i.IDColumn != nil {
+		predicates = append(predicates, appimport.IDColumnEQ(*i.IDColumn))
+	}
+	if i.IDColumnNEQ != nil {
+		predicates = append(predicates, appimport.IDColumnNEQ(*i.IDColumnNEQ))
+	}
+	if len(i.IDColumnIn) > 0 {
+		predicates = append(predicates, appimport.IDColumnIn(i.IDColumnIn...))
+	}
+	if len(i.IDColumnNotIn) > 0 {
+		predicates = append(predicates, appimport.IDColumnNotIn(i.IDColumnNotIn...))
+	}
+	if i.IDColumnGT != nil {
+		predicates = append(predicates, appimport.IDColumnGT(*i.IDColumnGT))
+	}
+	if i.IDColumnGTE != nil {
+		predicates = append(predicates, appimport.IDColumnGTE(*i.IDColumnGTE))
+	}
+	if i.IDColumnLT != nil {
+		predicates = append(predicates, appimport.IDColumnLT(*i.IDColumnLT))
+	}
+	if i.IDColumnLTE != nil {
+		predicates = append(predicates, appimport.IDColumnLTE(*i.IDColumnLTE))
+	}
+	if i.IDColumnContains != nil {
+		predicates = append(predicates, appimport.IDColumnContains(*i.IDColumnContains))
+	}
+	if i.IDColumnHasPrefix != nil {
+		predicates = append(predicates, appimport.IDColumnHasPrefix(*i.IDColumnHasPrefix))
+	}
+	if i.IDColumnHasSuffix != nil {
+		predicates = append(predicates, appimport.IDColumnHasSuffix(*i.IDColumnHasSuffix))
+	}
+	if i.IDColumnEqualFold != nil {
+		predicates = append(predicates, appimport.IDColumnEqualFold(*i.IDColumnEqualFold))
+	}
+	if i.IDColumnContainsFold != nil {
+		predicates = append(predicates, appimport.IDColumnContainsFold(*i.IDColumnContainsFold))
+	}
+	if i.Records != nil {
+		predicates = append(predicates, appimport.RecordsEQ(*i.Records))
+	}
+	if i.RecordsNEQ != nil {
+		predicates = append(predicates, appimport.RecordsNEQ(*i.RecordsNEQ))
+	}
+	if len(i.RecordsIn) > 0 {
+		predicates = append(predicates, appimport.RecordsIn(i.RecordsIn...))
+	}
+	if len(i.RecordsNotIn) > 0 {
+		predicates = append(predicates, appimport.RecordsNotIn(i.RecordsNotIn...))
+	}
+	if i.RecordsGT != nil {
+		predicates = append(predicates, appimport.RecordsGT(*i.RecordsGT))
+	}
+	if i.RecordsGTE != nil {
+		predicates = append(predicates, appimport.RecordsGTE(*i.RecordsGTE))
+	}
+	if i.RecordsLT != nil {
+		predicates = append(predicates, appimport.RecordsLT(*i.RecordsLT))
+	}
+	if i.RecordsLTE != nil {
+		predicates = append(predicates, appimport.RecordsLTE(*i.RecordsLTE))
+	}
+	if i.Created != nil {
+		predicates = append(predicates, appimport.CreatedEQ(*i.Created))
+	}
+	if i.CreatedNEQ != nil {
+		predicates = append(predicates, appimport.CreatedNEQ(*i.CreatedNEQ))
+	}
+	if len(i.CreatedIn) > 0 {
+		predicates = append(predicates, appimport.CreatedIn(i.CreatedIn...))
+	}
+	if len(i.CreatedNotIn) > 0 {
+		predicates = append(predicates, appimport.CreatedNotIn(i.CreatedNotIn...))
+	}
+	if i.CreatedGT != nil {
+		predicates = append(predicates, appimport.CreatedGT(*i.CreatedGT))
+	}
+	if i.CreatedGTE != nil {
+		predicates = append(predicates, appimport.CreatedGTE(*i.CreatedGTE))
+	}
+	if i.CreatedLT != nil {
+		predicates = append(predicates, appimport.CreatedLT(*i.CreatedLT))
+	}
+	if i.CreatedLTE != nil {
+		predicates = append(predicates, appimport.CreatedLTE(*i.CreatedLTE))
+	}
+	if i.Changed != nil {
+		predicates = append(predicates, appimport.ChangedEQ(*i.Changed))
+	}
+	if i.ChangedNEQ != nil {
+		predicates = append(predicates, appimport.ChangedNEQ(*i.ChangedNEQ))
+	}
+	if len(i.ChangedIn) > 0 {
+		predicates = append(predicates, appimport.ChangedIn(i.ChangedIn...))
+	}
+	if len(i.ChangedNotIn) > 0 {
+		predicates = append(predicates, appimport.ChangedNotIn(i.ChangedNotIn...))
+	}
+	if i.ChangedGT != nil {
+		predicates = append(predicates, appimport.ChangedGT(*i.ChangedGT))
+	}
+	if i.ChangedGTE != nil {
+		predicates = append(predicates, appimport.ChangedGTE(*i.ChangedGTE))
+	}
+	if i.ChangedLT != nil {
+		predicates = append(predicates, appimport.ChangedLT(*i.ChangedLT))
+	}
+	if i.ChangedLTE != nil {
+		predicates = append(predicates, appimport.ChangedLTE(*i.ChangedLTE))
+	}
+	if i.Unchanged != nil {
+		predicates = append(predicates, appimport.UnchangedEQ(*i.Unchanged))
+	}
+	if i.UnchangedNEQ != nil {
+		predicates = append(predicates, appimport.UnchangedNEQ(*i.UnchangedNEQ))
+	}
+	if len(i.UnchangedIn) > 0 {
+		predicates = append(predicates, appimport.UnchangedIn(i.UnchangedIn...))
+	}
+	if len(i.UnchangedNotIn) > 0 {
+		predicates = append(predicates, appimport.UnchangedNotIn(i.UnchangedNotIn...))
+	}
+	if i.UnchangedGT != nil {
+		predicates = append(predicates, appimport.UnchangedGT(*i.UnchangedGT))
+	}
+	if i.UnchangedGTE != nil {
+		predicates = append(predicates, appimport.UnchangedGTE(*i.UnchangedGTE))
+	}
+	if i.UnchangedLT != nil {
+		predicates = append(predicates, appimport.UnchangedLT(*i.UnchangedLT))
+	}
+	if i.UnchangedLTE != nil {
+		predicates = append(predicates, appimport.UnchangedLTE(*i.UnchangedLTE))
+	}
+	if i.Missing != nil {
+		predicates = append(predicates, appimport.MissingEQ(*i.Missing))
+	}
+	if i.MissingNEQ != nil {
+		predicates = append(predicates, appimport.MissingNEQ(*i.MissingNEQ))
+	}
+	if len(i.MissingIn) > 0 {
+		predicates = append(predicates, appimport.MissingIn(i.MissingIn...))
+	}
+	if len(i.MissingNotIn) > 0 {
+		predicates = append(predicates, appimport.MissingNotIn(i.MissingNotIn...))
+	}
+	if i.MissingGT != nil {
+		predicates = append(predicates, appimport.MissingGT(*i.MissingGT))
+	}
+	if i.MissingGTE != nil {
+		predicates = append(predicates, appimport.MissingGTE(*i.MissingGTE))
+	}
+	if i.MissingLT != nil {
+		predicates = append(predicates, appimport.MissingLT(*i.MissingLT))
+	}
+	if i.MissingLTE != nil {
+		predicates = append(predicates, appimport.MissingLTE(*i.MissingLTE))
+	}
+	if i.Matched != nil {
+		predicates = append(predicates, appimport.MatchedEQ(*i.Matched))
+	}
+	if i.MatchedNEQ != nil {
+		predicates = append(predicates, appimport.MatchedNEQ(*i.MatchedNEQ))
+	}
+	if len(i.MatchedIn) > 0 {
+		predicates = append(predicates, appimport.MatchedIn(i.MatchedIn...))
+	}
+	if len(i.MatchedNotIn) > 0 {
+		predicates = append(predicates, appimport.MatchedNotIn(i.MatchedNotIn...))
+	}
+	if i.MatchedGT != nil {
+		predicates = append(predicates, appimport.MatchedGT(*i.MatchedGT))
+	}
+	if i.MatchedGTE != nil {
+		predicates = append(predicates, appimport.MatchedGTE(*i.MatchedGTE))
+	}
+	if i.MatchedLT != nil {
+		predicates = append(predicates, appimport.MatchedLT(*i.MatchedLT))
+	}
+	if i.MatchedLTE != nil {
+		predicates = append(predicates, appimport.MatchedLTE(*i.MatchedLTE))
+	}
+	if i.Suggested != nil {
+		predicates = append(predicates, appimport.SuggestedEQ(*i.Suggested))
+	}
+	if i.SuggestedNEQ != nil {
+		predicates = append(predicates, appimport.SuggestedNEQ(*i.SuggestedNEQ))
+	}
+	if len(i.SuggestedIn) > 0 {
+		predicates = append(predicates, appimport.SuggestedIn(i.SuggestedIn...))
+	}
+	if len(i.SuggestedNotIn) > 0 {
+		predicates = append(predicates, appimport.SuggestedNotIn(i.SuggestedNotIn...))
+	}
+	if i.SuggestedGT != nil {
+		predicates = append(predicates, appimport.SuggestedGT(*i.SuggestedGT))
+	}
+	if i.SuggestedGTE != nil {
+		predicates = append(predicates, appimport.SuggestedGTE(*i.SuggestedGTE))
+	}
+	if i.SuggestedLT != nil {
+		predicates = append(predicates, appimport.SuggestedLT(*i.SuggestedLT))
+	}
+	if i.SuggestedLTE != nil {
+		predicates = append(predicates, appimport.SuggestedLTE(*i.SuggestedLTE))
+	}
+	if i.Unmatched != nil {
+		predicates = append(predicates, appimport.UnmatchedEQ(*i.Unmatched))
+	}
+	if i.UnmatchedNEQ != nil {
+		predicates = append(predicates, appimport.UnmatchedNEQ(*i.UnmatchedNEQ))
+	}
+	if len(i.UnmatchedIn) > 0 {
+		predicates = append(predicates, appimport.UnmatchedIn(i.UnmatchedIn...))
+	}
+	if len(i.UnmatchedNotIn) > 0 {
+		predicates = append(predicates, appimport.UnmatchedNotIn(i.UnmatchedNotIn...))
+	}
+	if i.UnmatchedGT != nil {
+		predicates = append(predicates, appimport.UnmatchedGT(*i.UnmatchedGT))
+	}
+	if i.UnmatchedGTE != nil {
+		predicates = append(predicates, appimport.UnmatchedGTE(*i.UnmatchedGTE))
+	}
+	if i.UnmatchedLT != nil {
+		predicates = append(predicates, appimport.UnmatchedLT(*i.UnmatchedLT))
+	}
+	if i.UnmatchedLTE != nil {
+		predicates = append(predicates, appimport.UnmatchedLTE(*i.UnmatchedLTE))
+	}
+	if i.Duplicate != nil {
+		predicates = append(predicates, appimport.DuplicateEQ(*i.Duplicate))
+	}
+	if i.DuplicateNEQ != nil {
+		predicates = append(predicates, appimport.DuplicateNEQ(*i.DuplicateNEQ))
+	}
+	if len(i.DuplicateIn) > 0 {
+		predicates = append(predicates, appimport.DuplicateIn(i.DuplicateIn...))
+	}
+	if len(i.DuplicateNotIn) > 0 {
+		predicates = append(predicates, appimport.DuplicateNotIn(i.DuplicateNotIn...))
+	}
+	if i.DuplicateGT != nil {
+		predicates = append(predicates, appimport.DuplicateGT(*i.DuplicateGT))
+	}
+	if i.DuplicateGTE != nil {
+		predicates = append(predicates, appimport.DuplicateGTE(*i.DuplicateGTE))
+	}
+	if i.DuplicateLT != nil {
+		predicates = append(predicates, appimport.DuplicateLT(*i.DuplicateLT))
+	}
+	if i.DuplicateLTE != nil {
+		predicates = append(predicates, appimport.DuplicateLTE(*i.DuplicateLTE))
+	}
+	if i.ImportedBy != nil {
+		predicates = append(predicates, appimport.ImportedByEQ(*i.ImportedBy))
+	}
+	if i.ImportedByNEQ != nil {
+		predicates = append(predicates, appimport.ImportedByNEQ(*i.ImportedByNEQ))
+	}
+	if len(i.ImportedByIn) > 0 {
+		predicates = append(predicates, appimport.ImportedByIn(i.ImportedByIn...))
+	}
+	if len(i.ImportedByNotIn) > 0 {
+		predicates = append(predicates, appimport.ImportedByNotIn(i.ImportedByNotIn...))
+	}
+	if i.ImportedByGT != nil {
+		predicates = append(predicates, appimport.ImportedByGT(*i.ImportedByGT))
+	}
+	if i.ImportedByGTE != nil {
+		predicates = append(predicates, appimport.ImportedByGTE(*i.ImportedByGTE))
+	}
+	if i.ImportedByLT != nil {
+		predicates = append(predicates, appimport.ImportedByLT(*i.ImportedByLT))
+	}
+	if i.ImportedByLTE != nil {
+		predicates = append(predicates, appimport.ImportedByLTE(*i.ImportedByLTE))
+	}
+	if i.ImportedByContains != nil {
+		predicates = append(predicates, appimport.ImportedByContains(*i.ImportedByContains))
+	}
+	if i.ImportedByHasPrefix != nil {
+		predicates = append(predicates, appimport.ImportedByHasPrefix(*i.ImportedByHasPrefix))
+	}
+	if i.ImportedByHasSuffix != nil {
+		predicates = append(predicates, appimport.ImportedByHasSuffix(*i.ImportedByHasSuffix))
+	}
+	if i.ImportedByEqualFold != nil {
+		predicates = append(predicates, appimport.ImportedByEqualFold(*i.ImportedByEqualFold))
+	}
+	if i.ImportedByContainsFold != nil {
+		predicates = append(predicates, appimport.ImportedByContainsFold(*i.ImportedByContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, appimport.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, appimport.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, appimport.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, appimport.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, appimport.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, appimport.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, appimport.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, appimport.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyAppImportWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return appimport.And(predicates...), nil
+	}
+}
+
+// AppRecordWhereInput represents a where input for filtering AppRecord queries.
+type AppRecordWhereInput struct {
+	Predicates []predicate.AppRecord  `json:"-"`
+	Not        *AppRecordWhereInput   `json:"not,omitempty"`
+	Or         []*AppRecordWhereInput `json:"or,omitempty"`
+	And        []*AppRecordWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "district_id" field predicates.
+	DistrictID             *string  `json:"districtID,omitempty"`
+	DistrictIDNEQ          *string  `json:"districtIDNEQ,omitempty"`
+	DistrictIDIn           []string `json:"districtIDIn,omitempty"`
+	DistrictIDNotIn        []string `json:"districtIDNotIn,omitempty"`
+	DistrictIDGT           *string  `json:"districtIDGT,omitempty"`
+	DistrictIDGTE          *string  `json:"districtIDGTE,omitempty"`
+	DistrictIDLT           *string  `json:"districtIDLT,omitempty"`
+	DistrictIDLTE          *string  `json:"districtIDLTE,omitempty"`
+	DistrictIDContains     *string  `json:"districtIDContains,omitempty"`
+	DistrictIDHasPrefix    *string  `json:"districtIDHasPrefix,omitempty"`
+	DistrictIDHasSuffix    *string  `json:"districtIDHasSuffix,omitempty"`
+	DistrictIDEqualFold    *string  `json:"districtIDEqualFold,omitempty"`
+	DistrictIDContainsFold *string  `json:"districtIDContainsFold,omitempty"`
+
+	// "type" field predicates.
+	Type      *apprecord.Type  `json:"type,omitempty"`
+	TypeNEQ   *apprecord.Type  `json:"typeNEQ,omitempty"`
+	TypeIn    []apprecord.Type `json:"typeIn,omitempty"`
+	TypeNotIn []apprecord.Type `json:"typeNotIn,omitempty"`
+
+	// "external_id" field predicates.
+	ExternalID             *string  `json:"externalID,omitempty"`
+	ExternalIDNEQ          *string  `json:"externalIDNEQ,omitempty"`
+	ExternalIDIn           []string `json:"externalIDIn,omitempty"`
+	ExternalIDNotIn        []string `json:"externalIDNotIn,omitempty"`
+	ExternalIDGT           *string  `json:"externalIDGT,omitempty"`
+	ExternalIDGTE          *string  `json:"externalIDGTE,omitempty"`
+	ExternalIDLT           *string  `json:"externalIDLT,omitempty"`
+	ExternalIDLTE          *string  `json:"externalIDLTE,omitempty"`
+	ExternalIDContains     *string  `json:"externalIDContains,omitempty"`
+	ExternalIDHasPrefix    *string  `json:"externalIDHasPrefix,omitempty"`
+	ExternalIDHasSuffix    *string  `json:"externalIDHasSuffix,omitempty"`
+	ExternalIDEqualFold    *string  `json:"externalIDEqualFold,omitempty"`
+	ExternalIDContainsFold *string  `json:"externalIDContainsFold,omitempty"`
+
+	// "status" field predicates.
+	Status      *apprecord.Status  `json:"status,omitempty"`
+	StatusNEQ   *apprecord.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []apprecord.Status `json:"statusIn,omitempty"`
+	StatusNotIn []apprecord.Status `json:"statusNotIn,omitempty"`
+
+	// "clever_id" field predicates.
+	CleverID             *string  `json:"cleverID,omitempty"`
+	CleverIDNEQ          *string  `json:"cleverIDNEQ,omitempty"`
+	CleverIDIn           []string `json:"cleverIDIn,omitempty"`
+	CleverIDNotIn        []string `json:"cleverIDNotIn,omitempty"`
+	CleverIDGT           *string  `json:"cleverIDGT,omitempty"`
+	CleverIDGTE          *string  `json:"cleverIDGTE,omitempty"`
+	CleverIDLT           *string  `json:"cleverIDLT,omitempty"`
+	CleverIDLTE          *string  `json:"cleverIDLTE,omitempty"`
+	CleverIDContains     *string  `json:"cleverIDContains,omitempty"`
+	CleverIDHasPrefix    *string  `json:"cleverIDHasPrefix,omitempty"`
+	CleverIDHasSuffix    *string  `json:"cleverIDHasSuffix,omitempty"`
+	CleverIDIsNil        bool     `json:"cleverIDIsNil,omitempty"`
+	CleverIDNotNil       bool     `json:"cleverIDNotNil,omitempty"`
+	CleverIDEqualFold    *string  `json:"cleverIDEqualFold,omitempty"`
+	CleverIDContainsFold *string  `json:"cleverIDContainsFold,omitempty"`
+
+	// "method" field predicates.
+	Method             *string  `json:"method,omitempty"`
+	MethodNEQ          *string  `json:"methodNEQ,omitempty"`
+	MethodIn           []string `json:"methodIn,omitempty"`
+	MethodNotIn        []string `json:"methodNotIn,omitempty"`
+	MethodGT           *string  `json:"methodGT,omitempty"`
+	MethodGTE          *string  `json:"methodGTE,omitempty"`
+	MethodLT           *string  `json:"methodLT,omitempty"`
+	MethodLTE          *string  `json:"methodLTE,omitempty"`
+	MethodContains     *string  `json:"methodContains,omitempty"`
+	MethodHasPrefix    *string  `json:"methodHasPrefix,omitempty"`
+	MethodHasSuffix    *string  `json:"methodHasSuffix,omitempty"`
+	MethodEqualFold    *string  `json:"methodEqualFold,omitempty"`
+	MethodContainsFold *string  `json:"methodContainsFold,omitempty"`
+
+	// "score" field predicates.
+	Score      *float64  `json:"score,omitempty"`
+	ScoreNEQ   *float64  `json:"scoreNEQ,omitempty"`
+	ScoreIn    []float64 `json:"scoreIn,omitempty"`
+	ScoreNotIn []float64 `json:"scoreNotIn,omitempty"`
+	ScoreGT    *float64  `json:"scoreGT,omitempty"`
+	ScoreGTE   *float64  `json:"scoreGTE,omitempty"`
+	ScoreLT    *float64  `json:"scoreLT,omitempty"`
+	ScoreLTE   *float64  `json:"scoreLTE,omitempty"`
+
+	// "explanation" field predicates.
+	Explanation             *string  `json:"explanation,omitempty"`
+	ExplanationNEQ          *string  `json:"explanationNEQ,omitempty"`
+	ExplanationIn           []string `json:"explanationIn,omitempty"`
+	ExplanationNotIn        []string `json:"explanationNotIn,omitempty"`
+	ExplanationGT           *string  `json:"explanationGT,omitempty"`
+	ExplanationGTE          *string  `json:"explanationGTE,omitempty"`
+	ExplanationLT           *string  `json:"explanationLT,omitempty"`
+	ExplanationLTE          *string  `json:"explanationLTE,omitempty"`
+	ExplanationContains     *string  `json:"explanationContains,omitempty"`
+	ExplanationHasPrefix    *string  `json:"explanationHasPrefix,omitempty"`
+	ExplanationHasSuffix    *string  `json:"explanationHasSuffix,omitempty"`
+	ExplanationEqualFold    *string  `json:"explanationEqualFold,omitempty"`
+	ExplanationContainsFold *string  `json:"explanationContainsFold,omitempty"`
+
+	// "decided_by" field predicates.
+	DecidedBy             *string  `json:"decidedBy,omitempty"`
+	DecidedByNEQ          *string  `json:"decidedByNEQ,omitempty"`
+	DecidedByIn           []string `json:"decidedByIn,omitempty"`
+	DecidedByNotIn        []string `json:"decidedByNotIn,omitempty"`
+	DecidedByGT           *string  `json:"decidedByGT,omitempty"`
+	DecidedByGTE          *string  `json:"decidedByGTE,omitempty"`
+	DecidedByLT           *string  `json:"decidedByLT,omitempty"`
+	DecidedByLTE          *string  `json:"decidedByLTE,omitempty"`
+	DecidedByContains     *string  `json:"decidedByContains,omitempty"`
+	DecidedByHasPrefix    *string  `json:"decidedByHasPrefix,omitempty"`
+	DecidedByHasSuffix    *string  `json:"decidedByHasSuffix,omitempty"`
+	DecidedByEqualFold    *string  `json:"decidedByEqualFold,omitempty"`
+	DecidedByContainsFold *string  `json:"decidedByContainsFold,omitempty"`
+
+	// "decided_at" field predicates.
+	DecidedAt       *time.Time  `json:"decidedAt,omitempty"`
+	DecidedAtNEQ    *time.Time  `json:"decidedAtNEQ,omitempty"`
+	DecidedAtIn     []time.Time `json:"decidedAtIn,omitempty"`
+	DecidedAtNotIn  []time.Time `json:"decidedAtNotIn,omitempty"`
+	DecidedAtGT     *time.Time  `json:"decidedAtGT,omitempty"`
+	DecidedAtGTE    *time.Time  `json:"decidedAtGTE,omitempty"`
+	DecidedAtLT     *time.Time  `json:"decidedAtLT,omitempty"`
+	DecidedAtLTE    *time.Time  `json:"decidedAtLTE,omitempty"`
+	DecidedAtIsNil  bool        `json:"decidedAtIsNil,omitempty"`
+	DecidedAtNotNil bool        `json:"decidedAtNotNil,omitempty"`
+
+	// "missing_since" field predicates.
+	MissingSince       *time.Time  `json:"missingSince,omitempty"`
+	MissingSinceNEQ    *time.Time  `json:"missingSinceNEQ,omitempty"`
+	MissingSinceIn     []time.Time `json:"missingSinceIn,omitempty"`
+	MissingSinceNotIn  []time.Time `json:"missingSinceNotIn,omitempty"`
+	MissingSinceGT     *time.Time  `json:"missingSinceGT,omitempty"`
+	MissingSinceGTE    *time.Time  `json:"missingSinceGTE,omitempty"`
+	MissingSinceLT     *time.Time  `json:"missingSinceLT,omitempty"`
+	MissingSinceLTE    *time.Time  `json:"missingSinceLTE,omitempty"`
+	MissingSinceIsNil  bool        `json:"missingSinceIsNil,omitempty"`
+	MissingSinceNotNil bool        `json:"missingSinceNotNil,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "suggestions" edge predicates.
+	HasSuggestions     *bool                        `json:"hasSuggestions,omitempty"`
+	HasSuggestionsWith []*MatchSuggestionWhereInput `json:"hasSuggestionsWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *AppRecordWhereInput) AddPredicates(predicates ...predicate.AppRecord) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the AppRecordWhereInput filter on the AppRecordQuery builder.
+func (i *AppRecordWhereInput) Filter(q *AppRecordQuery) (*AppRecordQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyAppRecordWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyAppRecordWhereInput is returned in case the AppRecordWhereInput is empty.
+var ErrEmptyAppRecordWhereInput = errors.New("ent: empty predicate AppRecordWhereInput")
+
+// P returns a predicate for filtering apprecords.
+// An error is returned if the input is empty or invalid.
+func (i *AppRecordWhereInput) P() (predicate.AppRecord, error) {
+	var predicates []predicate.AppRecord
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, apprecord.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.AppRecord, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, apprecord.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.AppRecord, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, apprecord.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, apprecord.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, apprecord.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, apprecord.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, apprecord.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, apprecord.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, apprecord.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, apprecord.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, apprecord.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, apprecord.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, apprecord.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.DistrictID != nil {
+		predicates = append(predicates, apprecord.DistrictIDEQ(*i.DistrictID))
+	}
+	if i.DistrictIDNEQ != nil {
+		predicates = append(predicates, apprecord.DistrictIDNEQ(*i.DistrictIDNEQ))
+	}
+	if len(i.DistrictIDIn) > 0 {
+		predicates = append(predicates, apprecord.DistrictIDIn(i.DistrictIDIn...))
+	}
+	if len(i.DistrictIDNotIn) > 0 {
+		predicates = append(predicates, apprecord.DistrictIDNotIn(i.DistrictIDNotIn...))
+	}
+	if i.DistrictIDGT != nil {
+		predicates = append(predicates, apprecord.DistrictIDGT(*i.DistrictIDGT))
+	}
+	if i.DistrictIDGTE != nil {
+		predicates = append(predicates, apprecord.DistrictIDGTE(*i.DistrictIDGTE))
+	}
+	if i.DistrictIDLT != nil {
+		predicates = append(predicates, apprecord.DistrictIDLT(*i.DistrictIDLT))
+	}
+	if i.DistrictIDLTE != nil {
+		predicates = append(predicates, apprecord.DistrictIDLTE(*i.DistrictIDLTE))
+	}
+	if i.DistrictIDContains != nil {
+		predicates = append(predicates, apprecord.DistrictIDContains(*i.DistrictIDContains))
+	}
+	if i.DistrictIDHasPrefix != nil {
+		predicates = append(predicates, apprecord.DistrictIDHasPrefix(*i.DistrictIDHasPrefix))
+	}
+	if i.DistrictIDHasSuffix != nil {
+		predicates = append(predicates, apprecord.DistrictIDHasSuffix(*i.DistrictIDHasSuffix))
+	}
+	if i.DistrictIDEqualFold != nil {
+		predicates = append(predicates, apprecord.DistrictIDEqualFold(*i.DistrictIDEqualFold))
+	}
+	if i.DistrictIDContainsFold != nil {
+		predicates = append(predicates, apprecord.DistrictIDContainsFold(*i.DistrictIDContainsFold))
+	}
+	if i.Type != nil {
+		predicates = append(predicates, apprecord.TypeEQ(*i.Type))
+	}
+	if i.TypeNEQ != nil {
+		predicates = append(predicates, apprecord.TypeNEQ(*i.TypeNEQ))
+	}
+	if len(i.TypeIn) > 0 {
+		predicates = append(predicates, apprecord.TypeIn(i.TypeIn...))
+	}
+	if len(i.TypeNotIn) > 0 {
+		predicates = append(predicates, apprecord.TypeNotIn(i.TypeNotIn...))
+	}
+	if i.ExternalID != nil {
+		predicates = append(predicates, apprecord.ExternalIDEQ(*i.ExternalID))
+	}
+	if i.ExternalIDNEQ != nil {
+		predicates = append(predicates, apprecord.ExternalIDNEQ(*i.ExternalIDNEQ))
+	}
+	if len(i.ExternalIDIn) > 0 {
+		predicates = append(predicates, apprecord.ExternalIDIn(i.ExternalIDIn...))
+	}
+	if len(i.ExternalIDNotIn) > 0 {
+		predicates = append(predicates, apprecord.ExternalIDNotIn(i.ExternalIDNotIn...))
+	}
+	if i.ExternalIDGT != nil {
+		predicates = append(predicates, apprecord.ExternalIDGT(*i.ExternalIDGT))
+	}
+	if i.ExternalIDGTE != nil {
+		predicates = append(predicates, apprecord.ExternalIDGTE(*i.ExternalIDGTE))
+	}
+	if i.ExternalIDLT != nil {
+		predicates = append(predicates, apprecord.ExternalIDLT(*i.ExternalIDLT))
+	}
+	if i.ExternalIDLTE != nil {
+		predicates = append(predicates, apprecord.ExternalIDLTE(*i.ExternalIDLTE))
+	}
+	if i.ExternalIDContains != nil {
+		predicates = append(predicates, apprecord.ExternalIDContains(*i.ExternalIDContains))
+	}
+	if i.ExternalIDHasPrefix != nil {
+		predicates = append(predicates, apprecord.ExternalIDHasPrefix(*i.ExternalIDHasPrefix))
+	}
+	if i.ExternalIDHasSuffix != nil {
+		predicates = append(predicates, apprecord.ExternalIDHasSuffix(*i.ExternalIDHasSuffix))
+	}
+	if i.ExternalIDEqualFold != nil {
+		predicates = append(predicates, apprecord.ExternalIDEqualFold(*i.ExternalIDEqualFold))
+	}
+	if i.ExternalIDContainsFold != nil {
+		predicates = append(predicates, apprecord.ExternalIDContainsFold(*i.ExternalIDContainsFold))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, apprecord.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, apprecord.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, apprecord.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, apprecord.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.CleverID != nil {
+		predicates = append(predicates, apprecord.CleverIDEQ(*i.CleverID))
+	}
+	if i.CleverIDNEQ != nil {
+		predicates = append(predicates, apprecord.CleverIDNEQ(*i.CleverIDNEQ))
+	}
+	if len(i.CleverIDIn) > 0 {
+		predicates = append(predicates, apprecord.CleverIDIn(i.CleverIDIn...))
+	}
+	if len(i.CleverIDNotIn) > 0 {
+		predicates = append(predicates, apprecord.CleverIDNotIn(i.CleverIDNotIn...))
+	}
+	if i.CleverIDGT != nil {
+		predicates = append(predicates, apprecord.CleverIDGT(*i.CleverIDGT))
+	}
+	if i.CleverIDGTE != nil {
+		predicates = append(predicates, apprecord.CleverIDGTE(*i.CleverIDGTE))
+	}
+	if i.CleverIDLT != nil {
+		predicates = append(predicates, apprecord.CleverIDLT(*i.CleverIDLT))
+	}
+	if i.CleverIDLTE != nil {
+		predicates = append(predicates, apprecord.CleverIDLTE(*i.CleverIDLTE))
+	}
+	if i.CleverIDContains != nil {
+		predicates = append(predicates, apprecord.CleverIDContains(*i.CleverIDContains))
+	}
+	if i.CleverIDHasPrefix != nil {
+		predicates = append(predicates, apprecord.CleverIDHasPrefix(*i.CleverIDHasPrefix))
+	}
+	if i.CleverIDHasSuffix != nil {
+		predicates = append(predicates, apprecord.CleverIDHasSuffix(*i.CleverIDHasSuffix))
+	}
+	if i.CleverIDIsNil {
+		predicates = append(predicates, apprecord.CleverIDIsNil())
+	}
+	if i.CleverIDNotNil {
+		predicates = append(predicates, apprecord.CleverIDNotNil())
+	}
+	if i.CleverIDEqualFold != nil {
+		predicates = append(predicates, apprecord.CleverIDEqualFold(*i.CleverIDEqualFold))
+	}
+	if i.CleverIDContainsFold != nil {
+		predicates = append(predicates, apprecord.CleverIDContainsFold(*i.CleverIDContainsFold))
+	}
+	if i.Method != nil {
+		predicates = append(predicates, apprecord.MethodEQ(*i.Method))
+	}
+	if i.MethodNEQ != nil {
+		predicates = append(predicates, apprecord.MethodNEQ(*i.MethodNEQ))
+	}
+	if len(i.MethodIn) > 0 {
+		predicates = append(predicates, apprecord.MethodIn(i.MethodIn...))
+	}
+	if len(i.MethodNotIn) > 0 {
+		predicates = append(predicates, apprecord.MethodNotIn(i.MethodNotIn...))
+	}
+	if i.MethodGT != nil {
+		predicates = append(predicates, apprecord.MethodGT(*i.MethodGT))
+	}
+	if i.MethodGTE != nil {
+		predicates = append(predicates, apprecord.MethodGTE(*i.MethodGTE))
+	}
+	if i.MethodLT != nil {
+		predicates = append(predicates, apprecord.MethodLT(*i.MethodLT))
+	}
+	if i.MethodLTE != nil {
+		predicates = append(predicates, apprecord.MethodLTE(*i.MethodLTE))
+	}
+	if i.MethodContains != nil {
+		predicates = append(predicates, apprecord.MethodContains(*i.MethodContains))
+	}
+	if i.MethodHasPrefix != nil {
+		predicates = append(predicates, apprecord.MethodHasPrefix(*i.MethodHasPrefix))
+	}
+	if i.MethodHasSuffix != nil {
+		predicates = append(predicates, apprecord.MethodHasSuffix(*i.MethodHasSuffix))
+	}
+	if i.MethodEqualFold != nil {
+		predicates = append(predicates, apprecord.MethodEqualFold(*i.MethodEqualFold))
+	}
+	if i.MethodContainsFold != nil {
+		predicates = append(predicates, apprecord.MethodContainsFold(*i.MethodContainsFold))
+	}
+	if i.Score != nil {
+		predicates = append(predicates, apprecord.ScoreEQ(*i.Score))
+	}
+	if i.ScoreNEQ != nil {
+		predicates = append(predicates, apprecord.ScoreNEQ(*i.ScoreNEQ))
+	}
+	if len(i.ScoreIn) > 0 {
+		predicates = append(predicates, apprecord.ScoreIn(i.ScoreIn...))
+	}
+	if len(i.ScoreNotIn) > 0 {
+		predicates = append(predicates, apprecord.ScoreNotIn(i.ScoreNotIn...))
+	}
+	if i.ScoreGT != nil {
+		predicates = append(predicates, apprecord.ScoreGT(*i.ScoreGT))
+	}
+	if i.ScoreGTE != nil {
+		predicates = append(predicates, apprecord.ScoreGTE(*i.ScoreGTE))
+	}
+	if i.ScoreLT != nil {
+		predicates = append(predicates, apprecord.ScoreLT(*i.ScoreLT))
+	}
+	if i.ScoreLTE != nil {
+		predicates = append(predicates, apprecord.ScoreLTE(*i.ScoreLTE))
+	}
+	if i.Explanation != nil {
+		predicates = append(predicates, apprecord.ExplanationEQ(*i.Explanation))
+	}
+	if i.ExplanationNEQ != nil {
+		predicates = append(predicates, apprecord.ExplanationNEQ(*i.ExplanationNEQ))
+	}
+	if len(i.ExplanationIn) > 0 {
+		predicates = append(predicates, apprecord.ExplanationIn(i.ExplanationIn...))
+	}
+	if len(i.ExplanationNotIn) > 0 {
+		predicates = append(predicates, apprecord.ExplanationNotIn(i.ExplanationNotIn...))
+	}
+	if i.ExplanationGT != nil {
+		predicates = append(predicates, apprecord.ExplanationGT(*i.ExplanationGT))
+	}
+	if i.ExplanationGTE != nil {
+		predicates = append(predicates, apprecord.ExplanationGTE(*i.ExplanationGTE))
+	}
+	if i.ExplanationLT != nil {
+		predicates = append(predicates, apprecord.ExplanationLT(*i.ExplanationLT))
+	}
+	if i.ExplanationLTE != nil {
+		predicates = append(predicates, apprecord.ExplanationLTE(*i.ExplanationLTE))
+	}
+	if i.ExplanationContains != nil {
+		predicates = append(predicates, apprecord.ExplanationContains(*i.ExplanationContains))
+	}
+	if i.ExplanationHasPrefix != nil {
+		predicates = append(predicates, apprecord.ExplanationHasPrefix(*i.ExplanationHasPrefix))
+	}
+	if i.ExplanationHasSuffix != nil {
+		predicates = append(predicates, apprecord.ExplanationHasSuffix(*i.ExplanationHasSuffix))
+	}
+	if i.ExplanationEqualFold != nil {
+		predicates = append(predicates, apprecord.ExplanationEqualFold(*i.ExplanationEqualFold))
+	}
+	if i.ExplanationContainsFold != nil {
+		predicates = append(predicates, apprecord.ExplanationContainsFold(*i.ExplanationContainsFold))
+	}
+	if i.DecidedBy != nil {
+		predicates = append(predicates, apprecord.DecidedByEQ(*i.DecidedBy))
+	}
+	if i.DecidedByNEQ != nil {
+		predicates = append(predicates, apprecord.DecidedByNEQ(*i.DecidedByNEQ))
+	}
+	if len(i.DecidedByIn) > 0 {
+		predicates = append(predicates, apprecord.DecidedByIn(i.DecidedByIn...))
+	}
+	if len(i.DecidedByNotIn) > 0 {
+		predicates = append(predicates, apprecord.DecidedByNotIn(i.DecidedByNotIn...))
+	}
+	if i.DecidedByGT != nil {
+		predicates = append(predicates, apprecord.DecidedByGT(*i.DecidedByGT))
+	}
+	if i.DecidedByGTE != nil {
+		predicates = append(predicates, apprecord.DecidedByGTE(*i.DecidedByGTE))
+	}
+	if i.DecidedByLT != nil {
+		predicates = append(predicates, apprecord.DecidedByLT(*i.DecidedByLT))
+	}
+	if i.DecidedByLTE != nil {
+		predicates = append(predicates, apprecord.DecidedByLTE(*i.DecidedByLTE))
+	}
+	if i.DecidedByContains != nil {
+		predicates = append(predicates, apprecord.DecidedByContains(*i.DecidedByContains))
+	}
+	if i.DecidedByHasPrefix != nil {
+		predicates = append(predicates, apprecord.DecidedByHasPrefix(*i.DecidedByHasPrefix))
+	}
+	if i.DecidedByHasSuffix != nil {
+		predicates = append(predicates, apprecord.DecidedByHasSuffix(*i.DecidedByHasSuffix))
+	}
+	if i.DecidedByEqualFold != nil {
+		predicates = append(predicates, apprecord.DecidedByEqualFold(*i.DecidedByEqualFold))
+	}
+	if i.DecidedByContainsFold != nil {
+		predicates = append(predicates, apprecord.DecidedByContainsFold(*i.DecidedByContainsFold))
+	}
+	if i.DecidedAt != nil {
+		predicates = append(predicates, apprecord.DecidedAtEQ(*i.DecidedAt))
+	}
+	if i.DecidedAtNEQ != nil {
+		predicates = append(predicates, apprecord.DecidedAtNEQ(*i.DecidedAtNEQ))
+	}
+	if len(i.DecidedAtIn) > 0 {
+		predicates = append(predicates, apprecord.DecidedAtIn(i.DecidedAtIn...))
+	}
+	if len(i.DecidedAtNotIn) > 0 {
+		predicates = append(predicates, apprecord.DecidedAtNotIn(i.DecidedAtNotIn...))
+	}
+	if i.DecidedAtGT != nil {
+		predicates = append(predicates, apprecord.DecidedAtGT(*i.DecidedAtGT))
+	}
+	if i.DecidedAtGTE != nil {
+		predicates = append(predicates, apprecord.DecidedAtGTE(*i.DecidedAtGTE))
+	}
+	if i.DecidedAtLT != nil {
+		predicates = append(predicates, apprecord.DecidedAtLT(*i.DecidedAtLT))
+	}
+	if i.DecidedAtLTE != nil {
+		predicates = append(predicates, apprecord.DecidedAtLTE(*i.DecidedAtLTE))
+	}
+	if i.DecidedAtIsNil {
+		predicates = append(predicates, apprecord.DecidedAtIsNil())
+	}
+	if i.DecidedAtNotNil {
+		predicates = append(predicates, apprecord.DecidedAtNotNil())
+	}
+	if i.MissingSince != nil {
+		predicates = append(predicates, apprecord.MissingSinceEQ(*i.MissingSince))
+	}
+	if i.MissingSinceNEQ != nil {
+		predicates = append(predicates, apprecord.MissingSinceNEQ(*i.MissingSinceNEQ))
+	}
+	if len(i.MissingSinceIn) > 0 {
+		predicates = append(predicates, apprecord.MissingSinceIn(i.MissingSinceIn...))
+	}
+	if len(i.MissingSinceNotIn) > 0 {
+		predicates = append(predicates, apprecord.MissingSinceNotIn(i.MissingSinceNotIn...))
+	}
+	if i.MissingSinceGT != nil {
+		predicates = append(predicates, apprecord.MissingSinceGT(*i.MissingSinceGT))
+	}
+	if i.MissingSinceGTE != nil {
+		predicates = append(predicates, apprecord.MissingSinceGTE(*i.MissingSinceGTE))
+	}
+	if i.MissingSinceLT != nil {
+		predicates = append(predicates, apprecord.MissingSinceLT(*i.MissingSinceLT))
+	}
+	if i.MissingSinceLTE != nil {
+		predicates = append(predicates, apprecord.MissingSinceLTE(*i.MissingSinceLTE))
+	}
+	if i.MissingSinceIsNil {
+		predicates = append(predicates, apprecord.MissingSinceIsNil())
+	}
+	if i.MissingSinceNotNil {
+		predicates = append(predicates, apprecord.MissingSinceNotNil())
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, apprecord.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, apprecord.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, apprecord.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, apprecord.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, apprecord.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, apprecord.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, apprecord.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, apprecord.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, apprecord.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, apprecord.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, apprecord.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, apprecord.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, apprecord.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, apprecord.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, apprecord.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, apprecord.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+
+	if i.HasSuggestions != nil {
+		p := apprecord.HasSuggestions()
+		if !*i.HasSuggestions {
+			p = apprecord.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasSuggestionsWith) > 0 {
+		with := make([]predicate.MatchSuggestion, 0, len(i.HasSuggestionsWith))
+		for _, w := range i.HasSuggestionsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasSuggestionsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, apprecord.HasSuggestionsWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyAppRecordWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return apprecord.And(predicates...), nil
+	}
+}
 
 // AuditEntryWhereInput represents a where input for filtering AuditEntry queries.
 type AuditEntryWhereInput struct {
@@ -2958,6 +4375,698 @@ func (i *LinkProposalWhereInput) P() (predicate.LinkProposal, error) {
 		return predicates[0], nil
 	default:
 		return linkproposal.And(predicates...), nil
+	}
+}
+
+// MatchSuggestionWhereInput represents a where input for filtering MatchSuggestion queries.
+type MatchSuggestionWhereInput struct {
+	Predicates []predicate.MatchSuggestion  `json:"-"`
+	Not        *MatchSuggestionWhereInput   `json:"not,omitempty"`
+	Or         []*MatchSuggestionWhereInput `json:"or,omitempty"`
+	And        []*MatchSuggestionWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "app_record_id" field predicates.
+	AppRecordID             *string  `json:"appRecordID,omitempty"`
+	AppRecordIDNEQ          *string  `json:"appRecordIDNEQ,omitempty"`
+	AppRecordIDIn           []string `json:"appRecordIDIn,omitempty"`
+	AppRecordIDNotIn        []string `json:"appRecordIDNotIn,omitempty"`
+	AppRecordIDGT           *string  `json:"appRecordIDGT,omitempty"`
+	AppRecordIDGTE          *string  `json:"appRecordIDGTE,omitempty"`
+	AppRecordIDLT           *string  `json:"appRecordIDLT,omitempty"`
+	AppRecordIDLTE          *string  `json:"appRecordIDLTE,omitempty"`
+	AppRecordIDContains     *string  `json:"appRecordIDContains,omitempty"`
+	AppRecordIDHasPrefix    *string  `json:"appRecordIDHasPrefix,omitempty"`
+	AppRecordIDHasSuffix    *string  `json:"appRecordIDHasSuffix,omitempty"`
+	AppRecordIDEqualFold    *string  `json:"appRecordIDEqualFold,omitempty"`
+	AppRecordIDContainsFold *string  `json:"appRecordIDContainsFold,omitempty"`
+
+	// "district_id" field predicates.
+	DistrictID             *string  `json:"districtID,omitempty"`
+	DistrictIDNEQ          *string  `json:"districtIDNEQ,omitempty"`
+	DistrictIDIn           []string `json:"districtIDIn,omitempty"`
+	DistrictIDNotIn        []string `json:"districtIDNotIn,omitempty"`
+	DistrictIDGT           *string  `json:"districtIDGT,omitempty"`
+	DistrictIDGTE          *string  `json:"districtIDGTE,omitempty"`
+	DistrictIDLT           *string  `json:"districtIDLT,omitempty"`
+	DistrictIDLTE          *string  `json:"districtIDLTE,omitempty"`
+	DistrictIDContains     *string  `json:"districtIDContains,omitempty"`
+	DistrictIDHasPrefix    *string  `json:"districtIDHasPrefix,omitempty"`
+	DistrictIDHasSuffix    *string  `json:"districtIDHasSuffix,omitempty"`
+	DistrictIDEqualFold    *string  `json:"districtIDEqualFold,omitempty"`
+	DistrictIDContainsFold *string  `json:"districtIDContainsFold,omitempty"`
+
+	// "type" field predicates.
+	Type      *matchsuggestion.Type  `json:"type,omitempty"`
+	TypeNEQ   *matchsuggestion.Type  `json:"typeNEQ,omitempty"`
+	TypeIn    []matchsuggestion.Type `json:"typeIn,omitempty"`
+	TypeNotIn []matchsuggestion.Type `json:"typeNotIn,omitempty"`
+
+	// "clever_id" field predicates.
+	CleverID             *string  `json:"cleverID,omitempty"`
+	CleverIDNEQ          *string  `json:"cleverIDNEQ,omitempty"`
+	CleverIDIn           []string `json:"cleverIDIn,omitempty"`
+	CleverIDNotIn        []string `json:"cleverIDNotIn,omitempty"`
+	CleverIDGT           *string  `json:"cleverIDGT,omitempty"`
+	CleverIDGTE          *string  `json:"cleverIDGTE,omitempty"`
+	CleverIDLT           *string  `json:"cleverIDLT,omitempty"`
+	CleverIDLTE          *string  `json:"cleverIDLTE,omitempty"`
+	CleverIDContains     *string  `json:"cleverIDContains,omitempty"`
+	CleverIDHasPrefix    *string  `json:"cleverIDHasPrefix,omitempty"`
+	CleverIDHasSuffix    *string  `json:"cleverIDHasSuffix,omitempty"`
+	CleverIDEqualFold    *string  `json:"cleverIDEqualFold,omitempty"`
+	CleverIDContainsFold *string  `json:"cleverIDContainsFold,omitempty"`
+
+	// "score" field predicates.
+	Score      *float64  `json:"score,omitempty"`
+	ScoreNEQ   *float64  `json:"scoreNEQ,omitempty"`
+	ScoreIn    []float64 `json:"scoreIn,omitempty"`
+	ScoreNotIn []float64 `json:"scoreNotIn,omitempty"`
+	ScoreGT    *float64  `json:"scoreGT,omitempty"`
+	ScoreGTE   *float64  `json:"scoreGTE,omitempty"`
+	ScoreLT    *float64  `json:"scoreLT,omitempty"`
+	ScoreLTE   *float64  `json:"scoreLTE,omitempty"`
+
+	// "rank" field predicates.
+	Rank      *int  `json:"rank,omitempty"`
+	RankNEQ   *int  `json:"rankNEQ,omitempty"`
+	RankIn    []int `json:"rankIn,omitempty"`
+	RankNotIn []int `json:"rankNotIn,omitempty"`
+	RankGT    *int  `json:"rankGT,omitempty"`
+	RankGTE   *int  `json:"rankGTE,omitempty"`
+	RankLT    *int  `json:"rankLT,omitempty"`
+	RankLTE   *int  `json:"rankLTE,omitempty"`
+
+	// "method" field predicates.
+	Method             *string  `json:"method,omitempty"`
+	MethodNEQ          *string  `json:"methodNEQ,omitempty"`
+	MethodIn           []string `json:"methodIn,omitempty"`
+	MethodNotIn        []string `json:"methodNotIn,omitempty"`
+	MethodGT           *string  `json:"methodGT,omitempty"`
+	MethodGTE          *string  `json:"methodGTE,omitempty"`
+	MethodLT           *string  `json:"methodLT,omitempty"`
+	MethodLTE          *string  `json:"methodLTE,omitempty"`
+	MethodContains     *string  `json:"methodContains,omitempty"`
+	MethodHasPrefix    *string  `json:"methodHasPrefix,omitempty"`
+	MethodHasSuffix    *string  `json:"methodHasSuffix,omitempty"`
+	MethodEqualFold    *string  `json:"methodEqualFold,omitempty"`
+	MethodContainsFold *string  `json:"methodContainsFold,omitempty"`
+
+	// "explanation" field predicates.
+	Explanation             *string  `json:"explanation,omitempty"`
+	ExplanationNEQ          *string  `json:"explanationNEQ,omitempty"`
+	ExplanationIn           []string `json:"explanationIn,omitempty"`
+	ExplanationNotIn        []string `json:"explanationNotIn,omitempty"`
+	ExplanationGT           *string  `json:"explanationGT,omitempty"`
+	ExplanationGTE          *string  `json:"explanationGTE,omitempty"`
+	ExplanationLT           *string  `json:"explanationLT,omitempty"`
+	ExplanationLTE          *string  `json:"explanationLTE,omitempty"`
+	ExplanationContains     *string  `json:"explanationContains,omitempty"`
+	ExplanationHasPrefix    *string  `json:"explanationHasPrefix,omitempty"`
+	ExplanationHasSuffix    *string  `json:"explanationHasSuffix,omitempty"`
+	ExplanationEqualFold    *string  `json:"explanationEqualFold,omitempty"`
+	ExplanationContainsFold *string  `json:"explanationContainsFold,omitempty"`
+
+	// "status" field predicates.
+	Status      *matchsuggestion.Status  `json:"status,omitempty"`
+	StatusNEQ   *matchsuggestion.Status  `json:"statusNEQ,omitempty"`
+	StatusIn    []matchsuggestion.Status `json:"statusIn,omitempty"`
+	StatusNotIn []matchsuggestion.Status `json:"statusNotIn,omitempty"`
+
+	// "decided_by" field predicates.
+	DecidedBy             *string  `json:"decidedBy,omitempty"`
+	DecidedByNEQ          *string  `json:"decidedByNEQ,omitempty"`
+	DecidedByIn           []string `json:"decidedByIn,omitempty"`
+	DecidedByNotIn        []string `json:"decidedByNotIn,omitempty"`
+	DecidedByGT           *string  `json:"decidedByGT,omitempty"`
+	DecidedByGTE          *string  `json:"decidedByGTE,omitempty"`
+	DecidedByLT           *string  `json:"decidedByLT,omitempty"`
+	DecidedByLTE          *string  `json:"decidedByLTE,omitempty"`
+	DecidedByContains     *string  `json:"decidedByContains,omitempty"`
+	DecidedByHasPrefix    *string  `json:"decidedByHasPrefix,omitempty"`
+	DecidedByHasSuffix    *string  `json:"decidedByHasSuffix,omitempty"`
+	DecidedByEqualFold    *string  `json:"decidedByEqualFold,omitempty"`
+	DecidedByContainsFold *string  `json:"decidedByContainsFold,omitempty"`
+
+	// "decided_at" field predicates.
+	DecidedAt       *time.Time  `json:"decidedAt,omitempty"`
+	DecidedAtNEQ    *time.Time  `json:"decidedAtNEQ,omitempty"`
+	DecidedAtIn     []time.Time `json:"decidedAtIn,omitempty"`
+	DecidedAtNotIn  []time.Time `json:"decidedAtNotIn,omitempty"`
+	DecidedAtGT     *time.Time  `json:"decidedAtGT,omitempty"`
+	DecidedAtGTE    *time.Time  `json:"decidedAtGTE,omitempty"`
+	DecidedAtLT     *time.Time  `json:"decidedAtLT,omitempty"`
+	DecidedAtLTE    *time.Time  `json:"decidedAtLTE,omitempty"`
+	DecidedAtIsNil  bool        `json:"decidedAtIsNil,omitempty"`
+	DecidedAtNotNil bool        `json:"decidedAtNotNil,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "app_record" edge predicates.
+	HasAppRecord     *bool                  `json:"hasAppRecord,omitempty"`
+	HasAppRecordWith []*AppRecordWhereInput `json:"hasAppRecordWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *MatchSuggestionWhereInput) AddPredicates(predicates ...predicate.MatchSuggestion) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the MatchSuggestionWhereInput filter on the MatchSuggestionQuery builder.
+func (i *MatchSuggestionWhereInput) Filter(q *MatchSuggestionQuery) (*MatchSuggestionQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyMatchSuggestionWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyMatchSuggestionWhereInput is returned in case the MatchSuggestionWhereInput is empty.
+var ErrEmptyMatchSuggestionWhereInput = errors.New("ent: empty predicate MatchSuggestionWhereInput")
+
+// P returns a predicate for filtering matchsuggestions.
+// An error is returned if the input is empty or invalid.
+func (i *MatchSuggestionWhereInput) P() (predicate.MatchSuggestion, error) {
+	var predicates []predicate.MatchSuggestion
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, matchsuggestion.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.MatchSuggestion, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, matchsuggestion.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.MatchSuggestion, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, matchsuggestion.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, matchsuggestion.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, matchsuggestion.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, matchsuggestion.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, matchsuggestion.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, matchsuggestion.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, matchsuggestion.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, matchsuggestion.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, matchsuggestion.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, matchsuggestion.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, matchsuggestion.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.AppRecordID != nil {
+		predicates = append(predicates, matchsuggestion.AppRecordIDEQ(*i.AppRecordID))
+	}
+	if i.AppRecordIDNEQ != nil {
+		predicates = append(predicates, matchsuggestion.AppRecordIDNEQ(*i.AppRecordIDNEQ))
+	}
+	if len(i.AppRecordIDIn) > 0 {
+		predicates = append(predicates, matchsuggestion.AppRecordIDIn(i.AppRecordIDIn...))
+	}
+	if len(i.AppRecordIDNotIn) > 0 {
+		predicates = append(predicates, matchsuggestion.AppRecordIDNotIn(i.AppRecordIDNotIn...))
+	}
+	if i.AppRecordIDGT != nil {
+		predicates = append(predicates, matchsuggestion.AppRecordIDGT(*i.AppRecordIDGT))
+	}
+	if i.AppRecordIDGTE != nil {
+		predicates = append(predicates, matchsuggestion.AppRecordIDGTE(*i.AppRecordIDGTE))
+	}
+	if i.AppRecordIDLT != nil {
+		predicates = append(predicates, matchsuggestion.AppRecordIDLT(*i.AppRecordIDLT))
+	}
+	if i.AppRecordIDLTE != nil {
+		predicates = append(predicates, matchsuggestion.AppRecordIDLTE(*i.AppRecordIDLTE))
+	}
+	if i.AppRecordIDContains != nil {
+		predicates = append(predicates, matchsuggestion.AppRecordIDContains(*i.AppRecordIDContains))
+	}
+	if i.AppRecordIDHasPrefix != nil {
+		predicates = append(predicates, matchsuggestion.AppRecordIDHasPrefix(*i.AppRecordIDHasPrefix))
+	}
+	if i.AppRecordIDHasSuffix != nil {
+		predicates = append(predicates, matchsuggestion.AppRecordIDHasSuffix(*i.AppRecordIDHasSuffix))
+	}
+	if i.AppRecordIDEqualFold != nil {
+		predicates = append(predicates, matchsuggestion.AppRecordIDEqualFold(*i.AppRecordIDEqualFold))
+	}
+	if i.AppRecordIDContainsFold != nil {
+		predicates = append(predicates, matchsuggestion.AppRecordIDContainsFold(*i.AppRecordIDContainsFold))
+	}
+	if i.DistrictID != nil {
+		predicates = append(predicates, matchsuggestion.DistrictIDEQ(*i.DistrictID))
+	}
+	if i.DistrictIDNEQ != nil {
+		predicates = append(predicates, matchsuggestion.DistrictIDNEQ(*i.DistrictIDNEQ))
+	}
+	if len(i.DistrictIDIn) > 0 {
+		predicates = append(predicates, matchsuggestion.DistrictIDIn(i.DistrictIDIn...))
+	}
+	if len(i.DistrictIDNotIn) > 0 {
+		predicates = append(predicates, matchsuggestion.DistrictIDNotIn(i.DistrictIDNotIn...))
+	}
+	if i.DistrictIDGT != nil {
+		predicates = append(predicates, matchsuggestion.DistrictIDGT(*i.DistrictIDGT))
+	}
+	if i.DistrictIDGTE != nil {
+		predicates = append(predicates, matchsuggestion.DistrictIDGTE(*i.DistrictIDGTE))
+	}
+	if i.DistrictIDLT != nil {
+		predicates = append(predicates, matchsuggestion.DistrictIDLT(*i.DistrictIDLT))
+	}
+	if i.DistrictIDLTE != nil {
+		predicates = append(predicates, matchsuggestion.DistrictIDLTE(*i.DistrictIDLTE))
+	}
+	if i.DistrictIDContains != nil {
+		predicates = append(predicates, matchsuggestion.DistrictIDContains(*i.DistrictIDContains))
+	}
+	if i.DistrictIDHasPrefix != nil {
+		predicates = append(predicates, matchsuggestion.DistrictIDHasPrefix(*i.DistrictIDHasPrefix))
+	}
+	if i.DistrictIDHasSuffix != nil {
+		predicates = append(predicates, matchsuggestion.DistrictIDHasSuffix(*i.DistrictIDHasSuffix))
+	}
+	if i.DistrictIDEqualFold != nil {
+		predicates = append(predicates, matchsuggestion.DistrictIDEqualFold(*i.DistrictIDEqualFold))
+	}
+	if i.DistrictIDContainsFold != nil {
+		predicates = append(predicates, matchsuggestion.DistrictIDContainsFold(*i.DistrictIDContainsFold))
+	}
+	if i.Type != nil {
+		predicates = append(predicates, matchsuggestion.TypeEQ(*i.Type))
+	}
+	if i.TypeNEQ != nil {
+		predicates = append(predicates, matchsuggestion.TypeNEQ(*i.TypeNEQ))
+	}
+	if len(i.TypeIn) > 0 {
+		predicates = append(predicates, matchsuggestion.TypeIn(i.TypeIn...))
+	}
+	if len(i.TypeNotIn) > 0 {
+		predicates = append(predicates, matchsuggestion.TypeNotIn(i.TypeNotIn...))
+	}
+	if i.CleverID != nil {
+		predicates = append(predicates, matchsuggestion.CleverIDEQ(*i.CleverID))
+	}
+	if i.CleverIDNEQ != nil {
+		predicates = append(predicates, matchsuggestion.CleverIDNEQ(*i.CleverIDNEQ))
+	}
+	if len(i.CleverIDIn) > 0 {
+		predicates = append(predicates, matchsuggestion.CleverIDIn(i.CleverIDIn...))
+	}
+	if len(i.CleverIDNotIn) > 0 {
+		predicates = append(predicates, matchsuggestion.CleverIDNotIn(i.CleverIDNotIn...))
+	}
+	if i.CleverIDGT != nil {
+		predicates = append(predicates, matchsuggestion.CleverIDGT(*i.CleverIDGT))
+	}
+	if i.CleverIDGTE != nil {
+		predicates = append(predicates, matchsuggestion.CleverIDGTE(*i.CleverIDGTE))
+	}
+	if i.CleverIDLT != nil {
+		predicates = append(predicates, matchsuggestion.CleverIDLT(*i.CleverIDLT))
+	}
+	if i.CleverIDLTE != nil {
+		predicates = append(predicates, matchsuggestion.CleverIDLTE(*i.CleverIDLTE))
+	}
+	if i.CleverIDContains != nil {
+		predicates = append(predicates, matchsuggestion.CleverIDContains(*i.CleverIDContains))
+	}
+	if i.CleverIDHasPrefix != nil {
+		predicates = append(predicates, matchsuggestion.CleverIDHasPrefix(*i.CleverIDHasPrefix))
+	}
+	if i.CleverIDHasSuffix != nil {
+		predicates = append(predicates, matchsuggestion.CleverIDHasSuffix(*i.CleverIDHasSuffix))
+	}
+	if i.CleverIDEqualFold != nil {
+		predicates = append(predicates, matchsuggestion.CleverIDEqualFold(*i.CleverIDEqualFold))
+	}
+	if i.CleverIDContainsFold != nil {
+		predicates = append(predicates, matchsuggestion.CleverIDContainsFold(*i.CleverIDContainsFold))
+	}
+	if i.Score != nil {
+		predicates = append(predicates, matchsuggestion.ScoreEQ(*i.Score))
+	}
+	if i.ScoreNEQ != nil {
+		predicates = append(predicates, matchsuggestion.ScoreNEQ(*i.ScoreNEQ))
+	}
+	if len(i.ScoreIn) > 0 {
+		predicates = append(predicates, matchsuggestion.ScoreIn(i.ScoreIn...))
+	}
+	if len(i.ScoreNotIn) > 0 {
+		predicates = append(predicates, matchsuggestion.ScoreNotIn(i.ScoreNotIn...))
+	}
+	if i.ScoreGT != nil {
+		predicates = append(predicates, matchsuggestion.ScoreGT(*i.ScoreGT))
+	}
+	if i.ScoreGTE != nil {
+		predicates = append(predicates, matchsuggestion.ScoreGTE(*i.ScoreGTE))
+	}
+	if i.ScoreLT != nil {
+		predicates = append(predicates, matchsuggestion.ScoreLT(*i.ScoreLT))
+	}
+	if i.ScoreLTE != nil {
+		predicates = append(predicates, matchsuggestion.ScoreLTE(*i.ScoreLTE))
+	}
+	if i.Rank != nil {
+		predicates = append(predicates, matchsuggestion.RankEQ(*i.Rank))
+	}
+	if i.RankNEQ != nil {
+		predicates = append(predicates, matchsuggestion.RankNEQ(*i.RankNEQ))
+	}
+	if len(i.RankIn) > 0 {
+		predicates = append(predicates, matchsuggestion.RankIn(i.RankIn...))
+	}
+	if len(i.RankNotIn) > 0 {
+		predicates = append(predicates, matchsuggestion.RankNotIn(i.RankNotIn...))
+	}
+	if i.RankGT != nil {
+		predicates = append(predicates, matchsuggestion.RankGT(*i.RankGT))
+	}
+	if i.RankGTE != nil {
+		predicates = append(predicates, matchsuggestion.RankGTE(*i.RankGTE))
+	}
+	if i.RankLT != nil {
+		predicates = append(predicates, matchsuggestion.RankLT(*i.RankLT))
+	}
+	if i.RankLTE != nil {
+		predicates = append(predicates, matchsuggestion.RankLTE(*i.RankLTE))
+	}
+	if i.Method != nil {
+		predicates = append(predicates, matchsuggestion.MethodEQ(*i.Method))
+	}
+	if i.MethodNEQ != nil {
+		predicates = append(predicates, matchsuggestion.MethodNEQ(*i.MethodNEQ))
+	}
+	if len(i.MethodIn) > 0 {
+		predicates = append(predicates, matchsuggestion.MethodIn(i.MethodIn...))
+	}
+	if len(i.MethodNotIn) > 0 {
+		predicates = append(predicates, matchsuggestion.MethodNotIn(i.MethodNotIn...))
+	}
+	if i.MethodGT != nil {
+		predicates = append(predicates, matchsuggestion.MethodGT(*i.MethodGT))
+	}
+	if i.MethodGTE != nil {
+		predicates = append(predicates, matchsuggestion.MethodGTE(*i.MethodGTE))
+	}
+	if i.MethodLT != nil {
+		predicates = append(predicates, matchsuggestion.MethodLT(*i.MethodLT))
+	}
+	if i.MethodLTE != nil {
+		predicates = append(predicates, matchsuggestion.MethodLTE(*i.MethodLTE))
+	}
+	if i.MethodContains != nil {
+		predicates = append(predicates, matchsuggestion.MethodContains(*i.MethodContains))
+	}
+	if i.MethodHasPrefix != nil {
+		predicates = append(predicates, matchsuggestion.MethodHasPrefix(*i.MethodHasPrefix))
+	}
+	if i.MethodHasSuffix != nil {
+		predicates = append(predicates, matchsuggestion.MethodHasSuffix(*i.MethodHasSuffix))
+	}
+	if i.MethodEqualFold != nil {
+		predicates = append(predicates, matchsuggestion.MethodEqualFold(*i.MethodEqualFold))
+	}
+	if i.MethodContainsFold != nil {
+		predicates = append(predicates, matchsuggestion.MethodContainsFold(*i.MethodContainsFold))
+	}
+	if i.Explanation != nil {
+		predicates = append(predicates, matchsuggestion.ExplanationEQ(*i.Explanation))
+	}
+	if i.ExplanationNEQ != nil {
+		predicates = append(predicates, matchsuggestion.ExplanationNEQ(*i.ExplanationNEQ))
+	}
+	if len(i.ExplanationIn) > 0 {
+		predicates = append(predicates, matchsuggestion.ExplanationIn(i.ExplanationIn...))
+	}
+	if len(i.ExplanationNotIn) > 0 {
+		predicates = append(predicates, matchsuggestion.ExplanationNotIn(i.ExplanationNotIn...))
+	}
+	if i.ExplanationGT != nil {
+		predicates = append(predicates, matchsuggestion.ExplanationGT(*i.ExplanationGT))
+	}
+	if i.ExplanationGTE != nil {
+		predicates = append(predicates, matchsuggestion.ExplanationGTE(*i.ExplanationGTE))
+	}
+	if i.ExplanationLT != nil {
+		predicates = append(predicates, matchsuggestion.ExplanationLT(*i.ExplanationLT))
+	}
+	if i.ExplanationLTE != nil {
+		predicates = append(predicates, matchsuggestion.ExplanationLTE(*i.ExplanationLTE))
+	}
+	if i.ExplanationContains != nil {
+		predicates = append(predicates, matchsuggestion.ExplanationContains(*i.ExplanationContains))
+	}
+	if i.ExplanationHasPrefix != nil {
+		predicates = append(predicates, matchsuggestion.ExplanationHasPrefix(*i.ExplanationHasPrefix))
+	}
+	if i.ExplanationHasSuffix != nil {
+		predicates = append(predicates, matchsuggestion.ExplanationHasSuffix(*i.ExplanationHasSuffix))
+	}
+	if i.ExplanationEqualFold != nil {
+		predicates = append(predicates, matchsuggestion.ExplanationEqualFold(*i.ExplanationEqualFold))
+	}
+	if i.ExplanationContainsFold != nil {
+		predicates = append(predicates, matchsuggestion.ExplanationContainsFold(*i.ExplanationContainsFold))
+	}
+	if i.Status != nil {
+		predicates = append(predicates, matchsuggestion.StatusEQ(*i.Status))
+	}
+	if i.StatusNEQ != nil {
+		predicates = append(predicates, matchsuggestion.StatusNEQ(*i.StatusNEQ))
+	}
+	if len(i.StatusIn) > 0 {
+		predicates = append(predicates, matchsuggestion.StatusIn(i.StatusIn...))
+	}
+	if len(i.StatusNotIn) > 0 {
+		predicates = append(predicates, matchsuggestion.StatusNotIn(i.StatusNotIn...))
+	}
+	if i.DecidedBy != nil {
+		predicates = append(predicates, matchsuggestion.DecidedByEQ(*i.DecidedBy))
+	}
+	if i.DecidedByNEQ != nil {
+		predicates = append(predicates, matchsuggestion.DecidedByNEQ(*i.DecidedByNEQ))
+	}
+	if len(i.DecidedByIn) > 0 {
+		predicates = append(predicates, matchsuggestion.DecidedByIn(i.DecidedByIn...))
+	}
+	if len(i.DecidedByNotIn) > 0 {
+		predicates = append(predicates, matchsuggestion.DecidedByNotIn(i.DecidedByNotIn...))
+	}
+	if i.DecidedByGT != nil {
+		predicates = append(predicates, matchsuggestion.DecidedByGT(*i.DecidedByGT))
+	}
+	if i.DecidedByGTE != nil {
+		predicates = append(predicates, matchsuggestion.DecidedByGTE(*i.DecidedByGTE))
+	}
+	if i.DecidedByLT != nil {
+		predicates = append(predicates, matchsuggestion.DecidedByLT(*i.DecidedByLT))
+	}
+	if i.DecidedByLTE != nil {
+		predicates = append(predicates, matchsuggestion.DecidedByLTE(*i.DecidedByLTE))
+	}
+	if i.DecidedByContains != nil {
+		predicates = append(predicates, matchsuggestion.DecidedByContains(*i.DecidedByContains))
+	}
+	if i.DecidedByHasPrefix != nil {
+		predicates = append(predicates, matchsuggestion.DecidedByHasPrefix(*i.DecidedByHasPrefix))
+	}
+	if i.DecidedByHasSuffix != nil {
+		predicates = append(predicates, matchsuggestion.DecidedByHasSuffix(*i.DecidedByHasSuffix))
+	}
+	if i.DecidedByEqualFold != nil {
+		predicates = append(predicates, matchsuggestion.DecidedByEqualFold(*i.DecidedByEqualFold))
+	}
+	if i.DecidedByContainsFold != nil {
+		predicates = append(predicates, matchsuggestion.DecidedByContainsFold(*i.DecidedByContainsFold))
+	}
+	if i.DecidedAt != nil {
+		predicates = append(predicates, matchsuggestion.DecidedAtEQ(*i.DecidedAt))
+	}
+	if i.DecidedAtNEQ != nil {
+		predicates = append(predicates, matchsuggestion.DecidedAtNEQ(*i.DecidedAtNEQ))
+	}
+	if len(i.DecidedAtIn) > 0 {
+		predicates = append(predicates, matchsuggestion.DecidedAtIn(i.DecidedAtIn...))
+	}
+	if len(i.DecidedAtNotIn) > 0 {
+		predicates = append(predicates, matchsuggestion.DecidedAtNotIn(i.DecidedAtNotIn...))
+	}
+	if i.DecidedAtGT != nil {
+		predicates = append(predicates, matchsuggestion.DecidedAtGT(*i.DecidedAtGT))
+	}
+	if i.DecidedAtGTE != nil {
+		predicates = append(predicates, matchsuggestion.DecidedAtGTE(*i.DecidedAtGTE))
+	}
+	if i.DecidedAtLT != nil {
+		predicates = append(predicates, matchsuggestion.DecidedAtLT(*i.DecidedAtLT))
+	}
+	if i.DecidedAtLTE != nil {
+		predicates = append(predicates, matchsuggestion.DecidedAtLTE(*i.DecidedAtLTE))
+	}
+	if i.DecidedAtIsNil {
+		predicates = append(predicates, matchsuggestion.DecidedAtIsNil())
+	}
+	if i.DecidedAtNotNil {
+		predicates = append(predicates, matchsuggestion.DecidedAtNotNil())
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, matchsuggestion.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, matchsuggestion.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, matchsuggestion.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, matchsuggestion.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, matchsuggestion.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, matchsuggestion.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, matchsuggestion.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, matchsuggestion.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, matchsuggestion.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, matchsuggestion.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, matchsuggestion.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, matchsuggestion.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, matchsuggestion.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, matchsuggestion.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, matchsuggestion.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, matchsuggestion.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+
+	if i.HasAppRecord != nil {
+		p := matchsuggestion.HasAppRecord()
+		if !*i.HasAppRecord {
+			p = matchsuggestion.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasAppRecordWith) > 0 {
+		with := make([]predicate.AppRecord, 0, len(i.HasAppRecordWith))
+		for _, w := range i.HasAppRecordWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasAppRecordWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, matchsuggestion.HasAppRecordWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyMatchSuggestionWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return matchsuggestion.And(predicates...), nil
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/rostermirror/rostermirror/ent/apikey"
+	"github.com/rostermirror/rostermirror/ent/appimport"
+	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
@@ -22,6 +24,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
 	"github.com/rostermirror/rostermirror/ent/logincode"
 	"github.com/rostermirror/rostermirror/ent/loginstate"
+	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/predicate"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
@@ -46,6 +49,8 @@ const (
 
 	// Node types.
 	TypeAPIKey              = "APIKey"
+	TypeAppImport           = "AppImport"
+	TypeAppRecord           = "AppRecord"
 	TypeAuditEntry          = "AuditEntry"
 	TypeContactRelationship = "ContactRelationship"
 	TypeCourse              = "Course"
@@ -55,6 +60,7 @@ const (
 	TypeLinkProposal        = "LinkProposal"
 	TypeLoginCode           = "LoginCode"
 	TypeLoginState          = "LoginState"
+	TypeMatchSuggestion     = "MatchSuggestion"
 	TypeOrganization        = "Organization"
 	TypeRoleSchool          = "RoleSchool"
 	TypeSchool              = "School"
@@ -832,6 +838,2978 @@ func (m *APIKeyMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *APIKeyMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown APIKey edge %s", name)
+}
+
+// AppImportMutation represents an operation that mutates the AppImport nodes in the graph.
+type AppImportMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *string
+	district_id       *string
+	_type             *appimport.Type
+	file_name         *string
+	columns           *[]string
+	appendcolumns     []string
+	id_column         *string
+	mapping           *map[string]string
+	records           *int
+	addrecords        *int
+	created           *int
+	addcreated        *int
+	changed           *int
+	addchanged        *int
+	unchanged         *int
+	addunchanged      *int
+	missing           *int
+	addmissing        *int
+	missing_ids       *[]string
+	appendmissing_ids []string
+	matched           *int
+	addmatched        *int
+	suggested         *int
+	addsuggested      *int
+	unmatched         *int
+	addunmatched      *int
+	duplicate         *int
+	addduplicate      *int
+	warnings          *[]string
+	appendwarnings    []string
+	imported_by       *string
+	created_at        *time.Time
+	clearedFields     map[string]struct{}
+	done              bool
+	oldValue          func(context.Context) (*AppImport, error)
+	predicates        []predicate.AppImport
+}
+
+var _ ent.Mutation = (*AppImportMutation)(nil)
+
+// appimportOption allows management of the mutation configuration using functional options.
+type appimportOption func(*AppImportMutation)
+
+// newAppImportMutation creates new mutation for the AppImport entity.
+func newAppImportMutation(c config, op Op, opts ...appimportOption) *AppImportMutation {
+	m := &AppImportMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAppImport,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAppImportID sets the ID field of the mutation.
+func withAppImportID(id string) appimportOption {
+	return func(m *AppImportMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AppImport
+		)
+		m.oldValue = func(ctx context.Context) (*AppImport, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AppImport.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAppImport sets the old AppImport of the mutation.
+func withAppImport(node *AppImport) appimportOption {
+	return func(m *AppImportMutation) {
+		m.oldValue = func(context.Context) (*AppImport, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AppImportMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AppImportMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of AppImport entities.
+func (m *AppImportMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AppImportMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AppImportMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AppImport.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetDistrictID sets the "district_id" field.
+func (m *AppImportMutation) SetDistrictID(s string) {
+	m.district_id = &s
+}
+
+// DistrictID returns the value of the "district_id" field in the mutation.
+func (m *AppImportMutation) DistrictID() (r string, exists bool) {
+	v := m.district_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDistrictID returns the old "district_id" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldDistrictID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDistrictID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDistrictID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDistrictID: %w", err)
+	}
+	return oldValue.DistrictID, nil
+}
+
+// ResetDistrictID resets all changes to the "district_id" field.
+func (m *AppImportMutation) ResetDistrictID() {
+	m.district_id = nil
+}
+
+// SetType sets the "type" field.
+func (m *AppImportMutation) SetType(a appimport.Type) {
+	m._type = &a
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *AppImportMutation) GetType() (r appimport.Type, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldType(ctx context.Context) (v appimport.Type, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *AppImportMutation) ResetType() {
+	m._type = nil
+}
+
+// SetFileName sets the "file_name" field.
+func (m *AppImportMutation) SetFileName(s string) {
+	m.file_name = &s
+}
+
+// FileName returns the value of the "file_name" field in the mutation.
+func (m *AppImportMutation) FileName() (r string, exists bool) {
+	v := m.file_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFileName returns the old "file_name" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldFileName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFileName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFileName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFileName: %w", err)
+	}
+	return oldValue.FileName, nil
+}
+
+// ResetFileName resets all changes to the "file_name" field.
+func (m *AppImportMutation) ResetFileName() {
+	m.file_name = nil
+}
+
+// SetColumns sets the "columns" field.
+func (m *AppImportMutation) SetColumns(s []string) {
+	m.columns = &s
+	m.appendcolumns = nil
+}
+
+// Columns returns the value of the "columns" field in the mutation.
+func (m *AppImportMutation) Columns() (r []string, exists bool) {
+	v := m.columns
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldColumns returns the old "columns" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldColumns(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldColumns is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldColumns requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldColumns: %w", err)
+	}
+	return oldValue.Columns, nil
+}
+
+// AppendColumns adds s to the "columns" field.
+func (m *AppImportMutation) AppendColumns(s []string) {
+	m.appendcolumns = append(m.appendcolumns, s...)
+}
+
+// AppendedColumns returns the list of values that were appended to the "columns" field in this mutation.
+func (m *AppImportMutation) AppendedColumns() ([]string, bool) {
+	if len(m.appendcolumns) == 0 {
+		return nil, false
+	}
+	return m.appendcolumns, true
+}
+
+// ResetColumns resets all changes to the "columns" field.
+func (m *AppImportMutation) ResetColumns() {
+	m.columns = nil
+	m.appendcolumns = nil
+}
+
+// SetIDColumn sets the "id_column" field.
+func (m *AppImportMutation) SetIDColumn(s string) {
+	m.id_column = &s
+}
+
+// IDColumn returns the value of the "id_column" field in the mutation.
+func (m *AppImportMutation) IDColumn() (r string, exists bool) {
+	v := m.id_column
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldIDColumn returns the old "id_column" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldIDColumn(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldIDColumn is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldIDColumn requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldIDColumn: %w", err)
+	}
+	return oldValue.IDColumn, nil
+}
+
+// ResetIDColumn resets all changes to the "id_column" field.
+func (m *AppImportMutation) ResetIDColumn() {
+	m.id_column = nil
+}
+
+// SetMapping sets the "mapping" field.
+func (m *AppImportMutation) SetMapping(value map[string]string) {
+	m.mapping = &value
+}
+
+// Mapping returns the value of the "mapping" field in the mutation.
+func (m *AppImportMutation) Mapping() (r map[string]string, exists bool) {
+	v := m.mapping
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMapping returns the old "mapping" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldMapping(ctx context.Context) (v map[string]string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMapping is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMapping requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMapping: %w", err)
+	}
+	return oldValue.Mapping, nil
+}
+
+// ResetMapping resets all changes to the "mapping" field.
+func (m *AppImportMutation) ResetMapping() {
+	m.mapping = nil
+}
+
+// SetRecords sets the "records" field.
+func (m *AppImportMutation) SetRecords(i int) {
+	m.records = &i
+	m.addrecords = nil
+}
+
+// Records returns the value of the "records" field in the mutation.
+func (m *AppImportMutation) Records() (r int, exists bool) {
+	v := m.records
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRecords returns the old "records" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldRecords(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRecords is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRecords requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRecords: %w", err)
+	}
+	return oldValue.Records, nil
+}
+
+// AddRecords adds i to the "records" field.
+func (m *AppImportMutation) AddRecords(i int) {
+	if m.addrecords != nil {
+		*m.addrecords += i
+	} else {
+		m.addrecords = &i
+	}
+}
+
+// AddedRecords returns the value that was added to the "records" field in this mutation.
+func (m *AppImportMutation) AddedRecords() (r int, exists bool) {
+	v := m.addrecords
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRecords resets all changes to the "records" field.
+func (m *AppImportMutation) ResetRecords() {
+	m.records = nil
+	m.addrecords = nil
+}
+
+// SetCreated sets the "created" field.
+func (m *AppImportMutation) SetCreated(i int) {
+	m.created = &i
+	m.addcreated = nil
+}
+
+// Created returns the value of the "created" field in the mutation.
+func (m *AppImportMutation) Created() (r int, exists bool) {
+	v := m.created
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreated returns the old "created" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldCreated(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreated is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreated requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreated: %w", err)
+	}
+	return oldValue.Created, nil
+}
+
+// AddCreated adds i to the "created" field.
+func (m *AppImportMutation) AddCreated(i int) {
+	if m.addcreated != nil {
+		*m.addcreated += i
+	} else {
+		m.addcreated = &i
+	}
+}
+
+// AddedCreated returns the value that was added to the "created" field in this mutation.
+func (m *AppImportMutation) AddedCreated() (r int, exists bool) {
+	v := m.addcreated
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCreated resets all changes to the "created" field.
+func (m *AppImportMutation) ResetCreated() {
+	m.created = nil
+	m.addcreated = nil
+}
+
+// SetChanged sets the "changed" field.
+func (m *AppImportMutation) SetChanged(i int) {
+	m.changed = &i
+	m.addchanged = nil
+}
+
+// Changed returns the value of the "changed" field in the mutation.
+func (m *AppImportMutation) Changed() (r int, exists bool) {
+	v := m.changed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldChanged returns the old "changed" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldChanged(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldChanged is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldChanged requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldChanged: %w", err)
+	}
+	return oldValue.Changed, nil
+}
+
+// AddChanged adds i to the "changed" field.
+func (m *AppImportMutation) AddChanged(i int) {
+	if m.addchanged != nil {
+		*m.addchanged += i
+	} else {
+		m.addchanged = &i
+	}
+}
+
+// AddedChanged returns the value that was added to the "changed" field in this mutation.
+func (m *AppImportMutation) AddedChanged() (r int, exists bool) {
+	v := m.addchanged
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetChanged resets all changes to the "changed" field.
+func (m *AppImportMutation) ResetChanged() {
+	m.changed = nil
+	m.addchanged = nil
+}
+
+// SetUnchanged sets the "unchanged" field.
+func (m *AppImportMutation) SetUnchanged(i int) {
+	m.unchanged = &i
+	m.addunchanged = nil
+}
+
+// Unchanged returns the value of the "unchanged" field in the mutation.
+func (m *AppImportMutation) Unchanged() (r int, exists bool) {
+	v := m.unchanged
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnchanged returns the old "unchanged" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldUnchanged(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnchanged is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnchanged requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnchanged: %w", err)
+	}
+	return oldValue.Unchanged, nil
+}
+
+// AddUnchanged adds i to the "unchanged" field.
+func (m *AppImportMutation) AddUnchanged(i int) {
+	if m.addunchanged != nil {
+		*m.addunchanged += i
+	} else {
+		m.addunchanged = &i
+	}
+}
+
+// AddedUnchanged returns the value that was added to the "unchanged" field in this mutation.
+func (m *AppImportMutation) AddedUnchanged() (r int, exists bool) {
+	v := m.addunchanged
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetUnchanged resets all changes to the "unchanged" field.
+func (m *AppImportMutation) ResetUnchanged() {
+	m.unchanged = nil
+	m.addunchanged = nil
+}
+
+// SetMissing sets the "missing" field.
+func (m *AppImportMutation) SetMissing(i int) {
+	m.missing = &i
+	m.addmissing = nil
+}
+
+// Missing returns the value of the "missing" field in the mutation.
+func (m *AppImportMutation) Missing() (r int, exists bool) {
+	v := m.missing
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMissing returns the old "missing" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldMissing(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMissing is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMissing requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMissing: %w", err)
+	}
+	return oldValue.Missing, nil
+}
+
+// AddMissing adds i to the "missing" field.
+func (m *AppImportMutation) AddMissing(i int) {
+	if m.addmissing != nil {
+		*m.addmissing += i
+	} else {
+		m.addmissing = &i
+	}
+}
+
+// AddedMissing returns the value that was added to the "missing" field in this mutation.
+func (m *AppImportMutation) AddedMissing() (r int, exists bool) {
+	v := m.addmissing
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMissing resets all changes to the "missing" field.
+func (m *AppImportMutation) ResetMissing() {
+	m.missing = nil
+	m.addmissing = nil
+}
+
+// SetMissingIds sets the "missing_ids" field.
+func (m *AppImportMutation) SetMissingIds(s []string) {
+	m.missing_ids = &s
+	m.appendmissing_ids = nil
+}
+
+// MissingIds returns the value of the "missing_ids" field in the mutation.
+func (m *AppImportMutation) MissingIds() (r []string, exists bool) {
+	v := m.missing_ids
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMissingIds returns the old "missing_ids" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldMissingIds(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMissingIds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMissingIds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMissingIds: %w", err)
+	}
+	return oldValue.MissingIds, nil
+}
+
+// AppendMissingIds adds s to the "missing_ids" field.
+func (m *AppImportMutation) AppendMissingIds(s []string) {
+	m.appendmissing_ids = append(m.appendmissing_ids, s...)
+}
+
+// AppendedMissingIds returns the list of values that were appended to the "missing_ids" field in this mutation.
+func (m *AppImportMutation) AppendedMissingIds() ([]string, bool) {
+	if len(m.appendmissing_ids) == 0 {
+		return nil, false
+	}
+	return m.appendmissing_ids, true
+}
+
+// ClearMissingIds clears the value of the "missing_ids" field.
+func (m *AppImportMutation) ClearMissingIds() {
+	m.missing_ids = nil
+	m.appendmissing_ids = nil
+	m.clearedFields[appimport.FieldMissingIds] = struct{}{}
+}
+
+// MissingIdsCleared returns if the "missing_ids" field was cleared in this mutation.
+func (m *AppImportMutation) MissingIdsCleared() bool {
+	_, ok := m.clearedFields[appimport.FieldMissingIds]
+	return ok
+}
+
+// ResetMissingIds resets all changes to the "missing_ids" field.
+func (m *AppImportMutation) ResetMissingIds() {
+	m.missing_ids = nil
+	m.appendmissing_ids = nil
+	delete(m.clearedFields, appimport.FieldMissingIds)
+}
+
+// SetMatched sets the "matched" field.
+func (m *AppImportMutation) SetMatched(i int) {
+	m.matched = &i
+	m.addmatched = nil
+}
+
+// Matched returns the value of the "matched" field in the mutation.
+func (m *AppImportMutation) Matched() (r int, exists bool) {
+	v := m.matched
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMatched returns the old "matched" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldMatched(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMatched is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMatched requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMatched: %w", err)
+	}
+	return oldValue.Matched, nil
+}
+
+// AddMatched adds i to the "matched" field.
+func (m *AppImportMutation) AddMatched(i int) {
+	if m.addmatched != nil {
+		*m.addmatched += i
+	} else {
+		m.addmatched = &i
+	}
+}
+
+// AddedMatched returns the value that was added to the "matched" field in this mutation.
+func (m *AppImportMutation) AddedMatched() (r int, exists bool) {
+	v := m.addmatched
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetMatched resets all changes to the "matched" field.
+func (m *AppImportMutation) ResetMatched() {
+	m.matched = nil
+	m.addmatched = nil
+}
+
+// SetSuggested sets the "suggested" field.
+func (m *AppImportMutation) SetSuggested(i int) {
+	m.suggested = &i
+	m.addsuggested = nil
+}
+
+// Suggested returns the value of the "suggested" field in the mutation.
+func (m *AppImportMutation) Suggested() (r int, exists bool) {
+	v := m.suggested
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSuggested returns the old "suggested" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldSuggested(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSuggested is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSuggested requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSuggested: %w", err)
+	}
+	return oldValue.Suggested, nil
+}
+
+// AddSuggested adds i to the "suggested" field.
+func (m *AppImportMutation) AddSuggested(i int) {
+	if m.addsuggested != nil {
+		*m.addsuggested += i
+	} else {
+		m.addsuggested = &i
+	}
+}
+
+// AddedSuggested returns the value that was added to the "suggested" field in this mutation.
+func (m *AppImportMutation) AddedSuggested() (r int, exists bool) {
+	v := m.addsuggested
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSuggested resets all changes to the "suggested" field.
+func (m *AppImportMutation) ResetSuggested() {
+	m.suggested = nil
+	m.addsuggested = nil
+}
+
+// SetUnmatched sets the "unmatched" field.
+func (m *AppImportMutation) SetUnmatched(i int) {
+	m.unmatched = &i
+	m.addunmatched = nil
+}
+
+// Unmatched returns the value of the "unmatched" field in the mutation.
+func (m *AppImportMutation) Unmatched() (r int, exists bool) {
+	v := m.unmatched
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUnmatched returns the old "unmatched" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldUnmatched(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUnmatched is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUnmatched requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUnmatched: %w", err)
+	}
+	return oldValue.Unmatched, nil
+}
+
+// AddUnmatched adds i to the "unmatched" field.
+func (m *AppImportMutation) AddUnmatched(i int) {
+	if m.addunmatched != nil {
+		*m.addunmatched += i
+	} else {
+		m.addunmatched = &i
+	}
+}
+
+// AddedUnmatched returns the value that was added to the "unmatched" field in this mutation.
+func (m *AppImportMutation) AddedUnmatched() (r int, exists bool) {
+	v := m.addunmatched
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetUnmatched resets all changes to the "unmatched" field.
+func (m *AppImportMutation) ResetUnmatched() {
+	m.unmatched = nil
+	m.addunmatched = nil
+}
+
+// SetDuplicate sets the "duplicate" field.
+func (m *AppImportMutation) SetDuplicate(i int) {
+	m.duplicate = &i
+	m.addduplicate = nil
+}
+
+// Duplicate returns the value of the "duplicate" field in the mutation.
+func (m *AppImportMutation) Duplicate() (r int, exists bool) {
+	v := m.duplicate
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDuplicate returns the old "duplicate" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldDuplicate(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDuplicate is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDuplicate requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDuplicate: %w", err)
+	}
+	return oldValue.Duplicate, nil
+}
+
+// AddDuplicate adds i to the "duplicate" field.
+func (m *AppImportMutation) AddDuplicate(i int) {
+	if m.addduplicate != nil {
+		*m.addduplicate += i
+	} else {
+		m.addduplicate = &i
+	}
+}
+
+// AddedDuplicate returns the value that was added to the "duplicate" field in this mutation.
+func (m *AppImportMutation) AddedDuplicate() (r int, exists bool) {
+	v := m.addduplicate
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetDuplicate resets all changes to the "duplicate" field.
+func (m *AppImportMutation) ResetDuplicate() {
+	m.duplicate = nil
+	m.addduplicate = nil
+}
+
+// SetWarnings sets the "warnings" field.
+func (m *AppImportMutation) SetWarnings(s []string) {
+	m.warnings = &s
+	m.appendwarnings = nil
+}
+
+// Warnings returns the value of the "warnings" field in the mutation.
+func (m *AppImportMutation) Warnings() (r []string, exists bool) {
+	v := m.warnings
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWarnings returns the old "warnings" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldWarnings(ctx context.Context) (v []string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWarnings is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWarnings requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWarnings: %w", err)
+	}
+	return oldValue.Warnings, nil
+}
+
+// AppendWarnings adds s to the "warnings" field.
+func (m *AppImportMutation) AppendWarnings(s []string) {
+	m.appendwarnings = append(m.appendwarnings, s...)
+}
+
+// AppendedWarnings returns the list of values that were appended to the "warnings" field in this mutation.
+func (m *AppImportMutation) AppendedWarnings() ([]string, bool) {
+	if len(m.appendwarnings) == 0 {
+		return nil, false
+	}
+	return m.appendwarnings, true
+}
+
+// ClearWarnings clears the value of the "warnings" field.
+func (m *AppImportMutation) ClearWarnings() {
+	m.warnings = nil
+	m.appendwarnings = nil
+	m.clearedFields[appimport.FieldWarnings] = struct{}{}
+}
+
+// WarningsCleared returns if the "warnings" field was cleared in this mutation.
+func (m *AppImportMutation) WarningsCleared() bool {
+	_, ok := m.clearedFields[appimport.FieldWarnings]
+	return ok
+}
+
+// ResetWarnings resets all changes to the "warnings" field.
+func (m *AppImportMutation) ResetWarnings() {
+	m.warnings = nil
+	m.appendwarnings = nil
+	delete(m.clearedFields, appimport.FieldWarnings)
+}
+
+// SetImportedBy sets the "imported_by" field.
+func (m *AppImportMutation) SetImportedBy(s string) {
+	m.imported_by = &s
+}
+
+// ImportedBy returns the value of the "imported_by" field in the mutation.
+func (m *AppImportMutation) ImportedBy() (r string, exists bool) {
+	v := m.imported_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldImportedBy returns the old "imported_by" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldImportedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldImportedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldImportedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldImportedBy: %w", err)
+	}
+	return oldValue.ImportedBy, nil
+}
+
+// ResetImportedBy resets all changes to the "imported_by" field.
+func (m *AppImportMutation) ResetImportedBy() {
+	m.imported_by = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *AppImportMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *AppImportMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the AppImport entity.
+// If the AppImport object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppImportMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *AppImportMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// Where appends a list predicates to the AppImportMutation builder.
+func (m *AppImportMutation) Where(ps ...predicate.AppImport) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AppImportMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AppImportMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AppImport, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AppImportMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AppImportMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AppImport).
+func (m *AppImportMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AppImportMutation) Fields() []string {
+	fields := make([]string, 0, 19)
+	if m.district_id != nil {
+		fields = append(fields, appimport.FieldDistrictID)
+	}
+	if m._type != nil {
+		fields = append(fields, appimport.FieldType)
+	}
+	if m.file_name != nil {
+		fields = append(fields, appimport.FieldFileName)
+	}
+	if m.columns != nil {
+		fields = append(fields, appimport.FieldColumns)
+	}
+	if m.id_column != nil {
+		fields = append(fields, appimport.FieldIDColumn)
+	}
+	if m.mapping != nil {
+		fields = append(fields, appimport.FieldMapping)
+	}
+	if m.records != nil {
+		fields = append(fields, appimport.FieldRecords)
+	}
+	if m.created != nil {
+		fields = append(fields, appimport.FieldCreated)
+	}
+	if m.changed != nil {
+		fields = append(fields, appimport.FieldChanged)
+	}
+	if m.unchanged != nil {
+		fields = append(fields, appimport.FieldUnchanged)
+	}
+	if m.missing != nil {
+		fields = append(fields, appimport.FieldMissing)
+	}
+	if m.missing_ids != nil {
+		fields = append(fields, appimport.FieldMissingIds)
+	}
+	if m.matched != nil {
+		fields = append(fields, appimport.FieldMatched)
+	}
+	if m.suggested != nil {
+		fields = append(fields, appimport.FieldSuggested)
+	}
+	if m.unmatched != nil {
+		fields = append(fields, appimport.FieldUnmatched)
+	}
+	if m.duplicate != nil {
+		fields = append(fields, appimport.FieldDuplicate)
+	}
+	if m.warnings != nil {
+		fields = append(fields, appimport.FieldWarnings)
+	}
+	if m.imported_by != nil {
+		fields = append(fields, appimport.FieldImportedBy)
+	}
+	if m.created_at != nil {
+		fields = append(fields, appimport.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AppImportMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case appimport.FieldDistrictID:
+		return m.DistrictID()
+	case appimport.FieldType:
+		return m.GetType()
+	case appimport.FieldFileName:
+		return m.FileName()
+	case appimport.FieldColumns:
+		return m.Columns()
+	case appimport.FieldIDColumn:
+		return m.IDColumn()
+	case appimport.FieldMapping:
+		return m.Mapping()
+	case appimport.FieldRecords:
+		return m.Records()
+	case appimport.FieldCreated:
+		return m.Created()
+	case appimport.FieldChanged:
+		return m.Changed()
+	case appimport.FieldUnchanged:
+		return m.Unchanged()
+	case appimport.FieldMissing:
+		return m.Missing()
+	case appimport.FieldMissingIds:
+		return m.MissingIds()
+	case appimport.FieldMatched:
+		return m.Matched()
+	case appimport.FieldSuggested:
+		return m.Suggested()
+	case appimport.FieldUnmatched:
+		return m.Unmatched()
+	case appimport.FieldDuplicate:
+		return m.Duplicate()
+	case appimport.FieldWarnings:
+		return m.Warnings()
+	case appimport.FieldImportedBy:
+		return m.ImportedBy()
+	case appimport.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AppImportMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case appimport.FieldDistrictID:
+		return m.OldDistrictID(ctx)
+	case appimport.FieldType:
+		return m.OldType(ctx)
+	case appimport.FieldFileName:
+		return m.OldFileName(ctx)
+	case appimport.FieldColumns:
+		return m.OldColumns(ctx)
+	case appimport.FieldIDColumn:
+		return m.OldIDColumn(ctx)
+	case appimport.FieldMapping:
+		return m.OldMapping(ctx)
+	case appimport.FieldRecords:
+		return m.OldRecords(ctx)
+	case appimport.FieldCreated:
+		return m.OldCreated(ctx)
+	case appimport.FieldChanged:
+		return m.OldChanged(ctx)
+	case appimport.FieldUnchanged:
+		return m.OldUnchanged(ctx)
+	case appimport.FieldMissing:
+		return m.OldMissing(ctx)
+	case appimport.FieldMissingIds:
+		return m.OldMissingIds(ctx)
+	case appimport.FieldMatched:
+		return m.OldMatched(ctx)
+	case appimport.FieldSuggested:
+		return m.OldSuggested(ctx)
+	case appimport.FieldUnmatched:
+		return m.OldUnmatched(ctx)
+	case appimport.FieldDuplicate:
+		return m.OldDuplicate(ctx)
+	case appimport.FieldWarnings:
+		return m.OldWarnings(ctx)
+	case appimport.FieldImportedBy:
+		return m.OldImportedBy(ctx)
+	case appimport.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown AppImport field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AppImportMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case appimport.FieldDistrictID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDistrictID(v)
+		return nil
+	case appimport.FieldType:
+		v, ok := value.(appimport.Type)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case appimport.FieldFileName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFileName(v)
+		return nil
+	case appimport.FieldColumns:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetColumns(v)
+		return nil
+	case appimport.FieldIDColumn:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetIDColumn(v)
+		return nil
+	case appimport.FieldMapping:
+		v, ok := value.(map[string]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMapping(v)
+		return nil
+	case appimport.FieldRecords:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRecords(v)
+		return nil
+	case appimport.FieldCreated:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreated(v)
+		return nil
+	case appimport.FieldChanged:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetChanged(v)
+		return nil
+	case appimport.FieldUnchanged:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnchanged(v)
+		return nil
+	case appimport.FieldMissing:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMissing(v)
+		return nil
+	case appimport.FieldMissingIds:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMissingIds(v)
+		return nil
+	case appimport.FieldMatched:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMatched(v)
+		return nil
+	case appimport.FieldSuggested:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSuggested(v)
+		return nil
+	case appimport.FieldUnmatched:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUnmatched(v)
+		return nil
+	case appimport.FieldDuplicate:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDuplicate(v)
+		return nil
+	case appimport.FieldWarnings:
+		v, ok := value.([]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWarnings(v)
+		return nil
+	case appimport.FieldImportedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetImportedBy(v)
+		return nil
+	case appimport.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AppImport field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AppImportMutation) AddedFields() []string {
+	var fields []string
+	if m.addrecords != nil {
+		fields = append(fields, appimport.FieldRecords)
+	}
+	if m.addcreated != nil {
+		fields = append(fields, appimport.FieldCreated)
+	}
+	if m.addchanged != nil {
+		fields = append(fields, appimport.FieldChanged)
+	}
+	if m.addunchanged != nil {
+		fields = append(fields, appimport.FieldUnchanged)
+	}
+	if m.addmissing != nil {
+		fields = append(fields, appimport.FieldMissing)
+	}
+	if m.addmatched != nil {
+		fields = append(fields, appimport.FieldMatched)
+	}
+	if m.addsuggested != nil {
+		fields = append(fields, appimport.FieldSuggested)
+	}
+	if m.addunmatched != nil {
+		fields = append(fields, appimport.FieldUnmatched)
+	}
+	if m.addduplicate != nil {
+		fields = append(fields, appimport.FieldDuplicate)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AppImportMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case appimport.FieldRecords:
+		return m.AddedRecords()
+	case appimport.FieldCreated:
+		return m.AddedCreated()
+	case appimport.FieldChanged:
+		return m.AddedChanged()
+	case appimport.FieldUnchanged:
+		return m.AddedUnchanged()
+	case appimport.FieldMissing:
+		return m.AddedMissing()
+	case appimport.FieldMatched:
+		return m.AddedMatched()
+	case appimport.FieldSuggested:
+		return m.AddedSuggested()
+	case appimport.FieldUnmatched:
+		return m.AddedUnmatched()
+	case appimport.FieldDuplicate:
+		return m.AddedDuplicate()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AppImportMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case appimport.FieldRecords:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRecords(v)
+		return nil
+	case appimport.FieldCreated:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCreated(v)
+		return nil
+	case appimport.FieldChanged:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddChanged(v)
+		return nil
+	case appimport.FieldUnchanged:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUnchanged(v)
+		return nil
+	case appimport.FieldMissing:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMissing(v)
+		return nil
+	case appimport.FieldMatched:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMatched(v)
+		return nil
+	case appimport.FieldSuggested:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSuggested(v)
+		return nil
+	case appimport.FieldUnmatched:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddUnmatched(v)
+		return nil
+	case appimport.FieldDuplicate:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddDuplicate(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AppImport numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AppImportMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(appimport.FieldMissingIds) {
+		fields = append(fields, appimport.FieldMissingIds)
+	}
+	if m.FieldCleared(appimport.FieldWarnings) {
+		fields = append(fields, appimport.FieldWarnings)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AppImportMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AppImportMutation) ClearField(name string) error {
+	switch name {
+	case appimport.FieldMissingIds:
+		m.ClearMissingIds()
+		return nil
+	case appimport.FieldWarnings:
+		m.ClearWarnings()
+		return nil
+	}
+	return fmt.Errorf("unknown AppImport nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AppImportMutation) ResetField(name string) error {
+	switch name {
+	case appimport.FieldDistrictID:
+		m.ResetDistrictID()
+		return nil
+	case appimport.FieldType:
+		m.ResetType()
+		return nil
+	case appimport.FieldFileName:
+		m.ResetFileName()
+		return nil
+	case appimport.FieldColumns:
+		m.ResetColumns()
+		return nil
+	case appimport.FieldIDColumn:
+		m.ResetIDColumn()
+		return nil
+	case appimport.FieldMapping:
+		m.ResetMapping()
+		return nil
+	case appimport.FieldRecords:
+		m.ResetRecords()
+		return nil
+	case appimport.FieldCreated:
+		m.ResetCreated()
+		return nil
+	case appimport.FieldChanged:
+		m.ResetChanged()
+		return nil
+	case appimport.FieldUnchanged:
+		m.ResetUnchanged()
+		return nil
+	case appimport.FieldMissing:
+		m.ResetMissing()
+		return nil
+	case appimport.FieldMissingIds:
+		m.ResetMissingIds()
+		return nil
+	case appimport.FieldMatched:
+		m.ResetMatched()
+		return nil
+	case appimport.FieldSuggested:
+		m.ResetSuggested()
+		return nil
+	case appimport.FieldUnmatched:
+		m.ResetUnmatched()
+		return nil
+	case appimport.FieldDuplicate:
+		m.ResetDuplicate()
+		return nil
+	case appimport.FieldWarnings:
+		m.ResetWarnings()
+		return nil
+	case appimport.FieldImportedBy:
+		m.ResetImportedBy()
+		return nil
+	case appimport.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown AppImport field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AppImportMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AppImportMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AppImportMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AppImportMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AppImportMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AppImportMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AppImportMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown AppImport unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AppImportMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown AppImport edge %s", name)
+}
+
+// AppRecordMutation represents an operation that mutates the AppRecord nodes in the graph.
+type AppRecordMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *string
+	district_id        *string
+	_type              *apprecord.Type
+	external_id        *string
+	fields             *map[string]string
+	match_values       *map[string]string
+	status             *apprecord.Status
+	clever_id          *string
+	method             *string
+	score              *float64
+	addscore           *float64
+	explanation        *string
+	decided_by         *string
+	decided_at         *time.Time
+	missing_since      *time.Time
+	created_at         *time.Time
+	updated_at         *time.Time
+	clearedFields      map[string]struct{}
+	suggestions        map[string]struct{}
+	removedsuggestions map[string]struct{}
+	clearedsuggestions bool
+	done               bool
+	oldValue           func(context.Context) (*AppRecord, error)
+	predicates         []predicate.AppRecord
+}
+
+var _ ent.Mutation = (*AppRecordMutation)(nil)
+
+// apprecordOption allows management of the mutation configuration using functional options.
+type apprecordOption func(*AppRecordMutation)
+
+// newAppRecordMutation creates new mutation for the AppRecord entity.
+func newAppRecordMutation(c config, op Op, opts ...apprecordOption) *AppRecordMutation {
+	m := &AppRecordMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeAppRecord,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withAppRecordID sets the ID field of the mutation.
+func withAppRecordID(id string) apprecordOption {
+	return func(m *AppRecordMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *AppRecord
+		)
+		m.oldValue = func(ctx context.Context) (*AppRecord, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().AppRecord.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withAppRecord sets the old AppRecord of the mutation.
+func withAppRecord(node *AppRecord) apprecordOption {
+	return func(m *AppRecordMutation) {
+		m.oldValue = func(context.Context) (*AppRecord, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m AppRecordMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m AppRecordMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of AppRecord entities.
+func (m *AppRecordMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *AppRecordMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *AppRecordMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().AppRecord.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetDistrictID sets the "district_id" field.
+func (m *AppRecordMutation) SetDistrictID(s string) {
+	m.district_id = &s
+}
+
+// DistrictID returns the value of the "district_id" field in the mutation.
+func (m *AppRecordMutation) DistrictID() (r string, exists bool) {
+	v := m.district_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDistrictID returns the old "district_id" field's value of the AppRecord entity.
+// If the AppRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppRecordMutation) OldDistrictID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDistrictID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDistrictID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDistrictID: %w", err)
+	}
+	return oldValue.DistrictID, nil
+}
+
+// ResetDistrictID resets all changes to the "district_id" field.
+func (m *AppRecordMutation) ResetDistrictID() {
+	m.district_id = nil
+}
+
+// SetType sets the "type" field.
+func (m *AppRecordMutation) SetType(a apprecord.Type) {
+	m._type = &a
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *AppRecordMutation) GetType() (r apprecord.Type, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the AppRecord entity.
+// If the AppRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppRecordMutation) OldType(ctx context.Context) (v apprecord.Type, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *AppRecordMutation) ResetType() {
+	m._type = nil
+}
+
+// SetExternalID sets the "external_id" field.
+func (m *AppRecordMutation) SetExternalID(s string) {
+	m.external_id = &s
+}
+
+// ExternalID returns the value of the "external_id" field in the mutation.
+func (m *AppRecordMutation) ExternalID() (r string, exists bool) {
+	v := m.external_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExternalID returns the old "external_id" field's value of the AppRecord entity.
+// If the AppRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppRecordMutation) OldExternalID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExternalID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExternalID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExternalID: %w", err)
+	}
+	return oldValue.ExternalID, nil
+}
+
+// ResetExternalID resets all changes to the "external_id" field.
+func (m *AppRecordMutation) ResetExternalID() {
+	m.external_id = nil
+}
+
+// SetFields sets the "fields" field.
+func (m *AppRecordMutation) SetFields(value map[string]string) {
+	m.fields = &value
+}
+
+// GetFields returns the value of the "fields" field in the mutation.
+func (m *AppRecordMutation) GetFields() (r map[string]string, exists bool) {
+	v := m.fields
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFields returns the old "fields" field's value of the AppRecord entity.
+// If the AppRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppRecordMutation) OldFields(ctx context.Context) (v map[string]string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFields is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFields requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFields: %w", err)
+	}
+	return oldValue.Fields, nil
+}
+
+// ResetFields resets all changes to the "fields" field.
+func (m *AppRecordMutation) ResetFields() {
+	m.fields = nil
+}
+
+// SetMatchValues sets the "match_values" field.
+func (m *AppRecordMutation) SetMatchValues(value map[string]string) {
+	m.match_values = &value
+}
+
+// MatchValues returns the value of the "match_values" field in the mutation.
+func (m *AppRecordMutation) MatchValues() (r map[string]string, exists bool) {
+	v := m.match_values
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMatchValues returns the old "match_values" field's value of the AppRecord entity.
+// If the AppRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppRecordMutation) OldMatchValues(ctx context.Context) (v map[string]string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMatchValues is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMatchValues requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMatchValues: %w", err)
+	}
+	return oldValue.MatchValues, nil
+}
+
+// ResetMatchValues resets all changes to the "match_values" field.
+func (m *AppRecordMutation) ResetMatchValues() {
+	m.match_values = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *AppRecordMutation) SetStatus(a apprecord.Status) {
+	m.status = &a
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *AppRecordMutation) Status() (r apprecord.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the AppRecord entity.
+// If the AppRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppRecordMutation) OldStatus(ctx context.Context) (v apprecord.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *AppRecordMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetCleverID sets the "clever_id" field.
+func (m *AppRecordMutation) SetCleverID(s string) {
+	m.clever_id = &s
+}
+
+// CleverID returns the value of the "clever_id" field in the mutation.
+func (m *AppRecordMutation) CleverID() (r string, exists bool) {
+	v := m.clever_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCleverID returns the old "clever_id" field's value of the AppRecord entity.
+// If the AppRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppRecordMutation) OldCleverID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCleverID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCleverID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCleverID: %w", err)
+	}
+	return oldValue.CleverID, nil
+}
+
+// ClearCleverID clears the value of the "clever_id" field.
+func (m *AppRecordMutation) ClearCleverID() {
+	m.clever_id = nil
+	m.clearedFields[apprecord.FieldCleverID] = struct{}{}
+}
+
+// CleverIDCleared returns if the "clever_id" field was cleared in this mutation.
+func (m *AppRecordMutation) CleverIDCleared() bool {
+	_, ok := m.clearedFields[apprecord.FieldCleverID]
+	return ok
+}
+
+// ResetCleverID resets all changes to the "clever_id" field.
+func (m *AppRecordMutation) ResetCleverID() {
+	m.clever_id = nil
+	delete(m.clearedFields, apprecord.FieldCleverID)
+}
+
+// SetMethod sets the "method" field.
+func (m *AppRecordMutation) SetMethod(s string) {
+	m.method = &s
+}
+
+// Method returns the value of the "method" field in the mutation.
+func (m *AppRecordMutation) Method() (r string, exists bool) {
+	v := m.method
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMethod returns the old "method" field's value of the AppRecord entity.
+// If the AppRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppRecordMutation) OldMethod(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMethod is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMethod requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMethod: %w", err)
+	}
+	return oldValue.Method, nil
+}
+
+// ResetMethod resets all changes to the "method" field.
+func (m *AppRecordMutation) ResetMethod() {
+	m.method = nil
+}
+
+// SetScore sets the "score" field.
+func (m *AppRecordMutation) SetScore(f float64) {
+	m.score = &f
+	m.addscore = nil
+}
+
+// Score returns the value of the "score" field in the mutation.
+func (m *AppRecordMutation) Score() (r float64, exists bool) {
+	v := m.score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScore returns the old "score" field's value of the AppRecord entity.
+// If the AppRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppRecordMutation) OldScore(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScore is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScore requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScore: %w", err)
+	}
+	return oldValue.Score, nil
+}
+
+// AddScore adds f to the "score" field.
+func (m *AppRecordMutation) AddScore(f float64) {
+	if m.addscore != nil {
+		*m.addscore += f
+	} else {
+		m.addscore = &f
+	}
+}
+
+// AddedScore returns the value that was added to the "score" field in this mutation.
+func (m *AppRecordMutation) AddedScore() (r float64, exists bool) {
+	v := m.addscore
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetScore resets all changes to the "score" field.
+func (m *AppRecordMutation) ResetScore() {
+	m.score = nil
+	m.addscore = nil
+}
+
+// SetExplanation sets the "explanation" field.
+func (m *AppRecordMutation) SetExplanation(s string) {
+	m.explanation = &s
+}
+
+// Explanation returns the value of the "explanation" field in the mutation.
+func (m *AppRecordMutation) Explanation() (r string, exists bool) {
+	v := m.explanation
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExplanation returns the old "explanation" field's value of the AppRecord entity.
+// If the AppRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppRecordMutation) OldExplanation(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExplanation is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExplanation requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExplanation: %w", err)
+	}
+	return oldValue.Explanation, nil
+}
+
+// ResetExplanation resets all changes to the "explanation" field.
+func (m *AppRecordMutation) ResetExplanation() {
+	m.explanation = nil
+}
+
+// SetDecidedBy sets the "decided_by" field.
+func (m *AppRecordMutation) SetDecidedBy(s string) {
+	m.decided_by = &s
+}
+
+// DecidedBy returns the value of the "decided_by" field in the mutation.
+func (m *AppRecordMutation) DecidedBy() (r string, exists bool) {
+	v := m.decided_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDecidedBy returns the old "decided_by" field's value of the AppRecord entity.
+// If the AppRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppRecordMutation) OldDecidedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDecidedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDecidedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDecidedBy: %w", err)
+	}
+	return oldValue.DecidedBy, nil
+}
+
+// ResetDecidedBy resets all changes to the "decided_by" field.
+func (m *AppRecordMutation) ResetDecidedBy() {
+	m.decided_by = nil
+}
+
+// SetDecidedAt sets the "decided_at" field.
+func (m *AppRecordMutation) SetDecidedAt(t time.Time) {
+	m.decided_at = &t
+}
+
+// DecidedAt returns the value of the "decided_at" field in the mutation.
+func (m *AppRecordMutation) DecidedAt() (r time.Time, exists bool) {
+	v := m.decided_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDecidedAt returns the old "decided_at" field's value of the AppRecord entity.
+// If the AppRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppRecordMutation) OldDecidedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDecidedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDecidedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDecidedAt: %w", err)
+	}
+	return oldValue.DecidedAt, nil
+}
+
+// ClearDecidedAt clears the value of the "decided_at" field.
+func (m *AppRecordMutation) ClearDecidedAt() {
+	m.decided_at = nil
+	m.clearedFields[apprecord.FieldDecidedAt] = struct{}{}
+}
+
+// DecidedAtCleared returns if the "decided_at" field was cleared in this mutation.
+func (m *AppRecordMutation) DecidedAtCleared() bool {
+	_, ok := m.clearedFields[apprecord.FieldDecidedAt]
+	return ok
+}
+
+// ResetDecidedAt resets all changes to the "decided_at" field.
+func (m *AppRecordMutation) ResetDecidedAt() {
+	m.decided_at = nil
+	delete(m.clearedFields, apprecord.FieldDecidedAt)
+}
+
+// SetMissingSince sets the "missing_since" field.
+func (m *AppRecordMutation) SetMissingSince(t time.Time) {
+	m.missing_since = &t
+}
+
+// MissingSince returns the value of the "missing_since" field in the mutation.
+func (m *AppRecordMutation) MissingSince() (r time.Time, exists bool) {
+	v := m.missing_since
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMissingSince returns the old "missing_since" field's value of the AppRecord entity.
+// If the AppRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppRecordMutation) OldMissingSince(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMissingSince is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMissingSince requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMissingSince: %w", err)
+	}
+	return oldValue.MissingSince, nil
+}
+
+// ClearMissingSince clears the value of the "missing_since" field.
+func (m *AppRecordMutation) ClearMissingSince() {
+	m.missing_since = nil
+	m.clearedFields[apprecord.FieldMissingSince] = struct{}{}
+}
+
+// MissingSinceCleared returns if the "missing_since" field was cleared in this mutation.
+func (m *AppRecordMutation) MissingSinceCleared() bool {
+	_, ok := m.clearedFields[apprecord.FieldMissingSince]
+	return ok
+}
+
+// ResetMissingSince resets all changes to the "missing_since" field.
+func (m *AppRecordMutation) ResetMissingSince() {
+	m.missing_since = nil
+	delete(m.clearedFields, apprecord.FieldMissingSince)
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *AppRecordMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *AppRecordMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the AppRecord entity.
+// If the AppRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppRecordMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *AppRecordMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *AppRecordMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *AppRecordMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the AppRecord entity.
+// If the AppRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *AppRecordMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *AppRecordMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// AddSuggestionIDs adds the "suggestions" edge to the MatchSuggestion entity by ids.
+func (m *AppRecordMutation) AddSuggestionIDs(ids ...string) {
+	if m.suggestions == nil {
+		m.suggestions = make(map[string]struct{})
+	}
+	for i := range ids {
+		m.suggestions[ids[i]] = struct{}{}
+	}
+}
+
+// ClearSuggestions clears the "suggestions" edge to the MatchSuggestion entity.
+func (m *AppRecordMutation) ClearSuggestions() {
+	m.clearedsuggestions = true
+}
+
+// SuggestionsCleared reports if the "suggestions" edge to the MatchSuggestion entity was cleared.
+func (m *AppRecordMutation) SuggestionsCleared() bool {
+	return m.clearedsuggestions
+}
+
+// RemoveSuggestionIDs removes the "suggestions" edge to the MatchSuggestion entity by IDs.
+func (m *AppRecordMutation) RemoveSuggestionIDs(ids ...string) {
+	if m.removedsuggestions == nil {
+		m.removedsuggestions = make(map[string]struct{})
+	}
+	for i := range ids {
+		delete(m.suggestions, ids[i])
+		m.removedsuggestions[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedSuggestions returns the removed IDs of the "suggestions" edge to the MatchSuggestion entity.
+func (m *AppRecordMutation) RemovedSuggestionsIDs() (ids []string) {
+	for id := range m.removedsuggestions {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// SuggestionsIDs returns the "suggestions" edge IDs in the mutation.
+func (m *AppRecordMutation) SuggestionsIDs() (ids []string) {
+	for id := range m.suggestions {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetSuggestions resets all changes to the "suggestions" edge.
+func (m *AppRecordMutation) ResetSuggestions() {
+	m.suggestions = nil
+	m.clearedsuggestions = false
+	m.removedsuggestions = nil
+}
+
+// Where appends a list predicates to the AppRecordMutation builder.
+func (m *AppRecordMutation) Where(ps ...predicate.AppRecord) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the AppRecordMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *AppRecordMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.AppRecord, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *AppRecordMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *AppRecordMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (AppRecord).
+func (m *AppRecordMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *AppRecordMutation) Fields() []string {
+	fields := make([]string, 0, 15)
+	if m.district_id != nil {
+		fields = append(fields, apprecord.FieldDistrictID)
+	}
+	if m._type != nil {
+		fields = append(fields, apprecord.FieldType)
+	}
+	if m.external_id != nil {
+		fields = append(fields, apprecord.FieldExternalID)
+	}
+	if m.fields != nil {
+		fields = append(fields, apprecord.FieldFields)
+	}
+	if m.match_values != nil {
+		fields = append(fields, apprecord.FieldMatchValues)
+	}
+	if m.status != nil {
+		fields = append(fields, apprecord.FieldStatus)
+	}
+	if m.clever_id != nil {
+		fields = append(fields, apprecord.FieldCleverID)
+	}
+	if m.method != nil {
+		fields = append(fields, apprecord.FieldMethod)
+	}
+	if m.score != nil {
+		fields = append(fields, apprecord.FieldScore)
+	}
+	if m.explanation != nil {
+		fields = append(fields, apprecord.FieldExplanation)
+	}
+	if m.decided_by != nil {
+		fields = append(fields, apprecord.FieldDecidedBy)
+	}
+	if m.decided_at != nil {
+		fields = append(fields, apprecord.FieldDecidedAt)
+	}
+	if m.missing_since != nil {
+		fields = append(fields, apprecord.FieldMissingSince)
+	}
+	if m.created_at != nil {
+		fields = append(fields, apprecord.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, apprecord.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *AppRecordMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case apprecord.FieldDistrictID:
+		return m.DistrictID()
+	case apprecord.FieldType:
+		return m.GetType()
+	case apprecord.FieldExternalID:
+		return m.ExternalID()
+	case apprecord.FieldFields:
+		return m.GetFields()
+	case apprecord.FieldMatchValues:
+		return m.MatchValues()
+	case apprecord.FieldStatus:
+		return m.Status()
+	case apprecord.FieldCleverID:
+		return m.CleverID()
+	case apprecord.FieldMethod:
+		return m.Method()
+	case apprecord.FieldScore:
+		return m.Score()
+	case apprecord.FieldExplanation:
+		return m.Explanation()
+	case apprecord.FieldDecidedBy:
+		return m.DecidedBy()
+	case apprecord.FieldDecidedAt:
+		return m.DecidedAt()
+	case apprecord.FieldMissingSince:
+		return m.MissingSince()
+	case apprecord.FieldCreatedAt:
+		return m.CreatedAt()
+	case apprecord.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *AppRecordMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case apprecord.FieldDistrictID:
+		return m.OldDistrictID(ctx)
+	case apprecord.FieldType:
+		return m.OldType(ctx)
+	case apprecord.FieldExternalID:
+		return m.OldExternalID(ctx)
+	case apprecord.FieldFields:
+		return m.OldFields(ctx)
+	case apprecord.FieldMatchValues:
+		return m.OldMatchValues(ctx)
+	case apprecord.FieldStatus:
+		return m.OldStatus(ctx)
+	case apprecord.FieldCleverID:
+		return m.OldCleverID(ctx)
+	case apprecord.FieldMethod:
+		return m.OldMethod(ctx)
+	case apprecord.FieldScore:
+		return m.OldScore(ctx)
+	case apprecord.FieldExplanation:
+		return m.OldExplanation(ctx)
+	case apprecord.FieldDecidedBy:
+		return m.OldDecidedBy(ctx)
+	case apprecord.FieldDecidedAt:
+		return m.OldDecidedAt(ctx)
+	case apprecord.FieldMissingSince:
+		return m.OldMissingSince(ctx)
+	case apprecord.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case apprecord.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown AppRecord field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AppRecordMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case apprecord.FieldDistrictID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDistrictID(v)
+		return nil
+	case apprecord.FieldType:
+		v, ok := value.(apprecord.Type)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case apprecord.FieldExternalID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExternalID(v)
+		return nil
+	case apprecord.FieldFields:
+		v, ok := value.(map[string]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFields(v)
+		return nil
+	case apprecord.FieldMatchValues:
+		v, ok := value.(map[string]string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMatchValues(v)
+		return nil
+	case apprecord.FieldStatus:
+		v, ok := value.(apprecord.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case apprecord.FieldCleverID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCleverID(v)
+		return nil
+	case apprecord.FieldMethod:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMethod(v)
+		return nil
+	case apprecord.FieldScore:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScore(v)
+		return nil
+	case apprecord.FieldExplanation:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExplanation(v)
+		return nil
+	case apprecord.FieldDecidedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDecidedBy(v)
+		return nil
+	case apprecord.FieldDecidedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDecidedAt(v)
+		return nil
+	case apprecord.FieldMissingSince:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMissingSince(v)
+		return nil
+	case apprecord.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case apprecord.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AppRecord field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *AppRecordMutation) AddedFields() []string {
+	var fields []string
+	if m.addscore != nil {
+		fields = append(fields, apprecord.FieldScore)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *AppRecordMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case apprecord.FieldScore:
+		return m.AddedScore()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *AppRecordMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case apprecord.FieldScore:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddScore(v)
+		return nil
+	}
+	return fmt.Errorf("unknown AppRecord numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *AppRecordMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(apprecord.FieldCleverID) {
+		fields = append(fields, apprecord.FieldCleverID)
+	}
+	if m.FieldCleared(apprecord.FieldDecidedAt) {
+		fields = append(fields, apprecord.FieldDecidedAt)
+	}
+	if m.FieldCleared(apprecord.FieldMissingSince) {
+		fields = append(fields, apprecord.FieldMissingSince)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *AppRecordMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *AppRecordMutation) ClearField(name string) error {
+	switch name {
+	case apprecord.FieldCleverID:
+		m.ClearCleverID()
+		return nil
+	case apprecord.FieldDecidedAt:
+		m.ClearDecidedAt()
+		return nil
+	case apprecord.FieldMissingSince:
+		m.ClearMissingSince()
+		return nil
+	}
+	return fmt.Errorf("unknown AppRecord nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *AppRecordMutation) ResetField(name string) error {
+	switch name {
+	case apprecord.FieldDistrictID:
+		m.ResetDistrictID()
+		return nil
+	case apprecord.FieldType:
+		m.ResetType()
+		return nil
+	case apprecord.FieldExternalID:
+		m.ResetExternalID()
+		return nil
+	case apprecord.FieldFields:
+		m.ResetFields()
+		return nil
+	case apprecord.FieldMatchValues:
+		m.ResetMatchValues()
+		return nil
+	case apprecord.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case apprecord.FieldCleverID:
+		m.ResetCleverID()
+		return nil
+	case apprecord.FieldMethod:
+		m.ResetMethod()
+		return nil
+	case apprecord.FieldScore:
+		m.ResetScore()
+		return nil
+	case apprecord.FieldExplanation:
+		m.ResetExplanation()
+		return nil
+	case apprecord.FieldDecidedBy:
+		m.ResetDecidedBy()
+		return nil
+	case apprecord.FieldDecidedAt:
+		m.ResetDecidedAt()
+		return nil
+	case apprecord.FieldMissingSince:
+		m.ResetMissingSince()
+		return nil
+	case apprecord.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case apprecord.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown AppRecord field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *AppRecordMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.suggestions != nil {
+		edges = append(edges, apprecord.EdgeSuggestions)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *AppRecordMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case apprecord.EdgeSuggestions:
+		ids := make([]ent.Value, 0, len(m.suggestions))
+		for id := range m.suggestions {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *AppRecordMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.removedsuggestions != nil {
+		edges = append(edges, apprecord.EdgeSuggestions)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *AppRecordMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case apprecord.EdgeSuggestions:
+		ids := make([]ent.Value, 0, len(m.removedsuggestions))
+		for id := range m.removedsuggestions {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *AppRecordMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedsuggestions {
+		edges = append(edges, apprecord.EdgeSuggestions)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *AppRecordMutation) EdgeCleared(name string) bool {
+	switch name {
+	case apprecord.EdgeSuggestions:
+		return m.clearedsuggestions
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *AppRecordMutation) ClearEdge(name string) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown AppRecord unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *AppRecordMutation) ResetEdge(name string) error {
+	switch name {
+	case apprecord.EdgeSuggestions:
+		m.ResetSuggestions()
+		return nil
+	}
+	return fmt.Errorf("unknown AppRecord edge %s", name)
 }
 
 // AuditEntryMutation represents an operation that mutates the AuditEntry nodes in the graph.
@@ -9323,6 +12301,1218 @@ func (m *LoginStateMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *LoginStateMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown LoginState edge %s", name)
+}
+
+// MatchSuggestionMutation represents an operation that mutates the MatchSuggestion nodes in the graph.
+type MatchSuggestionMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *string
+	district_id       *string
+	_type             *matchsuggestion.Type
+	clever_id         *string
+	score             *float64
+	addscore          *float64
+	weight            *float64
+	addweight         *float64
+	rank              *int
+	addrank           *int
+	method            *string
+	explanation       *string
+	status            *matchsuggestion.Status
+	decided_by        *string
+	decided_at        *time.Time
+	created_at        *time.Time
+	updated_at        *time.Time
+	clearedFields     map[string]struct{}
+	app_record        *string
+	clearedapp_record bool
+	done              bool
+	oldValue          func(context.Context) (*MatchSuggestion, error)
+	predicates        []predicate.MatchSuggestion
+}
+
+var _ ent.Mutation = (*MatchSuggestionMutation)(nil)
+
+// matchsuggestionOption allows management of the mutation configuration using functional options.
+type matchsuggestionOption func(*MatchSuggestionMutation)
+
+// newMatchSuggestionMutation creates new mutation for the MatchSuggestion entity.
+func newMatchSuggestionMutation(c config, op Op, opts ...matchsuggestionOption) *MatchSuggestionMutation {
+	m := &MatchSuggestionMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeMatchSuggestion,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withMatchSuggestionID sets the ID field of the mutation.
+func withMatchSuggestionID(id string) matchsuggestionOption {
+	return func(m *MatchSuggestionMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *MatchSuggestion
+		)
+		m.oldValue = func(ctx context.Context) (*MatchSuggestion, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().MatchSuggestion.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withMatchSuggestion sets the old MatchSuggestion of the mutation.
+func withMatchSuggestion(node *MatchSuggestion) matchsuggestionOption {
+	return func(m *MatchSuggestionMutation) {
+		m.oldValue = func(context.Context) (*MatchSuggestion, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m MatchSuggestionMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m MatchSuggestionMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of MatchSuggestion entities.
+func (m *MatchSuggestionMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *MatchSuggestionMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *MatchSuggestionMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().MatchSuggestion.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetAppRecordID sets the "app_record_id" field.
+func (m *MatchSuggestionMutation) SetAppRecordID(s string) {
+	m.app_record = &s
+}
+
+// AppRecordID returns the value of the "app_record_id" field in the mutation.
+func (m *MatchSuggestionMutation) AppRecordID() (r string, exists bool) {
+	v := m.app_record
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAppRecordID returns the old "app_record_id" field's value of the MatchSuggestion entity.
+// If the MatchSuggestion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MatchSuggestionMutation) OldAppRecordID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAppRecordID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAppRecordID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAppRecordID: %w", err)
+	}
+	return oldValue.AppRecordID, nil
+}
+
+// ResetAppRecordID resets all changes to the "app_record_id" field.
+func (m *MatchSuggestionMutation) ResetAppRecordID() {
+	m.app_record = nil
+}
+
+// SetDistrictID sets the "district_id" field.
+func (m *MatchSuggestionMutation) SetDistrictID(s string) {
+	m.district_id = &s
+}
+
+// DistrictID returns the value of the "district_id" field in the mutation.
+func (m *MatchSuggestionMutation) DistrictID() (r string, exists bool) {
+	v := m.district_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDistrictID returns the old "district_id" field's value of the MatchSuggestion entity.
+// If the MatchSuggestion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MatchSuggestionMutation) OldDistrictID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDistrictID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDistrictID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDistrictID: %w", err)
+	}
+	return oldValue.DistrictID, nil
+}
+
+// ResetDistrictID resets all changes to the "district_id" field.
+func (m *MatchSuggestionMutation) ResetDistrictID() {
+	m.district_id = nil
+}
+
+// SetType sets the "type" field.
+func (m *MatchSuggestionMutation) SetType(value matchsuggestion.Type) {
+	m._type = &value
+}
+
+// GetType returns the value of the "type" field in the mutation.
+func (m *MatchSuggestionMutation) GetType() (r matchsuggestion.Type, exists bool) {
+	v := m._type
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldType returns the old "type" field's value of the MatchSuggestion entity.
+// If the MatchSuggestion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MatchSuggestionMutation) OldType(ctx context.Context) (v matchsuggestion.Type, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldType is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldType requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldType: %w", err)
+	}
+	return oldValue.Type, nil
+}
+
+// ResetType resets all changes to the "type" field.
+func (m *MatchSuggestionMutation) ResetType() {
+	m._type = nil
+}
+
+// SetCleverID sets the "clever_id" field.
+func (m *MatchSuggestionMutation) SetCleverID(s string) {
+	m.clever_id = &s
+}
+
+// CleverID returns the value of the "clever_id" field in the mutation.
+func (m *MatchSuggestionMutation) CleverID() (r string, exists bool) {
+	v := m.clever_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCleverID returns the old "clever_id" field's value of the MatchSuggestion entity.
+// If the MatchSuggestion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MatchSuggestionMutation) OldCleverID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCleverID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCleverID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCleverID: %w", err)
+	}
+	return oldValue.CleverID, nil
+}
+
+// ResetCleverID resets all changes to the "clever_id" field.
+func (m *MatchSuggestionMutation) ResetCleverID() {
+	m.clever_id = nil
+}
+
+// SetScore sets the "score" field.
+func (m *MatchSuggestionMutation) SetScore(f float64) {
+	m.score = &f
+	m.addscore = nil
+}
+
+// Score returns the value of the "score" field in the mutation.
+func (m *MatchSuggestionMutation) Score() (r float64, exists bool) {
+	v := m.score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScore returns the old "score" field's value of the MatchSuggestion entity.
+// If the MatchSuggestion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MatchSuggestionMutation) OldScore(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScore is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScore requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScore: %w", err)
+	}
+	return oldValue.Score, nil
+}
+
+// AddScore adds f to the "score" field.
+func (m *MatchSuggestionMutation) AddScore(f float64) {
+	if m.addscore != nil {
+		*m.addscore += f
+	} else {
+		m.addscore = &f
+	}
+}
+
+// AddedScore returns the value that was added to the "score" field in this mutation.
+func (m *MatchSuggestionMutation) AddedScore() (r float64, exists bool) {
+	v := m.addscore
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetScore resets all changes to the "score" field.
+func (m *MatchSuggestionMutation) ResetScore() {
+	m.score = nil
+	m.addscore = nil
+}
+
+// SetWeight sets the "weight" field.
+func (m *MatchSuggestionMutation) SetWeight(f float64) {
+	m.weight = &f
+	m.addweight = nil
+}
+
+// Weight returns the value of the "weight" field in the mutation.
+func (m *MatchSuggestionMutation) Weight() (r float64, exists bool) {
+	v := m.weight
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldWeight returns the old "weight" field's value of the MatchSuggestion entity.
+// If the MatchSuggestion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MatchSuggestionMutation) OldWeight(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldWeight is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldWeight requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldWeight: %w", err)
+	}
+	return oldValue.Weight, nil
+}
+
+// AddWeight adds f to the "weight" field.
+func (m *MatchSuggestionMutation) AddWeight(f float64) {
+	if m.addweight != nil {
+		*m.addweight += f
+	} else {
+		m.addweight = &f
+	}
+}
+
+// AddedWeight returns the value that was added to the "weight" field in this mutation.
+func (m *MatchSuggestionMutation) AddedWeight() (r float64, exists bool) {
+	v := m.addweight
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetWeight resets all changes to the "weight" field.
+func (m *MatchSuggestionMutation) ResetWeight() {
+	m.weight = nil
+	m.addweight = nil
+}
+
+// SetRank sets the "rank" field.
+func (m *MatchSuggestionMutation) SetRank(i int) {
+	m.rank = &i
+	m.addrank = nil
+}
+
+// Rank returns the value of the "rank" field in the mutation.
+func (m *MatchSuggestionMutation) Rank() (r int, exists bool) {
+	v := m.rank
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRank returns the old "rank" field's value of the MatchSuggestion entity.
+// If the MatchSuggestion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MatchSuggestionMutation) OldRank(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRank is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRank requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRank: %w", err)
+	}
+	return oldValue.Rank, nil
+}
+
+// AddRank adds i to the "rank" field.
+func (m *MatchSuggestionMutation) AddRank(i int) {
+	if m.addrank != nil {
+		*m.addrank += i
+	} else {
+		m.addrank = &i
+	}
+}
+
+// AddedRank returns the value that was added to the "rank" field in this mutation.
+func (m *MatchSuggestionMutation) AddedRank() (r int, exists bool) {
+	v := m.addrank
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRank resets all changes to the "rank" field.
+func (m *MatchSuggestionMutation) ResetRank() {
+	m.rank = nil
+	m.addrank = nil
+}
+
+// SetMethod sets the "method" field.
+func (m *MatchSuggestionMutation) SetMethod(s string) {
+	m.method = &s
+}
+
+// Method returns the value of the "method" field in the mutation.
+func (m *MatchSuggestionMutation) Method() (r string, exists bool) {
+	v := m.method
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMethod returns the old "method" field's value of the MatchSuggestion entity.
+// If the MatchSuggestion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MatchSuggestionMutation) OldMethod(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMethod is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMethod requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMethod: %w", err)
+	}
+	return oldValue.Method, nil
+}
+
+// ResetMethod resets all changes to the "method" field.
+func (m *MatchSuggestionMutation) ResetMethod() {
+	m.method = nil
+}
+
+// SetExplanation sets the "explanation" field.
+func (m *MatchSuggestionMutation) SetExplanation(s string) {
+	m.explanation = &s
+}
+
+// Explanation returns the value of the "explanation" field in the mutation.
+func (m *MatchSuggestionMutation) Explanation() (r string, exists bool) {
+	v := m.explanation
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExplanation returns the old "explanation" field's value of the MatchSuggestion entity.
+// If the MatchSuggestion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MatchSuggestionMutation) OldExplanation(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExplanation is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExplanation requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExplanation: %w", err)
+	}
+	return oldValue.Explanation, nil
+}
+
+// ResetExplanation resets all changes to the "explanation" field.
+func (m *MatchSuggestionMutation) ResetExplanation() {
+	m.explanation = nil
+}
+
+// SetStatus sets the "status" field.
+func (m *MatchSuggestionMutation) SetStatus(value matchsuggestion.Status) {
+	m.status = &value
+}
+
+// Status returns the value of the "status" field in the mutation.
+func (m *MatchSuggestionMutation) Status() (r matchsuggestion.Status, exists bool) {
+	v := m.status
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStatus returns the old "status" field's value of the MatchSuggestion entity.
+// If the MatchSuggestion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MatchSuggestionMutation) OldStatus(ctx context.Context) (v matchsuggestion.Status, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStatus is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStatus requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStatus: %w", err)
+	}
+	return oldValue.Status, nil
+}
+
+// ResetStatus resets all changes to the "status" field.
+func (m *MatchSuggestionMutation) ResetStatus() {
+	m.status = nil
+}
+
+// SetDecidedBy sets the "decided_by" field.
+func (m *MatchSuggestionMutation) SetDecidedBy(s string) {
+	m.decided_by = &s
+}
+
+// DecidedBy returns the value of the "decided_by" field in the mutation.
+func (m *MatchSuggestionMutation) DecidedBy() (r string, exists bool) {
+	v := m.decided_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDecidedBy returns the old "decided_by" field's value of the MatchSuggestion entity.
+// If the MatchSuggestion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MatchSuggestionMutation) OldDecidedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDecidedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDecidedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDecidedBy: %w", err)
+	}
+	return oldValue.DecidedBy, nil
+}
+
+// ResetDecidedBy resets all changes to the "decided_by" field.
+func (m *MatchSuggestionMutation) ResetDecidedBy() {
+	m.decided_by = nil
+}
+
+// SetDecidedAt sets the "decided_at" field.
+func (m *MatchSuggestionMutation) SetDecidedAt(t time.Time) {
+	m.decided_at = &t
+}
+
+// DecidedAt returns the value of the "decided_at" field in the mutation.
+func (m *MatchSuggestionMutation) DecidedAt() (r time.Time, exists bool) {
+	v := m.decided_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDecidedAt returns the old "decided_at" field's value of the MatchSuggestion entity.
+// If the MatchSuggestion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MatchSuggestionMutation) OldDecidedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDecidedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDecidedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDecidedAt: %w", err)
+	}
+	return oldValue.DecidedAt, nil
+}
+
+// ClearDecidedAt clears the value of the "decided_at" field.
+func (m *MatchSuggestionMutation) ClearDecidedAt() {
+	m.decided_at = nil
+	m.clearedFields[matchsuggestion.FieldDecidedAt] = struct{}{}
+}
+
+// DecidedAtCleared returns if the "decided_at" field was cleared in this mutation.
+func (m *MatchSuggestionMutation) DecidedAtCleared() bool {
+	_, ok := m.clearedFields[matchsuggestion.FieldDecidedAt]
+	return ok
+}
+
+// ResetDecidedAt resets all changes to the "decided_at" field.
+func (m *MatchSuggestionMutation) ResetDecidedAt() {
+	m.decided_at = nil
+	delete(m.clearedFields, matchsuggestion.FieldDecidedAt)
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *MatchSuggestionMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *MatchSuggestionMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the MatchSuggestion entity.
+// If the MatchSuggestion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MatchSuggestionMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *MatchSuggestionMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *MatchSuggestionMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *MatchSuggestionMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the MatchSuggestion entity.
+// If the MatchSuggestion object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MatchSuggestionMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *MatchSuggestionMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// ClearAppRecord clears the "app_record" edge to the AppRecord entity.
+func (m *MatchSuggestionMutation) ClearAppRecord() {
+	m.clearedapp_record = true
+	m.clearedFields[matchsuggestion.FieldAppRecordID] = struct{}{}
+}
+
+// AppRecordCleared reports if the "app_record" edge to the AppRecord entity was cleared.
+func (m *MatchSuggestionMutation) AppRecordCleared() bool {
+	return m.clearedapp_record
+}
+
+// AppRecordIDs returns the "app_record" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// AppRecordID instead. It exists only for internal usage by the builders.
+func (m *MatchSuggestionMutation) AppRecordIDs() (ids []string) {
+	if id := m.app_record; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetAppRecord resets all changes to the "app_record" edge.
+func (m *MatchSuggestionMutation) ResetAppRecord() {
+	m.app_record = nil
+	m.clearedapp_record = false
+}
+
+// Where appends a list predicates to the MatchSuggestionMutation builder.
+func (m *MatchSuggestionMutation) Where(ps ...predicate.MatchSuggestion) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the MatchSuggestionMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *MatchSuggestionMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.MatchSuggestion, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *MatchSuggestionMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *MatchSuggestionMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (MatchSuggestion).
+func (m *MatchSuggestionMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *MatchSuggestionMutation) Fields() []string {
+	fields := make([]string, 0, 14)
+	if m.app_record != nil {
+		fields = append(fields, matchsuggestion.FieldAppRecordID)
+	}
+	if m.district_id != nil {
+		fields = append(fields, matchsuggestion.FieldDistrictID)
+	}
+	if m._type != nil {
+		fields = append(fields, matchsuggestion.FieldType)
+	}
+	if m.clever_id != nil {
+		fields = append(fields, matchsuggestion.FieldCleverID)
+	}
+	if m.score != nil {
+		fields = append(fields, matchsuggestion.FieldScore)
+	}
+	if m.weight != nil {
+		fields = append(fields, matchsuggestion.FieldWeight)
+	}
+	if m.rank != nil {
+		fields = append(fields, matchsuggestion.FieldRank)
+	}
+	if m.method != nil {
+		fields = append(fields, matchsuggestion.FieldMethod)
+	}
+	if m.explanation != nil {
+		fields = append(fields, matchsuggestion.FieldExplanation)
+	}
+	if m.status != nil {
+		fields = append(fields, matchsuggestion.FieldStatus)
+	}
+	if m.decided_by != nil {
+		fields = append(fields, matchsuggestion.FieldDecidedBy)
+	}
+	if m.decided_at != nil {
+		fields = append(fields, matchsuggestion.FieldDecidedAt)
+	}
+	if m.created_at != nil {
+		fields = append(fields, matchsuggestion.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, matchsuggestion.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *MatchSuggestionMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case matchsuggestion.FieldAppRecordID:
+		return m.AppRecordID()
+	case matchsuggestion.FieldDistrictID:
+		return m.DistrictID()
+	case matchsuggestion.FieldType:
+		return m.GetType()
+	case matchsuggestion.FieldCleverID:
+		return m.CleverID()
+	case matchsuggestion.FieldScore:
+		return m.Score()
+	case matchsuggestion.FieldWeight:
+		return m.Weight()
+	case matchsuggestion.FieldRank:
+		return m.Rank()
+	case matchsuggestion.FieldMethod:
+		return m.Method()
+	case matchsuggestion.FieldExplanation:
+		return m.Explanation()
+	case matchsuggestion.FieldStatus:
+		return m.Status()
+	case matchsuggestion.FieldDecidedBy:
+		return m.DecidedBy()
+	case matchsuggestion.FieldDecidedAt:
+		return m.DecidedAt()
+	case matchsuggestion.FieldCreatedAt:
+		return m.CreatedAt()
+	case matchsuggestion.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *MatchSuggestionMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case matchsuggestion.FieldAppRecordID:
+		return m.OldAppRecordID(ctx)
+	case matchsuggestion.FieldDistrictID:
+		return m.OldDistrictID(ctx)
+	case matchsuggestion.FieldType:
+		return m.OldType(ctx)
+	case matchsuggestion.FieldCleverID:
+		return m.OldCleverID(ctx)
+	case matchsuggestion.FieldScore:
+		return m.OldScore(ctx)
+	case matchsuggestion.FieldWeight:
+		return m.OldWeight(ctx)
+	case matchsuggestion.FieldRank:
+		return m.OldRank(ctx)
+	case matchsuggestion.FieldMethod:
+		return m.OldMethod(ctx)
+	case matchsuggestion.FieldExplanation:
+		return m.OldExplanation(ctx)
+	case matchsuggestion.FieldStatus:
+		return m.OldStatus(ctx)
+	case matchsuggestion.FieldDecidedBy:
+		return m.OldDecidedBy(ctx)
+	case matchsuggestion.FieldDecidedAt:
+		return m.OldDecidedAt(ctx)
+	case matchsuggestion.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case matchsuggestion.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown MatchSuggestion field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MatchSuggestionMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case matchsuggestion.FieldAppRecordID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAppRecordID(v)
+		return nil
+	case matchsuggestion.FieldDistrictID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDistrictID(v)
+		return nil
+	case matchsuggestion.FieldType:
+		v, ok := value.(matchsuggestion.Type)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetType(v)
+		return nil
+	case matchsuggestion.FieldCleverID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCleverID(v)
+		return nil
+	case matchsuggestion.FieldScore:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScore(v)
+		return nil
+	case matchsuggestion.FieldWeight:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetWeight(v)
+		return nil
+	case matchsuggestion.FieldRank:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRank(v)
+		return nil
+	case matchsuggestion.FieldMethod:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMethod(v)
+		return nil
+	case matchsuggestion.FieldExplanation:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExplanation(v)
+		return nil
+	case matchsuggestion.FieldStatus:
+		v, ok := value.(matchsuggestion.Status)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStatus(v)
+		return nil
+	case matchsuggestion.FieldDecidedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDecidedBy(v)
+		return nil
+	case matchsuggestion.FieldDecidedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDecidedAt(v)
+		return nil
+	case matchsuggestion.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case matchsuggestion.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MatchSuggestion field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *MatchSuggestionMutation) AddedFields() []string {
+	var fields []string
+	if m.addscore != nil {
+		fields = append(fields, matchsuggestion.FieldScore)
+	}
+	if m.addweight != nil {
+		fields = append(fields, matchsuggestion.FieldWeight)
+	}
+	if m.addrank != nil {
+		fields = append(fields, matchsuggestion.FieldRank)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *MatchSuggestionMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case matchsuggestion.FieldScore:
+		return m.AddedScore()
+	case matchsuggestion.FieldWeight:
+		return m.AddedWeight()
+	case matchsuggestion.FieldRank:
+		return m.AddedRank()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *MatchSuggestionMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case matchsuggestion.FieldScore:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddScore(v)
+		return nil
+	case matchsuggestion.FieldWeight:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddWeight(v)
+		return nil
+	case matchsuggestion.FieldRank:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRank(v)
+		return nil
+	}
+	return fmt.Errorf("unknown MatchSuggestion numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *MatchSuggestionMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(matchsuggestion.FieldDecidedAt) {
+		fields = append(fields, matchsuggestion.FieldDecidedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *MatchSuggestionMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *MatchSuggestionMutation) ClearField(name string) error {
+	switch name {
+	case matchsuggestion.FieldDecidedAt:
+		m.ClearDecidedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown MatchSuggestion nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *MatchSuggestionMutation) ResetField(name string) error {
+	switch name {
+	case matchsuggestion.FieldAppRecordID:
+		m.ResetAppRecordID()
+		return nil
+	case matchsuggestion.FieldDistrictID:
+		m.ResetDistrictID()
+		return nil
+	case matchsuggestion.FieldType:
+		m.ResetType()
+		return nil
+	case matchsuggestion.FieldCleverID:
+		m.ResetCleverID()
+		return nil
+	case matchsuggestion.FieldScore:
+		m.ResetScore()
+		return nil
+	case matchsuggestion.FieldWeight:
+		m.ResetWeight()
+		return nil
+	case matchsuggestion.FieldRank:
+		m.ResetRank()
+		return nil
+	case matchsuggestion.FieldMethod:
+		m.ResetMethod()
+		return nil
+	case matchsuggestion.FieldExplanation:
+		m.ResetExplanation()
+		return nil
+	case matchsuggestion.FieldStatus:
+		m.ResetStatus()
+		return nil
+	case matchsuggestion.FieldDecidedBy:
+		m.ResetDecidedBy()
+		return nil
+	case matchsuggestion.FieldDecidedAt:
+		m.ResetDecidedAt()
+		return nil
+	case matchsuggestion.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case matchsuggestion.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown MatchSuggestion field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *MatchSuggestionMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.app_record != nil {
+		edges = append(edges, matchsuggestion.EdgeAppRecord)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *MatchSuggestionMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case matchsuggestion.EdgeAppRecord:
+		if id := m.app_record; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *MatchSuggestionMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *MatchSuggestionMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *MatchSuggestionMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedapp_record {
+		edges = append(edges, matchsuggestion.EdgeAppRecord)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *MatchSuggestionMutation) EdgeCleared(name string) bool {
+	switch name {
+	case matchsuggestion.EdgeAppRecord:
+		return m.clearedapp_record
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *MatchSuggestionMutation) ClearEdge(name string) error {
+	switch name {
+	case matchsuggestion.EdgeAppRecord:
+		m.ClearAppRecord()
+		return nil
+	}
+	return fmt.Errorf("unknown MatchSuggestion unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *MatchSuggestionMutation) ResetEdge(name string) error {
+	switch name {
+	case matchsuggestion.EdgeAppRecord:
+		m.ResetAppRecord()
+		return nil
+	}
+	return fmt.Errorf("unknown MatchSuggestion edge %s", name)
 }
 
 // OrganizationMutation represents an operation that mutates the Organization nodes in the graph.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/rostermirror/rostermirror/ent/apikey"
+	"github.com/rostermirror/rostermirror/ent/appimport"
+	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
@@ -15,6 +17,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
 	"github.com/rostermirror/rostermirror/ent/logincode"
 	"github.com/rostermirror/rostermirror/ent/loginstate"
+	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/schema"
@@ -60,6 +63,134 @@ func init() {
 	apikey.DefaultID = apikeyDescID.Default.(func() string)
 	// apikey.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	apikey.IDValidator = apikeyDescID.Validators[0].(func(string) error)
+	appimportFields := schema.AppImport{}.Fields()
+	_ = appimportFields
+	// appimportDescDistrictID is the schema descriptor for district_id field.
+	appimportDescDistrictID := appimportFields[1].Descriptor()
+	// appimport.DistrictIDValidator is a validator for the "district_id" field. It is called by the builders before save.
+	appimport.DistrictIDValidator = func() func(string) error {
+		validators := appimportDescDistrictID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(district_id string) error {
+			for _, fn := range fns {
+				if err := fn(district_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// appimportDescFileName is the schema descriptor for file_name field.
+	appimportDescFileName := appimportFields[3].Descriptor()
+	// appimport.DefaultFileName holds the default value on creation for the file_name field.
+	appimport.DefaultFileName = appimportDescFileName.Default.(string)
+	// appimportDescMatched is the schema descriptor for matched field.
+	appimportDescMatched := appimportFields[13].Descriptor()
+	// appimport.DefaultMatched holds the default value on creation for the matched field.
+	appimport.DefaultMatched = appimportDescMatched.Default.(int)
+	// appimportDescSuggested is the schema descriptor for suggested field.
+	appimportDescSuggested := appimportFields[14].Descriptor()
+	// appimport.DefaultSuggested holds the default value on creation for the suggested field.
+	appimport.DefaultSuggested = appimportDescSuggested.Default.(int)
+	// appimportDescUnmatched is the schema descriptor for unmatched field.
+	appimportDescUnmatched := appimportFields[15].Descriptor()
+	// appimport.DefaultUnmatched holds the default value on creation for the unmatched field.
+	appimport.DefaultUnmatched = appimportDescUnmatched.Default.(int)
+	// appimportDescDuplicate is the schema descriptor for duplicate field.
+	appimportDescDuplicate := appimportFields[16].Descriptor()
+	// appimport.DefaultDuplicate holds the default value on creation for the duplicate field.
+	appimport.DefaultDuplicate = appimportDescDuplicate.Default.(int)
+	// appimportDescImportedBy is the schema descriptor for imported_by field.
+	appimportDescImportedBy := appimportFields[18].Descriptor()
+	// appimport.DefaultImportedBy holds the default value on creation for the imported_by field.
+	appimport.DefaultImportedBy = appimportDescImportedBy.Default.(string)
+	// appimportDescCreatedAt is the schema descriptor for created_at field.
+	appimportDescCreatedAt := appimportFields[19].Descriptor()
+	// appimport.DefaultCreatedAt holds the default value on creation for the created_at field.
+	appimport.DefaultCreatedAt = appimportDescCreatedAt.Default.(func() time.Time)
+	// appimportDescID is the schema descriptor for id field.
+	appimportDescID := appimportFields[0].Descriptor()
+	// appimport.DefaultID holds the default value on creation for the id field.
+	appimport.DefaultID = appimportDescID.Default.(func() string)
+	// appimport.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	appimport.IDValidator = appimportDescID.Validators[0].(func(string) error)
+	apprecordFields := schema.AppRecord{}.Fields()
+	_ = apprecordFields
+	// apprecordDescDistrictID is the schema descriptor for district_id field.
+	apprecordDescDistrictID := apprecordFields[1].Descriptor()
+	// apprecord.DistrictIDValidator is a validator for the "district_id" field. It is called by the builders before save.
+	apprecord.DistrictIDValidator = func() func(string) error {
+		validators := apprecordDescDistrictID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(district_id string) error {
+			for _, fn := range fns {
+				if err := fn(district_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// apprecordDescExternalID is the schema descriptor for external_id field.
+	apprecordDescExternalID := apprecordFields[3].Descriptor()
+	// apprecord.ExternalIDValidator is a validator for the "external_id" field. It is called by the builders before save.
+	apprecord.ExternalIDValidator = func() func(string) error {
+		validators := apprecordDescExternalID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(external_id string) error {
+			for _, fn := range fns {
+				if err := fn(external_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// apprecordDescCleverID is the schema descriptor for clever_id field.
+	apprecordDescCleverID := apprecordFields[7].Descriptor()
+	// apprecord.CleverIDValidator is a validator for the "clever_id" field. It is called by the builders before save.
+	apprecord.CleverIDValidator = apprecordDescCleverID.Validators[0].(func(string) error)
+	// apprecordDescMethod is the schema descriptor for method field.
+	apprecordDescMethod := apprecordFields[8].Descriptor()
+	// apprecord.DefaultMethod holds the default value on creation for the method field.
+	apprecord.DefaultMethod = apprecordDescMethod.Default.(string)
+	// apprecordDescScore is the schema descriptor for score field.
+	apprecordDescScore := apprecordFields[9].Descriptor()
+	// apprecord.DefaultScore holds the default value on creation for the score field.
+	apprecord.DefaultScore = apprecordDescScore.Default.(float64)
+	// apprecordDescExplanation is the schema descriptor for explanation field.
+	apprecordDescExplanation := apprecordFields[10].Descriptor()
+	// apprecord.DefaultExplanation holds the default value on creation for the explanation field.
+	apprecord.DefaultExplanation = apprecordDescExplanation.Default.(string)
+	// apprecordDescDecidedBy is the schema descriptor for decided_by field.
+	apprecordDescDecidedBy := apprecordFields[11].Descriptor()
+	// apprecord.DefaultDecidedBy holds the default value on creation for the decided_by field.
+	apprecord.DefaultDecidedBy = apprecordDescDecidedBy.Default.(string)
+	// apprecordDescCreatedAt is the schema descriptor for created_at field.
+	apprecordDescCreatedAt := apprecordFields[14].Descriptor()
+	// apprecord.DefaultCreatedAt holds the default value on creation for the created_at field.
+	apprecord.DefaultCreatedAt = apprecordDescCreatedAt.Default.(func() time.Time)
+	// apprecordDescUpdatedAt is the schema descriptor for updated_at field.
+	apprecordDescUpdatedAt := apprecordFields[15].Descriptor()
+	// apprecord.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	apprecord.DefaultUpdatedAt = apprecordDescUpdatedAt.Default.(func() time.Time)
+	// apprecord.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	apprecord.UpdateDefaultUpdatedAt = apprecordDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// apprecordDescID is the schema descriptor for id field.
+	apprecordDescID := apprecordFields[0].Descriptor()
+	// apprecord.DefaultID holds the default value on creation for the id field.
+	apprecord.DefaultID = apprecordDescID.Default.(func() string)
+	// apprecord.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	apprecord.IDValidator = apprecordDescID.Validators[0].(func(string) error)
 	auditentryFields := schema.AuditEntry{}.Fields()
 	_ = auditentryFields
 	// auditentryDescAt is the schema descriptor for at field.
@@ -551,6 +682,94 @@ func init() {
 			return nil
 		}
 	}()
+	matchsuggestionFields := schema.MatchSuggestion{}.Fields()
+	_ = matchsuggestionFields
+	// matchsuggestionDescAppRecordID is the schema descriptor for app_record_id field.
+	matchsuggestionDescAppRecordID := matchsuggestionFields[1].Descriptor()
+	// matchsuggestion.AppRecordIDValidator is a validator for the "app_record_id" field. It is called by the builders before save.
+	matchsuggestion.AppRecordIDValidator = func() func(string) error {
+		validators := matchsuggestionDescAppRecordID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(app_record string) error {
+			for _, fn := range fns {
+				if err := fn(app_record); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// matchsuggestionDescDistrictID is the schema descriptor for district_id field.
+	matchsuggestionDescDistrictID := matchsuggestionFields[2].Descriptor()
+	// matchsuggestion.DistrictIDValidator is a validator for the "district_id" field. It is called by the builders before save.
+	matchsuggestion.DistrictIDValidator = func() func(string) error {
+		validators := matchsuggestionDescDistrictID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(district_id string) error {
+			for _, fn := range fns {
+				if err := fn(district_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// matchsuggestionDescCleverID is the schema descriptor for clever_id field.
+	matchsuggestionDescCleverID := matchsuggestionFields[4].Descriptor()
+	// matchsuggestion.CleverIDValidator is a validator for the "clever_id" field. It is called by the builders before save.
+	matchsuggestion.CleverIDValidator = func() func(string) error {
+		validators := matchsuggestionDescCleverID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(clever_id string) error {
+			for _, fn := range fns {
+				if err := fn(clever_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// matchsuggestionDescRank is the schema descriptor for rank field.
+	matchsuggestionDescRank := matchsuggestionFields[7].Descriptor()
+	// matchsuggestion.DefaultRank holds the default value on creation for the rank field.
+	matchsuggestion.DefaultRank = matchsuggestionDescRank.Default.(int)
+	// matchsuggestionDescMethod is the schema descriptor for method field.
+	matchsuggestionDescMethod := matchsuggestionFields[8].Descriptor()
+	// matchsuggestion.DefaultMethod holds the default value on creation for the method field.
+	matchsuggestion.DefaultMethod = matchsuggestionDescMethod.Default.(string)
+	// matchsuggestionDescExplanation is the schema descriptor for explanation field.
+	matchsuggestionDescExplanation := matchsuggestionFields[9].Descriptor()
+	// matchsuggestion.DefaultExplanation holds the default value on creation for the explanation field.
+	matchsuggestion.DefaultExplanation = matchsuggestionDescExplanation.Default.(string)
+	// matchsuggestionDescDecidedBy is the schema descriptor for decided_by field.
+	matchsuggestionDescDecidedBy := matchsuggestionFields[11].Descriptor()
+	// matchsuggestion.DefaultDecidedBy holds the default value on creation for the decided_by field.
+	matchsuggestion.DefaultDecidedBy = matchsuggestionDescDecidedBy.Default.(string)
+	// matchsuggestionDescCreatedAt is the schema descriptor for created_at field.
+	matchsuggestionDescCreatedAt := matchsuggestionFields[13].Descriptor()
+	// matchsuggestion.DefaultCreatedAt holds the default value on creation for the created_at field.
+	matchsuggestion.DefaultCreatedAt = matchsuggestionDescCreatedAt.Default.(func() time.Time)
+	// matchsuggestionDescUpdatedAt is the schema descriptor for updated_at field.
+	matchsuggestionDescUpdatedAt := matchsuggestionFields[14].Descriptor()
+	// matchsuggestion.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	matchsuggestion.DefaultUpdatedAt = matchsuggestionDescUpdatedAt.Default.(func() time.Time)
+	// matchsuggestion.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	matchsuggestion.UpdateDefaultUpdatedAt = matchsuggestionDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// matchsuggestionDescID is the schema descriptor for id field.
+	matchsuggestionDescID := matchsuggestionFields[0].Descriptor()
+	// matchsuggestion.DefaultID holds the default value on creation for the id field.
+	matchsuggestion.DefaultID = matchsuggestionDescID.Default.(func() string)
+	// matchsuggestion.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	matchsuggestion.IDValidator = matchsuggestionDescID.Validators[0].(func(string) error)
 	organizationFields := schema.Organization{}.Fields()
 	_ = organizationFields
 	// organizationDescExternalID is the schema descriptor for external_id field.

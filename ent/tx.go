@@ -16,6 +16,10 @@ type Tx struct {
 	config
 	// APIKey is the client for interacting with the APIKey builders.
 	APIKey *APIKeyClient
+	// AppImport is the client for interacting with the AppImport builders.
+	AppImport *AppImportClient
+	// AppRecord is the client for interacting with the AppRecord builders.
+	AppRecord *AppRecordClient
 	// AuditEntry is the client for interacting with the AuditEntry builders.
 	AuditEntry *AuditEntryClient
 	// ContactRelationship is the client for interacting with the ContactRelationship builders.
@@ -34,6 +38,8 @@ type Tx struct {
 	LoginCode *LoginCodeClient
 	// LoginState is the client for interacting with the LoginState builders.
 	LoginState *LoginStateClient
+	// MatchSuggestion is the client for interacting with the MatchSuggestion builders.
+	MatchSuggestion *MatchSuggestionClient
 	// Organization is the client for interacting with the Organization builders.
 	Organization *OrganizationClient
 	// RoleSchool is the client for interacting with the RoleSchool builders.
@@ -186,6 +192,8 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.APIKey = NewAPIKeyClient(tx.config)
+	tx.AppImport = NewAppImportClient(tx.config)
+	tx.AppRecord = NewAppRecordClient(tx.config)
 	tx.AuditEntry = NewAuditEntryClient(tx.config)
 	tx.ContactRelationship = NewContactRelationshipClient(tx.config)
 	tx.Course = NewCourseClient(tx.config)
@@ -195,6 +203,7 @@ func (tx *Tx) init() {
 	tx.LinkProposal = NewLinkProposalClient(tx.config)
 	tx.LoginCode = NewLoginCodeClient(tx.config)
 	tx.LoginState = NewLoginStateClient(tx.config)
+	tx.MatchSuggestion = NewMatchSuggestionClient(tx.config)
 	tx.Organization = NewOrganizationClient(tx.config)
 	tx.RoleSchool = NewRoleSchoolClient(tx.config)
 	tx.School = NewSchoolClient(tx.config)

@@ -27,11 +27,17 @@ func (r *userResolver) Roles(ctx context.Context, obj *ent.User) ([]*ent.UserRol
 	return roster.Roles(ctx, obj)
 }
 
+// AppRecord returns AppRecordResolver implementation.
+func (r *Resolver) AppRecord() AppRecordResolver { return &appRecordResolver{r} }
+
 // District returns DistrictResolver implementation.
 func (r *Resolver) District() DistrictResolver { return &districtResolver{r} }
 
 // LinkProposal returns LinkProposalResolver implementation.
 func (r *Resolver) LinkProposal() LinkProposalResolver { return &linkProposalResolver{r} }
+
+// MatchSuggestion returns MatchSuggestionResolver implementation.
+func (r *Resolver) MatchSuggestion() MatchSuggestionResolver { return &matchSuggestionResolver{r} }
 
 // Organization returns OrganizationResolver implementation.
 func (r *Resolver) Organization() OrganizationResolver { return &organizationResolver{r} }
@@ -55,13 +61,15 @@ func (r *Resolver) User() UserResolver { return &userResolver{r} }
 func (r *Resolver) UserRole() UserRoleResolver { return &userRoleResolver{r} }
 
 type (
-	districtResolver     struct{ *Resolver }
-	linkProposalResolver struct{ *Resolver }
-	organizationResolver struct{ *Resolver }
-	queryResolver        struct{ *Resolver }
-	schoolResolver       struct{ *Resolver }
-	sectionResolver      struct{ *Resolver }
-	syncRunResolver      struct{ *Resolver }
-	userResolver         struct{ *Resolver }
-	userRoleResolver     struct{ *Resolver }
+	appRecordResolver       struct{ *Resolver }
+	districtResolver        struct{ *Resolver }
+	linkProposalResolver    struct{ *Resolver }
+	matchSuggestionResolver struct{ *Resolver }
+	organizationResolver    struct{ *Resolver }
+	queryResolver           struct{ *Resolver }
+	schoolResolver          struct{ *Resolver }
+	sectionResolver         struct{ *Resolver }
+	syncRunResolver         struct{ *Resolver }
+	userResolver            struct{ *Resolver }
+	userRoleResolver        struct{ *Resolver }
 )

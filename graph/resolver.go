@@ -10,6 +10,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/graph/nodes"
 	"github.com/rostermirror/rostermirror/internal/admin"
+	"github.com/rostermirror/rostermirror/internal/apprecord"
 	"github.com/rostermirror/rostermirror/internal/link"
 	"github.com/rostermirror/rostermirror/internal/org"
 )
@@ -23,6 +24,7 @@ type Resolver struct {
 	link    *link.Service
 	orgs    *org.Service
 	invites Inviter
+	matches *apprecord.Service
 }
 
 // Inviter makes district invites (createDistrictInvite): internal/login's *Service.

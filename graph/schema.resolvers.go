@@ -11,13 +11,35 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/district"
 	"github.com/rostermirror/rostermirror/ent/districtlink"
 	"github.com/rostermirror/rostermirror/graph/batch"
 	"github.com/rostermirror/rostermirror/graph/roster"
 	"github.com/rostermirror/rostermirror/internal/admin"
+	apprecord1 "github.com/rostermirror/rostermirror/internal/apprecord"
 	"github.com/rostermirror/rostermirror/internal/link"
 )
+
+// User is the resolver for the user field.
+func (r *appRecordResolver) User(ctx context.Context, obj *ent.AppRecord) (*ent.User, error) {
+	return batch.Load(ctx, obj.ID, r.matches.Users)
+}
+
+// School is the resolver for the school field.
+func (r *appRecordResolver) School(ctx context.Context, obj *ent.AppRecord) (*ent.School, error) {
+	return batch.Load(ctx, obj.ID, r.matches.Schools)
+}
+
+// Section is the resolver for the section field.
+func (r *appRecordResolver) Section(ctx context.Context, obj *ent.AppRecord) (*ent.Section, error) {
+	return batch.Load(ctx, obj.ID, r.matches.Sections)
+}
+
+// CleverArchived is the resolver for the cleverArchived field.
+func (r *appRecordResolver) CleverArchived(ctx context.Context, obj *ent.AppRecord) (bool, error) {
+	return batch.Load(ctx, obj.ID, r.matches.Archived)
+}
 
 // Status is the resolver for the status field.
 func (r *districtResolver) Status(ctx context.Context, obj *ent.District) (*admin.Status, error) {
@@ -37,6 +59,21 @@ func (r *districtResolver) Organization(ctx context.Context, obj *ent.District) 
 // Conflict is the resolver for the conflict field.
 func (r *linkProposalResolver) Conflict(ctx context.Context, obj *ent.LinkProposal) (bool, error) {
 	return batch.Load(ctx, obj.ID, r.link.Conflicts)
+}
+
+// User is the resolver for the user field.
+func (r *matchSuggestionResolver) User(ctx context.Context, obj *ent.MatchSuggestion) (*ent.User, error) {
+	return batch.Load(ctx, obj.ID, r.matches.SuggestedUsers)
+}
+
+// School is the resolver for the school field.
+func (r *matchSuggestionResolver) School(ctx context.Context, obj *ent.MatchSuggestion) (*ent.School, error) {
+	return batch.Load(ctx, obj.ID, r.matches.SuggestedSchools)
+}
+
+// Section is the resolver for the section field.
+func (r *matchSuggestionResolver) Section(ctx context.Context, obj *ent.MatchSuggestion) (*ent.Section, error) {
+	return batch.Load(ctx, obj.ID, r.matches.SuggestedSections)
 }
 
 // SyncDistrict is the resolver for the syncDistrict field.
@@ -99,6 +136,36 @@ func (r *mutationResolver) CreateDistrictInvite(ctx context.Context, organizatio
 	return r.invites.CreateInvite(ctx, organizationID)
 }
 
+// ImportAppRecords is the resolver for the importAppRecords field.
+func (r *mutationResolver) ImportAppRecords(ctx context.Context, districtID string, typeArg apprecord.Type, csv string, idColumn *string, mapArg map[string]string) (*ent.AppImport, error) {
+	return r.matches.ImportCSV(ctx, districtID, typeArg, csv, idColumn, mapArg)
+}
+
+// MatchRecord is the resolver for the matchRecord field.
+func (r *mutationResolver) MatchRecord(ctx context.Context, appRecordID string, cleverID string) (*ent.AppRecord, error) {
+	return r.matches.MatchRecord(ctx, appRecordID, cleverID)
+}
+
+// UnmatchRecord is the resolver for the unmatchRecord field.
+func (r *mutationResolver) UnmatchRecord(ctx context.Context, appRecordID string) (*ent.AppRecord, error) {
+	return r.matches.UnmatchRecord(ctx, appRecordID)
+}
+
+// AcceptSuggestion is the resolver for the acceptSuggestion field.
+func (r *mutationResolver) AcceptSuggestion(ctx context.Context, id string) (*ent.MatchSuggestion, error) {
+	return r.matches.AcceptSuggestion(ctx, id)
+}
+
+// RejectSuggestion is the resolver for the rejectSuggestion field.
+func (r *mutationResolver) RejectSuggestion(ctx context.Context, id string) (*ent.MatchSuggestion, error) {
+	return r.matches.RejectSuggestion(ctx, id)
+}
+
+// RematchAppRecords is the resolver for the rematchAppRecords field.
+func (r *mutationResolver) RematchAppRecords(ctx context.Context, districtID string, typeArg *apprecord.Type) ([]*apprecord1.Counts, error) {
+	return r.matches.Rematch(ctx, districtID, typeArg)
+}
+
 // Districts is the resolver for the districts field.
 func (r *organizationResolver) Districts(ctx context.Context, obj *ent.Organization, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.DistrictOrder, where *ent.DistrictWhereInput) (*ent.DistrictConnection, error) {
 	return r.client.District.Query().Where(district.HasLinkWith(districtlink.OrganizationID(obj.ID))).Paginate(ctx, after, first, before, last, ent.WithDistrictOrder(orderBy), ent.WithDistrictFilter(where.Filter))
@@ -159,9 +226,24 @@ func (r *queryResolver) DistrictLinkCandidates(ctx context.Context, organization
 	return r.link.Candidates(ctx, organizationID, search, first)
 }
 
+// AppRecords is the resolver for the appRecords field.
+func (r *queryResolver) AppRecords(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AppRecordOrder, where *ent.AppRecordWhereInput) (*ent.AppRecordConnection, error) {
+	return r.client.AppRecord.Query().Paginate(ctx, after, first, before, last, ent.WithAppRecordOrder(orderBy), ent.WithAppRecordFilter(where.Filter))
+}
+
+// MatchSuggestions is the resolver for the matchSuggestions field.
+func (r *queryResolver) MatchSuggestions(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.MatchSuggestionOrder, where *ent.MatchSuggestionWhereInput) (*ent.MatchSuggestionConnection, error) {
+	return r.client.MatchSuggestion.Query().Paginate(ctx, after, first, before, last, ent.WithMatchSuggestionOrder(orderBy), ent.WithMatchSuggestionFilter(where.Filter))
+}
+
 // Users is the resolver for the users field.
 func (r *schoolResolver) Users(ctx context.Context, obj *ent.School, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput, asOf *time.Time) (*ent.UserConnection, error) {
 	return roster.SchoolUsers(ctx, r.client, obj, asOf, roster.Page{After: after, First: first, Before: before, Last: last}, ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
+}
+
+// AppRecord is the resolver for the appRecord field.
+func (r *schoolResolver) AppRecord(ctx context.Context, obj *ent.School) (*ent.AppRecord, error) {
+	return batch.Load(ctx, obj.ID, r.matches.ByCleverID)
 }
 
 // Students is the resolver for the students field.
@@ -179,6 +261,11 @@ func (r *sectionResolver) PrimaryTeacher(ctx context.Context, obj *ent.Section, 
 	return roster.PrimaryTeacher(ctx, r.client, obj, asOf)
 }
 
+// AppRecord is the resolver for the appRecord field.
+func (r *sectionResolver) AppRecord(ctx context.Context, obj *ent.Section) (*ent.AppRecord, error) {
+	return batch.Load(ctx, obj.ID, r.matches.ByCleverID)
+}
+
 // Counts is the resolver for the counts field.
 func (r *syncRunResolver) Counts(ctx context.Context, obj *ent.SyncRun) ([]*SyncCount, error) {
 	return syncCounts(obj.Counts), nil
@@ -192,6 +279,11 @@ func (r *userResolver) Schools(ctx context.Context, obj *ent.User) ([]*ent.Schoo
 // Sections is the resolver for the sections field.
 func (r *userResolver) Sections(ctx context.Context, obj *ent.User, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionOrder, where *ent.SectionWhereInput, asOf *time.Time) (*ent.SectionConnection, error) {
 	return roster.UserSections(ctx, r.client, obj, asOf, roster.Page{After: after, First: first, Before: before, Last: last}, ent.WithSectionOrder(orderBy), ent.WithSectionFilter(where.Filter))
+}
+
+// AppRecord is the resolver for the appRecord field.
+func (r *userResolver) AppRecord(ctx context.Context, obj *ent.User) (*ent.AppRecord, error) {
+	return batch.Load(ctx, obj.ID, r.matches.ByCleverID)
 }
 
 // Schools is the resolver for the schools field.

@@ -29,7 +29,9 @@ import (
 	"github.com/rostermirror/rostermirror/graph/roster"
 	"github.com/rostermirror/rostermirror/graph/sqljson"
 	"github.com/rostermirror/rostermirror/internal/admin"
+	"github.com/rostermirror/rostermirror/internal/apprecord"
 	"github.com/rostermirror/rostermirror/internal/auth"
+	"github.com/rostermirror/rostermirror/internal/csvin"
 	"github.com/rostermirror/rostermirror/internal/link"
 	"github.com/rostermirror/rostermirror/internal/org"
 	"github.com/rostermirror/rostermirror/internal/store"
@@ -52,6 +54,9 @@ type HandlerConfig struct {
 	// Invites makes district invites; nil refuses createDistrictInvite (the login endpoints are not set
 	// up).
 	Invites Inviter
+	// Matches carries out record matching (importAppRecords, the review mutations). Default: an
+	// apprecord.Service over DB.
+	Matches *apprecord.Service
 	// Logger receives resolver panics and internal errors (never arguments or results). Default: discard.
 	Logger *slog.Logger
 	// DefaultPageSize is the page a connection gets when the query gives neither first nor last.
@@ -134,8 +139,11 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	if cfg.Orgs == nil {
 		cfg.Orgs = org.New(cfg.DB, cfg.Link, org.WithLogger(cfg.Logger))
 	}
+	if cfg.Matches == nil {
+		cfg.Matches = apprecord.New(cfg.DB, apprecord.WithLogger(cfg.Logger))
+	}
 	resolver := &Resolver{client: client, admin: cfg.Admin, nextRun: cfg.NextRun, link: cfg.Link, orgs: cfg.Orgs,
-		invites: cmp.Or[Inviter](cfg.Invites, noInvites{})}
+		invites: cmp.Or[Inviter](cfg.Invites, noInvites{}), matches: cfg.Matches}
 	schema := NewExecutableSchema(Config{
 		Resolvers:  resolver,
 		Directives: DirectiveRoot{RequiresScope: requiresScope},
@@ -324,11 +332,11 @@ func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Erro
 		code = "FAILED_PRECONDITION"
 	case errors.Is(err, mirror.ErrBusy), errors.Is(err, org.ErrDuplicateExternalID):
 		code = "CONFLICT"
-	case errors.Is(err, org.ErrInvalid):
+	case errors.Is(err, org.ErrInvalid), errors.Is(err, apprecord.ErrInvalid), isFileError(err):
 		code = CodeBadRequest
 	case errors.Is(err, context.DeadlineExceeded), isQueryCanceled(err):
 		code, out.Message = CodeTimeout, "the request took too long"
-	case ent.IsNotFound(err), errors.Is(err, link.ErrNotFound):
+	case ent.IsNotFound(err), errors.Is(err, link.ErrNotFound), errors.Is(err, apprecord.ErrNotFound):
 		code = CodeNotFound
 	case errors.Is(err, errInternal):
 		code = CodeInternal
@@ -363,6 +371,12 @@ func withoutValues(gerr *gqlerror.Error) *gqlerror.Error {
 		return &out
 	}
 	return gerr
+}
+
+// isFileError reports whether err is a file's problems (internal/csvin): the client's to put right.
+func isFileError(err error) bool {
+	var ferr *csvin.Error
+	return errors.As(err, &ferr)
 }
 
 // isQueryCanceled reports whether err is Postgres cancelling a statement (SQLSTATE 57014: a statement

@@ -21,6 +21,30 @@ func (f APIKeyFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, erro
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.APIKeyMutation", m)
 }
 
+// The AppImportFunc type is an adapter to allow the use of ordinary
+// function as AppImport mutator.
+type AppImportFunc func(context.Context, *ent.AppImportMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AppImportFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AppImportMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AppImportMutation", m)
+}
+
+// The AppRecordFunc type is an adapter to allow the use of ordinary
+// function as AppRecord mutator.
+type AppRecordFunc func(context.Context, *ent.AppRecordMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f AppRecordFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.AppRecordMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AppRecordMutation", m)
+}
+
 // The AuditEntryFunc type is an adapter to allow the use of ordinary
 // function as AuditEntry mutator.
 type AuditEntryFunc func(context.Context, *ent.AuditEntryMutation) (ent.Value, error)
@@ -127,6 +151,18 @@ func (f LoginStateFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LoginStateMutation", m)
+}
+
+// The MatchSuggestionFunc type is an adapter to allow the use of ordinary
+// function as MatchSuggestion mutator.
+type MatchSuggestionFunc func(context.Context, *ent.MatchSuggestionMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f MatchSuggestionFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.MatchSuggestionMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MatchSuggestionMutation", m)
 }
 
 // The OrganizationFunc type is an adapter to allow the use of ordinary

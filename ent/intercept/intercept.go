@@ -9,6 +9,8 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/apikey"
+	"github.com/rostermirror/rostermirror/ent/appimport"
+	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
@@ -18,6 +20,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
 	"github.com/rostermirror/rostermirror/ent/logincode"
 	"github.com/rostermirror/rostermirror/ent/loginstate"
+	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/predicate"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
@@ -112,6 +115,60 @@ func (f TraverseAPIKey) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.APIKeyQuery", q)
+}
+
+// The AppImportFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AppImportFunc func(context.Context, *ent.AppImportQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AppImportFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AppImportQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AppImportQuery", q)
+}
+
+// The TraverseAppImport type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAppImport func(context.Context, *ent.AppImportQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAppImport) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAppImport) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AppImportQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AppImportQuery", q)
+}
+
+// The AppRecordFunc type is an adapter to allow the use of ordinary function as a Querier.
+type AppRecordFunc func(context.Context, *ent.AppRecordQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f AppRecordFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.AppRecordQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.AppRecordQuery", q)
+}
+
+// The TraverseAppRecord type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseAppRecord func(context.Context, *ent.AppRecordQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseAppRecord) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseAppRecord) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.AppRecordQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.AppRecordQuery", q)
 }
 
 // The AuditEntryFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -355,6 +412,33 @@ func (f TraverseLoginState) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.LoginStateQuery", q)
+}
+
+// The MatchSuggestionFunc type is an adapter to allow the use of ordinary function as a Querier.
+type MatchSuggestionFunc func(context.Context, *ent.MatchSuggestionQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f MatchSuggestionFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.MatchSuggestionQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.MatchSuggestionQuery", q)
+}
+
+// The TraverseMatchSuggestion type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseMatchSuggestion func(context.Context, *ent.MatchSuggestionQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseMatchSuggestion) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseMatchSuggestion) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.MatchSuggestionQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.MatchSuggestionQuery", q)
 }
 
 // The OrganizationFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -632,6 +716,10 @@ func NewQuery(q ent.Query) (Query, error) {
 	switch q := q.(type) {
 	case *ent.APIKeyQuery:
 		return &query[*ent.APIKeyQuery, predicate.APIKey, apikey.OrderOption]{typ: ent.TypeAPIKey, tq: q}, nil
+	case *ent.AppImportQuery:
+		return &query[*ent.AppImportQuery, predicate.AppImport, appimport.OrderOption]{typ: ent.TypeAppImport, tq: q}, nil
+	case *ent.AppRecordQuery:
+		return &query[*ent.AppRecordQuery, predicate.AppRecord, apprecord.OrderOption]{typ: ent.TypeAppRecord, tq: q}, nil
 	case *ent.AuditEntryQuery:
 		return &query[*ent.AuditEntryQuery, predicate.AuditEntry, auditentry.OrderOption]{typ: ent.TypeAuditEntry, tq: q}, nil
 	case *ent.ContactRelationshipQuery:
@@ -650,6 +738,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.LoginCodeQuery, predicate.LoginCode, logincode.OrderOption]{typ: ent.TypeLoginCode, tq: q}, nil
 	case *ent.LoginStateQuery:
 		return &query[*ent.LoginStateQuery, predicate.LoginState, loginstate.OrderOption]{typ: ent.TypeLoginState, tq: q}, nil
+	case *ent.MatchSuggestionQuery:
+		return &query[*ent.MatchSuggestionQuery, predicate.MatchSuggestion, matchsuggestion.OrderOption]{typ: ent.TypeMatchSuggestion, tq: q}, nil
 	case *ent.OrganizationQuery:
 		return &query[*ent.OrganizationQuery, predicate.Organization, organization.OrderOption]{typ: ent.TypeOrganization, tq: q}, nil
 	case *ent.RoleSchoolQuery:

@@ -34,6 +34,84 @@ var (
 			},
 		},
 	}
+	// AppImportsColumns holds the columns for the "app_imports" table.
+	AppImportsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "district_id", Type: field.TypeString, Size: 64},
+		{Name: "type", Type: field.TypeEnum, Enums: []string{"STUDENT", "TEACHER", "STAFF", "SCHOOL", "SECTION"}},
+		{Name: "file_name", Type: field.TypeString, Default: ""},
+		{Name: "columns", Type: field.TypeJSON},
+		{Name: "id_column", Type: field.TypeString},
+		{Name: "mapping", Type: field.TypeJSON},
+		{Name: "records", Type: field.TypeInt},
+		{Name: "created", Type: field.TypeInt},
+		{Name: "changed", Type: field.TypeInt},
+		{Name: "unchanged", Type: field.TypeInt},
+		{Name: "missing", Type: field.TypeInt},
+		{Name: "missing_ids", Type: field.TypeJSON, Nullable: true},
+		{Name: "matched", Type: field.TypeInt, Default: 0},
+		{Name: "suggested", Type: field.TypeInt, Default: 0},
+		{Name: "unmatched", Type: field.TypeInt, Default: 0},
+		{Name: "duplicate", Type: field.TypeInt, Default: 0},
+		{Name: "warnings", Type: field.TypeJSON, Nullable: true},
+		{Name: "imported_by", Type: field.TypeString, Default: ""},
+		{Name: "created_at", Type: field.TypeTime},
+	}
+	// AppImportsTable holds the schema information for the "app_imports" table.
+	AppImportsTable = &schema.Table{
+		Name:       "app_imports",
+		Columns:    AppImportsColumns,
+		PrimaryKey: []*schema.Column{AppImportsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "appimport_district_id_type_created_at",
+				Unique:  false,
+				Columns: []*schema.Column{AppImportsColumns[1], AppImportsColumns[2], AppImportsColumns[19]},
+			},
+		},
+	}
+	// AppRecordsColumns holds the columns for the "app_records" table.
+	AppRecordsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "district_id", Type: field.TypeString, Size: 64},
+		{Name: "type", Type: field.TypeEnum, Enums: []string{"STUDENT", "TEACHER", "STAFF", "SCHOOL", "SECTION"}},
+		{Name: "external_id", Type: field.TypeString, Size: 255},
+		{Name: "fields", Type: field.TypeJSON},
+		{Name: "match_values", Type: field.TypeJSON},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"MATCHED", "SUGGESTED", "UNMATCHED", "DUPLICATE"}, Default: "UNMATCHED"},
+		{Name: "clever_id", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "method", Type: field.TypeString, Default: ""},
+		{Name: "score", Type: field.TypeFloat64, Default: 0},
+		{Name: "explanation", Type: field.TypeString, Default: ""},
+		{Name: "decided_by", Type: field.TypeString, Default: ""},
+		{Name: "decided_at", Type: field.TypeTime, Nullable: true},
+		{Name: "missing_since", Type: field.TypeTime, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// AppRecordsTable holds the schema information for the "app_records" table.
+	AppRecordsTable = &schema.Table{
+		Name:       "app_records",
+		Columns:    AppRecordsColumns,
+		PrimaryKey: []*schema.Column{AppRecordsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "apprecord_district_id_type_external_id",
+				Unique:  true,
+				Columns: []*schema.Column{AppRecordsColumns[1], AppRecordsColumns[2], AppRecordsColumns[3]},
+			},
+			{
+				Name:    "apprecord_district_id_type_status",
+				Unique:  false,
+				Columns: []*schema.Column{AppRecordsColumns[1], AppRecordsColumns[2], AppRecordsColumns[6]},
+			},
+			{
+				Name:    "apprecord_clever_id",
+				Unique:  false,
+				Columns: []*schema.Column{AppRecordsColumns[7]},
+			},
+		},
+	}
 	// AuditEntriesColumns holds the columns for the "audit_entries" table.
 	AuditEntriesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -341,6 +419,50 @@ var (
 				Name:    "loginstate_expires_at",
 				Unique:  false,
 				Columns: []*schema.Column{LoginStatesColumns[5]},
+			},
+		},
+	}
+	// MatchSuggestionsColumns holds the columns for the "match_suggestions" table.
+	MatchSuggestionsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "district_id", Type: field.TypeString, Size: 64},
+		{Name: "type", Type: field.TypeEnum, Enums: []string{"STUDENT", "TEACHER", "STAFF", "SCHOOL", "SECTION"}},
+		{Name: "clever_id", Type: field.TypeString, Size: 64},
+		{Name: "score", Type: field.TypeFloat64},
+		{Name: "weight", Type: field.TypeFloat64},
+		{Name: "rank", Type: field.TypeInt, Default: 1},
+		{Name: "method", Type: field.TypeString, Default: ""},
+		{Name: "explanation", Type: field.TypeString, Default: ""},
+		{Name: "status", Type: field.TypeEnum, Enums: []string{"OPEN", "ACCEPTED", "REJECTED", "SUPERSEDED"}, Default: "OPEN"},
+		{Name: "decided_by", Type: field.TypeString, Default: ""},
+		{Name: "decided_at", Type: field.TypeTime, Nullable: true},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+		{Name: "app_record_id", Type: field.TypeString, Size: 32},
+	}
+	// MatchSuggestionsTable holds the schema information for the "match_suggestions" table.
+	MatchSuggestionsTable = &schema.Table{
+		Name:       "match_suggestions",
+		Columns:    MatchSuggestionsColumns,
+		PrimaryKey: []*schema.Column{MatchSuggestionsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "match_suggestions_app_records_suggestions",
+				Columns:    []*schema.Column{MatchSuggestionsColumns[14]},
+				RefColumns: []*schema.Column{AppRecordsColumns[0]},
+				OnDelete:   schema.NoAction,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "matchsuggestion_app_record_id_clever_id",
+				Unique:  true,
+				Columns: []*schema.Column{MatchSuggestionsColumns[14], MatchSuggestionsColumns[3]},
+			},
+			{
+				Name:    "matchsuggestion_district_id_type_status",
+				Unique:  false,
+				Columns: []*schema.Column{MatchSuggestionsColumns[1], MatchSuggestionsColumns[2], MatchSuggestionsColumns[9]},
 			},
 		},
 	}
@@ -827,6 +949,8 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		APIKeysTable,
+		AppImportsTable,
+		AppRecordsTable,
 		AuditEntriesTable,
 		ContactRelationshipsTable,
 		CoursesTable,
@@ -836,6 +960,7 @@ var (
 		LinkProposalsTable,
 		LoginCodesTable,
 		LoginStatesTable,
+		MatchSuggestionsTable,
 		OrganizationsTable,
 		RoleSchoolsTable,
 		SchoolsTable,
@@ -857,6 +982,7 @@ func init() {
 	DistrictLinksTable.ForeignKeys[1].RefTable = OrganizationsTable
 	LinkProposalsTable.ForeignKeys[0].RefTable = DistrictsTable
 	LinkProposalsTable.ForeignKeys[1].RefTable = OrganizationsTable
+	MatchSuggestionsTable.ForeignKeys[0].RefTable = AppRecordsTable
 	RoleSchoolsTable.ForeignKeys[0].RefTable = SchoolsTable
 	RoleSchoolsTable.ForeignKeys[1].RefTable = UserRolesTable
 	SchoolsTable.ForeignKeys[0].RefTable = DistrictsTable

@@ -9,6 +9,12 @@ import (
 // APIKey is the predicate function for apikey builders.
 type APIKey func(*sql.Selector)
 
+// AppImport is the predicate function for appimport builders.
+type AppImport func(*sql.Selector)
+
+// AppRecord is the predicate function for apprecord builders.
+type AppRecord func(*sql.Selector)
+
 // AuditEntry is the predicate function for auditentry builders.
 type AuditEntry func(*sql.Selector)
 
@@ -35,6 +41,9 @@ type LoginCode func(*sql.Selector)
 
 // LoginState is the predicate function for loginstate builders.
 type LoginState func(*sql.Selector)
+
+// MatchSuggestion is the predicate function for matchsuggestion builders.
+type MatchSuggestion func(*sql.Selector)
 
 // Organization is the predicate function for organization builders.
 type Organization func(*sql.Selector)

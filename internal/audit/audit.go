@@ -37,6 +37,15 @@ const (
 	// ImportOrganizations is `rostermirror org import` (internal/org): one entry per import that was
 	// applied, its target "organizations", its details the changes.
 	ImportOrganizations = "importOrganizations"
+
+	// The matching mutations (internal/apprecord). An import's and a rematch's target is the district,
+	// a decision's the app record.
+	ImportAppRecords  = "importAppRecords"
+	RematchAppRecords = "rematchAppRecords"
+	MatchRecord       = "matchRecord"
+	UnmatchRecord     = "unmatchRecord"
+	AcceptSuggestion  = "acceptSuggestion"
+	RejectSuggestion  = "rejectSuggestion"
 )
 
 // Anonymous is the actor of a request that carries no API key.

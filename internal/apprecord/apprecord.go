@@ -1,0 +1,120 @@
+// Package apprecord is record matching as the app runs it: the app's own records (students, teachers,
+// staff, schools, sections it had before Clever) loaded from its CSV, matched to its district's Clever
+// records in the mirror by internal/match, kept with their status, score and explanation, reviewed and
+// corrected by an admin, and written back out in Clever Matchmaker's format.
+//
+// Decisions are sticky. A record an admin matched or unmatched (decided_by set), and a suggestion an
+// admin rejected, are never changed by a later import, a sync or a rematch; a record matched
+// automatically keeps its match when its Clever record is archived (shown as archived) and is matched
+// again only while its Clever record is shared. Everything here is the app's data: sync never writes
+// it, it only asks for a rematch after each run (Syncer).
+package apprecord
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/ent/apprecord"
+	"github.com/rostermirror/rostermirror/internal/match"
+	"github.com/rostermirror/rostermirror/internal/store"
+)
+
+// Errors of the mutations and commands, matched with errors.Is.
+var (
+	// ErrInvalid is a request that cannot be carried out as asked (a suggestion already decided, a
+	// Clever record of the wrong kind or of another district, a type that does not exist).
+	ErrInvalid = errors.New("invalid request")
+	// ErrNotFound names an app record, suggestion, district or Clever record that does not exist.
+	ErrNotFound = errors.New("not found")
+)
+
+// Service imports, matches, reviews and exports app records. It is safe for concurrent use.
+type Service struct {
+	db  *store.DB
+	log *slog.Logger
+	now func() time.Time
+	cfg map[match.Type]match.Config
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithLogger logs through l (counts and ids only: never a record's values).
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// WithClock sets the clock (tests).
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithConfig sets how records of one type are matched (the field order; match.Config).
+func WithConfig(typ match.Type, cfg match.Config) Option {
+	return func(s *Service) { s.cfg[typ] = cfg }
+}
+
+// New returns a Service over db.
+func New(db *store.DB, opts ...Option) *Service {
+	s := &Service{db: db, now: time.Now, cfg: map[match.Type]match.Config{}}
+	for _, o := range opts {
+		o(s)
+	}
+	s.log = cmp.Or(s.log, slog.New(slog.DiscardHandler))
+	return s
+}
+
+// Types are the record types, in the order they are matched (schools first, then people, then sections).
+var Types = []match.Type{match.School, match.Student, match.Teacher, match.Staff, match.Section}
+
+// ParseType reads a record type as the command line and SPEC.md write it (student, teacher, staff,
+// school, section), or as GraphQL does (STUDENT, …).
+func ParseType(s string) (match.Type, error) {
+	t := match.Type(strings.ToLower(strings.TrimSpace(s)))
+	for _, k := range Types {
+		if k == t {
+			return t, nil
+		}
+	}
+	return "", fmt.Errorf("%w: unknown record type %q: want student, teacher, staff, school or section", ErrInvalid, s)
+}
+
+// entType is the ent enum value of a record type.
+func entType(t match.Type) apprecord.Type { return apprecord.Type(strings.ToUpper(string(t))) }
+
+// matchType is the record type of an ent enum value.
+func matchType(t apprecord.Type) match.Type { return match.Type(strings.ToLower(string(t))) }
+
+// TypeOf is the record type of a GraphQL enum value (any of the three ent enums of the type).
+func TypeOf[T ~string](t T) (match.Type, error) { return ParseType(string(t)) }
+
+func (s *Service) nowUTC() time.Time { return s.now().UTC() }
+
+// inTx runs fn in a transaction.
+func (s *Service) inTx(ctx context.Context, fn func(tx *ent.Tx) error) error {
+	tx, err := s.db.Client.Tx(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, tx.Rollback())
+	}
+	return tx.Commit()
+}
+
+// lockType serialises the writers of one district's records of one type (an import, a rematch, a
+// decision) on Postgres for the rest of the transaction; SQLite serialises writers by itself.
+func (s *Service) lockType(ctx context.Context, tx *ent.Tx, districtID string, typ match.Type) error {
+	if s.db.Dialect != dialect.Postgres {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "apprecord:"+districtID+":"+string(typ))
+	if err != nil {
+		return fmt.Errorf("lock %s records of district %s: %w", typ, districtID, err)
+	}
+	return rows.Close()
+}

@@ -1,0 +1,285 @@
+package apprecord
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/ent/appimport"
+	"github.com/rostermirror/rostermirror/ent/apprecord"
+	"github.com/rostermirror/rostermirror/ent/district"
+	"github.com/rostermirror/rostermirror/internal/audit"
+	"github.com/rostermirror/rostermirror/internal/auth"
+	"github.com/rostermirror/rostermirror/internal/match"
+)
+
+// ImportInput is one file of the app's records.
+type ImportInput struct {
+	DistrictID string
+	Type       match.Type
+	// Open opens the file; it is read twice (checked whole first, then applied), so it must give the
+	// same bytes each time.
+	Open func() (io.ReadCloser, error)
+	// FileName names the file in the import's record ("" for none).
+	FileName string
+	Options  match.CSVOptions
+}
+
+// MaxMissingIDs is how many missing records an import names (it counts them all).
+const MaxMissingIDs = 100
+
+// ImportCSV is importAppRecords: the records of csv, imported by the request's API key (admin), with
+// the id column and the fields' columns when given (Options).
+func (s *Service) ImportCSV(ctx context.Context, districtID string, typ apprecord.Type, csv string, idColumn *string, columns map[string]string) (*ent.AppImport, error) {
+	if err := auth.Require(ctx, auth.ScopeAdmin); err != nil {
+		return nil, err
+	}
+	opts, err := Options(idColumn, columns)
+	if err != nil {
+		return nil, err
+	}
+	return s.Import(ctx, ImportInput{DistrictID: districtID, Type: matchType(typ), Options: opts,
+		Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(csv)), nil }}, auth.Actor(ctx))
+}
+
+// Import loads the app's records of one type for a district and matches them, as actor (audited).
+//
+// The file is checked whole before anything is written: a file with any problem is a *csvin.Error
+// naming each problem's line and column, and changes nothing. Then, in one transaction, a record new to
+// rostermirror is created, one whose row differs is updated (its fields; a decision on it stands), one
+// that an earlier import had and this file has not is kept and marked missingSince (counted and named
+// in the result), and the type's undecided records are matched again. Importing the same file twice
+// changes nothing the second time. Rows are read and written a batch at a time: a file's size is not
+// held in memory, only its ids.
+func (s *Service) Import(ctx context.Context, in ImportInput, actor string) (*ent.AppImport, error) {
+	typ, err := ParseType(string(in.Type))
+	if err != nil {
+		return nil, err
+	}
+	ok, err := s.db.Client.District.Query().Where(district.ID(in.DistrictID)).Exist(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: district %q is not in the mirror (has it been synced?)", ErrNotFound, in.DistrictID)
+	}
+	af, err := readWith(in, typ, nil)
+	if err != nil {
+		return nil, err
+	}
+	var imp *ent.AppImport
+	err = s.inTx(ctx, func(tx *ent.Tx) error {
+		if err := s.lockType(ctx, tx, in.DistrictID, typ); err != nil {
+			return err
+		}
+		a := &applier{ctx: ctx, tx: tx, in: in, typ: typ, cols: af.Columns, now: s.nowUTC(), seen: map[string]struct{}{}}
+		if _, err := readWith(in, typ, a.add); err != nil {
+			return err
+		}
+		if err := a.flush(ctx); err != nil {
+			return err
+		}
+		if err := a.markMissing(ctx); err != nil {
+			return err
+		}
+		c, err := s.rematch(ctx, tx, in.DistrictID, typ)
+		if err != nil {
+			return err
+		}
+		mapping := map[string]string{}
+		for f, col := range af.Fields {
+			mapping[string(f)] = af.Columns[col]
+		}
+		imp, err = tx.AppImport.Create().SetDistrictID(in.DistrictID).SetType(appimportType(typ)).
+			SetFileName(in.FileName).SetColumns(af.Columns).SetIDColumn(af.Columns[af.IDColumn]).SetMapping(mapping).
+			SetRecords(af.Records).SetCreated(a.created).SetChanged(a.changed).SetUnchanged(a.unchanged).
+			SetMissing(a.missing).SetMissingIds(a.missingIDs).SetWarnings(warnings(af, typ)).
+			SetMatched(c.Matched).SetSuggested(c.Suggested).SetUnmatched(c.Unmatched).SetDuplicate(c.Duplicate).
+			SetImportedBy(actor).SetCreatedAt(a.now).Save(ctx)
+		if err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx.Client(), audit.Entry{Actor: actor, Action: audit.ImportAppRecords, Target: in.DistrictID,
+			Outcome: fmt.Sprintf("%d %s records: %d new, %d changed, %d unchanged, %d missing; %s", af.Records, typ,
+				a.created, a.changed, a.unchanged, a.missing, c)})
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "app records imported", "district", in.DistrictID, "type", string(typ), "records", imp.Records,
+		"created", imp.Created, "changed", imp.Changed, "missing", imp.Missing, "matched", imp.Matched)
+	return imp, nil
+}
+
+// appimportType is the AppImport enum value of a record type.
+func appimportType(t match.Type) appimport.Type { return appimport.Type(entType(t)) }
+
+// readWith reads the file once through match.ReadAppRecords.
+func readWith(in ImportInput, typ match.Type, fn func(match.AppRow) error) (*match.AppFile, error) {
+	r, err := in.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return match.ReadAppRecords(r, typ, in.Options, fn)
+}
+
+// warnings are what an admin should know of a file that imported: columns that are not compared.
+func warnings(af *match.AppFile, typ match.Type) []string {
+	used := map[int]bool{af.IDColumn: true}
+	for _, c := range af.Fields {
+		used[c] = true
+	}
+	var other []string
+	for i, c := range af.Columns {
+		if !used[i] {
+			other = append(other, fmt.Sprintf("%q", c))
+		}
+	}
+	var out []string
+	if len(af.Fields) == 0 {
+		out = append(out, fmt.Sprintf("no column is a field matching compares (%s): every record will be unmatched; name them with --map FIELD=COLUMN",
+			strings.Join(fieldNames(match.DefaultOrder(typ)), ", ")))
+	}
+	if len(other) > 0 {
+		out = append(out, "not compared, kept for the export: "+strings.Join(other, ", "))
+	}
+	return out
+}
+
+func fieldNames(fs []match.Field) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = string(f)
+	}
+	return out
+}
+
+// applier writes a file's rows a batch at a time.
+type applier struct {
+	ctx  context.Context
+	tx   *ent.Tx
+	in   ImportInput
+	typ  match.Type
+	now  time.Time
+	rows []match.AppRow
+	seen map[string]struct{} // the app records the file has (rostermirror's ids)
+
+	created, changed, unchanged, missing int
+	missingIDs                           []string
+	cols                                 []string
+}
+
+func (a *applier) add(row match.AppRow) error {
+	a.rows = append(a.rows, row)
+	if len(a.rows) >= batch {
+		return a.flush(a.ctx)
+	}
+	return nil
+}
+
+// fieldsOf is a row's values by column.
+func fieldsOf(cols []string, raw []string) map[string]string {
+	m := make(map[string]string, len(cols))
+	for i, c := range cols {
+		if i < len(raw) {
+			m[c] = raw[i]
+		}
+	}
+	return m
+}
+
+func valuesOf(v map[match.Field]string) map[string]string {
+	m := make(map[string]string, len(v))
+	for f, x := range v {
+		m[string(f)] = x
+	}
+	return m
+}
+
+func (a *applier) flush(ctx context.Context) error {
+	if len(a.rows) == 0 {
+		return nil
+	}
+	ids := make([]string, len(a.rows))
+	for i, r := range a.rows {
+		ids[i] = r.ID
+	}
+	c := a.tx.Client()
+	existing, err := c.AppRecord.Query().
+		Where(apprecord.DistrictID(a.in.DistrictID), apprecord.TypeEQ(entType(a.typ)), apprecord.ExternalIDIn(ids...)).
+		Select(apprecord.FieldID, apprecord.FieldExternalID, apprecord.FieldFields, apprecord.FieldMatchValues, apprecord.FieldMissingSince).
+		All(ctx)
+	if err != nil {
+		return err
+	}
+	byExt := make(map[string]*ent.AppRecord, len(existing))
+	for _, r := range existing {
+		byExt[r.ExternalID] = r
+	}
+	var creates []*ent.AppRecordCreate
+	for _, row := range a.rows {
+		fields, vals := fieldsOf(a.cols, row.Raw), valuesOf(row.Values)
+		old := byExt[row.ID]
+		if old == nil {
+			creates = append(creates, c.AppRecord.Create().SetDistrictID(a.in.DistrictID).SetType(entType(a.typ)).
+				SetExternalID(row.ID).SetFields(fields).SetMatchValues(vals).SetCreatedAt(a.now).SetUpdatedAt(a.now))
+			a.created++
+			continue
+		}
+		a.seen[old.ID] = struct{}{}
+		if maps.Equal(old.Fields, fields) && maps.Equal(old.MatchValues, vals) && old.MissingSince == nil {
+			a.unchanged++
+			continue
+		}
+		if err := c.AppRecord.UpdateOneID(old.ID).SetFields(fields).SetMatchValues(vals).ClearMissingSince().
+			SetUpdatedAt(a.now).Exec(ctx); err != nil {
+			return err
+		}
+		a.changed++
+	}
+	if len(creates) > 0 {
+		made, err := c.AppRecord.CreateBulk(creates...).Save(ctx)
+		if err != nil {
+			return fmt.Errorf("store app records: %w", err)
+		}
+		for _, r := range made {
+			a.seen[r.ID] = struct{}{}
+		}
+	}
+	a.rows = a.rows[:0]
+	return nil
+}
+
+// markMissing marks the records of earlier imports that this file does not have.
+func (a *applier) markMissing(ctx context.Context) error {
+	c := a.tx.Client()
+	prior, err := c.AppRecord.Query().
+		Where(apprecord.DistrictID(a.in.DistrictID), apprecord.TypeEQ(entType(a.typ)), apprecord.MissingSinceIsNil()).
+		Select(apprecord.FieldID, apprecord.FieldExternalID).Order(ent.Asc(apprecord.FieldExternalID)).All(ctx)
+	if err != nil {
+		return err
+	}
+	var gone []string
+	for _, r := range prior {
+		if _, ok := a.seen[r.ID]; ok {
+			continue
+		}
+		gone = append(gone, r.ID)
+		if len(a.missingIDs) < MaxMissingIDs {
+			a.missingIDs = append(a.missingIDs, r.ExternalID)
+		}
+	}
+	a.missing = len(gone)
+	for ids := range slices.Chunk(gone, batch) {
+		if err := c.AppRecord.Update().Where(apprecord.IDIn(ids...)).SetMissingSince(a.now).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,356 @@
+package apprecord
+
+import (
+	"time"
+
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/ent/apprecord"
+	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
+	"github.com/rostermirror/rostermirror/internal/audit"
+	"github.com/rostermirror/rostermirror/internal/auth"
+	"github.com/rostermirror/rostermirror/internal/match"
+)
+
+// Counts is where a district's app records of one type stand.
+type Counts struct {
+	Type                                     apprecord.Type
+	Matched, Suggested, Unmatched, Duplicate int
+}
+
+func (c Counts) String() string {
+	return fmt.Sprintf("%s: %d matched, %d suggested, %d unmatched, %d duplicate", matchType(c.Type), c.Matched, c.Suggested, c.Unmatched, c.Duplicate)
+}
+
+// Rematch matches the district's undecided app records again (admin): of one type, or of every type
+// that has records, schools first. Decided records are left as they are.
+func (s *Service) Rematch(ctx context.Context, districtID string, typ *apprecord.Type) ([]*Counts, error) {
+	if err := auth.Require(ctx, auth.ScopeAdmin); err != nil {
+		return nil, err
+	}
+	var t *match.Type
+	if typ != nil {
+		mt := matchType(*typ)
+		t = &mt
+	}
+	cs, err := s.RematchAs(ctx, districtID, t, auth.Actor(ctx))
+	out := make([]*Counts, len(cs))
+	for i := range cs {
+		out[i] = &cs[i]
+	}
+	return out, err
+}
+
+// RematchAs is Rematch by actor, recorded in the audit log (the command line, and Syncer with actor "").
+func (s *Service) RematchAs(ctx context.Context, districtID string, typ *match.Type, actor string) ([]Counts, error) {
+	types := Types
+	if typ != nil {
+		t, err := ParseType(string(*typ))
+		if err != nil {
+			return nil, err
+		}
+		types = []match.Type{t}
+	}
+	var out []Counts
+	for _, t := range types {
+		if typ == nil {
+			has, err := s.db.Client.AppRecord.Query().Where(apprecord.DistrictID(districtID), apprecord.TypeEQ(entType(t))).Exist(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if !has {
+				continue
+			}
+		}
+		var c Counts
+		err := s.inTx(ctx, func(tx *ent.Tx) error {
+			if err := s.lockType(ctx, tx, districtID, t); err != nil {
+				return err
+			}
+			var err error
+			if c, err = s.rematch(ctx, tx, districtID, t); err != nil {
+				return err
+			}
+			if actor == "" {
+				return nil
+			}
+			return audit.Record(ctx, tx.Client(), audit.Entry{Actor: actor, Action: audit.RematchAppRecords,
+				Target: districtID, Outcome: c.String()})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("rematch %s records of district %s: %w", t, districtID, err)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// decided reports whether an admin decided the record: matching never changes it.
+func decided(r *ent.AppRecord) bool { return r.DecidedBy != "" }
+
+// rematch matches the district's app records of one type against its shared Clever records and stores
+// the results of the undecided ones; it writes only what changed, so a rematch with nothing new writes
+// nothing.
+//
+// Left as they are: records an admin decided, records the last import no longer had (missingSince),
+// and automatic matches whose Clever record is archived (a match outlives an unsharing). Their Clever
+// records are taken: another app record's strong match to one becomes a suggestion, its explanation
+// saying whose it is. A pair an admin rejected is never matched or suggested again.
+func (s *Service) rematch(ctx context.Context, tx *ent.Tx, districtID string, typ match.Type) (Counts, error) {
+	c := tx.Client()
+	recs, err := c.AppRecord.Query().
+		Where(apprecord.DistrictID(districtID), apprecord.TypeEQ(entType(typ))).
+		Select(apprecord.FieldID, apprecord.FieldExternalID, apprecord.FieldMatchValues, apprecord.FieldStatus,
+			apprecord.FieldCleverID, apprecord.FieldMethod, apprecord.FieldScore, apprecord.FieldExplanation,
+			apprecord.FieldDecidedBy, apprecord.FieldMissingSince).
+		Order(ent.Asc(apprecord.FieldExternalID)).All(ctx)
+	if err != nil {
+		return Counts{}, err
+	}
+	if len(recs) == 0 {
+		return Counts{Type: entType(typ)}, nil
+	}
+	clever, err := cleverRecords(ctx, c, districtID, typ)
+	if err != nil {
+		return Counts{}, fmt.Errorf("read the mirror's %s records: %w", typ, err)
+	}
+	archived := map[string]bool{}
+	active := make([]match.Record, 0, len(clever))
+	for _, r := range clever {
+		if r.archived {
+			archived[r.ID] = true
+			continue
+		}
+		active = append(active, r.Record)
+	}
+	sugg, err := c.MatchSuggestion.Query().
+		Where(matchsuggestion.DistrictID(districtID), matchsuggestion.TypeEQ(matchsuggestion.Type(entType(typ)))).All(ctx)
+	if err != nil {
+		return Counts{}, err
+	}
+	stored := map[string]map[string]*ent.MatchSuggestion{} // app record → Clever id → suggestion
+	for _, sg := range sugg {
+		if stored[sg.AppRecordID] == nil {
+			stored[sg.AppRecordID] = map[string]*ent.MatchSuggestion{}
+		}
+		stored[sg.AppRecordID][sg.CleverID] = sg
+	}
+
+	// What is not rematched, and the Clever records it holds.
+	keep := make([]bool, len(recs))
+	taken := map[string]string{} // Clever id → the external id of the app record that holds it
+	for i, r := range recs {
+		switch {
+		case decided(r), r.MissingSince != nil:
+			keep[i] = true
+		case r.Status == apprecord.StatusMATCHED && r.CleverID != nil && archived[*r.CleverID]:
+			keep[i] = true
+		}
+		if keep[i] && r.Status == apprecord.StatusMATCHED && r.CleverID != nil {
+			taken[*r.CleverID] = r.ExternalID
+		}
+	}
+
+	refs, err := s.appRefs(ctx, c, districtID, typ)
+	if err != nil {
+		return Counts{}, err
+	}
+	app := make([]match.Record, 0, len(recs))
+	idx := make([]int, 0, len(recs)) // app[k] is recs[idx[k]]
+	for i, r := range recs {
+		if r.MissingSince != nil {
+			continue
+		}
+		app = append(app, match.Record{ID: r.ExternalID, Values: refs.resolve(r.MatchValues)})
+		idx = append(idx, i)
+	}
+	out := match.Match(typ, app, active, s.cfg[typ])
+
+	var w writes
+	for k, res := range out.Results {
+		r := recs[idx[k]]
+		if keep[idx[k]] {
+			continue
+		}
+		d := decide(res, stored[r.ID], taken)
+		w.record(r, d)
+		w.suggest(r, d, stored[r.ID], districtID, typ)
+	}
+	if err := w.apply(ctx, c, districtID, typ, s.nowUTC()); err != nil {
+		return Counts{}, err
+	}
+	return counts(ctx, c, districtID, typ)
+}
+
+// decision is what a rematch makes of one app record.
+type decision struct {
+	status      apprecord.Status
+	cleverID    string
+	method      string
+	score       float64
+	explanation string
+	candidates  []match.Candidate // the suggestions to keep open, best first
+}
+
+// decide turns match's result for a record into its decision, setting aside the pairs an admin rejected
+// and the Clever records other app records hold.
+func decide(res match.Result, stored map[string]*ent.MatchSuggestion, taken map[string]string) decision {
+	var cands []match.Candidate
+	for _, c := range res.Candidates {
+		if sg := stored[c.CleverID]; sg != nil && sg.Status == matchsuggestion.StatusREJECTED {
+			continue
+		}
+		if holder, ok := taken[c.CleverID]; ok {
+			c.Explanation += "; the Clever record is already matched to app record " + holder
+		}
+		cands = append(cands, c)
+	}
+	status := apprecord.Status(res.Status)
+	if status == apprecord.StatusMATCHED {
+		_, isTaken := taken[res.CleverID]
+		if len(cands) == 0 || cands[0].CleverID != res.CleverID || isTaken {
+			status = apprecord.StatusSUGGESTED
+		}
+	}
+	if status == apprecord.StatusSUGGESTED && len(cands) == 0 {
+		status = apprecord.StatusUNMATCHED
+	}
+	d := decision{status: status}
+	switch status {
+	case apprecord.StatusMATCHED:
+		best := cands[0]
+		d.cleverID, d.method, d.score, d.explanation = best.CleverID, best.Method, round(best.Score), best.Explanation
+	case apprecord.StatusSUGGESTED:
+		best := cands[0]
+		d.method, d.score = best.Method, round(best.Score)
+		d.explanation = fmt.Sprintf("best suggestion %s (%.2f): %s", best.CleverID, best.Score, best.Explanation)
+		if len(cands) > 1 {
+			d.explanation += fmt.Sprintf("; %d more", len(cands)-1)
+		}
+		d.candidates = cands
+	case apprecord.StatusDUPLICATE:
+		d.explanation = "the app has this record more than once: " + strings.Join(res.DuplicateOf, ", ") +
+			" look like the same one; not matched (match one of them by hand)"
+		if len(cands) > 0 {
+			d.score = round(cands[0].Score)
+		}
+		d.candidates = cands
+	}
+	return d
+}
+
+// round keeps scores to 4 decimals, so that a rematch of the same data compares equal.
+func round(f float64) float64 { return float64(int64(f*10000+0.5)) / 10000 }
+
+// writes are a rematch's changes, applied in batches.
+type writes struct {
+	records     []*ent.AppRecordCreate
+	suggestions []*ent.MatchSuggestionCreate
+	supersede   []string
+}
+
+func (w *writes) record(r *ent.AppRecord, d decision) {
+	clever := ""
+	if r.CleverID != nil {
+		clever = *r.CleverID
+	}
+	if r.Status == d.status && clever == d.cleverID && r.Method == d.method && r.Score == d.score && r.Explanation == d.explanation {
+		return
+	}
+	cr := (&ent.AppRecordCreate{}).SetID(r.ID).SetStatus(d.status).SetMethod(d.method).SetScore(d.score).
+		SetExplanation(d.explanation).SetExternalID(r.ExternalID).
+		SetFields(map[string]string{}).SetMatchValues(map[string]string{})
+	if d.cleverID != "" {
+		cr.SetCleverID(d.cleverID)
+	}
+	w.records = append(w.records, cr)
+}
+
+func (w *writes) suggest(r *ent.AppRecord, d decision, stored map[string]*ent.MatchSuggestion, districtID string, typ match.Type) {
+	open := map[string]bool{}
+	for k, c := range d.candidates {
+		open[c.CleverID] = true
+		sc, rank := round(c.Score), k+1
+		if sg := stored[c.CleverID]; sg != nil && sg.Status == matchsuggestion.StatusOPEN && sg.Score == sc &&
+			sg.Rank == rank && sg.Method == c.Method && sg.Explanation == c.Explanation {
+			continue
+		}
+		w.suggestions = append(w.suggestions, (&ent.MatchSuggestionCreate{}).SetAppRecordID(r.ID).
+			SetDistrictID(districtID).SetType(matchsuggestion.Type(entType(typ))).SetCleverID(c.CleverID).
+			SetScore(sc).SetWeight(c.Weight).SetRank(rank).SetMethod(c.Method).SetExplanation(c.Explanation))
+	}
+	for id, sg := range stored {
+		if sg.Status == matchsuggestion.StatusOPEN && !open[id] {
+			w.supersede = append(w.supersede, sg.ID)
+		}
+	}
+}
+
+// batch is the rows per statement: well under Postgres's 65,535 parameters.
+const batch = 1000
+
+func (w *writes) apply(ctx context.Context, c *ent.Client, districtID string, typ match.Type, now time.Time) error {
+	for rows := range slices.Chunk(w.records, batch) {
+		for _, r := range rows {
+			r.SetDistrictID(districtID).SetType(entType(typ)).SetUpdatedAt(now)
+		}
+		err := c.AppRecord.CreateBulk(rows...).OnConflictColumns(apprecord.FieldID).
+			Update(func(u *ent.AppRecordUpsert) {
+				u.UpdateStatus().UpdateCleverID().UpdateMethod().UpdateScore().UpdateExplanation().UpdateUpdatedAt()
+			}).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("store match results: %w", err)
+		}
+	}
+	for rows := range slices.Chunk(w.suggestions, batch) {
+		for _, r := range rows {
+			r.SetStatus(matchsuggestion.StatusOPEN).SetUpdatedAt(now)
+		}
+		err := c.MatchSuggestion.CreateBulk(rows...).
+			OnConflictColumns(matchsuggestion.FieldAppRecordID, matchsuggestion.FieldCleverID).
+			Update(func(u *ent.MatchSuggestionUpsert) {
+				u.UpdateScore().UpdateWeight().UpdateRank().UpdateMethod().UpdateExplanation().UpdateStatus().UpdateUpdatedAt()
+			}).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("store suggestions: %w", err)
+		}
+	}
+	for ids := range slices.Chunk(w.supersede, batch) {
+		if err := c.MatchSuggestion.Update().Where(matchsuggestion.IDIn(ids...)).
+			SetStatus(matchsuggestion.StatusSUPERSEDED).Exec(ctx); err != nil {
+			return fmt.Errorf("close suggestions: %w", err)
+		}
+	}
+	return nil
+}
+
+// counts counts the district's app records of one type by status.
+func counts(ctx context.Context, c *ent.Client, districtID string, typ match.Type) (Counts, error) {
+	var rows []struct {
+		Status apprecord.Status `json:"status"`
+		Count  int              `json:"count"`
+	}
+	err := c.AppRecord.Query().Where(apprecord.DistrictID(districtID), apprecord.TypeEQ(entType(typ))).
+		GroupBy(apprecord.FieldStatus).Aggregate(ent.Count()).Scan(ctx, &rows)
+	if err != nil {
+		return Counts{}, err
+	}
+	out := Counts{Type: entType(typ)}
+	for _, r := range rows {
+		switch r.Status {
+		case apprecord.StatusMATCHED:
+			out.Matched = r.Count
+		case apprecord.StatusSUGGESTED:
+			out.Suggested = r.Count
+		case apprecord.StatusUNMATCHED:
+			out.Unmatched = r.Count
+		case apprecord.StatusDUPLICATE:
+			out.Duplicate = r.Count
+		}
+	}
+	return out, nil
+}
