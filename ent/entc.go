@@ -103,7 +103,9 @@ func scopeDirectives(g *gen.Graph, s *ast.Schema) error {
 // input starting with the entgql name are renamed; gqlgen binds them to the same Go fields (it matches
 // names case-insensitively).
 var specRenames = map[string]map[string]string{
-	"Organization": {"externalID": "externalId", "ncesID": "ncesId"},
+	"Organization":    {"externalID": "externalId", "ncesID": "ncesId"},
+	"AppRecord":       {"externalID": "externalId", "cleverID": "cleverId"},
+	"MatchSuggestion": {"cleverID": "cleverId"},
 }
 
 // specNames applies specRenames.
@@ -111,8 +113,11 @@ func specNames(_ *gen.Graph, s *ast.Schema) error {
 	for typ, renames := range specRenames {
 		for _, name := range []string{typ, "Create" + typ + "Input", "Update" + typ + "Input", typ + "WhereInput"} {
 			def := s.Types[name]
-			if def == nil {
+			if def == nil && name == typ {
 				return fmt.Errorf("rename fields of %s: no GraphQL type %s", typ, name)
+			}
+			if def == nil {
+				continue // a type without mutation inputs
 			}
 			for _, f := range def.Fields {
 				for from, to := range renames {

@@ -933,7 +933,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AppRecord.CleverArchived(childComplexity), true
-	case "AppRecord.cleverID":
+	case "AppRecord.cleverId":
 		if e.ComplexityRoot.AppRecord.CleverID == nil {
 			break
 		}
@@ -969,7 +969,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AppRecord.Explanation(childComplexity), true
-	case "AppRecord.externalID":
+	case "AppRecord.externalId":
 		if e.ComplexityRoot.AppRecord.ExternalID == nil {
 			break
 		}
@@ -1828,7 +1828,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MatchSuggestion.AppRecordID(childComplexity), true
-	case "MatchSuggestion.cleverID":
+	case "MatchSuggestion.cleverId":
 		if e.ComplexityRoot.MatchSuggestion.CleverID == nil {
 			break
 		}
@@ -4075,14 +4075,14 @@ func (ec *executionContext) childFields_AppRecord(ctx context.Context, field gra
 		return ec.fieldContext_AppRecord_districtID(ctx, field)
 	case "type":
 		return ec.fieldContext_AppRecord_type(ctx, field)
-	case "externalID":
-		return ec.fieldContext_AppRecord_externalID(ctx, field)
+	case "externalId":
+		return ec.fieldContext_AppRecord_externalId(ctx, field)
 	case "fields":
 		return ec.fieldContext_AppRecord_fields(ctx, field)
 	case "status":
 		return ec.fieldContext_AppRecord_status(ctx, field)
-	case "cleverID":
-		return ec.fieldContext_AppRecord_cleverID(ctx, field)
+	case "cleverId":
+		return ec.fieldContext_AppRecord_cleverId(ctx, field)
 	case "method":
 		return ec.fieldContext_AppRecord_method(ctx, field)
 	case "score":
@@ -4487,8 +4487,8 @@ func (ec *executionContext) childFields_MatchSuggestion(ctx context.Context, fie
 		return ec.fieldContext_MatchSuggestion_districtID(ctx, field)
 	case "type":
 		return ec.fieldContext_MatchSuggestion_type(ctx, field)
-	case "cleverID":
-		return ec.fieldContext_MatchSuggestion_cleverID(ctx, field)
+	case "cleverId":
+		return ec.fieldContext_MatchSuggestion_cleverId(ctx, field)
 	case "score":
 		return ec.fieldContext_MatchSuggestion_score(ctx, field)
 	case "rank":
@@ -8444,13 +8444,13 @@ func (ec *executionContext) fieldContext_AppRecord_type(_ context.Context, field
 	return graphql.NewScalarFieldContext("AppRecord", field, false, false, errors.New("field of type AppRecordType does not have child fields"))
 }
 
-func (ec *executionContext) _AppRecord_externalID(ctx context.Context, field graphql.CollectedField, obj *ent.AppRecord) (ret graphql.Marshaler) {
+func (ec *executionContext) _AppRecord_externalId(ctx context.Context, field graphql.CollectedField, obj *ent.AppRecord) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AppRecord_externalID(ctx, field)
+			return ec.fieldContext_AppRecord_externalId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ExternalID, nil
@@ -8463,7 +8463,7 @@ func (ec *executionContext) _AppRecord_externalID(ctx context.Context, field gra
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_AppRecord_externalID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_AppRecord_externalId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AppRecord", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
@@ -8531,13 +8531,13 @@ func (ec *executionContext) fieldContext_AppRecord_status(_ context.Context, fie
 	return graphql.NewScalarFieldContext("AppRecord", field, false, false, errors.New("field of type AppRecordStatus does not have child fields"))
 }
 
-func (ec *executionContext) _AppRecord_cleverID(ctx context.Context, field graphql.CollectedField, obj *ent.AppRecord) (ret graphql.Marshaler) {
+func (ec *executionContext) _AppRecord_cleverId(ctx context.Context, field graphql.CollectedField, obj *ent.AppRecord) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_AppRecord_cleverID(ctx, field)
+			return ec.fieldContext_AppRecord_cleverId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.CleverID, nil
@@ -8550,7 +8550,7 @@ func (ec *executionContext) _AppRecord_cleverID(ctx context.Context, field graph
 		false,
 	)
 }
-func (ec *executionContext) fieldContext_AppRecord_cleverID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_AppRecord_cleverId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AppRecord", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
@@ -12267,13 +12267,13 @@ func (ec *executionContext) fieldContext_MatchSuggestion_type(_ context.Context,
 	return graphql.NewScalarFieldContext("MatchSuggestion", field, false, false, errors.New("field of type MatchSuggestionType does not have child fields"))
 }
 
-func (ec *executionContext) _MatchSuggestion_cleverID(ctx context.Context, field graphql.CollectedField, obj *ent.MatchSuggestion) (ret graphql.Marshaler) {
+func (ec *executionContext) _MatchSuggestion_cleverId(ctx context.Context, field graphql.CollectedField, obj *ent.MatchSuggestion) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_MatchSuggestion_cleverID(ctx, field)
+			return ec.fieldContext_MatchSuggestion_cleverId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.CleverID, nil
@@ -12286,7 +12286,7 @@ func (ec *executionContext) _MatchSuggestion_cleverID(ctx context.Context, field
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_MatchSuggestion_cleverID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_MatchSuggestion_cleverId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MatchSuggestion", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
@@ -23290,7 +23290,7 @@ func (ec *executionContext) unmarshalInputAppRecordWhereInput(ctx context.Contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "type", "typeNEQ", "typeIn", "typeNotIn", "externalID", "externalIDNEQ", "externalIDIn", "externalIDNotIn", "externalIDGT", "externalIDGTE", "externalIDLT", "externalIDLTE", "externalIDContains", "externalIDHasPrefix", "externalIDHasSuffix", "externalIDEqualFold", "externalIDContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "cleverID", "cleverIDNEQ", "cleverIDIn", "cleverIDNotIn", "cleverIDGT", "cleverIDGTE", "cleverIDLT", "cleverIDLTE", "cleverIDContains", "cleverIDHasPrefix", "cleverIDHasSuffix", "cleverIDIsNil", "cleverIDNotNil", "cleverIDEqualFold", "cleverIDContainsFold", "method", "methodNEQ", "methodIn", "methodNotIn", "methodGT", "methodGTE", "methodLT", "methodLTE", "methodContains", "methodHasPrefix", "methodHasSuffix", "methodEqualFold", "methodContainsFold", "score", "scoreNEQ", "scoreIn", "scoreNotIn", "scoreGT", "scoreGTE", "scoreLT", "scoreLTE", "explanation", "explanationNEQ", "explanationIn", "explanationNotIn", "explanationGT", "explanationGTE", "explanationLT", "explanationLTE", "explanationContains", "explanationHasPrefix", "explanationHasSuffix", "explanationEqualFold", "explanationContainsFold", "decidedBy", "decidedByNEQ", "decidedByIn", "decidedByNotIn", "decidedByGT", "decidedByGTE", "decidedByLT", "decidedByLTE", "decidedByContains", "decidedByHasPrefix", "decidedByHasSuffix", "decidedByEqualFold", "decidedByContainsFold", "decidedAt", "decidedAtNEQ", "decidedAtIn", "decidedAtNotIn", "decidedAtGT", "decidedAtGTE", "decidedAtLT", "decidedAtLTE", "decidedAtIsNil", "decidedAtNotNil", "missingSince", "missingSinceNEQ", "missingSinceIn", "missingSinceNotIn", "missingSinceGT", "missingSinceGTE", "missingSinceLT", "missingSinceLTE", "missingSinceIsNil", "missingSinceNotNil", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "hasSuggestions", "hasSuggestionsWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "type", "typeNEQ", "typeIn", "typeNotIn", "externalId", "externalIdNEQ", "externalIdIn", "externalIdNotIn", "externalIdGT", "externalIdGTE", "externalIdLT", "externalIdLTE", "externalIdContains", "externalIdHasPrefix", "externalIdHasSuffix", "externalIdEqualFold", "externalIdContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "cleverId", "cleverIdNEQ", "cleverIdIn", "cleverIdNotIn", "cleverIdGT", "cleverIdGTE", "cleverIdLT", "cleverIdLTE", "cleverIdContains", "cleverIdHasPrefix", "cleverIdHasSuffix", "cleverIdIsNil", "cleverIdNotNil", "cleverIdEqualFold", "cleverIdContainsFold", "method", "methodNEQ", "methodIn", "methodNotIn", "methodGT", "methodGTE", "methodLT", "methodLTE", "methodContains", "methodHasPrefix", "methodHasSuffix", "methodEqualFold", "methodContainsFold", "score", "scoreNEQ", "scoreIn", "scoreNotIn", "scoreGT", "scoreGTE", "scoreLT", "scoreLTE", "explanation", "explanationNEQ", "explanationIn", "explanationNotIn", "explanationGT", "explanationGTE", "explanationLT", "explanationLTE", "explanationContains", "explanationHasPrefix", "explanationHasSuffix", "explanationEqualFold", "explanationContainsFold", "decidedBy", "decidedByNEQ", "decidedByIn", "decidedByNotIn", "decidedByGT", "decidedByGTE", "decidedByLT", "decidedByLTE", "decidedByContains", "decidedByHasPrefix", "decidedByHasSuffix", "decidedByEqualFold", "decidedByContainsFold", "decidedAt", "decidedAtNEQ", "decidedAtIn", "decidedAtNotIn", "decidedAtGT", "decidedAtGTE", "decidedAtLT", "decidedAtLTE", "decidedAtIsNil", "decidedAtNotNil", "missingSince", "missingSinceNEQ", "missingSinceIn", "missingSinceNotIn", "missingSinceGT", "missingSinceGTE", "missingSinceLT", "missingSinceLTE", "missingSinceIsNil", "missingSinceNotNil", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "hasSuggestions", "hasSuggestionsWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -23507,92 +23507,92 @@ func (ec *executionContext) unmarshalInputAppRecordWhereInput(ctx context.Contex
 				return it, err
 			}
 			it.TypeNotIn = data
-		case "externalID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalID"))
+		case "externalId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalId"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ExternalID = data
-		case "externalIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIDNEQ"))
+		case "externalIdNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIdNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ExternalIDNEQ = data
-		case "externalIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIDIn"))
+		case "externalIdIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIdIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ExternalIDIn = data
-		case "externalIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIDNotIn"))
+		case "externalIdNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIdNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ExternalIDNotIn = data
-		case "externalIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIDGT"))
+		case "externalIdGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIdGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ExternalIDGT = data
-		case "externalIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIDGTE"))
+		case "externalIdGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIdGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ExternalIDGTE = data
-		case "externalIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIDLT"))
+		case "externalIdLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIdLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ExternalIDLT = data
-		case "externalIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIDLTE"))
+		case "externalIdLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIdLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ExternalIDLTE = data
-		case "externalIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIDContains"))
+		case "externalIdContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIdContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ExternalIDContains = data
-		case "externalIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIDHasPrefix"))
+		case "externalIdHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIdHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ExternalIDHasPrefix = data
-		case "externalIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIDHasSuffix"))
+		case "externalIdHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIdHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ExternalIDHasSuffix = data
-		case "externalIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIDEqualFold"))
+		case "externalIdEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIdEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ExternalIDEqualFold = data
-		case "externalIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIDContainsFold"))
+		case "externalIdContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("externalIdContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
@@ -23626,106 +23626,106 @@ func (ec *executionContext) unmarshalInputAppRecordWhereInput(ctx context.Contex
 				return it, err
 			}
 			it.StatusNotIn = data
-		case "cleverID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverID"))
+		case "cleverId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverId"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverID = data
-		case "cleverIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDNEQ"))
+		case "cleverIdNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDNEQ = data
-		case "cleverIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDIn"))
+		case "cleverIdIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDIn = data
-		case "cleverIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDNotIn"))
+		case "cleverIdNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDNotIn = data
-		case "cleverIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDGT"))
+		case "cleverIdGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDGT = data
-		case "cleverIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDGTE"))
+		case "cleverIdGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDGTE = data
-		case "cleverIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDLT"))
+		case "cleverIdLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDLT = data
-		case "cleverIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDLTE"))
+		case "cleverIdLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDLTE = data
-		case "cleverIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDContains"))
+		case "cleverIdContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDContains = data
-		case "cleverIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDHasPrefix"))
+		case "cleverIdHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDHasPrefix = data
-		case "cleverIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDHasSuffix"))
+		case "cleverIdHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDHasSuffix = data
-		case "cleverIDIsNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDIsNil"))
+		case "cleverIdIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdIsNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDIsNil = data
-		case "cleverIDNotNil":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDNotNil"))
+		case "cleverIdNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdNotNil"))
 			data, err := ec.unmarshalOBoolean2bool(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDNotNil = data
-		case "cleverIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDEqualFold"))
+		case "cleverIdEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDEqualFold = data
-		case "cleverIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDContainsFold"))
+		case "cleverIdContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
@@ -29129,7 +29129,7 @@ func (ec *executionContext) unmarshalInputMatchSuggestionWhereInput(ctx context.
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "appRecordID", "appRecordIDNEQ", "appRecordIDIn", "appRecordIDNotIn", "appRecordIDGT", "appRecordIDGTE", "appRecordIDLT", "appRecordIDLTE", "appRecordIDContains", "appRecordIDHasPrefix", "appRecordIDHasSuffix", "appRecordIDEqualFold", "appRecordIDContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "type", "typeNEQ", "typeIn", "typeNotIn", "cleverID", "cleverIDNEQ", "cleverIDIn", "cleverIDNotIn", "cleverIDGT", "cleverIDGTE", "cleverIDLT", "cleverIDLTE", "cleverIDContains", "cleverIDHasPrefix", "cleverIDHasSuffix", "cleverIDEqualFold", "cleverIDContainsFold", "score", "scoreNEQ", "scoreIn", "scoreNotIn", "scoreGT", "scoreGTE", "scoreLT", "scoreLTE", "rank", "rankNEQ", "rankIn", "rankNotIn", "rankGT", "rankGTE", "rankLT", "rankLTE", "method", "methodNEQ", "methodIn", "methodNotIn", "methodGT", "methodGTE", "methodLT", "methodLTE", "methodContains", "methodHasPrefix", "methodHasSuffix", "methodEqualFold", "methodContainsFold", "explanation", "explanationNEQ", "explanationIn", "explanationNotIn", "explanationGT", "explanationGTE", "explanationLT", "explanationLTE", "explanationContains", "explanationHasPrefix", "explanationHasSuffix", "explanationEqualFold", "explanationContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "decidedBy", "decidedByNEQ", "decidedByIn", "decidedByNotIn", "decidedByGT", "decidedByGTE", "decidedByLT", "decidedByLTE", "decidedByContains", "decidedByHasPrefix", "decidedByHasSuffix", "decidedByEqualFold", "decidedByContainsFold", "decidedAt", "decidedAtNEQ", "decidedAtIn", "decidedAtNotIn", "decidedAtGT", "decidedAtGTE", "decidedAtLT", "decidedAtLTE", "decidedAtIsNil", "decidedAtNotNil", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "hasAppRecord", "hasAppRecordWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "appRecordID", "appRecordIDNEQ", "appRecordIDIn", "appRecordIDNotIn", "appRecordIDGT", "appRecordIDGTE", "appRecordIDLT", "appRecordIDLTE", "appRecordIDContains", "appRecordIDHasPrefix", "appRecordIDHasSuffix", "appRecordIDEqualFold", "appRecordIDContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "type", "typeNEQ", "typeIn", "typeNotIn", "cleverId", "cleverIdNEQ", "cleverIdIn", "cleverIdNotIn", "cleverIdGT", "cleverIdGTE", "cleverIdLT", "cleverIdLTE", "cleverIdContains", "cleverIdHasPrefix", "cleverIdHasSuffix", "cleverIdEqualFold", "cleverIdContainsFold", "score", "scoreNEQ", "scoreIn", "scoreNotIn", "scoreGT", "scoreGTE", "scoreLT", "scoreLTE", "rank", "rankNEQ", "rankIn", "rankNotIn", "rankGT", "rankGTE", "rankLT", "rankLTE", "method", "methodNEQ", "methodIn", "methodNotIn", "methodGT", "methodGTE", "methodLT", "methodLTE", "methodContains", "methodHasPrefix", "methodHasSuffix", "methodEqualFold", "methodContainsFold", "explanation", "explanationNEQ", "explanationIn", "explanationNotIn", "explanationGT", "explanationGTE", "explanationLT", "explanationLTE", "explanationContains", "explanationHasPrefix", "explanationHasSuffix", "explanationEqualFold", "explanationContainsFold", "status", "statusNEQ", "statusIn", "statusNotIn", "decidedBy", "decidedByNEQ", "decidedByIn", "decidedByNotIn", "decidedByGT", "decidedByGTE", "decidedByLT", "decidedByLTE", "decidedByContains", "decidedByHasPrefix", "decidedByHasSuffix", "decidedByEqualFold", "decidedByContainsFold", "decidedAt", "decidedAtNEQ", "decidedAtIn", "decidedAtNotIn", "decidedAtGT", "decidedAtGTE", "decidedAtLT", "decidedAtLTE", "decidedAtIsNil", "decidedAtNotNil", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE", "hasAppRecord", "hasAppRecordWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -29437,92 +29437,92 @@ func (ec *executionContext) unmarshalInputMatchSuggestionWhereInput(ctx context.
 				return it, err
 			}
 			it.TypeNotIn = data
-		case "cleverID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverID"))
+		case "cleverId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverId"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverID = data
-		case "cleverIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDNEQ"))
+		case "cleverIdNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDNEQ = data
-		case "cleverIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDIn"))
+		case "cleverIdIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDIn = data
-		case "cleverIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDNotIn"))
+		case "cleverIdNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDNotIn = data
-		case "cleverIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDGT"))
+		case "cleverIdGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDGT = data
-		case "cleverIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDGTE"))
+		case "cleverIdGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDGTE = data
-		case "cleverIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDLT"))
+		case "cleverIdLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDLT = data
-		case "cleverIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDLTE"))
+		case "cleverIdLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDLTE = data
-		case "cleverIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDContains"))
+		case "cleverIdContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDContains = data
-		case "cleverIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDHasPrefix"))
+		case "cleverIdHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDHasPrefix = data
-		case "cleverIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDHasSuffix"))
+		case "cleverIdHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDHasSuffix = data
-		case "cleverIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDEqualFold"))
+		case "cleverIdEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDEqualFold = data
-		case "cleverIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDContainsFold"))
+		case "cleverIdContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
@@ -43449,8 +43449,8 @@ func (ec *executionContext) _AppRecord(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "externalID":
-			out.Values[i] = ec._AppRecord_externalID(ctx, field, obj)
+		case "externalId":
+			out.Values[i] = ec._AppRecord_externalId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -43464,8 +43464,8 @@ func (ec *executionContext) _AppRecord(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "cleverID":
-			out.Values[i] = ec._AppRecord_cleverID(ctx, field, obj)
+		case "cleverId":
+			out.Values[i] = ec._AppRecord_cleverId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
@@ -45601,8 +45601,8 @@ func (ec *executionContext) _MatchSuggestion(ctx context.Context, sel ast.Select
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "cleverID":
-			out.Values[i] = ec._MatchSuggestion_cleverID(ctx, field, obj)
+		case "cleverId":
+			out.Values[i] = ec._MatchSuggestion_cleverId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

@@ -56,7 +56,7 @@ func (s *Service) UnmatchRecord(ctx context.Context, appRecordID string) (*ent.A
 			return "", err
 		}
 		err := c.AppRecord.UpdateOneID(r.ID).SetStatus(apprecord.StatusUNMATCHED).ClearCleverID().SetMethod(MethodManual).
-			SetScore(0).SetExplanation("unmatched by "+actor).SetDecidedBy(actor).SetDecidedAt(s.nowUTC()).Exec(ctx)
+			SetScore(0).SetExplanation("unmatched by " + actor).SetDecidedBy(actor).SetDecidedAt(s.nowUTC()).Exec(ctx)
 		return "unmatched (was " + was + ")", err
 	})
 }

@@ -56,7 +56,9 @@ func (s *Service) suggestedIDs(ctx context.Context, ids []string, types ...appre
 }
 
 // resolveTo maps each key to the record its Clever id names.
-func resolveTo[T interface{ *ent.User | *ent.School | *ent.Section }](byKey map[string]string, records []T, id func(T) string) map[string]T {
+func resolveTo[T interface {
+	*ent.User | *ent.School | *ent.Section
+}](byKey map[string]string, records []T, id func(T) string) map[string]T {
 	byID := make(map[string]T, len(records))
 	for _, r := range records {
 		byID[id(r)] = r

@@ -170,7 +170,7 @@ func (s *Service) rematch(ctx context.Context, tx *ent.Tx, districtID string, ty
 	}
 	out := match.Match(typ, app, active, s.cfg[typ])
 
-	var w writes
+	w := writes{c: c}
 	for k, res := range out.Results {
 		r := recs[idx[k]]
 		if keep[idx[k]] {
@@ -248,6 +248,7 @@ func round(f float64) float64 { return float64(int64(f*10000+0.5)) / 10000 }
 
 // writes are a rematch's changes, applied in batches.
 type writes struct {
+	c           *ent.Client
 	records     []*ent.AppRecordCreate
 	suggestions []*ent.MatchSuggestionCreate
 	supersede   []string
@@ -261,7 +262,7 @@ func (w *writes) record(r *ent.AppRecord, d decision) {
 	if r.Status == d.status && clever == d.cleverID && r.Method == d.method && r.Score == d.score && r.Explanation == d.explanation {
 		return
 	}
-	cr := (&ent.AppRecordCreate{}).SetID(r.ID).SetStatus(d.status).SetMethod(d.method).SetScore(d.score).
+	cr := w.c.AppRecord.Create().SetID(r.ID).SetStatus(d.status).SetMethod(d.method).SetScore(d.score).
 		SetExplanation(d.explanation).SetExternalID(r.ExternalID).
 		SetFields(map[string]string{}).SetMatchValues(map[string]string{})
 	if d.cleverID != "" {
@@ -279,7 +280,7 @@ func (w *writes) suggest(r *ent.AppRecord, d decision, stored map[string]*ent.Ma
 			sg.Rank == rank && sg.Method == c.Method && sg.Explanation == c.Explanation {
 			continue
 		}
-		w.suggestions = append(w.suggestions, (&ent.MatchSuggestionCreate{}).SetAppRecordID(r.ID).
+		w.suggestions = append(w.suggestions, w.c.MatchSuggestion.Create().SetAppRecordID(r.ID).
 			SetDistrictID(districtID).SetType(matchsuggestion.Type(entType(typ))).SetCleverID(c.CleverID).
 			SetScore(sc).SetWeight(c.Weight).SetRank(rank).SetMethod(c.Method).SetExplanation(c.Explanation))
 	}
