@@ -23,6 +23,7 @@ import (
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/apprecord"
+	"github.com/rostermirror/rostermirror/internal/bulk"
 	"github.com/rostermirror/rostermirror/internal/match"
 	"github.com/rostermirror/rostermirror/internal/store"
 )
@@ -94,25 +95,35 @@ func TypeOf[T ~string](t T) (match.Type, error) { return ParseType(string(t)) }
 
 func (s *Service) nowUTC() time.Time { return s.now().UTC() }
 
+// txn is a transaction: an ent client on it, and its bulk writer for the large writes.
+type txn struct {
+	*ent.Client
+	bulk *bulk.Writer
+}
+
 // inTx runs fn in a transaction.
-func (s *Service) inTx(ctx context.Context, fn func(tx *ent.Tx) error) error {
-	tx, err := s.db.Client.Tx(ctx)
+func (s *Service) inTx(ctx context.Context, fn func(tx *txn) error) error {
+	stx, err := s.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
+	tx := &txn{Client: s.db.OnTx(stx), bulk: bulk.New(stx, s.db.Dialect == dialect.Postgres)}
 	if err := fn(tx); err != nil {
-		return errors.Join(err, tx.Rollback())
+		return errors.Join(err, stx.Rollback())
 	}
-	return tx.Commit()
+	if err := tx.bulk.DropTemp(ctx); err != nil {
+		return errors.Join(err, stx.Rollback())
+	}
+	return stx.Commit()
 }
 
 // lockType serialises the writers of one district's records of one type (an import, a rematch, a
 // decision) on Postgres for the rest of the transaction; SQLite serialises writers by itself.
-func (s *Service) lockType(ctx context.Context, tx *ent.Tx, districtID string, typ match.Type) error {
+func (s *Service) lockType(ctx context.Context, tx *txn, districtID string, typ match.Type) error {
 	if s.db.Dialect != dialect.Postgres {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "apprecord:"+districtID+":"+string(typ))
+	rows, err := tx.bulk.Tx.QueryContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "apprecord:"+districtID+":"+string(typ))
 	if err != nil {
 		return fmt.Errorf("lock %s records of district %s: %w", typ, districtID, err)
 	}

@@ -24,7 +24,7 @@ const MethodManual = "manual"
 // record holds by an admin's decision is refused (unmatch that one first); one that another app record
 // was matched to automatically is taken from it (that record goes back to matching).
 func (s *Service) MatchRecord(ctx context.Context, appRecordID, cleverID string) (*ent.AppRecord, error) {
-	return s.decideRecord(ctx, appRecordID, audit.MatchRecord, func(tx *ent.Tx, r *ent.AppRecord, actor string) (string, error) {
+	return s.decideRecord(ctx, appRecordID, audit.MatchRecord, func(tx *txn, r *ent.AppRecord, actor string) (string, error) {
 		if err := s.assign(ctx, tx, r, cleverID, MethodManual, "matched by "+actor, actor); err != nil {
 			return "", err
 		}
@@ -36,8 +36,8 @@ func (s *Service) MatchRecord(ctx context.Context, appRecordID, cleverID string)
 // matches it again until an admin matches it (matchRecord, acceptSuggestion). The pair it had is
 // recorded as rejected.
 func (s *Service) UnmatchRecord(ctx context.Context, appRecordID string) (*ent.AppRecord, error) {
-	return s.decideRecord(ctx, appRecordID, audit.UnmatchRecord, func(tx *ent.Tx, r *ent.AppRecord, actor string) (string, error) {
-		c := tx.Client()
+	return s.decideRecord(ctx, appRecordID, audit.UnmatchRecord, func(tx *txn, r *ent.AppRecord, actor string) (string, error) {
+		c := tx.Client
 		was := "no match"
 		if r.CleverID != nil {
 			was = *r.CleverID
@@ -64,7 +64,7 @@ func (s *Service) UnmatchRecord(ctx context.Context, appRecordID string) (*ent.A
 // AcceptSuggestion matches the suggestion's app record to its Clever record (admin), as MatchRecord
 // does; the record's other open suggestions are closed. Only an open suggestion can be accepted.
 func (s *Service) AcceptSuggestion(ctx context.Context, id string) (*ent.MatchSuggestion, error) {
-	return s.decideSuggestion(ctx, id, audit.AcceptSuggestion, func(tx *ent.Tx, sg *ent.MatchSuggestion, r *ent.AppRecord, actor string) (string, error) {
+	return s.decideSuggestion(ctx, id, audit.AcceptSuggestion, func(tx *txn, sg *ent.MatchSuggestion, r *ent.AppRecord, actor string) (string, error) {
 		if err := s.assign(ctx, tx, r, sg.CleverID, sg.Method, sg.Explanation, actor); err != nil {
 			return "", err
 		}
@@ -75,8 +75,8 @@ func (s *Service) AcceptSuggestion(ctx context.Context, id string) (*ent.MatchSu
 // RejectSuggestion rejects an open suggestion (admin): the pair is never suggested or matched again.
 // The record's status follows its remaining suggestions (UNMATCHED when none is left).
 func (s *Service) RejectSuggestion(ctx context.Context, id string) (*ent.MatchSuggestion, error) {
-	return s.decideSuggestion(ctx, id, audit.RejectSuggestion, func(tx *ent.Tx, sg *ent.MatchSuggestion, r *ent.AppRecord, actor string) (string, error) {
-		if err := s.summarise(ctx, tx.Client(), r); err != nil {
+	return s.decideSuggestion(ctx, id, audit.RejectSuggestion, func(tx *txn, sg *ent.MatchSuggestion, r *ent.AppRecord, actor string) (string, error) {
+		if err := s.summarise(ctx, tx.Client, r); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("suggestion %s (%s) rejected", sg.ID, sg.CleverID), nil
@@ -84,13 +84,13 @@ func (s *Service) RejectSuggestion(ctx context.Context, id string) (*ent.MatchSu
 }
 
 // decideRecord runs an admin's decision on an app record in one transaction with its audit entry.
-func (s *Service) decideRecord(ctx context.Context, id, action string, do func(tx *ent.Tx, r *ent.AppRecord, actor string) (string, error)) (*ent.AppRecord, error) {
+func (s *Service) decideRecord(ctx context.Context, id, action string, do func(tx *txn, r *ent.AppRecord, actor string) (string, error)) (*ent.AppRecord, error) {
 	if err := auth.Require(ctx, auth.ScopeAdmin); err != nil {
 		return nil, err
 	}
 	actor := auth.Actor(ctx)
 	var out *ent.AppRecord
-	err := s.inTx(ctx, func(tx *ent.Tx) error {
+	err := s.inTx(ctx, func(tx *txn) error {
 		r, err := s.lockedRecord(ctx, tx, id)
 		if err != nil {
 			return err
@@ -99,11 +99,11 @@ func (s *Service) decideRecord(ctx context.Context, id, action string, do func(t
 		if err != nil {
 			return err
 		}
-		if err := audit.Record(ctx, tx.Client(), audit.Entry{Actor: actor, Action: action, Target: r.ID,
+		if err := audit.Record(ctx, tx.Client, audit.Entry{Actor: actor, Action: action, Target: r.ID,
 			Outcome: fmt.Sprintf("%s record %s of district %s: %s", matchType(r.Type), r.ExternalID, r.DistrictID, outcome)}); err != nil {
 			return err
 		}
-		out, err = tx.Client().AppRecord.Get(ctx, r.ID)
+		out, err = tx.Client.AppRecord.Get(ctx, r.ID)
 		return err
 	})
 	if err != nil {
@@ -115,13 +115,13 @@ func (s *Service) decideRecord(ctx context.Context, id, action string, do func(t
 // decideSuggestion settles an open suggestion as status and carries out what follows (then), with its
 // audit entry, in one transaction.
 func (s *Service) decideSuggestion(ctx context.Context, id, action string,
-	then func(tx *ent.Tx, sg *ent.MatchSuggestion, r *ent.AppRecord, actor string) (string, error), status matchsuggestion.Status) (*ent.MatchSuggestion, error) {
+	then func(tx *txn, sg *ent.MatchSuggestion, r *ent.AppRecord, actor string) (string, error), status matchsuggestion.Status) (*ent.MatchSuggestion, error) {
 	if err := auth.Require(ctx, auth.ScopeAdmin); err != nil {
 		return nil, err
 	}
 	actor := auth.Actor(ctx)
-	err := s.inTx(ctx, func(tx *ent.Tx) error {
-		c := tx.Client()
+	err := s.inTx(ctx, func(tx *txn) error {
+		c := tx.Client
 		sg, err := c.MatchSuggestion.Get(ctx, id)
 		if ent.IsNotFound(err) {
 			return fmt.Errorf("%w: no suggestion %q", ErrNotFound, id)
@@ -156,8 +156,8 @@ func (s *Service) decideSuggestion(ctx context.Context, id, action string,
 }
 
 // lockedRecord reads an app record after locking its district's records of its type.
-func (s *Service) lockedRecord(ctx context.Context, tx *ent.Tx, id string) (*ent.AppRecord, error) {
-	r, err := tx.Client().AppRecord.Get(ctx, id)
+func (s *Service) lockedRecord(ctx context.Context, tx *txn, id string) (*ent.AppRecord, error) {
+	r, err := tx.Client.AppRecord.Get(ctx, id)
 	if ent.IsNotFound(err) {
 		return nil, fmt.Errorf("%w: no app record %q", ErrNotFound, id)
 	}
@@ -167,12 +167,12 @@ func (s *Service) lockedRecord(ctx context.Context, tx *ent.Tx, id string) (*ent
 	if err := s.lockType(ctx, tx, r.DistrictID, matchType(r.Type)); err != nil {
 		return nil, err
 	}
-	return tx.Client().AppRecord.Get(ctx, id)
+	return tx.Client.AppRecord.Get(ctx, id)
 }
 
 // assign matches r to cleverID by an admin's decision.
-func (s *Service) assign(ctx context.Context, tx *ent.Tx, r *ent.AppRecord, cleverID, method, explanation, actor string) error {
-	c := tx.Client()
+func (s *Service) assign(ctx context.Context, tx *txn, r *ent.AppRecord, cleverID, method, explanation, actor string) error {
+	c := tx.Client
 	typ := matchType(r.Type)
 	if err := checkClever(ctx, c, r.DistrictID, typ, cleverID); err != nil {
 		return err

@@ -155,3 +155,8 @@ func must(t testing.TB, err error) {
 func openString(text string) func() (io.ReadCloser, error) {
 	return func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(text)), nil }
 }
+
+// recsInput is an import of text as the app's records of typ, its id in idColumn.
+func recsInput(e *env, typ match.Type, text, idColumn string) recs.ImportInput {
+	return recs.ImportInput{DistrictID: e.district, Type: typ, Open: openString(text), Options: match.CSVOptions{IDColumn: idColumn}}
+}

@@ -39,6 +39,9 @@ var cleverColumns = map[match.Type][]match.Field{
 // the matched Clever record is archived, and a suggested record's open suggestions ("id (0.87); …").
 var OwnColumns = []string{"method", "score", "explanation", "status", "decided_by", "clever_archived", "suggestions"}
 
+// exportPage is how many app records the export reads at once.
+const exportPage = 2000
+
 // ExportCSV is /match/export: Export for the request's API key (admin).
 func (s *Service) ExportCSV(ctx context.Context, w io.Writer, districtID string, typ match.Type) error {
 	if err := auth.Require(ctx, auth.ScopeAdmin); err != nil {
@@ -123,7 +126,7 @@ func (s *Service) Export(ctx context.Context, w io.Writer, districtID string, ty
 	for {
 		page, err := c.AppRecord.Query().
 			Where(apprecord.DistrictID(districtID), apprecord.TypeEQ(entType(typ)), apprecord.MissingSinceIsNil(), apprecord.IDGT(after)).
-			Order(ent.Asc(apprecord.FieldID)).Limit(batch).All(ctx)
+			Order(ent.Asc(apprecord.FieldID)).Limit(exportPage).All(ctx)
 		if err != nil {
 			return err
 		}

@@ -2,10 +2,10 @@ package apprecord
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -73,7 +73,7 @@ func (s *Service) Import(ctx context.Context, in ImportInput, actor string) (*en
 		return nil, err
 	}
 	var imp *ent.AppImport
-	err = s.inTx(ctx, func(tx *ent.Tx) error {
+	err = s.inTx(ctx, func(tx *txn) error {
 		if err := s.lockType(ctx, tx, in.DistrictID, typ); err != nil {
 			return err
 		}
@@ -104,7 +104,7 @@ func (s *Service) Import(ctx context.Context, in ImportInput, actor string) (*en
 		if err != nil {
 			return err
 		}
-		return audit.Record(ctx, tx.Client(), audit.Entry{Actor: actor, Action: audit.ImportAppRecords, Target: in.DistrictID,
+		return audit.Record(ctx, tx.Client, audit.Entry{Actor: actor, Action: audit.ImportAppRecords, Target: in.DistrictID,
 			Outcome: fmt.Sprintf("%d %s records: %d new, %d changed, %d unchanged, %d missing; %s", af.Records, typ,
 				a.created, a.changed, a.unchanged, a.missing, c)})
 	})
@@ -160,10 +160,13 @@ func fieldNames(fs []match.Field) []string {
 	return out
 }
 
+// importBatch is how many rows of a file are looked up and written at once.
+const importBatch = 5000
+
 // applier writes a file's rows a batch at a time.
 type applier struct {
 	ctx  context.Context
-	tx   *ent.Tx
+	tx   *txn
 	in   ImportInput
 	typ  match.Type
 	now  time.Time
@@ -177,7 +180,7 @@ type applier struct {
 
 func (a *applier) add(row match.AppRow) error {
 	a.rows = append(a.rows, row)
-	if len(a.rows) >= batch {
+	if len(a.rows) >= importBatch {
 		return a.flush(a.ctx)
 	}
 	return nil
@@ -210,7 +213,7 @@ func (a *applier) flush(ctx context.Context) error {
 	for i, r := range a.rows {
 		ids[i] = r.ID
 	}
-	c := a.tx.Client()
+	c := a.tx.Client
 	existing, err := c.AppRecord.Query().
 		Where(apprecord.DistrictID(a.in.DistrictID), apprecord.TypeEQ(entType(a.typ)), apprecord.ExternalIDIn(ids...)).
 		Select(apprecord.FieldID, apprecord.FieldExternalID, apprecord.FieldFields, apprecord.FieldMatchValues, apprecord.FieldMissingSince).
@@ -222,13 +225,23 @@ func (a *applier) flush(ctx context.Context) error {
 	for _, r := range existing {
 		byExt[r.ExternalID] = r
 	}
-	var creates []*ent.AppRecordCreate
+	var creates [][]any
 	for _, row := range a.rows {
 		fields, vals := fieldsOf(a.cols, row.Raw), valuesOf(row.Values)
 		old := byExt[row.ID]
 		if old == nil {
-			creates = append(creates, c.AppRecord.Create().SetDistrictID(a.in.DistrictID).SetType(entType(a.typ)).
-				SetExternalID(row.ID).SetFields(fields).SetMatchValues(vals).SetCreatedAt(a.now).SetUpdatedAt(a.now))
+			id := apprecord.DefaultID()
+			fj, err := json.Marshal(fields)
+			if err != nil {
+				return err
+			}
+			vj, err := json.Marshal(vals)
+			if err != nil {
+				return err
+			}
+			creates = append(creates, []any{id, a.in.DistrictID, string(entType(a.typ)), row.ID, string(fj), string(vj),
+				string(apprecord.StatusUNMATCHED), "", 0.0, "", "", a.now, a.now})
+			a.seen[id] = struct{}{}
 			a.created++
 			continue
 		}
@@ -243,14 +256,10 @@ func (a *applier) flush(ctx context.Context) error {
 		}
 		a.changed++
 	}
-	if len(creates) > 0 {
-		made, err := c.AppRecord.CreateBulk(creates...).Save(ctx)
-		if err != nil {
-			return fmt.Errorf("store app records: %w", err)
-		}
-		for _, r := range made {
-			a.seen[r.ID] = struct{}{}
-		}
+	if err := a.tx.bulk.Insert(ctx, apprecord.Table, []string{apprecord.FieldID, apprecord.FieldDistrictID, apprecord.FieldType,
+		apprecord.FieldExternalID, apprecord.FieldFields, apprecord.FieldMatchValues, apprecord.FieldStatus, apprecord.FieldMethod,
+		apprecord.FieldScore, apprecord.FieldExplanation, apprecord.FieldDecidedBy, apprecord.FieldCreatedAt, apprecord.FieldUpdatedAt}, creates); err != nil {
+		return fmt.Errorf("store app records: %w", err)
 	}
 	a.rows = a.rows[:0]
 	return nil
@@ -258,7 +267,7 @@ func (a *applier) flush(ctx context.Context) error {
 
 // markMissing marks the records of earlier imports that this file does not have.
 func (a *applier) markMissing(ctx context.Context) error {
-	c := a.tx.Client()
+	c := a.tx.Client
 	prior, err := c.AppRecord.Query().
 		Where(apprecord.DistrictID(a.in.DistrictID), apprecord.TypeEQ(entType(a.typ)), apprecord.MissingSinceIsNil()).
 		Select(apprecord.FieldID, apprecord.FieldExternalID).Order(ent.Asc(apprecord.FieldExternalID)).All(ctx)
@@ -276,10 +285,6 @@ func (a *applier) markMissing(ctx context.Context) error {
 		}
 	}
 	a.missing = len(gone)
-	for ids := range slices.Chunk(gone, batch) {
-		if err := c.AppRecord.Update().Where(apprecord.IDIn(ids...)).SetMissingSince(a.now).Exec(ctx); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err = a.tx.bulk.ExecIn(ctx, "UPDATE "+apprecord.Table+" SET missing_since = ? WHERE %s", []any{a.now}, apprecord.FieldID, gone)
+	return err
 }

@@ -67,7 +67,7 @@ func (s *Service) RematchAs(ctx context.Context, districtID string, typ *match.T
 			}
 		}
 		var c Counts
-		err := s.inTx(ctx, func(tx *ent.Tx) error {
+		err := s.inTx(ctx, func(tx *txn) error {
 			if err := s.lockType(ctx, tx, districtID, t); err != nil {
 				return err
 			}
@@ -78,7 +78,7 @@ func (s *Service) RematchAs(ctx context.Context, districtID string, typ *match.T
 			if actor == "" {
 				return nil
 			}
-			return audit.Record(ctx, tx.Client(), audit.Entry{Actor: actor, Action: audit.RematchAppRecords,
+			return audit.Record(ctx, tx.Client, audit.Entry{Actor: actor, Action: audit.RematchAppRecords,
 				Target: districtID, Outcome: c.String()})
 		})
 		if err != nil {
@@ -100,8 +100,8 @@ func decided(r *ent.AppRecord) bool { return r.DecidedBy != "" }
 // and automatic matches whose Clever record is archived (a match outlives an unsharing). Their Clever
 // records are taken: another app record's strong match to one becomes a suggestion, its explanation
 // saying whose it is. A pair an admin rejected is never matched or suggested again.
-func (s *Service) rematch(ctx context.Context, tx *ent.Tx, districtID string, typ match.Type) (Counts, error) {
-	c := tx.Client()
+func (s *Service) rematch(ctx context.Context, tx *txn, districtID string, typ match.Type) (Counts, error) {
+	c := tx.Client
 	recs, err := c.AppRecord.Query().
 		Where(apprecord.DistrictID(districtID), apprecord.TypeEQ(entType(typ))).
 		Select(apprecord.FieldID, apprecord.FieldExternalID, apprecord.FieldMatchValues, apprecord.FieldStatus,
@@ -170,7 +170,7 @@ func (s *Service) rematch(ctx context.Context, tx *ent.Tx, districtID string, ty
 	}
 	out := match.Match(typ, app, active, s.cfg[typ])
 
-	w := writes{c: c}
+	w := writes{districtID: districtID, typ: matchsuggestion.Type(entType(typ)), now: s.nowUTC()}
 	for k, res := range out.Results {
 		r := recs[idx[k]]
 		if keep[idx[k]] {
@@ -178,9 +178,9 @@ func (s *Service) rematch(ctx context.Context, tx *ent.Tx, districtID string, ty
 		}
 		d := decide(res, stored[r.ID], taken)
 		w.record(r, d)
-		w.suggest(r, d, stored[r.ID], districtID, typ)
+		w.suggest(r, d, stored[r.ID])
 	}
-	if err := w.apply(ctx, c, districtID, typ, s.nowUTC()); err != nil {
+	if err := w.apply(ctx, tx); err != nil {
 		return Counts{}, err
 	}
 	return counts(ctx, c, districtID, typ)
@@ -246,13 +246,28 @@ func decide(res match.Result, stored map[string]*ent.MatchSuggestion, taken map[
 // round keeps scores to 4 decimals, so that a rematch of the same data compares equal.
 func round(f float64) float64 { return float64(int64(f*10000+0.5)) / 10000 }
 
-// writes are a rematch's changes, applied in batches.
+// writes are a rematch's changes, applied in bulk.
 type writes struct {
-	c           *ent.Client
-	records     []*ent.AppRecordCreate
-	suggestions []*ent.MatchSuggestionCreate
-	supersede   []string
+	records    [][]any // id, status, clever_id, method, score, explanation, updated_at
+	created    [][]any // new suggestions, every column (suggestionColumns)
+	updated    [][]any // id, score, weight, rank, method, explanation, status, updated_at
+	supersede  []string
+	districtID string
+	typ        matchsuggestion.Type
+	now        time.Time
 }
+
+var (
+	recordColumns = []string{apprecord.FieldID, apprecord.FieldStatus, apprecord.FieldCleverID, apprecord.FieldMethod,
+		apprecord.FieldScore, apprecord.FieldExplanation, apprecord.FieldUpdatedAt}
+	suggestionColumns = []string{matchsuggestion.FieldID, matchsuggestion.FieldAppRecordID, matchsuggestion.FieldDistrictID,
+		matchsuggestion.FieldType, matchsuggestion.FieldCleverID, matchsuggestion.FieldScore, matchsuggestion.FieldWeight,
+		matchsuggestion.FieldRank, matchsuggestion.FieldMethod, matchsuggestion.FieldExplanation, matchsuggestion.FieldStatus,
+		matchsuggestion.FieldDecidedBy, matchsuggestion.FieldCreatedAt, matchsuggestion.FieldUpdatedAt}
+	suggestionUpdateColumns = []string{matchsuggestion.FieldID, matchsuggestion.FieldScore, matchsuggestion.FieldWeight,
+		matchsuggestion.FieldRank, matchsuggestion.FieldMethod, matchsuggestion.FieldExplanation, matchsuggestion.FieldStatus,
+		matchsuggestion.FieldUpdatedAt}
+)
 
 func (w *writes) record(r *ent.AppRecord, d decision) {
 	clever := ""
@@ -262,27 +277,28 @@ func (w *writes) record(r *ent.AppRecord, d decision) {
 	if r.Status == d.status && clever == d.cleverID && r.Method == d.method && r.Score == d.score && r.Explanation == d.explanation {
 		return
 	}
-	cr := w.c.AppRecord.Create().SetID(r.ID).SetStatus(d.status).SetMethod(d.method).SetScore(d.score).
-		SetExplanation(d.explanation).SetExternalID(r.ExternalID).
-		SetFields(map[string]string{}).SetMatchValues(map[string]string{})
+	var cid any
 	if d.cleverID != "" {
-		cr.SetCleverID(d.cleverID)
+		cid = d.cleverID
 	}
-	w.records = append(w.records, cr)
+	w.records = append(w.records, []any{r.ID, string(d.status), cid, d.method, d.score, d.explanation, w.now})
 }
 
-func (w *writes) suggest(r *ent.AppRecord, d decision, stored map[string]*ent.MatchSuggestion, districtID string, typ match.Type) {
+func (w *writes) suggest(r *ent.AppRecord, d decision, stored map[string]*ent.MatchSuggestion) {
 	open := map[string]bool{}
 	for k, c := range d.candidates {
 		open[c.CleverID] = true
 		sc, rank := round(c.Score), k+1
-		if sg := stored[c.CleverID]; sg != nil && sg.Status == matchsuggestion.StatusOPEN && sg.Score == sc &&
-			sg.Rank == rank && sg.Method == c.Method && sg.Explanation == c.Explanation {
-			continue
+		sg := stored[c.CleverID]
+		switch {
+		case sg == nil:
+			w.created = append(w.created, []any{matchsuggestion.DefaultID(), r.ID, w.districtID, string(w.typ), c.CleverID, sc, c.Weight,
+				rank, c.Method, c.Explanation, string(matchsuggestion.StatusOPEN), "", w.now, w.now})
+		case sg.Status == matchsuggestion.StatusOPEN && sg.Score == sc && sg.Rank == rank && sg.Method == c.Method && sg.Explanation == c.Explanation:
+			// unchanged
+		default:
+			w.updated = append(w.updated, []any{sg.ID, sc, c.Weight, rank, c.Method, c.Explanation, string(matchsuggestion.StatusOPEN), w.now})
 		}
-		w.suggestions = append(w.suggestions, w.c.MatchSuggestion.Create().SetAppRecordID(r.ID).
-			SetDistrictID(districtID).SetType(matchsuggestion.Type(entType(typ))).SetCleverID(c.CleverID).
-			SetScore(sc).SetWeight(c.Weight).SetRank(rank).SetMethod(c.Method).SetExplanation(c.Explanation))
 	}
 	for id, sg := range stored {
 		if sg.Status == matchsuggestion.StatusOPEN && !open[id] {
@@ -291,40 +307,20 @@ func (w *writes) suggest(r *ent.AppRecord, d decision, stored map[string]*ent.Ma
 	}
 }
 
-// batch is the rows per statement: well under Postgres's 65,535 parameters.
-const batch = 1000
-
-func (w *writes) apply(ctx context.Context, c *ent.Client, districtID string, typ match.Type, now time.Time) error {
-	for rows := range slices.Chunk(w.records, batch) {
-		for _, r := range rows {
-			r.SetDistrictID(districtID).SetType(entType(typ)).SetUpdatedAt(now)
-		}
-		err := c.AppRecord.CreateBulk(rows...).OnConflictColumns(apprecord.FieldID).
-			Update(func(u *ent.AppRecordUpsert) {
-				u.UpdateStatus().UpdateCleverID().UpdateMethod().UpdateScore().UpdateExplanation().UpdateUpdatedAt()
-			}).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("store match results: %w", err)
-		}
+func (w *writes) apply(ctx context.Context, tx *txn) error {
+	if err := tx.bulk.Update(ctx, apprecord.Table, recordColumns, w.records); err != nil {
+		return fmt.Errorf("store match results: %w", err)
 	}
-	for rows := range slices.Chunk(w.suggestions, batch) {
-		for _, r := range rows {
-			r.SetStatus(matchsuggestion.StatusOPEN).SetUpdatedAt(now)
-		}
-		err := c.MatchSuggestion.CreateBulk(rows...).
-			OnConflictColumns(matchsuggestion.FieldAppRecordID, matchsuggestion.FieldCleverID).
-			Update(func(u *ent.MatchSuggestionUpsert) {
-				u.UpdateScore().UpdateWeight().UpdateRank().UpdateMethod().UpdateExplanation().UpdateStatus().UpdateUpdatedAt()
-			}).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("store suggestions: %w", err)
-		}
+	if err := tx.bulk.Insert(ctx, matchsuggestion.Table, suggestionColumns, w.created); err != nil {
+		return fmt.Errorf("store suggestions: %w", err)
 	}
-	for ids := range slices.Chunk(w.supersede, batch) {
-		if err := c.MatchSuggestion.Update().Where(matchsuggestion.IDIn(ids...)).
-			SetStatus(matchsuggestion.StatusSUPERSEDED).Exec(ctx); err != nil {
-			return fmt.Errorf("close suggestions: %w", err)
-		}
+	if err := tx.bulk.Update(ctx, matchsuggestion.Table, suggestionUpdateColumns, w.updated); err != nil {
+		return fmt.Errorf("store suggestions: %w", err)
+	}
+	slices.Sort(w.supersede)
+	if _, err := tx.bulk.ExecIn(ctx, "UPDATE "+matchsuggestion.Table+" SET status = ?, updated_at = ? WHERE %s",
+		[]any{string(matchsuggestion.StatusSUPERSEDED), w.now}, matchsuggestion.FieldID, w.supersede); err != nil {
+		return fmt.Errorf("close suggestions: %w", err)
 	}
 	return nil
 }

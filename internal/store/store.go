@@ -165,10 +165,16 @@ func (db *DB) NewClient(opts ...ent.Option) *ent.Client {
 }
 
 // OnTx returns an ent client whose statements run in tx, a transaction begun on db.SQL: code writing
-// its own SQL can write through ent in the same transaction. The client cannot begin transactions.
+// its own SQL can write through ent in the same transaction. What ent runs in a transaction of its own
+// (an update of one record) runs in tx; the client cannot begin or end transactions.
 func (db *DB) OnTx(tx *sql.Tx) *ent.Client {
-	return ent.NewClient(ent.Driver(entsql.NewDriver(db.Dialect, entsql.Conn{ExecQuerier: tx})))
+	return ent.NewClient(ent.Driver(onTx{entsql.NewDriver(db.Dialect, entsql.Conn{ExecQuerier: tx})}))
 }
+
+// onTx is an ent driver on a transaction that the caller ends: ent's own transactions are tx itself.
+type onTx struct{ *entsql.Driver }
+
+func (d onTx) Tx(context.Context) (dialect.Tx, error) { return dialect.NopTx(d.Driver), nil }
 
 // Close closes the database.
 func (db *DB) Close() error {

@@ -9,6 +9,7 @@ import (
 
 	"entgo.io/ent/dialect"
 
+	"github.com/rostermirror/rostermirror/internal/bulk"
 	"github.com/rostermirror/rostermirror/internal/dbtest"
 	"github.com/rostermirror/rostermirror/sync/clever"
 	"github.com/rostermirror/rostermirror/sync/cleversim"
@@ -58,9 +59,9 @@ func BenchmarkFullSync(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		w := &txWriter{tx: tx, pg: db.Dialect == dialect.Postgres, now: time.Now(), staged: map[string]bool{}}
+		w := &txWriter{Writer: bulk.New(tx, db.Dialect == dialect.Postgres), now: time.Now()}
 		for _, r := range rows {
-			if err := w.insert(ctx, r.table, r.columns, r.rows); err != nil {
+			if err := w.Insert(ctx, r.table, r.columns, r.rows); err != nil {
 				b.Fatal(err)
 			}
 		}

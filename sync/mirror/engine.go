@@ -13,6 +13,7 @@ import (
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/syncrun"
+	"github.com/rostermirror/rostermirror/internal/bulk"
 	"github.com/rostermirror/rostermirror/internal/syncstats"
 	"github.com/rostermirror/rostermirror/sync/clever"
 )
@@ -337,14 +338,14 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 			tx.Rollback()
 		}
 	}()
-	w := &txWriter{tx: tx, pg: e.cfg.DB.Dialect == dialect.Postgres, now: now, staged: map[string]bool{}}
+	w := &txWriter{Writer: bulk.New(tx, e.cfg.DB.Dialect == dialect.Postgres), now: now}
 	t := tables[kind]
 	var base int
-	if err := tx.QueryRowContext(ctx, w.rebind("SELECT count(*) FROM "+t.name+" WHERE district_id = ? AND archived_at IS NULL"), districtID).Scan(&base); err != nil {
+	if err := tx.QueryRowContext(ctx, w.Rebind("SELECT count(*) FROM "+t.name+" WHERE district_id = ? AND archived_at IS NULL"), districtID).Scan(&base); err != nil {
 		return out, nil, nil, fmt.Errorf("count %s: %w", kind, err)
 	}
 	seen := "seen_" + kind
-	if err := w.tempTable(ctx, seen, "(id TEXT PRIMARY KEY)"); err != nil {
+	if err := w.TempTable(ctx, seen, "(id TEXT PRIMARY KEY)"); err != nil {
 		return out, nil, nil, err
 	}
 
@@ -389,7 +390,7 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 	if err := h.mark(ctx, w, t.name); err != nil {
 		return out, nil, nil, err
 	}
-	if err := w.dropTemp(ctx); err != nil {
+	if err := w.DropTemp(ctx); err != nil {
 		return out, nil, nil, err
 	}
 	if opts.DryRun {
@@ -409,14 +410,14 @@ func (e *Engine) archiveUnseen(ctx context.Context, w *txWriter, districtID, kin
 	table := tables[kind].name
 	unseen := " FROM " + table + " t WHERE t.district_id = ? AND t.archived_at IS NULL AND NOT EXISTS (SELECT 1 FROM seen_" + kind + " s WHERE s.id = t.clever_id)"
 	var n int
-	if err := w.tx.QueryRowContext(ctx, w.rebind("SELECT count(*)"+unseen), districtID).Scan(&n); err != nil {
+	if err := w.Tx.QueryRowContext(ctx, w.Rebind("SELECT count(*)"+unseen), districtID).Scan(&n); err != nil {
 		return nil, fmt.Errorf("count unshared %s: %w", kind, err)
 	}
 	if n == 0 {
 		return nil, nil
 	}
 	if guarded[kind] && n >= e.cfg.GuardMinimum && float64(n) > e.cfg.GuardShare*float64(base) {
-		rows, err := w.tx.QueryContext(ctx, w.rebind("SELECT t.clever_id"+unseen+" ORDER BY t.clever_id"), districtID)
+		rows, err := w.Tx.QueryContext(ctx, w.Rebind("SELECT t.clever_id"+unseen+" ORDER BY t.clever_id"), districtID)
 		if err != nil {
 			return nil, fmt.Errorf("list held %s: %w", kind, err)
 		}
@@ -437,7 +438,7 @@ func (e *Engine) archiveUnseen(ctx context.Context, w *txWriter, districtID, kin
 			return nil, err
 		}
 	}
-	archived, err := w.exec(ctx, "UPDATE "+table+" SET archived_at = ?, last_synced_at = ? WHERE clever_id IN (SELECT t.clever_id"+unseen+")",
+	archived, err := w.Exec(ctx, "UPDATE "+table+" SET archived_at = ?, last_synced_at = ? WHERE clever_id IN (SELECT t.clever_id"+unseen+")",
 		w.now, w.now, districtID)
 	out.Archived = int(archived)
 	return nil, err
@@ -488,12 +489,12 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 		rows = append(rows, it.rec.row)
 		changed = append(changed, it)
 	}
-	if err := w.upsert(ctx, t.name, t.columns, "clever_id", rows); err != nil {
+	if err := w.Upsert(ctx, t.name, t.columns, "clever_id", rows); err != nil {
 		return out, err
 	}
 	// A record can come twice in one read only if Clever's paging misbehaves; the primary key makes the
 	// second a conflict, which is the right failure.
-	if err := w.insert(ctx, "seen_"+kind, []string{"id"}, seenRows); err != nil {
+	if err := w.Insert(ctx, "seen_"+kind, []string{"id"}, seenRows); err != nil {
 		return out, fmt.Errorf("note seen %s: %w", kind, err)
 	}
 	switch kind {
@@ -507,8 +508,8 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 
 // states reads the mirror's hash and archive state of the given records.
 func (w *txWriter) states(ctx context.Context, table string, ids []string) (map[string]state, error) {
-	cond, args := w.in("clever_id", ids)
-	rows, err := w.tx.QueryContext(ctx, w.rebind("SELECT clever_id, content_hash, archived_at IS NOT NULL FROM "+table+" WHERE "+cond), args...)
+	cond, args := w.In("clever_id", ids)
+	rows, err := w.Tx.QueryContext(ctx, w.Rebind("SELECT clever_id, content_hash, archived_at IS NOT NULL FROM "+table+" WHERE "+cond), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read %s state: %w", table, err)
 	}

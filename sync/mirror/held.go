@@ -13,6 +13,7 @@ import (
 
 	"github.com/rostermirror/rostermirror/ent/syncrun"
 	"github.com/rostermirror/rostermirror/internal/audit"
+	"github.com/rostermirror/rostermirror/internal/bulk"
 	"github.com/rostermirror/rostermirror/internal/syncstats"
 )
 
@@ -42,7 +43,7 @@ func (e *Engine) decideHeld(ctx context.Context, runID, decidedBy string, approv
 		return Result{}, fmt.Errorf("decide held run: %w", err)
 	}
 	defer tx.Rollback()
-	w := &txWriter{tx: tx, pg: e.cfg.DB.Dialect == dialect.Postgres, now: now, staged: map[string]bool{}}
+	w := &txWriter{Writer: bulk.New(tx, e.cfg.DB.Dialect == dialect.Postgres), now: now}
 	counts := run.Counts
 	if counts == nil {
 		counts = syncstats.Counts{}
@@ -56,14 +57,14 @@ func (e *Engine) decideHeld(ctx context.Context, runID, decidedBy string, approv
 				return Result{}, fmt.Errorf("apply held archives: unknown record type %q", kind)
 			}
 			o := counts[kind]
-			for start := 0; start < len(ids); start += chunkSize {
-				cond, args := w.in("clever_id", ids[start:min(start+chunkSize, len(ids))])
+			for start := 0; start < len(ids); start += bulk.ChunkSize {
+				cond, args := w.In("clever_id", ids[start:min(start+bulk.ChunkSize, len(ids))])
 				if kind == "users" { // their roles and the roles' schools first, while the users are active
 					if err := w.archiveRolesOf(ctx, "SELECT clever_id FROM users WHERE archived_at IS NULL AND "+cond, args...); err != nil {
 						return Result{}, fmt.Errorf("apply held archives: %w", err)
 					}
 				}
-				n, err := w.exec(ctx, "UPDATE "+tables[kind].name+" SET archived_at = ?, last_synced_at = ? WHERE archived_at IS NULL AND "+cond,
+				n, err := w.Exec(ctx, "UPDATE "+tables[kind].name+" SET archived_at = ?, last_synced_at = ? WHERE archived_at IS NULL AND "+cond,
 					append([]any{now, now}, args...)...)
 				if err != nil {
 					return Result{}, fmt.Errorf("apply held archives: %w", err)
@@ -77,7 +78,7 @@ func (e *Engine) decideHeld(ctx context.Context, runID, decidedBy string, approv
 			if !heldTables[table] {
 				return Result{}, fmt.Errorf("end held memberships: unknown membership table %q", table)
 			}
-			n, err := w.execIn(ctx, "UPDATE "+table+" SET ended_at = ? WHERE ended_at IS NULL AND %s", []any{now}, "id", ids)
+			n, err := w.ExecIn(ctx, "UPDATE "+table+" SET ended_at = ? WHERE ended_at IS NULL AND %s", []any{now}, "id", ids)
 			if err != nil {
 				return Result{}, fmt.Errorf("end held memberships: %w", err)
 			}
@@ -88,7 +89,7 @@ func (e *Engine) decideHeld(ctx context.Context, runID, decidedBy string, approv
 	if err != nil {
 		return Result{}, fmt.Errorf("record decision: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, w.rebind("UPDATE sync_runs SET status = ?, decided_by = ?, decided_at = ?, counts = ? WHERE id = ?"),
+	if _, err := tx.ExecContext(ctx, w.Rebind("UPDATE sync_runs SET status = ?, decided_by = ?, decided_at = ?, counts = ? WHERE id = ?"),
 		string(status), decidedBy, now, string(countsJSON), runID); err != nil {
 		return Result{}, fmt.Errorf("record decision: %w", err)
 	}
@@ -192,11 +193,11 @@ func (h *holds) mark(ctx context.Context, w *txWriter, table string) error {
 			plain = append(plain, id)
 		}
 	}
-	if _, err := w.execIn(ctx, "UPDATE "+table+" SET content_hash = lower(content_hash) WHERE %s", nil, "clever_id", plain); err != nil {
+	if _, err := w.ExecIn(ctx, "UPDATE "+table+" SET content_hash = lower(content_hash) WHERE %s", nil, "clever_id", plain); err != nil {
 		return fmt.Errorf("unmark %s: %w", table, err)
 	}
 	owners := slices.Sorted(maps.Keys(h.owners))
-	if _, err := w.execIn(ctx, "UPDATE "+table+" SET content_hash = upper(content_hash) WHERE %s", nil, "clever_id", owners); err != nil {
+	if _, err := w.ExecIn(ctx, "UPDATE "+table+" SET content_hash = upper(content_hash) WHERE %s", nil, "clever_id", owners); err != nil {
 		return fmt.Errorf("mark %s: %w", table, err)
 	}
 	return nil

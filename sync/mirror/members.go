@@ -12,6 +12,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/sectionstudent"
 	"github.com/rostermirror/rostermirror/ent/sectionteacher"
+	"github.com/rostermirror/rostermirror/internal/bulk"
 	"github.com/rostermirror/rostermirror/sync/clever"
 )
 
@@ -142,9 +143,9 @@ func (w *txWriter) syncMembers(ctx context.Context, m membership, districtID str
 	}
 	current := map[pair]open{}
 	cols := append([]string{m.id, m.owner, m.other}, m.attrs...)
-	for start := 0; start < len(owners); start += chunkSize {
-		cond, args := w.in(m.owner, owners[start:min(start+chunkSize, len(owners))])
-		rows, err := w.tx.QueryContext(ctx, w.rebind("SELECT "+strings.Join(cols, ", ")+" FROM "+m.table+" WHERE ended_at IS NULL AND "+cond), args...)
+	for start := 0; start < len(owners); start += bulk.ChunkSize {
+		cond, args := w.In(m.owner, owners[start:min(start+bulk.ChunkSize, len(owners))])
+		rows, err := w.Tx.QueryContext(ctx, w.Rebind("SELECT "+strings.Join(cols, ", ")+" FROM "+m.table+" WHERE ended_at IS NULL AND "+cond), args...)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", m.table, err)
 		}
@@ -180,7 +181,7 @@ func (w *txWriter) syncMembers(ctx context.Context, m membership, districtID str
 			for i, a := range m.attrs {
 				set[i] = a + " = ?"
 			}
-			if _, err := w.exec(ctx, "UPDATE "+m.table+" SET "+strings.Join(set, ", ")+" WHERE "+m.id+" = ?", append(slices.Clone(attrs), o.id)...); err != nil {
+			if _, err := w.Exec(ctx, "UPDATE "+m.table+" SET "+strings.Join(set, ", ")+" WHERE "+m.id+" = ?", append(slices.Clone(attrs), o.id)...); err != nil {
 				return nil, err
 			}
 		}
@@ -193,7 +194,7 @@ func (w *txWriter) syncMembers(ctx context.Context, m membership, districtID str
 		}
 	}
 	slices.SortFunc(added, func(a, b memberRow) int { return strings.Compare(a.id, b.id) })
-	return ends, w.insert(ctx, m.table, m.rows.columns, m.rowsOf(added))
+	return ends, w.Insert(ctx, m.table, m.rows.columns, m.rowsOf(added))
 }
 
 func endingIDs(ends []ending) []string {
@@ -206,7 +207,7 @@ func endingIDs(ends []ending) []string {
 
 // endMembers ends the associations with the given ids: ended_at is set; the rows stay as history.
 func (w *txWriter) endMembers(ctx context.Context, m membership, ids []string) error {
-	_, err := w.execIn(ctx, "UPDATE "+m.table+" SET ended_at = ? WHERE %s", []any{w.now}, m.id, ids)
+	_, err := w.ExecIn(ctx, "UPDATE "+m.table+" SET ended_at = ? WHERE %s", []any{w.now}, m.id, ids)
 	return err
 }
 
@@ -268,17 +269,17 @@ func (e *Engine) syncRoles(ctx context.Context, w *txWriter, districtID string, 
 			}
 		}
 	}
-	if err := w.upsert(ctx, roleRows.name, roleRows.columns, "id", roles); err != nil {
+	if err := w.Upsert(ctx, roleRows.name, roleRows.columns, "id", roles); err != nil {
 		return err
 	}
 	owners := slices.Sorted(maps.Keys(present))
-	if _, err := w.execIn(ctx, "UPDATE role_schools SET archived_at = NULL WHERE archived_at IS NOT NULL AND %s", nil, "role_id", owners); err != nil {
+	if _, err := w.ExecIn(ctx, "UPDATE role_schools SET archived_at = NULL WHERE archived_at IS NOT NULL AND %s", nil, "role_id", owners); err != nil {
 		return fmt.Errorf("restore role schools: %w", err)
 	}
 	// The users' other roles: the active ones were lost now; the archived ones went with their user or
 	// earlier, and stay archived. The school memberships of all of them end.
-	cond, args := w.in("user_id", userIDs)
-	rows, err := w.tx.QueryContext(ctx, w.rebind("SELECT id, archived_at IS NULL FROM user_roles WHERE "+cond), args...)
+	cond, args := w.In("user_id", userIDs)
+	rows, err := w.Tx.QueryContext(ctx, w.Rebind("SELECT id, archived_at IS NULL FROM user_roles WHERE "+cond), args...)
 	if err != nil {
 		return fmt.Errorf("read user_roles: %w", err)
 	}
@@ -302,10 +303,10 @@ func (e *Engine) syncRoles(ctx context.Context, w *txWriter, districtID string, 
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read user_roles: %w", err)
 	}
-	if _, err := w.execIn(ctx, "UPDATE role_schools SET archived_at = ? WHERE archived_at IS NULL AND %s", []any{w.now}, "role_id", lost); err != nil {
+	if _, err := w.ExecIn(ctx, "UPDATE role_schools SET archived_at = ? WHERE archived_at IS NULL AND %s", []any{w.now}, "role_id", lost); err != nil {
 		return fmt.Errorf("archive role schools: %w", err)
 	}
-	if _, err := w.execIn(ctx, "UPDATE user_roles SET archived_at = ?, last_synced_at = ? WHERE %s", []any{w.now, w.now}, "id", lost); err != nil {
+	if _, err := w.ExecIn(ctx, "UPDATE user_roles SET archived_at = ?, last_synced_at = ? WHERE %s", []any{w.now, w.now}, "id", lost); err != nil {
 		return fmt.Errorf("archive lost roles: %w", err)
 	}
 	ends, err := w.syncMembers(ctx, roleSchools, districtID, owners, schools)
@@ -321,11 +322,11 @@ func (e *Engine) syncRoles(ctx context.Context, w *txWriter, districtID string, 
 // before the users themselves are archived: the subquery may select active users only.
 func (w *txWriter) archiveRolesOf(ctx context.Context, users string, args ...any) error {
 	roles := "SELECT r.id FROM user_roles r WHERE r.archived_at IS NULL AND r.user_id IN (" + users + ")"
-	if _, err := w.exec(ctx, "UPDATE role_schools SET archived_at = ? WHERE archived_at IS NULL AND role_id IN ("+roles+")",
+	if _, err := w.Exec(ctx, "UPDATE role_schools SET archived_at = ? WHERE archived_at IS NULL AND role_id IN ("+roles+")",
 		append([]any{w.now}, args...)...); err != nil {
 		return fmt.Errorf("archive role schools: %w", err)
 	}
-	if _, err := w.exec(ctx, "UPDATE user_roles SET archived_at = ?, last_synced_at = ? WHERE archived_at IS NULL AND user_id IN ("+users+")",
+	if _, err := w.Exec(ctx, "UPDATE user_roles SET archived_at = ?, last_synced_at = ? WHERE archived_at IS NULL AND user_id IN ("+users+")",
 		append([]any{w.now, w.now}, args...)...); err != nil {
 		return fmt.Errorf("archive roles: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/rostermirror/rostermirror/ent/syncrun"
+	"github.com/rostermirror/rostermirror/internal/bulk"
 	"github.com/rostermirror/rostermirror/internal/syncstats"
 	"github.com/rostermirror/rostermirror/sync/clever"
 )
@@ -59,8 +60,8 @@ func (e *Engine) ProvisionUser(ctx context.Context, districtID string, user clev
 		return out, fmt.Errorf("provision user %s: begin: %w", user.ID, err)
 	}
 	defer tx.Rollback()
-	w := &txWriter{tx: tx, pg: e.cfg.DB.Dialect == dialect.Postgres, now: now, staged: map[string]bool{}}
-	if err := w.tempTable(ctx, "seen_users", "(id TEXT PRIMARY KEY)"); err != nil { // writeBatch notes the user seen
+	w := &txWriter{Writer: bulk.New(tx, e.cfg.DB.Dialect == dialect.Postgres), now: now}
+	if err := w.TempTable(ctx, "seen_users", "(id TEXT PRIMARY KEY)"); err != nil { // writeBatch notes the user seen
 		return out, fmt.Errorf("provision user %s: %w", user.ID, err)
 	}
 	h := newHolds(heldUsers)
@@ -72,7 +73,7 @@ func (e *Engine) ProvisionUser(ctx context.Context, districtID string, user clev
 		err = h.mark(ctx, w, tables["users"].name)
 	}
 	if err == nil {
-		err = w.dropTemp(ctx)
+		err = w.DropTemp(ctx)
 	}
 	if err == nil {
 		err = tx.Commit()
