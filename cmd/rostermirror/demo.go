@@ -93,7 +93,8 @@ func (a *app) demo(ctx context.Context) error {
 		return err
 	}
 	m := metrics.New()
-	engine := observedEngine{Engine: s.engine, metrics: m}
+	// The database file outlives a demo: app records an earlier session imported are matched again.
+	engine := s.matches.Syncer(observedEngine{Engine: s.engine, metrics: m})
 	for _, d := range districts {
 		res, err := engine.SyncDistrict(ctx, d, mirror.Options{Trigger: "demo"})
 		if err == nil {

@@ -11,6 +11,12 @@
 //	rostermirror apikey list | revoke ID|PREFIX
 //	rostermirror org import [--dry-run] FILE.csv
 //	                                          create/update organizations from a CSV file, all or nothing
+//	rostermirror match import --district ID --type TYPE [--id-column COL] [--map FIELD=COL,...] FILE.csv
+//	                                          load the app's records of one type and match them to Clever's
+//	rostermirror match export --district ID --type TYPE [--out FILE]
+//	                                          the Matchmaker-format CSV of that type
+//	rostermirror match rematch --district ID [--type TYPE]
+//	                                          match the district's undecided app records again
 //
 // Configuration comes from the environment (ROSTERMIRROR_DATABASE_URL, ROSTERMIRROR_ADDR, CLEVER_API_URL,
 // CLEVER_OAUTH_URL, CLEVER_CLIENT_ID, CLEVER_CLIENT_SECRET, CLEVER_DISTRICT_TOKENS,
@@ -157,8 +163,8 @@ Exit codes: 0 success (a sync held for approval included), 1 failure, 2 usage er
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.databaseURL, "database-url", "", "database URL (overrides $"+envDatabaseURL+")")
-	pf.StringVar(&f.logLevel, "log-level", "", "log level: debug, info, warn or error (default info; warn for sync, whose progress and summary already say it)")
-	root.AddCommand(newMigrateCommand(a), newSyncCommand(a), newServeCommand(a), newAPIKeyCommand(a), newDemoCommand(a), newOrgCommand(a))
+	pf.StringVar(&f.logLevel, "log-level", "", "log level: debug, info, warn or error (default info; warn for sync and match, whose output already says it)")
+	root.AddCommand(newMigrateCommand(a), newSyncCommand(a), newServeCommand(a), newAPIKeyCommand(a), newDemoCommand(a), newOrgCommand(a), newMatchCommand(a))
 	return root
 }
 
@@ -169,7 +175,7 @@ func (a *app) configure(cmd *cobra.Command, f rootFlags) error {
 		a.cfg.DatabaseURL = f.databaseURL
 	}
 	level := slog.LevelInfo
-	if cmd.Name() == "sync" {
+	if cmd.Name() == "sync" || (cmd.HasParent() && cmd.Parent().Name() == "match") {
 		level = slog.LevelWarn
 	}
 	if f.logLevel != "" {

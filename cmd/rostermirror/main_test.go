@@ -207,7 +207,7 @@ func TestHelp(t *testing.T) {
 	if r.code != exitOK {
 		t.Errorf("exit %d, want 0", r.code)
 	}
-	for _, want := range append([]string{"migrate", "serve", "sync", "demo", "apikey", "Exit codes"}, envVars...) {
+	for _, want := range append([]string{"migrate", "serve", "sync", "demo", "apikey", "org", "match", "Exit codes"}, envVars...) {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("help does not mention %q", want)
 		}

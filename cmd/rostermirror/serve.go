@@ -14,6 +14,7 @@ import (
 	"github.com/rostermirror/rostermirror/graph"
 	"github.com/rostermirror/rostermirror/graph/playground"
 	"github.com/rostermirror/rostermirror/internal/admin"
+	"github.com/rostermirror/rostermirror/internal/apprecord"
 	"github.com/rostermirror/rostermirror/internal/auth"
 	"github.com/rostermirror/rostermirror/internal/link"
 	"github.com/rostermirror/rostermirror/internal/login"
@@ -40,9 +41,10 @@ func newServeCommand(a *app) *cobra.Command {
 		Short: "Run the scheduler and the HTTP server until SIGINT or SIGTERM",
 		Long: `Run the production server: full syncs of every connected district on ROSTERMIRROR_SYNC_SCHEDULE
 and the HTTP server on ROSTERMIRROR_ADDR: /graphql (API key required), the playground at /, /metrics
-(API key with the metrics or admin scope), /healthz and /readyz. The database must be migrated first
-(rostermirror migrate). Runs left running by a process that died are marked interrupted at start.
-SIGINT or SIGTERM stops it gracefully.`,
+(API key with the metrics or admin scope), /match/export (API key with the admin scope), /healthz and
+/readyz. After each sync the district's app records are matched again (see match). The database must
+be migrated first (rostermirror migrate). Runs left running by a process that died are marked
+interrupted at start. SIGINT or SIGTERM stops it gracefully.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if addr != "" {
@@ -102,7 +104,7 @@ func (a *app) runServer(ctx context.Context, s *syncer, m *metrics.Metrics, keys
 		a.logger.Warn("onboarding gauges not registered", "err", err)
 	}
 	engine := onboardedEngine{observedEngine: observedEngine{Engine: s.engine, metrics: m}}
-	engine.sync = links.Syncer(engine.observedEngine)
+	engine.sync = links.Syncer(s.matches.Syncer(engine.observedEngine))
 	svc := admin.New(s.db, engine, a.logger, 0)
 	discovery := links.Discovery(s.tokens, s.engine)
 	discovery.StartSync = func(districtID string) { svc.StartSync(districtID, triggerDiscovery) }
@@ -132,7 +134,7 @@ func (a *app) runServer(ctx context.Context, s *syncer, m *metrics.Metrics, keys
 	srv := &http.Server{
 		Handler: newHTTPHandler(handlerDeps{
 			DB: s.db, Logger: a.logger, Admin: svc, Metrics: m, NextRun: sched.NextRun, Keys: keys, GraphQL: gq,
-			Link: links, Orgs: org.New(s.db, links), Login: logins,
+			Link: links, Orgs: org.New(s.db, links), Login: logins, Matches: s.matches,
 		}),
 		// A client that sends its request slowly, reads its answer slowly, or keeps an idle connection
 		// open holds a goroutine and a socket: bound each (the GraphQL handler bounds the rest of a
@@ -212,6 +214,8 @@ type handlerDeps struct {
 	Orgs *org.Service
 	// Login serves the Clever sign-in endpoints and makes invites; nil without Clever app credentials.
 	Login *login.Service
+	// Matches carries out record matching, for GraphQL and /match/export. Default: a service over DB.
+	Matches *apprecord.Service
 	// GraphQL are the API's settings from the configuration; zero values mean the defaults.
 	GraphQL graphqlOptions
 }
@@ -221,6 +225,8 @@ type handlerDeps struct {
 //	/graphql      the GraphQL API (POST, and GET for queries); needs "Authorization: Bearer <api key>"
 //	/             the GraphiQL playground, assets embedded (works offline)
 //	GET /metrics  Prometheus metrics; needs an API key with the metrics (or admin) scope
+//	GET /match/export?district=ID&type=TYPE
+//	              the Matchmaker-format CSV of a district's records of one type; needs the admin scope
 //	GET /healthz  200 "ok" while the process runs
 //	GET /readyz   200 "ok" when the database answers and is migrated, 503 with the reason otherwise
 func newHTTPHandler(d handlerDeps) http.Handler {
@@ -228,9 +234,12 @@ func newHTTPHandler(d handlerDeps) http.Handler {
 	if err := d.Metrics.WatchGraphQLGate(gate); err != nil {
 		d.Logger.Warn("graphql concurrency gauges not registered", "err", err)
 	}
+	if d.Matches == nil {
+		d.Matches = apprecord.New(d.DB, apprecord.WithLogger(d.Logger))
+	}
 	mux := http.NewServeMux()
 	hc := graph.HandlerConfig{
-		DB: d.DB, Admin: d.Admin, NextRun: d.NextRun, Logger: d.Logger, Link: d.Link, Orgs: d.Orgs,
+		DB: d.DB, Admin: d.Admin, NextRun: d.NextRun, Logger: d.Logger, Link: d.Link, Orgs: d.Orgs, Matches: d.Matches,
 		Gate: gate, ResolveAll: d.GraphQL.ResolveAll,
 		Observe: d.Metrics.ObserveGraphQL, Compiled: d.Metrics.ObserveCompiled, Queued: d.Metrics.ObserveQueueWait,
 	}
@@ -241,6 +250,8 @@ func newHTTPHandler(d handlerDeps) http.Handler {
 	mux.Handle("/graphql", auth.Middleware(d.Keys, d.Logger)(graph.NewHandler(hc)))
 	// Metrics tell roster sizes and sync outcomes per district: a key with the metrics (or admin) scope.
 	mux.Handle("GET /metrics", auth.Middleware(d.Keys, d.Logger)(auth.RequireScope(auth.ScopeMetrics, d.Metrics.Handler())))
+	// The app's own records, students' among them: an admin key.
+	mux.Handle("GET /match/export", auth.Middleware(d.Keys, d.Logger)(auth.RequireScope(auth.ScopeAdmin, matchExportHandler(d.Matches, d.Logger))))
 	pg := playground.Handler("/graphql")
 	mux.Handle("GET /{$}", pg)
 	mux.Handle("GET "+playground.AssetsPath, pg)
@@ -299,8 +310,9 @@ func (a *app) logins(s *syncer, links *link.Service) (*login.Service, error) {
 // triggerDiscovery is the SyncRun.trigger of a newly discovered district's first sync.
 const triggerDiscovery = "discovery"
 
-// onboardedEngine is the observed engine as onboarding sees it run: scheduled runs of paused districts
-// skipped, link signals evaluated after each run (link.Service.Syncer).
+// onboardedEngine is the observed engine as onboarding and matching see it run: scheduled runs of paused
+// districts skipped, the district's app records matched again and link signals evaluated after each run
+// (link.Service.Syncer around apprecord.Service.Syncer).
 type onboardedEngine struct {
 	observedEngine
 	sync link.Syncer

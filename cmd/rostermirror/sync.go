@@ -100,9 +100,10 @@ func (a *app) runSync(ctx context.Context, f syncFlags) error {
 	}
 
 	// Onboarding sees the CLI's runs like the scheduler's: districts listed are recorded (DISCOVERED) and
-	// paused ones left out (their records come with the sync); link signals are evaluated after each run.
+	// paused ones left out (their records come with the sync); link signals are evaluated after each run,
+	// and the district's app records are matched again (apprecord.Service.Syncer).
 	links := link.New(link.Config{DB: s.db, Logger: a.logger})
-	engine := links.Syncer(s.engine)
+	engine := links.Syncer(s.matches.Syncer(s.engine))
 	districts := f.districts
 	if len(districts) == 0 {
 		if districts, err = links.Discovery(s.tokens, nil).Connected(ctx); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/rostermirror/rostermirror/internal/apprecord"
 	"github.com/rostermirror/rostermirror/internal/secret"
 	"github.com/rostermirror/rostermirror/internal/store"
 	"github.com/rostermirror/rostermirror/sync/clever"
@@ -33,13 +34,14 @@ func (a *app) requireMigrated(ctx context.Context, db *store.DB) error {
 	return nil
 }
 
-// syncer is the part of the application that sync and serve share: the database, districts' tokens and
-// the sync engine.
+// syncer is the part of the application that sync, serve and demo share: the database, districts'
+// tokens, the sync engine, and record matching (which rematches after each sync, and serves the API).
 type syncer struct {
-	db     *store.DB
-	tokens *tokens.Store
-	engine *mirror.Engine
-	client *clever.Client
+	db      *store.DB
+	tokens  *tokens.Store
+	engine  *mirror.Engine
+	client  *clever.Client
+	matches *apprecord.Service
 }
 
 // Close closes the database.
@@ -101,5 +103,6 @@ func (a *app) buildSyncer(ctx context.Context, db *store.DB, box *secret.Box, st
 	if err != nil {
 		return nil, fmt.Errorf("build sync engine: %w", err)
 	}
-	return &syncer{db: db, tokens: ts, engine: engine, client: client}, nil
+	matches := apprecord.New(db, apprecord.WithLogger(a.logger))
+	return &syncer{db: db, tokens: ts, engine: engine, client: client, matches: matches}, nil
 }

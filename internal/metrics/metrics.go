@@ -55,7 +55,7 @@ var Outcomes = []string{"created", "updated", "unchanged", "archived", "restored
 
 // Paths are the request paths recorded as given by Middleware; every other path is recorded as Other.
 // A path under /playground/assets/ is recorded as /playground/assets.
-var Paths = []string{"/graphql", "/", "/healthz", "/readyz", "/metrics", assetsPath, "/auth/clever/login", "/auth/clever/callback", "/auth/exchange"}
+var Paths = []string{"/graphql", "/", "/healthz", "/readyz", "/metrics", assetsPath, "/auth/clever/login", "/auth/clever/callback", "/auth/exchange", "/match/export"}
 
 // assetsPath labels every request for a playground asset.
 const assetsPath = "/playground/assets"
