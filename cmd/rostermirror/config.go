@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/rostermirror/rostermirror/graph"
+	"github.com/rostermirror/rostermirror/internal/apprecord"
+	"github.com/rostermirror/rostermirror/internal/match"
 	"github.com/rostermirror/rostermirror/internal/secret"
 	"github.com/rostermirror/rostermirror/internal/store"
 	"github.com/rostermirror/rostermirror/sync/clever"
@@ -33,13 +35,14 @@ const (
 	envAppLoginURL    = "ROSTERMIRROR_APP_LOGIN_URL"
 	envAppStartURL    = "ROSTERMIRROR_APP_START_URL"
 	envLinkRedirect   = "CLEVER_LINK_REDIRECT_URI"
+	envMatchOrder     = "ROSTERMIRROR_MATCH_ORDER"
 )
 
 // envVars lists every variable above, for the help text's test.
 var envVars = []string{
 	envDatabaseURL, envAddr, envCleverAPIURL, envCleverOAuthURL, envClientID, envClientSecret,
 	envDistrictTokens, envSyncSchedule, envSecretKey, envConcurrency, envCompiled, envPublicURL, envAppLoginURL,
-	envAppStartURL, envLinkRedirect,
+	envAppStartURL, envLinkRedirect, envMatchOrder,
 }
 
 // Defaults of config.
@@ -87,6 +90,23 @@ type config struct {
 	// LinkRedirectURI is the redirect URI of invite sign-ins when it differs from the login one
 	// (PublicURL/auth/clever/callback); it must be registered with Clever and lead to this server.
 	LinkRedirectURI string
+	// MatchOrder overrides matching's field order per record type ("student=state_id,sis_id,dob,name;…",
+	// match.ParseOrders); empty keeps Clever's. Read with matchOptions.
+	MatchOrder string
+}
+
+// matchOptions are the options of every apprecord.Service the process makes: the log, and the field
+// orders of MatchOrder.
+func (c config) matchOptions(logger *slog.Logger) ([]apprecord.Option, error) {
+	orders, err := match.ParseOrders(c.MatchOrder)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", envMatchOrder, err)
+	}
+	opts := []apprecord.Option{apprecord.WithLogger(logger)}
+	for typ, cfg := range orders {
+		opts = append(opts, apprecord.WithConfig(typ, cfg))
+	}
+	return opts, nil
 }
 
 // publicURL is PublicURL, or http://<Addr> with localhost for an address without a host.
@@ -128,6 +148,7 @@ func loadConfig(getenv func(string) string) config {
 		AppLoginURL:        or(envAppLoginURL, ""),
 		AppStartURL:        or(envAppStartURL, ""),
 		LinkRedirectURI:    or(envLinkRedirect, ""),
+		MatchOrder:         or(envMatchOrder, ""),
 	}
 }
 

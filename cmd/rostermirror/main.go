@@ -144,6 +144,8 @@ Configuration comes from the environment; flags override it:
                               one bound to its own cookie (default: straight back to Clever)
   CLEVER_LINK_REDIRECT_URI    redirect URI of invite sign-ins, when not the login one
                               (<ROSTERMIRROR_PUBLIC_URL>/auth/clever/callback)
+  ROSTERMIRROR_MATCH_ORDER    matching's field order per record type, strongest first, overriding
+                              Clever's: "student=state_id,sis_id,dob,name;staff=staff_id,email,name"
   ROSTERMIRROR_GRAPHQL_CONCURRENCY
                               GraphQL operations executing at once, 1-20 (default 2 per CPU, at
                               least 4); the others wait their turn

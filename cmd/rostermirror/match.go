@@ -160,7 +160,11 @@ func (a *app) importAppRecords(ctx context.Context, path string, stdin io.Reader
 	if err := a.requireMigrated(ctx, db); err != nil {
 		return err
 	}
-	svc := apprecord.New(db, apprecord.WithLogger(a.logger))
+	mopts, err := a.cfg.matchOptions(a.logger)
+	if err != nil {
+		return err
+	}
+	svc := apprecord.New(db, mopts...)
 	imp, err := svc.Import(ctx, apprecord.ImportInput{
 		DistrictID: districtID, Type: typ, FileName: fileName, Options: opts,
 		Open: func() (io.ReadCloser, error) { return os.Open(file) },
@@ -286,7 +290,11 @@ func (a *app) exportAppRecords(ctx context.Context, districtID string, typ match
 	if err := a.requireMigrated(ctx, db); err != nil {
 		return err
 	}
-	svc := apprecord.New(db, apprecord.WithLogger(a.logger))
+	mopts, err := a.cfg.matchOptions(a.logger)
+	if err != nil {
+		return err
+	}
+	svc := apprecord.New(db, mopts...)
 	export := func(w io.Writer) error {
 		if err := svc.Export(ctx, w, districtID, typ); err != nil {
 			return fmt.Errorf("export %s records: %w", typ, err)
@@ -378,7 +386,11 @@ func (a *app) rematchAppRecords(ctx context.Context, districtID string, typ *mat
 	if err := a.requireMigrated(ctx, db); err != nil {
 		return err
 	}
-	counts, err := apprecord.New(db, apprecord.WithLogger(a.logger)).RematchAs(ctx, districtID, typ, a.decidedBy())
+	mopts, err := a.cfg.matchOptions(a.logger)
+	if err != nil {
+		return err
+	}
+	counts, err := apprecord.New(db, mopts...).RematchAs(ctx, districtID, typ, a.decidedBy())
 	if err != nil {
 		return err // "rematch student records of district X: …"
 	}

@@ -459,6 +459,12 @@ func TestMatchUsageAndSetupErrors(t *testing.T) {
 		t.Errorf("the refused commands wrote:\n%s", state)
 	}
 
+	badOrder := env{envDatabaseURL: url, envMatchOrder: "student=sis_id,shoe_size"}
+	if r := runCLI(t, t.Context(), badOrder, "match", "rematch", "--district", "d"); r.code != exitFailure ||
+		!strings.Contains(r.stderr, `ROSTERMIRROR_MATCH_ORDER: student: "shoe_size" is not a field`) {
+		t.Errorf("a bad ROSTERMIRROR_MATCH_ORDER: exit %d, stderr %q", r.code, r.stderr)
+	}
+
 	unmigrated := env{envDatabaseURL: dbtest.EmptyURL(t)}
 	for _, args := range [][]string{
 		{"match", "import", "--district", "d", "--type", "student", file},

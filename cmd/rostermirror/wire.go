@@ -103,6 +103,10 @@ func (a *app) buildSyncer(ctx context.Context, db *store.DB, box *secret.Box, st
 	if err != nil {
 		return nil, fmt.Errorf("build sync engine: %w", err)
 	}
-	matches := apprecord.New(db, apprecord.WithLogger(a.logger))
+	mopts, err := a.cfg.matchOptions(a.logger)
+	if err != nil {
+		return nil, err
+	}
+	matches := apprecord.New(db, mopts...)
 	return &syncer{db: db, tokens: ts, engine: engine, client: client, matches: matches}, nil
 }

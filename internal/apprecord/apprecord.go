@@ -101,12 +101,18 @@ type txn struct {
 	bulk *bulk.Writer
 }
 
-// inTx runs fn in a transaction.
-func (s *Service) inTx(ctx context.Context, fn func(tx *txn) error) error {
+// inTx runs fn in a transaction; it is rolled back when fn fails or panics.
+func (s *Service) inTx(ctx context.Context, fn func(tx *txn) error) (err error) {
 	stx, err := s.db.SQL.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			stx.Rollback()
+			panic(p)
+		}
+	}()
 	tx := &txn{Client: s.db.OnTx(stx), bulk: bulk.New(stx, s.db.Dialect == dialect.Postgres)}
 	if err := fn(tx); err != nil {
 		return errors.Join(err, stx.Rollback())

@@ -247,6 +247,12 @@ func TestRematchAfterSync(t *testing.T) {
 	if r := e.record(match.Student, "S-3"); r.MissingSince == nil {
 		t.Error("a missing record must be marked, not dropped")
 	}
+	since := *e.record(match.Student, "S-3").MissingSince
+	imp, err = e.importCSV(match.Student, "app_id,first_name,last_name,sis_id,dob\nS-1,Ximena,Quartermaine,00990001,2014-02-03\nS-2,Nobody,Known,123,2014-01-01\n")
+	must(t, err)
+	if imp.Missing != 1 || !e.record(match.Student, "S-3").MissingSince.Equal(since) {
+		t.Errorf("the same shorter file again: %d missing (want it reported again, missing since the first time)", imp.Missing)
+	}
 	var b bytes.Buffer
 	must(t, e.svc.Export(e.ctx, &b, e.district, match.Student))
 	if strings.Contains(b.String(), "S-3") {
@@ -256,5 +262,26 @@ func TestRematchAfterSync(t *testing.T) {
 	must(t, err)
 	if imp.Changed != 1 || imp.Missing != 0 || e.record(match.Student, "S-3").MissingSince != nil {
 		t.Errorf("back again: %d changed, %d missing", imp.Changed, imp.Missing)
+	}
+}
+
+// TestFieldOrderIsConfigurable: with an order that leaves sis_id out, a record that only an SIS id would
+// match is suggested, not matched; the default order matches it.
+func TestFieldOrderIsConfigurable(t *testing.T) {
+	t.Parallel()
+	ds, set := labelledDistrict(t, 4, 60)
+	e := newEnv(t, ds)
+	c := set.Clever[0].Values
+	file := "app_id,first_name,last_name,sis_id\nX," + c[match.FirstName] + "," + c[match.LastName] + "," + c[match.SISID] + "\n"
+	imp, err := e.importCSV(match.Student, file)
+	must(t, err)
+	if imp.Matched != 1 {
+		t.Fatalf("default order: %+v", imp)
+	}
+	custom := recs.New(e.db, recs.WithConfig(match.Student, match.Config{Order: []match.Field{match.StateID, match.DOB, match.Name}}))
+	counts, err := custom.RematchAs(e.ctx, e.district, nil, "test")
+	must(t, err)
+	if len(counts) != 1 || counts[0].Matched != 0 {
+		t.Errorf("without sis_id in the order: %+v", counts)
 	}
 }

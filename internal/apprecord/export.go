@@ -51,7 +51,7 @@ func (s *Service) ExportCSV(ctx context.Context, w io.Writer, districtID string,
 }
 
 // Export writes the district's records of one type in Clever Matchmaker's format: the columns of the
-// latest import prefixed "app.", then clever.id and the Clever fields compared prefixed "clever.", then
+// latest import prefixed "app.", in the order of the records' ids, then clever.id and the Clever fields compared prefixed "clever.", then
 // matchmaker_results, then OwnColumns. One row per app record of the latest import ("match" when
 // MATCHED, "from app, duplicate" when DUPLICATE, "from app, no match" otherwise: a suggestion is not a
 // match), then one per shared Clever record no app record is matched to ("from Clever, duplicate" when
@@ -121,19 +121,29 @@ func (s *Service) Export(ctx context.Context, w io.Writer, districtID string, ty
 			row[base+1+k] = v
 		}
 	}
-	matched := map[string]bool{}
+	// The Clever records the app's records hold, those the app no longer sends included: none of them
+	// is "from Clever".
+	held, err := c.AppRecord.Query().Where(apprecord.DistrictID(districtID), apprecord.TypeEQ(entType(typ)),
+		apprecord.StatusEQ(apprecord.StatusMATCHED), apprecord.CleverIDNotNil()).Select(apprecord.FieldCleverID).Strings(ctx)
+	if err != nil {
+		return err
+	}
+	matched := make(map[string]bool, len(held))
+	for _, id := range held {
+		matched[id] = true
+	}
 	after := ""
 	for {
 		page, err := c.AppRecord.Query().
-			Where(apprecord.DistrictID(districtID), apprecord.TypeEQ(entType(typ)), apprecord.MissingSinceIsNil(), apprecord.IDGT(after)).
-			Order(ent.Asc(apprecord.FieldID)).Limit(exportPage).All(ctx)
+			Where(apprecord.DistrictID(districtID), apprecord.TypeEQ(entType(typ)), apprecord.MissingSinceIsNil(), apprecord.ExternalIDGT(after)).
+			Order(ent.Asc(apprecord.FieldExternalID)).Limit(exportPage).All(ctx)
 		if err != nil {
 			return err
 		}
 		if len(page) == 0 {
 			break
 		}
-		after = page[len(page)-1].ID
+		after = page[len(page)-1].ExternalID
 		open, err := openSuggestions(ctx, c, page)
 		if err != nil {
 			return err
@@ -149,7 +159,6 @@ func (s *Service) Export(ctx context.Context, w io.Writer, districtID string, ty
 				result = ResultMatch
 				if r.CleverID != nil {
 					cleverCells(*r.CleverID)
-					matched[*r.CleverID] = true
 				}
 			case apprecord.StatusDUPLICATE:
 				result = ResultAppDuplicate

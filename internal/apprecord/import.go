@@ -265,12 +265,12 @@ func (a *applier) flush(ctx context.Context) error {
 	return nil
 }
 
-// markMissing marks the records of earlier imports that this file does not have.
+// markMissing counts the records of earlier imports that this file does not have, and marks those
+// newly missing.
 func (a *applier) markMissing(ctx context.Context) error {
-	c := a.tx.Client
-	prior, err := c.AppRecord.Query().
-		Where(apprecord.DistrictID(a.in.DistrictID), apprecord.TypeEQ(entType(a.typ)), apprecord.MissingSinceIsNil()).
-		Select(apprecord.FieldID, apprecord.FieldExternalID).Order(ent.Asc(apprecord.FieldExternalID)).All(ctx)
+	prior, err := a.tx.AppRecord.Query().
+		Where(apprecord.DistrictID(a.in.DistrictID), apprecord.TypeEQ(entType(a.typ))).
+		Select(apprecord.FieldID, apprecord.FieldExternalID, apprecord.FieldMissingSince).Order(ent.Asc(apprecord.FieldExternalID)).All(ctx)
 	if err != nil {
 		return err
 	}
@@ -279,12 +279,14 @@ func (a *applier) markMissing(ctx context.Context) error {
 		if _, ok := a.seen[r.ID]; ok {
 			continue
 		}
-		gone = append(gone, r.ID)
+		a.missing++
 		if len(a.missingIDs) < MaxMissingIDs {
 			a.missingIDs = append(a.missingIDs, r.ExternalID)
 		}
+		if r.MissingSince == nil {
+			gone = append(gone, r.ID)
+		}
 	}
-	a.missing = len(gone)
 	_, err = a.tx.bulk.ExecIn(ctx, "UPDATE "+apprecord.Table+" SET missing_since = ? WHERE %s", []any{a.now}, apprecord.FieldID, gone)
 	return err
 }
