@@ -233,8 +233,8 @@ func decide(res match.Result, stored map[string]*ent.MatchSuggestion, taken map[
 		}
 		d.candidates = cands
 	case apprecord.StatusDUPLICATE:
-		d.explanation = "the app has this record more than once: " + strings.Join(res.DuplicateOf, ", ") +
-			" look like the same one; not matched (match one of them by hand)"
+		d.explanation = "the app has this record more than once (also " + strings.Join(res.DuplicateOf, ", ") +
+			"): not matched; match the right one by hand"
 		if len(cands) > 0 {
 			d.score = round(cands[0].Score)
 		}
