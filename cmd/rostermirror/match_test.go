@@ -691,6 +691,12 @@ func TestSyncRematches(t *testing.T) {
 				if code != http.StatusOK || !strings.Contains(csvText, "\napp-late,") {
 					t.Fatalf("/match/export: %d\n%s", code, csvText)
 				}
+				// The metrics count the app's records by type and status.
+				if code, metrics := getWithKey(t, base+"/metrics", key); code != http.StatusOK ||
+					!strings.Contains(metrics, "\n"+`rostermirror_app_records{status="MATCHED",type="student"} `) ||
+					!strings.Contains(metrics, "\nrostermirror_match_suggestions_open ") {
+					t.Errorf("/metrics lacks matching's gauges: %d\n%s", code, metrics)
+				}
 				rows := readCSV(t, csvText)
 				col := byColumn(t, rows[0])
 				for _, row := range rows[1:] {

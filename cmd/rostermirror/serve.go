@@ -103,6 +103,9 @@ func (a *app) runServer(ctx context.Context, s *syncer, m *metrics.Metrics, keys
 	}); err != nil {
 		a.logger.Warn("onboarding gauges not registered", "err", err)
 	}
+	if err := m.WatchMatching(s.matches.Stats); err != nil {
+		a.logger.Warn("matching gauges not registered", "err", err)
+	}
 	engine := onboardedEngine{observedEngine: observedEngine{Engine: s.engine, metrics: m}}
 	engine.sync = links.Syncer(s.matches.Syncer(engine.observedEngine))
 	svc := admin.New(s.db, engine, a.logger, 0)

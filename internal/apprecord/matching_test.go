@@ -1,12 +1,9 @@
 package apprecord_test
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/apprecord"
@@ -28,56 +25,9 @@ func labelledDistrict(t *testing.T, seed int64, students int) (*cleversim.Datase
 	t.Helper()
 	ds := synth.Generate(synth.Config{Seed: seed, Students: students, Teachers: 40, Staff: 10, Contacts: -1, Sections: 20, Courses: 5, Terms: 2})
 	set := match.Labelled(seed, match.LabelledOptions{Dataset: ds})
-	have := map[string]bool{}
-	var template map[string]any
-	for _, raw := range ds.Users {
-		var u map[string]any
-		must(t, json.Unmarshal(raw, &u))
-		have[u["id"].(string)] = true
-		if roles, _ := u["roles"].(map[string]any); template == nil && roles["student"] != nil {
-			template = u
-		}
-	}
-	for _, c := range set.Clever {
-		if have[c.ID] {
-			continue
-		}
-		u := cloneJSON(t, template)
-		u["id"] = c.ID
-		u["email"] = c.Values[match.Email]
-		u["name"] = map[string]any{"first": c.Values[match.FirstName], "middle": c.Values[match.MiddleName], "last": c.Values[match.LastName]}
-		st := u["roles"].(map[string]any)["student"].(map[string]any)
-		st["sis_id"], st["student_number"], st["state_id"] = c.Values[match.SISID], c.Values[match.StudentNumber], c.Values[match.StateID]
-		st["dob"], st["email"], st["grade"] = cleverDate(t, c.Values[match.DOB]), c.Values[match.Email], c.Values[match.Grade]
-		st["school"], st["schools"] = c.Values[match.SchoolRef], []string{c.Values[match.SchoolRef]}
-		st["credentials"] = map[string]any{"district_username": "u" + c.ID[len(c.ID)-8:]}
-		raw, err := json.Marshal(u)
-		must(t, err)
-		ds.Users = append(ds.Users, raw)
-	}
-	return ds, set
-}
-
-func cloneJSON(t *testing.T, v map[string]any) map[string]any {
-	b, err := json.Marshal(v)
+	ds, err := set.WithCleverRecords(ds)
 	must(t, err)
-	var out map[string]any
-	must(t, json.Unmarshal(b, &out))
-	return out
-}
-
-// cleverDate writes a date as Clever does (M/D/YYYY).
-func cleverDate(t *testing.T, s string) string {
-	if s == "" {
-		return ""
-	}
-	for _, layout := range []string{"1/2/2006", "2006-01-02", "01/02/2006", "20060102"} {
-		if d, err := time.Parse(layout, s); err == nil {
-			return fmt.Sprintf("%d/%d/%d", d.Month(), d.Day(), d.Year())
-		}
-	}
-	t.Fatalf("date %q", s)
-	return ""
+	return ds, set
 }
 
 // outcome reads the stored results of the set's app records back as a match.Outcome, for match.Evaluate.

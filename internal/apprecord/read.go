@@ -222,3 +222,23 @@ func Options(idColumn *string, columns map[string]string) (match.CSVOptions, err
 	}
 	return o, nil
 }
+
+// Stats are matching's counts for the metrics: the app's records by type and status (current ones: the
+// records an import no longer had are left out), and the open suggestions.
+func (s *Service) Stats(ctx context.Context) (records map[[2]string]int, open int, err error) {
+	var rows []struct {
+		Type   apprecord.Type   `json:"type"`
+		Status apprecord.Status `json:"status"`
+		Count  int              `json:"count"`
+	}
+	if err := s.db.Client.AppRecord.Query().Where(apprecord.MissingSinceIsNil()).
+		GroupBy(apprecord.FieldType, apprecord.FieldStatus).Aggregate(ent.Count()).Scan(ctx, &rows); err != nil {
+		return nil, 0, err
+	}
+	records = map[[2]string]int{}
+	for _, r := range rows {
+		records[[2]string{string(matchType(r.Type)), string(r.Status)}] = r.Count
+	}
+	open, err = s.db.Client.MatchSuggestion.Query().Where(matchsuggestion.StatusEQ(matchsuggestion.StatusOPEN)).Count(ctx)
+	return records, open, err
+}

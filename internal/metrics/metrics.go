@@ -284,6 +284,47 @@ func (c *onboardingCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.conflicting, prometheus.GaugeValue, float64(conflicting))
 }
 
+// Matching reads matching's counts at a scrape: the app's records by type and status (keys
+// "student/MATCHED"), and the open suggestions of the review queue (internal/apprecord's Service.Stats,
+// adapted).
+type Matching func(ctx context.Context) (records map[[2]string]int, open int, err error)
+
+// WatchMatching serves matching's counts, read at each scrape (bounded to 5 s), as
+// rostermirror_app_records{type,status} and rostermirror_match_suggestions_open.
+func (m *Metrics) WatchMatching(read Matching) error {
+	if m == nil {
+		return nil
+	}
+	return m.Register(&matchingCollector{read: read,
+		records: prometheus.NewDesc(Namespace+"_app_records", "The app's records by type (student, teacher, staff, school, section) and match status (MATCHED, SUGGESTED, UNMATCHED, DUPLICATE).", []string{"type", "status"}, nil),
+		open:    prometheus.NewDesc(Namespace+"_match_suggestions_open", "Match suggestions waiting for an admin's decision.", nil, nil),
+	})
+}
+
+type matchingCollector struct {
+	read          Matching
+	records, open *prometheus.Desc
+}
+
+func (c *matchingCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.records
+	ch <- c.open
+}
+
+func (c *matchingCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	records, open, err := c.read(ctx)
+	if err != nil {
+		return
+	}
+	keys := slices.SortedFunc(maps.Keys(records), func(a, b [2]string) int { return strings.Compare(a[0]+"/"+a[1], b[0]+"/"+b[1]) })
+	for _, k := range keys {
+		ch <- prometheus.MustNewConstMetric(c.records, prometheus.GaugeValue, float64(records[k]), k[0], k[1])
+	}
+	ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, float64(open))
+}
+
 // Middleware counts the requests next answers in rostermirror_http_requests_total by path (one of Paths,
 // else Other) and status code.
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
