@@ -32,7 +32,7 @@ type AppRecord struct {
 	Status apprecord.Status `json:"status,omitempty"`
 	// the Clever record it is matched to (MATCHED only); kept when that record is archived
 	CleverID *string `json:"clever_id,omitempty"`
-	// what matched it: the strongest identifier that agrees (sis_id, email, …), or MANUAL
+	// what matched it: the strongest identifier that agrees (sis_id, email, …), or manual (matchRecord)
 	Method string `json:"method,omitempty"`
 	// 0–1: the match's (or best suggestion's) score; 1 for a manual match
 	Score float64 `json:"score,omitempty"`

@@ -90,7 +90,7 @@ func newMatchImportCommand(a *app) *cobra.Command {
 		Long: `Load the app's own records of one type (student, teacher, staff, school or section) for a synced
 Clever district from a CSV file ("-" reads stdin), match them to the district's records in the mirror,
 and print the counts: records new, changed, unchanged and missing, then how many of the district's
-records of the type are matched, suggested (for review), unmatched and duplicate.
+current records of the type are matched, suggested (for review), unmatched and duplicate.
 
 The file is RFC 4180, UTF-8, with a header row and any columns. One column holds the app's own id of
 each record, once per file: --id-column names it, by default the first of app_id, id, internal_id and
@@ -223,8 +223,8 @@ func rereadable(path string, stdin io.Reader) (string, func(), error) {
 }
 
 // writeImportReport prints what an import did: the file's records, then where the district's records of
-// the type stand after matching (the missing ones included: they keep their match), then the first
-// records of earlier imports the file no longer has.
+// the type stand after matching (the app's current records: the missing ones are counted apart), then
+// the first records of earlier imports the file no longer has.
 func writeImportReport(w io.Writer, districtID string, typ match.Type, imp *ent.AppImport) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s records of district %s: %d in the file: %d new, %d changed, %d unchanged, %d missing\n",
@@ -406,13 +406,26 @@ func (a *app) rematchAppRecords(ctx context.Context, districtID string, typ *mat
 	return err
 }
 
+// maxExports is how many /match/export requests run at once.
+const maxExports = 2
+
 // matchExportHandler serves GET /match/export?district=ID&type=TYPE: the Matchmaker CSV of Export, to a
 // request whose API key has the admin scope (auth.Middleware puts it in the context). The CSV is written
 // to a temporary file first and sent only once it is whole, so a failure is an error status, never a
 // 200 with half a file: 400 for a missing district or a missing or unknown type, 404 when the district
-// has no import of the type, 500 otherwise.
+// has no import of the type, 500 otherwise. At most maxExports run at once (each reads a district's
+// records of the type); a request beyond them gets 429.
 func matchExportHandler(svc *apprecord.Service, logger *slog.Logger) http.Handler {
+	running := make(chan struct{}, maxExports)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case running <- struct{}{}:
+			defer func() { <-running }()
+		default:
+			w.Header().Set("Retry-After", "10")
+			writeText(w, http.StatusTooManyRequests, "other exports are running: try again in a moment")
+			return
+		}
 		ctx := r.Context()
 		q := r.URL.Query()
 		districtID := strings.TrimSpace(q.Get("district"))

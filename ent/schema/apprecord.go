@@ -37,7 +37,7 @@ func (AppRecord) Fields() []ent.Field {
 		field.String("clever_id").Optional().Nillable().MaxLen(64).
 			Comment("the Clever record it is matched to (MATCHED only); kept when that record is archived"),
 		field.String("method").Default("").
-			Comment("what matched it: the strongest identifier that agrees (sis_id, email, …), or MANUAL"),
+			Comment("what matched it: the strongest identifier that agrees (sis_id, email, …), or manual (matchRecord)"),
 		field.Float("score").Default(0).Annotations(entgql.OrderField("SCORE")).
 			Comment("0–1: the match's (or best suggestion's) score; 1 for a manual match"),
 		field.String("explanation").Default("").Annotations(AdminOnly()).

@@ -31,9 +31,10 @@ import (
 // Errors of the mutations and commands, matched with errors.Is.
 var (
 	// ErrInvalid is a request that cannot be carried out as asked (a suggestion already decided, a
-	// Clever record of the wrong kind or of another district, a type that does not exist).
+	// Clever record another decision holds, a type that does not exist, a map naming no field).
 	ErrInvalid = errors.New("invalid request")
-	// ErrNotFound names an app record, suggestion, district or Clever record that does not exist.
+	// ErrNotFound names an app record, suggestion, district or Clever record that does not exist (a
+	// Clever record of another district, or not of the record's kind, is not found either).
 	ErrNotFound = errors.New("not found")
 )
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -283,5 +284,76 @@ func TestFieldOrderIsConfigurable(t *testing.T) {
 	must(t, err)
 	if len(counts) != 1 || counts[0].Matched != 0 {
 		t.Errorf("without sis_id in the order: %+v", counts)
+	}
+}
+
+// TestReKeyedImport: the app re-keys its records (the same students under new ids): the new records take
+// the matches the old ones held automatically, the old ones leave the counts, the export and the review
+// queue — while a match an admin made for an old record still holds its Clever record.
+func TestReKeyedImport(t *testing.T) {
+	t.Parallel()
+	ds, set := labelledDistrict(t, 6, 120)
+	e := newEnv(t, ds)
+	old := writeCSV(set.App, studentFields)
+	first, err := e.importCSV(match.Student, old)
+	must(t, err)
+	// An admin matches one suggested record by hand.
+	s := e.pick("suggested", func(r *ent.AppRecord) bool { return r.Status == apprecord.StatusSUGGESTED })
+	best := e.open(s)[0]
+	_, err = e.svc.AcceptSuggestion(admin(e.ctx), best.ID)
+	must(t, err)
+
+	rekeyed := strings.ReplaceAll(old, "\napp-", "\nnew-")
+	imp, err := e.importCSV(match.Student, rekeyed)
+	must(t, err)
+	if imp.Missing != len(set.App) || imp.Created != len(set.App) {
+		t.Fatalf("re-keyed: %d created, %d missing", imp.Created, imp.Missing)
+	}
+	// The accepted pair stays with its old record; everything else matched as the first time.
+	if imp.Matched != first.Matched || imp.Matched+imp.Suggested+imp.Unmatched+imp.Duplicate != len(set.App) {
+		t.Errorf("re-keyed counts %d/%d/%d/%d, first import %d matched", imp.Matched, imp.Suggested, imp.Unmatched, imp.Duplicate, first.Matched)
+	}
+	newS := e.record(match.Student, "new-"+strings.TrimPrefix(s.ExternalID, "app-"))
+	if newS.CleverID != nil && *newS.CleverID == best.CleverID {
+		t.Errorf("the new record took the Clever record an admin gave to %s", s.ExternalID)
+	}
+	open := e.db.Client.MatchSuggestion.Query().Where(matchsuggestion.StatusEQ(matchsuggestion.StatusOPEN),
+		matchsuggestion.HasAppRecordWith(apprecord.MissingSinceNotNil())).CountX(e.ctx)
+	if open != 0 {
+		t.Errorf("%d open suggestions of records the app no longer has", open)
+	}
+	_, rows := e.export(match.Student)
+	results := map[string]int{}
+	for _, r := range rows {
+		results[r["matchmaker_results"]]++
+		if strings.HasPrefix(r["app.app_id"], "app-") {
+			t.Fatalf("the export has an old record: %v", r)
+		}
+	}
+	if results[recs.ResultMatch] != imp.Matched {
+		t.Errorf("export %v, want %d matches", results, imp.Matched)
+	}
+}
+
+// TestExportKeepsEveryColumnAndIsInert: a header that repeats a name or leaves one empty loses no value,
+// and no value of the export runs as a spreadsheet formula.
+func TestExportKeepsEveryColumnAndIsInert(t *testing.T) {
+	t.Parallel()
+	ds, _ := labelledDistrict(t, 8, 30)
+	e := newEnv(t, ds)
+	_, err := e.importCSV(match.Student, "app_id,first_name,Note,Note,\nA1,=HYPERLINK(1),first,second,last\nA2,-12,+1,@me,-Ann\n")
+	must(t, err)
+	head, rows := e.export(match.Student)
+	want := []string{"app.app_id", "app.first_name", "app.Note", "app.Note (column 4)", "app.column 5"}
+	if !slices.Equal(head[:5], want) {
+		t.Errorf("header %q, want it to start %q", head, want)
+	}
+	a1, a2 := rows[0], rows[1]
+	if a1["app.Note"] != "first" || a1["app.Note (column 4)"] != "second" || a1["app.column 5"] != "last" {
+		t.Errorf("row A1 %v", a1)
+	}
+	if a1["app.first_name"] != "'=HYPERLINK(1)" || a2["app.first_name"] != "-12" || a2["app.Note"] != "'+1" ||
+		a2["app.Note (column 4)"] != "'@me" || a2["app.column 5"] != "'-Ann" {
+		t.Errorf("formulas not made inert: %v %v", a1, a2)
 	}
 }

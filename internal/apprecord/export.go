@@ -2,11 +2,14 @@ package apprecord
 
 import (
 	"context"
+	"database/sql"
 	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
+
+	"entgo.io/ent/dialect"
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/appimport"
@@ -62,7 +65,17 @@ func (s *Service) Export(ctx context.Context, w io.Writer, districtID string, ty
 	if err != nil {
 		return err
 	}
-	c := s.db.Client
+	// One snapshot: an import or a sync that commits meanwhile is either all in the file or not at all.
+	opts := &sql.TxOptions{ReadOnly: true}
+	if s.db.Dialect == dialect.Postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := s.db.SQL.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	c := s.db.OnTx(tx)
 	imp, err := c.AppImport.Query().Where(appimport.DistrictID(districtID), appimport.TypeEQ(appimportType(typ))).
 		Order(ent.Desc(appimport.FieldCreatedAt), ent.Desc(appimport.FieldID)).First(ctx)
 	if ent.IsNotFound(err) {
@@ -102,7 +115,7 @@ func (s *Service) Export(ctx context.Context, w io.Writer, districtID string, ty
 	}
 	header = append(header, "matchmaker_results")
 	header = append(header, OwnColumns...)
-	if err := cw.Write(header); err != nil {
+	if err := cw.Write(inert(header)); err != nil {
 		return err
 	}
 	row := make([]string, len(header))
@@ -121,10 +134,11 @@ func (s *Service) Export(ctx context.Context, w io.Writer, districtID string, ty
 			row[base+1+k] = v
 		}
 	}
-	// The Clever records the app's records hold, those the app no longer sends included: none of them
-	// is "from Clever".
+	// The Clever records the app's records hold — its current ones', and by an admin's decision those
+	// of records it no longer sends (as rematch sees it): none of them is "from Clever".
 	held, err := c.AppRecord.Query().Where(apprecord.DistrictID(districtID), apprecord.TypeEQ(entType(typ)),
-		apprecord.StatusEQ(apprecord.StatusMATCHED), apprecord.CleverIDNotNil()).Select(apprecord.FieldCleverID).Strings(ctx)
+		apprecord.StatusEQ(apprecord.StatusMATCHED), apprecord.CleverIDNotNil(),
+		apprecord.Or(apprecord.MissingSinceIsNil(), apprecord.DecidedByNEQ(""))).Select(apprecord.FieldCleverID).Strings(ctx)
 	if err != nil {
 		return err
 	}
@@ -169,7 +183,7 @@ func (s *Service) Export(ctx context.Context, w io.Writer, districtID string, ty
 			}
 			s.own(row, len(header), result, r.Method, strconv.FormatFloat(r.Score, 'f', -1, 64), r.Explanation,
 				string(r.Status), r.DecidedBy, archived, open[r.ID])
-			if err := cw.Write(row); err != nil {
+			if err := cw.Write(inert(row)); err != nil {
 				return err
 			}
 		}
@@ -185,12 +199,32 @@ func (s *Service) Export(ctx context.Context, w io.Writer, districtID string, ty
 			result = ResultCleverDuplicate
 		}
 		s.own(row, len(header), result, "", "", "", "", "", "", "")
-		if err := cw.Write(row); err != nil {
+		if err := cw.Write(inert(row)); err != nil {
 			return err
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// inert keeps a spreadsheet from running the file's values as formulas (CSV injection): a value that
+// starts with =, +, @, a tab or a carriage return, or with - and is not a number, gets a leading '.
+// The row is changed in place.
+func inert(row []string) []string {
+	for i, v := range row {
+		if v == "" {
+			continue
+		}
+		switch v[0] {
+		case '=', '+', '@', '\t', '\r':
+			row[i] = "'" + v
+		case '-':
+			if _, err := strconv.ParseFloat(v, 64); err != nil {
+				row[i] = "'" + v
+			}
+		}
+	}
+	return row
 }
 
 // own fills the row's last columns: matchmaker_results, then OwnColumns.

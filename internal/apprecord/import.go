@@ -13,6 +13,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/appimport"
 	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/district"
+	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/internal/audit"
 	"github.com/rostermirror/rostermirror/internal/auth"
 	"github.com/rostermirror/rostermirror/internal/match"
@@ -77,7 +78,7 @@ func (s *Service) Import(ctx context.Context, in ImportInput, actor string) (*en
 		if err := s.lockType(ctx, tx, in.DistrictID, typ); err != nil {
 			return err
 		}
-		a := &applier{ctx: ctx, tx: tx, in: in, typ: typ, cols: af.Columns, now: s.nowUTC(), seen: map[string]struct{}{}}
+		a := &applier{ctx: ctx, tx: tx, in: in, typ: typ, cols: columnKeys(af.Columns), now: s.nowUTC(), seen: map[string]struct{}{}}
 		if _, err := readWith(in, typ, a.add); err != nil {
 			return err
 		}
@@ -93,10 +94,10 @@ func (s *Service) Import(ctx context.Context, in ImportInput, actor string) (*en
 		}
 		mapping := map[string]string{}
 		for f, col := range af.Fields {
-			mapping[string(f)] = af.Columns[col]
+			mapping[string(f)] = a.cols[col]
 		}
 		imp, err = tx.AppImport.Create().SetDistrictID(in.DistrictID).SetType(appimportType(typ)).
-			SetFileName(in.FileName).SetColumns(af.Columns).SetIDColumn(af.Columns[af.IDColumn]).SetMapping(mapping).
+			SetFileName(in.FileName).SetColumns(a.cols).SetIDColumn(a.cols[af.IDColumn]).SetMapping(mapping).
 			SetRecords(af.Records).SetCreated(a.created).SetChanged(a.changed).SetUnchanged(a.unchanged).
 			SetMissing(a.missing).SetMissingIds(a.missingIDs).SetWarnings(warnings(af, typ)).
 			SetMatched(c.Matched).SetSuggested(c.Suggested).SetUnmatched(c.Unmatched).SetDuplicate(c.Duplicate).
@@ -186,6 +187,26 @@ func (a *applier) add(row match.AppRow) error {
 	return nil
 }
 
+// columnKeys are the names the file's columns are stored and exported under: their header names, made
+// unique — an unnamed column is "column N", a name the header repeats is "NAME (column N)" after its first
+// use — so that no value is lost under another column's name.
+func columnKeys(cols []string) []string {
+	out := make([]string, len(cols))
+	used := map[string]bool{}
+	for i, c := range cols {
+		k := c
+		switch {
+		case c == "":
+			k = fmt.Sprintf("column %d", i+1)
+		case used[c]:
+			k = fmt.Sprintf("%s (column %d)", c, i+1)
+		}
+		used[k] = true
+		out[i] = k
+	}
+	return out
+}
+
 // fieldsOf is a row's values by column.
 func fieldsOf(cols []string, raw []string) map[string]string {
 	m := make(map[string]string, len(cols))
@@ -266,7 +287,7 @@ func (a *applier) flush(ctx context.Context) error {
 }
 
 // markMissing counts the records of earlier imports that this file does not have, and marks those
-// newly missing.
+// newly missing; their open suggestions are closed.
 func (a *applier) markMissing(ctx context.Context) error {
 	prior, err := a.tx.AppRecord.Query().
 		Where(apprecord.DistrictID(a.in.DistrictID), apprecord.TypeEQ(entType(a.typ))).
@@ -287,6 +308,11 @@ func (a *applier) markMissing(ctx context.Context) error {
 			gone = append(gone, r.ID)
 		}
 	}
-	_, err = a.tx.bulk.ExecIn(ctx, "UPDATE "+apprecord.Table+" SET missing_since = ? WHERE %s", []any{a.now}, apprecord.FieldID, gone)
+	if _, err := a.tx.bulk.ExecIn(ctx, "UPDATE "+apprecord.Table+" SET missing_since = ? WHERE %s", []any{a.now}, apprecord.FieldID, gone); err != nil {
+		return err
+	}
+	// Their suggestions leave the review queue (a rematch raises them again if the record comes back).
+	_, err = a.tx.bulk.ExecIn(ctx, "UPDATE "+matchsuggestion.Table+" SET status = ?, updated_at = ? WHERE status = ? AND %s",
+		[]any{string(matchsuggestion.StatusSUPERSEDED), a.now, string(matchsuggestion.StatusOPEN)}, matchsuggestion.FieldAppRecordID, gone)
 	return err
 }

@@ -3,6 +3,7 @@ package apprecord
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/apprecord"
@@ -10,6 +11,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/school"
 	"github.com/rostermirror/rostermirror/ent/section"
 	"github.com/rostermirror/rostermirror/ent/user"
+	"github.com/rostermirror/rostermirror/ent/userrole"
 	"github.com/rostermirror/rostermirror/internal/match"
 )
 
@@ -150,7 +152,8 @@ func (s *Service) sections(ctx context.Context, m map[string]string, ids []strin
 }
 
 // Archived reports, for each of the given MATCHED app records, whether its Clever record is archived
-// (or no longer in the mirror at all).
+// (or no longer in the mirror at all): for a person, the user or its role of the record's type (a
+// teacher record whose user lost the teacher role is archived), as matching and the export see it.
 func (s *Service) Archived(ctx context.Context, appRecordIDs []string) (map[string]bool, error) {
 	out := make(map[string]bool, len(appRecordIDs))
 	rs, err := s.db.Client.AppRecord.Query().Where(apprecord.IDIn(appRecordIDs...), apprecord.StatusEQ(apprecord.StatusMATCHED),
@@ -162,7 +165,7 @@ func (s *Service) Archived(ctx context.Context, appRecordIDs []string) (map[stri
 	for _, r := range rs {
 		byType[r.Type] = append(byType[r.Type], *r.CleverID)
 	}
-	shared := map[string]bool{}
+	shared := map[apprecord.Type]map[string]bool{}
 	for t, ids := range byType {
 		var live []string
 		switch t {
@@ -171,26 +174,28 @@ func (s *Service) Archived(ctx context.Context, appRecordIDs []string) (map[stri
 		case apprecord.TypeSECTION:
 			live, err = s.db.Client.Section.Query().Where(section.IDIn(ids...), section.ArchivedAtIsNil()).IDs(ctx)
 		default:
-			live, err = s.db.Client.User.Query().Where(user.IDIn(ids...), user.ArchivedAtIsNil()).IDs(ctx)
+			live, err = s.db.Client.UserRole.Query().Where(userrole.UserIDIn(ids...), userrole.RoleIn(rolesOf(matchType(t))...),
+				userrole.ArchivedAtIsNil(), userrole.HasUserWith(user.ArchivedAtIsNil())).Select(userrole.FieldUserID).Strings(ctx)
 		}
 		if err != nil {
 			return nil, err
 		}
+		shared[t] = map[string]bool{}
 		for _, id := range live {
-			shared[id] = true
+			shared[t][id] = true
 		}
 	}
 	for _, r := range rs {
-		out[r.ID] = !shared[*r.CleverID]
+		out[r.ID] = !shared[r.Type][*r.CleverID]
 	}
 	return out, nil
 }
 
-// ByCleverID is the app record matched to each of the given Clever records (the latest decided first,
-// when records of two types are matched to one user).
+// ByCleverID is the app record matched to each of the given Clever records, of the app's current records
+// (the latest changed, when records of two types are matched to one user).
 func (s *Service) ByCleverID(ctx context.Context, cleverIDs []string) (map[string]*ent.AppRecord, error) {
-	rs, err := s.db.Client.AppRecord.Query().Where(apprecord.CleverIDIn(cleverIDs...), apprecord.StatusEQ(apprecord.StatusMATCHED)).
-		Order(ent.Asc(apprecord.FieldUpdatedAt)).All(ctx)
+	rs, err := s.db.Client.AppRecord.Query().Where(apprecord.CleverIDIn(cleverIDs...), apprecord.StatusEQ(apprecord.StatusMATCHED),
+		apprecord.MissingSinceIsNil()).Order(ent.Asc(apprecord.FieldUpdatedAt)).All(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -201,24 +206,28 @@ func (s *Service) ByCleverID(ctx context.Context, cleverIDs []string) (map[strin
 	return out, nil
 }
 
-// Options are the import's options as GraphQL and the command line give them: the id column, and the
-// column of each field by the field's name (SPEC.md "Matching CSV").
+// Options are the import's options as GraphQL gives them: the id column, and the column of each field by
+// the field's name (SPEC.md "Matching CSV").
 func Options(idColumn *string, columns map[string]string) (match.CSVOptions, error) {
 	var o match.CSVOptions
 	if idColumn != nil {
 		o.IDColumn = *idColumn
 	}
-	if len(columns) > 0 {
-		o.Map = map[match.Field]string{}
-		for f, col := range columns {
-			m, err := match.ParseMap(f + "=" + col)
-			if err != nil {
-				return o, fmt.Errorf("%w: map: %v", ErrInvalid, err)
-			}
-			for k, v := range m {
-				o.Map[k] = v
-			}
+	for name, col := range columns {
+		f, ok := match.FieldNamed(name)
+		if !ok {
+			return o, fmt.Errorf("%w: map: %q is not a field: want one of %s", ErrInvalid, name, match.FieldNames())
 		}
+		if strings.TrimSpace(col) == "" {
+			return o, fmt.Errorf("%w: map: %s names no column", ErrInvalid, name)
+		}
+		if prev, dup := o.Map[f]; dup {
+			return o, fmt.Errorf("%w: map: %s is mapped twice (to %q and %q)", ErrInvalid, f, prev, col)
+		}
+		if o.Map == nil {
+			o.Map = map[match.Field]string{}
+		}
+		o.Map[f] = strings.TrimSpace(col)
 	}
 	return o, nil
 }

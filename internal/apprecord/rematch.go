@@ -10,6 +10,7 @@ import (
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/apprecord"
+	"github.com/rostermirror/rostermirror/ent/district"
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/internal/audit"
 	"github.com/rostermirror/rostermirror/internal/auth"
@@ -47,6 +48,13 @@ func (s *Service) Rematch(ctx context.Context, districtID string, typ *apprecord
 
 // RematchAs is Rematch by actor, recorded in the audit log (the command line, and Syncer with actor "").
 func (s *Service) RematchAs(ctx context.Context, districtID string, typ *match.Type, actor string) ([]Counts, error) {
+	ok, err := s.db.Client.District.Query().Where(district.ID(districtID)).Exist(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%w: district %q is not in the mirror", ErrNotFound, districtID)
+	}
 	types := Types
 	if typ != nil {
 		t, err := ParseType(string(*typ))
@@ -97,9 +105,10 @@ func decided(r *ent.AppRecord) bool { return r.DecidedBy != "" }
 // nothing.
 //
 // Left as they are: records an admin decided, records the last import no longer had (missingSince),
-// and automatic matches whose Clever record is archived (a match outlives an unsharing). Their Clever
-// records are taken: another app record's strong match to one becomes a suggestion, its explanation
-// saying whose it is. A pair an admin rejected is never matched or suggested again.
+// and automatic matches whose Clever record is archived (a match outlives an unsharing). The Clever
+// records of the decided ones and of those archived matches are taken (an automatic match of a missing
+// record is not): another app record's strong match to one becomes a suggestion, its explanation saying
+// whose it is. A pair an admin rejected is never matched or suggested again.
 func (s *Service) rematch(ctx context.Context, tx *txn, districtID string, typ match.Type) (Counts, error) {
 	c := tx.Client
 	recs, err := c.AppRecord.Query().
@@ -150,7 +159,9 @@ func (s *Service) rematch(ctx context.Context, tx *txn, districtID string, typ m
 		case r.Status == apprecord.StatusMATCHED && r.CleverID != nil && archived[*r.CleverID]:
 			keep[i] = true
 		}
-		if keep[i] && r.Status == apprecord.StatusMATCHED && r.CleverID != nil {
+		// A record the app no longer sends holds its Clever record only by an admin's decision: its
+		// automatic match is free for the app's current records.
+		if keep[i] && r.Status == apprecord.StatusMATCHED && r.CleverID != nil && (decided(r) || r.MissingSince == nil) {
 			taken[*r.CleverID] = r.ExternalID
 		}
 	}
@@ -325,13 +336,14 @@ func (w *writes) apply(ctx context.Context, tx *txn) error {
 	return nil
 }
 
-// counts counts the district's app records of one type by status.
+// counts counts the district's current app records of one type by status (those the last import no
+// longer had are left out).
 func counts(ctx context.Context, c *ent.Client, districtID string, typ match.Type) (Counts, error) {
 	var rows []struct {
 		Status apprecord.Status `json:"status"`
 		Count  int              `json:"count"`
 	}
-	err := c.AppRecord.Query().Where(apprecord.DistrictID(districtID), apprecord.TypeEQ(entType(typ))).
+	err := c.AppRecord.Query().Where(apprecord.DistrictID(districtID), apprecord.TypeEQ(entType(typ)), apprecord.MissingSinceIsNil()).
 		GroupBy(apprecord.FieldStatus).Aggregate(ent.Count()).Scan(ctx, &rows)
 	if err != nil {
 		return Counts{}, err

@@ -43,3 +43,10 @@ func ParseOrders(s string) (map[Type]Config, error) {
 	}
 	return out, nil
 }
+
+// FieldNamed finds a field by its name as SPEC.md writes it ("first_name", "dob", "sis_id"), in any case
+// and punctuation.
+func FieldNamed(s string) (Field, bool) { return fieldByName(s) }
+
+// FieldNames lists the fields' names, for messages.
+func FieldNames() string { return fieldList() }
