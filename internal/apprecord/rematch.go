@@ -110,6 +110,7 @@ func decided(r *ent.AppRecord) bool { return r.DecidedBy != "" }
 // record is not): another app record's strong match to one becomes a suggestion, its explanation saying
 // whose it is. A pair an admin rejected is never matched or suggested again.
 func (s *Service) rematch(ctx context.Context, tx *txn, districtID string, typ match.Type) (Counts, error) {
+	start := time.Now()
 	c := tx.Client
 	recs, err := c.AppRecord.Query().
 		Where(apprecord.DistrictID(districtID), apprecord.TypeEQ(entType(typ))).
@@ -179,7 +180,9 @@ func (s *Service) rematch(ctx context.Context, tx *txn, districtID string, typ m
 		app = append(app, match.Record{ID: r.ExternalID, Values: refs.resolve(r.MatchValues)})
 		idx = append(idx, i)
 	}
+	loaded := time.Now()
 	out := match.Match(typ, app, active, s.cfg[typ])
+	matched := time.Now()
 
 	w := writes{districtID: districtID, typ: matchsuggestion.Type(entType(typ)), now: s.nowUTC()}
 	for k, res := range out.Results {
@@ -194,6 +197,10 @@ func (s *Service) rematch(ctx context.Context, tx *txn, districtID string, typ m
 	if err := w.apply(ctx, tx); err != nil {
 		return Counts{}, err
 	}
+	s.log.DebugContext(ctx, "app records rematched", "district", districtID, "type", string(typ), "app_records", len(app),
+		"clever_records", len(active), "pairs", out.Stats.Pairs, "results_written", len(w.records),
+		"suggestions_written", len(w.created)+len(w.updated), "read", loaded.Sub(start), "match", matched.Sub(loaded),
+		"write", time.Since(matched))
 	return counts(ctx, c, districtID, typ)
 }
 
