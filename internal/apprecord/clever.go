@@ -115,17 +115,15 @@ func cleverPeople(ctx context.Context, c *ent.Client, districtID string, typ mat
 	if err != nil {
 		return nil, err
 	}
-	users := map[string]*ent.User{}
-	for ids := range slices.Chunk(userIDs(roles), 5000) {
-		us, err := c.User.Query().Where(user.IDIn(ids...)).
-			Select(user.FieldID, user.FieldEmail, user.FieldFirstName, user.FieldMiddleName, user.FieldLastName, user.FieldArchivedAt).
-			All(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, u := range us {
-			users[u.ID] = u
-		}
+	us, err := c.User.Query().Where(user.DistrictID(districtID)).
+		Select(user.FieldID, user.FieldEmail, user.FieldFirstName, user.FieldMiddleName, user.FieldLastName, user.FieldArchivedAt).
+		All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	users := make(map[string]*ent.User, len(us))
+	for _, u := range us {
+		users[u.ID] = u
 	}
 	out := make([]cleverRecord, 0, len(roles))
 	for _, r := range roles {
@@ -144,16 +142,6 @@ func cleverPeople(ctx context.Context, c *ent.Client, districtID string, typ mat
 			Record: match.Record{ID: r.UserID, Values: roleValues(r, u, refs)}})
 	}
 	return out, nil
-}
-
-func userIDs(roles []*ent.UserRole) []string {
-	ids := make([]string, 0, len(roles))
-	for _, r := range roles {
-		if len(ids) == 0 || ids[len(ids)-1] != r.UserID {
-			ids = append(ids, r.UserID)
-		}
-	}
-	return ids
 }
 
 func merge(into, from map[match.Field]string) {

@@ -69,16 +69,21 @@ func (s *Service) Import(ctx context.Context, in ImportInput, actor string) (*en
 	if !ok {
 		return nil, fmt.Errorf("%w: district %q is not in the mirror (has it been synced?)", ErrNotFound, in.DistrictID)
 	}
+	start := time.Now()
 	af, err := readWith(in, typ, nil)
 	if err != nil {
 		return nil, err
 	}
+	checked := time.Now()
 	var imp *ent.AppImport
 	err = s.inTx(ctx, func(tx *txn) error {
 		if err := s.lockType(ctx, tx, in.DistrictID, typ); err != nil {
 			return err
 		}
 		a := &applier{ctx: ctx, tx: tx, in: in, typ: typ, cols: columnKeys(af.Columns), now: s.nowUTC(), seen: map[string]struct{}{}}
+		if a.prior, err = tx.AppRecord.Query().Where(apprecord.DistrictID(in.DistrictID), apprecord.TypeEQ(entType(typ))).Exist(ctx); err != nil {
+			return err
+		}
 		if _, err := readWith(in, typ, a.add); err != nil {
 			return err
 		}
@@ -88,7 +93,15 @@ func (s *Service) Import(ctx context.Context, in ImportInput, actor string) (*en
 		if err := a.markMissing(ctx); err != nil {
 			return err
 		}
-		c, err := s.rematch(ctx, tx, in.DistrictID, typ)
+		s.log.DebugContext(ctx, "app records stored", "district", in.DistrictID, "type", string(typ), "records", af.Records,
+			"check", checked.Sub(start), "store", time.Since(checked))
+		// A file that changed nothing needs no matching: the sync that changed Clever's side rematched.
+		var c Counts
+		if a.created+a.changed+a.gone > 0 {
+			c, err = s.rematch(ctx, tx, in.DistrictID, typ)
+		} else {
+			c, err = counts(ctx, tx.Client, in.DistrictID, typ)
+		}
 		if err != nil {
 			return err
 		}
@@ -173,8 +186,11 @@ type applier struct {
 	now  time.Time
 	rows []match.AppRow
 	seen map[string]struct{} // the app records the file has (rostermirror's ids)
+	// prior says whether earlier imports stored records of the type.
+	prior bool
 
 	created, changed, unchanged, missing int
+	gone                                 int // newly missing
 	missingIDs                           []string
 	cols                                 []string
 }
@@ -235,12 +251,16 @@ func (a *applier) flush(ctx context.Context) error {
 		ids[i] = r.ID
 	}
 	c := a.tx.Client
-	existing, err := c.AppRecord.Query().
-		Where(apprecord.DistrictID(a.in.DistrictID), apprecord.TypeEQ(entType(a.typ)), apprecord.ExternalIDIn(ids...)).
-		Select(apprecord.FieldID, apprecord.FieldExternalID, apprecord.FieldFields, apprecord.FieldMatchValues, apprecord.FieldMissingSince).
-		All(ctx)
-	if err != nil {
-		return err
+	var existing []*ent.AppRecord
+	if a.prior { // the first import of the type has nothing to look up
+		var err error
+		existing, err = c.AppRecord.Query().
+			Where(apprecord.DistrictID(a.in.DistrictID), apprecord.TypeEQ(entType(a.typ)), apprecord.ExternalIDIn(ids...)).
+			Select(apprecord.FieldID, apprecord.FieldExternalID, apprecord.FieldFields, apprecord.FieldMatchValues, apprecord.FieldMissingSince).
+			All(ctx)
+		if err != nil {
+			return err
+		}
 	}
 	byExt := make(map[string]*ent.AppRecord, len(existing))
 	for _, r := range existing {
@@ -289,6 +309,9 @@ func (a *applier) flush(ctx context.Context) error {
 // markMissing counts the records of earlier imports that this file does not have, and marks those
 // newly missing; their open suggestions are closed.
 func (a *applier) markMissing(ctx context.Context) error {
+	if !a.prior {
+		return nil
+	}
 	prior, err := a.tx.AppRecord.Query().
 		Where(apprecord.DistrictID(a.in.DistrictID), apprecord.TypeEQ(entType(a.typ))).
 		Select(apprecord.FieldID, apprecord.FieldExternalID, apprecord.FieldMissingSince).Order(ent.Asc(apprecord.FieldExternalID)).All(ctx)
@@ -308,6 +331,7 @@ func (a *applier) markMissing(ctx context.Context) error {
 			gone = append(gone, r.ID)
 		}
 	}
+	a.gone = len(gone)
 	if _, err := a.tx.bulk.ExecIn(ctx, "UPDATE "+apprecord.Table+" SET missing_since = ? WHERE %s", []any{a.now}, apprecord.FieldID, gone); err != nil {
 		return err
 	}
