@@ -1,6 +1,7 @@
 package match
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 )
@@ -57,6 +58,14 @@ func (h hash64) str(s string) hash64 {
 	return (h ^ 0xff) * fnvPrime // separator: ("ab","c") ≠ ("a","bc")
 }
 
+// bytes is str(string(b)).
+func (h hash64) bytes(b []byte) hash64 {
+	for _, c := range b {
+		h = (h ^ hash64(c)) * fnvPrime
+	}
+	return (h ^ 0xff) * fnvPrime
+}
+
 // blockKey is one key of a record: its kind (for statistics) and hash.
 type blockKey struct {
 	kind blockKind
@@ -93,6 +102,58 @@ func firstKeys(n nameVal, buf []string) []string {
 	return buf
 }
 
+// nameForms are a name's forms in blocking keys, computed once per distinct name (blockForms).
+type nameForms struct {
+	words   []string // nameWords
+	firsts  []string // firstKeys
+	wordSx  []string // soundex of each of words ("" when it has no letter)
+	initial string   // as a first name in a phonetic key: its Soundex's first two characters (all four for a bare initial), or its first letter when it has no Soundex
+
+	// The keys' hashes begun with the name, which recordKeys continues with the other parts: as a
+	// first name, bkName's (by firsts), bkFirstDOB's (by words) and bkInitialLast's; as a last name,
+	// bkLastDOB's and bkPhonetic's (by words).
+	nameH, firstDOBH, lastDOBH, phoneticH []hash64
+	initialLastH                          hash64
+}
+
+// blockForms computes a non-empty name's blocking forms.
+func blockForms(n *nameVal) *nameForms {
+	f := &nameForms{words: nameWords(*n)}
+	f.firsts = firstKeys(*n, nil)
+	nw, nf := len(f.words), len(f.firsts)
+	f.wordSx = make([]string, nw)
+	for i, w := range f.words {
+		f.wordSx[i] = soundex(w)
+	}
+	f.initial = soundex(n.compact)
+	if f.initial == "" {
+		f.initial = n.compact[:1]
+	} else if !n.initial() {
+		f.initial = f.initial[:2]
+	}
+	hs := make([]hash64, nf+3*nw)
+	f.nameH, hs = hs[:nf:nf], hs[nf:]
+	f.firstDOBH, f.lastDOBH, f.phoneticH = hs[:nw:nw], hs[nw:2*nw:2*nw], hs[2*nw:]
+	for i, k := range f.firsts {
+		f.nameH[i] = newKey(bkName, 0).str(k)
+	}
+	for i, w := range f.words {
+		f.firstDOBH[i] = newKey(bkFirstDOB, 0).str(w)
+		f.lastDOBH[i] = newKey(bkLastDOB, 0).str(w)
+		f.phoneticH[i] = newKey(bkPhonetic, 0).str(f.wordSx[i])
+	}
+	f.initialLastH = newKey(bkInitialLast, 0).str(n.compact[:1])
+	return f
+}
+
+// blockForms returns the name's blocking forms, computing them when prepare hasn't.
+func (n *nameVal) blockForms() *nameForms {
+	if n.forms != nil {
+		return n.forms
+	}
+	return blockForms(n)
+}
+
 // recordKeys appends a record's blocking keys to out: for the index (a Clever record) or for a query
 // (an app record). With swapped, the person-name keys are made with first and last names exchanged
 // (for the app side's swapped-name queries) and the other keys left out.
@@ -100,8 +161,8 @@ func recordKeys(p *plan, x *prep, index, swapped bool, out []blockKey) []blockKe
 	add := func(k blockKind, f fieldIdx, h hash64) { out = append(out, blockKey{k, f, h}) }
 	if !swapped {
 		for _, f := range p.order {
-			if f.identifier() && x.keys[f] != "" {
-				add(bkID, f, newKey(bkID, f).str(x.keys[f]))
+			if k := x.key(p, f); f.identifier() && k != "" {
+				add(bkID, f, newKey(bkID, f).str(k))
 			}
 		}
 		if p.active[fiEmail] && len(x.email.local) >= 3 {
@@ -114,34 +175,29 @@ func recordKeys(p *plan, x *prep, index, swapped bool, out []blockKey) []blockKe
 			first, last = last, first
 		}
 		if !first.empty() && !last.empty() {
-			lasts := nameWords(last)
-			firsts := firstKeys(first, make([]string, 0, 8))
-			dob := x.keys[fiDOB]
-			if dob != "" && p.active[fiDOB] {
+			ff, lf := first.blockForms(), last.blockForms()
+			lasts := lf.words
+			if !x.dob.empty() && p.active[fiDOB] {
+				var b [10]byte
+				dob := x.dob.format(&b)
+				for _, h := range lf.lastDOBH {
+					add(bkLastDOB, 0, h.bytes(dob))
+				}
+				for _, h := range ff.firstDOBH {
+					add(bkFirstDOB, 0, h.bytes(dob))
+				}
+			}
+			for _, h := range ff.nameH {
 				for _, l := range lasts {
-					add(bkLastDOB, 0, newKey(bkLastDOB, 0).str(l).str(dob))
-				}
-				for _, w := range nameWords(first) {
-					add(bkFirstDOB, 0, newKey(bkFirstDOB, 0).str(w).str(dob))
+					add(bkName, 0, h.str(l))
 				}
 			}
-			for _, fk := range firsts {
-				for _, l := range lasts {
-					add(bkName, 0, newKey(bkName, 0).str(fk).str(l))
-				}
-			}
-			initial := soundex(first.compact)
-			if initial == "" {
-				initial = first.compact[:1]
-			} else if !first.initial() {
-				initial = initial[:2]
-			}
-			for _, l := range lasts {
-				if sx := soundex(l); sx != "" {
-					add(bkPhonetic, 0, newKey(bkPhonetic, 0).str(sx).str(initial))
+			for i, l := range lasts {
+				if lf.wordSx[i] != "" {
+					add(bkPhonetic, 0, lf.phoneticH[i].str(ff.initial))
 				}
 				if index || first.initial() {
-					add(bkInitialLast, 0, newKey(bkInitialLast, 0).str(first.compact[:1]).str(l))
+					add(bkInitialLast, 0, ff.initialLastH.str(l))
 				}
 			}
 		}
@@ -162,10 +218,10 @@ func recordKeys(p *plan, x *prep, index, swapped bool, out []blockKey) []blockKe
 			add(bkTeacher, 0, newKey(bkTeacher, 0).str(t))
 		}
 		for _, s := range x.school.keys {
-			if n := x.keys[fiSectionNumber]; n != "" {
+			if n := x.key(p, fiSectionNumber); n != "" {
 				add(bkSchoolSection, 0, newKey(bkSchoolSection, 0).str(s).str("n"+n))
 			}
-			if n := x.keys[fiPeriod]; n != "" {
+			if n := x.key(p, fiPeriod); n != "" {
 				add(bkSchoolSection, 0, newKey(bkSchoolSection, 0).str(s).str("p"+n))
 			}
 		}
@@ -187,85 +243,110 @@ func splitWords(s string) []string {
 	return out
 }
 
+// index is the Clever side's blocking index: its entries (key, Clever record) sorted by key, then by
+// record, and where each bucket of keys (the keys' top bits) begins among them.
+type index struct {
+	ents  []entry
+	start []int32 // by bucket, and one past the last: where its entries begin
+	shift uint    // a key's bucket is key >> shift
+}
+
 // entry is one (key, Clever record) pair of the index.
 type entry struct {
 	h hash64
 	i int32
 }
 
-// index is the Clever side's blocking index: entries sorted by key, then by record, and an
-// open-addressing table from each key to its run of entries.
-type index struct {
-	ents  []entry
-	slots []slot // power of two; an empty slot has n == 0
-	mask  uint64
-}
-
-type slot struct {
-	h     hash64
-	start int32
-	n     int32
-}
-
 func buildIndex(p *plan, cl []prep) *index {
-	ents := make([]entry, 0, len(cl)*12)
+	raw := make([]hash64, 0, len(cl)*12) // the records' keys, record after record
+	offs := make([]int32, len(cl)+1)
 	var buf []blockKey
 	for i := range cl {
 		buf = recordKeys(p, &cl[i], true, false, buf[:0])
 		for _, k := range buf {
-			ents = append(ents, entry{k.h, int32(i)})
+			raw = append(raw, k.h)
+		}
+		offs[i+1] = int32(len(raw))
+	}
+	// A counting sort by bucket, then each bucket (a few entries, usually) sorted by key and record.
+	// Repeated entries are dropped.
+	bits := 8
+	for bits < 24 && 1<<bits < len(raw)/4 {
+		bits++
+	}
+	ix := &index{start: make([]int32, 1<<bits+1), shift: uint(64 - bits)}
+	for _, h := range raw {
+		ix.start[uint64(h)>>ix.shift+1]++
+	}
+	for b := 1; b < len(ix.start); b++ {
+		ix.start[b] += ix.start[b-1]
+	}
+	ents := make([]entry, len(raw))
+	next := slices.Clone(ix.start[:1<<bits])
+	for i := range cl {
+		for _, h := range raw[offs[i]:offs[i+1]] {
+			b := uint64(h) >> ix.shift
+			ents[next[b]] = entry{h, int32(i)}
+			next[b]++
 		}
 	}
-	slices.SortFunc(ents, func(a, b entry) int {
-		switch {
-		case a.h < b.h:
-			return -1
-		case a.h > b.h:
-			return 1
+	w := int32(0)
+	for b := range 1 << bits {
+		lo, hi := ix.start[b], ix.start[b+1]
+		run := ents[lo:hi]
+		if len(run) <= 32 {
+			for k := 1; k < len(run); k++ { // insertion sort by key: stable, and records come in order
+				for j := k; j > 0 && run[j].h < run[j-1].h; j-- {
+					run[j], run[j-1] = run[j-1], run[j]
+				}
+			}
+		} else { // a common key: sorted by key and record
+			slices.SortFunc(run, func(x, y entry) int {
+				if x.h != y.h {
+					return cmp.Compare(x.h, y.h)
+				}
+				return cmp.Compare(x.i, y.i)
+			})
 		}
-		return int(a.i - b.i)
-	})
-	ents = slices.Compact(ents)
-	keys := 0
-	for i := range ents {
-		if i == 0 || ents[i].h != ents[i-1].h {
-			keys++
+		ix.start[b] = w
+		for k := lo; k < hi; k++ {
+			if k > lo && ents[k] == ents[w-1] {
+				continue
+			}
+			ents[w] = ents[k]
+			w++
 		}
 	}
-	size := 1
-	for size < 2*keys {
-		size <<= 1
-	}
-	ix := &index{ents: ents, slots: make([]slot, size), mask: uint64(size - 1)}
-	for i := 0; i < len(ents); {
-		j := i
-		for j < len(ents) && ents[j].h == ents[i].h {
-			j++
-		}
-		k := uint64(ents[i].h) & ix.mask
-		for ix.slots[k].n != 0 {
-			k = (k + 1) & ix.mask
-		}
-		ix.slots[k] = slot{h: ents[i].h, start: int32(i), n: int32(j - i)}
-		i = j
-	}
+	ix.start[1<<bits] = w
+	ix.ents = ents[:w:w]
 	return ix
 }
 
 // block returns the Clever records under key h.
 func (ix *index) block(h hash64) []entry {
-	if len(ix.slots) == 0 {
-		return nil
-	}
-	for k := uint64(h) & ix.mask; ; k = (k + 1) & ix.mask {
-		s := &ix.slots[k]
-		switch {
-		case s.n == 0:
-			return nil
-		case s.h == h:
-			return ix.ents[s.start : s.start+s.n]
+	b := uint64(h) >> ix.shift
+	lo, hi := int(ix.start[b]), int(ix.start[b+1])
+	for lo < hi { // the first entry of the bucket not below h
+		m := int(uint(lo+hi) >> 1)
+		if ix.ents[m].h < h {
+			lo = m + 1
+		} else {
+			hi = m
 		}
 	}
+	if lo == len(ix.ents) || ix.ents[lo].h != h {
+		return nil
+	}
+	end, hi := lo+1, int(ix.start[b+1])
+	for end < hi { // the first entry past h
+		m := int(uint(end+hi) >> 1)
+		if ix.ents[m].h == h {
+			end = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return ix.ents[lo:end]
 }
 
 // skipCounter counts skipped blocks per kind (per identifier field for bkID).

@@ -1,6 +1,7 @@
 package match
 
 import (
+	"math/bits"
 	"strings"
 	"unicode/utf8"
 )
@@ -154,9 +155,12 @@ func oneEdit(a, b string) bool {
 	return false
 }
 
-// cmpFirstName compares first names: exact, nickname, fuzzy, the words of one within the other's,
+// cmpFirstName is cmpFirst of two values.
+func cmpFirstName(a, b nameVal) level { return cmpFirst(&a, &b) }
+
+// cmpFirst compares first names: exact, nickname, fuzzy, the words of one within the other's,
 // a bare initial, or different.
-func cmpFirstName(a, b nameVal) level {
+func cmpFirst(a, b *nameVal) level {
 	switch {
 	case a.empty() || b.empty():
 		return lvMissing
@@ -177,9 +181,12 @@ func cmpFirstName(a, b nameVal) level {
 	return lvDiffer
 }
 
-// cmpLastName compares last names: exact, fuzzy, the words of one within the other's (Garcia /
+// cmpLastName is cmpLast of two values.
+func cmpLastName(a, b nameVal) level { return cmpLast(&a, &b) }
+
+// cmpLast compares last names: exact, fuzzy, the words of one within the other's (Garcia /
 // Garcia Lopez), or different.
-func cmpLastName(a, b nameVal) level {
+func cmpLast(a, b *nameVal) level {
 	switch {
 	case a.empty() || b.empty():
 		return lvMissing
@@ -198,8 +205,8 @@ func cmpLastName(a, b nameVal) level {
 	return lvDiffer
 }
 
-// cmpMiddleName compares middle names: exact, initial, or different.
-func cmpMiddleName(a, b nameVal) level {
+// cmpMiddle compares middle names: exact, initial, or different.
+func cmpMiddle(a, b *nameVal) level {
 	switch {
 	case a.empty() || b.empty():
 		return lvMissing
@@ -240,13 +247,21 @@ func wordsWithin(a, b []string, minLen int) bool {
 	return true
 }
 
-// cmpEmail compares e-mail addresses: the same; the same local part at another domain; local parts
+// cmpEmail is cmpEmailP of two values.
+func cmpEmail(a, b emailVal) level { return cmpEmailP(&a, &b) }
+
+// cmpEmailP compares e-mail addresses: the same; the same local part at another domain; local parts
 // alike (a.smith / asmith, or a typo) at the same domain; or different.
-func cmpEmail(a, b emailVal) level {
+func cmpEmailP(a, b *emailVal) level {
 	if a.empty() || b.empty() {
 		return lvMissing
 	}
-	sameLocal := a.lh == b.lh && a.local == b.local
+	var sameLocal bool
+	if a.lid != 0 && b.lid != 0 {
+		sameLocal = a.lid == b.lid
+	} else {
+		sameLocal = a.lh == b.lh && a.local == b.local
+	}
 	sameDomain := a.dh == b.dh && a.domain == b.domain
 	switch {
 	case sameLocal && sameDomain:
@@ -262,12 +277,16 @@ func cmpEmail(a, b emailVal) level {
 // localsAlike reports whether two e-mail local parts are the same but for punctuation (a.smith /
 // asmith), or one typo apart in a long local part with the same digits (jsmith12 / jsmtih12, but not
 // jsmith12 / jsmith13: numbered addresses tell namesakes apart).
-func localsAlike(a, b emailVal) bool {
-	if a.bare == b.bare {
+//
+// The digits, and the bytes each uses (mask: one edit changes at most two of them), are compared
+// before the spelling.
+func localsAlike(a, b *emailVal) bool {
+	if a.bh == b.bh && a.bare == b.bare {
 		return a.bare != ""
 	}
 	la, lb := len(a.bare), len(b.bare)
-	return la >= 6 && lb >= 6 && la-lb <= 1 && lb-la <= 1 && oneEdit(a.bare, b.bare) && digitsOf(a.bare) == digitsOf(b.bare)
+	return la >= 6 && lb >= 6 && la-lb <= 1 && lb-la <= 1 && a.digits == b.digits &&
+		bits.OnesCount64(a.mask^b.mask) <= 2 && oneEdit(a.bare, b.bare)
 }
 
 // digitsOf packs up to 16 digits of s into a number, for comparing the digits of two strings.
@@ -328,8 +347,11 @@ func cmpDate(a, b dateVal) level {
 	return lvDiffer
 }
 
-// cmpGrade compares grades: the same, one apart (the app's export may be a year old), or different.
-func cmpGrade(a, b gradeVal) level {
+// cmpGrade is cmpGradeP of two values.
+func cmpGrade(a, b gradeVal) level { return cmpGradeP(&a, &b) }
+
+// cmpGradeP compares grades: the same, one apart (the app's export may be a year old), or different.
+func cmpGradeP(a, b *gradeVal) level {
 	switch {
 	case a.code == "" || b.code == "":
 		return lvMissing
@@ -360,8 +382,11 @@ func cmpSchoolName(a, b schoolNameVal) level {
 	return lvDiffer
 }
 
-// cmpTitle compares section names: the same, similar or words of one within the other, or different.
-func cmpTitle(a, b nameVal) level {
+// cmpTitle is cmpTitleP of two values.
+func cmpTitle(a, b nameVal) level { return cmpTitleP(&a, &b) }
+
+// cmpTitleP compares section names: the same, similar or words of one within the other, or different.
+func cmpTitleP(a, b *nameVal) level {
 	switch {
 	case a.empty() || b.empty():
 		return lvMissing
@@ -375,8 +400,11 @@ func cmpTitle(a, b nameVal) level {
 	return lvDiffer
 }
 
-// cmpRef compares references (schools, teachers): they agree when they share a key.
-func cmpRef(a, b refVal) level {
+// cmpRef is cmpRefP of two values.
+func cmpRef(a, b refVal) level { return cmpRefP(&a, &b) }
+
+// cmpRefP compares references (schools, teachers): they agree when they share a key.
+func cmpRefP(a, b *refVal) level {
 	if len(a.hs) == 0 || len(b.hs) == 0 {
 		return lvMissing
 	}

@@ -9,23 +9,21 @@ import (
 	"sync/atomic"
 )
 
-// cand is a Clever record scored against one app record.
+// cand is what decisions need to know of a kept candidate besides its Candidate.
 type cand struct {
 	c            int32
-	w            float64
 	strong       bool // a strong identifier agrees (or a section's composite key) and none differs
 	corroborated bool // strong, and the other fields don't speak against it (corroborationFloor)
 	touch        bool // some strong identifier agrees, whatever else differs
-	method       string
-	explanation  string
 }
 
 // scored is what scoring found for one app record.
 type scored struct {
-	cands     []cand // kept candidates, best first
-	qualified []int32
-	touched   int // candidates on which some strong identifier agrees
-	held      int // strong candidates held back by the other fields
+	cands     []Candidate // kept candidates, best first
+	info      []cand      // cands' details, by position
+	qualified int32       // how many candidates qualify for a match
+	first     int32       // the first of them, by Clever record (memory order)
+	touched   int32       // candidates on which some strong identifier agrees
 }
 
 // worker holds one goroutine's scratch space.
@@ -35,6 +33,9 @@ type worker struct {
 	keys    []blockKey
 	ids     []int32
 	kept    []keptEval
+	info    []cand // a block the records' info slices are cut from
+	ex      explainer
+	names   nameMemo
 	pairs   int
 	skipped skipCounter
 }
@@ -68,8 +69,9 @@ func parallel(n int, fn func(w, lo, hi int)) {
 
 func workerCount(n int) int { return min(runtime.GOMAXPROCS(0), max(1, n/256)) }
 
-// score finds and scores every app record's candidates.
-func score(p *plan, ix *index, ap, cp []prep) ([]scored, int, skipCounter) {
+// score finds and scores every app record's candidates, taking them in memory order. The result is in
+// input order: inputs gives each position's input record.
+func score(p *plan, ix *index, ap, cp []prep, inputs []int32) ([]scored, int, skipCounter) {
 	out := make([]scored, len(ap))
 	ws := make([]*worker, workerCount(len(ap)))
 	for i := range ws {
@@ -77,8 +79,8 @@ func score(p *plan, ix *index, ap, cp []prep) ([]scored, int, skipCounter) {
 	}
 	parallel(len(ap), func(wi, lo, hi int) {
 		w := ws[wi]
-		for i := lo; i < hi; i++ {
-			out[i] = w.scoreOne(p, ix, &ap[i], cp)
+		for k := lo; k < hi; k++ {
+			out[inputs[k]] = w.scoreOne(p, ix, &ap[k], cp)
 		}
 	})
 	pairs := 0
@@ -95,20 +97,19 @@ func (w *worker) scoreOne(p *plan, ix *index, a *prep, cp []prep) scored {
 	slices.Sort(w.ids) // memory order
 	w.pairs += len(w.ids)
 	w.kept = w.kept[:0]
-	var s scored
+	s := scored{first: -1}
 	var e pairEval
 	for _, c := range w.ids {
-		evaluate(p, a, &cp[c], &e)
+		evaluate(p, a, &cp[c], &w.names, &e)
 		touch := e.strongAgree != 0 || e.composite
 		if touch {
 			s.touched++
 		}
-		if e.strong() {
-			if e.support >= corroborationFloor {
-				s.qualified = append(s.qualified, c)
-			} else {
-				s.held++
+		if e.strong() && e.support >= corroborationFloor {
+			if s.qualified == 0 {
+				s.first = c
 			}
+			s.qualified++
 		}
 		if touch || e.total >= suggestFloor {
 			w.kept = append(w.kept, keptEval{c, e})
@@ -124,23 +125,54 @@ func (w *worker) scoreOne(p *plan, ix *index, a *prep, cp []prep) scored {
 		return strings.Compare(cp[x.c].rec.ID, cp[y.c].rec.ID)
 	})
 	best := w.kept[0].e.total
-	n := 0
-	for _, k := range w.kept {
+	shown := 0
+	for i := range w.kept {
+		k := &w.kept[i]
 		touch := k.e.strongAgree != 0 || k.e.composite
-		if !touch && (k.e.total < best-relativeCut || n >= p.maxCandidates) {
+		if !touch && (k.e.total < best-relativeCut || shown >= p.maxCandidates) {
+			k.c = -1 // dropped
 			continue
 		}
-		c := &cp[k.c]
-		s.cands = append(s.cands, cand{
+		shown++
+	}
+	s.cands = make([]Candidate, 0, shown)
+	if cap(w.info)-len(w.info) < shown {
+		w.info = make([]cand, 0, max(1024, shown))
+	}
+	s.info = w.info[len(w.info) : len(w.info)+shown : len(w.info)+shown]
+	w.info = w.info[:len(w.info)+shown]
+	for i := range w.kept {
+		k := &w.kept[i]
+		if k.c < 0 {
+			continue
+		}
+		c := cand{
 			c:            k.c,
-			w:            k.e.total,
 			strong:       k.e.strong(),
 			corroborated: k.e.strong() && k.e.support >= corroborationFloor,
-			touch:        touch,
-			method:       method(p, &k.e),
-			explanation:  explain(p, a, c, &k.e),
+			touch:        k.e.strongAgree != 0 || k.e.composite,
+		}
+		ex := w.ex.explain(p, a, &cp[k.c], &k.e)
+		// Reasons a strong candidate isn't matched, for the reviewer.
+		switch {
+		case c.strong && !c.corroborated:
+			ex = append(ex, "; held for review: the other fields disagree"...)
+		case c.touch && !c.strong:
+			ex = append(ex, "; held for review: another strong identifier differs"...)
+		case c.corroborated && s.qualified > 1:
+			ex = append(append(append(ex, "; held for review: "...), itoa(int(s.qualified))...), " Clever records qualify"...)
+		case c.corroborated && s.touched > 1:
+			ex = append(ex, "; held for review: another Clever record shares a strong identifier"...)
+		}
+		s.info[len(s.cands)] = c
+		s.cands = append(s.cands, Candidate{
+			CleverID:    cp[k.c].rec.ID,
+			Weight:      k.e.total,
+			Score:       scoreOf(k.e.total),
+			Method:      method(p, &k.e),
+			Explanation: string(ex),
+			Strong:      c.strong,
 		})
-		n++
 	}
 	return s
 }
@@ -156,25 +188,34 @@ func (w *worker) scoreOne(p *plan, ix *index, a *prep, cp []prep) scored {
 // their candidates still shown). Match is deterministic: the same input gives the same Outcome.
 func Match(typ Type, app, clever []Record, cfg Config) Outcome {
 	p := newPlan(typ, cfg)
+	p.tab = newStrtab()
 	ap := make([]prep, len(app))
 	cp := make([]prep, len(clever))
-	caches := make([]refCache, runtime.GOMAXPROCS(0))
-	for i := range caches {
-		caches[i] = refCache{}
+	nk := p.nkeys
+	akeys, ckeys := make([]string, len(ap)*nk), make([]string, len(cp)*nk)
+	preparers := make([]*preparer, workerCount(max(len(ap), len(cp))))
+	for i := range preparers {
+		preparers[i] = newPreparer(p.tab)
 	}
 	parallel(len(ap), func(w, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			prepare(&p, &app[i], &ap[i], caches[w])
+			prepare(&p, &app[i], &ap[i], preparers[w], akeys[i*nk:(i+1)*nk:(i+1)*nk])
 		}
 	})
 	parallel(len(cp), func(w, lo, hi int) {
 		for i := lo; i < hi; i++ {
-			prepare(&p, &clever[i], &cp[i], caches[w])
+			prepare(&p, &clever[i], &cp[i], preparers[w], ckeys[i*nk:(i+1)*nk:(i+1)*nk])
 		}
 	})
+	numberKeys(&p, ap, cp)
+	// Both sides are rearranged so that the records an app record is compared with are near each
+	// other in memory, and near those of the app records scored before it (localOrder). From here on
+	// a Clever record is known by its position; sc is in input order.
+	aperm, apos := arrange(&p, ap, akeys)
+	_, cpos := arrange(&p, cp, ckeys)
 	weighClever(&p, cp)
 	ix := buildIndex(&p, cp)
-	sc, pairs, skipped := score(&p, ix, ap, cp)
+	sc, pairs, skipped := score(&p, ix, ap, cp, aperm)
 
 	out := Outcome{
 		Results: make([]Result, len(app)),
@@ -188,21 +229,31 @@ func Match(typ Type, app, clever []Record, cfg Config) Outcome {
 
 	// App-side duplicates.
 	dupOf := make(map[int32][]int32)
-	for _, g := range duplicateGroups(&p, ap) {
+	for _, g := range duplicateGroups(&p, ap, apos) {
+		for k, i := range g {
+			g[k] = aperm[i]
+		}
 		for _, i := range g {
 			dupOf[i] = g
 		}
 	}
 
-	// Tentative matches, and who claims each Clever record.
+	// Tentative matches, and how many app records claim each Clever record.
 	tentative := make([]int32, len(ap))
-	claims := make(map[int32][]int32)
+	claimed := make([]int32, len(cp))
 	for i := range sc {
 		tentative[i] = -1
-		if len(sc[i].qualified) == 1 && sc[i].touched == 1 {
-			c := sc[i].qualified[0]
+		if sc[i].qualified == 1 && sc[i].touched == 1 {
+			c := sc[i].first
 			tentative[i] = c
-			claims[c] = append(claims[c], int32(i))
+			claimed[c]++
+		}
+	}
+	// The app records claiming a Clever record claimed more than once, in order.
+	claims := make(map[int32][]int32)
+	for i, t := range tentative {
+		if t >= 0 && claimed[t] > 1 {
+			claims[t] = append(claims[t], int32(i))
 		}
 	}
 
@@ -212,32 +263,7 @@ func Match(typ Type, app, clever []Record, cfg Config) Outcome {
 		r := &out.Results[i]
 		r.AppID = app[i].ID
 		s := &sc[i]
-		cands := make([]Candidate, len(s.cands))
-		for k, c := range s.cands {
-			cands[k] = Candidate{
-				CleverID:    clever[c.c].ID,
-				Weight:      c.w,
-				Score:       scoreOf(c.w),
-				Method:      c.method,
-				Explanation: c.explanation,
-				Strong:      c.strong,
-			}
-		}
-		note := func(k int, why string) { cands[k].Explanation += "; " + why }
-
-		// Reasons a strong candidate isn't matched, for the reviewer.
-		for k, c := range s.cands {
-			switch {
-			case c.strong && !c.corroborated:
-				note(k, "held for review: the other fields disagree")
-			case c.touch && !c.strong:
-				note(k, "held for review: another strong identifier differs")
-			case c.corroborated && len(s.qualified) > 1:
-				note(k, "held for review: "+itoa(len(s.qualified))+" Clever records qualify")
-			case c.corroborated && s.touched > 1:
-				note(k, "held for review: another Clever record shares a strong identifier")
-			}
-		}
+		cands := s.cands
 
 		if g, ok := dupOf[int32(i)]; ok {
 			r.Status = Duplicate
@@ -246,30 +272,31 @@ func Match(typ Type, app, clever []Record, cfg Config) Outcome {
 					r.DuplicateOf = append(r.DuplicateOf, app[j].ID)
 				}
 			}
+			if cands == nil {
+				cands = []Candidate{}
+			}
 			r.Candidates = cands
-			for _, c := range s.cands {
+			for _, c := range s.info {
 				shown[c.c] = true
 			}
 			continue
 		}
 		if t := tentative[i]; t >= 0 {
-			cl := claims[t]
-			if len(cl) == 1 {
-				k := slices.IndexFunc(s.cands, func(c cand) bool { return c.c == t })
+			k := slices.IndexFunc(s.info, func(c cand) bool { return c.c == t })
+			if claimed[t] == 1 {
 				r.Status = Matched
-				r.CleverID = clever[t].ID
-				r.Candidates = []Candidate{cands[k]}
+				r.CleverID = cp[t].rec.ID
+				r.Candidates = cands[k : k+1 : k+1]
 				matched[t] = true
 				continue
 			}
-			for _, j := range cl {
+			for _, j := range claims[t] {
 				if j != int32(i) {
 					r.DuplicateOf = append(r.DuplicateOf, app[j].ID)
 				}
 			}
 			slices.Sort(r.DuplicateOf)
-			k := slices.IndexFunc(s.cands, func(c cand) bool { return c.c == t })
-			note(k, "held for review: also the strong match of app record "+list(r.DuplicateOf))
+			cands[k].Explanation += "; held for review: also the strong match of app record " + list(r.DuplicateOf)
 		}
 		if len(cands) == 0 {
 			r.Status = Unmatched
@@ -277,25 +304,107 @@ func Match(typ Type, app, clever []Record, cfg Config) Outcome {
 		}
 		r.Status = Suggested
 		r.Candidates = cands
-		for _, c := range s.cands {
+		for _, c := range s.info {
 			shown[c.c] = true
 		}
 	}
 
-	for _, g := range duplicateGroups(&p, cp) {
+	for _, g := range duplicateGroups(&p, cp, cpos) {
 		ids := make([]string, len(g))
 		for k, i := range g {
-			ids[k] = clever[i].ID
+			ids[k] = cp[i].rec.ID
 		}
 		out.CleverDuplicates = append(out.CleverDuplicates, ids)
 	}
 	for i := range cp {
 		if !matched[i] && !shown[i] {
-			out.CleverUnmatched = append(out.CleverUnmatched, clever[i].ID)
+			out.CleverUnmatched = append(out.CleverUnmatched, cp[i].rec.ID)
 		}
 	}
 	slices.Sort(out.CleverUnmatched)
 	return out
+}
+
+// localOrder orders records so that those likely to share blocking keys are near each other: people by
+// the Soundex of the last name, then by last and first name; other records as given. Scoring an app
+// record reads the Clever records it shares keys with, so with both sides in this order consecutive
+// app records mostly read the same Clever records, from the caches. Only speed depends on it.
+func localOrder(p *plan, xs []prep) []int32 {
+	order := make([]int32, len(xs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	if !p.person {
+		return order
+	}
+	type key struct {
+		sx          uint32
+		last, first uint64
+		i           int32
+	}
+	keys := make([]key, len(xs))
+	for i := range xs {
+		x := &xs[i]
+		k := key{last: x.last.h, first: x.first.h, i: int32(i)}
+		if !x.last.empty() {
+			if sx := x.last.blockForms().wordSx[0]; sx != "" {
+				k.sx = uint32(sx[0])<<24 | uint32(sx[1])<<16 | uint32(sx[2])<<8 | uint32(sx[3])
+			}
+		}
+		keys[i] = k
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		switch {
+		case a.sx != b.sx:
+			return cmp.Compare(a.sx, b.sx)
+		case a.last != b.last:
+			return cmp.Compare(a.last, b.last)
+		case a.first != b.first:
+			return cmp.Compare(a.first, b.first)
+		}
+		return cmp.Compare(a.i, b.i)
+	})
+	for k := range keys {
+		order[k] = keys[k].i
+	}
+	return order
+}
+
+// arrange puts records in localOrder, in place, with their keys (prep.keys, cut from keys): xs[k]
+// becomes the old xs[perm[k]], and pos is each old record's new position.
+func arrange(p *plan, xs []prep, keys []string) (perm, pos []int32) {
+	perm = localOrder(p, xs)
+	nk := p.nkeys
+	move := func(dst int, x *prep) {
+		copy(keys[dst*nk:(dst+1)*nk], x.keys)
+		xs[dst] = *x
+		xs[dst].keys = keys[dst*nk : (dst+1)*nk : (dst+1)*nk]
+	}
+	done := make([]bool, len(xs))
+	tmpKeys := make([]string, nk)
+	for k := range xs {
+		if done[k] || int(perm[k]) == k {
+			continue
+		}
+		tmp := xs[k]
+		tmp.keys = tmpKeys
+		copy(tmpKeys, xs[k].keys)
+		for j := k; ; {
+			done[j] = true
+			src := int(perm[j])
+			if src == k {
+				move(j, &tmp)
+				break
+			}
+			move(j, &xs[src])
+			j = src
+		}
+	}
+	pos = make([]int32, len(xs))
+	for k, i := range perm {
+		pos[i] = int32(k)
+	}
+	return perm, pos
 }
 
 func itoa(n int) string {

@@ -1,14 +1,24 @@
 package match
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
+
+// explainer writes explanations into buffers it reuses: one per goroutine.
+type explainer struct {
+	agree        []string
+	near, differ []byte // clauses, each preceded by "; "
+	out, tmp     []byte
+}
 
 // explain says in plain words what agrees and what differs between app record a and Clever record c:
 // first the fields that agree ("sis id, name and birth date agree"), then the near agreements
 // ("nickname: Bob / Robert", "first and last names swapped"), then what differs with both values
 // ("e-mail differs: a.smith@ vs asmith@"). App values come first. Fields missing on either side are
-// not mentioned.
-func explain(p *plan, a, c *prep, e *pairEval) string {
-	var agree, near, differ []string
+// not mentioned. The result is valid until the next call.
+func (x *explainer) explain(p *plan, a, c *prep, e *pairEval) []byte {
+	x.agree, x.near, x.differ = x.agree[:0], x.near[:0], x.differ[:0]
 	namesDone := false
 	for _, f := range p.order {
 		lv := e.lv[f]
@@ -18,18 +28,19 @@ func explain(p *plan, a, c *prep, e *pairEval) string {
 		if (f == fiFirst || f == fiLast) && !namesDone && p.person {
 			if e.swapped {
 				namesDone = true
-				near = append(near, "first and last names swapped: "+pair(a.first.raw+" "+a.last.raw, c.first.raw+" "+c.last.raw, " / "))
+				x.near = append(x.near, "; first and last names swapped: "...)
+				x.near = x.pair(x.near, raw(a, FirstName)+" "+raw(a, LastName), raw(c, FirstName)+" "+raw(c, LastName), " / ")
 				if e.lv[fiFirst] != lvExact {
-					near = append(near, nameNear(fiFirst, e.lv[fiFirst], a.last, c.first))
+					x.near = x.nameNear(x.near, fiFirst, e.lv[fiFirst], raw(a, LastName), raw(c, FirstName))
 				}
 				if e.lv[fiLast] != lvExact {
-					near = append(near, nameNear(fiLast, e.lv[fiLast], a.first, c.last))
+					x.near = x.nameNear(x.near, fiLast, e.lv[fiLast], raw(a, FirstName), raw(c, LastName))
 				}
 				continue
 			}
 			if e.lv[fiFirst] == lvExact && e.lv[fiLast] == lvExact {
 				namesDone = true
-				agree = append(agree, "name")
+				x.agree = append(x.agree, "name")
 				continue
 			}
 		}
@@ -38,118 +49,186 @@ func explain(p *plan, a, c *prep, e *pairEval) string {
 		}
 		switch lv {
 		case lvExact:
-			agree = append(agree, fieldLabels[f])
+			x.agree = append(x.agree, fieldLabels[f])
 		case lvDiffer:
-			differ = append(differ, fieldLabels[f]+" differs: "+values(f, a, c, " vs "))
+			x.differ = append(append(append(x.differ, "; "...), fieldLabels[f]...), " differs: "...)
+			x.differ = x.values(x.differ, f, a, c, " vs ")
 		default:
 			switch f {
 			case fiFirst:
-				near = append(near, nameNear(f, lv, a.first, c.first))
+				x.near = x.nameNear(x.near, f, lv, raw(a, FirstName), raw(c, FirstName))
 			case fiLast:
-				near = append(near, nameNear(f, lv, a.last, c.last))
+				x.near = x.nameNear(x.near, f, lv, raw(a, LastName), raw(c, LastName))
 			case fiMiddle:
-				near = append(near, nameNear(f, lv, a.middle, c.middle))
+				x.near = x.nameNear(x.near, f, lv, raw(a, MiddleName), raw(c, MiddleName))
 			default:
-				near = append(near, nearClause(f, lv, a, c))
+				x.near = x.nearClause(x.near, f, lv, a, c)
 			}
 		}
 	}
-	var parts []string
-	if len(agree) > 0 {
-		verb := " agree"
-		if len(agree) == 1 {
-			verb = " agrees"
+	out := x.out[:0]
+	if len(x.agree) > 0 {
+		out = appendList(out, x.agree)
+		if len(x.agree) == 1 {
+			out = append(out, " agrees"...)
+		} else {
+			out = append(out, " agree"...)
 		}
-		parts = append(parts, list(agree)+verb)
 	}
-	parts = append(parts, near...)
-	parts = append(parts, differ...)
-	if len(parts) == 0 {
-		return "nothing to compare"
+	out = append(append(out, x.near...), x.differ...)
+	x.out = out
+	if len(x.agree) == 0 {
+		if len(out) == 0 {
+			return append(out, "nothing to compare"...)
+		}
+		return out[len("; "):]
 	}
-	return strings.Join(parts, "; ")
+	return out
 }
 
-func nameNear(f fieldIdx, lv level, a, c nameVal) string {
-	v := pair(a.raw, c.raw, " / ")
+// raw is a record's value of a field, trimmed.
+func raw(x *prep, f Field) string { return strings.TrimSpace(x.rec.Values[f]) }
+
+// nameNear appends a clause on names that nearly agree.
+func (x *explainer) nameNear(dst []byte, f fieldIdx, lv level, a, c string) []byte {
+	dst = append(dst, "; "...)
 	switch lv {
 	case lvNickname:
-		return "nickname: " + v
+		return x.pair(append(dst, "nickname: "...), a, c, " / ")
 	case lvFuzzy:
-		return fieldLabels[f] + " spelt differently: " + v
+		return x.pair(append(append(dst, fieldLabels[f]...), " spelt differently: "...), a, c, " / ")
 	case lvPartial:
-		return fieldLabels[f] + " agrees in part: " + v
+		return x.pair(append(append(dst, fieldLabels[f]...), " agrees in part: "...), a, c, " / ")
 	case lvInitial:
-		return fieldLabels[f] + " initial only: " + v
+		return x.pair(append(append(dst, fieldLabels[f]...), " initial only: "...), a, c, " / ")
 	case lvExact:
-		return fieldLabels[f] + " agrees"
+		return append(append(dst, fieldLabels[f]...), " agrees"...)
 	}
-	return fieldLabels[f] + " differs: " + pair(a.raw, c.raw, " vs ")
+	return x.pair(append(append(dst, fieldLabels[f]...), " differs: "...), a, c, " vs ")
 }
 
-func nearClause(f fieldIdx, lv level, a, c *prep) string {
+// nearClause appends a clause on other fields that nearly agree.
+func (x *explainer) nearClause(dst []byte, f fieldIdx, lv level, a, c *prep) []byte {
+	dst = append(dst, "; "...)
 	switch f {
 	case fiEmail:
 		if lv == lvPartial {
-			return "same e-mail user at another domain: " + pair("@"+a.email.domain, "@"+c.email.domain, " / ")
+			dst = append(dst, "same e-mail user at another domain: "...)
+			dst = x.trimmed(dst, "@", a.email.domain, "")
+			dst = append(dst, " / "...)
+			return x.trimmed(dst, "@", c.email.domain, "")
 		}
-		return "e-mail alike: " + pair(a.email.local+"@", c.email.local+"@", " / ")
+		dst = append(dst, "e-mail alike: "...)
+		dst = x.trimmed(dst, "", a.email.local, "@")
+		dst = append(dst, " / "...)
+		return x.trimmed(dst, "", c.email.local, "@")
 	case fiDOB:
 		if lv == lvTransposed {
-			return "birth date with day and month swapped: " + values(f, a, c, " / ")
+			return x.values(append(dst, "birth date with day and month swapped: "...), f, a, c, " / ")
 		}
-		return "birth date one part off: " + values(f, a, c, " / ")
+		return x.values(append(dst, "birth date one part off: "...), f, a, c, " / ")
 	case fiGrade:
-		return "grade one apart: " + values(f, a, c, " / ")
+		return x.values(append(dst, "grade one apart: "...), f, a, c, " / ")
 	case fiName:
 		if lv == lvPartial {
-			return "name agrees in part: " + values(f, a, c, " / ")
+			return x.values(append(dst, "name agrees in part: "...), f, a, c, " / ")
 		}
-		return "name spelt differently: " + values(f, a, c, " / ")
+		return x.values(append(dst, "name spelt differently: "...), f, a, c, " / ")
 	}
-	return fieldLabels[f] + " close: " + values(f, a, c, " / ")
+	return x.values(append(append(dst, fieldLabels[f]...), " close: "...), f, a, c, " / ")
 }
 
-// values shows a field's two values, the app's first.
-func values(f fieldIdx, a, c *prep, sep string) string {
+// values appends a field's two values, the app's first.
+func (x *explainer) values(dst []byte, f fieldIdx, a, c *prep, sep string) []byte {
 	switch f {
 	case fiFirst:
-		return pair(a.first.raw, c.first.raw, sep)
+		return x.pair(dst, raw(a, FirstName), raw(c, FirstName), sep)
 	case fiMiddle:
-		return pair(a.middle.raw, c.middle.raw, sep)
+		return x.pair(dst, raw(a, MiddleName), raw(c, MiddleName), sep)
 	case fiLast:
-		return pair(a.last.raw, c.last.raw, sep)
+		return x.pair(dst, raw(a, LastName), raw(c, LastName), sep)
 	case fiDOB:
-		return pair(a.dob.String(), c.dob.String(), sep)
+		var ab, cb [10]byte
+		var av, cv []byte
+		if !a.dob.empty() {
+			av = a.dob.format(&ab)
+		}
+		if !c.dob.empty() {
+			cv = c.dob.format(&cb)
+		}
+		return append(append(append(dst, av...), sep...), cv...)
 	case fiEmail:
 		if a.email.domain == c.email.domain {
-			return pair(a.email.local+"@", c.email.local+"@", sep)
+			dst = x.trimmed(dst, "", a.email.local, "@")
+			dst = append(dst, sep...)
+			return x.trimmed(dst, "", c.email.local, "@")
 		}
-		return pair(a.email.full(), c.email.full(), sep)
+		dst = x.trimmed(dst, a.email.local, emailAt(a.email.local), a.email.domain)
+		dst = append(dst, sep...)
+		return x.trimmed(dst, c.email.local, emailAt(c.email.local), c.email.domain)
 	case fiName:
-		if !a.schoolName.empty() || !c.schoolName.empty() {
-			return pair(a.schoolName.raw, c.schoolName.raw, sep)
-		}
-		return pair(a.title.raw, c.title.raw, sep)
+		return x.pair(dst, raw(a, Name), raw(c, Name), sep)
 	case fiGrade:
-		return pair(a.grade.code, c.grade.code, sep)
+		return x.pair(dst, a.grade.code, c.grade.code, sep)
 	case fiSchool, fiTeacher:
-		return pair(a.ref(f).raw, c.ref(f).raw, sep)
+		return x.pair(dst, a.ref(f).raw, c.ref(f).raw, sep)
 	}
-	return pair(a.rec.Values[fieldNames[f]], c.rec.Values[fieldNames[f]], sep)
+	return x.pair(dst, a.rec.Values[fieldNames[f]], c.rec.Values[fieldNames[f]], sep)
 }
 
-func pair(a, b, sep string) string {
-	return trimmed(a) + sep + trimmed(b)
+// emailAt is the "@" of a full address: none when the address is missing (emailVal.full).
+func emailAt(local string) string {
+	if local == "" {
+		return ""
+	}
+	return "@"
+}
+
+// pair appends two values for explanations, trimmed.
+func (x *explainer) pair(dst []byte, a, b, sep string) []byte {
+	dst = x.trimmed(dst, "", a, "")
+	dst = append(dst, sep...)
+	return x.trimmed(dst, "", b, "")
+}
+
+// trimmed appends trimmed(pre + s + post).
+func (x *explainer) trimmed(dst []byte, pre, s, post string) []byte {
+	x.tmp = append(append(append(x.tmp[:0], pre...), s...), post...)
+	t := bytes.TrimSpace(x.tmp)
+	if len(t) <= 40 {
+		return append(dst, t...)
+	}
+	return append(dst, trimmed(string(t))...)
+}
+
+// trimmed is a raw value for explanations: trimmed and at most 40 characters.
+func trimmed(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 40 {
+		r := []rune(s)
+		if len(r) > 40 {
+			return string(r[:39]) + "…"
+		}
+	}
+	return s
+}
+
+// appendList joins words as English does: "a", "a and b", "a, b and c".
+func appendList(dst []byte, words []string) []byte {
+	for i, w := range words {
+		switch {
+		case i == 0:
+		case i == len(words)-1:
+			dst = append(dst, " and "...)
+		default:
+			dst = append(dst, ", "...)
+		}
+		dst = append(dst, w...)
+	}
+	return dst
 }
 
 // list joins words as English does: "a", "a and b", "a, b and c".
 func list(words []string) string {
-	switch len(words) {
-	case 0:
-		return ""
-	case 1:
-		return words[0]
-	}
-	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+	return string(appendList(nil, words))
 }

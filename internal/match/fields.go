@@ -87,6 +87,26 @@ type plan struct {
 	active        [numFields]bool
 	strong        [numFields]bool
 	maxCandidates int
+	// keyed are the compared fields whose values are kept as strings (prep.keys, at slot) and numbered
+	// by numberKeys: identifiers, e-mail, state, period, section number — values that mostly differ
+	// from record to record. The e-mail's local part, when e-mail is compared, is kept after them, at
+	// localSlot (else -1): nkeys in all.
+	keyed     []fieldIdx
+	slot      [numFields]int8
+	localSlot int8
+	nkeys     int
+	// tab numbers the call's other normalised values (prepare): names, grades, references, the few a
+	// district has.
+	tab *strtab
+	// space bounds every value number (prep.ids) once values are numbered.
+	space int
+	// weights are each field's value weights, by weight class (prep.wc; weighClever).
+	weights [numFields][]weightPair
+}
+
+// keyedField reports whether prepare keeps a field's value as a string for numberKeys.
+func keyedField(f fieldIdx) bool {
+	return f.identifier() || f == fiState || f == fiPeriod || f == fiSectionNumber
 }
 
 func newPlan(typ Type, cfg Config) plan {
@@ -124,6 +144,17 @@ func newPlan(typ Type, cfg Config) plan {
 			p.strong[i] = true
 		}
 		add(i)
+	}
+	for _, f := range p.order {
+		if keyedField(f) {
+			p.slot[f] = int8(len(p.keyed))
+			p.keyed = append(p.keyed, f)
+		}
+	}
+	p.localSlot, p.nkeys = -1, len(p.keyed)
+	if p.active[fiEmail] {
+		p.localSlot = int8(p.nkeys)
+		p.nkeys++
 	}
 	return p
 }

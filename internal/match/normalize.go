@@ -71,13 +71,18 @@ func fold(s string) string {
 // nameVal is a normalised personal name: its words and its compact form (the words run together, so
 // "Mary-Kate", "Mary Kate" and "Marykate" agree).
 type nameVal struct {
-	raw     string // trimmed input, for explanations
 	tokens  []string
 	compact string
 	h       uint64  // strHash(compact)
+	id      uint32  // compact's number in the Match call's strtab (set by prepare; 0 otherwise)
 	isInit  bool    // a bare initial ("J", "J.")
 	groups  []int32 // nickname groups of the name or its first word
+	// forms are the name's blocking forms (set by prepare, once per distinct name; nil otherwise).
+	forms *nameForms
 }
+
+// emptyName is the missing name.
+var emptyName nameVal
 
 func (n nameVal) empty() bool { return n.compact == "" }
 
@@ -90,16 +95,15 @@ var nameSuffixes = map[string]bool{"jr": true, "sr": true, "ii": true, "iii": tr
 // normName normalises a personal name: case, accents, punctuation, hyphens and apostrophes, spaces;
 // a trailing "Jr", "Sr", "II", "III" or "IV" is dropped.
 func normName(s string) nameVal {
-	raw := strings.TrimSpace(s)
-	f := fold(raw)
+	f := fold(strings.TrimSpace(s))
 	if f == "" {
-		return nameVal{raw: raw}
+		return nameVal{}
 	}
 	tokens := strings.Fields(f)
 	for len(tokens) > 1 && nameSuffixes[tokens[len(tokens)-1]] {
 		tokens = tokens[:len(tokens)-1]
 	}
-	n := nameVal{raw: raw, tokens: tokens, compact: strings.Join(tokens, "")}
+	n := nameVal{tokens: tokens, compact: strings.Join(tokens, "")}
 	n.h = strHash(n.compact)
 	n.isInit = len(tokens) == 1 && utf8.RuneCountInString(n.compact) == 1
 	n.groups = nicknames[n.compact]
@@ -116,6 +120,40 @@ func normName(s string) nameVal {
 // normID normalises an identifier: trimmed, lower case, spaces and punctuation removed, leading zeros
 // stripped ("00123" → "123", "S-0012" → "s0012"). An id of zeros only is "0".
 func normID(s string) string {
+	return string(appendID(nil, s))
+}
+
+// appendID appends normID(s) to dst; ASCII input takes a path without allocation.
+func appendID(dst []byte, s string) []byte {
+	if !isASCII(s) {
+		return append(dst, normIDFolded(s)...)
+	}
+	n := len(dst)
+	zero := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case c >= 'a' && c <= 'z', c >= '1' && c <= '9':
+		case c == '0':
+			zero = true
+			if len(dst) == n {
+				continue
+			}
+		default: // punctuation and spaces: fold makes them spaces, or drops them
+			continue
+		}
+		dst = append(dst, c)
+	}
+	if len(dst) == n && zero {
+		dst = append(dst, '0')
+	}
+	return dst
+}
+
+// normIDFolded is normID of any input, by way of fold.
+func normIDFolded(s string) string {
 	var b []byte
 	for _, r := range fold(s) {
 		if r == ' ' {
@@ -139,11 +177,14 @@ func normID(s string) string {
 
 // emailVal is a normalised e-mail address, local part and domain kept apart for explanations.
 type emailVal struct {
-	raw    string
 	local  string // lower case, "+tag" removed
 	domain string
 	bare   string // local without dots, hyphens and underscores
 	lh, dh uint64 // hashes of local and domain
+	bh     uint64 // hash of bare
+	digits uint64 // digitsOf(bare)
+	mask   uint64 // the bytes of bare, one bit per byte value mod 64 (see localsAlike)
+	lid    uint32 // local's number in the Match call (numberKeys), 0 otherwise: equal numbers, equal parts
 }
 
 func (e emailVal) empty() bool { return e.local == "" }
@@ -160,22 +201,48 @@ func (e emailVal) full() string {
 // a "+tag" removed from the local part. A value without exactly one "@", or with an empty local part
 // or domain, is treated as missing.
 func normEmail(s string) emailVal {
-	raw := strings.TrimSpace(s)
-	v := strings.ToLower(raw)
+	e, _ := splitEmail(s)
+	if e.local != "" {
+		e.bare = stripPunct(e.local)
+		e.fill()
+	}
+	return e
+}
+
+// splitEmail is normEmail's first part: local part and domain (nothing else set), and the normalised
+// string they were cut from (lower case, trimmed; it may still hold a +tag or a trailing dot).
+func splitEmail(s string) (emailVal, string) {
+	v := strings.TrimSpace(s)
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c >= utf8.RuneSelf || c >= 'A' && c <= 'Z' {
+			v = strings.ToLower(v)
+			break
+		}
+	}
 	v = strings.TrimPrefix(v, "mailto:")
 	v = strings.Trim(v, "<> \t")
 	at := strings.IndexByte(v, '@')
 	if at <= 0 || at == len(v)-1 || strings.IndexByte(v[at+1:], '@') >= 0 || strings.ContainsAny(v, " \t,;") {
-		return emailVal{raw: raw}
+		return emailVal{}, ""
 	}
 	local, domain := v[:at], strings.TrimSuffix(v[at+1:], ".")
 	if plus := strings.IndexByte(local, '+'); plus >= 0 {
 		local = local[:plus]
 	}
 	if local == "" || domain == "" {
-		return emailVal{raw: raw}
+		return emailVal{}, ""
 	}
-	return emailVal{raw: raw, local: local, domain: domain, bare: stripPunct(local), lh: strHash(local), dh: strHash(domain)}
+	return emailVal{local: local, domain: domain}, v
+}
+
+// fill sets the hashes, digits and mask from local, domain and bare.
+func (e *emailVal) fill() {
+	e.lh, e.dh, e.bh = strHash(e.local), strHash(e.domain), strHash(e.bare)
+	e.digits = digitsOf(e.bare)
+	e.mask = 0
+	for i := 0; i < len(e.bare); i++ {
+		e.mask |= 1 << (e.bare[i] & 63)
+	}
 }
 
 // dateVal is a calendar date; the zero value is a missing or invalid date.
@@ -192,12 +259,28 @@ func (d dateVal) String() string {
 		return ""
 	}
 	var b [10]byte
+	return string(d.format(&b))
+}
+
+// num is the date as a small number, 0 when missing: equal dates, equal numbers, all below dateSpace.
+func (d dateVal) num() uint32 {
+	if d.empty() {
+		return 0
+	}
+	return (uint32(d.y-1900)*13+uint32(d.m))*32 + uint32(d.d) + 1
+}
+
+// dateSpace bounds dateVal.num (normDate's years are 1900–2100).
+const dateSpace = (201*13)*32 + 1
+
+// format writes the date as YYYY-MM-DD into b.
+func (d dateVal) format(b *[10]byte) []byte {
 	itoaPad(b[0:4], int(d.y))
 	b[4] = '-'
 	itoaPad(b[5:7], int(d.m))
 	b[7] = '-'
 	itoaPad(b[8:10], int(d.d))
-	return string(b[:])
+	return b[:]
 }
 
 func itoaPad(dst []byte, v int) {
@@ -219,20 +302,23 @@ func normDate(s string) dateVal {
 	if s == "" {
 		return dateVal{}
 	}
-	var parts []string
+	var parts [3]string
 	switch {
-	case strings.ContainsRune(s, '-'):
-		parts = strings.Split(s, "-")
-	case strings.ContainsRune(s, '/'):
-		parts = strings.Split(s, "/")
-	case strings.ContainsRune(s, '.'):
-		parts = strings.Split(s, ".")
+	case strings.IndexByte(s, '-') >= 0:
+		if !split3(s, '-', &parts) {
+			return dateVal{}
+		}
+	case strings.IndexByte(s, '/') >= 0:
+		if !split3(s, '/', &parts) {
+			return dateVal{}
+		}
+	case strings.IndexByte(s, '.') >= 0:
+		if !split3(s, '.', &parts) {
+			return dateVal{}
+		}
 	case len(s) == 8:
-		parts = []string{s[0:4], s[4:6], s[6:8]}
+		parts = [3]string{s[0:4], s[4:6], s[6:8]}
 	default:
-		return dateVal{}
-	}
-	if len(parts) != 3 {
 		return dateVal{}
 	}
 	n := [3]int{}
@@ -266,6 +352,25 @@ func normDate(s string) dateVal {
 		return dateVal{}
 	}
 	return dateVal{int16(y), int8(m), int8(d)}
+}
+
+// split3 splits s around sep into exactly three parts, reporting false when it has another number of
+// parts.
+func split3(s string, sep byte, parts *[3]string) bool {
+	i := strings.IndexByte(s, sep)
+	if i < 0 {
+		return false
+	}
+	j := strings.IndexByte(s[i+1:], sep)
+	if j < 0 {
+		return false
+	}
+	j += i + 1
+	if strings.IndexByte(s[j+1:], sep) >= 0 {
+		return false
+	}
+	*parts = [3]string{s[:i], s[i+1 : j], s[j+1:]}
+	return true
 }
 
 func daysIn(y, m int) int {
@@ -450,9 +555,16 @@ func normState(s string) string {
 // soundex is American Soundex of s's letters (a-z after fold), "" when s has none: a phonetic key for
 // blocking on surnames spelt differently ("Smith", "Smyth").
 func soundex(s string) string {
+	b, n := soundexCode(s)
+	if n == 0 {
+		return ""
+	}
+	return string(b[:])
+}
+
+// soundexCode is soundex's code in a fixed array; n is 0 when s has no letter, else 4.
+func soundexCode(s string) (out [4]byte, n int) {
 	const codes = "01230120022455012623010202" // a..z
-	var out [4]byte
-	n := 0
 	var last byte
 	for i := 0; i < len(s) && n < 4; i++ {
 		c := s[i]
@@ -478,13 +590,13 @@ func soundex(s string) string {
 		}
 	}
 	if n == 0 {
-		return ""
+		return out, 0
 	}
 	for n < 4 {
 		out[n] = '0'
 		n++
 	}
-	return string(out[:])
+	return out, n
 }
 
 // refVal is a reference to another record (a person's school, a section's school or teacher) as a set of
@@ -495,7 +607,11 @@ type refVal struct {
 	raw  string
 	keys []string // sorted, distinct
 	hs   []uint64 // the keys' hashes, sorted: compared pair by pair
+	ids  []uint32 // the keys' numbers in the Match call's strtab (set by prepare), in keys' order
 }
+
+// emptyRef is the missing reference.
+var emptyRef refVal
 
 func (r refVal) empty() bool { return len(r.keys) == 0 }
 

@@ -1,5 +1,7 @@
 package match
 
+import "unsafe"
+
 // pairEval is one app record compared with one Clever record: each field's level and weight, and what
 // the strong identifiers say.
 type pairEval struct {
@@ -23,70 +25,76 @@ func (e *pairEval) strong() bool {
 }
 
 // evaluate compares app record a with Clever record c field by field.
-func evaluate(p *plan, a, c *prep, e *pairEval) {
+//
+// Two values with the same number (prep.ids) are equal, so every comparison is settled there when
+// they are: an exact agreement, whatever the field.
+func evaluate(p *plan, a, c *prep, m *nameMemo, e *pairEval) {
 	*e = pairEval{}
 	for _, f := range p.order {
 		var lv level
-		switch f {
-		case fiFirst:
-			lv = cmpFirstName(a.first, c.first)
-		case fiMiddle:
-			lv = cmpMiddleName(a.middle, c.middle)
-		case fiLast:
-			lv = cmpLastName(a.last, c.last)
-		case fiName:
-			if p.typ == School {
-				lv = cmpSchoolName(a.schoolName, c.schoolName)
-			} else {
-				lv = cmpTitle(a.title, c.title)
-			}
-		case fiDOB:
-			lv = cmpDate(a.dob, c.dob)
-		case fiEmail:
-			if a.kh[f] != 0 && a.kh[f] == c.kh[f] && a.keys[f] == c.keys[f] {
-				lv = lvExact
-			} else {
-				lv = cmpEmail(a.email, c.email)
-			}
-		case fiGrade:
-			lv = cmpGrade(a.grade, c.grade)
-		case fiSchool, fiTeacher:
-			lv = cmpRef(*a.ref(f), *c.ref(f))
-		default:
-			switch {
-			case a.kh[f] == 0 || c.kh[f] == 0:
-				lv = lvMissing
-			case a.kh[f] == c.kh[f] && a.keys[f] == c.keys[f]:
-				lv = lvExact
+		if id := a.ids[f]; id != 0 && id == c.ids[f] {
+			lv = lvExact
+		} else {
+			switch f {
+			case fiFirst:
+				lv = m.cmp(memoFirst, a.first, c.first)
+			case fiMiddle:
+				lv = m.cmp(memoMiddle, a.middle, c.middle)
+			case fiLast:
+				lv = m.cmp(memoLast, a.last, c.last)
+			case fiName:
+				if p.typ == School {
+					lv = cmpSchoolName(*a.schoolName, *c.schoolName)
+				} else {
+					lv = cmpTitleP(a.title, c.title)
+				}
+			case fiDOB:
+				lv = cmpDate(a.dob, c.dob)
+			case fiEmail:
+				lv = cmpEmailP(&a.email, &c.email)
+			case fiGrade:
+				lv = cmpGradeP(a.grade, c.grade)
+			case fiSchool, fiTeacher:
+				lv = cmpRefP(a.ref(f), c.ref(f))
 			default:
-				lv = lvDiffer
+				if id == 0 || c.ids[f] == 0 {
+					lv = lvMissing
+				} else {
+					lv = lvDiffer
+				}
 			}
 		}
-		e.lv[f] = lv
+		var w float32
 		switch lv {
 		case lvMissing:
 		case lvExact:
-			e.w[f] = c.w.agree[f]
+			w = p.weights[f][c.wc[f]].agree
 		case lvDiffer:
-			e.w[f] = c.w.differ[f]
+			w = p.weights[f][c.wc[f]].differ
 		default:
-			e.w[f] = models[f].wl[lv]
+			w = models[f].wl[lv]
 		}
-	}
-	if p.person && p.active[fiFirst] && p.active[fiLast] {
-		checkSwap(a, c, e)
-	}
-	for _, f := range p.order {
-		e.total += float64(e.w[f])
+		e.lv[f], e.w[f] = lv, w
+		e.total += float64(w)
 		if !p.strong[f] {
-			e.support += float64(e.w[f])
+			e.support += float64(w)
 			continue
 		}
-		switch e.lv[f] {
+		switch lv {
 		case lvExact:
 			e.strongAgree |= 1 << f
 		case lvDiffer:
 			e.strongDiffer |= 1 << f
+		}
+	}
+	if p.person && p.active[fiFirst] && p.active[fiLast] && checkSwap(p, a, c, m, e) {
+		// The names' weights changed (no strong identifier's): the sums again, in the same order.
+		e.total, e.support = 0, 0
+		for _, f := range p.order {
+			e.total += float64(e.w[f])
+			if !p.strong[f] {
+				e.support += float64(e.w[f])
+			}
 		}
 	}
 	if p.typ == Section && e.lv[fiSchool] == lvExact && e.lv[fiTeacher] == lvExact {
@@ -103,42 +111,88 @@ func evaluate(p *plan, a, c *prep, e *pairEval) {
 	}
 }
 
+// nameMemo remembers name comparisons, which depend on the two names only: a district has few
+// distinct names, each shared by the records that have it (prepare), and the app records scored one
+// after another mostly meet the same ones. One per goroutine; each kind of comparison has a
+// direct-mapped table of its own.
+type nameMemo struct {
+	tabs [numMemos][nameMemoSize]nameMemoSlot
+}
+
+type nameMemoSlot struct {
+	a, c *nameVal
+	lv   level
+}
+
+// The comparisons remembered.
+const (
+	memoFirst  = iota // cmpFirst
+	memoMiddle        // cmpMiddle
+	memoLast          // cmpLast
+	numMemos
+)
+
+const nameMemoBits = 11
+const nameMemoSize = 1 << nameMemoBits
+
+// cmp is the comparison kind of a and c.
+func (m *nameMemo) cmp(kind int, a, c *nameVal) level {
+	h := (uint64(uintptr(unsafe.Pointer(a)))*0x9e3779b97f4a7c15 ^ uint64(uintptr(unsafe.Pointer(c)))*0xc2b2ae3d27d4eb4f) >> (64 - nameMemoBits)
+	s := &m.tabs[kind][h]
+	if s.a == a && s.c == c {
+		return s.lv
+	}
+	var lv level
+	switch kind {
+	case memoFirst:
+		lv = cmpFirst(a, c)
+	case memoMiddle:
+		lv = cmpMiddle(a, c)
+	default:
+		lv = cmpLast(a, c)
+	}
+	*s = nameMemoSlot{a, c, lv}
+	return lv
+}
+
 // nameAgrees reports whether a name level counts as the names agreeing.
 func nameAgrees(lv level) bool {
 	return lv == lvExact || lv == lvNickname || lv == lvFuzzy
 }
 
-// checkSwap replaces the first- and last-name levels when the names agree crosswise (the app's first
-// name is Clever's last name and the other way round) and don't agree straight.
-func checkSwap(a, c *prep, e *pairEval) {
+// checkSwap replaces the first- and last-name levels and weights when the names agree crosswise (the
+// app's first name is Clever's last name and the other way round) and don't agree straight, and
+// reports whether it did.
+func checkSwap(p *plan, a, c *prep, m *nameMemo, e *pairEval) bool {
 	lf, ll := e.lv[fiFirst], e.lv[fiLast]
 	if lf == lvMissing || ll == lvMissing || (nameAgrees(lf) && nameAgrees(ll)) || ll == lvExact {
-		return
+		return false
 	}
 	if a.first.initial() || a.last.initial() || c.first.initial() || c.last.initial() {
-		return
+		return false
 	}
 	if a.last.h != c.first.h && a.first.h != c.last.h { // one of the crosswise pairs must be exact
-		return
+		return false
 	}
-	sf := cmpFirstName(a.last, c.first) // the app's last name against Clever's first
-	sl := cmpLastName(a.first, c.last)
+	sf := m.cmp(memoFirst, a.last, c.first) // the app's last name against Clever's first
+	sl := m.cmp(memoLast, a.first, c.last)
 	if !nameAgrees(sf) || !nameAgrees(sl) || (sf != lvExact && sl != lvExact) {
-		return
+		return false
 	}
 	wf, wl := models[fiFirst].wl[sf], models[fiLast].wl[sl]
 	if sf == lvExact {
-		wf = c.w.agree[fiFirst]
+		wf = p.weights[fiFirst][c.wc[fiFirst]].agree
 	}
 	if sl == lvExact {
-		wl = c.w.agree[fiLast]
+		wl = p.weights[fiLast][c.wc[fiLast]].agree
 	}
 	if wf+wl-swapPenalty <= e.w[fiFirst]+e.w[fiLast] {
-		return
+		return false
 	}
 	e.swapped = true
 	e.lv[fiFirst], e.lv[fiLast] = sf, sl
 	e.w[fiFirst], e.w[fiLast] = wf-swapPenalty/2, wl-swapPenalty/2
+	return true
 }
 
 // method names the strongest evidence that agrees: the first identifier in the order that agrees, else
