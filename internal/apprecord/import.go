@@ -97,9 +97,12 @@ func (s *Service) Import(ctx context.Context, in ImportInput, actor string) (*en
 			"check", checked.Sub(start), "store", time.Since(checked))
 		// A file that changed nothing needs no matching: the sync that changed Clever's side rematched.
 		var c Counts
-		if a.created+a.changed+a.gone > 0 {
+		switch {
+		case !a.prior:
+			c, err = s.rematchFresh(ctx, tx, in.DistrictID, typ, a.fresh)
+		case a.created+a.changed+a.gone > 0:
 			c, err = s.rematch(ctx, tx, in.DistrictID, typ)
-		} else {
+		default:
 			c, err = counts(ctx, tx.Client, in.DistrictID, typ)
 		}
 		if err != nil {
@@ -174,6 +177,9 @@ func fieldNames(fs []match.Field) []string {
 	return out
 }
 
+// freshTable stages the records of a type's first import (bulk.TempLike).
+const freshTable = "stage_fresh_app_records"
+
 // importBatch is how many rows of a file are looked up and written at once.
 const importBatch = 5000
 
@@ -186,8 +192,10 @@ type applier struct {
 	now  time.Time
 	rows []match.AppRow
 	seen map[string]struct{} // the app records the file has (rostermirror's ids)
-	// prior says whether earlier imports stored records of the type.
+	// prior says whether earlier imports stored records of the type; without, the new records are
+	// staged in freshTable and kept (their ids and values) in fresh for matching.
 	prior bool
+	fresh []*ent.AppRecord
 
 	created, changed, unchanged, missing int
 	gone                                 int // newly missing
@@ -284,6 +292,9 @@ func (a *applier) flush(ctx context.Context) error {
 				string(apprecord.StatusUNMATCHED), "", 0.0, "", "", a.now, a.now})
 			a.seen[id] = struct{}{}
 			a.created++
+			if !a.prior {
+				a.fresh = append(a.fresh, &ent.AppRecord{ID: id, ExternalID: row.ID, MatchValues: vals, Status: apprecord.StatusUNMATCHED})
+			}
 			continue
 		}
 		a.seen[old.ID] = struct{}{}
@@ -297,7 +308,16 @@ func (a *applier) flush(ctx context.Context) error {
 		}
 		a.changed++
 	}
-	if err := a.tx.bulk.Insert(ctx, apprecord.Table, []string{apprecord.FieldID, apprecord.FieldDistrictID, apprecord.FieldType,
+	table := apprecord.Table
+	if !a.prior {
+		// The first import of the type: the new records are staged and go into the table once matched,
+		// with their results (one write, not an insert and an update).
+		table = freshTable
+		if err := a.tx.bulk.TempLike(ctx, table, apprecord.Table); err != nil {
+			return err
+		}
+	}
+	if err := a.tx.bulk.Insert(ctx, table, []string{apprecord.FieldID, apprecord.FieldDistrictID, apprecord.FieldType,
 		apprecord.FieldExternalID, apprecord.FieldFields, apprecord.FieldMatchValues, apprecord.FieldStatus, apprecord.FieldMethod,
 		apprecord.FieldScore, apprecord.FieldExplanation, apprecord.FieldDecidedBy, apprecord.FieldCreatedAt, apprecord.FieldUpdatedAt}, creates); err != nil {
 		return fmt.Errorf("store app records: %w", err)

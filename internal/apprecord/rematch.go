@@ -1,12 +1,13 @@
 package apprecord
 
 import (
-	"time"
-
 	"context"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
+
+	"entgo.io/ent/dialect"
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/apprecord"
@@ -110,21 +111,58 @@ func decided(r *ent.AppRecord) bool { return r.DecidedBy != "" }
 // record is not): another app record's strong match to one becomes a suggestion, its explanation saying
 // whose it is. A pair an admin rejected is never matched or suggested again.
 func (s *Service) rematch(ctx context.Context, tx *txn, districtID string, typ match.Type) (Counts, error) {
+	return s.rematchOf(ctx, tx, districtID, typ, nil)
+}
+
+// rematchFresh matches the records of a type's first import, staged in freshTable (their ids and values
+// in fresh), and moves them into the table with their results.
+func (s *Service) rematchFresh(ctx context.Context, tx *txn, districtID string, typ match.Type, fresh []*ent.AppRecord) (Counts, error) {
+	if fresh == nil {
+		fresh = []*ent.AppRecord{}
+	}
+	return s.rematchOf(ctx, tx, districtID, typ, fresh)
+}
+
+// rematchOf is rematch, of the records stored for the type, or of fresh ones when fresh is not nil.
+func (s *Service) rematchOf(ctx context.Context, tx *txn, districtID string, typ match.Type, fresh []*ent.AppRecord) (Counts, error) {
 	start := time.Now()
 	c := tx.Client
-	recs, err := c.AppRecord.Query().
-		Where(apprecord.DistrictID(districtID), apprecord.TypeEQ(entType(typ))).
-		Select(apprecord.FieldID, apprecord.FieldExternalID, apprecord.FieldMatchValues, apprecord.FieldStatus,
-			apprecord.FieldCleverID, apprecord.FieldMethod, apprecord.FieldScore, apprecord.FieldExplanation,
-			apprecord.FieldDecidedBy, apprecord.FieldMissingSince).
-		Order(ent.Asc(apprecord.FieldExternalID)).All(ctx)
+	// On Postgres the mirror's records are read on another connection while the app's are read in the
+	// transaction (the mirror is not the transaction's to change); SQLite reads one after the other.
+	type read struct {
+		recs []cleverRecord
+		err  error
+	}
+	cleverRead := make(chan read, 1)
+	if s.db.Dialect == dialect.Postgres {
+		go func() {
+			recs, err := cleverRecords(ctx, s.db.Client, districtID, typ)
+			cleverRead <- read{recs, err}
+		}()
+	}
+	recs, err := fresh, error(nil)
+	if fresh == nil {
+		recs, err = c.AppRecord.Query().
+			Where(apprecord.DistrictID(districtID), apprecord.TypeEQ(entType(typ))).
+			Select(apprecord.FieldID, apprecord.FieldExternalID, apprecord.FieldMatchValues, apprecord.FieldStatus,
+				apprecord.FieldCleverID, apprecord.FieldMethod, apprecord.FieldScore, apprecord.FieldExplanation,
+				apprecord.FieldDecidedBy, apprecord.FieldMissingSince).All(ctx)
+	}
 	if err != nil {
 		return Counts{}, err
 	}
-	if len(recs) == 0 {
+	// In the order of their ids (sorted here: a database's plan may cost more than the sort).
+	slices.SortFunc(recs, func(a, b *ent.AppRecord) int { return strings.Compare(a.ExternalID, b.ExternalID) })
+	var clever []cleverRecord
+	if s.db.Dialect == dialect.Postgres {
+		r := <-cleverRead
+		clever, err = r.recs, r.err
+	} else if len(recs) > 0 {
+		clever, err = cleverRecords(ctx, c, districtID, typ)
+	}
+	if len(recs) == 0 && fresh == nil {
 		return Counts{Type: entType(typ)}, nil
 	}
-	clever, err := cleverRecords(ctx, c, districtID, typ)
 	if err != nil {
 		return Counts{}, fmt.Errorf("read the mirror's %s records: %w", typ, err)
 	}
@@ -137,10 +175,13 @@ func (s *Service) rematch(ctx context.Context, tx *txn, districtID string, typ m
 		}
 		active = append(active, r.Record)
 	}
-	sugg, err := c.MatchSuggestion.Query().
-		Where(matchsuggestion.DistrictID(districtID), matchsuggestion.TypeEQ(matchsuggestion.Type(entType(typ)))).All(ctx)
-	if err != nil {
-		return Counts{}, err
+	var sugg []*ent.MatchSuggestion
+	if fresh == nil { // fresh records have none
+		sugg, err = c.MatchSuggestion.Query().
+			Where(matchsuggestion.DistrictID(districtID), matchsuggestion.TypeEQ(matchsuggestion.Type(entType(typ)))).All(ctx)
+		if err != nil {
+			return Counts{}, err
+		}
 	}
 	stored := map[string]map[string]*ent.MatchSuggestion{} // app record → Clever id → suggestion
 	for _, sg := range sugg {
@@ -184,7 +225,7 @@ func (s *Service) rematch(ctx context.Context, tx *txn, districtID string, typ m
 	out := match.Match(typ, app, active, s.cfg[typ])
 	matched := time.Now()
 
-	w := writes{districtID: districtID, typ: matchsuggestion.Type(entType(typ)), now: s.nowUTC()}
+	w := writes{districtID: districtID, typ: matchsuggestion.Type(entType(typ)), now: s.nowUTC(), fresh: fresh != nil}
 	for k, res := range out.Results {
 		r := recs[idx[k]]
 		if keep[idx[k]] {
@@ -196,6 +237,11 @@ func (s *Service) rematch(ctx context.Context, tx *txn, districtID string, typ m
 	}
 	if err := w.apply(ctx, tx); err != nil {
 		return Counts{}, err
+	}
+	if fresh != nil {
+		if err := w.insertFresh(ctx, tx); err != nil {
+			return Counts{}, fmt.Errorf("store app records: %w", err)
+		}
 	}
 	s.log.DebugContext(ctx, "app records rematched", "district", districtID, "type", string(typ), "app_records", len(app),
 		"clever_records", len(active), "pairs", out.Stats.Pairs, "results_written", len(w.records),
@@ -270,6 +316,7 @@ type writes struct {
 	created    [][]any // new suggestions, every column (suggestionColumns)
 	updated    [][]any // id, score, weight, rank, method, explanation, status, updated_at
 	supersede  []string
+	fresh      bool // the records are a first import's, in freshTable
 	districtID string
 	typ        matchsuggestion.Type
 	now        time.Time
@@ -325,9 +372,49 @@ func (w *writes) suggest(r *ent.AppRecord, d decision, stored map[string]*ent.Ma
 	}
 }
 
+// freshResults stages the results of a first import's records (insertFresh).
+const freshResults = "stage_fresh_results"
+
+// insertFresh moves a first import's records from freshTable into the table, each with its result: one
+// INSERT … SELECT joining the staged records with their staged results.
+func (w *writes) insertFresh(ctx context.Context, tx *txn) error {
+	cols := strings.Join(recordColumns, ", ")
+	ddl := "CREATE TEMP TABLE " + freshResults
+	if tx.bulk.PG {
+		ddl += " ON COMMIT DROP"
+	}
+	if _, err := tx.bulk.Exec(ctx, ddl+" AS SELECT "+cols+" FROM "+apprecord.Table+" WHERE 1 = 0"); err != nil {
+		return err
+	}
+	tx.bulk.Staged(freshResults)
+	if err := tx.bulk.Insert(ctx, freshResults, recordColumns, w.records); err != nil {
+		return err
+	}
+	var sel []string
+	all := []string{apprecord.FieldID, apprecord.FieldDistrictID, apprecord.FieldType, apprecord.FieldExternalID,
+		apprecord.FieldFields, apprecord.FieldMatchValues, apprecord.FieldStatus, apprecord.FieldCleverID,
+		apprecord.FieldMethod, apprecord.FieldScore, apprecord.FieldExplanation, apprecord.FieldDecidedBy,
+		apprecord.FieldDecidedAt, apprecord.FieldMissingSince, apprecord.FieldCreatedAt, apprecord.FieldUpdatedAt}
+	for _, c := range all {
+		switch {
+		case c == apprecord.FieldCleverID:
+			sel = append(sel, "r."+c)
+		case slices.Contains(recordColumns[1:], c):
+			sel = append(sel, "COALESCE(r."+c+", f."+c+")")
+		default:
+			sel = append(sel, "f."+c)
+		}
+	}
+	_, err := tx.bulk.Exec(ctx, "INSERT INTO "+apprecord.Table+" ("+strings.Join(all, ", ")+") SELECT "+strings.Join(sel, ", ")+
+		" FROM "+freshTable+" AS f LEFT JOIN "+freshResults+" AS r ON r.id = f.id")
+	return err
+}
+
 func (w *writes) apply(ctx context.Context, tx *txn) error {
-	if err := tx.bulk.Update(ctx, apprecord.Table, recordColumns, w.records); err != nil {
-		return fmt.Errorf("store match results: %w", err)
+	if !w.fresh { // a first import's records are not in the table yet: their results go in with them (insertFresh)
+		if err := tx.bulk.Update(ctx, apprecord.Table, recordColumns, w.records); err != nil {
+			return fmt.Errorf("store match results: %w", err)
+		}
 	}
 	if err := tx.bulk.Insert(ctx, matchsuggestion.Table, suggestionColumns, w.created); err != nil {
 		return fmt.Errorf("store suggestions: %w", err)
