@@ -152,19 +152,11 @@ func (a *app) importAppRecords(ctx context.Context, path string, stdin io.Reader
 		return err // "open FILE: no such file or directory"
 	}
 	defer cleanup()
-	db, err := a.openDB(ctx)
+	svc, closeDB, err := a.openMatching(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := a.requireMigrated(ctx, db); err != nil {
-		return err
-	}
-	mopts, err := a.cfg.matchOptions(a.logger)
-	if err != nil {
-		return err
-	}
-	svc := apprecord.New(db, mopts...)
+	defer closeDB()
 	imp, err := svc.Import(ctx, apprecord.ImportInput{
 		DistrictID: districtID, Type: typ, FileName: fileName, Options: opts,
 		Open: func() (io.ReadCloser, error) { return os.Open(file) },
@@ -280,21 +272,31 @@ The same file is served at GET /match/export?district=ID&type=TYPE to an API key
 	return cmd
 }
 
-// exportAppRecords writes the Matchmaker CSV to out ("" or "-": stdout).
-func (a *app) exportAppRecords(ctx context.Context, districtID string, typ match.Type, out string) error {
-	db, err := a.openDB(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	if err := a.requireMigrated(ctx, db); err != nil {
-		return err
-	}
+// openMatching opens the migrated database and the matching service over it (ROSTERMIRROR_MATCH_ORDER
+// applied); closeDB closes the database.
+func (a *app) openMatching(ctx context.Context) (svc *apprecord.Service, closeDB func() error, err error) {
 	mopts, err := a.cfg.matchOptions(a.logger)
 	if err != nil {
+		return nil, nil, err
+	}
+	db, err := a.openDB(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := a.requireMigrated(ctx, db); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return apprecord.New(db, mopts...), db.Close, nil
+}
+
+// exportAppRecords writes the Matchmaker CSV to out ("" or "-": stdout).
+func (a *app) exportAppRecords(ctx context.Context, districtID string, typ match.Type, out string) error {
+	svc, closeDB, err := a.openMatching(ctx)
+	if err != nil {
 		return err
 	}
-	svc := apprecord.New(db, mopts...)
+	defer closeDB()
 	export := func(w io.Writer) error {
 		if err := svc.Export(ctx, w, districtID, typ); err != nil {
 			return fmt.Errorf("export %s records: %w", typ, err)
@@ -378,19 +380,12 @@ sync, demo) does this by itself after it runs. The rematch is recorded in the au
 
 // rematchAppRecords rematches and prints the counts.
 func (a *app) rematchAppRecords(ctx context.Context, districtID string, typ *match.Type) error {
-	db, err := a.openDB(ctx)
+	svc, closeDB, err := a.openMatching(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := a.requireMigrated(ctx, db); err != nil {
-		return err
-	}
-	mopts, err := a.cfg.matchOptions(a.logger)
-	if err != nil {
-		return err
-	}
-	counts, err := apprecord.New(db, mopts...).RematchAs(ctx, districtID, typ, a.decidedBy())
+	defer closeDB()
+	counts, err := svc.RematchAs(ctx, districtID, typ, a.decidedBy())
 	if err != nil {
 		return err // "rematch student records of district X: …"
 	}

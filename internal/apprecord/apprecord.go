@@ -91,8 +91,6 @@ func entType(t match.Type) apprecord.Type { return apprecord.Type(strings.ToUppe
 // matchType is the record type of an ent enum value.
 func matchType(t apprecord.Type) match.Type { return match.Type(strings.ToLower(string(t))) }
 
-// TypeOf is the record type of a GraphQL enum value (any of the three ent enums of the type).
-func TypeOf[T ~string](t T) (match.Type, error) { return ParseType(string(t)) }
 
 func (s *Service) nowUTC() time.Time { return s.now().UTC() }
 
