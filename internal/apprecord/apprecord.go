@@ -91,7 +91,6 @@ func entType(t match.Type) apprecord.Type { return apprecord.Type(strings.ToUppe
 // matchType is the record type of an ent enum value.
 func matchType(t apprecord.Type) match.Type { return match.Type(strings.ToLower(string(t))) }
 
-
 func (s *Service) nowUTC() time.Time { return s.now().UTC() }
 
 // txn is a transaction: an ent client on it, and its bulk writer for the large writes.
