@@ -57,7 +57,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.clientID, "client-id", cleversim.DefaultClientID, "OAuth client id (Basic auth user for /oauth/tokens)")
 	fs.StringVar(&o.clientSecret, "client-secret", cleversim.DefaultClientSecret, "OAuth client secret")
 	fs.IntVar(&o.rateLimit, "rate-limit", cleversim.DefaultRateLimit, "requests per minute per bearer token; negative disables the limit")
-	fs.DurationVar(&o.eventRetention, "event-retention", cleversim.DefaultEventRetention, "how long events stay listed; negative keeps them forever")
+	fs.DurationVar(&o.eventRetention, "event-retention", cleversim.DefaultEventRetention, "how long events stay listed, counted back from the district's newest event; negative keeps them forever")
 	fs.Int64Var(&o.seed, "seed", 1, "seed of the injected faults")
 	fs.Float64Var(&o.errorRate, "error-rate", 0, "share of /v3.0 requests answered 500/502/503")
 	fs.Float64Var(&o.rateLimitRate, "rate-limit-rate", 0, "share of /v3.0 requests starting a storm of 429s")

@@ -54,14 +54,16 @@ type Config struct {
 	// RedirectURIs are the app's registered redirect URIs. When set, /oauth/authorize rejects any other
 	// redirect_uri; /oauth/instant-login redirects to the first one unless the request names one.
 	RedirectURIs []string
-	// Now is the clock; it drives rate-limit windows, event ids and created times, code expiry and event
-	// retention. Default time.Now.
+	// Now is the clock; it drives rate-limit windows, event ids and created times, and code expiry.
+	// Default time.Now.
 	Now func() time.Time
 	// RateLimit is the number of requests per fixed one-minute window per bearer token. 0 means
 	// DefaultRateLimit (Clever's); a negative value disables the limit (the headers are still sent).
 	RateLimit int
-	// EventRetention is how long events stay listed, measured from their "created" time. 0 means
-	// DefaultEventRetention (Clever's 30 days); negative keeps events forever.
+	// EventRetention is how long events stay listed: an event created this long before its district's
+	// newest event is not listed (the window counts back from the newest event, not the clock, so that a
+	// recording of any age serves its events). 0 means DefaultEventRetention (Clever's 30 days); negative
+	// keeps events forever.
 	EventRetention time.Duration
 	// Faults injects failures into /v3.0 requests; the zero value injects none.
 	Faults Faults

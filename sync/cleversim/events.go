@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// listEvents answers /v3.0/events: the district's retained events in id order, filtered by "school"
+// listEvents answers /v3.0/events: the district's retained events (retained) in id order, filtered by "school"
 // (one id) and "record_type" (repeatable; each value may also be a comma-separated list, and "user"
 // is accepted for "users" — UNCONFIRMED which forms Clever takes).
 func (s *Server) listEvents(q *apiReq) response {
@@ -34,8 +34,9 @@ func (s *Server) listEvents(q *apiReq) response {
 		}
 	}
 	evs := make([]*event, 0, len(q.ds.events))
+	newest := newestEvent(q.ds)
 	for _, e := range q.ds.events {
-		if !s.retained(e, q.now) {
+		if !s.retained(e, newest) {
 			continue
 		}
 		if len(schools) == 1 && !e.touchesSchool(schools[0]) {
@@ -57,14 +58,28 @@ func (s *Server) listEvents(q *apiReq) response {
 func (s *Server) getEvent(q *apiReq, id string) response {
 	evs := q.ds.events
 	i := searchIDs(len(evs), func(i int) string { return evs[i].id }, func(v string) bool { return v >= id })
-	if i == len(evs) || evs[i].id != id || !s.retained(evs[i], q.now) {
+	if i == len(evs) || evs[i].id != id || !s.retained(evs[i], newestEvent(q.ds)) {
 		return notFound()
 	}
 	return jsonResponse(http.StatusOK, appendOne(nil, evs[i].raw, []link{{"self", recordURI("events", id)}}))
 }
 
-func (s *Server) retained(e *event, now time.Time) bool {
-	return s.retention < 0 || e.created.IsZero() || !e.created.Before(now.Add(-s.retention))
+// retained reports whether e is within the retention window of its district's events: Clever's 30 days
+// counted back from the district's newest event, not from the clock, so that a recording of any age
+// serves its events (the window moves on as the change API adds events).
+func (s *Server) retained(e *event, newest time.Time) bool {
+	return s.retention < 0 || e.created.IsZero() || !e.created.Before(newest.Add(-s.retention))
+}
+
+// newestEvent is when the newest of the district's events was created (zero without any).
+func newestEvent(ds *districtState) time.Time {
+	var t time.Time
+	for i := len(ds.events) - 1; i >= 0 && i >= len(ds.events)-64; i-- { // ids follow the clock: the newest is near the end
+		if c := ds.events[i].created; c.After(t) {
+			t = c
+		}
+	}
+	return t
 }
 
 // emit appends a "<kind>.<verb>" event for rec to ds, with previous_attributes (nil for none) inside

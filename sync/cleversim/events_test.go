@@ -53,8 +53,18 @@ func TestEventFiltersAndRetention(t *testing.T) {
 	if after[0]["created"] != formatTime(fixtureNow) {
 		t.Errorf("created %v", after[0]["created"])
 	}
-	// retention: 30 days after the fixture events were created only the new one is left
-	b.clock.Set(time.Date(2023, 4, 26, 0, 0, 0, 0, time.UTC))
+	// retention counts back from the newest event, not the clock: years later the recording still
+	// serves its events...
+	b.clock.Set(time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC))
+	if got := ids(t, b.getJSON(t, FixtureToken, "/v3.0/events?limit=10000")); len(got) != 201 {
+		t.Errorf("an old recording lists %d events, want all 201", len(got))
+	}
+	// ...until an event 30 days newer than them arrives: then only it and the events of its last 30
+	// days are left.
+	b.clock.Set(time.Date(2023, 6, 1, 0, 0, 0, 0, time.UTC))
+	if err := b.srv.Modify(KindSchools, "58da8c58155b940248000007", json.RawMessage(`{"phone":"556"}`)); err != nil {
+		t.Fatal(err)
+	}
 	if got := ids(t, b.getJSON(t, FixtureToken, "/v3.0/events")); len(got) != 1 {
 		t.Errorf("after retention: %d events", len(got))
 	}
