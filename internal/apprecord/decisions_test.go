@@ -228,10 +228,20 @@ func TestRematchAfterSync(t *testing.T) {
 	if imp.Unmatched != 3 {
 		t.Fatalf("before Clever has them: %+v", imp)
 	}
+	// A sync that changes nothing does not match again: the import saw the same records.
+	rematches := func() int { return strings.Count(e.log.String(), `msg="app records rematched"`) }
+	before := rematches()
+	e.sync()
+	if rematches() != before {
+		t.Errorf("a sync that changed nothing rematched")
+	}
 	raw, err := json.Marshal(u)
 	must(t, err)
 	must(t, e.sim.Put(cleversim.KindUsers, raw))
 	e.sync()
+	if rematches() != before+1 {
+		t.Errorf("the sync that brought a student did not rematch once: %d", rematches()-before)
+	}
 	r := e.record(match.Student, "S-1")
 	if r.Status != apprecord.StatusMATCHED || *r.CleverID != "6a0000000000000000000001" || r.Method != "sis_id" {
 		t.Fatalf("after the sync that brings the student: %s %v %s %q", r.Status, r.CleverID, r.Method, r.Explanation)

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -36,6 +37,8 @@ type env struct {
 	svc      *recs.Service
 	syncer   recs.Syncer
 	district string
+	// log is the service's log, debug level: what it did, never a record's values.
+	log *bytes.Buffer
 }
 
 func newEnv(t *testing.T, ds *cleversim.Dataset) *env { return newEnvTB(t, ds) }
@@ -57,12 +60,13 @@ func newEnvTB(t testing.TB, ds *cleversim.Dataset) *env {
 	must(t, err)
 	engine, err := mirror.New(mirror.Config{DB: db, Reader: func(tok clever.Token) mirror.Reader { return c.WithToken(tok) }, Tokens: ts})
 	must(t, err)
-	svc := recs.New(db)
+	log := &bytes.Buffer{}
+	svc := recs.New(db, recs.WithLogger(slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	var d struct {
 		ID string `json:"id"`
 	}
 	must(t, json.Unmarshal(ds.Districts[0], &d))
-	e := &env{t: t, ctx: context.Background(), db: db, sim: sim, svc: svc, syncer: svc.Syncer(engine), district: d.ID}
+	e := &env{t: t, ctx: context.Background(), db: db, sim: sim, svc: svc, syncer: svc.Syncer(engine), district: d.ID, log: log}
 	e.sync()
 	return e
 }

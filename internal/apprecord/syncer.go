@@ -12,9 +12,10 @@ type Syncer interface {
 	SyncDistrict(ctx context.Context, districtID string, opts mirror.Options) (mirror.Result, error)
 }
 
-// Syncer wraps a sync engine so that every run that changed the mirror (succeeded, or held with the
-// rest applied) is followed by a rematch of the district's undecided app records: a student added in
-// Clever tonight is matched to the app's pending record at once. A rematch that fails is logged; the
+// Syncer wraps a sync engine so that every run that changed the mirror's records (succeeded, or held
+// with the rest applied) is followed by a rematch of the district's undecided app records: a student
+// added in Clever tonight is matched to the app's pending record at once. A run that changed nothing
+// needs none: the last import or rematch saw the same records. A rematch that fails is logged; the
 // sync's result stands.
 func (s *Service) Syncer(next Syncer) Syncer { return &syncer{svc: s, next: next} }
 
@@ -25,13 +26,13 @@ type syncer struct {
 
 func (y *syncer) SyncDistrict(ctx context.Context, districtID string, opts mirror.Options) (mirror.Result, error) {
 	res, err := y.next.SyncDistrict(ctx, districtID, opts)
-	if err == nil && !opts.DryRun && (res.Status == mirror.StatusSucceeded || res.Status == mirror.StatusHeld) {
+	if err == nil && !opts.DryRun && (res.Status == mirror.StatusSucceeded || res.Status == mirror.StatusHeld) && res.Counts.Changed() {
 		counts, rerr := y.svc.RematchAs(ctx, districtID, nil, "")
 		if rerr != nil {
 			y.svc.log.WarnContext(ctx, "rematch app records after a sync", slog.String("district", districtID), slog.String("error", rerr.Error()))
 		}
 		for _, c := range counts {
-			y.svc.log.InfoContext(ctx, "app records rematched", slog.String("district", districtID), slog.String("type", string(c.Type)),
+			y.svc.log.InfoContext(ctx, "app records rematched after a sync", slog.String("district", districtID), slog.String("type", string(c.Type)),
 				slog.Int("matched", c.Matched), slog.Int("suggested", c.Suggested), slog.Int("unmatched", c.Unmatched))
 		}
 	}

@@ -30,6 +30,20 @@ func (o *Outcome) Add(o2 Outcome) {
 	o.Held += o2.Held
 }
 
+// Changed reports whether the run changed the mirror's records of the type: created, updated, archived
+// or restored any.
+func (o Outcome) Changed() bool { return o.Created+o.Updated+o.Archived+o.Restored > 0 }
+
+// Changed reports whether the run changed any record.
+func (c Counts) Changed() bool {
+	for _, o := range c {
+		if o.Changed() {
+			return true
+		}
+	}
+	return false
+}
+
 // HeldShare returns the share of the type's records that the mass-archive guard held: held of base,
 // and that as a whole percentage (rounded to nearest). base is the number of records the mirror held as
 // shared before the run — those the run saw again (updated or unchanged) plus those it archived or held;
