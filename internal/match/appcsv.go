@@ -91,7 +91,7 @@ var appColumns = []appColumn{
 	{SchoolNumber, nil, []string{"school_number", "school_no"}},
 	{Name, schoolOnly, []string{"name", "school_name", "school"}},
 	{Name, sectionOnly, []string{"name", "section_name"}},
-	{SchoolRef, notSchools, []string{"school", "school_id", "school_name", "school_sis_id"}},
+	{SchoolRef, notSchools, []string{"school", "school_id", "school_name", "school_sis_id", "building", "campus"}},
 	{Grade, gradedRecords, []string{"grade", "grade_level"}},
 	{State, schoolOnly, []string{"state", "state_code"}},
 	{TeacherRef, sectionOnly, []string{"teacher", "teacher_id", "teacher_email", "teacher_name"}},

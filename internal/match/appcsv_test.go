@@ -204,6 +204,8 @@ func TestReadAppRecordsSynonyms(t *testing.T) {
 		{School, "id,School Name,NCES ID,MDR Number,School Number,State,sis_id", map[Field]int{Name: 1, NCESID: 2, MDRNumber: 3, SchoolNumber: 4, State: 5, SISID: 6}},
 		{School, "id,school", map[Field]int{Name: 1}},
 		{Section, "id,Name,School,Teacher,Period,Section Number,Grade", map[Field]int{Name: 1, SchoolRef: 2, TeacherRef: 3, Period: 4, SectionNumber: 5, Grade: 6}},
+		// A student information system's export: "Building" is the school.
+		{Student, "id,Student Number,Last Name,First Name,Date of Birth,Building", map[Field]int{StudentNumber: 1, LastName: 2, FirstName: 3, DOB: 4, SchoolRef: 5}},
 		// A person's state is not a school's: left to the app's columns.
 		{Student, "id,state,name", map[Field]int{}},
 	}
