@@ -99,7 +99,7 @@ func (s *Service) Import(ctx context.Context, in ImportInput, actor string) (*en
 		var c Counts
 		switch {
 		case !a.prior:
-			c, err = s.rematchFresh(ctx, tx, in.DistrictID, typ, a.fresh)
+			c, err = s.rematchOf(ctx, tx, in.DistrictID, typ, &firstImport{recs: a.fresh})
 		case a.created+a.changed+a.gone > 0:
 			c, err = s.rematch(ctx, tx, in.DistrictID, typ)
 		default:

@@ -114,17 +114,12 @@ func (s *Service) rematch(ctx context.Context, tx *txn, districtID string, typ m
 	return s.rematchOf(ctx, tx, districtID, typ, nil)
 }
 
-// rematchFresh matches the records of a type's first import, staged in freshTable (their ids and values
-// in fresh), and moves them into the table with their results.
-func (s *Service) rematchFresh(ctx context.Context, tx *txn, districtID string, typ match.Type, fresh []*ent.AppRecord) (Counts, error) {
-	if fresh == nil {
-		fresh = []*ent.AppRecord{}
-	}
-	return s.rematchOf(ctx, tx, districtID, typ, fresh)
-}
+// firstImport is a type's first import: its records staged in freshTable, and their ids and values.
+type firstImport struct{ recs []*ent.AppRecord }
 
-// rematchOf is rematch, of the records stored for the type, or of fresh ones when fresh is not nil.
-func (s *Service) rematchOf(ctx context.Context, tx *txn, districtID string, typ match.Type, fresh []*ent.AppRecord) (Counts, error) {
+// rematchOf is rematch of the records stored for the type, or, when first is not nil, of a first
+// import's, which it moves into the table with their results.
+func (s *Service) rematchOf(ctx context.Context, tx *txn, districtID string, typ match.Type, first *firstImport) (Counts, error) {
 	start := time.Now()
 	c := tx.Client
 	// On Postgres the mirror's records are read on another connection while the app's are read in the
@@ -140,8 +135,11 @@ func (s *Service) rematchOf(ctx context.Context, tx *txn, districtID string, typ
 			cleverRead <- read{recs, err}
 		}()
 	}
-	recs, err := fresh, error(nil)
-	if fresh == nil {
+	var recs []*ent.AppRecord
+	var err error
+	if first != nil {
+		recs = first.recs
+	} else {
 		recs, err = c.AppRecord.Query().
 			Where(apprecord.DistrictID(districtID), apprecord.TypeEQ(entType(typ))).
 			Select(apprecord.FieldID, apprecord.FieldExternalID, apprecord.FieldMatchValues, apprecord.FieldStatus,
@@ -160,7 +158,7 @@ func (s *Service) rematchOf(ctx context.Context, tx *txn, districtID string, typ
 	} else if len(recs) > 0 {
 		clever, err = cleverRecords(ctx, c, districtID, typ)
 	}
-	if len(recs) == 0 && fresh == nil {
+	if len(recs) == 0 && first == nil {
 		return Counts{Type: entType(typ)}, nil
 	}
 	if err != nil {
@@ -176,7 +174,7 @@ func (s *Service) rematchOf(ctx context.Context, tx *txn, districtID string, typ
 		active = append(active, r.Record)
 	}
 	var sugg []*ent.MatchSuggestion
-	if fresh == nil { // fresh records have none
+	if first == nil { // a first import's records have none
 		sugg, err = c.MatchSuggestion.Query().
 			Where(matchsuggestion.DistrictID(districtID), matchsuggestion.TypeEQ(matchsuggestion.Type(entType(typ)))).All(ctx)
 		if err != nil {
@@ -225,7 +223,7 @@ func (s *Service) rematchOf(ctx context.Context, tx *txn, districtID string, typ
 	out := match.Match(typ, app, active, s.cfg[typ])
 	matched := time.Now()
 
-	w := writes{districtID: districtID, typ: matchsuggestion.Type(entType(typ)), now: s.nowUTC(), fresh: fresh != nil}
+	w := writes{districtID: districtID, typ: matchsuggestion.Type(entType(typ)), now: s.nowUTC(), fresh: first != nil}
 	for k, res := range out.Results {
 		r := recs[idx[k]]
 		if keep[idx[k]] {
@@ -238,7 +236,7 @@ func (s *Service) rematchOf(ctx context.Context, tx *txn, districtID string, typ
 	if err := w.apply(ctx, tx); err != nil {
 		return Counts{}, err
 	}
-	if fresh != nil {
+	if first != nil {
 		if err := w.insertFresh(ctx, tx); err != nil {
 			return Counts{}, fmt.Errorf("store app records: %w", err)
 		}
@@ -378,15 +376,9 @@ const freshResults = "stage_fresh_results"
 // insertFresh moves a first import's records from freshTable into the table, each with its result: one
 // INSERT … SELECT joining the staged records with their staged results.
 func (w *writes) insertFresh(ctx context.Context, tx *txn) error {
-	cols := strings.Join(recordColumns, ", ")
-	ddl := "CREATE TEMP TABLE " + freshResults
-	if tx.bulk.PG {
-		ddl += " ON COMMIT DROP"
-	}
-	if _, err := tx.bulk.Exec(ctx, ddl+" AS SELECT "+cols+" FROM "+apprecord.Table+" WHERE 1 = 0"); err != nil {
+	if err := tx.bulk.TempLike(ctx, freshResults, apprecord.Table, recordColumns...); err != nil {
 		return err
 	}
-	tx.bulk.Staged(freshResults)
 	if err := tx.bulk.Insert(ctx, freshResults, recordColumns, w.records); err != nil {
 		return err
 	}

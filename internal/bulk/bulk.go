@@ -230,18 +230,13 @@ func (w *Writer) Update(ctx context.Context, table string, columns []string, row
 		delete(w.staged, stage)
 	}
 	if _, ok := w.updates[stage]; !ok {
-		ddl := "CREATE TEMP TABLE " + stage
-		if w.PG {
-			ddl += " ON COMMIT DROP"
-		}
-		if _, err := w.Exec(ctx, ddl+" AS SELECT "+cols+" FROM "+table+" WHERE 1 = 0"); err != nil {
+		if err := w.TempLike(ctx, stage, table, columns...); err != nil {
 			return err
 		}
 		if w.updates == nil {
 			w.updates = map[string]string{}
 		}
 		w.updates[stage] = cols
-		w.staged[stage] = true
 	} else if _, err := w.Exec(ctx, "DELETE FROM "+stage); err != nil {
 		return err
 	}
@@ -260,23 +255,24 @@ func (w *Writer) Update(ctx context.Context, table string, columns []string, row
 	return err
 }
 
-// TempLike creates the temporary table name with the columns of table and none of its rows, indexes or
-// constraints, once per transaction: rows staged there are cheap to write (no index, and on Postgres no
-// WAL) and go into table with one INSERT … SELECT.
-func (w *Writer) TempLike(ctx context.Context, name, table string) error {
+// TempLike creates the temporary table name with columns of table (all of them when none are named)
+// and none of its rows, indexes or constraints, once per transaction: rows staged there are cheap to
+// write (no index, and on Postgres no WAL) and go into a real table with one statement.
+func (w *Writer) TempLike(ctx context.Context, name, table string, columns ...string) error {
 	if w.staged[name] {
 		return nil
+	}
+	cols := "*"
+	if len(columns) > 0 {
+		cols = strings.Join(columns, ", ")
 	}
 	ddl := "CREATE TEMP TABLE " + name
 	if w.PG {
 		ddl += " ON COMMIT DROP"
 	}
-	if _, err := w.Exec(ctx, ddl+" AS SELECT * FROM "+table+" WHERE 1 = 0"); err != nil {
+	if _, err := w.Exec(ctx, ddl+" AS SELECT "+cols+" FROM "+table+" WHERE 1 = 0"); err != nil {
 		return err
 	}
 	w.staged[name] = true
 	return nil
 }
-
-// Staged records a temporary table the caller created in the transaction, for DropTemp.
-func (w *Writer) Staged(name string) { w.staged[name] = true }
