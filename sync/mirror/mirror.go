@@ -114,8 +114,36 @@ func New(cfg Config) (*Engine, error) {
 	return &Engine{cfg: cfg}, nil
 }
 
+// Modes of a run (Options.Mode).
+const (
+	// ModeAuto applies the district's new events from its stored cursor when the cursor is still valid,
+	// and runs a full sync otherwise (never synced, cursor lost, events not enabled). The default.
+	ModeAuto = "auto"
+	// ModeFull reads the whole district (and saves the newest event id as the cursor).
+	ModeFull = "full"
+	// ModeEvents applies the district's new events. When they cannot be applied (the cursor is lost, the
+	// events are not enabled for the app, an event the events path cannot interpret) it falls back to a
+	// full sync, and the run records why (Result.Fallback) — unless SkipWithoutEvents is set.
+	ModeEvents = "events"
+)
+
+// Modes lists the modes, for flags and validation.
+var Modes = []string{ModeAuto, ModeFull, ModeEvents}
+
+// ErrEventsUnavailable: an events run with Options.SkipWithoutEvents found that the district's events
+// cannot be applied (Result.Fallback says why) and ran nothing.
+var ErrEventsUnavailable = errors.New("the district's events cannot be applied")
+
 // Options are the choices of one run.
 type Options struct {
+	// Mode is ModeAuto (""), ModeFull or ModeEvents.
+	Mode string
+	// SkipWithoutEvents makes an events run (ModeEvents or ModeAuto) whose district has no events to
+	// apply from (events not enabled for the app, never fully synced) return ErrEventsUnavailable and
+	// record no run, instead of falling back to a full sync: the scheduler's events interval sets it and
+	// leaves full syncs to the daily schedule. A lost window (a cursor past Clever's retention) still
+	// falls back: only a full sync repairs it.
+	SkipWithoutEvents bool
 	// DryRun reads Clever and works out every change, then rolls all of it back and records no run.
 	DryRun bool
 	// Trigger says what started the run (schedule, cli, api, demo); it is stored on the run.
@@ -154,8 +182,13 @@ type Result struct {
 	RunID      string // empty for a dry run
 	DistrictID string
 	Status     string
-	DryRun     bool
-	Counts     syncstats.Counts
+	// Kind is the kind of run that ran: "FULL" or "EVENTS" (syncrun.Kind).
+	Kind   string
+	DryRun bool
+	// Fallback says why a run asked to apply events (ModeEvents, or ModeAuto with a stored cursor) ran a
+	// full sync instead; "" when it did not fall back.
+	Fallback string
+	Counts   syncstats.Counts
 	// Held lists, per record type ("users", "sections"), the Clever ids whose archiving the mass-archive
 	// guard held.
 	Held syncstats.Held
