@@ -38,6 +38,20 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 		return Result{}, err
 	}
 	defer unlock()
+	if !opts.NotIfRanSince.IsZero() {
+		kind := syncrun.KindFull
+		if opts.Mode == ModeEvents {
+			kind = syncrun.KindEvents
+		}
+		ran, err := e.cfg.DB.Client.SyncRun.Query().Where(syncrun.DistrictID(districtID), syncrun.KindEQ(kind),
+			syncrun.DryRun(false), syncrun.StartedAtGTE(opts.NotIfRanSince)).Exist(ctx)
+		if err != nil {
+			return Result{}, fmt.Errorf("sync district %s: %w", districtID, err)
+		}
+		if ran {
+			return Result{DistrictID: districtID}, fmt.Errorf("sync district %s: %w", districtID, ErrAlreadyRan)
+		}
+	}
 
 	now := e.cfg.Now().UTC()
 	res := Result{DistrictID: districtID, Status: StatusRunning, DryRun: opts.DryRun, Counts: syncstats.Counts{},

@@ -134,6 +134,10 @@ var Modes = []string{ModeAuto, ModeFull, ModeEvents}
 // cannot be applied (Result.Fallback says why) and ran nothing.
 var ErrEventsUnavailable = errors.New("the district's events cannot be applied")
 
+// ErrAlreadyRan: a run with Options.NotIfRanSince found that another run of the district (in this
+// process or another replica) has run since then.
+var ErrAlreadyRan = errors.New("the district was synced since the scheduled time")
+
 // Options are the choices of one run.
 type Options struct {
 	// Mode is ModeAuto (""), ModeFull or ModeEvents.
@@ -146,6 +150,10 @@ type Options struct {
 	SkipWithoutEvents bool
 	// DryRun reads Clever and works out every change, then rolls all of it back and records no run.
 	DryRun bool
+	// NotIfRanSince, when set, makes the run return ErrAlreadyRan, recording nothing, if a run of the
+	// same kind (full, or events) of the district started at or after it — checked under the district's
+	// lock, so that of several replicas that fire the same scheduled tick exactly one runs it.
+	NotIfRanSince time.Time
 	// Trigger says what started the run (schedule, cli, api, demo); it is stored on the run.
 	Trigger string
 	// Progress, when set, is called as records are read and when each record type is done.
