@@ -24,6 +24,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/district"
 	"github.com/rostermirror/rostermirror/ent/districtlink"
 	"github.com/rostermirror/rostermirror/ent/districttoken"
+	"github.com/rostermirror/rostermirror/ent/eventcursor"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
 	"github.com/rostermirror/rostermirror/ent/logincode"
 	"github.com/rostermirror/rostermirror/ent/loginstate"
@@ -65,6 +66,8 @@ type Client struct {
 	DistrictLink *DistrictLinkClient
 	// DistrictToken is the client for interacting with the DistrictToken builders.
 	DistrictToken *DistrictTokenClient
+	// EventCursor is the client for interacting with the EventCursor builders.
+	EventCursor *EventCursorClient
 	// LinkProposal is the client for interacting with the LinkProposal builders.
 	LinkProposal *LinkProposalClient
 	// LoginCode is the client for interacting with the LoginCode builders.
@@ -113,6 +116,7 @@ func (c *Client) init() {
 	c.District = NewDistrictClient(c.config)
 	c.DistrictLink = NewDistrictLinkClient(c.config)
 	c.DistrictToken = NewDistrictTokenClient(c.config)
+	c.EventCursor = NewEventCursorClient(c.config)
 	c.LinkProposal = NewLinkProposalClient(c.config)
 	c.LoginCode = NewLoginCodeClient(c.config)
 	c.LoginState = NewLoginStateClient(c.config)
@@ -228,6 +232,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		District:            NewDistrictClient(cfg),
 		DistrictLink:        NewDistrictLinkClient(cfg),
 		DistrictToken:       NewDistrictTokenClient(cfg),
+		EventCursor:         NewEventCursorClient(cfg),
 		LinkProposal:        NewLinkProposalClient(cfg),
 		LoginCode:           NewLoginCodeClient(cfg),
 		LoginState:          NewLoginStateClient(cfg),
@@ -270,6 +275,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		District:            NewDistrictClient(cfg),
 		DistrictLink:        NewDistrictLinkClient(cfg),
 		DistrictToken:       NewDistrictTokenClient(cfg),
+		EventCursor:         NewEventCursorClient(cfg),
 		LinkProposal:        NewLinkProposalClient(cfg),
 		LoginCode:           NewLoginCodeClient(cfg),
 		LoginState:          NewLoginStateClient(cfg),
@@ -314,10 +320,10 @@ func (c *Client) Close() error {
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.AppImport, c.AppRecord, c.AuditEntry, c.ContactRelationship,
-		c.Course, c.District, c.DistrictLink, c.DistrictToken, c.LinkProposal,
-		c.LoginCode, c.LoginState, c.MatchSuggestion, c.Organization, c.RoleSchool,
-		c.School, c.Section, c.SectionStudent, c.SectionTeacher, c.SyncRun, c.Term,
-		c.User, c.UserRole,
+		c.Course, c.District, c.DistrictLink, c.DistrictToken, c.EventCursor,
+		c.LinkProposal, c.LoginCode, c.LoginState, c.MatchSuggestion, c.Organization,
+		c.RoleSchool, c.School, c.Section, c.SectionStudent, c.SectionTeacher,
+		c.SyncRun, c.Term, c.User, c.UserRole,
 	} {
 		n.Use(hooks...)
 	}
@@ -328,10 +334,10 @@ func (c *Client) Use(hooks ...Hook) {
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.AppImport, c.AppRecord, c.AuditEntry, c.ContactRelationship,
-		c.Course, c.District, c.DistrictLink, c.DistrictToken, c.LinkProposal,
-		c.LoginCode, c.LoginState, c.MatchSuggestion, c.Organization, c.RoleSchool,
-		c.School, c.Section, c.SectionStudent, c.SectionTeacher, c.SyncRun, c.Term,
-		c.User, c.UserRole,
+		c.Course, c.District, c.DistrictLink, c.DistrictToken, c.EventCursor,
+		c.LinkProposal, c.LoginCode, c.LoginState, c.MatchSuggestion, c.Organization,
+		c.RoleSchool, c.School, c.Section, c.SectionStudent, c.SectionTeacher,
+		c.SyncRun, c.Term, c.User, c.UserRole,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -358,6 +364,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.DistrictLink.mutate(ctx, m)
 	case *DistrictTokenMutation:
 		return c.DistrictToken.mutate(ctx, m)
+	case *EventCursorMutation:
+		return c.EventCursor.mutate(ctx, m)
 	case *LinkProposalMutation:
 		return c.LinkProposal.mutate(ctx, m)
 	case *LoginCodeMutation:
@@ -1825,6 +1833,139 @@ func (c *DistrictTokenClient) mutate(ctx context.Context, m *DistrictTokenMutati
 		return (&DistrictTokenDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown DistrictToken mutation op: %q", m.Op())
+	}
+}
+
+// EventCursorClient is a client for the EventCursor schema.
+type EventCursorClient struct {
+	config
+}
+
+// NewEventCursorClient returns a client for the EventCursor from the given config.
+func NewEventCursorClient(c config) *EventCursorClient {
+	return &EventCursorClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `eventcursor.Hooks(f(g(h())))`.
+func (c *EventCursorClient) Use(hooks ...Hook) {
+	c.hooks.EventCursor = append(c.hooks.EventCursor, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `eventcursor.Intercept(f(g(h())))`.
+func (c *EventCursorClient) Intercept(interceptors ...Interceptor) {
+	c.inters.EventCursor = append(c.inters.EventCursor, interceptors...)
+}
+
+// Create returns a builder for creating a EventCursor entity.
+func (c *EventCursorClient) Create() *EventCursorCreate {
+	mutation := newEventCursorMutation(c.config, OpCreate)
+	return &EventCursorCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of EventCursor entities.
+func (c *EventCursorClient) CreateBulk(builders ...*EventCursorCreate) *EventCursorCreateBulk {
+	return &EventCursorCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *EventCursorClient) MapCreateBulk(slice any, setFunc func(*EventCursorCreate, int)) *EventCursorCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &EventCursorCreateBulk{err: fmt.Errorf("calling to EventCursorClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*EventCursorCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &EventCursorCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for EventCursor.
+func (c *EventCursorClient) Update() *EventCursorUpdate {
+	mutation := newEventCursorMutation(c.config, OpUpdate)
+	return &EventCursorUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *EventCursorClient) UpdateOne(_m *EventCursor) *EventCursorUpdateOne {
+	mutation := newEventCursorMutation(c.config, OpUpdateOne, withEventCursor(_m))
+	return &EventCursorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *EventCursorClient) UpdateOneID(id string) *EventCursorUpdateOne {
+	mutation := newEventCursorMutation(c.config, OpUpdateOne, withEventCursorID(id))
+	return &EventCursorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for EventCursor.
+func (c *EventCursorClient) Delete() *EventCursorDelete {
+	mutation := newEventCursorMutation(c.config, OpDelete)
+	return &EventCursorDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *EventCursorClient) DeleteOne(_m *EventCursor) *EventCursorDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *EventCursorClient) DeleteOneID(id string) *EventCursorDeleteOne {
+	builder := c.Delete().Where(eventcursor.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &EventCursorDeleteOne{builder}
+}
+
+// Query returns a query builder for EventCursor.
+func (c *EventCursorClient) Query() *EventCursorQuery {
+	return &EventCursorQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeEventCursor},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a EventCursor entity by its id.
+func (c *EventCursorClient) Get(ctx context.Context, id string) (*EventCursor, error) {
+	return c.Query().Where(eventcursor.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *EventCursorClient) GetX(ctx context.Context, id string) *EventCursor {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *EventCursorClient) Hooks() []Hook {
+	return c.hooks.EventCursor
+}
+
+// Interceptors returns the client interceptors.
+func (c *EventCursorClient) Interceptors() []Interceptor {
+	return c.inters.EventCursor
+}
+
+func (c *EventCursorClient) mutate(ctx context.Context, m *EventCursorMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&EventCursorCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&EventCursorUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&EventCursorUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&EventCursorDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown EventCursor mutation op: %q", m.Op())
 	}
 }
 
@@ -4222,13 +4363,13 @@ func (c *UserRoleClient) mutate(ctx context.Context, m *UserRoleMutation) (Value
 type (
 	hooks struct {
 		APIKey, AppImport, AppRecord, AuditEntry, ContactRelationship, Course, District,
-		DistrictLink, DistrictToken, LinkProposal, LoginCode, LoginState,
+		DistrictLink, DistrictToken, EventCursor, LinkProposal, LoginCode, LoginState,
 		MatchSuggestion, Organization, RoleSchool, School, Section, SectionStudent,
 		SectionTeacher, SyncRun, Term, User, UserRole []ent.Hook
 	}
 	inters struct {
 		APIKey, AppImport, AppRecord, AuditEntry, ContactRelationship, Course, District,
-		DistrictLink, DistrictToken, LinkProposal, LoginCode, LoginState,
+		DistrictLink, DistrictToken, EventCursor, LinkProposal, LoginCode, LoginState,
 		MatchSuggestion, Organization, RoleSchool, School, Section, SectionStudent,
 		SectionTeacher, SyncRun, Term, User, UserRole []ent.Interceptor
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/district"
 	"github.com/rostermirror/rostermirror/ent/districtlink"
 	"github.com/rostermirror/rostermirror/ent/districttoken"
+	"github.com/rostermirror/rostermirror/ent/eventcursor"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
 	"github.com/rostermirror/rostermirror/ent/logincode"
 	"github.com/rostermirror/rostermirror/ent/loginstate"
@@ -104,6 +105,7 @@ func checkColumn(t, c string) error {
 			district.Table:            district.ValidColumn,
 			districtlink.Table:        districtlink.ValidColumn,
 			districttoken.Table:       districttoken.ValidColumn,
+			eventcursor.Table:         eventcursor.ValidColumn,
 			linkproposal.Table:        linkproposal.ValidColumn,
 			logincode.Table:           logincode.ValidColumn,
 			loginstate.Table:          loginstate.ValidColumn,

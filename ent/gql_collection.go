@@ -3637,6 +3637,11 @@ func (_q *SyncRunQuery) collectField(ctx context.Context, oneNode bool, opCtx *g
 				selectedFields = append(selectedFields, syncrun.FieldEventCursor)
 				fieldSeen[syncrun.FieldEventCursor] = struct{}{}
 			}
+		case "fallback":
+			if _, ok := fieldSeen[syncrun.FieldFallback]; !ok {
+				selectedFields = append(selectedFields, syncrun.FieldFallback)
+				fieldSeen[syncrun.FieldFallback] = struct{}{}
+			}
 		case "decidedBy":
 			if _, ok := fieldSeen[syncrun.FieldDecidedBy]; !ok {
 				selectedFields = append(selectedFields, syncrun.FieldDecidedBy)

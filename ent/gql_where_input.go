@@ -9278,6 +9278,21 @@ type SyncRunWhereInput struct {
 	EventCursorEqualFold    *string  `json:"eventCursorEqualFold,omitempty"`
 	EventCursorContainsFold *string  `json:"eventCursorContainsFold,omitempty"`
 
+	// "fallback" field predicates.
+	Fallback             *string  `json:"fallback,omitempty"`
+	FallbackNEQ          *string  `json:"fallbackNEQ,omitempty"`
+	FallbackIn           []string `json:"fallbackIn,omitempty"`
+	FallbackNotIn        []string `json:"fallbackNotIn,omitempty"`
+	FallbackGT           *string  `json:"fallbackGT,omitempty"`
+	FallbackGTE          *string  `json:"fallbackGTE,omitempty"`
+	FallbackLT           *string  `json:"fallbackLT,omitempty"`
+	FallbackLTE          *string  `json:"fallbackLTE,omitempty"`
+	FallbackContains     *string  `json:"fallbackContains,omitempty"`
+	FallbackHasPrefix    *string  `json:"fallbackHasPrefix,omitempty"`
+	FallbackHasSuffix    *string  `json:"fallbackHasSuffix,omitempty"`
+	FallbackEqualFold    *string  `json:"fallbackEqualFold,omitempty"`
+	FallbackContainsFold *string  `json:"fallbackContainsFold,omitempty"`
+
 	// "decided_by" field predicates.
 	DecidedBy             *string  `json:"decidedBy,omitempty"`
 	DecidedByNEQ          *string  `json:"decidedByNEQ,omitempty"`
@@ -9613,6 +9628,45 @@ func (i *SyncRunWhereInput) P() (predicate.SyncRun, error) {
 	}
 	if i.EventCursorContainsFold != nil {
 		predicates = append(predicates, syncrun.EventCursorContainsFold(*i.EventCursorContainsFold))
+	}
+	if i.Fallback != nil {
+		predicates = append(predicates, syncrun.FallbackEQ(*i.Fallback))
+	}
+	if i.FallbackNEQ != nil {
+		predicates = append(predicates, syncrun.FallbackNEQ(*i.FallbackNEQ))
+	}
+	if len(i.FallbackIn) > 0 {
+		predicates = append(predicates, syncrun.FallbackIn(i.FallbackIn...))
+	}
+	if len(i.FallbackNotIn) > 0 {
+		predicates = append(predicates, syncrun.FallbackNotIn(i.FallbackNotIn...))
+	}
+	if i.FallbackGT != nil {
+		predicates = append(predicates, syncrun.FallbackGT(*i.FallbackGT))
+	}
+	if i.FallbackGTE != nil {
+		predicates = append(predicates, syncrun.FallbackGTE(*i.FallbackGTE))
+	}
+	if i.FallbackLT != nil {
+		predicates = append(predicates, syncrun.FallbackLT(*i.FallbackLT))
+	}
+	if i.FallbackLTE != nil {
+		predicates = append(predicates, syncrun.FallbackLTE(*i.FallbackLTE))
+	}
+	if i.FallbackContains != nil {
+		predicates = append(predicates, syncrun.FallbackContains(*i.FallbackContains))
+	}
+	if i.FallbackHasPrefix != nil {
+		predicates = append(predicates, syncrun.FallbackHasPrefix(*i.FallbackHasPrefix))
+	}
+	if i.FallbackHasSuffix != nil {
+		predicates = append(predicates, syncrun.FallbackHasSuffix(*i.FallbackHasSuffix))
+	}
+	if i.FallbackEqualFold != nil {
+		predicates = append(predicates, syncrun.FallbackEqualFold(*i.FallbackEqualFold))
+	}
+	if i.FallbackContainsFold != nil {
+		predicates = append(predicates, syncrun.FallbackContainsFold(*i.FallbackContainsFold))
 	}
 	if i.DecidedBy != nil {
 		predicates = append(predicates, syncrun.DecidedByEQ(*i.DecidedBy))

@@ -21,6 +21,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/district"
 	"github.com/rostermirror/rostermirror/ent/districtlink"
 	"github.com/rostermirror/rostermirror/ent/districttoken"
+	"github.com/rostermirror/rostermirror/ent/eventcursor"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
 	"github.com/rostermirror/rostermirror/ent/logincode"
 	"github.com/rostermirror/rostermirror/ent/loginstate"
@@ -57,6 +58,7 @@ const (
 	TypeDistrict            = "District"
 	TypeDistrictLink        = "DistrictLink"
 	TypeDistrictToken       = "DistrictToken"
+	TypeEventCursor         = "EventCursor"
 	TypeLinkProposal        = "LinkProposal"
 	TypeLoginCode           = "LoginCode"
 	TypeLoginState          = "LoginState"
@@ -9879,6 +9881,576 @@ func (m *DistrictTokenMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *DistrictTokenMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown DistrictToken edge %s", name)
+}
+
+// EventCursorMutation represents an operation that mutates the EventCursor nodes in the graph.
+type EventCursorMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *string
+	event_id        *string
+	enabled         *bool
+	checked_at      *time.Time
+	newest_event_at *time.Time
+	updated_at      *time.Time
+	clearedFields   map[string]struct{}
+	done            bool
+	oldValue        func(context.Context) (*EventCursor, error)
+	predicates      []predicate.EventCursor
+}
+
+var _ ent.Mutation = (*EventCursorMutation)(nil)
+
+// eventcursorOption allows management of the mutation configuration using functional options.
+type eventcursorOption func(*EventCursorMutation)
+
+// newEventCursorMutation creates new mutation for the EventCursor entity.
+func newEventCursorMutation(c config, op Op, opts ...eventcursorOption) *EventCursorMutation {
+	m := &EventCursorMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeEventCursor,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withEventCursorID sets the ID field of the mutation.
+func withEventCursorID(id string) eventcursorOption {
+	return func(m *EventCursorMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *EventCursor
+		)
+		m.oldValue = func(ctx context.Context) (*EventCursor, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().EventCursor.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withEventCursor sets the old EventCursor of the mutation.
+func withEventCursor(node *EventCursor) eventcursorOption {
+	return func(m *EventCursorMutation) {
+		m.oldValue = func(context.Context) (*EventCursor, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m EventCursorMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m EventCursorMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of EventCursor entities.
+func (m *EventCursorMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *EventCursorMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *EventCursorMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().EventCursor.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetEventID sets the "event_id" field.
+func (m *EventCursorMutation) SetEventID(s string) {
+	m.event_id = &s
+}
+
+// EventID returns the value of the "event_id" field in the mutation.
+func (m *EventCursorMutation) EventID() (r string, exists bool) {
+	v := m.event_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEventID returns the old "event_id" field's value of the EventCursor entity.
+// If the EventCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventCursorMutation) OldEventID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEventID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEventID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEventID: %w", err)
+	}
+	return oldValue.EventID, nil
+}
+
+// ResetEventID resets all changes to the "event_id" field.
+func (m *EventCursorMutation) ResetEventID() {
+	m.event_id = nil
+}
+
+// SetEnabled sets the "enabled" field.
+func (m *EventCursorMutation) SetEnabled(b bool) {
+	m.enabled = &b
+}
+
+// Enabled returns the value of the "enabled" field in the mutation.
+func (m *EventCursorMutation) Enabled() (r bool, exists bool) {
+	v := m.enabled
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEnabled returns the old "enabled" field's value of the EventCursor entity.
+// If the EventCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventCursorMutation) OldEnabled(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEnabled is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEnabled requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEnabled: %w", err)
+	}
+	return oldValue.Enabled, nil
+}
+
+// ResetEnabled resets all changes to the "enabled" field.
+func (m *EventCursorMutation) ResetEnabled() {
+	m.enabled = nil
+}
+
+// SetCheckedAt sets the "checked_at" field.
+func (m *EventCursorMutation) SetCheckedAt(t time.Time) {
+	m.checked_at = &t
+}
+
+// CheckedAt returns the value of the "checked_at" field in the mutation.
+func (m *EventCursorMutation) CheckedAt() (r time.Time, exists bool) {
+	v := m.checked_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCheckedAt returns the old "checked_at" field's value of the EventCursor entity.
+// If the EventCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventCursorMutation) OldCheckedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCheckedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCheckedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCheckedAt: %w", err)
+	}
+	return oldValue.CheckedAt, nil
+}
+
+// ResetCheckedAt resets all changes to the "checked_at" field.
+func (m *EventCursorMutation) ResetCheckedAt() {
+	m.checked_at = nil
+}
+
+// SetNewestEventAt sets the "newest_event_at" field.
+func (m *EventCursorMutation) SetNewestEventAt(t time.Time) {
+	m.newest_event_at = &t
+}
+
+// NewestEventAt returns the value of the "newest_event_at" field in the mutation.
+func (m *EventCursorMutation) NewestEventAt() (r time.Time, exists bool) {
+	v := m.newest_event_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNewestEventAt returns the old "newest_event_at" field's value of the EventCursor entity.
+// If the EventCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventCursorMutation) OldNewestEventAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNewestEventAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNewestEventAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNewestEventAt: %w", err)
+	}
+	return oldValue.NewestEventAt, nil
+}
+
+// ClearNewestEventAt clears the value of the "newest_event_at" field.
+func (m *EventCursorMutation) ClearNewestEventAt() {
+	m.newest_event_at = nil
+	m.clearedFields[eventcursor.FieldNewestEventAt] = struct{}{}
+}
+
+// NewestEventAtCleared returns if the "newest_event_at" field was cleared in this mutation.
+func (m *EventCursorMutation) NewestEventAtCleared() bool {
+	_, ok := m.clearedFields[eventcursor.FieldNewestEventAt]
+	return ok
+}
+
+// ResetNewestEventAt resets all changes to the "newest_event_at" field.
+func (m *EventCursorMutation) ResetNewestEventAt() {
+	m.newest_event_at = nil
+	delete(m.clearedFields, eventcursor.FieldNewestEventAt)
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *EventCursorMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *EventCursorMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the EventCursor entity.
+// If the EventCursor object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *EventCursorMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *EventCursorMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// Where appends a list predicates to the EventCursorMutation builder.
+func (m *EventCursorMutation) Where(ps ...predicate.EventCursor) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the EventCursorMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *EventCursorMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.EventCursor, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *EventCursorMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *EventCursorMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (EventCursor).
+func (m *EventCursorMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *EventCursorMutation) Fields() []string {
+	fields := make([]string, 0, 5)
+	if m.event_id != nil {
+		fields = append(fields, eventcursor.FieldEventID)
+	}
+	if m.enabled != nil {
+		fields = append(fields, eventcursor.FieldEnabled)
+	}
+	if m.checked_at != nil {
+		fields = append(fields, eventcursor.FieldCheckedAt)
+	}
+	if m.newest_event_at != nil {
+		fields = append(fields, eventcursor.FieldNewestEventAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, eventcursor.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *EventCursorMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case eventcursor.FieldEventID:
+		return m.EventID()
+	case eventcursor.FieldEnabled:
+		return m.Enabled()
+	case eventcursor.FieldCheckedAt:
+		return m.CheckedAt()
+	case eventcursor.FieldNewestEventAt:
+		return m.NewestEventAt()
+	case eventcursor.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *EventCursorMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case eventcursor.FieldEventID:
+		return m.OldEventID(ctx)
+	case eventcursor.FieldEnabled:
+		return m.OldEnabled(ctx)
+	case eventcursor.FieldCheckedAt:
+		return m.OldCheckedAt(ctx)
+	case eventcursor.FieldNewestEventAt:
+		return m.OldNewestEventAt(ctx)
+	case eventcursor.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown EventCursor field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EventCursorMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case eventcursor.FieldEventID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEventID(v)
+		return nil
+	case eventcursor.FieldEnabled:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEnabled(v)
+		return nil
+	case eventcursor.FieldCheckedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCheckedAt(v)
+		return nil
+	case eventcursor.FieldNewestEventAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNewestEventAt(v)
+		return nil
+	case eventcursor.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown EventCursor field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *EventCursorMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *EventCursorMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *EventCursorMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown EventCursor numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *EventCursorMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(eventcursor.FieldNewestEventAt) {
+		fields = append(fields, eventcursor.FieldNewestEventAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *EventCursorMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *EventCursorMutation) ClearField(name string) error {
+	switch name {
+	case eventcursor.FieldNewestEventAt:
+		m.ClearNewestEventAt()
+		return nil
+	}
+	return fmt.Errorf("unknown EventCursor nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *EventCursorMutation) ResetField(name string) error {
+	switch name {
+	case eventcursor.FieldEventID:
+		m.ResetEventID()
+		return nil
+	case eventcursor.FieldEnabled:
+		m.ResetEnabled()
+		return nil
+	case eventcursor.FieldCheckedAt:
+		m.ResetCheckedAt()
+		return nil
+	case eventcursor.FieldNewestEventAt:
+		m.ResetNewestEventAt()
+		return nil
+	case eventcursor.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown EventCursor field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *EventCursorMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *EventCursorMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *EventCursorMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *EventCursorMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *EventCursorMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *EventCursorMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *EventCursorMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown EventCursor unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *EventCursorMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown EventCursor edge %s", name)
 }
 
 // LinkProposalMutation represents an operation that mutates the LinkProposal nodes in the graph.
@@ -20584,6 +21156,7 @@ type SyncRunMutation struct {
 	errors           *[]string
 	appenderrors     []string
 	event_cursor     *string
+	fallback         *string
 	held             *syncstats.Held
 	held_memberships *syncstats.Held
 	decided_by       *string
@@ -21115,6 +21688,42 @@ func (m *SyncRunMutation) ResetEventCursor() {
 	m.event_cursor = nil
 }
 
+// SetFallback sets the "fallback" field.
+func (m *SyncRunMutation) SetFallback(s string) {
+	m.fallback = &s
+}
+
+// Fallback returns the value of the "fallback" field in the mutation.
+func (m *SyncRunMutation) Fallback() (r string, exists bool) {
+	v := m.fallback
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFallback returns the old "fallback" field's value of the SyncRun entity.
+// If the SyncRun object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *SyncRunMutation) OldFallback(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFallback is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFallback requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFallback: %w", err)
+	}
+	return oldValue.Fallback, nil
+}
+
+// ResetFallback resets all changes to the "fallback" field.
+func (m *SyncRunMutation) ResetFallback() {
+	m.fallback = nil
+}
+
 // SetHeld sets the "held" field.
 func (m *SyncRunMutation) SetHeld(s syncstats.Held) {
 	m.held = &s
@@ -21372,7 +21981,7 @@ func (m *SyncRunMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *SyncRunMutation) Fields() []string {
-	fields := make([]string, 0, 14)
+	fields := make([]string, 0, 15)
 	if m.district != nil {
 		fields = append(fields, syncrun.FieldDistrictID)
 	}
@@ -21402,6 +22011,9 @@ func (m *SyncRunMutation) Fields() []string {
 	}
 	if m.event_cursor != nil {
 		fields = append(fields, syncrun.FieldEventCursor)
+	}
+	if m.fallback != nil {
+		fields = append(fields, syncrun.FieldFallback)
 	}
 	if m.held != nil {
 		fields = append(fields, syncrun.FieldHeld)
@@ -21443,6 +22055,8 @@ func (m *SyncRunMutation) Field(name string) (ent.Value, bool) {
 		return m.Errors()
 	case syncrun.FieldEventCursor:
 		return m.EventCursor()
+	case syncrun.FieldFallback:
+		return m.Fallback()
 	case syncrun.FieldHeld:
 		return m.Held()
 	case syncrun.FieldHeldMemberships:
@@ -21480,6 +22094,8 @@ func (m *SyncRunMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldErrors(ctx)
 	case syncrun.FieldEventCursor:
 		return m.OldEventCursor(ctx)
+	case syncrun.FieldFallback:
+		return m.OldFallback(ctx)
 	case syncrun.FieldHeld:
 		return m.OldHeld(ctx)
 	case syncrun.FieldHeldMemberships:
@@ -21566,6 +22182,13 @@ func (m *SyncRunMutation) SetField(name string, value ent.Value) error {
 			return fmt.Errorf("unexpected type %T for field %s", value, name)
 		}
 		m.SetEventCursor(v)
+		return nil
+	case syncrun.FieldFallback:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFallback(v)
 		return nil
 	case syncrun.FieldHeld:
 		v, ok := value.(syncstats.Held)
@@ -21718,6 +22341,9 @@ func (m *SyncRunMutation) ResetField(name string) error {
 		return nil
 	case syncrun.FieldEventCursor:
 		m.ResetEventCursor()
+		return nil
+	case syncrun.FieldFallback:
+		m.ResetFallback()
 		return nil
 	case syncrun.FieldHeld:
 		m.ResetHeld()

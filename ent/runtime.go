@@ -14,6 +14,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/district"
 	"github.com/rostermirror/rostermirror/ent/districtlink"
 	"github.com/rostermirror/rostermirror/ent/districttoken"
+	"github.com/rostermirror/rostermirror/ent/eventcursor"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
 	"github.com/rostermirror/rostermirror/ent/logincode"
 	"github.com/rostermirror/rostermirror/ent/loginstate"
@@ -489,6 +490,36 @@ func init() {
 	// districttoken.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	districttoken.IDValidator = func() func(string) error {
 		validators := districttokenDescID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(id string) error {
+			for _, fn := range fns {
+				if err := fn(id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	eventcursorFields := schema.EventCursor{}.Fields()
+	_ = eventcursorFields
+	// eventcursorDescEventID is the schema descriptor for event_id field.
+	eventcursorDescEventID := eventcursorFields[1].Descriptor()
+	// eventcursor.DefaultEventID holds the default value on creation for the event_id field.
+	eventcursor.DefaultEventID = eventcursorDescEventID.Default.(string)
+	// eventcursor.EventIDValidator is a validator for the "event_id" field. It is called by the builders before save.
+	eventcursor.EventIDValidator = eventcursorDescEventID.Validators[0].(func(string) error)
+	// eventcursorDescEnabled is the schema descriptor for enabled field.
+	eventcursorDescEnabled := eventcursorFields[2].Descriptor()
+	// eventcursor.DefaultEnabled holds the default value on creation for the enabled field.
+	eventcursor.DefaultEnabled = eventcursorDescEnabled.Default.(bool)
+	// eventcursorDescID is the schema descriptor for id field.
+	eventcursorDescID := eventcursorFields[0].Descriptor()
+	// eventcursor.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	eventcursor.IDValidator = func() func(string) error {
+		validators := eventcursorDescID.Validators
 		fns := [...]func(string) error{
 			validators[0].(func(string) error),
 			validators[1].(func(string) error),
@@ -1271,8 +1302,12 @@ func init() {
 	syncrunDescEventCursor := syncrunFields[10].Descriptor()
 	// syncrun.DefaultEventCursor holds the default value on creation for the event_cursor field.
 	syncrun.DefaultEventCursor = syncrunDescEventCursor.Default.(string)
+	// syncrunDescFallback is the schema descriptor for fallback field.
+	syncrunDescFallback := syncrunFields[11].Descriptor()
+	// syncrun.DefaultFallback holds the default value on creation for the fallback field.
+	syncrun.DefaultFallback = syncrunDescFallback.Default.(string)
 	// syncrunDescDecidedBy is the schema descriptor for decided_by field.
-	syncrunDescDecidedBy := syncrunFields[13].Descriptor()
+	syncrunDescDecidedBy := syncrunFields[14].Descriptor()
 	// syncrun.DefaultDecidedBy holds the default value on creation for the decided_by field.
 	syncrun.DefaultDecidedBy = syncrunDescDecidedBy.Default.(string)
 	// syncrunDescID is the schema descriptor for id field.

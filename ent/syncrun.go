@@ -40,6 +40,8 @@ type SyncRun struct {
 	Errors []string `json:"errors,omitempty"`
 	// the newest Clever event id captured before the run started; incremental sync resumes from it
 	EventCursor string `json:"event_cursor,omitempty"`
+	// why a run asked to apply events ran a full sync instead (no cursor, the cursor lost past Clever's retention, events not enabled, an event it could not interpret); empty otherwise
+	Fallback string `json:"fallback,omitempty"`
 	// the Clever ids whose archiving the mass-archive guard held, per record type
 	Held syncstats.Held `json:"held,omitempty"`
 	// the memberships (enrollments, section teachers, contacts' students) whose ending follows from the held archives, per membership table: ended if the run is approved, kept if it is rejected
@@ -85,7 +87,7 @@ func (*SyncRun) scanValues(columns []string) ([]any, error) {
 			values[i] = new([]byte)
 		case syncrun.FieldDryRun:
 			values[i] = new(sql.NullBool)
-		case syncrun.FieldID, syncrun.FieldDistrictID, syncrun.FieldKind, syncrun.FieldStatus, syncrun.FieldTrigger, syncrun.FieldEventCursor, syncrun.FieldDecidedBy:
+		case syncrun.FieldID, syncrun.FieldDistrictID, syncrun.FieldKind, syncrun.FieldStatus, syncrun.FieldTrigger, syncrun.FieldEventCursor, syncrun.FieldFallback, syncrun.FieldDecidedBy:
 			values[i] = new(sql.NullString)
 		case syncrun.FieldStartedAt, syncrun.FieldFinishedAt, syncrun.FieldDecidedAt:
 			values[i] = new(sql.NullTime)
@@ -174,6 +176,12 @@ func (_m *SyncRun) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field event_cursor", values[i])
 			} else if value.Valid {
 				_m.EventCursor = value.String
+			}
+		case syncrun.FieldFallback:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field fallback", values[i])
+			} else if value.Valid {
+				_m.Fallback = value.String
 			}
 		case syncrun.FieldHeld:
 			if value, ok := values[i].(*[]byte); !ok {
@@ -277,6 +285,9 @@ func (_m *SyncRun) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("event_cursor=")
 	builder.WriteString(_m.EventCursor)
+	builder.WriteString(", ")
+	builder.WriteString("fallback=")
+	builder.WriteString(_m.Fallback)
 	builder.WriteString(", ")
 	builder.WriteString("held=")
 	builder.WriteString(fmt.Sprintf("%v", _m.Held))

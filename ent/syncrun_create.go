@@ -141,6 +141,20 @@ func (_c *SyncRunCreate) SetNillableEventCursor(v *string) *SyncRunCreate {
 	return _c
 }
 
+// SetFallback sets the "fallback" field.
+func (_c *SyncRunCreate) SetFallback(v string) *SyncRunCreate {
+	_c.mutation.SetFallback(v)
+	return _c
+}
+
+// SetNillableFallback sets the "fallback" field if the given value is not nil.
+func (_c *SyncRunCreate) SetNillableFallback(v *string) *SyncRunCreate {
+	if v != nil {
+		_c.SetFallback(*v)
+	}
+	return _c
+}
+
 // SetHeld sets the "held" field.
 func (_c *SyncRunCreate) SetHeld(v syncstats.Held) *SyncRunCreate {
 	_c.mutation.SetHeld(v)
@@ -259,6 +273,10 @@ func (_c *SyncRunCreate) defaults() {
 		v := syncrun.DefaultEventCursor
 		_c.mutation.SetEventCursor(v)
 	}
+	if _, ok := _c.mutation.Fallback(); !ok {
+		v := syncrun.DefaultFallback
+		_c.mutation.SetFallback(v)
+	}
 	if _, ok := _c.mutation.DecidedBy(); !ok {
 		v := syncrun.DefaultDecidedBy
 		_c.mutation.SetDecidedBy(v)
@@ -306,6 +324,9 @@ func (_c *SyncRunCreate) check() error {
 	}
 	if _, ok := _c.mutation.EventCursor(); !ok {
 		return &ValidationError{Name: "event_cursor", err: errors.New(`ent: missing required field "SyncRun.event_cursor"`)}
+	}
+	if _, ok := _c.mutation.Fallback(); !ok {
+		return &ValidationError{Name: "fallback", err: errors.New(`ent: missing required field "SyncRun.fallback"`)}
 	}
 	if v, ok := _c.mutation.ID(); ok {
 		if err := syncrun.IDValidator(v); err != nil {
@@ -386,6 +407,10 @@ func (_c *SyncRunCreate) createSpec() (*SyncRun, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.EventCursor(); ok {
 		_spec.SetField(syncrun.FieldEventCursor, field.TypeString, value)
 		_node.EventCursor = value
+	}
+	if value, ok := _c.mutation.Fallback(); ok {
+		_spec.SetField(syncrun.FieldFallback, field.TypeString, value)
+		_node.Fallback = value
 	}
 	if value, ok := _c.mutation.Held(); ok {
 		_spec.SetField(syncrun.FieldHeld, field.TypeJSON, value)
@@ -559,6 +584,18 @@ func (u *SyncRunUpsert) SetEventCursor(v string) *SyncRunUpsert {
 // UpdateEventCursor sets the "event_cursor" field to the value that was provided on create.
 func (u *SyncRunUpsert) UpdateEventCursor() *SyncRunUpsert {
 	u.SetExcluded(syncrun.FieldEventCursor)
+	return u
+}
+
+// SetFallback sets the "fallback" field.
+func (u *SyncRunUpsert) SetFallback(v string) *SyncRunUpsert {
+	u.Set(syncrun.FieldFallback, v)
+	return u
+}
+
+// UpdateFallback sets the "fallback" field to the value that was provided on create.
+func (u *SyncRunUpsert) UpdateFallback() *SyncRunUpsert {
+	u.SetExcluded(syncrun.FieldFallback)
 	return u
 }
 
@@ -796,6 +833,20 @@ func (u *SyncRunUpsertOne) SetEventCursor(v string) *SyncRunUpsertOne {
 func (u *SyncRunUpsertOne) UpdateEventCursor() *SyncRunUpsertOne {
 	return u.Update(func(s *SyncRunUpsert) {
 		s.UpdateEventCursor()
+	})
+}
+
+// SetFallback sets the "fallback" field.
+func (u *SyncRunUpsertOne) SetFallback(v string) *SyncRunUpsertOne {
+	return u.Update(func(s *SyncRunUpsert) {
+		s.SetFallback(v)
+	})
+}
+
+// UpdateFallback sets the "fallback" field to the value that was provided on create.
+func (u *SyncRunUpsertOne) UpdateFallback() *SyncRunUpsertOne {
+	return u.Update(func(s *SyncRunUpsert) {
+		s.UpdateFallback()
 	})
 }
 
@@ -1212,6 +1263,20 @@ func (u *SyncRunUpsertBulk) SetEventCursor(v string) *SyncRunUpsertBulk {
 func (u *SyncRunUpsertBulk) UpdateEventCursor() *SyncRunUpsertBulk {
 	return u.Update(func(s *SyncRunUpsert) {
 		s.UpdateEventCursor()
+	})
+}
+
+// SetFallback sets the "fallback" field.
+func (u *SyncRunUpsertBulk) SetFallback(v string) *SyncRunUpsertBulk {
+	return u.Update(func(s *SyncRunUpsert) {
+		s.SetFallback(v)
+	})
+}
+
+// UpdateFallback sets the "fallback" field to the value that was provided on create.
+func (u *SyncRunUpsertBulk) UpdateFallback() *SyncRunUpsertBulk {
+	return u.Update(func(s *SyncRunUpsert) {
+		s.UpdateFallback()
 	})
 }
 

@@ -123,6 +123,20 @@ func (_u *SyncRunUpdate) SetNillableEventCursor(v *string) *SyncRunUpdate {
 	return _u
 }
 
+// SetFallback sets the "fallback" field.
+func (_u *SyncRunUpdate) SetFallback(v string) *SyncRunUpdate {
+	_u.mutation.SetFallback(v)
+	return _u
+}
+
+// SetNillableFallback sets the "fallback" field if the given value is not nil.
+func (_u *SyncRunUpdate) SetNillableFallback(v *string) *SyncRunUpdate {
+	if v != nil {
+		_u.SetFallback(*v)
+	}
+	return _u
+}
+
 // SetHeld sets the "held" field.
 func (_u *SyncRunUpdate) SetHeld(v syncstats.Held) *SyncRunUpdate {
 	_u.mutation.SetHeld(v)
@@ -282,6 +296,9 @@ func (_u *SyncRunUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	if value, ok := _u.mutation.EventCursor(); ok {
 		_spec.SetField(syncrun.FieldEventCursor, field.TypeString, value)
 	}
+	if value, ok := _u.mutation.Fallback(); ok {
+		_spec.SetField(syncrun.FieldFallback, field.TypeString, value)
+	}
 	if value, ok := _u.mutation.Held(); ok {
 		_spec.SetField(syncrun.FieldHeld, field.TypeJSON, value)
 	}
@@ -416,6 +433,20 @@ func (_u *SyncRunUpdateOne) SetEventCursor(v string) *SyncRunUpdateOne {
 func (_u *SyncRunUpdateOne) SetNillableEventCursor(v *string) *SyncRunUpdateOne {
 	if v != nil {
 		_u.SetEventCursor(*v)
+	}
+	return _u
+}
+
+// SetFallback sets the "fallback" field.
+func (_u *SyncRunUpdateOne) SetFallback(v string) *SyncRunUpdateOne {
+	_u.mutation.SetFallback(v)
+	return _u
+}
+
+// SetNillableFallback sets the "fallback" field if the given value is not nil.
+func (_u *SyncRunUpdateOne) SetNillableFallback(v *string) *SyncRunUpdateOne {
+	if v != nil {
+		_u.SetFallback(*v)
 	}
 	return _u
 }
@@ -608,6 +639,9 @@ func (_u *SyncRunUpdateOne) sqlSave(ctx context.Context) (_node *SyncRun, err er
 	}
 	if value, ok := _u.mutation.EventCursor(); ok {
 		_spec.SetField(syncrun.FieldEventCursor, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.Fallback(); ok {
+		_spec.SetField(syncrun.FieldFallback, field.TypeString, value)
 	}
 	if value, ok := _u.mutation.Held(); ok {
 		_spec.SetField(syncrun.FieldHeld, field.TypeJSON, value)

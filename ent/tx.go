@@ -32,6 +32,8 @@ type Tx struct {
 	DistrictLink *DistrictLinkClient
 	// DistrictToken is the client for interacting with the DistrictToken builders.
 	DistrictToken *DistrictTokenClient
+	// EventCursor is the client for interacting with the EventCursor builders.
+	EventCursor *EventCursorClient
 	// LinkProposal is the client for interacting with the LinkProposal builders.
 	LinkProposal *LinkProposalClient
 	// LoginCode is the client for interacting with the LoginCode builders.
@@ -200,6 +202,7 @@ func (tx *Tx) init() {
 	tx.District = NewDistrictClient(tx.config)
 	tx.DistrictLink = NewDistrictLinkClient(tx.config)
 	tx.DistrictToken = NewDistrictTokenClient(tx.config)
+	tx.EventCursor = NewEventCursorClient(tx.config)
 	tx.LinkProposal = NewLinkProposalClient(tx.config)
 	tx.LoginCode = NewLoginCodeClient(tx.config)
 	tx.LoginState = NewLoginStateClient(tx.config)

@@ -575,6 +575,7 @@ type ComplexityRoot struct {
 		DryRun      func(childComplexity int) int
 		Errors      func(childComplexity int) int
 		EventCursor func(childComplexity int) int
+		Fallback    func(childComplexity int) int
 		FinishedAt  func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Kind        func(childComplexity int) int
@@ -3294,6 +3295,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SyncRun.EventCursor(childComplexity), true
+	case "SyncRun.fallback":
+		if e.ComplexityRoot.SyncRun.Fallback == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncRun.Fallback(childComplexity), true
 	case "SyncRun.finishedAt":
 		if e.ComplexityRoot.SyncRun.FinishedAt == nil {
 			break
@@ -4981,6 +4988,8 @@ func (ec *executionContext) childFields_SyncRun(ctx context.Context, field graph
 		return ec.fieldContext_SyncRun_errors(ctx, field)
 	case "eventCursor":
 		return ec.fieldContext_SyncRun_eventCursor(ctx, field)
+	case "fallback":
+		return ec.fieldContext_SyncRun_fallback(ctx, field)
 	case "decidedBy":
 		return ec.fieldContext_SyncRun_decidedBy(ctx, field)
 	case "decidedAt":
@@ -18564,6 +18573,29 @@ func (ec *executionContext) _SyncRun_eventCursor(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_SyncRun_eventCursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncRun", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SyncRun_fallback(ctx context.Context, field graphql.CollectedField, obj *ent.SyncRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncRun_fallback(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Fallback, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncRun_fallback(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SyncRun", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
@@ -36343,7 +36375,7 @@ func (ec *executionContext) unmarshalInputSyncRunWhereInput(ctx context.Context,
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "status", "statusNEQ", "statusIn", "statusNotIn", "trigger", "triggerNEQ", "triggerIn", "triggerNotIn", "triggerGT", "triggerGTE", "triggerLT", "triggerLTE", "triggerContains", "triggerHasPrefix", "triggerHasSuffix", "triggerEqualFold", "triggerContainsFold", "dryRun", "dryRunNEQ", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "finishedAt", "finishedAtNEQ", "finishedAtIn", "finishedAtNotIn", "finishedAtGT", "finishedAtGTE", "finishedAtLT", "finishedAtLTE", "finishedAtIsNil", "finishedAtNotNil", "eventCursor", "eventCursorNEQ", "eventCursorIn", "eventCursorNotIn", "eventCursorGT", "eventCursorGTE", "eventCursorLT", "eventCursorLTE", "eventCursorContains", "eventCursorHasPrefix", "eventCursorHasSuffix", "eventCursorEqualFold", "eventCursorContainsFold", "decidedBy", "decidedByNEQ", "decidedByIn", "decidedByNotIn", "decidedByGT", "decidedByGTE", "decidedByLT", "decidedByLTE", "decidedByContains", "decidedByHasPrefix", "decidedByHasSuffix", "decidedByIsNil", "decidedByNotNil", "decidedByEqualFold", "decidedByContainsFold", "decidedAt", "decidedAtNEQ", "decidedAtIn", "decidedAtNotIn", "decidedAtGT", "decidedAtGTE", "decidedAtLT", "decidedAtLTE", "decidedAtIsNil", "decidedAtNotNil", "hasDistrict", "hasDistrictWith"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "status", "statusNEQ", "statusIn", "statusNotIn", "trigger", "triggerNEQ", "triggerIn", "triggerNotIn", "triggerGT", "triggerGTE", "triggerLT", "triggerLTE", "triggerContains", "triggerHasPrefix", "triggerHasSuffix", "triggerEqualFold", "triggerContainsFold", "dryRun", "dryRunNEQ", "startedAt", "startedAtNEQ", "startedAtIn", "startedAtNotIn", "startedAtGT", "startedAtGTE", "startedAtLT", "startedAtLTE", "finishedAt", "finishedAtNEQ", "finishedAtIn", "finishedAtNotIn", "finishedAtGT", "finishedAtGTE", "finishedAtLT", "finishedAtLTE", "finishedAtIsNil", "finishedAtNotNil", "eventCursor", "eventCursorNEQ", "eventCursorIn", "eventCursorNotIn", "eventCursorGT", "eventCursorGTE", "eventCursorLT", "eventCursorLTE", "eventCursorContains", "eventCursorHasPrefix", "eventCursorHasSuffix", "eventCursorEqualFold", "eventCursorContainsFold", "fallback", "fallbackNEQ", "fallbackIn", "fallbackNotIn", "fallbackGT", "fallbackGTE", "fallbackLT", "fallbackLTE", "fallbackContains", "fallbackHasPrefix", "fallbackHasSuffix", "fallbackEqualFold", "fallbackContainsFold", "decidedBy", "decidedByNEQ", "decidedByIn", "decidedByNotIn", "decidedByGT", "decidedByGTE", "decidedByLT", "decidedByLTE", "decidedByContains", "decidedByHasPrefix", "decidedByHasSuffix", "decidedByIsNil", "decidedByNotNil", "decidedByEqualFold", "decidedByContainsFold", "decidedAt", "decidedAtNEQ", "decidedAtIn", "decidedAtNotIn", "decidedAtGT", "decidedAtGTE", "decidedAtLT", "decidedAtLTE", "decidedAtIsNil", "decidedAtNotNil", "hasDistrict", "hasDistrictWith"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -36910,6 +36942,97 @@ func (ec *executionContext) unmarshalInputSyncRunWhereInput(ctx context.Context,
 				return it, err
 			}
 			it.EventCursorContainsFold = data
+		case "fallback":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fallback"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Fallback = data
+		case "fallbackNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fallbackNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FallbackNEQ = data
+		case "fallbackIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fallbackIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FallbackIn = data
+		case "fallbackNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fallbackNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FallbackNotIn = data
+		case "fallbackGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fallbackGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FallbackGT = data
+		case "fallbackGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fallbackGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FallbackGTE = data
+		case "fallbackLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fallbackLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FallbackLT = data
+		case "fallbackLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fallbackLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FallbackLTE = data
+		case "fallbackContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fallbackContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FallbackContains = data
+		case "fallbackHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fallbackHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FallbackHasPrefix = data
+		case "fallbackHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fallbackHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FallbackHasSuffix = data
+		case "fallbackEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fallbackEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FallbackEqualFold = data
+		case "fallbackContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fallbackContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FallbackContainsFold = data
 		case "decidedBy":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decidedBy"))
 			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
@@ -48759,6 +48882,11 @@ func (ec *executionContext) _SyncRun(ctx context.Context, sel ast.SelectionSet, 
 			}
 		case "eventCursor":
 			out.Values[i] = ec._SyncRun_eventCursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fallback":
+			out.Values[i] = ec._SyncRun_fallback(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

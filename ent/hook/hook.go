@@ -117,6 +117,18 @@ func (f DistrictTokenFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Valu
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DistrictTokenMutation", m)
 }
 
+// The EventCursorFunc type is an adapter to allow the use of ordinary
+// function as EventCursor mutator.
+type EventCursorFunc func(context.Context, *ent.EventCursorMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f EventCursorFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.EventCursorMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.EventCursorMutation", m)
+}
+
 // The LinkProposalFunc type is an adapter to allow the use of ordinary
 // function as LinkProposal mutator.
 type LinkProposalFunc func(context.Context, *ent.LinkProposalMutation) (ent.Value, error)

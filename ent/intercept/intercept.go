@@ -17,6 +17,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/district"
 	"github.com/rostermirror/rostermirror/ent/districtlink"
 	"github.com/rostermirror/rostermirror/ent/districttoken"
+	"github.com/rostermirror/rostermirror/ent/eventcursor"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
 	"github.com/rostermirror/rostermirror/ent/logincode"
 	"github.com/rostermirror/rostermirror/ent/loginstate"
@@ -331,6 +332,33 @@ func (f TraverseDistrictToken) Traverse(ctx context.Context, q ent.Query) error 
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.DistrictTokenQuery", q)
+}
+
+// The EventCursorFunc type is an adapter to allow the use of ordinary function as a Querier.
+type EventCursorFunc func(context.Context, *ent.EventCursorQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f EventCursorFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.EventCursorQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.EventCursorQuery", q)
+}
+
+// The TraverseEventCursor type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseEventCursor func(context.Context, *ent.EventCursorQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseEventCursor) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseEventCursor) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.EventCursorQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.EventCursorQuery", q)
 }
 
 // The LinkProposalFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -732,6 +760,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.DistrictLinkQuery, predicate.DistrictLink, districtlink.OrderOption]{typ: ent.TypeDistrictLink, tq: q}, nil
 	case *ent.DistrictTokenQuery:
 		return &query[*ent.DistrictTokenQuery, predicate.DistrictToken, districttoken.OrderOption]{typ: ent.TypeDistrictToken, tq: q}, nil
+	case *ent.EventCursorQuery:
+		return &query[*ent.EventCursorQuery, predicate.EventCursor, eventcursor.OrderOption]{typ: ent.TypeEventCursor, tq: q}, nil
 	case *ent.LinkProposalQuery:
 		return &query[*ent.LinkProposalQuery, predicate.LinkProposal, linkproposal.OrderOption]{typ: ent.TypeLinkProposal, tq: q}, nil
 	case *ent.LoginCodeQuery:

@@ -322,6 +322,21 @@ var (
 		Columns:    DistrictTokensColumns,
 		PrimaryKey: []*schema.Column{DistrictTokensColumns[0]},
 	}
+	// EventCursorsColumns holds the columns for the "event_cursors" table.
+	EventCursorsColumns = []*schema.Column{
+		{Name: "district_id", Type: field.TypeString, Size: 64},
+		{Name: "event_id", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "enabled", Type: field.TypeBool, Default: true},
+		{Name: "checked_at", Type: field.TypeTime},
+		{Name: "newest_event_at", Type: field.TypeTime, Nullable: true},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// EventCursorsTable holds the schema information for the "event_cursors" table.
+	EventCursorsTable = &schema.Table{
+		Name:       "event_cursors",
+		Columns:    EventCursorsColumns,
+		PrimaryKey: []*schema.Column{EventCursorsColumns[0]},
+	}
 	// LinkProposalsColumns holds the columns for the "link_proposals" table.
 	LinkProposalsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -771,6 +786,7 @@ var (
 		{Name: "counts", Type: field.TypeJSON, Nullable: true},
 		{Name: "errors", Type: field.TypeJSON, Nullable: true},
 		{Name: "event_cursor", Type: field.TypeString, Default: ""},
+		{Name: "fallback", Type: field.TypeString, Default: ""},
 		{Name: "held", Type: field.TypeJSON, Nullable: true},
 		{Name: "held_memberships", Type: field.TypeJSON, Nullable: true},
 		{Name: "decided_by", Type: field.TypeString, Nullable: true, Default: ""},
@@ -785,7 +801,7 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "sync_runs_districts_sync_runs",
-				Columns:    []*schema.Column{SyncRunsColumns[14]},
+				Columns:    []*schema.Column{SyncRunsColumns[15]},
 				RefColumns: []*schema.Column{DistrictsColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -794,7 +810,7 @@ var (
 			{
 				Name:    "syncrun_district_id_started_at",
 				Unique:  false,
-				Columns: []*schema.Column{SyncRunsColumns[14], SyncRunsColumns[5]},
+				Columns: []*schema.Column{SyncRunsColumns[15], SyncRunsColumns[5]},
 			},
 			{
 				Name:    "syncrun_status",
@@ -957,6 +973,7 @@ var (
 		DistrictsTable,
 		DistrictLinksTable,
 		DistrictTokensTable,
+		EventCursorsTable,
 		LinkProposalsTable,
 		LoginCodesTable,
 		LoginStatesTable,

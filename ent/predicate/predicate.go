@@ -33,6 +33,9 @@ type DistrictLink func(*sql.Selector)
 // DistrictToken is the predicate function for districttoken builders.
 type DistrictToken func(*sql.Selector)
 
+// EventCursor is the predicate function for eventcursor builders.
+type EventCursor func(*sql.Selector)
+
 // LinkProposal is the predicate function for linkproposal builders.
 type LinkProposal func(*sql.Selector)
 

@@ -38,6 +38,8 @@ func (SyncRun) Fields() []ent.Field {
 		field.Strings("errors").Optional(),
 		field.String("event_cursor").Default("").
 			Comment("the newest Clever event id captured before the run started; incremental sync resumes from it"),
+		field.String("fallback").Default("").
+			Comment("why a run asked to apply events ran a full sync instead (no cursor, the cursor lost past Clever's retention, events not enabled, an event it could not interpret); empty otherwise"),
 		field.JSON("held", syncstats.Held{}).Optional().Annotations(entgql.Skip()).
 			Comment("the Clever ids whose archiving the mass-archive guard held, per record type"),
 		field.JSON("held_memberships", syncstats.Held{}).Optional().Annotations(entgql.Skip()).

@@ -37,6 +37,8 @@ const (
 	FieldErrors = "errors"
 	// FieldEventCursor holds the string denoting the event_cursor field in the database.
 	FieldEventCursor = "event_cursor"
+	// FieldFallback holds the string denoting the fallback field in the database.
+	FieldFallback = "fallback"
 	// FieldHeld holds the string denoting the held field in the database.
 	FieldHeld = "held"
 	// FieldHeldMemberships holds the string denoting the held_memberships field in the database.
@@ -73,6 +75,7 @@ var Columns = []string{
 	FieldCounts,
 	FieldErrors,
 	FieldEventCursor,
+	FieldFallback,
 	FieldHeld,
 	FieldHeldMemberships,
 	FieldDecidedBy,
@@ -100,6 +103,8 @@ var (
 	DefaultStartedAt func() time.Time
 	// DefaultEventCursor holds the default value on creation for the "event_cursor" field.
 	DefaultEventCursor string
+	// DefaultFallback holds the default value on creation for the "fallback" field.
+	DefaultFallback string
 	// DefaultDecidedBy holds the default value on creation for the "decided_by" field.
 	DefaultDecidedBy string
 	// DefaultID holds the default value on creation for the "id" field.
@@ -211,6 +216,11 @@ func ByFinishedAt(opts ...sql.OrderTermOption) OrderOption {
 // ByEventCursor orders the results by the event_cursor field.
 func ByEventCursor(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldEventCursor, opts...).ToFunc()
+}
+
+// ByFallback orders the results by the fallback field.
+func ByFallback(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldFallback, opts...).ToFunc()
 }
 
 // ByDecidedBy orders the results by the decided_by field.

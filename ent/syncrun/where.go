@@ -95,6 +95,11 @@ func EventCursor(v string) predicate.SyncRun {
 	return predicate.SyncRun(sql.FieldEQ(FieldEventCursor, v))
 }
 
+// Fallback applies equality check predicate on the "fallback" field. It's identical to FallbackEQ.
+func Fallback(v string) predicate.SyncRun {
+	return predicate.SyncRun(sql.FieldEQ(FieldFallback, v))
+}
+
 // DecidedBy applies equality check predicate on the "decided_by" field. It's identical to DecidedByEQ.
 func DecidedBy(v string) predicate.SyncRun {
 	return predicate.SyncRun(sql.FieldEQ(FieldDecidedBy, v))
@@ -458,6 +463,71 @@ func EventCursorEqualFold(v string) predicate.SyncRun {
 // EventCursorContainsFold applies the ContainsFold predicate on the "event_cursor" field.
 func EventCursorContainsFold(v string) predicate.SyncRun {
 	return predicate.SyncRun(sql.FieldContainsFold(FieldEventCursor, v))
+}
+
+// FallbackEQ applies the EQ predicate on the "fallback" field.
+func FallbackEQ(v string) predicate.SyncRun {
+	return predicate.SyncRun(sql.FieldEQ(FieldFallback, v))
+}
+
+// FallbackNEQ applies the NEQ predicate on the "fallback" field.
+func FallbackNEQ(v string) predicate.SyncRun {
+	return predicate.SyncRun(sql.FieldNEQ(FieldFallback, v))
+}
+
+// FallbackIn applies the In predicate on the "fallback" field.
+func FallbackIn(vs ...string) predicate.SyncRun {
+	return predicate.SyncRun(sql.FieldIn(FieldFallback, vs...))
+}
+
+// FallbackNotIn applies the NotIn predicate on the "fallback" field.
+func FallbackNotIn(vs ...string) predicate.SyncRun {
+	return predicate.SyncRun(sql.FieldNotIn(FieldFallback, vs...))
+}
+
+// FallbackGT applies the GT predicate on the "fallback" field.
+func FallbackGT(v string) predicate.SyncRun {
+	return predicate.SyncRun(sql.FieldGT(FieldFallback, v))
+}
+
+// FallbackGTE applies the GTE predicate on the "fallback" field.
+func FallbackGTE(v string) predicate.SyncRun {
+	return predicate.SyncRun(sql.FieldGTE(FieldFallback, v))
+}
+
+// FallbackLT applies the LT predicate on the "fallback" field.
+func FallbackLT(v string) predicate.SyncRun {
+	return predicate.SyncRun(sql.FieldLT(FieldFallback, v))
+}
+
+// FallbackLTE applies the LTE predicate on the "fallback" field.
+func FallbackLTE(v string) predicate.SyncRun {
+	return predicate.SyncRun(sql.FieldLTE(FieldFallback, v))
+}
+
+// FallbackContains applies the Contains predicate on the "fallback" field.
+func FallbackContains(v string) predicate.SyncRun {
+	return predicate.SyncRun(sql.FieldContains(FieldFallback, v))
+}
+
+// FallbackHasPrefix applies the HasPrefix predicate on the "fallback" field.
+func FallbackHasPrefix(v string) predicate.SyncRun {
+	return predicate.SyncRun(sql.FieldHasPrefix(FieldFallback, v))
+}
+
+// FallbackHasSuffix applies the HasSuffix predicate on the "fallback" field.
+func FallbackHasSuffix(v string) predicate.SyncRun {
+	return predicate.SyncRun(sql.FieldHasSuffix(FieldFallback, v))
+}
+
+// FallbackEqualFold applies the EqualFold predicate on the "fallback" field.
+func FallbackEqualFold(v string) predicate.SyncRun {
+	return predicate.SyncRun(sql.FieldEqualFold(FieldFallback, v))
+}
+
+// FallbackContainsFold applies the ContainsFold predicate on the "fallback" field.
+func FallbackContainsFold(v string) predicate.SyncRun {
+	return predicate.SyncRun(sql.FieldContainsFold(FieldFallback, v))
 }
 
 // HeldIsNil applies the IsNil predicate on the "held" field.
