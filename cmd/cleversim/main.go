@@ -42,6 +42,7 @@ type options struct {
 	clientID, clientSecret        string
 	rateLimit                     int
 	eventRetention                time.Duration
+	eventsDisabled                bool
 	seed                          int64
 	errorRate, rateLimitRate, cut float64
 	latency                       time.Duration
@@ -57,6 +58,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.clientID, "client-id", cleversim.DefaultClientID, "OAuth client id (Basic auth user for /oauth/tokens)")
 	fs.StringVar(&o.clientSecret, "client-secret", cleversim.DefaultClientSecret, "OAuth client secret")
 	fs.IntVar(&o.rateLimit, "rate-limit", cleversim.DefaultRateLimit, "requests per minute per bearer token; negative disables the limit")
+	fs.BoolVar(&o.eventsDisabled, "events-disabled", false, "serve the app as one without the Events API enabled: /v3.0/events answers 403 and changes emit no events")
 	fs.DurationVar(&o.eventRetention, "event-retention", cleversim.DefaultEventRetention, "how long events stay listed, counted back from the district's newest event; negative keeps them forever")
 	fs.Int64Var(&o.seed, "seed", 1, "seed of the injected faults")
 	fs.Float64Var(&o.errorRate, "error-rate", 0, "share of /v3.0 requests answered 500/502/503")
@@ -102,6 +104,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		ClientSecret:   o.clientSecret,
 		RateLimit:      o.rateLimit,
 		EventRetention: o.eventRetention,
+		EventsDisabled: o.eventsDisabled,
 		Faults: cleversim.Faults{
 			Seed: o.seed, ErrorRate: o.errorRate, RateLimitRate: o.rateLimitRate, CutRate: o.cut, Latency: o.latency,
 		},

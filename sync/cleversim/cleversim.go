@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -65,6 +66,10 @@ type Config struct {
 	// recording of any age serves its events). 0 means DefaultEventRetention (Clever's 30 days); negative
 	// keeps events forever.
 	EventRetention time.Duration
+	// EventsDisabled serves the district app as one whose Events API is not enabled (Clever's dashboard,
+	// Settings > Integrations): /v3.0/events answers 403, and changes emit no events. SetEventsEnabled
+	// switches it at run time.
+	EventsDisabled bool
 	// Faults injects failures into /v3.0 requests; the zero value injects none.
 	Faults Faults
 	// Logger receives one line per change and per injected fault. It never sees tokens or record
@@ -100,6 +105,7 @@ type Server struct {
 	now                    func() time.Time
 	rateLimit              int
 	retention              time.Duration
+	eventsOff              atomic.Bool
 	log                    *slog.Logger
 	ids                    *ObjectIDs
 	limiter                *rateLimiter
@@ -157,6 +163,7 @@ func New(cfg Config) (*Server, error) {
 		codes:          map[string]*authCode{},
 		sessions:       map[string]*session{},
 	}
+	s.eventsOff.Store(cfg.EventsDisabled)
 	if s.now == nil {
 		s.now = time.Now
 	}

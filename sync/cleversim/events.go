@@ -13,10 +13,23 @@ import (
 	"time"
 )
 
+// SetEventsEnabled turns the district app's Events API on or off (Config.EventsDisabled). Changes made
+// while it is off emit no events, as Clever generates none.
+func (s *Server) SetEventsEnabled(enabled bool) { s.eventsOff.Store(!enabled) }
+
+// eventsDisabled is the answer of /v3.0/events while the Events API is off. UNCONFIRMED: what Clever
+// answers an app that has not enabled events is not recorded; a 403 with a message is assumed.
+func eventsDisabled() response {
+	return messageResponse(http.StatusForbidden, "The Events API is not enabled for this application")
+}
+
 // listEvents answers /v3.0/events: the district's retained events (retained) in id order, filtered by "school"
 // (one id) and "record_type" (repeatable; each value may also be a comma-separated list, and "user"
 // is accepted for "users" — UNCONFIRMED which forms Clever takes).
 func (s *Server) listEvents(q *apiReq) response {
+	if s.eventsOff.Load() {
+		return eventsDisabled()
+	}
 	lp, errResp := parseListParams(q.q)
 	if errResp != nil {
 		return *errResp
@@ -56,6 +69,9 @@ func (s *Server) listEvents(q *apiReq) response {
 
 // getEvent answers /v3.0/events/{id}; an event past retention is gone (404).
 func (s *Server) getEvent(q *apiReq, id string) response {
+	if s.eventsOff.Load() {
+		return eventsDisabled()
+	}
 	evs := q.ds.events
 	i := searchIDs(len(evs), func(i int) string { return evs[i].id }, func(v string) bool { return v >= id })
 	if i == len(evs) || evs[i].id != id || !s.retained(evs[i], newestEvent(q.ds)) {
@@ -86,6 +102,9 @@ func newestEvent(ds *districtState) time.Time {
 // the inner data as Clever sends it. Event ids follow the clock and sort after every existing event.
 // Callers hold s.mu for writing.
 func (s *Server) emit(ds *districtState, k Kind, verb string, rec *record, prev map[string]any) {
+	if s.eventsOff.Load() {
+		return
+	}
 	now := s.now()
 	if sec := now.Unix() - 1; sec > 0 && sec < 1<<32 {
 		var b [12]byte

@@ -54,18 +54,52 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 	}
 
 	now := e.cfg.Now().UTC()
-	res := Result{DistrictID: districtID, Status: StatusRunning, DryRun: opts.DryRun, Counts: syncstats.Counts{},
-		Held: syncstats.Held{}, HeldMemberships: syncstats.Held{}, Started: now}
+	res := Result{DistrictID: districtID, Status: StatusRunning, Kind: string(syncrun.KindFull), DryRun: opts.DryRun,
+		Counts: syncstats.Counts{}, Held: syncstats.Held{}, HeldMemberships: syncstats.Held{}, Plan: Plan{}, Started: now}
+	opts.plan = res.Plan
 	fail := func(err error) {
 		res.Errors = append(res.Errors, err.Error())
 	}
 
 	tok, err := e.cfg.Tokens.Token(ctx, districtID)
 	var rd Reader
-	cursor := ""
 	if err == nil {
 		rd = e.cfg.Reader(tok)
-		cursor, err = e.eventCursor(ctx, rd)
+	}
+	// An events run: read the pending events, or learn why they cannot be applied.
+	var evs *pending
+	var upserts map[string][]item
+	var deletes map[string][]string
+	if err == nil && opts.Mode != ModeFull {
+		cur, cerr := e.cfg.DB.Client.EventCursor.Get(ctx, districtID)
+		if cerr != nil && !ent.IsNotFound(cerr) {
+			return res, fmt.Errorf("sync district %s: read the event cursor: %w", districtID, cerr)
+		}
+		var fb *fallback
+		evs, fb, err = e.readEvents(ctx, rd, districtID, cur, now)
+		if evs != nil {
+			if upserts, deletes, fb = decodePending(evs, now); fb != nil {
+				evs = nil
+			}
+		}
+		switch {
+		case err != nil:
+			res.Kind = string(syncrun.KindEvents) // it failed reading events
+		case fb != nil && opts.SkipWithoutEvents && !fb.repair:
+			return Result{DistrictID: districtID}, fmt.Errorf("sync district %s: %w: %s", districtID, ErrEventsUnavailable, fb.reason)
+		case fb != nil && (cur != nil || opts.Mode == ModeEvents):
+			res.Fallback = fb.reason
+		}
+		if evs != nil {
+			res.Kind = string(syncrun.KindEvents)
+		}
+	}
+	// A full run: the newest event id before reading the district is where the events resume.
+	cursor, enabled := "", false
+	if evs != nil {
+		cursor = evs.cursor.EventID
+	} else if err == nil {
+		cursor, enabled, err = e.eventCursor(ctx, rd)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -74,7 +108,7 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 		fail(e.classify(ctx, districtID, err))
 	}
 	if !opts.DryRun {
-		if res.RunID, err = e.startRun(ctx, districtID, cursor, opts.Trigger, now); err != nil {
+		if res.RunID, err = e.startRun(ctx, districtID, res.Kind, cursor, res.Fallback, opts.Trigger, now); err != nil {
 			return res, err
 		}
 		if opts.Started != nil {
@@ -82,22 +116,12 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 		}
 	}
 	if len(res.Errors) == 0 {
-		for _, kind := range Kinds {
-			// The sections sync holds the memberships of the users whose archive the users sync held.
-			out, held, heldRows, err := e.syncKind(ctx, rd, districtID, kind, now, res.Held["users"], opts)
-			res.Counts[kind] = out
-			if len(held) > 0 {
-				res.Held[kind] = held
+		if evs != nil {
+			if err := e.applyEvents(ctx, districtID, evs, upserts, deletes, now, &res, opts); err != nil {
+				fail(e.classify(ctx, districtID, err))
 			}
-			for table, ids := range heldRows {
-				res.HeldMemberships[table] = append(res.HeldMemberships[table], ids...)
-			}
-			if err != nil {
-				fail(fmt.Errorf("%s: %w", kind, e.classify(ctx, districtID, err)))
-				if errors.Is(err, clever.ErrUnauthorized) || ctx.Err() != nil {
-					break // every further read would fail the same way
-				}
-			}
+		} else {
+			e.syncKinds(ctx, rd, districtID, now, &res, opts)
 		}
 		if len(res.Errors) == 0 {
 			if err := e.cfg.Tokens.Used(ctx, districtID); err != nil {
@@ -116,7 +140,7 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 	res.Finished = e.cfg.Now().UTC()
 	if !opts.DryRun {
 		// Record the outcome even when ctx was cancelled: the run must not stay running.
-		if err := e.finishRun(context.WithoutCancel(ctx), res); err != nil {
+		if err := e.finishRun(context.WithoutCancel(ctx), res, cursor, enabled); err != nil {
 			return res, err
 		}
 	}
@@ -125,6 +149,27 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 		return res, fmt.Errorf("sync district %s: %w", districtID, ctx.Err())
 	}
 	return res, nil
+}
+
+// syncKinds reads every record type in turn (a full run), filling res.
+func (e *Engine) syncKinds(ctx context.Context, rd Reader, districtID string, now time.Time, res *Result, opts Options) {
+	for _, kind := range Kinds {
+		// The sections sync holds the memberships of the users whose archive the users sync held.
+		out, held, heldRows, err := e.syncKind(ctx, rd, districtID, kind, now, res.Held["users"], opts)
+		res.Counts[kind] = out
+		if len(held) > 0 {
+			res.Held[kind] = held
+		}
+		for table, ids := range heldRows {
+			res.HeldMemberships[table] = append(res.HeldMemberships[table], ids...)
+		}
+		if err != nil {
+			res.Errors = append(res.Errors, fmt.Errorf("%s: %w", kind, e.classify(ctx, districtID, err)).Error())
+			if errors.Is(err, clever.ErrUnauthorized) || ctx.Err() != nil {
+				break // every further read would fail the same way
+			}
+		}
+	}
 }
 
 // classify records what a Clever error means for the district's token, and returns the error to report.
@@ -143,30 +188,31 @@ func (e *Engine) classify(ctx context.Context, districtID string, err error) err
 	return fmt.Errorf("%w: %w", ErrDisconnected, err)
 }
 
-// eventCursor is the newest event id before the run, where the events sync will resume. A district
-// without the Events API enabled has none; that is not an error.
-func (e *Engine) eventCursor(ctx context.Context, rd Reader) (string, error) {
+// eventCursor is the newest event id before the run, where the events sync will resume, and whether the
+// district's events could be read. A district without the Events API enabled has none; that is not an
+// error.
+func (e *Engine) eventCursor(ctx context.Context, rd Reader) (string, bool, error) {
 	id, err := rd.LatestEventID(ctx)
 	switch {
 	case err == nil:
-		return id, nil
+		return id, true, nil
 	case errors.Is(err, clever.ErrUnauthorized), ctx.Err() != nil:
-		return "", err
+		return "", false, err
 	default:
 		e.cfg.Logger.InfoContext(ctx, "no event cursor (events not enabled?)", slog.String("error", err.Error()))
-		return "", nil
+		return "", false, nil
 	}
 }
 
 // startRun records a new run, after closing the district's runs still marked running: they were
 // interrupted (the lock says no one is running them).
-func (e *Engine) startRun(ctx context.Context, districtID, cursor, trigger string, now time.Time) (string, error) {
+func (e *Engine) startRun(ctx context.Context, districtID, kind, cursor, fallback, trigger string, now time.Time) (string, error) {
 	c := e.cfg.DB.Client
 	if _, err := e.closeRunning(ctx, districtID, now); err != nil {
 		return "", err
 	}
-	run, err := c.SyncRun.Create().SetDistrictID(districtID).SetKind(syncrun.KindFull).SetTrigger(trigger).
-		SetEventCursor(cursor).SetStartedAt(now).Save(ctx)
+	run, err := c.SyncRun.Create().SetDistrictID(districtID).SetKind(syncrun.Kind(kind)).SetTrigger(trigger).
+		SetEventCursor(cursor).SetFallback(fallback).SetStartedAt(now).Save(ctx)
 	if err != nil {
 		return "", fmt.Errorf("record sync run: %w", err)
 	}
@@ -236,16 +282,21 @@ func (e *Engine) closeInterrupted(ctx context.Context, districtID string) (int, 
 	return e.closeRunning(ctx, districtID, e.cfg.Now().UTC())
 }
 
-// finishRun records the run's outcome. A run that read the district (it succeeded or was held)
-// supersedes the district's earlier held runs in the same transaction: it made its own decision. A
-// failed run supersedes nothing, so an admin can still decide a held run after, say, a token outage.
-func (e *Engine) finishRun(ctx context.Context, res Result) error {
+// finishRun records the run's outcome. A full run that read the district (it succeeded or was held)
+// supersedes the district's earlier held runs in the same transaction: it made its own decision; and
+// it saves the event cursor it captured before reading (cursor; enabled false when the district's events
+// could not be read), where the events resume. A failed run supersedes nothing, so an admin can still
+// decide a held run after, say, a token outage; nor does an events run, which did not read the district.
+func (e *Engine) finishRun(ctx context.Context, res Result, cursor string, enabled bool) error {
 	tx, err := e.cfg.DB.Client.Tx(ctx)
 	if err != nil {
 		return fmt.Errorf("record sync run %s: %w", res.RunID, err)
 	}
 	defer tx.Rollback()
-	if res.Status == StatusSucceeded || res.Status == StatusHeld {
+	if (res.Status == StatusSucceeded || res.Status == StatusHeld) && res.Kind == string(syncrun.KindFull) {
+		if err := saveCursor(ctx, tx, res.DistrictID, cursor, enabled, res.Started); err != nil {
+			return err
+		}
 		if _, err := tx.SyncRun.Update().
 			Where(syncrun.DistrictID(res.DistrictID), syncrun.StatusEQ(syncrun.StatusHeld), syncrun.IDNEQ(res.RunID)).
 			SetStatus(syncrun.StatusSuperseded).Save(ctx); err != nil {
@@ -284,7 +335,7 @@ func (e *Engine) logRun(ctx context.Context, res Result) {
 	}
 	e.cfg.Logger.Log(ctx, level, "sync run",
 		slog.String(logDistrict, res.DistrictID), slog.String(logRun, res.RunID), slog.String(logStatus, res.Status),
-		slog.Bool("dry_run", res.DryRun), slog.Duration("duration", res.Finished.Sub(res.Started)),
+		slog.String("kind", res.Kind), slog.String("fallback", res.Fallback), slog.Bool("dry_run", res.DryRun), slog.Duration("duration", res.Finished.Sub(res.Started)),
 		slog.Int("read", total.Read), slog.Int("created", total.Created), slog.Int("updated", total.Updated),
 		slog.Int("unchanged", total.Unchanged), slog.Int("archived", total.Archived), slog.Int("restored", total.Restored),
 		slog.Int("held", total.Held), slog.Int("held_memberships", heldMemberships), slog.Any("errors", res.Errors))
@@ -352,7 +403,7 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 			tx.Rollback()
 		}
 	}()
-	w := &txWriter{Writer: bulk.New(tx, e.cfg.DB.Dialect == dialect.Postgres), now: now}
+	w := &txWriter{Writer: bulk.New(tx, e.cfg.DB.Dialect == dialect.Postgres), now: now, plan: opts.plan}
 	t := tables[kind]
 	var base int
 	if err := tx.QueryRowContext(ctx, w.Rebind("SELECT count(*) FROM "+t.name+" WHERE district_id = ? AND archived_at IS NULL"), districtID).Scan(&base); err != nil {
@@ -421,8 +472,16 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 // with its roles and their schools) — unless the mass-archive guard holds them, in which case it returns
 // their ids.
 func (e *Engine) archiveUnseen(ctx context.Context, w *txWriter, districtID, kind string, base int, out *syncstats.Outcome) ([]string, error) {
+	return e.archive(ctx, w, districtID, kind, "NOT EXISTS (SELECT 1 FROM seen_"+kind+" s WHERE s.id = t.clever_id)", base, out)
+}
+
+// archive archives the district's active records of kind that cond (SQL on the table's alias t) selects —
+// a user with its roles and their schools — unless the mass-archive guard holds them: more than
+// GuardShare of base (the type's active records before the run), and at least GuardMinimum. Then it
+// archives nothing and returns their ids.
+func (e *Engine) archive(ctx context.Context, w *txWriter, districtID, kind, cond string, base int, out *syncstats.Outcome) ([]string, error) {
 	table := tables[kind].name
-	unseen := " FROM " + table + " t WHERE t.district_id = ? AND t.archived_at IS NULL AND NOT EXISTS (SELECT 1 FROM seen_" + kind + " s WHERE s.id = t.clever_id)"
+	unseen := " FROM " + table + " t WHERE t.district_id = ? AND t.archived_at IS NULL AND " + cond
 	var n int
 	if err := w.Tx.QueryRowContext(ctx, w.Rebind("SELECT count(*)"+unseen), districtID).Scan(&n); err != nil {
 		return nil, fmt.Errorf("count unshared %s: %w", kind, err)
@@ -430,22 +489,39 @@ func (e *Engine) archiveUnseen(ctx context.Context, w *txWriter, districtID, kin
 	if n == 0 {
 		return nil, nil
 	}
-	if guarded[kind] && n >= e.cfg.GuardMinimum && float64(n) > e.cfg.GuardShare*float64(base) {
-		rows, err := w.Tx.QueryContext(ctx, w.Rebind("SELECT t.clever_id"+unseen+" ORDER BY t.clever_id"), districtID)
+	hold := guarded[kind] && n >= e.cfg.GuardMinimum && float64(n) > e.cfg.GuardShare*float64(base)
+	if hold || w.plan != nil {
+		query := "SELECT t.clever_id" + unseen + " ORDER BY t.clever_id"
+		if !hold {
+			query += fmt.Sprintf(" LIMIT %d", PlanSamples)
+		}
+		rows, err := w.Tx.QueryContext(ctx, w.Rebind(query), districtID)
 		if err != nil {
-			return nil, fmt.Errorf("list held %s: %w", kind, err)
+			return nil, fmt.Errorf("list unshared %s: %w", kind, err)
 		}
 		defer rows.Close()
-		held := make([]string, 0, n)
+		ids := make([]string, 0, min(n, 1024))
 		for rows.Next() {
 			var id string
 			if err := rows.Scan(&id); err != nil {
-				return nil, fmt.Errorf("list held %s: %w", kind, err)
+				return nil, fmt.Errorf("list unshared %s: %w", kind, err)
 			}
-			held = append(held, id)
+			ids = append(ids, id)
 		}
-		out.Held = len(held)
-		return held, rows.Err()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("list unshared %s: %w", kind, err)
+		}
+		action := "archived"
+		if hold {
+			action = "held"
+		}
+		for _, id := range ids {
+			w.note(kind, action, id)
+		}
+		if hold {
+			out.Held = len(ids)
+			return ids, nil
+		}
 	}
 	if kind == "users" { // their roles and the roles' schools first, while "unseen" still names the users
 		if err := w.archiveRolesOf(ctx, "SELECT t.clever_id"+unseen, districtID); err != nil {
@@ -487,8 +563,10 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 		switch {
 		case !ok:
 			out.Created++
+			w.note(kind, "created", it.rec.id)
 		case st.archived:
 			out.Restored++
+			w.note(kind, "restored", it.rec.id)
 		case st.hash == it.rec.hash:
 			out.Unchanged++
 			continue
@@ -499,6 +577,7 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 			continue
 		default:
 			out.Updated++
+			w.note(kind, "updated", it.rec.id)
 		}
 		rows = append(rows, it.rec.row)
 		changed = append(changed, it)

@@ -113,9 +113,13 @@ func openDB(t *testing.T, url string) *store.DB {
 	return db
 }
 
-// sync runs a sync and fails the test if it could not run.
+// sync runs a sync and fails the test if it could not run. The harness's runs are full syncs unless
+// opts.Mode says otherwise: most tests here are about what a full read does.
 func (h *harness) sync(opts mirror.Options) mirror.Result {
 	h.t.Helper()
+	if opts.Mode == "" {
+		opts.Mode = mirror.ModeFull
+	}
 	res, err := h.engine.SyncDistrict(context.Background(), h.districtID, opts)
 	if err != nil {
 		h.t.Fatalf("sync: %v", err)

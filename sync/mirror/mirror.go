@@ -37,6 +37,8 @@ type Reader interface {
 	Users(ctx context.Context, roles ...clever.Role) iter.Seq2[clever.User, error]
 	Sections(ctx context.Context) iter.Seq2[clever.Section, error]
 	LatestEventID(ctx context.Context) (string, error)
+	Event(ctx context.Context, id string) (clever.Event, error)
+	Events(ctx context.Context, opts clever.EventOptions) iter.Seq2[clever.Event, error]
 }
 
 // Tokens finds and keeps the health of districts' Clever tokens.
@@ -69,6 +71,13 @@ type Config struct {
 	// Reader gives a Clever reader for a district token, e.g.
 	// func(t clever.Token) mirror.Reader { return client.WithToken(t) }.
 	Reader func(clever.Token) Reader
+	// EventRetention is how long Clever keeps events: a cursor whose events were last read longer ago
+	// than this is lost, and an events run falls back to a full sync. Default 30 days (Clever's).
+	EventRetention time.Duration
+	// MaxPendingEvents is the number of changed records beyond which an events run falls back to a full
+	// sync (a full read is cheaper, and the events of that many records are held in memory). Default
+	// 50,000.
+	MaxPendingEvents int
 	// Tokens supplies districts' tokens.
 	Tokens Tokens
 	// Logger receives one summary line per run (and warnings). Never a token or a person's data.
@@ -105,6 +114,7 @@ func New(cfg Config) (*Engine, error) {
 	cfg.GuardShare = cmp.Or(cfg.GuardShare, 0.2)
 	cfg.GuardMinimum = cmp.Or(cfg.GuardMinimum, 10)
 	cfg.ProvisionWait = cmp.Or(cfg.ProvisionWait, 2*time.Second)
+	eventDefaults(&cfg)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -161,6 +171,8 @@ type Options struct {
 	// Started, when set, is called with the run's id once the run is recorded (not for dry runs), so a
 	// caller that runs the sync in the background can answer with the run at once.
 	Started func(runID string)
+
+	plan Plan // Result.Plan, which the run fills
 }
 
 // Progress reports how far a run has got.
@@ -206,10 +218,19 @@ type Result struct {
 	// contact links of those users, gone from Clever's data with them. Approving the run ends them;
 	// rejecting it keeps them open. They never hold a run by themselves.
 	HeldMemberships syncstats.Held
-	Errors          []string
-	Started         time.Time
-	Finished        time.Time
+	// Plan holds, per record type and action ("created", "updated", "restored", "archived", "held"), up
+	// to PlanSamples Clever ids of the records the run acted on: what a dry run prints.
+	Plan     Plan
+	Errors   []string
+	Started  time.Time
+	Finished time.Time
 }
+
+// Plan is Result.Plan: record type → action → sample Clever ids.
+type Plan map[string]map[string][]string
+
+// PlanSamples is how many ids Plan keeps per record type and action.
+const PlanSamples = 5
 
 // Err returns an error summarising a failed run, or nil.
 func (r Result) Err() error {

@@ -10,4 +10,21 @@ import (
 type txWriter struct {
 	*bulk.Writer
 	now time.Time
+	// plan, when set, gathers sample ids of what the run does (Result.Plan).
+	plan Plan
+}
+
+// note adds id to the plan's samples of what the run did to kind.
+func (w *txWriter) note(kind, action, id string) {
+	if w.plan == nil {
+		return
+	}
+	byAction := w.plan[kind]
+	if byAction == nil {
+		byAction = map[string][]string{}
+		w.plan[kind] = byAction
+	}
+	if len(byAction[action]) < PlanSamples {
+		byAction[action] = append(byAction[action], id)
+	}
 }

@@ -1,0 +1,335 @@
+package mirror
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"time"
+
+	"entgo.io/ent/dialect"
+
+	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/internal/bulk"
+	"github.com/rostermirror/rostermirror/internal/syncstats"
+	"github.com/rostermirror/rostermirror/sync/clever"
+)
+
+// An events run applies the district's events since its cursor (EventCursor): Clever's Events API lists
+// every record created, updated or deleted (shared or unshared) in id order, each with the record's full
+// state after the change. The run reads every pending event first, keeping the last event of each
+// record — the record's newest state — and then applies those states in one transaction with the
+// cursor's move, through the same record → rows code as a full sync (writeBatch, memberships and roles
+// included): a created or updated record is upserted (restored if archived), a deleted one archived with
+// its roles, under the same mass-archive guard. So:
+//
+//   - an event and a full read can never disagree about what a record's rows are;
+//   - replaying events (a page served twice, pages out of order, an event a full sync already read)
+//     changes nothing: the newest state wins, and a state the mirror has is unchanged;
+//   - a run killed anywhere leaves the mirror and the cursor as they were: the next run applies the
+//     same events again;
+//   - the mirror never moves backwards: an older event of a record is never applied after a newer one,
+//     even when a full sync read the record between the two.
+//
+// When the events cannot be applied, a full sync runs instead and the run records why (Result.Fallback):
+// no cursor (never fully synced), the cursor lost (not checked within Clever's retention, or its event
+// gone from the feed: 404), events not enabled for the app (the feed answers 403 or 404), too many
+// records changed since the cursor (a full read is cheaper), or an event the events path cannot
+// interpret.
+
+// eventKinds maps an event's record type to the kind it changes. Other types (resources) are not
+// mirrored: their events are passed over.
+var eventKinds = map[string]bool{"districts": true, "schools": true, "terms": true, "courses": true, "users": true, "sections": true}
+
+// fallback is why an events run cannot apply events.
+type fallback struct {
+	reason string
+	// repair: only a full sync brings the mirror up to date (a lost window, an event it cannot
+	// interpret, too many changes); otherwise the district simply has no events to apply from (never
+	// fully synced, events not enabled), which Options.SkipWithoutEvents may skip.
+	repair bool
+}
+
+// pending are the events read from a cursor: the newest event of each record, by kind.
+type pending struct {
+	cursor   *ent.EventCursor
+	last     string    // the newest event id read; the cursor's new position
+	newestAt time.Time // when Clever created the newest event read
+	read     map[string]int
+	latest   map[string]map[string]clever.Event // kind → Clever id → the record's newest event
+	records  int
+}
+
+// readEvents reads the district's events since its cursor. It returns the pending events, or why they
+// cannot be applied, or an error that fails the run (Clever unreachable, the token refused, ctx
+// cancelled).
+func (e *Engine) readEvents(ctx context.Context, rd Reader, districtID string, cur *ent.EventCursor, now time.Time) (*pending, *fallback, error) {
+	switch {
+	case cur == nil:
+		return nil, &fallback{reason: "no event cursor: the district has had no full sync that saved one"}, nil
+	case !cur.Enabled:
+		return nil, &fallback{reason: "events not enabled: the last full sync could not read the district's events (enable them in Clever's dashboard)"}, nil
+	case now.Sub(cur.CheckedAt) > e.cfg.EventRetention:
+		return nil, &fallback{repair: true, reason: fmt.Sprintf("cursor lost: the events were last read %s ago, beyond Clever's %s retention",
+			now.Sub(cur.CheckedAt).Round(time.Minute), e.cfg.EventRetention)}, nil
+	}
+	if cur.EventID != "" {
+		if _, err := rd.Event(ctx, cur.EventID); err != nil {
+			switch {
+			case errors.Is(err, clever.ErrNotFound):
+				return nil, &fallback{repair: true, reason: "cursor lost: its event " + cur.EventID + " is no longer in Clever's feed (404)"}, nil
+			case forbidden(err):
+				return nil, notEnabled(err), nil
+			}
+			return nil, nil, err
+		}
+	}
+	p := &pending{cursor: cur, last: cur.EventID, read: map[string]int{}, latest: map[string]map[string]clever.Event{}}
+	for ev, err := range rd.Events(ctx, clever.EventOptions{StartingAfter: cur.EventID}) {
+		switch {
+		case err != nil && (errors.Is(err, clever.ErrNotFound) || forbidden(err)):
+			return nil, notEnabled(err), nil
+		case err != nil && errors.Is(err, clever.ErrMalformed):
+			return nil, uninterpretable(err), nil
+		case err != nil:
+			return nil, nil, err
+		}
+		if ev.ID <= cur.EventID { // at or before the cursor: applied already (a server replaying a page)
+			continue
+		}
+		if fb := p.add(ev, districtID); fb != nil {
+			return nil, fb, nil
+		}
+		if p.records > e.cfg.MaxPendingEvents {
+			return nil, &fallback{repair: true, reason: fmt.Sprintf("more than %d records changed since the cursor: a full read is cheaper", e.cfg.MaxPendingEvents)}, nil
+		}
+	}
+	return p, nil, nil
+}
+
+// add keeps ev if it is its record's newest event so far.
+func (p *pending) add(ev clever.Event, districtID string) *fallback {
+	kind, action := ev.RecordType(), ev.Action()
+	if ev.ID > p.last {
+		p.last = ev.ID
+	}
+	if t, ok := ev.Created.Time(); ok && t.After(p.newestAt) {
+		p.newestAt = t
+	}
+	if !eventKinds[kind] {
+		return nil
+	}
+	if action != "created" && action != "updated" && action != "deleted" {
+		return uninterpretable(fmt.Errorf("event %s has type %q", ev.ID, ev.Type))
+	}
+	var head struct {
+		ID       string `json:"id"`
+		District string `json:"district"`
+	}
+	if err := json.Unmarshal(ev.Data.Object, &head); err != nil || head.ID == "" {
+		return uninterpretable(fmt.Errorf("event %s (%s) has no record id in data.object", ev.ID, ev.Type))
+	}
+	if kind == "districts" {
+		head.District = head.ID
+	}
+	if head.District != districtID {
+		return uninterpretable(fmt.Errorf("event %s (%s) is about a record of district %q, not %s", ev.ID, ev.Type, head.District, districtID))
+	}
+	p.read[kind]++
+	byID := p.latest[kind]
+	if byID == nil {
+		byID = map[string]clever.Event{}
+		p.latest[kind] = byID
+	}
+	if have, ok := byID[head.ID]; !ok || ev.ID > have.ID {
+		if !ok {
+			p.records++
+		}
+		byID[head.ID] = ev
+	}
+	return nil
+}
+
+func notEnabled(err error) *fallback {
+	return &fallback{reason: "events not enabled for the app: " + err.Error()}
+}
+
+func uninterpretable(err error) *fallback {
+	return &fallback{repair: true, reason: "an event the events sync cannot interpret: " + err.Error()}
+}
+
+// forbidden reports a 403: the app may not read the district's events.
+func forbidden(err error) bool {
+	var ae *clever.APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusForbidden
+}
+
+// eventItem is the item an event's record makes, as a full read of it would.
+func eventItem(kind string, ev clever.Event, now time.Time) (item, error) {
+	switch kind {
+	case "districts":
+		d, err := clever.DecodeObject[clever.District](ev)
+		return item{rec: districtRecord(d, now)}, err
+	case "schools":
+		s, err := clever.DecodeObject[clever.School](ev)
+		return item{rec: schoolRecord(s, now)}, err
+	case "terms":
+		t, err := clever.DecodeObject[clever.Term](ev)
+		return item{rec: termRecord(t, now)}, err
+	case "courses":
+		c, err := clever.DecodeObject[clever.Course](ev)
+		return item{rec: courseRecord(c, now)}, err
+	case "users":
+		u, err := clever.DecodeObject[clever.User](ev)
+		return item{rec: userRecord(&u, now), user: &u}, err
+	case "sections":
+		s, err := clever.DecodeObject[clever.Section](ev)
+		return item{rec: sectionRecord(&s, now), section: &s}, err
+	}
+	return item{}, fmt.Errorf("unknown record type %q", kind)
+}
+
+// decodePending turns the pending events into what each kind applies: the records to upsert and the ids
+// to archive, in Clever id order. An object that does not decode is uninterpretable.
+func decodePending(p *pending, now time.Time) (upserts map[string][]item, deletes map[string][]string, fb *fallback) {
+	upserts, deletes = map[string][]item{}, map[string][]string{}
+	for kind, byID := range p.latest {
+		for _, id := range slices.Sorted(maps.Keys(byID)) {
+			ev := byID[id]
+			if ev.Action() == "deleted" {
+				if kind != "districts" { // a district is never archived: one that goes has disconnected
+					deletes[kind] = append(deletes[kind], id)
+				}
+				continue
+			}
+			it, err := eventItem(kind, ev, now)
+			if err != nil {
+				return nil, nil, uninterpretable(err)
+			}
+			upserts[kind] = append(upserts[kind], it)
+		}
+	}
+	return upserts, deletes, nil
+}
+
+// applyEvents applies the pending events and moves the cursor, in one transaction (rolled back for a
+// dry run). It fills res's counts, held ids and held memberships.
+func (e *Engine) applyEvents(ctx context.Context, districtID string, p *pending, upserts map[string][]item, deletes map[string][]string,
+	now time.Time, res *Result, opts Options) error {
+	tx, err := e.cfg.DB.SQL.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	w := &txWriter{Writer: bulk.New(tx, e.cfg.DB.Dialect == dialect.Postgres), now: now, plan: res.Plan}
+	for _, kind := range Kinds {
+		out, held, heldRows, err := e.applyKind(ctx, w, districtID, kind, upserts[kind], deletes[kind], res.Held["users"])
+		out.Read = p.read[kind]
+		res.Counts[kind] = out
+		if len(held) > 0 {
+			res.Held[kind] = held
+		}
+		for table, ids := range heldRows {
+			res.HeldMemberships[table] = append(res.HeldMemberships[table], ids...)
+		}
+		if opts.Progress != nil {
+			opts.Progress(Progress{DistrictID: districtID, Kind: kind, Read: out.Read, Done: true})
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", kind, err)
+		}
+	}
+	if err := w.DropTemp(ctx); err != nil {
+		return err
+	}
+	var newest any
+	if !p.newestAt.IsZero() {
+		newest = p.newestAt.UTC()
+	} else if p.cursor.NewestEventAt != nil {
+		newest = *p.cursor.NewestEventAt
+	}
+	if _, err := w.Exec(ctx, "UPDATE event_cursors SET event_id = ?, checked_at = ?, newest_event_at = ?, updated_at = ? WHERE district_id = ?",
+		p.last, now, newest, now, districtID); err != nil {
+		return fmt.Errorf("move the event cursor: %w", err)
+	}
+	if opts.DryRun {
+		return nil
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit events: %w", err)
+	}
+	return nil
+}
+
+// applyKind applies one kind's records and deletions, as syncKind does a full read's: upserts through
+// writeBatch, deletions archived through the guard.
+func (e *Engine) applyKind(ctx context.Context, w *txWriter, districtID, kind string, upserts []item, deletes []string,
+	heldUsers []string) (out syncstats.Outcome, held []string, heldRows syncstats.Held, err error) {
+	h := newHolds(heldUsers)
+	if len(upserts) == 0 && len(deletes) == 0 {
+		return out, nil, nil, nil
+	}
+	t := tables[kind]
+	var base int
+	if err := w.Tx.QueryRowContext(ctx, w.Rebind("SELECT count(*) FROM "+t.name+" WHERE district_id = ? AND archived_at IS NULL"), districtID).Scan(&base); err != nil {
+		return out, nil, nil, fmt.Errorf("count %s: %w", kind, err)
+	}
+	if err := w.TempTable(ctx, "seen_"+kind, "(id TEXT PRIMARY KEY)"); err != nil {
+		return out, nil, nil, err
+	}
+	for start := 0; start < len(upserts); start += e.cfg.BatchSize {
+		o, err := e.writeBatch(ctx, w, districtID, kind, upserts[start:min(start+e.cfg.BatchSize, len(upserts))], h)
+		out.Add(o)
+		if err != nil {
+			return out, nil, nil, err
+		}
+	}
+	if len(deletes) > 0 {
+		gone := "gone_" + kind
+		if err := w.TempTable(ctx, gone, "(id TEXT PRIMARY KEY)"); err != nil {
+			return out, nil, nil, err
+		}
+		rows := make([][]any, len(deletes))
+		for i, id := range deletes {
+			rows[i] = []any{id}
+		}
+		if err := w.Insert(ctx, gone, []string{"id"}, rows); err != nil {
+			return out, nil, nil, fmt.Errorf("note deleted %s: %w", kind, err)
+		}
+		if held, err = e.archive(ctx, w, districtID, kind, "t.clever_id IN (SELECT g.id FROM "+gone+" g)", base, &out); err != nil {
+			return out, nil, nil, err
+		}
+	}
+	if kind == "users" {
+		if err := h.endContacts(ctx, w, held); err != nil {
+			return out, nil, nil, err
+		}
+	}
+	if err := h.mark(ctx, w, t.name); err != nil {
+		return out, nil, nil, err
+	}
+	return out, held, h.held(), nil
+}
+
+// saveCursor records, in a full run's closing transaction, where the district's events resume: the
+// newest event id captured before the run read the district (enabled false when it could not be read).
+func saveCursor(ctx context.Context, tx *ent.Tx, districtID, eventID string, enabled bool, checked time.Time) error {
+	err := tx.EventCursor.Create().SetID(districtID).SetEventID(eventID).SetEnabled(enabled).SetCheckedAt(checked).SetUpdatedAt(checked).
+		OnConflictColumns("district_id").UpdateEventID().UpdateEnabled().UpdateCheckedAt().UpdateUpdatedAt().Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("save the event cursor: %w", err)
+	}
+	return nil
+}
+
+// defaultEventRetention is Clever's: events are listed for 30 days.
+const defaultEventRetention = 30 * 24 * time.Hour
+
+func eventDefaults(cfg *Config) {
+	cfg.EventRetention = cmp.Or(cfg.EventRetention, defaultEventRetention)
+	cfg.MaxPendingEvents = cmp.Or(cfg.MaxPendingEvents, 50_000)
+}
