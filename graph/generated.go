@@ -243,9 +243,13 @@ type ComplexityRoot struct {
 	}
 
 	DistrictStatus struct {
+		EventsCheckedAt    func(childComplexity int) int
+		EventsEnabled      func(childComplexity int) int
 		LastError          func(childComplexity int) int
+		LastFullSync       func(childComplexity int) int
 		LastRun            func(childComplexity int) int
 		LastSuccessfulSync func(childComplexity int) int
+		NewestEventAt      func(childComplexity int) int
 		NextScheduledRun   func(childComplexity int) int
 		State              func(childComplexity int) int
 		Summary            func(childComplexity int) int
@@ -1626,12 +1630,30 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DistrictLinkCandidate.State(childComplexity), true
 
+	case "DistrictStatus.eventsCheckedAt":
+		if e.ComplexityRoot.DistrictStatus.EventsCheckedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DistrictStatus.EventsCheckedAt(childComplexity), true
+	case "DistrictStatus.eventsEnabled":
+		if e.ComplexityRoot.DistrictStatus.EventsEnabled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DistrictStatus.EventsEnabled(childComplexity), true
 	case "DistrictStatus.lastError":
 		if e.ComplexityRoot.DistrictStatus.LastError == nil {
 			break
 		}
 
 		return e.ComplexityRoot.DistrictStatus.LastError(childComplexity), true
+	case "DistrictStatus.lastFullSync":
+		if e.ComplexityRoot.DistrictStatus.LastFullSync == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DistrictStatus.LastFullSync(childComplexity), true
 	case "DistrictStatus.lastRun":
 		if e.ComplexityRoot.DistrictStatus.LastRun == nil {
 			break
@@ -1644,6 +1666,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DistrictStatus.LastSuccessfulSync(childComplexity), true
+	case "DistrictStatus.newestEventAt":
+		if e.ComplexityRoot.DistrictStatus.NewestEventAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DistrictStatus.NewestEventAt(childComplexity), true
 	case "DistrictStatus.nextScheduledRun":
 		if e.ComplexityRoot.DistrictStatus.NextScheduledRun == nil {
 			break
@@ -4408,6 +4436,14 @@ func (ec *executionContext) childFields_DistrictStatus(ctx context.Context, fiel
 		return ec.fieldContext_DistrictStatus_nextScheduledRun(ctx, field)
 	case "tokenStatus":
 		return ec.fieldContext_DistrictStatus_tokenStatus(ctx, field)
+	case "lastFullSync":
+		return ec.fieldContext_DistrictStatus_lastFullSync(ctx, field)
+	case "eventsEnabled":
+		return ec.fieldContext_DistrictStatus_eventsEnabled(ctx, field)
+	case "eventsCheckedAt":
+		return ec.fieldContext_DistrictStatus_eventsCheckedAt(ctx, field)
+	case "newestEventAt":
+		return ec.fieldContext_DistrictStatus_newestEventAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DistrictStatus", field.Name)
 }
@@ -11549,6 +11585,98 @@ func (ec *executionContext) _DistrictStatus_tokenStatus(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_DistrictStatus_tokenStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DistrictStatus", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _DistrictStatus_lastFullSync(ctx context.Context, field graphql.CollectedField, obj *admin.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DistrictStatus_lastFullSync(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastFullSync, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DistrictStatus_lastFullSync(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DistrictStatus", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _DistrictStatus_eventsEnabled(ctx context.Context, field graphql.CollectedField, obj *admin.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DistrictStatus_eventsEnabled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventsEnabled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DistrictStatus_eventsEnabled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DistrictStatus", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
+func (ec *executionContext) _DistrictStatus_eventsCheckedAt(ctx context.Context, field graphql.CollectedField, obj *admin.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DistrictStatus_eventsCheckedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventsCheckedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DistrictStatus_eventsCheckedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DistrictStatus", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _DistrictStatus_newestEventAt(ctx context.Context, field graphql.CollectedField, obj *admin.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DistrictStatus_newestEventAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NewestEventAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DistrictStatus_newestEventAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DistrictStatus", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _LinkProposal_id(ctx context.Context, field graphql.CollectedField, obj *ent.LinkProposal) (ret graphql.Marshaler) {
@@ -45318,6 +45446,26 @@ func (ec *executionContext) _DistrictStatus(ctx context.Context, sel ast.Selecti
 		case "tokenStatus":
 			out.Values[i] = ec._DistrictStatus_tokenStatus(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastFullSync":
+			out.Values[i] = ec._DistrictStatus_lastFullSync(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "eventsEnabled":
+			out.Values[i] = ec._DistrictStatus_eventsEnabled(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "eventsCheckedAt":
+			out.Values[i] = ec._DistrictStatus_eventsCheckedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "newestEventAt":
+			out.Values[i] = ec._DistrictStatus_newestEventAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:

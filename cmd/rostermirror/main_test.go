@@ -170,8 +170,10 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string // in stderr
 	}{
-		{[]string{"sync", "--approve-held", "r1", "--district", "d1"}, "--approve-held cannot be combined with --district or --dry-run"},
-		{[]string{"sync", "--reject-held", "r1", "--dry-run"}, "--reject-held cannot be combined with --district or --dry-run"},
+		{[]string{"sync", "--approve-held", "r1", "--district", "d1"}, "--approve-held cannot be combined with --district, --dry-run or --mode"},
+		{[]string{"sync", "--reject-held", "r1", "--dry-run"}, "--reject-held cannot be combined with --district, --dry-run or --mode"},
+		{[]string{"sync", "--approve-held", "r1", "--mode", "full"}, "--approve-held cannot be combined with --district, --dry-run or --mode"},
+		{[]string{"sync", "--mode", "incremental"}, `--mode "incremental": want auto, full, events`},
 		{[]string{"sync", "--approve-held", "r1", "--reject-held", "r1"}, "cannot be combined"},
 		{[]string{"sync", "--district", ""}, "--district needs a Clever district id"},
 		{[]string{"sync", "--district", "d1,,d2"}, "--district needs a Clever district id"},

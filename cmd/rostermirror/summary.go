@@ -42,6 +42,9 @@ func writeSummary(w io.Writer, results []mirror.Result) error {
 	for _, r := range results {
 		b.WriteString(statusLine(r))
 		b.WriteString("\n")
+		if r.DryRun {
+			writePlan(&b, r)
+		}
 		dry = dry || r.DryRun
 	}
 	if dry {
@@ -51,6 +54,32 @@ func writeSummary(w io.Writer, results []mirror.Result) error {
 		return fmt.Errorf("write summary: %w", err)
 	}
 	return nil
+}
+
+// planActions are the actions of a plan, in the order it lists them.
+var planActions = []string{"created", "updated", "restored", "archived", "held"}
+
+// writePlan writes what a dry run would do, one line per record type that changes: "  users: 3
+// created (e.g. 5f…, 5f…), 1 archived (e.g. 5f…)".
+func writePlan(b *strings.Builder, r mirror.Result) {
+	for _, kind := range resultKinds(r) {
+		o := r.Counts[kind]
+		counts := map[string]int{"created": o.Created, "updated": o.Updated, "restored": o.Restored, "archived": o.Archived, "held": o.Held}
+		var parts []string
+		for _, action := range planActions {
+			if counts[action] == 0 {
+				continue
+			}
+			part := fmt.Sprintf("%d %s", counts[action], action)
+			if ids := r.Plan[kind][action]; len(ids) > 0 {
+				part += " (e.g. " + strings.Join(ids, ", ") + ")"
+			}
+			parts = append(parts, part)
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(b, "  %s: %s\n", kind, strings.Join(parts, ", "))
+		}
+	}
 }
 
 // resultKinds are the record types to list for r: mirror.Kinds in sync order, then any other type r
@@ -77,6 +106,11 @@ func statusLine(r mirror.Result) string {
 	default:
 		b.WriteString("run ")
 	}
+	if r.Kind == "EVENTS" {
+		b.WriteString("(events) ")
+	} else if r.Kind != "" {
+		b.WriteString("(full) ")
+	}
 	switch r.Status {
 	case mirror.StatusHeld:
 		b.WriteString("HELD")
@@ -94,6 +128,9 @@ func statusLine(r mirror.Result) string {
 	case mirror.StatusHeld:
 		b.WriteString(": ")
 		b.WriteString(heldExplanation(r))
+	}
+	if r.Fallback != "" {
+		b.WriteString("; a full sync instead of events: " + r.Fallback)
 	}
 	return b.String()
 }

@@ -58,7 +58,8 @@ func failedResult() mirror.Result {
 func TestWriteSummary(t *testing.T) {
 	t.Parallel()
 	dry := succeededResult()
-	dry.RunID, dry.DryRun = "", true
+	dry.RunID, dry.DryRun, dry.Kind = "", true, "EVENTS"
+	dry.Plan = mirror.Plan{"users": {"created": {"u1", "u2"}, "archived": {"u9"}}, "courses": {"restored": {"c1"}}}
 	noStart := mirror.Result{DistrictID: "d-gone", Status: mirror.StatusFailed, Errors: []string{"a", "b"}}
 	tests := []struct {
 		name    string
@@ -104,7 +105,10 @@ d-ok      courses    40     0        0        39         0         1         0
 d-ok      users      12345  10       35       12300      4         0         0
 d-ok      sections   60     0        0        60         0         0         0
 
-district d-ok: dry run succeeded in 2.3s
+district d-ok: dry run (events) succeeded in 2.3s
+  schools: 1 created, 1 updated
+  courses: 1 restored (e.g. c1)
+  users: 10 created (e.g. u1, u2), 35 updated, 4 archived (e.g. u9)
 dry run: nothing was written
 `},
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -16,6 +17,7 @@ import (
 type syncFlags struct {
 	districts []string
 	dryRun    bool
+	mode      string
 	approve   string
 	reject    string
 }
@@ -32,8 +34,11 @@ func (f syncFlags) validate() error {
 	case f.reject != "":
 		decide = "--reject-held"
 	}
-	if decide != "" && (len(f.districts) > 0 || f.dryRun) {
-		return usagef("%s cannot be combined with --district or --dry-run: it decides a run that already happened", decide)
+	if decide != "" && (len(f.districts) > 0 || f.dryRun || f.mode != mirror.ModeAuto) {
+		return usagef("%s cannot be combined with --district, --dry-run or --mode: it decides a run that already happened", decide)
+	}
+	if !slices.Contains(mirror.Modes, f.mode) {
+		return usagef("--mode %q: want %s", f.mode, strings.Join(mirror.Modes, ", "))
 	}
 	for _, d := range f.districts {
 		if d == "" {
@@ -59,11 +64,18 @@ func districtIDs(values []string) []string {
 func newSyncCommand(a *app) *cobra.Command {
 	var f syncFlags
 	cmd := &cobra.Command{
-		Use:   "sync [--district ID]... [--dry-run] | --approve-held RUN | --reject-held RUN",
+		Use:   "sync [--district ID]... [--dry-run] [--mode auto|full|events] | --approve-held RUN | --reject-held RUN",
 		Short: "Sync districts now: progress on stderr, a summary table on stdout",
-		Long: `Run one full sync of each district now, one after another: every district with a token
-(listed from Clever with CLEVER_CLIENT_ID/CLEVER_CLIENT_SECRET, or given in CLEVER_DISTRICT_TOKENS), or
-only those named with --district. Progress goes to stderr, a summary table to stdout.
+		Long: `Sync each district now, one after another: every district with a token (listed from Clever
+with CLEVER_CLIENT_ID/CLEVER_CLIENT_SECRET, or given in CLEVER_DISTRICT_TOKENS), or only those named
+with --district. Progress goes to stderr, a summary table to stdout.
+
+--mode full reads the whole district. --mode events applies the district's events from Clever's Events
+API since the last run; when they cannot be applied (never fully synced, the cursor older than
+Clever's 30-day retention or gone from the feed, events not enabled for the app, an event it cannot
+interpret) it runs a full sync instead and says why. --mode auto (the default) applies events when it
+can and runs a full sync otherwise. --dry-run works out every change, prints the plan (counts and
+sample Clever ids per record type) and writes nothing.
 
 A run that would archive a large share of a district's users or sections is held: everything else is
 written, the archives wait for a decision with --approve-held RUN or --reject-held RUN.
@@ -81,7 +93,8 @@ Exit status is 1 when any run failed, 0 otherwise (held runs included), 2 for a 
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVar(&f.districts, "district", nil, "Clever district `ID` to sync (repeatable, or comma-separated); default: every connected district")
-	fl.BoolVar(&f.dryRun, "dry-run", false, "read Clever and work out every change, then write nothing")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "read Clever and work out every change, print the plan, write nothing")
+	fl.StringVar(&f.mode, "mode", mirror.ModeAuto, "`auto` (events when the cursor is valid, else full), full, or events (falls back to full, saying why)")
 	fl.StringVar(&f.approve, "approve-held", "", "apply the archives held by run `RUN`")
 	fl.StringVar(&f.reject, "reject-held", "", "discard the archives held by run `RUN`")
 	return cmd
@@ -120,7 +133,7 @@ func (a *app) runSync(ctx context.Context, f syncFlags) error {
 		if ctx.Err() != nil {
 			break
 		}
-		res, err := engine.SyncDistrict(ctx, id, mirror.Options{DryRun: f.dryRun, Trigger: "cli", Progress: prog.Report})
+		res, err := engine.SyncDistrict(ctx, id, mirror.Options{Mode: f.mode, DryRun: f.dryRun, Trigger: "cli", Progress: prog.Report})
 		if err != nil {
 			// The run could not start; show it like a failed run so the other districts still sync.
 			res = mirror.Result{DistrictID: id, Status: mirror.StatusFailed, DryRun: f.dryRun, Errors: []string{err.Error()}}

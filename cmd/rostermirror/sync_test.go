@@ -100,7 +100,7 @@ func TestSyncAgainstSimulator(t *testing.T) {
 		t.Errorf("first sync: stderr lacks the plain progress lines:\n%s", first.stderr)
 	}
 
-	second := runCLI(t, t.Context(), e, "sync", "--district", district)
+	second := runCLI(t, t.Context(), e, "sync", "--district", district, "--mode", "full")
 	if second.code != exitOK {
 		t.Fatalf("second sync: exit %d, want 0; stderr:\n%s", second.code, second.stderr)
 	}
@@ -113,6 +113,23 @@ func TestSyncAgainstSimulator(t *testing.T) {
 		if r != want {
 			t.Errorf("second sync, %s: %+v; want every record unchanged: %+v", r.kind, r, want)
 		}
+	}
+
+	if !strings.Contains(second.stdout, "(full) succeeded") {
+		t.Errorf("--mode full: the status line does not say it was a full run:\n%s", second.stdout)
+	}
+	// The default (auto) applies the events since the full sync: none.
+	third := runCLI(t, t.Context(), e, "sync")
+	if third.code != exitOK || !strings.Contains(third.stdout, "(events) succeeded") {
+		t.Fatalf("auto sync after a full one: exit %d, want an events run:\n%s", third.code, third.stdout)
+	}
+	for _, r := range parseSummary(t, third.stdout) {
+		if r.read != 0 {
+			t.Errorf("events run with no new events, %s: %+v", r.kind, r)
+		}
+	}
+	if bad := runCLI(t, t.Context(), e, "sync", "--mode", "incremental"); bad.code != exitUsage || !strings.Contains(bad.stderr, `--mode "incremental": want auto, full, events`) {
+		t.Errorf("--mode incremental: exit %d, stderr %q", bad.code, bad.stderr)
 	}
 
 	dry := runCLI(t, t.Context(), e, "sync", "--dry-run")
@@ -155,7 +172,7 @@ func TestSyncHeldThenApproved(t *testing.T) {
 	if held.code != exitOK {
 		t.Fatalf("held sync: exit %d, want 0 (a held run is not a failure)", held.code)
 	}
-	m := regexp.MustCompile(`district \S+: run (\S+) HELD.*: 15 of 60 sections \(25%\) would be archived: held for approval — run ` +
+	m := regexp.MustCompile(`district \S+: run (\S+) \(events\) HELD.*: 15 of 60 sections \(25%\) would be archived: held for approval — run ` +
 		"`rostermirror sync --approve-held (\\S+)` or `--reject-held (\\S+)`").FindStringSubmatch(held.stdout)
 	if m == nil || m[1] != m[2] || m[1] != m[3] {
 		t.Fatalf("held sync summary does not explain the held run:\n%s", held.stdout)

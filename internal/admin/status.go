@@ -35,6 +35,17 @@ type Status struct {
 	LastError          *string
 	NextScheduledRun   *time.Time
 	TokenStatus        string
+	// LastFullSync is when the last full sync that read the whole district finished (succeeded, or held
+	// and decided).
+	LastFullSync *time.Time
+	// EventsEnabled says whether the district's events are applied between full syncs: nil before the
+	// first full sync, false when the app could not read them.
+	EventsEnabled *bool
+	// EventsCheckedAt is when the mirror last knew it reflected every event Clever had: the last events
+	// run, or the start of the full sync that saved the cursor. now − EventsCheckedAt is the events lag.
+	EventsCheckedAt *time.Time
+	// NewestEventAt is when Clever created the newest event applied.
+	NewestEventAt *time.Time
 }
 
 // NextRun tells when the scheduler will next sync a district (the scheduler's NextRun), if it will.
@@ -57,6 +68,21 @@ func (s *Service) DistrictStatus(ctx context.Context, districtID string, next Ne
 	if ok, err := c.SyncRun.Query().Where(syncrun.DistrictID(districtID), syncrun.StatusIn(syncrun.StatusSucceeded, syncrun.StatusApproved)).
 		Order(ent.Desc(syncrun.FieldStartedAt)).First(ctx); err == nil {
 		st.LastSuccessfulSync = ok.FinishedAt
+	}
+	if full, err := c.SyncRun.Query().Where(syncrun.DistrictID(districtID), syncrun.KindEQ(syncrun.KindFull),
+		syncrun.StatusIn(syncrun.StatusSucceeded, syncrun.StatusApproved, syncrun.StatusRejected)).
+		Order(ent.Desc(syncrun.FieldStartedAt)).First(ctx); err == nil {
+		st.LastFullSync = full.FinishedAt
+	} else if !ent.IsNotFound(err) {
+		return nil, fmt.Errorf("district status: %w", err)
+	}
+	if cur, err := c.EventCursor.Get(ctx, districtID); err == nil {
+		st.EventsEnabled, st.NewestEventAt = &cur.Enabled, cur.NewestEventAt
+		if cur.Enabled {
+			st.EventsCheckedAt = &cur.CheckedAt
+		}
+	} else if !ent.IsNotFound(err) {
+		return nil, fmt.Errorf("district status: %w", err)
 	}
 	if next != nil {
 		if t, ok := next(districtID); ok {
@@ -86,6 +112,13 @@ func (s *Service) DistrictStatus(ctx context.Context, districtID string, next Ne
 		if st.LastSuccessfulSync != nil {
 			st.Summary += ": last synced " + st.LastSuccessfulSync.UTC().Format(time.RFC3339)
 		}
+	}
+	if st.State == StateInSync && st.EventsCheckedAt != nil && last.Kind == syncrun.KindEvents {
+		st.Summary += " (events applied"
+		if st.NewestEventAt != nil {
+			st.Summary += " through " + st.NewestEventAt.UTC().Format(time.RFC3339) + ","
+		}
+		st.Summary += " feed read " + st.EventsCheckedAt.UTC().Format(time.RFC3339) + ")"
 	}
 	if l, err := c.DistrictLink.Query().Where(districtlink.DistrictID(districtID), districtlink.PausedAtNotNil()).Only(ctx); err == nil {
 		st.Summary += "; scheduled syncs paused since " + l.PausedAt.UTC().Format(time.RFC3339) + " (resumeDistrict starts them again)"

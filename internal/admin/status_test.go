@@ -209,3 +209,44 @@ func TestDistrictStatusWithoutScheduler(t *testing.T) {
 		t.Errorf("status %+v: want NEVER_SYNCED with no next run", st)
 	}
 }
+
+// TestDistrictStatusShowsTheEventsLag: after events runs, the status says how current the events are,
+// and when the last full sync (the daily reconcile) was.
+func TestDistrictStatusShowsTheEventsLag(t *testing.T) {
+	t.Parallel()
+	db := dbtest.New(t)
+	ctx := context.Background()
+	c := db.Client
+	c.District.Create().SetID(district).SetDistrictID(district).SetRaw([]byte(`{}`)).SetContentHash("h").SetLastSyncedAt(t0).ExecX(ctx)
+	full := c.SyncRun.Create().SetDistrictID(district).SetKind(syncrun.KindFull).SetStatus(syncrun.StatusSucceeded).
+		SetStartedAt(t0).SetFinishedAt(t0.Add(time.Minute)).SaveX(ctx)
+	c.SyncRun.Create().SetDistrictID(district).SetKind(syncrun.KindEvents).SetStatus(syncrun.StatusSucceeded).
+		SetStartedAt(t0.Add(time.Hour)).SetFinishedAt(t0.Add(time.Hour + time.Second)).ExecX(ctx)
+	newest, checked := t0.Add(50*time.Minute), t0.Add(time.Hour)
+	c.EventCursor.Create().SetID(district).SetEventID("e9").SetCheckedAt(checked).SetNewestEventAt(newest).SetUpdatedAt(checked).ExecX(ctx)
+
+	st, err := admin.New(db, nil, nil, 0).DistrictStatus(ctx, district, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.LastFullSync == nil || !st.LastFullSync.Equal(*full.FinishedAt) {
+		t.Errorf("last full sync %v, want %s", st.LastFullSync, full.FinishedAt)
+	}
+	if st.EventsEnabled == nil || !*st.EventsEnabled || st.EventsCheckedAt == nil || !st.EventsCheckedAt.Equal(checked) ||
+		st.NewestEventAt == nil || !st.NewestEventAt.Equal(newest) {
+		t.Errorf("events: enabled %v checked %v newest %v", st.EventsEnabled, st.EventsCheckedAt, st.NewestEventAt)
+	}
+	want := "(events applied through " + newest.Format(time.RFC3339) + ", feed read " + checked.Format(time.RFC3339) + ")"
+	if st.State != admin.StateInSync || !strings.Contains(st.Summary, want) {
+		t.Errorf("summary %q, want it to contain %q", st.Summary, want)
+	}
+
+	// Events not enabled: no lag to show.
+	c.EventCursor.UpdateOneID(district).SetEnabled(false).ExecX(ctx)
+	if st, err = admin.New(db, nil, nil, 0).DistrictStatus(ctx, district, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st.EventsEnabled == nil || *st.EventsEnabled || st.EventsCheckedAt != nil || strings.Contains(st.Summary, "events applied") {
+		t.Errorf("events not enabled: enabled %v checked %v summary %q", st.EventsEnabled, st.EventsCheckedAt, st.Summary)
+	}
+}

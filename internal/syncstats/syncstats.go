@@ -17,6 +17,9 @@ type Outcome struct {
 	Archived  int `json:"archived"`  // no longer shared: archived
 	Restored  int `json:"restored"`  // archived before, shared again
 	Held      int `json:"held"`      // would have been archived, held by the mass-archive guard
+	// Base is, for an events run (which reads only what changed), the type's shared records before the
+	// run: what the guard weighs the unshared ones against. A full run leaves it 0: its counts give it.
+	Base int `json:"base,omitempty"`
 }
 
 // Add adds o2 to o.
@@ -28,6 +31,7 @@ func (o *Outcome) Add(o2 Outcome) {
 	o.Archived += o2.Archived
 	o.Restored += o2.Restored
 	o.Held += o2.Held
+	o.Base += o2.Base
 }
 
 // Changed reports whether the run changed the mirror's records of the type: created, updated, archived
@@ -52,6 +56,9 @@ func (c Counts) Changed() bool {
 // Archived, where they would count twice. percent is 0 when base is.
 func (o Outcome) HeldShare() (held, base, percent int) {
 	base = o.Updated + o.Unchanged + o.Archived + o.Held
+	if o.Base > 0 {
+		base = o.Base
+	}
 	if base > 0 {
 		percent = int(math.Round(100 * float64(o.Held) / float64(base)))
 	}

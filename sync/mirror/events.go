@@ -278,6 +278,7 @@ func (e *Engine) applyKind(ctx context.Context, w *txWriter, districtID, kind st
 	if err := w.Tx.QueryRowContext(ctx, w.Rebind("SELECT count(*) FROM "+t.name+" WHERE district_id = ? AND archived_at IS NULL"), districtID).Scan(&base); err != nil {
 		return out, nil, nil, fmt.Errorf("count %s: %w", kind, err)
 	}
+	out.Base = base
 	if err := w.TempTable(ctx, "seen_"+kind, "(id TEXT PRIMARY KEY)"); err != nil {
 		return out, nil, nil, err
 	}
