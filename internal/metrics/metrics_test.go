@@ -91,12 +91,14 @@ rostermirror_sync_runs_total{status="succeeded"} 1
 rostermirror_sync_records_total{kind="schools",outcome="archived"} 0
 rostermirror_sync_records_total{kind="schools",outcome="created"} 0
 rostermirror_sync_records_total{kind="schools",outcome="held"} 0
+rostermirror_sync_records_total{kind="schools",outcome="missed"} 0
 rostermirror_sync_records_total{kind="schools",outcome="restored"} 0
 rostermirror_sync_records_total{kind="schools",outcome="unchanged"} 2
 rostermirror_sync_records_total{kind="schools",outcome="updated"} 0
 rostermirror_sync_records_total{kind="users",outcome="archived"} 1
 rostermirror_sync_records_total{kind="users",outcome="created"} 3
 rostermirror_sync_records_total{kind="users",outcome="held"} 4
+rostermirror_sync_records_total{kind="users",outcome="missed"} 0
 rostermirror_sync_records_total{kind="users",outcome="restored"} 1
 rostermirror_sync_records_total{kind="users",outcome="unchanged"} 5
 rostermirror_sync_records_total{kind="users",outcome="updated"} 3

@@ -20,6 +20,10 @@ type Outcome struct {
 	// Base is, for an events run (which reads only what changed), the type's shared records before the
 	// run: what the guard weighs the unshared ones against. A full run leaves it 0: its counts give it.
 	Base int `json:"base,omitempty"`
+	// Missed is, for a full run of a district whose events are applied (the daily reconcile), the records
+	// it changed (created, updated, archived or restored) that no event since the events cursor
+	// explains: what the events path had missed. It should be 0.
+	Missed int `json:"missed,omitempty"`
 }
 
 // Add adds o2 to o.
@@ -32,6 +36,7 @@ func (o *Outcome) Add(o2 Outcome) {
 	o.Restored += o2.Restored
 	o.Held += o2.Held
 	o.Base += o2.Base
+	o.Missed += o2.Missed
 }
 
 // Changed reports whether the run changed the mirror's records of the type: created, updated, archived

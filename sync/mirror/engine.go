@@ -70,11 +70,14 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 	var evs *pending
 	var upserts map[string][]item
 	var deletes map[string][]string
-	if err == nil && opts.Mode != ModeFull {
-		cur, cerr := e.cfg.DB.Client.EventCursor.Get(ctx, districtID)
-		if cerr != nil && !ent.IsNotFound(cerr) {
+	var cur *ent.EventCursor
+	if err == nil {
+		var cerr error
+		if cur, cerr = e.cfg.DB.Client.EventCursor.Get(ctx, districtID); cerr != nil && !ent.IsNotFound(cerr) {
 			return res, fmt.Errorf("sync district %s: read the event cursor: %w", districtID, cerr)
 		}
+	}
+	if err == nil && opts.Mode != ModeFull {
 		var fb *fallback
 		evs, fb, err = e.readEvents(ctx, rd, districtID, cur, now)
 		if evs != nil {
@@ -121,7 +124,15 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 				fail(e.classify(ctx, districtID, err))
 			}
 		} else {
+			// A full run of a district whose events are applied is a reconcile: it reports what the
+			// events had missed.
+			if cur != nil && cur.Enabled && now.Sub(cur.CheckedAt) <= e.cfg.EventRetention {
+				opts.changes = &changeSet{ids: map[string]map[string]bool{}}
+			}
 			e.syncKinds(ctx, rd, districtID, now, &res, opts)
+			if opts.changes != nil && len(res.Errors) == 0 {
+				e.countMissed(ctx, rd, districtID, cur.EventID, opts.changes, &res)
+			}
 		}
 		if len(res.Errors) == 0 {
 			if err := e.cfg.Tokens.Used(ctx, districtID); err != nil {
@@ -403,7 +414,7 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 			tx.Rollback()
 		}
 	}()
-	w := &txWriter{Writer: bulk.New(tx, e.cfg.DB.Dialect == dialect.Postgres), now: now, plan: opts.plan}
+	w := &txWriter{Writer: bulk.New(tx, e.cfg.DB.Dialect == dialect.Postgres), now: now, plan: opts.plan, changes: opts.changes}
 	t := tables[kind]
 	var base int
 	if err := tx.QueryRowContext(ctx, w.Rebind("SELECT count(*) FROM "+t.name+" WHERE district_id = ? AND archived_at IS NULL"), districtID).Scan(&base); err != nil {
@@ -490,9 +501,13 @@ func (e *Engine) archive(ctx context.Context, w *txWriter, districtID, kind, con
 		return nil, nil
 	}
 	hold := guarded[kind] && n >= e.cfg.GuardMinimum && float64(n) > e.cfg.GuardShare*float64(base)
-	if hold || w.plan != nil {
+	if hold || w.plan != nil || w.changes != nil {
 		query := "SELECT t.clever_id" + unseen + " ORDER BY t.clever_id"
-		if !hold {
+		switch {
+		case hold:
+		case w.changes != nil:
+			query += fmt.Sprintf(" LIMIT %d", maxChanges+1)
+		default:
 			query += fmt.Sprintf(" LIMIT %d", PlanSamples)
 		}
 		rows, err := w.Tx.QueryContext(ctx, w.Rebind(query), districtID)

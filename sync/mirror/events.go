@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
@@ -333,4 +334,73 @@ const defaultEventRetention = 30 * 24 * time.Hour
 func eventDefaults(cfg *Config) {
 	cfg.EventRetention = cmp.Or(cfg.EventRetention, defaultEventRetention)
 	cfg.MaxPendingEvents = cmp.Or(cfg.MaxPendingEvents, 50_000)
+}
+
+// maxChanges bounds the ids a reconcile keeps to tell what the events missed: a reconcile that changes
+// more reports them all as missed (an upper bound), as the events could not have kept up anyway.
+const maxChanges = 20_000
+
+// changeSet is the records a full run changed, by kind.
+type changeSet struct {
+	ids      map[string]map[string]bool
+	n        int
+	overflow bool
+}
+
+func (c *changeSet) add(kind, id string) {
+	if c.n >= maxChanges {
+		c.overflow = true
+		return
+	}
+	byKind := c.ids[kind]
+	if byKind == nil {
+		byKind = map[string]bool{}
+		c.ids[kind] = byKind
+	}
+	if !byKind[id] {
+		byKind[id] = true
+		c.n++
+	}
+}
+
+// countMissed sets, on a reconcile's counts, how many of the records it changed no event since the
+// district's cursor (from) explains: changes the events path had missed. The events read are the
+// pending ones (not applied yet, not missed) and those that came while the run read the district.
+func (e *Engine) countMissed(ctx context.Context, rd Reader, districtID, from string, changes *changeSet, res *Result) {
+	touched := map[string]map[string]bool{}
+	for ev, err := range rd.Events(ctx, clever.EventOptions{StartingAfter: from}) {
+		if err != nil {
+			e.cfg.Logger.WarnContext(ctx, "reconcile: read events to tell what they missed", slog.String(logDistrict, districtID), slog.String("error", err.Error()))
+			return
+		}
+		var head struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(ev.Data.Object, &head) != nil {
+			continue
+		}
+		kind := ev.RecordType()
+		if touched[kind] == nil {
+			touched[kind] = map[string]bool{}
+		}
+		touched[kind][head.ID] = true
+	}
+	total := 0
+	for kind, o := range res.Counts {
+		ids := changes.ids[kind]
+		for id := range ids {
+			if !touched[kind][id] {
+				o.Missed++
+			}
+		}
+		if changes.overflow { // the changes not kept are counted as missed: an upper bound
+			o.Missed += max(0, o.Created+o.Updated+o.Archived+o.Restored-len(ids))
+		}
+		res.Counts[kind] = o
+		total += o.Missed
+	}
+	if total > 0 {
+		e.cfg.Logger.WarnContext(ctx, "reconcile: the full sync changed records no event had reported (see sync_records_total{outcome=\"missed\"})",
+			slog.String(logDistrict, districtID), slog.Int("missed", total))
+	}
 }

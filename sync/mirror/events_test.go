@@ -260,10 +260,16 @@ func TestEventReplayEqualsFullResync(t *testing.T) {
 	for _, step := range steps {
 		step.change()
 		clk.Advance(time.Hour)
-		if res := full.sync(t, d, mirror.Options{Mode: mirror.ModeFull}); res.Status != mirror.StatusSucceeded {
+		res := full.sync(t, d, mirror.Options{Mode: mirror.ModeFull})
+		if res.Status != mirror.StatusSucceeded {
 			t.Fatalf("%s: full sync %s %v", step.name, res.Status, res.Errors)
 		}
-		res := events.mustApplyEvents(t, d)
+		for kind, o := range res.Counts { // every change came with its event
+			if o.Missed != 0 {
+				t.Errorf("%s: the full sync reports %d %s the events missed", step.name, o.Missed, kind)
+			}
+		}
+		res = events.mustApplyEvents(t, d)
 		var read int
 		for _, o := range res.Counts {
 			read += o.Read
@@ -608,4 +614,35 @@ func TestEventsFromADatasetSwappedOnDisk(t *testing.T) {
 	}
 	want.sync(t, h.districtID, mirror.Options{Mode: mirror.ModeFull})
 	sameDump(t, "swapped file", dump(t, db), dump(t, want.db))
+}
+
+// TestReconcileReportsWhatTheEventsMissed: the daily full sync of a district whose events are applied
+// counts the changes no event had reported (Outcome.Missed) — not those whose events are merely pending.
+func TestReconcileReportsWhatTheEventsMissed(t *testing.T) {
+	t.Parallel()
+	h := setup(t, options{})
+	clk := newClock()
+	r := h.replica(t, clk.Now, nil)
+	r.sync(t, h.districtID, mirror.Options{Mode: mirror.ModeFull})
+	applied, pending, silent := idOf(h.data.Schools[0]), idOf(h.data.Schools[1]), idOf(h.data.Schools[2])
+	h.change(h.sim.Modify(cleversim.KindSchools, applied, patch(map[string]any{"phone": "555-0201"})))
+	clk.Advance(5 * time.Minute)
+	r.mustApplyEvents(t, h.districtID)
+	h.sim.SetEventsEnabled(false) // Clever generates no event for this change
+	h.change(h.sim.Modify(cleversim.KindSchools, silent, patch(map[string]any{"phone": "555-0202"})))
+	h.sim.SetEventsEnabled(true)
+	h.change(h.sim.Modify(cleversim.KindSchools, pending, patch(map[string]any{"phone": "555-0203"})))
+	clk.Advance(5 * time.Minute)
+	res := r.sync(t, h.districtID, mirror.Options{Mode: mirror.ModeFull})
+	if o := res.Counts["schools"]; o.Updated != 2 || o.Missed != 1 {
+		t.Errorf("reconcile: schools %+v, want 2 updated of which 1 missed by the events", o)
+	}
+	if got := queryRows(t, r.db, "SELECT counts FROM sync_runs WHERE id = '"+res.RunID+"'"); !strings.Contains(got[0], `"missed":1`) {
+		t.Errorf("the run's counts do not record what was missed: %v", got)
+	}
+	// A district that never applied events (its first full sync) reports nothing missed.
+	first := h.replica(t, clk.Now, nil).sync(t, h.districtID, mirror.Options{Mode: mirror.ModeFull})
+	if first.Counts["schools"].Missed != 0 {
+		t.Errorf("first sync reports missed %+v", first.Counts["schools"])
+	}
 }

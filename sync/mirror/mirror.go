@@ -172,7 +172,8 @@ type Options struct {
 	// caller that runs the sync in the background can answer with the run at once.
 	Started func(runID string)
 
-	plan Plan // Result.Plan, which the run fills
+	plan    Plan       // Result.Plan, which the run fills
+	changes *changeSet // a reconcile's changed records (Outcome.Missed)
 }
 
 // Progress reports how far a run has got.

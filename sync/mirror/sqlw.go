@@ -12,10 +12,15 @@ type txWriter struct {
 	now time.Time
 	// plan, when set, gathers sample ids of what the run does (Result.Plan).
 	plan Plan
+	// changes, when set, gathers the ids of the records the run changes (a reconcile: Outcome.Missed).
+	changes *changeSet
 }
 
 // note adds id to the plan's samples of what the run did to kind.
 func (w *txWriter) note(kind, action, id string) {
+	if w.changes != nil && action != "held" {
+		w.changes.add(kind, id)
+	}
 	if w.plan == nil {
 		return
 	}
