@@ -483,14 +483,16 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 // with its roles and their schools) — unless the mass-archive guard holds them, in which case it returns
 // their ids.
 func (e *Engine) archiveUnseen(ctx context.Context, w *txWriter, districtID, kind string, base int, out *syncstats.Outcome) ([]string, error) {
-	return e.archive(ctx, w, districtID, kind, "NOT EXISTS (SELECT 1 FROM seen_"+kind+" s WHERE s.id = t.clever_id)", base, out)
+	return e.archive(ctx, w, districtID, kind, "NOT EXISTS (SELECT 1 FROM seen_"+kind+" s WHERE s.id = t.clever_id)",
+		func() (int, error) { return base, nil }, out)
 }
 
 // archive archives the district's active records of kind that cond (SQL on the table's alias t) selects —
 // a user with its roles and their schools — unless the mass-archive guard holds them: more than
-// GuardShare of base (the type's active records before the run), and at least GuardMinimum. Then it
-// archives nothing and returns their ids.
-func (e *Engine) archive(ctx context.Context, w *txWriter, districtID, kind, cond string, base int, out *syncstats.Outcome) ([]string, error) {
+// GuardShare of base (the type's active records before the run; asked for only when the guard may
+// hold: at least GuardMinimum of a guarded type), and at least GuardMinimum. Then it archives nothing
+// and returns their ids.
+func (e *Engine) archive(ctx context.Context, w *txWriter, districtID, kind, cond string, base func() (int, error), out *syncstats.Outcome) ([]string, error) {
 	table := tables[kind].name
 	unseen := " FROM " + table + " t WHERE t.district_id = ? AND t.archived_at IS NULL AND " + cond
 	var n int
@@ -500,7 +502,14 @@ func (e *Engine) archive(ctx context.Context, w *txWriter, districtID, kind, con
 	if n == 0 {
 		return nil, nil
 	}
-	hold := guarded[kind] && n >= e.cfg.GuardMinimum && float64(n) > e.cfg.GuardShare*float64(base)
+	hold := false
+	if guarded[kind] && n >= e.cfg.GuardMinimum {
+		b, err := base()
+		if err != nil {
+			return nil, err
+		}
+		hold = float64(n) > e.cfg.GuardShare*float64(b)
+	}
 	if hold || w.plan != nil || w.changes != nil {
 		query := "SELECT t.clever_id" + unseen + " ORDER BY t.clever_id"
 		switch {
