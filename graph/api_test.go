@@ -36,10 +36,15 @@ func TestMutationsAndAuditLog(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)
 	district := districtOf(a.data)
-	var started struct{ SyncDistrict struct{ ID, Status string } }
-	a.query(a.keys["admin"], `mutation($id: ID!) { syncDistrict(id: $id) { id status } }`, map[string]any{"id": district}, &started)
-	if started.SyncDistrict.ID == "" {
-		t.Fatalf("syncDistrict = %+v", started)
+	var started struct{ SyncDistrict struct{ ID, Status, Kind string } }
+	a.query(a.keys["admin"], `mutation($id: ID!) { syncDistrict(id: $id) { id status kind } }`, map[string]any{"id": district}, &started)
+	if started.SyncDistrict.ID == "" || started.SyncDistrict.Kind != "FULL" {
+		t.Fatalf("syncDistrict = %+v, want a full run (the default)", started)
+	}
+	waitIdle(t, a, district)
+	a.query(a.keys["admin"], `mutation($id: ID!) { syncDistrict(id: $id, mode: EVENTS) { id status kind fallback } }`, map[string]any{"id": district}, &started)
+	if started.SyncDistrict.Kind != "EVENTS" {
+		t.Fatalf("syncDistrict(mode: EVENTS) = %+v, want an events run", started)
 	}
 	// Hold a run: unshare 15 of 60 sections, sync, then approve through the API.
 	for i := range 15 {
@@ -58,6 +63,9 @@ func TestMutationsAndAuditLog(t *testing.T) {
 	}
 	if err != nil || held.Status != mirror.StatusHeld {
 		t.Fatalf("sync: %v %s", err, held.Status)
+	}
+	if held.Kind != "EVENTS" { // the engine's default (auto) applied the unshares as events
+		t.Errorf("held run kind %s, want EVENTS", held.Kind)
 	}
 	var approved struct {
 		ApproveHeldSync struct {
@@ -108,7 +116,7 @@ func TestMutationsAndAuditLog(t *testing.T) {
 			t.Errorf("audit actor = %q", e.Node.Actor)
 		}
 	}
-	if strings.Join(actions, ",") != "syncDistrict,approveHeldSync" {
+	if strings.Join(actions, ",") != "syncDistrict,syncDistrict,approveHeldSync" {
 		t.Errorf("audit log = %v", actions)
 	}
 }

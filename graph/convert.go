@@ -13,7 +13,7 @@ func syncCounts(c syncstats.Counts) []*SyncCount {
 		if !ok {
 			continue
 		}
-		out = append(out, &SyncCount{Kind: kind, Read: o.Read, Created: o.Created, Updated: o.Updated,
+		out = append(out, &SyncCount{Kind: kind, Read: o.Read, Created: o.Created, Updated: o.Updated, Missed: o.Missed,
 			Unchanged: o.Unchanged, Archived: o.Archived, Restored: o.Restored, Held: o.Held})
 	}
 	return out

@@ -339,7 +339,7 @@ type ComplexityRoot struct {
 		RejectSuggestion     func(childComplexity int, id string) int
 		RematchAppRecords    func(childComplexity int, districtID string, typeArg *apprecord.Type) int
 		ResumeDistrict       func(childComplexity int, districtID string) int
-		SyncDistrict         func(childComplexity int, id string) int
+		SyncDistrict         func(childComplexity int, id string, mode SyncMode) int
 		UnlinkDistrict       func(childComplexity int, districtID string) int
 		UnmatchRecord        func(childComplexity int, appRecordID string) int
 		UpdateOrganization   func(childComplexity int, id string, input ent.UpdateOrganizationInput) int
@@ -564,6 +564,7 @@ type ComplexityRoot struct {
 		Created   func(childComplexity int) int
 		Held      func(childComplexity int) int
 		Kind      func(childComplexity int) int
+		Missed    func(childComplexity int) int
 		Read      func(childComplexity int) int
 		Restored  func(childComplexity int) int
 		Unchanged func(childComplexity int) int
@@ -730,7 +731,7 @@ type MatchSuggestionResolver interface {
 	Section(ctx context.Context, obj *ent.MatchSuggestion) (*ent.Section, error)
 }
 type MutationResolver interface {
-	SyncDistrict(ctx context.Context, id string) (*ent.SyncRun, error)
+	SyncDistrict(ctx context.Context, id string, mode SyncMode) (*ent.SyncRun, error)
 	ApproveHeldSync(ctx context.Context, id string) (*ent.SyncRun, error)
 	RejectHeldSync(ctx context.Context, id string) (*ent.SyncRun, error)
 	CreateOrganization(ctx context.Context, input ent.CreateOrganizationInput) (*ent.Organization, error)
@@ -2150,7 +2151,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.SyncDistrict(childComplexity, args["id"].(string)), true
+		return e.ComplexityRoot.Mutation.SyncDistrict(childComplexity, args["id"].(string), args["mode"].(SyncMode)), true
 	case "Mutation.unlinkDistrict":
 		if e.ComplexityRoot.Mutation.UnlinkDistrict == nil {
 			break
@@ -3250,6 +3251,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SyncCount.Kind(childComplexity), true
+	case "SyncCount.missed":
+		if e.ComplexityRoot.SyncCount.Missed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncCount.Missed(childComplexity), true
 	case "SyncCount.read":
 		if e.ComplexityRoot.SyncCount.Read == nil {
 			break
@@ -4998,6 +5005,8 @@ func (ec *executionContext) childFields_SyncCount(ctx context.Context, field gra
 		return ec.fieldContext_SyncCount_restored(ctx, field)
 	case "held":
 		return ec.fieldContext_SyncCount_held(ctx, field)
+	case "missed":
+		return ec.fieldContext_SyncCount_missed(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SyncCount", field.Name)
 }
@@ -6155,6 +6164,14 @@ func (ec *executionContext) field_Mutation_syncDistrict_args(ctx context.Context
 		return nil, err
 	}
 	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "mode",
+		func(ctx context.Context, v any) (SyncMode, error) {
+			return ec.unmarshalNSyncMode2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐSyncMode(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["mode"] = arg1
 	return args, nil
 }
 
@@ -12950,7 +12967,7 @@ func (ec *executionContext) _Mutation_syncDistrict(ctx context.Context, field gr
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().SyncDistrict(ctx, fc.Args["id"].(string))
+			return ec.Resolvers.Mutation().SyncDistrict(ctx, fc.Args["id"].(string), fc.Args["mode"].(SyncMode))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *ent.SyncRun) graphql.Marshaler {
@@ -18471,6 +18488,29 @@ func (ec *executionContext) _SyncCount_held(ctx context.Context, field graphql.C
 	)
 }
 func (ec *executionContext) fieldContext_SyncCount_held(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SyncCount_missed(ctx context.Context, field graphql.CollectedField, obj *SyncCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncCount_missed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Missed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncCount_missed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SyncCount", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
@@ -48950,6 +48990,11 @@ func (ec *executionContext) _SyncCount(ctx context.Context, sel ast.SelectionSet
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "missed":
+			out.Values[i] = ec._SyncCount_missed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -51756,6 +51801,16 @@ func (ec *executionContext) marshalNSyncCount2ᚖgithubᚗcomᚋrostermirrorᚋr
 		return graphql.Null
 	}
 	return ec._SyncCount(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSyncMode2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐSyncMode(ctx context.Context, v any) (SyncMode, error) {
+	var res SyncMode
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSyncMode2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐSyncMode(ctx context.Context, sel ast.SelectionSet, v SyncMode) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNSyncRun2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSyncRun(ctx context.Context, sel ast.SelectionSet, v *ent.SyncRun) graphql.Marshaler {

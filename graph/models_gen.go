@@ -19,6 +19,9 @@ type SyncCount struct {
 	Archived  int    `json:"archived"`
 	Restored  int    `json:"restored"`
 	Held      int    `json:"held"`
+	// A full sync of a district whose events are applied (the reconcile): the records it changed that no
+	// event had reported. It should be 0. Always 0 for events runs.
+	Missed int `json:"missed"`
 }
 
 // API key scopes that guard parts of the schema (every query needs read; see the README's Security section).
@@ -74,6 +77,67 @@ func (e *APIScope) UnmarshalJSON(b []byte) error {
 }
 
 func (e APIScope) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// How a sync run reads Clever: see the README's "Events" section.
+type SyncMode string
+
+const (
+	// Events when the district's event cursor is valid, a full sync otherwise.
+	SyncModeAuto SyncMode = "AUTO"
+	// Read the whole district.
+	SyncModeFull SyncMode = "FULL"
+	// Apply the events since the last run; a full sync when they cannot be applied, saying why.
+	SyncModeEvents SyncMode = "EVENTS"
+)
+
+var AllSyncMode = []SyncMode{
+	SyncModeAuto,
+	SyncModeFull,
+	SyncModeEvents,
+}
+
+func (e SyncMode) IsValid() bool {
+	switch e {
+	case SyncModeAuto, SyncModeFull, SyncModeEvents:
+		return true
+	}
+	return false
+}
+
+func (e SyncMode) String() string {
+	return string(e)
+}
+
+func (e *SyncMode) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = SyncMode(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid SyncMode", str)
+	}
+	return nil
+}
+
+func (e SyncMode) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *SyncMode) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e SyncMode) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -77,8 +77,8 @@ func (r *matchSuggestionResolver) Section(ctx context.Context, obj *ent.MatchSug
 }
 
 // SyncDistrict is the resolver for the syncDistrict field.
-func (r *mutationResolver) SyncDistrict(ctx context.Context, id string) (*ent.SyncRun, error) {
-	return r.admin.SyncDistrict(ctx, id)
+func (r *mutationResolver) SyncDistrict(ctx context.Context, id string, mode SyncMode) (*ent.SyncRun, error) {
+	return r.admin.SyncDistrict(ctx, id, mode.String())
 }
 
 // ApproveHeldSync is the resolver for the approveHeldSync field.

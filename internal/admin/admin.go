@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,11 +47,16 @@ func New(db *store.DB, engine Engine, logger *slog.Logger, runTimeout time.Durat
 		timeout: cmp.Or(runTimeout, 2*time.Hour), ctx: ctx, cancel: cancel}
 }
 
-// SyncDistrict starts a full sync of the district now and returns its run (status RUNNING) as soon as it
-// is recorded; the sync goes on in the background. Needs the admin scope.
-func (s *Service) SyncDistrict(ctx context.Context, districtID string) (*ent.SyncRun, error) {
+// SyncDistrict starts a sync of the district now in mode (mirror.Modes, in either case: the GraphQL enum
+// is upper case) and returns its run (status RUNNING) as soon as it is recorded; the sync goes on in the
+// background. Needs the admin scope.
+func (s *Service) SyncDistrict(ctx context.Context, districtID, mode string) (*ent.SyncRun, error) {
 	if err := auth.Require(ctx, auth.ScopeAdmin); err != nil {
 		return nil, err
+	}
+	mode = strings.ToLower(mode)
+	if !slices.Contains(mirror.Modes, mode) {
+		return nil, fmt.Errorf("sync district %s: mode %q: want one of %s", districtID, mode, strings.Join(mirror.Modes, ", "))
 	}
 	actor := auth.Actor(ctx)
 	started := make(chan string, 1)
@@ -57,7 +64,7 @@ func (s *Service) SyncDistrict(ctx context.Context, districtID string) (*ent.Syn
 	s.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
 		defer cancel()
-		_, err := s.engine.SyncDistrict(ctx, districtID, mirror.Options{Trigger: "api", Started: func(id string) { started <- id }})
+		_, err := s.engine.SyncDistrict(ctx, districtID, mirror.Options{Mode: mode, Trigger: "api", Started: func(id string) { started <- id }})
 		done <- err
 	})
 	select {
@@ -81,7 +88,7 @@ func (s *Service) StartSync(districtID, trigger string) {
 	s.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
 		defer cancel()
-		if _, err := s.engine.SyncDistrict(ctx, districtID, mirror.Options{Trigger: trigger}); err != nil && ctx.Err() == nil {
+		if _, err := s.engine.SyncDistrict(ctx, districtID, mirror.Options{Mode: mirror.ModeFull, Trigger: trigger}); err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "start sync", slog.String("district", districtID), slog.String("trigger", trigger), slog.String("error", err.Error()))
 		}
 	})
