@@ -36,7 +36,9 @@ func TestMutationsAndAuditLog(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)
 	district := districtOf(a.data)
-	var started struct{ SyncDistrict struct{ ID, Status, Kind string } }
+	var started struct {
+		SyncDistrict struct{ ID, Status, Kind string }
+	}
 	a.query(a.keys["admin"], `mutation($id: ID!) { syncDistrict(id: $id) { id status kind } }`, map[string]any{"id": district}, &started)
 	if started.SyncDistrict.ID == "" || started.SyncDistrict.Kind != "FULL" {
 		t.Fatalf("syncDistrict = %+v, want a full run (the default)", started)
