@@ -295,6 +295,7 @@ type item struct {
 	rec     record
 	user    *clever.User
 	section *clever.Section
+	created bool // set by writeBatch: the record is new to the mirror, so nothing there refers to it yet
 }
 
 // read streams one record type from Clever as items, with the rows a write at now would write.
@@ -487,6 +488,7 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 		switch {
 		case !ok:
 			out.Created++
+			it.created = true
 		case st.archived:
 			out.Restored++
 		case st.hash == it.rec.hash:
