@@ -481,7 +481,7 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 	if err != nil {
 		return out, err
 	}
-	var rows [][]any
+	var rows, created [][]any
 	var changed, rechecked []item
 	for _, it := range batch {
 		st, ok := have[it.rec.id]
@@ -489,6 +489,9 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 		case !ok:
 			out.Created++
 			it.created = true
+			created = append(created, it.rec.row)
+			changed = append(changed, it)
+			continue
 		case st.archived:
 			out.Restored++
 		case st.hash == it.rec.hash:
@@ -504,6 +507,11 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 		}
 		rows = append(rows, it.rec.row)
 		changed = append(changed, it)
+	}
+	// New records go straight in (on Postgres without staging); the district's lock keeps anyone else
+	// from writing them meanwhile.
+	if err := w.Insert(ctx, t.name, t.columns, created); err != nil {
+		return out, err
 	}
 	if err := w.Upsert(ctx, t.name, t.columns, "clever_id", rows); err != nil {
 		return out, err

@@ -256,7 +256,7 @@ func (e *Engine) syncRoles(ctx context.Context, w *txWriter, districtID string, 
 	}
 	// Only users that were in the mirror have roles and school memberships there to reconcile.
 	var userIDs, owners []string
-	var roles [][]any
+	var roles, added [][]any // roles of users in the mirror, of users new to it
 	present := map[string]bool{}
 	schools := map[pair][]any{}
 	for _, it := range changed {
@@ -264,9 +264,11 @@ func (e *Engine) syncRoles(ctx context.Context, w *txWriter, districtID string, 
 			userIDs = append(userIDs, it.rec.id)
 		}
 		for _, r := range userRoles(it.user, it.rec.hash, w.now) {
-			roles = append(roles, r.row)
 			present[r.id] = true
-			if !it.created {
+			if it.created {
+				added = append(added, r.row)
+			} else {
+				roles = append(roles, r.row)
 				owners = append(owners, r.id)
 			}
 			for _, s := range r.schools {
@@ -276,6 +278,9 @@ func (e *Engine) syncRoles(ctx context.Context, w *txWriter, districtID string, 
 				schools[pair{r.id, r.school}] = nil
 			}
 		}
+	}
+	if err := w.Insert(ctx, roleRows.name, roleRows.columns, added); err != nil {
+		return err
 	}
 	if err := w.Upsert(ctx, roleRows.name, roleRows.columns, "id", roles); err != nil {
 		return err
