@@ -365,32 +365,20 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 	}
 
 	h := newHolds(heldUsers)
-	batch := make([]item, 0, e.cfg.BatchSize)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
+	// Clever's list is read in a goroutine while the batch before is written (readBatches); an error on
+	// either side stops both, and the transaction rolls back.
+	batches := readBatches(ctx, rd, districtID, kind, now, e.cfg.BatchSize)
+	defer batches.stop()
+	for batch := range batches.c {
 		o, err := e.writeBatch(ctx, w, districtID, kind, batch, h)
 		out.Add(o)
-		batch = batch[:0]
 		progress(false)
-		return err
-	}
-	for it, err := range read(ctx, rd, kind, now) {
 		if err != nil {
 			return out, nil, nil, err
 		}
-		if it.rec.districtID != districtID {
-			return out, nil, nil, fmt.Errorf("%s %s belongs to district %q, not %s: %w", kind, it.rec.id, it.rec.districtID, districtID, clever.ErrMalformed)
-		}
-		if batch = append(batch, it); len(batch) == cap(batch) {
-			if err := flush(); err != nil {
-				return out, nil, nil, err
-			}
-		}
 	}
-	if err := flush(); err != nil {
-		return out, nil, nil, err
+	if batches.err != nil {
+		return out, nil, nil, batches.err
 	}
 	if kind != "districts" { // a district that stops being listed has disconnected: that is not an archive
 		if held, err = e.archiveUnseen(ctx, w, districtID, kind, base, &out); err != nil {
