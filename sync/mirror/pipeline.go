@@ -11,8 +11,8 @@ import (
 
 // batchReader reads one record type from Clever in a goroutine of its own and hands it to the writer in
 // batches, so that reading the next records overlaps writing the previous ones. The hand-over holds one
-// batch: the reader runs at most a batch (and the client's prefetched page) ahead of the writer, which
-// bounds memory whatever the size of the list.
+// batch: besides the batch being written, the reader holds at most that one and the one it fills (and
+// the client's prefetched page), which bounds memory whatever the size of the list.
 //
 // The writer ranges over c; when c closes, err says how the read ended: nil only when Clever's list was
 // read to the end. stop must be called when the writer is done, early or not: it cancels the read and
@@ -30,12 +30,14 @@ func readBatches(ctx context.Context, rd Reader, districtID, kind string, now ti
 	c := make(chan []item, 1)
 	b := &batchReader{c: c, cancel: cancel, done: make(chan struct{})}
 	send := func(batch []item) error {
-		select {
-		case c <- batch:
-			return nil
-		case <-ctx.Done():
-			return fmt.Errorf("list %s: %w", kind, cmp.Or(context.Cause(ctx), context.Canceled))
+		if ctx.Err() == nil {
+			select {
+			case c <- batch:
+				return nil
+			case <-ctx.Done():
+			}
 		}
+		return fmt.Errorf("list %s: %w", kind, cmp.Or(context.Cause(ctx), context.Canceled))
 	}
 	go func() {
 		defer close(b.done)
@@ -65,10 +67,9 @@ func readBatches(ctx context.Context, rd Reader, districtID, kind string, now ti
 	return b
 }
 
-// stop cancels the read, if it still runs, and waits until its goroutine has ended.
+// stop cancels the read, if it still runs, and waits until its goroutine has ended. A batch left in the
+// hand-over is dropped with the channel.
 func (b *batchReader) stop() {
 	b.cancel()
-	for range b.c { // a batch the reader handed over before it saw the cancellation
-	}
 	<-b.done
 }
