@@ -26,8 +26,11 @@ func (benchTokens) Revoked(context.Context, string, error) error          { retu
 // students, 5,000 teachers, 4,000 sections, 3,000 courses) from the simulator over loopback into the
 // database of TEST_DATABASE_URL (Postgres; SQLite when unset), against the physical limit: the time to
 // page and decode the same data from the simulator plus the time to COPY the same rows into empty
-// tables. It reports those times, records/s, ratio = first sync / (read + copy), and resync-ratio = a
-// second, unchanged sync / the first.
+// tables. It reports those times, records/s, ratio = first sync / (read + copy), max-ratio = first sync
+// / max(read, copy), and resync-ratio = a second, unchanged sync / the first.
+//
+// The sync reads Clever while it writes (readBatches), so the first sync should take little more than
+// the slower of the two: the goal is max-ratio ≤ 1.5.
 //
 //	TEST_DATABASE_URL=postgres://… go test ./sync/mirror -run '^$' -bench FullSync -benchtime 1x
 func BenchmarkFullSync(b *testing.B) {
@@ -94,6 +97,7 @@ func BenchmarkFullSync(b *testing.B) {
 		b.ReportMetric(resync.Seconds(), "resync-s")
 		b.ReportMetric(float64(records)/first.Seconds(), "records/s")
 		b.ReportMetric(first.Seconds()/(read+copyTime).Seconds(), "ratio")
+		b.ReportMetric(first.Seconds()/max(read, copyTime).Seconds(), "max-ratio")
 		b.ReportMetric(resync.Seconds()/first.Seconds(), "resync-ratio")
 	}
 }

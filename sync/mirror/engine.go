@@ -357,6 +357,7 @@ type item struct {
 	rec     record
 	user    *clever.User
 	section *clever.Section
+	created bool // set by writeBatch: the record is new to the mirror, so nothing there refers to it yet
 }
 
 // read streams one record type from Clever as items, with the rows a write at now would write.
@@ -426,32 +427,20 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 	}
 
 	h := newHolds(heldUsers)
-	batch := make([]item, 0, e.cfg.BatchSize)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
+	// Clever's list is read in a goroutine while the batch before is written (readBatches); an error on
+	// either side stops both, and the transaction rolls back.
+	batches := readBatches(ctx, rd, districtID, kind, now, e.cfg.BatchSize)
+	defer batches.stop()
+	for batch := range batches.c {
 		o, err := e.writeBatch(ctx, w, districtID, kind, batch, h)
 		out.Add(o)
-		batch = batch[:0]
 		progress(false)
-		return err
-	}
-	for it, err := range read(ctx, rd, kind, now) {
 		if err != nil {
 			return out, nil, nil, err
 		}
-		if it.rec.districtID != districtID {
-			return out, nil, nil, fmt.Errorf("%s %s belongs to district %q, not %s: %w", kind, it.rec.id, it.rec.districtID, districtID, clever.ErrMalformed)
-		}
-		if batch = append(batch, it); len(batch) == cap(batch) {
-			if err := flush(); err != nil {
-				return out, nil, nil, err
-			}
-		}
 	}
-	if err := flush(); err != nil {
-		return out, nil, nil, err
+	if batches.err != nil {
+		return out, nil, nil, batches.err
 	}
 	if kind != "districts" { // a district that stops being listed has disconnected: that is not an archive
 		if held, err = e.archiveUnseen(ctx, w, districtID, kind, base, &out); err != nil {
@@ -580,7 +569,7 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 	if err != nil {
 		return out, err
 	}
-	var rows [][]any
+	var rows, created [][]any
 	var changed, rechecked []item
 	for _, it := range batch {
 		st, ok := have[it.rec.id]
@@ -588,6 +577,10 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 		case !ok:
 			out.Created++
 			w.note(kind, "created", it.rec.id)
+			it.created = true
+			created = append(created, it.rec.row)
+			changed = append(changed, it)
+			continue
 		case st.archived:
 			out.Restored++
 			w.note(kind, "restored", it.rec.id)
@@ -605,6 +598,11 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 		}
 		rows = append(rows, it.rec.row)
 		changed = append(changed, it)
+	}
+	// New records go straight in (on Postgres without staging); the district's lock keeps anyone else
+	// from writing them meanwhile.
+	if err := w.Insert(ctx, t.name, t.columns, created); err != nil {
+		return out, err
 	}
 	if err := w.Upsert(ctx, t.name, t.columns, "clever_id", rows); err != nil {
 		return out, err

@@ -3,7 +3,6 @@ package mirror
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -133,10 +132,11 @@ type ending struct {
 // attributes are updated. It returns the open associations no longer there without ending them: the
 // caller ends them (endMembers), or keeps open those whose ending follows from an archive the
 // mass-archive guard held (holds).
+//
+// owners are the owners whose associations are read: desired may hold associations of other owners too,
+// records new to the mirror (item.created), which have none yet — all of theirs start. Reading only the
+// owners that may have some keeps a first sync from looking up what cannot be there.
 func (w *txWriter) syncMembers(ctx context.Context, m membership, districtID string, owners []string, desired map[pair][]any) ([]ending, error) {
-	if len(owners) == 0 {
-		return nil, nil
-	}
 	type open struct {
 		id    string
 		attrs []string
@@ -231,7 +231,9 @@ func (e *Engine) syncUserMembers(ctx context.Context, w *txWriter, districtID st
 	var owners []string
 	contacts := map[pair][]any{}
 	for _, it := range slices.Concat(changed, rechecked) {
-		owners = append(owners, it.rec.id) // a user that is no longer a contact has its links end
+		if !it.created {
+			owners = append(owners, it.rec.id) // a user that is no longer a contact has its links end
+		}
 		if c := it.user.Roles.Contact; c != nil {
 			for student, attrs := range contactLinks(c) {
 				contacts[pair{it.rec.id, student}] = attrs
@@ -252,15 +254,23 @@ func (e *Engine) syncRoles(ctx context.Context, w *txWriter, districtID string, 
 	if len(changed) == 0 {
 		return nil
 	}
-	userIDs := make([]string, len(changed))
-	var roles [][]any
+	// Only users that were in the mirror have roles and school memberships there to reconcile.
+	var userIDs, owners []string
+	var roles, added [][]any // roles of users in the mirror, of users new to it
 	present := map[string]bool{}
 	schools := map[pair][]any{}
-	for i, it := range changed {
-		userIDs[i] = it.rec.id
+	for _, it := range changed {
+		if !it.created {
+			userIDs = append(userIDs, it.rec.id)
+		}
 		for _, r := range userRoles(it.user, it.rec.hash, w.now) {
-			roles = append(roles, r.row)
 			present[r.id] = true
+			if it.created {
+				added = append(added, r.row)
+			} else {
+				roles = append(roles, r.row)
+				owners = append(owners, r.id)
+			}
 			for _, s := range r.schools {
 				schools[pair{r.id, s}] = nil
 			}
@@ -269,10 +279,13 @@ func (e *Engine) syncRoles(ctx context.Context, w *txWriter, districtID string, 
 			}
 		}
 	}
+	if err := w.Insert(ctx, roleRows.name, roleRows.columns, added); err != nil {
+		return err
+	}
 	if err := w.Upsert(ctx, roleRows.name, roleRows.columns, "id", roles); err != nil {
 		return err
 	}
-	owners := slices.Sorted(maps.Keys(present))
+	slices.Sort(owners)
 	if _, err := w.ExecIn(ctx, "UPDATE role_schools SET archived_at = NULL WHERE archived_at IS NOT NULL AND %s", nil, "role_id", owners); err != nil {
 		return fmt.Errorf("restore role schools: %w", err)
 	}
@@ -340,12 +353,14 @@ func (e *Engine) syncSectionMembers(ctx context.Context, w *txWriter, districtID
 	if len(changed) == 0 {
 		return nil
 	}
-	ids := make([]string, len(changed))
+	var ids []string // the sections that were in the mirror: only they have memberships there
 	teach := map[pair][]any{}
 	enrolled := map[pair][]any{}
-	for i, it := range changed {
+	for _, it := range changed {
 		s := it.section
-		ids[i] = s.ID
+		if !it.created {
+			ids = append(ids, s.ID)
+		}
 		for pos, t := range sectionTeachers(s) {
 			teach[pair{s.ID, t}] = teacherAttrs.row(&pos)
 		}
