@@ -95,7 +95,7 @@ func TestPipelineStopsOnEitherSide(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			written := 0
-			res, err := e.SyncDistrict(ctx, h.districtID, mirror.Options{Progress: func(p mirror.Progress) {
+			res, err := e.SyncDistrict(ctx, h.districtID, mirror.Options{Mode: mirror.ModeFull, Progress: func(p mirror.Progress) {
 				if p.Kind == "users" && !p.Done {
 					written = p.Read
 					if tc.cancel {
