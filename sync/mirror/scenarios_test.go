@@ -508,6 +508,9 @@ func TestDryRunWritesNothing(t *testing.T) {
 	if res.Status != mirror.StatusSucceeded || res.Counts["users"].Created != 360 || res.RunID != "" {
 		t.Fatalf("dry run = %s %+v run %q", res.Status, res.Counts["users"], res.RunID)
 	}
+	if got := res.Plan["users"]["created"]; len(got) != mirror.PlanSamples || !strings.HasPrefix(got[0], "6437391f") {
+		t.Errorf("the plan's sample users = %v, want %d Clever ids", got, mirror.PlanSamples)
+	}
 	for _, table := range []string{"districts", "users", "sections", "user_roles", "section_students", "sync_runs"} {
 		if got := h.rows("SELECT count(*) FROM " + table); got[0] != "0" {
 			t.Errorf("dry run wrote %s rows to %s", got[0], table)
