@@ -202,7 +202,9 @@ func (y *syncer) SyncDistrict(ctx context.Context, districtID string, opts mirro
 		}
 	}
 	res, err := y.next.SyncDistrict(ctx, districtID, opts)
-	if err == nil && !opts.DryRun && (res.Status == mirror.StatusSucceeded || res.Status == mirror.StatusHeld) {
+	// An events run that changed nothing (the events interval's usual run) has nothing new to evaluate.
+	read := res.Kind != string(syncrun.KindEvents) || res.Counts.Changed()
+	if err == nil && !opts.DryRun && read && (res.Status == mirror.StatusSucceeded || res.Status == mirror.StatusHeld) {
 		if _, eerr := ensure(ctx, y.svc.cfg.DB.Client, districtID); eerr != nil {
 			y.svc.log.WarnContext(ctx, "record synced district", slog.String("district", districtID), slog.String("error", eerr.Error()))
 		}
