@@ -66,7 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.cut, "cut-rate", 0, "share of /v3.0 responses whose connection is cut mid-body")
 	fs.DurationVar(&o.latency, "latency", 0, "delay added to every /v3.0 response")
 	fs.StringVar(&o.synthetic, "synthetic", "", "serve a generated district instead of --data, sized by comma-separated key=value pairs from: "+
-		"seed students teachers staff district_admins contacts sections courses terms schools (e.g. students=100000,teachers=5000,sections=4000)")
+		"seed students teachers staff district_admins contacts sections courses terms schools, and districts (that many districts of that size, seeds seed, seed+1, …) (e.g. students=100000,teachers=5000,sections=4000)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -92,11 +92,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 			return err
 		}
 	case o.synthetic != "":
-		cfg, err := syntheticConfig(o.synthetic)
+		cfg, districts, err := syntheticConfig(o.synthetic)
 		if err != nil {
 			return err
 		}
-		ds = synth.Generate(cfg)
+		ds = synth.GenerateMany(cfg, districts)
 	}
 	sim, err := cleversim.New(cleversim.Config{
 		Dataset:        ds,
@@ -145,9 +145,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	return nil
 }
 
-// syntheticConfig parses --synthetic: "students=100000,teachers=5000,seed=7".
-func syntheticConfig(spec string) (synth.Config, error) {
-	var cfg synth.Config
+// syntheticConfig parses --synthetic: "students=100000,teachers=5000,seed=7", and "districts=N" for N
+// districts of that size (seeds seed, seed+1, …).
+func syntheticConfig(spec string) (cfg synth.Config, districts int, err error) {
+	districts = 1
 	fields := map[string]*int{
 		"students": &cfg.Students, "teachers": &cfg.Teachers, "staff": &cfg.Staff,
 		"district_admins": &cfg.DistrictAdmins, "contacts": &cfg.Contacts, "sections": &cfg.Sections,
@@ -157,20 +158,27 @@ func syntheticConfig(spec string) (synth.Config, error) {
 		key, value, ok := strings.Cut(strings.TrimSpace(pair), "=")
 		n, err := strconv.ParseInt(value, 10, 64)
 		if !ok || err != nil {
-			return cfg, fmt.Errorf("--synthetic: %q is not key=number", pair)
+			return cfg, 0, fmt.Errorf("--synthetic: %q is not key=number", pair)
 		}
-		if key == "seed" {
+		switch key {
+		case "seed":
 			cfg.Seed = n
+			continue
+		case "districts":
+			if n < 1 || n > 100_000 {
+				return cfg, 0, fmt.Errorf("--synthetic: districts=%d is out of range (1 to 100000)", n)
+			}
+			districts = int(n)
 			continue
 		}
 		field, known := fields[key]
 		if !known {
-			return cfg, fmt.Errorf("--synthetic: unknown size %q", key)
+			return cfg, 0, fmt.Errorf("--synthetic: unknown size %q", key)
 		}
 		if n < 0 || n > 10_000_000 {
-			return cfg, fmt.Errorf("--synthetic: %s=%d is out of range (0 to 10000000)", key, n)
+			return cfg, 0, fmt.Errorf("--synthetic: %s=%d is out of range (0 to 10000000)", key, n)
 		}
 		*field = int(n)
 	}
-	return cfg, nil
+	return cfg, districts, nil
 }

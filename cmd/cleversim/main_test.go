@@ -106,11 +106,35 @@ func TestServesSyntheticDistrict(t *testing.T) {
 	}
 }
 
+func TestServesManySyntheticDistricts(t *testing.T) {
+	base := start(t, "--synthetic", "districts=3,students=20,teachers=2,sections=4,seed=9")
+	var toks struct {
+		Data []struct {
+			AccessToken string `json:"access_token"`
+			Owner       struct{ ID string }
+		}
+	}
+	getJSON(t, base+"/oauth/tokens?owner_type=district", cleversim.DefaultClientID, cleversim.DefaultClientSecret, "", &toks)
+	if len(toks.Data) != 3 {
+		t.Fatalf("tokens = %+v, want one per district", toks)
+	}
+	seen := map[string]bool{}
+	for _, tok := range toks.Data {
+		var users struct{ Data []json.RawMessage }
+		getJSON(t, base+"/v3.0/users?role=student&limit=1000", "", "", tok.AccessToken, &users)
+		if len(users.Data) != 20 || seen[tok.Owner.ID] {
+			t.Errorf("district %q: %d students, want 20 in a district of its own", tok.Owner.ID, len(users.Data))
+		}
+		seen[tok.Owner.ID] = true
+	}
+}
+
 func TestBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--synthetic", "students=x"},
 		{"--synthetic", "pupils=3"},
 		{"--synthetic", "students=-1"},
+		{"--synthetic", "districts=0"},
 		{"--data", "a.json", "--synthetic", "students=1"},
 		{"--data", "/nonexistent.json"},
 		{"extra"},

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rostermirror/rostermirror/graph"
 	"github.com/rostermirror/rostermirror/internal/apprecord"
@@ -36,13 +37,16 @@ const (
 	envAppStartURL    = "ROSTERMIRROR_APP_START_URL"
 	envLinkRedirect   = "CLEVER_LINK_REDIRECT_URI"
 	envMatchOrder     = "ROSTERMIRROR_MATCH_ORDER"
+	envEventsInterval = "ROSTERMIRROR_EVENTS_INTERVAL"
+	envSyncConcurrent = "ROSTERMIRROR_SYNC_CONCURRENCY"
+	envSyncSpread     = "ROSTERMIRROR_SYNC_SPREAD"
 )
 
 // envVars lists every variable above, for the help text's test.
 var envVars = []string{
 	envDatabaseURL, envAddr, envCleverAPIURL, envCleverOAuthURL, envClientID, envClientSecret,
 	envDistrictTokens, envSyncSchedule, envSecretKey, envConcurrency, envCompiled, envPublicURL, envAppLoginURL,
-	envAppStartURL, envLinkRedirect, envMatchOrder,
+	envAppStartURL, envLinkRedirect, envMatchOrder, envEventsInterval, envSyncConcurrent, envSyncSpread,
 }
 
 // Defaults of config.
@@ -50,6 +54,13 @@ const (
 	defaultAddr           = ":8080"
 	defaultCleverAPIURL   = "https://api.clever.com"
 	defaultCleverOAuthURL = "https://clever.com"
+	// defaultEventsInterval is ROSTERMIRROR_EVENTS_INTERVAL's default (SPEC).
+	defaultEventsInterval = 5 * time.Minute
+	// defaultSyncSpread is ROSTERMIRROR_SYNC_SPREAD's default: a daily reconcile's runs over its first hour.
+	defaultSyncSpread = time.Hour
+	// maxSyncConcurrency bounds ROSTERMIRROR_SYNC_CONCURRENCY: each run holds a database connection for
+	// its lock and one for its writes, out of store.PoolSize.
+	maxSyncConcurrency = store.PoolSize / 2
 )
 
 // config is the process configuration, built once from the environment by loadConfig and then
@@ -70,6 +81,10 @@ type config struct {
 	DistrictTokens string
 	// SyncSchedule is the cron expression of full syncs; empty means the scheduler's default (daily).
 	SyncSchedule string
+	// EventsInterval, SyncConcurrency and SyncSpread are ROSTERMIRROR_EVENTS_INTERVAL,
+	// ROSTERMIRROR_SYNC_CONCURRENCY and ROSTERMIRROR_SYNC_SPREAD as given; empty means the defaults.
+	// Read with scheduleOptions.
+	EventsInterval, SyncConcurrency, SyncSpread string
 	// SecretKey encrypts tokens at rest; required by every command that touches tokens.
 	SecretKey string
 	// GraphQLConcurrency is how many GraphQL operations execute at once, as given (a positive integer);
@@ -140,7 +155,11 @@ func loadConfig(getenv func(string) string) config {
 		ClientSecret:   or(envClientSecret, ""),
 		DistrictTokens: or(envDistrictTokens, ""),
 		SyncSchedule:   or(envSyncSchedule, ""),
-		SecretKey:      getenv(envSecretKey), // a key is taken as given, spaces included
+		EventsInterval: or(envEventsInterval, ""),
+		SyncSpread:     or(envSyncSpread, ""),
+
+		SyncConcurrency: or(envSyncConcurrent, ""),
+		SecretKey:       getenv(envSecretKey), // a key is taken as given, spaces included
 
 		GraphQLConcurrency: or(envConcurrency, ""),
 		CompiledQueries:    or(envCompiled, ""),
@@ -182,12 +201,54 @@ func (c config) staticTokens() (map[string]clever.Token, error) {
 	return tokens.ParseStatic(c.DistrictTokens) // its errors name the variable, never a token
 }
 
-// validateSchedule checks SyncSchedule the way the scheduler will read it.
-func (c config) validateSchedule() error {
+// scheduleOptions are the scheduler's settings from the configuration.
+type scheduleOptions struct {
+	Schedule       string
+	EventsInterval time.Duration // 0: events sync off
+	Concurrency    int
+	Spread         time.Duration
+}
+
+// scheduleOptions reads SyncSchedule, EventsInterval, SyncConcurrency and SyncSpread, checking each the
+// way the scheduler will use it.
+func (c config) scheduleOptions() (scheduleOptions, error) {
+	o := scheduleOptions{Schedule: c.SyncSchedule, EventsInterval: defaultEventsInterval,
+		Concurrency: schedule.DefaultConcurrency, Spread: defaultSyncSpread}
 	if _, _, err := schedule.ParseSchedule(c.SyncSchedule); err != nil {
-		return fmt.Errorf("%s: %w", envSyncSchedule, err)
+		return o, fmt.Errorf("%s: %w", envSyncSchedule, err)
 	}
-	return nil
+	duration := func(env, value string, min time.Duration, want string) (time.Duration, error) {
+		d, err := time.ParseDuration(value)
+		if value == "0" {
+			d, err = 0, nil
+		}
+		if err != nil || d < 0 || (d > 0 && d < min) {
+			return 0, fmt.Errorf("%s=%q: want %s", env, value, want)
+		}
+		return d, nil
+	}
+	var err error
+	if c.EventsInterval != "" {
+		if o.EventsInterval, err = duration(envEventsInterval, c.EventsInterval, time.Second,
+			`a duration of at least 1s such as "5m", or 0 to turn the events sync off`); err != nil {
+			return o, err
+		}
+	}
+	if c.SyncSpread != "" {
+		if o.Spread, err = duration(envSyncSpread, c.SyncSpread, 0,
+			`a duration such as "1h" or "90s", or 0 to start every district's full sync at the scheduled time`); err != nil {
+			return o, err
+		}
+	}
+	if c.SyncConcurrency != "" {
+		n, err := strconv.Atoi(c.SyncConcurrency)
+		if err != nil || n < 1 || n > maxSyncConcurrency {
+			return o, fmt.Errorf("%s=%q: want a whole number from 1 to %d (default %d)",
+				envSyncConcurrent, c.SyncConcurrency, maxSyncConcurrency, schedule.DefaultConcurrency)
+		}
+		o.Concurrency = n
+	}
+	return o, nil
 }
 
 // graphqlOptions are the settings of the GraphQL handler that come from the configuration.

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rostermirror/rostermirror/graph"
 	"github.com/rostermirror/rostermirror/internal/store"
@@ -38,6 +39,9 @@ func TestLoadConfig(t *testing.T) {
 			envSecretKey:      testSecretKey,
 			envConcurrency:    " 12 ",
 			envCompiled:       "off",
+			envEventsInterval: "1m",
+			envSyncConcurrent: "8",
+			envSyncSpread:     "30m",
 			"UNRELATED":       "x",
 		}, config{
 			DatabaseURL:    "postgres://u:p@db/rm",
@@ -52,6 +56,9 @@ func TestLoadConfig(t *testing.T) {
 
 			GraphQLConcurrency: "12",
 			CompiledQueries:    "off",
+			EventsInterval:     "1m",
+			SyncConcurrency:    "8",
+			SyncSpread:         "30m",
 		}},
 	}
 	for _, tt := range tests {
@@ -79,9 +86,6 @@ func TestConfigValidation(t *testing.T) {
 		{"client secret without id", config{ClientSecret: "s"}, config.validateClever, "CLEVER_CLIENT_ID is required when CLEVER_CLIENT_SECRET is set"},
 		{"no client", config{}, config.validateClever, ""},
 		{"client pair", config{ClientID: "id", ClientSecret: "s"}, config.validateClever, ""},
-		{"schedule default", config{}, config.validateSchedule, ""},
-		{"schedule cron", config{SyncSchedule: "*/15 * * * *"}, config.validateSchedule, ""},
-		{"schedule malformed", config{SyncSchedule: "every day"}, config.validateSchedule, "ROSTERMIRROR_SYNC_SCHEDULE: "},
 		{"static tokens", config{DistrictTokens: "d1=t1, d2=t2"}, staticErr, ""},
 		{"static tokens malformed", config{DistrictTokens: "d1"}, staticErr, "CLEVER_DISTRICT_TOKENS"},
 	}
@@ -110,6 +114,40 @@ func staticErr(c config) error {
 }
 
 var errNoTokens = errors.New("no tokens parsed")
+
+func TestScheduleOptions(t *testing.T) {
+	t.Parallel()
+	defaults := scheduleOptions{EventsInterval: 5 * time.Minute, Concurrency: 4, Spread: time.Hour}
+	tests := []struct {
+		cfg     config
+		want    scheduleOptions
+		wantErr string
+	}{
+		{config{}, defaults, ""},
+		{config{SyncSchedule: "*/15 * * * *", EventsInterval: "90s", SyncConcurrency: "10", SyncSpread: "15m"},
+			scheduleOptions{Schedule: "*/15 * * * *", EventsInterval: 90 * time.Second, Concurrency: 10, Spread: 15 * time.Minute}, ""},
+		{config{EventsInterval: "0", SyncSpread: "0s"}, scheduleOptions{Concurrency: 4}, ""},
+		{config{SyncConcurrency: "1"}, scheduleOptions{EventsInterval: 5 * time.Minute, Concurrency: 1, Spread: time.Hour}, ""},
+		{config{SyncSchedule: "every day"}, defaults, `ROSTERMIRROR_SYNC_SCHEDULE: parse schedule "every day"`},
+		{config{EventsInterval: "5"}, defaults, `ROSTERMIRROR_EVENTS_INTERVAL="5": want a duration of at least 1s such as "5m", or 0 to turn the events sync off`},
+		{config{EventsInterval: "100ms"}, defaults, `ROSTERMIRROR_EVENTS_INTERVAL="100ms": want a duration of at least 1s`},
+		{config{EventsInterval: "-5m"}, defaults, `ROSTERMIRROR_EVENTS_INTERVAL="-5m": want`},
+		{config{SyncSpread: "an hour"}, defaults, `ROSTERMIRROR_SYNC_SPREAD="an hour": want a duration such as "1h" or "90s", or 0 to start every district's full sync at the scheduled time`},
+		{config{SyncSpread: "-1h"}, defaults, `ROSTERMIRROR_SYNC_SPREAD="-1h": want`},
+		{config{SyncConcurrency: "0"}, defaults, `ROSTERMIRROR_SYNC_CONCURRENCY="0": want a whole number from 1 to 10 (default 4)`},
+		{config{SyncConcurrency: "11"}, defaults, `ROSTERMIRROR_SYNC_CONCURRENCY="11": want a whole number from 1 to 10`},
+		{config{SyncConcurrency: "two"}, defaults, `ROSTERMIRROR_SYNC_CONCURRENCY="two": want a whole number`},
+	}
+	for _, tt := range tests {
+		got, err := tt.cfg.scheduleOptions()
+		switch {
+		case tt.wantErr == "" && (err != nil || got != tt.want):
+			t.Errorf("%+v: %+v, %v; want %+v", tt.cfg, got, err, tt.want)
+		case tt.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.wantErr)):
+			t.Errorf("%+v: error %v, want %q", tt.cfg, err, tt.wantErr)
+		}
+	}
+}
 
 func TestGraphQLOptions(t *testing.T) {
 	t.Parallel()

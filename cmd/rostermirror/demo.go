@@ -58,6 +58,10 @@ func (a *app) demo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	so, err := a.cfg.scheduleOptions()
+	if err != nil {
+		return err
+	}
 	sim, err := cleversim.New(cleversim.Config{Dataset: synth.Onboarding(), Logger: a.logger})
 	if err != nil {
 		return err
@@ -111,7 +115,7 @@ func (a *app) demo(ctx context.Context) error {
 		return err
 	}
 
-	return a.runServer(ctx, s, m, keys, gq, func(addr net.Addr) {
+	return a.runServer(ctx, s, m, keys, gq, so, func(addr net.Addr) {
 		url := browserURL(addr)
 		fmt.Fprintf(a.stdout, `rostermirror demo is running.
 

@@ -20,8 +20,9 @@
 //
 // Configuration comes from the environment (ROSTERMIRROR_DATABASE_URL, ROSTERMIRROR_ADDR, CLEVER_API_URL,
 // CLEVER_OAUTH_URL, CLEVER_CLIENT_ID, CLEVER_CLIENT_SECRET, CLEVER_DISTRICT_TOKENS,
-// ROSTERMIRROR_SYNC_SCHEDULE, ROSTERMIRROR_SECRET_KEY, ROSTERMIRROR_GRAPHQL_CONCURRENCY,
-// ROSTERMIRROR_COMPILED_QUERIES); --database-url and --addr override it.
+// ROSTERMIRROR_SYNC_SCHEDULE, ROSTERMIRROR_SYNC_SPREAD, ROSTERMIRROR_EVENTS_INTERVAL,
+// ROSTERMIRROR_SYNC_CONCURRENCY, ROSTERMIRROR_SECRET_KEY, ROSTERMIRROR_GRAPHQL_CONCURRENCY,
+// ROSTERMIRROR_COMPILED_QUERIES, …); --database-url and --addr override it.
 //
 // Exit codes: 0 success (a sync held for approval included), 1 failure, 2 usage error.
 //
@@ -135,7 +136,13 @@ Configuration comes from the environment; flags override it:
   CLEVER_CLIENT_ID            Clever app credentials, to list districts' tokens
   CLEVER_CLIENT_SECRET
   CLEVER_DISTRICT_TOKENS      optional districtID=token,… copied from the Clever dashboard
-  ROSTERMIRROR_SYNC_SCHEDULE  cron expression of full syncs (default daily)
+  ROSTERMIRROR_SYNC_SCHEDULE  cron expression of full syncs (default daily: 03:00 UTC)
+  ROSTERMIRROR_SYNC_SPREAD    each district's full sync starts at a fixed offset within this window after
+                              the scheduled time (default 1h; 0: all at the scheduled time)
+  ROSTERMIRROR_EVENTS_INTERVAL
+                              how often serve applies each district's new events (default 5m; 0: off)
+  ROSTERMIRROR_SYNC_CONCURRENCY
+                              scheduled syncs one serve process runs at once, 1-10 (default 4)
   ROSTERMIRROR_SECRET_KEY     encrypts tokens at rest and signs sign-in states; required by sync and serve
   ROSTERMIRROR_PUBLIC_URL     the server's external base URL, for Clever redirect URIs and invite
                               links (default http://<ROSTERMIRROR_ADDR>)

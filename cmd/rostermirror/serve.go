@@ -39,8 +39,10 @@ func newServeCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the scheduler and the HTTP server until SIGINT or SIGTERM",
-		Long: `Run the production server: full syncs of every connected district on ROSTERMIRROR_SYNC_SCHEDULE
-and the HTTP server on ROSTERMIRROR_ADDR: /graphql (API key required), the playground at /, /metrics
+		Long: `Run the production server: every connected district's new events applied every
+ROSTERMIRROR_EVENTS_INTERVAL, its full sync on ROSTERMIRROR_SYNC_SCHEDULE spread over
+ROSTERMIRROR_SYNC_SPREAD, at most ROSTERMIRROR_SYNC_CONCURRENCY syncs at once per process (replicas on
+one Postgres share the runs, each run by one of them), and the HTTP server on ROSTERMIRROR_ADDR: /graphql (API key required), the playground at /, /metrics
 (API key with the metrics or admin scope), /match/export (API key with the admin scope), /healthz and
 /readyz. After each sync the district's app records are matched again (see match). The database must
 be migrated first (rostermirror migrate). Runs left running by a process that died are marked
@@ -61,7 +63,8 @@ interrupted at start. SIGINT or SIGTERM stops it gracefully.`,
 // those in flight, stops the scheduler (waiting for running syncs up to a deadline) and closes the
 // database.
 func (a *app) serve(ctx context.Context) error {
-	if err := a.cfg.validateSchedule(); err != nil {
+	so, err := a.cfg.scheduleOptions()
+	if err != nil {
 		return err
 	}
 	gq, err := a.cfg.graphqlOptions()
@@ -83,12 +86,13 @@ func (a *app) serve(ctx context.Context) error {
 	}
 
 	m := metrics.New()
-	return a.runServer(ctx, s, m, auth.NewStore(s.db, nil, auth.WithLogger(a.logger)), gq, nil)
+	return a.runServer(ctx, s, m, auth.NewStore(s.db, nil, auth.WithLogger(a.logger)), gq, so, nil)
 }
 
 // runServer runs the scheduler and the HTTP server (API, playground, metrics, health) over s until ctx is
 // cancelled, then stops them gracefully. announce, when set, is called once the server listens.
-func (a *app) runServer(ctx context.Context, s *syncer, m *metrics.Metrics, keys *auth.Store, gq graphqlOptions, announce func(net.Addr)) error {
+func (a *app) runServer(ctx context.Context, s *syncer, m *metrics.Metrics, keys *auth.Store, gq graphqlOptions,
+	so scheduleOptions, announce func(net.Addr)) error {
 	var sched *schedule.Scheduler
 	links := link.New(link.Config{DB: s.db, Logger: a.logger, Refresh: func(ctx context.Context) error {
 		return sched.Refresh(ctx) // pausing a district drops its job at once
@@ -112,14 +116,19 @@ func (a *app) runServer(ctx context.Context, s *syncer, m *metrics.Metrics, keys
 	discovery := links.Discovery(s.tokens, s.engine)
 	discovery.StartSync = func(districtID string) { svc.StartSync(districtID, triggerDiscovery) }
 	sched, err := schedule.New(schedule.Config{
-		Syncer:    engine,
-		Districts: discovery,
-		Schedule:  a.cfg.SyncSchedule,
-		DB:        s.db,
-		Logger:    a.logger,
+		Syncer:         engine,
+		Districts:      discovery,
+		Schedule:       so.Schedule,
+		Spread:         so.Spread,
+		EventsInterval: so.EventsInterval,
+		Concurrency:    so.Concurrency,
+		Logger:         a.logger,
 	})
 	if err != nil {
 		return err // "new scheduler: …"
+	}
+	if err := m.WatchSchedule(sched); err != nil {
+		a.logger.Warn("schedule gauges not registered", "err", err)
 	}
 
 	ln, err := net.Listen("tcp", a.cfg.Addr)

@@ -181,7 +181,7 @@ type Syncer interface {
 // StatusPaused is the Result status of a scheduled run skipped because the district is paused.
 const StatusPaused = "PAUSED"
 
-// Syncer wraps a sync engine for onboarding: a scheduled run of a paused district is skipped (another
+// Syncer wraps a sync engine for onboarding: a scheduled run (full or events) of a paused district is skipped (another
 // replica may not have dropped the job yet), and a run that read the district evaluates its computed
 // signals afterwards (e-mail domains need its users).
 func (s *Service) Syncer(next Syncer) Syncer { return &syncer{svc: s, next: next} }
@@ -192,7 +192,7 @@ type syncer struct {
 }
 
 func (y *syncer) SyncDistrict(ctx context.Context, districtID string, opts mirror.Options) (mirror.Result, error) {
-	if opts.Trigger == schedule.Trigger {
+	if opts.Trigger == schedule.Trigger || opts.Trigger == schedule.TriggerEvents {
 		paused, err := y.svc.Paused(ctx, districtID)
 		if err != nil {
 			return mirror.Result{}, err

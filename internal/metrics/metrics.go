@@ -241,6 +241,34 @@ func (m *Metrics) WatchGraphQLGate(g Gate) error {
 	)
 }
 
+// Schedule is what the sync scheduler tells of its runs (*schedule.Scheduler).
+type Schedule interface {
+	Concurrency() int
+	Running() int
+	PeakRunning() int
+	Waiting() int
+}
+
+// WatchSchedule serves the scheduler's bound, runs in progress, the most at once since the process
+// started and the ticks waiting for a slot as the gauges rostermirror_sync_concurrency_limit,
+// rostermirror_sync_runs_running, rostermirror_sync_runs_running_max and rostermirror_sync_runs_waiting,
+// read at each scrape. Call it once per Metrics.
+func (m *Metrics) WatchSchedule(s Schedule) error {
+	if m == nil {
+		return nil
+	}
+	gauge := func(name, help string, read func() int) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help},
+			func() float64 { return float64(read()) })
+	}
+	return m.Register(
+		gauge("sync_concurrency_limit", "How many scheduled syncs this process runs at once at most (ROSTERMIRROR_SYNC_CONCURRENCY).", s.Concurrency),
+		gauge("sync_runs_running", "Scheduled syncs this process is running now.", s.Running),
+		gauge("sync_runs_running_max", "The most scheduled syncs this process ran at once since it started.", s.PeakRunning),
+		gauge("sync_runs_waiting", "Districts whose scheduled sync waits for a free slot in this process now.", s.Waiting),
+	)
+}
+
 // Onboarding reads onboarding's counts at a scrape: districts by link state, open link proposals, and
 // those in conflict (internal/link's Service.Stats, adapted).
 type Onboarding func(ctx context.Context) (districts map[string]int, open, conflicting int, err error)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -14,12 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"entgo.io/ent/dialect"
-	"github.com/go-co-op/gocron/v2"
-	"github.com/google/uuid"
 	"github.com/jonboulle/clockwork"
 
-	"github.com/rostermirror/rostermirror/internal/store"
 	"github.com/rostermirror/rostermirror/internal/syncstats"
 	"github.com/rostermirror/rostermirror/sync/mirror"
 )
@@ -27,7 +22,7 @@ import (
 // waitTimeout bounds every wait of these tests; nothing here should take more than milliseconds.
 const waitTimeout = 10 * time.Second
 
-// t0 is the fake clock's start: a whole second, so that a "* * * * * *" tick is one Advance(time.Second).
+// t0 is the fake clock's start: a whole minute, so that a "* * * * * *" tick is one Advance(time.Second).
 var t0 = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 
 // fakeDistricts is a Districts whose list the test changes.
@@ -49,53 +44,58 @@ func (f *fakeDistricts) set(err error, ids ...string) {
 	f.ids, f.err = ids, err
 }
 
-// fakeSyncer counts its calls per district and answers with do, or success.
+// call is one SyncDistrict call.
+type call struct {
+	district string
+	opts     mirror.Options
+}
+
+// fakeSyncer records its calls and answers with do, or success. It fails a call whose options are not
+// those of a scheduled run.
 type fakeSyncer struct {
-	do func(ctx context.Context, districtID string) (mirror.Result, error)
+	do func(ctx context.Context, districtID string, opts mirror.Options) (mirror.Result, error)
 
 	mu    sync.Mutex
-	calls map[string]int
+	calls []call
 }
 
 func (f *fakeSyncer) SyncDistrict(ctx context.Context, districtID string, opts mirror.Options) (mirror.Result, error) {
 	f.mu.Lock()
-	if f.calls == nil {
-		f.calls = map[string]int{}
-	}
-	f.calls[districtID]++
+	f.calls = append(f.calls, call{districtID, opts})
 	f.mu.Unlock()
-	if opts.Trigger != "schedule" || opts.DryRun {
-		return mirror.Result{}, fmt.Errorf("options %+v: want a real run triggered by the schedule", opts)
+	want := mirror.Options{Mode: mirror.ModeFull, Trigger: "schedule", NotIfRanSince: opts.NotIfRanSince}
+	if opts.Mode == mirror.ModeEvents {
+		want = mirror.Options{Mode: mirror.ModeEvents, SkipWithoutEvents: true, Trigger: "events", NotIfRanSince: opts.NotIfRanSince}
+	}
+	if opts.Mode != want.Mode || opts.SkipWithoutEvents != want.SkipWithoutEvents || opts.Trigger != want.Trigger ||
+		opts.DryRun || opts.NotIfRanSince.IsZero() {
+		return mirror.Result{}, fmt.Errorf("options %+v: want %+v with the tick's time", opts, want)
 	}
 	if f.do != nil {
-		return f.do(ctx, districtID)
+		return f.do(ctx, districtID, opts)
 	}
-	return mirror.Result{RunID: "run-" + districtID, DistrictID: districtID, Status: mirror.StatusSucceeded,
+	return mirror.Result{RunID: "run-" + districtID, DistrictID: districtID, Status: mirror.StatusSucceeded, Kind: "FULL",
 		Counts: syncstats.Counts{"users": {Read: 3, Created: 1, Unchanged: 2}}}, nil
 }
 
-func (f *fakeSyncer) snapshot() map[string]int {
+// runs counts the calls per district (of one mode, or all when mode is "").
+func (f *fakeSyncer) runs(mode string) map[string]int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return maps.Clone(f.calls)
+	out := map[string]int{}
+	for _, c := range f.calls {
+		if mode == "" || c.opts.Mode == mode {
+			out[c.district]++
+		}
+	}
+	return out
 }
 
-// outcome is what became of one district job's tick on one replica, as gocron's monitor reports it:
-// gocron.Success (the task ran), gocron.Skip (not the leader) or gocron.SingletonRescheduled (the
-// job's previous run still held its singleton slot).
-type outcome struct {
-	district string
-	status   gocron.JobStatus
+func (f *fakeSyncer) snapshot() []call {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
 }
-
-// monitor is a gocron.Monitor forwarding each tick's outcome.
-type monitor struct{ outcomes chan outcome }
-
-func (m monitor) IncrementJob(_ uuid.UUID, _ string, tags []string, status gocron.JobStatus) {
-	m.outcomes <- outcome{district: tags[0], status: status}
-}
-
-func (monitor) RecordJobTiming(time.Time, time.Time, uuid.UUID, string, []string) {}
 
 // logRecorder is a slog.Handler keeping the records.
 type logRecorder struct {
@@ -113,17 +113,22 @@ func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
 	return nil
 }
 
-// runLines returns the log records of runs ("scheduled sync …").
-func (l *logRecorder) runLines() []slog.Record {
+// lines returns the log records whose message starts with prefix.
+func (l *logRecorder) lines(prefix string) []slog.Record {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var out []slog.Record
 	for _, r := range l.recs {
-		if strings.HasPrefix(r.Message, "scheduled sync ") {
+		if strings.HasPrefix(r.Message, prefix) {
 			out = append(out, r)
 		}
 	}
 	return out
+}
+
+// runLines returns the log records of runs that ran ("scheduled sync …", not "… skipped").
+func (l *logRecorder) runLines() []slog.Record {
+	return slices.DeleteFunc(l.lines("scheduled sync "), func(r slog.Record) bool { return r.Message == "scheduled sync skipped" })
 }
 
 func attr(r slog.Record, key string) string {
@@ -138,38 +143,50 @@ func attr(r slog.Record, key string) string {
 	return v
 }
 
-// cluster is what the schedulers of a test share: the fake clock, the district list and the outcomes of
-// all replicas' ticks.
+// finish is a run's end, as hooks.finished reports it.
+type finish struct {
+	district string
+	tick     tick
+	err      error
+}
+
+// skip is a dropped tick, as hooks.skipped reports it.
+type skip struct {
+	district string
+	tick     tick
+	running  string
+}
+
+// cluster is what the schedulers of a test share: the fake clock and the district list.
 type cluster struct {
 	clock     *clockwork.FakeClock
 	districts *fakeDistricts
-	outcomes  chan outcome
-	replicas  []*replica
 }
 
-// replica is one scheduler with its own Syncer and log.
+// replica is one scheduler with its own Syncer, log and hook channels.
 type replica struct {
 	s         *Scheduler
 	syncer    *fakeSyncer
 	logs      *logRecorder
 	refreshed chan error
+	armed     chan time.Time
+	finished  chan finish
+	skipped   chan skip
 }
 
 func newCluster(districts ...string) *cluster {
-	c := &cluster{clock: clockwork.NewFakeClockAt(t0), districts: &fakeDistricts{}, outcomes: make(chan outcome, 1000)}
+	c := &cluster{clock: clockwork.NewFakeClockAt(t0), districts: &fakeDistricts{}}
 	c.districts.set(nil, districts...)
 	return c
 }
 
-// add builds a scheduler on the cluster (every second by default), stopped when t ends. change edits
-// its Config before New.
-func (c *cluster) add(t *testing.T, db *store.DB, change func(*Config)) *replica {
+// add builds a scheduler on the cluster (full syncs every second, no spread, no events by default),
+// stopped when t ends. change edits its Config before New.
+func (c *cluster) add(t *testing.T, change func(*Config)) *replica {
 	t.Helper()
-	r := &replica{syncer: &fakeSyncer{}, logs: &logRecorder{}, refreshed: make(chan error, 100)}
-	cfg := Config{
-		Syncer: r.syncer, Districts: c.districts, Schedule: "* * * * * *", DB: db,
-		Logger: slog.New(r.logs), Clock: c.clock,
-	}
+	r := &replica{syncer: &fakeSyncer{}, logs: &logRecorder{}, refreshed: make(chan error, 100),
+		armed: make(chan time.Time, 10000), finished: make(chan finish, 10000), skipped: make(chan skip, 10000)}
+	cfg := Config{Syncer: r.syncer, Districts: c.districts, Schedule: "* * * * * *", Logger: slog.New(r.logs), Clock: c.clock}
 	if change != nil {
 		change(&cfg)
 	}
@@ -177,95 +194,53 @@ func (c *cluster) add(t *testing.T, db *store.DB, change func(*Config)) *replica
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	s.hooks.options = []gocron.SchedulerOption{gocron.WithMonitor(monitor{c.outcomes})}
 	s.hooks.refreshed = func(err error) { r.refreshed <- err }
+	s.hooks.armed = func(next time.Time) { r.armed <- next }
+	s.hooks.finished = func(id string, tk tick, err error) { r.finished <- finish{id, tk, err} }
+	s.hooks.skipped = func(id string, tk tick, running string) { r.skipped <- skip{id, tk, running} }
 	t.Cleanup(func() {
 		if err := s.Stop(context.Background()); err != nil {
 			t.Errorf("Stop: %v", err)
 		}
 	})
 	r.s = s
-	c.replicas = append(c.replicas, r)
 	return r
 }
 
-func (c *cluster) start(t *testing.T, r *replica) {
+// start starts r and waits for its dispatch loop to wait for the first tick, which it returns.
+func (r *replica) start(t *testing.T) time.Time {
 	t.Helper()
 	if err := r.s.Start(t.Context()); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
+	return r.arm(t)
 }
 
-// tick waits until every running replica has scheduled its next tick (one timer per district job plus
-// the refresh ticker), moves the clock one second and collects the outcome of each of the jobs district
-// jobs. It returns the runs per district.
-//
-// Tests tick each job once: gocron frees a singleton job's slot just after its run reports its outcome,
-// so a second tick a fake clock brings microseconds later may find the slot still taken. Rounds of
-// ticks use new districts (see round).
-func (c *cluster) tick(t *testing.T, jobs int) map[string]int {
+// arm waits for r's dispatch loop to wait for its next tick (after Start, a change of the district
+// list or a tick) and returns when that tick is due.
+func (r *replica) arm(t *testing.T) time.Time {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), waitTimeout)
-	defer cancel()
-	if err := c.clock.BlockUntilContext(ctx, jobs+c.running()); err != nil {
-		t.Fatalf("wait for %d timers: %v", jobs+c.running(), err)
-	}
-	c.clock.Advance(time.Second)
-	runs := map[string]int{}
-	for i := range jobs {
-		select {
-		case o := <-c.outcomes:
-			switch o.status {
-			case gocron.Success:
-				runs[o.district]++
-			case gocron.Skip:
-			default:
-				t.Fatalf("district %s: tick %s", o.district, o.status)
-			}
-		case <-ctx.Done():
-			t.Fatalf("tick: waited for %d job outcomes, got %d", jobs, i)
-		}
-	}
-	return runs
+	return recv(t, r.armed, "the dispatch loop to wait for its next tick")
 }
 
-// round connects the districts ids (instead of the previous ones), refreshes the running replicas, ticks
-// once and checks that each district was synced exactly once in total.
-func (c *cluster) round(t *testing.T, ids ...string) {
+// advanceTo moves the clock to at and waits for each replica's dispatch loop to have handled it. Every
+// replica's loop must be waiting (see arm) for a tick due at or before at.
+func (c *cluster) advanceTo(t *testing.T, at time.Time, rs ...*replica) {
 	t.Helper()
-	c.districts.set(nil, ids...)
-	for _, r := range c.replicas {
-		if c.isRunning(r) {
-			if err := r.s.Refresh(t.Context()); err != nil {
-				t.Fatalf("Refresh: %v", err)
-			}
-		}
-	}
-	runs := c.tick(t, len(ids)*c.running())
-	want := map[string]int{}
-	for _, id := range ids {
-		want[id] = 1
-	}
-	if !maps.Equal(runs, want) {
-		t.Fatalf("tick synced %v, want each of %v once", runs, ids)
+	c.clock.Advance(at.Sub(c.clock.Now()))
+	for _, r := range rs {
+		r.arm(t)
 	}
 }
 
-func (c *cluster) isRunning(r *replica) bool {
-	r.s.mu.Lock()
-	defer r.s.mu.Unlock()
-	return r.s.started && !r.s.stopping
-}
-
-// running counts the replicas started and not stopped (each has a refresh ticker).
-func (c *cluster) running() int {
-	n := 0
-	for _, r := range c.replicas {
-		if c.isRunning(r) {
-			n++
-		}
+// waitFinished waits for n runs of r to finish and returns them.
+func (r *replica) waitFinished(t *testing.T, n int) []finish {
+	t.Helper()
+	out := make([]finish, n)
+	for i := range out {
+		out[i] = recv(t, r.finished, fmt.Sprintf("run %d of %d to finish", i+1, n))
 	}
-	return n
+	return out
 }
 
 func recv[T any](t *testing.T, ch <-chan T, what string) T {
@@ -276,6 +251,16 @@ func recv[T any](t *testing.T, ch <-chan T, what string) T {
 	case <-time.After(waitTimeout):
 		t.Fatalf("waited %s for %s", waitTimeout, what)
 		panic("unreachable")
+	}
+}
+
+// none fails when ch delivers something within a short while.
+func none[T any](t *testing.T, ch <-chan T, what string) {
+	t.Helper()
+	select {
+	case v := <-ch:
+		t.Fatalf("%s: got %+v", what, v)
+	case <-time.After(50 * time.Millisecond):
 	}
 }
 
@@ -293,8 +278,9 @@ func TestNew(t *testing.T) {
 		{name: "bad schedule", change: func(c *Config) { c.Schedule = "every day" }, err: `parse schedule "every day"`},
 		{name: "negative refresh", change: func(c *Config) { c.RefreshEvery = -time.Second }, err: "must be positive"},
 		{name: "negative timeout", change: func(c *Config) { c.RunTimeout = -time.Second }, err: "must be positive"},
-		{name: "postgres without sql", change: func(c *Config) { c.DB = &store.DB{Dialect: dialect.Postgres} }, err: "no *sql.DB"},
-		{name: "mysql", change: func(c *Config) { c.DB = &store.DB{Dialect: dialect.MySQL} }, err: `unsupported database dialect "mysql"`},
+		{name: "negative concurrency", change: func(c *Config) { c.Concurrency = -1 }, err: "Concurrency -1 must be positive"},
+		{name: "negative spread", change: func(c *Config) { c.Spread = -time.Minute }, err: "Spread -1m0s and EventsInterval 0s must not be negative"},
+		{name: "negative events interval", change: func(c *Config) { c.EventsInterval = -time.Minute }, err: "must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -306,7 +292,8 @@ func TestNew(t *testing.T) {
 				if err != nil {
 					t.Fatalf("New: %v", err)
 				}
-				if s.cron != "0 3 * * *" || s.cfg.RefreshEvery != 10*time.Minute || s.cfg.RunTimeout != 2*time.Hour || s.cfg.Logger == nil || s.cfg.Clock == nil {
+				if s.cron != "0 3 * * *" || s.cfg.Concurrency != DefaultConcurrency || s.cfg.Spread != 0 || s.cfg.EventsInterval != 0 ||
+					s.cfg.RefreshEvery != 10*time.Minute || s.cfg.RunTimeout != 2*time.Hour || s.cfg.Logger == nil || s.cfg.Clock == nil {
 					t.Fatalf("defaults: cron %q, config %+v", s.cron, s.cfg)
 				}
 				return
@@ -318,19 +305,21 @@ func TestNew(t *testing.T) {
 	}
 }
 
-func TestJobsFollowConnectedDistricts(t *testing.T) {
+func TestDistrictsFollowConnected(t *testing.T) {
 	t.Parallel()
 	c := newCluster("b", "a")
-	r := c.add(t, nil, func(cfg *Config) { cfg.Schedule = "daily"; cfg.RefreshEvery = 10 * time.Minute })
+	r := c.add(t, func(cfg *Config) { cfg.Schedule = "daily"; cfg.RefreshEvery = 10 * time.Minute })
 
 	if got := r.s.Districts(); len(got) != 0 {
 		t.Fatalf("Districts before Start = %v, want none", got)
 	}
-	c.start(t, r)
+	at3 := time.Date(2026, 3, 2, 3, 0, 0, 0, time.UTC)
+	if next := r.start(t); !next.Equal(at3) {
+		t.Fatalf("the first tick is due at %v, want %v", next, at3)
+	}
 	if got := r.s.Districts(); !slices.Equal(got, []string{"a", "b"}) {
 		t.Fatalf("Districts = %v, want [a b]", got)
 	}
-	at3 := time.Date(2026, 3, 2, 3, 0, 0, 0, time.UTC)
 	if next, ok := r.s.NextRun("a"); !ok || !next.Equal(at3) {
 		t.Fatalf("NextRun(a) = %v, %v; want %v (daily is 03:00 UTC)", next, ok, at3)
 	}
@@ -340,7 +329,7 @@ func TestJobsFollowConnectedDistricts(t *testing.T) {
 
 	// The list changes; the next refresh adds c and removes a.
 	c.districts.set(nil, "b", "c")
-	if err := c.clock.BlockUntilContext(t.Context(), 3); err != nil { // 2 jobs + refresh ticker
+	if err := c.clock.BlockUntilContext(t.Context(), 2); err != nil { // the dispatch timer + refresh ticker
 		t.Fatal(err)
 	}
 	c.clock.Advance(10 * time.Minute)
@@ -357,7 +346,7 @@ func TestJobsFollowConnectedDistricts(t *testing.T) {
 		t.Fatalf("NextRun(c) = %v, %v; want %v", next, ok, at3)
 	}
 
-	// A failed read keeps the jobs as they are and is logged.
+	// A failed read keeps the districts as they are and is logged.
 	c.districts.set(errors.New("database down"))
 	c.clock.Advance(10 * time.Minute)
 	if err := recv(t, r.refreshed, "refresh"); err == nil || !strings.Contains(err.Error(), "database down") {
@@ -375,8 +364,8 @@ func TestJobsFollowConnectedDistricts(t *testing.T) {
 	if got := r.s.Districts(); !slices.Equal(got, []string{"b", "c", "d"}) {
 		t.Fatalf("Districts after Refresh = %v, want [b c d]", got)
 	}
-	if len(r.syncer.snapshot()) != 0 {
-		t.Fatalf("synced before 03:00: %v", r.syncer.snapshot())
+	if calls := r.syncer.snapshot(); len(calls) != 0 {
+		t.Fatalf("synced before 03:00: %v", calls)
 	}
 
 	if err := r.s.Stop(t.Context()); err != nil {
@@ -391,44 +380,30 @@ func TestJobsFollowConnectedDistricts(t *testing.T) {
 }
 
 // TestStartSurvivesUnreadableDistricts: when the district list cannot be read at Start (Clever down),
-// the scheduler starts anyway with no jobs and logs the failure, then retries sooner than RefreshEvery
-// (after 5 seconds, then 10, …) until a read succeeds, and keeps to RefreshEvery from then on.
+// the scheduler starts anyway with no districts and logs the failure, then retries sooner than
+// RefreshEvery (after 5 seconds, then 10, …) until a read succeeds, and keeps to RefreshEvery from then
+// on.
 func TestStartSurvivesUnreadableDistricts(t *testing.T) {
 	t.Parallel()
 	c := newCluster()
 	down := errors.New("list connected districts: clever token listing unavailable: dial tcp 10.0.0.1:443: connect: connection refused")
 	c.districts.set(down)
-	r := c.add(t, nil, func(cfg *Config) { cfg.Schedule = "daily"; cfg.RefreshEvery = 10 * time.Minute })
-	c.start(t, r)
+	r := c.add(t, func(cfg *Config) { cfg.Schedule = "daily"; cfg.RefreshEvery = 10 * time.Minute })
+	r.start(t)
 	if got := r.s.Districts(); len(got) != 0 {
 		t.Fatalf("Districts = %v, want none while the list cannot be read", got)
 	}
-	var logged []slog.Record
-	r.logs.mu.Lock()
-	for _, l := range r.logs.recs {
-		if l.Message == "read connected districts" {
-			logged = append(logged, l)
-		}
-	}
-	r.logs.mu.Unlock()
+	logged := r.logs.lines("read connected districts")
 	if len(logged) != 1 || logged[0].Level != slog.LevelError || attr(logged[0], logError) != "refresh districts: "+down.Error() {
 		t.Fatalf("logged %v: want one error line \"read connected districts\" with the error", logged)
 	}
 
 	// The first retry comes after 5 seconds (not 10 minutes), and fails again.
-	noRefresh := func(after string) {
-		t.Helper()
-		select {
-		case err := <-r.refreshed:
-			t.Fatalf("refreshed (%v) %s", err, after)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-	if err := c.clock.BlockUntilContext(t.Context(), 1); err != nil { // the retry timer
+	if err := c.clock.BlockUntilContext(t.Context(), 2); err != nil { // the idle dispatch timer + the retry timer
 		t.Fatal(err)
 	}
 	c.clock.Advance(4 * time.Second)
-	noRefresh("after 4s, want the first retry after 5s")
+	none(t, r.refreshed, "refreshed after 4s, want the first retry after 5s")
 	c.clock.Advance(time.Second)
 	if err := recv(t, r.refreshed, "the first retry"); !errors.Is(err, down) {
 		t.Fatalf("first retry: %v, want %v", err, down)
@@ -436,7 +411,7 @@ func TestStartSurvivesUnreadableDistricts(t *testing.T) {
 
 	// The next waits twice as long; by then Clever is back and the districts are scheduled.
 	c.clock.Advance(9 * time.Second)
-	noRefresh("9s after the first retry, want the second after 10s")
+	none(t, r.refreshed, "refreshed 9s after the first retry, want the second after 10s")
 	c.districts.set(nil, "b", "a")
 	c.clock.Advance(time.Second)
 	if err := recv(t, r.refreshed, "the second retry"); err != nil {
@@ -449,14 +424,17 @@ func TestStartSurvivesUnreadableDistricts(t *testing.T) {
 	if next, ok := r.s.NextRun("a"); !ok || !next.Equal(at3) {
 		t.Fatalf("NextRun(a) = %v, %v; want %v", next, ok, at3)
 	}
+	if next := r.arm(t); !next.Equal(at3) { // the new districts woke the dispatch loop
+		t.Fatalf("the dispatch loop waits for %v, want %v", next, at3)
+	}
 
 	// After a success, the list is re-read every RefreshEvery again.
 	c.districts.set(nil, "a", "b", "c")
-	if err := c.clock.BlockUntilContext(t.Context(), 3); err != nil { // 2 jobs + refresh ticker
+	if err := c.clock.BlockUntilContext(t.Context(), 2); err != nil { // the dispatch timer + refresh ticker
 		t.Fatal(err)
 	}
 	c.clock.Advance(20 * time.Second)
-	noRefresh("20s after a success, want RefreshEvery")
+	none(t, r.refreshed, "refreshed 20s after a success, want RefreshEvery")
 	c.clock.Advance(10*time.Minute - 20*time.Second)
 	if err := recv(t, r.refreshed, "the periodic refresh"); err != nil {
 		t.Fatalf("refresh: %v", err)
@@ -469,9 +447,9 @@ func TestStartSurvivesUnreadableDistricts(t *testing.T) {
 func TestFailingDistrictsDoNotStopOthers(t *testing.T) {
 	t.Parallel()
 	c := newCluster("ok", "error", "failed", "panics")
-	r := c.add(t, nil, nil)
-	r.syncer.do = func(_ context.Context, id string) (mirror.Result, error) {
-		switch strings.TrimSuffix(id, "2") {
+	r := c.add(t, nil)
+	r.syncer.do = func(_ context.Context, id string, _ mirror.Options) (mirror.Result, error) {
+		switch id {
 		case "error":
 			return mirror.Result{}, errors.New("fetch schools: 502 Bad Gateway")
 		case "failed":
@@ -482,17 +460,20 @@ func TestFailingDistrictsDoNotStopOthers(t *testing.T) {
 		}
 		return mirror.Result{DistrictID: id, RunID: "r2", Status: mirror.StatusSucceeded}, nil
 	}
-	c.start(t, r)
+	next := r.start(t)
 
-	// Two rounds: the scheduler goes on after failures and a panic.
-	c.round(t, "ok", "error", "failed", "panics")
-	c.round(t, "ok2", "error2", "failed2", "panics2")
+	// Two ticks: the scheduler goes on after failures and a panic.
+	for range 2 {
+		c.advanceTo(t, next, r)
+		r.waitFinished(t, 4)
+		next = next.Add(time.Second)
+	}
 	lines := r.logs.runLines()
 	if len(lines) != 8 {
 		t.Fatalf("%d run log lines for 8 runs, want one per run", len(lines))
 	}
 	for _, l := range lines {
-		id := strings.TrimSuffix(attr(l, logDistrict), "2")
+		id := attr(l, logDistrict)
 		wantLevel, wantErr := slog.LevelError, map[string]string{"error": "502 Bad Gateway", "failed": "users: 500", "panics": "panic: nil map"}[id]
 		if id == "ok" {
 			wantLevel = slog.LevelInfo
@@ -506,55 +487,108 @@ func TestFailingDistrictsDoNotStopOthers(t *testing.T) {
 	}
 }
 
+// TestTicksLeftToOthersAreQuiet: a tick another run took (busy, or already ran, as another replica's
+// run makes them) or a district without events to apply is a debug line, not an error.
+func TestTicksLeftToOthersAreQuiet(t *testing.T) {
+	t.Parallel()
+	c := newCluster("busy", "ran", "noevents")
+	r := c.add(t, nil)
+	r.syncer.do = func(_ context.Context, id string, _ mirror.Options) (mirror.Result, error) {
+		err := map[string]error{"busy": mirror.ErrBusy, "ran": mirror.ErrAlreadyRan, "noevents": mirror.ErrEventsUnavailable}[id]
+		return mirror.Result{DistrictID: id}, fmt.Errorf("sync district %s: %w", id, err)
+	}
+	c.advanceTo(t, r.start(t), r)
+	r.waitFinished(t, 3)
+	if lines := r.logs.runLines(); len(lines) != 0 {
+		t.Fatalf("logged %d run lines (%v), want none", len(lines), lines)
+	}
+	skipped := r.logs.lines("scheduled sync skipped")
+	reasons := map[string]string{}
+	for _, l := range skipped {
+		if l.Level != slog.LevelDebug {
+			t.Errorf("%s logged at %s, want debug", attr(l, logDistrict), l.Level)
+		}
+		reasons[attr(l, logDistrict)] = attr(l, logReason)
+	}
+	want := map[string]string{"busy": "another run holds the district", "ran": "another run ran this tick", "noevents": "no events to apply"}
+	if !maps.Equal(reasons, want) {
+		t.Fatalf("skip reasons %v, want %v", reasons, want)
+	}
+}
+
 func TestRunTimeout(t *testing.T) {
 	t.Parallel()
 	c := newCluster("slow")
-	r := c.add(t, nil, func(cfg *Config) { cfg.RunTimeout = time.Millisecond })
-	r.syncer.do = func(ctx context.Context, _ string) (mirror.Result, error) {
+	r := c.add(t, func(cfg *Config) { cfg.RunTimeout = time.Millisecond })
+	r.syncer.do = func(ctx context.Context, _ string, _ mirror.Options) (mirror.Result, error) {
 		<-ctx.Done()
 		return mirror.Result{}, fmt.Errorf("fetch users: %w", ctx.Err())
 	}
-	c.start(t, r)
-	c.tick(t, 1)
+	c.advanceTo(t, r.start(t), r)
+	r.waitFinished(t, 1)
 	lines := r.logs.runLines()
 	if len(lines) != 1 || lines[0].Level != slog.LevelError || !strings.Contains(attr(lines[0], logError), "run timed out after 1ms") {
 		t.Fatalf("log %v: want one error line saying the run timed out", lines)
 	}
 }
 
-// blockingSyncer makes r's runs wait for release (called at the latest when t ends) or for their
-// context.
-func blockingSyncer(t *testing.T, r *replica) (entered chan string, release func(), finished *atomic.Bool) {
-	entered, finished = make(chan string, 10), &atomic.Bool{}
+// blocking makes r's runs wait for release (called at the latest when t ends) or for their context. It
+// reports each run's start on entered, and counts the runs in progress in the largest number at once.
+type blocking struct {
+	entered  chan call
+	release  func()
+	finished atomic.Int32
+	// releaseOne lets one waiting run finish.
+	releaseOne chan struct{}
+
+	mu             sync.Mutex
+	running, most  int
+	runningByDistr map[string]int
+	overlapped     []string // districts that had two runs at once
+}
+
+func block(t *testing.T, r *replica) *blocking {
+	b := &blocking{entered: make(chan call, 1000), releaseOne: make(chan struct{}, 1000), runningByDistr: map[string]int{}}
 	released := make(chan struct{})
-	release = sync.OnceFunc(func() { close(released) })
-	t.Cleanup(release) // before the Stop registered by add: a failed test does not hang in it
-	r.syncer.do = func(ctx context.Context, id string) (mirror.Result, error) {
-		entered <- id
+	b.release = sync.OnceFunc(func() { close(released) })
+	t.Cleanup(b.release) // before the Stop registered by add: a failed test does not hang in it
+	r.syncer.do = func(ctx context.Context, id string, opts mirror.Options) (mirror.Result, error) {
+		b.mu.Lock()
+		b.running++
+		b.most = max(b.most, b.running)
+		if b.runningByDistr[id]++; b.runningByDistr[id] > 1 {
+			b.overlapped = append(b.overlapped, id)
+		}
+		b.mu.Unlock()
+		defer func() {
+			b.mu.Lock()
+			b.running--
+			b.runningByDistr[id]--
+			b.mu.Unlock()
+		}()
+		b.entered <- call{id, opts}
 		select {
 		case <-released:
-			finished.Store(true)
-			return mirror.Result{DistrictID: id, Status: mirror.StatusSucceeded}, nil
+		case <-b.releaseOne:
 		case <-ctx.Done():
 			return mirror.Result{DistrictID: id, Status: mirror.StatusFailed}, fmt.Errorf("fetch users: %w", ctx.Err())
 		}
+		b.finished.Add(1)
+		return mirror.Result{DistrictID: id, Status: mirror.StatusSucceeded}, nil
 	}
-	return entered, release, finished
+	return b
 }
 
 func TestStopWaitsForRunningSync(t *testing.T) {
 	t.Parallel()
 	c := newCluster("a")
-	r := c.add(t, nil, nil)
-	entered, release, finished := blockingSyncer(t, r)
+	r := c.add(t, nil)
+	b := block(t, r)
 	waiting := make(chan struct{})
 	r.s.hooks.stopWaiting = func() { close(waiting) }
-	c.start(t, r)
-	if err := c.clock.BlockUntilContext(t.Context(), 2); err != nil {
-		t.Fatal(err)
-	}
-	c.clock.Advance(time.Second)
-	recv(t, entered, "the run to start")
+	next := r.start(t)
+	c.advanceTo(t, next, r)
+	recv(t, b.entered, "the run to start")
 
 	stopped := make(chan error, 1)
 	go func() { stopped <- r.s.Stop(context.Background()) }()
@@ -566,14 +600,14 @@ func TestStopWaitsForRunningSync(t *testing.T) {
 	}
 	// A tick while stopping starts nothing.
 	c.clock.Advance(time.Second)
-	release()
+	b.release()
 	if err := recv(t, stopped, "Stop"); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
-	if !finished.Load() {
+	if b.finished.Load() != 1 {
 		t.Fatal("Stop returned before the sync finished")
 	}
-	if got := r.syncer.snapshot(); got["a"] != 1 {
+	if got := r.syncer.runs(""); got["a"] != 1 {
 		t.Fatalf("syncer calls %v, want one", got)
 	}
 	lines := r.logs.runLines()
@@ -585,17 +619,13 @@ func TestStopWaitsForRunningSync(t *testing.T) {
 func TestStopCancelsSyncsAfterDeadline(t *testing.T) {
 	t.Parallel()
 	c := newCluster("a", "b")
-	r := c.add(t, nil, nil)
-	entered, _, _ := blockingSyncer(t, r)
+	r := c.add(t, nil)
+	b := block(t, r)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	r.s.hooks.stopWaiting = func() { cancel(context.DeadlineExceeded) }
-	c.start(t, r)
-	if err := c.clock.BlockUntilContext(t.Context(), 3); err != nil {
-		t.Fatal(err)
-	}
-	c.clock.Advance(time.Second)
-	recv(t, entered, "a run to start")
-	recv(t, entered, "a run to start")
+	c.advanceTo(t, r.start(t), r)
+	recv(t, b.entered, "a run to start")
+	recv(t, b.entered, "a run to start")
 
 	err := r.s.Stop(ctx)
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.HasPrefix(err.Error(), "stop scheduler: cancel running syncs: ") {
@@ -612,74 +642,309 @@ func TestStopCancelsSyncsAfterDeadline(t *testing.T) {
 	}
 }
 
-// TestNoElectionWithoutPostgres: on SQLite (one process) and without a database, the scheduler runs
-// every tick itself.
-func TestNoElectionWithoutPostgres(t *testing.T) {
-	t.Parallel()
-	sqlite, err := store.Open(t.Context(), "file:"+filepath.Join(t.TempDir(), "single.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sqlite.Close() })
-	for name, db := range map[string]*store.DB{"sqlite": sqlite, "no database": nil} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			c := newCluster("a", "b")
-			r := c.add(t, db, nil)
-			c.start(t, r)
-			if r.s.elector != nil {
-				t.Fatal("an elector on a single process")
-			}
-			c.round(t, "a", "b")
-			c.round(t, "c")
-			if got := r.syncer.snapshot(); !maps.Equal(got, map[string]int{"a": 1, "b": 1, "c": 1}) {
-				t.Fatalf("syncer calls %v, want a, b and c once", got)
-			}
-		})
-	}
-}
-
-// TestSlowRunIsNotOverlapped: a tick that comes while the district's previous run is still going is
-// skipped.
+// TestSlowRunIsNotOverlapped: a full tick that comes while the district's previous full sync is still
+// going is skipped.
 func TestSlowRunIsNotOverlapped(t *testing.T) {
 	t.Parallel()
 	c := newCluster("slow")
-	r := c.add(t, nil, nil)
-	entered, release, _ := blockingSyncer(t, r)
-	c.start(t, r)
-	for i := range 2 {
-		if err := c.clock.BlockUntilContext(t.Context(), 2); err != nil {
-			t.Fatal(err)
-		}
-		c.clock.Advance(time.Second)
-		if i == 0 {
-			recv(t, entered, "the first run to start")
-		}
+	r := c.add(t, nil)
+	b := block(t, r)
+	next := r.start(t)
+	c.advanceTo(t, next, r)
+	recv(t, b.entered, "the first run to start")
+	c.advanceTo(t, next.Add(time.Second), r)
+	if s := recv(t, r.skipped, "the second tick to be skipped"); s.district != "slow" || s.running != mirror.ModeFull || !s.tick.at.Equal(next.Add(time.Second)) {
+		t.Fatalf("skipped %+v, want the second full tick of slow, skipped for the full run going", s)
 	}
-	select {
-	case o := <-c.outcomes:
-		if o.status != gocron.SingletonRescheduled {
-			t.Fatalf("second tick: %s, want it skipped", o.status)
-		}
-	case <-entered:
-		t.Fatal("the second tick started a run while the first was going")
-	case <-time.After(waitTimeout):
-		t.Fatal("no outcome for the second tick")
-	}
-	release()
-	// Under load gocron may deliver further skipped ticks before the first run reports; each must be a
-	// skip, and the first run must then succeed.
-	for {
-		o := recv(t, c.outcomes, "the first run's outcome")
-		if o.status == gocron.SingletonRescheduled {
-			continue
-		}
-		if o.status != gocron.Success {
-			t.Fatalf("first run: %s", o.status)
-		}
-		break
-	}
-	if got := r.syncer.snapshot(); got["slow"] != 1 {
+	none(t, b.entered, "a run started while the first was going")
+	b.release()
+	r.waitFinished(t, 1)
+	if got := r.syncer.runs(""); got["slow"] != 1 {
 		t.Fatalf("syncer calls %v, want one", got)
+	}
+}
+
+// TestEventsAndFullSyncsDoNotOverlap: the scheduler running events and full syncs of a district
+// without overlap. A full tick that comes during an events run runs right after it, with its own tick
+// time; an events tick that comes during a full run is skipped; events ticks come every EventsInterval.
+func TestEventsAndFullSyncsDoNotOverlap(t *testing.T) {
+	t.Parallel()
+	c := newCluster("d")
+	r := c.add(t, func(cfg *Config) { cfg.Schedule = "* * * * *"; cfg.EventsInterval = 20 * time.Second })
+	b := block(t, r)
+	phase := offset("d", "events", 20*time.Second)
+	firstEvents := t0.Add(phase)
+	if phase == 0 {
+		firstEvents = t0.Add(20 * time.Second)
+	}
+	minute := t0.Add(time.Minute)
+	if next := r.start(t); !next.Equal(firstEvents) {
+		t.Fatalf("first tick at %v, want the events tick at %v (phase %s)", next, firstEvents, phase)
+	}
+
+	// The events tick starts an events run.
+	c.advanceTo(t, firstEvents, r)
+	ev := recv(t, b.entered, "the events run")
+	if ev.opts.Mode != mirror.ModeEvents || !ev.opts.NotIfRanSince.Equal(firstEvents) {
+		t.Fatalf("first run %+v, want an events run of the tick at %v", ev.opts, firstEvents)
+	}
+	// The events run is still going at the full tick (and at the events ticks before it, which are
+	// skipped): the full sync waits.
+	c.advanceTo(t, minute, r)
+	none(t, b.entered, "a full run started while the events run was going")
+	if next, ok := r.s.NextRun("d"); !ok || !next.Equal(minute) {
+		t.Fatalf("NextRun while the full tick waits = %v, %v; want %v", next, ok, minute)
+	}
+	for _, s := range drain(r.skipped) {
+		if s.tick.mode != mirror.ModeEvents || s.running != mirror.ModeEvents {
+			t.Fatalf("skipped %+v, want only events ticks during the events run", s)
+		}
+	}
+	// It runs right after the events run.
+	b.releaseOne <- struct{}{}
+	full := recv(t, b.entered, "the full run")
+	if full.opts.Mode != mirror.ModeFull || !full.opts.NotIfRanSince.Equal(minute) {
+		t.Fatalf("second run %+v, want the full run of the tick at %v", full.opts, minute)
+	}
+	// An events tick during the full run is skipped.
+	nextEvents := r.s.entries["d"].nextEvents // under no lock: the loop waits and no run writes it
+	c.advanceTo(t, nextEvents, r)
+	if s := recv(t, r.skipped, "the events tick to be skipped"); s.tick.mode != mirror.ModeEvents || s.running != mirror.ModeFull {
+		t.Fatalf("skipped %+v, want the events tick, for the full run going", s)
+	}
+	none(t, b.entered, "an events run started during the full run")
+	b.releaseOne <- struct{}{}
+	r.waitFinished(t, 2)
+	// The next events tick runs again.
+	c.advanceTo(t, nextEvents.Add(20*time.Second), r)
+	if ev := recv(t, b.entered, "the next events run"); ev.opts.Mode != mirror.ModeEvents {
+		t.Fatalf("third run %+v, want an events run", ev.opts)
+	}
+	b.release()
+	r.waitFinished(t, 1)
+	if len(b.overlapped) > 0 {
+		t.Fatalf("runs of %v overlapped", b.overlapped)
+	}
+	if got := r.syncer.runs(mirror.ModeFull); got["d"] != 1 {
+		t.Fatalf("full runs %v, want one", got)
+	}
+}
+
+func drain[T any](ch <-chan T) []T {
+	var out []T
+	for {
+		select {
+		case v := <-ch:
+			out = append(out, v)
+		default:
+			return out
+		}
+	}
+}
+
+// TestConcurrencyBound: a process runs at most Concurrency syncs at once; the ticks beyond wait for a
+// slot and all run.
+func TestConcurrencyBound(t *testing.T) {
+	t.Parallel()
+	ids := make([]string, 10)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("d%02d", i)
+	}
+	c := newCluster(ids...)
+	r := c.add(t, func(cfg *Config) { cfg.Concurrency = 3 })
+	b := block(t, r)
+	c.advanceTo(t, r.start(t), r)
+	for range 3 {
+		recv(t, b.entered, "a run to start")
+	}
+	none(t, b.entered, "a fourth run started with 3 slots")
+	if r.s.Running() != 3 || r.s.Waiting() != 7 {
+		t.Fatalf("running %d, waiting %d; want 3 and 7", r.s.Running(), r.s.Waiting())
+	}
+	// Each run that ends lets one waiting tick in.
+	for i := range 7 {
+		b.releaseOne <- struct{}{}
+		recv(t, b.entered, fmt.Sprintf("waiting run %d to start", i+1))
+	}
+	b.release()
+	r.waitFinished(t, 10)
+	if b.most != 3 || r.s.PeakRunning() != 3 {
+		t.Fatalf("at most %d runs at once (peak reported %d), want 3", b.most, r.s.PeakRunning())
+	}
+	if got := r.syncer.runs(""); len(got) != 10 || slices.ContainsFunc(slices.Collect(maps.Values(got)), func(n int) bool { return n != 1 }) {
+		t.Fatalf("runs %v, want each district once", got)
+	}
+}
+
+// TestSpread: each district's full tick is the cron instant plus an offset derived from its id within
+// Spread, the same on every replica, and the run carries that time; NextRun reports it.
+func TestSpread(t *testing.T) {
+	t.Parallel()
+	ids := make([]string, 50)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("district-%d", i)
+	}
+	c := newCluster(ids...)
+	spread := 30 * time.Minute
+	cfg := func(cfg *Config) { cfg.Schedule = "hourly"; cfg.Spread = spread }
+	r1, r2 := c.add(t, cfg), c.add(t, cfg)
+	first := r1.start(t)
+	r2.start(t)
+	hour := t0 // the clock starts on a tick: its window is still to come
+	offsets := map[time.Duration]bool{}
+	var last time.Time
+	for _, id := range ids {
+		n1, ok1 := r1.s.NextRun(id)
+		n2, ok2 := r2.s.NextRun(id)
+		if !ok1 || !ok2 || !n1.Equal(n2) {
+			t.Fatalf("NextRun(%s) = %v, %v on one replica and %v, %v on the other; want the same", id, n1, ok1, n2, ok2)
+		}
+		if n1.Before(hour) || !n1.Before(hour.Add(spread)) || n1.Truncate(time.Millisecond) != n1 {
+			t.Fatalf("NextRun(%s) = %v, want whole milliseconds in [%v, %v)", id, n1, hour, hour.Add(spread))
+		}
+		offsets[n1.Sub(hour)] = true
+		if n1.After(last) {
+			last = n1
+		}
+		if n1.Before(first) {
+			t.Fatalf("NextRun(%s) = %v, before the first tick the loop waits for (%v)", id, n1, first)
+		}
+	}
+	if len(offsets) < 45 || last.Sub(hour) < spread/2 {
+		t.Fatalf("%d distinct offsets for 50 districts, the last %s into the window: want them spread over %s", len(offsets), last.Sub(hour), spread)
+	}
+
+	// Only the districts due run by the middle of the window, each with its own tick's time.
+	mid := hour.Add(spread / 2)
+	due := map[string]bool{}
+	for _, id := range ids {
+		if offset(id, "full", spread) <= spread/2 {
+			due[id] = true
+		}
+	}
+	if len(due) == 0 || len(due) == len(ids) {
+		t.Fatalf("%d of %d districts due half-way through the window, want some", len(due), len(ids))
+	}
+	c.clock.Advance(mid.Sub(c.clock.Now()))
+	for _, f := range r1.waitFinished(t, len(due)) {
+		if want := hour.Add(offset(f.district, "full", spread)); !due[f.district] || !f.tick.at.Equal(want) {
+			t.Fatalf("district %s ran the tick of %v, want only the due districts, each at its own time", f.district, f.tick.at)
+		}
+	}
+	none(t, r1.finished, "a district ran before its tick")
+	for _, c := range r1.syncer.snapshot() {
+		if want := hour.Add(offset(c.district, "full", spread)); !c.opts.NotIfRanSince.Equal(want) {
+			t.Fatalf("district %s ran with NotIfRanSince %v, want %v", c.district, c.opts.NotIfRanSince, want)
+		}
+	}
+}
+
+// sharedEngine stands for the engine on one database shared by replicas: a district is locked by one
+// run at a time, and a run whose tick another run has run since is refused, as mirror.Engine does with
+// its advisory lock and NotIfRanSince.
+type sharedEngine struct {
+	clock   *clockwork.FakeClock
+	gate    chan struct{} // closed to let the runs that took their district finish
+	entered chan struct{} // a value per run that took its district
+
+	mu      sync.Mutex
+	locked  map[string]bool
+	started map[string]time.Time
+	ran     map[string]int // runs that ran, per district
+}
+
+func (e *sharedEngine) sync(ctx context.Context, id string, opts mirror.Options) (mirror.Result, error) {
+	e.mu.Lock()
+	switch {
+	case e.locked[id]:
+		e.mu.Unlock()
+		return mirror.Result{}, fmt.Errorf("sync district %s: %w", id, mirror.ErrBusy)
+	case !e.started[id].IsZero() && !e.started[id].Before(opts.NotIfRanSince):
+		e.mu.Unlock()
+		return mirror.Result{}, fmt.Errorf("sync district %s: %w", id, mirror.ErrAlreadyRan)
+	}
+	e.locked[id], e.started[id] = true, e.clock.Now()
+	e.ran[id]++
+	gate := e.gate
+	e.mu.Unlock()
+	e.entered <- struct{}{}
+	defer func() {
+		e.mu.Lock()
+		e.locked[id] = false
+		e.mu.Unlock()
+	}()
+	select {
+	case <-gate:
+	case <-ctx.Done():
+		return mirror.Result{}, ctx.Err()
+	}
+	return mirror.Result{DistrictID: id, Status: mirror.StatusSucceeded, Kind: "FULL"}, nil
+}
+
+// open lets the runs through until the gate is replaced.
+func (e *sharedEngine) open() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	select {
+	case <-e.gate:
+	default:
+		close(e.gate)
+	}
+}
+
+// TestReplicasShareTicks: three replicas schedule the same districts, each running up to its own
+// Concurrency: every replica takes runs, no replica runs more than its bound at once, and every district
+// is synced exactly once per tick.
+func TestReplicasShareTicks(t *testing.T) {
+	t.Parallel()
+	ids := make([]string, 60)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("d%02d", i)
+	}
+	c := newCluster(ids...)
+	eng := &sharedEngine{clock: c.clock, gate: make(chan struct{}), entered: make(chan struct{}, 1000), locked: map[string]bool{}, started: map[string]time.Time{}, ran: map[string]int{}}
+	rs := make([]*replica, 3)
+	for i := range rs {
+		rs[i] = c.add(t, func(cfg *Config) { cfg.Concurrency = 2 })
+		rs[i].syncer.do = eng.sync
+	}
+	t.Cleanup(eng.open) // before the Stops registered by add: a failed test does not hang in them
+	var next time.Time
+	for _, r := range rs {
+		next = r.start(t)
+	}
+	for tickNo := range 2 {
+		c.advanceTo(t, next, rs...)
+		// The runs that take a district wait at the gate: once 6 have, every replica's 2 slots hold one.
+		for range 6 {
+			recv(t, eng.entered, "a run to take its district")
+		}
+		for i, r := range rs {
+			if got := r.s.Running(); got != 2 {
+				t.Fatalf("tick %d: replica %d runs %d syncs, want 2: every replica takes runs", tickNo, i, got)
+			}
+		}
+		eng.open() // let every run through, then wait for each replica to go through all districts
+		for _, r := range rs {
+			r.waitFinished(t, len(ids))
+		}
+		eng.mu.Lock()
+		eng.gate = make(chan struct{}) // no run is going: the next tick's runs wait again
+		eng.mu.Unlock()
+		drain(eng.entered)
+		for _, id := range ids {
+			if eng.ran[id] != tickNo+1 {
+				t.Fatalf("after tick %d district %s ran %d times, want %d", tickNo, id, eng.ran[id], tickNo+1)
+			}
+		}
+		next = next.Add(time.Second)
+	}
+	for i, r := range rs {
+		if got := r.s.PeakRunning(); got > 2 {
+			t.Errorf("replica %d ran %d syncs at once, bound 2", i, got)
+		}
+		if len(r.logs.runLines()) == 0 {
+			t.Errorf("replica %d ran no sync", i)
+		}
 	}
 }

@@ -119,6 +119,19 @@ func underNCES(lea string) func(int, *schoolSpec) {
 	}
 }
 
+// GenerateMany builds n districts shaped by cfg, with the seeds cfg.Seed, cfg.Seed+1, …, in one dataset
+// (cfg.DistrictID and cfg.Name are ignored: each district has its own, from its seed). Each district is
+// a Generate district; n below 1 gives one.
+func GenerateMany(cfg Config, n int) *cleversim.Dataset {
+	parts := make([]*cleversim.Dataset, max(n, 1))
+	for i := range parts {
+		c := cfg
+		c.Seed, c.DistrictID, c.Name = cfg.Seed+int64(i), "", ""
+		parts[i] = Generate(c)
+	}
+	return merge(parts...)
+}
+
 // merge concatenates datasets district by district. Ids never collide: the districts have different
 // seeds.
 func merge(parts ...*cleversim.Dataset) *cleversim.Dataset {
