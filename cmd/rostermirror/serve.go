@@ -114,7 +114,8 @@ func (a *app) runServer(ctx context.Context, s *syncer, m *metrics.Metrics, keys
 	engine.sync = links.Syncer(s.matches.Syncer(engine.observedEngine))
 	svc := admin.New(s.db, engine, a.logger, 0)
 	discovery := links.Discovery(s.tokens, s.engine)
-	discovery.StartSync = func(districtID string) { svc.StartSync(districtID, triggerDiscovery) }
+	// A newly discovered district's first sync waits for a slot like every scheduled run.
+	discovery.StartSync = func(districtID string) { sched.SyncNow(districtID, triggerDiscovery) }
 	sched, err := schedule.New(schedule.Config{
 		Syncer:         engine,
 		Districts:      discovery,

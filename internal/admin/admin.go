@@ -81,19 +81,6 @@ func (s *Service) SyncDistrict(ctx context.Context, districtID, mode string) (*e
 	}
 }
 
-// StartSync starts a full sync of the district in the background with the given trigger, for the
-// server's own reasons (a newly discovered district's first sync): no scope is checked and nothing is
-// audited. The run's outcome is in its SyncRun; a sync that could not start is logged.
-func (s *Service) StartSync(districtID, trigger string) {
-	s.wg.Go(func() {
-		ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
-		defer cancel()
-		if _, err := s.engine.SyncDistrict(ctx, districtID, mirror.Options{Mode: mirror.ModeFull, Trigger: trigger}); err != nil && ctx.Err() == nil {
-			s.log.WarnContext(ctx, "start sync", slog.String("district", districtID), slog.String("trigger", trigger), slog.String("error", err.Error()))
-		}
-	})
-}
-
 // ApproveHeldSync applies a held run's archives. Needs the admin scope.
 func (s *Service) ApproveHeldSync(ctx context.Context, runID string) (*ent.SyncRun, error) {
 	return s.decide(ctx, runID, s.engine.ApproveHeld)

@@ -143,6 +143,7 @@ type Scheduler struct {
 	started       bool
 	stopping      bool
 	entries       map[string]*entry // the scheduled districts
+	soon          map[string]string // SyncNow's districts not scheduled yet → the run's trigger
 	ready         []*entry          // districts with a tick waiting for a slot, in no order
 	running       int               // runs in progress
 	peak          int               // the most runs in progress at once since Start
@@ -176,6 +177,8 @@ type entry struct {
 type tick struct {
 	mode string
 	at   time.Time
+	// trigger is the run's mirror.Options.Trigger when it is not a scheduled one (SyncNow).
+	trigger string
 }
 
 // hooks let tests observe the scheduler without sleeping. Nil functions are not called.
@@ -242,6 +245,9 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		return errors.New("start scheduler: already started")
 	}
 	s.started, s.entries, s.wake = true, map[string]*entry{}, make(chan struct{}, 1)
+	if s.soon == nil {
+		s.soon = map[string]string{}
+	}
 	s.rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) // each replica its own order
 	// Runs outlive Start's ctx (often the signal context of serve): only Stop cancels them.
 	s.runCtx, s.cancelRuns = context.WithCancel(context.WithoutCancel(ctx))
@@ -406,7 +412,12 @@ func (s *Scheduler) Refresh(ctx context.Context) error {
 		}
 		s.entries[id] = e
 		added = append(added, id)
+		if trigger, ok := s.soon[id]; ok { // SyncNow asked before the district was listed
+			delete(s.soon, id)
+			s.fire(e, tick{mode: mirror.ModeFull, at: now, trigger: trigger})
+		}
 	}
+	s.dispatch()
 	n := len(s.entries)
 	s.mu.Unlock()
 	if len(added)+len(removed) > 0 {
@@ -419,6 +430,29 @@ func (s *Scheduler) Refresh(ctx context.Context) error {
 			slog.Any(logAdded, added), slog.Any(logRemoved, removed), slog.Int("districts", n))
 	}
 	return nil
+}
+
+// SyncNow queues a full sync of districtID now, with trigger, within the process's concurrency bound
+// like a scheduled tick: a newly discovered district's first sync (link.Discovery.StartSync), so that
+// connecting two thousand districts at once does not start two thousand syncs. A district not
+// scheduled yet — Discovery calls it from within Refresh's read of the list — runs as soon as Refresh
+// schedules it. It does nothing once the scheduler stops.
+func (s *Scheduler) SyncNow(districtID, trigger string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopping {
+		return
+	}
+	e, ok := s.entries[districtID]
+	if !ok {
+		if s.soon == nil {
+			s.soon = map[string]string{}
+		}
+		s.soon[districtID] = trigger
+		return
+	}
+	s.fire(e, tick{mode: mirror.ModeFull, at: s.cfg.Clock.Now(), trigger: trigger})
+	s.dispatch()
 }
 
 // offset derives a district's offset in [0, window) from its id, in whole milliseconds: the same on
@@ -567,7 +601,7 @@ func options(t tick) mirror.Options {
 	if t.mode == mirror.ModeEvents {
 		return mirror.Options{Mode: mirror.ModeEvents, SkipWithoutEvents: true, Trigger: TriggerEvents, NotIfRanSince: t.at}
 	}
-	return mirror.Options{Mode: mirror.ModeFull, Trigger: Trigger, NotIfRanSince: t.at}
+	return mirror.Options{Mode: mirror.ModeFull, Trigger: cmp.Or(t.trigger, Trigger), NotIfRanSince: t.at}
 }
 
 // syncDistrict calls the Syncer, turning a panic into an error so that one district cannot bring the

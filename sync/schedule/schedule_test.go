@@ -64,6 +64,9 @@ func (f *fakeSyncer) SyncDistrict(ctx context.Context, districtID string, opts m
 	f.calls = append(f.calls, call{districtID, opts})
 	f.mu.Unlock()
 	want := mirror.Options{Mode: mirror.ModeFull, Trigger: "schedule", NotIfRanSince: opts.NotIfRanSince}
+	if opts.Trigger == "discovery" { // SyncNow's first syncs
+		want.Trigger = "discovery"
+	}
 	if opts.Mode == mirror.ModeEvents {
 		want = mirror.Options{Mode: mirror.ModeEvents, SkipWithoutEvents: true, Trigger: "events", NotIfRanSince: opts.NotIfRanSince}
 	}
@@ -946,5 +949,71 @@ func TestReplicasShareTicks(t *testing.T) {
 		if len(r.logs.runLines()) == 0 {
 			t.Errorf("replica %d ran no sync", i)
 		}
+	}
+}
+
+// discovering is a Districts that, like link.Discovery, starts the first sync of each district it lists
+// for the first time (SyncNow) from within the scheduler's read of the list.
+type discovering struct {
+	*fakeDistricts
+	s    *Scheduler
+	seen map[string]bool
+}
+
+func (d *discovering) Connected(ctx context.Context) ([]string, error) {
+	ids, err := d.fakeDistricts.Connected(ctx)
+	for _, id := range ids {
+		if !d.seen[id] {
+			d.seen[id] = true
+			d.s.SyncNow(id, "discovery")
+		}
+	}
+	return ids, err
+}
+
+// TestFirstSyncsAreBounded: the first syncs of newly discovered districts run at once, without waiting
+// for their tick, and within the process's concurrency bound, with their own trigger.
+func TestFirstSyncsAreBounded(t *testing.T) {
+	t.Parallel()
+	ids := make([]string, 8)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("d%02d", i)
+	}
+	c := newCluster(ids...)
+	d := &discovering{fakeDistricts: c.districts, seen: map[string]bool{}}
+	r := c.add(t, func(cfg *Config) {
+		cfg.Concurrency = 2
+		cfg.Schedule = "0 3 * * *" // daily: no scheduled tick during the test
+	})
+	r.s.cfg.Districts = d
+	d.s = r.s
+	b := block(t, r)
+	r.start(t)
+	for range 2 {
+		recv(t, b.entered, "a first sync to start")
+	}
+	none(t, b.entered, "a third first sync started with 2 slots")
+	b.release()
+	done := r.waitFinished(t, len(ids))
+	for _, f := range done {
+		if f.err != nil || f.tick.trigger != "discovery" || !f.tick.at.Equal(t0) {
+			t.Errorf("first sync %+v: want a discovery run at the start", f)
+		}
+	}
+	if b.most != 2 {
+		t.Errorf("at most %d first syncs at once, want 2", b.most)
+	}
+	for _, call := range r.syncer.snapshot() {
+		if call.opts.Trigger != "discovery" || call.opts.Mode != mirror.ModeFull {
+			t.Errorf("first sync options %+v", call.opts)
+		}
+	}
+	// A district discovered later starts at once too.
+	c.districts.set(nil, append(ids, "d99")...)
+	if err := r.s.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if f := r.waitFinished(t, 1)[0]; f.district != "d99" || f.tick.trigger != "discovery" {
+		t.Errorf("later discovery: %+v", f)
 	}
 }
