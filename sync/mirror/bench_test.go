@@ -79,13 +79,13 @@ func BenchmarkFullSync(b *testing.B) {
 			b.Fatal(err)
 		}
 		start = time.Now()
-		res, err := e.SyncDistrict(ctx, districtID, Options{})
+		res, err := e.SyncDistrict(ctx, districtID, Options{Mode: ModeFull})
 		if err != nil || res.Status != StatusSucceeded {
 			b.Fatalf("sync: %v %v", err, res.Errors)
 		}
 		first := time.Since(start)
 		start = time.Now()
-		res, err = e.SyncDistrict(ctx, districtID, Options{})
+		res, err = e.SyncDistrict(ctx, districtID, Options{Mode: ModeFull})
 		if err != nil || res.Status != StatusSucceeded || res.Counts["users"].Unchanged != res.Counts["users"].Read {
 			b.Fatalf("resync: %v %v %+v", err, res.Errors, res.Counts["users"])
 		}
