@@ -7,6 +7,7 @@ import (
 	"iter"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -465,7 +466,34 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 		return out, nil, nil, fmt.Errorf("commit %s: %w", kind, err)
 	}
 	committed = true
+	if w.PG && out.Created+out.Restored >= analyzeAfter {
+		e.analyze(ctx, kind)
+	}
 	return out, held, h.held(), nil
+}
+
+// analyzeAfter is the number of rows a type's sync must add before the engine refreshes Postgres's
+// statistics of the tables it wrote: a first sync fills empty tables, and until autovacuum gets to
+// them the planner takes them for empty — the next runs' lookups by user or section (an events run's
+// too) would scan them whole.
+const analyzeAfter = 10_000
+
+// analyzedTables are the tables a kind's sync writes.
+var analyzedTables = map[string][]string{
+	"users":    {tables["users"].name, roleRows.name, roleSchools.table, contactMembers.table},
+	"sections": {tables["sections"].name, teachers.table, students.table},
+}
+
+// analyze refreshes the statistics of the tables kind's sync wrote (Postgres). A failure only costs
+// speed: it is logged.
+func (e *Engine) analyze(ctx context.Context, kind string) {
+	names := analyzedTables[kind]
+	if names == nil {
+		names = []string{tables[kind].name}
+	}
+	if _, err := e.cfg.DB.SQL.ExecContext(ctx, "ANALYZE "+strings.Join(names, ", ")); err != nil && ctx.Err() == nil {
+		e.cfg.Logger.WarnContext(ctx, "analyze synced tables", slog.String("kind", kind), slog.String("error", err.Error()))
+	}
 }
 
 // archiveUnseen archives the district's records of kind that the complete read did not return (a user
