@@ -241,12 +241,10 @@ func (c config) scheduleOptions() (scheduleOptions, error) {
 		}
 	}
 	if c.SyncConcurrency != "" {
-		n, err := strconv.Atoi(c.SyncConcurrency)
-		if err != nil || n < 1 || n > maxSyncConcurrency {
-			return o, fmt.Errorf("%s=%q: want a whole number from 1 to %d (default %d)",
-				envSyncConcurrent, c.SyncConcurrency, maxSyncConcurrency, schedule.DefaultConcurrency)
+		if o.Concurrency, err = count(envSyncConcurrent, c.SyncConcurrency, maxSyncConcurrency,
+			fmt.Sprint(schedule.DefaultConcurrency)); err != nil {
+			return o, err
 		}
-		o.Concurrency = n
 	}
 	return o, nil
 }
@@ -263,12 +261,11 @@ type graphqlOptions struct {
 func (c config) graphqlOptions() (graphqlOptions, error) {
 	var o graphqlOptions
 	if c.GraphQLConcurrency != "" {
-		n, err := strconv.Atoi(c.GraphQLConcurrency)
-		if err != nil || n < 1 || n > maxConcurrency {
-			return o, fmt.Errorf("%s=%q: want a whole number from 1 to %d (default %d here: two per CPU, at least 4)",
-				envConcurrency, c.GraphQLConcurrency, maxConcurrency, graph.DefaultConcurrency())
+		var err error
+		if o.Concurrency, err = count(envConcurrency, c.GraphQLConcurrency, maxConcurrency,
+			fmt.Sprintf("%d here: two per CPU, at least 4", graph.DefaultConcurrency())); err != nil {
+			return o, err
 		}
-		o.Concurrency = n
 	}
 	switch strings.ToLower(c.CompiledQueries) {
 	case "", "on", "true", "1":
@@ -278,6 +275,16 @@ func (c config) graphqlOptions() (graphqlOptions, error) {
 		return o, fmt.Errorf("%s=%q: want on or off", envCompiled, c.CompiledQueries)
 	}
 	return o, nil
+}
+
+// count reads a variable that is a whole number from 1 to max; its error names the variable, the range
+// and the default (def).
+func count(env, value string, max int, def string) (int, error) {
+	n, err := strconv.Atoi(value)
+	if err != nil || n < 1 || n > max {
+		return 0, fmt.Errorf("%s=%q: want a whole number from 1 to %d (default %s)", env, value, max, def)
+	}
+	return n, nil
 }
 
 // maxConcurrency bounds ROSTERMIRROR_GRAPHQL_CONCURRENCY: past the size of the connection pool,

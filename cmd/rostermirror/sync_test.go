@@ -74,7 +74,7 @@ func simEnvData(t *testing.T) (env, *cleversim.Server, *cleversim.Dataset) {
 
 func TestSyncAgainstSimulator(t *testing.T) {
 	t.Parallel()
-	e := simEnv(t)
+	e, sim, ds := simEnvData(t)
 
 	first := runCLI(t, t.Context(), e, "sync")
 	if first.code != exitOK {
@@ -132,9 +132,21 @@ func TestSyncAgainstSimulator(t *testing.T) {
 		t.Errorf("--mode incremental: exit %d, stderr %q", bad.code, bad.stderr)
 	}
 
+	// A change, then a dry run: it prints the plan, with the record's id, and writes nothing.
+	var sec struct{ ID string }
+	json.Unmarshal(ds.Sections[0], &sec)
+	if err := sim.Modify(cleversim.KindSections, sec.ID, json.RawMessage(`{"period":"9"}`)); err != nil {
+		t.Fatal(err)
+	}
 	dry := runCLI(t, t.Context(), e, "sync", "--dry-run")
 	if dry.code != exitOK {
 		t.Fatalf("dry run: exit %d, want 0", dry.code)
+	}
+	if !strings.Contains(dry.stdout, "dry run (events) succeeded") || !strings.Contains(dry.stdout, "  sections: 1 updated (e.g. "+sec.ID+")\n") {
+		t.Errorf("dry run summary lacks the events plan naming section %s:\n%s", sec.ID, dry.stdout)
+	}
+	if again := runCLI(t, t.Context(), e, "sync", "--dry-run"); !strings.Contains(again.stdout, "sections: 1 updated") {
+		t.Errorf("a second dry run no longer sees the change: the first wrote it (or moved the cursor):\n%s", again.stdout)
 	}
 	if !strings.Contains(dry.stdout, "dry run: nothing was written\n") {
 		t.Errorf("dry run summary lacks %q:\n%s", "dry run: nothing was written", dry.stdout)

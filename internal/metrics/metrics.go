@@ -230,15 +230,17 @@ func (m *Metrics) WatchGraphQLGate(g Gate) error {
 	if m == nil {
 		return nil
 	}
-	gauge := func(name, help string, read func() int) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help},
-			func() float64 { return float64(read()) })
-	}
 	return m.Register(
 		gauge("graphql_concurrency_limit", "How many GraphQL operations may execute at once (ROSTERMIRROR_GRAPHQL_CONCURRENCY).", g.Size),
 		gauge("graphql_operations_running", "GraphQL operations executing now.", g.Running),
 		gauge("graphql_operations_waiting", "GraphQL operations waiting for their turn to execute now.", g.Waiting),
 	)
+}
+
+// gauge is a gauge read at each scrape from read.
+func gauge(name, help string, read func() int) prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help},
+		func() float64 { return float64(read()) })
 }
 
 // Schedule is what the sync scheduler tells of its runs (*schedule.Scheduler).
@@ -256,10 +258,6 @@ type Schedule interface {
 func (m *Metrics) WatchSchedule(s Schedule) error {
 	if m == nil {
 		return nil
-	}
-	gauge := func(name, help string, read func() int) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help},
-			func() float64 { return float64(read()) })
 	}
 	return m.Register(
 		gauge("sync_concurrency_limit", "How many scheduled syncs this process runs at once at most (ROSTERMIRROR_SYNC_CONCURRENCY).", s.Concurrency),

@@ -75,7 +75,7 @@ func TestObserveSync(t *testing.T) {
 	t.Parallel()
 	m := metrics.New()
 	m.ObserveSync("succeeded", 90*time.Second, syncstats.Counts{
-		"users":   {Read: 10, Created: 3, Updated: 2, Unchanged: 4, Archived: 1},
+		"users":   {Read: 10, Created: 3, Updated: 2, Unchanged: 4, Archived: 1, Missed: 2}, // a reconcile: 2 the events missed
 		"schools": {Read: 2, Unchanged: 2},
 	})
 	m.ObserveSync("held", 2*time.Hour, syncstats.Counts{
@@ -98,7 +98,7 @@ rostermirror_sync_records_total{kind="schools",outcome="updated"} 0
 rostermirror_sync_records_total{kind="users",outcome="archived"} 1
 rostermirror_sync_records_total{kind="users",outcome="created"} 3
 rostermirror_sync_records_total{kind="users",outcome="held"} 4
-rostermirror_sync_records_total{kind="users",outcome="missed"} 0
+rostermirror_sync_records_total{kind="users",outcome="missed"} 2
 rostermirror_sync_records_total{kind="users",outcome="restored"} 1
 rostermirror_sync_records_total{kind="users",outcome="unchanged"} 5
 rostermirror_sync_records_total{kind="users",outcome="updated"} 3

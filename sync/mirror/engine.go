@@ -418,9 +418,9 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 	}()
 	w := &txWriter{Writer: bulk.New(tx, e.cfg.DB.Dialect == dialect.Postgres), now: now, plan: opts.plan, changes: opts.changes}
 	t := tables[kind]
-	var base int
-	if err := tx.QueryRowContext(ctx, w.Rebind("SELECT count(*) FROM "+t.name+" WHERE district_id = ? AND archived_at IS NULL"), districtID).Scan(&base); err != nil {
-		return out, nil, nil, fmt.Errorf("count %s: %w", kind, err)
+	base, err := w.shared(ctx, kind, districtID)
+	if err != nil {
+		return out, nil, nil, err
 	}
 	seen := "seen_" + kind
 	if err := w.TempTable(ctx, seen, "(id TEXT PRIMARY KEY)"); err != nil {

@@ -1,7 +1,6 @@
 package mirror
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,11 +9,13 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
 
 	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/ent/eventcursor"
 	"github.com/rostermirror/rostermirror/internal/bulk"
 	"github.com/rostermirror/rostermirror/internal/syncstats"
 	"github.com/rostermirror/rostermirror/sync/clever"
@@ -42,9 +43,30 @@ import (
 // records changed since the cursor (a full read is cheaper), or an event the events path cannot
 // interpret.
 
-// eventKinds maps an event's record type to the kind it changes. Other types (resources) are not
-// mirrored: their events are passed over.
-var eventKinds = map[string]bool{"districts": true, "schools": true, "terms": true, "courses": true, "users": true, "sections": true}
+// mirrored reports whether an event's record type is one the sync mirrors (a kind of tables); the
+// events of other types (resources) are passed over.
+func mirrored(recordType string) bool {
+	_, ok := tables[recordType]
+	return ok
+}
+
+// eventHead is what every event's object names: the record's Clever id and district.
+type eventHead struct {
+	ID       string `json:"id"`
+	District string `json:"district"`
+}
+
+// headOf reads the record id and district of ev's object; a district's own district is itself.
+func headOf(ev clever.Event) (eventHead, error) {
+	var h eventHead
+	if err := json.Unmarshal(ev.Data.Object, &h); err != nil || h.ID == "" {
+		return h, fmt.Errorf("event %s (%s) has no record id in data.object", ev.ID, ev.Type)
+	}
+	if ev.RecordType() == "districts" {
+		h.District = h.ID
+	}
+	return h, nil
+}
 
 // fallback is why an events run cannot apply events.
 type fallback struct {
@@ -121,21 +143,15 @@ func (p *pending) add(ev clever.Event, districtID string) *fallback {
 	if t, ok := ev.Created.Time(); ok && t.After(p.newestAt) {
 		p.newestAt = t
 	}
-	if !eventKinds[kind] {
+	if !mirrored(kind) {
 		return nil
 	}
 	if action != "created" && action != "updated" && action != "deleted" {
 		return uninterpretable(fmt.Errorf("event %s has type %q", ev.ID, ev.Type))
 	}
-	var head struct {
-		ID       string `json:"id"`
-		District string `json:"district"`
-	}
-	if err := json.Unmarshal(ev.Data.Object, &head); err != nil || head.ID == "" {
-		return uninterpretable(fmt.Errorf("event %s (%s) has no record id in data.object", ev.ID, ev.Type))
-	}
-	if kind == "districts" {
-		head.District = head.ID
+	head, err := headOf(ev)
+	if err != nil {
+		return uninterpretable(err)
 	}
 	if head.District != districtID {
 		return uninterpretable(fmt.Errorf("event %s (%s) is about a record of district %q, not %s", ev.ID, ev.Type, head.District, districtID))
@@ -253,7 +269,8 @@ func (e *Engine) applyEvents(ctx context.Context, districtID string, p *pending,
 	} else if p.cursor.NewestEventAt != nil {
 		newest = *p.cursor.NewestEventAt
 	}
-	if _, err := w.Exec(ctx, "UPDATE event_cursors SET event_id = ?, checked_at = ?, newest_event_at = ?, updated_at = ? WHERE district_id = ?",
+	set := strings.Join([]string{eventcursor.FieldEventID, eventcursor.FieldCheckedAt, eventcursor.FieldNewestEventAt, eventcursor.FieldUpdatedAt}, " = ?, ")
+	if _, err := w.Exec(ctx, "UPDATE "+eventcursor.Table+" SET "+set+" = ? WHERE "+eventcursor.FieldID+" = ?",
 		p.last, now, newest, now, districtID); err != nil {
 		return fmt.Errorf("move the event cursor: %w", err)
 	}
@@ -279,7 +296,13 @@ func (e *Engine) applyKind(ctx context.Context, w *txWriter, districtID, kind st
 		return out, nil, nil, err
 	}
 	for start := 0; start < len(upserts); start += e.cfg.BatchSize {
-		o, err := e.writeBatch(ctx, w, districtID, kind, upserts[start:min(start+e.cfg.BatchSize, len(upserts))], h)
+		batch, stale, err := w.dropStale(ctx, kind, upserts[start:min(start+e.cfg.BatchSize, len(upserts))])
+		if err != nil {
+			return out, nil, nil, err
+		}
+		o, err := e.writeBatch(ctx, w, districtID, kind, batch, h)
+		o.Read += stale
+		o.Unchanged += stale
 		out.Add(o)
 		if err != nil {
 			return out, nil, nil, err
@@ -305,12 +328,9 @@ func (e *Engine) applyKind(ctx context.Context, w *txWriter, districtID, kind st
 		// What the guard weighs deletions against: the type's shared records before the run, counted only
 		// for a burst that may be held (a count of the district's records).
 		base := func() (int, error) {
-			var n int
-			if err := w.Tx.QueryRowContext(ctx, w.Rebind("SELECT count(*) FROM "+t.name+" WHERE district_id = ? AND archived_at IS NULL"), districtID).Scan(&n); err != nil {
-				return 0, fmt.Errorf("count %s: %w", kind, err)
-			}
+			n, err := w.shared(ctx, kind, districtID)
 			out.Base = n - out.Created - out.Restored
-			return out.Base, nil
+			return out.Base, err
 		}
 		if held, err = e.archive(ctx, w, districtID, kind, "t.clever_id IN (SELECT g.id FROM "+gone+" g)", base, &out); err != nil {
 			return out, nil, nil, err
@@ -327,6 +347,51 @@ func (e *Engine) applyKind(ctx context.Context, w *txWriter, districtID, kind st
 	return out, held, h.held(), nil
 }
 
+// dropStale leaves out of items the records whose event is older than what the mirror holds: a
+// record whose Clever last_modified is before the stored one (users, sections and schools carry it). A
+// full sync can read a record after events the cursor has not passed yet; replaying them must not take
+// the record back. (Clever's own recording shows it: its users list of April holds newer states than
+// the March events of the same users.) It returns the rest and how many it left out.
+func (w *txWriter) dropStale(ctx context.Context, kind string, items []item) ([]item, int, error) {
+	t := tables[kind]
+	col := slices.Index(t.columns, "clever_last_modified")
+	if col < 0 || len(items) == 0 {
+		return items, 0, nil
+	}
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.rec.id
+	}
+	cond, args := w.In("clever_id", ids)
+	rows, err := w.Tx.QueryContext(ctx, w.Rebind("SELECT clever_id, clever_last_modified FROM "+t.name+
+		" WHERE clever_last_modified IS NOT NULL AND "+cond), args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read %s last_modified: %w", kind, err)
+	}
+	defer rows.Close()
+	stored := map[string]time.Time{}
+	for rows.Next() {
+		var id string
+		var at time.Time
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, 0, fmt.Errorf("read %s last_modified: %w", kind, err)
+		}
+		stored[id] = at
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("read %s last_modified: %w", kind, err)
+	}
+	fresh := items[:0:0]
+	for _, it := range items {
+		at, ok := it.rec.row[col].(time.Time)
+		if have, known := stored[it.rec.id]; ok && known && at.Before(have) {
+			continue
+		}
+		fresh = append(fresh, it)
+	}
+	return fresh, len(items) - len(fresh), nil
+}
+
 // saveCursor records, in a full run's closing transaction, where the district's events resume: the
 // newest event id captured before the run read the district (enabled false when it could not be read).
 func saveCursor(ctx context.Context, tx *ent.Tx, districtID, eventID string, enabled bool, checked time.Time) error {
@@ -336,14 +401,6 @@ func saveCursor(ctx context.Context, tx *ent.Tx, districtID, eventID string, ena
 		return fmt.Errorf("save the event cursor: %w", err)
 	}
 	return nil
-}
-
-// defaultEventRetention is Clever's: events are listed for 30 days.
-const defaultEventRetention = 30 * 24 * time.Hour
-
-func eventDefaults(cfg *Config) {
-	cfg.EventRetention = cmp.Or(cfg.EventRetention, defaultEventRetention)
-	cfg.MaxPendingEvents = cmp.Or(cfg.MaxPendingEvents, 50_000)
 }
 
 // maxChanges bounds the ids a reconcile keeps to tell what the events missed: a reconcile that changes
@@ -383,10 +440,8 @@ func (e *Engine) countMissed(ctx context.Context, rd Reader, districtID, from st
 			e.cfg.Logger.WarnContext(ctx, "reconcile: read events to tell what they missed", slog.String(logDistrict, districtID), slog.String("error", err.Error()))
 			return
 		}
-		var head struct {
-			ID string `json:"id"`
-		}
-		if json.Unmarshal(ev.Data.Object, &head) != nil {
+		head, err := headOf(ev)
+		if err != nil {
 			continue
 		}
 		kind := ev.RecordType()

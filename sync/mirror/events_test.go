@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rostermirror/rostermirror/internal/cleverspec"
 	"github.com/rostermirror/rostermirror/internal/dbtest"
 	"github.com/rostermirror/rostermirror/internal/store"
 	"github.com/rostermirror/rostermirror/sync/clever"
@@ -645,5 +646,85 @@ func TestReconcileReportsWhatTheEventsMissed(t *testing.T) {
 	first := h.replica(t, clk.Now, nil).sync(t, h.districtID, mirror.Options{Mode: mirror.ModeFull})
 	if first.Counts["schools"].Missed != 0 {
 		t.Errorf("first sync reports missed %+v", first.Counts["schools"])
+	}
+}
+
+// TestOlderEventsNeverTakeARecordBack replays Clever's own recording: its users list (April 2023) holds
+// newer states of the users than its events (March 2023). A cursor left behind the full read — a full
+// sync that failed after its users committed keeps the previous cursor — replays those events: the
+// records the mirror holds in a newer state (Clever's last_modified) stay as they are, and only what is
+// new to the mirror is applied.
+func TestOlderEventsNeverTakeARecordBack(t *testing.T) {
+	t.Parallel()
+	dir, ok := cleverspec.Dir()
+	if !ok {
+		t.Skipf("skipping: %s not found (Clever's recordings live outside the repository; set %s)", dir, cleverspec.EnvSharedDir)
+	}
+	data, err := cleversim.LoadDataset(filepath.Join(dir, "fixtures", "certification-isd-events-dataset.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := setup(t, options{data: data, simConfig: cleversim.Config{EventRetention: -1}})
+	clk := newClock()
+	r := h.replica(t, clk.Now, nil)
+	r.sync(t, h.districtID, mirror.Options{Mode: mirror.ModeFull})
+	// Which users the list holds in a newer state than their newest event: those must stay as read.
+	listed := map[string]string{}
+	for _, raw := range data.Users {
+		var u struct {
+			ID           string
+			LastModified string `json:"last_modified"`
+		}
+		json.Unmarshal(raw, &u)
+		listed[u.ID] = u.LastModified
+	}
+	newest := map[string]struct{ id, lastModified string }{}
+	oldest := ""
+	for _, raw := range data.Events {
+		var ev struct {
+			ID, Type string
+			Data     struct {
+				Object struct {
+					ID           string
+					LastModified string `json:"last_modified"`
+				}
+			}
+		}
+		json.Unmarshal(raw, &ev)
+		if oldest == "" || ev.ID < oldest {
+			oldest = ev.ID
+		}
+		if o := ev.Data.Object; strings.HasPrefix(ev.Type, "users.") && ev.ID > newest[o.ID].id {
+			newest[o.ID] = struct{ id, lastModified string }{ev.ID, o.LastModified}
+		}
+	}
+	var newer []string // RFC 3339 in UTC with milliseconds: the strings order as the times
+	for id, ev := range newest {
+		if lm, ok := listed[id]; ok && ev.lastModified < lm {
+			newer = append(newer, id)
+		}
+	}
+	if len(newer) < 100 {
+		t.Fatalf("the recording has %d users listed newer than their events: it no longer shows the case", len(newer))
+	}
+	hash := func(id string) []string {
+		return queryRows(t, r.db, "SELECT content_hash FROM users WHERE clever_id = '"+id+"'")
+	}
+	before := map[string][]string{}
+	for _, id := range newer {
+		before[id] = hash(id)
+	}
+	if _, err := r.db.SQL.Exec("UPDATE event_cursors SET event_id = '" + oldest + "'"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Hour)
+	res := r.mustApplyEvents(t, h.districtID)
+	if u := res.Counts["users"]; u.Unchanged < len(newer) || u.Created == 0 {
+		t.Errorf("users = %+v, want the %d users the list holds newer left unchanged, and the users it lacks created", u, len(newer))
+	}
+	for _, id := range newer {
+		if got := hash(id); !slices.Equal(got, before[id]) {
+			t.Errorf("user %s, listed newer than its events, was rewritten by an older event", id)
+		}
 	}
 }

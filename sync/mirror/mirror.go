@@ -114,7 +114,8 @@ func New(cfg Config) (*Engine, error) {
 	cfg.GuardShare = cmp.Or(cfg.GuardShare, 0.2)
 	cfg.GuardMinimum = cmp.Or(cfg.GuardMinimum, 10)
 	cfg.ProvisionWait = cmp.Or(cfg.ProvisionWait, 2*time.Second)
-	eventDefaults(&cfg)
+	cfg.EventRetention = cmp.Or(cfg.EventRetention, 30*24*time.Hour) // Clever's
+	cfg.MaxPendingEvents = cmp.Or(cfg.MaxPendingEvents, 50_000)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

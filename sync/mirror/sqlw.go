@@ -1,6 +1,8 @@
 package mirror
 
 import (
+	"context"
+	"fmt"
 	"time"
 
 	"github.com/rostermirror/rostermirror/internal/bulk"
@@ -32,4 +34,14 @@ func (w *txWriter) note(kind, action, id string) {
 	if len(byAction[action]) < PlanSamples {
 		byAction[action] = append(byAction[action], id)
 	}
+}
+
+// shared counts the district's records of kind that are shared (not archived): what the mass-archive
+// guard weighs a run's archives against.
+func (w *txWriter) shared(ctx context.Context, kind, districtID string) (int, error) {
+	var n int
+	if err := w.Tx.QueryRowContext(ctx, w.Rebind("SELECT count(*) FROM "+tables[kind].name+" WHERE district_id = ? AND archived_at IS NULL"), districtID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count %s: %w", kind, err)
+	}
+	return n, nil
 }

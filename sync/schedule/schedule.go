@@ -224,7 +224,7 @@ func New(cfg Config) (*Scheduler, error) {
 	if err := next.IsValid(cron, time.UTC, cfg.Clock.Now()); err != nil {
 		return nil, fmt.Errorf("new scheduler: %w", cronCause(err))
 	}
-	return &Scheduler{cfg: cfg, cron: cron, next: next}, nil
+	return &Scheduler{soon: map[string]string{}, cfg: cfg, cron: cron, next: next}, nil
 }
 
 // Start reads the connected districts, schedules them and starts the dispatch loop and the periodic
@@ -245,9 +245,6 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		return errors.New("start scheduler: already started")
 	}
 	s.started, s.entries, s.wake = true, map[string]*entry{}, make(chan struct{}, 1)
-	if s.soon == nil {
-		s.soon = map[string]string{}
-	}
 	s.rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())) // each replica its own order
 	// Runs outlive Start's ctx (often the signal context of serve): only Stop cancels them.
 	s.runCtx, s.cancelRuns = context.WithCancel(context.WithoutCancel(ctx))
@@ -445,9 +442,6 @@ func (s *Scheduler) SyncNow(districtID, trigger string) {
 	}
 	e, ok := s.entries[districtID]
 	if !ok {
-		if s.soon == nil {
-			s.soon = map[string]string{}
-		}
 		s.soon[districtID] = trigger
 		return
 	}
