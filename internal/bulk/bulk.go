@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/lib/pq"
 )
@@ -172,8 +173,21 @@ func (w *Writer) CopyIn(ctx context.Context, table string, columns []string, row
 		return fmt.Errorf("copy into %s: %w", table, err)
 	}
 	defer stmt.Close()
+	// Rows written together mostly carry the same instants (a sync's now): each is formatted once.
+	var lastTime time.Time
+	var lastText string
+	args := make([]any, 0, len(columns))
 	for _, row := range rows {
-		if _, err := stmt.ExecContext(ctx, row...); err != nil {
+		args = append(args[:0], row...)
+		for i, v := range args {
+			if t, ok := v.(time.Time); ok {
+				if t != lastTime || lastText == "" {
+					lastTime, lastText = t, string(pq.FormatTimestamp(t))
+				}
+				args[i] = lastText
+			}
+		}
+		if _, err := stmt.ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("copy into %s: %w", table, err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Date is a date or timestamp exactly as Clever sent it. Real data mixes forms within one district, so
@@ -56,7 +57,7 @@ func (d *Date) UnmarshalJSON(b []byte) error {
 	case bytes.Equal(b, []byte("null")):
 		d.Raw = ""
 	case len(b) > 0 && b[0] == '"':
-		return json.Unmarshal(b, &d.Raw)
+		return unquote(b, &d.Raw)
 	default:
 		n, err := strconv.ParseInt(string(b), 10, 64)
 		if err != nil {
@@ -81,7 +82,7 @@ func (t *Text) UnmarshalJSON(b []byte) error {
 		*t = ""
 	case len(b) > 0 && b[0] == '"':
 		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		if err := unquote(b, &s); err != nil {
 			return err
 		}
 		*t = Text(s)
@@ -91,4 +92,14 @@ func (t *Text) UnmarshalJSON(b []byte) error {
 		*t = Text(b)
 	}
 	return nil
+}
+
+// unquote decodes the JSON string b into s. A string without escapes, the form of every date, is taken
+// as it is.
+func unquote(b []byte, s *string) error {
+	if len(b) >= 2 && b[len(b)-1] == '"' && bytes.IndexByte(b[1:len(b)-1], '\\') < 0 && bytes.IndexByte(b[1:len(b)-1], '"') < 0 && utf8.Valid(b) {
+		*s = string(b[1 : len(b)-1])
+		return nil
+	}
+	return json.Unmarshal(b, s)
 }

@@ -65,3 +65,23 @@ func TestTextAcceptsScalars(t *testing.T) {
 		t.Error("an array decoded as text")
 	}
 }
+
+// TestUnquoteAsEncodingJSON: the fast path of dates and texts (a string without escapes taken as it is)
+// reads every string as encoding/json does, escapes and invalid UTF-8 included.
+func TestUnquoteAsEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{`"2013-06-01"`, `""`, `"\u0032013-06-01"`, `"a\"b"`, `"tab\there"`, `"caf\u00e9"`, `"café"`, "\"bad \xff utf-8\"", `"\\"`} {
+		var want, got string
+		wantErr := json.Unmarshal([]byte(in), &want)
+		gotErr := unquote([]byte(in), &got)
+		if got != want || (gotErr == nil) != (wantErr == nil) {
+			t.Errorf("unquote(%s) = %q, %v; encoding/json gives %q, %v", in, got, gotErr, want, wantErr)
+		}
+		for _, decoder := range []func([]byte, any) error{json.Unmarshal, unmarshal} {
+			var d Date
+			if err := decoder([]byte(in), &d); err != nil || d.Raw != want {
+				t.Errorf("Date(%s) = %q, %v; want %q", in, d.Raw, err, want)
+			}
+		}
+	}
+}

@@ -173,7 +173,7 @@ func decodePage(body []byte) (page, error) {
 		Links     []Link          `json:"links"`
 		Resources json.RawMessage `json:"resources"`
 	}
-	if err := json.Unmarshal(body, &env); err != nil {
+	if err := unmarshal(body, &env); err != nil {
 		return page{}, fmt.Errorf("%w: %s", ErrMalformed, describeBody(body, err))
 	}
 	if env.Data == nil {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	segjson "github.com/segmentio/encoding/json"
 )
 
 // Payload holds a record's JSON exactly as Clever sent it, so that fields the typed struct does not model
@@ -20,10 +22,15 @@ type record[T any] interface {
 	setRaw(json.RawMessage)
 }
 
+// unmarshal decodes list pages and the records in them: segmentio's encoding/json, a drop-in with
+// encoding/json's behaviour that decodes Clever's pages about twice as fast (BenchmarkReadDistrict),
+// which a full sync of a large district needs (it reads while it writes, on the same cores).
+var unmarshal = segjson.Unmarshal
+
 // decodeRecord decodes one record and keeps its raw JSON (b must not be reused by the caller).
 func decodeRecord[T any, P record[T]](b json.RawMessage) (T, error) {
 	var v T
-	if err := json.Unmarshal(b, &v); err != nil {
+	if err := unmarshal(b, &v); err != nil {
 		return v, err
 	}
 	P(&v).setRaw(b)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	gosync "sync"
 	"time"
 
 	"entgo.io/ent/dialect"
@@ -34,11 +35,12 @@ const (
 // (another process is syncing the district, the database is unreachable, ctx was cancelled); a run that
 // ran and failed returns a Result with Status StatusFailed and its errors (see Result.Err).
 func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Options) (Result, error) {
-	unlock, err := e.lock(ctx, districtID)
+	unlock, session, err := e.lockSession(ctx, districtID)
 	if err != nil {
 		return Result{}, err
 	}
 	defer unlock()
+	opts.session = session
 	if !opts.NotIfRanSince.IsZero() {
 		kind := syncrun.KindFull
 		if opts.Mode == ModeEvents {
@@ -165,6 +167,8 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 
 // syncKinds reads every record type in turn (a full run), filling res.
 func (e *Engine) syncKinds(ctx context.Context, rd Reader, districtID string, now time.Time, res *Result, opts Options) {
+	opts.analyzing = &gosync.WaitGroup{}
+	defer opts.analyzing.Wait()
 	for _, kind := range Kinds {
 		// The sections sync holds the memberships of the users whose archive the users sync held.
 		out, held, heldRows, err := e.syncKind(ctx, rd, districtID, kind, now, res.Held["users"], opts)
@@ -357,6 +361,7 @@ func (e *Engine) logRun(ctx context.Context, res Result) {
 type item struct {
 	rec     record
 	user    *clever.User
+	roles   []userRole // the user's, built by the reader
 	section *clever.Section
 	created bool // set by writeBatch: the record is new to the mirror, so nothing there refers to it yet
 }
@@ -373,7 +378,7 @@ func read(ctx context.Context, rd Reader, kind string, now time.Time) iter.Seq2[
 	case "courses":
 		return mapSeq(rd.Courses(ctx), func(c clever.Course) item { return item{rec: courseRecord(c, now)} })
 	case "users":
-		return mapSeq(rd.Users(ctx), func(u clever.User) item { return item{rec: userRecord(&u, now), user: &u} })
+		return mapSeq(rd.Users(ctx), func(u clever.User) item { return userItem(&u, now) })
 	case "sections":
 		return mapSeq(rd.Sections(ctx), func(s clever.Section) item { return item{rec: sectionRecord(&s, now), section: &s} })
 	}
@@ -422,18 +427,28 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 	if err != nil {
 		return out, nil, nil, err
 	}
-	seen := "seen_" + kind
-	if err := w.TempTable(ctx, seen, "(id TEXT PRIMARY KEY)"); err != nil {
-		return out, nil, nil, err
+	// Only records that were shared can be archived: a type the district shares none of yet (its first
+	// sync, say) is read without noting what was seen.
+	w.unnoted = base == 0
+	if !w.unnoted {
+		if err := w.TempTable(ctx, "seen_"+kind, "(id TEXT PRIMARY KEY)"); err != nil {
+			return out, nil, nil, err
+		}
 	}
 
 	h := newHolds(heldUsers)
 	// Clever's list is read in a goroutine while the batch before is written (readBatches); an error on
 	// either side stops both, and the transaction rolls back.
-	batches := readBatches(ctx, rd, districtID, kind, now, e.cfg.BatchSize)
+	var lookup func(context.Context, []string) (map[string]state, error)
+	if opts.session != nil {
+		lookup = func(ctx context.Context, ids []string) (map[string]state, error) {
+			return w.states(ctx, opts.session, t.name, ids)
+		}
+	}
+	batches := readBatches(ctx, rd, districtID, kind, now, e.cfg.BatchSize, lookup)
 	defer batches.stop()
 	for batch := range batches.c {
-		o, err := e.writeBatch(ctx, w, districtID, kind, batch, h)
+		o, err := e.writeBatch(ctx, w, districtID, kind, batch.items, batch.have, h)
 		out.Add(o)
 		progress(false)
 		if err != nil {
@@ -443,7 +458,7 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 	if batches.err != nil {
 		return out, nil, nil, batches.err
 	}
-	if kind != "districts" { // a district that stops being listed has disconnected: that is not an archive
+	if kind != "districts" && !w.unnoted { // a district that stops being listed has disconnected: that is not an archive
 		if held, err = e.archiveUnseen(ctx, w, districtID, kind, base, &out); err != nil {
 			return out, nil, nil, err
 		}
@@ -467,7 +482,11 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 	}
 	committed = true
 	if w.PG && out.Created+out.Restored >= analyzeAfter {
-		e.analyze(ctx, kind)
+		if opts.analyzing != nil {
+			opts.analyzing.Go(func() { e.analyze(ctx, kind) })
+		} else {
+			e.analyze(ctx, kind)
+		}
 	}
 	return out, held, h.held(), nil
 }
@@ -478,20 +497,50 @@ func (e *Engine) syncKind(ctx context.Context, rd Reader, districtID, kind strin
 // too) would scan them whole.
 const analyzeAfter = 10_000
 
-// analyzedTables are the tables a kind's sync writes.
-var analyzedTables = map[string][]string{
-	"users":    {tables["users"].name, roleRows.name, roleSchools.table, contactMembers.table},
-	"sections": {tables["sections"].name, teachers.table, students.table},
+// analyzedTypes are the ent types a kind's sync writes.
+var analyzedTypes = map[string][]string{
+	"districts": {"District"},
+	"schools":   {"School"},
+	"terms":     {"Term"},
+	"courses":   {"Course"},
+	"users":     {"User", "UserRole", "RoleSchool", "ContactRelationship"},
+	"sections":  {"Section", "SectionTeacher", "SectionStudent"},
 }
+
+// analyzed is, per kind, the ANALYZE target list of the tables its sync writes, each narrowed to the
+// columns the engine's lookups filter on: the key, the foreign keys, archived_at and ended_at. (The
+// statistics of the other columns — a raw Clever payload above all — cost most of the time and serve
+// no query of a sync.)
+var analyzed = func() map[string]string {
+	out := map[string]string{}
+	for kind, types := range analyzedTypes {
+		var targets []string
+		for _, name := range types {
+			st := storage(name)
+			cols := []string{st.ID}
+			for _, e := range st.Edges {
+				if e.OwnFK && !slices.Contains(cols, e.Column) {
+					cols = append(cols, e.Column)
+				}
+			}
+			if st.Archivable {
+				cols = append(cols, "archived_at")
+			}
+			if st.Membership != nil {
+				cols = append(cols, "ended_at")
+			}
+			slices.Sort(cols[1:])
+			targets = append(targets, st.Table+" ("+strings.Join(cols, ", ")+")")
+		}
+		out[kind] = strings.Join(targets, ", ")
+	}
+	return out
+}()
 
 // analyze refreshes the statistics of the tables kind's sync wrote (Postgres). A failure only costs
 // speed: it is logged.
 func (e *Engine) analyze(ctx context.Context, kind string) {
-	names := analyzedTables[kind]
-	if names == nil {
-		names = []string{tables[kind].name}
-	}
-	if _, err := e.cfg.DB.SQL.ExecContext(ctx, "ANALYZE "+strings.Join(names, ", ")); err != nil && ctx.Err() == nil {
+	if _, err := e.cfg.DB.SQL.ExecContext(ctx, "ANALYZE "+analyzed[kind]); err != nil && ctx.Err() == nil {
 		e.cfg.Logger.WarnContext(ctx, "analyze synced tables", slog.String("kind", kind), slog.String("error", err.Error()))
 	}
 }
@@ -583,8 +632,9 @@ type state struct {
 
 // writeBatch writes one batch: records that are new, changed or back from the archive are upserted (with
 // their memberships); unchanged ones are only noted as seen — but those an earlier run marked as owning
-// held memberships (heldMark) have their memberships reconciled again.
-func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind string, batch []item, h *holds) (syncstats.Outcome, error) {
+// held memberships (heldMark) have their memberships reconciled again. have is what the mirror held of
+// the batch's records when the run began (batchReader); nil has writeBatch read it in w's transaction.
+func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind string, batch []item, have map[string]state, h *holds) (syncstats.Outcome, error) {
 	out := syncstats.Outcome{Read: len(batch)}
 	t := tables[kind]
 	ids := make([]string, len(batch))
@@ -593,9 +643,11 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 		ids[i] = it.rec.id
 		seenRows[i] = []any{it.rec.id}
 	}
-	have, err := w.states(ctx, t.name, ids)
-	if err != nil {
-		return out, err
+	var err error
+	if have == nil {
+		if have, err = w.states(ctx, w.Tx, t.name, ids); err != nil {
+			return out, err
+		}
 	}
 	var rows, created [][]any
 	var changed, rechecked []item
@@ -627,6 +679,15 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 		rows = append(rows, it.rec.row)
 		changed = append(changed, it)
 	}
+	// A record can come twice in one read only if Clever's paging misbehaves; the primary key makes the
+	// second a conflict, which is the right failure. It is noted before it is written: its second copy
+	// may have been looked up before the first was written. (When the run does not note what it saw, the
+	// second is created twice: the mirror's primary key fails it.)
+	if !w.unnoted {
+		if err := w.Insert(ctx, "seen_"+kind, []string{"id"}, seenRows); err != nil {
+			return out, fmt.Errorf("note seen %s: %w", kind, err)
+		}
+	}
 	// New records go straight in (on Postgres without staging); the district's lock keeps anyone else
 	// from writing them meanwhile.
 	if err := w.Insert(ctx, t.name, t.columns, created); err != nil {
@@ -634,11 +695,6 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 	}
 	if err := w.Upsert(ctx, t.name, t.columns, "clever_id", rows); err != nil {
 		return out, err
-	}
-	// A record can come twice in one read only if Clever's paging misbehaves; the primary key makes the
-	// second a conflict, which is the right failure.
-	if err := w.Insert(ctx, "seen_"+kind, []string{"id"}, seenRows); err != nil {
-		return out, fmt.Errorf("note seen %s: %w", kind, err)
 	}
 	switch kind {
 	case "users":
@@ -649,10 +705,10 @@ func (e *Engine) writeBatch(ctx context.Context, w *txWriter, districtID, kind s
 	return out, err
 }
 
-// states reads the mirror's hash and archive state of the given records.
-func (w *txWriter) states(ctx context.Context, table string, ids []string) (map[string]state, error) {
+// states reads, through q, the mirror's hash and archive state of the given records.
+func (w *txWriter) states(ctx context.Context, q querier, table string, ids []string) (map[string]state, error) {
 	cond, args := w.In("clever_id", ids)
-	rows, err := w.Tx.QueryContext(ctx, w.Rebind("SELECT clever_id, content_hash, archived_at IS NOT NULL FROM "+table+" WHERE "+cond), args...)
+	rows, err := q.QueryContext(ctx, w.Rebind("SELECT clever_id, content_hash, archived_at IS NOT NULL FROM "+table+" WHERE "+cond), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read %s state: %w", table, err)
 	}

@@ -202,7 +202,7 @@ func eventItem(kind string, ev clever.Event, now time.Time) (item, error) {
 		return item{rec: courseRecord(c, now)}, err
 	case "users":
 		u, err := clever.DecodeObject[clever.User](ev)
-		return item{rec: userRecord(&u, now), user: &u}, err
+		return userItem(&u, now), err
 	case "sections":
 		s, err := clever.DecodeObject[clever.Section](ev)
 		return item{rec: sectionRecord(&s, now), section: &s}, err
@@ -300,7 +300,7 @@ func (e *Engine) applyKind(ctx context.Context, w *txWriter, districtID, kind st
 		if err != nil {
 			return out, nil, nil, err
 		}
-		o, err := e.writeBatch(ctx, w, districtID, kind, batch, h)
+		o, err := e.writeBatch(ctx, w, districtID, kind, batch, nil, h)
 		o.Read += stale
 		o.Unchanged += stale
 		out.Add(o)

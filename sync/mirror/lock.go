@@ -26,29 +26,36 @@ const unlockTimeout = 5 * time.Second
 // A session whose lock or unlock call failed may still hold the advisory lock: it is ended rather than
 // returned to the pool, where it would keep the district busy for every replica.
 func (e *Engine) lock(ctx context.Context, districtID string) (func(), error) {
+	unlock, _, err := e.lockSession(ctx, districtID)
+	return unlock, err
+}
+
+// lockSession is lock, and also returns the pinned connection that holds the advisory lock (nil on
+// SQLite): until unlock, the run may read through it — never inside a transaction of its own.
+func (e *Engine) lockSession(ctx context.Context, districtID string) (func(), *sql.Conn, error) {
 	unlock, ok := e.cfg.DB.TryLock("sync district " + districtID)
 	if !ok {
-		return nil, fmt.Errorf("sync district %s: %w", districtID, ErrBusy)
+		return nil, nil, fmt.Errorf("sync district %s: %w", districtID, ErrBusy)
 	}
 	if e.cfg.DB.Dialect != dialect.Postgres {
-		return unlock, nil
+		return unlock, nil, nil
 	}
 	conn, err := e.cfg.DB.SQL.Conn(ctx)
 	if err != nil {
 		unlock()
-		return nil, fmt.Errorf("lock district %s: %w", districtID, err)
+		return nil, nil, fmt.Errorf("lock district %s: %w", districtID, err)
 	}
 	key := advisoryKey(districtID)
 	var got bool
 	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil {
 		discard(conn) // the lock may have been taken before the error (a cancelled ctx, say)
 		unlock()
-		return nil, fmt.Errorf("lock district %s: %w", districtID, err)
+		return nil, nil, fmt.Errorf("lock district %s: %w", districtID, err)
 	}
 	if !got {
 		conn.Close()
 		unlock()
-		return nil, fmt.Errorf("sync district %s: %w", districtID, ErrBusy)
+		return nil, nil, fmt.Errorf("sync district %s: %w", districtID, ErrBusy)
 	}
 	return func() {
 		// The run's ctx may be cancelled already; the unlock must happen anyway, within a bound.
@@ -67,7 +74,7 @@ func (e *Engine) lock(ctx context.Context, districtID string) (func(), error) {
 			conn.Close()
 		}
 		unlock()
-	}, nil
+	}, conn, nil
 }
 
 // discard closes conn's database session instead of returning it to the pool.

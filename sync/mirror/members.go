@@ -263,7 +263,7 @@ func (e *Engine) syncRoles(ctx context.Context, w *txWriter, districtID string, 
 		if !it.created {
 			userIDs = append(userIDs, it.rec.id)
 		}
-		for _, r := range userRoles(it.user, it.rec.hash, w.now) {
+		for _, r := range it.roles {
 			present[r.id] = true
 			if it.created {
 				added = append(added, r.row)

@@ -15,10 +15,12 @@ package mirror
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
+	gosync "sync"
 	"time"
 
 	"github.com/rostermirror/rostermirror/ent/syncrun"
@@ -175,6 +177,12 @@ type Options struct {
 
 	plan    Plan       // Result.Plan, which the run fills
 	changes *changeSet // a reconcile's changed records (Outcome.Missed)
+	// analyzing, when set, takes the statistics refreshes of the run's types (analyze): they then run
+	// on a connection of their own while the next type syncs, and the run waits for them at its end.
+	analyzing *gosync.WaitGroup
+	// session is the connection holding the run's district lock (Postgres): the full sync's reader looks
+	// up through it what the mirror holds of each batch (readBatches).
+	session *sql.Conn
 }
 
 // Progress reports how far a run has got.

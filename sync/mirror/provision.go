@@ -65,7 +65,7 @@ func (e *Engine) ProvisionUser(ctx context.Context, districtID string, user clev
 		return out, fmt.Errorf("provision user %s: %w", user.ID, err)
 	}
 	h := newHolds(heldUsers)
-	out, err = e.writeBatch(ctx, w, districtID, "users", []item{{rec: userRecord(&user, now), user: &user}}, h)
+	out, err = e.writeBatch(ctx, w, districtID, "users", []item{userItem(&user, now)}, nil, h)
 	if err == nil {
 		err = h.endContacts(ctx, w, heldUsers)
 	}

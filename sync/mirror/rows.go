@@ -278,6 +278,13 @@ func userRecord(u *clever.User, now time.Time) record {
 	return newRecord(&userRows, u, u.ID, u.District, u.Raw, now)
 }
 
+// userItem is a user read from Clever with the rows of its roles: built where the user is read (in a
+// full sync, the reader's goroutine), so that the writer only writes.
+func userItem(u *clever.User, now time.Time) item {
+	rec := userRecord(u, now)
+	return item{rec: rec, user: u, roles: userRoles(u, rec.hash, now)}
+}
+
 func sectionRecord(s *clever.Section, now time.Time) record {
 	return newRecord(&sectionRows, s, s.ID, s.District, s.Raw, now)
 }

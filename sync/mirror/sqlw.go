@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -16,6 +17,9 @@ type txWriter struct {
 	plan Plan
 	// changes, when set, gathers the ids of the records the run changes (a reconcile: Outcome.Missed).
 	changes *changeSet
+	// unnoted is set when the run need not note the records it reads in seen_<kind>: a type of which the
+	// district had no shared record when the run began has nothing the run could archive.
+	unnoted bool
 }
 
 // note adds id to the plan's samples of what the run did to kind.
@@ -44,4 +48,9 @@ func (w *txWriter) shared(ctx context.Context, kind, districtID string) (int, er
 		return 0, fmt.Errorf("count %s: %w", kind, err)
 	}
 	return n, nil
+}
+
+// querier reads: a transaction, or the run's own connection (Options.session).
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
