@@ -13,7 +13,7 @@ func syncCounts(c syncstats.Counts) []*SyncCount {
 		if !ok {
 			continue
 		}
-		out = append(out, &SyncCount{Kind: kind, Read: o.Read, Created: o.Created, Updated: o.Updated, Missed: o.Missed,
+		out = append(out, &SyncCount{Kind: kind, Read: o.Read, Created: o.Created, Updated: o.Updated, Missed: o.Missed, Rollover: o.Rollover, Deferred: o.Deferred,
 			Unchanged: o.Unchanged, Archived: o.Archived, Restored: o.Restored, Held: o.Held})
 	}
 	return out

@@ -251,6 +251,9 @@ type ComplexityRoot struct {
 		LastSuccessfulSync func(childComplexity int) int
 		NewestEventAt      func(childComplexity int) int
 		NextScheduledRun   func(childComplexity int) int
+		PauseEnd           func(childComplexity int) int
+		PauseStart         func(childComplexity int) int
+		Paused             func(childComplexity int) int
 		State              func(childComplexity int) int
 		Summary            func(childComplexity int) int
 		TokenStatus        func(childComplexity int) int
@@ -562,11 +565,13 @@ type ComplexityRoot struct {
 	SyncCount struct {
 		Archived  func(childComplexity int) int
 		Created   func(childComplexity int) int
+		Deferred  func(childComplexity int) int
 		Held      func(childComplexity int) int
 		Kind      func(childComplexity int) int
 		Missed    func(childComplexity int) int
 		Read      func(childComplexity int) int
 		Restored  func(childComplexity int) int
+		Rollover  func(childComplexity int) int
 		Unchanged func(childComplexity int) int
 		Updated   func(childComplexity int) int
 	}
@@ -1679,6 +1684,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DistrictStatus.NextScheduledRun(childComplexity), true
+	case "DistrictStatus.pauseEnd":
+		if e.ComplexityRoot.DistrictStatus.PauseEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DistrictStatus.PauseEnd(childComplexity), true
+	case "DistrictStatus.pauseStart":
+		if e.ComplexityRoot.DistrictStatus.PauseStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DistrictStatus.PauseStart(childComplexity), true
+	case "DistrictStatus.paused":
+		if e.ComplexityRoot.DistrictStatus.Paused == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DistrictStatus.Paused(childComplexity), true
 	case "DistrictStatus.state":
 		if e.ComplexityRoot.DistrictStatus.State == nil {
 			break
@@ -3239,6 +3262,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SyncCount.Created(childComplexity), true
+	case "SyncCount.deferred":
+		if e.ComplexityRoot.SyncCount.Deferred == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncCount.Deferred(childComplexity), true
 	case "SyncCount.held":
 		if e.ComplexityRoot.SyncCount.Held == nil {
 			break
@@ -3269,6 +3298,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SyncCount.Restored(childComplexity), true
+	case "SyncCount.rollover":
+		if e.ComplexityRoot.SyncCount.Rollover == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SyncCount.Rollover(childComplexity), true
 	case "SyncCount.unchanged":
 		if e.ComplexityRoot.SyncCount.Unchanged == nil {
 			break
@@ -4451,6 +4486,12 @@ func (ec *executionContext) childFields_DistrictStatus(ctx context.Context, fiel
 		return ec.fieldContext_DistrictStatus_eventsCheckedAt(ctx, field)
 	case "newestEventAt":
 		return ec.fieldContext_DistrictStatus_newestEventAt(ctx, field)
+	case "pauseStart":
+		return ec.fieldContext_DistrictStatus_pauseStart(ctx, field)
+	case "pauseEnd":
+		return ec.fieldContext_DistrictStatus_pauseEnd(ctx, field)
+	case "paused":
+		return ec.fieldContext_DistrictStatus_paused(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DistrictStatus", field.Name)
 }
@@ -5007,6 +5048,10 @@ func (ec *executionContext) childFields_SyncCount(ctx context.Context, field gra
 		return ec.fieldContext_SyncCount_held(ctx, field)
 	case "missed":
 		return ec.fieldContext_SyncCount_missed(ctx, field)
+	case "rollover":
+		return ec.fieldContext_SyncCount_rollover(ctx, field)
+	case "deferred":
+		return ec.fieldContext_SyncCount_deferred(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SyncCount", field.Name)
 }
@@ -11694,6 +11739,75 @@ func (ec *executionContext) _DistrictStatus_newestEventAt(ctx context.Context, f
 }
 func (ec *executionContext) fieldContext_DistrictStatus_newestEventAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("DistrictStatus", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _DistrictStatus_pauseStart(ctx context.Context, field graphql.CollectedField, obj *admin.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DistrictStatus_pauseStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PauseStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DistrictStatus_pauseStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DistrictStatus", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _DistrictStatus_pauseEnd(ctx context.Context, field graphql.CollectedField, obj *admin.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DistrictStatus_pauseEnd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PauseEnd, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_DistrictStatus_pauseEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DistrictStatus", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _DistrictStatus_paused(ctx context.Context, field graphql.CollectedField, obj *admin.Status) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_DistrictStatus_paused(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Paused, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_DistrictStatus_paused(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("DistrictStatus", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _LinkProposal_id(ctx context.Context, field graphql.CollectedField, obj *ent.LinkProposal) (ret graphql.Marshaler) {
@@ -18511,6 +18625,52 @@ func (ec *executionContext) _SyncCount_missed(ctx context.Context, field graphql
 	)
 }
 func (ec *executionContext) fieldContext_SyncCount_missed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SyncCount_rollover(ctx context.Context, field graphql.CollectedField, obj *SyncCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncCount_rollover(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rollover, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncCount_rollover(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SyncCount", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _SyncCount_deferred(ctx context.Context, field graphql.CollectedField, obj *SyncCount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SyncCount_deferred(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Deferred, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SyncCount_deferred(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SyncCount", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
@@ -45508,6 +45668,21 @@ func (ec *executionContext) _DistrictStatus(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "pauseStart":
+			out.Values[i] = ec._DistrictStatus_pauseStart(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pauseEnd":
+			out.Values[i] = ec._DistrictStatus_pauseEnd(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "paused":
+			out.Values[i] = ec._DistrictStatus_paused(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -48992,6 +49167,16 @@ func (ec *executionContext) _SyncCount(ctx context.Context, sel ast.SelectionSet
 			}
 		case "missed":
 			out.Values[i] = ec._SyncCount_missed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rollover":
+			out.Values[i] = ec._SyncCount_rollover(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "deferred":
+			out.Values[i] = ec._SyncCount_deferred(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -22,6 +22,14 @@ type SyncCount struct {
 	// A full sync of a district whose events are applied (the reconcile): the records it changed that no
 	// event had reported. It should be 0. Always 0 for events runs.
 	Missed int `json:"missed"`
+	// Of archived, the records archived because their term ended (a rollover: the sections of an ended
+	// term, and the users and contacts whose only sections were such). The mass-archive guard does not
+	// weigh them.
+	Rollover int `json:"rollover"`
+	// Records the run did not archive because the district was paused in Clever (its summer pause): not
+	// read by a full sync, or deleted by an event. The first full sync after the pause archives those still
+	// not shared.
+	Deferred int `json:"deferred"`
 }
 
 // API key scopes that guard parts of the schema (every query needs read; see the README's Security section).

@@ -114,3 +114,57 @@ func TestDistrictStatus(t *testing.T) {
 		t.Errorf("held: %+v", s)
 	}
 }
+
+// TestDistrictStatusShowsCleverPause: a district paused in Clever (here open-ended: a pause_start and
+// no pause_end) shows its pause on District.status, and a sync's counts show the archives it deferred.
+func TestDistrictStatusShowsCleverPause(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	district := districtOf(a.data)
+	if err := a.sim.Modify(cleversim.KindDistricts, district, json.RawMessage(`{"pause_start":"2020-06-01"}`)); err != nil {
+		t.Fatal(err)
+	}
+	sync := func() {
+		if res, err := a.engine.SyncDistrict(context.Background(), district, mirror.Options{Mode: mirror.ModeFull}); err != nil || res.Status != mirror.StatusSucceeded {
+			t.Fatalf("sync: %v %s %v", err, res.Status, res.Errors)
+		}
+	}
+	sync()
+	var head struct{ ID string }
+	json.Unmarshal(a.data.Sections[0], &head)
+	if err := a.sim.Unshare(cleversim.KindSections, head.ID); err != nil {
+		t.Fatal(err)
+	}
+	sync()
+	var got struct {
+		Districts struct {
+			Edges []struct {
+				Node struct {
+					Status struct {
+						Summary    string
+						PauseStart *string
+						PauseEnd   *string
+						Paused     bool
+						LastRun    struct {
+							Counts []struct {
+								Kind                         string
+								Archived, Deferred, Rollover int
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	a.query(a.keys["read"], `{ districts { edges { node { status { summary pauseStart pauseEnd paused lastRun { counts { kind archived deferred rollover } } } } } } }`, nil, &got)
+	st := got.Districts.Edges[0].Node.Status
+	if !st.Paused || st.PauseStart == nil || !strings.HasPrefix(*st.PauseStart, "2020-06-01") || st.PauseEnd != nil ||
+		!strings.Contains(st.Summary, "paused in Clever since 2020-06-01 (no end date)") {
+		t.Errorf("status = %+v; want the open-ended pause shown", st)
+	}
+	for _, c := range st.LastRun.Counts {
+		if c.Kind == "sections" && (c.Deferred != 1 || c.Archived != 0) {
+			t.Errorf("sections counts %+v: want 1 deferred, none archived", c)
+		}
+	}
+}

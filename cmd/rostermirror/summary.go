@@ -57,14 +57,15 @@ func writeSummary(w io.Writer, results []mirror.Result) error {
 }
 
 // planActions are the actions of a plan, in the order it lists them.
-var planActions = []string{"created", "updated", "restored", "archived", "held"}
+var planActions = []string{"created", "updated", "restored", "archived", "held", "deferred"}
 
 // writePlan writes what a dry run would do, one line per record type that changes: "  users: 3
 // created (e.g. 5f…, 5f…), 1 archived (e.g. 5f…)".
 func writePlan(b *strings.Builder, r mirror.Result) {
 	for _, kind := range resultKinds(r) {
 		o := r.Counts[kind]
-		counts := map[string]int{"created": o.Created, "updated": o.Updated, "restored": o.Restored, "archived": o.Archived, "held": o.Held}
+		counts := map[string]int{"created": o.Created, "updated": o.Updated, "restored": o.Restored, "archived": o.Archived, "held": o.Held,
+			"deferred": o.Deferred}
 		var parts []string
 		for _, action := range planActions {
 			if counts[action] == 0 {
@@ -129,10 +130,28 @@ func statusLine(r mirror.Result) string {
 		b.WriteString(": ")
 		b.WriteString(heldExplanation(r))
 	}
+	if list := countsOf(r, func(o syncstats.Outcome) int { return o.Rollover }); list != "" {
+		b.WriteString("; rollover: " + list + " archived as their terms ended (not weighed by the guard)")
+	}
+	if list := countsOf(r, func(o syncstats.Outcome) int { return o.Deferred }); list != "" {
+		b.WriteString("; paused in Clever: " + list + " not archived until the pause ends")
+	}
 	if r.Fallback != "" {
 		b.WriteString("; a full sync instead of events: " + r.Fallback)
 	}
 	return b.String()
+}
+
+// countsOf lists, per record type, a count of r's outcomes that is not 0: "60 sections and 41 users";
+// "" when all are 0.
+func countsOf(r mirror.Result, count func(syncstats.Outcome) int) string {
+	var parts []string
+	for _, kind := range resultKinds(r) {
+		if n := count(r.Counts[kind]); n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, kind))
+		}
+	}
+	return strings.Join(parts, " and ")
 }
 
 // heldExplanation says what the mass-archive guard held and what to do about it: "3 of 12 sections (25%)

@@ -34,6 +34,7 @@ type Service struct {
 	engine  Engine
 	log     *slog.Logger
 	timeout time.Duration
+	now     func() time.Time // the clock: time.Now unless WithClock
 
 	wg     sync.WaitGroup
 	ctx    context.Context // parent of background syncs; cancelled by Close after its grace period
@@ -44,7 +45,14 @@ type Service struct {
 func New(db *store.DB, engine Engine, logger *slog.Logger, runTimeout time.Duration) *Service {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Service{db: db, engine: engine, log: cmp.Or(logger, slog.New(slog.DiscardHandler)),
-		timeout: cmp.Or(runTimeout, 2*time.Hour), ctx: ctx, cancel: cancel}
+		timeout: cmp.Or(runTimeout, 2*time.Hour), now: time.Now, ctx: ctx, cancel: cancel}
+}
+
+// WithClock makes the service tell the time with now (a district's Clever pause is judged at it) and
+// returns it.
+func (s *Service) WithClock(now func() time.Time) *Service {
+	s.now = now
+	return s
 }
 
 // SyncDistrict starts a sync of the district now in mode (mirror.Modes, in either case: the GraphQL enum

@@ -46,6 +46,12 @@ type Status struct {
 	EventsCheckedAt *time.Time
 	// NewestEventAt is when Clever created the newest event applied.
 	NewestEventAt *time.Time
+	// PauseStart and PauseEnd are the district's pause in Clever (its summer pause of the SIS sync), as
+	// the last sync mirrored them; nil when none is set. PauseEnd's day is the pause's last.
+	PauseStart, PauseEnd *time.Time
+	// Paused says whether the district is paused in Clever now (mirror.Paused): its syncs archive nothing
+	// until the pause ends.
+	Paused bool
 }
 
 // NextRun tells when the scheduler will next sync a district (the scheduler's NextRun), if it will.
@@ -81,6 +87,12 @@ func (s *Service) DistrictStatus(ctx context.Context, districtID string, next Ne
 		if cur.Enabled {
 			st.EventsCheckedAt = &cur.CheckedAt
 		}
+	} else if !ent.IsNotFound(err) {
+		return nil, fmt.Errorf("district status: %w", err)
+	}
+	if d, err := c.District.Get(ctx, districtID); err == nil {
+		st.PauseStart, st.PauseEnd = d.PauseStart, d.PauseEnd
+		st.Paused = mirror.Paused(d.PauseStart, d.PauseEnd, s.now().UTC())
 	} else if !ent.IsNotFound(err) {
 		return nil, fmt.Errorf("district status: %w", err)
 	}
@@ -120,12 +132,25 @@ func (s *Service) DistrictStatus(ctx context.Context, districtID string, next Ne
 		}
 		st.Summary += " feed read " + st.EventsCheckedAt.UTC().Format(time.RFC3339) + ")"
 	}
+	if st.Paused {
+		st.Summary += "; paused in Clever " + pauseWindow(st.PauseStart, st.PauseEnd) +
+			": syncs apply new and changed records but archive none until the pause ends"
+	}
 	if l, err := c.DistrictLink.Query().Where(districtlink.DistrictID(districtID), districtlink.PausedAtNotNil()).Only(ctx); err == nil {
 		st.Summary += "; scheduled syncs paused since " + l.PausedAt.UTC().Format(time.RFC3339) + " (resumeDistrict starts them again)"
 	} else if !ent.IsNotFound(err) {
 		return nil, fmt.Errorf("district status: %w", err)
 	}
 	return st, nil
+}
+
+// pauseWindow says when a pause runs: "from 2026-06-05 to 2026-08-20" (the end day included), or "since
+// 2026-06-05" when it has no end.
+func pauseWindow(start, end *time.Time) string {
+	if end == nil {
+		return "since " + start.UTC().Format(time.DateOnly) + " (no end date)"
+	}
+	return "from " + start.UTC().Format(time.DateOnly) + " to " + end.UTC().Format(time.DateOnly)
 }
 
 // heldSummary says what a held run holds back: "sharing changed: 25% of sections (15 of 60) unshared,

@@ -20,6 +20,14 @@ type Outcome struct {
 	// Base is, for an events run (which reads only what changed), the type's shared records before the
 	// run: what the guard weighs the unshared ones against. A full run leaves it 0: its counts give it.
 	Base int `json:"base,omitempty"`
+	// Rollover counts, of Archived, the records archived because a term ended (the sections of an
+	// ended term, and the users and contacts whose only sections were such): the mass-archive guard does
+	// not weigh them (see the README's mass-archive guard).
+	Rollover int `json:"rollover,omitempty"`
+	// Deferred counts the records the run did not archive because the district was paused in Clever
+	// (its summer pause): unseen by a full read, or deleted by an event. The first full sync after the
+	// pause archives those still not shared.
+	Deferred int `json:"deferred,omitempty"`
 	// Missed is, for a full run of a district whose events are applied (the daily reconcile), the records
 	// it changed (created, updated, archived or restored) that no event since the events cursor
 	// explains: what the events path had missed. It should be 0.
@@ -37,6 +45,8 @@ func (o *Outcome) Add(o2 Outcome) {
 	o.Held += o2.Held
 	o.Base += o2.Base
 	o.Missed += o2.Missed
+	o.Rollover += o2.Rollover
+	o.Deferred += o2.Deferred
 }
 
 // Changed reports whether the run changed the mirror's records of the type: created, updated, archived
@@ -56,14 +66,15 @@ func (c Counts) Changed() bool {
 // HeldShare returns the share of the type's records that the mass-archive guard held: held of base,
 // and that as a whole percentage (rounded to nearest). base is the number of records the mirror held as
 // shared before the run — those the run saw again (updated or unchanged) plus those it archived or held;
-// created and restored records were not shared before — which is the count the guard weighs the unshared
-// records against. It is meant for a run still held: approving one adds the archives it applies to
+// created and restored records were not shared before — less those archived by a rollover (Rollover),
+// which is the count the guard weighs the unshared records against. It is meant for a run still held: approving one adds the archives it applies to
 // Archived, where they would count twice. percent is 0 when base is.
 func (o Outcome) HeldShare() (held, base, percent int) {
 	base = o.Updated + o.Unchanged + o.Archived + o.Held
 	if o.Base > 0 {
 		base = o.Base
 	}
+	base -= o.Rollover
 	if base > 0 {
 		percent = int(math.Round(100 * float64(o.Held) / float64(base)))
 	}

@@ -549,79 +549,145 @@ func (e *Engine) analyze(ctx context.Context, kind string) {
 // with its roles and their schools) — unless the mass-archive guard holds them, in which case it returns
 // their ids.
 func (e *Engine) archiveUnseen(ctx context.Context, w *txWriter, districtID, kind string, base int, out *syncstats.Outcome) ([]string, error) {
-	return e.archive(ctx, w, districtID, kind, "NOT EXISTS (SELECT 1 FROM seen_"+kind+" s WHERE s.id = t.clever_id)",
-		func() (int, error) { return base, nil }, out)
+	unseen := func(alias string) string {
+		return "NOT EXISTS (SELECT 1 FROM seen_" + kind + " s WHERE s.id = " + alias + ".clever_id)"
+	}
+	return e.archive(ctx, w, districtID, kind, unseen, func() (int, error) { return base, nil }, out)
 }
 
-// archive archives the district's active records of kind that cond (SQL on the table's alias t) selects —
-// a user with its roles and their schools — unless the mass-archive guard holds them: more than
-// GuardShare of base (the type's active records before the run; asked for only when the guard may
-// hold: at least GuardMinimum of a guarded type), and at least GuardMinimum. Then it archives nothing
-// and returns their ids.
-func (e *Engine) archive(ctx context.Context, w *txWriter, districtID, kind, cond string, base func() (int, error), out *syncstats.Outcome) ([]string, error) {
+// archive archives the district's active records of kind that cond selects (SQL on a table alias,
+// without parameters; cond("t") selects the records to archive) — a user with its roles and their
+// schools. While the district is paused in Clever (see Paused) it archives nothing and counts them in
+// out.Deferred. Otherwise the records an ended term explains (explainedBy: a rollover) are archived in
+// any number and counted in out.Rollover, and the mass-archive guard weighs the rest: when they are at
+// least GuardMinimum and more than GuardShare of base (the type's active records before the run; asked
+// for only when the guard may hold) minus the explained ones, it archives none of them and returns their
+// ids.
+func (e *Engine) archive(ctx context.Context, w *txWriter, districtID, kind string, cond func(alias string) string, base func() (int, error), out *syncstats.Outcome) ([]string, error) {
 	table := tables[kind].name
-	unseen := " FROM " + table + " t WHERE t.district_id = ? AND t.archived_at IS NULL AND " + cond
-	var n int
-	if err := w.Tx.QueryRowContext(ctx, w.Rebind("SELECT count(*)"+unseen), districtID).Scan(&n); err != nil {
-		return nil, fmt.Errorf("count unshared %s: %w", kind, err)
+	from := " FROM " + table + " t WHERE t.district_id = ? AND t.archived_at IS NULL AND " + cond("t")
+	args := []any{districtID}
+	n, err := w.count(ctx, "SELECT count(*)"+from, args)
+	if err != nil || n == 0 {
+		return nil, err
 	}
-	if n == 0 {
+	paused, err := w.pausedAt(ctx, districtID)
+	if err != nil {
+		return nil, err
+	}
+	if paused {
+		out.Deferred = n
+		if w.plan != nil {
+			if err := w.noteAll(ctx, kind, "deferred", "SELECT t.clever_id"+from, args, PlanSamples); err != nil {
+				return nil, err
+			}
+		}
 		return nil, nil
 	}
+	// The archives an ended term explains, and the rest, which the guard weighs.
+	explained, eargs := explainedBy(kind, rolloverSpan(w.now, e.cfg.RolloverWindow), cond)
+	ex := 0
+	if explained == "" { // a type the rollover rule does not concern: nothing is explained
+		explained = "1 = 0"
+	} else {
+		if ex, err = w.count(ctx, "SELECT count(*)"+from+" AND "+explained, append(slices.Clone(args), eargs...)); err != nil {
+			return nil, err
+		}
+	}
+	out.Rollover = ex
 	hold := false
-	if guarded[kind] && n >= e.cfg.GuardMinimum {
+	if rest := n - ex; guarded[kind] && rest >= e.cfg.GuardMinimum {
 		b, err := base()
 		if err != nil {
 			return nil, err
 		}
-		hold = float64(n) > e.cfg.GuardShare*float64(b)
+		hold = float64(rest) > e.cfg.GuardShare*float64(b-ex)
 	}
-	if hold || w.plan != nil || w.changes != nil {
-		query := "SELECT t.clever_id" + unseen + " ORDER BY t.clever_id"
-		switch {
-		case hold:
-		case w.changes != nil:
-			query += fmt.Sprintf(" LIMIT %d", maxChanges+1)
-		default:
-			query += fmt.Sprintf(" LIMIT %d", PlanSamples)
-		}
-		rows, err := w.Tx.QueryContext(ctx, w.Rebind(query), districtID)
+	if hold { // the explained ones are archived; the rest are held
+		eargs := append(slices.Clone(args), eargs...)
+		ids, err := w.ids(ctx, kind, "SELECT t.clever_id"+from+" AND NOT "+explained, eargs, 0)
 		if err != nil {
-			return nil, fmt.Errorf("list unshared %s: %w", kind, err)
-		}
-		defer rows.Close()
-		ids := make([]string, 0, min(n, 1024))
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return nil, fmt.Errorf("list unshared %s: %w", kind, err)
-			}
-			ids = append(ids, id)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("list unshared %s: %w", kind, err)
-		}
-		action := "archived"
-		if hold {
-			action = "held"
-		}
-		for _, id := range ids {
-			w.note(kind, action, id)
-		}
-		if hold {
-			out.Held = len(ids)
-			return ids, nil
-		}
-	}
-	if kind == "users" { // their roles and the roles' schools first, while "unseen" still names the users
-		if err := w.archiveRolesOf(ctx, "SELECT t.clever_id"+unseen, districtID); err != nil {
 			return nil, err
 		}
+		for _, id := range ids {
+			w.note(kind, "held", id)
+		}
+		out.Held = len(ids)
+		if ex > 0 {
+			if err := e.archiveWhere(ctx, w, kind, from+" AND "+explained, eargs, out); err != nil {
+				return nil, err
+			}
+		}
+		return ids, nil
 	}
-	archived, err := w.Exec(ctx, "UPDATE "+table+" SET archived_at = ?, last_synced_at = ? WHERE clever_id IN (SELECT t.clever_id"+unseen+")",
-		w.now, w.now, districtID)
+	return nil, e.archiveWhere(ctx, w, kind, from, args, out)
+}
+
+// archiveWhere archives the records of kind that "SELECT t.clever_id"+from selects (a user with its roles
+// and their schools first), noting them for the plan and the reconcile, and counts them in out.Archived.
+func (e *Engine) archiveWhere(ctx context.Context, w *txWriter, kind, from string, args []any, out *syncstats.Outcome) error {
+	sel := "SELECT t.clever_id" + from
+	if w.plan != nil || w.changes != nil {
+		limit := PlanSamples
+		if w.changes != nil {
+			limit = maxChanges + 1
+		}
+		if err := w.noteAll(ctx, kind, "archived", sel, args, limit); err != nil {
+			return err
+		}
+	}
+	if kind == "users" { // their roles and the roles' schools first, while sel still names the users
+		if err := w.archiveRolesOf(ctx, sel, args...); err != nil {
+			return err
+		}
+	}
+	archived, err := w.Exec(ctx, "UPDATE "+tables[kind].name+" SET archived_at = ?, last_synced_at = ? WHERE clever_id IN ("+sel+")",
+		append([]any{w.now, w.now}, args...)...)
 	out.Archived = int(archived)
-	return nil, err
+	return err
+}
+
+// count runs a count query.
+func (w *txWriter) count(ctx context.Context, query string, args []any) (int, error) {
+	var n int
+	if err := w.Tx.QueryRowContext(ctx, w.Rebind(query), args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count unshared: %w", err)
+	}
+	return n, nil
+}
+
+// noteAll notes, as action, up to limit of the ids query selects.
+func (w *txWriter) noteAll(ctx context.Context, kind, action, query string, args []any, limit int) error {
+	ids, err := w.ids(ctx, kind, query, args, limit)
+	for _, id := range ids {
+		w.note(kind, action, id)
+	}
+	return err
+}
+
+// ids lists the ids query selects, in order; at most limit of them unless limit is 0.
+func (w *txWriter) ids(ctx context.Context, kind, query string, args []any, limit int) ([]string, error) {
+	query += " ORDER BY t.clever_id"
+	if limit > 0 {
+		query += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	rows, err := w.Tx.QueryContext(ctx, w.Rebind(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list unshared %s: %w", kind, err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("list unshared %s: %w", kind, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list unshared %s: %w", kind, err)
+	}
+	return ids, nil
 }
 
 // state is what the mirror holds of a record: enough to tell whether Clever's copy changed.

@@ -332,7 +332,8 @@ func (e *Engine) applyKind(ctx context.Context, w *txWriter, districtID, kind st
 			out.Base = n - out.Created - out.Restored
 			return out.Base, err
 		}
-		if held, err = e.archive(ctx, w, districtID, kind, "t.clever_id IN (SELECT g.id FROM "+gone+" g)", base, &out); err != nil {
+		deleted := func(alias string) string { return alias + ".clever_id IN (SELECT g.id FROM " + gone + " g)" }
+		if held, err = e.archive(ctx, w, districtID, kind, deleted, base, &out); err != nil {
 			return out, nil, nil, err
 		}
 	}
@@ -462,6 +463,9 @@ func (e *Engine) countMissed(ctx context.Context, rd Reader, districtID, from st
 			o.Missed += max(0, o.Created+o.Updated+o.Archived+o.Restored-len(ids))
 		}
 		res.Counts[kind] = o
+	}
+	e.excuseDeferred(ctx, districtID, res.Started, res)
+	for _, o := range res.Counts {
 		total += o.Missed
 	}
 	if total > 0 {

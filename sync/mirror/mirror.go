@@ -93,6 +93,12 @@ type Config struct {
 	// GuardMinimum is the number of archives below which the guard never holds, so that small districts
 	// are not held for a handful of records. Default 10.
 	GuardMinimum int
+	// RolloverWindow is how long after a term's end date its sections' archives (and those of the users
+	// whose only sections they were) count as a rollover, which the guard does not weigh: at the school
+	// year's end Clever unshares last year's sections within weeks or months. A term that ended longer
+	// ago explains nothing — its sections, still shared, are likely in use under stale term data. Default
+	// 180 days.
+	RolloverWindow time.Duration
 	// ProvisionWait is how long ProvisionUser waits for the district's sync lock before it leaves the
 	// user to the sync that holds it (ErrBusy). Default 2s.
 	ProvisionWait time.Duration
@@ -116,6 +122,7 @@ func New(cfg Config) (*Engine, error) {
 	cfg.GuardShare = cmp.Or(cfg.GuardShare, 0.2)
 	cfg.GuardMinimum = cmp.Or(cfg.GuardMinimum, 10)
 	cfg.ProvisionWait = cmp.Or(cfg.ProvisionWait, 2*time.Second)
+	cfg.RolloverWindow = cmp.Or(cfg.RolloverWindow, 180*24*time.Hour)
 	cfg.EventRetention = cmp.Or(cfg.EventRetention, 30*24*time.Hour) // Clever's
 	cfg.MaxPendingEvents = cmp.Or(cfg.MaxPendingEvents, 50_000)
 	if cfg.Now == nil {

@@ -24,7 +24,7 @@ type txWriter struct {
 
 // note adds id to the plan's samples of what the run did to kind.
 func (w *txWriter) note(kind, action, id string) {
-	if w.changes != nil && action != "held" {
+	if w.changes != nil && action != "held" && action != "deferred" { // neither changes the mirror
 		w.changes.add(kind, id)
 	}
 	if w.plan == nil {
