@@ -125,7 +125,9 @@ func TestLocalAdditionsSurviveSyncs(t *testing.T) {
 	if added.AddSectionMember.User.CleverID != extra || added.AddSectionMember.Section.CleverID != s1.ID || !strings.HasPrefix(added.AddSectionMember.AddedBy, "apikey:admin") {
 		t.Fatalf("addSectionMember: %+v", added)
 	}
-	var sub struct{ CreateLocalGroup struct{ ID, DistrictID string } }
+	var sub struct {
+		CreateLocalGroup struct{ ID, DistrictID string }
+	}
 	a.mutate(t, `mutation($s: String!) { createLocalGroup(input: {name: "Reading group A", sectionID: $s}) { id districtID } }`, map[string]any{"s": s1.ID}, &sub)
 	if sub.CreateLocalGroup.DistrictID != district {
 		t.Errorf("subgroup's district %q, want the section's %q", sub.CreateLocalGroup.DistrictID, district)
@@ -177,7 +179,9 @@ func TestLocalAdditionsSurviveSyncs(t *testing.T) {
 				Name        string
 				Memberships struct {
 					TotalCount int
-					Edges      []struct{ Node struct{ User struct{ CleverID string } } }
+					Edges      []struct {
+						Node struct{ User struct{ CleverID string } }
+					}
 				}
 			}
 			LocalMembers []struct{ User struct{ CleverID string } }
@@ -205,7 +209,9 @@ func TestLocalAdditionsSurviveSyncs(t *testing.T) {
 	if len(r.Node.LocalMembers) != 1 || r.Node.LocalMembers[0].User.CleverID != extra {
 		t.Errorf("localMembers: %+v", r.Node.LocalMembers)
 	}
-	var onlyLocal, onlyClever struct{ Node struct{ Students localMembers } }
+	var onlyLocal, onlyClever struct {
+		Node struct{ Students localMembers }
+	}
 	a.query(a.keys["read"], rosterQ, map[string]any{"id": s1.ID, "src": "LOCAL"}, &onlyLocal)
 	a.query(a.keys["read"], rosterQ, map[string]any{"id": s1.ID, "src": "CLEVER"}, &onlyClever)
 	if got := onlyLocal.Node.Students.local(); len(got) != 1 || !got[extra] {
@@ -238,7 +244,13 @@ func TestLocalAdditionsSurviveSyncs(t *testing.T) {
 			Edges []struct {
 				Node struct {
 					Name        string
-					Memberships struct{ Edges []struct{ Node struct{ LocalUser struct{ LastName, ExternalId string } } } }
+					Memberships struct {
+						Edges []struct {
+							Node struct {
+								LocalUser struct{ LastName, ExternalId string }
+							}
+						}
+					}
 				}
 			}
 		}
