@@ -3,6 +3,7 @@ package graph_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -338,5 +339,47 @@ func TestLocalDataErrors(t *testing.T) {
 	}
 	if after := localSnapshot(t, a); after != before {
 		t.Errorf("refused mutations changed the app's data:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// TestReadmeLocalDataExamplesRun: the admin examples of the README's "The app's own data beside the
+// mirror" run, in order, on the demo district without an error (mutations included: the block adds,
+// reads back and removes), and the roster they read marks the hand addition local.
+func TestReadmeLocalDataExamplesRun(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../README.md")
+	must(t, err)
+	_, sec, ok := strings.Cut(string(readme), "## The app's own data beside the mirror\n")
+	if !ok {
+		t.Fatal("no section \"The app's own data beside the mirror\" in the README")
+	}
+	sec, _, _ = strings.Cut(sec, "\n## ")
+	var ops []string
+	for _, block := range strings.Split(sec, "```graphql admin\n")[1:] {
+		block = block[:strings.Index(block, "```")]
+		depth, op := 0, ""
+		for _, line := range strings.SplitAfter(block, "\n") {
+			op += line
+			depth += strings.Count(line, "{") - strings.Count(line, "}")
+			if depth == 0 && strings.TrimSpace(op) != "" {
+				ops = append(ops, strings.TrimSpace(op))
+				op = ""
+			}
+		}
+	}
+	if len(ops) < 5 {
+		t.Fatalf("found %d operations in the section's admin blocks", len(ops))
+	}
+	a := newAPI(t)
+	sawLocal := false
+	for _, op := range ops {
+		r := a.do(a.keys["admin"], op, nil)
+		if len(r.Errors) > 0 || len(r.Data) < 10 {
+			t.Errorf("README example failed: %+v\n%s", r.Errors, op)
+		}
+		sawLocal = sawLocal || strings.Contains(string(r.Data), `"local":true`)
+	}
+	if !sawLocal {
+		t.Error("no example read a member marked local")
 	}
 }
