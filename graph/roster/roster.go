@@ -91,22 +91,20 @@ func Students(ctx context.Context, c *ent.Client, s *ent.Section, asOf *time.Tim
 
 // cleverStudents are the sections' Clever students, paged in one statement.
 func cleverStudents(ctx context.Context, c *ent.Client, sections []string, asOf *time.Time, p Page) (map[string]*MemberConnection, error) {
-	{
-		q := c.SectionStudent.Query().Where(sectionstudent.And(studentsAt(asOf)...), sectionstudent.HasUserWith(visibleUser(ctx)...)).
-			WithUser(func(uq *ent.UserQuery) { collectNodes(ctx, uq) })
-		conns, err := q.PaginateByParent(ctx, sections, column(sectionstudent.FieldSectionID), false, p.After, p.First, p.Before, p.Last,
-			ent.WithSectionStudentOrder(&ent.SectionStudentOrder{Direction: entgql.OrderDirectionAsc, Field: ent.SectionStudentOrderFieldUserID}))
-		if err != nil {
-			return nil, err
-		}
-		return memberConnections(conns, func(c *ent.SectionStudentConnection) (ent.PageInfo, int, []*MemberEdge) {
-			edges := make([]*MemberEdge, 0, len(c.Edges))
-			for _, e := range c.Edges {
-				edges = append(edges, &MemberEdge{Cursor: e.Cursor, Node: e.Node.Edges.User, StartedAt: e.Node.StartedAt})
-			}
-			return c.PageInfo, c.TotalCount, edges
-		}), nil
+	q := c.SectionStudent.Query().Where(sectionstudent.And(studentsAt(asOf)...), sectionstudent.HasUserWith(visibleUser(ctx)...)).
+		WithUser(func(uq *ent.UserQuery) { collectNodes(ctx, uq) })
+	conns, err := q.PaginateByParent(ctx, sections, column(sectionstudent.FieldSectionID), false, p.After, p.First, p.Before, p.Last,
+		ent.WithSectionStudentOrder(&ent.SectionStudentOrder{Direction: entgql.OrderDirectionAsc, Field: ent.SectionStudentOrderFieldUserID}))
+	if err != nil {
+		return nil, err
 	}
+	return memberConnections(conns, func(c *ent.SectionStudentConnection) (ent.PageInfo, int, []*MemberEdge) {
+		edges := make([]*MemberEdge, 0, len(c.Edges))
+		for _, e := range c.Edges {
+			edges = append(edges, &MemberEdge{Cursor: e.Cursor, Node: e.Node.Edges.User, StartedAt: e.Node.StartedAt})
+		}
+		return c.PageInfo, c.TotalCount, edges
+	}), nil
 }
 
 // Teachers are the section's teachers now — or on asOf — in Clever's order, the primary teacher first,
@@ -121,22 +119,20 @@ func Teachers(ctx context.Context, c *ent.Client, s *ent.Section, asOf *time.Tim
 
 // cleverTeachers are the sections' Clever teachers, paged in one statement.
 func cleverTeachers(ctx context.Context, c *ent.Client, sections []string, asOf *time.Time, p Page) (map[string]*MemberConnection, error) {
-	{
-		q := c.SectionTeacher.Query().Where(sectionteacher.And(teachersAt(asOf)...), sectionteacher.HasUserWith(visibleUser(ctx)...)).
-			WithUser(func(uq *ent.UserQuery) { collectNodes(ctx, uq) })
-		conns, err := q.PaginateByParent(ctx, sections, column(sectionteacher.FieldSectionID), false, p.After, p.First, p.Before, p.Last,
-			ent.WithSectionTeacherOrder(&ent.SectionTeacherOrder{Direction: entgql.OrderDirectionAsc, Field: ent.SectionTeacherOrderFieldPosition}))
-		if err != nil {
-			return nil, err
-		}
-		return memberConnections(conns, func(c *ent.SectionTeacherConnection) (ent.PageInfo, int, []*MemberEdge) {
-			edges := make([]*MemberEdge, 0, len(c.Edges))
-			for _, e := range c.Edges {
-				edges = append(edges, &MemberEdge{Cursor: e.Cursor, Node: e.Node.Edges.User, StartedAt: e.Node.StartedAt, Position: &e.Node.Position})
-			}
-			return c.PageInfo, c.TotalCount, edges
-		}), nil
+	q := c.SectionTeacher.Query().Where(sectionteacher.And(teachersAt(asOf)...), sectionteacher.HasUserWith(visibleUser(ctx)...)).
+		WithUser(func(uq *ent.UserQuery) { collectNodes(ctx, uq) })
+	conns, err := q.PaginateByParent(ctx, sections, column(sectionteacher.FieldSectionID), false, p.After, p.First, p.Before, p.Last,
+		ent.WithSectionTeacherOrder(&ent.SectionTeacherOrder{Direction: entgql.OrderDirectionAsc, Field: ent.SectionTeacherOrderFieldPosition}))
+	if err != nil {
+		return nil, err
 	}
+	return memberConnections(conns, func(c *ent.SectionTeacherConnection) (ent.PageInfo, int, []*MemberEdge) {
+		edges := make([]*MemberEdge, 0, len(c.Edges))
+		for _, e := range c.Edges {
+			edges = append(edges, &MemberEdge{Cursor: e.Cursor, Node: e.Node.Edges.User, StartedAt: e.Node.StartedAt, Position: &e.Node.Position})
+		}
+		return c.PageInfo, c.TotalCount, edges
+	}), nil
 }
 
 // memberConnections turns each parent's connection of memberships into the connection of their users,
