@@ -43,9 +43,9 @@ func localSnapshot(t *testing.T, a *api) string {
 		fmt.Fprintf(&b, "membership %s %s %s %s %s %s %s %v %s\n", m.ID, deref(m.GroupID), deref(m.SectionID), deref(m.UserID),
 			deref(m.LocalUserID), m.Role, m.AddedAt, m.RemovedAt, m.RemovedBy)
 	}
-	os, err := c.RoleOverride.Query().Order(ent.Asc(roleoverride.FieldID)).All(ctx)
+	ovs, err := c.RoleOverride.Query().Order(ent.Asc(roleoverride.FieldID)).All(ctx)
 	must(t, err)
-	for _, o := range os {
+	for _, o := range ovs {
 		fmt.Fprintf(&b, "override %s %s %s %s %s %s\n", o.ID, o.UserID, o.Role, o.Effect, o.DecidedBy, o.DecidedAt)
 	}
 	return b.String()
