@@ -26,10 +26,14 @@ import (
 	"github.com/rostermirror/rostermirror/ent/districttoken"
 	"github.com/rostermirror/rostermirror/ent/eventcursor"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/localgroup"
+	"github.com/rostermirror/rostermirror/ent/localmembership"
+	"github.com/rostermirror/rostermirror/ent/localuser"
 	"github.com/rostermirror/rostermirror/ent/logincode"
 	"github.com/rostermirror/rostermirror/ent/loginstate"
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
+	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
 	"github.com/rostermirror/rostermirror/ent/section"
@@ -70,6 +74,12 @@ type Client struct {
 	EventCursor *EventCursorClient
 	// LinkProposal is the client for interacting with the LinkProposal builders.
 	LinkProposal *LinkProposalClient
+	// LocalGroup is the client for interacting with the LocalGroup builders.
+	LocalGroup *LocalGroupClient
+	// LocalMembership is the client for interacting with the LocalMembership builders.
+	LocalMembership *LocalMembershipClient
+	// LocalUser is the client for interacting with the LocalUser builders.
+	LocalUser *LocalUserClient
 	// LoginCode is the client for interacting with the LoginCode builders.
 	LoginCode *LoginCodeClient
 	// LoginState is the client for interacting with the LoginState builders.
@@ -78,6 +88,8 @@ type Client struct {
 	MatchSuggestion *MatchSuggestionClient
 	// Organization is the client for interacting with the Organization builders.
 	Organization *OrganizationClient
+	// RoleOverride is the client for interacting with the RoleOverride builders.
+	RoleOverride *RoleOverrideClient
 	// RoleSchool is the client for interacting with the RoleSchool builders.
 	RoleSchool *RoleSchoolClient
 	// School is the client for interacting with the School builders.
@@ -118,10 +130,14 @@ func (c *Client) init() {
 	c.DistrictToken = NewDistrictTokenClient(c.config)
 	c.EventCursor = NewEventCursorClient(c.config)
 	c.LinkProposal = NewLinkProposalClient(c.config)
+	c.LocalGroup = NewLocalGroupClient(c.config)
+	c.LocalMembership = NewLocalMembershipClient(c.config)
+	c.LocalUser = NewLocalUserClient(c.config)
 	c.LoginCode = NewLoginCodeClient(c.config)
 	c.LoginState = NewLoginStateClient(c.config)
 	c.MatchSuggestion = NewMatchSuggestionClient(c.config)
 	c.Organization = NewOrganizationClient(c.config)
+	c.RoleOverride = NewRoleOverrideClient(c.config)
 	c.RoleSchool = NewRoleSchoolClient(c.config)
 	c.School = NewSchoolClient(c.config)
 	c.Section = NewSectionClient(c.config)
@@ -234,10 +250,14 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		DistrictToken:       NewDistrictTokenClient(cfg),
 		EventCursor:         NewEventCursorClient(cfg),
 		LinkProposal:        NewLinkProposalClient(cfg),
+		LocalGroup:          NewLocalGroupClient(cfg),
+		LocalMembership:     NewLocalMembershipClient(cfg),
+		LocalUser:           NewLocalUserClient(cfg),
 		LoginCode:           NewLoginCodeClient(cfg),
 		LoginState:          NewLoginStateClient(cfg),
 		MatchSuggestion:     NewMatchSuggestionClient(cfg),
 		Organization:        NewOrganizationClient(cfg),
+		RoleOverride:        NewRoleOverrideClient(cfg),
 		RoleSchool:          NewRoleSchoolClient(cfg),
 		School:              NewSchoolClient(cfg),
 		Section:             NewSectionClient(cfg),
@@ -277,10 +297,14 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		DistrictToken:       NewDistrictTokenClient(cfg),
 		EventCursor:         NewEventCursorClient(cfg),
 		LinkProposal:        NewLinkProposalClient(cfg),
+		LocalGroup:          NewLocalGroupClient(cfg),
+		LocalMembership:     NewLocalMembershipClient(cfg),
+		LocalUser:           NewLocalUserClient(cfg),
 		LoginCode:           NewLoginCodeClient(cfg),
 		LoginState:          NewLoginStateClient(cfg),
 		MatchSuggestion:     NewMatchSuggestionClient(cfg),
 		Organization:        NewOrganizationClient(cfg),
+		RoleOverride:        NewRoleOverrideClient(cfg),
 		RoleSchool:          NewRoleSchoolClient(cfg),
 		School:              NewSchoolClient(cfg),
 		Section:             NewSectionClient(cfg),
@@ -321,9 +345,10 @@ func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
 		c.APIKey, c.AppImport, c.AppRecord, c.AuditEntry, c.ContactRelationship,
 		c.Course, c.District, c.DistrictLink, c.DistrictToken, c.EventCursor,
-		c.LinkProposal, c.LoginCode, c.LoginState, c.MatchSuggestion, c.Organization,
-		c.RoleSchool, c.School, c.Section, c.SectionStudent, c.SectionTeacher,
-		c.SyncRun, c.Term, c.User, c.UserRole,
+		c.LinkProposal, c.LocalGroup, c.LocalMembership, c.LocalUser, c.LoginCode,
+		c.LoginState, c.MatchSuggestion, c.Organization, c.RoleOverride, c.RoleSchool,
+		c.School, c.Section, c.SectionStudent, c.SectionTeacher, c.SyncRun, c.Term,
+		c.User, c.UserRole,
 	} {
 		n.Use(hooks...)
 	}
@@ -335,9 +360,10 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
 		c.APIKey, c.AppImport, c.AppRecord, c.AuditEntry, c.ContactRelationship,
 		c.Course, c.District, c.DistrictLink, c.DistrictToken, c.EventCursor,
-		c.LinkProposal, c.LoginCode, c.LoginState, c.MatchSuggestion, c.Organization,
-		c.RoleSchool, c.School, c.Section, c.SectionStudent, c.SectionTeacher,
-		c.SyncRun, c.Term, c.User, c.UserRole,
+		c.LinkProposal, c.LocalGroup, c.LocalMembership, c.LocalUser, c.LoginCode,
+		c.LoginState, c.MatchSuggestion, c.Organization, c.RoleOverride, c.RoleSchool,
+		c.School, c.Section, c.SectionStudent, c.SectionTeacher, c.SyncRun, c.Term,
+		c.User, c.UserRole,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -368,6 +394,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.EventCursor.mutate(ctx, m)
 	case *LinkProposalMutation:
 		return c.LinkProposal.mutate(ctx, m)
+	case *LocalGroupMutation:
+		return c.LocalGroup.mutate(ctx, m)
+	case *LocalMembershipMutation:
+		return c.LocalMembership.mutate(ctx, m)
+	case *LocalUserMutation:
+		return c.LocalUser.mutate(ctx, m)
 	case *LoginCodeMutation:
 		return c.LoginCode.mutate(ctx, m)
 	case *LoginStateMutation:
@@ -376,6 +408,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.MatchSuggestion.mutate(ctx, m)
 	case *OrganizationMutation:
 		return c.Organization.mutate(ctx, m)
+	case *RoleOverrideMutation:
+		return c.RoleOverride.mutate(ctx, m)
 	case *RoleSchoolMutation:
 		return c.RoleSchool.mutate(ctx, m)
 	case *SchoolMutation:
@@ -2134,6 +2168,469 @@ func (c *LinkProposalClient) mutate(ctx context.Context, m *LinkProposalMutation
 	}
 }
 
+// LocalGroupClient is a client for the LocalGroup schema.
+type LocalGroupClient struct {
+	config
+}
+
+// NewLocalGroupClient returns a client for the LocalGroup from the given config.
+func NewLocalGroupClient(c config) *LocalGroupClient {
+	return &LocalGroupClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `localgroup.Hooks(f(g(h())))`.
+func (c *LocalGroupClient) Use(hooks ...Hook) {
+	c.hooks.LocalGroup = append(c.hooks.LocalGroup, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `localgroup.Intercept(f(g(h())))`.
+func (c *LocalGroupClient) Intercept(interceptors ...Interceptor) {
+	c.inters.LocalGroup = append(c.inters.LocalGroup, interceptors...)
+}
+
+// Create returns a builder for creating a LocalGroup entity.
+func (c *LocalGroupClient) Create() *LocalGroupCreate {
+	mutation := newLocalGroupMutation(c.config, OpCreate)
+	return &LocalGroupCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of LocalGroup entities.
+func (c *LocalGroupClient) CreateBulk(builders ...*LocalGroupCreate) *LocalGroupCreateBulk {
+	return &LocalGroupCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *LocalGroupClient) MapCreateBulk(slice any, setFunc func(*LocalGroupCreate, int)) *LocalGroupCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &LocalGroupCreateBulk{err: fmt.Errorf("calling to LocalGroupClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*LocalGroupCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &LocalGroupCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for LocalGroup.
+func (c *LocalGroupClient) Update() *LocalGroupUpdate {
+	mutation := newLocalGroupMutation(c.config, OpUpdate)
+	return &LocalGroupUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *LocalGroupClient) UpdateOne(_m *LocalGroup) *LocalGroupUpdateOne {
+	mutation := newLocalGroupMutation(c.config, OpUpdateOne, withLocalGroup(_m))
+	return &LocalGroupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *LocalGroupClient) UpdateOneID(id string) *LocalGroupUpdateOne {
+	mutation := newLocalGroupMutation(c.config, OpUpdateOne, withLocalGroupID(id))
+	return &LocalGroupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for LocalGroup.
+func (c *LocalGroupClient) Delete() *LocalGroupDelete {
+	mutation := newLocalGroupMutation(c.config, OpDelete)
+	return &LocalGroupDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *LocalGroupClient) DeleteOne(_m *LocalGroup) *LocalGroupDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *LocalGroupClient) DeleteOneID(id string) *LocalGroupDeleteOne {
+	builder := c.Delete().Where(localgroup.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &LocalGroupDeleteOne{builder}
+}
+
+// Query returns a query builder for LocalGroup.
+func (c *LocalGroupClient) Query() *LocalGroupQuery {
+	return &LocalGroupQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeLocalGroup},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a LocalGroup entity by its id.
+func (c *LocalGroupClient) Get(ctx context.Context, id string) (*LocalGroup, error) {
+	return c.Query().Where(localgroup.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *LocalGroupClient) GetX(ctx context.Context, id string) *LocalGroup {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryMemberships queries the memberships edge of a LocalGroup.
+func (c *LocalGroupClient) QueryMemberships(_m *LocalGroup) *LocalMembershipQuery {
+	query := (&LocalMembershipClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(localgroup.Table, localgroup.FieldID, id),
+			sqlgraph.To(localmembership.Table, localmembership.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, localgroup.MembershipsTable, localgroup.MembershipsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *LocalGroupClient) Hooks() []Hook {
+	return c.hooks.LocalGroup
+}
+
+// Interceptors returns the client interceptors.
+func (c *LocalGroupClient) Interceptors() []Interceptor {
+	return c.inters.LocalGroup
+}
+
+func (c *LocalGroupClient) mutate(ctx context.Context, m *LocalGroupMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&LocalGroupCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&LocalGroupUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&LocalGroupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&LocalGroupDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown LocalGroup mutation op: %q", m.Op())
+	}
+}
+
+// LocalMembershipClient is a client for the LocalMembership schema.
+type LocalMembershipClient struct {
+	config
+}
+
+// NewLocalMembershipClient returns a client for the LocalMembership from the given config.
+func NewLocalMembershipClient(c config) *LocalMembershipClient {
+	return &LocalMembershipClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `localmembership.Hooks(f(g(h())))`.
+func (c *LocalMembershipClient) Use(hooks ...Hook) {
+	c.hooks.LocalMembership = append(c.hooks.LocalMembership, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `localmembership.Intercept(f(g(h())))`.
+func (c *LocalMembershipClient) Intercept(interceptors ...Interceptor) {
+	c.inters.LocalMembership = append(c.inters.LocalMembership, interceptors...)
+}
+
+// Create returns a builder for creating a LocalMembership entity.
+func (c *LocalMembershipClient) Create() *LocalMembershipCreate {
+	mutation := newLocalMembershipMutation(c.config, OpCreate)
+	return &LocalMembershipCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of LocalMembership entities.
+func (c *LocalMembershipClient) CreateBulk(builders ...*LocalMembershipCreate) *LocalMembershipCreateBulk {
+	return &LocalMembershipCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *LocalMembershipClient) MapCreateBulk(slice any, setFunc func(*LocalMembershipCreate, int)) *LocalMembershipCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &LocalMembershipCreateBulk{err: fmt.Errorf("calling to LocalMembershipClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*LocalMembershipCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &LocalMembershipCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for LocalMembership.
+func (c *LocalMembershipClient) Update() *LocalMembershipUpdate {
+	mutation := newLocalMembershipMutation(c.config, OpUpdate)
+	return &LocalMembershipUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *LocalMembershipClient) UpdateOne(_m *LocalMembership) *LocalMembershipUpdateOne {
+	mutation := newLocalMembershipMutation(c.config, OpUpdateOne, withLocalMembership(_m))
+	return &LocalMembershipUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *LocalMembershipClient) UpdateOneID(id string) *LocalMembershipUpdateOne {
+	mutation := newLocalMembershipMutation(c.config, OpUpdateOne, withLocalMembershipID(id))
+	return &LocalMembershipUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for LocalMembership.
+func (c *LocalMembershipClient) Delete() *LocalMembershipDelete {
+	mutation := newLocalMembershipMutation(c.config, OpDelete)
+	return &LocalMembershipDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *LocalMembershipClient) DeleteOne(_m *LocalMembership) *LocalMembershipDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *LocalMembershipClient) DeleteOneID(id string) *LocalMembershipDeleteOne {
+	builder := c.Delete().Where(localmembership.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &LocalMembershipDeleteOne{builder}
+}
+
+// Query returns a query builder for LocalMembership.
+func (c *LocalMembershipClient) Query() *LocalMembershipQuery {
+	return &LocalMembershipQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeLocalMembership},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a LocalMembership entity by its id.
+func (c *LocalMembershipClient) Get(ctx context.Context, id string) (*LocalMembership, error) {
+	return c.Query().Where(localmembership.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *LocalMembershipClient) GetX(ctx context.Context, id string) *LocalMembership {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryGroup queries the group edge of a LocalMembership.
+func (c *LocalMembershipClient) QueryGroup(_m *LocalMembership) *LocalGroupQuery {
+	query := (&LocalGroupClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(localmembership.Table, localmembership.FieldID, id),
+			sqlgraph.To(localgroup.Table, localgroup.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, localmembership.GroupTable, localmembership.GroupColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// QueryLocalUser queries the local_user edge of a LocalMembership.
+func (c *LocalMembershipClient) QueryLocalUser(_m *LocalMembership) *LocalUserQuery {
+	query := (&LocalUserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(localmembership.Table, localmembership.FieldID, id),
+			sqlgraph.To(localuser.Table, localuser.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, localmembership.LocalUserTable, localmembership.LocalUserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *LocalMembershipClient) Hooks() []Hook {
+	return c.hooks.LocalMembership
+}
+
+// Interceptors returns the client interceptors.
+func (c *LocalMembershipClient) Interceptors() []Interceptor {
+	return c.inters.LocalMembership
+}
+
+func (c *LocalMembershipClient) mutate(ctx context.Context, m *LocalMembershipMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&LocalMembershipCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&LocalMembershipUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&LocalMembershipUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&LocalMembershipDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown LocalMembership mutation op: %q", m.Op())
+	}
+}
+
+// LocalUserClient is a client for the LocalUser schema.
+type LocalUserClient struct {
+	config
+}
+
+// NewLocalUserClient returns a client for the LocalUser from the given config.
+func NewLocalUserClient(c config) *LocalUserClient {
+	return &LocalUserClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `localuser.Hooks(f(g(h())))`.
+func (c *LocalUserClient) Use(hooks ...Hook) {
+	c.hooks.LocalUser = append(c.hooks.LocalUser, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `localuser.Intercept(f(g(h())))`.
+func (c *LocalUserClient) Intercept(interceptors ...Interceptor) {
+	c.inters.LocalUser = append(c.inters.LocalUser, interceptors...)
+}
+
+// Create returns a builder for creating a LocalUser entity.
+func (c *LocalUserClient) Create() *LocalUserCreate {
+	mutation := newLocalUserMutation(c.config, OpCreate)
+	return &LocalUserCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of LocalUser entities.
+func (c *LocalUserClient) CreateBulk(builders ...*LocalUserCreate) *LocalUserCreateBulk {
+	return &LocalUserCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *LocalUserClient) MapCreateBulk(slice any, setFunc func(*LocalUserCreate, int)) *LocalUserCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &LocalUserCreateBulk{err: fmt.Errorf("calling to LocalUserClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*LocalUserCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &LocalUserCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for LocalUser.
+func (c *LocalUserClient) Update() *LocalUserUpdate {
+	mutation := newLocalUserMutation(c.config, OpUpdate)
+	return &LocalUserUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *LocalUserClient) UpdateOne(_m *LocalUser) *LocalUserUpdateOne {
+	mutation := newLocalUserMutation(c.config, OpUpdateOne, withLocalUser(_m))
+	return &LocalUserUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *LocalUserClient) UpdateOneID(id string) *LocalUserUpdateOne {
+	mutation := newLocalUserMutation(c.config, OpUpdateOne, withLocalUserID(id))
+	return &LocalUserUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for LocalUser.
+func (c *LocalUserClient) Delete() *LocalUserDelete {
+	mutation := newLocalUserMutation(c.config, OpDelete)
+	return &LocalUserDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *LocalUserClient) DeleteOne(_m *LocalUser) *LocalUserDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *LocalUserClient) DeleteOneID(id string) *LocalUserDeleteOne {
+	builder := c.Delete().Where(localuser.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &LocalUserDeleteOne{builder}
+}
+
+// Query returns a query builder for LocalUser.
+func (c *LocalUserClient) Query() *LocalUserQuery {
+	return &LocalUserQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeLocalUser},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a LocalUser entity by its id.
+func (c *LocalUserClient) Get(ctx context.Context, id string) (*LocalUser, error) {
+	return c.Query().Where(localuser.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *LocalUserClient) GetX(ctx context.Context, id string) *LocalUser {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryMemberships queries the memberships edge of a LocalUser.
+func (c *LocalUserClient) QueryMemberships(_m *LocalUser) *LocalMembershipQuery {
+	query := (&LocalMembershipClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(localuser.Table, localuser.FieldID, id),
+			sqlgraph.To(localmembership.Table, localmembership.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, localuser.MembershipsTable, localuser.MembershipsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *LocalUserClient) Hooks() []Hook {
+	return c.hooks.LocalUser
+}
+
+// Interceptors returns the client interceptors.
+func (c *LocalUserClient) Interceptors() []Interceptor {
+	return c.inters.LocalUser
+}
+
+func (c *LocalUserClient) mutate(ctx context.Context, m *LocalUserMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&LocalUserCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&LocalUserUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&LocalUserUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&LocalUserDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown LocalUser mutation op: %q", m.Op())
+	}
+}
+
 // LoginCodeClient is a client for the LoginCode schema.
 type LoginCodeClient struct {
 	config
@@ -2711,6 +3208,139 @@ func (c *OrganizationClient) mutate(ctx context.Context, m *OrganizationMutation
 		return (&OrganizationDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Organization mutation op: %q", m.Op())
+	}
+}
+
+// RoleOverrideClient is a client for the RoleOverride schema.
+type RoleOverrideClient struct {
+	config
+}
+
+// NewRoleOverrideClient returns a client for the RoleOverride from the given config.
+func NewRoleOverrideClient(c config) *RoleOverrideClient {
+	return &RoleOverrideClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `roleoverride.Hooks(f(g(h())))`.
+func (c *RoleOverrideClient) Use(hooks ...Hook) {
+	c.hooks.RoleOverride = append(c.hooks.RoleOverride, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `roleoverride.Intercept(f(g(h())))`.
+func (c *RoleOverrideClient) Intercept(interceptors ...Interceptor) {
+	c.inters.RoleOverride = append(c.inters.RoleOverride, interceptors...)
+}
+
+// Create returns a builder for creating a RoleOverride entity.
+func (c *RoleOverrideClient) Create() *RoleOverrideCreate {
+	mutation := newRoleOverrideMutation(c.config, OpCreate)
+	return &RoleOverrideCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of RoleOverride entities.
+func (c *RoleOverrideClient) CreateBulk(builders ...*RoleOverrideCreate) *RoleOverrideCreateBulk {
+	return &RoleOverrideCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *RoleOverrideClient) MapCreateBulk(slice any, setFunc func(*RoleOverrideCreate, int)) *RoleOverrideCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &RoleOverrideCreateBulk{err: fmt.Errorf("calling to RoleOverrideClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*RoleOverrideCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &RoleOverrideCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for RoleOverride.
+func (c *RoleOverrideClient) Update() *RoleOverrideUpdate {
+	mutation := newRoleOverrideMutation(c.config, OpUpdate)
+	return &RoleOverrideUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *RoleOverrideClient) UpdateOne(_m *RoleOverride) *RoleOverrideUpdateOne {
+	mutation := newRoleOverrideMutation(c.config, OpUpdateOne, withRoleOverride(_m))
+	return &RoleOverrideUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *RoleOverrideClient) UpdateOneID(id string) *RoleOverrideUpdateOne {
+	mutation := newRoleOverrideMutation(c.config, OpUpdateOne, withRoleOverrideID(id))
+	return &RoleOverrideUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for RoleOverride.
+func (c *RoleOverrideClient) Delete() *RoleOverrideDelete {
+	mutation := newRoleOverrideMutation(c.config, OpDelete)
+	return &RoleOverrideDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *RoleOverrideClient) DeleteOne(_m *RoleOverride) *RoleOverrideDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *RoleOverrideClient) DeleteOneID(id string) *RoleOverrideDeleteOne {
+	builder := c.Delete().Where(roleoverride.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &RoleOverrideDeleteOne{builder}
+}
+
+// Query returns a query builder for RoleOverride.
+func (c *RoleOverrideClient) Query() *RoleOverrideQuery {
+	return &RoleOverrideQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeRoleOverride},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a RoleOverride entity by its id.
+func (c *RoleOverrideClient) Get(ctx context.Context, id string) (*RoleOverride, error) {
+	return c.Query().Where(roleoverride.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *RoleOverrideClient) GetX(ctx context.Context, id string) *RoleOverride {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *RoleOverrideClient) Hooks() []Hook {
+	return c.hooks.RoleOverride
+}
+
+// Interceptors returns the client interceptors.
+func (c *RoleOverrideClient) Interceptors() []Interceptor {
+	return c.inters.RoleOverride
+}
+
+func (c *RoleOverrideClient) mutate(ctx context.Context, m *RoleOverrideMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&RoleOverrideCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&RoleOverrideUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&RoleOverrideUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&RoleOverrideDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown RoleOverride mutation op: %q", m.Op())
 	}
 }
 
@@ -4363,14 +4993,16 @@ func (c *UserRoleClient) mutate(ctx context.Context, m *UserRoleMutation) (Value
 type (
 	hooks struct {
 		APIKey, AppImport, AppRecord, AuditEntry, ContactRelationship, Course, District,
-		DistrictLink, DistrictToken, EventCursor, LinkProposal, LoginCode, LoginState,
-		MatchSuggestion, Organization, RoleSchool, School, Section, SectionStudent,
+		DistrictLink, DistrictToken, EventCursor, LinkProposal, LocalGroup,
+		LocalMembership, LocalUser, LoginCode, LoginState, MatchSuggestion,
+		Organization, RoleOverride, RoleSchool, School, Section, SectionStudent,
 		SectionTeacher, SyncRun, Term, User, UserRole []ent.Hook
 	}
 	inters struct {
 		APIKey, AppImport, AppRecord, AuditEntry, ContactRelationship, Course, District,
-		DistrictLink, DistrictToken, EventCursor, LinkProposal, LoginCode, LoginState,
-		MatchSuggestion, Organization, RoleSchool, School, Section, SectionStudent,
+		DistrictLink, DistrictToken, EventCursor, LinkProposal, LocalGroup,
+		LocalMembership, LocalUser, LoginCode, LoginState, MatchSuggestion,
+		Organization, RoleOverride, RoleSchool, School, Section, SectionStudent,
 		SectionTeacher, SyncRun, Term, User, UserRole []ent.Interceptor
 	}
 )

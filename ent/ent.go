@@ -23,10 +23,14 @@ import (
 	"github.com/rostermirror/rostermirror/ent/districttoken"
 	"github.com/rostermirror/rostermirror/ent/eventcursor"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/localgroup"
+	"github.com/rostermirror/rostermirror/ent/localmembership"
+	"github.com/rostermirror/rostermirror/ent/localuser"
 	"github.com/rostermirror/rostermirror/ent/logincode"
 	"github.com/rostermirror/rostermirror/ent/loginstate"
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
+	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
 	"github.com/rostermirror/rostermirror/ent/section"
@@ -107,10 +111,14 @@ func checkColumn(t, c string) error {
 			districttoken.Table:       districttoken.ValidColumn,
 			eventcursor.Table:         eventcursor.ValidColumn,
 			linkproposal.Table:        linkproposal.ValidColumn,
+			localgroup.Table:          localgroup.ValidColumn,
+			localmembership.Table:     localmembership.ValidColumn,
+			localuser.Table:           localuser.ValidColumn,
 			logincode.Table:           logincode.ValidColumn,
 			loginstate.Table:          loginstate.ValidColumn,
 			matchsuggestion.Table:     matchsuggestion.ValidColumn,
 			organization.Table:        organization.ValidColumn,
+			roleoverride.Table:        roleoverride.ValidColumn,
 			roleschool.Table:          roleschool.ValidColumn,
 			school.Table:              school.ValidColumn,
 			section.Table:             section.ValidColumn,

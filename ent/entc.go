@@ -106,6 +106,7 @@ var specRenames = map[string]map[string]string{
 	"Organization":    {"externalID": "externalId", "ncesID": "ncesId"},
 	"AppRecord":       {"externalID": "externalId", "cleverID": "cleverId"},
 	"MatchSuggestion": {"cleverID": "cleverId"},
+	"LocalUser":       {"externalID": "externalId"},
 }
 
 // specNames applies specRenames.

@@ -17,8 +17,12 @@ import (
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/localgroup"
+	"github.com/rostermirror/rostermirror/ent/localmembership"
+	"github.com/rostermirror/rostermirror/ent/localuser"
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
+	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
 	"github.com/rostermirror/rostermirror/ent/section"
@@ -1880,6 +1884,601 @@ func newLinkProposalPaginateArgs(rv map[string]any) *linkproposalPaginateArgs {
 }
 
 // CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *LocalGroupQuery) CollectFields(ctx context.Context, satisfies ...string) (*LocalGroupQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *LocalGroupQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(localgroup.Columns))
+		selectedFields = []string{localgroup.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "memberships":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&LocalMembershipClient{config: _q.config}).Query()
+			)
+			args := newLocalMembershipPaginateArgs(fieldArgs(ctx, new(LocalMembershipWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newLocalMembershipPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*LocalGroup) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID string `sql:"group_id"`
+							Count  int    `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(localgroup.MembershipsColumn), ids...))
+						})
+						if err := query.GroupBy(localgroup.MembershipsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[string]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[0] == nil {
+								nodes[i].Edges.totalCount[0] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[0][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*LocalGroup) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.Memberships)
+							if nodes[i].Edges.totalCount[0] == nil {
+								nodes[i].Edges.totalCount[0] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[0][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, localmembershipImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(localgroup.MembershipsColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedMemberships(alias, func(wq *LocalMembershipQuery) {
+				*wq = *query
+			})
+		case "name":
+			if _, ok := fieldSeen[localgroup.FieldName]; !ok {
+				selectedFields = append(selectedFields, localgroup.FieldName)
+				fieldSeen[localgroup.FieldName] = struct{}{}
+			}
+		case "description":
+			if _, ok := fieldSeen[localgroup.FieldDescription]; !ok {
+				selectedFields = append(selectedFields, localgroup.FieldDescription)
+				fieldSeen[localgroup.FieldDescription] = struct{}{}
+			}
+		case "districtID":
+			if _, ok := fieldSeen[localgroup.FieldDistrictID]; !ok {
+				selectedFields = append(selectedFields, localgroup.FieldDistrictID)
+				fieldSeen[localgroup.FieldDistrictID] = struct{}{}
+			}
+		case "organizationID":
+			if _, ok := fieldSeen[localgroup.FieldOrganizationID]; !ok {
+				selectedFields = append(selectedFields, localgroup.FieldOrganizationID)
+				fieldSeen[localgroup.FieldOrganizationID] = struct{}{}
+			}
+		case "sectionID":
+			if _, ok := fieldSeen[localgroup.FieldSectionID]; !ok {
+				selectedFields = append(selectedFields, localgroup.FieldSectionID)
+				fieldSeen[localgroup.FieldSectionID] = struct{}{}
+			}
+		case "createdBy":
+			if _, ok := fieldSeen[localgroup.FieldCreatedBy]; !ok {
+				selectedFields = append(selectedFields, localgroup.FieldCreatedBy)
+				fieldSeen[localgroup.FieldCreatedBy] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[localgroup.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, localgroup.FieldCreatedAt)
+				fieldSeen[localgroup.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[localgroup.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, localgroup.FieldUpdatedAt)
+				fieldSeen[localgroup.FieldUpdatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type localgroupPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []LocalGroupPaginateOption
+}
+
+func newLocalGroupPaginateArgs(rv map[string]any) *localgroupPaginateArgs {
+	args := &localgroupPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &LocalGroupOrder{Field: &LocalGroupOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithLocalGroupOrder(order))
+			}
+		case *LocalGroupOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithLocalGroupOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*LocalGroupWhereInput); ok {
+		args.opts = append(args.opts, WithLocalGroupFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *LocalMembershipQuery) CollectFields(ctx context.Context, satisfies ...string) (*LocalMembershipQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *LocalMembershipQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(localmembership.Columns))
+		selectedFields = []string{localmembership.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "group":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&LocalGroupClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, localgroupImplementors)...); err != nil {
+				return err
+			}
+			_q.withGroup = query
+			if _, ok := fieldSeen[localmembership.FieldGroupID]; !ok {
+				selectedFields = append(selectedFields, localmembership.FieldGroupID)
+				fieldSeen[localmembership.FieldGroupID] = struct{}{}
+			}
+
+		case "localUser":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&LocalUserClient{config: _q.config}).Query()
+			)
+			if err := query.collectField(ctx, oneNode, opCtx, field, path, mayAddCondition(satisfies, localuserImplementors)...); err != nil {
+				return err
+			}
+			_q.withLocalUser = query
+			if _, ok := fieldSeen[localmembership.FieldLocalUserID]; !ok {
+				selectedFields = append(selectedFields, localmembership.FieldLocalUserID)
+				fieldSeen[localmembership.FieldLocalUserID] = struct{}{}
+			}
+		case "groupID":
+			if _, ok := fieldSeen[localmembership.FieldGroupID]; !ok {
+				selectedFields = append(selectedFields, localmembership.FieldGroupID)
+				fieldSeen[localmembership.FieldGroupID] = struct{}{}
+			}
+		case "sectionID":
+			if _, ok := fieldSeen[localmembership.FieldSectionID]; !ok {
+				selectedFields = append(selectedFields, localmembership.FieldSectionID)
+				fieldSeen[localmembership.FieldSectionID] = struct{}{}
+			}
+		case "userID":
+			if _, ok := fieldSeen[localmembership.FieldUserID]; !ok {
+				selectedFields = append(selectedFields, localmembership.FieldUserID)
+				fieldSeen[localmembership.FieldUserID] = struct{}{}
+			}
+		case "localUserID":
+			if _, ok := fieldSeen[localmembership.FieldLocalUserID]; !ok {
+				selectedFields = append(selectedFields, localmembership.FieldLocalUserID)
+				fieldSeen[localmembership.FieldLocalUserID] = struct{}{}
+			}
+		case "role":
+			if _, ok := fieldSeen[localmembership.FieldRole]; !ok {
+				selectedFields = append(selectedFields, localmembership.FieldRole)
+				fieldSeen[localmembership.FieldRole] = struct{}{}
+			}
+		case "addedBy":
+			if _, ok := fieldSeen[localmembership.FieldAddedBy]; !ok {
+				selectedFields = append(selectedFields, localmembership.FieldAddedBy)
+				fieldSeen[localmembership.FieldAddedBy] = struct{}{}
+			}
+		case "addedAt":
+			if _, ok := fieldSeen[localmembership.FieldAddedAt]; !ok {
+				selectedFields = append(selectedFields, localmembership.FieldAddedAt)
+				fieldSeen[localmembership.FieldAddedAt] = struct{}{}
+			}
+		case "removedAt":
+			if _, ok := fieldSeen[localmembership.FieldRemovedAt]; !ok {
+				selectedFields = append(selectedFields, localmembership.FieldRemovedAt)
+				fieldSeen[localmembership.FieldRemovedAt] = struct{}{}
+			}
+		case "removedBy":
+			if _, ok := fieldSeen[localmembership.FieldRemovedBy]; !ok {
+				selectedFields = append(selectedFields, localmembership.FieldRemovedBy)
+				fieldSeen[localmembership.FieldRemovedBy] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type localmembershipPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []LocalMembershipPaginateOption
+}
+
+func newLocalMembershipPaginateArgs(rv map[string]any) *localmembershipPaginateArgs {
+	args := &localmembershipPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &LocalMembershipOrder{Field: &LocalMembershipOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithLocalMembershipOrder(order))
+			}
+		case *LocalMembershipOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithLocalMembershipOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*LocalMembershipWhereInput); ok {
+		args.opts = append(args.opts, WithLocalMembershipFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *LocalUserQuery) CollectFields(ctx context.Context, satisfies ...string) (*LocalUserQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *LocalUserQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(localuser.Columns))
+		selectedFields = []string{localuser.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+
+		case "memberships":
+			var (
+				alias = field.Alias
+				path  = append(path, alias)
+				query = (&LocalMembershipClient{config: _q.config}).Query()
+			)
+			args := newLocalMembershipPaginateArgs(fieldArgs(ctx, new(LocalMembershipWhereInput), path...))
+			if err := validateFirstLast(args.first, args.last); err != nil {
+				return fmt.Errorf("validate first and last in path %q: %w", path, err)
+			}
+			pager, err := newLocalMembershipPager(args.opts, args.last != nil)
+			if err != nil {
+				return fmt.Errorf("create new pager in path %q: %w", path, err)
+			}
+			if query, err = pager.applyFilter(query); err != nil {
+				return err
+			}
+			ignoredEdges := !hasCollectedField(ctx, append(path, edgesField)...)
+			if hasCollectedField(ctx, append(path, totalCountField)...) || hasCollectedField(ctx, append(path, pageInfoField)...) {
+				hasPagination := args.after != nil || args.first != nil || args.before != nil || args.last != nil
+				if hasPagination || ignoredEdges {
+					query := query.Clone()
+					_q.loadTotal = append(_q.loadTotal, func(ctx context.Context, nodes []*LocalUser) error {
+						ids := make([]driver.Value, len(nodes))
+						for i := range nodes {
+							ids[i] = nodes[i].ID
+						}
+						var v []struct {
+							NodeID string `sql:"local_user_id"`
+							Count  int    `sql:"count"`
+						}
+						query.Where(func(s *sql.Selector) {
+							s.Where(sql.InValues(s.C(localuser.MembershipsColumn), ids...))
+						})
+						if err := query.GroupBy(localuser.MembershipsColumn).Aggregate(Count()).Scan(ctx, &v); err != nil {
+							return err
+						}
+						m := make(map[string]int, len(v))
+						for i := range v {
+							m[v[i].NodeID] = v[i].Count
+						}
+						for i := range nodes {
+							n := m[nodes[i].ID]
+							if nodes[i].Edges.totalCount[0] == nil {
+								nodes[i].Edges.totalCount[0] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[0][alias] = n
+						}
+						return nil
+					})
+				} else {
+					_q.loadTotal = append(_q.loadTotal, func(_ context.Context, nodes []*LocalUser) error {
+						for i := range nodes {
+							n := len(nodes[i].Edges.Memberships)
+							if nodes[i].Edges.totalCount[0] == nil {
+								nodes[i].Edges.totalCount[0] = make(map[string]int)
+							}
+							nodes[i].Edges.totalCount[0][alias] = n
+						}
+						return nil
+					})
+				}
+			}
+			if ignoredEdges || (args.first != nil && *args.first == 0) || (args.last != nil && *args.last == 0) {
+				continue
+			}
+			if query, err = pager.applyCursors(query, args.after, args.before); err != nil {
+				return err
+			}
+			path = append(path, edgesField, nodeField)
+			if field := collectedField(ctx, path...); field != nil {
+				if err := query.collectField(ctx, false, opCtx, *field, path, mayAddCondition(satisfies, localmembershipImplementors)...); err != nil {
+					return err
+				}
+			}
+			if limit := paginateLimit(args.first, args.last); limit > 0 {
+				if oneNode {
+					pager.applyOrder(query.Limit(limit))
+				} else {
+					modify := entgql.LimitPerRow(localuser.MembershipsColumn, limit, pager.orderExpr(query))
+					query.modifiers = append(query.modifiers, modify)
+				}
+			} else {
+				query = pager.applyOrder(query)
+			}
+			_q.WithNamedMemberships(alias, func(wq *LocalMembershipQuery) {
+				*wq = *query
+			})
+		case "externalID":
+			if _, ok := fieldSeen[localuser.FieldExternalID]; !ok {
+				selectedFields = append(selectedFields, localuser.FieldExternalID)
+				fieldSeen[localuser.FieldExternalID] = struct{}{}
+			}
+		case "firstName":
+			if _, ok := fieldSeen[localuser.FieldFirstName]; !ok {
+				selectedFields = append(selectedFields, localuser.FieldFirstName)
+				fieldSeen[localuser.FieldFirstName] = struct{}{}
+			}
+		case "lastName":
+			if _, ok := fieldSeen[localuser.FieldLastName]; !ok {
+				selectedFields = append(selectedFields, localuser.FieldLastName)
+				fieldSeen[localuser.FieldLastName] = struct{}{}
+			}
+		case "email":
+			if _, ok := fieldSeen[localuser.FieldEmail]; !ok {
+				selectedFields = append(selectedFields, localuser.FieldEmail)
+				fieldSeen[localuser.FieldEmail] = struct{}{}
+			}
+		case "role":
+			if _, ok := fieldSeen[localuser.FieldRole]; !ok {
+				selectedFields = append(selectedFields, localuser.FieldRole)
+				fieldSeen[localuser.FieldRole] = struct{}{}
+			}
+		case "districtID":
+			if _, ok := fieldSeen[localuser.FieldDistrictID]; !ok {
+				selectedFields = append(selectedFields, localuser.FieldDistrictID)
+				fieldSeen[localuser.FieldDistrictID] = struct{}{}
+			}
+		case "organizationID":
+			if _, ok := fieldSeen[localuser.FieldOrganizationID]; !ok {
+				selectedFields = append(selectedFields, localuser.FieldOrganizationID)
+				fieldSeen[localuser.FieldOrganizationID] = struct{}{}
+			}
+		case "createdBy":
+			if _, ok := fieldSeen[localuser.FieldCreatedBy]; !ok {
+				selectedFields = append(selectedFields, localuser.FieldCreatedBy)
+				fieldSeen[localuser.FieldCreatedBy] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[localuser.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, localuser.FieldCreatedAt)
+				fieldSeen[localuser.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[localuser.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, localuser.FieldUpdatedAt)
+				fieldSeen[localuser.FieldUpdatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type localuserPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []LocalUserPaginateOption
+}
+
+func newLocalUserPaginateArgs(rv map[string]any) *localuserPaginateArgs {
+	args := &localuserPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &LocalUserOrder{Field: &LocalUserOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithLocalUserOrder(order))
+			}
+		case *LocalUserOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithLocalUserOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*LocalUserWhereInput); ok {
+		args.opts = append(args.opts, WithLocalUserFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
 func (_q *MatchSuggestionQuery) CollectFields(ctx context.Context, satisfies ...string) (*MatchSuggestionQuery, error) {
 	fc := graphql.GetFieldContext(ctx)
 	if fc == nil {
@@ -2262,6 +2861,125 @@ func newOrganizationPaginateArgs(rv map[string]any) *organizationPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*OrganizationWhereInput); ok {
 		args.opts = append(args.opts, WithOrganizationFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *RoleOverrideQuery) CollectFields(ctx context.Context, satisfies ...string) (*RoleOverrideQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *RoleOverrideQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(roleoverride.Columns))
+		selectedFields = []string{roleoverride.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "userID":
+			if _, ok := fieldSeen[roleoverride.FieldUserID]; !ok {
+				selectedFields = append(selectedFields, roleoverride.FieldUserID)
+				fieldSeen[roleoverride.FieldUserID] = struct{}{}
+			}
+		case "districtID":
+			if _, ok := fieldSeen[roleoverride.FieldDistrictID]; !ok {
+				selectedFields = append(selectedFields, roleoverride.FieldDistrictID)
+				fieldSeen[roleoverride.FieldDistrictID] = struct{}{}
+			}
+		case "role":
+			if _, ok := fieldSeen[roleoverride.FieldRole]; !ok {
+				selectedFields = append(selectedFields, roleoverride.FieldRole)
+				fieldSeen[roleoverride.FieldRole] = struct{}{}
+			}
+		case "effect":
+			if _, ok := fieldSeen[roleoverride.FieldEffect]; !ok {
+				selectedFields = append(selectedFields, roleoverride.FieldEffect)
+				fieldSeen[roleoverride.FieldEffect] = struct{}{}
+			}
+		case "reason":
+			if _, ok := fieldSeen[roleoverride.FieldReason]; !ok {
+				selectedFields = append(selectedFields, roleoverride.FieldReason)
+				fieldSeen[roleoverride.FieldReason] = struct{}{}
+			}
+		case "decidedBy":
+			if _, ok := fieldSeen[roleoverride.FieldDecidedBy]; !ok {
+				selectedFields = append(selectedFields, roleoverride.FieldDecidedBy)
+				fieldSeen[roleoverride.FieldDecidedBy] = struct{}{}
+			}
+		case "decidedAt":
+			if _, ok := fieldSeen[roleoverride.FieldDecidedAt]; !ok {
+				selectedFields = append(selectedFields, roleoverride.FieldDecidedAt)
+				fieldSeen[roleoverride.FieldDecidedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type roleoverridePaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []RoleOverridePaginateOption
+}
+
+func newRoleOverridePaginateArgs(rv map[string]any) *roleoverridePaginateArgs {
+	args := &roleoverridePaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &RoleOverrideOrder{Field: &RoleOverrideOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithRoleOverrideOrder(order))
+			}
+		case *RoleOverrideOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithRoleOverrideOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*RoleOverrideWhereInput); ok {
+		args.opts = append(args.opts, WithRoleOverrideFilter(v.Filter))
 	}
 	return args
 }

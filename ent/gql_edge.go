@@ -237,6 +237,64 @@ func (_m *LinkProposal) Organization(ctx context.Context) (*Organization, error)
 	return result, err
 }
 
+func (_m *LocalGroup) Memberships(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *LocalMembershipOrder, where *LocalMembershipWhereInput,
+) (*LocalMembershipConnection, error) {
+	opts := []LocalMembershipPaginateOption{
+		WithLocalMembershipOrder(orderBy),
+		WithLocalMembershipFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[0][alias]
+	if nodes, err := _m.NamedMemberships(alias); err == nil || hasTotalCount {
+		pager, err := newLocalMembershipPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &LocalMembershipConnection{Edges: []*LocalMembershipEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryMemberships().Paginate(ctx, after, first, before, last, opts...)
+}
+
+func (_m *LocalMembership) Group(ctx context.Context) (*LocalGroup, error) {
+	result, err := _m.Edges.GroupOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryGroup().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *LocalMembership) LocalUser(ctx context.Context) (*LocalUser, error) {
+	result, err := _m.Edges.LocalUserOrErr()
+	if IsNotLoaded(err) {
+		result, err = _m.QueryLocalUser().Only(ctx)
+	}
+	return result, MaskNotFound(err)
+}
+
+func (_m *LocalUser) Memberships(
+	ctx context.Context, after *Cursor, first *int, before *Cursor, last *int, orderBy *LocalMembershipOrder, where *LocalMembershipWhereInput,
+) (*LocalMembershipConnection, error) {
+	opts := []LocalMembershipPaginateOption{
+		WithLocalMembershipOrder(orderBy),
+		WithLocalMembershipFilter(where.Filter),
+	}
+	alias := graphql.GetFieldContext(ctx).Field.Alias
+	totalCount, hasTotalCount := _m.Edges.totalCount[0][alias]
+	if nodes, err := _m.NamedMemberships(alias); err == nil || hasTotalCount {
+		pager, err := newLocalMembershipPager(opts, last != nil)
+		if err != nil {
+			return nil, err
+		}
+		conn := &LocalMembershipConnection{Edges: []*LocalMembershipEdge{}, TotalCount: totalCount}
+		conn.build(nodes, pager, after, first, before, last)
+		return conn, nil
+	}
+	return _m.QueryMemberships().Paginate(ctx, after, first, before, last, opts...)
+}
+
 func (_m *MatchSuggestion) AppRecord(ctx context.Context) (*AppRecord, error) {
 	result, err := _m.Edges.AppRecordOrErr()
 	if IsNotLoaded(err) {

@@ -2,6 +2,176 @@
 
 package ent
 
+import (
+	"github.com/rostermirror/rostermirror/ent/localuser"
+)
+
+// CreateLocalGroupInput represents a mutation input for creating localgroups.
+type CreateLocalGroupInput struct {
+	Name           string
+	Description    *string
+	DistrictID     *string
+	OrganizationID *string
+	SectionID      *string
+}
+
+// Mutate applies the CreateLocalGroupInput on the LocalGroupMutation builder.
+func (i *CreateLocalGroupInput) Mutate(m *LocalGroupMutation) {
+	m.SetName(i.Name)
+	if v := i.Description; v != nil {
+		m.SetDescription(*v)
+	}
+	if v := i.DistrictID; v != nil {
+		m.SetDistrictID(*v)
+	}
+	if v := i.OrganizationID; v != nil {
+		m.SetOrganizationID(*v)
+	}
+	if v := i.SectionID; v != nil {
+		m.SetSectionID(*v)
+	}
+}
+
+// SetInput applies the change-set in the CreateLocalGroupInput on the LocalGroupCreate builder.
+func (c *LocalGroupCreate) SetInput(i CreateLocalGroupInput) *LocalGroupCreate {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// UpdateLocalGroupInput represents a mutation input for updating localgroups.
+type UpdateLocalGroupInput struct {
+	Name                *string
+	Description         *string
+	ClearOrganizationID bool
+	OrganizationID      *string
+}
+
+// Mutate applies the UpdateLocalGroupInput on the LocalGroupMutation builder.
+func (i *UpdateLocalGroupInput) Mutate(m *LocalGroupMutation) {
+	if v := i.Name; v != nil {
+		m.SetName(*v)
+	}
+	if v := i.Description; v != nil {
+		m.SetDescription(*v)
+	}
+	if i.ClearOrganizationID {
+		m.ClearOrganizationID()
+	}
+	if v := i.OrganizationID; v != nil {
+		m.SetOrganizationID(*v)
+	}
+}
+
+// SetInput applies the change-set in the UpdateLocalGroupInput on the LocalGroupUpdate builder.
+func (c *LocalGroupUpdate) SetInput(i UpdateLocalGroupInput) *LocalGroupUpdate {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// SetInput applies the change-set in the UpdateLocalGroupInput on the LocalGroupUpdateOne builder.
+func (c *LocalGroupUpdateOne) SetInput(i UpdateLocalGroupInput) *LocalGroupUpdateOne {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// CreateLocalUserInput represents a mutation input for creating localusers.
+type CreateLocalUserInput struct {
+	ExternalID     *string
+	FirstName      *string
+	LastName       string
+	Email          *string
+	Role           localuser.Role
+	DistrictID     *string
+	OrganizationID *string
+}
+
+// Mutate applies the CreateLocalUserInput on the LocalUserMutation builder.
+func (i *CreateLocalUserInput) Mutate(m *LocalUserMutation) {
+	if v := i.ExternalID; v != nil {
+		m.SetExternalID(*v)
+	}
+	if v := i.FirstName; v != nil {
+		m.SetFirstName(*v)
+	}
+	m.SetLastName(i.LastName)
+	if v := i.Email; v != nil {
+		m.SetEmail(*v)
+	}
+	m.SetRole(i.Role)
+	if v := i.DistrictID; v != nil {
+		m.SetDistrictID(*v)
+	}
+	if v := i.OrganizationID; v != nil {
+		m.SetOrganizationID(*v)
+	}
+}
+
+// SetInput applies the change-set in the CreateLocalUserInput on the LocalUserCreate builder.
+func (c *LocalUserCreate) SetInput(i CreateLocalUserInput) *LocalUserCreate {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// UpdateLocalUserInput represents a mutation input for updating localusers.
+type UpdateLocalUserInput struct {
+	ClearExternalID     bool
+	ExternalID          *string
+	FirstName           *string
+	LastName            *string
+	Email               *string
+	Role                *localuser.Role
+	ClearDistrictID     bool
+	DistrictID          *string
+	ClearOrganizationID bool
+	OrganizationID      *string
+}
+
+// Mutate applies the UpdateLocalUserInput on the LocalUserMutation builder.
+func (i *UpdateLocalUserInput) Mutate(m *LocalUserMutation) {
+	if i.ClearExternalID {
+		m.ClearExternalID()
+	}
+	if v := i.ExternalID; v != nil {
+		m.SetExternalID(*v)
+	}
+	if v := i.FirstName; v != nil {
+		m.SetFirstName(*v)
+	}
+	if v := i.LastName; v != nil {
+		m.SetLastName(*v)
+	}
+	if v := i.Email; v != nil {
+		m.SetEmail(*v)
+	}
+	if v := i.Role; v != nil {
+		m.SetRole(*v)
+	}
+	if i.ClearDistrictID {
+		m.ClearDistrictID()
+	}
+	if v := i.DistrictID; v != nil {
+		m.SetDistrictID(*v)
+	}
+	if i.ClearOrganizationID {
+		m.ClearOrganizationID()
+	}
+	if v := i.OrganizationID; v != nil {
+		m.SetOrganizationID(*v)
+	}
+}
+
+// SetInput applies the change-set in the UpdateLocalUserInput on the LocalUserUpdate builder.
+func (c *LocalUserUpdate) SetInput(i UpdateLocalUserInput) *LocalUserUpdate {
+	i.Mutate(c.Mutation())
+	return c
+}
+
+// SetInput applies the change-set in the UpdateLocalUserInput on the LocalUserUpdateOne builder.
+func (c *LocalUserUpdateOne) SetInput(i UpdateLocalUserInput) *LocalUserUpdateOne {
+	i.Mutate(c.Mutation())
+	return c
+}
+
 // CreateOrganizationInput represents a mutation input for creating organizations.
 type CreateOrganizationInput struct {
 	ExternalID      string

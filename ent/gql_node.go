@@ -16,8 +16,12 @@ import (
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/localgroup"
+	"github.com/rostermirror/rostermirror/ent/localmembership"
+	"github.com/rostermirror/rostermirror/ent/localuser"
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
+	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
 	"github.com/rostermirror/rostermirror/ent/section"
@@ -69,6 +73,21 @@ var linkproposalImplementors = []string{"LinkProposal", "Node"}
 // IsNode implements the Node interface check for GQLGen.
 func (*LinkProposal) IsNode() {}
 
+var localgroupImplementors = []string{"LocalGroup", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*LocalGroup) IsNode() {}
+
+var localmembershipImplementors = []string{"LocalMembership", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*LocalMembership) IsNode() {}
+
+var localuserImplementors = []string{"LocalUser", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*LocalUser) IsNode() {}
+
 var matchsuggestionImplementors = []string{"MatchSuggestion", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
@@ -78,6 +97,11 @@ var organizationImplementors = []string{"Organization", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Organization) IsNode() {}
+
+var roleoverrideImplementors = []string{"RoleOverride", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*RoleOverride) IsNode() {}
 
 var roleschoolImplementors = []string{"RoleSchool", "Node"}
 
@@ -245,6 +269,33 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			}
 		}
 		return query.Only(ctx)
+	case localgroup.Table:
+		query := c.LocalGroup.Query().
+			Where(localgroup.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, localgroupImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case localmembership.Table:
+		query := c.LocalMembership.Query().
+			Where(localmembership.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, localmembershipImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case localuser.Table:
+		query := c.LocalUser.Query().
+			Where(localuser.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, localuserImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case matchsuggestion.Table:
 		query := c.MatchSuggestion.Query().
 			Where(matchsuggestion.ID(id))
@@ -259,6 +310,15 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			Where(organization.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, organizationImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case roleoverride.Table:
+		query := c.RoleOverride.Query().
+			Where(roleoverride.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, roleoverrideImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -529,6 +589,54 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 				*noder = node
 			}
 		}
+	case localgroup.Table:
+		query := c.LocalGroup.Query().
+			Where(localgroup.IDIn(ids...))
+		query, err := query.CollectFields(ctx, localgroupImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case localmembership.Table:
+		query := c.LocalMembership.Query().
+			Where(localmembership.IDIn(ids...))
+		query, err := query.CollectFields(ctx, localmembershipImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case localuser.Table:
+		query := c.LocalUser.Query().
+			Where(localuser.IDIn(ids...))
+		query, err := query.CollectFields(ctx, localuserImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case matchsuggestion.Table:
 		query := c.MatchSuggestion.Query().
 			Where(matchsuggestion.IDIn(ids...))
@@ -549,6 +657,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		query := c.Organization.Query().
 			Where(organization.IDIn(ids...))
 		query, err := query.CollectFields(ctx, organizationImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case roleoverride.Table:
+		query := c.RoleOverride.Query().
+			Where(roleoverride.IDIn(ids...))
+		query, err := query.CollectFields(ctx, roleoverrideImplementors...)
 		if err != nil {
 			return nil, err
 		}

@@ -21,8 +21,12 @@ import (
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/localgroup"
+	"github.com/rostermirror/rostermirror/ent/localmembership"
+	"github.com/rostermirror/rostermirror/ent/localuser"
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
+	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
 	"github.com/rostermirror/rostermirror/ent/section"
@@ -2277,6 +2281,966 @@ func (_m *LinkProposal) ToEdge(order *LinkProposalOrder) *LinkProposalEdge {
 	}
 }
 
+// LocalGroupEdge is the edge representation of LocalGroup.
+type LocalGroupEdge struct {
+	Node   *LocalGroup `json:"node"`
+	Cursor Cursor      `json:"cursor"`
+}
+
+// LocalGroupConnection is the connection containing edges to LocalGroup.
+type LocalGroupConnection struct {
+	Edges      []*LocalGroupEdge `json:"edges"`
+	PageInfo   PageInfo          `json:"pageInfo"`
+	TotalCount int               `json:"totalCount"`
+}
+
+func (c *LocalGroupConnection) build(nodes []*LocalGroup, pager *localgroupPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *LocalGroup
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *LocalGroup {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *LocalGroup {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*LocalGroupEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &LocalGroupEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// LocalGroupPaginateOption enables pagination customization.
+type LocalGroupPaginateOption func(*localgroupPager) error
+
+// WithLocalGroupOrder configures pagination ordering.
+func WithLocalGroupOrder(order *LocalGroupOrder) LocalGroupPaginateOption {
+	if order == nil {
+		order = DefaultLocalGroupOrder
+	}
+	o := *order
+	return func(pager *localgroupPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultLocalGroupOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithLocalGroupFilter configures pagination filter.
+func WithLocalGroupFilter(filter func(*LocalGroupQuery) (*LocalGroupQuery, error)) LocalGroupPaginateOption {
+	return func(pager *localgroupPager) error {
+		if filter == nil {
+			return errors.New("LocalGroupQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type localgroupPager struct {
+	reverse bool
+	order   *LocalGroupOrder
+	filter  func(*LocalGroupQuery) (*LocalGroupQuery, error)
+}
+
+func newLocalGroupPager(opts []LocalGroupPaginateOption, reverse bool) (*localgroupPager, error) {
+	pager := &localgroupPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultLocalGroupOrder
+	}
+	return pager, nil
+}
+
+func (p *localgroupPager) applyFilter(query *LocalGroupQuery) (*LocalGroupQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *localgroupPager) toCursor(_m *LocalGroup) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *localgroupPager) applyCursors(query *LocalGroupQuery, after, before *Cursor) (*LocalGroupQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultLocalGroupOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *localgroupPager) applyOrder(query *LocalGroupQuery) *LocalGroupQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultLocalGroupOrder.Field {
+		query = query.Order(DefaultLocalGroupOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *localgroupPager) orderExpr(query *LocalGroupQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultLocalGroupOrder.Field {
+			b.Comma().Ident(DefaultLocalGroupOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to LocalGroup.
+func (_m *LocalGroupQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...LocalGroupPaginateOption,
+) (*LocalGroupConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newLocalGroupPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &LocalGroupConnection{Edges: []*LocalGroupEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// LocalGroupOrderFieldName orders LocalGroup by name.
+	LocalGroupOrderFieldName = &LocalGroupOrderField{
+		Value: func(_m *LocalGroup) (ent.Value, error) {
+			return _m.Name, nil
+		},
+		column: localgroup.FieldName,
+		toTerm: localgroup.ByName,
+		toCursor: func(_m *LocalGroup) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.Name,
+			}
+		},
+	}
+	// LocalGroupOrderFieldCreatedAt orders LocalGroup by created_at.
+	LocalGroupOrderFieldCreatedAt = &LocalGroupOrderField{
+		Value: func(_m *LocalGroup) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: localgroup.FieldCreatedAt,
+		toTerm: localgroup.ByCreatedAt,
+		toCursor: func(_m *LocalGroup) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f LocalGroupOrderField) String() string {
+	var str string
+	switch f.column {
+	case LocalGroupOrderFieldName.column:
+		str = "NAME"
+	case LocalGroupOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f LocalGroupOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *LocalGroupOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("LocalGroupOrderField %T must be a string", v)
+	}
+	switch str {
+	case "NAME":
+		*f = *LocalGroupOrderFieldName
+	case "CREATED_AT":
+		*f = *LocalGroupOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid LocalGroupOrderField", str)
+	}
+	return nil
+}
+
+// LocalGroupOrderField defines the ordering field of LocalGroup.
+type LocalGroupOrderField struct {
+	// Value extracts the ordering value from the given LocalGroup.
+	Value    func(*LocalGroup) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) localgroup.OrderOption
+	toCursor func(*LocalGroup) Cursor
+}
+
+// LocalGroupOrder defines the ordering of LocalGroup.
+type LocalGroupOrder struct {
+	Direction OrderDirection        `json:"direction"`
+	Field     *LocalGroupOrderField `json:"field"`
+}
+
+// DefaultLocalGroupOrder is the default ordering of LocalGroup.
+var DefaultLocalGroupOrder = &LocalGroupOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &LocalGroupOrderField{
+		Value: func(_m *LocalGroup) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: localgroup.FieldID,
+		toTerm: localgroup.ByID,
+		toCursor: func(_m *LocalGroup) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts LocalGroup into LocalGroupEdge.
+func (_m *LocalGroup) ToEdge(order *LocalGroupOrder) *LocalGroupEdge {
+	if order == nil {
+		order = DefaultLocalGroupOrder
+	}
+	return &LocalGroupEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// LocalMembershipEdge is the edge representation of LocalMembership.
+type LocalMembershipEdge struct {
+	Node   *LocalMembership `json:"node"`
+	Cursor Cursor           `json:"cursor"`
+}
+
+// LocalMembershipConnection is the connection containing edges to LocalMembership.
+type LocalMembershipConnection struct {
+	Edges      []*LocalMembershipEdge `json:"edges"`
+	PageInfo   PageInfo               `json:"pageInfo"`
+	TotalCount int                    `json:"totalCount"`
+}
+
+func (c *LocalMembershipConnection) build(nodes []*LocalMembership, pager *localmembershipPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *LocalMembership
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *LocalMembership {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *LocalMembership {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*LocalMembershipEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &LocalMembershipEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// LocalMembershipPaginateOption enables pagination customization.
+type LocalMembershipPaginateOption func(*localmembershipPager) error
+
+// WithLocalMembershipOrder configures pagination ordering.
+func WithLocalMembershipOrder(order *LocalMembershipOrder) LocalMembershipPaginateOption {
+	if order == nil {
+		order = DefaultLocalMembershipOrder
+	}
+	o := *order
+	return func(pager *localmembershipPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultLocalMembershipOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithLocalMembershipFilter configures pagination filter.
+func WithLocalMembershipFilter(filter func(*LocalMembershipQuery) (*LocalMembershipQuery, error)) LocalMembershipPaginateOption {
+	return func(pager *localmembershipPager) error {
+		if filter == nil {
+			return errors.New("LocalMembershipQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type localmembershipPager struct {
+	reverse bool
+	order   *LocalMembershipOrder
+	filter  func(*LocalMembershipQuery) (*LocalMembershipQuery, error)
+}
+
+func newLocalMembershipPager(opts []LocalMembershipPaginateOption, reverse bool) (*localmembershipPager, error) {
+	pager := &localmembershipPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultLocalMembershipOrder
+	}
+	return pager, nil
+}
+
+func (p *localmembershipPager) applyFilter(query *LocalMembershipQuery) (*LocalMembershipQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *localmembershipPager) toCursor(_m *LocalMembership) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *localmembershipPager) applyCursors(query *LocalMembershipQuery, after, before *Cursor) (*LocalMembershipQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultLocalMembershipOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *localmembershipPager) applyOrder(query *LocalMembershipQuery) *LocalMembershipQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultLocalMembershipOrder.Field {
+		query = query.Order(DefaultLocalMembershipOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *localmembershipPager) orderExpr(query *LocalMembershipQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultLocalMembershipOrder.Field {
+			b.Comma().Ident(DefaultLocalMembershipOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to LocalMembership.
+func (_m *LocalMembershipQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...LocalMembershipPaginateOption,
+) (*LocalMembershipConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newLocalMembershipPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &LocalMembershipConnection{Edges: []*LocalMembershipEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// LocalMembershipOrderFieldAddedAt orders LocalMembership by added_at.
+	LocalMembershipOrderFieldAddedAt = &LocalMembershipOrderField{
+		Value: func(_m *LocalMembership) (ent.Value, error) {
+			return _m.AddedAt, nil
+		},
+		column: localmembership.FieldAddedAt,
+		toTerm: localmembership.ByAddedAt,
+		toCursor: func(_m *LocalMembership) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.AddedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f LocalMembershipOrderField) String() string {
+	var str string
+	switch f.column {
+	case LocalMembershipOrderFieldAddedAt.column:
+		str = "ADDED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f LocalMembershipOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *LocalMembershipOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("LocalMembershipOrderField %T must be a string", v)
+	}
+	switch str {
+	case "ADDED_AT":
+		*f = *LocalMembershipOrderFieldAddedAt
+	default:
+		return fmt.Errorf("%s is not a valid LocalMembershipOrderField", str)
+	}
+	return nil
+}
+
+// LocalMembershipOrderField defines the ordering field of LocalMembership.
+type LocalMembershipOrderField struct {
+	// Value extracts the ordering value from the given LocalMembership.
+	Value    func(*LocalMembership) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) localmembership.OrderOption
+	toCursor func(*LocalMembership) Cursor
+}
+
+// LocalMembershipOrder defines the ordering of LocalMembership.
+type LocalMembershipOrder struct {
+	Direction OrderDirection             `json:"direction"`
+	Field     *LocalMembershipOrderField `json:"field"`
+}
+
+// DefaultLocalMembershipOrder is the default ordering of LocalMembership.
+var DefaultLocalMembershipOrder = &LocalMembershipOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &LocalMembershipOrderField{
+		Value: func(_m *LocalMembership) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: localmembership.FieldID,
+		toTerm: localmembership.ByID,
+		toCursor: func(_m *LocalMembership) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts LocalMembership into LocalMembershipEdge.
+func (_m *LocalMembership) ToEdge(order *LocalMembershipOrder) *LocalMembershipEdge {
+	if order == nil {
+		order = DefaultLocalMembershipOrder
+	}
+	return &LocalMembershipEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// LocalUserEdge is the edge representation of LocalUser.
+type LocalUserEdge struct {
+	Node   *LocalUser `json:"node"`
+	Cursor Cursor     `json:"cursor"`
+}
+
+// LocalUserConnection is the connection containing edges to LocalUser.
+type LocalUserConnection struct {
+	Edges      []*LocalUserEdge `json:"edges"`
+	PageInfo   PageInfo         `json:"pageInfo"`
+	TotalCount int              `json:"totalCount"`
+}
+
+func (c *LocalUserConnection) build(nodes []*LocalUser, pager *localuserPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *LocalUser
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *LocalUser {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *LocalUser {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*LocalUserEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &LocalUserEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// LocalUserPaginateOption enables pagination customization.
+type LocalUserPaginateOption func(*localuserPager) error
+
+// WithLocalUserOrder configures pagination ordering.
+func WithLocalUserOrder(order *LocalUserOrder) LocalUserPaginateOption {
+	if order == nil {
+		order = DefaultLocalUserOrder
+	}
+	o := *order
+	return func(pager *localuserPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultLocalUserOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithLocalUserFilter configures pagination filter.
+func WithLocalUserFilter(filter func(*LocalUserQuery) (*LocalUserQuery, error)) LocalUserPaginateOption {
+	return func(pager *localuserPager) error {
+		if filter == nil {
+			return errors.New("LocalUserQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type localuserPager struct {
+	reverse bool
+	order   *LocalUserOrder
+	filter  func(*LocalUserQuery) (*LocalUserQuery, error)
+}
+
+func newLocalUserPager(opts []LocalUserPaginateOption, reverse bool) (*localuserPager, error) {
+	pager := &localuserPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultLocalUserOrder
+	}
+	return pager, nil
+}
+
+func (p *localuserPager) applyFilter(query *LocalUserQuery) (*LocalUserQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *localuserPager) toCursor(_m *LocalUser) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *localuserPager) applyCursors(query *LocalUserQuery, after, before *Cursor) (*LocalUserQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultLocalUserOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *localuserPager) applyOrder(query *LocalUserQuery) *LocalUserQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultLocalUserOrder.Field {
+		query = query.Order(DefaultLocalUserOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *localuserPager) orderExpr(query *LocalUserQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultLocalUserOrder.Field {
+			b.Comma().Ident(DefaultLocalUserOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to LocalUser.
+func (_m *LocalUserQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...LocalUserPaginateOption,
+) (*LocalUserConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newLocalUserPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &LocalUserConnection{Edges: []*LocalUserEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// LocalUserOrderFieldExternalID orders LocalUser by external_id.
+	LocalUserOrderFieldExternalID = &LocalUserOrderField{
+		Value: func(_m *LocalUser) (ent.Value, error) {
+			return _m.ExternalID, nil
+		},
+		column: localuser.FieldExternalID,
+		toTerm: localuser.ByExternalID,
+		toCursor: func(_m *LocalUser) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.ExternalID,
+			}
+		},
+	}
+	// LocalUserOrderFieldFirstName orders LocalUser by first_name.
+	LocalUserOrderFieldFirstName = &LocalUserOrderField{
+		Value: func(_m *LocalUser) (ent.Value, error) {
+			return _m.FirstName, nil
+		},
+		column: localuser.FieldFirstName,
+		toTerm: localuser.ByFirstName,
+		toCursor: func(_m *LocalUser) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.FirstName,
+			}
+		},
+	}
+	// LocalUserOrderFieldLastName orders LocalUser by last_name.
+	LocalUserOrderFieldLastName = &LocalUserOrderField{
+		Value: func(_m *LocalUser) (ent.Value, error) {
+			return _m.LastName, nil
+		},
+		column: localuser.FieldLastName,
+		toTerm: localuser.ByLastName,
+		toCursor: func(_m *LocalUser) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.LastName,
+			}
+		},
+	}
+	// LocalUserOrderFieldCreatedAt orders LocalUser by created_at.
+	LocalUserOrderFieldCreatedAt = &LocalUserOrderField{
+		Value: func(_m *LocalUser) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: localuser.FieldCreatedAt,
+		toTerm: localuser.ByCreatedAt,
+		toCursor: func(_m *LocalUser) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f LocalUserOrderField) String() string {
+	var str string
+	switch f.column {
+	case LocalUserOrderFieldExternalID.column:
+		str = "EXTERNAL_ID"
+	case LocalUserOrderFieldFirstName.column:
+		str = "FIRST_NAME"
+	case LocalUserOrderFieldLastName.column:
+		str = "LAST_NAME"
+	case LocalUserOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f LocalUserOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *LocalUserOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("LocalUserOrderField %T must be a string", v)
+	}
+	switch str {
+	case "EXTERNAL_ID":
+		*f = *LocalUserOrderFieldExternalID
+	case "FIRST_NAME":
+		*f = *LocalUserOrderFieldFirstName
+	case "LAST_NAME":
+		*f = *LocalUserOrderFieldLastName
+	case "CREATED_AT":
+		*f = *LocalUserOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid LocalUserOrderField", str)
+	}
+	return nil
+}
+
+// LocalUserOrderField defines the ordering field of LocalUser.
+type LocalUserOrderField struct {
+	// Value extracts the ordering value from the given LocalUser.
+	Value    func(*LocalUser) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) localuser.OrderOption
+	toCursor func(*LocalUser) Cursor
+}
+
+// LocalUserOrder defines the ordering of LocalUser.
+type LocalUserOrder struct {
+	Direction OrderDirection       `json:"direction"`
+	Field     *LocalUserOrderField `json:"field"`
+}
+
+// DefaultLocalUserOrder is the default ordering of LocalUser.
+var DefaultLocalUserOrder = &LocalUserOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &LocalUserOrderField{
+		Value: func(_m *LocalUser) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: localuser.FieldID,
+		toTerm: localuser.ByID,
+		toCursor: func(_m *LocalUser) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts LocalUser into LocalUserEdge.
+func (_m *LocalUser) ToEdge(order *LocalUserOrder) *LocalUserEdge {
+	if order == nil {
+		order = DefaultLocalUserOrder
+	}
+	return &LocalUserEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
 // MatchSuggestionEdge is the edge representation of MatchSuggestion.
 type MatchSuggestionEdge struct {
 	Node   *MatchSuggestion `json:"node"`
@@ -2936,6 +3900,302 @@ func (_m *Organization) ToEdge(order *OrganizationOrder) *OrganizationEdge {
 		order = DefaultOrganizationOrder
 	}
 	return &OrganizationEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// RoleOverrideEdge is the edge representation of RoleOverride.
+type RoleOverrideEdge struct {
+	Node   *RoleOverride `json:"node"`
+	Cursor Cursor        `json:"cursor"`
+}
+
+// RoleOverrideConnection is the connection containing edges to RoleOverride.
+type RoleOverrideConnection struct {
+	Edges      []*RoleOverrideEdge `json:"edges"`
+	PageInfo   PageInfo            `json:"pageInfo"`
+	TotalCount int                 `json:"totalCount"`
+}
+
+func (c *RoleOverrideConnection) build(nodes []*RoleOverride, pager *roleoverridePager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *RoleOverride
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *RoleOverride {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *RoleOverride {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*RoleOverrideEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &RoleOverrideEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// RoleOverridePaginateOption enables pagination customization.
+type RoleOverridePaginateOption func(*roleoverridePager) error
+
+// WithRoleOverrideOrder configures pagination ordering.
+func WithRoleOverrideOrder(order *RoleOverrideOrder) RoleOverridePaginateOption {
+	if order == nil {
+		order = DefaultRoleOverrideOrder
+	}
+	o := *order
+	return func(pager *roleoverridePager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultRoleOverrideOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithRoleOverrideFilter configures pagination filter.
+func WithRoleOverrideFilter(filter func(*RoleOverrideQuery) (*RoleOverrideQuery, error)) RoleOverridePaginateOption {
+	return func(pager *roleoverridePager) error {
+		if filter == nil {
+			return errors.New("RoleOverrideQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type roleoverridePager struct {
+	reverse bool
+	order   *RoleOverrideOrder
+	filter  func(*RoleOverrideQuery) (*RoleOverrideQuery, error)
+}
+
+func newRoleOverridePager(opts []RoleOverridePaginateOption, reverse bool) (*roleoverridePager, error) {
+	pager := &roleoverridePager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultRoleOverrideOrder
+	}
+	return pager, nil
+}
+
+func (p *roleoverridePager) applyFilter(query *RoleOverrideQuery) (*RoleOverrideQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *roleoverridePager) toCursor(_m *RoleOverride) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *roleoverridePager) applyCursors(query *RoleOverrideQuery, after, before *Cursor) (*RoleOverrideQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultRoleOverrideOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *roleoverridePager) applyOrder(query *RoleOverrideQuery) *RoleOverrideQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultRoleOverrideOrder.Field {
+		query = query.Order(DefaultRoleOverrideOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *roleoverridePager) orderExpr(query *RoleOverrideQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultRoleOverrideOrder.Field {
+			b.Comma().Ident(DefaultRoleOverrideOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to RoleOverride.
+func (_m *RoleOverrideQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...RoleOverridePaginateOption,
+) (*RoleOverrideConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newRoleOverridePager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &RoleOverrideConnection{Edges: []*RoleOverrideEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// RoleOverrideOrderFieldDecidedAt orders RoleOverride by decided_at.
+	RoleOverrideOrderFieldDecidedAt = &RoleOverrideOrderField{
+		Value: func(_m *RoleOverride) (ent.Value, error) {
+			return _m.DecidedAt, nil
+		},
+		column: roleoverride.FieldDecidedAt,
+		toTerm: roleoverride.ByDecidedAt,
+		toCursor: func(_m *RoleOverride) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.DecidedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f RoleOverrideOrderField) String() string {
+	var str string
+	switch f.column {
+	case RoleOverrideOrderFieldDecidedAt.column:
+		str = "DECIDED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f RoleOverrideOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *RoleOverrideOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("RoleOverrideOrderField %T must be a string", v)
+	}
+	switch str {
+	case "DECIDED_AT":
+		*f = *RoleOverrideOrderFieldDecidedAt
+	default:
+		return fmt.Errorf("%s is not a valid RoleOverrideOrderField", str)
+	}
+	return nil
+}
+
+// RoleOverrideOrderField defines the ordering field of RoleOverride.
+type RoleOverrideOrderField struct {
+	// Value extracts the ordering value from the given RoleOverride.
+	Value    func(*RoleOverride) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) roleoverride.OrderOption
+	toCursor func(*RoleOverride) Cursor
+}
+
+// RoleOverrideOrder defines the ordering of RoleOverride.
+type RoleOverrideOrder struct {
+	Direction OrderDirection          `json:"direction"`
+	Field     *RoleOverrideOrderField `json:"field"`
+}
+
+// DefaultRoleOverrideOrder is the default ordering of RoleOverride.
+var DefaultRoleOverrideOrder = &RoleOverrideOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &RoleOverrideOrderField{
+		Value: func(_m *RoleOverride) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: roleoverride.FieldID,
+		toTerm: roleoverride.ByID,
+		toCursor: func(_m *RoleOverride) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts RoleOverride into RoleOverrideEdge.
+func (_m *RoleOverride) ToEdge(order *RoleOverrideOrder) *RoleOverrideEdge {
+	if order == nil {
+		order = DefaultRoleOverrideOrder
+	}
+	return &RoleOverrideEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

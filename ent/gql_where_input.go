@@ -14,9 +14,13 @@ import (
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/localgroup"
+	"github.com/rostermirror/rostermirror/ent/localmembership"
+	"github.com/rostermirror/rostermirror/ent/localuser"
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/predicate"
+	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
 	"github.com/rostermirror/rostermirror/ent/section"
@@ -4378,6 +4382,1844 @@ func (i *LinkProposalWhereInput) P() (predicate.LinkProposal, error) {
 	}
 }
 
+// LocalGroupWhereInput represents a where input for filtering LocalGroup queries.
+type LocalGroupWhereInput struct {
+	Predicates []predicate.LocalGroup  `json:"-"`
+	Not        *LocalGroupWhereInput   `json:"not,omitempty"`
+	Or         []*LocalGroupWhereInput `json:"or,omitempty"`
+	And        []*LocalGroupWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "name" field predicates.
+	Name             *string  `json:"name,omitempty"`
+	NameNEQ          *string  `json:"nameNEQ,omitempty"`
+	NameIn           []string `json:"nameIn,omitempty"`
+	NameNotIn        []string `json:"nameNotIn,omitempty"`
+	NameGT           *string  `json:"nameGT,omitempty"`
+	NameGTE          *string  `json:"nameGTE,omitempty"`
+	NameLT           *string  `json:"nameLT,omitempty"`
+	NameLTE          *string  `json:"nameLTE,omitempty"`
+	NameContains     *string  `json:"nameContains,omitempty"`
+	NameHasPrefix    *string  `json:"nameHasPrefix,omitempty"`
+	NameHasSuffix    *string  `json:"nameHasSuffix,omitempty"`
+	NameEqualFold    *string  `json:"nameEqualFold,omitempty"`
+	NameContainsFold *string  `json:"nameContainsFold,omitempty"`
+
+	// "description" field predicates.
+	Description             *string  `json:"description,omitempty"`
+	DescriptionNEQ          *string  `json:"descriptionNEQ,omitempty"`
+	DescriptionIn           []string `json:"descriptionIn,omitempty"`
+	DescriptionNotIn        []string `json:"descriptionNotIn,omitempty"`
+	DescriptionGT           *string  `json:"descriptionGT,omitempty"`
+	DescriptionGTE          *string  `json:"descriptionGTE,omitempty"`
+	DescriptionLT           *string  `json:"descriptionLT,omitempty"`
+	DescriptionLTE          *string  `json:"descriptionLTE,omitempty"`
+	DescriptionContains     *string  `json:"descriptionContains,omitempty"`
+	DescriptionHasPrefix    *string  `json:"descriptionHasPrefix,omitempty"`
+	DescriptionHasSuffix    *string  `json:"descriptionHasSuffix,omitempty"`
+	DescriptionEqualFold    *string  `json:"descriptionEqualFold,omitempty"`
+	DescriptionContainsFold *string  `json:"descriptionContainsFold,omitempty"`
+
+	// "district_id" field predicates.
+	DistrictID             *string  `json:"districtID,omitempty"`
+	DistrictIDNEQ          *string  `json:"districtIDNEQ,omitempty"`
+	DistrictIDIn           []string `json:"districtIDIn,omitempty"`
+	DistrictIDNotIn        []string `json:"districtIDNotIn,omitempty"`
+	DistrictIDGT           *string  `json:"districtIDGT,omitempty"`
+	DistrictIDGTE          *string  `json:"districtIDGTE,omitempty"`
+	DistrictIDLT           *string  `json:"districtIDLT,omitempty"`
+	DistrictIDLTE          *string  `json:"districtIDLTE,omitempty"`
+	DistrictIDContains     *string  `json:"districtIDContains,omitempty"`
+	DistrictIDHasPrefix    *string  `json:"districtIDHasPrefix,omitempty"`
+	DistrictIDHasSuffix    *string  `json:"districtIDHasSuffix,omitempty"`
+	DistrictIDIsNil        bool     `json:"districtIDIsNil,omitempty"`
+	DistrictIDNotNil       bool     `json:"districtIDNotNil,omitempty"`
+	DistrictIDEqualFold    *string  `json:"districtIDEqualFold,omitempty"`
+	DistrictIDContainsFold *string  `json:"districtIDContainsFold,omitempty"`
+
+	// "organization_id" field predicates.
+	OrganizationID             *string  `json:"organizationID,omitempty"`
+	OrganizationIDNEQ          *string  `json:"organizationIDNEQ,omitempty"`
+	OrganizationIDIn           []string `json:"organizationIDIn,omitempty"`
+	OrganizationIDNotIn        []string `json:"organizationIDNotIn,omitempty"`
+	OrganizationIDGT           *string  `json:"organizationIDGT,omitempty"`
+	OrganizationIDGTE          *string  `json:"organizationIDGTE,omitempty"`
+	OrganizationIDLT           *string  `json:"organizationIDLT,omitempty"`
+	OrganizationIDLTE          *string  `json:"organizationIDLTE,omitempty"`
+	OrganizationIDContains     *string  `json:"organizationIDContains,omitempty"`
+	OrganizationIDHasPrefix    *string  `json:"organizationIDHasPrefix,omitempty"`
+	OrganizationIDHasSuffix    *string  `json:"organizationIDHasSuffix,omitempty"`
+	OrganizationIDIsNil        bool     `json:"organizationIDIsNil,omitempty"`
+	OrganizationIDNotNil       bool     `json:"organizationIDNotNil,omitempty"`
+	OrganizationIDEqualFold    *string  `json:"organizationIDEqualFold,omitempty"`
+	OrganizationIDContainsFold *string  `json:"organizationIDContainsFold,omitempty"`
+
+	// "section_id" field predicates.
+	SectionID             *string  `json:"sectionID,omitempty"`
+	SectionIDNEQ          *string  `json:"sectionIDNEQ,omitempty"`
+	SectionIDIn           []string `json:"sectionIDIn,omitempty"`
+	SectionIDNotIn        []string `json:"sectionIDNotIn,omitempty"`
+	SectionIDGT           *string  `json:"sectionIDGT,omitempty"`
+	SectionIDGTE          *string  `json:"sectionIDGTE,omitempty"`
+	SectionIDLT           *string  `json:"sectionIDLT,omitempty"`
+	SectionIDLTE          *string  `json:"sectionIDLTE,omitempty"`
+	SectionIDContains     *string  `json:"sectionIDContains,omitempty"`
+	SectionIDHasPrefix    *string  `json:"sectionIDHasPrefix,omitempty"`
+	SectionIDHasSuffix    *string  `json:"sectionIDHasSuffix,omitempty"`
+	SectionIDIsNil        bool     `json:"sectionIDIsNil,omitempty"`
+	SectionIDNotNil       bool     `json:"sectionIDNotNil,omitempty"`
+	SectionIDEqualFold    *string  `json:"sectionIDEqualFold,omitempty"`
+	SectionIDContainsFold *string  `json:"sectionIDContainsFold,omitempty"`
+
+	// "created_by" field predicates.
+	CreatedBy             *string  `json:"createdBy,omitempty"`
+	CreatedByNEQ          *string  `json:"createdByNEQ,omitempty"`
+	CreatedByIn           []string `json:"createdByIn,omitempty"`
+	CreatedByNotIn        []string `json:"createdByNotIn,omitempty"`
+	CreatedByGT           *string  `json:"createdByGT,omitempty"`
+	CreatedByGTE          *string  `json:"createdByGTE,omitempty"`
+	CreatedByLT           *string  `json:"createdByLT,omitempty"`
+	CreatedByLTE          *string  `json:"createdByLTE,omitempty"`
+	CreatedByContains     *string  `json:"createdByContains,omitempty"`
+	CreatedByHasPrefix    *string  `json:"createdByHasPrefix,omitempty"`
+	CreatedByHasSuffix    *string  `json:"createdByHasSuffix,omitempty"`
+	CreatedByEqualFold    *string  `json:"createdByEqualFold,omitempty"`
+	CreatedByContainsFold *string  `json:"createdByContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "memberships" edge predicates.
+	HasMemberships     *bool                        `json:"hasMemberships,omitempty"`
+	HasMembershipsWith []*LocalMembershipWhereInput `json:"hasMembershipsWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *LocalGroupWhereInput) AddPredicates(predicates ...predicate.LocalGroup) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the LocalGroupWhereInput filter on the LocalGroupQuery builder.
+func (i *LocalGroupWhereInput) Filter(q *LocalGroupQuery) (*LocalGroupQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyLocalGroupWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyLocalGroupWhereInput is returned in case the LocalGroupWhereInput is empty.
+var ErrEmptyLocalGroupWhereInput = errors.New("ent: empty predicate LocalGroupWhereInput")
+
+// P returns a predicate for filtering localgroups.
+// An error is returned if the input is empty or invalid.
+func (i *LocalGroupWhereInput) P() (predicate.LocalGroup, error) {
+	var predicates []predicate.LocalGroup
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, localgroup.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.LocalGroup, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, localgroup.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.LocalGroup, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, localgroup.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, localgroup.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, localgroup.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, localgroup.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, localgroup.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, localgroup.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, localgroup.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, localgroup.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, localgroup.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, localgroup.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, localgroup.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.Name != nil {
+		predicates = append(predicates, localgroup.NameEQ(*i.Name))
+	}
+	if i.NameNEQ != nil {
+		predicates = append(predicates, localgroup.NameNEQ(*i.NameNEQ))
+	}
+	if len(i.NameIn) > 0 {
+		predicates = append(predicates, localgroup.NameIn(i.NameIn...))
+	}
+	if len(i.NameNotIn) > 0 {
+		predicates = append(predicates, localgroup.NameNotIn(i.NameNotIn...))
+	}
+	if i.NameGT != nil {
+		predicates = append(predicates, localgroup.NameGT(*i.NameGT))
+	}
+	if i.NameGTE != nil {
+		predicates = append(predicates, localgroup.NameGTE(*i.NameGTE))
+	}
+	if i.NameLT != nil {
+		predicates = append(predicates, localgroup.NameLT(*i.NameLT))
+	}
+	if i.NameLTE != nil {
+		predicates = append(predicates, localgroup.NameLTE(*i.NameLTE))
+	}
+	if i.NameContains != nil {
+		predicates = append(predicates, localgroup.NameContains(*i.NameContains))
+	}
+	if i.NameHasPrefix != nil {
+		predicates = append(predicates, localgroup.NameHasPrefix(*i.NameHasPrefix))
+	}
+	if i.NameHasSuffix != nil {
+		predicates = append(predicates, localgroup.NameHasSuffix(*i.NameHasSuffix))
+	}
+	if i.NameEqualFold != nil {
+		predicates = append(predicates, localgroup.NameEqualFold(*i.NameEqualFold))
+	}
+	if i.NameContainsFold != nil {
+		predicates = append(predicates, localgroup.NameContainsFold(*i.NameContainsFold))
+	}
+	if i.Description != nil {
+		predicates = append(predicates, localgroup.DescriptionEQ(*i.Description))
+	}
+	if i.DescriptionNEQ != nil {
+		predicates = append(predicates, localgroup.DescriptionNEQ(*i.DescriptionNEQ))
+	}
+	if len(i.DescriptionIn) > 0 {
+		predicates = append(predicates, localgroup.DescriptionIn(i.DescriptionIn...))
+	}
+	if len(i.DescriptionNotIn) > 0 {
+		predicates = append(predicates, localgroup.DescriptionNotIn(i.DescriptionNotIn...))
+	}
+	if i.DescriptionGT != nil {
+		predicates = append(predicates, localgroup.DescriptionGT(*i.DescriptionGT))
+	}
+	if i.DescriptionGTE != nil {
+		predicates = append(predicates, localgroup.DescriptionGTE(*i.DescriptionGTE))
+	}
+	if i.DescriptionLT != nil {
+		predicates = append(predicates, localgroup.DescriptionLT(*i.DescriptionLT))
+	}
+	if i.DescriptionLTE != nil {
+		predicates = append(predicates, localgroup.DescriptionLTE(*i.DescriptionLTE))
+	}
+	if i.DescriptionContains != nil {
+		predicates = append(predicates, localgroup.DescriptionContains(*i.DescriptionContains))
+	}
+	if i.DescriptionHasPrefix != nil {
+		predicates = append(predicates, localgroup.DescriptionHasPrefix(*i.DescriptionHasPrefix))
+	}
+	if i.DescriptionHasSuffix != nil {
+		predicates = append(predicates, localgroup.DescriptionHasSuffix(*i.DescriptionHasSuffix))
+	}
+	if i.DescriptionEqualFold != nil {
+		predicates = append(predicates, localgroup.DescriptionEqualFold(*i.DescriptionEqualFold))
+	}
+	if i.DescriptionContainsFold != nil {
+		predicates = append(predicates, localgroup.DescriptionContainsFold(*i.DescriptionContainsFold))
+	}
+	if i.DistrictID != nil {
+		predicates = append(predicates, localgroup.DistrictIDEQ(*i.DistrictID))
+	}
+	if i.DistrictIDNEQ != nil {
+		predicates = append(predicates, localgroup.DistrictIDNEQ(*i.DistrictIDNEQ))
+	}
+	if len(i.DistrictIDIn) > 0 {
+		predicates = append(predicates, localgroup.DistrictIDIn(i.DistrictIDIn...))
+	}
+	if len(i.DistrictIDNotIn) > 0 {
+		predicates = append(predicates, localgroup.DistrictIDNotIn(i.DistrictIDNotIn...))
+	}
+	if i.DistrictIDGT != nil {
+		predicates = append(predicates, localgroup.DistrictIDGT(*i.DistrictIDGT))
+	}
+	if i.DistrictIDGTE != nil {
+		predicates = append(predicates, localgroup.DistrictIDGTE(*i.DistrictIDGTE))
+	}
+	if i.DistrictIDLT != nil {
+		predicates = append(predicates, localgroup.DistrictIDLT(*i.DistrictIDLT))
+	}
+	if i.DistrictIDLTE != nil {
+		predicates = append(predicates, localgroup.DistrictIDLTE(*i.DistrictIDLTE))
+	}
+	if i.DistrictIDContains != nil {
+		predicates = append(predicates, localgroup.DistrictIDContains(*i.DistrictIDContains))
+	}
+	if i.DistrictIDHasPrefix != nil {
+		predicates = append(predicates, localgroup.DistrictIDHasPrefix(*i.DistrictIDHasPrefix))
+	}
+	if i.DistrictIDHasSuffix != nil {
+		predicates = append(predicates, localgroup.DistrictIDHasSuffix(*i.DistrictIDHasSuffix))
+	}
+	if i.DistrictIDIsNil {
+		predicates = append(predicates, localgroup.DistrictIDIsNil())
+	}
+	if i.DistrictIDNotNil {
+		predicates = append(predicates, localgroup.DistrictIDNotNil())
+	}
+	if i.DistrictIDEqualFold != nil {
+		predicates = append(predicates, localgroup.DistrictIDEqualFold(*i.DistrictIDEqualFold))
+	}
+	if i.DistrictIDContainsFold != nil {
+		predicates = append(predicates, localgroup.DistrictIDContainsFold(*i.DistrictIDContainsFold))
+	}
+	if i.OrganizationID != nil {
+		predicates = append(predicates, localgroup.OrganizationIDEQ(*i.OrganizationID))
+	}
+	if i.OrganizationIDNEQ != nil {
+		predicates = append(predicates, localgroup.OrganizationIDNEQ(*i.OrganizationIDNEQ))
+	}
+	if len(i.OrganizationIDIn) > 0 {
+		predicates = append(predicates, localgroup.OrganizationIDIn(i.OrganizationIDIn...))
+	}
+	if len(i.OrganizationIDNotIn) > 0 {
+		predicates = append(predicates, localgroup.OrganizationIDNotIn(i.OrganizationIDNotIn...))
+	}
+	if i.OrganizationIDGT != nil {
+		predicates = append(predicates, localgroup.OrganizationIDGT(*i.OrganizationIDGT))
+	}
+	if i.OrganizationIDGTE != nil {
+		predicates = append(predicates, localgroup.OrganizationIDGTE(*i.OrganizationIDGTE))
+	}
+	if i.OrganizationIDLT != nil {
+		predicates = append(predicates, localgroup.OrganizationIDLT(*i.OrganizationIDLT))
+	}
+	if i.OrganizationIDLTE != nil {
+		predicates = append(predicates, localgroup.OrganizationIDLTE(*i.OrganizationIDLTE))
+	}
+	if i.OrganizationIDContains != nil {
+		predicates = append(predicates, localgroup.OrganizationIDContains(*i.OrganizationIDContains))
+	}
+	if i.OrganizationIDHasPrefix != nil {
+		predicates = append(predicates, localgroup.OrganizationIDHasPrefix(*i.OrganizationIDHasPrefix))
+	}
+	if i.OrganizationIDHasSuffix != nil {
+		predicates = append(predicates, localgroup.OrganizationIDHasSuffix(*i.OrganizationIDHasSuffix))
+	}
+	if i.OrganizationIDIsNil {
+		predicates = append(predicates, localgroup.OrganizationIDIsNil())
+	}
+	if i.OrganizationIDNotNil {
+		predicates = append(predicates, localgroup.OrganizationIDNotNil())
+	}
+	if i.OrganizationIDEqualFold != nil {
+		predicates = append(predicates, localgroup.OrganizationIDEqualFold(*i.OrganizationIDEqualFold))
+	}
+	if i.OrganizationIDContainsFold != nil {
+		predicates = append(predicates, localgroup.OrganizationIDContainsFold(*i.OrganizationIDContainsFold))
+	}
+	if i.SectionID != nil {
+		predicates = append(predicates, localgroup.SectionIDEQ(*i.SectionID))
+	}
+	if i.SectionIDNEQ != nil {
+		predicates = append(predicates, localgroup.SectionIDNEQ(*i.SectionIDNEQ))
+	}
+	if len(i.SectionIDIn) > 0 {
+		predicates = append(predicates, localgroup.SectionIDIn(i.SectionIDIn...))
+	}
+	if len(i.SectionIDNotIn) > 0 {
+		predicates = append(predicates, localgroup.SectionIDNotIn(i.SectionIDNotIn...))
+	}
+	if i.SectionIDGT != nil {
+		predicates = append(predicates, localgroup.SectionIDGT(*i.SectionIDGT))
+	}
+	if i.SectionIDGTE != nil {
+		predicates = append(predicates, localgroup.SectionIDGTE(*i.SectionIDGTE))
+	}
+	if i.SectionIDLT != nil {
+		predicates = append(predicates, localgroup.SectionIDLT(*i.SectionIDLT))
+	}
+	if i.SectionIDLTE != nil {
+		predicates = append(predicates, localgroup.SectionIDLTE(*i.SectionIDLTE))
+	}
+	if i.SectionIDContains != nil {
+		predicates = append(predicates, localgroup.SectionIDContains(*i.SectionIDContains))
+	}
+	if i.SectionIDHasPrefix != nil {
+		predicates = append(predicates, localgroup.SectionIDHasPrefix(*i.SectionIDHasPrefix))
+	}
+	if i.SectionIDHasSuffix != nil {
+		predicates = append(predicates, localgroup.SectionIDHasSuffix(*i.SectionIDHasSuffix))
+	}
+	if i.SectionIDIsNil {
+		predicates = append(predicates, localgroup.SectionIDIsNil())
+	}
+	if i.SectionIDNotNil {
+		predicates = append(predicates, localgroup.SectionIDNotNil())
+	}
+	if i.SectionIDEqualFold != nil {
+		predicates = append(predicates, localgroup.SectionIDEqualFold(*i.SectionIDEqualFold))
+	}
+	if i.SectionIDContainsFold != nil {
+		predicates = append(predicates, localgroup.SectionIDContainsFold(*i.SectionIDContainsFold))
+	}
+	if i.CreatedBy != nil {
+		predicates = append(predicates, localgroup.CreatedByEQ(*i.CreatedBy))
+	}
+	if i.CreatedByNEQ != nil {
+		predicates = append(predicates, localgroup.CreatedByNEQ(*i.CreatedByNEQ))
+	}
+	if len(i.CreatedByIn) > 0 {
+		predicates = append(predicates, localgroup.CreatedByIn(i.CreatedByIn...))
+	}
+	if len(i.CreatedByNotIn) > 0 {
+		predicates = append(predicates, localgroup.CreatedByNotIn(i.CreatedByNotIn...))
+	}
+	if i.CreatedByGT != nil {
+		predicates = append(predicates, localgroup.CreatedByGT(*i.CreatedByGT))
+	}
+	if i.CreatedByGTE != nil {
+		predicates = append(predicates, localgroup.CreatedByGTE(*i.CreatedByGTE))
+	}
+	if i.CreatedByLT != nil {
+		predicates = append(predicates, localgroup.CreatedByLT(*i.CreatedByLT))
+	}
+	if i.CreatedByLTE != nil {
+		predicates = append(predicates, localgroup.CreatedByLTE(*i.CreatedByLTE))
+	}
+	if i.CreatedByContains != nil {
+		predicates = append(predicates, localgroup.CreatedByContains(*i.CreatedByContains))
+	}
+	if i.CreatedByHasPrefix != nil {
+		predicates = append(predicates, localgroup.CreatedByHasPrefix(*i.CreatedByHasPrefix))
+	}
+	if i.CreatedByHasSuffix != nil {
+		predicates = append(predicates, localgroup.CreatedByHasSuffix(*i.CreatedByHasSuffix))
+	}
+	if i.CreatedByEqualFold != nil {
+		predicates = append(predicates, localgroup.CreatedByEqualFold(*i.CreatedByEqualFold))
+	}
+	if i.CreatedByContainsFold != nil {
+		predicates = append(predicates, localgroup.CreatedByContainsFold(*i.CreatedByContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, localgroup.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, localgroup.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, localgroup.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, localgroup.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, localgroup.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, localgroup.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, localgroup.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, localgroup.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, localgroup.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, localgroup.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, localgroup.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, localgroup.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, localgroup.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, localgroup.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, localgroup.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, localgroup.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+
+	if i.HasMemberships != nil {
+		p := localgroup.HasMemberships()
+		if !*i.HasMemberships {
+			p = localgroup.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasMembershipsWith) > 0 {
+		with := make([]predicate.LocalMembership, 0, len(i.HasMembershipsWith))
+		for _, w := range i.HasMembershipsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasMembershipsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, localgroup.HasMembershipsWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyLocalGroupWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return localgroup.And(predicates...), nil
+	}
+}
+
+// LocalMembershipWhereInput represents a where input for filtering LocalMembership queries.
+type LocalMembershipWhereInput struct {
+	Predicates []predicate.LocalMembership  `json:"-"`
+	Not        *LocalMembershipWhereInput   `json:"not,omitempty"`
+	Or         []*LocalMembershipWhereInput `json:"or,omitempty"`
+	And        []*LocalMembershipWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "group_id" field predicates.
+	GroupID             *string  `json:"groupID,omitempty"`
+	GroupIDNEQ          *string  `json:"groupIDNEQ,omitempty"`
+	GroupIDIn           []string `json:"groupIDIn,omitempty"`
+	GroupIDNotIn        []string `json:"groupIDNotIn,omitempty"`
+	GroupIDGT           *string  `json:"groupIDGT,omitempty"`
+	GroupIDGTE          *string  `json:"groupIDGTE,omitempty"`
+	GroupIDLT           *string  `json:"groupIDLT,omitempty"`
+	GroupIDLTE          *string  `json:"groupIDLTE,omitempty"`
+	GroupIDContains     *string  `json:"groupIDContains,omitempty"`
+	GroupIDHasPrefix    *string  `json:"groupIDHasPrefix,omitempty"`
+	GroupIDHasSuffix    *string  `json:"groupIDHasSuffix,omitempty"`
+	GroupIDIsNil        bool     `json:"groupIDIsNil,omitempty"`
+	GroupIDNotNil       bool     `json:"groupIDNotNil,omitempty"`
+	GroupIDEqualFold    *string  `json:"groupIDEqualFold,omitempty"`
+	GroupIDContainsFold *string  `json:"groupIDContainsFold,omitempty"`
+
+	// "section_id" field predicates.
+	SectionID             *string  `json:"sectionID,omitempty"`
+	SectionIDNEQ          *string  `json:"sectionIDNEQ,omitempty"`
+	SectionIDIn           []string `json:"sectionIDIn,omitempty"`
+	SectionIDNotIn        []string `json:"sectionIDNotIn,omitempty"`
+	SectionIDGT           *string  `json:"sectionIDGT,omitempty"`
+	SectionIDGTE          *string  `json:"sectionIDGTE,omitempty"`
+	SectionIDLT           *string  `json:"sectionIDLT,omitempty"`
+	SectionIDLTE          *string  `json:"sectionIDLTE,omitempty"`
+	SectionIDContains     *string  `json:"sectionIDContains,omitempty"`
+	SectionIDHasPrefix    *string  `json:"sectionIDHasPrefix,omitempty"`
+	SectionIDHasSuffix    *string  `json:"sectionIDHasSuffix,omitempty"`
+	SectionIDIsNil        bool     `json:"sectionIDIsNil,omitempty"`
+	SectionIDNotNil       bool     `json:"sectionIDNotNil,omitempty"`
+	SectionIDEqualFold    *string  `json:"sectionIDEqualFold,omitempty"`
+	SectionIDContainsFold *string  `json:"sectionIDContainsFold,omitempty"`
+
+	// "user_id" field predicates.
+	UserID             *string  `json:"userID,omitempty"`
+	UserIDNEQ          *string  `json:"userIDNEQ,omitempty"`
+	UserIDIn           []string `json:"userIDIn,omitempty"`
+	UserIDNotIn        []string `json:"userIDNotIn,omitempty"`
+	UserIDGT           *string  `json:"userIDGT,omitempty"`
+	UserIDGTE          *string  `json:"userIDGTE,omitempty"`
+	UserIDLT           *string  `json:"userIDLT,omitempty"`
+	UserIDLTE          *string  `json:"userIDLTE,omitempty"`
+	UserIDContains     *string  `json:"userIDContains,omitempty"`
+	UserIDHasPrefix    *string  `json:"userIDHasPrefix,omitempty"`
+	UserIDHasSuffix    *string  `json:"userIDHasSuffix,omitempty"`
+	UserIDIsNil        bool     `json:"userIDIsNil,omitempty"`
+	UserIDNotNil       bool     `json:"userIDNotNil,omitempty"`
+	UserIDEqualFold    *string  `json:"userIDEqualFold,omitempty"`
+	UserIDContainsFold *string  `json:"userIDContainsFold,omitempty"`
+
+	// "local_user_id" field predicates.
+	LocalUserID             *string  `json:"localUserID,omitempty"`
+	LocalUserIDNEQ          *string  `json:"localUserIDNEQ,omitempty"`
+	LocalUserIDIn           []string `json:"localUserIDIn,omitempty"`
+	LocalUserIDNotIn        []string `json:"localUserIDNotIn,omitempty"`
+	LocalUserIDGT           *string  `json:"localUserIDGT,omitempty"`
+	LocalUserIDGTE          *string  `json:"localUserIDGTE,omitempty"`
+	LocalUserIDLT           *string  `json:"localUserIDLT,omitempty"`
+	LocalUserIDLTE          *string  `json:"localUserIDLTE,omitempty"`
+	LocalUserIDContains     *string  `json:"localUserIDContains,omitempty"`
+	LocalUserIDHasPrefix    *string  `json:"localUserIDHasPrefix,omitempty"`
+	LocalUserIDHasSuffix    *string  `json:"localUserIDHasSuffix,omitempty"`
+	LocalUserIDIsNil        bool     `json:"localUserIDIsNil,omitempty"`
+	LocalUserIDNotNil       bool     `json:"localUserIDNotNil,omitempty"`
+	LocalUserIDEqualFold    *string  `json:"localUserIDEqualFold,omitempty"`
+	LocalUserIDContainsFold *string  `json:"localUserIDContainsFold,omitempty"`
+
+	// "role" field predicates.
+	Role      *localmembership.Role  `json:"role,omitempty"`
+	RoleNEQ   *localmembership.Role  `json:"roleNEQ,omitempty"`
+	RoleIn    []localmembership.Role `json:"roleIn,omitempty"`
+	RoleNotIn []localmembership.Role `json:"roleNotIn,omitempty"`
+
+	// "added_by" field predicates.
+	AddedBy             *string  `json:"addedBy,omitempty"`
+	AddedByNEQ          *string  `json:"addedByNEQ,omitempty"`
+	AddedByIn           []string `json:"addedByIn,omitempty"`
+	AddedByNotIn        []string `json:"addedByNotIn,omitempty"`
+	AddedByGT           *string  `json:"addedByGT,omitempty"`
+	AddedByGTE          *string  `json:"addedByGTE,omitempty"`
+	AddedByLT           *string  `json:"addedByLT,omitempty"`
+	AddedByLTE          *string  `json:"addedByLTE,omitempty"`
+	AddedByContains     *string  `json:"addedByContains,omitempty"`
+	AddedByHasPrefix    *string  `json:"addedByHasPrefix,omitempty"`
+	AddedByHasSuffix    *string  `json:"addedByHasSuffix,omitempty"`
+	AddedByEqualFold    *string  `json:"addedByEqualFold,omitempty"`
+	AddedByContainsFold *string  `json:"addedByContainsFold,omitempty"`
+
+	// "added_at" field predicates.
+	AddedAt      *time.Time  `json:"addedAt,omitempty"`
+	AddedAtNEQ   *time.Time  `json:"addedAtNEQ,omitempty"`
+	AddedAtIn    []time.Time `json:"addedAtIn,omitempty"`
+	AddedAtNotIn []time.Time `json:"addedAtNotIn,omitempty"`
+	AddedAtGT    *time.Time  `json:"addedAtGT,omitempty"`
+	AddedAtGTE   *time.Time  `json:"addedAtGTE,omitempty"`
+	AddedAtLT    *time.Time  `json:"addedAtLT,omitempty"`
+	AddedAtLTE   *time.Time  `json:"addedAtLTE,omitempty"`
+
+	// "removed_at" field predicates.
+	RemovedAt       *time.Time  `json:"removedAt,omitempty"`
+	RemovedAtNEQ    *time.Time  `json:"removedAtNEQ,omitempty"`
+	RemovedAtIn     []time.Time `json:"removedAtIn,omitempty"`
+	RemovedAtNotIn  []time.Time `json:"removedAtNotIn,omitempty"`
+	RemovedAtGT     *time.Time  `json:"removedAtGT,omitempty"`
+	RemovedAtGTE    *time.Time  `json:"removedAtGTE,omitempty"`
+	RemovedAtLT     *time.Time  `json:"removedAtLT,omitempty"`
+	RemovedAtLTE    *time.Time  `json:"removedAtLTE,omitempty"`
+	RemovedAtIsNil  bool        `json:"removedAtIsNil,omitempty"`
+	RemovedAtNotNil bool        `json:"removedAtNotNil,omitempty"`
+
+	// "removed_by" field predicates.
+	RemovedBy             *string  `json:"removedBy,omitempty"`
+	RemovedByNEQ          *string  `json:"removedByNEQ,omitempty"`
+	RemovedByIn           []string `json:"removedByIn,omitempty"`
+	RemovedByNotIn        []string `json:"removedByNotIn,omitempty"`
+	RemovedByGT           *string  `json:"removedByGT,omitempty"`
+	RemovedByGTE          *string  `json:"removedByGTE,omitempty"`
+	RemovedByLT           *string  `json:"removedByLT,omitempty"`
+	RemovedByLTE          *string  `json:"removedByLTE,omitempty"`
+	RemovedByContains     *string  `json:"removedByContains,omitempty"`
+	RemovedByHasPrefix    *string  `json:"removedByHasPrefix,omitempty"`
+	RemovedByHasSuffix    *string  `json:"removedByHasSuffix,omitempty"`
+	RemovedByEqualFold    *string  `json:"removedByEqualFold,omitempty"`
+	RemovedByContainsFold *string  `json:"removedByContainsFold,omitempty"`
+
+	// "group" edge predicates.
+	HasGroup     *bool                   `json:"hasGroup,omitempty"`
+	HasGroupWith []*LocalGroupWhereInput `json:"hasGroupWith,omitempty"`
+
+	// "local_user" edge predicates.
+	HasLocalUser     *bool                  `json:"hasLocalUser,omitempty"`
+	HasLocalUserWith []*LocalUserWhereInput `json:"hasLocalUserWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *LocalMembershipWhereInput) AddPredicates(predicates ...predicate.LocalMembership) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the LocalMembershipWhereInput filter on the LocalMembershipQuery builder.
+func (i *LocalMembershipWhereInput) Filter(q *LocalMembershipQuery) (*LocalMembershipQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyLocalMembershipWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyLocalMembershipWhereInput is returned in case the LocalMembershipWhereInput is empty.
+var ErrEmptyLocalMembershipWhereInput = errors.New("ent: empty predicate LocalMembershipWhereInput")
+
+// P returns a predicate for filtering localmemberships.
+// An error is returned if the input is empty or invalid.
+func (i *LocalMembershipWhereInput) P() (predicate.LocalMembership, error) {
+	var predicates []predicate.LocalMembership
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, localmembership.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.LocalMembership, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, localmembership.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.LocalMembership, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, localmembership.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, localmembership.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, localmembership.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, localmembership.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, localmembership.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, localmembership.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, localmembership.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, localmembership.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, localmembership.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, localmembership.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, localmembership.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.GroupID != nil {
+		predicates = append(predicates, localmembership.GroupIDEQ(*i.GroupID))
+	}
+	if i.GroupIDNEQ != nil {
+		predicates = append(predicates, localmembership.GroupIDNEQ(*i.GroupIDNEQ))
+	}
+	if len(i.GroupIDIn) > 0 {
+		predicates = append(predicates, localmembership.GroupIDIn(i.GroupIDIn...))
+	}
+	if len(i.GroupIDNotIn) > 0 {
+		predicates = append(predicates, localmembership.GroupIDNotIn(i.GroupIDNotIn...))
+	}
+	if i.GroupIDGT != nil {
+		predicates = append(predicates, localmembership.GroupIDGT(*i.GroupIDGT))
+	}
+	if i.GroupIDGTE != nil {
+		predicates = append(predicates, localmembership.GroupIDGTE(*i.GroupIDGTE))
+	}
+	if i.GroupIDLT != nil {
+		predicates = append(predicates, localmembership.GroupIDLT(*i.GroupIDLT))
+	}
+	if i.GroupIDLTE != nil {
+		predicates = append(predicates, localmembership.GroupIDLTE(*i.GroupIDLTE))
+	}
+	if i.GroupIDContains != nil {
+		predicates = append(predicates, localmembership.GroupIDContains(*i.GroupIDContains))
+	}
+	if i.GroupIDHasPrefix != nil {
+		predicates = append(predicates, localmembership.GroupIDHasPrefix(*i.GroupIDHasPrefix))
+	}
+	if i.GroupIDHasSuffix != nil {
+		predicates = append(predicates, localmembership.GroupIDHasSuffix(*i.GroupIDHasSuffix))
+	}
+	if i.GroupIDIsNil {
+		predicates = append(predicates, localmembership.GroupIDIsNil())
+	}
+	if i.GroupIDNotNil {
+		predicates = append(predicates, localmembership.GroupIDNotNil())
+	}
+	if i.GroupIDEqualFold != nil {
+		predicates = append(predicates, localmembership.GroupIDEqualFold(*i.GroupIDEqualFold))
+	}
+	if i.GroupIDContainsFold != nil {
+		predicates = append(predicates, localmembership.GroupIDContainsFold(*i.GroupIDContainsFold))
+	}
+	if i.SectionID != nil {
+		predicates = append(predicates, localmembership.SectionIDEQ(*i.SectionID))
+	}
+	if i.SectionIDNEQ != nil {
+		predicates = append(predicates, localmembership.SectionIDNEQ(*i.SectionIDNEQ))
+	}
+	if len(i.SectionIDIn) > 0 {
+		predicates = append(predicates, localmembership.SectionIDIn(i.SectionIDIn...))
+	}
+	if len(i.SectionIDNotIn) > 0 {
+		predicates = append(predicates, localmembership.SectionIDNotIn(i.SectionIDNotIn...))
+	}
+	if i.SectionIDGT != nil {
+		predicates = append(predicates, localmembership.SectionIDGT(*i.SectionIDGT))
+	}
+	if i.SectionIDGTE != nil {
+		predicates = append(predicates, localmembership.SectionIDGTE(*i.SectionIDGTE))
+	}
+	if i.SectionIDLT != nil {
+		predicates = append(predicates, localmembership.SectionIDLT(*i.SectionIDLT))
+	}
+	if i.SectionIDLTE != nil {
+		predicates = append(predicates, localmembership.SectionIDLTE(*i.SectionIDLTE))
+	}
+	if i.SectionIDContains != nil {
+		predicates = append(predicates, localmembership.SectionIDContains(*i.SectionIDContains))
+	}
+	if i.SectionIDHasPrefix != nil {
+		predicates = append(predicates, localmembership.SectionIDHasPrefix(*i.SectionIDHasPrefix))
+	}
+	if i.SectionIDHasSuffix != nil {
+		predicates = append(predicates, localmembership.SectionIDHasSuffix(*i.SectionIDHasSuffix))
+	}
+	if i.SectionIDIsNil {
+		predicates = append(predicates, localmembership.SectionIDIsNil())
+	}
+	if i.SectionIDNotNil {
+		predicates = append(predicates, localmembership.SectionIDNotNil())
+	}
+	if i.SectionIDEqualFold != nil {
+		predicates = append(predicates, localmembership.SectionIDEqualFold(*i.SectionIDEqualFold))
+	}
+	if i.SectionIDContainsFold != nil {
+		predicates = append(predicates, localmembership.SectionIDContainsFold(*i.SectionIDContainsFold))
+	}
+	if i.UserID != nil {
+		predicates = append(predicates, localmembership.UserIDEQ(*i.UserID))
+	}
+	if i.UserIDNEQ != nil {
+		predicates = append(predicates, localmembership.UserIDNEQ(*i.UserIDNEQ))
+	}
+	if len(i.UserIDIn) > 0 {
+		predicates = append(predicates, localmembership.UserIDIn(i.UserIDIn...))
+	}
+	if len(i.UserIDNotIn) > 0 {
+		predicates = append(predicates, localmembership.UserIDNotIn(i.UserIDNotIn...))
+	}
+	if i.UserIDGT != nil {
+		predicates = append(predicates, localmembership.UserIDGT(*i.UserIDGT))
+	}
+	if i.UserIDGTE != nil {
+		predicates = append(predicates, localmembership.UserIDGTE(*i.UserIDGTE))
+	}
+	if i.UserIDLT != nil {
+		predicates = append(predicates, localmembership.UserIDLT(*i.UserIDLT))
+	}
+	if i.UserIDLTE != nil {
+		predicates = append(predicates, localmembership.UserIDLTE(*i.UserIDLTE))
+	}
+	if i.UserIDContains != nil {
+		predicates = append(predicates, localmembership.UserIDContains(*i.UserIDContains))
+	}
+	if i.UserIDHasPrefix != nil {
+		predicates = append(predicates, localmembership.UserIDHasPrefix(*i.UserIDHasPrefix))
+	}
+	if i.UserIDHasSuffix != nil {
+		predicates = append(predicates, localmembership.UserIDHasSuffix(*i.UserIDHasSuffix))
+	}
+	if i.UserIDIsNil {
+		predicates = append(predicates, localmembership.UserIDIsNil())
+	}
+	if i.UserIDNotNil {
+		predicates = append(predicates, localmembership.UserIDNotNil())
+	}
+	if i.UserIDEqualFold != nil {
+		predicates = append(predicates, localmembership.UserIDEqualFold(*i.UserIDEqualFold))
+	}
+	if i.UserIDContainsFold != nil {
+		predicates = append(predicates, localmembership.UserIDContainsFold(*i.UserIDContainsFold))
+	}
+	if i.LocalUserID != nil {
+		predicates = append(predicates, localmembership.LocalUserIDEQ(*i.LocalUserID))
+	}
+	if i.LocalUserIDNEQ != nil {
+		predicates = append(predicates, localmembership.LocalUserIDNEQ(*i.LocalUserIDNEQ))
+	}
+	if len(i.LocalUserIDIn) > 0 {
+		predicates = append(predicates, localmembership.LocalUserIDIn(i.LocalUserIDIn...))
+	}
+	if len(i.LocalUserIDNotIn) > 0 {
+		predicates = append(predicates, localmembership.LocalUserIDNotIn(i.LocalUserIDNotIn...))
+	}
+	if i.LocalUserIDGT != nil {
+		predicates = append(predicates, localmembership.LocalUserIDGT(*i.LocalUserIDGT))
+	}
+	if i.LocalUserIDGTE != nil {
+		predicates = append(predicates, localmembership.LocalUserIDGTE(*i.LocalUserIDGTE))
+	}
+	if i.LocalUserIDLT != nil {
+		predicates = append(predicates, localmembership.LocalUserIDLT(*i.LocalUserIDLT))
+	}
+	if i.LocalUserIDLTE != nil {
+		predicates = append(predicates, localmembership.LocalUserIDLTE(*i.LocalUserIDLTE))
+	}
+	if i.LocalUserIDContains != nil {
+		predicates = append(predicates, localmembership.LocalUserIDContains(*i.LocalUserIDContains))
+	}
+	if i.LocalUserIDHasPrefix != nil {
+		predicates = append(predicates, localmembership.LocalUserIDHasPrefix(*i.LocalUserIDHasPrefix))
+	}
+	if i.LocalUserIDHasSuffix != nil {
+		predicates = append(predicates, localmembership.LocalUserIDHasSuffix(*i.LocalUserIDHasSuffix))
+	}
+	if i.LocalUserIDIsNil {
+		predicates = append(predicates, localmembership.LocalUserIDIsNil())
+	}
+	if i.LocalUserIDNotNil {
+		predicates = append(predicates, localmembership.LocalUserIDNotNil())
+	}
+	if i.LocalUserIDEqualFold != nil {
+		predicates = append(predicates, localmembership.LocalUserIDEqualFold(*i.LocalUserIDEqualFold))
+	}
+	if i.LocalUserIDContainsFold != nil {
+		predicates = append(predicates, localmembership.LocalUserIDContainsFold(*i.LocalUserIDContainsFold))
+	}
+	if i.Role != nil {
+		predicates = append(predicates, localmembership.RoleEQ(*i.Role))
+	}
+	if i.RoleNEQ != nil {
+		predicates = append(predicates, localmembership.RoleNEQ(*i.RoleNEQ))
+	}
+	if len(i.RoleIn) > 0 {
+		predicates = append(predicates, localmembership.RoleIn(i.RoleIn...))
+	}
+	if len(i.RoleNotIn) > 0 {
+		predicates = append(predicates, localmembership.RoleNotIn(i.RoleNotIn...))
+	}
+	if i.AddedBy != nil {
+		predicates = append(predicates, localmembership.AddedByEQ(*i.AddedBy))
+	}
+	if i.AddedByNEQ != nil {
+		predicates = append(predicates, localmembership.AddedByNEQ(*i.AddedByNEQ))
+	}
+	if len(i.AddedByIn) > 0 {
+		predicates = append(predicates, localmembership.AddedByIn(i.AddedByIn...))
+	}
+	if len(i.AddedByNotIn) > 0 {
+		predicates = append(predicates, localmembership.AddedByNotIn(i.AddedByNotIn...))
+	}
+	if i.AddedByGT != nil {
+		predicates = append(predicates, localmembership.AddedByGT(*i.AddedByGT))
+	}
+	if i.AddedByGTE != nil {
+		predicates = append(predicates, localmembership.AddedByGTE(*i.AddedByGTE))
+	}
+	if i.AddedByLT != nil {
+		predicates = append(predicates, localmembership.AddedByLT(*i.AddedByLT))
+	}
+	if i.AddedByLTE != nil {
+		predicates = append(predicates, localmembership.AddedByLTE(*i.AddedByLTE))
+	}
+	if i.AddedByContains != nil {
+		predicates = append(predicates, localmembership.AddedByContains(*i.AddedByContains))
+	}
+	if i.AddedByHasPrefix != nil {
+		predicates = append(predicates, localmembership.AddedByHasPrefix(*i.AddedByHasPrefix))
+	}
+	if i.AddedByHasSuffix != nil {
+		predicates = append(predicates, localmembership.AddedByHasSuffix(*i.AddedByHasSuffix))
+	}
+	if i.AddedByEqualFold != nil {
+		predicates = append(predicates, localmembership.AddedByEqualFold(*i.AddedByEqualFold))
+	}
+	if i.AddedByContainsFold != nil {
+		predicates = append(predicates, localmembership.AddedByContainsFold(*i.AddedByContainsFold))
+	}
+	if i.AddedAt != nil {
+		predicates = append(predicates, localmembership.AddedAtEQ(*i.AddedAt))
+	}
+	if i.AddedAtNEQ != nil {
+		predicates = append(predicates, localmembership.AddedAtNEQ(*i.AddedAtNEQ))
+	}
+	if len(i.AddedAtIn) > 0 {
+		predicates = append(predicates, localmembership.AddedAtIn(i.AddedAtIn...))
+	}
+	if len(i.AddedAtNotIn) > 0 {
+		predicates = append(predicates, localmembership.AddedAtNotIn(i.AddedAtNotIn...))
+	}
+	if i.AddedAtGT != nil {
+		predicates = append(predicates, localmembership.AddedAtGT(*i.AddedAtGT))
+	}
+	if i.AddedAtGTE != nil {
+		predicates = append(predicates, localmembership.AddedAtGTE(*i.AddedAtGTE))
+	}
+	if i.AddedAtLT != nil {
+		predicates = append(predicates, localmembership.AddedAtLT(*i.AddedAtLT))
+	}
+	if i.AddedAtLTE != nil {
+		predicates = append(predicates, localmembership.AddedAtLTE(*i.AddedAtLTE))
+	}
+	if i.RemovedAt != nil {
+		predicates = append(predicates, localmembership.RemovedAtEQ(*i.RemovedAt))
+	}
+	if i.RemovedAtNEQ != nil {
+		predicates = append(predicates, localmembership.RemovedAtNEQ(*i.RemovedAtNEQ))
+	}
+	if len(i.RemovedAtIn) > 0 {
+		predicates = append(predicates, localmembership.RemovedAtIn(i.RemovedAtIn...))
+	}
+	if len(i.RemovedAtNotIn) > 0 {
+		predicates = append(predicates, localmembership.RemovedAtNotIn(i.RemovedAtNotIn...))
+	}
+	if i.RemovedAtGT != nil {
+		predicates = append(predicates, localmembership.RemovedAtGT(*i.RemovedAtGT))
+	}
+	if i.RemovedAtGTE != nil {
+		predicates = append(predicates, localmembership.RemovedAtGTE(*i.RemovedAtGTE))
+	}
+	if i.RemovedAtLT != nil {
+		predicates = append(predicates, localmembership.RemovedAtLT(*i.RemovedAtLT))
+	}
+	if i.RemovedAtLTE != nil {
+		predicates = append(predicates, localmembership.RemovedAtLTE(*i.RemovedAtLTE))
+	}
+	if i.RemovedAtIsNil {
+		predicates = append(predicates, localmembership.RemovedAtIsNil())
+	}
+	if i.RemovedAtNotNil {
+		predicates = append(predicates, localmembership.RemovedAtNotNil())
+	}
+	if i.RemovedBy != nil {
+		predicates = append(predicates, localmembership.RemovedByEQ(*i.RemovedBy))
+	}
+	if i.RemovedByNEQ != nil {
+		predicates = append(predicates, localmembership.RemovedByNEQ(*i.RemovedByNEQ))
+	}
+	if len(i.RemovedByIn) > 0 {
+		predicates = append(predicates, localmembership.RemovedByIn(i.RemovedByIn...))
+	}
+	if len(i.RemovedByNotIn) > 0 {
+		predicates = append(predicates, localmembership.RemovedByNotIn(i.RemovedByNotIn...))
+	}
+	if i.RemovedByGT != nil {
+		predicates = append(predicates, localmembership.RemovedByGT(*i.RemovedByGT))
+	}
+	if i.RemovedByGTE != nil {
+		predicates = append(predicates, localmembership.RemovedByGTE(*i.RemovedByGTE))
+	}
+	if i.RemovedByLT != nil {
+		predicates = append(predicates, localmembership.RemovedByLT(*i.RemovedByLT))
+	}
+	if i.RemovedByLTE != nil {
+		predicates = append(predicates, localmembership.RemovedByLTE(*i.RemovedByLTE))
+	}
+	if i.RemovedByContains != nil {
+		predicates = append(predicates, localmembership.RemovedByContains(*i.RemovedByContains))
+	}
+	if i.RemovedByHasPrefix != nil {
+		predicates = append(predicates, localmembership.RemovedByHasPrefix(*i.RemovedByHasPrefix))
+	}
+	if i.RemovedByHasSuffix != nil {
+		predicates = append(predicates, localmembership.RemovedByHasSuffix(*i.RemovedByHasSuffix))
+	}
+	if i.RemovedByEqualFold != nil {
+		predicates = append(predicates, localmembership.RemovedByEqualFold(*i.RemovedByEqualFold))
+	}
+	if i.RemovedByContainsFold != nil {
+		predicates = append(predicates, localmembership.RemovedByContainsFold(*i.RemovedByContainsFold))
+	}
+
+	if i.HasGroup != nil {
+		p := localmembership.HasGroup()
+		if !*i.HasGroup {
+			p = localmembership.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasGroupWith) > 0 {
+		with := make([]predicate.LocalGroup, 0, len(i.HasGroupWith))
+		for _, w := range i.HasGroupWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasGroupWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, localmembership.HasGroupWith(with...))
+	}
+	if i.HasLocalUser != nil {
+		p := localmembership.HasLocalUser()
+		if !*i.HasLocalUser {
+			p = localmembership.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasLocalUserWith) > 0 {
+		with := make([]predicate.LocalUser, 0, len(i.HasLocalUserWith))
+		for _, w := range i.HasLocalUserWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasLocalUserWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, localmembership.HasLocalUserWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyLocalMembershipWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return localmembership.And(predicates...), nil
+	}
+}
+
+// LocalUserWhereInput represents a where input for filtering LocalUser queries.
+type LocalUserWhereInput struct {
+	Predicates []predicate.LocalUser  `json:"-"`
+	Not        *LocalUserWhereInput   `json:"not,omitempty"`
+	Or         []*LocalUserWhereInput `json:"or,omitempty"`
+	And        []*LocalUserWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "external_id" field predicates.
+	ExternalID             *string  `json:"externalID,omitempty"`
+	ExternalIDNEQ          *string  `json:"externalIDNEQ,omitempty"`
+	ExternalIDIn           []string `json:"externalIDIn,omitempty"`
+	ExternalIDNotIn        []string `json:"externalIDNotIn,omitempty"`
+	ExternalIDGT           *string  `json:"externalIDGT,omitempty"`
+	ExternalIDGTE          *string  `json:"externalIDGTE,omitempty"`
+	ExternalIDLT           *string  `json:"externalIDLT,omitempty"`
+	ExternalIDLTE          *string  `json:"externalIDLTE,omitempty"`
+	ExternalIDContains     *string  `json:"externalIDContains,omitempty"`
+	ExternalIDHasPrefix    *string  `json:"externalIDHasPrefix,omitempty"`
+	ExternalIDHasSuffix    *string  `json:"externalIDHasSuffix,omitempty"`
+	ExternalIDIsNil        bool     `json:"externalIDIsNil,omitempty"`
+	ExternalIDNotNil       bool     `json:"externalIDNotNil,omitempty"`
+	ExternalIDEqualFold    *string  `json:"externalIDEqualFold,omitempty"`
+	ExternalIDContainsFold *string  `json:"externalIDContainsFold,omitempty"`
+
+	// "first_name" field predicates.
+	FirstName             *string  `json:"firstName,omitempty"`
+	FirstNameNEQ          *string  `json:"firstNameNEQ,omitempty"`
+	FirstNameIn           []string `json:"firstNameIn,omitempty"`
+	FirstNameNotIn        []string `json:"firstNameNotIn,omitempty"`
+	FirstNameGT           *string  `json:"firstNameGT,omitempty"`
+	FirstNameGTE          *string  `json:"firstNameGTE,omitempty"`
+	FirstNameLT           *string  `json:"firstNameLT,omitempty"`
+	FirstNameLTE          *string  `json:"firstNameLTE,omitempty"`
+	FirstNameContains     *string  `json:"firstNameContains,omitempty"`
+	FirstNameHasPrefix    *string  `json:"firstNameHasPrefix,omitempty"`
+	FirstNameHasSuffix    *string  `json:"firstNameHasSuffix,omitempty"`
+	FirstNameEqualFold    *string  `json:"firstNameEqualFold,omitempty"`
+	FirstNameContainsFold *string  `json:"firstNameContainsFold,omitempty"`
+
+	// "last_name" field predicates.
+	LastName             *string  `json:"lastName,omitempty"`
+	LastNameNEQ          *string  `json:"lastNameNEQ,omitempty"`
+	LastNameIn           []string `json:"lastNameIn,omitempty"`
+	LastNameNotIn        []string `json:"lastNameNotIn,omitempty"`
+	LastNameGT           *string  `json:"lastNameGT,omitempty"`
+	LastNameGTE          *string  `json:"lastNameGTE,omitempty"`
+	LastNameLT           *string  `json:"lastNameLT,omitempty"`
+	LastNameLTE          *string  `json:"lastNameLTE,omitempty"`
+	LastNameContains     *string  `json:"lastNameContains,omitempty"`
+	LastNameHasPrefix    *string  `json:"lastNameHasPrefix,omitempty"`
+	LastNameHasSuffix    *string  `json:"lastNameHasSuffix,omitempty"`
+	LastNameEqualFold    *string  `json:"lastNameEqualFold,omitempty"`
+	LastNameContainsFold *string  `json:"lastNameContainsFold,omitempty"`
+
+	// "email" field predicates.
+	Email             *string  `json:"email,omitempty"`
+	EmailNEQ          *string  `json:"emailNEQ,omitempty"`
+	EmailIn           []string `json:"emailIn,omitempty"`
+	EmailNotIn        []string `json:"emailNotIn,omitempty"`
+	EmailGT           *string  `json:"emailGT,omitempty"`
+	EmailGTE          *string  `json:"emailGTE,omitempty"`
+	EmailLT           *string  `json:"emailLT,omitempty"`
+	EmailLTE          *string  `json:"emailLTE,omitempty"`
+	EmailContains     *string  `json:"emailContains,omitempty"`
+	EmailHasPrefix    *string  `json:"emailHasPrefix,omitempty"`
+	EmailHasSuffix    *string  `json:"emailHasSuffix,omitempty"`
+	EmailEqualFold    *string  `json:"emailEqualFold,omitempty"`
+	EmailContainsFold *string  `json:"emailContainsFold,omitempty"`
+
+	// "role" field predicates.
+	Role      *localuser.Role  `json:"role,omitempty"`
+	RoleNEQ   *localuser.Role  `json:"roleNEQ,omitempty"`
+	RoleIn    []localuser.Role `json:"roleIn,omitempty"`
+	RoleNotIn []localuser.Role `json:"roleNotIn,omitempty"`
+
+	// "district_id" field predicates.
+	DistrictID             *string  `json:"districtID,omitempty"`
+	DistrictIDNEQ          *string  `json:"districtIDNEQ,omitempty"`
+	DistrictIDIn           []string `json:"districtIDIn,omitempty"`
+	DistrictIDNotIn        []string `json:"districtIDNotIn,omitempty"`
+	DistrictIDGT           *string  `json:"districtIDGT,omitempty"`
+	DistrictIDGTE          *string  `json:"districtIDGTE,omitempty"`
+	DistrictIDLT           *string  `json:"districtIDLT,omitempty"`
+	DistrictIDLTE          *string  `json:"districtIDLTE,omitempty"`
+	DistrictIDContains     *string  `json:"districtIDContains,omitempty"`
+	DistrictIDHasPrefix    *string  `json:"districtIDHasPrefix,omitempty"`
+	DistrictIDHasSuffix    *string  `json:"districtIDHasSuffix,omitempty"`
+	DistrictIDIsNil        bool     `json:"districtIDIsNil,omitempty"`
+	DistrictIDNotNil       bool     `json:"districtIDNotNil,omitempty"`
+	DistrictIDEqualFold    *string  `json:"districtIDEqualFold,omitempty"`
+	DistrictIDContainsFold *string  `json:"districtIDContainsFold,omitempty"`
+
+	// "organization_id" field predicates.
+	OrganizationID             *string  `json:"organizationID,omitempty"`
+	OrganizationIDNEQ          *string  `json:"organizationIDNEQ,omitempty"`
+	OrganizationIDIn           []string `json:"organizationIDIn,omitempty"`
+	OrganizationIDNotIn        []string `json:"organizationIDNotIn,omitempty"`
+	OrganizationIDGT           *string  `json:"organizationIDGT,omitempty"`
+	OrganizationIDGTE          *string  `json:"organizationIDGTE,omitempty"`
+	OrganizationIDLT           *string  `json:"organizationIDLT,omitempty"`
+	OrganizationIDLTE          *string  `json:"organizationIDLTE,omitempty"`
+	OrganizationIDContains     *string  `json:"organizationIDContains,omitempty"`
+	OrganizationIDHasPrefix    *string  `json:"organizationIDHasPrefix,omitempty"`
+	OrganizationIDHasSuffix    *string  `json:"organizationIDHasSuffix,omitempty"`
+	OrganizationIDIsNil        bool     `json:"organizationIDIsNil,omitempty"`
+	OrganizationIDNotNil       bool     `json:"organizationIDNotNil,omitempty"`
+	OrganizationIDEqualFold    *string  `json:"organizationIDEqualFold,omitempty"`
+	OrganizationIDContainsFold *string  `json:"organizationIDContainsFold,omitempty"`
+
+	// "created_by" field predicates.
+	CreatedBy             *string  `json:"createdBy,omitempty"`
+	CreatedByNEQ          *string  `json:"createdByNEQ,omitempty"`
+	CreatedByIn           []string `json:"createdByIn,omitempty"`
+	CreatedByNotIn        []string `json:"createdByNotIn,omitempty"`
+	CreatedByGT           *string  `json:"createdByGT,omitempty"`
+	CreatedByGTE          *string  `json:"createdByGTE,omitempty"`
+	CreatedByLT           *string  `json:"createdByLT,omitempty"`
+	CreatedByLTE          *string  `json:"createdByLTE,omitempty"`
+	CreatedByContains     *string  `json:"createdByContains,omitempty"`
+	CreatedByHasPrefix    *string  `json:"createdByHasPrefix,omitempty"`
+	CreatedByHasSuffix    *string  `json:"createdByHasSuffix,omitempty"`
+	CreatedByEqualFold    *string  `json:"createdByEqualFold,omitempty"`
+	CreatedByContainsFold *string  `json:"createdByContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+
+	// "memberships" edge predicates.
+	HasMemberships     *bool                        `json:"hasMemberships,omitempty"`
+	HasMembershipsWith []*LocalMembershipWhereInput `json:"hasMembershipsWith,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *LocalUserWhereInput) AddPredicates(predicates ...predicate.LocalUser) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the LocalUserWhereInput filter on the LocalUserQuery builder.
+func (i *LocalUserWhereInput) Filter(q *LocalUserQuery) (*LocalUserQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyLocalUserWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyLocalUserWhereInput is returned in case the LocalUserWhereInput is empty.
+var ErrEmptyLocalUserWhereInput = errors.New("ent: empty predicate LocalUserWhereInput")
+
+// P returns a predicate for filtering localusers.
+// An error is returned if the input is empty or invalid.
+func (i *LocalUserWhereInput) P() (predicate.LocalUser, error) {
+	var predicates []predicate.LocalUser
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, localuser.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.LocalUser, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, localuser.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.LocalUser, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, localuser.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, localuser.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, localuser.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, localuser.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, localuser.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, localuser.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, localuser.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, localuser.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, localuser.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, localuser.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, localuser.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.ExternalID != nil {
+		predicates = append(predicates, localuser.ExternalIDEQ(*i.ExternalID))
+	}
+	if i.ExternalIDNEQ != nil {
+		predicates = append(predicates, localuser.ExternalIDNEQ(*i.ExternalIDNEQ))
+	}
+	if len(i.ExternalIDIn) > 0 {
+		predicates = append(predicates, localuser.ExternalIDIn(i.ExternalIDIn...))
+	}
+	if len(i.ExternalIDNotIn) > 0 {
+		predicates = append(predicates, localuser.ExternalIDNotIn(i.ExternalIDNotIn...))
+	}
+	if i.ExternalIDGT != nil {
+		predicates = append(predicates, localuser.ExternalIDGT(*i.ExternalIDGT))
+	}
+	if i.ExternalIDGTE != nil {
+		predicates = append(predicates, localuser.ExternalIDGTE(*i.ExternalIDGTE))
+	}
+	if i.ExternalIDLT != nil {
+		predicates = append(predicates, localuser.ExternalIDLT(*i.ExternalIDLT))
+	}
+	if i.ExternalIDLTE != nil {
+		predicates = append(predicates, localuser.ExternalIDLTE(*i.ExternalIDLTE))
+	}
+	if i.ExternalIDContains != nil {
+		predicates = append(predicates, localuser.ExternalIDContains(*i.ExternalIDContains))
+	}
+	if i.ExternalIDHasPrefix != nil {
+		predicates = append(predicates, localuser.ExternalIDHasPrefix(*i.ExternalIDHasPrefix))
+	}
+	if i.ExternalIDHasSuffix != nil {
+		predicates = append(predicates, localuser.ExternalIDHasSuffix(*i.ExternalIDHasSuffix))
+	}
+	if i.ExternalIDIsNil {
+		predicates = append(predicates, localuser.ExternalIDIsNil())
+	}
+	if i.ExternalIDNotNil {
+		predicates = append(predicates, localuser.ExternalIDNotNil())
+	}
+	if i.ExternalIDEqualFold != nil {
+		predicates = append(predicates, localuser.ExternalIDEqualFold(*i.ExternalIDEqualFold))
+	}
+	if i.ExternalIDContainsFold != nil {
+		predicates = append(predicates, localuser.ExternalIDContainsFold(*i.ExternalIDContainsFold))
+	}
+	if i.FirstName != nil {
+		predicates = append(predicates, localuser.FirstNameEQ(*i.FirstName))
+	}
+	if i.FirstNameNEQ != nil {
+		predicates = append(predicates, localuser.FirstNameNEQ(*i.FirstNameNEQ))
+	}
+	if len(i.FirstNameIn) > 0 {
+		predicates = append(predicates, localuser.FirstNameIn(i.FirstNameIn...))
+	}
+	if len(i.FirstNameNotIn) > 0 {
+		predicates = append(predicates, localuser.FirstNameNotIn(i.FirstNameNotIn...))
+	}
+	if i.FirstNameGT != nil {
+		predicates = append(predicates, localuser.FirstNameGT(*i.FirstNameGT))
+	}
+	if i.FirstNameGTE != nil {
+		predicates = append(predicates, localuser.FirstNameGTE(*i.FirstNameGTE))
+	}
+	if i.FirstNameLT != nil {
+		predicates = append(predicates, localuser.FirstNameLT(*i.FirstNameLT))
+	}
+	if i.FirstNameLTE != nil {
+		predicates = append(predicates, localuser.FirstNameLTE(*i.FirstNameLTE))
+	}
+	if i.FirstNameContains != nil {
+		predicates = append(predicates, localuser.FirstNameContains(*i.FirstNameContains))
+	}
+	if i.FirstNameHasPrefix != nil {
+		predicates = append(predicates, localuser.FirstNameHasPrefix(*i.FirstNameHasPrefix))
+	}
+	if i.FirstNameHasSuffix != nil {
+		predicates = append(predicates, localuser.FirstNameHasSuffix(*i.FirstNameHasSuffix))
+	}
+	if i.FirstNameEqualFold != nil {
+		predicates = append(predicates, localuser.FirstNameEqualFold(*i.FirstNameEqualFold))
+	}
+	if i.FirstNameContainsFold != nil {
+		predicates = append(predicates, localuser.FirstNameContainsFold(*i.FirstNameContainsFold))
+	}
+	if i.LastName != nil {
+		predicates = append(predicates, localuser.LastNameEQ(*i.LastName))
+	}
+	if i.LastNameNEQ != nil {
+		predicates = append(predicates, localuser.LastNameNEQ(*i.LastNameNEQ))
+	}
+	if len(i.LastNameIn) > 0 {
+		predicates = append(predicates, localuser.LastNameIn(i.LastNameIn...))
+	}
+	if len(i.LastNameNotIn) > 0 {
+		predicates = append(predicates, localuser.LastNameNotIn(i.LastNameNotIn...))
+	}
+	if i.LastNameGT != nil {
+		predicates = append(predicates, localuser.LastNameGT(*i.LastNameGT))
+	}
+	if i.LastNameGTE != nil {
+		predicates = append(predicates, localuser.LastNameGTE(*i.LastNameGTE))
+	}
+	if i.LastNameLT != nil {
+		predicates = append(predicates, localuser.LastNameLT(*i.LastNameLT))
+	}
+	if i.LastNameLTE != nil {
+		predicates = append(predicates, localuser.LastNameLTE(*i.LastNameLTE))
+	}
+	if i.LastNameContains != nil {
+		predicates = append(predicates, localuser.LastNameContains(*i.LastNameContains))
+	}
+	if i.LastNameHasPrefix != nil {
+		predicates = append(predicates, localuser.LastNameHasPrefix(*i.LastNameHasPrefix))
+	}
+	if i.LastNameHasSuffix != nil {
+		predicates = append(predicates, localuser.LastNameHasSuffix(*i.LastNameHasSuffix))
+	}
+	if i.LastNameEqualFold != nil {
+		predicates = append(predicates, localuser.LastNameEqualFold(*i.LastNameEqualFold))
+	}
+	if i.LastNameContainsFold != nil {
+		predicates = append(predicates, localuser.LastNameContainsFold(*i.LastNameContainsFold))
+	}
+	if i.Email != nil {
+		predicates = append(predicates, localuser.EmailEQ(*i.Email))
+	}
+	if i.EmailNEQ != nil {
+		predicates = append(predicates, localuser.EmailNEQ(*i.EmailNEQ))
+	}
+	if len(i.EmailIn) > 0 {
+		predicates = append(predicates, localuser.EmailIn(i.EmailIn...))
+	}
+	if len(i.EmailNotIn) > 0 {
+		predicates = append(predicates, localuser.EmailNotIn(i.EmailNotIn...))
+	}
+	if i.EmailGT != nil {
+		predicates = append(predicates, localuser.EmailGT(*i.EmailGT))
+	}
+	if i.EmailGTE != nil {
+		predicates = append(predicates, localuser.EmailGTE(*i.EmailGTE))
+	}
+	if i.EmailLT != nil {
+		predicates = append(predicates, localuser.EmailLT(*i.EmailLT))
+	}
+	if i.EmailLTE != nil {
+		predicates = append(predicates, localuser.EmailLTE(*i.EmailLTE))
+	}
+	if i.EmailContains != nil {
+		predicates = append(predicates, localuser.EmailContains(*i.EmailContains))
+	}
+	if i.EmailHasPrefix != nil {
+		predicates = append(predicates, localuser.EmailHasPrefix(*i.EmailHasPrefix))
+	}
+	if i.EmailHasSuffix != nil {
+		predicates = append(predicates, localuser.EmailHasSuffix(*i.EmailHasSuffix))
+	}
+	if i.EmailEqualFold != nil {
+		predicates = append(predicates, localuser.EmailEqualFold(*i.EmailEqualFold))
+	}
+	if i.EmailContainsFold != nil {
+		predicates = append(predicates, localuser.EmailContainsFold(*i.EmailContainsFold))
+	}
+	if i.Role != nil {
+		predicates = append(predicates, localuser.RoleEQ(*i.Role))
+	}
+	if i.RoleNEQ != nil {
+		predicates = append(predicates, localuser.RoleNEQ(*i.RoleNEQ))
+	}
+	if len(i.RoleIn) > 0 {
+		predicates = append(predicates, localuser.RoleIn(i.RoleIn...))
+	}
+	if len(i.RoleNotIn) > 0 {
+		predicates = append(predicates, localuser.RoleNotIn(i.RoleNotIn...))
+	}
+	if i.DistrictID != nil {
+		predicates = append(predicates, localuser.DistrictIDEQ(*i.DistrictID))
+	}
+	if i.DistrictIDNEQ != nil {
+		predicates = append(predicates, localuser.DistrictIDNEQ(*i.DistrictIDNEQ))
+	}
+	if len(i.DistrictIDIn) > 0 {
+		predicates = append(predicates, localuser.DistrictIDIn(i.DistrictIDIn...))
+	}
+	if len(i.DistrictIDNotIn) > 0 {
+		predicates = append(predicates, localuser.DistrictIDNotIn(i.DistrictIDNotIn...))
+	}
+	if i.DistrictIDGT != nil {
+		predicates = append(predicates, localuser.DistrictIDGT(*i.DistrictIDGT))
+	}
+	if i.DistrictIDGTE != nil {
+		predicates = append(predicates, localuser.DistrictIDGTE(*i.DistrictIDGTE))
+	}
+	if i.DistrictIDLT != nil {
+		predicates = append(predicates, localuser.DistrictIDLT(*i.DistrictIDLT))
+	}
+	if i.DistrictIDLTE != nil {
+		predicates = append(predicates, localuser.DistrictIDLTE(*i.DistrictIDLTE))
+	}
+	if i.DistrictIDContains != nil {
+		predicates = append(predicates, localuser.DistrictIDContains(*i.DistrictIDContains))
+	}
+	if i.DistrictIDHasPrefix != nil {
+		predicates = append(predicates, localuser.DistrictIDHasPrefix(*i.DistrictIDHasPrefix))
+	}
+	if i.DistrictIDHasSuffix != nil {
+		predicates = append(predicates, localuser.DistrictIDHasSuffix(*i.DistrictIDHasSuffix))
+	}
+	if i.DistrictIDIsNil {
+		predicates = append(predicates, localuser.DistrictIDIsNil())
+	}
+	if i.DistrictIDNotNil {
+		predicates = append(predicates, localuser.DistrictIDNotNil())
+	}
+	if i.DistrictIDEqualFold != nil {
+		predicates = append(predicates, localuser.DistrictIDEqualFold(*i.DistrictIDEqualFold))
+	}
+	if i.DistrictIDContainsFold != nil {
+		predicates = append(predicates, localuser.DistrictIDContainsFold(*i.DistrictIDContainsFold))
+	}
+	if i.OrganizationID != nil {
+		predicates = append(predicates, localuser.OrganizationIDEQ(*i.OrganizationID))
+	}
+	if i.OrganizationIDNEQ != nil {
+		predicates = append(predicates, localuser.OrganizationIDNEQ(*i.OrganizationIDNEQ))
+	}
+	if len(i.OrganizationIDIn) > 0 {
+		predicates = append(predicates, localuser.OrganizationIDIn(i.OrganizationIDIn...))
+	}
+	if len(i.OrganizationIDNotIn) > 0 {
+		predicates = append(predicates, localuser.OrganizationIDNotIn(i.OrganizationIDNotIn...))
+	}
+	if i.OrganizationIDGT != nil {
+		predicates = append(predicates, localuser.OrganizationIDGT(*i.OrganizationIDGT))
+	}
+	if i.OrganizationIDGTE != nil {
+		predicates = append(predicates, localuser.OrganizationIDGTE(*i.OrganizationIDGTE))
+	}
+	if i.OrganizationIDLT != nil {
+		predicates = append(predicates, localuser.OrganizationIDLT(*i.OrganizationIDLT))
+	}
+	if i.OrganizationIDLTE != nil {
+		predicates = append(predicates, localuser.OrganizationIDLTE(*i.OrganizationIDLTE))
+	}
+	if i.OrganizationIDContains != nil {
+		predicates = append(predicates, localuser.OrganizationIDContains(*i.OrganizationIDContains))
+	}
+	if i.OrganizationIDHasPrefix != nil {
+		predicates = append(predicates, localuser.OrganizationIDHasPrefix(*i.OrganizationIDHasPrefix))
+	}
+	if i.OrganizationIDHasSuffix != nil {
+		predicates = append(predicates, localuser.OrganizationIDHasSuffix(*i.OrganizationIDHasSuffix))
+	}
+	if i.OrganizationIDIsNil {
+		predicates = append(predicates, localuser.OrganizationIDIsNil())
+	}
+	if i.OrganizationIDNotNil {
+		predicates = append(predicates, localuser.OrganizationIDNotNil())
+	}
+	if i.OrganizationIDEqualFold != nil {
+		predicates = append(predicates, localuser.OrganizationIDEqualFold(*i.OrganizationIDEqualFold))
+	}
+	if i.OrganizationIDContainsFold != nil {
+		predicates = append(predicates, localuser.OrganizationIDContainsFold(*i.OrganizationIDContainsFold))
+	}
+	if i.CreatedBy != nil {
+		predicates = append(predicates, localuser.CreatedByEQ(*i.CreatedBy))
+	}
+	if i.CreatedByNEQ != nil {
+		predicates = append(predicates, localuser.CreatedByNEQ(*i.CreatedByNEQ))
+	}
+	if len(i.CreatedByIn) > 0 {
+		predicates = append(predicates, localuser.CreatedByIn(i.CreatedByIn...))
+	}
+	if len(i.CreatedByNotIn) > 0 {
+		predicates = append(predicates, localuser.CreatedByNotIn(i.CreatedByNotIn...))
+	}
+	if i.CreatedByGT != nil {
+		predicates = append(predicates, localuser.CreatedByGT(*i.CreatedByGT))
+	}
+	if i.CreatedByGTE != nil {
+		predicates = append(predicates, localuser.CreatedByGTE(*i.CreatedByGTE))
+	}
+	if i.CreatedByLT != nil {
+		predicates = append(predicates, localuser.CreatedByLT(*i.CreatedByLT))
+	}
+	if i.CreatedByLTE != nil {
+		predicates = append(predicates, localuser.CreatedByLTE(*i.CreatedByLTE))
+	}
+	if i.CreatedByContains != nil {
+		predicates = append(predicates, localuser.CreatedByContains(*i.CreatedByContains))
+	}
+	if i.CreatedByHasPrefix != nil {
+		predicates = append(predicates, localuser.CreatedByHasPrefix(*i.CreatedByHasPrefix))
+	}
+	if i.CreatedByHasSuffix != nil {
+		predicates = append(predicates, localuser.CreatedByHasSuffix(*i.CreatedByHasSuffix))
+	}
+	if i.CreatedByEqualFold != nil {
+		predicates = append(predicates, localuser.CreatedByEqualFold(*i.CreatedByEqualFold))
+	}
+	if i.CreatedByContainsFold != nil {
+		predicates = append(predicates, localuser.CreatedByContainsFold(*i.CreatedByContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, localuser.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, localuser.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, localuser.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, localuser.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, localuser.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, localuser.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, localuser.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, localuser.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, localuser.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, localuser.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, localuser.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, localuser.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, localuser.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, localuser.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, localuser.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, localuser.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+
+	if i.HasMemberships != nil {
+		p := localuser.HasMemberships()
+		if !*i.HasMemberships {
+			p = localuser.Not(p)
+		}
+		predicates = append(predicates, p)
+	}
+	if len(i.HasMembershipsWith) > 0 {
+		with := make([]predicate.LocalMembership, 0, len(i.HasMembershipsWith))
+		for _, w := range i.HasMembershipsWith {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'HasMembershipsWith'", err)
+			}
+			with = append(with, p)
+		}
+		predicates = append(predicates, localuser.HasMembershipsWith(with...))
+	}
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyLocalUserWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return localuser.And(predicates...), nil
+	}
+}
+
 // MatchSuggestionWhereInput represents a where input for filtering MatchSuggestion queries.
 type MatchSuggestionWhereInput struct {
 	Predicates []predicate.MatchSuggestion  `json:"-"`
@@ -5569,6 +7411,424 @@ func (i *OrganizationWhereInput) P() (predicate.Organization, error) {
 		return predicates[0], nil
 	default:
 		return organization.And(predicates...), nil
+	}
+}
+
+// RoleOverrideWhereInput represents a where input for filtering RoleOverride queries.
+type RoleOverrideWhereInput struct {
+	Predicates []predicate.RoleOverride  `json:"-"`
+	Not        *RoleOverrideWhereInput   `json:"not,omitempty"`
+	Or         []*RoleOverrideWhereInput `json:"or,omitempty"`
+	And        []*RoleOverrideWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "user_id" field predicates.
+	UserID             *string  `json:"userID,omitempty"`
+	UserIDNEQ          *string  `json:"userIDNEQ,omitempty"`
+	UserIDIn           []string `json:"userIDIn,omitempty"`
+	UserIDNotIn        []string `json:"userIDNotIn,omitempty"`
+	UserIDGT           *string  `json:"userIDGT,omitempty"`
+	UserIDGTE          *string  `json:"userIDGTE,omitempty"`
+	UserIDLT           *string  `json:"userIDLT,omitempty"`
+	UserIDLTE          *string  `json:"userIDLTE,omitempty"`
+	UserIDContains     *string  `json:"userIDContains,omitempty"`
+	UserIDHasPrefix    *string  `json:"userIDHasPrefix,omitempty"`
+	UserIDHasSuffix    *string  `json:"userIDHasSuffix,omitempty"`
+	UserIDEqualFold    *string  `json:"userIDEqualFold,omitempty"`
+	UserIDContainsFold *string  `json:"userIDContainsFold,omitempty"`
+
+	// "district_id" field predicates.
+	DistrictID             *string  `json:"districtID,omitempty"`
+	DistrictIDNEQ          *string  `json:"districtIDNEQ,omitempty"`
+	DistrictIDIn           []string `json:"districtIDIn,omitempty"`
+	DistrictIDNotIn        []string `json:"districtIDNotIn,omitempty"`
+	DistrictIDGT           *string  `json:"districtIDGT,omitempty"`
+	DistrictIDGTE          *string  `json:"districtIDGTE,omitempty"`
+	DistrictIDLT           *string  `json:"districtIDLT,omitempty"`
+	DistrictIDLTE          *string  `json:"districtIDLTE,omitempty"`
+	DistrictIDContains     *string  `json:"districtIDContains,omitempty"`
+	DistrictIDHasPrefix    *string  `json:"districtIDHasPrefix,omitempty"`
+	DistrictIDHasSuffix    *string  `json:"districtIDHasSuffix,omitempty"`
+	DistrictIDEqualFold    *string  `json:"districtIDEqualFold,omitempty"`
+	DistrictIDContainsFold *string  `json:"districtIDContainsFold,omitempty"`
+
+	// "role" field predicates.
+	Role      *roleoverride.Role  `json:"role,omitempty"`
+	RoleNEQ   *roleoverride.Role  `json:"roleNEQ,omitempty"`
+	RoleIn    []roleoverride.Role `json:"roleIn,omitempty"`
+	RoleNotIn []roleoverride.Role `json:"roleNotIn,omitempty"`
+
+	// "effect" field predicates.
+	Effect      *roleoverride.Effect  `json:"effect,omitempty"`
+	EffectNEQ   *roleoverride.Effect  `json:"effectNEQ,omitempty"`
+	EffectIn    []roleoverride.Effect `json:"effectIn,omitempty"`
+	EffectNotIn []roleoverride.Effect `json:"effectNotIn,omitempty"`
+
+	// "reason" field predicates.
+	Reason             *string  `json:"reason,omitempty"`
+	ReasonNEQ          *string  `json:"reasonNEQ,omitempty"`
+	ReasonIn           []string `json:"reasonIn,omitempty"`
+	ReasonNotIn        []string `json:"reasonNotIn,omitempty"`
+	ReasonGT           *string  `json:"reasonGT,omitempty"`
+	ReasonGTE          *string  `json:"reasonGTE,omitempty"`
+	ReasonLT           *string  `json:"reasonLT,omitempty"`
+	ReasonLTE          *string  `json:"reasonLTE,omitempty"`
+	ReasonContains     *string  `json:"reasonContains,omitempty"`
+	ReasonHasPrefix    *string  `json:"reasonHasPrefix,omitempty"`
+	ReasonHasSuffix    *string  `json:"reasonHasSuffix,omitempty"`
+	ReasonEqualFold    *string  `json:"reasonEqualFold,omitempty"`
+	ReasonContainsFold *string  `json:"reasonContainsFold,omitempty"`
+
+	// "decided_by" field predicates.
+	DecidedBy             *string  `json:"decidedBy,omitempty"`
+	DecidedByNEQ          *string  `json:"decidedByNEQ,omitempty"`
+	DecidedByIn           []string `json:"decidedByIn,omitempty"`
+	DecidedByNotIn        []string `json:"decidedByNotIn,omitempty"`
+	DecidedByGT           *string  `json:"decidedByGT,omitempty"`
+	DecidedByGTE          *string  `json:"decidedByGTE,omitempty"`
+	DecidedByLT           *string  `json:"decidedByLT,omitempty"`
+	DecidedByLTE          *string  `json:"decidedByLTE,omitempty"`
+	DecidedByContains     *string  `json:"decidedByContains,omitempty"`
+	DecidedByHasPrefix    *string  `json:"decidedByHasPrefix,omitempty"`
+	DecidedByHasSuffix    *string  `json:"decidedByHasSuffix,omitempty"`
+	DecidedByEqualFold    *string  `json:"decidedByEqualFold,omitempty"`
+	DecidedByContainsFold *string  `json:"decidedByContainsFold,omitempty"`
+
+	// "decided_at" field predicates.
+	DecidedAt      *time.Time  `json:"decidedAt,omitempty"`
+	DecidedAtNEQ   *time.Time  `json:"decidedAtNEQ,omitempty"`
+	DecidedAtIn    []time.Time `json:"decidedAtIn,omitempty"`
+	DecidedAtNotIn []time.Time `json:"decidedAtNotIn,omitempty"`
+	DecidedAtGT    *time.Time  `json:"decidedAtGT,omitempty"`
+	DecidedAtGTE   *time.Time  `json:"decidedAtGTE,omitempty"`
+	DecidedAtLT    *time.Time  `json:"decidedAtLT,omitempty"`
+	DecidedAtLTE   *time.Time  `json:"decidedAtLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *RoleOverrideWhereInput) AddPredicates(predicates ...predicate.RoleOverride) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the RoleOverrideWhereInput filter on the RoleOverrideQuery builder.
+func (i *RoleOverrideWhereInput) Filter(q *RoleOverrideQuery) (*RoleOverrideQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyRoleOverrideWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyRoleOverrideWhereInput is returned in case the RoleOverrideWhereInput is empty.
+var ErrEmptyRoleOverrideWhereInput = errors.New("ent: empty predicate RoleOverrideWhereInput")
+
+// P returns a predicate for filtering roleoverrides.
+// An error is returned if the input is empty or invalid.
+func (i *RoleOverrideWhereInput) P() (predicate.RoleOverride, error) {
+	var predicates []predicate.RoleOverride
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, roleoverride.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.RoleOverride, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, roleoverride.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.RoleOverride, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, roleoverride.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, roleoverride.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, roleoverride.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, roleoverride.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, roleoverride.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, roleoverride.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, roleoverride.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, roleoverride.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, roleoverride.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, roleoverride.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, roleoverride.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.UserID != nil {
+		predicates = append(predicates, roleoverride.UserIDEQ(*i.UserID))
+	}
+	if i.UserIDNEQ != nil {
+		predicates = append(predicates, roleoverride.UserIDNEQ(*i.UserIDNEQ))
+	}
+	if len(i.UserIDIn) > 0 {
+		predicates = append(predicates, roleoverride.UserIDIn(i.UserIDIn...))
+	}
+	if len(i.UserIDNotIn) > 0 {
+		predicates = append(predicates, roleoverride.UserIDNotIn(i.UserIDNotIn...))
+	}
+	if i.UserIDGT != nil {
+		predicates = append(predicates, roleoverride.UserIDGT(*i.UserIDGT))
+	}
+	if i.UserIDGTE != nil {
+		predicates = append(predicates, roleoverride.UserIDGTE(*i.UserIDGTE))
+	}
+	if i.UserIDLT != nil {
+		predicates = append(predicates, roleoverride.UserIDLT(*i.UserIDLT))
+	}
+	if i.UserIDLTE != nil {
+		predicates = append(predicates, roleoverride.UserIDLTE(*i.UserIDLTE))
+	}
+	if i.UserIDContains != nil {
+		predicates = append(predicates, roleoverride.UserIDContains(*i.UserIDContains))
+	}
+	if i.UserIDHasPrefix != nil {
+		predicates = append(predicates, roleoverride.UserIDHasPrefix(*i.UserIDHasPrefix))
+	}
+	if i.UserIDHasSuffix != nil {
+		predicates = append(predicates, roleoverride.UserIDHasSuffix(*i.UserIDHasSuffix))
+	}
+	if i.UserIDEqualFold != nil {
+		predicates = append(predicates, roleoverride.UserIDEqualFold(*i.UserIDEqualFold))
+	}
+	if i.UserIDContainsFold != nil {
+		predicates = append(predicates, roleoverride.UserIDContainsFold(*i.UserIDContainsFold))
+	}
+	if i.DistrictID != nil {
+		predicates = append(predicates, roleoverride.DistrictIDEQ(*i.DistrictID))
+	}
+	if i.DistrictIDNEQ != nil {
+		predicates = append(predicates, roleoverride.DistrictIDNEQ(*i.DistrictIDNEQ))
+	}
+	if len(i.DistrictIDIn) > 0 {
+		predicates = append(predicates, roleoverride.DistrictIDIn(i.DistrictIDIn...))
+	}
+	if len(i.DistrictIDNotIn) > 0 {
+		predicates = append(predicates, roleoverride.DistrictIDNotIn(i.DistrictIDNotIn...))
+	}
+	if i.DistrictIDGT != nil {
+		predicates = append(predicates, roleoverride.DistrictIDGT(*i.DistrictIDGT))
+	}
+	if i.DistrictIDGTE != nil {
+		predicates = append(predicates, roleoverride.DistrictIDGTE(*i.DistrictIDGTE))
+	}
+	if i.DistrictIDLT != nil {
+		predicates = append(predicates, roleoverride.DistrictIDLT(*i.DistrictIDLT))
+	}
+	if i.DistrictIDLTE != nil {
+		predicates = append(predicates, roleoverride.DistrictIDLTE(*i.DistrictIDLTE))
+	}
+	if i.DistrictIDContains != nil {
+		predicates = append(predicates, roleoverride.DistrictIDContains(*i.DistrictIDContains))
+	}
+	if i.DistrictIDHasPrefix != nil {
+		predicates = append(predicates, roleoverride.DistrictIDHasPrefix(*i.DistrictIDHasPrefix))
+	}
+	if i.DistrictIDHasSuffix != nil {
+		predicates = append(predicates, roleoverride.DistrictIDHasSuffix(*i.DistrictIDHasSuffix))
+	}
+	if i.DistrictIDEqualFold != nil {
+		predicates = append(predicates, roleoverride.DistrictIDEqualFold(*i.DistrictIDEqualFold))
+	}
+	if i.DistrictIDContainsFold != nil {
+		predicates = append(predicates, roleoverride.DistrictIDContainsFold(*i.DistrictIDContainsFold))
+	}
+	if i.Role != nil {
+		predicates = append(predicates, roleoverride.RoleEQ(*i.Role))
+	}
+	if i.RoleNEQ != nil {
+		predicates = append(predicates, roleoverride.RoleNEQ(*i.RoleNEQ))
+	}
+	if len(i.RoleIn) > 0 {
+		predicates = append(predicates, roleoverride.RoleIn(i.RoleIn...))
+	}
+	if len(i.RoleNotIn) > 0 {
+		predicates = append(predicates, roleoverride.RoleNotIn(i.RoleNotIn...))
+	}
+	if i.Effect != nil {
+		predicates = append(predicates, roleoverride.EffectEQ(*i.Effect))
+	}
+	if i.EffectNEQ != nil {
+		predicates = append(predicates, roleoverride.EffectNEQ(*i.EffectNEQ))
+	}
+	if len(i.EffectIn) > 0 {
+		predicates = append(predicates, roleoverride.EffectIn(i.EffectIn...))
+	}
+	if len(i.EffectNotIn) > 0 {
+		predicates = append(predicates, roleoverride.EffectNotIn(i.EffectNotIn...))
+	}
+	if i.Reason != nil {
+		predicates = append(predicates, roleoverride.ReasonEQ(*i.Reason))
+	}
+	if i.ReasonNEQ != nil {
+		predicates = append(predicates, roleoverride.ReasonNEQ(*i.ReasonNEQ))
+	}
+	if len(i.ReasonIn) > 0 {
+		predicates = append(predicates, roleoverride.ReasonIn(i.ReasonIn...))
+	}
+	if len(i.ReasonNotIn) > 0 {
+		predicates = append(predicates, roleoverride.ReasonNotIn(i.ReasonNotIn...))
+	}
+	if i.ReasonGT != nil {
+		predicates = append(predicates, roleoverride.ReasonGT(*i.ReasonGT))
+	}
+	if i.ReasonGTE != nil {
+		predicates = append(predicates, roleoverride.ReasonGTE(*i.ReasonGTE))
+	}
+	if i.ReasonLT != nil {
+		predicates = append(predicates, roleoverride.ReasonLT(*i.ReasonLT))
+	}
+	if i.ReasonLTE != nil {
+		predicates = append(predicates, roleoverride.ReasonLTE(*i.ReasonLTE))
+	}
+	if i.ReasonContains != nil {
+		predicates = append(predicates, roleoverride.ReasonContains(*i.ReasonContains))
+	}
+	if i.ReasonHasPrefix != nil {
+		predicates = append(predicates, roleoverride.ReasonHasPrefix(*i.ReasonHasPrefix))
+	}
+	if i.ReasonHasSuffix != nil {
+		predicates = append(predicates, roleoverride.ReasonHasSuffix(*i.ReasonHasSuffix))
+	}
+	if i.ReasonEqualFold != nil {
+		predicates = append(predicates, roleoverride.ReasonEqualFold(*i.ReasonEqualFold))
+	}
+	if i.ReasonContainsFold != nil {
+		predicates = append(predicates, roleoverride.ReasonContainsFold(*i.ReasonContainsFold))
+	}
+	if i.DecidedBy != nil {
+		predicates = append(predicates, roleoverride.DecidedByEQ(*i.DecidedBy))
+	}
+	if i.DecidedByNEQ != nil {
+		predicates = append(predicates, roleoverride.DecidedByNEQ(*i.DecidedByNEQ))
+	}
+	if len(i.DecidedByIn) > 0 {
+		predicates = append(predicates, roleoverride.DecidedByIn(i.DecidedByIn...))
+	}
+	if len(i.DecidedByNotIn) > 0 {
+		predicates = append(predicates, roleoverride.DecidedByNotIn(i.DecidedByNotIn...))
+	}
+	if i.DecidedByGT != nil {
+		predicates = append(predicates, roleoverride.DecidedByGT(*i.DecidedByGT))
+	}
+	if i.DecidedByGTE != nil {
+		predicates = append(predicates, roleoverride.DecidedByGTE(*i.DecidedByGTE))
+	}
+	if i.DecidedByLT != nil {
+		predicates = append(predicates, roleoverride.DecidedByLT(*i.DecidedByLT))
+	}
+	if i.DecidedByLTE != nil {
+		predicates = append(predicates, roleoverride.DecidedByLTE(*i.DecidedByLTE))
+	}
+	if i.DecidedByContains != nil {
+		predicates = append(predicates, roleoverride.DecidedByContains(*i.DecidedByContains))
+	}
+	if i.DecidedByHasPrefix != nil {
+		predicates = append(predicates, roleoverride.DecidedByHasPrefix(*i.DecidedByHasPrefix))
+	}
+	if i.DecidedByHasSuffix != nil {
+		predicates = append(predicates, roleoverride.DecidedByHasSuffix(*i.DecidedByHasSuffix))
+	}
+	if i.DecidedByEqualFold != nil {
+		predicates = append(predicates, roleoverride.DecidedByEqualFold(*i.DecidedByEqualFold))
+	}
+	if i.DecidedByContainsFold != nil {
+		predicates = append(predicates, roleoverride.DecidedByContainsFold(*i.DecidedByContainsFold))
+	}
+	if i.DecidedAt != nil {
+		predicates = append(predicates, roleoverride.DecidedAtEQ(*i.DecidedAt))
+	}
+	if i.DecidedAtNEQ != nil {
+		predicates = append(predicates, roleoverride.DecidedAtNEQ(*i.DecidedAtNEQ))
+	}
+	if len(i.DecidedAtIn) > 0 {
+		predicates = append(predicates, roleoverride.DecidedAtIn(i.DecidedAtIn...))
+	}
+	if len(i.DecidedAtNotIn) > 0 {
+		predicates = append(predicates, roleoverride.DecidedAtNotIn(i.DecidedAtNotIn...))
+	}
+	if i.DecidedAtGT != nil {
+		predicates = append(predicates, roleoverride.DecidedAtGT(*i.DecidedAtGT))
+	}
+	if i.DecidedAtGTE != nil {
+		predicates = append(predicates, roleoverride.DecidedAtGTE(*i.DecidedAtGTE))
+	}
+	if i.DecidedAtLT != nil {
+		predicates = append(predicates, roleoverride.DecidedAtLT(*i.DecidedAtLT))
+	}
+	if i.DecidedAtLTE != nil {
+		predicates = append(predicates, roleoverride.DecidedAtLTE(*i.DecidedAtLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyRoleOverrideWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return roleoverride.And(predicates...), nil
 	}
 }
 

@@ -23,11 +23,15 @@ import (
 	"github.com/rostermirror/rostermirror/ent/districttoken"
 	"github.com/rostermirror/rostermirror/ent/eventcursor"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/localgroup"
+	"github.com/rostermirror/rostermirror/ent/localmembership"
+	"github.com/rostermirror/rostermirror/ent/localuser"
 	"github.com/rostermirror/rostermirror/ent/logincode"
 	"github.com/rostermirror/rostermirror/ent/loginstate"
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/predicate"
+	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
 	"github.com/rostermirror/rostermirror/ent/section"
@@ -60,10 +64,14 @@ const (
 	TypeDistrictToken       = "DistrictToken"
 	TypeEventCursor         = "EventCursor"
 	TypeLinkProposal        = "LinkProposal"
+	TypeLocalGroup          = "LocalGroup"
+	TypeLocalMembership     = "LocalMembership"
+	TypeLocalUser           = "LocalUser"
 	TypeLoginCode           = "LoginCode"
 	TypeLoginState          = "LoginState"
 	TypeMatchSuggestion     = "MatchSuggestion"
 	TypeOrganization        = "Organization"
+	TypeRoleOverride        = "RoleOverride"
 	TypeRoleSchool          = "RoleSchool"
 	TypeSchool              = "School"
 	TypeSection             = "Section"
@@ -11483,6 +11491,2802 @@ func (m *LinkProposalMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown LinkProposal edge %s", name)
 }
 
+// LocalGroupMutation represents an operation that mutates the LocalGroup nodes in the graph.
+type LocalGroupMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *string
+	name               *string
+	description        *string
+	district_id        *string
+	organization_id    *string
+	section_id         *string
+	created_by         *string
+	created_at         *time.Time
+	updated_at         *time.Time
+	clearedFields      map[string]struct{}
+	memberships        map[string]struct{}
+	removedmemberships map[string]struct{}
+	clearedmemberships bool
+	done               bool
+	oldValue           func(context.Context) (*LocalGroup, error)
+	predicates         []predicate.LocalGroup
+}
+
+var _ ent.Mutation = (*LocalGroupMutation)(nil)
+
+// localgroupOption allows management of the mutation configuration using functional options.
+type localgroupOption func(*LocalGroupMutation)
+
+// newLocalGroupMutation creates new mutation for the LocalGroup entity.
+func newLocalGroupMutation(c config, op Op, opts ...localgroupOption) *LocalGroupMutation {
+	m := &LocalGroupMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeLocalGroup,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withLocalGroupID sets the ID field of the mutation.
+func withLocalGroupID(id string) localgroupOption {
+	return func(m *LocalGroupMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *LocalGroup
+		)
+		m.oldValue = func(ctx context.Context) (*LocalGroup, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().LocalGroup.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withLocalGroup sets the old LocalGroup of the mutation.
+func withLocalGroup(node *LocalGroup) localgroupOption {
+	return func(m *LocalGroupMutation) {
+		m.oldValue = func(context.Context) (*LocalGroup, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m LocalGroupMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m LocalGroupMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of LocalGroup entities.
+func (m *LocalGroupMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *LocalGroupMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *LocalGroupMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().LocalGroup.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetName sets the "name" field.
+func (m *LocalGroupMutation) SetName(s string) {
+	m.name = &s
+}
+
+// Name returns the value of the "name" field in the mutation.
+func (m *LocalGroupMutation) Name() (r string, exists bool) {
+	v := m.name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldName returns the old "name" field's value of the LocalGroup entity.
+// If the LocalGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalGroupMutation) OldName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldName: %w", err)
+	}
+	return oldValue.Name, nil
+}
+
+// ResetName resets all changes to the "name" field.
+func (m *LocalGroupMutation) ResetName() {
+	m.name = nil
+}
+
+// SetDescription sets the "description" field.
+func (m *LocalGroupMutation) SetDescription(s string) {
+	m.description = &s
+}
+
+// Description returns the value of the "description" field in the mutation.
+func (m *LocalGroupMutation) Description() (r string, exists bool) {
+	v := m.description
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDescription returns the old "description" field's value of the LocalGroup entity.
+// If the LocalGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalGroupMutation) OldDescription(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDescription is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDescription requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDescription: %w", err)
+	}
+	return oldValue.Description, nil
+}
+
+// ResetDescription resets all changes to the "description" field.
+func (m *LocalGroupMutation) ResetDescription() {
+	m.description = nil
+}
+
+// SetDistrictID sets the "district_id" field.
+func (m *LocalGroupMutation) SetDistrictID(s string) {
+	m.district_id = &s
+}
+
+// DistrictID returns the value of the "district_id" field in the mutation.
+func (m *LocalGroupMutation) DistrictID() (r string, exists bool) {
+	v := m.district_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDistrictID returns the old "district_id" field's value of the LocalGroup entity.
+// If the LocalGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalGroupMutation) OldDistrictID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDistrictID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDistrictID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDistrictID: %w", err)
+	}
+	return oldValue.DistrictID, nil
+}
+
+// ClearDistrictID clears the value of the "district_id" field.
+func (m *LocalGroupMutation) ClearDistrictID() {
+	m.district_id = nil
+	m.clearedFields[localgroup.FieldDistrictID] = struct{}{}
+}
+
+// DistrictIDCleared returns if the "district_id" field was cleared in this mutation.
+func (m *LocalGroupMutation) DistrictIDCleared() bool {
+	_, ok := m.clearedFields[localgroup.FieldDistrictID]
+	return ok
+}
+
+// ResetDistrictID resets all changes to the "district_id" field.
+func (m *LocalGroupMutation) ResetDistrictID() {
+	m.district_id = nil
+	delete(m.clearedFields, localgroup.FieldDistrictID)
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (m *LocalGroupMutation) SetOrganizationID(s string) {
+	m.organization_id = &s
+}
+
+// OrganizationID returns the value of the "organization_id" field in the mutation.
+func (m *LocalGroupMutation) OrganizationID() (r string, exists bool) {
+	v := m.organization_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganizationID returns the old "organization_id" field's value of the LocalGroup entity.
+// If the LocalGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalGroupMutation) OldOrganizationID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
+	}
+	return oldValue.OrganizationID, nil
+}
+
+// ClearOrganizationID clears the value of the "organization_id" field.
+func (m *LocalGroupMutation) ClearOrganizationID() {
+	m.organization_id = nil
+	m.clearedFields[localgroup.FieldOrganizationID] = struct{}{}
+}
+
+// OrganizationIDCleared returns if the "organization_id" field was cleared in this mutation.
+func (m *LocalGroupMutation) OrganizationIDCleared() bool {
+	_, ok := m.clearedFields[localgroup.FieldOrganizationID]
+	return ok
+}
+
+// ResetOrganizationID resets all changes to the "organization_id" field.
+func (m *LocalGroupMutation) ResetOrganizationID() {
+	m.organization_id = nil
+	delete(m.clearedFields, localgroup.FieldOrganizationID)
+}
+
+// SetSectionID sets the "section_id" field.
+func (m *LocalGroupMutation) SetSectionID(s string) {
+	m.section_id = &s
+}
+
+// SectionID returns the value of the "section_id" field in the mutation.
+func (m *LocalGroupMutation) SectionID() (r string, exists bool) {
+	v := m.section_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSectionID returns the old "section_id" field's value of the LocalGroup entity.
+// If the LocalGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalGroupMutation) OldSectionID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSectionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSectionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSectionID: %w", err)
+	}
+	return oldValue.SectionID, nil
+}
+
+// ClearSectionID clears the value of the "section_id" field.
+func (m *LocalGroupMutation) ClearSectionID() {
+	m.section_id = nil
+	m.clearedFields[localgroup.FieldSectionID] = struct{}{}
+}
+
+// SectionIDCleared returns if the "section_id" field was cleared in this mutation.
+func (m *LocalGroupMutation) SectionIDCleared() bool {
+	_, ok := m.clearedFields[localgroup.FieldSectionID]
+	return ok
+}
+
+// ResetSectionID resets all changes to the "section_id" field.
+func (m *LocalGroupMutation) ResetSectionID() {
+	m.section_id = nil
+	delete(m.clearedFields, localgroup.FieldSectionID)
+}
+
+// SetCreatedBy sets the "created_by" field.
+func (m *LocalGroupMutation) SetCreatedBy(s string) {
+	m.created_by = &s
+}
+
+// CreatedBy returns the value of the "created_by" field in the mutation.
+func (m *LocalGroupMutation) CreatedBy() (r string, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedBy returns the old "created_by" field's value of the LocalGroup entity.
+// If the LocalGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalGroupMutation) OldCreatedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedBy: %w", err)
+	}
+	return oldValue.CreatedBy, nil
+}
+
+// ResetCreatedBy resets all changes to the "created_by" field.
+func (m *LocalGroupMutation) ResetCreatedBy() {
+	m.created_by = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *LocalGroupMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *LocalGroupMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the LocalGroup entity.
+// If the LocalGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalGroupMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *LocalGroupMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *LocalGroupMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *LocalGroupMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the LocalGroup entity.
+// If the LocalGroup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalGroupMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *LocalGroupMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// AddMembershipIDs adds the "memberships" edge to the LocalMembership entity by ids.
+func (m *LocalGroupMutation) AddMembershipIDs(ids ...string) {
+	if m.memberships == nil {
+		m.memberships = make(map[string]struct{})
+	}
+	for i := range ids {
+		m.memberships[ids[i]] = struct{}{}
+	}
+}
+
+// ClearMemberships clears the "memberships" edge to the LocalMembership entity.
+func (m *LocalGroupMutation) ClearMemberships() {
+	m.clearedmemberships = true
+}
+
+// MembershipsCleared reports if the "memberships" edge to the LocalMembership entity was cleared.
+func (m *LocalGroupMutation) MembershipsCleared() bool {
+	return m.clearedmemberships
+}
+
+// RemoveMembershipIDs removes the "memberships" edge to the LocalMembership entity by IDs.
+func (m *LocalGroupMutation) RemoveMembershipIDs(ids ...string) {
+	if m.removedmemberships == nil {
+		m.removedmemberships = make(map[string]struct{})
+	}
+	for i := range ids {
+		delete(m.memberships, ids[i])
+		m.removedmemberships[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedMemberships returns the removed IDs of the "memberships" edge to the LocalMembership entity.
+func (m *LocalGroupMutation) RemovedMembershipsIDs() (ids []string) {
+	for id := range m.removedmemberships {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// MembershipsIDs returns the "memberships" edge IDs in the mutation.
+func (m *LocalGroupMutation) MembershipsIDs() (ids []string) {
+	for id := range m.memberships {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetMemberships resets all changes to the "memberships" edge.
+func (m *LocalGroupMutation) ResetMemberships() {
+	m.memberships = nil
+	m.clearedmemberships = false
+	m.removedmemberships = nil
+}
+
+// Where appends a list predicates to the LocalGroupMutation builder.
+func (m *LocalGroupMutation) Where(ps ...predicate.LocalGroup) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the LocalGroupMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *LocalGroupMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.LocalGroup, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *LocalGroupMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *LocalGroupMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (LocalGroup).
+func (m *LocalGroupMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *LocalGroupMutation) Fields() []string {
+	fields := make([]string, 0, 8)
+	if m.name != nil {
+		fields = append(fields, localgroup.FieldName)
+	}
+	if m.description != nil {
+		fields = append(fields, localgroup.FieldDescription)
+	}
+	if m.district_id != nil {
+		fields = append(fields, localgroup.FieldDistrictID)
+	}
+	if m.organization_id != nil {
+		fields = append(fields, localgroup.FieldOrganizationID)
+	}
+	if m.section_id != nil {
+		fields = append(fields, localgroup.FieldSectionID)
+	}
+	if m.created_by != nil {
+		fields = append(fields, localgroup.FieldCreatedBy)
+	}
+	if m.created_at != nil {
+		fields = append(fields, localgroup.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, localgroup.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *LocalGroupMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case localgroup.FieldName:
+		return m.Name()
+	case localgroup.FieldDescription:
+		return m.Description()
+	case localgroup.FieldDistrictID:
+		return m.DistrictID()
+	case localgroup.FieldOrganizationID:
+		return m.OrganizationID()
+	case localgroup.FieldSectionID:
+		return m.SectionID()
+	case localgroup.FieldCreatedBy:
+		return m.CreatedBy()
+	case localgroup.FieldCreatedAt:
+		return m.CreatedAt()
+	case localgroup.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *LocalGroupMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case localgroup.FieldName:
+		return m.OldName(ctx)
+	case localgroup.FieldDescription:
+		return m.OldDescription(ctx)
+	case localgroup.FieldDistrictID:
+		return m.OldDistrictID(ctx)
+	case localgroup.FieldOrganizationID:
+		return m.OldOrganizationID(ctx)
+	case localgroup.FieldSectionID:
+		return m.OldSectionID(ctx)
+	case localgroup.FieldCreatedBy:
+		return m.OldCreatedBy(ctx)
+	case localgroup.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case localgroup.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown LocalGroup field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LocalGroupMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case localgroup.FieldName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetName(v)
+		return nil
+	case localgroup.FieldDescription:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDescription(v)
+		return nil
+	case localgroup.FieldDistrictID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDistrictID(v)
+		return nil
+	case localgroup.FieldOrganizationID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganizationID(v)
+		return nil
+	case localgroup.FieldSectionID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSectionID(v)
+		return nil
+	case localgroup.FieldCreatedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedBy(v)
+		return nil
+	case localgroup.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case localgroup.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown LocalGroup field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *LocalGroupMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *LocalGroupMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LocalGroupMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown LocalGroup numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *LocalGroupMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(localgroup.FieldDistrictID) {
+		fields = append(fields, localgroup.FieldDistrictID)
+	}
+	if m.FieldCleared(localgroup.FieldOrganizationID) {
+		fields = append(fields, localgroup.FieldOrganizationID)
+	}
+	if m.FieldCleared(localgroup.FieldSectionID) {
+		fields = append(fields, localgroup.FieldSectionID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *LocalGroupMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *LocalGroupMutation) ClearField(name string) error {
+	switch name {
+	case localgroup.FieldDistrictID:
+		m.ClearDistrictID()
+		return nil
+	case localgroup.FieldOrganizationID:
+		m.ClearOrganizationID()
+		return nil
+	case localgroup.FieldSectionID:
+		m.ClearSectionID()
+		return nil
+	}
+	return fmt.Errorf("unknown LocalGroup nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *LocalGroupMutation) ResetField(name string) error {
+	switch name {
+	case localgroup.FieldName:
+		m.ResetName()
+		return nil
+	case localgroup.FieldDescription:
+		m.ResetDescription()
+		return nil
+	case localgroup.FieldDistrictID:
+		m.ResetDistrictID()
+		return nil
+	case localgroup.FieldOrganizationID:
+		m.ResetOrganizationID()
+		return nil
+	case localgroup.FieldSectionID:
+		m.ResetSectionID()
+		return nil
+	case localgroup.FieldCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	case localgroup.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case localgroup.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown LocalGroup field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *LocalGroupMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.memberships != nil {
+		edges = append(edges, localgroup.EdgeMemberships)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *LocalGroupMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case localgroup.EdgeMemberships:
+		ids := make([]ent.Value, 0, len(m.memberships))
+		for id := range m.memberships {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *LocalGroupMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.removedmemberships != nil {
+		edges = append(edges, localgroup.EdgeMemberships)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *LocalGroupMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case localgroup.EdgeMemberships:
+		ids := make([]ent.Value, 0, len(m.removedmemberships))
+		for id := range m.removedmemberships {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *LocalGroupMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedmemberships {
+		edges = append(edges, localgroup.EdgeMemberships)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *LocalGroupMutation) EdgeCleared(name string) bool {
+	switch name {
+	case localgroup.EdgeMemberships:
+		return m.clearedmemberships
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *LocalGroupMutation) ClearEdge(name string) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown LocalGroup unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *LocalGroupMutation) ResetEdge(name string) error {
+	switch name {
+	case localgroup.EdgeMemberships:
+		m.ResetMemberships()
+		return nil
+	}
+	return fmt.Errorf("unknown LocalGroup edge %s", name)
+}
+
+// LocalMembershipMutation represents an operation that mutates the LocalMembership nodes in the graph.
+type LocalMembershipMutation struct {
+	config
+	op                Op
+	typ               string
+	id                *string
+	section_id        *string
+	user_id           *string
+	role              *localmembership.Role
+	added_by          *string
+	added_at          *time.Time
+	removed_at        *time.Time
+	removed_by        *string
+	clearedFields     map[string]struct{}
+	group             *string
+	clearedgroup      bool
+	local_user        *string
+	clearedlocal_user bool
+	done              bool
+	oldValue          func(context.Context) (*LocalMembership, error)
+	predicates        []predicate.LocalMembership
+}
+
+var _ ent.Mutation = (*LocalMembershipMutation)(nil)
+
+// localmembershipOption allows management of the mutation configuration using functional options.
+type localmembershipOption func(*LocalMembershipMutation)
+
+// newLocalMembershipMutation creates new mutation for the LocalMembership entity.
+func newLocalMembershipMutation(c config, op Op, opts ...localmembershipOption) *LocalMembershipMutation {
+	m := &LocalMembershipMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeLocalMembership,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withLocalMembershipID sets the ID field of the mutation.
+func withLocalMembershipID(id string) localmembershipOption {
+	return func(m *LocalMembershipMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *LocalMembership
+		)
+		m.oldValue = func(ctx context.Context) (*LocalMembership, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().LocalMembership.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withLocalMembership sets the old LocalMembership of the mutation.
+func withLocalMembership(node *LocalMembership) localmembershipOption {
+	return func(m *LocalMembershipMutation) {
+		m.oldValue = func(context.Context) (*LocalMembership, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m LocalMembershipMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m LocalMembershipMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of LocalMembership entities.
+func (m *LocalMembershipMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *LocalMembershipMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *LocalMembershipMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().LocalMembership.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetGroupID sets the "group_id" field.
+func (m *LocalMembershipMutation) SetGroupID(s string) {
+	m.group = &s
+}
+
+// GroupID returns the value of the "group_id" field in the mutation.
+func (m *LocalMembershipMutation) GroupID() (r string, exists bool) {
+	v := m.group
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGroupID returns the old "group_id" field's value of the LocalMembership entity.
+// If the LocalMembership object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalMembershipMutation) OldGroupID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGroupID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGroupID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGroupID: %w", err)
+	}
+	return oldValue.GroupID, nil
+}
+
+// ClearGroupID clears the value of the "group_id" field.
+func (m *LocalMembershipMutation) ClearGroupID() {
+	m.group = nil
+	m.clearedFields[localmembership.FieldGroupID] = struct{}{}
+}
+
+// GroupIDCleared returns if the "group_id" field was cleared in this mutation.
+func (m *LocalMembershipMutation) GroupIDCleared() bool {
+	_, ok := m.clearedFields[localmembership.FieldGroupID]
+	return ok
+}
+
+// ResetGroupID resets all changes to the "group_id" field.
+func (m *LocalMembershipMutation) ResetGroupID() {
+	m.group = nil
+	delete(m.clearedFields, localmembership.FieldGroupID)
+}
+
+// SetSectionID sets the "section_id" field.
+func (m *LocalMembershipMutation) SetSectionID(s string) {
+	m.section_id = &s
+}
+
+// SectionID returns the value of the "section_id" field in the mutation.
+func (m *LocalMembershipMutation) SectionID() (r string, exists bool) {
+	v := m.section_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSectionID returns the old "section_id" field's value of the LocalMembership entity.
+// If the LocalMembership object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalMembershipMutation) OldSectionID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSectionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSectionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSectionID: %w", err)
+	}
+	return oldValue.SectionID, nil
+}
+
+// ClearSectionID clears the value of the "section_id" field.
+func (m *LocalMembershipMutation) ClearSectionID() {
+	m.section_id = nil
+	m.clearedFields[localmembership.FieldSectionID] = struct{}{}
+}
+
+// SectionIDCleared returns if the "section_id" field was cleared in this mutation.
+func (m *LocalMembershipMutation) SectionIDCleared() bool {
+	_, ok := m.clearedFields[localmembership.FieldSectionID]
+	return ok
+}
+
+// ResetSectionID resets all changes to the "section_id" field.
+func (m *LocalMembershipMutation) ResetSectionID() {
+	m.section_id = nil
+	delete(m.clearedFields, localmembership.FieldSectionID)
+}
+
+// SetUserID sets the "user_id" field.
+func (m *LocalMembershipMutation) SetUserID(s string) {
+	m.user_id = &s
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *LocalMembershipMutation) UserID() (r string, exists bool) {
+	v := m.user_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the LocalMembership entity.
+// If the LocalMembership object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalMembershipMutation) OldUserID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ClearUserID clears the value of the "user_id" field.
+func (m *LocalMembershipMutation) ClearUserID() {
+	m.user_id = nil
+	m.clearedFields[localmembership.FieldUserID] = struct{}{}
+}
+
+// UserIDCleared returns if the "user_id" field was cleared in this mutation.
+func (m *LocalMembershipMutation) UserIDCleared() bool {
+	_, ok := m.clearedFields[localmembership.FieldUserID]
+	return ok
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *LocalMembershipMutation) ResetUserID() {
+	m.user_id = nil
+	delete(m.clearedFields, localmembership.FieldUserID)
+}
+
+// SetLocalUserID sets the "local_user_id" field.
+func (m *LocalMembershipMutation) SetLocalUserID(s string) {
+	m.local_user = &s
+}
+
+// LocalUserID returns the value of the "local_user_id" field in the mutation.
+func (m *LocalMembershipMutation) LocalUserID() (r string, exists bool) {
+	v := m.local_user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLocalUserID returns the old "local_user_id" field's value of the LocalMembership entity.
+// If the LocalMembership object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalMembershipMutation) OldLocalUserID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLocalUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLocalUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLocalUserID: %w", err)
+	}
+	return oldValue.LocalUserID, nil
+}
+
+// ClearLocalUserID clears the value of the "local_user_id" field.
+func (m *LocalMembershipMutation) ClearLocalUserID() {
+	m.local_user = nil
+	m.clearedFields[localmembership.FieldLocalUserID] = struct{}{}
+}
+
+// LocalUserIDCleared returns if the "local_user_id" field was cleared in this mutation.
+func (m *LocalMembershipMutation) LocalUserIDCleared() bool {
+	_, ok := m.clearedFields[localmembership.FieldLocalUserID]
+	return ok
+}
+
+// ResetLocalUserID resets all changes to the "local_user_id" field.
+func (m *LocalMembershipMutation) ResetLocalUserID() {
+	m.local_user = nil
+	delete(m.clearedFields, localmembership.FieldLocalUserID)
+}
+
+// SetRole sets the "role" field.
+func (m *LocalMembershipMutation) SetRole(l localmembership.Role) {
+	m.role = &l
+}
+
+// Role returns the value of the "role" field in the mutation.
+func (m *LocalMembershipMutation) Role() (r localmembership.Role, exists bool) {
+	v := m.role
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRole returns the old "role" field's value of the LocalMembership entity.
+// If the LocalMembership object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalMembershipMutation) OldRole(ctx context.Context) (v localmembership.Role, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRole is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRole requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRole: %w", err)
+	}
+	return oldValue.Role, nil
+}
+
+// ResetRole resets all changes to the "role" field.
+func (m *LocalMembershipMutation) ResetRole() {
+	m.role = nil
+}
+
+// SetAddedBy sets the "added_by" field.
+func (m *LocalMembershipMutation) SetAddedBy(s string) {
+	m.added_by = &s
+}
+
+// AddedBy returns the value of the "added_by" field in the mutation.
+func (m *LocalMembershipMutation) AddedBy() (r string, exists bool) {
+	v := m.added_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAddedBy returns the old "added_by" field's value of the LocalMembership entity.
+// If the LocalMembership object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalMembershipMutation) OldAddedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAddedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAddedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAddedBy: %w", err)
+	}
+	return oldValue.AddedBy, nil
+}
+
+// ResetAddedBy resets all changes to the "added_by" field.
+func (m *LocalMembershipMutation) ResetAddedBy() {
+	m.added_by = nil
+}
+
+// SetAddedAt sets the "added_at" field.
+func (m *LocalMembershipMutation) SetAddedAt(t time.Time) {
+	m.added_at = &t
+}
+
+// AddedAt returns the value of the "added_at" field in the mutation.
+func (m *LocalMembershipMutation) AddedAt() (r time.Time, exists bool) {
+	v := m.added_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAddedAt returns the old "added_at" field's value of the LocalMembership entity.
+// If the LocalMembership object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalMembershipMutation) OldAddedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAddedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAddedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAddedAt: %w", err)
+	}
+	return oldValue.AddedAt, nil
+}
+
+// ResetAddedAt resets all changes to the "added_at" field.
+func (m *LocalMembershipMutation) ResetAddedAt() {
+	m.added_at = nil
+}
+
+// SetRemovedAt sets the "removed_at" field.
+func (m *LocalMembershipMutation) SetRemovedAt(t time.Time) {
+	m.removed_at = &t
+}
+
+// RemovedAt returns the value of the "removed_at" field in the mutation.
+func (m *LocalMembershipMutation) RemovedAt() (r time.Time, exists bool) {
+	v := m.removed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRemovedAt returns the old "removed_at" field's value of the LocalMembership entity.
+// If the LocalMembership object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalMembershipMutation) OldRemovedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRemovedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRemovedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRemovedAt: %w", err)
+	}
+	return oldValue.RemovedAt, nil
+}
+
+// ClearRemovedAt clears the value of the "removed_at" field.
+func (m *LocalMembershipMutation) ClearRemovedAt() {
+	m.removed_at = nil
+	m.clearedFields[localmembership.FieldRemovedAt] = struct{}{}
+}
+
+// RemovedAtCleared returns if the "removed_at" field was cleared in this mutation.
+func (m *LocalMembershipMutation) RemovedAtCleared() bool {
+	_, ok := m.clearedFields[localmembership.FieldRemovedAt]
+	return ok
+}
+
+// ResetRemovedAt resets all changes to the "removed_at" field.
+func (m *LocalMembershipMutation) ResetRemovedAt() {
+	m.removed_at = nil
+	delete(m.clearedFields, localmembership.FieldRemovedAt)
+}
+
+// SetRemovedBy sets the "removed_by" field.
+func (m *LocalMembershipMutation) SetRemovedBy(s string) {
+	m.removed_by = &s
+}
+
+// RemovedBy returns the value of the "removed_by" field in the mutation.
+func (m *LocalMembershipMutation) RemovedBy() (r string, exists bool) {
+	v := m.removed_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRemovedBy returns the old "removed_by" field's value of the LocalMembership entity.
+// If the LocalMembership object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalMembershipMutation) OldRemovedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRemovedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRemovedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRemovedBy: %w", err)
+	}
+	return oldValue.RemovedBy, nil
+}
+
+// ResetRemovedBy resets all changes to the "removed_by" field.
+func (m *LocalMembershipMutation) ResetRemovedBy() {
+	m.removed_by = nil
+}
+
+// ClearGroup clears the "group" edge to the LocalGroup entity.
+func (m *LocalMembershipMutation) ClearGroup() {
+	m.clearedgroup = true
+	m.clearedFields[localmembership.FieldGroupID] = struct{}{}
+}
+
+// GroupCleared reports if the "group" edge to the LocalGroup entity was cleared.
+func (m *LocalMembershipMutation) GroupCleared() bool {
+	return m.GroupIDCleared() || m.clearedgroup
+}
+
+// GroupIDs returns the "group" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// GroupID instead. It exists only for internal usage by the builders.
+func (m *LocalMembershipMutation) GroupIDs() (ids []string) {
+	if id := m.group; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetGroup resets all changes to the "group" edge.
+func (m *LocalMembershipMutation) ResetGroup() {
+	m.group = nil
+	m.clearedgroup = false
+}
+
+// ClearLocalUser clears the "local_user" edge to the LocalUser entity.
+func (m *LocalMembershipMutation) ClearLocalUser() {
+	m.clearedlocal_user = true
+	m.clearedFields[localmembership.FieldLocalUserID] = struct{}{}
+}
+
+// LocalUserCleared reports if the "local_user" edge to the LocalUser entity was cleared.
+func (m *LocalMembershipMutation) LocalUserCleared() bool {
+	return m.LocalUserIDCleared() || m.clearedlocal_user
+}
+
+// LocalUserIDs returns the "local_user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// LocalUserID instead. It exists only for internal usage by the builders.
+func (m *LocalMembershipMutation) LocalUserIDs() (ids []string) {
+	if id := m.local_user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetLocalUser resets all changes to the "local_user" edge.
+func (m *LocalMembershipMutation) ResetLocalUser() {
+	m.local_user = nil
+	m.clearedlocal_user = false
+}
+
+// Where appends a list predicates to the LocalMembershipMutation builder.
+func (m *LocalMembershipMutation) Where(ps ...predicate.LocalMembership) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the LocalMembershipMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *LocalMembershipMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.LocalMembership, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *LocalMembershipMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *LocalMembershipMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (LocalMembership).
+func (m *LocalMembershipMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *LocalMembershipMutation) Fields() []string {
+	fields := make([]string, 0, 9)
+	if m.group != nil {
+		fields = append(fields, localmembership.FieldGroupID)
+	}
+	if m.section_id != nil {
+		fields = append(fields, localmembership.FieldSectionID)
+	}
+	if m.user_id != nil {
+		fields = append(fields, localmembership.FieldUserID)
+	}
+	if m.local_user != nil {
+		fields = append(fields, localmembership.FieldLocalUserID)
+	}
+	if m.role != nil {
+		fields = append(fields, localmembership.FieldRole)
+	}
+	if m.added_by != nil {
+		fields = append(fields, localmembership.FieldAddedBy)
+	}
+	if m.added_at != nil {
+		fields = append(fields, localmembership.FieldAddedAt)
+	}
+	if m.removed_at != nil {
+		fields = append(fields, localmembership.FieldRemovedAt)
+	}
+	if m.removed_by != nil {
+		fields = append(fields, localmembership.FieldRemovedBy)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *LocalMembershipMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case localmembership.FieldGroupID:
+		return m.GroupID()
+	case localmembership.FieldSectionID:
+		return m.SectionID()
+	case localmembership.FieldUserID:
+		return m.UserID()
+	case localmembership.FieldLocalUserID:
+		return m.LocalUserID()
+	case localmembership.FieldRole:
+		return m.Role()
+	case localmembership.FieldAddedBy:
+		return m.AddedBy()
+	case localmembership.FieldAddedAt:
+		return m.AddedAt()
+	case localmembership.FieldRemovedAt:
+		return m.RemovedAt()
+	case localmembership.FieldRemovedBy:
+		return m.RemovedBy()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *LocalMembershipMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case localmembership.FieldGroupID:
+		return m.OldGroupID(ctx)
+	case localmembership.FieldSectionID:
+		return m.OldSectionID(ctx)
+	case localmembership.FieldUserID:
+		return m.OldUserID(ctx)
+	case localmembership.FieldLocalUserID:
+		return m.OldLocalUserID(ctx)
+	case localmembership.FieldRole:
+		return m.OldRole(ctx)
+	case localmembership.FieldAddedBy:
+		return m.OldAddedBy(ctx)
+	case localmembership.FieldAddedAt:
+		return m.OldAddedAt(ctx)
+	case localmembership.FieldRemovedAt:
+		return m.OldRemovedAt(ctx)
+	case localmembership.FieldRemovedBy:
+		return m.OldRemovedBy(ctx)
+	}
+	return nil, fmt.Errorf("unknown LocalMembership field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LocalMembershipMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case localmembership.FieldGroupID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGroupID(v)
+		return nil
+	case localmembership.FieldSectionID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSectionID(v)
+		return nil
+	case localmembership.FieldUserID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case localmembership.FieldLocalUserID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLocalUserID(v)
+		return nil
+	case localmembership.FieldRole:
+		v, ok := value.(localmembership.Role)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRole(v)
+		return nil
+	case localmembership.FieldAddedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAddedBy(v)
+		return nil
+	case localmembership.FieldAddedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAddedAt(v)
+		return nil
+	case localmembership.FieldRemovedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRemovedAt(v)
+		return nil
+	case localmembership.FieldRemovedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRemovedBy(v)
+		return nil
+	}
+	return fmt.Errorf("unknown LocalMembership field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *LocalMembershipMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *LocalMembershipMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LocalMembershipMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown LocalMembership numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *LocalMembershipMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(localmembership.FieldGroupID) {
+		fields = append(fields, localmembership.FieldGroupID)
+	}
+	if m.FieldCleared(localmembership.FieldSectionID) {
+		fields = append(fields, localmembership.FieldSectionID)
+	}
+	if m.FieldCleared(localmembership.FieldUserID) {
+		fields = append(fields, localmembership.FieldUserID)
+	}
+	if m.FieldCleared(localmembership.FieldLocalUserID) {
+		fields = append(fields, localmembership.FieldLocalUserID)
+	}
+	if m.FieldCleared(localmembership.FieldRemovedAt) {
+		fields = append(fields, localmembership.FieldRemovedAt)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *LocalMembershipMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *LocalMembershipMutation) ClearField(name string) error {
+	switch name {
+	case localmembership.FieldGroupID:
+		m.ClearGroupID()
+		return nil
+	case localmembership.FieldSectionID:
+		m.ClearSectionID()
+		return nil
+	case localmembership.FieldUserID:
+		m.ClearUserID()
+		return nil
+	case localmembership.FieldLocalUserID:
+		m.ClearLocalUserID()
+		return nil
+	case localmembership.FieldRemovedAt:
+		m.ClearRemovedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown LocalMembership nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *LocalMembershipMutation) ResetField(name string) error {
+	switch name {
+	case localmembership.FieldGroupID:
+		m.ResetGroupID()
+		return nil
+	case localmembership.FieldSectionID:
+		m.ResetSectionID()
+		return nil
+	case localmembership.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case localmembership.FieldLocalUserID:
+		m.ResetLocalUserID()
+		return nil
+	case localmembership.FieldRole:
+		m.ResetRole()
+		return nil
+	case localmembership.FieldAddedBy:
+		m.ResetAddedBy()
+		return nil
+	case localmembership.FieldAddedAt:
+		m.ResetAddedAt()
+		return nil
+	case localmembership.FieldRemovedAt:
+		m.ResetRemovedAt()
+		return nil
+	case localmembership.FieldRemovedBy:
+		m.ResetRemovedBy()
+		return nil
+	}
+	return fmt.Errorf("unknown LocalMembership field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *LocalMembershipMutation) AddedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.group != nil {
+		edges = append(edges, localmembership.EdgeGroup)
+	}
+	if m.local_user != nil {
+		edges = append(edges, localmembership.EdgeLocalUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *LocalMembershipMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case localmembership.EdgeGroup:
+		if id := m.group; id != nil {
+			return []ent.Value{*id}
+		}
+	case localmembership.EdgeLocalUser:
+		if id := m.local_user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *LocalMembershipMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 2)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *LocalMembershipMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *LocalMembershipMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 2)
+	if m.clearedgroup {
+		edges = append(edges, localmembership.EdgeGroup)
+	}
+	if m.clearedlocal_user {
+		edges = append(edges, localmembership.EdgeLocalUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *LocalMembershipMutation) EdgeCleared(name string) bool {
+	switch name {
+	case localmembership.EdgeGroup:
+		return m.clearedgroup
+	case localmembership.EdgeLocalUser:
+		return m.clearedlocal_user
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *LocalMembershipMutation) ClearEdge(name string) error {
+	switch name {
+	case localmembership.EdgeGroup:
+		m.ClearGroup()
+		return nil
+	case localmembership.EdgeLocalUser:
+		m.ClearLocalUser()
+		return nil
+	}
+	return fmt.Errorf("unknown LocalMembership unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *LocalMembershipMutation) ResetEdge(name string) error {
+	switch name {
+	case localmembership.EdgeGroup:
+		m.ResetGroup()
+		return nil
+	case localmembership.EdgeLocalUser:
+		m.ResetLocalUser()
+		return nil
+	}
+	return fmt.Errorf("unknown LocalMembership edge %s", name)
+}
+
+// LocalUserMutation represents an operation that mutates the LocalUser nodes in the graph.
+type LocalUserMutation struct {
+	config
+	op                 Op
+	typ                string
+	id                 *string
+	external_id        *string
+	first_name         *string
+	last_name          *string
+	email              *string
+	role               *localuser.Role
+	district_id        *string
+	organization_id    *string
+	created_by         *string
+	created_at         *time.Time
+	updated_at         *time.Time
+	clearedFields      map[string]struct{}
+	memberships        map[string]struct{}
+	removedmemberships map[string]struct{}
+	clearedmemberships bool
+	done               bool
+	oldValue           func(context.Context) (*LocalUser, error)
+	predicates         []predicate.LocalUser
+}
+
+var _ ent.Mutation = (*LocalUserMutation)(nil)
+
+// localuserOption allows management of the mutation configuration using functional options.
+type localuserOption func(*LocalUserMutation)
+
+// newLocalUserMutation creates new mutation for the LocalUser entity.
+func newLocalUserMutation(c config, op Op, opts ...localuserOption) *LocalUserMutation {
+	m := &LocalUserMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeLocalUser,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withLocalUserID sets the ID field of the mutation.
+func withLocalUserID(id string) localuserOption {
+	return func(m *LocalUserMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *LocalUser
+		)
+		m.oldValue = func(ctx context.Context) (*LocalUser, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().LocalUser.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withLocalUser sets the old LocalUser of the mutation.
+func withLocalUser(node *LocalUser) localuserOption {
+	return func(m *LocalUserMutation) {
+		m.oldValue = func(context.Context) (*LocalUser, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m LocalUserMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m LocalUserMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of LocalUser entities.
+func (m *LocalUserMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *LocalUserMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *LocalUserMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().LocalUser.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetExternalID sets the "external_id" field.
+func (m *LocalUserMutation) SetExternalID(s string) {
+	m.external_id = &s
+}
+
+// ExternalID returns the value of the "external_id" field in the mutation.
+func (m *LocalUserMutation) ExternalID() (r string, exists bool) {
+	v := m.external_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldExternalID returns the old "external_id" field's value of the LocalUser entity.
+// If the LocalUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalUserMutation) OldExternalID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldExternalID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldExternalID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldExternalID: %w", err)
+	}
+	return oldValue.ExternalID, nil
+}
+
+// ClearExternalID clears the value of the "external_id" field.
+func (m *LocalUserMutation) ClearExternalID() {
+	m.external_id = nil
+	m.clearedFields[localuser.FieldExternalID] = struct{}{}
+}
+
+// ExternalIDCleared returns if the "external_id" field was cleared in this mutation.
+func (m *LocalUserMutation) ExternalIDCleared() bool {
+	_, ok := m.clearedFields[localuser.FieldExternalID]
+	return ok
+}
+
+// ResetExternalID resets all changes to the "external_id" field.
+func (m *LocalUserMutation) ResetExternalID() {
+	m.external_id = nil
+	delete(m.clearedFields, localuser.FieldExternalID)
+}
+
+// SetFirstName sets the "first_name" field.
+func (m *LocalUserMutation) SetFirstName(s string) {
+	m.first_name = &s
+}
+
+// FirstName returns the value of the "first_name" field in the mutation.
+func (m *LocalUserMutation) FirstName() (r string, exists bool) {
+	v := m.first_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFirstName returns the old "first_name" field's value of the LocalUser entity.
+// If the LocalUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalUserMutation) OldFirstName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFirstName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFirstName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFirstName: %w", err)
+	}
+	return oldValue.FirstName, nil
+}
+
+// ResetFirstName resets all changes to the "first_name" field.
+func (m *LocalUserMutation) ResetFirstName() {
+	m.first_name = nil
+}
+
+// SetLastName sets the "last_name" field.
+func (m *LocalUserMutation) SetLastName(s string) {
+	m.last_name = &s
+}
+
+// LastName returns the value of the "last_name" field in the mutation.
+func (m *LocalUserMutation) LastName() (r string, exists bool) {
+	v := m.last_name
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastName returns the old "last_name" field's value of the LocalUser entity.
+// If the LocalUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalUserMutation) OldLastName(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastName is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastName requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastName: %w", err)
+	}
+	return oldValue.LastName, nil
+}
+
+// ResetLastName resets all changes to the "last_name" field.
+func (m *LocalUserMutation) ResetLastName() {
+	m.last_name = nil
+}
+
+// SetEmail sets the "email" field.
+func (m *LocalUserMutation) SetEmail(s string) {
+	m.email = &s
+}
+
+// Email returns the value of the "email" field in the mutation.
+func (m *LocalUserMutation) Email() (r string, exists bool) {
+	v := m.email
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEmail returns the old "email" field's value of the LocalUser entity.
+// If the LocalUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalUserMutation) OldEmail(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEmail is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEmail requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEmail: %w", err)
+	}
+	return oldValue.Email, nil
+}
+
+// ResetEmail resets all changes to the "email" field.
+func (m *LocalUserMutation) ResetEmail() {
+	m.email = nil
+}
+
+// SetRole sets the "role" field.
+func (m *LocalUserMutation) SetRole(l localuser.Role) {
+	m.role = &l
+}
+
+// Role returns the value of the "role" field in the mutation.
+func (m *LocalUserMutation) Role() (r localuser.Role, exists bool) {
+	v := m.role
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRole returns the old "role" field's value of the LocalUser entity.
+// If the LocalUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalUserMutation) OldRole(ctx context.Context) (v localuser.Role, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRole is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRole requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRole: %w", err)
+	}
+	return oldValue.Role, nil
+}
+
+// ResetRole resets all changes to the "role" field.
+func (m *LocalUserMutation) ResetRole() {
+	m.role = nil
+}
+
+// SetDistrictID sets the "district_id" field.
+func (m *LocalUserMutation) SetDistrictID(s string) {
+	m.district_id = &s
+}
+
+// DistrictID returns the value of the "district_id" field in the mutation.
+func (m *LocalUserMutation) DistrictID() (r string, exists bool) {
+	v := m.district_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDistrictID returns the old "district_id" field's value of the LocalUser entity.
+// If the LocalUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalUserMutation) OldDistrictID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDistrictID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDistrictID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDistrictID: %w", err)
+	}
+	return oldValue.DistrictID, nil
+}
+
+// ClearDistrictID clears the value of the "district_id" field.
+func (m *LocalUserMutation) ClearDistrictID() {
+	m.district_id = nil
+	m.clearedFields[localuser.FieldDistrictID] = struct{}{}
+}
+
+// DistrictIDCleared returns if the "district_id" field was cleared in this mutation.
+func (m *LocalUserMutation) DistrictIDCleared() bool {
+	_, ok := m.clearedFields[localuser.FieldDistrictID]
+	return ok
+}
+
+// ResetDistrictID resets all changes to the "district_id" field.
+func (m *LocalUserMutation) ResetDistrictID() {
+	m.district_id = nil
+	delete(m.clearedFields, localuser.FieldDistrictID)
+}
+
+// SetOrganizationID sets the "organization_id" field.
+func (m *LocalUserMutation) SetOrganizationID(s string) {
+	m.organization_id = &s
+}
+
+// OrganizationID returns the value of the "organization_id" field in the mutation.
+func (m *LocalUserMutation) OrganizationID() (r string, exists bool) {
+	v := m.organization_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldOrganizationID returns the old "organization_id" field's value of the LocalUser entity.
+// If the LocalUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalUserMutation) OldOrganizationID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldOrganizationID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldOrganizationID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldOrganizationID: %w", err)
+	}
+	return oldValue.OrganizationID, nil
+}
+
+// ClearOrganizationID clears the value of the "organization_id" field.
+func (m *LocalUserMutation) ClearOrganizationID() {
+	m.organization_id = nil
+	m.clearedFields[localuser.FieldOrganizationID] = struct{}{}
+}
+
+// OrganizationIDCleared returns if the "organization_id" field was cleared in this mutation.
+func (m *LocalUserMutation) OrganizationIDCleared() bool {
+	_, ok := m.clearedFields[localuser.FieldOrganizationID]
+	return ok
+}
+
+// ResetOrganizationID resets all changes to the "organization_id" field.
+func (m *LocalUserMutation) ResetOrganizationID() {
+	m.organization_id = nil
+	delete(m.clearedFields, localuser.FieldOrganizationID)
+}
+
+// SetCreatedBy sets the "created_by" field.
+func (m *LocalUserMutation) SetCreatedBy(s string) {
+	m.created_by = &s
+}
+
+// CreatedBy returns the value of the "created_by" field in the mutation.
+func (m *LocalUserMutation) CreatedBy() (r string, exists bool) {
+	v := m.created_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedBy returns the old "created_by" field's value of the LocalUser entity.
+// If the LocalUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalUserMutation) OldCreatedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedBy: %w", err)
+	}
+	return oldValue.CreatedBy, nil
+}
+
+// ResetCreatedBy resets all changes to the "created_by" field.
+func (m *LocalUserMutation) ResetCreatedBy() {
+	m.created_by = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *LocalUserMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *LocalUserMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the LocalUser entity.
+// If the LocalUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalUserMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *LocalUserMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *LocalUserMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *LocalUserMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the LocalUser entity.
+// If the LocalUser object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *LocalUserMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *LocalUserMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// AddMembershipIDs adds the "memberships" edge to the LocalMembership entity by ids.
+func (m *LocalUserMutation) AddMembershipIDs(ids ...string) {
+	if m.memberships == nil {
+		m.memberships = make(map[string]struct{})
+	}
+	for i := range ids {
+		m.memberships[ids[i]] = struct{}{}
+	}
+}
+
+// ClearMemberships clears the "memberships" edge to the LocalMembership entity.
+func (m *LocalUserMutation) ClearMemberships() {
+	m.clearedmemberships = true
+}
+
+// MembershipsCleared reports if the "memberships" edge to the LocalMembership entity was cleared.
+func (m *LocalUserMutation) MembershipsCleared() bool {
+	return m.clearedmemberships
+}
+
+// RemoveMembershipIDs removes the "memberships" edge to the LocalMembership entity by IDs.
+func (m *LocalUserMutation) RemoveMembershipIDs(ids ...string) {
+	if m.removedmemberships == nil {
+		m.removedmemberships = make(map[string]struct{})
+	}
+	for i := range ids {
+		delete(m.memberships, ids[i])
+		m.removedmemberships[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedMemberships returns the removed IDs of the "memberships" edge to the LocalMembership entity.
+func (m *LocalUserMutation) RemovedMembershipsIDs() (ids []string) {
+	for id := range m.removedmemberships {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// MembershipsIDs returns the "memberships" edge IDs in the mutation.
+func (m *LocalUserMutation) MembershipsIDs() (ids []string) {
+	for id := range m.memberships {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetMemberships resets all changes to the "memberships" edge.
+func (m *LocalUserMutation) ResetMemberships() {
+	m.memberships = nil
+	m.clearedmemberships = false
+	m.removedmemberships = nil
+}
+
+// Where appends a list predicates to the LocalUserMutation builder.
+func (m *LocalUserMutation) Where(ps ...predicate.LocalUser) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the LocalUserMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *LocalUserMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.LocalUser, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *LocalUserMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *LocalUserMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (LocalUser).
+func (m *LocalUserMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *LocalUserMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.external_id != nil {
+		fields = append(fields, localuser.FieldExternalID)
+	}
+	if m.first_name != nil {
+		fields = append(fields, localuser.FieldFirstName)
+	}
+	if m.last_name != nil {
+		fields = append(fields, localuser.FieldLastName)
+	}
+	if m.email != nil {
+		fields = append(fields, localuser.FieldEmail)
+	}
+	if m.role != nil {
+		fields = append(fields, localuser.FieldRole)
+	}
+	if m.district_id != nil {
+		fields = append(fields, localuser.FieldDistrictID)
+	}
+	if m.organization_id != nil {
+		fields = append(fields, localuser.FieldOrganizationID)
+	}
+	if m.created_by != nil {
+		fields = append(fields, localuser.FieldCreatedBy)
+	}
+	if m.created_at != nil {
+		fields = append(fields, localuser.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, localuser.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *LocalUserMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case localuser.FieldExternalID:
+		return m.ExternalID()
+	case localuser.FieldFirstName:
+		return m.FirstName()
+	case localuser.FieldLastName:
+		return m.LastName()
+	case localuser.FieldEmail:
+		return m.Email()
+	case localuser.FieldRole:
+		return m.Role()
+	case localuser.FieldDistrictID:
+		return m.DistrictID()
+	case localuser.FieldOrganizationID:
+		return m.OrganizationID()
+	case localuser.FieldCreatedBy:
+		return m.CreatedBy()
+	case localuser.FieldCreatedAt:
+		return m.CreatedAt()
+	case localuser.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *LocalUserMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case localuser.FieldExternalID:
+		return m.OldExternalID(ctx)
+	case localuser.FieldFirstName:
+		return m.OldFirstName(ctx)
+	case localuser.FieldLastName:
+		return m.OldLastName(ctx)
+	case localuser.FieldEmail:
+		return m.OldEmail(ctx)
+	case localuser.FieldRole:
+		return m.OldRole(ctx)
+	case localuser.FieldDistrictID:
+		return m.OldDistrictID(ctx)
+	case localuser.FieldOrganizationID:
+		return m.OldOrganizationID(ctx)
+	case localuser.FieldCreatedBy:
+		return m.OldCreatedBy(ctx)
+	case localuser.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case localuser.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown LocalUser field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LocalUserMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case localuser.FieldExternalID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetExternalID(v)
+		return nil
+	case localuser.FieldFirstName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFirstName(v)
+		return nil
+	case localuser.FieldLastName:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastName(v)
+		return nil
+	case localuser.FieldEmail:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEmail(v)
+		return nil
+	case localuser.FieldRole:
+		v, ok := value.(localuser.Role)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRole(v)
+		return nil
+	case localuser.FieldDistrictID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDistrictID(v)
+		return nil
+	case localuser.FieldOrganizationID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetOrganizationID(v)
+		return nil
+	case localuser.FieldCreatedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedBy(v)
+		return nil
+	case localuser.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case localuser.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown LocalUser field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *LocalUserMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *LocalUserMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *LocalUserMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown LocalUser numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *LocalUserMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(localuser.FieldExternalID) {
+		fields = append(fields, localuser.FieldExternalID)
+	}
+	if m.FieldCleared(localuser.FieldDistrictID) {
+		fields = append(fields, localuser.FieldDistrictID)
+	}
+	if m.FieldCleared(localuser.FieldOrganizationID) {
+		fields = append(fields, localuser.FieldOrganizationID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *LocalUserMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *LocalUserMutation) ClearField(name string) error {
+	switch name {
+	case localuser.FieldExternalID:
+		m.ClearExternalID()
+		return nil
+	case localuser.FieldDistrictID:
+		m.ClearDistrictID()
+		return nil
+	case localuser.FieldOrganizationID:
+		m.ClearOrganizationID()
+		return nil
+	}
+	return fmt.Errorf("unknown LocalUser nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *LocalUserMutation) ResetField(name string) error {
+	switch name {
+	case localuser.FieldExternalID:
+		m.ResetExternalID()
+		return nil
+	case localuser.FieldFirstName:
+		m.ResetFirstName()
+		return nil
+	case localuser.FieldLastName:
+		m.ResetLastName()
+		return nil
+	case localuser.FieldEmail:
+		m.ResetEmail()
+		return nil
+	case localuser.FieldRole:
+		m.ResetRole()
+		return nil
+	case localuser.FieldDistrictID:
+		m.ResetDistrictID()
+		return nil
+	case localuser.FieldOrganizationID:
+		m.ResetOrganizationID()
+		return nil
+	case localuser.FieldCreatedBy:
+		m.ResetCreatedBy()
+		return nil
+	case localuser.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case localuser.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown LocalUser field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *LocalUserMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.memberships != nil {
+		edges = append(edges, localuser.EdgeMemberships)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *LocalUserMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case localuser.EdgeMemberships:
+		ids := make([]ent.Value, 0, len(m.memberships))
+		for id := range m.memberships {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *LocalUserMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.removedmemberships != nil {
+		edges = append(edges, localuser.EdgeMemberships)
+	}
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *LocalUserMutation) RemovedIDs(name string) []ent.Value {
+	switch name {
+	case localuser.EdgeMemberships:
+		ids := make([]ent.Value, 0, len(m.removedmemberships))
+		for id := range m.removedmemberships {
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *LocalUserMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.clearedmemberships {
+		edges = append(edges, localuser.EdgeMemberships)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *LocalUserMutation) EdgeCleared(name string) bool {
+	switch name {
+	case localuser.EdgeMemberships:
+		return m.clearedmemberships
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *LocalUserMutation) ClearEdge(name string) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown LocalUser unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *LocalUserMutation) ResetEdge(name string) error {
+	switch name {
+	case localuser.EdgeMemberships:
+		m.ResetMemberships()
+		return nil
+	}
+	return fmt.Errorf("unknown LocalUser edge %s", name)
+}
+
 // LoginCodeMutation represents an operation that mutates the LoginCode nodes in the graph.
 type LoginCodeMutation struct {
 	config
@@ -15154,6 +17958,662 @@ func (m *OrganizationMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Organization edge %s", name)
+}
+
+// RoleOverrideMutation represents an operation that mutates the RoleOverride nodes in the graph.
+type RoleOverrideMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *string
+	user_id       *string
+	district_id   *string
+	role          *roleoverride.Role
+	effect        *roleoverride.Effect
+	reason        *string
+	decided_by    *string
+	decided_at    *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*RoleOverride, error)
+	predicates    []predicate.RoleOverride
+}
+
+var _ ent.Mutation = (*RoleOverrideMutation)(nil)
+
+// roleoverrideOption allows management of the mutation configuration using functional options.
+type roleoverrideOption func(*RoleOverrideMutation)
+
+// newRoleOverrideMutation creates new mutation for the RoleOverride entity.
+func newRoleOverrideMutation(c config, op Op, opts ...roleoverrideOption) *RoleOverrideMutation {
+	m := &RoleOverrideMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeRoleOverride,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withRoleOverrideID sets the ID field of the mutation.
+func withRoleOverrideID(id string) roleoverrideOption {
+	return func(m *RoleOverrideMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *RoleOverride
+		)
+		m.oldValue = func(ctx context.Context) (*RoleOverride, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().RoleOverride.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withRoleOverride sets the old RoleOverride of the mutation.
+func withRoleOverride(node *RoleOverride) roleoverrideOption {
+	return func(m *RoleOverrideMutation) {
+		m.oldValue = func(context.Context) (*RoleOverride, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m RoleOverrideMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m RoleOverrideMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of RoleOverride entities.
+func (m *RoleOverrideMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *RoleOverrideMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *RoleOverrideMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().RoleOverride.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetUserID sets the "user_id" field.
+func (m *RoleOverrideMutation) SetUserID(s string) {
+	m.user_id = &s
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *RoleOverrideMutation) UserID() (r string, exists bool) {
+	v := m.user_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the RoleOverride entity.
+// If the RoleOverride object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RoleOverrideMutation) OldUserID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *RoleOverrideMutation) ResetUserID() {
+	m.user_id = nil
+}
+
+// SetDistrictID sets the "district_id" field.
+func (m *RoleOverrideMutation) SetDistrictID(s string) {
+	m.district_id = &s
+}
+
+// DistrictID returns the value of the "district_id" field in the mutation.
+func (m *RoleOverrideMutation) DistrictID() (r string, exists bool) {
+	v := m.district_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDistrictID returns the old "district_id" field's value of the RoleOverride entity.
+// If the RoleOverride object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RoleOverrideMutation) OldDistrictID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDistrictID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDistrictID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDistrictID: %w", err)
+	}
+	return oldValue.DistrictID, nil
+}
+
+// ResetDistrictID resets all changes to the "district_id" field.
+func (m *RoleOverrideMutation) ResetDistrictID() {
+	m.district_id = nil
+}
+
+// SetRole sets the "role" field.
+func (m *RoleOverrideMutation) SetRole(r roleoverride.Role) {
+	m.role = &r
+}
+
+// Role returns the value of the "role" field in the mutation.
+func (m *RoleOverrideMutation) Role() (r roleoverride.Role, exists bool) {
+	v := m.role
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRole returns the old "role" field's value of the RoleOverride entity.
+// If the RoleOverride object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RoleOverrideMutation) OldRole(ctx context.Context) (v roleoverride.Role, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRole is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRole requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRole: %w", err)
+	}
+	return oldValue.Role, nil
+}
+
+// ResetRole resets all changes to the "role" field.
+func (m *RoleOverrideMutation) ResetRole() {
+	m.role = nil
+}
+
+// SetEffect sets the "effect" field.
+func (m *RoleOverrideMutation) SetEffect(r roleoverride.Effect) {
+	m.effect = &r
+}
+
+// Effect returns the value of the "effect" field in the mutation.
+func (m *RoleOverrideMutation) Effect() (r roleoverride.Effect, exists bool) {
+	v := m.effect
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldEffect returns the old "effect" field's value of the RoleOverride entity.
+// If the RoleOverride object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RoleOverrideMutation) OldEffect(ctx context.Context) (v roleoverride.Effect, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldEffect is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldEffect requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldEffect: %w", err)
+	}
+	return oldValue.Effect, nil
+}
+
+// ResetEffect resets all changes to the "effect" field.
+func (m *RoleOverrideMutation) ResetEffect() {
+	m.effect = nil
+}
+
+// SetReason sets the "reason" field.
+func (m *RoleOverrideMutation) SetReason(s string) {
+	m.reason = &s
+}
+
+// Reason returns the value of the "reason" field in the mutation.
+func (m *RoleOverrideMutation) Reason() (r string, exists bool) {
+	v := m.reason
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldReason returns the old "reason" field's value of the RoleOverride entity.
+// If the RoleOverride object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RoleOverrideMutation) OldReason(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldReason is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldReason requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldReason: %w", err)
+	}
+	return oldValue.Reason, nil
+}
+
+// ResetReason resets all changes to the "reason" field.
+func (m *RoleOverrideMutation) ResetReason() {
+	m.reason = nil
+}
+
+// SetDecidedBy sets the "decided_by" field.
+func (m *RoleOverrideMutation) SetDecidedBy(s string) {
+	m.decided_by = &s
+}
+
+// DecidedBy returns the value of the "decided_by" field in the mutation.
+func (m *RoleOverrideMutation) DecidedBy() (r string, exists bool) {
+	v := m.decided_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDecidedBy returns the old "decided_by" field's value of the RoleOverride entity.
+// If the RoleOverride object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RoleOverrideMutation) OldDecidedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDecidedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDecidedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDecidedBy: %w", err)
+	}
+	return oldValue.DecidedBy, nil
+}
+
+// ResetDecidedBy resets all changes to the "decided_by" field.
+func (m *RoleOverrideMutation) ResetDecidedBy() {
+	m.decided_by = nil
+}
+
+// SetDecidedAt sets the "decided_at" field.
+func (m *RoleOverrideMutation) SetDecidedAt(t time.Time) {
+	m.decided_at = &t
+}
+
+// DecidedAt returns the value of the "decided_at" field in the mutation.
+func (m *RoleOverrideMutation) DecidedAt() (r time.Time, exists bool) {
+	v := m.decided_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDecidedAt returns the old "decided_at" field's value of the RoleOverride entity.
+// If the RoleOverride object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *RoleOverrideMutation) OldDecidedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDecidedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDecidedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDecidedAt: %w", err)
+	}
+	return oldValue.DecidedAt, nil
+}
+
+// ResetDecidedAt resets all changes to the "decided_at" field.
+func (m *RoleOverrideMutation) ResetDecidedAt() {
+	m.decided_at = nil
+}
+
+// Where appends a list predicates to the RoleOverrideMutation builder.
+func (m *RoleOverrideMutation) Where(ps ...predicate.RoleOverride) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the RoleOverrideMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *RoleOverrideMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.RoleOverride, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *RoleOverrideMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *RoleOverrideMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (RoleOverride).
+func (m *RoleOverrideMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *RoleOverrideMutation) Fields() []string {
+	fields := make([]string, 0, 7)
+	if m.user_id != nil {
+		fields = append(fields, roleoverride.FieldUserID)
+	}
+	if m.district_id != nil {
+		fields = append(fields, roleoverride.FieldDistrictID)
+	}
+	if m.role != nil {
+		fields = append(fields, roleoverride.FieldRole)
+	}
+	if m.effect != nil {
+		fields = append(fields, roleoverride.FieldEffect)
+	}
+	if m.reason != nil {
+		fields = append(fields, roleoverride.FieldReason)
+	}
+	if m.decided_by != nil {
+		fields = append(fields, roleoverride.FieldDecidedBy)
+	}
+	if m.decided_at != nil {
+		fields = append(fields, roleoverride.FieldDecidedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *RoleOverrideMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case roleoverride.FieldUserID:
+		return m.UserID()
+	case roleoverride.FieldDistrictID:
+		return m.DistrictID()
+	case roleoverride.FieldRole:
+		return m.Role()
+	case roleoverride.FieldEffect:
+		return m.Effect()
+	case roleoverride.FieldReason:
+		return m.Reason()
+	case roleoverride.FieldDecidedBy:
+		return m.DecidedBy()
+	case roleoverride.FieldDecidedAt:
+		return m.DecidedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *RoleOverrideMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case roleoverride.FieldUserID:
+		return m.OldUserID(ctx)
+	case roleoverride.FieldDistrictID:
+		return m.OldDistrictID(ctx)
+	case roleoverride.FieldRole:
+		return m.OldRole(ctx)
+	case roleoverride.FieldEffect:
+		return m.OldEffect(ctx)
+	case roleoverride.FieldReason:
+		return m.OldReason(ctx)
+	case roleoverride.FieldDecidedBy:
+		return m.OldDecidedBy(ctx)
+	case roleoverride.FieldDecidedAt:
+		return m.OldDecidedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown RoleOverride field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RoleOverrideMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case roleoverride.FieldUserID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case roleoverride.FieldDistrictID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDistrictID(v)
+		return nil
+	case roleoverride.FieldRole:
+		v, ok := value.(roleoverride.Role)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRole(v)
+		return nil
+	case roleoverride.FieldEffect:
+		v, ok := value.(roleoverride.Effect)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetEffect(v)
+		return nil
+	case roleoverride.FieldReason:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetReason(v)
+		return nil
+	case roleoverride.FieldDecidedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDecidedBy(v)
+		return nil
+	case roleoverride.FieldDecidedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDecidedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown RoleOverride field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *RoleOverrideMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *RoleOverrideMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *RoleOverrideMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown RoleOverride numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *RoleOverrideMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *RoleOverrideMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *RoleOverrideMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown RoleOverride nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *RoleOverrideMutation) ResetField(name string) error {
+	switch name {
+	case roleoverride.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case roleoverride.FieldDistrictID:
+		m.ResetDistrictID()
+		return nil
+	case roleoverride.FieldRole:
+		m.ResetRole()
+		return nil
+	case roleoverride.FieldEffect:
+		m.ResetEffect()
+		return nil
+	case roleoverride.FieldReason:
+		m.ResetReason()
+		return nil
+	case roleoverride.FieldDecidedBy:
+		m.ResetDecidedBy()
+		return nil
+	case roleoverride.FieldDecidedAt:
+		m.ResetDecidedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown RoleOverride field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *RoleOverrideMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *RoleOverrideMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *RoleOverrideMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *RoleOverrideMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *RoleOverrideMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *RoleOverrideMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *RoleOverrideMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown RoleOverride unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *RoleOverrideMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown RoleOverride edge %s", name)
 }
 
 // RoleSchoolMutation represents an operation that mutates the RoleSchool nodes in the graph.

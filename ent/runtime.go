@@ -16,10 +16,14 @@ import (
 	"github.com/rostermirror/rostermirror/ent/districttoken"
 	"github.com/rostermirror/rostermirror/ent/eventcursor"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/localgroup"
+	"github.com/rostermirror/rostermirror/ent/localmembership"
+	"github.com/rostermirror/rostermirror/ent/localuser"
 	"github.com/rostermirror/rostermirror/ent/logincode"
 	"github.com/rostermirror/rostermirror/ent/loginstate"
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
+	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/schema"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -613,6 +617,164 @@ func init() {
 	linkproposal.DefaultID = linkproposalDescID.Default.(func() string)
 	// linkproposal.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	linkproposal.IDValidator = linkproposalDescID.Validators[0].(func(string) error)
+	localgroupFields := schema.LocalGroup{}.Fields()
+	_ = localgroupFields
+	// localgroupDescName is the schema descriptor for name field.
+	localgroupDescName := localgroupFields[1].Descriptor()
+	// localgroup.NameValidator is a validator for the "name" field. It is called by the builders before save.
+	localgroup.NameValidator = func() func(string) error {
+		validators := localgroupDescName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(name string) error {
+			for _, fn := range fns {
+				if err := fn(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// localgroupDescDescription is the schema descriptor for description field.
+	localgroupDescDescription := localgroupFields[2].Descriptor()
+	// localgroup.DefaultDescription holds the default value on creation for the description field.
+	localgroup.DefaultDescription = localgroupDescDescription.Default.(string)
+	// localgroup.DescriptionValidator is a validator for the "description" field. It is called by the builders before save.
+	localgroup.DescriptionValidator = localgroupDescDescription.Validators[0].(func(string) error)
+	// localgroupDescDistrictID is the schema descriptor for district_id field.
+	localgroupDescDistrictID := localgroupFields[3].Descriptor()
+	// localgroup.DistrictIDValidator is a validator for the "district_id" field. It is called by the builders before save.
+	localgroup.DistrictIDValidator = localgroupDescDistrictID.Validators[0].(func(string) error)
+	// localgroupDescOrganizationID is the schema descriptor for organization_id field.
+	localgroupDescOrganizationID := localgroupFields[4].Descriptor()
+	// localgroup.OrganizationIDValidator is a validator for the "organization_id" field. It is called by the builders before save.
+	localgroup.OrganizationIDValidator = localgroupDescOrganizationID.Validators[0].(func(string) error)
+	// localgroupDescSectionID is the schema descriptor for section_id field.
+	localgroupDescSectionID := localgroupFields[5].Descriptor()
+	// localgroup.SectionIDValidator is a validator for the "section_id" field. It is called by the builders before save.
+	localgroup.SectionIDValidator = localgroupDescSectionID.Validators[0].(func(string) error)
+	// localgroupDescCreatedBy is the schema descriptor for created_by field.
+	localgroupDescCreatedBy := localgroupFields[6].Descriptor()
+	// localgroup.DefaultCreatedBy holds the default value on creation for the created_by field.
+	localgroup.DefaultCreatedBy = localgroupDescCreatedBy.Default.(string)
+	// localgroupDescCreatedAt is the schema descriptor for created_at field.
+	localgroupDescCreatedAt := localgroupFields[7].Descriptor()
+	// localgroup.DefaultCreatedAt holds the default value on creation for the created_at field.
+	localgroup.DefaultCreatedAt = localgroupDescCreatedAt.Default.(func() time.Time)
+	// localgroupDescUpdatedAt is the schema descriptor for updated_at field.
+	localgroupDescUpdatedAt := localgroupFields[8].Descriptor()
+	// localgroup.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	localgroup.DefaultUpdatedAt = localgroupDescUpdatedAt.Default.(func() time.Time)
+	// localgroup.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	localgroup.UpdateDefaultUpdatedAt = localgroupDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// localgroupDescID is the schema descriptor for id field.
+	localgroupDescID := localgroupFields[0].Descriptor()
+	// localgroup.DefaultID holds the default value on creation for the id field.
+	localgroup.DefaultID = localgroupDescID.Default.(func() string)
+	// localgroup.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	localgroup.IDValidator = localgroupDescID.Validators[0].(func(string) error)
+	localmembershipFields := schema.LocalMembership{}.Fields()
+	_ = localmembershipFields
+	// localmembershipDescGroupID is the schema descriptor for group_id field.
+	localmembershipDescGroupID := localmembershipFields[1].Descriptor()
+	// localmembership.GroupIDValidator is a validator for the "group_id" field. It is called by the builders before save.
+	localmembership.GroupIDValidator = localmembershipDescGroupID.Validators[0].(func(string) error)
+	// localmembershipDescSectionID is the schema descriptor for section_id field.
+	localmembershipDescSectionID := localmembershipFields[2].Descriptor()
+	// localmembership.SectionIDValidator is a validator for the "section_id" field. It is called by the builders before save.
+	localmembership.SectionIDValidator = localmembershipDescSectionID.Validators[0].(func(string) error)
+	// localmembershipDescUserID is the schema descriptor for user_id field.
+	localmembershipDescUserID := localmembershipFields[3].Descriptor()
+	// localmembership.UserIDValidator is a validator for the "user_id" field. It is called by the builders before save.
+	localmembership.UserIDValidator = localmembershipDescUserID.Validators[0].(func(string) error)
+	// localmembershipDescLocalUserID is the schema descriptor for local_user_id field.
+	localmembershipDescLocalUserID := localmembershipFields[4].Descriptor()
+	// localmembership.LocalUserIDValidator is a validator for the "local_user_id" field. It is called by the builders before save.
+	localmembership.LocalUserIDValidator = localmembershipDescLocalUserID.Validators[0].(func(string) error)
+	// localmembershipDescAddedBy is the schema descriptor for added_by field.
+	localmembershipDescAddedBy := localmembershipFields[6].Descriptor()
+	// localmembership.AddedByValidator is a validator for the "added_by" field. It is called by the builders before save.
+	localmembership.AddedByValidator = localmembershipDescAddedBy.Validators[0].(func(string) error)
+	// localmembershipDescAddedAt is the schema descriptor for added_at field.
+	localmembershipDescAddedAt := localmembershipFields[7].Descriptor()
+	// localmembership.DefaultAddedAt holds the default value on creation for the added_at field.
+	localmembership.DefaultAddedAt = localmembershipDescAddedAt.Default.(func() time.Time)
+	// localmembershipDescRemovedBy is the schema descriptor for removed_by field.
+	localmembershipDescRemovedBy := localmembershipFields[9].Descriptor()
+	// localmembership.DefaultRemovedBy holds the default value on creation for the removed_by field.
+	localmembership.DefaultRemovedBy = localmembershipDescRemovedBy.Default.(string)
+	// localmembershipDescID is the schema descriptor for id field.
+	localmembershipDescID := localmembershipFields[0].Descriptor()
+	// localmembership.DefaultID holds the default value on creation for the id field.
+	localmembership.DefaultID = localmembershipDescID.Default.(func() string)
+	// localmembership.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	localmembership.IDValidator = localmembershipDescID.Validators[0].(func(string) error)
+	localuserFields := schema.LocalUser{}.Fields()
+	_ = localuserFields
+	// localuserDescExternalID is the schema descriptor for external_id field.
+	localuserDescExternalID := localuserFields[1].Descriptor()
+	// localuser.ExternalIDValidator is a validator for the "external_id" field. It is called by the builders before save.
+	localuser.ExternalIDValidator = localuserDescExternalID.Validators[0].(func(string) error)
+	// localuserDescFirstName is the schema descriptor for first_name field.
+	localuserDescFirstName := localuserFields[2].Descriptor()
+	// localuser.DefaultFirstName holds the default value on creation for the first_name field.
+	localuser.DefaultFirstName = localuserDescFirstName.Default.(string)
+	// localuser.FirstNameValidator is a validator for the "first_name" field. It is called by the builders before save.
+	localuser.FirstNameValidator = localuserDescFirstName.Validators[0].(func(string) error)
+	// localuserDescLastName is the schema descriptor for last_name field.
+	localuserDescLastName := localuserFields[3].Descriptor()
+	// localuser.LastNameValidator is a validator for the "last_name" field. It is called by the builders before save.
+	localuser.LastNameValidator = func() func(string) error {
+		validators := localuserDescLastName.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(last_name string) error {
+			for _, fn := range fns {
+				if err := fn(last_name); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// localuserDescEmail is the schema descriptor for email field.
+	localuserDescEmail := localuserFields[4].Descriptor()
+	// localuser.DefaultEmail holds the default value on creation for the email field.
+	localuser.DefaultEmail = localuserDescEmail.Default.(string)
+	// localuser.EmailValidator is a validator for the "email" field. It is called by the builders before save.
+	localuser.EmailValidator = localuserDescEmail.Validators[0].(func(string) error)
+	// localuserDescDistrictID is the schema descriptor for district_id field.
+	localuserDescDistrictID := localuserFields[6].Descriptor()
+	// localuser.DistrictIDValidator is a validator for the "district_id" field. It is called by the builders before save.
+	localuser.DistrictIDValidator = localuserDescDistrictID.Validators[0].(func(string) error)
+	// localuserDescOrganizationID is the schema descriptor for organization_id field.
+	localuserDescOrganizationID := localuserFields[7].Descriptor()
+	// localuser.OrganizationIDValidator is a validator for the "organization_id" field. It is called by the builders before save.
+	localuser.OrganizationIDValidator = localuserDescOrganizationID.Validators[0].(func(string) error)
+	// localuserDescCreatedBy is the schema descriptor for created_by field.
+	localuserDescCreatedBy := localuserFields[8].Descriptor()
+	// localuser.DefaultCreatedBy holds the default value on creation for the created_by field.
+	localuser.DefaultCreatedBy = localuserDescCreatedBy.Default.(string)
+	// localuserDescCreatedAt is the schema descriptor for created_at field.
+	localuserDescCreatedAt := localuserFields[9].Descriptor()
+	// localuser.DefaultCreatedAt holds the default value on creation for the created_at field.
+	localuser.DefaultCreatedAt = localuserDescCreatedAt.Default.(func() time.Time)
+	// localuserDescUpdatedAt is the schema descriptor for updated_at field.
+	localuserDescUpdatedAt := localuserFields[10].Descriptor()
+	// localuser.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	localuser.DefaultUpdatedAt = localuserDescUpdatedAt.Default.(func() time.Time)
+	// localuser.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	localuser.UpdateDefaultUpdatedAt = localuserDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// localuserDescID is the schema descriptor for id field.
+	localuserDescID := localuserFields[0].Descriptor()
+	// localuser.DefaultID holds the default value on creation for the id field.
+	localuser.DefaultID = localuserDescID.Default.(func() string)
+	// localuser.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	localuser.IDValidator = localuserDescID.Validators[0].(func(string) error)
 	logincodeFields := schema.LoginCode{}.Fields()
 	_ = logincodeFields
 	// logincodeDescUserID is the schema descriptor for user_id field.
@@ -877,6 +1039,64 @@ func init() {
 	organization.DefaultID = organizationDescID.Default.(func() string)
 	// organization.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	organization.IDValidator = organizationDescID.Validators[0].(func(string) error)
+	roleoverrideFields := schema.RoleOverride{}.Fields()
+	_ = roleoverrideFields
+	// roleoverrideDescUserID is the schema descriptor for user_id field.
+	roleoverrideDescUserID := roleoverrideFields[1].Descriptor()
+	// roleoverride.UserIDValidator is a validator for the "user_id" field. It is called by the builders before save.
+	roleoverride.UserIDValidator = func() func(string) error {
+		validators := roleoverrideDescUserID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(user_id string) error {
+			for _, fn := range fns {
+				if err := fn(user_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// roleoverrideDescDistrictID is the schema descriptor for district_id field.
+	roleoverrideDescDistrictID := roleoverrideFields[2].Descriptor()
+	// roleoverride.DistrictIDValidator is a validator for the "district_id" field. It is called by the builders before save.
+	roleoverride.DistrictIDValidator = func() func(string) error {
+		validators := roleoverrideDescDistrictID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(district_id string) error {
+			for _, fn := range fns {
+				if err := fn(district_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// roleoverrideDescReason is the schema descriptor for reason field.
+	roleoverrideDescReason := roleoverrideFields[5].Descriptor()
+	// roleoverride.DefaultReason holds the default value on creation for the reason field.
+	roleoverride.DefaultReason = roleoverrideDescReason.Default.(string)
+	// roleoverride.ReasonValidator is a validator for the "reason" field. It is called by the builders before save.
+	roleoverride.ReasonValidator = roleoverrideDescReason.Validators[0].(func(string) error)
+	// roleoverrideDescDecidedBy is the schema descriptor for decided_by field.
+	roleoverrideDescDecidedBy := roleoverrideFields[6].Descriptor()
+	// roleoverride.DecidedByValidator is a validator for the "decided_by" field. It is called by the builders before save.
+	roleoverride.DecidedByValidator = roleoverrideDescDecidedBy.Validators[0].(func(string) error)
+	// roleoverrideDescDecidedAt is the schema descriptor for decided_at field.
+	roleoverrideDescDecidedAt := roleoverrideFields[7].Descriptor()
+	// roleoverride.DefaultDecidedAt holds the default value on creation for the decided_at field.
+	roleoverride.DefaultDecidedAt = roleoverrideDescDecidedAt.Default.(func() time.Time)
+	// roleoverrideDescID is the schema descriptor for id field.
+	roleoverrideDescID := roleoverrideFields[0].Descriptor()
+	// roleoverride.DefaultID holds the default value on creation for the id field.
+	roleoverride.DefaultID = roleoverrideDescID.Default.(func() string)
+	// roleoverride.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	roleoverride.IDValidator = roleoverrideDescID.Validators[0].(func(string) error)
 	roleschoolMixin := schema.RoleSchool{}.Mixin()
 	roleschoolMixinFields0 := roleschoolMixin[0].Fields()
 	_ = roleschoolMixinFields0

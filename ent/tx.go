@@ -36,6 +36,12 @@ type Tx struct {
 	EventCursor *EventCursorClient
 	// LinkProposal is the client for interacting with the LinkProposal builders.
 	LinkProposal *LinkProposalClient
+	// LocalGroup is the client for interacting with the LocalGroup builders.
+	LocalGroup *LocalGroupClient
+	// LocalMembership is the client for interacting with the LocalMembership builders.
+	LocalMembership *LocalMembershipClient
+	// LocalUser is the client for interacting with the LocalUser builders.
+	LocalUser *LocalUserClient
 	// LoginCode is the client for interacting with the LoginCode builders.
 	LoginCode *LoginCodeClient
 	// LoginState is the client for interacting with the LoginState builders.
@@ -44,6 +50,8 @@ type Tx struct {
 	MatchSuggestion *MatchSuggestionClient
 	// Organization is the client for interacting with the Organization builders.
 	Organization *OrganizationClient
+	// RoleOverride is the client for interacting with the RoleOverride builders.
+	RoleOverride *RoleOverrideClient
 	// RoleSchool is the client for interacting with the RoleSchool builders.
 	RoleSchool *RoleSchoolClient
 	// School is the client for interacting with the School builders.
@@ -204,10 +212,14 @@ func (tx *Tx) init() {
 	tx.DistrictToken = NewDistrictTokenClient(tx.config)
 	tx.EventCursor = NewEventCursorClient(tx.config)
 	tx.LinkProposal = NewLinkProposalClient(tx.config)
+	tx.LocalGroup = NewLocalGroupClient(tx.config)
+	tx.LocalMembership = NewLocalMembershipClient(tx.config)
+	tx.LocalUser = NewLocalUserClient(tx.config)
 	tx.LoginCode = NewLoginCodeClient(tx.config)
 	tx.LoginState = NewLoginStateClient(tx.config)
 	tx.MatchSuggestion = NewMatchSuggestionClient(tx.config)
 	tx.Organization = NewOrganizationClient(tx.config)
+	tx.RoleOverride = NewRoleOverrideClient(tx.config)
 	tx.RoleSchool = NewRoleSchoolClient(tx.config)
 	tx.School = NewSchoolClient(tx.config)
 	tx.Section = NewSectionClient(tx.config)

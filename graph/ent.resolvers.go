@@ -36,6 +36,12 @@ func (r *Resolver) District() DistrictResolver { return &districtResolver{r} }
 // LinkProposal returns LinkProposalResolver implementation.
 func (r *Resolver) LinkProposal() LinkProposalResolver { return &linkProposalResolver{r} }
 
+// LocalGroup returns LocalGroupResolver implementation.
+func (r *Resolver) LocalGroup() LocalGroupResolver { return &localGroupResolver{r} }
+
+// LocalMembership returns LocalMembershipResolver implementation.
+func (r *Resolver) LocalMembership() LocalMembershipResolver { return &localMembershipResolver{r} }
+
 // MatchSuggestion returns MatchSuggestionResolver implementation.
 func (r *Resolver) MatchSuggestion() MatchSuggestionResolver { return &matchSuggestionResolver{r} }
 
@@ -44,6 +50,9 @@ func (r *Resolver) Organization() OrganizationResolver { return &organizationRes
 
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
+
+// RoleOverride returns RoleOverrideResolver implementation.
+func (r *Resolver) RoleOverride() RoleOverrideResolver { return &roleOverrideResolver{r} }
 
 // School returns SchoolResolver implementation.
 func (r *Resolver) School() SchoolResolver { return &schoolResolver{r} }
@@ -64,9 +73,12 @@ type (
 	appRecordResolver       struct{ *Resolver }
 	districtResolver        struct{ *Resolver }
 	linkProposalResolver    struct{ *Resolver }
+	localGroupResolver      struct{ *Resolver }
+	localMembershipResolver struct{ *Resolver }
 	matchSuggestionResolver struct{ *Resolver }
 	organizationResolver    struct{ *Resolver }
 	queryResolver           struct{ *Resolver }
+	roleOverrideResolver    struct{ *Resolver }
 	schoolResolver          struct{ *Resolver }
 	sectionResolver         struct{ *Resolver }
 	syncRunResolver         struct{ *Resolver }

@@ -125,7 +125,8 @@ func TestRosterFieldsLoadByList(t *testing.T) {
 		if largeBytes < 2*smallBytes {
 			t.Fatalf("%s: %d parents answered %d bytes, %d answered %d: nothing to compare", name, c.large, largeBytes, c.small, smallBytes)
 		}
-		if small != large || small > 12 {
+		// 14 for sections: students and teachers each look up the page's hand additions (localdata) once.
+		if small != large || small > 14 {
 			t.Errorf("%s: %d statements for %d parents, %d for %d; want the same, and few", name, small, c.small, large, c.large)
 		}
 		t.Logf("%s: %d statements for %d and for %d parents", name, small, c.small, c.large)

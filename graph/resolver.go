@@ -12,6 +12,7 @@ import (
 	"github.com/rostermirror/rostermirror/internal/admin"
 	"github.com/rostermirror/rostermirror/internal/apprecord"
 	"github.com/rostermirror/rostermirror/internal/link"
+	"github.com/rostermirror/rostermirror/internal/localdata"
 	"github.com/rostermirror/rostermirror/internal/org"
 )
 
@@ -25,6 +26,7 @@ type Resolver struct {
 	orgs    *org.Service
 	invites Inviter
 	matches *apprecord.Service
+	local   *localdata.Service
 }
 
 // Inviter makes district invites (createDistrictInvite): internal/login's *Service.

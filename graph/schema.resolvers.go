@@ -14,11 +14,15 @@ import (
 	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/district"
 	"github.com/rostermirror/rostermirror/ent/districtlink"
+	"github.com/rostermirror/rostermirror/ent/localmembership"
+	"github.com/rostermirror/rostermirror/ent/roleoverride"
+	"github.com/rostermirror/rostermirror/ent/userrole"
 	"github.com/rostermirror/rostermirror/graph/batch"
 	"github.com/rostermirror/rostermirror/graph/roster"
 	"github.com/rostermirror/rostermirror/internal/admin"
 	apprecord1 "github.com/rostermirror/rostermirror/internal/apprecord"
 	"github.com/rostermirror/rostermirror/internal/link"
+	"github.com/rostermirror/rostermirror/internal/localdata"
 )
 
 // User is the resolver for the user field.
@@ -59,6 +63,21 @@ func (r *districtResolver) Organization(ctx context.Context, obj *ent.District) 
 // Conflict is the resolver for the conflict field.
 func (r *linkProposalResolver) Conflict(ctx context.Context, obj *ent.LinkProposal) (bool, error) {
 	return batch.Load(ctx, obj.ID, r.link.Conflicts)
+}
+
+// Section is the resolver for the section field.
+func (r *localGroupResolver) Section(ctx context.Context, obj *ent.LocalGroup) (*ent.Section, error) {
+	return batch.Load(ctx, obj.ID, r.local.GroupSections)
+}
+
+// User is the resolver for the user field.
+func (r *localMembershipResolver) User(ctx context.Context, obj *ent.LocalMembership) (*ent.User, error) {
+	return batch.Load(ctx, obj.ID, r.local.MembershipUsers)
+}
+
+// Section is the resolver for the section field.
+func (r *localMembershipResolver) Section(ctx context.Context, obj *ent.LocalMembership) (*ent.Section, error) {
+	return batch.Load(ctx, obj.ID, r.local.MembershipSections)
 }
 
 // User is the resolver for the user field.
@@ -166,6 +185,66 @@ func (r *mutationResolver) RematchAppRecords(ctx context.Context, districtID str
 	return r.matches.Rematch(ctx, districtID, typeArg)
 }
 
+// CreateLocalUser is the resolver for the createLocalUser field.
+func (r *mutationResolver) CreateLocalUser(ctx context.Context, input ent.CreateLocalUserInput) (*ent.LocalUser, error) {
+	return r.local.CreateUser(ctx, input)
+}
+
+// UpdateLocalUser is the resolver for the updateLocalUser field.
+func (r *mutationResolver) UpdateLocalUser(ctx context.Context, id string, input ent.UpdateLocalUserInput) (*ent.LocalUser, error) {
+	return r.local.UpdateUser(ctx, id, input)
+}
+
+// DeleteLocalUser is the resolver for the deleteLocalUser field.
+func (r *mutationResolver) DeleteLocalUser(ctx context.Context, id string) (string, error) {
+	return r.local.DeleteUser(ctx, id)
+}
+
+// CreateLocalGroup is the resolver for the createLocalGroup field.
+func (r *mutationResolver) CreateLocalGroup(ctx context.Context, input ent.CreateLocalGroupInput) (*ent.LocalGroup, error) {
+	return r.local.CreateGroup(ctx, input)
+}
+
+// UpdateLocalGroup is the resolver for the updateLocalGroup field.
+func (r *mutationResolver) UpdateLocalGroup(ctx context.Context, id string, input ent.UpdateLocalGroupInput) (*ent.LocalGroup, error) {
+	return r.local.UpdateGroup(ctx, id, input)
+}
+
+// DeleteLocalGroup is the resolver for the deleteLocalGroup field.
+func (r *mutationResolver) DeleteLocalGroup(ctx context.Context, id string) (string, error) {
+	return r.local.DeleteGroup(ctx, id)
+}
+
+// AddLocalMember is the resolver for the addLocalMember field.
+func (r *mutationResolver) AddLocalMember(ctx context.Context, input localdata.MemberInput) (*ent.LocalMembership, error) {
+	return r.local.AddMember(ctx, input)
+}
+
+// RemoveLocalMember is the resolver for the removeLocalMember field.
+func (r *mutationResolver) RemoveLocalMember(ctx context.Context, id string) (*ent.LocalMembership, error) {
+	return r.local.RemoveMember(ctx, id)
+}
+
+// AddSectionMember is the resolver for the addSectionMember field.
+func (r *mutationResolver) AddSectionMember(ctx context.Context, sectionID string, userID string, role localmembership.Role) (*ent.LocalMembership, error) {
+	return r.local.AddSectionMember(ctx, sectionID, userID, role)
+}
+
+// RemoveSectionMember is the resolver for the removeSectionMember field.
+func (r *mutationResolver) RemoveSectionMember(ctx context.Context, sectionID string, userID string) (*ent.LocalMembership, error) {
+	return r.local.RemoveSectionMember(ctx, sectionID, userID)
+}
+
+// SetRoleOverride is the resolver for the setRoleOverride field.
+func (r *mutationResolver) SetRoleOverride(ctx context.Context, userID string, role roleoverride.Role, effect roleoverride.Effect, reason *string) (*ent.RoleOverride, error) {
+	return r.local.SetRoleOverride(ctx, userID, role, effect, reason)
+}
+
+// ClearRoleOverride is the resolver for the clearRoleOverride field.
+func (r *mutationResolver) ClearRoleOverride(ctx context.Context, userID string, role roleoverride.Role) (bool, error) {
+	return r.local.ClearRoleOverride(ctx, userID, role)
+}
+
 // Districts is the resolver for the districts field.
 func (r *organizationResolver) Districts(ctx context.Context, obj *ent.Organization, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.DistrictOrder, where *ent.DistrictWhereInput) (*ent.DistrictConnection, error) {
 	return r.client.District.Query().Where(district.HasLinkWith(districtlink.OrganizationID(obj.ID))).Paginate(ctx, after, first, before, last, ent.WithDistrictOrder(orderBy), ent.WithDistrictFilter(where.Filter))
@@ -236,6 +315,26 @@ func (r *queryResolver) MatchSuggestions(ctx context.Context, after *entgql.Curs
 	return r.client.MatchSuggestion.Query().Paginate(ctx, after, first, before, last, ent.WithMatchSuggestionOrder(orderBy), ent.WithMatchSuggestionFilter(where.Filter))
 }
 
+// LocalUsers is the resolver for the localUsers field.
+func (r *queryResolver) LocalUsers(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.LocalUserOrder, where *ent.LocalUserWhereInput) (*ent.LocalUserConnection, error) {
+	return r.client.LocalUser.Query().Paginate(ctx, after, first, before, last, ent.WithLocalUserOrder(orderBy), ent.WithLocalUserFilter(where.Filter))
+}
+
+// LocalGroups is the resolver for the localGroups field.
+func (r *queryResolver) LocalGroups(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.LocalGroupOrder, where *ent.LocalGroupWhereInput) (*ent.LocalGroupConnection, error) {
+	return r.client.LocalGroup.Query().Paginate(ctx, after, first, before, last, ent.WithLocalGroupOrder(orderBy), ent.WithLocalGroupFilter(where.Filter))
+}
+
+// RoleOverrides is the resolver for the roleOverrides field.
+func (r *queryResolver) RoleOverrides(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.RoleOverrideOrder, where *ent.RoleOverrideWhereInput) (*ent.RoleOverrideConnection, error) {
+	return r.client.RoleOverride.Query().Paginate(ctx, after, first, before, last, ent.WithRoleOverrideOrder(orderBy), ent.WithRoleOverrideFilter(where.Filter))
+}
+
+// User is the resolver for the user field.
+func (r *roleOverrideResolver) User(ctx context.Context, obj *ent.RoleOverride) (*ent.User, error) {
+	return batch.Load(ctx, obj.ID, r.local.OverrideUsers)
+}
+
 // Users is the resolver for the users field.
 func (r *schoolResolver) Users(ctx context.Context, obj *ent.School, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput, asOf *time.Time) (*ent.UserConnection, error) {
 	return roster.SchoolUsers(ctx, r.client, obj, asOf, roster.Page{After: after, First: first, Before: before, Last: last}, ent.WithUserOrder(orderBy), ent.WithUserFilter(where.Filter))
@@ -247,13 +346,13 @@ func (r *schoolResolver) AppRecord(ctx context.Context, obj *ent.School) (*ent.A
 }
 
 // Students is the resolver for the students field.
-func (r *sectionResolver) Students(ctx context.Context, obj *ent.Section, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, asOf *time.Time) (*roster.MemberConnection, error) {
-	return roster.Students(ctx, r.client, obj, asOf, roster.Page{After: after, First: first, Before: before, Last: last})
+func (r *sectionResolver) Students(ctx context.Context, obj *ent.Section, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, asOf *time.Time, source *roster.Source) (*roster.MemberConnection, error) {
+	return roster.Students(ctx, r.client, obj, asOf, source, roster.Page{After: after, First: first, Before: before, Last: last})
 }
 
 // Teachers is the resolver for the teachers field.
-func (r *sectionResolver) Teachers(ctx context.Context, obj *ent.Section, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, asOf *time.Time) (*roster.MemberConnection, error) {
-	return roster.Teachers(ctx, r.client, obj, asOf, roster.Page{After: after, First: first, Before: before, Last: last})
+func (r *sectionResolver) Teachers(ctx context.Context, obj *ent.Section, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, asOf *time.Time, source *roster.Source) (*roster.MemberConnection, error) {
+	return roster.Teachers(ctx, r.client, obj, asOf, source, roster.Page{After: after, First: first, Before: before, Last: last})
 }
 
 // PrimaryTeacher is the resolver for the primaryTeacher field.
@@ -264,6 +363,16 @@ func (r *sectionResolver) PrimaryTeacher(ctx context.Context, obj *ent.Section, 
 // AppRecord is the resolver for the appRecord field.
 func (r *sectionResolver) AppRecord(ctx context.Context, obj *ent.Section) (*ent.AppRecord, error) {
 	return batch.Load(ctx, obj.ID, r.matches.ByCleverID)
+}
+
+// Subgroups is the resolver for the subgroups field.
+func (r *sectionResolver) Subgroups(ctx context.Context, obj *ent.Section) ([]*ent.LocalGroup, error) {
+	return batch.Load(ctx, obj.ID, r.local.Subgroups)
+}
+
+// LocalMembers is the resolver for the localMembers field.
+func (r *sectionResolver) LocalMembers(ctx context.Context, obj *ent.Section) ([]*ent.LocalMembership, error) {
+	return batch.Load(ctx, obj.ID, r.local.SectionAdditions)
 }
 
 // Counts is the resolver for the counts field.
@@ -284,6 +393,16 @@ func (r *userResolver) Sections(ctx context.Context, obj *ent.User, after *entgq
 // AppRecord is the resolver for the appRecord field.
 func (r *userResolver) AppRecord(ctx context.Context, obj *ent.User) (*ent.AppRecord, error) {
 	return batch.Load(ctx, obj.ID, r.matches.ByCleverID)
+}
+
+// EffectiveRoles is the resolver for the effectiveRoles field.
+func (r *userResolver) EffectiveRoles(ctx context.Context, obj *ent.User) ([]userrole.Role, error) {
+	return batch.Load(ctx, obj.ID, r.local.EffectiveRoles)
+}
+
+// RoleOverrides is the resolver for the roleOverrides field.
+func (r *userResolver) RoleOverrides(ctx context.Context, obj *ent.User) ([]*ent.RoleOverride, error) {
+	return batch.Load(ctx, obj.ID, r.local.Overrides)
 }
 
 // Schools is the resolver for the schools field.

@@ -33,6 +33,7 @@ import (
 	"github.com/rostermirror/rostermirror/internal/auth"
 	"github.com/rostermirror/rostermirror/internal/csvin"
 	"github.com/rostermirror/rostermirror/internal/link"
+	"github.com/rostermirror/rostermirror/internal/localdata"
 	"github.com/rostermirror/rostermirror/internal/org"
 	"github.com/rostermirror/rostermirror/internal/store"
 	"github.com/rostermirror/rostermirror/sync/mirror"
@@ -143,7 +144,7 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 		cfg.Matches = apprecord.New(cfg.DB, apprecord.WithLogger(cfg.Logger))
 	}
 	resolver := &Resolver{client: client, admin: cfg.Admin, nextRun: cfg.NextRun, link: cfg.Link, orgs: cfg.Orgs,
-		invites: cmp.Or[Inviter](cfg.Invites, noInvites{}), matches: cfg.Matches}
+		invites: cmp.Or[Inviter](cfg.Invites, noInvites{}), matches: cfg.Matches, local: localdata.New(cfg.DB)}
 	schema := NewExecutableSchema(Config{
 		Resolvers:  resolver,
 		Directives: DirectiveRoot{RequiresScope: requiresScope},
@@ -330,13 +331,13 @@ func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Erro
 		code = CodeNotFound
 	case errors.Is(err, mirror.ErrRunNotHeld), errors.Is(err, mirror.ErrRunSuperseded):
 		code = "FAILED_PRECONDITION"
-	case errors.Is(err, mirror.ErrBusy), errors.Is(err, org.ErrDuplicateExternalID):
+	case errors.Is(err, mirror.ErrBusy), errors.Is(err, org.ErrDuplicateExternalID), errors.Is(err, localdata.ErrDuplicate):
 		code = "CONFLICT"
-	case errors.Is(err, org.ErrInvalid), errors.Is(err, apprecord.ErrInvalid), isFileError(err):
+	case errors.Is(err, org.ErrInvalid), errors.Is(err, apprecord.ErrInvalid), errors.Is(err, localdata.ErrInvalid), isFileError(err):
 		code = CodeBadRequest
 	case errors.Is(err, context.DeadlineExceeded), isQueryCanceled(err):
 		code, out.Message = CodeTimeout, "the request took too long"
-	case ent.IsNotFound(err), errors.Is(err, link.ErrNotFound), errors.Is(err, apprecord.ErrNotFound):
+	case ent.IsNotFound(err), errors.Is(err, link.ErrNotFound), errors.Is(err, apprecord.ErrNotFound), errors.Is(err, localdata.ErrNotFound):
 		code = CodeNotFound
 	case errors.Is(err, errInternal):
 		code = CodeInternal

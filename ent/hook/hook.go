@@ -141,6 +141,42 @@ func (f LinkProposalFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LinkProposalMutation", m)
 }
 
+// The LocalGroupFunc type is an adapter to allow the use of ordinary
+// function as LocalGroup mutator.
+type LocalGroupFunc func(context.Context, *ent.LocalGroupMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f LocalGroupFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.LocalGroupMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LocalGroupMutation", m)
+}
+
+// The LocalMembershipFunc type is an adapter to allow the use of ordinary
+// function as LocalMembership mutator.
+type LocalMembershipFunc func(context.Context, *ent.LocalMembershipMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f LocalMembershipFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.LocalMembershipMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LocalMembershipMutation", m)
+}
+
+// The LocalUserFunc type is an adapter to allow the use of ordinary
+// function as LocalUser mutator.
+type LocalUserFunc func(context.Context, *ent.LocalUserMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f LocalUserFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.LocalUserMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.LocalUserMutation", m)
+}
+
 // The LoginCodeFunc type is an adapter to allow the use of ordinary
 // function as LoginCode mutator.
 type LoginCodeFunc func(context.Context, *ent.LoginCodeMutation) (ent.Value, error)
@@ -187,6 +223,18 @@ func (f OrganizationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OrganizationMutation", m)
+}
+
+// The RoleOverrideFunc type is an adapter to allow the use of ordinary
+// function as RoleOverride mutator.
+type RoleOverrideFunc func(context.Context, *ent.RoleOverrideMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f RoleOverrideFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.RoleOverrideMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.RoleOverrideMutation", m)
 }
 
 // The RoleSchoolFunc type is an adapter to allow the use of ordinary

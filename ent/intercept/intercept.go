@@ -19,11 +19,15 @@ import (
 	"github.com/rostermirror/rostermirror/ent/districttoken"
 	"github.com/rostermirror/rostermirror/ent/eventcursor"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
+	"github.com/rostermirror/rostermirror/ent/localgroup"
+	"github.com/rostermirror/rostermirror/ent/localmembership"
+	"github.com/rostermirror/rostermirror/ent/localuser"
 	"github.com/rostermirror/rostermirror/ent/logincode"
 	"github.com/rostermirror/rostermirror/ent/loginstate"
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/predicate"
+	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
 	"github.com/rostermirror/rostermirror/ent/section"
@@ -388,6 +392,87 @@ func (f TraverseLinkProposal) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.LinkProposalQuery", q)
 }
 
+// The LocalGroupFunc type is an adapter to allow the use of ordinary function as a Querier.
+type LocalGroupFunc func(context.Context, *ent.LocalGroupQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f LocalGroupFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.LocalGroupQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.LocalGroupQuery", q)
+}
+
+// The TraverseLocalGroup type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseLocalGroup func(context.Context, *ent.LocalGroupQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseLocalGroup) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseLocalGroup) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.LocalGroupQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.LocalGroupQuery", q)
+}
+
+// The LocalMembershipFunc type is an adapter to allow the use of ordinary function as a Querier.
+type LocalMembershipFunc func(context.Context, *ent.LocalMembershipQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f LocalMembershipFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.LocalMembershipQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.LocalMembershipQuery", q)
+}
+
+// The TraverseLocalMembership type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseLocalMembership func(context.Context, *ent.LocalMembershipQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseLocalMembership) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseLocalMembership) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.LocalMembershipQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.LocalMembershipQuery", q)
+}
+
+// The LocalUserFunc type is an adapter to allow the use of ordinary function as a Querier.
+type LocalUserFunc func(context.Context, *ent.LocalUserQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f LocalUserFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.LocalUserQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.LocalUserQuery", q)
+}
+
+// The TraverseLocalUser type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseLocalUser func(context.Context, *ent.LocalUserQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseLocalUser) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseLocalUser) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.LocalUserQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.LocalUserQuery", q)
+}
+
 // The LoginCodeFunc type is an adapter to allow the use of ordinary function as a Querier.
 type LoginCodeFunc func(context.Context, *ent.LoginCodeQuery) (ent.Value, error)
 
@@ -494,6 +579,33 @@ func (f TraverseOrganization) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.OrganizationQuery", q)
+}
+
+// The RoleOverrideFunc type is an adapter to allow the use of ordinary function as a Querier.
+type RoleOverrideFunc func(context.Context, *ent.RoleOverrideQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f RoleOverrideFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.RoleOverrideQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.RoleOverrideQuery", q)
+}
+
+// The TraverseRoleOverride type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseRoleOverride func(context.Context, *ent.RoleOverrideQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseRoleOverride) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseRoleOverride) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.RoleOverrideQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.RoleOverrideQuery", q)
 }
 
 // The RoleSchoolFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -764,6 +876,12 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.EventCursorQuery, predicate.EventCursor, eventcursor.OrderOption]{typ: ent.TypeEventCursor, tq: q}, nil
 	case *ent.LinkProposalQuery:
 		return &query[*ent.LinkProposalQuery, predicate.LinkProposal, linkproposal.OrderOption]{typ: ent.TypeLinkProposal, tq: q}, nil
+	case *ent.LocalGroupQuery:
+		return &query[*ent.LocalGroupQuery, predicate.LocalGroup, localgroup.OrderOption]{typ: ent.TypeLocalGroup, tq: q}, nil
+	case *ent.LocalMembershipQuery:
+		return &query[*ent.LocalMembershipQuery, predicate.LocalMembership, localmembership.OrderOption]{typ: ent.TypeLocalMembership, tq: q}, nil
+	case *ent.LocalUserQuery:
+		return &query[*ent.LocalUserQuery, predicate.LocalUser, localuser.OrderOption]{typ: ent.TypeLocalUser, tq: q}, nil
 	case *ent.LoginCodeQuery:
 		return &query[*ent.LoginCodeQuery, predicate.LoginCode, logincode.OrderOption]{typ: ent.TypeLoginCode, tq: q}, nil
 	case *ent.LoginStateQuery:
@@ -772,6 +890,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.MatchSuggestionQuery, predicate.MatchSuggestion, matchsuggestion.OrderOption]{typ: ent.TypeMatchSuggestion, tq: q}, nil
 	case *ent.OrganizationQuery:
 		return &query[*ent.OrganizationQuery, predicate.Organization, organization.OrderOption]{typ: ent.TypeOrganization, tq: q}, nil
+	case *ent.RoleOverrideQuery:
+		return &query[*ent.RoleOverrideQuery, predicate.RoleOverride, roleoverride.OrderOption]{typ: ent.TypeRoleOverride, tq: q}, nil
 	case *ent.RoleSchoolQuery:
 		return &query[*ent.RoleSchoolQuery, predicate.RoleSchool, roleschool.OrderOption]{typ: ent.TypeRoleSchool, tq: q}, nil
 	case *ent.SchoolQuery:

@@ -389,6 +389,160 @@ var (
 			},
 		},
 	}
+	// LocalGroupsColumns holds the columns for the "local_groups" table.
+	LocalGroupsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "name", Type: field.TypeString, Size: 500},
+		{Name: "description", Type: field.TypeString, Size: 2000, Default: ""},
+		{Name: "district_id", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "organization_id", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "section_id", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "created_by", Type: field.TypeString, Default: ""},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// LocalGroupsTable holds the schema information for the "local_groups" table.
+	LocalGroupsTable = &schema.Table{
+		Name:       "local_groups",
+		Columns:    LocalGroupsColumns,
+		PrimaryKey: []*schema.Column{LocalGroupsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "localgroup_section_id",
+				Unique:  false,
+				Columns: []*schema.Column{LocalGroupsColumns[5]},
+			},
+			{
+				Name:    "localgroup_district_id",
+				Unique:  false,
+				Columns: []*schema.Column{LocalGroupsColumns[3]},
+			},
+			{
+				Name:    "localgroup_organization_id",
+				Unique:  false,
+				Columns: []*schema.Column{LocalGroupsColumns[4]},
+			},
+		},
+	}
+	// LocalMembershipsColumns holds the columns for the "local_memberships" table.
+	LocalMembershipsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "section_id", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "user_id", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "role", Type: field.TypeEnum, Enums: []string{"STUDENT", "TEACHER"}},
+		{Name: "added_by", Type: field.TypeString},
+		{Name: "added_at", Type: field.TypeTime},
+		{Name: "removed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "removed_by", Type: field.TypeString, Default: ""},
+		{Name: "group_id", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "local_user_id", Type: field.TypeString, Nullable: true, Size: 32},
+	}
+	// LocalMembershipsTable holds the schema information for the "local_memberships" table.
+	LocalMembershipsTable = &schema.Table{
+		Name:       "local_memberships",
+		Columns:    LocalMembershipsColumns,
+		PrimaryKey: []*schema.Column{LocalMembershipsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "local_memberships_local_groups_memberships",
+				Columns:    []*schema.Column{LocalMembershipsColumns[8]},
+				RefColumns: []*schema.Column{LocalGroupsColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+			{
+				Symbol:     "local_memberships_local_users_memberships",
+				Columns:    []*schema.Column{LocalMembershipsColumns[9]},
+				RefColumns: []*schema.Column{LocalUsersColumns[0]},
+				OnDelete:   schema.SetNull,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "localmembership_group_id",
+				Unique:  false,
+				Columns: []*schema.Column{LocalMembershipsColumns[8]},
+			},
+			{
+				Name:    "localmembership_section_id_removed_at",
+				Unique:  false,
+				Columns: []*schema.Column{LocalMembershipsColumns[1], LocalMembershipsColumns[6]},
+			},
+			{
+				Name:    "localmembership_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{LocalMembershipsColumns[2]},
+			},
+			{
+				Name:    "localmembership_local_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{LocalMembershipsColumns[9]},
+			},
+			{
+				Name:    "localmembership_section_id_user_id",
+				Unique:  true,
+				Columns: []*schema.Column{LocalMembershipsColumns[1], LocalMembershipsColumns[2]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "removed_at IS NULL",
+				},
+			},
+			{
+				Name:    "localmembership_group_id_user_id",
+				Unique:  true,
+				Columns: []*schema.Column{LocalMembershipsColumns[8], LocalMembershipsColumns[2]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "removed_at IS NULL",
+				},
+			},
+			{
+				Name:    "localmembership_group_id_local_user_id",
+				Unique:  true,
+				Columns: []*schema.Column{LocalMembershipsColumns[8], LocalMembershipsColumns[9]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "removed_at IS NULL",
+				},
+			},
+		},
+	}
+	// LocalUsersColumns holds the columns for the "local_users" table.
+	LocalUsersColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "external_id", Type: field.TypeString, Nullable: true, Size: 255},
+		{Name: "first_name", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "last_name", Type: field.TypeString, Size: 255},
+		{Name: "email", Type: field.TypeString, Size: 320, Default: ""},
+		{Name: "role", Type: field.TypeEnum, Enums: []string{"STUDENT", "TEACHER", "STAFF", "DISTRICT_ADMIN"}},
+		{Name: "district_id", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "organization_id", Type: field.TypeString, Nullable: true, Size: 32},
+		{Name: "created_by", Type: field.TypeString, Default: ""},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// LocalUsersTable holds the schema information for the "local_users" table.
+	LocalUsersTable = &schema.Table{
+		Name:       "local_users",
+		Columns:    LocalUsersColumns,
+		PrimaryKey: []*schema.Column{LocalUsersColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "localuser_external_id",
+				Unique:  true,
+				Columns: []*schema.Column{LocalUsersColumns[1]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "external_id IS NOT NULL",
+				},
+			},
+			{
+				Name:    "localuser_district_id",
+				Unique:  false,
+				Columns: []*schema.Column{LocalUsersColumns[6]},
+			},
+			{
+				Name:    "localuser_organization_id",
+				Unique:  false,
+				Columns: []*schema.Column{LocalUsersColumns[7]},
+			},
+		},
+	}
 	// LoginCodesColumns holds the columns for the "login_codes" table.
 	LoginCodesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 64},
@@ -500,6 +654,35 @@ var (
 		Name:       "organizations",
 		Columns:    OrganizationsColumns,
 		PrimaryKey: []*schema.Column{OrganizationsColumns[0]},
+	}
+	// RoleOverridesColumns holds the columns for the "role_overrides" table.
+	RoleOverridesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "user_id", Type: field.TypeString, Size: 64},
+		{Name: "district_id", Type: field.TypeString, Size: 64},
+		{Name: "role", Type: field.TypeEnum, Enums: []string{"STUDENT", "TEACHER", "STAFF", "DISTRICT_ADMIN", "CONTACT"}},
+		{Name: "effect", Type: field.TypeEnum, Enums: []string{"GRANT", "REVOKE"}},
+		{Name: "reason", Type: field.TypeString, Size: 2000, Default: ""},
+		{Name: "decided_by", Type: field.TypeString},
+		{Name: "decided_at", Type: field.TypeTime},
+	}
+	// RoleOverridesTable holds the schema information for the "role_overrides" table.
+	RoleOverridesTable = &schema.Table{
+		Name:       "role_overrides",
+		Columns:    RoleOverridesColumns,
+		PrimaryKey: []*schema.Column{RoleOverridesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "roleoverride_user_id_role",
+				Unique:  true,
+				Columns: []*schema.Column{RoleOverridesColumns[1], RoleOverridesColumns[3]},
+			},
+			{
+				Name:    "roleoverride_district_id",
+				Unique:  false,
+				Columns: []*schema.Column{RoleOverridesColumns[2]},
+			},
+		},
 	}
 	// RoleSchoolsColumns holds the columns for the "role_schools" table.
 	RoleSchoolsColumns = []*schema.Column{
@@ -975,10 +1158,14 @@ var (
 		DistrictTokensTable,
 		EventCursorsTable,
 		LinkProposalsTable,
+		LocalGroupsTable,
+		LocalMembershipsTable,
+		LocalUsersTable,
 		LoginCodesTable,
 		LoginStatesTable,
 		MatchSuggestionsTable,
 		OrganizationsTable,
+		RoleOverridesTable,
 		RoleSchoolsTable,
 		SchoolsTable,
 		SectionsTable,
@@ -999,6 +1186,8 @@ func init() {
 	DistrictLinksTable.ForeignKeys[1].RefTable = OrganizationsTable
 	LinkProposalsTable.ForeignKeys[0].RefTable = DistrictsTable
 	LinkProposalsTable.ForeignKeys[1].RefTable = OrganizationsTable
+	LocalMembershipsTable.ForeignKeys[0].RefTable = LocalGroupsTable
+	LocalMembershipsTable.ForeignKeys[1].RefTable = LocalUsersTable
 	MatchSuggestionsTable.ForeignKeys[0].RefTable = AppRecordsTable
 	RoleSchoolsTable.ForeignKeys[0].RefTable = SchoolsTable
 	RoleSchoolsTable.ForeignKeys[1].RefTable = UserRolesTable

@@ -39,6 +39,15 @@ type EventCursor func(*sql.Selector)
 // LinkProposal is the predicate function for linkproposal builders.
 type LinkProposal func(*sql.Selector)
 
+// LocalGroup is the predicate function for localgroup builders.
+type LocalGroup func(*sql.Selector)
+
+// LocalMembership is the predicate function for localmembership builders.
+type LocalMembership func(*sql.Selector)
+
+// LocalUser is the predicate function for localuser builders.
+type LocalUser func(*sql.Selector)
+
 // LoginCode is the predicate function for logincode builders.
 type LoginCode func(*sql.Selector)
 
@@ -50,6 +59,9 @@ type MatchSuggestion func(*sql.Selector)
 
 // Organization is the predicate function for organization builders.
 type Organization func(*sql.Selector)
+
+// RoleOverride is the predicate function for roleoverride builders.
+type RoleOverride func(*sql.Selector)
 
 // RoleSchool is the predicate function for roleschool builders.
 type RoleSchool func(*sql.Selector)

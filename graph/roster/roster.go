@@ -18,6 +18,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 
 	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/ent/localmembership"
 	"github.com/rostermirror/rostermirror/ent/predicate"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -43,16 +44,30 @@ type MemberEdge struct {
 	Cursor    ent.Cursor `json:"cursor"`
 	Node      *ent.User  `json:"node"`
 	StartedAt time.Time  `json:"startedAt"`
-	// Position is the teacher's place: 0 for the primary teacher. Nil for students.
+	// Position is the teacher's place: 0 for the primary teacher. Nil for students and for the teachers
+	// added by hand.
 	Position *int `json:"position"`
+	// Local is whether the member was added by hand (internal/localdata), not by Clever.
+	Local bool `json:"local"`
+	// AddedBy is who added a local member; nil for Clever's.
+	AddedBy *string `json:"addedBy"`
 }
 
 // Compiled tells graph/sqljson how Section.students and Section.teachers answer (which membership, in
 // which order), so that a compiled statement answers them as Students and Teachers do; the compiled
 // queries test holds the two to the same bytes.
+// A section with hand additions (internal/localdata) that hold is answered by the resolvers, which
+// merge them in.
 var Compiled = map[string]sqljson.Members{
-	"Section.students": {Membership: ent.TypeSectionStudent, Order: []string{sectionstudent.FieldUserID}},
-	"Section.teachers": {Membership: ent.TypeSectionTeacher, Order: []string{sectionteacher.FieldPosition}, Position: true},
+	"Section.students": {Membership: ent.TypeSectionStudent, Order: []string{sectionstudent.FieldUserID}, Additions: additions(localmembership.RoleSTUDENT)},
+	"Section.teachers": {Membership: ent.TypeSectionTeacher, Order: []string{sectionteacher.FieldPosition}, Position: true, Additions: additions(localmembership.RoleTEACHER)},
+}
+
+// additions are the hand additions of role to a section, as the compiled statements look them up.
+func additions(role localmembership.Role) *sqljson.Additions {
+	return &sqljson.Additions{Table: localmembership.Table, Owner: localmembership.FieldSectionID,
+		Start: localmembership.FieldAddedAt, End: localmembership.FieldRemovedAt,
+		Where: "%[1]s." + localmembership.FieldRole + " = '" + string(role) + "' AND %[1]s." + localmembership.FieldUserID + " IS NOT NULL"}
 }
 
 // Page is a connection's paging arguments.
@@ -64,44 +79,60 @@ type Page struct {
 }
 
 // Students are the section's students now — or on asOf, from the enrollment history — in the order of
-// their Clever ids (the same every time, on every database).
-func Students(ctx context.Context, c *ent.Client, s *ent.Section, asOf *time.Time, p Page) (*MemberConnection, error) {
+// their Clever ids (the same every time, on every database). The students added by hand hold their
+// place in that order, marked local, unless source leaves them (or Clever's) out.
+func Students(ctx context.Context, c *ent.Client, s *ent.Section, asOf *time.Time, source *Source, p Page) (*MemberConnection, error) {
 	return batch.Load(ctx, s.ID, func(ctx context.Context, sections []string) (map[string]*MemberConnection, error) {
-		q := c.SectionStudent.Query().Where(sectionstudent.And(studentsAt(asOf)...), sectionstudent.HasUserWith(visibleUser(ctx)...)).
-			WithUser(func(uq *ent.UserQuery) { collectNodes(ctx, uq) })
-		conns, err := q.PaginateByParent(ctx, sections, column(sectionstudent.FieldSectionID), false, p.After, p.First, p.Before, p.Last,
-			ent.WithSectionStudentOrder(&ent.SectionStudentOrder{Direction: entgql.OrderDirectionAsc, Field: ent.SectionStudentOrderFieldUserID}))
-		if err != nil {
-			return nil, err
-		}
-		return memberConnections(conns, func(c *ent.SectionStudentConnection) (ent.PageInfo, int, []*MemberEdge) {
-			edges := make([]*MemberEdge, 0, len(c.Edges))
-			for _, e := range c.Edges {
-				edges = append(edges, &MemberEdge{Cursor: e.Cursor, Node: e.Node.Edges.User, StartedAt: e.Node.StartedAt})
-			}
-			return c.PageInfo, c.TotalCount, edges
-		}), nil
+		return members(ctx, c, sections, localmembership.RoleSTUDENT, asOf, sourceOf(source), p, func(ctx context.Context, sections []string) (map[string]*MemberConnection, error) {
+			return cleverStudents(ctx, c, sections, asOf, p)
+		})
 	})
 }
 
-// Teachers are the section's teachers now — or on asOf — in Clever's order, the primary teacher first.
-func Teachers(ctx context.Context, c *ent.Client, s *ent.Section, asOf *time.Time, p Page) (*MemberConnection, error) {
-	return batch.Load(ctx, s.ID, func(ctx context.Context, sections []string) (map[string]*MemberConnection, error) {
-		q := c.SectionTeacher.Query().Where(sectionteacher.And(teachersAt(asOf)...), sectionteacher.HasUserWith(visibleUser(ctx)...)).
-			WithUser(func(uq *ent.UserQuery) { collectNodes(ctx, uq) })
-		conns, err := q.PaginateByParent(ctx, sections, column(sectionteacher.FieldSectionID), false, p.After, p.First, p.Before, p.Last,
-			ent.WithSectionTeacherOrder(&ent.SectionTeacherOrder{Direction: entgql.OrderDirectionAsc, Field: ent.SectionTeacherOrderFieldPosition}))
-		if err != nil {
-			return nil, err
+// cleverStudents are the sections' Clever students, paged in one statement.
+func cleverStudents(ctx context.Context, c *ent.Client, sections []string, asOf *time.Time, p Page) (map[string]*MemberConnection, error) {
+	q := c.SectionStudent.Query().Where(sectionstudent.And(studentsAt(asOf)...), sectionstudent.HasUserWith(visibleUser(ctx)...)).
+		WithUser(func(uq *ent.UserQuery) { collectNodes(ctx, uq) })
+	conns, err := q.PaginateByParent(ctx, sections, column(sectionstudent.FieldSectionID), false, p.After, p.First, p.Before, p.Last,
+		ent.WithSectionStudentOrder(&ent.SectionStudentOrder{Direction: entgql.OrderDirectionAsc, Field: ent.SectionStudentOrderFieldUserID}))
+	if err != nil {
+		return nil, err
+	}
+	return memberConnections(conns, func(c *ent.SectionStudentConnection) (ent.PageInfo, int, []*MemberEdge) {
+		edges := make([]*MemberEdge, 0, len(c.Edges))
+		for _, e := range c.Edges {
+			edges = append(edges, &MemberEdge{Cursor: e.Cursor, Node: e.Node.Edges.User, StartedAt: e.Node.StartedAt})
 		}
-		return memberConnections(conns, func(c *ent.SectionTeacherConnection) (ent.PageInfo, int, []*MemberEdge) {
-			edges := make([]*MemberEdge, 0, len(c.Edges))
-			for _, e := range c.Edges {
-				edges = append(edges, &MemberEdge{Cursor: e.Cursor, Node: e.Node.Edges.User, StartedAt: e.Node.StartedAt, Position: &e.Node.Position})
-			}
-			return c.PageInfo, c.TotalCount, edges
-		}), nil
+		return c.PageInfo, c.TotalCount, edges
+	}), nil
+}
+
+// Teachers are the section's teachers now — or on asOf — in Clever's order, the primary teacher first,
+// then the teachers added by hand (marked local), unless source leaves them (or Clever's) out.
+func Teachers(ctx context.Context, c *ent.Client, s *ent.Section, asOf *time.Time, source *Source, p Page) (*MemberConnection, error) {
+	return batch.Load(ctx, s.ID, func(ctx context.Context, sections []string) (map[string]*MemberConnection, error) {
+		return members(ctx, c, sections, localmembership.RoleTEACHER, asOf, sourceOf(source), p, func(ctx context.Context, sections []string) (map[string]*MemberConnection, error) {
+			return cleverTeachers(ctx, c, sections, asOf, p)
+		})
 	})
+}
+
+// cleverTeachers are the sections' Clever teachers, paged in one statement.
+func cleverTeachers(ctx context.Context, c *ent.Client, sections []string, asOf *time.Time, p Page) (map[string]*MemberConnection, error) {
+	q := c.SectionTeacher.Query().Where(sectionteacher.And(teachersAt(asOf)...), sectionteacher.HasUserWith(visibleUser(ctx)...)).
+		WithUser(func(uq *ent.UserQuery) { collectNodes(ctx, uq) })
+	conns, err := q.PaginateByParent(ctx, sections, column(sectionteacher.FieldSectionID), false, p.After, p.First, p.Before, p.Last,
+		ent.WithSectionTeacherOrder(&ent.SectionTeacherOrder{Direction: entgql.OrderDirectionAsc, Field: ent.SectionTeacherOrderFieldPosition}))
+	if err != nil {
+		return nil, err
+	}
+	return memberConnections(conns, func(c *ent.SectionTeacherConnection) (ent.PageInfo, int, []*MemberEdge) {
+		edges := make([]*MemberEdge, 0, len(c.Edges))
+		for _, e := range c.Edges {
+			edges = append(edges, &MemberEdge{Cursor: e.Cursor, Node: e.Node.Edges.User, StartedAt: e.Node.StartedAt, Position: &e.Node.Position})
+		}
+		return c.PageInfo, c.TotalCount, edges
+	}), nil
 }
 
 // memberConnections turns each parent's connection of memberships into the connection of their users,

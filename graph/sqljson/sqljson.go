@@ -69,6 +69,19 @@ type Members struct {
 	Order []string
 	// Position is whether edges carry the membership's position.
 	Position bool
+	// Additions, when set, is the table of members added to the record by hand, which the resolvers
+	// list with the membership's (marked local). A record with additions that hold (now, or on asOf) is
+	// left to the resolvers: the statement checks for them (one indexed lookup) and puts the marker in
+	// its output when there are; a query asking for Clever's members only (source: CLEVER) is compiled
+	// whatever the record holds, and one asking for the additions only is not compiled.
+	Additions *Additions
+}
+
+// Additions describes a table of members added by hand: rows of Owner (the record's id), holding from
+// Start until End (null while they hold), where Where holds (a condition on the row's columns, written
+// with the alias %[1]s).
+type Additions struct {
+	Table, Owner, Start, End, Where string
 }
 
 // preparedStatements is how many prepared statements a Compiler keeps (the least recently used is closed).
@@ -382,6 +395,14 @@ func (b *builder) members(f graphql.CollectedField, t *ent.StorageType, r string
 				return "", ErrNotCompiled // the resolvers say what is wrong with it
 			}
 			asOf = at
+		case name == "source":
+			switch v {
+			case "ALL":
+			case "CLEVER":
+				m.Additions = nil // Clever's members only: the additions do not matter
+			default:
+				return "", ErrNotCompiled
+			}
 		default:
 			return "", ErrNotCompiled
 		}
@@ -432,6 +453,16 @@ func (b *builder) members(f graphql.CollectedField, t *ent.StorageType, r string
 		}
 		out = append(out, key(cf), expr)
 	}
+	if a := m.Additions; a != nil {
+		x := b.alias()
+		held := fmt.Sprintf("%s.%s IS NULL", x, a.End)
+		if asOf != nil {
+			p := b.arg(asOf)
+			held = fmt.Sprintf("%[1]s.%[3]s <= %[2]s AND (%[1]s.%[4]s IS NULL OR %[1]s.%[4]s > %[2]s)", x, p, a.Start, a.End)
+		}
+		return fmt.Sprintf("CASE WHEN EXISTS (SELECT 1 FROM %s %s WHERE %s.%s = %s.%s AND %s AND %s) THEN %s ELSE %s END",
+			a.Table, x, x, a.Owner, r, t.ID, held, fmt.Sprintf(a.Where, x), markerJSON, object(out)), nil
+	}
 	return object(out), nil
 }
 
@@ -467,6 +498,10 @@ func (b *builder) memberEdges(f graphql.CollectedField, m Members, users *ent.St
 			if m.Position {
 				expr = e + ".position"
 			}
+		case "local":
+			expr = "false" // the statement lists Clever's members only
+		case "addedBy":
+			expr = "NULL::text"
 		default:
 			return "", ErrNotCompiled // cursor
 		}
