@@ -22,6 +22,8 @@ type Tx struct {
 	AppRecord *AppRecordClient
 	// AuditEntry is the client for interacting with the AuditEntry builders.
 	AuditEntry *AuditEntryClient
+	// CleverIDAlias is the client for interacting with the CleverIDAlias builders.
+	CleverIDAlias *CleverIDAliasClient
 	// ContactRelationship is the client for interacting with the ContactRelationship builders.
 	ContactRelationship *ContactRelationshipClient
 	// Course is the client for interacting with the Course builders.
@@ -44,6 +46,8 @@ type Tx struct {
 	MatchSuggestion *MatchSuggestionClient
 	// Organization is the client for interacting with the Organization builders.
 	Organization *OrganizationClient
+	// ProgressRecord is the client for interacting with the ProgressRecord builders.
+	ProgressRecord *ProgressRecordClient
 	// RoleSchool is the client for interacting with the RoleSchool builders.
 	RoleSchool *RoleSchoolClient
 	// School is the client for interacting with the School builders.
@@ -197,6 +201,7 @@ func (tx *Tx) init() {
 	tx.AppImport = NewAppImportClient(tx.config)
 	tx.AppRecord = NewAppRecordClient(tx.config)
 	tx.AuditEntry = NewAuditEntryClient(tx.config)
+	tx.CleverIDAlias = NewCleverIDAliasClient(tx.config)
 	tx.ContactRelationship = NewContactRelationshipClient(tx.config)
 	tx.Course = NewCourseClient(tx.config)
 	tx.District = NewDistrictClient(tx.config)
@@ -208,6 +213,7 @@ func (tx *Tx) init() {
 	tx.LoginState = NewLoginStateClient(tx.config)
 	tx.MatchSuggestion = NewMatchSuggestionClient(tx.config)
 	tx.Organization = NewOrganizationClient(tx.config)
+	tx.ProgressRecord = NewProgressRecordClient(tx.config)
 	tx.RoleSchool = NewRoleSchoolClient(tx.config)
 	tx.School = NewSchoolClient(tx.config)
 	tx.Section = NewSectionClient(tx.config)
