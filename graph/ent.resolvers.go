@@ -42,6 +42,9 @@ func (r *Resolver) MatchSuggestion() MatchSuggestionResolver { return &matchSugg
 // Organization returns OrganizationResolver implementation.
 func (r *Resolver) Organization() OrganizationResolver { return &organizationResolver{r} }
 
+// ProgressRecord returns ProgressRecordResolver implementation.
+func (r *Resolver) ProgressRecord() ProgressRecordResolver { return &progressRecordResolver{r} }
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
@@ -66,6 +69,7 @@ type (
 	linkProposalResolver    struct{ *Resolver }
 	matchSuggestionResolver struct{ *Resolver }
 	organizationResolver    struct{ *Resolver }
+	progressRecordResolver  struct{ *Resolver }
 	queryResolver           struct{ *Resolver }
 	schoolResolver          struct{ *Resolver }
 	sectionResolver         struct{ *Resolver }

@@ -13,6 +13,7 @@ import (
 	"github.com/rostermirror/rostermirror/internal/apprecord"
 	"github.com/rostermirror/rostermirror/internal/link"
 	"github.com/rostermirror/rostermirror/internal/org"
+	"github.com/rostermirror/rostermirror/internal/progress"
 )
 
 // Resolver holds the resolvers' dependencies.
@@ -25,6 +26,7 @@ type Resolver struct {
 	orgs    *org.Service
 	invites Inviter
 	matches *apprecord.Service
+	progress *progress.Service
 }
 
 // Inviter makes district invites (createDistrictInvite): internal/login's *Service.

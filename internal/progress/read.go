@@ -331,3 +331,20 @@ func exportRow(p *ent.ProgressRecord, current string) []string {
 		current, p.DistrictID, deref(p.SectionID), deref(p.SchoolID), deref(p.TermID), p.Grade,
 		p.CreatedAt.UTC().Format(time.RFC3339Nano), p.UpdatedAt.UTC().Format(time.RFC3339Nano)}
 }
+
+// UnmarshalGQL reads a GroupBy from GraphQL (ProgressGroupBy).
+func (g *GroupBy) UnmarshalGQL(v any) error {
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("%w: group by: want a string", ErrInvalid)
+	}
+	switch gb := GroupBy(s); gb {
+	case BySection, BySchool, ByTerm, ByDistrict:
+		*g = gb
+		return nil
+	}
+	return fmt.Errorf("%w: group by %q: want SECTION, SCHOOL, TERM or DISTRICT", ErrInvalid, s)
+}
+
+// MarshalGQL writes a GroupBy to GraphQL.
+func (g GroupBy) MarshalGQL(w io.Writer) { io.WriteString(w, strconv.Quote(string(g))) }

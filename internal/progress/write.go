@@ -151,9 +151,9 @@ func compactJSON(s string) ([]byte, error) {
 // activityId, attemptId): a record given again as it was changes nothing; given with a changed value,
 // it is updated (and its section resolved again). Every problem is reported, each naming its record
 // (1-based, in the order given) and field.
-func (s *Service) Record(ctx context.Context, inputs []Input) (Counts, error) {
+func (s *Service) Record(ctx context.Context, inputs []Input) (*Counts, error) {
 	if err := auth.Require(ctx, auth.ScopeAdmin); err != nil {
-		return Counts{}, err
+		return nil, err
 	}
 	var problems csvin.Problems
 	rows := make([]row, 0, len(inputs))
@@ -187,7 +187,7 @@ func (s *Service) Record(ctx context.Context, inputs []Input) (Counts, error) {
 		problems.Add(csvin.Problem{Message: "no records given"})
 	}
 	if err := problems.Err(); err != nil {
-		return Counts{}, fmt.Errorf("%w: %s", ErrInvalid, strings.Replace(err.Error(), "the file has", "the request has", 1))
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, strings.Replace(err.Error(), "the file has", "the request has", 1))
 	}
 	var counts Counts
 	err := s.inTx(ctx, func(tx *txn) error {
@@ -207,10 +207,10 @@ func (s *Service) Record(ctx context.Context, inputs []Input) (Counts, error) {
 			Target: "progress", Outcome: c.String()})
 	})
 	if err != nil {
-		return Counts{}, err
+		return nil, err
 	}
 	s.log.Info("progress recorded", "created", counts.Created, "updated", counts.Updated, "unchanged", counts.Unchanged)
-	return counts, nil
+	return &counts, nil
 }
 
 // graphName is a CSV column's GraphQL name (ProgressInput's field).
