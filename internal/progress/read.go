@@ -47,9 +47,17 @@ func Visible(includeArchived bool) predicate.ProgressRecord {
 // under: cleverID may be their current id or a former one.
 func OfStudent(cleverID string) predicate.ProgressRecord {
 	return func(s *entsql.Selector) {
-		cur := "COALESCE((SELECT clever_id FROM clever_id_aliases WHERE former_clever_id = ?), ?)"
-		s.Where(entsql.ExprP(s.C(progressrecord.FieldStudentCleverID)+" IN (SELECT "+cur+" UNION ALL SELECT f.former_clever_id FROM clever_id_aliases f WHERE f.clever_id = "+cur+")",
-			cleverID, cleverID, cleverID, cleverID))
+		s.Where(entsql.P(func(b *entsql.Builder) {
+			cur := func() {
+				b.WriteString("COALESCE((SELECT c.clever_id FROM clever_id_aliases c WHERE c.former_clever_id = ").Arg(cleverID).
+					WriteString("), ").Arg(cleverID).WriteString(")")
+			}
+			b.WriteString(s.C(progressrecord.FieldStudentCleverID) + " IN (SELECT ")
+			cur()
+			b.WriteString(" UNION ALL SELECT f.former_clever_id FROM clever_id_aliases f WHERE f.clever_id = ")
+			cur()
+			b.WriteString(")")
+		}))
 	}
 }
 
