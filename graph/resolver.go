@@ -18,14 +18,14 @@ import (
 
 // Resolver holds the resolvers' dependencies.
 type Resolver struct {
-	client  *ent.Client
-	nodes   *nodes.Lookup
-	admin   *admin.Service
-	nextRun admin.NextRun
-	link    *link.Service
-	orgs    *org.Service
-	invites Inviter
-	matches *apprecord.Service
+	client   *ent.Client
+	nodes    *nodes.Lookup
+	admin    *admin.Service
+	nextRun  admin.NextRun
+	link     *link.Service
+	orgs     *org.Service
+	invites  Inviter
+	matches  *apprecord.Service
 	progress *progress.Service
 }
 
