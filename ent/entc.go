@@ -106,6 +106,8 @@ var specRenames = map[string]map[string]string{
 	"Organization":    {"externalID": "externalId", "ncesID": "ncesId"},
 	"AppRecord":       {"externalID": "externalId", "cleverID": "cleverId"},
 	"MatchSuggestion": {"cleverID": "cleverId"},
+	"ProgressRecord":  {"activityID": "activityId", "attemptID": "attemptId"},
+	"CleverIDAlias":   {"formerCleverID": "formerCleverId", "cleverID": "cleverId"},
 }
 
 // specNames applies specRenames.

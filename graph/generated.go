@@ -1262,7 +1262,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AuditEntryEdge.Node(childComplexity), true
 
-	case "CleverIDAlias.cleverID":
+	case "CleverIDAlias.cleverId":
 		if e.ComplexityRoot.CleverIDAlias.CleverID == nil {
 			break
 		}
@@ -1286,7 +1286,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CleverIDAlias.DistrictID(childComplexity), true
-	case "CleverIDAlias.formerCleverID":
+	case "CleverIDAlias.formerCleverId":
 		if e.ComplexityRoot.CleverIDAlias.FormerCleverID == nil {
 			break
 		}
@@ -2561,13 +2561,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProgressCounts.Updated(childComplexity), true
 
-	case "ProgressRecord.activityID":
+	case "ProgressRecord.activityId":
 		if e.ComplexityRoot.ProgressRecord.ActivityID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.ProgressRecord.ActivityID(childComplexity), true
-	case "ProgressRecord.attemptID":
+	case "ProgressRecord.attemptId":
 		if e.ComplexityRoot.ProgressRecord.AttemptID == nil {
 			break
 		}
@@ -4709,10 +4709,10 @@ func (ec *executionContext) childFields_CleverIDAlias(ctx context.Context, field
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_CleverIDAlias_id(ctx, field)
-	case "formerCleverID":
-		return ec.fieldContext_CleverIDAlias_formerCleverID(ctx, field)
-	case "cleverID":
-		return ec.fieldContext_CleverIDAlias_cleverID(ctx, field)
+	case "formerCleverId":
+		return ec.fieldContext_CleverIDAlias_formerCleverId(ctx, field)
+	case "cleverId":
+		return ec.fieldContext_CleverIDAlias_cleverId(ctx, field)
 	case "districtID":
 		return ec.fieldContext_CleverIDAlias_districtID(ctx, field)
 	case "method":
@@ -5193,10 +5193,10 @@ func (ec *executionContext) childFields_ProgressRecord(ctx context.Context, fiel
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_ProgressRecord_id(ctx, field)
-	case "activityID":
-		return ec.fieldContext_ProgressRecord_activityID(ctx, field)
-	case "attemptID":
-		return ec.fieldContext_ProgressRecord_attemptID(ctx, field)
+	case "activityId":
+		return ec.fieldContext_ProgressRecord_activityId(ctx, field)
+	case "attemptId":
+		return ec.fieldContext_ProgressRecord_attemptId(ctx, field)
 	case "kind":
 		return ec.fieldContext_ProgressRecord_kind(ctx, field)
 	case "score":
@@ -10322,13 +10322,13 @@ func (ec *executionContext) fieldContext_CleverIDAlias_id(_ context.Context, fie
 	return graphql.NewScalarFieldContext("CleverIDAlias", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
-func (ec *executionContext) _CleverIDAlias_formerCleverID(ctx context.Context, field graphql.CollectedField, obj *ent.CleverIDAlias) (ret graphql.Marshaler) {
+func (ec *executionContext) _CleverIDAlias_formerCleverId(ctx context.Context, field graphql.CollectedField, obj *ent.CleverIDAlias) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CleverIDAlias_formerCleverID(ctx, field)
+			return ec.fieldContext_CleverIDAlias_formerCleverId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.FormerCleverID, nil
@@ -10341,17 +10341,17 @@ func (ec *executionContext) _CleverIDAlias_formerCleverID(ctx context.Context, f
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_CleverIDAlias_formerCleverID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_CleverIDAlias_formerCleverId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CleverIDAlias", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _CleverIDAlias_cleverID(ctx context.Context, field graphql.CollectedField, obj *ent.CleverIDAlias) (ret graphql.Marshaler) {
+func (ec *executionContext) _CleverIDAlias_cleverId(ctx context.Context, field graphql.CollectedField, obj *ent.CleverIDAlias) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_CleverIDAlias_cleverID(ctx, field)
+			return ec.fieldContext_CleverIDAlias_cleverId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.CleverID, nil
@@ -10364,7 +10364,7 @@ func (ec *executionContext) _CleverIDAlias_cleverID(ctx context.Context, field g
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_CleverIDAlias_cleverID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_CleverIDAlias_cleverId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CleverIDAlias", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
@@ -15837,13 +15837,13 @@ func (ec *executionContext) fieldContext_ProgressRecord_id(_ context.Context, fi
 	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
-func (ec *executionContext) _ProgressRecord_activityID(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProgressRecord_activityId(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProgressRecord_activityID(ctx, field)
+			return ec.fieldContext_ProgressRecord_activityId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ActivityID, nil
@@ -15856,17 +15856,17 @@ func (ec *executionContext) _ProgressRecord_activityID(ctx context.Context, fiel
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_ProgressRecord_activityID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_ProgressRecord_activityId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _ProgressRecord_attemptID(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProgressRecord_attemptId(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_ProgressRecord_attemptID(ctx, field)
+			return ec.fieldContext_ProgressRecord_attemptId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.AttemptID, nil
@@ -15879,7 +15879,7 @@ func (ec *executionContext) _ProgressRecord_attemptID(ctx context.Context, field
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_ProgressRecord_attemptID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_ProgressRecord_attemptId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
@@ -27900,7 +27900,7 @@ func (ec *executionContext) unmarshalInputCleverIDAliasWhereInput(ctx context.Co
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "formerCleverID", "formerCleverIDNEQ", "formerCleverIDIn", "formerCleverIDNotIn", "formerCleverIDGT", "formerCleverIDGTE", "formerCleverIDLT", "formerCleverIDLTE", "formerCleverIDContains", "formerCleverIDHasPrefix", "formerCleverIDHasSuffix", "formerCleverIDEqualFold", "formerCleverIDContainsFold", "cleverID", "cleverIDNEQ", "cleverIDIn", "cleverIDNotIn", "cleverIDGT", "cleverIDGTE", "cleverIDLT", "cleverIDLTE", "cleverIDContains", "cleverIDHasPrefix", "cleverIDHasSuffix", "cleverIDEqualFold", "cleverIDContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "method", "methodNEQ", "methodIn", "methodNotIn", "decidedBy", "decidedByNEQ", "decidedByIn", "decidedByNotIn", "decidedByGT", "decidedByGTE", "decidedByLT", "decidedByLTE", "decidedByContains", "decidedByHasPrefix", "decidedByHasSuffix", "decidedByEqualFold", "decidedByContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "formerCleverId", "formerCleverIdNEQ", "formerCleverIdIn", "formerCleverIdNotIn", "formerCleverIdGT", "formerCleverIdGTE", "formerCleverIdLT", "formerCleverIdLTE", "formerCleverIdContains", "formerCleverIdHasPrefix", "formerCleverIdHasSuffix", "formerCleverIdEqualFold", "formerCleverIdContainsFold", "cleverId", "cleverIdNEQ", "cleverIdIn", "cleverIdNotIn", "cleverIdGT", "cleverIdGTE", "cleverIdLT", "cleverIdLTE", "cleverIdContains", "cleverIdHasPrefix", "cleverIdHasSuffix", "cleverIdEqualFold", "cleverIdContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "method", "methodNEQ", "methodIn", "methodNotIn", "decidedBy", "decidedByNEQ", "decidedByIn", "decidedByNotIn", "decidedByGT", "decidedByGTE", "decidedByLT", "decidedByLTE", "decidedByContains", "decidedByHasPrefix", "decidedByHasSuffix", "decidedByEqualFold", "decidedByContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -27998,183 +27998,183 @@ func (ec *executionContext) unmarshalInputCleverIDAliasWhereInput(ctx context.Co
 				return it, err
 			}
 			it.IDContainsFold = data
-		case "formerCleverID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverID"))
+		case "formerCleverId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverId"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FormerCleverID = data
-		case "formerCleverIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIDNEQ"))
+		case "formerCleverIdNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FormerCleverIDNEQ = data
-		case "formerCleverIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIDIn"))
+		case "formerCleverIdIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FormerCleverIDIn = data
-		case "formerCleverIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIDNotIn"))
+		case "formerCleverIdNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FormerCleverIDNotIn = data
-		case "formerCleverIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIDGT"))
+		case "formerCleverIdGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FormerCleverIDGT = data
-		case "formerCleverIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIDGTE"))
+		case "formerCleverIdGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FormerCleverIDGTE = data
-		case "formerCleverIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIDLT"))
+		case "formerCleverIdLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FormerCleverIDLT = data
-		case "formerCleverIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIDLTE"))
+		case "formerCleverIdLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FormerCleverIDLTE = data
-		case "formerCleverIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIDContains"))
+		case "formerCleverIdContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FormerCleverIDContains = data
-		case "formerCleverIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIDHasPrefix"))
+		case "formerCleverIdHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FormerCleverIDHasPrefix = data
-		case "formerCleverIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIDHasSuffix"))
+		case "formerCleverIdHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FormerCleverIDHasSuffix = data
-		case "formerCleverIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIDEqualFold"))
+		case "formerCleverIdEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FormerCleverIDEqualFold = data
-		case "formerCleverIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIDContainsFold"))
+		case "formerCleverIdContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.FormerCleverIDContainsFold = data
-		case "cleverID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverID"))
+		case "cleverId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverId"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverID = data
-		case "cleverIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDNEQ"))
+		case "cleverIdNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDNEQ = data
-		case "cleverIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDIn"))
+		case "cleverIdIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDIn = data
-		case "cleverIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDNotIn"))
+		case "cleverIdNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDNotIn = data
-		case "cleverIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDGT"))
+		case "cleverIdGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDGT = data
-		case "cleverIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDGTE"))
+		case "cleverIdGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDGTE = data
-		case "cleverIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDLT"))
+		case "cleverIdLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDLT = data
-		case "cleverIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDLTE"))
+		case "cleverIdLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDLTE = data
-		case "cleverIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDContains"))
+		case "cleverIdContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDContains = data
-		case "cleverIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDHasPrefix"))
+		case "cleverIdHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDHasPrefix = data
-		case "cleverIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDHasSuffix"))
+		case "cleverIdHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDHasSuffix = data
-		case "cleverIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDEqualFold"))
+		case "cleverIdEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.CleverIDEqualFold = data
-		case "cleverIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIDContainsFold"))
+		case "cleverIdContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
@@ -34582,7 +34582,7 @@ func (ec *executionContext) unmarshalInputProgressRecordWhereInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "activityID", "activityIDNEQ", "activityIDIn", "activityIDNotIn", "activityIDGT", "activityIDGTE", "activityIDLT", "activityIDLTE", "activityIDContains", "activityIDHasPrefix", "activityIDHasSuffix", "activityIDEqualFold", "activityIDContainsFold", "attemptID", "attemptIDNEQ", "attemptIDIn", "attemptIDNotIn", "attemptIDGT", "attemptIDGTE", "attemptIDLT", "attemptIDLTE", "attemptIDContains", "attemptIDHasPrefix", "attemptIDHasSuffix", "attemptIDEqualFold", "attemptIDContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "score", "scoreNEQ", "scoreIn", "scoreNotIn", "scoreGT", "scoreGTE", "scoreLT", "scoreLTE", "scoreIsNil", "scoreNotNil", "maxScore", "maxScoreNEQ", "maxScoreIn", "maxScoreNotIn", "maxScoreGT", "maxScoreGTE", "maxScoreLT", "maxScoreLTE", "maxScoreIsNil", "maxScoreNotNil", "completedAt", "completedAtNEQ", "completedAtIn", "completedAtNotIn", "completedAtGT", "completedAtGTE", "completedAtLT", "completedAtLTE", "timeSpentSeconds", "timeSpentSecondsNEQ", "timeSpentSecondsIn", "timeSpentSecondsNotIn", "timeSpentSecondsGT", "timeSpentSecondsGTE", "timeSpentSecondsLT", "timeSpentSecondsLTE", "timeSpentSecondsIsNil", "timeSpentSecondsNotNil", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "sectionID", "sectionIDNEQ", "sectionIDIn", "sectionIDNotIn", "sectionIDGT", "sectionIDGTE", "sectionIDLT", "sectionIDLTE", "sectionIDContains", "sectionIDHasPrefix", "sectionIDHasSuffix", "sectionIDIsNil", "sectionIDNotNil", "sectionIDEqualFold", "sectionIDContainsFold", "schoolID", "schoolIDNEQ", "schoolIDIn", "schoolIDNotIn", "schoolIDGT", "schoolIDGTE", "schoolIDLT", "schoolIDLTE", "schoolIDContains", "schoolIDHasPrefix", "schoolIDHasSuffix", "schoolIDIsNil", "schoolIDNotNil", "schoolIDEqualFold", "schoolIDContainsFold", "termID", "termIDNEQ", "termIDIn", "termIDNotIn", "termIDGT", "termIDGTE", "termIDLT", "termIDLTE", "termIDContains", "termIDHasPrefix", "termIDHasSuffix", "termIDIsNil", "termIDNotNil", "termIDEqualFold", "termIDContainsFold", "grade", "gradeNEQ", "gradeIn", "gradeNotIn", "gradeGT", "gradeGTE", "gradeLT", "gradeLTE", "gradeContains", "gradeHasPrefix", "gradeHasSuffix", "gradeEqualFold", "gradeContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE"}
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "activityId", "activityIdNEQ", "activityIdIn", "activityIdNotIn", "activityIdGT", "activityIdGTE", "activityIdLT", "activityIdLTE", "activityIdContains", "activityIdHasPrefix", "activityIdHasSuffix", "activityIdEqualFold", "activityIdContainsFold", "attemptId", "attemptIdNEQ", "attemptIdIn", "attemptIdNotIn", "attemptIdGT", "attemptIdGTE", "attemptIdLT", "attemptIdLTE", "attemptIdContains", "attemptIdHasPrefix", "attemptIdHasSuffix", "attemptIdEqualFold", "attemptIdContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "score", "scoreNEQ", "scoreIn", "scoreNotIn", "scoreGT", "scoreGTE", "scoreLT", "scoreLTE", "scoreIsNil", "scoreNotNil", "maxScore", "maxScoreNEQ", "maxScoreIn", "maxScoreNotIn", "maxScoreGT", "maxScoreGTE", "maxScoreLT", "maxScoreLTE", "maxScoreIsNil", "maxScoreNotNil", "completedAt", "completedAtNEQ", "completedAtIn", "completedAtNotIn", "completedAtGT", "completedAtGTE", "completedAtLT", "completedAtLTE", "timeSpentSeconds", "timeSpentSecondsNEQ", "timeSpentSecondsIn", "timeSpentSecondsNotIn", "timeSpentSecondsGT", "timeSpentSecondsGTE", "timeSpentSecondsLT", "timeSpentSecondsLTE", "timeSpentSecondsIsNil", "timeSpentSecondsNotNil", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "sectionID", "sectionIDNEQ", "sectionIDIn", "sectionIDNotIn", "sectionIDGT", "sectionIDGTE", "sectionIDLT", "sectionIDLTE", "sectionIDContains", "sectionIDHasPrefix", "sectionIDHasSuffix", "sectionIDIsNil", "sectionIDNotNil", "sectionIDEqualFold", "sectionIDContainsFold", "schoolID", "schoolIDNEQ", "schoolIDIn", "schoolIDNotIn", "schoolIDGT", "schoolIDGTE", "schoolIDLT", "schoolIDLTE", "schoolIDContains", "schoolIDHasPrefix", "schoolIDHasSuffix", "schoolIDIsNil", "schoolIDNotNil", "schoolIDEqualFold", "schoolIDContainsFold", "termID", "termIDNEQ", "termIDIn", "termIDNotIn", "termIDGT", "termIDGTE", "termIDLT", "termIDLTE", "termIDContains", "termIDHasPrefix", "termIDHasSuffix", "termIDIsNil", "termIDNotNil", "termIDEqualFold", "termIDContainsFold", "grade", "gradeNEQ", "gradeIn", "gradeNotIn", "gradeGT", "gradeGTE", "gradeLT", "gradeLTE", "gradeContains", "gradeHasPrefix", "gradeHasSuffix", "gradeEqualFold", "gradeContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -34680,183 +34680,183 @@ func (ec *executionContext) unmarshalInputProgressRecordWhereInput(ctx context.C
 				return it, err
 			}
 			it.IDContainsFold = data
-		case "activityID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityID"))
+		case "activityId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityId"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActivityID = data
-		case "activityIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIDNEQ"))
+		case "activityIdNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActivityIDNEQ = data
-		case "activityIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIDIn"))
+		case "activityIdIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActivityIDIn = data
-		case "activityIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIDNotIn"))
+		case "activityIdNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActivityIDNotIn = data
-		case "activityIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIDGT"))
+		case "activityIdGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActivityIDGT = data
-		case "activityIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIDGTE"))
+		case "activityIdGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActivityIDGTE = data
-		case "activityIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIDLT"))
+		case "activityIdLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActivityIDLT = data
-		case "activityIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIDLTE"))
+		case "activityIdLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActivityIDLTE = data
-		case "activityIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIDContains"))
+		case "activityIdContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActivityIDContains = data
-		case "activityIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIDHasPrefix"))
+		case "activityIdHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActivityIDHasPrefix = data
-		case "activityIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIDHasSuffix"))
+		case "activityIdHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActivityIDHasSuffix = data
-		case "activityIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIDEqualFold"))
+		case "activityIdEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActivityIDEqualFold = data
-		case "activityIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIDContainsFold"))
+		case "activityIdContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.ActivityIDContainsFold = data
-		case "attemptID":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptID"))
+		case "attemptId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptId"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AttemptID = data
-		case "attemptIDNEQ":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDNEQ"))
+		case "attemptIdNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdNEQ"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AttemptIDNEQ = data
-		case "attemptIDIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDIn"))
+		case "attemptIdIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AttemptIDIn = data
-		case "attemptIDNotIn":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDNotIn"))
+		case "attemptIdNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdNotIn"))
 			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AttemptIDNotIn = data
-		case "attemptIDGT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDGT"))
+		case "attemptIdGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdGT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AttemptIDGT = data
-		case "attemptIDGTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDGTE"))
+		case "attemptIdGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdGTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AttemptIDGTE = data
-		case "attemptIDLT":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDLT"))
+		case "attemptIdLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdLT"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AttemptIDLT = data
-		case "attemptIDLTE":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDLTE"))
+		case "attemptIdLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdLTE"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AttemptIDLTE = data
-		case "attemptIDContains":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDContains"))
+		case "attemptIdContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdContains"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AttemptIDContains = data
-		case "attemptIDHasPrefix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDHasPrefix"))
+		case "attemptIdHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdHasPrefix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AttemptIDHasPrefix = data
-		case "attemptIDHasSuffix":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDHasSuffix"))
+		case "attemptIdHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdHasSuffix"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AttemptIDHasSuffix = data
-		case "attemptIDEqualFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDEqualFold"))
+		case "attemptIdEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdEqualFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.AttemptIDEqualFold = data
-		case "attemptIDContainsFold":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIDContainsFold"))
+		case "attemptIdContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdContainsFold"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
@@ -48915,13 +48915,13 @@ func (ec *executionContext) _CleverIDAlias(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "formerCleverID":
-			out.Values[i] = ec._CleverIDAlias_formerCleverID(ctx, field, obj)
+		case "formerCleverId":
+			out.Values[i] = ec._CleverIDAlias_formerCleverId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
-		case "cleverID":
-			out.Values[i] = ec._CleverIDAlias_cleverID(ctx, field, obj)
+		case "cleverId":
+			out.Values[i] = ec._CleverIDAlias_cleverId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -51588,13 +51588,13 @@ func (ec *executionContext) _ProgressRecord(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "activityID":
-			out.Values[i] = ec._ProgressRecord_activityID(ctx, field, obj)
+		case "activityId":
+			out.Values[i] = ec._ProgressRecord_activityId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
-		case "attemptID":
-			out.Values[i] = ec._ProgressRecord_attemptID(ctx, field, obj)
+		case "attemptId":
+			out.Values[i] = ec._ProgressRecord_attemptId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
