@@ -19,6 +19,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/appimport"
 	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
+	"github.com/rostermirror/rostermirror/ent/cleveridalias"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
@@ -33,6 +34,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/loginstate"
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
+	"github.com/rostermirror/rostermirror/ent/progressrecord"
 	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -60,6 +62,8 @@ type Client struct {
 	AppRecord *AppRecordClient
 	// AuditEntry is the client for interacting with the AuditEntry builders.
 	AuditEntry *AuditEntryClient
+	// CleverIDAlias is the client for interacting with the CleverIDAlias builders.
+	CleverIDAlias *CleverIDAliasClient
 	// ContactRelationship is the client for interacting with the ContactRelationship builders.
 	ContactRelationship *ContactRelationshipClient
 	// Course is the client for interacting with the Course builders.
@@ -88,6 +92,8 @@ type Client struct {
 	MatchSuggestion *MatchSuggestionClient
 	// Organization is the client for interacting with the Organization builders.
 	Organization *OrganizationClient
+	// ProgressRecord is the client for interacting with the ProgressRecord builders.
+	ProgressRecord *ProgressRecordClient
 	// RoleOverride is the client for interacting with the RoleOverride builders.
 	RoleOverride *RoleOverrideClient
 	// RoleSchool is the client for interacting with the RoleSchool builders.
@@ -123,6 +129,7 @@ func (c *Client) init() {
 	c.AppImport = NewAppImportClient(c.config)
 	c.AppRecord = NewAppRecordClient(c.config)
 	c.AuditEntry = NewAuditEntryClient(c.config)
+	c.CleverIDAlias = NewCleverIDAliasClient(c.config)
 	c.ContactRelationship = NewContactRelationshipClient(c.config)
 	c.Course = NewCourseClient(c.config)
 	c.District = NewDistrictClient(c.config)
@@ -137,6 +144,7 @@ func (c *Client) init() {
 	c.LoginState = NewLoginStateClient(c.config)
 	c.MatchSuggestion = NewMatchSuggestionClient(c.config)
 	c.Organization = NewOrganizationClient(c.config)
+	c.ProgressRecord = NewProgressRecordClient(c.config)
 	c.RoleOverride = NewRoleOverrideClient(c.config)
 	c.RoleSchool = NewRoleSchoolClient(c.config)
 	c.School = NewSchoolClient(c.config)
@@ -243,6 +251,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		AppImport:           NewAppImportClient(cfg),
 		AppRecord:           NewAppRecordClient(cfg),
 		AuditEntry:          NewAuditEntryClient(cfg),
+		CleverIDAlias:       NewCleverIDAliasClient(cfg),
 		ContactRelationship: NewContactRelationshipClient(cfg),
 		Course:              NewCourseClient(cfg),
 		District:            NewDistrictClient(cfg),
@@ -257,6 +266,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		LoginState:          NewLoginStateClient(cfg),
 		MatchSuggestion:     NewMatchSuggestionClient(cfg),
 		Organization:        NewOrganizationClient(cfg),
+		ProgressRecord:      NewProgressRecordClient(cfg),
 		RoleOverride:        NewRoleOverrideClient(cfg),
 		RoleSchool:          NewRoleSchoolClient(cfg),
 		School:              NewSchoolClient(cfg),
@@ -290,6 +300,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		AppImport:           NewAppImportClient(cfg),
 		AppRecord:           NewAppRecordClient(cfg),
 		AuditEntry:          NewAuditEntryClient(cfg),
+		CleverIDAlias:       NewCleverIDAliasClient(cfg),
 		ContactRelationship: NewContactRelationshipClient(cfg),
 		Course:              NewCourseClient(cfg),
 		District:            NewDistrictClient(cfg),
@@ -304,6 +315,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		LoginState:          NewLoginStateClient(cfg),
 		MatchSuggestion:     NewMatchSuggestionClient(cfg),
 		Organization:        NewOrganizationClient(cfg),
+		ProgressRecord:      NewProgressRecordClient(cfg),
 		RoleOverride:        NewRoleOverrideClient(cfg),
 		RoleSchool:          NewRoleSchoolClient(cfg),
 		School:              NewSchoolClient(cfg),
@@ -343,12 +355,12 @@ func (c *Client) Close() error {
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
 	for _, n := range []interface{ Use(...Hook) }{
-		c.APIKey, c.AppImport, c.AppRecord, c.AuditEntry, c.ContactRelationship,
-		c.Course, c.District, c.DistrictLink, c.DistrictToken, c.EventCursor,
-		c.LinkProposal, c.LocalGroup, c.LocalMembership, c.LocalUser, c.LoginCode,
-		c.LoginState, c.MatchSuggestion, c.Organization, c.RoleOverride, c.RoleSchool,
-		c.School, c.Section, c.SectionStudent, c.SectionTeacher, c.SyncRun, c.Term,
-		c.User, c.UserRole,
+		c.APIKey, c.AppImport, c.AppRecord, c.AuditEntry, c.CleverIDAlias,
+		c.ContactRelationship, c.Course, c.District, c.DistrictLink, c.DistrictToken,
+		c.EventCursor, c.LinkProposal, c.LocalGroup, c.LocalMembership, c.LocalUser,
+		c.LoginCode, c.LoginState, c.MatchSuggestion, c.Organization, c.ProgressRecord,
+		c.RoleOverride, c.RoleSchool, c.School, c.Section, c.SectionStudent,
+		c.SectionTeacher, c.SyncRun, c.Term, c.User, c.UserRole,
 	} {
 		n.Use(hooks...)
 	}
@@ -358,12 +370,12 @@ func (c *Client) Use(hooks ...Hook) {
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
 	for _, n := range []interface{ Intercept(...Interceptor) }{
-		c.APIKey, c.AppImport, c.AppRecord, c.AuditEntry, c.ContactRelationship,
-		c.Course, c.District, c.DistrictLink, c.DistrictToken, c.EventCursor,
-		c.LinkProposal, c.LocalGroup, c.LocalMembership, c.LocalUser, c.LoginCode,
-		c.LoginState, c.MatchSuggestion, c.Organization, c.RoleOverride, c.RoleSchool,
-		c.School, c.Section, c.SectionStudent, c.SectionTeacher, c.SyncRun, c.Term,
-		c.User, c.UserRole,
+		c.APIKey, c.AppImport, c.AppRecord, c.AuditEntry, c.CleverIDAlias,
+		c.ContactRelationship, c.Course, c.District, c.DistrictLink, c.DistrictToken,
+		c.EventCursor, c.LinkProposal, c.LocalGroup, c.LocalMembership, c.LocalUser,
+		c.LoginCode, c.LoginState, c.MatchSuggestion, c.Organization, c.ProgressRecord,
+		c.RoleOverride, c.RoleSchool, c.School, c.Section, c.SectionStudent,
+		c.SectionTeacher, c.SyncRun, c.Term, c.User, c.UserRole,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -380,6 +392,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.AppRecord.mutate(ctx, m)
 	case *AuditEntryMutation:
 		return c.AuditEntry.mutate(ctx, m)
+	case *CleverIDAliasMutation:
+		return c.CleverIDAlias.mutate(ctx, m)
 	case *ContactRelationshipMutation:
 		return c.ContactRelationship.mutate(ctx, m)
 	case *CourseMutation:
@@ -408,6 +422,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.MatchSuggestion.mutate(ctx, m)
 	case *OrganizationMutation:
 		return c.Organization.mutate(ctx, m)
+	case *ProgressRecordMutation:
+		return c.ProgressRecord.mutate(ctx, m)
 	case *RoleOverrideMutation:
 		return c.RoleOverride.mutate(ctx, m)
 	case *RoleSchoolMutation:
@@ -978,6 +994,139 @@ func (c *AuditEntryClient) mutate(ctx context.Context, m *AuditEntryMutation) (V
 		return (&AuditEntryDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown AuditEntry mutation op: %q", m.Op())
+	}
+}
+
+// CleverIDAliasClient is a client for the CleverIDAlias schema.
+type CleverIDAliasClient struct {
+	config
+}
+
+// NewCleverIDAliasClient returns a client for the CleverIDAlias from the given config.
+func NewCleverIDAliasClient(c config) *CleverIDAliasClient {
+	return &CleverIDAliasClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `cleveridalias.Hooks(f(g(h())))`.
+func (c *CleverIDAliasClient) Use(hooks ...Hook) {
+	c.hooks.CleverIDAlias = append(c.hooks.CleverIDAlias, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `cleveridalias.Intercept(f(g(h())))`.
+func (c *CleverIDAliasClient) Intercept(interceptors ...Interceptor) {
+	c.inters.CleverIDAlias = append(c.inters.CleverIDAlias, interceptors...)
+}
+
+// Create returns a builder for creating a CleverIDAlias entity.
+func (c *CleverIDAliasClient) Create() *CleverIDAliasCreate {
+	mutation := newCleverIDAliasMutation(c.config, OpCreate)
+	return &CleverIDAliasCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of CleverIDAlias entities.
+func (c *CleverIDAliasClient) CreateBulk(builders ...*CleverIDAliasCreate) *CleverIDAliasCreateBulk {
+	return &CleverIDAliasCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *CleverIDAliasClient) MapCreateBulk(slice any, setFunc func(*CleverIDAliasCreate, int)) *CleverIDAliasCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &CleverIDAliasCreateBulk{err: fmt.Errorf("calling to CleverIDAliasClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*CleverIDAliasCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &CleverIDAliasCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for CleverIDAlias.
+func (c *CleverIDAliasClient) Update() *CleverIDAliasUpdate {
+	mutation := newCleverIDAliasMutation(c.config, OpUpdate)
+	return &CleverIDAliasUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *CleverIDAliasClient) UpdateOne(_m *CleverIDAlias) *CleverIDAliasUpdateOne {
+	mutation := newCleverIDAliasMutation(c.config, OpUpdateOne, withCleverIDAlias(_m))
+	return &CleverIDAliasUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *CleverIDAliasClient) UpdateOneID(id string) *CleverIDAliasUpdateOne {
+	mutation := newCleverIDAliasMutation(c.config, OpUpdateOne, withCleverIDAliasID(id))
+	return &CleverIDAliasUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for CleverIDAlias.
+func (c *CleverIDAliasClient) Delete() *CleverIDAliasDelete {
+	mutation := newCleverIDAliasMutation(c.config, OpDelete)
+	return &CleverIDAliasDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *CleverIDAliasClient) DeleteOne(_m *CleverIDAlias) *CleverIDAliasDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *CleverIDAliasClient) DeleteOneID(id string) *CleverIDAliasDeleteOne {
+	builder := c.Delete().Where(cleveridalias.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &CleverIDAliasDeleteOne{builder}
+}
+
+// Query returns a query builder for CleverIDAlias.
+func (c *CleverIDAliasClient) Query() *CleverIDAliasQuery {
+	return &CleverIDAliasQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeCleverIDAlias},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a CleverIDAlias entity by its id.
+func (c *CleverIDAliasClient) Get(ctx context.Context, id string) (*CleverIDAlias, error) {
+	return c.Query().Where(cleveridalias.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *CleverIDAliasClient) GetX(ctx context.Context, id string) *CleverIDAlias {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *CleverIDAliasClient) Hooks() []Hook {
+	return c.hooks.CleverIDAlias
+}
+
+// Interceptors returns the client interceptors.
+func (c *CleverIDAliasClient) Interceptors() []Interceptor {
+	return c.inters.CleverIDAlias
+}
+
+func (c *CleverIDAliasClient) mutate(ctx context.Context, m *CleverIDAliasMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&CleverIDAliasCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&CleverIDAliasUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&CleverIDAliasUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&CleverIDAliasDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown CleverIDAlias mutation op: %q", m.Op())
 	}
 }
 
@@ -3211,6 +3360,139 @@ func (c *OrganizationClient) mutate(ctx context.Context, m *OrganizationMutation
 	}
 }
 
+// ProgressRecordClient is a client for the ProgressRecord schema.
+type ProgressRecordClient struct {
+	config
+}
+
+// NewProgressRecordClient returns a client for the ProgressRecord from the given config.
+func NewProgressRecordClient(c config) *ProgressRecordClient {
+	return &ProgressRecordClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `progressrecord.Hooks(f(g(h())))`.
+func (c *ProgressRecordClient) Use(hooks ...Hook) {
+	c.hooks.ProgressRecord = append(c.hooks.ProgressRecord, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `progressrecord.Intercept(f(g(h())))`.
+func (c *ProgressRecordClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ProgressRecord = append(c.inters.ProgressRecord, interceptors...)
+}
+
+// Create returns a builder for creating a ProgressRecord entity.
+func (c *ProgressRecordClient) Create() *ProgressRecordCreate {
+	mutation := newProgressRecordMutation(c.config, OpCreate)
+	return &ProgressRecordCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ProgressRecord entities.
+func (c *ProgressRecordClient) CreateBulk(builders ...*ProgressRecordCreate) *ProgressRecordCreateBulk {
+	return &ProgressRecordCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ProgressRecordClient) MapCreateBulk(slice any, setFunc func(*ProgressRecordCreate, int)) *ProgressRecordCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ProgressRecordCreateBulk{err: fmt.Errorf("calling to ProgressRecordClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ProgressRecordCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ProgressRecordCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ProgressRecord.
+func (c *ProgressRecordClient) Update() *ProgressRecordUpdate {
+	mutation := newProgressRecordMutation(c.config, OpUpdate)
+	return &ProgressRecordUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ProgressRecordClient) UpdateOne(_m *ProgressRecord) *ProgressRecordUpdateOne {
+	mutation := newProgressRecordMutation(c.config, OpUpdateOne, withProgressRecord(_m))
+	return &ProgressRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ProgressRecordClient) UpdateOneID(id string) *ProgressRecordUpdateOne {
+	mutation := newProgressRecordMutation(c.config, OpUpdateOne, withProgressRecordID(id))
+	return &ProgressRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ProgressRecord.
+func (c *ProgressRecordClient) Delete() *ProgressRecordDelete {
+	mutation := newProgressRecordMutation(c.config, OpDelete)
+	return &ProgressRecordDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ProgressRecordClient) DeleteOne(_m *ProgressRecord) *ProgressRecordDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ProgressRecordClient) DeleteOneID(id string) *ProgressRecordDeleteOne {
+	builder := c.Delete().Where(progressrecord.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ProgressRecordDeleteOne{builder}
+}
+
+// Query returns a query builder for ProgressRecord.
+func (c *ProgressRecordClient) Query() *ProgressRecordQuery {
+	return &ProgressRecordQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeProgressRecord},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ProgressRecord entity by its id.
+func (c *ProgressRecordClient) Get(ctx context.Context, id string) (*ProgressRecord, error) {
+	return c.Query().Where(progressrecord.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ProgressRecordClient) GetX(ctx context.Context, id string) *ProgressRecord {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ProgressRecordClient) Hooks() []Hook {
+	return c.hooks.ProgressRecord
+}
+
+// Interceptors returns the client interceptors.
+func (c *ProgressRecordClient) Interceptors() []Interceptor {
+	return c.inters.ProgressRecord
+}
+
+func (c *ProgressRecordClient) mutate(ctx context.Context, m *ProgressRecordMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ProgressRecordCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ProgressRecordUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ProgressRecordUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ProgressRecordDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ProgressRecord mutation op: %q", m.Op())
+	}
+}
+
 // RoleOverrideClient is a client for the RoleOverride schema.
 type RoleOverrideClient struct {
 	config
@@ -4992,18 +5274,18 @@ func (c *UserRoleClient) mutate(ctx context.Context, m *UserRoleMutation) (Value
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		APIKey, AppImport, AppRecord, AuditEntry, ContactRelationship, Course, District,
-		DistrictLink, DistrictToken, EventCursor, LinkProposal, LocalGroup,
-		LocalMembership, LocalUser, LoginCode, LoginState, MatchSuggestion,
-		Organization, RoleOverride, RoleSchool, School, Section, SectionStudent,
-		SectionTeacher, SyncRun, Term, User, UserRole []ent.Hook
+		APIKey, AppImport, AppRecord, AuditEntry, CleverIDAlias, ContactRelationship,
+		Course, District, DistrictLink, DistrictToken, EventCursor, LinkProposal,
+		LocalGroup, LocalMembership, LocalUser, LoginCode, LoginState, MatchSuggestion,
+		Organization, ProgressRecord, RoleOverride, RoleSchool, School, Section,
+		SectionStudent, SectionTeacher, SyncRun, Term, User, UserRole []ent.Hook
 	}
 	inters struct {
-		APIKey, AppImport, AppRecord, AuditEntry, ContactRelationship, Course, District,
-		DistrictLink, DistrictToken, EventCursor, LinkProposal, LocalGroup,
-		LocalMembership, LocalUser, LoginCode, LoginState, MatchSuggestion,
-		Organization, RoleOverride, RoleSchool, School, Section, SectionStudent,
-		SectionTeacher, SyncRun, Term, User, UserRole []ent.Interceptor
+		APIKey, AppImport, AppRecord, AuditEntry, CleverIDAlias, ContactRelationship,
+		Course, District, DistrictLink, DistrictToken, EventCursor, LinkProposal,
+		LocalGroup, LocalMembership, LocalUser, LoginCode, LoginState, MatchSuggestion,
+		Organization, ProgressRecord, RoleOverride, RoleSchool, School, Section,
+		SectionStudent, SectionTeacher, SyncRun, Term, User, UserRole []ent.Interceptor
 	}
 )
 

@@ -16,6 +16,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/appimport"
 	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
+	"github.com/rostermirror/rostermirror/ent/cleveridalias"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
@@ -30,6 +31,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/loginstate"
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
+	"github.com/rostermirror/rostermirror/ent/progressrecord"
 	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -104,6 +106,7 @@ func checkColumn(t, c string) error {
 			appimport.Table:           appimport.ValidColumn,
 			apprecord.Table:           apprecord.ValidColumn,
 			auditentry.Table:          auditentry.ValidColumn,
+			cleveridalias.Table:       cleveridalias.ValidColumn,
 			contactrelationship.Table: contactrelationship.ValidColumn,
 			course.Table:              course.ValidColumn,
 			district.Table:            district.ValidColumn,
@@ -118,6 +121,7 @@ func checkColumn(t, c string) error {
 			loginstate.Table:          loginstate.ValidColumn,
 			matchsuggestion.Table:     matchsuggestion.ValidColumn,
 			organization.Table:        organization.ValidColumn,
+			progressrecord.Table:      progressrecord.ValidColumn,
 			roleoverride.Table:        roleoverride.ValidColumn,
 			roleschool.Table:          roleschool.ValidColumn,
 			school.Table:              school.ValidColumn,

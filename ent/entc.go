@@ -107,6 +107,8 @@ var specRenames = map[string]map[string]string{
 	"AppRecord":       {"externalID": "externalId", "cleverID": "cleverId"},
 	"MatchSuggestion": {"cleverID": "cleverId"},
 	"LocalUser":       {"externalID": "externalId"},
+	"ProgressRecord":  {"activityID": "activityId", "attemptID": "attemptId"},
+	"CleverIDAlias":   {"formerCleverID": "formerCleverId", "cleverID": "cleverId"},
 }
 
 // specNames applies specRenames.

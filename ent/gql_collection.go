@@ -13,6 +13,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/appimport"
 	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
+	"github.com/rostermirror/rostermirror/ent/cleveridalias"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
@@ -22,6 +23,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/localuser"
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
+	"github.com/rostermirror/rostermirror/ent/progressrecord"
 	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -561,6 +563,120 @@ func newAuditEntryPaginateArgs(rv map[string]any) *auditentryPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*AuditEntryWhereInput); ok {
 		args.opts = append(args.opts, WithAuditEntryFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *CleverIDAliasQuery) CollectFields(ctx context.Context, satisfies ...string) (*CleverIDAliasQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *CleverIDAliasQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(cleveridalias.Columns))
+		selectedFields = []string{cleveridalias.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "formerCleverID":
+			if _, ok := fieldSeen[cleveridalias.FieldFormerCleverID]; !ok {
+				selectedFields = append(selectedFields, cleveridalias.FieldFormerCleverID)
+				fieldSeen[cleveridalias.FieldFormerCleverID] = struct{}{}
+			}
+		case "cleverID":
+			if _, ok := fieldSeen[cleveridalias.FieldCleverID]; !ok {
+				selectedFields = append(selectedFields, cleveridalias.FieldCleverID)
+				fieldSeen[cleveridalias.FieldCleverID] = struct{}{}
+			}
+		case "districtID":
+			if _, ok := fieldSeen[cleveridalias.FieldDistrictID]; !ok {
+				selectedFields = append(selectedFields, cleveridalias.FieldDistrictID)
+				fieldSeen[cleveridalias.FieldDistrictID] = struct{}{}
+			}
+		case "method":
+			if _, ok := fieldSeen[cleveridalias.FieldMethod]; !ok {
+				selectedFields = append(selectedFields, cleveridalias.FieldMethod)
+				fieldSeen[cleveridalias.FieldMethod] = struct{}{}
+			}
+		case "decidedBy":
+			if _, ok := fieldSeen[cleveridalias.FieldDecidedBy]; !ok {
+				selectedFields = append(selectedFields, cleveridalias.FieldDecidedBy)
+				fieldSeen[cleveridalias.FieldDecidedBy] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[cleveridalias.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, cleveridalias.FieldCreatedAt)
+				fieldSeen[cleveridalias.FieldCreatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type cleveridaliasPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []CleverIDAliasPaginateOption
+}
+
+func newCleverIDAliasPaginateArgs(rv map[string]any) *cleveridaliasPaginateArgs {
+	args := &cleveridaliasPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &CleverIDAliasOrder{Field: &CleverIDAliasOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithCleverIDAliasOrder(order))
+			}
+		case *CleverIDAliasOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithCleverIDAliasOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*CleverIDAliasWhereInput); ok {
+		args.opts = append(args.opts, WithCleverIDAliasFilter(v.Filter))
 	}
 	return args
 }
@@ -2861,6 +2977,160 @@ func newOrganizationPaginateArgs(rv map[string]any) *organizationPaginateArgs {
 	}
 	if v, ok := rv[whereField].(*OrganizationWhereInput); ok {
 		args.opts = append(args.opts, WithOrganizationFilter(v.Filter))
+	}
+	return args
+}
+
+// CollectFields tells the query-builder to eagerly load connected nodes by resolver context.
+func (_q *ProgressRecordQuery) CollectFields(ctx context.Context, satisfies ...string) (*ProgressRecordQuery, error) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return _q, nil
+	}
+	if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), fc.Field, nil, satisfies...); err != nil {
+		return nil, err
+	}
+	return _q, nil
+}
+
+func (_q *ProgressRecordQuery) collectField(ctx context.Context, oneNode bool, opCtx *graphql.OperationContext, collected graphql.CollectedField, path []string, satisfies ...string) error {
+	path = append([]string(nil), path...)
+	var (
+		unknownSeen    bool
+		fieldSeen      = make(map[string]struct{}, len(progressrecord.Columns))
+		selectedFields = []string{progressrecord.FieldID}
+	)
+	for _, field := range graphql.CollectFields(opCtx, collected.Selections, satisfies) {
+		switch field.Name {
+		case "activityID":
+			if _, ok := fieldSeen[progressrecord.FieldActivityID]; !ok {
+				selectedFields = append(selectedFields, progressrecord.FieldActivityID)
+				fieldSeen[progressrecord.FieldActivityID] = struct{}{}
+			}
+		case "attemptID":
+			if _, ok := fieldSeen[progressrecord.FieldAttemptID]; !ok {
+				selectedFields = append(selectedFields, progressrecord.FieldAttemptID)
+				fieldSeen[progressrecord.FieldAttemptID] = struct{}{}
+			}
+		case "kind":
+			if _, ok := fieldSeen[progressrecord.FieldKind]; !ok {
+				selectedFields = append(selectedFields, progressrecord.FieldKind)
+				fieldSeen[progressrecord.FieldKind] = struct{}{}
+			}
+		case "score":
+			if _, ok := fieldSeen[progressrecord.FieldScore]; !ok {
+				selectedFields = append(selectedFields, progressrecord.FieldScore)
+				fieldSeen[progressrecord.FieldScore] = struct{}{}
+			}
+		case "maxScore":
+			if _, ok := fieldSeen[progressrecord.FieldMaxScore]; !ok {
+				selectedFields = append(selectedFields, progressrecord.FieldMaxScore)
+				fieldSeen[progressrecord.FieldMaxScore] = struct{}{}
+			}
+		case "completedAt":
+			if _, ok := fieldSeen[progressrecord.FieldCompletedAt]; !ok {
+				selectedFields = append(selectedFields, progressrecord.FieldCompletedAt)
+				fieldSeen[progressrecord.FieldCompletedAt] = struct{}{}
+			}
+		case "timeSpentSeconds":
+			if _, ok := fieldSeen[progressrecord.FieldTimeSpentSeconds]; !ok {
+				selectedFields = append(selectedFields, progressrecord.FieldTimeSpentSeconds)
+				fieldSeen[progressrecord.FieldTimeSpentSeconds] = struct{}{}
+			}
+		case "districtID":
+			if _, ok := fieldSeen[progressrecord.FieldDistrictID]; !ok {
+				selectedFields = append(selectedFields, progressrecord.FieldDistrictID)
+				fieldSeen[progressrecord.FieldDistrictID] = struct{}{}
+			}
+		case "sectionID":
+			if _, ok := fieldSeen[progressrecord.FieldSectionID]; !ok {
+				selectedFields = append(selectedFields, progressrecord.FieldSectionID)
+				fieldSeen[progressrecord.FieldSectionID] = struct{}{}
+			}
+		case "schoolID":
+			if _, ok := fieldSeen[progressrecord.FieldSchoolID]; !ok {
+				selectedFields = append(selectedFields, progressrecord.FieldSchoolID)
+				fieldSeen[progressrecord.FieldSchoolID] = struct{}{}
+			}
+		case "termID":
+			if _, ok := fieldSeen[progressrecord.FieldTermID]; !ok {
+				selectedFields = append(selectedFields, progressrecord.FieldTermID)
+				fieldSeen[progressrecord.FieldTermID] = struct{}{}
+			}
+		case "grade":
+			if _, ok := fieldSeen[progressrecord.FieldGrade]; !ok {
+				selectedFields = append(selectedFields, progressrecord.FieldGrade)
+				fieldSeen[progressrecord.FieldGrade] = struct{}{}
+			}
+		case "createdAt":
+			if _, ok := fieldSeen[progressrecord.FieldCreatedAt]; !ok {
+				selectedFields = append(selectedFields, progressrecord.FieldCreatedAt)
+				fieldSeen[progressrecord.FieldCreatedAt] = struct{}{}
+			}
+		case "updatedAt":
+			if _, ok := fieldSeen[progressrecord.FieldUpdatedAt]; !ok {
+				selectedFields = append(selectedFields, progressrecord.FieldUpdatedAt)
+				fieldSeen[progressrecord.FieldUpdatedAt] = struct{}{}
+			}
+		case "id":
+		case "__typename":
+		default:
+			unknownSeen = true
+		}
+	}
+	if !unknownSeen {
+		_q.Select(selectedFields...)
+	}
+	return nil
+}
+
+type progressrecordPaginateArgs struct {
+	first, last   *int
+	after, before *Cursor
+	opts          []ProgressRecordPaginateOption
+}
+
+func newProgressRecordPaginateArgs(rv map[string]any) *progressrecordPaginateArgs {
+	args := &progressrecordPaginateArgs{}
+	if rv == nil {
+		return args
+	}
+	if v := rv[firstField]; v != nil {
+		args.first = v.(*int)
+	}
+	if v := rv[lastField]; v != nil {
+		args.last = v.(*int)
+	}
+	if v := rv[afterField]; v != nil {
+		args.after = v.(*Cursor)
+	}
+	if v := rv[beforeField]; v != nil {
+		args.before = v.(*Cursor)
+	}
+	if v, ok := rv[orderByField]; ok {
+		switch v := v.(type) {
+		case map[string]any:
+			var (
+				err1, err2 error
+				order      = &ProgressRecordOrder{Field: &ProgressRecordOrderField{}, Direction: entgql.OrderDirectionAsc}
+			)
+			if d, ok := v[directionField]; ok {
+				err1 = order.Direction.UnmarshalGQL(d)
+			}
+			if f, ok := v[fieldField]; ok {
+				err2 = order.Field.UnmarshalGQL(f)
+			}
+			if err1 == nil && err2 == nil {
+				args.opts = append(args.opts, WithProgressRecordOrder(order))
+			}
+		case *ProgressRecordOrder:
+			if v != nil {
+				args.opts = append(args.opts, WithProgressRecordOrder(v))
+			}
+		}
+	}
+	if v, ok := rv[whereField].(*ProgressRecordWhereInput); ok {
+		args.opts = append(args.opts, WithProgressRecordFilter(v.Filter))
 	}
 	return args
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/appimport"
 	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
+	"github.com/rostermirror/rostermirror/ent/cleveridalias"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
@@ -21,6 +22,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/localuser"
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
+	"github.com/rostermirror/rostermirror/ent/progressrecord"
 	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -52,6 +54,11 @@ var auditentryImplementors = []string{"AuditEntry", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*AuditEntry) IsNode() {}
+
+var cleveridaliasImplementors = []string{"CleverIDAlias", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*CleverIDAlias) IsNode() {}
 
 var contactrelationshipImplementors = []string{"ContactRelationship", "Node"}
 
@@ -97,6 +104,11 @@ var organizationImplementors = []string{"Organization", "Node"}
 
 // IsNode implements the Node interface check for GQLGen.
 func (*Organization) IsNode() {}
+
+var progressrecordImplementors = []string{"ProgressRecord", "Node"}
+
+// IsNode implements the Node interface check for GQLGen.
+func (*ProgressRecord) IsNode() {}
 
 var roleoverrideImplementors = []string{"RoleOverride", "Node"}
 
@@ -233,6 +245,15 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			}
 		}
 		return query.Only(ctx)
+	case cleveridalias.Table:
+		query := c.CleverIDAlias.Query().
+			Where(cleveridalias.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, cleveridaliasImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
 	case contactrelationship.Table:
 		query := c.ContactRelationship.Query().
 			Where(contactrelationship.ID(id))
@@ -310,6 +331,15 @@ func (c *Client) noder(ctx context.Context, table string, id string) (Noder, err
 			Where(organization.ID(id))
 		if fc := graphql.GetFieldContext(ctx); fc != nil {
 			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, organizationImplementors...); err != nil {
+				return nil, err
+			}
+		}
+		return query.Only(ctx)
+	case progressrecord.Table:
+		query := c.ProgressRecord.Query().
+			Where(progressrecord.ID(id))
+		if fc := graphql.GetFieldContext(ctx); fc != nil {
+			if err := query.collectField(ctx, true, graphql.GetOperationContext(ctx), fc.Field, nil, progressrecordImplementors...); err != nil {
 				return nil, err
 			}
 		}
@@ -525,6 +555,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 				*noder = node
 			}
 		}
+	case cleveridalias.Table:
+		query := c.CleverIDAlias.Query().
+			Where(cleveridalias.IDIn(ids...))
+		query, err := query.CollectFields(ctx, cleveridaliasImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
 	case contactrelationship.Table:
 		query := c.ContactRelationship.Query().
 			Where(contactrelationship.IDIn(ids...))
@@ -657,6 +703,22 @@ func (c *Client) noders(ctx context.Context, table string, ids []string) ([]Node
 		query := c.Organization.Query().
 			Where(organization.IDIn(ids...))
 		query, err := query.CollectFields(ctx, organizationImplementors...)
+		if err != nil {
+			return nil, err
+		}
+		nodes, err := query.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, node := range nodes {
+			for _, noder := range idmap[node.ID] {
+				*noder = node
+			}
+		}
+	case progressrecord.Table:
+		query := c.ProgressRecord.Query().
+			Where(progressrecord.IDIn(ids...))
+		query, err := query.CollectFields(ctx, progressrecordImplementors...)
 		if err != nil {
 			return nil, err
 		}

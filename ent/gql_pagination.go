@@ -17,6 +17,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/appimport"
 	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
+	"github.com/rostermirror/rostermirror/ent/cleveridalias"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
@@ -26,6 +27,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/localuser"
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
+	"github.com/rostermirror/rostermirror/ent/progressrecord"
 	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -1074,6 +1076,302 @@ func (_m *AuditEntry) ToEdge(order *AuditEntryOrder) *AuditEntryEdge {
 		order = DefaultAuditEntryOrder
 	}
 	return &AuditEntryEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// CleverIDAliasEdge is the edge representation of CleverIDAlias.
+type CleverIDAliasEdge struct {
+	Node   *CleverIDAlias `json:"node"`
+	Cursor Cursor         `json:"cursor"`
+}
+
+// CleverIDAliasConnection is the connection containing edges to CleverIDAlias.
+type CleverIDAliasConnection struct {
+	Edges      []*CleverIDAliasEdge `json:"edges"`
+	PageInfo   PageInfo             `json:"pageInfo"`
+	TotalCount int                  `json:"totalCount"`
+}
+
+func (c *CleverIDAliasConnection) build(nodes []*CleverIDAlias, pager *cleveridaliasPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *CleverIDAlias
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *CleverIDAlias {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *CleverIDAlias {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*CleverIDAliasEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &CleverIDAliasEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// CleverIDAliasPaginateOption enables pagination customization.
+type CleverIDAliasPaginateOption func(*cleveridaliasPager) error
+
+// WithCleverIDAliasOrder configures pagination ordering.
+func WithCleverIDAliasOrder(order *CleverIDAliasOrder) CleverIDAliasPaginateOption {
+	if order == nil {
+		order = DefaultCleverIDAliasOrder
+	}
+	o := *order
+	return func(pager *cleveridaliasPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultCleverIDAliasOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithCleverIDAliasFilter configures pagination filter.
+func WithCleverIDAliasFilter(filter func(*CleverIDAliasQuery) (*CleverIDAliasQuery, error)) CleverIDAliasPaginateOption {
+	return func(pager *cleveridaliasPager) error {
+		if filter == nil {
+			return errors.New("CleverIDAliasQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type cleveridaliasPager struct {
+	reverse bool
+	order   *CleverIDAliasOrder
+	filter  func(*CleverIDAliasQuery) (*CleverIDAliasQuery, error)
+}
+
+func newCleverIDAliasPager(opts []CleverIDAliasPaginateOption, reverse bool) (*cleveridaliasPager, error) {
+	pager := &cleveridaliasPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultCleverIDAliasOrder
+	}
+	return pager, nil
+}
+
+func (p *cleveridaliasPager) applyFilter(query *CleverIDAliasQuery) (*CleverIDAliasQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *cleveridaliasPager) toCursor(_m *CleverIDAlias) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *cleveridaliasPager) applyCursors(query *CleverIDAliasQuery, after, before *Cursor) (*CleverIDAliasQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultCleverIDAliasOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *cleveridaliasPager) applyOrder(query *CleverIDAliasQuery) *CleverIDAliasQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultCleverIDAliasOrder.Field {
+		query = query.Order(DefaultCleverIDAliasOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *cleveridaliasPager) orderExpr(query *CleverIDAliasQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultCleverIDAliasOrder.Field {
+			b.Comma().Ident(DefaultCleverIDAliasOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to CleverIDAlias.
+func (_m *CleverIDAliasQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...CleverIDAliasPaginateOption,
+) (*CleverIDAliasConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCleverIDAliasPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &CleverIDAliasConnection{Edges: []*CleverIDAliasEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// CleverIDAliasOrderFieldCreatedAt orders CleverIDAlias by created_at.
+	CleverIDAliasOrderFieldCreatedAt = &CleverIDAliasOrderField{
+		Value: func(_m *CleverIDAlias) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: cleveridalias.FieldCreatedAt,
+		toTerm: cleveridalias.ByCreatedAt,
+		toCursor: func(_m *CleverIDAlias) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f CleverIDAliasOrderField) String() string {
+	var str string
+	switch f.column {
+	case CleverIDAliasOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f CleverIDAliasOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *CleverIDAliasOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("CleverIDAliasOrderField %T must be a string", v)
+	}
+	switch str {
+	case "CREATED_AT":
+		*f = *CleverIDAliasOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid CleverIDAliasOrderField", str)
+	}
+	return nil
+}
+
+// CleverIDAliasOrderField defines the ordering field of CleverIDAlias.
+type CleverIDAliasOrderField struct {
+	// Value extracts the ordering value from the given CleverIDAlias.
+	Value    func(*CleverIDAlias) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) cleveridalias.OrderOption
+	toCursor func(*CleverIDAlias) Cursor
+}
+
+// CleverIDAliasOrder defines the ordering of CleverIDAlias.
+type CleverIDAliasOrder struct {
+	Direction OrderDirection           `json:"direction"`
+	Field     *CleverIDAliasOrderField `json:"field"`
+}
+
+// DefaultCleverIDAliasOrder is the default ordering of CleverIDAlias.
+var DefaultCleverIDAliasOrder = &CleverIDAliasOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &CleverIDAliasOrderField{
+		Value: func(_m *CleverIDAlias) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: cleveridalias.FieldID,
+		toTerm: cleveridalias.ByID,
+		toCursor: func(_m *CleverIDAlias) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts CleverIDAlias into CleverIDAliasEdge.
+func (_m *CleverIDAlias) ToEdge(order *CleverIDAliasOrder) *CleverIDAliasEdge {
+	if order == nil {
+		order = DefaultCleverIDAliasOrder
+	}
+	return &CleverIDAliasEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}
@@ -3900,6 +4198,338 @@ func (_m *Organization) ToEdge(order *OrganizationOrder) *OrganizationEdge {
 		order = DefaultOrganizationOrder
 	}
 	return &OrganizationEdge{
+		Node:   _m,
+		Cursor: order.Field.toCursor(_m),
+	}
+}
+
+// ProgressRecordEdge is the edge representation of ProgressRecord.
+type ProgressRecordEdge struct {
+	Node   *ProgressRecord `json:"node"`
+	Cursor Cursor          `json:"cursor"`
+}
+
+// ProgressRecordConnection is the connection containing edges to ProgressRecord.
+type ProgressRecordConnection struct {
+	Edges      []*ProgressRecordEdge `json:"edges"`
+	PageInfo   PageInfo              `json:"pageInfo"`
+	TotalCount int                   `json:"totalCount"`
+}
+
+func (c *ProgressRecordConnection) build(nodes []*ProgressRecord, pager *progressrecordPager, after *Cursor, first *int, before *Cursor, last *int) {
+	c.PageInfo.HasNextPage = before != nil
+	c.PageInfo.HasPreviousPage = after != nil
+	if first != nil && *first+1 == len(nodes) {
+		c.PageInfo.HasNextPage = true
+		nodes = nodes[:len(nodes)-1]
+	} else if last != nil && *last+1 == len(nodes) {
+		c.PageInfo.HasPreviousPage = true
+		nodes = nodes[:len(nodes)-1]
+	}
+	var nodeAt func(int) *ProgressRecord
+	if last != nil {
+		n := len(nodes) - 1
+		nodeAt = func(i int) *ProgressRecord {
+			return nodes[n-i]
+		}
+	} else {
+		nodeAt = func(i int) *ProgressRecord {
+			return nodes[i]
+		}
+	}
+	c.Edges = make([]*ProgressRecordEdge, len(nodes))
+	for i := range nodes {
+		node := nodeAt(i)
+		c.Edges[i] = &ProgressRecordEdge{
+			Node:   node,
+			Cursor: pager.toCursor(node),
+		}
+	}
+	if l := len(c.Edges); l > 0 {
+		c.PageInfo.StartCursor = &c.Edges[0].Cursor
+		c.PageInfo.EndCursor = &c.Edges[l-1].Cursor
+	}
+	if c.TotalCount == 0 {
+		c.TotalCount = len(nodes)
+	}
+}
+
+// ProgressRecordPaginateOption enables pagination customization.
+type ProgressRecordPaginateOption func(*progressrecordPager) error
+
+// WithProgressRecordOrder configures pagination ordering.
+func WithProgressRecordOrder(order *ProgressRecordOrder) ProgressRecordPaginateOption {
+	if order == nil {
+		order = DefaultProgressRecordOrder
+	}
+	o := *order
+	return func(pager *progressrecordPager) error {
+		if err := o.Direction.Validate(); err != nil {
+			return err
+		}
+		if o.Field == nil {
+			o.Field = DefaultProgressRecordOrder.Field
+		}
+		pager.order = &o
+		return nil
+	}
+}
+
+// WithProgressRecordFilter configures pagination filter.
+func WithProgressRecordFilter(filter func(*ProgressRecordQuery) (*ProgressRecordQuery, error)) ProgressRecordPaginateOption {
+	return func(pager *progressrecordPager) error {
+		if filter == nil {
+			return errors.New("ProgressRecordQuery filter cannot be nil")
+		}
+		pager.filter = filter
+		return nil
+	}
+}
+
+type progressrecordPager struct {
+	reverse bool
+	order   *ProgressRecordOrder
+	filter  func(*ProgressRecordQuery) (*ProgressRecordQuery, error)
+}
+
+func newProgressRecordPager(opts []ProgressRecordPaginateOption, reverse bool) (*progressrecordPager, error) {
+	pager := &progressrecordPager{reverse: reverse}
+	for _, opt := range opts {
+		if err := opt(pager); err != nil {
+			return nil, err
+		}
+	}
+	if pager.order == nil {
+		pager.order = DefaultProgressRecordOrder
+	}
+	return pager, nil
+}
+
+func (p *progressrecordPager) applyFilter(query *ProgressRecordQuery) (*ProgressRecordQuery, error) {
+	if p.filter != nil {
+		return p.filter(query)
+	}
+	return query, nil
+}
+
+func (p *progressrecordPager) toCursor(_m *ProgressRecord) Cursor {
+	return p.order.Field.toCursor(_m)
+}
+
+func (p *progressrecordPager) applyCursors(query *ProgressRecordQuery, after, before *Cursor) (*ProgressRecordQuery, error) {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	for _, predicate := range entgql.CursorsPredicate(after, before, DefaultProgressRecordOrder.Field.column, p.order.Field.column, direction) {
+		query = query.Where(predicate)
+	}
+	return query, nil
+}
+
+func (p *progressrecordPager) applyOrder(query *ProgressRecordQuery) *ProgressRecordQuery {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	query = query.Order(p.order.Field.toTerm(direction.OrderTermOption()))
+	if p.order.Field != DefaultProgressRecordOrder.Field {
+		query = query.Order(DefaultProgressRecordOrder.Field.toTerm(direction.OrderTermOption()))
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return query
+}
+
+func (p *progressrecordPager) orderExpr(query *ProgressRecordQuery) sql.Querier {
+	direction := p.order.Direction
+	if p.reverse {
+		direction = direction.Reverse()
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(p.order.Field.column)
+	}
+	return sql.ExprFunc(func(b *sql.Builder) {
+		b.Ident(p.order.Field.column).Pad().WriteString(string(direction))
+		if p.order.Field != DefaultProgressRecordOrder.Field {
+			b.Comma().Ident(DefaultProgressRecordOrder.Field.column).Pad().WriteString(string(direction))
+		}
+	})
+}
+
+// Paginate executes the query and returns a relay based cursor connection to ProgressRecord.
+func (_m *ProgressRecordQuery) Paginate(
+	ctx context.Context, after *Cursor, first *int,
+	before *Cursor, last *int, opts ...ProgressRecordPaginateOption,
+) (*ProgressRecordConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newProgressRecordPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _m, err = pager.applyFilter(_m); err != nil {
+		return nil, err
+	}
+	conn := &ProgressRecordConnection{Edges: []*ProgressRecordEdge{}}
+	ignoredEdges := !hasCollectedField(ctx, edgesField)
+	if hasCollectedField(ctx, totalCountField) || hasCollectedField(ctx, pageInfoField) {
+		hasPagination := after != nil || first != nil || before != nil || last != nil
+		if hasPagination || ignoredEdges {
+			c := _m.Clone()
+			c.ctx.Fields = nil
+			if conn.TotalCount, err = c.Count(ctx); err != nil {
+				return nil, err
+			}
+			conn.PageInfo.HasNextPage = first != nil && conn.TotalCount > 0
+			conn.PageInfo.HasPreviousPage = last != nil && conn.TotalCount > 0
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conn, nil
+	}
+	if _m, err = pager.applyCursors(_m, after, before); err != nil {
+		return nil, err
+	}
+	limit := paginateLimit(first, last)
+	if limit != 0 {
+		_m.Limit(limit)
+	}
+	if field := collectedField(ctx, edgesField, nodeField); field != nil {
+		if err := _m.collectField(ctx, limit == 1, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+			return nil, err
+		}
+	}
+	_m = pager.applyOrder(_m)
+	nodes, err := _m.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn.build(nodes, pager, after, first, before, last)
+	return conn, nil
+}
+
+var (
+	// ProgressRecordOrderFieldActivityID orders ProgressRecord by activity_id.
+	ProgressRecordOrderFieldActivityID = &ProgressRecordOrderField{
+		Value: func(_m *ProgressRecord) (ent.Value, error) {
+			return _m.ActivityID, nil
+		},
+		column: progressrecord.FieldActivityID,
+		toTerm: progressrecord.ByActivityID,
+		toCursor: func(_m *ProgressRecord) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.ActivityID,
+			}
+		},
+	}
+	// ProgressRecordOrderFieldCompletedAt orders ProgressRecord by completed_at.
+	ProgressRecordOrderFieldCompletedAt = &ProgressRecordOrderField{
+		Value: func(_m *ProgressRecord) (ent.Value, error) {
+			return _m.CompletedAt, nil
+		},
+		column: progressrecord.FieldCompletedAt,
+		toTerm: progressrecord.ByCompletedAt,
+		toCursor: func(_m *ProgressRecord) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CompletedAt,
+			}
+		},
+	}
+	// ProgressRecordOrderFieldCreatedAt orders ProgressRecord by created_at.
+	ProgressRecordOrderFieldCreatedAt = &ProgressRecordOrderField{
+		Value: func(_m *ProgressRecord) (ent.Value, error) {
+			return _m.CreatedAt, nil
+		},
+		column: progressrecord.FieldCreatedAt,
+		toTerm: progressrecord.ByCreatedAt,
+		toCursor: func(_m *ProgressRecord) Cursor {
+			return Cursor{
+				ID:    _m.ID,
+				Value: _m.CreatedAt,
+			}
+		},
+	}
+)
+
+// String implement fmt.Stringer interface.
+func (f ProgressRecordOrderField) String() string {
+	var str string
+	switch f.column {
+	case ProgressRecordOrderFieldActivityID.column:
+		str = "ACTIVITY_ID"
+	case ProgressRecordOrderFieldCompletedAt.column:
+		str = "COMPLETED_AT"
+	case ProgressRecordOrderFieldCreatedAt.column:
+		str = "CREATED_AT"
+	}
+	return str
+}
+
+// MarshalGQL implements graphql.Marshaler interface.
+func (f ProgressRecordOrderField) MarshalGQL(w io.Writer) {
+	io.WriteString(w, strconv.Quote(f.String()))
+}
+
+// UnmarshalGQL implements graphql.Unmarshaler interface.
+func (f *ProgressRecordOrderField) UnmarshalGQL(v interface{}) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("ProgressRecordOrderField %T must be a string", v)
+	}
+	switch str {
+	case "ACTIVITY_ID":
+		*f = *ProgressRecordOrderFieldActivityID
+	case "COMPLETED_AT":
+		*f = *ProgressRecordOrderFieldCompletedAt
+	case "CREATED_AT":
+		*f = *ProgressRecordOrderFieldCreatedAt
+	default:
+		return fmt.Errorf("%s is not a valid ProgressRecordOrderField", str)
+	}
+	return nil
+}
+
+// ProgressRecordOrderField defines the ordering field of ProgressRecord.
+type ProgressRecordOrderField struct {
+	// Value extracts the ordering value from the given ProgressRecord.
+	Value    func(*ProgressRecord) (ent.Value, error)
+	column   string // field or computed.
+	toTerm   func(...sql.OrderTermOption) progressrecord.OrderOption
+	toCursor func(*ProgressRecord) Cursor
+}
+
+// ProgressRecordOrder defines the ordering of ProgressRecord.
+type ProgressRecordOrder struct {
+	Direction OrderDirection            `json:"direction"`
+	Field     *ProgressRecordOrderField `json:"field"`
+}
+
+// DefaultProgressRecordOrder is the default ordering of ProgressRecord.
+var DefaultProgressRecordOrder = &ProgressRecordOrder{
+	Direction: entgql.OrderDirectionAsc,
+	Field: &ProgressRecordOrderField{
+		Value: func(_m *ProgressRecord) (ent.Value, error) {
+			return _m.ID, nil
+		},
+		column: progressrecord.FieldID,
+		toTerm: progressrecord.ByID,
+		toCursor: func(_m *ProgressRecord) Cursor {
+			return Cursor{ID: _m.ID}
+		},
+	},
+}
+
+// ToEdge converts ProgressRecord into ProgressRecordEdge.
+func (_m *ProgressRecord) ToEdge(order *ProgressRecordOrder) *ProgressRecordEdge {
+	if order == nil {
+		order = DefaultProgressRecordOrder
+	}
+	return &ProgressRecordEdge{
 		Node:   _m,
 		Cursor: order.Field.toCursor(_m),
 	}

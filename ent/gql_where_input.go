@@ -10,6 +10,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/appimport"
 	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
+	"github.com/rostermirror/rostermirror/ent/cleveridalias"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
@@ -20,6 +21,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/predicate"
+	"github.com/rostermirror/rostermirror/ent/progressrecord"
 	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -1825,6 +1827,406 @@ func (i *AuditEntryWhereInput) P() (predicate.AuditEntry, error) {
 		return predicates[0], nil
 	default:
 		return auditentry.And(predicates...), nil
+	}
+}
+
+// CleverIDAliasWhereInput represents a where input for filtering CleverIDAlias queries.
+type CleverIDAliasWhereInput struct {
+	Predicates []predicate.CleverIDAlias  `json:"-"`
+	Not        *CleverIDAliasWhereInput   `json:"not,omitempty"`
+	Or         []*CleverIDAliasWhereInput `json:"or,omitempty"`
+	And        []*CleverIDAliasWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "former_clever_id" field predicates.
+	FormerCleverID             *string  `json:"formerCleverID,omitempty"`
+	FormerCleverIDNEQ          *string  `json:"formerCleverIDNEQ,omitempty"`
+	FormerCleverIDIn           []string `json:"formerCleverIDIn,omitempty"`
+	FormerCleverIDNotIn        []string `json:"formerCleverIDNotIn,omitempty"`
+	FormerCleverIDGT           *string  `json:"formerCleverIDGT,omitempty"`
+	FormerCleverIDGTE          *string  `json:"formerCleverIDGTE,omitempty"`
+	FormerCleverIDLT           *string  `json:"formerCleverIDLT,omitempty"`
+	FormerCleverIDLTE          *string  `json:"formerCleverIDLTE,omitempty"`
+	FormerCleverIDContains     *string  `json:"formerCleverIDContains,omitempty"`
+	FormerCleverIDHasPrefix    *string  `json:"formerCleverIDHasPrefix,omitempty"`
+	FormerCleverIDHasSuffix    *string  `json:"formerCleverIDHasSuffix,omitempty"`
+	FormerCleverIDEqualFold    *string  `json:"formerCleverIDEqualFold,omitempty"`
+	FormerCleverIDContainsFold *string  `json:"formerCleverIDContainsFold,omitempty"`
+
+	// "clever_id" field predicates.
+	CleverID             *string  `json:"cleverID,omitempty"`
+	CleverIDNEQ          *string  `json:"cleverIDNEQ,omitempty"`
+	CleverIDIn           []string `json:"cleverIDIn,omitempty"`
+	CleverIDNotIn        []string `json:"cleverIDNotIn,omitempty"`
+	CleverIDGT           *string  `json:"cleverIDGT,omitempty"`
+	CleverIDGTE          *string  `json:"cleverIDGTE,omitempty"`
+	CleverIDLT           *string  `json:"cleverIDLT,omitempty"`
+	CleverIDLTE          *string  `json:"cleverIDLTE,omitempty"`
+	CleverIDContains     *string  `json:"cleverIDContains,omitempty"`
+	CleverIDHasPrefix    *string  `json:"cleverIDHasPrefix,omitempty"`
+	CleverIDHasSuffix    *string  `json:"cleverIDHasSuffix,omitempty"`
+	CleverIDEqualFold    *string  `json:"cleverIDEqualFold,omitempty"`
+	CleverIDContainsFold *string  `json:"cleverIDContainsFold,omitempty"`
+
+	// "district_id" field predicates.
+	DistrictID             *string  `json:"districtID,omitempty"`
+	DistrictIDNEQ          *string  `json:"districtIDNEQ,omitempty"`
+	DistrictIDIn           []string `json:"districtIDIn,omitempty"`
+	DistrictIDNotIn        []string `json:"districtIDNotIn,omitempty"`
+	DistrictIDGT           *string  `json:"districtIDGT,omitempty"`
+	DistrictIDGTE          *string  `json:"districtIDGTE,omitempty"`
+	DistrictIDLT           *string  `json:"districtIDLT,omitempty"`
+	DistrictIDLTE          *string  `json:"districtIDLTE,omitempty"`
+	DistrictIDContains     *string  `json:"districtIDContains,omitempty"`
+	DistrictIDHasPrefix    *string  `json:"districtIDHasPrefix,omitempty"`
+	DistrictIDHasSuffix    *string  `json:"districtIDHasSuffix,omitempty"`
+	DistrictIDEqualFold    *string  `json:"districtIDEqualFold,omitempty"`
+	DistrictIDContainsFold *string  `json:"districtIDContainsFold,omitempty"`
+
+	// "method" field predicates.
+	Method      *cleveridalias.Method  `json:"method,omitempty"`
+	MethodNEQ   *cleveridalias.Method  `json:"methodNEQ,omitempty"`
+	MethodIn    []cleveridalias.Method `json:"methodIn,omitempty"`
+	MethodNotIn []cleveridalias.Method `json:"methodNotIn,omitempty"`
+
+	// "decided_by" field predicates.
+	DecidedBy             *string  `json:"decidedBy,omitempty"`
+	DecidedByNEQ          *string  `json:"decidedByNEQ,omitempty"`
+	DecidedByIn           []string `json:"decidedByIn,omitempty"`
+	DecidedByNotIn        []string `json:"decidedByNotIn,omitempty"`
+	DecidedByGT           *string  `json:"decidedByGT,omitempty"`
+	DecidedByGTE          *string  `json:"decidedByGTE,omitempty"`
+	DecidedByLT           *string  `json:"decidedByLT,omitempty"`
+	DecidedByLTE          *string  `json:"decidedByLTE,omitempty"`
+	DecidedByContains     *string  `json:"decidedByContains,omitempty"`
+	DecidedByHasPrefix    *string  `json:"decidedByHasPrefix,omitempty"`
+	DecidedByHasSuffix    *string  `json:"decidedByHasSuffix,omitempty"`
+	DecidedByEqualFold    *string  `json:"decidedByEqualFold,omitempty"`
+	DecidedByContainsFold *string  `json:"decidedByContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *CleverIDAliasWhereInput) AddPredicates(predicates ...predicate.CleverIDAlias) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the CleverIDAliasWhereInput filter on the CleverIDAliasQuery builder.
+func (i *CleverIDAliasWhereInput) Filter(q *CleverIDAliasQuery) (*CleverIDAliasQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyCleverIDAliasWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyCleverIDAliasWhereInput is returned in case the CleverIDAliasWhereInput is empty.
+var ErrEmptyCleverIDAliasWhereInput = errors.New("ent: empty predicate CleverIDAliasWhereInput")
+
+// P returns a predicate for filtering cleveridaliasslice.
+// An error is returned if the input is empty or invalid.
+func (i *CleverIDAliasWhereInput) P() (predicate.CleverIDAlias, error) {
+	var predicates []predicate.CleverIDAlias
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, cleveridalias.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.CleverIDAlias, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, cleveridalias.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.CleverIDAlias, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, cleveridalias.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, cleveridalias.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, cleveridalias.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, cleveridalias.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, cleveridalias.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, cleveridalias.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, cleveridalias.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, cleveridalias.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, cleveridalias.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, cleveridalias.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, cleveridalias.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.FormerCleverID != nil {
+		predicates = append(predicates, cleveridalias.FormerCleverIDEQ(*i.FormerCleverID))
+	}
+	if i.FormerCleverIDNEQ != nil {
+		predicates = append(predicates, cleveridalias.FormerCleverIDNEQ(*i.FormerCleverIDNEQ))
+	}
+	if len(i.FormerCleverIDIn) > 0 {
+		predicates = append(predicates, cleveridalias.FormerCleverIDIn(i.FormerCleverIDIn...))
+	}
+	if len(i.FormerCleverIDNotIn) > 0 {
+		predicates = append(predicates, cleveridalias.FormerCleverIDNotIn(i.FormerCleverIDNotIn...))
+	}
+	if i.FormerCleverIDGT != nil {
+		predicates = append(predicates, cleveridalias.FormerCleverIDGT(*i.FormerCleverIDGT))
+	}
+	if i.FormerCleverIDGTE != nil {
+		predicates = append(predicates, cleveridalias.FormerCleverIDGTE(*i.FormerCleverIDGTE))
+	}
+	if i.FormerCleverIDLT != nil {
+		predicates = append(predicates, cleveridalias.FormerCleverIDLT(*i.FormerCleverIDLT))
+	}
+	if i.FormerCleverIDLTE != nil {
+		predicates = append(predicates, cleveridalias.FormerCleverIDLTE(*i.FormerCleverIDLTE))
+	}
+	if i.FormerCleverIDContains != nil {
+		predicates = append(predicates, cleveridalias.FormerCleverIDContains(*i.FormerCleverIDContains))
+	}
+	if i.FormerCleverIDHasPrefix != nil {
+		predicates = append(predicates, cleveridalias.FormerCleverIDHasPrefix(*i.FormerCleverIDHasPrefix))
+	}
+	if i.FormerCleverIDHasSuffix != nil {
+		predicates = append(predicates, cleveridalias.FormerCleverIDHasSuffix(*i.FormerCleverIDHasSuffix))
+	}
+	if i.FormerCleverIDEqualFold != nil {
+		predicates = append(predicates, cleveridalias.FormerCleverIDEqualFold(*i.FormerCleverIDEqualFold))
+	}
+	if i.FormerCleverIDContainsFold != nil {
+		predicates = append(predicates, cleveridalias.FormerCleverIDContainsFold(*i.FormerCleverIDContainsFold))
+	}
+	if i.CleverID != nil {
+		predicates = append(predicates, cleveridalias.CleverIDEQ(*i.CleverID))
+	}
+	if i.CleverIDNEQ != nil {
+		predicates = append(predicates, cleveridalias.CleverIDNEQ(*i.CleverIDNEQ))
+	}
+	if len(i.CleverIDIn) > 0 {
+		predicates = append(predicates, cleveridalias.CleverIDIn(i.CleverIDIn...))
+	}
+	if len(i.CleverIDNotIn) > 0 {
+		predicates = append(predicates, cleveridalias.CleverIDNotIn(i.CleverIDNotIn...))
+	}
+	if i.CleverIDGT != nil {
+		predicates = append(predicates, cleveridalias.CleverIDGT(*i.CleverIDGT))
+	}
+	if i.CleverIDGTE != nil {
+		predicates = append(predicates, cleveridalias.CleverIDGTE(*i.CleverIDGTE))
+	}
+	if i.CleverIDLT != nil {
+		predicates = append(predicates, cleveridalias.CleverIDLT(*i.CleverIDLT))
+	}
+	if i.CleverIDLTE != nil {
+		predicates = append(predicates, cleveridalias.CleverIDLTE(*i.CleverIDLTE))
+	}
+	if i.CleverIDContains != nil {
+		predicates = append(predicates, cleveridalias.CleverIDContains(*i.CleverIDContains))
+	}
+	if i.CleverIDHasPrefix != nil {
+		predicates = append(predicates, cleveridalias.CleverIDHasPrefix(*i.CleverIDHasPrefix))
+	}
+	if i.CleverIDHasSuffix != nil {
+		predicates = append(predicates, cleveridalias.CleverIDHasSuffix(*i.CleverIDHasSuffix))
+	}
+	if i.CleverIDEqualFold != nil {
+		predicates = append(predicates, cleveridalias.CleverIDEqualFold(*i.CleverIDEqualFold))
+	}
+	if i.CleverIDContainsFold != nil {
+		predicates = append(predicates, cleveridalias.CleverIDContainsFold(*i.CleverIDContainsFold))
+	}
+	if i.DistrictID != nil {
+		predicates = append(predicates, cleveridalias.DistrictIDEQ(*i.DistrictID))
+	}
+	if i.DistrictIDNEQ != nil {
+		predicates = append(predicates, cleveridalias.DistrictIDNEQ(*i.DistrictIDNEQ))
+	}
+	if len(i.DistrictIDIn) > 0 {
+		predicates = append(predicates, cleveridalias.DistrictIDIn(i.DistrictIDIn...))
+	}
+	if len(i.DistrictIDNotIn) > 0 {
+		predicates = append(predicates, cleveridalias.DistrictIDNotIn(i.DistrictIDNotIn...))
+	}
+	if i.DistrictIDGT != nil {
+		predicates = append(predicates, cleveridalias.DistrictIDGT(*i.DistrictIDGT))
+	}
+	if i.DistrictIDGTE != nil {
+		predicates = append(predicates, cleveridalias.DistrictIDGTE(*i.DistrictIDGTE))
+	}
+	if i.DistrictIDLT != nil {
+		predicates = append(predicates, cleveridalias.DistrictIDLT(*i.DistrictIDLT))
+	}
+	if i.DistrictIDLTE != nil {
+		predicates = append(predicates, cleveridalias.DistrictIDLTE(*i.DistrictIDLTE))
+	}
+	if i.DistrictIDContains != nil {
+		predicates = append(predicates, cleveridalias.DistrictIDContains(*i.DistrictIDContains))
+	}
+	if i.DistrictIDHasPrefix != nil {
+		predicates = append(predicates, cleveridalias.DistrictIDHasPrefix(*i.DistrictIDHasPrefix))
+	}
+	if i.DistrictIDHasSuffix != nil {
+		predicates = append(predicates, cleveridalias.DistrictIDHasSuffix(*i.DistrictIDHasSuffix))
+	}
+	if i.DistrictIDEqualFold != nil {
+		predicates = append(predicates, cleveridalias.DistrictIDEqualFold(*i.DistrictIDEqualFold))
+	}
+	if i.DistrictIDContainsFold != nil {
+		predicates = append(predicates, cleveridalias.DistrictIDContainsFold(*i.DistrictIDContainsFold))
+	}
+	if i.Method != nil {
+		predicates = append(predicates, cleveridalias.MethodEQ(*i.Method))
+	}
+	if i.MethodNEQ != nil {
+		predicates = append(predicates, cleveridalias.MethodNEQ(*i.MethodNEQ))
+	}
+	if len(i.MethodIn) > 0 {
+		predicates = append(predicates, cleveridalias.MethodIn(i.MethodIn...))
+	}
+	if len(i.MethodNotIn) > 0 {
+		predicates = append(predicates, cleveridalias.MethodNotIn(i.MethodNotIn...))
+	}
+	if i.DecidedBy != nil {
+		predicates = append(predicates, cleveridalias.DecidedByEQ(*i.DecidedBy))
+	}
+	if i.DecidedByNEQ != nil {
+		predicates = append(predicates, cleveridalias.DecidedByNEQ(*i.DecidedByNEQ))
+	}
+	if len(i.DecidedByIn) > 0 {
+		predicates = append(predicates, cleveridalias.DecidedByIn(i.DecidedByIn...))
+	}
+	if len(i.DecidedByNotIn) > 0 {
+		predicates = append(predicates, cleveridalias.DecidedByNotIn(i.DecidedByNotIn...))
+	}
+	if i.DecidedByGT != nil {
+		predicates = append(predicates, cleveridalias.DecidedByGT(*i.DecidedByGT))
+	}
+	if i.DecidedByGTE != nil {
+		predicates = append(predicates, cleveridalias.DecidedByGTE(*i.DecidedByGTE))
+	}
+	if i.DecidedByLT != nil {
+		predicates = append(predicates, cleveridalias.DecidedByLT(*i.DecidedByLT))
+	}
+	if i.DecidedByLTE != nil {
+		predicates = append(predicates, cleveridalias.DecidedByLTE(*i.DecidedByLTE))
+	}
+	if i.DecidedByContains != nil {
+		predicates = append(predicates, cleveridalias.DecidedByContains(*i.DecidedByContains))
+	}
+	if i.DecidedByHasPrefix != nil {
+		predicates = append(predicates, cleveridalias.DecidedByHasPrefix(*i.DecidedByHasPrefix))
+	}
+	if i.DecidedByHasSuffix != nil {
+		predicates = append(predicates, cleveridalias.DecidedByHasSuffix(*i.DecidedByHasSuffix))
+	}
+	if i.DecidedByEqualFold != nil {
+		predicates = append(predicates, cleveridalias.DecidedByEqualFold(*i.DecidedByEqualFold))
+	}
+	if i.DecidedByContainsFold != nil {
+		predicates = append(predicates, cleveridalias.DecidedByContainsFold(*i.DecidedByContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, cleveridalias.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, cleveridalias.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, cleveridalias.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, cleveridalias.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, cleveridalias.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, cleveridalias.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, cleveridalias.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, cleveridalias.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyCleverIDAliasWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return cleveridalias.And(predicates...), nil
 	}
 }
 
@@ -7411,6 +7813,786 @@ func (i *OrganizationWhereInput) P() (predicate.Organization, error) {
 		return predicates[0], nil
 	default:
 		return organization.And(predicates...), nil
+	}
+}
+
+// ProgressRecordWhereInput represents a where input for filtering ProgressRecord queries.
+type ProgressRecordWhereInput struct {
+	Predicates []predicate.ProgressRecord  `json:"-"`
+	Not        *ProgressRecordWhereInput   `json:"not,omitempty"`
+	Or         []*ProgressRecordWhereInput `json:"or,omitempty"`
+	And        []*ProgressRecordWhereInput `json:"and,omitempty"`
+
+	// "id" field predicates.
+	ID             *string  `json:"id,omitempty"`
+	IDNEQ          *string  `json:"idNEQ,omitempty"`
+	IDIn           []string `json:"idIn,omitempty"`
+	IDNotIn        []string `json:"idNotIn,omitempty"`
+	IDGT           *string  `json:"idGT,omitempty"`
+	IDGTE          *string  `json:"idGTE,omitempty"`
+	IDLT           *string  `json:"idLT,omitempty"`
+	IDLTE          *string  `json:"idLTE,omitempty"`
+	IDEqualFold    *string  `json:"idEqualFold,omitempty"`
+	IDContainsFold *string  `json:"idContainsFold,omitempty"`
+
+	// "activity_id" field predicates.
+	ActivityID             *string  `json:"activityID,omitempty"`
+	ActivityIDNEQ          *string  `json:"activityIDNEQ,omitempty"`
+	ActivityIDIn           []string `json:"activityIDIn,omitempty"`
+	ActivityIDNotIn        []string `json:"activityIDNotIn,omitempty"`
+	ActivityIDGT           *string  `json:"activityIDGT,omitempty"`
+	ActivityIDGTE          *string  `json:"activityIDGTE,omitempty"`
+	ActivityIDLT           *string  `json:"activityIDLT,omitempty"`
+	ActivityIDLTE          *string  `json:"activityIDLTE,omitempty"`
+	ActivityIDContains     *string  `json:"activityIDContains,omitempty"`
+	ActivityIDHasPrefix    *string  `json:"activityIDHasPrefix,omitempty"`
+	ActivityIDHasSuffix    *string  `json:"activityIDHasSuffix,omitempty"`
+	ActivityIDEqualFold    *string  `json:"activityIDEqualFold,omitempty"`
+	ActivityIDContainsFold *string  `json:"activityIDContainsFold,omitempty"`
+
+	// "attempt_id" field predicates.
+	AttemptID             *string  `json:"attemptID,omitempty"`
+	AttemptIDNEQ          *string  `json:"attemptIDNEQ,omitempty"`
+	AttemptIDIn           []string `json:"attemptIDIn,omitempty"`
+	AttemptIDNotIn        []string `json:"attemptIDNotIn,omitempty"`
+	AttemptIDGT           *string  `json:"attemptIDGT,omitempty"`
+	AttemptIDGTE          *string  `json:"attemptIDGTE,omitempty"`
+	AttemptIDLT           *string  `json:"attemptIDLT,omitempty"`
+	AttemptIDLTE          *string  `json:"attemptIDLTE,omitempty"`
+	AttemptIDContains     *string  `json:"attemptIDContains,omitempty"`
+	AttemptIDHasPrefix    *string  `json:"attemptIDHasPrefix,omitempty"`
+	AttemptIDHasSuffix    *string  `json:"attemptIDHasSuffix,omitempty"`
+	AttemptIDEqualFold    *string  `json:"attemptIDEqualFold,omitempty"`
+	AttemptIDContainsFold *string  `json:"attemptIDContainsFold,omitempty"`
+
+	// "kind" field predicates.
+	Kind      *progressrecord.Kind  `json:"kind,omitempty"`
+	KindNEQ   *progressrecord.Kind  `json:"kindNEQ,omitempty"`
+	KindIn    []progressrecord.Kind `json:"kindIn,omitempty"`
+	KindNotIn []progressrecord.Kind `json:"kindNotIn,omitempty"`
+
+	// "score" field predicates.
+	Score       *float64  `json:"score,omitempty"`
+	ScoreNEQ    *float64  `json:"scoreNEQ,omitempty"`
+	ScoreIn     []float64 `json:"scoreIn,omitempty"`
+	ScoreNotIn  []float64 `json:"scoreNotIn,omitempty"`
+	ScoreGT     *float64  `json:"scoreGT,omitempty"`
+	ScoreGTE    *float64  `json:"scoreGTE,omitempty"`
+	ScoreLT     *float64  `json:"scoreLT,omitempty"`
+	ScoreLTE    *float64  `json:"scoreLTE,omitempty"`
+	ScoreIsNil  bool      `json:"scoreIsNil,omitempty"`
+	ScoreNotNil bool      `json:"scoreNotNil,omitempty"`
+
+	// "max_score" field predicates.
+	MaxScore       *float64  `json:"maxScore,omitempty"`
+	MaxScoreNEQ    *float64  `json:"maxScoreNEQ,omitempty"`
+	MaxScoreIn     []float64 `json:"maxScoreIn,omitempty"`
+	MaxScoreNotIn  []float64 `json:"maxScoreNotIn,omitempty"`
+	MaxScoreGT     *float64  `json:"maxScoreGT,omitempty"`
+	MaxScoreGTE    *float64  `json:"maxScoreGTE,omitempty"`
+	MaxScoreLT     *float64  `json:"maxScoreLT,omitempty"`
+	MaxScoreLTE    *float64  `json:"maxScoreLTE,omitempty"`
+	MaxScoreIsNil  bool      `json:"maxScoreIsNil,omitempty"`
+	MaxScoreNotNil bool      `json:"maxScoreNotNil,omitempty"`
+
+	// "completed_at" field predicates.
+	CompletedAt      *time.Time  `json:"completedAt,omitempty"`
+	CompletedAtNEQ   *time.Time  `json:"completedAtNEQ,omitempty"`
+	CompletedAtIn    []time.Time `json:"completedAtIn,omitempty"`
+	CompletedAtNotIn []time.Time `json:"completedAtNotIn,omitempty"`
+	CompletedAtGT    *time.Time  `json:"completedAtGT,omitempty"`
+	CompletedAtGTE   *time.Time  `json:"completedAtGTE,omitempty"`
+	CompletedAtLT    *time.Time  `json:"completedAtLT,omitempty"`
+	CompletedAtLTE   *time.Time  `json:"completedAtLTE,omitempty"`
+
+	// "time_spent_seconds" field predicates.
+	TimeSpentSeconds       *int  `json:"timeSpentSeconds,omitempty"`
+	TimeSpentSecondsNEQ    *int  `json:"timeSpentSecondsNEQ,omitempty"`
+	TimeSpentSecondsIn     []int `json:"timeSpentSecondsIn,omitempty"`
+	TimeSpentSecondsNotIn  []int `json:"timeSpentSecondsNotIn,omitempty"`
+	TimeSpentSecondsGT     *int  `json:"timeSpentSecondsGT,omitempty"`
+	TimeSpentSecondsGTE    *int  `json:"timeSpentSecondsGTE,omitempty"`
+	TimeSpentSecondsLT     *int  `json:"timeSpentSecondsLT,omitempty"`
+	TimeSpentSecondsLTE    *int  `json:"timeSpentSecondsLTE,omitempty"`
+	TimeSpentSecondsIsNil  bool  `json:"timeSpentSecondsIsNil,omitempty"`
+	TimeSpentSecondsNotNil bool  `json:"timeSpentSecondsNotNil,omitempty"`
+
+	// "district_id" field predicates.
+	DistrictID             *string  `json:"districtID,omitempty"`
+	DistrictIDNEQ          *string  `json:"districtIDNEQ,omitempty"`
+	DistrictIDIn           []string `json:"districtIDIn,omitempty"`
+	DistrictIDNotIn        []string `json:"districtIDNotIn,omitempty"`
+	DistrictIDGT           *string  `json:"districtIDGT,omitempty"`
+	DistrictIDGTE          *string  `json:"districtIDGTE,omitempty"`
+	DistrictIDLT           *string  `json:"districtIDLT,omitempty"`
+	DistrictIDLTE          *string  `json:"districtIDLTE,omitempty"`
+	DistrictIDContains     *string  `json:"districtIDContains,omitempty"`
+	DistrictIDHasPrefix    *string  `json:"districtIDHasPrefix,omitempty"`
+	DistrictIDHasSuffix    *string  `json:"districtIDHasSuffix,omitempty"`
+	DistrictIDEqualFold    *string  `json:"districtIDEqualFold,omitempty"`
+	DistrictIDContainsFold *string  `json:"districtIDContainsFold,omitempty"`
+
+	// "section_id" field predicates.
+	SectionID             *string  `json:"sectionID,omitempty"`
+	SectionIDNEQ          *string  `json:"sectionIDNEQ,omitempty"`
+	SectionIDIn           []string `json:"sectionIDIn,omitempty"`
+	SectionIDNotIn        []string `json:"sectionIDNotIn,omitempty"`
+	SectionIDGT           *string  `json:"sectionIDGT,omitempty"`
+	SectionIDGTE          *string  `json:"sectionIDGTE,omitempty"`
+	SectionIDLT           *string  `json:"sectionIDLT,omitempty"`
+	SectionIDLTE          *string  `json:"sectionIDLTE,omitempty"`
+	SectionIDContains     *string  `json:"sectionIDContains,omitempty"`
+	SectionIDHasPrefix    *string  `json:"sectionIDHasPrefix,omitempty"`
+	SectionIDHasSuffix    *string  `json:"sectionIDHasSuffix,omitempty"`
+	SectionIDIsNil        bool     `json:"sectionIDIsNil,omitempty"`
+	SectionIDNotNil       bool     `json:"sectionIDNotNil,omitempty"`
+	SectionIDEqualFold    *string  `json:"sectionIDEqualFold,omitempty"`
+	SectionIDContainsFold *string  `json:"sectionIDContainsFold,omitempty"`
+
+	// "school_id" field predicates.
+	SchoolID             *string  `json:"schoolID,omitempty"`
+	SchoolIDNEQ          *string  `json:"schoolIDNEQ,omitempty"`
+	SchoolIDIn           []string `json:"schoolIDIn,omitempty"`
+	SchoolIDNotIn        []string `json:"schoolIDNotIn,omitempty"`
+	SchoolIDGT           *string  `json:"schoolIDGT,omitempty"`
+	SchoolIDGTE          *string  `json:"schoolIDGTE,omitempty"`
+	SchoolIDLT           *string  `json:"schoolIDLT,omitempty"`
+	SchoolIDLTE          *string  `json:"schoolIDLTE,omitempty"`
+	SchoolIDContains     *string  `json:"schoolIDContains,omitempty"`
+	SchoolIDHasPrefix    *string  `json:"schoolIDHasPrefix,omitempty"`
+	SchoolIDHasSuffix    *string  `json:"schoolIDHasSuffix,omitempty"`
+	SchoolIDIsNil        bool     `json:"schoolIDIsNil,omitempty"`
+	SchoolIDNotNil       bool     `json:"schoolIDNotNil,omitempty"`
+	SchoolIDEqualFold    *string  `json:"schoolIDEqualFold,omitempty"`
+	SchoolIDContainsFold *string  `json:"schoolIDContainsFold,omitempty"`
+
+	// "term_id" field predicates.
+	TermID             *string  `json:"termID,omitempty"`
+	TermIDNEQ          *string  `json:"termIDNEQ,omitempty"`
+	TermIDIn           []string `json:"termIDIn,omitempty"`
+	TermIDNotIn        []string `json:"termIDNotIn,omitempty"`
+	TermIDGT           *string  `json:"termIDGT,omitempty"`
+	TermIDGTE          *string  `json:"termIDGTE,omitempty"`
+	TermIDLT           *string  `json:"termIDLT,omitempty"`
+	TermIDLTE          *string  `json:"termIDLTE,omitempty"`
+	TermIDContains     *string  `json:"termIDContains,omitempty"`
+	TermIDHasPrefix    *string  `json:"termIDHasPrefix,omitempty"`
+	TermIDHasSuffix    *string  `json:"termIDHasSuffix,omitempty"`
+	TermIDIsNil        bool     `json:"termIDIsNil,omitempty"`
+	TermIDNotNil       bool     `json:"termIDNotNil,omitempty"`
+	TermIDEqualFold    *string  `json:"termIDEqualFold,omitempty"`
+	TermIDContainsFold *string  `json:"termIDContainsFold,omitempty"`
+
+	// "grade" field predicates.
+	Grade             *string  `json:"grade,omitempty"`
+	GradeNEQ          *string  `json:"gradeNEQ,omitempty"`
+	GradeIn           []string `json:"gradeIn,omitempty"`
+	GradeNotIn        []string `json:"gradeNotIn,omitempty"`
+	GradeGT           *string  `json:"gradeGT,omitempty"`
+	GradeGTE          *string  `json:"gradeGTE,omitempty"`
+	GradeLT           *string  `json:"gradeLT,omitempty"`
+	GradeLTE          *string  `json:"gradeLTE,omitempty"`
+	GradeContains     *string  `json:"gradeContains,omitempty"`
+	GradeHasPrefix    *string  `json:"gradeHasPrefix,omitempty"`
+	GradeHasSuffix    *string  `json:"gradeHasSuffix,omitempty"`
+	GradeEqualFold    *string  `json:"gradeEqualFold,omitempty"`
+	GradeContainsFold *string  `json:"gradeContainsFold,omitempty"`
+
+	// "created_at" field predicates.
+	CreatedAt      *time.Time  `json:"createdAt,omitempty"`
+	CreatedAtNEQ   *time.Time  `json:"createdAtNEQ,omitempty"`
+	CreatedAtIn    []time.Time `json:"createdAtIn,omitempty"`
+	CreatedAtNotIn []time.Time `json:"createdAtNotIn,omitempty"`
+	CreatedAtGT    *time.Time  `json:"createdAtGT,omitempty"`
+	CreatedAtGTE   *time.Time  `json:"createdAtGTE,omitempty"`
+	CreatedAtLT    *time.Time  `json:"createdAtLT,omitempty"`
+	CreatedAtLTE   *time.Time  `json:"createdAtLTE,omitempty"`
+
+	// "updated_at" field predicates.
+	UpdatedAt      *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedAtNEQ   *time.Time  `json:"updatedAtNEQ,omitempty"`
+	UpdatedAtIn    []time.Time `json:"updatedAtIn,omitempty"`
+	UpdatedAtNotIn []time.Time `json:"updatedAtNotIn,omitempty"`
+	UpdatedAtGT    *time.Time  `json:"updatedAtGT,omitempty"`
+	UpdatedAtGTE   *time.Time  `json:"updatedAtGTE,omitempty"`
+	UpdatedAtLT    *time.Time  `json:"updatedAtLT,omitempty"`
+	UpdatedAtLTE   *time.Time  `json:"updatedAtLTE,omitempty"`
+}
+
+// AddPredicates adds custom predicates to the where input to be used during the filtering phase.
+func (i *ProgressRecordWhereInput) AddPredicates(predicates ...predicate.ProgressRecord) {
+	i.Predicates = append(i.Predicates, predicates...)
+}
+
+// Filter applies the ProgressRecordWhereInput filter on the ProgressRecordQuery builder.
+func (i *ProgressRecordWhereInput) Filter(q *ProgressRecordQuery) (*ProgressRecordQuery, error) {
+	if i == nil {
+		return q, nil
+	}
+	p, err := i.P()
+	if err != nil {
+		if err == ErrEmptyProgressRecordWhereInput {
+			return q, nil
+		}
+		return nil, err
+	}
+	return q.Where(p), nil
+}
+
+// ErrEmptyProgressRecordWhereInput is returned in case the ProgressRecordWhereInput is empty.
+var ErrEmptyProgressRecordWhereInput = errors.New("ent: empty predicate ProgressRecordWhereInput")
+
+// P returns a predicate for filtering progressrecords.
+// An error is returned if the input is empty or invalid.
+func (i *ProgressRecordWhereInput) P() (predicate.ProgressRecord, error) {
+	var predicates []predicate.ProgressRecord
+	if i.Not != nil {
+		p, err := i.Not.P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'not'", err)
+		}
+		predicates = append(predicates, progressrecord.Not(p))
+	}
+	switch n := len(i.Or); {
+	case n == 1:
+		p, err := i.Or[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'or'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		or := make([]predicate.ProgressRecord, 0, n)
+		for _, w := range i.Or {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'or'", err)
+			}
+			or = append(or, p)
+		}
+		predicates = append(predicates, progressrecord.Or(or...))
+	}
+	switch n := len(i.And); {
+	case n == 1:
+		p, err := i.And[0].P()
+		if err != nil {
+			return nil, fmt.Errorf("%w: field 'and'", err)
+		}
+		predicates = append(predicates, p)
+	case n > 1:
+		and := make([]predicate.ProgressRecord, 0, n)
+		for _, w := range i.And {
+			p, err := w.P()
+			if err != nil {
+				return nil, fmt.Errorf("%w: field 'and'", err)
+			}
+			and = append(and, p)
+		}
+		predicates = append(predicates, progressrecord.And(and...))
+	}
+	predicates = append(predicates, i.Predicates...)
+	if i.ID != nil {
+		predicates = append(predicates, progressrecord.IDEQ(*i.ID))
+	}
+	if i.IDNEQ != nil {
+		predicates = append(predicates, progressrecord.IDNEQ(*i.IDNEQ))
+	}
+	if len(i.IDIn) > 0 {
+		predicates = append(predicates, progressrecord.IDIn(i.IDIn...))
+	}
+	if len(i.IDNotIn) > 0 {
+		predicates = append(predicates, progressrecord.IDNotIn(i.IDNotIn...))
+	}
+	if i.IDGT != nil {
+		predicates = append(predicates, progressrecord.IDGT(*i.IDGT))
+	}
+	if i.IDGTE != nil {
+		predicates = append(predicates, progressrecord.IDGTE(*i.IDGTE))
+	}
+	if i.IDLT != nil {
+		predicates = append(predicates, progressrecord.IDLT(*i.IDLT))
+	}
+	if i.IDLTE != nil {
+		predicates = append(predicates, progressrecord.IDLTE(*i.IDLTE))
+	}
+	if i.IDEqualFold != nil {
+		predicates = append(predicates, progressrecord.IDEqualFold(*i.IDEqualFold))
+	}
+	if i.IDContainsFold != nil {
+		predicates = append(predicates, progressrecord.IDContainsFold(*i.IDContainsFold))
+	}
+	if i.ActivityID != nil {
+		predicates = append(predicates, progressrecord.ActivityIDEQ(*i.ActivityID))
+	}
+	if i.ActivityIDNEQ != nil {
+		predicates = append(predicates, progressrecord.ActivityIDNEQ(*i.ActivityIDNEQ))
+	}
+	if len(i.ActivityIDIn) > 0 {
+		predicates = append(predicates, progressrecord.ActivityIDIn(i.ActivityIDIn...))
+	}
+	if len(i.ActivityIDNotIn) > 0 {
+		predicates = append(predicates, progressrecord.ActivityIDNotIn(i.ActivityIDNotIn...))
+	}
+	if i.ActivityIDGT != nil {
+		predicates = append(predicates, progressrecord.ActivityIDGT(*i.ActivityIDGT))
+	}
+	if i.ActivityIDGTE != nil {
+		predicates = append(predicates, progressrecord.ActivityIDGTE(*i.ActivityIDGTE))
+	}
+	if i.ActivityIDLT != nil {
+		predicates = append(predicates, progressrecord.ActivityIDLT(*i.ActivityIDLT))
+	}
+	if i.ActivityIDLTE != nil {
+		predicates = append(predicates, progressrecord.ActivityIDLTE(*i.ActivityIDLTE))
+	}
+	if i.ActivityIDContains != nil {
+		predicates = append(predicates, progressrecord.ActivityIDContains(*i.ActivityIDContains))
+	}
+	if i.ActivityIDHasPrefix != nil {
+		predicates = append(predicates, progressrecord.ActivityIDHasPrefix(*i.ActivityIDHasPrefix))
+	}
+	if i.ActivityIDHasSuffix != nil {
+		predicates = append(predicates, progressrecord.ActivityIDHasSuffix(*i.ActivityIDHasSuffix))
+	}
+	if i.ActivityIDEqualFold != nil {
+		predicates = append(predicates, progressrecord.ActivityIDEqualFold(*i.ActivityIDEqualFold))
+	}
+	if i.ActivityIDContainsFold != nil {
+		predicates = append(predicates, progressrecord.ActivityIDContainsFold(*i.ActivityIDContainsFold))
+	}
+	if i.AttemptID != nil {
+		predicates = append(predicates, progressrecord.AttemptIDEQ(*i.AttemptID))
+	}
+	if i.AttemptIDNEQ != nil {
+		predicates = append(predicates, progressrecord.AttemptIDNEQ(*i.AttemptIDNEQ))
+	}
+	if len(i.AttemptIDIn) > 0 {
+		predicates = append(predicates, progressrecord.AttemptIDIn(i.AttemptIDIn...))
+	}
+	if len(i.AttemptIDNotIn) > 0 {
+		predicates = append(predicates, progressrecord.AttemptIDNotIn(i.AttemptIDNotIn...))
+	}
+	if i.AttemptIDGT != nil {
+		predicates = append(predicates, progressrecord.AttemptIDGT(*i.AttemptIDGT))
+	}
+	if i.AttemptIDGTE != nil {
+		predicates = append(predicates, progressrecord.AttemptIDGTE(*i.AttemptIDGTE))
+	}
+	if i.AttemptIDLT != nil {
+		predicates = append(predicates, progressrecord.AttemptIDLT(*i.AttemptIDLT))
+	}
+	if i.AttemptIDLTE != nil {
+		predicates = append(predicates, progressrecord.AttemptIDLTE(*i.AttemptIDLTE))
+	}
+	if i.AttemptIDContains != nil {
+		predicates = append(predicates, progressrecord.AttemptIDContains(*i.AttemptIDContains))
+	}
+	if i.AttemptIDHasPrefix != nil {
+		predicates = append(predicates, progressrecord.AttemptIDHasPrefix(*i.AttemptIDHasPrefix))
+	}
+	if i.AttemptIDHasSuffix != nil {
+		predicates = append(predicates, progressrecord.AttemptIDHasSuffix(*i.AttemptIDHasSuffix))
+	}
+	if i.AttemptIDEqualFold != nil {
+		predicates = append(predicates, progressrecord.AttemptIDEqualFold(*i.AttemptIDEqualFold))
+	}
+	if i.AttemptIDContainsFold != nil {
+		predicates = append(predicates, progressrecord.AttemptIDContainsFold(*i.AttemptIDContainsFold))
+	}
+	if i.Kind != nil {
+		predicates = append(predicates, progressrecord.KindEQ(*i.Kind))
+	}
+	if i.KindNEQ != nil {
+		predicates = append(predicates, progressrecord.KindNEQ(*i.KindNEQ))
+	}
+	if len(i.KindIn) > 0 {
+		predicates = append(predicates, progressrecord.KindIn(i.KindIn...))
+	}
+	if len(i.KindNotIn) > 0 {
+		predicates = append(predicates, progressrecord.KindNotIn(i.KindNotIn...))
+	}
+	if i.Score != nil {
+		predicates = append(predicates, progressrecord.ScoreEQ(*i.Score))
+	}
+	if i.ScoreNEQ != nil {
+		predicates = append(predicates, progressrecord.ScoreNEQ(*i.ScoreNEQ))
+	}
+	if len(i.ScoreIn) > 0 {
+		predicates = append(predicates, progressrecord.ScoreIn(i.ScoreIn...))
+	}
+	if len(i.ScoreNotIn) > 0 {
+		predicates = append(predicates, progressrecord.ScoreNotIn(i.ScoreNotIn...))
+	}
+	if i.ScoreGT != nil {
+		predicates = append(predicates, progressrecord.ScoreGT(*i.ScoreGT))
+	}
+	if i.ScoreGTE != nil {
+		predicates = append(predicates, progressrecord.ScoreGTE(*i.ScoreGTE))
+	}
+	if i.ScoreLT != nil {
+		predicates = append(predicates, progressrecord.ScoreLT(*i.ScoreLT))
+	}
+	if i.ScoreLTE != nil {
+		predicates = append(predicates, progressrecord.ScoreLTE(*i.ScoreLTE))
+	}
+	if i.ScoreIsNil {
+		predicates = append(predicates, progressrecord.ScoreIsNil())
+	}
+	if i.ScoreNotNil {
+		predicates = append(predicates, progressrecord.ScoreNotNil())
+	}
+	if i.MaxScore != nil {
+		predicates = append(predicates, progressrecord.MaxScoreEQ(*i.MaxScore))
+	}
+	if i.MaxScoreNEQ != nil {
+		predicates = append(predicates, progressrecord.MaxScoreNEQ(*i.MaxScoreNEQ))
+	}
+	if len(i.MaxScoreIn) > 0 {
+		predicates = append(predicates, progressrecord.MaxScoreIn(i.MaxScoreIn...))
+	}
+	if len(i.MaxScoreNotIn) > 0 {
+		predicates = append(predicates, progressrecord.MaxScoreNotIn(i.MaxScoreNotIn...))
+	}
+	if i.MaxScoreGT != nil {
+		predicates = append(predicates, progressrecord.MaxScoreGT(*i.MaxScoreGT))
+	}
+	if i.MaxScoreGTE != nil {
+		predicates = append(predicates, progressrecord.MaxScoreGTE(*i.MaxScoreGTE))
+	}
+	if i.MaxScoreLT != nil {
+		predicates = append(predicates, progressrecord.MaxScoreLT(*i.MaxScoreLT))
+	}
+	if i.MaxScoreLTE != nil {
+		predicates = append(predicates, progressrecord.MaxScoreLTE(*i.MaxScoreLTE))
+	}
+	if i.MaxScoreIsNil {
+		predicates = append(predicates, progressrecord.MaxScoreIsNil())
+	}
+	if i.MaxScoreNotNil {
+		predicates = append(predicates, progressrecord.MaxScoreNotNil())
+	}
+	if i.CompletedAt != nil {
+		predicates = append(predicates, progressrecord.CompletedAtEQ(*i.CompletedAt))
+	}
+	if i.CompletedAtNEQ != nil {
+		predicates = append(predicates, progressrecord.CompletedAtNEQ(*i.CompletedAtNEQ))
+	}
+	if len(i.CompletedAtIn) > 0 {
+		predicates = append(predicates, progressrecord.CompletedAtIn(i.CompletedAtIn...))
+	}
+	if len(i.CompletedAtNotIn) > 0 {
+		predicates = append(predicates, progressrecord.CompletedAtNotIn(i.CompletedAtNotIn...))
+	}
+	if i.CompletedAtGT != nil {
+		predicates = append(predicates, progressrecord.CompletedAtGT(*i.CompletedAtGT))
+	}
+	if i.CompletedAtGTE != nil {
+		predicates = append(predicates, progressrecord.CompletedAtGTE(*i.CompletedAtGTE))
+	}
+	if i.CompletedAtLT != nil {
+		predicates = append(predicates, progressrecord.CompletedAtLT(*i.CompletedAtLT))
+	}
+	if i.CompletedAtLTE != nil {
+		predicates = append(predicates, progressrecord.CompletedAtLTE(*i.CompletedAtLTE))
+	}
+	if i.TimeSpentSeconds != nil {
+		predicates = append(predicates, progressrecord.TimeSpentSecondsEQ(*i.TimeSpentSeconds))
+	}
+	if i.TimeSpentSecondsNEQ != nil {
+		predicates = append(predicates, progressrecord.TimeSpentSecondsNEQ(*i.TimeSpentSecondsNEQ))
+	}
+	if len(i.TimeSpentSecondsIn) > 0 {
+		predicates = append(predicates, progressrecord.TimeSpentSecondsIn(i.TimeSpentSecondsIn...))
+	}
+	if len(i.TimeSpentSecondsNotIn) > 0 {
+		predicates = append(predicates, progressrecord.TimeSpentSecondsNotIn(i.TimeSpentSecondsNotIn...))
+	}
+	if i.TimeSpentSecondsGT != nil {
+		predicates = append(predicates, progressrecord.TimeSpentSecondsGT(*i.TimeSpentSecondsGT))
+	}
+	if i.TimeSpentSecondsGTE != nil {
+		predicates = append(predicates, progressrecord.TimeSpentSecondsGTE(*i.TimeSpentSecondsGTE))
+	}
+	if i.TimeSpentSecondsLT != nil {
+		predicates = append(predicates, progressrecord.TimeSpentSecondsLT(*i.TimeSpentSecondsLT))
+	}
+	if i.TimeSpentSecondsLTE != nil {
+		predicates = append(predicates, progressrecord.TimeSpentSecondsLTE(*i.TimeSpentSecondsLTE))
+	}
+	if i.TimeSpentSecondsIsNil {
+		predicates = append(predicates, progressrecord.TimeSpentSecondsIsNil())
+	}
+	if i.TimeSpentSecondsNotNil {
+		predicates = append(predicates, progressrecord.TimeSpentSecondsNotNil())
+	}
+	if i.DistrictID != nil {
+		predicates = append(predicates, progressrecord.DistrictIDEQ(*i.DistrictID))
+	}
+	if i.DistrictIDNEQ != nil {
+		predicates = append(predicates, progressrecord.DistrictIDNEQ(*i.DistrictIDNEQ))
+	}
+	if len(i.DistrictIDIn) > 0 {
+		predicates = append(predicates, progressrecord.DistrictIDIn(i.DistrictIDIn...))
+	}
+	if len(i.DistrictIDNotIn) > 0 {
+		predicates = append(predicates, progressrecord.DistrictIDNotIn(i.DistrictIDNotIn...))
+	}
+	if i.DistrictIDGT != nil {
+		predicates = append(predicates, progressrecord.DistrictIDGT(*i.DistrictIDGT))
+	}
+	if i.DistrictIDGTE != nil {
+		predicates = append(predicates, progressrecord.DistrictIDGTE(*i.DistrictIDGTE))
+	}
+	if i.DistrictIDLT != nil {
+		predicates = append(predicates, progressrecord.DistrictIDLT(*i.DistrictIDLT))
+	}
+	if i.DistrictIDLTE != nil {
+		predicates = append(predicates, progressrecord.DistrictIDLTE(*i.DistrictIDLTE))
+	}
+	if i.DistrictIDContains != nil {
+		predicates = append(predicates, progressrecord.DistrictIDContains(*i.DistrictIDContains))
+	}
+	if i.DistrictIDHasPrefix != nil {
+		predicates = append(predicates, progressrecord.DistrictIDHasPrefix(*i.DistrictIDHasPrefix))
+	}
+	if i.DistrictIDHasSuffix != nil {
+		predicates = append(predicates, progressrecord.DistrictIDHasSuffix(*i.DistrictIDHasSuffix))
+	}
+	if i.DistrictIDEqualFold != nil {
+		predicates = append(predicates, progressrecord.DistrictIDEqualFold(*i.DistrictIDEqualFold))
+	}
+	if i.DistrictIDContainsFold != nil {
+		predicates = append(predicates, progressrecord.DistrictIDContainsFold(*i.DistrictIDContainsFold))
+	}
+	if i.SectionID != nil {
+		predicates = append(predicates, progressrecord.SectionIDEQ(*i.SectionID))
+	}
+	if i.SectionIDNEQ != nil {
+		predicates = append(predicates, progressrecord.SectionIDNEQ(*i.SectionIDNEQ))
+	}
+	if len(i.SectionIDIn) > 0 {
+		predicates = append(predicates, progressrecord.SectionIDIn(i.SectionIDIn...))
+	}
+	if len(i.SectionIDNotIn) > 0 {
+		predicates = append(predicates, progressrecord.SectionIDNotIn(i.SectionIDNotIn...))
+	}
+	if i.SectionIDGT != nil {
+		predicates = append(predicates, progressrecord.SectionIDGT(*i.SectionIDGT))
+	}
+	if i.SectionIDGTE != nil {
+		predicates = append(predicates, progressrecord.SectionIDGTE(*i.SectionIDGTE))
+	}
+	if i.SectionIDLT != nil {
+		predicates = append(predicates, progressrecord.SectionIDLT(*i.SectionIDLT))
+	}
+	if i.SectionIDLTE != nil {
+		predicates = append(predicates, progressrecord.SectionIDLTE(*i.SectionIDLTE))
+	}
+	if i.SectionIDContains != nil {
+		predicates = append(predicates, progressrecord.SectionIDContains(*i.SectionIDContains))
+	}
+	if i.SectionIDHasPrefix != nil {
+		predicates = append(predicates, progressrecord.SectionIDHasPrefix(*i.SectionIDHasPrefix))
+	}
+	if i.SectionIDHasSuffix != nil {
+		predicates = append(predicates, progressrecord.SectionIDHasSuffix(*i.SectionIDHasSuffix))
+	}
+	if i.SectionIDIsNil {
+		predicates = append(predicates, progressrecord.SectionIDIsNil())
+	}
+	if i.SectionIDNotNil {
+		predicates = append(predicates, progressrecord.SectionIDNotNil())
+	}
+	if i.SectionIDEqualFold != nil {
+		predicates = append(predicates, progressrecord.SectionIDEqualFold(*i.SectionIDEqualFold))
+	}
+	if i.SectionIDContainsFold != nil {
+		predicates = append(predicates, progressrecord.SectionIDContainsFold(*i.SectionIDContainsFold))
+	}
+	if i.SchoolID != nil {
+		predicates = append(predicates, progressrecord.SchoolIDEQ(*i.SchoolID))
+	}
+	if i.SchoolIDNEQ != nil {
+		predicates = append(predicates, progressrecord.SchoolIDNEQ(*i.SchoolIDNEQ))
+	}
+	if len(i.SchoolIDIn) > 0 {
+		predicates = append(predicates, progressrecord.SchoolIDIn(i.SchoolIDIn...))
+	}
+	if len(i.SchoolIDNotIn) > 0 {
+		predicates = append(predicates, progressrecord.SchoolIDNotIn(i.SchoolIDNotIn...))
+	}
+	if i.SchoolIDGT != nil {
+		predicates = append(predicates, progressrecord.SchoolIDGT(*i.SchoolIDGT))
+	}
+	if i.SchoolIDGTE != nil {
+		predicates = append(predicates, progressrecord.SchoolIDGTE(*i.SchoolIDGTE))
+	}
+	if i.SchoolIDLT != nil {
+		predicates = append(predicates, progressrecord.SchoolIDLT(*i.SchoolIDLT))
+	}
+	if i.SchoolIDLTE != nil {
+		predicates = append(predicates, progressrecord.SchoolIDLTE(*i.SchoolIDLTE))
+	}
+	if i.SchoolIDContains != nil {
+		predicates = append(predicates, progressrecord.SchoolIDContains(*i.SchoolIDContains))
+	}
+	if i.SchoolIDHasPrefix != nil {
+		predicates = append(predicates, progressrecord.SchoolIDHasPrefix(*i.SchoolIDHasPrefix))
+	}
+	if i.SchoolIDHasSuffix != nil {
+		predicates = append(predicates, progressrecord.SchoolIDHasSuffix(*i.SchoolIDHasSuffix))
+	}
+	if i.SchoolIDIsNil {
+		predicates = append(predicates, progressrecord.SchoolIDIsNil())
+	}
+	if i.SchoolIDNotNil {
+		predicates = append(predicates, progressrecord.SchoolIDNotNil())
+	}
+	if i.SchoolIDEqualFold != nil {
+		predicates = append(predicates, progressrecord.SchoolIDEqualFold(*i.SchoolIDEqualFold))
+	}
+	if i.SchoolIDContainsFold != nil {
+		predicates = append(predicates, progressrecord.SchoolIDContainsFold(*i.SchoolIDContainsFold))
+	}
+	if i.TermID != nil {
+		predicates = append(predicates, progressrecord.TermIDEQ(*i.TermID))
+	}
+	if i.TermIDNEQ != nil {
+		predicates = append(predicates, progressrecord.TermIDNEQ(*i.TermIDNEQ))
+	}
+	if len(i.TermIDIn) > 0 {
+		predicates = append(predicates, progressrecord.TermIDIn(i.TermIDIn...))
+	}
+	if len(i.TermIDNotIn) > 0 {
+		predicates = append(predicates, progressrecord.TermIDNotIn(i.TermIDNotIn...))
+	}
+	if i.TermIDGT != nil {
+		predicates = append(predicates, progressrecord.TermIDGT(*i.TermIDGT))
+	}
+	if i.TermIDGTE != nil {
+		predicates = append(predicates, progressrecord.TermIDGTE(*i.TermIDGTE))
+	}
+	if i.TermIDLT != nil {
+		predicates = append(predicates, progressrecord.TermIDLT(*i.TermIDLT))
+	}
+	if i.TermIDLTE != nil {
+		predicates = append(predicates, progressrecord.TermIDLTE(*i.TermIDLTE))
+	}
+	if i.TermIDContains != nil {
+		predicates = append(predicates, progressrecord.TermIDContains(*i.TermIDContains))
+	}
+	if i.TermIDHasPrefix != nil {
+		predicates = append(predicates, progressrecord.TermIDHasPrefix(*i.TermIDHasPrefix))
+	}
+	if i.TermIDHasSuffix != nil {
+		predicates = append(predicates, progressrecord.TermIDHasSuffix(*i.TermIDHasSuffix))
+	}
+	if i.TermIDIsNil {
+		predicates = append(predicates, progressrecord.TermIDIsNil())
+	}
+	if i.TermIDNotNil {
+		predicates = append(predicates, progressrecord.TermIDNotNil())
+	}
+	if i.TermIDEqualFold != nil {
+		predicates = append(predicates, progressrecord.TermIDEqualFold(*i.TermIDEqualFold))
+	}
+	if i.TermIDContainsFold != nil {
+		predicates = append(predicates, progressrecord.TermIDContainsFold(*i.TermIDContainsFold))
+	}
+	if i.Grade != nil {
+		predicates = append(predicates, progressrecord.GradeEQ(*i.Grade))
+	}
+	if i.GradeNEQ != nil {
+		predicates = append(predicates, progressrecord.GradeNEQ(*i.GradeNEQ))
+	}
+	if len(i.GradeIn) > 0 {
+		predicates = append(predicates, progressrecord.GradeIn(i.GradeIn...))
+	}
+	if len(i.GradeNotIn) > 0 {
+		predicates = append(predicates, progressrecord.GradeNotIn(i.GradeNotIn...))
+	}
+	if i.GradeGT != nil {
+		predicates = append(predicates, progressrecord.GradeGT(*i.GradeGT))
+	}
+	if i.GradeGTE != nil {
+		predicates = append(predicates, progressrecord.GradeGTE(*i.GradeGTE))
+	}
+	if i.GradeLT != nil {
+		predicates = append(predicates, progressrecord.GradeLT(*i.GradeLT))
+	}
+	if i.GradeLTE != nil {
+		predicates = append(predicates, progressrecord.GradeLTE(*i.GradeLTE))
+	}
+	if i.GradeContains != nil {
+		predicates = append(predicates, progressrecord.GradeContains(*i.GradeContains))
+	}
+	if i.GradeHasPrefix != nil {
+		predicates = append(predicates, progressrecord.GradeHasPrefix(*i.GradeHasPrefix))
+	}
+	if i.GradeHasSuffix != nil {
+		predicates = append(predicates, progressrecord.GradeHasSuffix(*i.GradeHasSuffix))
+	}
+	if i.GradeEqualFold != nil {
+		predicates = append(predicates, progressrecord.GradeEqualFold(*i.GradeEqualFold))
+	}
+	if i.GradeContainsFold != nil {
+		predicates = append(predicates, progressrecord.GradeContainsFold(*i.GradeContainsFold))
+	}
+	if i.CreatedAt != nil {
+		predicates = append(predicates, progressrecord.CreatedAtEQ(*i.CreatedAt))
+	}
+	if i.CreatedAtNEQ != nil {
+		predicates = append(predicates, progressrecord.CreatedAtNEQ(*i.CreatedAtNEQ))
+	}
+	if len(i.CreatedAtIn) > 0 {
+		predicates = append(predicates, progressrecord.CreatedAtIn(i.CreatedAtIn...))
+	}
+	if len(i.CreatedAtNotIn) > 0 {
+		predicates = append(predicates, progressrecord.CreatedAtNotIn(i.CreatedAtNotIn...))
+	}
+	if i.CreatedAtGT != nil {
+		predicates = append(predicates, progressrecord.CreatedAtGT(*i.CreatedAtGT))
+	}
+	if i.CreatedAtGTE != nil {
+		predicates = append(predicates, progressrecord.CreatedAtGTE(*i.CreatedAtGTE))
+	}
+	if i.CreatedAtLT != nil {
+		predicates = append(predicates, progressrecord.CreatedAtLT(*i.CreatedAtLT))
+	}
+	if i.CreatedAtLTE != nil {
+		predicates = append(predicates, progressrecord.CreatedAtLTE(*i.CreatedAtLTE))
+	}
+	if i.UpdatedAt != nil {
+		predicates = append(predicates, progressrecord.UpdatedAtEQ(*i.UpdatedAt))
+	}
+	if i.UpdatedAtNEQ != nil {
+		predicates = append(predicates, progressrecord.UpdatedAtNEQ(*i.UpdatedAtNEQ))
+	}
+	if len(i.UpdatedAtIn) > 0 {
+		predicates = append(predicates, progressrecord.UpdatedAtIn(i.UpdatedAtIn...))
+	}
+	if len(i.UpdatedAtNotIn) > 0 {
+		predicates = append(predicates, progressrecord.UpdatedAtNotIn(i.UpdatedAtNotIn...))
+	}
+	if i.UpdatedAtGT != nil {
+		predicates = append(predicates, progressrecord.UpdatedAtGT(*i.UpdatedAtGT))
+	}
+	if i.UpdatedAtGTE != nil {
+		predicates = append(predicates, progressrecord.UpdatedAtGTE(*i.UpdatedAtGTE))
+	}
+	if i.UpdatedAtLT != nil {
+		predicates = append(predicates, progressrecord.UpdatedAtLT(*i.UpdatedAtLT))
+	}
+	if i.UpdatedAtLTE != nil {
+		predicates = append(predicates, progressrecord.UpdatedAtLTE(*i.UpdatedAtLTE))
+	}
+
+	switch len(predicates) {
+	case 0:
+		return nil, ErrEmptyProgressRecordWhereInput
+	case 1:
+		return predicates[0], nil
+	default:
+		return progressrecord.And(predicates...), nil
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/appimport"
 	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
+	"github.com/rostermirror/rostermirror/ent/cleveridalias"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
@@ -31,6 +32,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/predicate"
+	"github.com/rostermirror/rostermirror/ent/progressrecord"
 	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -57,6 +59,7 @@ const (
 	TypeAppImport           = "AppImport"
 	TypeAppRecord           = "AppRecord"
 	TypeAuditEntry          = "AuditEntry"
+	TypeCleverIDAlias       = "CleverIDAlias"
 	TypeContactRelationship = "ContactRelationship"
 	TypeCourse              = "Course"
 	TypeDistrict            = "District"
@@ -71,6 +74,7 @@ const (
 	TypeLoginState          = "LoginState"
 	TypeMatchSuggestion     = "MatchSuggestion"
 	TypeOrganization        = "Organization"
+	TypeProgressRecord      = "ProgressRecord"
 	TypeRoleOverride        = "RoleOverride"
 	TypeRoleSchool          = "RoleSchool"
 	TypeSchool              = "School"
@@ -4461,6 +4465,608 @@ func (m *AuditEntryMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *AuditEntryMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown AuditEntry edge %s", name)
+}
+
+// CleverIDAliasMutation represents an operation that mutates the CleverIDAlias nodes in the graph.
+type CleverIDAliasMutation struct {
+	config
+	op               Op
+	typ              string
+	id               *string
+	former_clever_id *string
+	clever_id        *string
+	district_id      *string
+	method           *cleveridalias.Method
+	decided_by       *string
+	created_at       *time.Time
+	clearedFields    map[string]struct{}
+	done             bool
+	oldValue         func(context.Context) (*CleverIDAlias, error)
+	predicates       []predicate.CleverIDAlias
+}
+
+var _ ent.Mutation = (*CleverIDAliasMutation)(nil)
+
+// cleveridaliasOption allows management of the mutation configuration using functional options.
+type cleveridaliasOption func(*CleverIDAliasMutation)
+
+// newCleverIDAliasMutation creates new mutation for the CleverIDAlias entity.
+func newCleverIDAliasMutation(c config, op Op, opts ...cleveridaliasOption) *CleverIDAliasMutation {
+	m := &CleverIDAliasMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeCleverIDAlias,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withCleverIDAliasID sets the ID field of the mutation.
+func withCleverIDAliasID(id string) cleveridaliasOption {
+	return func(m *CleverIDAliasMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *CleverIDAlias
+		)
+		m.oldValue = func(ctx context.Context) (*CleverIDAlias, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().CleverIDAlias.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withCleverIDAlias sets the old CleverIDAlias of the mutation.
+func withCleverIDAlias(node *CleverIDAlias) cleveridaliasOption {
+	return func(m *CleverIDAliasMutation) {
+		m.oldValue = func(context.Context) (*CleverIDAlias, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m CleverIDAliasMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m CleverIDAliasMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of CleverIDAlias entities.
+func (m *CleverIDAliasMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *CleverIDAliasMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *CleverIDAliasMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().CleverIDAlias.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetFormerCleverID sets the "former_clever_id" field.
+func (m *CleverIDAliasMutation) SetFormerCleverID(s string) {
+	m.former_clever_id = &s
+}
+
+// FormerCleverID returns the value of the "former_clever_id" field in the mutation.
+func (m *CleverIDAliasMutation) FormerCleverID() (r string, exists bool) {
+	v := m.former_clever_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFormerCleverID returns the old "former_clever_id" field's value of the CleverIDAlias entity.
+// If the CleverIDAlias object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CleverIDAliasMutation) OldFormerCleverID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFormerCleverID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFormerCleverID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFormerCleverID: %w", err)
+	}
+	return oldValue.FormerCleverID, nil
+}
+
+// ResetFormerCleverID resets all changes to the "former_clever_id" field.
+func (m *CleverIDAliasMutation) ResetFormerCleverID() {
+	m.former_clever_id = nil
+}
+
+// SetCleverID sets the "clever_id" field.
+func (m *CleverIDAliasMutation) SetCleverID(s string) {
+	m.clever_id = &s
+}
+
+// CleverID returns the value of the "clever_id" field in the mutation.
+func (m *CleverIDAliasMutation) CleverID() (r string, exists bool) {
+	v := m.clever_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCleverID returns the old "clever_id" field's value of the CleverIDAlias entity.
+// If the CleverIDAlias object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CleverIDAliasMutation) OldCleverID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCleverID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCleverID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCleverID: %w", err)
+	}
+	return oldValue.CleverID, nil
+}
+
+// ResetCleverID resets all changes to the "clever_id" field.
+func (m *CleverIDAliasMutation) ResetCleverID() {
+	m.clever_id = nil
+}
+
+// SetDistrictID sets the "district_id" field.
+func (m *CleverIDAliasMutation) SetDistrictID(s string) {
+	m.district_id = &s
+}
+
+// DistrictID returns the value of the "district_id" field in the mutation.
+func (m *CleverIDAliasMutation) DistrictID() (r string, exists bool) {
+	v := m.district_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDistrictID returns the old "district_id" field's value of the CleverIDAlias entity.
+// If the CleverIDAlias object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CleverIDAliasMutation) OldDistrictID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDistrictID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDistrictID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDistrictID: %w", err)
+	}
+	return oldValue.DistrictID, nil
+}
+
+// ResetDistrictID resets all changes to the "district_id" field.
+func (m *CleverIDAliasMutation) ResetDistrictID() {
+	m.district_id = nil
+}
+
+// SetMethod sets the "method" field.
+func (m *CleverIDAliasMutation) SetMethod(c cleveridalias.Method) {
+	m.method = &c
+}
+
+// Method returns the value of the "method" field in the mutation.
+func (m *CleverIDAliasMutation) Method() (r cleveridalias.Method, exists bool) {
+	v := m.method
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMethod returns the old "method" field's value of the CleverIDAlias entity.
+// If the CleverIDAlias object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CleverIDAliasMutation) OldMethod(ctx context.Context) (v cleveridalias.Method, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMethod is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMethod requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMethod: %w", err)
+	}
+	return oldValue.Method, nil
+}
+
+// ResetMethod resets all changes to the "method" field.
+func (m *CleverIDAliasMutation) ResetMethod() {
+	m.method = nil
+}
+
+// SetDecidedBy sets the "decided_by" field.
+func (m *CleverIDAliasMutation) SetDecidedBy(s string) {
+	m.decided_by = &s
+}
+
+// DecidedBy returns the value of the "decided_by" field in the mutation.
+func (m *CleverIDAliasMutation) DecidedBy() (r string, exists bool) {
+	v := m.decided_by
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDecidedBy returns the old "decided_by" field's value of the CleverIDAlias entity.
+// If the CleverIDAlias object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CleverIDAliasMutation) OldDecidedBy(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDecidedBy is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDecidedBy requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDecidedBy: %w", err)
+	}
+	return oldValue.DecidedBy, nil
+}
+
+// ResetDecidedBy resets all changes to the "decided_by" field.
+func (m *CleverIDAliasMutation) ResetDecidedBy() {
+	m.decided_by = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *CleverIDAliasMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *CleverIDAliasMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the CleverIDAlias entity.
+// If the CleverIDAlias object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *CleverIDAliasMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *CleverIDAliasMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// Where appends a list predicates to the CleverIDAliasMutation builder.
+func (m *CleverIDAliasMutation) Where(ps ...predicate.CleverIDAlias) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the CleverIDAliasMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *CleverIDAliasMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.CleverIDAlias, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *CleverIDAliasMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *CleverIDAliasMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (CleverIDAlias).
+func (m *CleverIDAliasMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *CleverIDAliasMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.former_clever_id != nil {
+		fields = append(fields, cleveridalias.FieldFormerCleverID)
+	}
+	if m.clever_id != nil {
+		fields = append(fields, cleveridalias.FieldCleverID)
+	}
+	if m.district_id != nil {
+		fields = append(fields, cleveridalias.FieldDistrictID)
+	}
+	if m.method != nil {
+		fields = append(fields, cleveridalias.FieldMethod)
+	}
+	if m.decided_by != nil {
+		fields = append(fields, cleveridalias.FieldDecidedBy)
+	}
+	if m.created_at != nil {
+		fields = append(fields, cleveridalias.FieldCreatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *CleverIDAliasMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case cleveridalias.FieldFormerCleverID:
+		return m.FormerCleverID()
+	case cleveridalias.FieldCleverID:
+		return m.CleverID()
+	case cleveridalias.FieldDistrictID:
+		return m.DistrictID()
+	case cleveridalias.FieldMethod:
+		return m.Method()
+	case cleveridalias.FieldDecidedBy:
+		return m.DecidedBy()
+	case cleveridalias.FieldCreatedAt:
+		return m.CreatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *CleverIDAliasMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case cleveridalias.FieldFormerCleverID:
+		return m.OldFormerCleverID(ctx)
+	case cleveridalias.FieldCleverID:
+		return m.OldCleverID(ctx)
+	case cleveridalias.FieldDistrictID:
+		return m.OldDistrictID(ctx)
+	case cleveridalias.FieldMethod:
+		return m.OldMethod(ctx)
+	case cleveridalias.FieldDecidedBy:
+		return m.OldDecidedBy(ctx)
+	case cleveridalias.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown CleverIDAlias field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CleverIDAliasMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case cleveridalias.FieldFormerCleverID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFormerCleverID(v)
+		return nil
+	case cleveridalias.FieldCleverID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCleverID(v)
+		return nil
+	case cleveridalias.FieldDistrictID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDistrictID(v)
+		return nil
+	case cleveridalias.FieldMethod:
+		v, ok := value.(cleveridalias.Method)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMethod(v)
+		return nil
+	case cleveridalias.FieldDecidedBy:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDecidedBy(v)
+		return nil
+	case cleveridalias.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown CleverIDAlias field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *CleverIDAliasMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *CleverIDAliasMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *CleverIDAliasMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown CleverIDAlias numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *CleverIDAliasMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *CleverIDAliasMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *CleverIDAliasMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown CleverIDAlias nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *CleverIDAliasMutation) ResetField(name string) error {
+	switch name {
+	case cleveridalias.FieldFormerCleverID:
+		m.ResetFormerCleverID()
+		return nil
+	case cleveridalias.FieldCleverID:
+		m.ResetCleverID()
+		return nil
+	case cleveridalias.FieldDistrictID:
+		m.ResetDistrictID()
+		return nil
+	case cleveridalias.FieldMethod:
+		m.ResetMethod()
+		return nil
+	case cleveridalias.FieldDecidedBy:
+		m.ResetDecidedBy()
+		return nil
+	case cleveridalias.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown CleverIDAlias field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *CleverIDAliasMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *CleverIDAliasMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *CleverIDAliasMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *CleverIDAliasMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *CleverIDAliasMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *CleverIDAliasMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *CleverIDAliasMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown CleverIDAlias unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *CleverIDAliasMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown CleverIDAlias edge %s", name)
 }
 
 // ContactRelationshipMutation represents an operation that mutates the ContactRelationship nodes in the graph.
@@ -17958,6 +18564,1514 @@ func (m *OrganizationMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Organization edge %s", name)
+}
+
+// ProgressRecordMutation represents an operation that mutates the ProgressRecord nodes in the graph.
+type ProgressRecordMutation struct {
+	config
+	op                    Op
+	typ                   string
+	id                    *string
+	student_clever_id     *string
+	activity_id           *string
+	attempt_id            *string
+	kind                  *progressrecord.Kind
+	score                 *float64
+	addscore              *float64
+	max_score             *float64
+	addmax_score          *float64
+	completed_at          *time.Time
+	time_spent_seconds    *int
+	addtime_spent_seconds *int
+	data                  *json.RawMessage
+	appenddata            json.RawMessage
+	district_id           *string
+	section_id            *string
+	section_given         *bool
+	school_id             *string
+	term_id               *string
+	grade                 *string
+	content_hash          *string
+	created_at            *time.Time
+	updated_at            *time.Time
+	clearedFields         map[string]struct{}
+	done                  bool
+	oldValue              func(context.Context) (*ProgressRecord, error)
+	predicates            []predicate.ProgressRecord
+}
+
+var _ ent.Mutation = (*ProgressRecordMutation)(nil)
+
+// progressrecordOption allows management of the mutation configuration using functional options.
+type progressrecordOption func(*ProgressRecordMutation)
+
+// newProgressRecordMutation creates new mutation for the ProgressRecord entity.
+func newProgressRecordMutation(c config, op Op, opts ...progressrecordOption) *ProgressRecordMutation {
+	m := &ProgressRecordMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeProgressRecord,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withProgressRecordID sets the ID field of the mutation.
+func withProgressRecordID(id string) progressrecordOption {
+	return func(m *ProgressRecordMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ProgressRecord
+		)
+		m.oldValue = func(ctx context.Context) (*ProgressRecord, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ProgressRecord.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withProgressRecord sets the old ProgressRecord of the mutation.
+func withProgressRecord(node *ProgressRecord) progressrecordOption {
+	return func(m *ProgressRecordMutation) {
+		m.oldValue = func(context.Context) (*ProgressRecord, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ProgressRecordMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ProgressRecordMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of ProgressRecord entities.
+func (m *ProgressRecordMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ProgressRecordMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ProgressRecordMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ProgressRecord.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetStudentCleverID sets the "student_clever_id" field.
+func (m *ProgressRecordMutation) SetStudentCleverID(s string) {
+	m.student_clever_id = &s
+}
+
+// StudentCleverID returns the value of the "student_clever_id" field in the mutation.
+func (m *ProgressRecordMutation) StudentCleverID() (r string, exists bool) {
+	v := m.student_clever_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStudentCleverID returns the old "student_clever_id" field's value of the ProgressRecord entity.
+// If the ProgressRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRecordMutation) OldStudentCleverID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStudentCleverID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStudentCleverID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStudentCleverID: %w", err)
+	}
+	return oldValue.StudentCleverID, nil
+}
+
+// ResetStudentCleverID resets all changes to the "student_clever_id" field.
+func (m *ProgressRecordMutation) ResetStudentCleverID() {
+	m.student_clever_id = nil
+}
+
+// SetActivityID sets the "activity_id" field.
+func (m *ProgressRecordMutation) SetActivityID(s string) {
+	m.activity_id = &s
+}
+
+// ActivityID returns the value of the "activity_id" field in the mutation.
+func (m *ProgressRecordMutation) ActivityID() (r string, exists bool) {
+	v := m.activity_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldActivityID returns the old "activity_id" field's value of the ProgressRecord entity.
+// If the ProgressRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRecordMutation) OldActivityID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldActivityID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldActivityID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldActivityID: %w", err)
+	}
+	return oldValue.ActivityID, nil
+}
+
+// ResetActivityID resets all changes to the "activity_id" field.
+func (m *ProgressRecordMutation) ResetActivityID() {
+	m.activity_id = nil
+}
+
+// SetAttemptID sets the "attempt_id" field.
+func (m *ProgressRecordMutation) SetAttemptID(s string) {
+	m.attempt_id = &s
+}
+
+// AttemptID returns the value of the "attempt_id" field in the mutation.
+func (m *ProgressRecordMutation) AttemptID() (r string, exists bool) {
+	v := m.attempt_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttemptID returns the old "attempt_id" field's value of the ProgressRecord entity.
+// If the ProgressRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRecordMutation) OldAttemptID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttemptID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttemptID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttemptID: %w", err)
+	}
+	return oldValue.AttemptID, nil
+}
+
+// ResetAttemptID resets all changes to the "attempt_id" field.
+func (m *ProgressRecordMutation) ResetAttemptID() {
+	m.attempt_id = nil
+}
+
+// SetKind sets the "kind" field.
+func (m *ProgressRecordMutation) SetKind(pr progressrecord.Kind) {
+	m.kind = &pr
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *ProgressRecordMutation) Kind() (r progressrecord.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the ProgressRecord entity.
+// If the ProgressRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRecordMutation) OldKind(ctx context.Context) (v progressrecord.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *ProgressRecordMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetScore sets the "score" field.
+func (m *ProgressRecordMutation) SetScore(f float64) {
+	m.score = &f
+	m.addscore = nil
+}
+
+// Score returns the value of the "score" field in the mutation.
+func (m *ProgressRecordMutation) Score() (r float64, exists bool) {
+	v := m.score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScore returns the old "score" field's value of the ProgressRecord entity.
+// If the ProgressRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRecordMutation) OldScore(ctx context.Context) (v *float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScore is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScore requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScore: %w", err)
+	}
+	return oldValue.Score, nil
+}
+
+// AddScore adds f to the "score" field.
+func (m *ProgressRecordMutation) AddScore(f float64) {
+	if m.addscore != nil {
+		*m.addscore += f
+	} else {
+		m.addscore = &f
+	}
+}
+
+// AddedScore returns the value that was added to the "score" field in this mutation.
+func (m *ProgressRecordMutation) AddedScore() (r float64, exists bool) {
+	v := m.addscore
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearScore clears the value of the "score" field.
+func (m *ProgressRecordMutation) ClearScore() {
+	m.score = nil
+	m.addscore = nil
+	m.clearedFields[progressrecord.FieldScore] = struct{}{}
+}
+
+// ScoreCleared returns if the "score" field was cleared in this mutation.
+func (m *ProgressRecordMutation) ScoreCleared() bool {
+	_, ok := m.clearedFields[progressrecord.FieldScore]
+	return ok
+}
+
+// ResetScore resets all changes to the "score" field.
+func (m *ProgressRecordMutation) ResetScore() {
+	m.score = nil
+	m.addscore = nil
+	delete(m.clearedFields, progressrecord.FieldScore)
+}
+
+// SetMaxScore sets the "max_score" field.
+func (m *ProgressRecordMutation) SetMaxScore(f float64) {
+	m.max_score = &f
+	m.addmax_score = nil
+}
+
+// MaxScore returns the value of the "max_score" field in the mutation.
+func (m *ProgressRecordMutation) MaxScore() (r float64, exists bool) {
+	v := m.max_score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldMaxScore returns the old "max_score" field's value of the ProgressRecord entity.
+// If the ProgressRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRecordMutation) OldMaxScore(ctx context.Context) (v *float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldMaxScore is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldMaxScore requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldMaxScore: %w", err)
+	}
+	return oldValue.MaxScore, nil
+}
+
+// AddMaxScore adds f to the "max_score" field.
+func (m *ProgressRecordMutation) AddMaxScore(f float64) {
+	if m.addmax_score != nil {
+		*m.addmax_score += f
+	} else {
+		m.addmax_score = &f
+	}
+}
+
+// AddedMaxScore returns the value that was added to the "max_score" field in this mutation.
+func (m *ProgressRecordMutation) AddedMaxScore() (r float64, exists bool) {
+	v := m.addmax_score
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearMaxScore clears the value of the "max_score" field.
+func (m *ProgressRecordMutation) ClearMaxScore() {
+	m.max_score = nil
+	m.addmax_score = nil
+	m.clearedFields[progressrecord.FieldMaxScore] = struct{}{}
+}
+
+// MaxScoreCleared returns if the "max_score" field was cleared in this mutation.
+func (m *ProgressRecordMutation) MaxScoreCleared() bool {
+	_, ok := m.clearedFields[progressrecord.FieldMaxScore]
+	return ok
+}
+
+// ResetMaxScore resets all changes to the "max_score" field.
+func (m *ProgressRecordMutation) ResetMaxScore() {
+	m.max_score = nil
+	m.addmax_score = nil
+	delete(m.clearedFields, progressrecord.FieldMaxScore)
+}
+
+// SetCompletedAt sets the "completed_at" field.
+func (m *ProgressRecordMutation) SetCompletedAt(t time.Time) {
+	m.completed_at = &t
+}
+
+// CompletedAt returns the value of the "completed_at" field in the mutation.
+func (m *ProgressRecordMutation) CompletedAt() (r time.Time, exists bool) {
+	v := m.completed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompletedAt returns the old "completed_at" field's value of the ProgressRecord entity.
+// If the ProgressRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRecordMutation) OldCompletedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompletedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompletedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompletedAt: %w", err)
+	}
+	return oldValue.CompletedAt, nil
+}
+
+// ResetCompletedAt resets all changes to the "completed_at" field.
+func (m *ProgressRecordMutation) ResetCompletedAt() {
+	m.completed_at = nil
+}
+
+// SetTimeSpentSeconds sets the "time_spent_seconds" field.
+func (m *ProgressRecordMutation) SetTimeSpentSeconds(i int) {
+	m.time_spent_seconds = &i
+	m.addtime_spent_seconds = nil
+}
+
+// TimeSpentSeconds returns the value of the "time_spent_seconds" field in the mutation.
+func (m *ProgressRecordMutation) TimeSpentSeconds() (r int, exists bool) {
+	v := m.time_spent_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTimeSpentSeconds returns the old "time_spent_seconds" field's value of the ProgressRecord entity.
+// If the ProgressRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRecordMutation) OldTimeSpentSeconds(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTimeSpentSeconds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTimeSpentSeconds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTimeSpentSeconds: %w", err)
+	}
+	return oldValue.TimeSpentSeconds, nil
+}
+
+// AddTimeSpentSeconds adds i to the "time_spent_seconds" field.
+func (m *ProgressRecordMutation) AddTimeSpentSeconds(i int) {
+	if m.addtime_spent_seconds != nil {
+		*m.addtime_spent_seconds += i
+	} else {
+		m.addtime_spent_seconds = &i
+	}
+}
+
+// AddedTimeSpentSeconds returns the value that was added to the "time_spent_seconds" field in this mutation.
+func (m *ProgressRecordMutation) AddedTimeSpentSeconds() (r int, exists bool) {
+	v := m.addtime_spent_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearTimeSpentSeconds clears the value of the "time_spent_seconds" field.
+func (m *ProgressRecordMutation) ClearTimeSpentSeconds() {
+	m.time_spent_seconds = nil
+	m.addtime_spent_seconds = nil
+	m.clearedFields[progressrecord.FieldTimeSpentSeconds] = struct{}{}
+}
+
+// TimeSpentSecondsCleared returns if the "time_spent_seconds" field was cleared in this mutation.
+func (m *ProgressRecordMutation) TimeSpentSecondsCleared() bool {
+	_, ok := m.clearedFields[progressrecord.FieldTimeSpentSeconds]
+	return ok
+}
+
+// ResetTimeSpentSeconds resets all changes to the "time_spent_seconds" field.
+func (m *ProgressRecordMutation) ResetTimeSpentSeconds() {
+	m.time_spent_seconds = nil
+	m.addtime_spent_seconds = nil
+	delete(m.clearedFields, progressrecord.FieldTimeSpentSeconds)
+}
+
+// SetData sets the "data" field.
+func (m *ProgressRecordMutation) SetData(jm json.RawMessage) {
+	m.data = &jm
+	m.appenddata = nil
+}
+
+// Data returns the value of the "data" field in the mutation.
+func (m *ProgressRecordMutation) Data() (r json.RawMessage, exists bool) {
+	v := m.data
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldData returns the old "data" field's value of the ProgressRecord entity.
+// If the ProgressRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRecordMutation) OldData(ctx context.Context) (v json.RawMessage, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldData is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldData requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldData: %w", err)
+	}
+	return oldValue.Data, nil
+}
+
+// AppendData adds jm to the "data" field.
+func (m *ProgressRecordMutation) AppendData(jm json.RawMessage) {
+	m.appenddata = append(m.appenddata, jm...)
+}
+
+// AppendedData returns the list of values that were appended to the "data" field in this mutation.
+func (m *ProgressRecordMutation) AppendedData() (json.RawMessage, bool) {
+	if len(m.appenddata) == 0 {
+		return nil, false
+	}
+	return m.appenddata, true
+}
+
+// ClearData clears the value of the "data" field.
+func (m *ProgressRecordMutation) ClearData() {
+	m.data = nil
+	m.appenddata = nil
+	m.clearedFields[progressrecord.FieldData] = struct{}{}
+}
+
+// DataCleared returns if the "data" field was cleared in this mutation.
+func (m *ProgressRecordMutation) DataCleared() bool {
+	_, ok := m.clearedFields[progressrecord.FieldData]
+	return ok
+}
+
+// ResetData resets all changes to the "data" field.
+func (m *ProgressRecordMutation) ResetData() {
+	m.data = nil
+	m.appenddata = nil
+	delete(m.clearedFields, progressrecord.FieldData)
+}
+
+// SetDistrictID sets the "district_id" field.
+func (m *ProgressRecordMutation) SetDistrictID(s string) {
+	m.district_id = &s
+}
+
+// DistrictID returns the value of the "district_id" field in the mutation.
+func (m *ProgressRecordMutation) DistrictID() (r string, exists bool) {
+	v := m.district_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDistrictID returns the old "district_id" field's value of the ProgressRecord entity.
+// If the ProgressRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRecordMutation) OldDistrictID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDistrictID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDistrictID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDistrictID: %w", err)
+	}
+	return oldValue.DistrictID, nil
+}
+
+// ResetDistrictID resets all changes to the "district_id" field.
+func (m *ProgressRecordMutation) ResetDistrictID() {
+	m.district_id = nil
+}
+
+// SetSectionID sets the "section_id" field.
+func (m *ProgressRecordMutation) SetSectionID(s string) {
+	m.section_id = &s
+}
+
+// SectionID returns the value of the "section_id" field in the mutation.
+func (m *ProgressRecordMutation) SectionID() (r string, exists bool) {
+	v := m.section_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSectionID returns the old "section_id" field's value of the ProgressRecord entity.
+// If the ProgressRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRecordMutation) OldSectionID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSectionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSectionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSectionID: %w", err)
+	}
+	return oldValue.SectionID, nil
+}
+
+// ClearSectionID clears the value of the "section_id" field.
+func (m *ProgressRecordMutation) ClearSectionID() {
+	m.section_id = nil
+	m.clearedFields[progressrecord.FieldSectionID] = struct{}{}
+}
+
+// SectionIDCleared returns if the "section_id" field was cleared in this mutation.
+func (m *ProgressRecordMutation) SectionIDCleared() bool {
+	_, ok := m.clearedFields[progressrecord.FieldSectionID]
+	return ok
+}
+
+// ResetSectionID resets all changes to the "section_id" field.
+func (m *ProgressRecordMutation) ResetSectionID() {
+	m.section_id = nil
+	delete(m.clearedFields, progressrecord.FieldSectionID)
+}
+
+// SetSectionGiven sets the "section_given" field.
+func (m *ProgressRecordMutation) SetSectionGiven(b bool) {
+	m.section_given = &b
+}
+
+// SectionGiven returns the value of the "section_given" field in the mutation.
+func (m *ProgressRecordMutation) SectionGiven() (r bool, exists bool) {
+	v := m.section_given
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSectionGiven returns the old "section_given" field's value of the ProgressRecord entity.
+// If the ProgressRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRecordMutation) OldSectionGiven(ctx context.Context) (v bool, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSectionGiven is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSectionGiven requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSectionGiven: %w", err)
+	}
+	return oldValue.SectionGiven, nil
+}
+
+// ResetSectionGiven resets all changes to the "section_given" field.
+func (m *ProgressRecordMutation) ResetSectionGiven() {
+	m.section_given = nil
+}
+
+// SetSchoolID sets the "school_id" field.
+func (m *ProgressRecordMutation) SetSchoolID(s string) {
+	m.school_id = &s
+}
+
+// SchoolID returns the value of the "school_id" field in the mutation.
+func (m *ProgressRecordMutation) SchoolID() (r string, exists bool) {
+	v := m.school_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSchoolID returns the old "school_id" field's value of the ProgressRecord entity.
+// If the ProgressRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRecordMutation) OldSchoolID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSchoolID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSchoolID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSchoolID: %w", err)
+	}
+	return oldValue.SchoolID, nil
+}
+
+// ClearSchoolID clears the value of the "school_id" field.
+func (m *ProgressRecordMutation) ClearSchoolID() {
+	m.school_id = nil
+	m.clearedFields[progressrecord.FieldSchoolID] = struct{}{}
+}
+
+// SchoolIDCleared returns if the "school_id" field was cleared in this mutation.
+func (m *ProgressRecordMutation) SchoolIDCleared() bool {
+	_, ok := m.clearedFields[progressrecord.FieldSchoolID]
+	return ok
+}
+
+// ResetSchoolID resets all changes to the "school_id" field.
+func (m *ProgressRecordMutation) ResetSchoolID() {
+	m.school_id = nil
+	delete(m.clearedFields, progressrecord.FieldSchoolID)
+}
+
+// SetTermID sets the "term_id" field.
+func (m *ProgressRecordMutation) SetTermID(s string) {
+	m.term_id = &s
+}
+
+// TermID returns the value of the "term_id" field in the mutation.
+func (m *ProgressRecordMutation) TermID() (r string, exists bool) {
+	v := m.term_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTermID returns the old "term_id" field's value of the ProgressRecord entity.
+// If the ProgressRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRecordMutation) OldTermID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTermID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTermID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTermID: %w", err)
+	}
+	return oldValue.TermID, nil
+}
+
+// ClearTermID clears the value of the "term_id" field.
+func (m *ProgressRecordMutation) ClearTermID() {
+	m.term_id = nil
+	m.clearedFields[progressrecord.FieldTermID] = struct{}{}
+}
+
+// TermIDCleared returns if the "term_id" field was cleared in this mutation.
+func (m *ProgressRecordMutation) TermIDCleared() bool {
+	_, ok := m.clearedFields[progressrecord.FieldTermID]
+	return ok
+}
+
+// ResetTermID resets all changes to the "term_id" field.
+func (m *ProgressRecordMutation) ResetTermID() {
+	m.term_id = nil
+	delete(m.clearedFields, progressrecord.FieldTermID)
+}
+
+// SetGrade sets the "grade" field.
+func (m *ProgressRecordMutation) SetGrade(s string) {
+	m.grade = &s
+}
+
+// Grade returns the value of the "grade" field in the mutation.
+func (m *ProgressRecordMutation) Grade() (r string, exists bool) {
+	v := m.grade
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldGrade returns the old "grade" field's value of the ProgressRecord entity.
+// If the ProgressRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRecordMutation) OldGrade(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldGrade is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldGrade requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldGrade: %w", err)
+	}
+	return oldValue.Grade, nil
+}
+
+// ResetGrade resets all changes to the "grade" field.
+func (m *ProgressRecordMutation) ResetGrade() {
+	m.grade = nil
+}
+
+// SetContentHash sets the "content_hash" field.
+func (m *ProgressRecordMutation) SetContentHash(s string) {
+	m.content_hash = &s
+}
+
+// ContentHash returns the value of the "content_hash" field in the mutation.
+func (m *ProgressRecordMutation) ContentHash() (r string, exists bool) {
+	v := m.content_hash
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldContentHash returns the old "content_hash" field's value of the ProgressRecord entity.
+// If the ProgressRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRecordMutation) OldContentHash(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldContentHash is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldContentHash requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldContentHash: %w", err)
+	}
+	return oldValue.ContentHash, nil
+}
+
+// ResetContentHash resets all changes to the "content_hash" field.
+func (m *ProgressRecordMutation) ResetContentHash() {
+	m.content_hash = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *ProgressRecordMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *ProgressRecordMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the ProgressRecord entity.
+// If the ProgressRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRecordMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *ProgressRecordMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetUpdatedAt sets the "updated_at" field.
+func (m *ProgressRecordMutation) SetUpdatedAt(t time.Time) {
+	m.updated_at = &t
+}
+
+// UpdatedAt returns the value of the "updated_at" field in the mutation.
+func (m *ProgressRecordMutation) UpdatedAt() (r time.Time, exists bool) {
+	v := m.updated_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUpdatedAt returns the old "updated_at" field's value of the ProgressRecord entity.
+// If the ProgressRecord object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRecordMutation) OldUpdatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUpdatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUpdatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUpdatedAt: %w", err)
+	}
+	return oldValue.UpdatedAt, nil
+}
+
+// ResetUpdatedAt resets all changes to the "updated_at" field.
+func (m *ProgressRecordMutation) ResetUpdatedAt() {
+	m.updated_at = nil
+}
+
+// Where appends a list predicates to the ProgressRecordMutation builder.
+func (m *ProgressRecordMutation) Where(ps ...predicate.ProgressRecord) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ProgressRecordMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ProgressRecordMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ProgressRecord, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ProgressRecordMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ProgressRecordMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ProgressRecord).
+func (m *ProgressRecordMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ProgressRecordMutation) Fields() []string {
+	fields := make([]string, 0, 18)
+	if m.student_clever_id != nil {
+		fields = append(fields, progressrecord.FieldStudentCleverID)
+	}
+	if m.activity_id != nil {
+		fields = append(fields, progressrecord.FieldActivityID)
+	}
+	if m.attempt_id != nil {
+		fields = append(fields, progressrecord.FieldAttemptID)
+	}
+	if m.kind != nil {
+		fields = append(fields, progressrecord.FieldKind)
+	}
+	if m.score != nil {
+		fields = append(fields, progressrecord.FieldScore)
+	}
+	if m.max_score != nil {
+		fields = append(fields, progressrecord.FieldMaxScore)
+	}
+	if m.completed_at != nil {
+		fields = append(fields, progressrecord.FieldCompletedAt)
+	}
+	if m.time_spent_seconds != nil {
+		fields = append(fields, progressrecord.FieldTimeSpentSeconds)
+	}
+	if m.data != nil {
+		fields = append(fields, progressrecord.FieldData)
+	}
+	if m.district_id != nil {
+		fields = append(fields, progressrecord.FieldDistrictID)
+	}
+	if m.section_id != nil {
+		fields = append(fields, progressrecord.FieldSectionID)
+	}
+	if m.section_given != nil {
+		fields = append(fields, progressrecord.FieldSectionGiven)
+	}
+	if m.school_id != nil {
+		fields = append(fields, progressrecord.FieldSchoolID)
+	}
+	if m.term_id != nil {
+		fields = append(fields, progressrecord.FieldTermID)
+	}
+	if m.grade != nil {
+		fields = append(fields, progressrecord.FieldGrade)
+	}
+	if m.content_hash != nil {
+		fields = append(fields, progressrecord.FieldContentHash)
+	}
+	if m.created_at != nil {
+		fields = append(fields, progressrecord.FieldCreatedAt)
+	}
+	if m.updated_at != nil {
+		fields = append(fields, progressrecord.FieldUpdatedAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ProgressRecordMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case progressrecord.FieldStudentCleverID:
+		return m.StudentCleverID()
+	case progressrecord.FieldActivityID:
+		return m.ActivityID()
+	case progressrecord.FieldAttemptID:
+		return m.AttemptID()
+	case progressrecord.FieldKind:
+		return m.Kind()
+	case progressrecord.FieldScore:
+		return m.Score()
+	case progressrecord.FieldMaxScore:
+		return m.MaxScore()
+	case progressrecord.FieldCompletedAt:
+		return m.CompletedAt()
+	case progressrecord.FieldTimeSpentSeconds:
+		return m.TimeSpentSeconds()
+	case progressrecord.FieldData:
+		return m.Data()
+	case progressrecord.FieldDistrictID:
+		return m.DistrictID()
+	case progressrecord.FieldSectionID:
+		return m.SectionID()
+	case progressrecord.FieldSectionGiven:
+		return m.SectionGiven()
+	case progressrecord.FieldSchoolID:
+		return m.SchoolID()
+	case progressrecord.FieldTermID:
+		return m.TermID()
+	case progressrecord.FieldGrade:
+		return m.Grade()
+	case progressrecord.FieldContentHash:
+		return m.ContentHash()
+	case progressrecord.FieldCreatedAt:
+		return m.CreatedAt()
+	case progressrecord.FieldUpdatedAt:
+		return m.UpdatedAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ProgressRecordMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case progressrecord.FieldStudentCleverID:
+		return m.OldStudentCleverID(ctx)
+	case progressrecord.FieldActivityID:
+		return m.OldActivityID(ctx)
+	case progressrecord.FieldAttemptID:
+		return m.OldAttemptID(ctx)
+	case progressrecord.FieldKind:
+		return m.OldKind(ctx)
+	case progressrecord.FieldScore:
+		return m.OldScore(ctx)
+	case progressrecord.FieldMaxScore:
+		return m.OldMaxScore(ctx)
+	case progressrecord.FieldCompletedAt:
+		return m.OldCompletedAt(ctx)
+	case progressrecord.FieldTimeSpentSeconds:
+		return m.OldTimeSpentSeconds(ctx)
+	case progressrecord.FieldData:
+		return m.OldData(ctx)
+	case progressrecord.FieldDistrictID:
+		return m.OldDistrictID(ctx)
+	case progressrecord.FieldSectionID:
+		return m.OldSectionID(ctx)
+	case progressrecord.FieldSectionGiven:
+		return m.OldSectionGiven(ctx)
+	case progressrecord.FieldSchoolID:
+		return m.OldSchoolID(ctx)
+	case progressrecord.FieldTermID:
+		return m.OldTermID(ctx)
+	case progressrecord.FieldGrade:
+		return m.OldGrade(ctx)
+	case progressrecord.FieldContentHash:
+		return m.OldContentHash(ctx)
+	case progressrecord.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case progressrecord.FieldUpdatedAt:
+		return m.OldUpdatedAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown ProgressRecord field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ProgressRecordMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case progressrecord.FieldStudentCleverID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStudentCleverID(v)
+		return nil
+	case progressrecord.FieldActivityID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetActivityID(v)
+		return nil
+	case progressrecord.FieldAttemptID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttemptID(v)
+		return nil
+	case progressrecord.FieldKind:
+		v, ok := value.(progressrecord.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case progressrecord.FieldScore:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScore(v)
+		return nil
+	case progressrecord.FieldMaxScore:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetMaxScore(v)
+		return nil
+	case progressrecord.FieldCompletedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompletedAt(v)
+		return nil
+	case progressrecord.FieldTimeSpentSeconds:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTimeSpentSeconds(v)
+		return nil
+	case progressrecord.FieldData:
+		v, ok := value.(json.RawMessage)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetData(v)
+		return nil
+	case progressrecord.FieldDistrictID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDistrictID(v)
+		return nil
+	case progressrecord.FieldSectionID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSectionID(v)
+		return nil
+	case progressrecord.FieldSectionGiven:
+		v, ok := value.(bool)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSectionGiven(v)
+		return nil
+	case progressrecord.FieldSchoolID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSchoolID(v)
+		return nil
+	case progressrecord.FieldTermID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTermID(v)
+		return nil
+	case progressrecord.FieldGrade:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetGrade(v)
+		return nil
+	case progressrecord.FieldContentHash:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetContentHash(v)
+		return nil
+	case progressrecord.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case progressrecord.FieldUpdatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUpdatedAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ProgressRecord field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ProgressRecordMutation) AddedFields() []string {
+	var fields []string
+	if m.addscore != nil {
+		fields = append(fields, progressrecord.FieldScore)
+	}
+	if m.addmax_score != nil {
+		fields = append(fields, progressrecord.FieldMaxScore)
+	}
+	if m.addtime_spent_seconds != nil {
+		fields = append(fields, progressrecord.FieldTimeSpentSeconds)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ProgressRecordMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case progressrecord.FieldScore:
+		return m.AddedScore()
+	case progressrecord.FieldMaxScore:
+		return m.AddedMaxScore()
+	case progressrecord.FieldTimeSpentSeconds:
+		return m.AddedTimeSpentSeconds()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ProgressRecordMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case progressrecord.FieldScore:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddScore(v)
+		return nil
+	case progressrecord.FieldMaxScore:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddMaxScore(v)
+		return nil
+	case progressrecord.FieldTimeSpentSeconds:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTimeSpentSeconds(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ProgressRecord numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ProgressRecordMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(progressrecord.FieldScore) {
+		fields = append(fields, progressrecord.FieldScore)
+	}
+	if m.FieldCleared(progressrecord.FieldMaxScore) {
+		fields = append(fields, progressrecord.FieldMaxScore)
+	}
+	if m.FieldCleared(progressrecord.FieldTimeSpentSeconds) {
+		fields = append(fields, progressrecord.FieldTimeSpentSeconds)
+	}
+	if m.FieldCleared(progressrecord.FieldData) {
+		fields = append(fields, progressrecord.FieldData)
+	}
+	if m.FieldCleared(progressrecord.FieldSectionID) {
+		fields = append(fields, progressrecord.FieldSectionID)
+	}
+	if m.FieldCleared(progressrecord.FieldSchoolID) {
+		fields = append(fields, progressrecord.FieldSchoolID)
+	}
+	if m.FieldCleared(progressrecord.FieldTermID) {
+		fields = append(fields, progressrecord.FieldTermID)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ProgressRecordMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ProgressRecordMutation) ClearField(name string) error {
+	switch name {
+	case progressrecord.FieldScore:
+		m.ClearScore()
+		return nil
+	case progressrecord.FieldMaxScore:
+		m.ClearMaxScore()
+		return nil
+	case progressrecord.FieldTimeSpentSeconds:
+		m.ClearTimeSpentSeconds()
+		return nil
+	case progressrecord.FieldData:
+		m.ClearData()
+		return nil
+	case progressrecord.FieldSectionID:
+		m.ClearSectionID()
+		return nil
+	case progressrecord.FieldSchoolID:
+		m.ClearSchoolID()
+		return nil
+	case progressrecord.FieldTermID:
+		m.ClearTermID()
+		return nil
+	}
+	return fmt.Errorf("unknown ProgressRecord nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ProgressRecordMutation) ResetField(name string) error {
+	switch name {
+	case progressrecord.FieldStudentCleverID:
+		m.ResetStudentCleverID()
+		return nil
+	case progressrecord.FieldActivityID:
+		m.ResetActivityID()
+		return nil
+	case progressrecord.FieldAttemptID:
+		m.ResetAttemptID()
+		return nil
+	case progressrecord.FieldKind:
+		m.ResetKind()
+		return nil
+	case progressrecord.FieldScore:
+		m.ResetScore()
+		return nil
+	case progressrecord.FieldMaxScore:
+		m.ResetMaxScore()
+		return nil
+	case progressrecord.FieldCompletedAt:
+		m.ResetCompletedAt()
+		return nil
+	case progressrecord.FieldTimeSpentSeconds:
+		m.ResetTimeSpentSeconds()
+		return nil
+	case progressrecord.FieldData:
+		m.ResetData()
+		return nil
+	case progressrecord.FieldDistrictID:
+		m.ResetDistrictID()
+		return nil
+	case progressrecord.FieldSectionID:
+		m.ResetSectionID()
+		return nil
+	case progressrecord.FieldSectionGiven:
+		m.ResetSectionGiven()
+		return nil
+	case progressrecord.FieldSchoolID:
+		m.ResetSchoolID()
+		return nil
+	case progressrecord.FieldTermID:
+		m.ResetTermID()
+		return nil
+	case progressrecord.FieldGrade:
+		m.ResetGrade()
+		return nil
+	case progressrecord.FieldContentHash:
+		m.ResetContentHash()
+		return nil
+	case progressrecord.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case progressrecord.FieldUpdatedAt:
+		m.ResetUpdatedAt()
+		return nil
+	}
+	return fmt.Errorf("unknown ProgressRecord field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ProgressRecordMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ProgressRecordMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ProgressRecordMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ProgressRecordMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ProgressRecordMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ProgressRecordMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ProgressRecordMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown ProgressRecord unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ProgressRecordMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown ProgressRecord edge %s", name)
 }
 
 // RoleOverrideMutation represents an operation that mutates the RoleOverride nodes in the graph.

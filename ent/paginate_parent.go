@@ -393,6 +393,127 @@ func (_q *AuditEntryQuery) AllByParent(ctx context.Context, parents []string, ke
 // pageInfo, one more for their totals — whatever the number of parents. collect says whether the
 // fields selected under edges.node are this type's (false when the caller builds the connection's
 // nodes from these rows).
+func (_q *CleverIDAliasQuery) PaginateByParent(
+	ctx context.Context, parents []string, key ParentKey, collect bool,
+	after *Cursor, first *int, before *Cursor, last *int, opts ...CleverIDAliasPaginateOption,
+) (map[string]*CleverIDAliasConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newCleverIDAliasPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _q, err = pager.applyFilter(_q); err != nil {
+		return nil, err
+	}
+	conns := make(map[string]*CleverIDAliasConnection, len(parents))
+	for _, p := range parents {
+		conns[p] = &CleverIDAliasConnection{Edges: []*CleverIDAliasEdge{}}
+	}
+	if len(parents) == 0 {
+		return conns, nil
+	}
+	keep := inParents(key, parentIDs(parents))
+	// The page is read when edges or pageInfo are asked for: pageInfo's flags need it (entgql's
+	// Paginate guesses them from the total, wrongly).
+	ignoredEdges := !selectsField(ctx, edgesField) && !selectsField(ctx, pageInfoField)
+	if selectsField(ctx, totalCountField) || selectsField(ctx, pageInfoField) {
+		var totals []struct {
+			Parent string `sql:"parent_id"`
+			Count  int    `sql:"count"`
+		}
+		c := _q.Clone()
+		c.ctx.Fields = nil
+		if err := c.Modify(countParents(keep)).Scan(ctx, &totals); err != nil {
+			return nil, fmt.Errorf("count clever_id_aliases per parent: %w", err)
+		}
+		for _, t := range totals {
+			if conn := conns[t.Parent]; conn != nil {
+				conn.TotalCount = t.Count
+				conn.PageInfo.HasNextPage = first != nil && t.Count > 0
+				conn.PageInfo.HasPreviousPage = last != nil && t.Count > 0
+			}
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conns, nil
+	}
+	if pager.order.Field != DefaultCleverIDAliasOrder.Field {
+		zero, _ := pager.order.Field.Value(&CleverIDAlias{})
+		for _, c := range []*Cursor{after, before} {
+			if err := cursorValue(c, zero); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if _q, err = pager.applyCursors(_q, after, before); err != nil {
+		return nil, err
+	}
+	if collect {
+		if field := collectedField(ctx, edgesField, nodeField); field != nil {
+			if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	order := pager.orderExpr(_q)
+	_q.modifiers = append(_q.modifiers, selectParent(keep))
+	if limit := paginateLimit(first, last); limit > 0 {
+		_q.modifiers = append(_q.modifiers, limitPerParent(limit, order))
+	} else {
+		_q = pager.applyOrder(_q)
+	}
+	nodes, err := _q.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byParent := make(map[string][]*CleverIDAlias, len(parents))
+	for _, node := range nodes {
+		p, err := parentOf(node)
+		if err != nil {
+			return nil, fmt.Errorf("parent of clever_id_aliases row: %w", err)
+		}
+		byParent[p] = append(byParent[p], node)
+	}
+	for p, conn := range conns {
+		total := conn.TotalCount
+		conn.build(byParent[p], pager, after, first, before, last)
+		if total > 0 {
+			conn.TotalCount = total
+		}
+	}
+	return conns, nil
+}
+
+// AllByParent is All for the rows of many parents at once: key relates each row to its parent, and the
+// rows come grouped by parent, each group in the query's order, in one statement.
+func (_q *CleverIDAliasQuery) AllByParent(ctx context.Context, parents []string, key ParentKey) (map[string][]*CleverIDAlias, error) {
+	out := make(map[string][]*CleverIDAlias, len(parents))
+	if len(parents) == 0 {
+		return out, nil
+	}
+	_q.modifiers = append(_q.modifiers, selectParent(inParents(key, parentIDs(parents))))
+	nodes, err := _q.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, node := range nodes {
+		p, err := parentOf(node)
+		if err != nil {
+			return nil, fmt.Errorf("parent of clever_id_aliases row: %w", err)
+		}
+		out[p] = append(out[p], node)
+	}
+	return out, nil
+}
+
+// PaginateByParent is Paginate for the rows of many parents at once: key relates each row to its
+// parent, and every parent of parents gets its own connection (empty when it has no rows). It runs one
+// query for the pages of all parents (a window per parent) and, when the field asks for totalCount or
+// pageInfo, one more for their totals — whatever the number of parents. collect says whether the
+// fields selected under edges.node are this type's (false when the caller builds the connection's
+// nodes from these rows).
 func (_q *ContactRelationshipQuery) PaginateByParent(
 	ctx context.Context, parents []string, key ParentKey, collect bool,
 	after *Cursor, first *int, before *Cursor, last *int, opts ...ContactRelationshipPaginateOption,
@@ -1470,6 +1591,127 @@ func (_q *OrganizationQuery) AllByParent(ctx context.Context, parents []string, 
 		p, err := parentOf(node)
 		if err != nil {
 			return nil, fmt.Errorf("parent of organizations row: %w", err)
+		}
+		out[p] = append(out[p], node)
+	}
+	return out, nil
+}
+
+// PaginateByParent is Paginate for the rows of many parents at once: key relates each row to its
+// parent, and every parent of parents gets its own connection (empty when it has no rows). It runs one
+// query for the pages of all parents (a window per parent) and, when the field asks for totalCount or
+// pageInfo, one more for their totals — whatever the number of parents. collect says whether the
+// fields selected under edges.node are this type's (false when the caller builds the connection's
+// nodes from these rows).
+func (_q *ProgressRecordQuery) PaginateByParent(
+	ctx context.Context, parents []string, key ParentKey, collect bool,
+	after *Cursor, first *int, before *Cursor, last *int, opts ...ProgressRecordPaginateOption,
+) (map[string]*ProgressRecordConnection, error) {
+	if err := validateFirstLast(first, last); err != nil {
+		return nil, err
+	}
+	pager, err := newProgressRecordPager(opts, last != nil)
+	if err != nil {
+		return nil, err
+	}
+	if _q, err = pager.applyFilter(_q); err != nil {
+		return nil, err
+	}
+	conns := make(map[string]*ProgressRecordConnection, len(parents))
+	for _, p := range parents {
+		conns[p] = &ProgressRecordConnection{Edges: []*ProgressRecordEdge{}}
+	}
+	if len(parents) == 0 {
+		return conns, nil
+	}
+	keep := inParents(key, parentIDs(parents))
+	// The page is read when edges or pageInfo are asked for: pageInfo's flags need it (entgql's
+	// Paginate guesses them from the total, wrongly).
+	ignoredEdges := !selectsField(ctx, edgesField) && !selectsField(ctx, pageInfoField)
+	if selectsField(ctx, totalCountField) || selectsField(ctx, pageInfoField) {
+		var totals []struct {
+			Parent string `sql:"parent_id"`
+			Count  int    `sql:"count"`
+		}
+		c := _q.Clone()
+		c.ctx.Fields = nil
+		if err := c.Modify(countParents(keep)).Scan(ctx, &totals); err != nil {
+			return nil, fmt.Errorf("count progress_records per parent: %w", err)
+		}
+		for _, t := range totals {
+			if conn := conns[t.Parent]; conn != nil {
+				conn.TotalCount = t.Count
+				conn.PageInfo.HasNextPage = first != nil && t.Count > 0
+				conn.PageInfo.HasPreviousPage = last != nil && t.Count > 0
+			}
+		}
+	}
+	if ignoredEdges || (first != nil && *first == 0) || (last != nil && *last == 0) {
+		return conns, nil
+	}
+	if pager.order.Field != DefaultProgressRecordOrder.Field {
+		zero, _ := pager.order.Field.Value(&ProgressRecord{})
+		for _, c := range []*Cursor{after, before} {
+			if err := cursorValue(c, zero); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if _q, err = pager.applyCursors(_q, after, before); err != nil {
+		return nil, err
+	}
+	if collect {
+		if field := collectedField(ctx, edgesField, nodeField); field != nil {
+			if err := _q.collectField(ctx, false, graphql.GetOperationContext(ctx), *field, []string{edgesField, nodeField}); err != nil {
+				return nil, err
+			}
+		}
+	}
+	order := pager.orderExpr(_q)
+	_q.modifiers = append(_q.modifiers, selectParent(keep))
+	if limit := paginateLimit(first, last); limit > 0 {
+		_q.modifiers = append(_q.modifiers, limitPerParent(limit, order))
+	} else {
+		_q = pager.applyOrder(_q)
+	}
+	nodes, err := _q.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byParent := make(map[string][]*ProgressRecord, len(parents))
+	for _, node := range nodes {
+		p, err := parentOf(node)
+		if err != nil {
+			return nil, fmt.Errorf("parent of progress_records row: %w", err)
+		}
+		byParent[p] = append(byParent[p], node)
+	}
+	for p, conn := range conns {
+		total := conn.TotalCount
+		conn.build(byParent[p], pager, after, first, before, last)
+		if total > 0 {
+			conn.TotalCount = total
+		}
+	}
+	return conns, nil
+}
+
+// AllByParent is All for the rows of many parents at once: key relates each row to its parent, and the
+// rows come grouped by parent, each group in the query's order, in one statement.
+func (_q *ProgressRecordQuery) AllByParent(ctx context.Context, parents []string, key ParentKey) (map[string][]*ProgressRecord, error) {
+	out := make(map[string][]*ProgressRecord, len(parents))
+	if len(parents) == 0 {
+		return out, nil
+	}
+	_q.modifiers = append(_q.modifiers, selectParent(inParents(key, parentIDs(parents))))
+	nodes, err := _q.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, node := range nodes {
+		p, err := parentOf(node)
+		if err != nil {
+			return nil, fmt.Errorf("parent of progress_records row: %w", err)
 		}
 		out[p] = append(out[p], node)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/appimport"
 	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
+	"github.com/rostermirror/rostermirror/ent/cleveridalias"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
@@ -23,6 +24,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/loginstate"
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
+	"github.com/rostermirror/rostermirror/ent/progressrecord"
 	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/schema"
@@ -224,6 +226,76 @@ func init() {
 	auditentry.DefaultID = auditentryDescID.Default.(func() string)
 	// auditentry.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	auditentry.IDValidator = auditentryDescID.Validators[0].(func(string) error)
+	cleveridaliasFields := schema.CleverIDAlias{}.Fields()
+	_ = cleveridaliasFields
+	// cleveridaliasDescFormerCleverID is the schema descriptor for former_clever_id field.
+	cleveridaliasDescFormerCleverID := cleveridaliasFields[1].Descriptor()
+	// cleveridalias.FormerCleverIDValidator is a validator for the "former_clever_id" field. It is called by the builders before save.
+	cleveridalias.FormerCleverIDValidator = func() func(string) error {
+		validators := cleveridaliasDescFormerCleverID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(former_clever_id string) error {
+			for _, fn := range fns {
+				if err := fn(former_clever_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// cleveridaliasDescCleverID is the schema descriptor for clever_id field.
+	cleveridaliasDescCleverID := cleveridaliasFields[2].Descriptor()
+	// cleveridalias.CleverIDValidator is a validator for the "clever_id" field. It is called by the builders before save.
+	cleveridalias.CleverIDValidator = func() func(string) error {
+		validators := cleveridaliasDescCleverID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(clever_id string) error {
+			for _, fn := range fns {
+				if err := fn(clever_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// cleveridaliasDescDistrictID is the schema descriptor for district_id field.
+	cleveridaliasDescDistrictID := cleveridaliasFields[3].Descriptor()
+	// cleveridalias.DistrictIDValidator is a validator for the "district_id" field. It is called by the builders before save.
+	cleveridalias.DistrictIDValidator = func() func(string) error {
+		validators := cleveridaliasDescDistrictID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(district_id string) error {
+			for _, fn := range fns {
+				if err := fn(district_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// cleveridaliasDescDecidedBy is the schema descriptor for decided_by field.
+	cleveridaliasDescDecidedBy := cleveridaliasFields[5].Descriptor()
+	// cleveridalias.DefaultDecidedBy holds the default value on creation for the decided_by field.
+	cleveridalias.DefaultDecidedBy = cleveridaliasDescDecidedBy.Default.(string)
+	// cleveridaliasDescCreatedAt is the schema descriptor for created_at field.
+	cleveridaliasDescCreatedAt := cleveridaliasFields[6].Descriptor()
+	// cleveridalias.DefaultCreatedAt holds the default value on creation for the created_at field.
+	cleveridalias.DefaultCreatedAt = cleveridaliasDescCreatedAt.Default.(func() time.Time)
+	// cleveridaliasDescID is the schema descriptor for id field.
+	cleveridaliasDescID := cleveridaliasFields[0].Descriptor()
+	// cleveridalias.DefaultID holds the default value on creation for the id field.
+	cleveridalias.DefaultID = cleveridaliasDescID.Default.(func() string)
+	// cleveridalias.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	cleveridalias.IDValidator = cleveridaliasDescID.Validators[0].(func(string) error)
 	contactrelationshipMixin := schema.ContactRelationship{}.Mixin()
 	contactrelationshipMixinFields0 := contactrelationshipMixin[0].Fields()
 	_ = contactrelationshipMixinFields0
@@ -1039,6 +1111,108 @@ func init() {
 	organization.DefaultID = organizationDescID.Default.(func() string)
 	// organization.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	organization.IDValidator = organizationDescID.Validators[0].(func(string) error)
+	progressrecordFields := schema.ProgressRecord{}.Fields()
+	_ = progressrecordFields
+	// progressrecordDescStudentCleverID is the schema descriptor for student_clever_id field.
+	progressrecordDescStudentCleverID := progressrecordFields[1].Descriptor()
+	// progressrecord.StudentCleverIDValidator is a validator for the "student_clever_id" field. It is called by the builders before save.
+	progressrecord.StudentCleverIDValidator = func() func(string) error {
+		validators := progressrecordDescStudentCleverID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(student_clever_id string) error {
+			for _, fn := range fns {
+				if err := fn(student_clever_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// progressrecordDescActivityID is the schema descriptor for activity_id field.
+	progressrecordDescActivityID := progressrecordFields[2].Descriptor()
+	// progressrecord.ActivityIDValidator is a validator for the "activity_id" field. It is called by the builders before save.
+	progressrecord.ActivityIDValidator = func() func(string) error {
+		validators := progressrecordDescActivityID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(activity_id string) error {
+			for _, fn := range fns {
+				if err := fn(activity_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// progressrecordDescAttemptID is the schema descriptor for attempt_id field.
+	progressrecordDescAttemptID := progressrecordFields[3].Descriptor()
+	// progressrecord.DefaultAttemptID holds the default value on creation for the attempt_id field.
+	progressrecord.DefaultAttemptID = progressrecordDescAttemptID.Default.(string)
+	// progressrecord.AttemptIDValidator is a validator for the "attempt_id" field. It is called by the builders before save.
+	progressrecord.AttemptIDValidator = progressrecordDescAttemptID.Validators[0].(func(string) error)
+	// progressrecordDescDistrictID is the schema descriptor for district_id field.
+	progressrecordDescDistrictID := progressrecordFields[10].Descriptor()
+	// progressrecord.DistrictIDValidator is a validator for the "district_id" field. It is called by the builders before save.
+	progressrecord.DistrictIDValidator = func() func(string) error {
+		validators := progressrecordDescDistrictID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(district_id string) error {
+			for _, fn := range fns {
+				if err := fn(district_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// progressrecordDescSectionID is the schema descriptor for section_id field.
+	progressrecordDescSectionID := progressrecordFields[11].Descriptor()
+	// progressrecord.SectionIDValidator is a validator for the "section_id" field. It is called by the builders before save.
+	progressrecord.SectionIDValidator = progressrecordDescSectionID.Validators[0].(func(string) error)
+	// progressrecordDescSectionGiven is the schema descriptor for section_given field.
+	progressrecordDescSectionGiven := progressrecordFields[12].Descriptor()
+	// progressrecord.DefaultSectionGiven holds the default value on creation for the section_given field.
+	progressrecord.DefaultSectionGiven = progressrecordDescSectionGiven.Default.(bool)
+	// progressrecordDescSchoolID is the schema descriptor for school_id field.
+	progressrecordDescSchoolID := progressrecordFields[13].Descriptor()
+	// progressrecord.SchoolIDValidator is a validator for the "school_id" field. It is called by the builders before save.
+	progressrecord.SchoolIDValidator = progressrecordDescSchoolID.Validators[0].(func(string) error)
+	// progressrecordDescTermID is the schema descriptor for term_id field.
+	progressrecordDescTermID := progressrecordFields[14].Descriptor()
+	// progressrecord.TermIDValidator is a validator for the "term_id" field. It is called by the builders before save.
+	progressrecord.TermIDValidator = progressrecordDescTermID.Validators[0].(func(string) error)
+	// progressrecordDescGrade is the schema descriptor for grade field.
+	progressrecordDescGrade := progressrecordFields[15].Descriptor()
+	// progressrecord.DefaultGrade holds the default value on creation for the grade field.
+	progressrecord.DefaultGrade = progressrecordDescGrade.Default.(string)
+	// progressrecordDescContentHash is the schema descriptor for content_hash field.
+	progressrecordDescContentHash := progressrecordFields[16].Descriptor()
+	// progressrecord.ContentHashValidator is a validator for the "content_hash" field. It is called by the builders before save.
+	progressrecord.ContentHashValidator = progressrecordDescContentHash.Validators[0].(func(string) error)
+	// progressrecordDescCreatedAt is the schema descriptor for created_at field.
+	progressrecordDescCreatedAt := progressrecordFields[17].Descriptor()
+	// progressrecord.DefaultCreatedAt holds the default value on creation for the created_at field.
+	progressrecord.DefaultCreatedAt = progressrecordDescCreatedAt.Default.(func() time.Time)
+	// progressrecordDescUpdatedAt is the schema descriptor for updated_at field.
+	progressrecordDescUpdatedAt := progressrecordFields[18].Descriptor()
+	// progressrecord.DefaultUpdatedAt holds the default value on creation for the updated_at field.
+	progressrecord.DefaultUpdatedAt = progressrecordDescUpdatedAt.Default.(func() time.Time)
+	// progressrecord.UpdateDefaultUpdatedAt holds the default value on update for the updated_at field.
+	progressrecord.UpdateDefaultUpdatedAt = progressrecordDescUpdatedAt.UpdateDefault.(func() time.Time)
+	// progressrecordDescID is the schema descriptor for id field.
+	progressrecordDescID := progressrecordFields[0].Descriptor()
+	// progressrecord.DefaultID holds the default value on creation for the id field.
+	progressrecord.DefaultID = progressrecordDescID.Default.(func() string)
+	// progressrecord.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	progressrecord.IDValidator = progressrecordDescID.Validators[0].(func(string) error)
 	roleoverrideFields := schema.RoleOverride{}.Fields()
 	_ = roleoverrideFields
 	// roleoverrideDescUserID is the schema descriptor for user_id field.

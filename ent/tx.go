@@ -22,6 +22,8 @@ type Tx struct {
 	AppRecord *AppRecordClient
 	// AuditEntry is the client for interacting with the AuditEntry builders.
 	AuditEntry *AuditEntryClient
+	// CleverIDAlias is the client for interacting with the CleverIDAlias builders.
+	CleverIDAlias *CleverIDAliasClient
 	// ContactRelationship is the client for interacting with the ContactRelationship builders.
 	ContactRelationship *ContactRelationshipClient
 	// Course is the client for interacting with the Course builders.
@@ -50,6 +52,8 @@ type Tx struct {
 	MatchSuggestion *MatchSuggestionClient
 	// Organization is the client for interacting with the Organization builders.
 	Organization *OrganizationClient
+	// ProgressRecord is the client for interacting with the ProgressRecord builders.
+	ProgressRecord *ProgressRecordClient
 	// RoleOverride is the client for interacting with the RoleOverride builders.
 	RoleOverride *RoleOverrideClient
 	// RoleSchool is the client for interacting with the RoleSchool builders.
@@ -205,6 +209,7 @@ func (tx *Tx) init() {
 	tx.AppImport = NewAppImportClient(tx.config)
 	tx.AppRecord = NewAppRecordClient(tx.config)
 	tx.AuditEntry = NewAuditEntryClient(tx.config)
+	tx.CleverIDAlias = NewCleverIDAliasClient(tx.config)
 	tx.ContactRelationship = NewContactRelationshipClient(tx.config)
 	tx.Course = NewCourseClient(tx.config)
 	tx.District = NewDistrictClient(tx.config)
@@ -219,6 +224,7 @@ func (tx *Tx) init() {
 	tx.LoginState = NewLoginStateClient(tx.config)
 	tx.MatchSuggestion = NewMatchSuggestionClient(tx.config)
 	tx.Organization = NewOrganizationClient(tx.config)
+	tx.ProgressRecord = NewProgressRecordClient(tx.config)
 	tx.RoleOverride = NewRoleOverrideClient(tx.config)
 	tx.RoleSchool = NewRoleSchoolClient(tx.config)
 	tx.School = NewSchoolClient(tx.config)

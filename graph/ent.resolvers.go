@@ -48,6 +48,9 @@ func (r *Resolver) MatchSuggestion() MatchSuggestionResolver { return &matchSugg
 // Organization returns OrganizationResolver implementation.
 func (r *Resolver) Organization() OrganizationResolver { return &organizationResolver{r} }
 
+// ProgressRecord returns ProgressRecordResolver implementation.
+func (r *Resolver) ProgressRecord() ProgressRecordResolver { return &progressRecordResolver{r} }
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
@@ -77,6 +80,7 @@ type (
 	localMembershipResolver struct{ *Resolver }
 	matchSuggestionResolver struct{ *Resolver }
 	organizationResolver    struct{ *Resolver }
+	progressRecordResolver  struct{ *Resolver }
 	queryResolver           struct{ *Resolver }
 	roleOverrideResolver    struct{ *Resolver }
 	schoolResolver          struct{ *Resolver }

@@ -19,11 +19,13 @@ import (
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/appimport"
 	"github.com/rostermirror/rostermirror/ent/apprecord"
+	"github.com/rostermirror/rostermirror/ent/cleveridalias"
 	"github.com/rostermirror/rostermirror/ent/districtlink"
 	"github.com/rostermirror/rostermirror/ent/linkproposal"
 	"github.com/rostermirror/rostermirror/ent/localmembership"
 	"github.com/rostermirror/rostermirror/ent/localuser"
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
+	"github.com/rostermirror/rostermirror/ent/progressrecord"
 	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/syncrun"
 	"github.com/rostermirror/rostermirror/ent/userrole"
@@ -33,6 +35,7 @@ import (
 	apprecord1 "github.com/rostermirror/rostermirror/internal/apprecord"
 	"github.com/rostermirror/rostermirror/internal/link"
 	"github.com/rostermirror/rostermirror/internal/localdata"
+	"github.com/rostermirror/rostermirror/internal/progress"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -55,6 +58,7 @@ type ResolverRoot interface {
 	MatchSuggestion() MatchSuggestionResolver
 	Mutation() MutationResolver
 	Organization() OrganizationResolver
+	ProgressRecord() ProgressRecordResolver
 	Query() QueryResolver
 	RoleOverride() RoleOverrideResolver
 	School() SchoolResolver
@@ -142,6 +146,27 @@ type ComplexityRoot struct {
 	}
 
 	AuditEntryEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	CleverIDAlias struct {
+		CleverID       func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		DecidedBy      func(childComplexity int) int
+		DistrictID     func(childComplexity int) int
+		FormerCleverID func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Method         func(childComplexity int) int
+	}
+
+	CleverIDAliasConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	CleverIDAliasEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
 	}
@@ -428,8 +453,10 @@ type ComplexityRoot struct {
 		DeleteLocalUser      func(childComplexity int, id string) int
 		ImportAppRecords     func(childComplexity int, districtID string, typeArg apprecord.Type, csv string, idColumn *string, mapArg map[string]string) int
 		LinkDistrict         func(childComplexity int, districtID string, organizationID string) int
+		LinkFormerCleverID   func(childComplexity int, formerCleverID string, cleverID string) int
 		MatchRecord          func(childComplexity int, appRecordID string, cleverID string) int
 		PauseDistrict        func(childComplexity int, districtID string) int
+		RecordProgress       func(childComplexity int, records []*progress.Input) int
 		RejectHeldSync       func(childComplexity int, id string) int
 		RejectLinkProposal   func(childComplexity int, id string) int
 		RejectSuggestion     func(childComplexity int, id string) int
@@ -440,6 +467,7 @@ type ComplexityRoot struct {
 		SetRoleOverride      func(childComplexity int, userID string, role roleoverride.Role, effect roleoverride.Effect, reason *string) int
 		SyncDistrict         func(childComplexity int, id string, mode SyncMode) int
 		UnlinkDistrict       func(childComplexity int, districtID string) int
+		UnlinkFormerCleverID func(childComplexity int, formerCleverID string) int
 		UnmatchRecord        func(childComplexity int, appRecordID string) int
 		UpdateLocalGroup     func(childComplexity int, id string, input ent.UpdateLocalGroupInput) int
 		UpdateLocalUser      func(childComplexity int, id string, input ent.UpdateLocalUserInput) int
@@ -480,6 +508,59 @@ type ComplexityRoot struct {
 		StartCursor     func(childComplexity int) int
 	}
 
+	ProgressCounts struct {
+		Created   func(childComplexity int) int
+		Unchanged func(childComplexity int) int
+		Updated   func(childComplexity int) int
+	}
+
+	ProgressRecord struct {
+		ActivityID       func(childComplexity int) int
+		AttemptID        func(childComplexity int) int
+		CompletedAt      func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		Data             func(childComplexity int) int
+		DistrictID       func(childComplexity int) int
+		Grade            func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Kind             func(childComplexity int) int
+		MaxScore         func(childComplexity int) int
+		School           func(childComplexity int) int
+		SchoolID         func(childComplexity int) int
+		Score            func(childComplexity int) int
+		Section          func(childComplexity int) int
+		SectionID        func(childComplexity int) int
+		Student          func(childComplexity int) int
+		StudentCleverID  func(childComplexity int) int
+		Term             func(childComplexity int) int
+		TermID           func(childComplexity int) int
+		TimeSpentSeconds func(childComplexity int) int
+		UpdatedAt        func(childComplexity int) int
+	}
+
+	ProgressRecordConnection struct {
+		Edges      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ProgressRecordEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ProgressSummaryRow struct {
+		Completed        func(childComplexity int) int
+		CompletionRate   func(childComplexity int) int
+		GroupBy          func(childComplexity int) int
+		ID               func(childComplexity int) int
+		MeanScore        func(childComplexity int) int
+		Name             func(childComplexity int) int
+		Records          func(childComplexity int) int
+		Students         func(childComplexity int) int
+		TimeSpentSeconds func(childComplexity int) int
+	}
+
 	Query struct {
 		AppRecords             func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AppRecordOrder, where *ent.AppRecordWhereInput) int
 		AuditEntries           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.AuditEntryOrder, where *ent.AuditEntryWhereInput) int
@@ -493,6 +574,8 @@ type ComplexityRoot struct {
 		Node                   func(childComplexity int, id string) int
 		Nodes                  func(childComplexity int, ids []string) int
 		Organizations          func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.OrganizationOrder, where *ent.OrganizationWhereInput) int
+		Progress               func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ProgressRecordOrder, where *ent.ProgressRecordWhereInput, studentCleverID *string, includeArchived *bool) int
+		ProgressSummary        func(childComplexity int, districtID string, groupBy progress.GroupBy, where *ent.ProgressRecordWhereInput, includeArchived *bool) int
 		RoleOverrides          func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.RoleOverrideOrder, where *ent.RoleOverrideWhereInput) int
 		Schools                func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SchoolOrder, where *ent.SchoolWhereInput, includeArchived *bool) int
 		Sections               func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionOrder, where *ent.SectionWhereInput, includeArchived *bool) int
@@ -771,10 +854,12 @@ type ComplexityRoot struct {
 		Email              func(childComplexity int) int
 		Enrollments        func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionStudentOrder, where *ent.SectionStudentWhereInput) int
 		FirstName          func(childComplexity int) int
+		FormerCleverIds    func(childComplexity int) int
 		ID                 func(childComplexity int) int
 		LastName           func(childComplexity int) int
 		LastSyncedAt       func(childComplexity int) int
 		MiddleName         func(childComplexity int) int
+		Progress           func(childComplexity int, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ProgressRecordOrder, where *ent.ProgressRecordWhereInput) int
 		RoleOverrides      func(childComplexity int) int
 		Roles              func(childComplexity int) int
 		Schools            func(childComplexity int) int
@@ -876,6 +961,9 @@ type MutationResolver interface {
 	SyncDistrict(ctx context.Context, id string, mode SyncMode) (*ent.SyncRun, error)
 	ApproveHeldSync(ctx context.Context, id string) (*ent.SyncRun, error)
 	RejectHeldSync(ctx context.Context, id string) (*ent.SyncRun, error)
+	RecordProgress(ctx context.Context, records []*progress.Input) (*progress.Counts, error)
+	LinkFormerCleverID(ctx context.Context, formerCleverID string, cleverID string) (*ent.CleverIDAlias, error)
+	UnlinkFormerCleverID(ctx context.Context, formerCleverID string) (*ent.CleverIDAlias, error)
 	CreateOrganization(ctx context.Context, input ent.CreateOrganizationInput) (*ent.Organization, error)
 	UpdateOrganization(ctx context.Context, id string, input ent.UpdateOrganizationInput) (*ent.Organization, error)
 	LinkDistrict(ctx context.Context, districtID string, organizationID string) (*ent.District, error)
@@ -907,9 +995,20 @@ type MutationResolver interface {
 type OrganizationResolver interface {
 	Districts(ctx context.Context, obj *ent.Organization, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.DistrictOrder, where *ent.DistrictWhereInput) (*ent.DistrictConnection, error)
 }
+type ProgressRecordResolver interface {
+	StudentCleverID(ctx context.Context, obj *ent.ProgressRecord) (string, error)
+
+	Student(ctx context.Context, obj *ent.ProgressRecord) (*ent.User, error)
+	Section(ctx context.Context, obj *ent.ProgressRecord) (*ent.Section, error)
+	School(ctx context.Context, obj *ent.ProgressRecord) (*ent.School, error)
+	Term(ctx context.Context, obj *ent.ProgressRecord) (*ent.Term, error)
+	Data(ctx context.Context, obj *ent.ProgressRecord) (*string, error)
+}
 type QueryResolver interface {
 	Node(ctx context.Context, id string) (ent.Noder, error)
 	Nodes(ctx context.Context, ids []string) ([]ent.Noder, error)
+	Progress(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ProgressRecordOrder, where *ent.ProgressRecordWhereInput, studentCleverID *string, includeArchived *bool) (*ent.ProgressRecordConnection, error)
+	ProgressSummary(ctx context.Context, districtID string, groupBy progress.GroupBy, where *ent.ProgressRecordWhereInput, includeArchived *bool) ([]*progress.SummaryRow, error)
 	Districts(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.DistrictOrder, where *ent.DistrictWhereInput, includeArchived *bool) (*ent.DistrictConnection, error)
 	Schools(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SchoolOrder, where *ent.SchoolWhereInput, includeArchived *bool) (*ent.SchoolConnection, error)
 	Users(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.UserOrder, where *ent.UserWhereInput, includeArchived *bool) (*ent.UserConnection, error)
@@ -947,6 +1046,9 @@ type SyncRunResolver interface {
 }
 type UserResolver interface {
 	Roles(ctx context.Context, obj *ent.User) ([]*ent.UserRole, error)
+
+	Progress(ctx context.Context, obj *ent.User, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ProgressRecordOrder, where *ent.ProgressRecordWhereInput) (*ent.ProgressRecordConnection, error)
+	FormerCleverIds(ctx context.Context, obj *ent.User) ([]string, error)
 
 	Schools(ctx context.Context, obj *ent.User) ([]*ent.School, error)
 	Sections(ctx context.Context, obj *ent.User, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.SectionOrder, where *ent.SectionWhereInput, asOf *time.Time) (*ent.SectionConnection, error)
@@ -1323,6 +1425,81 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AuditEntryEdge.Node(childComplexity), true
+
+	case "CleverIDAlias.cleverId":
+		if e.ComplexityRoot.CleverIDAlias.CleverID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CleverIDAlias.CleverID(childComplexity), true
+	case "CleverIDAlias.createdAt":
+		if e.ComplexityRoot.CleverIDAlias.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CleverIDAlias.CreatedAt(childComplexity), true
+	case "CleverIDAlias.decidedBy":
+		if e.ComplexityRoot.CleverIDAlias.DecidedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CleverIDAlias.DecidedBy(childComplexity), true
+	case "CleverIDAlias.districtID":
+		if e.ComplexityRoot.CleverIDAlias.DistrictID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CleverIDAlias.DistrictID(childComplexity), true
+	case "CleverIDAlias.formerCleverId":
+		if e.ComplexityRoot.CleverIDAlias.FormerCleverID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CleverIDAlias.FormerCleverID(childComplexity), true
+	case "CleverIDAlias.id":
+		if e.ComplexityRoot.CleverIDAlias.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CleverIDAlias.ID(childComplexity), true
+	case "CleverIDAlias.method":
+		if e.ComplexityRoot.CleverIDAlias.Method == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CleverIDAlias.Method(childComplexity), true
+
+	case "CleverIDAliasConnection.edges":
+		if e.ComplexityRoot.CleverIDAliasConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CleverIDAliasConnection.Edges(childComplexity), true
+	case "CleverIDAliasConnection.pageInfo":
+		if e.ComplexityRoot.CleverIDAliasConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CleverIDAliasConnection.PageInfo(childComplexity), true
+	case "CleverIDAliasConnection.totalCount":
+		if e.ComplexityRoot.CleverIDAliasConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CleverIDAliasConnection.TotalCount(childComplexity), true
+
+	case "CleverIDAliasEdge.cursor":
+		if e.ComplexityRoot.CleverIDAliasEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CleverIDAliasEdge.Cursor(childComplexity), true
+	case "CleverIDAliasEdge.node":
+		if e.ComplexityRoot.CleverIDAliasEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CleverIDAliasEdge.Node(childComplexity), true
 
 	case "ContactRelationship.contact":
 		if e.ComplexityRoot.ContactRelationship.Contact == nil {
@@ -2654,6 +2831,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.LinkDistrict(childComplexity, args["districtId"].(string), args["organizationId"].(string)), true
+	case "Mutation.linkFormerCleverId":
+		if e.ComplexityRoot.Mutation.LinkFormerCleverID == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_linkFormerCleverId_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LinkFormerCleverID(childComplexity, args["formerCleverId"].(string), args["cleverId"].(string)), true
 	case "Mutation.matchRecord":
 		if e.ComplexityRoot.Mutation.MatchRecord == nil {
 			break
@@ -2676,6 +2864,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PauseDistrict(childComplexity, args["districtId"].(string)), true
+	case "Mutation.recordProgress":
+		if e.ComplexityRoot.Mutation.RecordProgress == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_recordProgress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RecordProgress(childComplexity, args["records"].([]*progress.Input)), true
 	case "Mutation.rejectHeldSync":
 		if e.ComplexityRoot.Mutation.RejectHeldSync == nil {
 			break
@@ -2786,6 +2985,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UnlinkDistrict(childComplexity, args["districtId"].(string)), true
+	case "Mutation.unlinkFormerCleverId":
+		if e.ComplexityRoot.Mutation.UnlinkFormerCleverID == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unlinkFormerCleverId_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnlinkFormerCleverID(childComplexity, args["formerCleverId"].(string)), true
 	case "Mutation.unmatchRecord":
 		if e.ComplexityRoot.Mutation.UnmatchRecord == nil {
 			break
@@ -2977,6 +3187,239 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "ProgressCounts.created":
+		if e.ComplexityRoot.ProgressCounts.Created == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressCounts.Created(childComplexity), true
+	case "ProgressCounts.unchanged":
+		if e.ComplexityRoot.ProgressCounts.Unchanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressCounts.Unchanged(childComplexity), true
+	case "ProgressCounts.updated":
+		if e.ComplexityRoot.ProgressCounts.Updated == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressCounts.Updated(childComplexity), true
+
+	case "ProgressRecord.activityId":
+		if e.ComplexityRoot.ProgressRecord.ActivityID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.ActivityID(childComplexity), true
+	case "ProgressRecord.attemptId":
+		if e.ComplexityRoot.ProgressRecord.AttemptID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.AttemptID(childComplexity), true
+	case "ProgressRecord.completedAt":
+		if e.ComplexityRoot.ProgressRecord.CompletedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.CompletedAt(childComplexity), true
+	case "ProgressRecord.createdAt":
+		if e.ComplexityRoot.ProgressRecord.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.CreatedAt(childComplexity), true
+	case "ProgressRecord.data":
+		if e.ComplexityRoot.ProgressRecord.Data == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.Data(childComplexity), true
+	case "ProgressRecord.districtID":
+		if e.ComplexityRoot.ProgressRecord.DistrictID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.DistrictID(childComplexity), true
+	case "ProgressRecord.grade":
+		if e.ComplexityRoot.ProgressRecord.Grade == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.Grade(childComplexity), true
+	case "ProgressRecord.id":
+		if e.ComplexityRoot.ProgressRecord.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.ID(childComplexity), true
+	case "ProgressRecord.kind":
+		if e.ComplexityRoot.ProgressRecord.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.Kind(childComplexity), true
+	case "ProgressRecord.maxScore":
+		if e.ComplexityRoot.ProgressRecord.MaxScore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.MaxScore(childComplexity), true
+	case "ProgressRecord.school":
+		if e.ComplexityRoot.ProgressRecord.School == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.School(childComplexity), true
+	case "ProgressRecord.schoolID":
+		if e.ComplexityRoot.ProgressRecord.SchoolID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.SchoolID(childComplexity), true
+	case "ProgressRecord.score":
+		if e.ComplexityRoot.ProgressRecord.Score == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.Score(childComplexity), true
+	case "ProgressRecord.section":
+		if e.ComplexityRoot.ProgressRecord.Section == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.Section(childComplexity), true
+	case "ProgressRecord.sectionID":
+		if e.ComplexityRoot.ProgressRecord.SectionID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.SectionID(childComplexity), true
+	case "ProgressRecord.student":
+		if e.ComplexityRoot.ProgressRecord.Student == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.Student(childComplexity), true
+	case "ProgressRecord.studentCleverId", "ProgressRecord.recordedCleverId":
+		if e.ComplexityRoot.ProgressRecord.StudentCleverID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.StudentCleverID(childComplexity), true
+	case "ProgressRecord.term":
+		if e.ComplexityRoot.ProgressRecord.Term == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.Term(childComplexity), true
+	case "ProgressRecord.termID":
+		if e.ComplexityRoot.ProgressRecord.TermID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.TermID(childComplexity), true
+	case "ProgressRecord.timeSpentSeconds":
+		if e.ComplexityRoot.ProgressRecord.TimeSpentSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.TimeSpentSeconds(childComplexity), true
+	case "ProgressRecord.updatedAt":
+		if e.ComplexityRoot.ProgressRecord.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecord.UpdatedAt(childComplexity), true
+
+	case "ProgressRecordConnection.edges":
+		if e.ComplexityRoot.ProgressRecordConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecordConnection.Edges(childComplexity), true
+	case "ProgressRecordConnection.pageInfo":
+		if e.ComplexityRoot.ProgressRecordConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecordConnection.PageInfo(childComplexity), true
+	case "ProgressRecordConnection.totalCount":
+		if e.ComplexityRoot.ProgressRecordConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecordConnection.TotalCount(childComplexity), true
+
+	case "ProgressRecordEdge.cursor":
+		if e.ComplexityRoot.ProgressRecordEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecordEdge.Cursor(childComplexity), true
+	case "ProgressRecordEdge.node":
+		if e.ComplexityRoot.ProgressRecordEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressRecordEdge.Node(childComplexity), true
+
+	case "ProgressSummaryRow.completed":
+		if e.ComplexityRoot.ProgressSummaryRow.Completed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressSummaryRow.Completed(childComplexity), true
+	case "ProgressSummaryRow.completionRate":
+		if e.ComplexityRoot.ProgressSummaryRow.CompletionRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressSummaryRow.CompletionRate(childComplexity), true
+	case "ProgressSummaryRow.groupBy":
+		if e.ComplexityRoot.ProgressSummaryRow.GroupBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressSummaryRow.GroupBy(childComplexity), true
+	case "ProgressSummaryRow.id":
+		if e.ComplexityRoot.ProgressSummaryRow.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressSummaryRow.ID(childComplexity), true
+	case "ProgressSummaryRow.meanScore":
+		if e.ComplexityRoot.ProgressSummaryRow.MeanScore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressSummaryRow.MeanScore(childComplexity), true
+	case "ProgressSummaryRow.name":
+		if e.ComplexityRoot.ProgressSummaryRow.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressSummaryRow.Name(childComplexity), true
+	case "ProgressSummaryRow.records":
+		if e.ComplexityRoot.ProgressSummaryRow.Records == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressSummaryRow.Records(childComplexity), true
+	case "ProgressSummaryRow.students":
+		if e.ComplexityRoot.ProgressSummaryRow.Students == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressSummaryRow.Students(childComplexity), true
+	case "ProgressSummaryRow.timeSpentSeconds":
+		if e.ComplexityRoot.ProgressSummaryRow.TimeSpentSeconds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProgressSummaryRow.TimeSpentSeconds(childComplexity), true
+
 	case "Query.appRecords":
 		if e.ComplexityRoot.Query.AppRecords == nil {
 			break
@@ -3110,6 +3553,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Organizations(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.OrganizationOrder), args["where"].(*ent.OrganizationWhereInput)), true
+	case "Query.progress":
+		if e.ComplexityRoot.Query.Progress == nil {
+			break
+		}
+
+		args, err := ec.field_Query_progress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Progress(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.ProgressRecordOrder), args["where"].(*ent.ProgressRecordWhereInput), args["studentCleverId"].(*string), args["includeArchived"].(*bool)), true
+	case "Query.progressSummary":
+		if e.ComplexityRoot.Query.ProgressSummary == nil {
+			break
+		}
+
+		args, err := ec.field_Query_progressSummary_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ProgressSummary(childComplexity, args["districtId"].(string), args["groupBy"].(progress.GroupBy), args["where"].(*ent.ProgressRecordWhereInput), args["includeArchived"].(*bool)), true
 	case "Query.roleOverrides":
 		if e.ComplexityRoot.Query.RoleOverrides == nil {
 			break
@@ -4397,6 +4862,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.FirstName(childComplexity), true
+	case "User.formerCleverIds":
+		if e.ComplexityRoot.User.FormerCleverIds == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.FormerCleverIds(childComplexity), true
 	case "User.id", "User.cleverId":
 		if e.ComplexityRoot.User.ID == nil {
 			break
@@ -4421,6 +4892,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.User.MiddleName(childComplexity), true
+	case "User.progress":
+		if e.ComplexityRoot.User.Progress == nil {
+			break
+		}
+
+		args, err := ec.field_User_progress_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.User.Progress(childComplexity, args["after"].(*entgql.Cursor[string]), args["first"].(*int), args["before"].(*entgql.Cursor[string]), args["last"].(*int), args["orderBy"].(*ent.ProgressRecordOrder), args["where"].(*ent.ProgressRecordWhereInput)), true
 	case "User.roleOverrides":
 		if e.ComplexityRoot.User.RoleOverrides == nil {
 			break
@@ -4750,6 +5232,8 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputAppRecordWhereInput,
 		ec.unmarshalInputAuditEntryOrder,
 		ec.unmarshalInputAuditEntryWhereInput,
+		ec.unmarshalInputCleverIDAliasOrder,
+		ec.unmarshalInputCleverIDAliasWhereInput,
 		ec.unmarshalInputContactRelationshipOrder,
 		ec.unmarshalInputContactRelationshipWhereInput,
 		ec.unmarshalInputCourseOrder,
@@ -4772,6 +5256,9 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputMatchSuggestionWhereInput,
 		ec.unmarshalInputOrganizationOrder,
 		ec.unmarshalInputOrganizationWhereInput,
+		ec.unmarshalInputProgressInput,
+		ec.unmarshalInputProgressRecordOrder,
+		ec.unmarshalInputProgressRecordWhereInput,
 		ec.unmarshalInputRoleOverrideOrder,
 		ec.unmarshalInputRoleOverrideWhereInput,
 		ec.unmarshalInputRoleSchoolOrder,
@@ -4868,7 +5355,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "ent.graphql" "schema.graphql"
+//go:embed "ent.graphql" "progress.graphql" "schema.graphql"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -4881,6 +5368,7 @@ func sourceData(filename string) string {
 
 var sources = []*ast.Source{
 	{Name: "ent.graphql", Input: sourceData("ent.graphql"), BuiltIn: false},
+	{Name: "progress.graphql", Input: sourceData("progress.graphql"), BuiltIn: false},
 	{Name: "schema.graphql", Input: sourceData("schema.graphql"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -5041,6 +5529,36 @@ func (ec *executionContext) childFields_AuditEntryEdge(ctx context.Context, fiel
 		return ec.fieldContext_AuditEntryEdge_cursor(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AuditEntryEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_CleverIDAlias(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CleverIDAlias_id(ctx, field)
+	case "formerCleverId":
+		return ec.fieldContext_CleverIDAlias_formerCleverId(ctx, field)
+	case "cleverId":
+		return ec.fieldContext_CleverIDAlias_cleverId(ctx, field)
+	case "districtID":
+		return ec.fieldContext_CleverIDAlias_districtID(ctx, field)
+	case "method":
+		return ec.fieldContext_CleverIDAlias_method(ctx, field)
+	case "decidedBy":
+		return ec.fieldContext_CleverIDAlias_decidedBy(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_CleverIDAlias_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CleverIDAlias", field.Name)
+}
+
+func (ec *executionContext) childFields_CleverIDAliasEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_CleverIDAliasEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_CleverIDAliasEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CleverIDAliasEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_ContactRelationship(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5649,6 +6167,114 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_ProgressCounts(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "created":
+		return ec.fieldContext_ProgressCounts_created(ctx, field)
+	case "updated":
+		return ec.fieldContext_ProgressCounts_updated(ctx, field)
+	case "unchanged":
+		return ec.fieldContext_ProgressCounts_unchanged(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProgressCounts", field.Name)
+}
+
+func (ec *executionContext) childFields_ProgressRecord(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ProgressRecord_id(ctx, field)
+	case "activityId":
+		return ec.fieldContext_ProgressRecord_activityId(ctx, field)
+	case "attemptId":
+		return ec.fieldContext_ProgressRecord_attemptId(ctx, field)
+	case "kind":
+		return ec.fieldContext_ProgressRecord_kind(ctx, field)
+	case "score":
+		return ec.fieldContext_ProgressRecord_score(ctx, field)
+	case "maxScore":
+		return ec.fieldContext_ProgressRecord_maxScore(ctx, field)
+	case "completedAt":
+		return ec.fieldContext_ProgressRecord_completedAt(ctx, field)
+	case "timeSpentSeconds":
+		return ec.fieldContext_ProgressRecord_timeSpentSeconds(ctx, field)
+	case "districtID":
+		return ec.fieldContext_ProgressRecord_districtID(ctx, field)
+	case "sectionID":
+		return ec.fieldContext_ProgressRecord_sectionID(ctx, field)
+	case "schoolID":
+		return ec.fieldContext_ProgressRecord_schoolID(ctx, field)
+	case "termID":
+		return ec.fieldContext_ProgressRecord_termID(ctx, field)
+	case "grade":
+		return ec.fieldContext_ProgressRecord_grade(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ProgressRecord_createdAt(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_ProgressRecord_updatedAt(ctx, field)
+	case "studentCleverId":
+		return ec.fieldContext_ProgressRecord_studentCleverId(ctx, field)
+	case "recordedCleverId":
+		return ec.fieldContext_ProgressRecord_recordedCleverId(ctx, field)
+	case "student":
+		return ec.fieldContext_ProgressRecord_student(ctx, field)
+	case "section":
+		return ec.fieldContext_ProgressRecord_section(ctx, field)
+	case "school":
+		return ec.fieldContext_ProgressRecord_school(ctx, field)
+	case "term":
+		return ec.fieldContext_ProgressRecord_term(ctx, field)
+	case "data":
+		return ec.fieldContext_ProgressRecord_data(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProgressRecord", field.Name)
+}
+
+func (ec *executionContext) childFields_ProgressRecordConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ProgressRecordConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ProgressRecordConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ProgressRecordConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProgressRecordConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ProgressRecordEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "node":
+		return ec.fieldContext_ProgressRecordEdge_node(ctx, field)
+	case "cursor":
+		return ec.fieldContext_ProgressRecordEdge_cursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProgressRecordEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ProgressSummaryRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "groupBy":
+		return ec.fieldContext_ProgressSummaryRow_groupBy(ctx, field)
+	case "id":
+		return ec.fieldContext_ProgressSummaryRow_id(ctx, field)
+	case "name":
+		return ec.fieldContext_ProgressSummaryRow_name(ctx, field)
+	case "records":
+		return ec.fieldContext_ProgressSummaryRow_records(ctx, field)
+	case "students":
+		return ec.fieldContext_ProgressSummaryRow_students(ctx, field)
+	case "completed":
+		return ec.fieldContext_ProgressSummaryRow_completed(ctx, field)
+	case "completionRate":
+		return ec.fieldContext_ProgressSummaryRow_completionRate(ctx, field)
+	case "meanScore":
+		return ec.fieldContext_ProgressSummaryRow_meanScore(ctx, field)
+	case "timeSpentSeconds":
+		return ec.fieldContext_ProgressSummaryRow_timeSpentSeconds(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProgressSummaryRow", field.Name)
+}
+
 func (ec *executionContext) childFields_RoleOverride(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -6203,6 +6829,10 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 		return ec.fieldContext_User_contacts(ctx, field)
 	case "contactStudents":
 		return ec.fieldContext_User_contactStudents(ctx, field)
+	case "progress":
+		return ec.fieldContext_User_progress(ctx, field)
+	case "formerCleverIds":
+		return ec.fieldContext_User_formerCleverIds(ctx, field)
 	case "cleverId":
 		return ec.fieldContext_User_cleverId(ctx, field)
 	case "schools":
@@ -7321,6 +7951,28 @@ func (ec *executionContext) field_Mutation_linkDistrict_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_linkFormerCleverId_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "formerCleverId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["formerCleverId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "cleverId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["cleverId"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_matchRecord_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7354,6 +8006,20 @@ func (ec *executionContext) field_Mutation_pauseDistrict_args(ctx context.Contex
 		return nil, err
 	}
 	args["districtId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_recordProgress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "records",
+		func(ctx context.Context, v any) ([]*progress.Input, error) {
+			return ec.unmarshalNProgressInput2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋinternalᚋprogressᚐInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["records"] = arg0
 	return args, nil
 }
 
@@ -7542,6 +8208,20 @@ func (ec *executionContext) field_Mutation_unlinkDistrict_args(ctx context.Conte
 		return nil, err
 	}
 	args["districtId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_unlinkFormerCleverId_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "formerCleverId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["formerCleverId"] = arg0
 	return args, nil
 }
 
@@ -8304,6 +8984,114 @@ func (ec *executionContext) field_Query_organizations_args(ctx context.Context, 
 		return nil, err
 	}
 	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_progressSummary_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "districtId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["districtId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "groupBy",
+		func(ctx context.Context, v any) (progress.GroupBy, error) {
+			return ec.unmarshalNProgressGroupBy2githubᚗcomᚋrostermirrorᚋrostermirrorᚋinternalᚋprogressᚐGroupBy(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["groupBy"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.ProgressRecordWhereInput, error) {
+			return ec.unmarshalOProgressRecordWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "includeArchived",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeArchived"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_progress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.ProgressRecordOrder, error) {
+			return ec.unmarshalOProgressRecordOrder2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.ProgressRecordWhereInput, error) {
+			return ec.unmarshalOProgressRecordWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "studentCleverId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["studentCleverId"] = arg6
+	arg7, err := graphql.ProcessArgField(ctx, rawArgs, "includeArchived",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["includeArchived"] = arg7
 	return args, nil
 }
 
@@ -9371,6 +10159,60 @@ func (ec *executionContext) field_User_enrollments_args(ctx context.Context, raw
 	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
 		func(ctx context.Context, v any) (*ent.SectionStudentWhereInput, error) {
 			return ec.unmarshalOSectionStudentWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSectionStudentWhereInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["where"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_User_progress_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*entgql.Cursor[string], error) {
+			return ec.unmarshalOCursor2ᚖentgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*ent.ProgressRecordOrder, error) {
+			return ec.unmarshalOProgressRecordOrder2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "where",
+		func(ctx context.Context, v any) (*ent.ProgressRecordWhereInput, error) {
+			return ec.unmarshalOProgressRecordWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordWhereInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11033,6 +11875,327 @@ func (ec *executionContext) _AuditEntryEdge_cursor(ctx context.Context, field gr
 }
 func (ec *executionContext) fieldContext_AuditEntryEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("AuditEntryEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+}
+
+func (ec *executionContext) _CleverIDAlias_id(ctx context.Context, field graphql.CollectedField, obj *ent.CleverIDAlias) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CleverIDAlias_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CleverIDAlias_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CleverIDAlias", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _CleverIDAlias_formerCleverId(ctx context.Context, field graphql.CollectedField, obj *ent.CleverIDAlias) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CleverIDAlias_formerCleverId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FormerCleverID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CleverIDAlias_formerCleverId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CleverIDAlias", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CleverIDAlias_cleverId(ctx context.Context, field graphql.CollectedField, obj *ent.CleverIDAlias) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CleverIDAlias_cleverId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CleverID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CleverIDAlias_cleverId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CleverIDAlias", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CleverIDAlias_districtID(ctx context.Context, field graphql.CollectedField, obj *ent.CleverIDAlias) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CleverIDAlias_districtID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DistrictID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CleverIDAlias_districtID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CleverIDAlias", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CleverIDAlias_method(ctx context.Context, field graphql.CollectedField, obj *ent.CleverIDAlias) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CleverIDAlias_method(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Method, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v cleveridalias.Method) graphql.Marshaler {
+			return ec.marshalNCleverIDAliasMethod2githubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋcleveridaliasᚐMethod(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CleverIDAlias_method(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CleverIDAlias", field, false, false, errors.New("field of type CleverIDAliasMethod does not have child fields"))
+}
+
+func (ec *executionContext) _CleverIDAlias_decidedBy(ctx context.Context, field graphql.CollectedField, obj *ent.CleverIDAlias) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CleverIDAlias_decidedBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedBy, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CleverIDAlias_decidedBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CleverIDAlias", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _CleverIDAlias_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.CleverIDAlias) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CleverIDAlias_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CleverIDAlias_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CleverIDAlias", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _CleverIDAliasConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.CleverIDAliasConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CleverIDAliasConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.CleverIDAliasEdge) graphql.Marshaler {
+			return ec.marshalOCleverIDAliasEdge2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAliasEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CleverIDAliasConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CleverIDAliasConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CleverIDAliasEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CleverIDAliasConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.CleverIDAliasConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CleverIDAliasConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[string]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CleverIDAliasConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CleverIDAliasConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CleverIDAliasConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.CleverIDAliasConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CleverIDAliasConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CleverIDAliasConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CleverIDAliasConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _CleverIDAliasEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.CleverIDAliasEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CleverIDAliasEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CleverIDAlias) graphql.Marshaler {
+			return ec.marshalOCleverIDAlias2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAlias(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CleverIDAliasEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CleverIDAliasEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CleverIDAlias(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CleverIDAliasEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.CleverIDAliasEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CleverIDAliasEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[string]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CleverIDAliasEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CleverIDAliasEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
 func (ec *executionContext) _ContactRelationship_id(ctx context.Context, field graphql.CollectedField, obj *ent.ContactRelationship) (ret graphql.Marshaler) {
@@ -16100,6 +17263,138 @@ func (ec *executionContext) fieldContext_Mutation_rejectHeldSync(ctx context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_recordProgress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_recordProgress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RecordProgress(ctx, fc.Args["records"].([]*progress.Input))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *progress.Counts) graphql.Marshaler {
+			return ec.marshalNProgressCounts2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋinternalᚋprogressᚐCounts(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_recordProgress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProgressCounts(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_recordProgress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_linkFormerCleverId(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_linkFormerCleverId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().LinkFormerCleverID(ctx, fc.Args["formerCleverId"].(string), fc.Args["cleverId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CleverIDAlias) graphql.Marshaler {
+			return ec.marshalNCleverIDAlias2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAlias(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_linkFormerCleverId(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CleverIDAlias(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_linkFormerCleverId_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_unlinkFormerCleverId(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_unlinkFormerCleverId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UnlinkFormerCleverID(ctx, fc.Args["formerCleverId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.CleverIDAlias) graphql.Marshaler {
+			return ec.marshalNCleverIDAlias2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAlias(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_unlinkFormerCleverId(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CleverIDAlias(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_unlinkFormerCleverId_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createOrganization(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17989,6 +19284,966 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, errors.New("field of type Cursor does not have child fields"))
 }
 
+func (ec *executionContext) _ProgressCounts_created(ctx context.Context, field graphql.CollectedField, obj *progress.Counts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressCounts_created(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Created, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressCounts_created(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressCounts", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressCounts_updated(ctx context.Context, field graphql.CollectedField, obj *progress.Counts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressCounts_updated(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Updated, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressCounts_updated(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressCounts", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressCounts_unchanged(ctx context.Context, field graphql.CollectedField, obj *progress.Counts) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressCounts_unchanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Unchanged, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressCounts_unchanged(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressCounts", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecord_id(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecord_activityId(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_activityId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActivityID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_activityId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecord_attemptId(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_attemptId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AttemptID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_attemptId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecord_kind(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v progressrecord.Kind) graphql.Marshaler {
+			return ec.marshalNProgressRecordKind2githubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋprogressrecordᚐKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type ProgressRecordKind does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecord_score(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_score(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Score, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_score(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecord_maxScore(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_maxScore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxScore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_maxScore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecord_completedAt(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_completedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompletedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_completedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecord_timeSpentSeconds(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_timeSpentSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TimeSpentSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_timeSpentSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecord_districtID(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_districtID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DistrictID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_districtID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecord_sectionID(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_sectionID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SectionID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_sectionID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecord_schoolID(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_schoolID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SchoolID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_schoolID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecord_termID(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_termID(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TermID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_termID(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecord_grade(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_grade(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Grade, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_grade(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecord_createdAt(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecord_updatedAt(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecord_studentCleverId(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_studentCleverId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProgressRecord().StudentCleverID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_studentCleverId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecord", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecord_recordedCleverId(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_recordedCleverId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StudentCleverID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_recordedCleverId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecord", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecord_student(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_student(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProgressRecord().Student(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.User) graphql.Marshaler {
+			return ec.marshalOUser2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐUser(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_student(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProgressRecord",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_User(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProgressRecord_section(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_section(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProgressRecord().Section(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Section) graphql.Marshaler {
+			return ec.marshalOSection2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_section(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProgressRecord",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Section(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProgressRecord_school(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_school(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProgressRecord().School(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.School) graphql.Marshaler {
+			return ec.marshalOSchool2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐSchool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_school(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProgressRecord",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_School(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProgressRecord_term(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_term(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProgressRecord().Term(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.Term) graphql.Marshaler {
+			return ec.marshalOTerm2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐTerm(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_term(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProgressRecord",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Term(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProgressRecord_data(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecord) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecord_data(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProgressRecord().Data(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecord_data(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecord", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecordConnection_edges(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecordConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecordConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*ent.ProgressRecordEdge) graphql.Marshaler {
+			return ec.marshalOProgressRecordEdge2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordEdge(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecordConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProgressRecordConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProgressRecordEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProgressRecordConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecordConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecordConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.PageInfo[string]) graphql.Marshaler {
+			return ec.marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecordConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProgressRecordConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProgressRecordConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecordConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecordConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecordConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecordConnection", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressRecordEdge_node(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecordEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecordEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ProgressRecord) graphql.Marshaler {
+			return ec.marshalOProgressRecord2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecord(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecordEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProgressRecordEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProgressRecord(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ProgressRecordEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *ent.ProgressRecordEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressRecordEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v entgql.Cursor[string]) graphql.Marshaler {
+			return ec.marshalNCursor2entgoᚗioᚋcontribᚋentgqlᚐCursor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressRecordEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressRecordEdge", field, false, false, errors.New("field of type Cursor does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressSummaryRow_groupBy(ctx context.Context, field graphql.CollectedField, obj *progress.SummaryRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressSummaryRow_groupBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GroupBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v progress.GroupBy) graphql.Marshaler {
+			return ec.marshalNProgressGroupBy2githubᚗcomᚋrostermirrorᚋrostermirrorᚋinternalᚋprogressᚐGroupBy(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressSummaryRow_groupBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressSummaryRow", field, false, false, errors.New("field of type ProgressGroupBy does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressSummaryRow_id(ctx context.Context, field graphql.CollectedField, obj *progress.SummaryRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressSummaryRow_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressSummaryRow_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressSummaryRow", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressSummaryRow_name(ctx context.Context, field graphql.CollectedField, obj *progress.SummaryRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressSummaryRow_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressSummaryRow_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressSummaryRow", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressSummaryRow_records(ctx context.Context, field graphql.CollectedField, obj *progress.SummaryRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressSummaryRow_records(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Records, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressSummaryRow_records(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressSummaryRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressSummaryRow_students(ctx context.Context, field graphql.CollectedField, obj *progress.SummaryRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressSummaryRow_students(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Students, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressSummaryRow_students(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressSummaryRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressSummaryRow_completed(ctx context.Context, field graphql.CollectedField, obj *progress.SummaryRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressSummaryRow_completed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Completed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressSummaryRow_completed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressSummaryRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressSummaryRow_completionRate(ctx context.Context, field graphql.CollectedField, obj *progress.SummaryRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressSummaryRow_completionRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CompletionRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressSummaryRow_completionRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressSummaryRow", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressSummaryRow_meanScore(ctx context.Context, field graphql.CollectedField, obj *progress.SummaryRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressSummaryRow_meanScore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MeanScore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressSummaryRow_meanScore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressSummaryRow", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _ProgressSummaryRow_timeSpentSeconds(ctx context.Context, field graphql.CollectedField, obj *progress.SummaryRow) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProgressSummaryRow_timeSpentSeconds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TimeSpentSeconds, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProgressSummaryRow_timeSpentSeconds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProgressSummaryRow", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
 func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18071,6 +20326,94 @@ func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_nodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_progress(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Progress(ctx, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.ProgressRecordOrder), fc.Args["where"].(*ent.ProgressRecordWhereInput), fc.Args["studentCleverId"].(*string), fc.Args["includeArchived"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ProgressRecordConnection) graphql.Marshaler {
+			return ec.marshalNProgressRecordConnection2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_progress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProgressRecordConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_progress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_progressSummary(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_progressSummary(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ProgressSummary(ctx, fc.Args["districtId"].(string), fc.Args["groupBy"].(progress.GroupBy), fc.Args["where"].(*ent.ProgressRecordWhereInput), fc.Args["includeArchived"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*progress.SummaryRow) graphql.Marshaler {
+			return ec.marshalNProgressSummaryRow2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋinternalᚋprogressᚐSummaryRowᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_progressSummary(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProgressSummaryRow(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_progressSummary_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -24140,6 +26483,73 @@ func (ec *executionContext) fieldContext_User_contactStudents(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _User_progress(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_progress(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.User().Progress(ctx, obj, fc.Args["after"].(*entgql.Cursor[string]), fc.Args["first"].(*int), fc.Args["before"].(*entgql.Cursor[string]), fc.Args["last"].(*int), fc.Args["orderBy"].(*ent.ProgressRecordOrder), fc.Args["where"].(*ent.ProgressRecordWhereInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ent.ProgressRecordConnection) graphql.Marshaler {
+			return ec.marshalNProgressRecordConnection2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_progress(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "User",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProgressRecordConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_User_progress_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _User_formerCleverIds(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_User_formerCleverIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.User().FormerCleverIds(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []string) graphql.Marshaler {
+			return ec.marshalNString2ᚕstringᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_User_formerCleverIds(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("User", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
 func (ec *executionContext) _User_cleverId(ctx context.Context, field graphql.CollectedField, obj *ent.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -29673,6 +32083,895 @@ func (ec *executionContext) unmarshalInputAuditEntryWhereInput(ctx context.Conte
 				return it, err
 			}
 			it.OutcomeContainsFold = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCleverIDAliasOrder(ctx context.Context, obj any) (ent.CleverIDAliasOrder, error) {
+	var it ent.CleverIDAliasOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNCleverIDAliasOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAliasOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputCleverIDAliasWhereInput(ctx context.Context, obj any) (ent.CleverIDAliasWhereInput, error) {
+	var it ent.CleverIDAliasWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "formerCleverId", "formerCleverIdNEQ", "formerCleverIdIn", "formerCleverIdNotIn", "formerCleverIdGT", "formerCleverIdGTE", "formerCleverIdLT", "formerCleverIdLTE", "formerCleverIdContains", "formerCleverIdHasPrefix", "formerCleverIdHasSuffix", "formerCleverIdEqualFold", "formerCleverIdContainsFold", "cleverId", "cleverIdNEQ", "cleverIdIn", "cleverIdNotIn", "cleverIdGT", "cleverIdGTE", "cleverIdLT", "cleverIdLTE", "cleverIdContains", "cleverIdHasPrefix", "cleverIdHasSuffix", "cleverIdEqualFold", "cleverIdContainsFold", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "method", "methodNEQ", "methodIn", "methodNotIn", "decidedBy", "decidedByNEQ", "decidedByIn", "decidedByNotIn", "decidedByGT", "decidedByGTE", "decidedByLT", "decidedByLTE", "decidedByContains", "decidedByHasPrefix", "decidedByHasSuffix", "decidedByEqualFold", "decidedByContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOCleverIDAliasWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAliasWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOCleverIDAliasWhereInput2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAliasWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOCleverIDAliasWhereInput2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAliasWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "idEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idEqualFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDEqualFold = data
+		case "idContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idContainsFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDContainsFold = data
+		case "formerCleverId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormerCleverID = data
+		case "formerCleverIdNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormerCleverIDNEQ = data
+		case "formerCleverIdIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormerCleverIDIn = data
+		case "formerCleverIdNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormerCleverIDNotIn = data
+		case "formerCleverIdGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormerCleverIDGT = data
+		case "formerCleverIdGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormerCleverIDGTE = data
+		case "formerCleverIdLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormerCleverIDLT = data
+		case "formerCleverIdLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormerCleverIDLTE = data
+		case "formerCleverIdContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormerCleverIDContains = data
+		case "formerCleverIdHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormerCleverIDHasPrefix = data
+		case "formerCleverIdHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormerCleverIDHasSuffix = data
+		case "formerCleverIdEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormerCleverIDEqualFold = data
+		case "formerCleverIdContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("formerCleverIdContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FormerCleverIDContainsFold = data
+		case "cleverId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CleverID = data
+		case "cleverIdNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CleverIDNEQ = data
+		case "cleverIdIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CleverIDIn = data
+		case "cleverIdNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CleverIDNotIn = data
+		case "cleverIdGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CleverIDGT = data
+		case "cleverIdGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CleverIDGTE = data
+		case "cleverIdLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CleverIDLT = data
+		case "cleverIdLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CleverIDLTE = data
+		case "cleverIdContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CleverIDContains = data
+		case "cleverIdHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CleverIDHasPrefix = data
+		case "cleverIdHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CleverIDHasSuffix = data
+		case "cleverIdEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CleverIDEqualFold = data
+		case "cleverIdContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cleverIdContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CleverIDContainsFold = data
+		case "districtID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtID"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictID = data
+		case "districtIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDNEQ = data
+		case "districtIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDIn = data
+		case "districtIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDNotIn = data
+		case "districtIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDGT = data
+		case "districtIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDGTE = data
+		case "districtIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDLT = data
+		case "districtIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDLTE = data
+		case "districtIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDContains = data
+		case "districtIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDHasPrefix = data
+		case "districtIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDHasSuffix = data
+		case "districtIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDEqualFold = data
+		case "districtIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDContainsFold = data
+		case "method":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("method"))
+			data, err := ec.unmarshalOCleverIDAliasMethod2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋcleveridaliasᚐMethod(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Method = data
+		case "methodNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("methodNEQ"))
+			data, err := ec.unmarshalOCleverIDAliasMethod2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋcleveridaliasᚐMethod(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MethodNEQ = data
+		case "methodIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("methodIn"))
+			data, err := ec.unmarshalOCleverIDAliasMethod2ᚕgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋcleveridaliasᚐMethodᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MethodIn = data
+		case "methodNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("methodNotIn"))
+			data, err := ec.unmarshalOCleverIDAliasMethod2ᚕgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋcleveridaliasᚐMethodᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MethodNotIn = data
+		case "decidedBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decidedBy"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DecidedBy = data
+			} else if tmp == nil {
+				it.DecidedBy = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "decidedByNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decidedByNEQ"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DecidedByNEQ = data
+			} else if tmp == nil {
+				it.DecidedByNEQ = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "decidedByIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decidedByIn"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.DecidedByIn = data
+			} else if tmp == nil {
+				it.DecidedByIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "decidedByNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decidedByNotIn"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚕstringᚄ(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal []string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal []string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.([]string); ok {
+				it.DecidedByNotIn = data
+			} else if tmp == nil {
+				it.DecidedByNotIn = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be []string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "decidedByGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decidedByGT"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DecidedByGT = data
+			} else if tmp == nil {
+				it.DecidedByGT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "decidedByGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decidedByGTE"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DecidedByGTE = data
+			} else if tmp == nil {
+				it.DecidedByGTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "decidedByLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decidedByLT"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DecidedByLT = data
+			} else if tmp == nil {
+				it.DecidedByLT = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "decidedByLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decidedByLTE"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DecidedByLTE = data
+			} else if tmp == nil {
+				it.DecidedByLTE = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "decidedByContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decidedByContains"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DecidedByContains = data
+			} else if tmp == nil {
+				it.DecidedByContains = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "decidedByHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decidedByHasPrefix"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DecidedByHasPrefix = data
+			} else if tmp == nil {
+				it.DecidedByHasPrefix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "decidedByHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decidedByHasSuffix"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DecidedByHasSuffix = data
+			} else if tmp == nil {
+				it.DecidedByHasSuffix = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "decidedByEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decidedByEqualFold"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DecidedByEqualFold = data
+			} else if tmp == nil {
+				it.DecidedByEqualFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "decidedByContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decidedByContainsFold"))
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				scope, err := ec.unmarshalNAPIScope2githubᚗcomᚋrostermirrorᚋrostermirrorᚋgraphᚐAPIScope(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.RequiresScope == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive requiresScope is not implemented")
+				}
+				return ec.Directives.RequiresScope(ctx, obj, directive0, scope)
+			}
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.DecidedByContainsFold = data
+			} else if tmp == nil {
+				it.DecidedByContainsFold = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
 		}
 	}
 	return it, nil
@@ -38354,6 +41653,1339 @@ func (ec *executionContext) unmarshalInputOrganizationWhereInput(ctx context.Con
 				err := fmt.Errorf(`unexpected type %T from directive, should be []*github.com/rostermirror/rostermirror/ent.LinkProposalWhereInput`, tmp)
 				return it, graphql.ErrorOnPath(ctx, err)
 			}
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputProgressInput(ctx context.Context, obj any) (progress.Input, error) {
+	var it progress.Input
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"studentCleverId", "activityId", "attemptId", "kind", "score", "maxScore", "completedAt", "timeSpentSeconds", "sectionId", "data"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "studentCleverId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("studentCleverId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StudentCleverID = data
+		case "activityId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityId"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivityID = data
+		case "attemptId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptID = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNProgressRecordKind2githubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋprogressrecordᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "score":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("score"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Score = data
+		case "maxScore":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxScore"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxScore = data
+		case "completedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("completedAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompletedAt = data
+		case "timeSpentSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeSpentSeconds"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeSpentSeconds = data
+		case "sectionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionID = data
+		case "data":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("data"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Data = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputProgressRecordOrder(ctx context.Context, obj any) (ent.ProgressRecordOrder, error) {
+	var it ent.ProgressRecordOrder
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["direction"]; !present {
+		asMap["direction"] = "ASC"
+	}
+
+	fieldsInOrder := [...]string{"direction", "field"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "direction":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("direction"))
+			data, err := ec.unmarshalNOrderDirection2entgoᚗioᚋcontribᚋentgqlᚐOrderDirection(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Direction = data
+		case "field":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("field"))
+			data, err := ec.unmarshalNProgressRecordOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordOrderField(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Field = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputProgressRecordWhereInput(ctx context.Context, obj any) (ent.ProgressRecordWhereInput, error) {
+	var it ent.ProgressRecordWhereInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"not", "and", "or", "id", "idNEQ", "idIn", "idNotIn", "idGT", "idGTE", "idLT", "idLTE", "idEqualFold", "idContainsFold", "activityId", "activityIdNEQ", "activityIdIn", "activityIdNotIn", "activityIdGT", "activityIdGTE", "activityIdLT", "activityIdLTE", "activityIdContains", "activityIdHasPrefix", "activityIdHasSuffix", "activityIdEqualFold", "activityIdContainsFold", "attemptId", "attemptIdNEQ", "attemptIdIn", "attemptIdNotIn", "attemptIdGT", "attemptIdGTE", "attemptIdLT", "attemptIdLTE", "attemptIdContains", "attemptIdHasPrefix", "attemptIdHasSuffix", "attemptIdEqualFold", "attemptIdContainsFold", "kind", "kindNEQ", "kindIn", "kindNotIn", "score", "scoreNEQ", "scoreIn", "scoreNotIn", "scoreGT", "scoreGTE", "scoreLT", "scoreLTE", "scoreIsNil", "scoreNotNil", "maxScore", "maxScoreNEQ", "maxScoreIn", "maxScoreNotIn", "maxScoreGT", "maxScoreGTE", "maxScoreLT", "maxScoreLTE", "maxScoreIsNil", "maxScoreNotNil", "completedAt", "completedAtNEQ", "completedAtIn", "completedAtNotIn", "completedAtGT", "completedAtGTE", "completedAtLT", "completedAtLTE", "timeSpentSeconds", "timeSpentSecondsNEQ", "timeSpentSecondsIn", "timeSpentSecondsNotIn", "timeSpentSecondsGT", "timeSpentSecondsGTE", "timeSpentSecondsLT", "timeSpentSecondsLTE", "timeSpentSecondsIsNil", "timeSpentSecondsNotNil", "districtID", "districtIDNEQ", "districtIDIn", "districtIDNotIn", "districtIDGT", "districtIDGTE", "districtIDLT", "districtIDLTE", "districtIDContains", "districtIDHasPrefix", "districtIDHasSuffix", "districtIDEqualFold", "districtIDContainsFold", "sectionID", "sectionIDNEQ", "sectionIDIn", "sectionIDNotIn", "sectionIDGT", "sectionIDGTE", "sectionIDLT", "sectionIDLTE", "sectionIDContains", "sectionIDHasPrefix", "sectionIDHasSuffix", "sectionIDIsNil", "sectionIDNotNil", "sectionIDEqualFold", "sectionIDContainsFold", "schoolID", "schoolIDNEQ", "schoolIDIn", "schoolIDNotIn", "schoolIDGT", "schoolIDGTE", "schoolIDLT", "schoolIDLTE", "schoolIDContains", "schoolIDHasPrefix", "schoolIDHasSuffix", "schoolIDIsNil", "schoolIDNotNil", "schoolIDEqualFold", "schoolIDContainsFold", "termID", "termIDNEQ", "termIDIn", "termIDNotIn", "termIDGT", "termIDGTE", "termIDLT", "termIDLTE", "termIDContains", "termIDHasPrefix", "termIDHasSuffix", "termIDIsNil", "termIDNotNil", "termIDEqualFold", "termIDContainsFold", "grade", "gradeNEQ", "gradeIn", "gradeNotIn", "gradeGT", "gradeGTE", "gradeLT", "gradeLTE", "gradeContains", "gradeHasPrefix", "gradeHasSuffix", "gradeEqualFold", "gradeContainsFold", "createdAt", "createdAtNEQ", "createdAtIn", "createdAtNotIn", "createdAtGT", "createdAtGTE", "createdAtLT", "createdAtLTE", "updatedAt", "updatedAtNEQ", "updatedAtIn", "updatedAtNotIn", "updatedAtGT", "updatedAtGTE", "updatedAtLT", "updatedAtLTE"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "not":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("not"))
+			data, err := ec.unmarshalOProgressRecordWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordWhereInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Not = data
+		case "and":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("and"))
+			data, err := ec.unmarshalOProgressRecordWhereInput2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.And = data
+		case "or":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("or"))
+			data, err := ec.unmarshalOProgressRecordWhereInput2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordWhereInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Or = data
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "idNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNEQ"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNEQ = data
+		case "idIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDIn = data
+		case "idNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNotIn"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNotIn = data
+		case "idGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGT = data
+		case "idGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idGTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDGTE = data
+		case "idLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLT"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLT = data
+		case "idLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idLTE"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDLTE = data
+		case "idEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idEqualFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDEqualFold = data
+		case "idContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idContainsFold"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDContainsFold = data
+		case "activityId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivityID = data
+		case "activityIdNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivityIDNEQ = data
+		case "activityIdIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivityIDIn = data
+		case "activityIdNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivityIDNotIn = data
+		case "activityIdGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivityIDGT = data
+		case "activityIdGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivityIDGTE = data
+		case "activityIdLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivityIDLT = data
+		case "activityIdLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivityIDLTE = data
+		case "activityIdContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivityIDContains = data
+		case "activityIdHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivityIDHasPrefix = data
+		case "activityIdHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivityIDHasSuffix = data
+		case "activityIdEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivityIDEqualFold = data
+		case "activityIdContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("activityIdContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ActivityIDContainsFold = data
+		case "attemptId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptID = data
+		case "attemptIdNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDNEQ = data
+		case "attemptIdIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDIn = data
+		case "attemptIdNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDNotIn = data
+		case "attemptIdGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDGT = data
+		case "attemptIdGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDGTE = data
+		case "attemptIdLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDLT = data
+		case "attemptIdLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDLTE = data
+		case "attemptIdContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDContains = data
+		case "attemptIdHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDHasPrefix = data
+		case "attemptIdHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDHasSuffix = data
+		case "attemptIdEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDEqualFold = data
+		case "attemptIdContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attemptIdContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AttemptIDContainsFold = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOProgressRecordKind2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋprogressrecordᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "kindNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNEQ"))
+			data, err := ec.unmarshalOProgressRecordKind2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋprogressrecordᚐKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindNEQ = data
+		case "kindIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindIn"))
+			data, err := ec.unmarshalOProgressRecordKind2ᚕgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋprogressrecordᚐKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindIn = data
+		case "kindNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kindNotIn"))
+			data, err := ec.unmarshalOProgressRecordKind2ᚕgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋprogressrecordᚐKindᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.KindNotIn = data
+		case "score":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("score"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Score = data
+		case "scoreNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoreNEQ"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoreNEQ = data
+		case "scoreIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoreIn"))
+			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoreIn = data
+		case "scoreNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoreNotIn"))
+			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoreNotIn = data
+		case "scoreGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoreGT"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoreGT = data
+		case "scoreGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoreGTE"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoreGTE = data
+		case "scoreLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoreLT"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoreLT = data
+		case "scoreLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoreLTE"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoreLTE = data
+		case "scoreIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoreIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoreIsNil = data
+		case "scoreNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("scoreNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ScoreNotNil = data
+		case "maxScore":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxScore"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxScore = data
+		case "maxScoreNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxScoreNEQ"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxScoreNEQ = data
+		case "maxScoreIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxScoreIn"))
+			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxScoreIn = data
+		case "maxScoreNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxScoreNotIn"))
+			data, err := ec.unmarshalOFloat2ᚕfloat64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxScoreNotIn = data
+		case "maxScoreGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxScoreGT"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxScoreGT = data
+		case "maxScoreGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxScoreGTE"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxScoreGTE = data
+		case "maxScoreLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxScoreLT"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxScoreLT = data
+		case "maxScoreLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxScoreLTE"))
+			data, err := ec.unmarshalOFloat2ᚖfloat64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxScoreLTE = data
+		case "maxScoreIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxScoreIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxScoreIsNil = data
+		case "maxScoreNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxScoreNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxScoreNotNil = data
+		case "completedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("completedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompletedAt = data
+		case "completedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("completedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompletedAtNEQ = data
+		case "completedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("completedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompletedAtIn = data
+		case "completedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("completedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompletedAtNotIn = data
+		case "completedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("completedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompletedAtGT = data
+		case "completedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("completedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompletedAtGTE = data
+		case "completedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("completedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompletedAtLT = data
+		case "completedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("completedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CompletedAtLTE = data
+		case "timeSpentSeconds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeSpentSeconds"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeSpentSeconds = data
+		case "timeSpentSecondsNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeSpentSecondsNEQ"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeSpentSecondsNEQ = data
+		case "timeSpentSecondsIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeSpentSecondsIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeSpentSecondsIn = data
+		case "timeSpentSecondsNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeSpentSecondsNotIn"))
+			data, err := ec.unmarshalOInt2ᚕintᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeSpentSecondsNotIn = data
+		case "timeSpentSecondsGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeSpentSecondsGT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeSpentSecondsGT = data
+		case "timeSpentSecondsGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeSpentSecondsGTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeSpentSecondsGTE = data
+		case "timeSpentSecondsLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeSpentSecondsLT"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeSpentSecondsLT = data
+		case "timeSpentSecondsLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeSpentSecondsLTE"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeSpentSecondsLTE = data
+		case "timeSpentSecondsIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeSpentSecondsIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeSpentSecondsIsNil = data
+		case "timeSpentSecondsNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("timeSpentSecondsNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TimeSpentSecondsNotNil = data
+		case "districtID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtID"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictID = data
+		case "districtIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDNEQ = data
+		case "districtIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDIn = data
+		case "districtIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDNotIn = data
+		case "districtIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDGT = data
+		case "districtIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDGTE = data
+		case "districtIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDLT = data
+		case "districtIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDLTE = data
+		case "districtIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDContains = data
+		case "districtIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDHasPrefix = data
+		case "districtIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDHasSuffix = data
+		case "districtIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDEqualFold = data
+		case "districtIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("districtIDContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DistrictIDContainsFold = data
+		case "sectionID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionID"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionID = data
+		case "sectionIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionIDNEQ = data
+		case "sectionIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionIDIn = data
+		case "sectionIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionIDNotIn = data
+		case "sectionIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionIDGT = data
+		case "sectionIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionIDGTE = data
+		case "sectionIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionIDLT = data
+		case "sectionIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionIDLTE = data
+		case "sectionIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionIDContains = data
+		case "sectionIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionIDHasPrefix = data
+		case "sectionIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionIDHasSuffix = data
+		case "sectionIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionIDIsNil = data
+		case "sectionIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionIDNotNil = data
+		case "sectionIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionIDEqualFold = data
+		case "sectionIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sectionIDContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SectionIDContainsFold = data
+		case "schoolID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolID"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolID = data
+		case "schoolIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolIDNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolIDNEQ = data
+		case "schoolIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolIDIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolIDIn = data
+		case "schoolIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolIDNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolIDNotIn = data
+		case "schoolIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolIDGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolIDGT = data
+		case "schoolIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolIDGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolIDGTE = data
+		case "schoolIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolIDLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolIDLT = data
+		case "schoolIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolIDLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolIDLTE = data
+		case "schoolIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolIDContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolIDContains = data
+		case "schoolIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolIDHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolIDHasPrefix = data
+		case "schoolIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolIDHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolIDHasSuffix = data
+		case "schoolIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolIDIsNil = data
+		case "schoolIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolIDNotNil = data
+		case "schoolIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolIDEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolIDEqualFold = data
+		case "schoolIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolIDContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolIDContainsFold = data
+		case "termID":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("termID"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TermID = data
+		case "termIDNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("termIDNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TermIDNEQ = data
+		case "termIDIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("termIDIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TermIDIn = data
+		case "termIDNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("termIDNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TermIDNotIn = data
+		case "termIDGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("termIDGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TermIDGT = data
+		case "termIDGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("termIDGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TermIDGTE = data
+		case "termIDLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("termIDLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TermIDLT = data
+		case "termIDLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("termIDLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TermIDLTE = data
+		case "termIDContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("termIDContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TermIDContains = data
+		case "termIDHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("termIDHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TermIDHasPrefix = data
+		case "termIDHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("termIDHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TermIDHasSuffix = data
+		case "termIDIsNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("termIDIsNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TermIDIsNil = data
+		case "termIDNotNil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("termIDNotNil"))
+			data, err := ec.unmarshalOBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TermIDNotNil = data
+		case "termIDEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("termIDEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TermIDEqualFold = data
+		case "termIDContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("termIDContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TermIDContainsFold = data
+		case "grade":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("grade"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Grade = data
+		case "gradeNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeNEQ"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GradeNEQ = data
+		case "gradeIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GradeIn = data
+		case "gradeNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeNotIn"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GradeNotIn = data
+		case "gradeGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeGT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GradeGT = data
+		case "gradeGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeGTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GradeGTE = data
+		case "gradeLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeLT"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GradeLT = data
+		case "gradeLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeLTE"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GradeLTE = data
+		case "gradeContains":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeContains"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GradeContains = data
+		case "gradeHasPrefix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeHasPrefix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GradeHasPrefix = data
+		case "gradeHasSuffix":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeHasSuffix"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GradeHasSuffix = data
+		case "gradeEqualFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeEqualFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GradeEqualFold = data
+		case "gradeContainsFold":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gradeContainsFold"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.GradeContainsFold = data
+		case "createdAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAt = data
+		case "createdAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNEQ = data
+		case "createdAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtIn = data
+		case "createdAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtNotIn = data
+		case "createdAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGT = data
+		case "createdAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtGTE = data
+		case "createdAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLT = data
+		case "createdAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("createdAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CreatedAtLTE = data
+		case "updatedAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAt = data
+		case "updatedAtNEQ":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNEQ"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNEQ = data
+		case "updatedAtIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtIn = data
+		case "updatedAtNotIn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtNotIn"))
+			data, err := ec.unmarshalOTime2ᚕtimeᚐTimeᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtNotIn = data
+		case "updatedAtGT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGT = data
+		case "updatedAtGTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtGTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtGTE = data
+		case "updatedAtLT":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLT"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLT = data
+		case "updatedAtLTE":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updatedAtLTE"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UpdatedAtLTE = data
 		}
 	}
 	return it, nil
@@ -51523,6 +56155,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._RoleOverride(ctx, sel, obj)
+	case *ent.ProgressRecord:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ProgressRecord(ctx, sel, obj)
 	case *ent.Organization:
 		if obj == nil {
 			return graphql.Null
@@ -51568,6 +56205,11 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 			return graphql.Null
 		}
 		return ec._ContactRelationship(ctx, sel, obj)
+	case *ent.CleverIDAlias:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._CleverIDAlias(ctx, sel, obj)
 	case *ent.AuditEntry:
 		if obj == nil {
 			return graphql.Null
@@ -52248,6 +56890,165 @@ func (ec *executionContext) _AuditEntryEdge(ctx context.Context, sel ast.Selecti
 			}
 		case "cursor":
 			out.Values[i] = ec._AuditEntryEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var cleverIDAliasImplementors = []string{"CleverIDAlias", "Node"}
+
+func (ec *executionContext) _CleverIDAlias(ctx context.Context, sel ast.SelectionSet, obj *ent.CleverIDAlias) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cleverIDAliasImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CleverIDAlias")
+		case "id":
+			out.Values[i] = ec._CleverIDAlias_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "formerCleverId":
+			out.Values[i] = ec._CleverIDAlias_formerCleverId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cleverId":
+			out.Values[i] = ec._CleverIDAlias_cleverId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "districtID":
+			out.Values[i] = ec._CleverIDAlias_districtID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "method":
+			out.Values[i] = ec._CleverIDAlias_method(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "decidedBy":
+			out.Values[i] = ec._CleverIDAlias_decidedBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createdAt":
+			out.Values[i] = ec._CleverIDAlias_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var cleverIDAliasConnectionImplementors = []string{"CleverIDAliasConnection"}
+
+func (ec *executionContext) _CleverIDAliasConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.CleverIDAliasConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cleverIDAliasConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CleverIDAliasConnection")
+		case "edges":
+			out.Values[i] = ec._CleverIDAliasConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._CleverIDAliasConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._CleverIDAliasConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var cleverIDAliasEdgeImplementors = []string{"CleverIDAliasEdge"}
+
+func (ec *executionContext) _CleverIDAliasEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.CleverIDAliasEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, cleverIDAliasEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CleverIDAliasEdge")
+		case "node":
+			out.Values[i] = ec._CleverIDAliasEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._CleverIDAliasEdge_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -55086,6 +59887,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "recordProgress":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_recordProgress(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "linkFormerCleverId":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_linkFormerCleverId(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unlinkFormerCleverId":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_unlinkFormerCleverId(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createOrganization":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createOrganization(ctx, field)
@@ -55604,6 +60426,564 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var progressCountsImplementors = []string{"ProgressCounts"}
+
+func (ec *executionContext) _ProgressCounts(ctx context.Context, sel ast.SelectionSet, obj *progress.Counts) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, progressCountsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProgressCounts")
+		case "created":
+			out.Values[i] = ec._ProgressCounts_created(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updated":
+			out.Values[i] = ec._ProgressCounts_updated(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unchanged":
+			out.Values[i] = ec._ProgressCounts_unchanged(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var progressRecordImplementors = []string{"ProgressRecord", "Node"}
+
+func (ec *executionContext) _ProgressRecord(ctx context.Context, sel ast.SelectionSet, obj *ent.ProgressRecord) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, progressRecordImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProgressRecord")
+		case "id":
+			out.Values[i] = ec._ProgressRecord_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "activityId":
+			out.Values[i] = ec._ProgressRecord_activityId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attemptId":
+			out.Values[i] = ec._ProgressRecord_attemptId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._ProgressRecord_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "score":
+			out.Values[i] = ec._ProgressRecord_score(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxScore":
+			out.Values[i] = ec._ProgressRecord_maxScore(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "completedAt":
+			out.Values[i] = ec._ProgressRecord_completedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "timeSpentSeconds":
+			out.Values[i] = ec._ProgressRecord_timeSpentSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "districtID":
+			out.Values[i] = ec._ProgressRecord_districtID(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sectionID":
+			out.Values[i] = ec._ProgressRecord_sectionID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "schoolID":
+			out.Values[i] = ec._ProgressRecord_schoolID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "termID":
+			out.Values[i] = ec._ProgressRecord_termID(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "grade":
+			out.Values[i] = ec._ProgressRecord_grade(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ProgressRecord_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._ProgressRecord_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "studentCleverId":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ProgressRecord_studentCleverId(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "recordedCleverId":
+			out.Values[i] = ec._ProgressRecord_recordedCleverId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "student":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ProgressRecord_student(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "section":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ProgressRecord_section(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "school":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ProgressRecord_school(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "term":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ProgressRecord_term(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "data":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ProgressRecord_data(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var progressRecordConnectionImplementors = []string{"ProgressRecordConnection"}
+
+func (ec *executionContext) _ProgressRecordConnection(ctx context.Context, sel ast.SelectionSet, obj *ent.ProgressRecordConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, progressRecordConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProgressRecordConnection")
+		case "edges":
+			out.Values[i] = ec._ProgressRecordConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ProgressRecordConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "totalCount":
+			out.Values[i] = ec._ProgressRecordConnection_totalCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var progressRecordEdgeImplementors = []string{"ProgressRecordEdge"}
+
+func (ec *executionContext) _ProgressRecordEdge(ctx context.Context, sel ast.SelectionSet, obj *ent.ProgressRecordEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, progressRecordEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProgressRecordEdge")
+		case "node":
+			out.Values[i] = ec._ProgressRecordEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "cursor":
+			out.Values[i] = ec._ProgressRecordEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var progressSummaryRowImplementors = []string{"ProgressSummaryRow"}
+
+func (ec *executionContext) _ProgressSummaryRow(ctx context.Context, sel ast.SelectionSet, obj *progress.SummaryRow) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, progressSummaryRowImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProgressSummaryRow")
+		case "groupBy":
+			out.Values[i] = ec._ProgressSummaryRow_groupBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "id":
+			out.Values[i] = ec._ProgressSummaryRow_id(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._ProgressSummaryRow_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "records":
+			out.Values[i] = ec._ProgressSummaryRow_records(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "students":
+			out.Values[i] = ec._ProgressSummaryRow_students(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "completed":
+			out.Values[i] = ec._ProgressSummaryRow_completed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "completionRate":
+			out.Values[i] = ec._ProgressSummaryRow_completionRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "meanScore":
+			out.Values[i] = ec._ProgressSummaryRow_meanScore(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "timeSpentSeconds":
+			out.Values[i] = ec._ProgressSummaryRow_timeSpentSeconds(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -55656,6 +61036,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 					}
 				}()
 				res = ec._Query_nodes(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "progress":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_progress(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "progressSummary":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_progressSummary(ctx, field)
 				if res == graphql.Null {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -59088,6 +64512,82 @@ func (ec *executionContext) _User(ctx context.Context, sel ast.SelectionSet, obj
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "progress":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._User_progress(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "formerCleverIds":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._User_formerCleverIds(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "cleverId":
 			out.Values[i] = ec._User_cleverId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -60372,6 +65872,47 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNCleverIDAlias2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAlias(ctx context.Context, sel ast.SelectionSet, v *ent.CleverIDAlias) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._CleverIDAlias(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCleverIDAliasMethod2githubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋcleveridaliasᚐMethod(ctx context.Context, v any) (cleveridalias.Method, error) {
+	var res cleveridalias.Method
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCleverIDAliasMethod2githubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋcleveridaliasᚐMethod(ctx context.Context, sel ast.SelectionSet, v cleveridalias.Method) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNCleverIDAliasOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAliasOrderField(ctx context.Context, v any) (*ent.CleverIDAliasOrderField, error) {
+	var res = new(ent.CleverIDAliasOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCleverIDAliasOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAliasOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.CleverIDAliasOrderField) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNCleverIDAliasWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAliasWhereInput(ctx context.Context, v any) (*ent.CleverIDAliasWhereInput, error) {
+	res, err := ec.unmarshalInputCleverIDAliasWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNContactRelationshipConnection2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐContactRelationshipConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ContactRelationshipConnection) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -61024,6 +66565,112 @@ func (ec *executionContext) unmarshalNOrganizationWhereInput2ᚖgithubᚗcomᚋr
 
 func (ec *executionContext) marshalNPageInfo2entgoᚗioᚋcontribᚋentgqlᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v entgql.PageInfo[string]) graphql.Marshaler {
 	return ec._PageInfo(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNProgressCounts2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋinternalᚋprogressᚐCounts(ctx context.Context, sel ast.SelectionSet, v *progress.Counts) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ProgressCounts(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNProgressGroupBy2githubᚗcomᚋrostermirrorᚋrostermirrorᚋinternalᚋprogressᚐGroupBy(ctx context.Context, v any) (progress.GroupBy, error) {
+	var res progress.GroupBy
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProgressGroupBy2githubᚗcomᚋrostermirrorᚋrostermirrorᚋinternalᚋprogressᚐGroupBy(ctx context.Context, sel ast.SelectionSet, v progress.GroupBy) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNProgressInput2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋinternalᚋprogressᚐInputᚄ(ctx context.Context, v any) ([]*progress.Input, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*progress.Input, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNProgressInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋinternalᚋprogressᚐInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNProgressInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋinternalᚋprogressᚐInput(ctx context.Context, v any) (*progress.Input, error) {
+	res, err := ec.unmarshalInputProgressInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProgressRecordConnection2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordConnection(ctx context.Context, sel ast.SelectionSet, v *ent.ProgressRecordConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ProgressRecordConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNProgressRecordKind2githubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋprogressrecordᚐKind(ctx context.Context, v any) (progressrecord.Kind, error) {
+	var res progressrecord.Kind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProgressRecordKind2githubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋprogressrecordᚐKind(ctx context.Context, sel ast.SelectionSet, v progressrecord.Kind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNProgressRecordOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordOrderField(ctx context.Context, v any) (*ent.ProgressRecordOrderField, error) {
+	var res = new(ent.ProgressRecordOrderField)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProgressRecordOrderField2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordOrderField(ctx context.Context, sel ast.SelectionSet, v *ent.ProgressRecordOrderField) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalNProgressRecordWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordWhereInput(ctx context.Context, v any) (*ent.ProgressRecordWhereInput, error) {
+	res, err := ec.unmarshalInputProgressRecordWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNProgressSummaryRow2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋinternalᚋprogressᚐSummaryRowᚄ(ctx context.Context, sel ast.SelectionSet, v []*progress.SummaryRow) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProgressSummaryRow2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋinternalᚋprogressᚐSummaryRow(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNProgressSummaryRow2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋinternalᚋprogressᚐSummaryRow(ctx context.Context, sel ast.SelectionSet, v *progress.SummaryRow) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ProgressSummaryRow(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNRoleOverride2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐRoleOverrideᚄ(ctx context.Context, sel ast.SelectionSet, v []*ent.RoleOverride) graphql.Marshaler {
@@ -62123,6 +67770,110 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) marshalOCleverIDAlias2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAlias(ctx context.Context, sel ast.SelectionSet, v *ent.CleverIDAlias) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CleverIDAlias(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOCleverIDAliasEdge2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAliasEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.CleverIDAliasEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOCleverIDAliasEdge2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAliasEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOCleverIDAliasEdge2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAliasEdge(ctx context.Context, sel ast.SelectionSet, v *ent.CleverIDAliasEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._CleverIDAliasEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOCleverIDAliasMethod2ᚕgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋcleveridaliasᚐMethodᚄ(ctx context.Context, v any) ([]cleveridalias.Method, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]cleveridalias.Method, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCleverIDAliasMethod2githubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋcleveridaliasᚐMethod(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOCleverIDAliasMethod2ᚕgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋcleveridaliasᚐMethodᚄ(ctx context.Context, sel ast.SelectionSet, v []cleveridalias.Method) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCleverIDAliasMethod2githubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋcleveridaliasᚐMethod(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOCleverIDAliasMethod2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋcleveridaliasᚐMethod(ctx context.Context, v any) (*cleveridalias.Method, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(cleveridalias.Method)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCleverIDAliasMethod2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋcleveridaliasᚐMethod(ctx context.Context, sel ast.SelectionSet, v *cleveridalias.Method) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOCleverIDAliasWhereInput2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAliasWhereInputᚄ(ctx context.Context, v any) ([]*ent.CleverIDAliasWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.CleverIDAliasWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNCleverIDAliasWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAliasWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOCleverIDAliasWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐCleverIDAliasWhereInput(ctx context.Context, v any) (*ent.CleverIDAliasWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputCleverIDAliasWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalOContactRelationship2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐContactRelationship(ctx context.Context, sel ast.SelectionSet, v *ent.ContactRelationship) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -63181,6 +68932,118 @@ func (ec *executionContext) unmarshalOOrganizationWhereInput2ᚖgithubᚗcomᚋr
 		return nil, nil
 	}
 	res, err := ec.unmarshalInputOrganizationWhereInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOProgressRecord2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecord(ctx context.Context, sel ast.SelectionSet, v *ent.ProgressRecord) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ProgressRecord(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOProgressRecordEdge2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordEdge(ctx context.Context, sel ast.SelectionSet, v []*ent.ProgressRecordEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOProgressRecordEdge2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordEdge(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOProgressRecordEdge2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordEdge(ctx context.Context, sel ast.SelectionSet, v *ent.ProgressRecordEdge) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ProgressRecordEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOProgressRecordKind2ᚕgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋprogressrecordᚐKindᚄ(ctx context.Context, v any) ([]progressrecord.Kind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]progressrecord.Kind, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNProgressRecordKind2githubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋprogressrecordᚐKind(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOProgressRecordKind2ᚕgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋprogressrecordᚐKindᚄ(ctx context.Context, sel ast.SelectionSet, v []progressrecord.Kind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProgressRecordKind2githubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋprogressrecordᚐKind(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) unmarshalOProgressRecordKind2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋprogressrecordᚐKind(ctx context.Context, v any) (*progressrecord.Kind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(progressrecord.Kind)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOProgressRecordKind2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚋprogressrecordᚐKind(ctx context.Context, sel ast.SelectionSet, v *progressrecord.Kind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOProgressRecordOrder2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordOrder(ctx context.Context, v any) (*ent.ProgressRecordOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputProgressRecordOrder(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOProgressRecordWhereInput2ᚕᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordWhereInputᚄ(ctx context.Context, v any) ([]*ent.ProgressRecordWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*ent.ProgressRecordWhereInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNProgressRecordWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordWhereInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalOProgressRecordWhereInput2ᚖgithubᚗcomᚋrostermirrorᚋrostermirrorᚋentᚐProgressRecordWhereInput(ctx context.Context, v any) (*ent.ProgressRecordWhereInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputProgressRecordWhereInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 

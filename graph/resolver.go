@@ -14,19 +14,21 @@ import (
 	"github.com/rostermirror/rostermirror/internal/link"
 	"github.com/rostermirror/rostermirror/internal/localdata"
 	"github.com/rostermirror/rostermirror/internal/org"
+	"github.com/rostermirror/rostermirror/internal/progress"
 )
 
 // Resolver holds the resolvers' dependencies.
 type Resolver struct {
-	client  *ent.Client
-	nodes   *nodes.Lookup
-	admin   *admin.Service
-	nextRun admin.NextRun
-	link    *link.Service
-	orgs    *org.Service
-	invites Inviter
-	matches *apprecord.Service
-	local   *localdata.Service
+	client   *ent.Client
+	nodes    *nodes.Lookup
+	admin    *admin.Service
+	nextRun  admin.NextRun
+	link     *link.Service
+	orgs     *org.Service
+	invites  Inviter
+	matches  *apprecord.Service
+	progress *progress.Service
+	local    *localdata.Service
 }
 
 // Inviter makes district invites (createDistrictInvite): internal/login's *Service.

@@ -35,6 +35,7 @@ import (
 	"github.com/rostermirror/rostermirror/internal/link"
 	"github.com/rostermirror/rostermirror/internal/localdata"
 	"github.com/rostermirror/rostermirror/internal/org"
+	"github.com/rostermirror/rostermirror/internal/progress"
 	"github.com/rostermirror/rostermirror/internal/store"
 	"github.com/rostermirror/rostermirror/sync/mirror"
 )
@@ -58,6 +59,9 @@ type HandlerConfig struct {
 	// Matches carries out record matching (importAppRecords, the review mutations). Default: an
 	// apprecord.Service over DB.
 	Matches *apprecord.Service
+	// Progress writes and reads students' progress (recordProgress, progressSummary, aliases). Default:
+	// a service over DB.
+	Progress *progress.Service
 	// Logger receives resolver panics and internal errors (never arguments or results). Default: discard.
 	Logger *slog.Logger
 	// DefaultPageSize is the page a connection gets when the query gives neither first nor last.
@@ -143,7 +147,10 @@ func NewHandler(cfg HandlerConfig) http.Handler {
 	if cfg.Matches == nil {
 		cfg.Matches = apprecord.New(cfg.DB, apprecord.WithLogger(cfg.Logger))
 	}
-	resolver := &Resolver{client: client, admin: cfg.Admin, nextRun: cfg.NextRun, link: cfg.Link, orgs: cfg.Orgs,
+	if cfg.Progress == nil {
+		cfg.Progress = progress.New(cfg.DB, progress.WithLogger(cfg.Logger))
+	}
+	resolver := &Resolver{progress: cfg.Progress, client: client, admin: cfg.Admin, nextRun: cfg.NextRun, link: cfg.Link, orgs: cfg.Orgs,
 		invites: cmp.Or[Inviter](cfg.Invites, noInvites{}), matches: cfg.Matches, local: localdata.New(cfg.DB)}
 	schema := NewExecutableSchema(Config{
 		Resolvers:  resolver,
@@ -333,11 +340,11 @@ func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Erro
 		code = "FAILED_PRECONDITION"
 	case errors.Is(err, mirror.ErrBusy), errors.Is(err, org.ErrDuplicateExternalID), errors.Is(err, localdata.ErrDuplicate):
 		code = "CONFLICT"
-	case errors.Is(err, org.ErrInvalid), errors.Is(err, apprecord.ErrInvalid), errors.Is(err, localdata.ErrInvalid), isFileError(err):
+	case errors.Is(err, org.ErrInvalid), errors.Is(err, apprecord.ErrInvalid), errors.Is(err, localdata.ErrInvalid), errors.Is(err, progress.ErrInvalid), isFileError(err):
 		code = CodeBadRequest
 	case errors.Is(err, context.DeadlineExceeded), isQueryCanceled(err):
 		code, out.Message = CodeTimeout, "the request took too long"
-	case ent.IsNotFound(err), errors.Is(err, link.ErrNotFound), errors.Is(err, apprecord.ErrNotFound), errors.Is(err, localdata.ErrNotFound):
+	case ent.IsNotFound(err), errors.Is(err, link.ErrNotFound), errors.Is(err, apprecord.ErrNotFound), errors.Is(err, localdata.ErrNotFound), errors.Is(err, progress.ErrNotFound):
 		code = CodeNotFound
 	case errors.Is(err, errInternal):
 		code = CodeInternal

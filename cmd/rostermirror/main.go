@@ -173,7 +173,7 @@ Exit codes: 0 success (a sync held for approval included), 1 failure, 2 usage er
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.databaseURL, "database-url", "", "database URL (overrides $"+envDatabaseURL+")")
 	pf.StringVar(&f.logLevel, "log-level", "", "log level: debug, info, warn or error (default info; warn for sync and match, whose output already says it)")
-	root.AddCommand(newMigrateCommand(a), newSyncCommand(a), newServeCommand(a), newAPIKeyCommand(a), newDemoCommand(a), newOrgCommand(a), newMatchCommand(a))
+	root.AddCommand(newMigrateCommand(a), newSyncCommand(a), newServeCommand(a), newAPIKeyCommand(a), newDemoCommand(a), newOrgCommand(a), newMatchCommand(a), newProgressCommand(a))
 	return root
 }
 

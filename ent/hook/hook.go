@@ -57,6 +57,18 @@ func (f AuditEntryFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, 
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.AuditEntryMutation", m)
 }
 
+// The CleverIDAliasFunc type is an adapter to allow the use of ordinary
+// function as CleverIDAlias mutator.
+type CleverIDAliasFunc func(context.Context, *ent.CleverIDAliasMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f CleverIDAliasFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.CleverIDAliasMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.CleverIDAliasMutation", m)
+}
+
 // The ContactRelationshipFunc type is an adapter to allow the use of ordinary
 // function as ContactRelationship mutator.
 type ContactRelationshipFunc func(context.Context, *ent.ContactRelationshipMutation) (ent.Value, error)
@@ -223,6 +235,18 @@ func (f OrganizationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OrganizationMutation", m)
+}
+
+// The ProgressRecordFunc type is an adapter to allow the use of ordinary
+// function as ProgressRecord mutator.
+type ProgressRecordFunc func(context.Context, *ent.ProgressRecordMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ProgressRecordFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ProgressRecordMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ProgressRecordMutation", m)
 }
 
 // The RoleOverrideFunc type is an adapter to allow the use of ordinary

@@ -12,6 +12,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/appimport"
 	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
+	"github.com/rostermirror/rostermirror/ent/cleveridalias"
 	"github.com/rostermirror/rostermirror/ent/contactrelationship"
 	"github.com/rostermirror/rostermirror/ent/course"
 	"github.com/rostermirror/rostermirror/ent/district"
@@ -27,6 +28,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/predicate"
+	"github.com/rostermirror/rostermirror/ent/progressrecord"
 	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -201,6 +203,33 @@ func (f TraverseAuditEntry) Traverse(ctx context.Context, q ent.Query) error {
 		return f(ctx, q)
 	}
 	return fmt.Errorf("unexpected query type %T. expect *ent.AuditEntryQuery", q)
+}
+
+// The CleverIDAliasFunc type is an adapter to allow the use of ordinary function as a Querier.
+type CleverIDAliasFunc func(context.Context, *ent.CleverIDAliasQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f CleverIDAliasFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.CleverIDAliasQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.CleverIDAliasQuery", q)
+}
+
+// The TraverseCleverIDAlias type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseCleverIDAlias func(context.Context, *ent.CleverIDAliasQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseCleverIDAlias) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseCleverIDAlias) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.CleverIDAliasQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.CleverIDAliasQuery", q)
 }
 
 // The ContactRelationshipFunc type is an adapter to allow the use of ordinary function as a Querier.
@@ -581,6 +610,33 @@ func (f TraverseOrganization) Traverse(ctx context.Context, q ent.Query) error {
 	return fmt.Errorf("unexpected query type %T. expect *ent.OrganizationQuery", q)
 }
 
+// The ProgressRecordFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ProgressRecordFunc func(context.Context, *ent.ProgressRecordQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ProgressRecordFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ProgressRecordQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ProgressRecordQuery", q)
+}
+
+// The TraverseProgressRecord type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseProgressRecord func(context.Context, *ent.ProgressRecordQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseProgressRecord) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseProgressRecord) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ProgressRecordQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ProgressRecordQuery", q)
+}
+
 // The RoleOverrideFunc type is an adapter to allow the use of ordinary function as a Querier.
 type RoleOverrideFunc func(context.Context, *ent.RoleOverrideQuery) (ent.Value, error)
 
@@ -862,6 +918,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.AppRecordQuery, predicate.AppRecord, apprecord.OrderOption]{typ: ent.TypeAppRecord, tq: q}, nil
 	case *ent.AuditEntryQuery:
 		return &query[*ent.AuditEntryQuery, predicate.AuditEntry, auditentry.OrderOption]{typ: ent.TypeAuditEntry, tq: q}, nil
+	case *ent.CleverIDAliasQuery:
+		return &query[*ent.CleverIDAliasQuery, predicate.CleverIDAlias, cleveridalias.OrderOption]{typ: ent.TypeCleverIDAlias, tq: q}, nil
 	case *ent.ContactRelationshipQuery:
 		return &query[*ent.ContactRelationshipQuery, predicate.ContactRelationship, contactrelationship.OrderOption]{typ: ent.TypeContactRelationship, tq: q}, nil
 	case *ent.CourseQuery:
@@ -890,6 +948,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.MatchSuggestionQuery, predicate.MatchSuggestion, matchsuggestion.OrderOption]{typ: ent.TypeMatchSuggestion, tq: q}, nil
 	case *ent.OrganizationQuery:
 		return &query[*ent.OrganizationQuery, predicate.Organization, organization.OrderOption]{typ: ent.TypeOrganization, tq: q}, nil
+	case *ent.ProgressRecordQuery:
+		return &query[*ent.ProgressRecordQuery, predicate.ProgressRecord, progressrecord.OrderOption]{typ: ent.TypeProgressRecord, tq: q}, nil
 	case *ent.RoleOverrideQuery:
 		return &query[*ent.RoleOverrideQuery, predicate.RoleOverride, roleoverride.OrderOption]{typ: ent.TypeRoleOverride, tq: q}, nil
 	case *ent.RoleSchoolQuery:

@@ -140,6 +140,34 @@ var (
 			},
 		},
 	}
+	// CleverIDAliasesColumns holds the columns for the "clever_id_aliases" table.
+	CleverIDAliasesColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "former_clever_id", Type: field.TypeString, Size: 64},
+		{Name: "clever_id", Type: field.TypeString, Size: 64},
+		{Name: "district_id", Type: field.TypeString, Size: 64},
+		{Name: "method", Type: field.TypeEnum, Enums: []string{"SIS_ID", "MANUAL"}},
+		{Name: "decided_by", Type: field.TypeString, Default: ""},
+		{Name: "created_at", Type: field.TypeTime},
+	}
+	// CleverIDAliasesTable holds the schema information for the "clever_id_aliases" table.
+	CleverIDAliasesTable = &schema.Table{
+		Name:       "clever_id_aliases",
+		Columns:    CleverIDAliasesColumns,
+		PrimaryKey: []*schema.Column{CleverIDAliasesColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "cleveridalias_former_clever_id",
+				Unique:  true,
+				Columns: []*schema.Column{CleverIDAliasesColumns[1]},
+			},
+			{
+				Name:    "cleveridalias_clever_id",
+				Unique:  false,
+				Columns: []*schema.Column{CleverIDAliasesColumns[2]},
+			},
+		},
+	}
 	// ContactRelationshipsColumns holds the columns for the "contact_relationships" table.
 	ContactRelationshipsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -655,6 +683,61 @@ var (
 		Columns:    OrganizationsColumns,
 		PrimaryKey: []*schema.Column{OrganizationsColumns[0]},
 	}
+	// ProgressRecordsColumns holds the columns for the "progress_records" table.
+	ProgressRecordsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "student_clever_id", Type: field.TypeString, Size: 64},
+		{Name: "activity_id", Type: field.TypeString, Size: 255},
+		{Name: "attempt_id", Type: field.TypeString, Size: 255, Default: ""},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"COMPLETED", "IN_PROGRESS"}},
+		{Name: "score", Type: field.TypeFloat64, Nullable: true},
+		{Name: "max_score", Type: field.TypeFloat64, Nullable: true},
+		{Name: "completed_at", Type: field.TypeTime},
+		{Name: "time_spent_seconds", Type: field.TypeInt, Nullable: true},
+		{Name: "data", Type: field.TypeJSON, Nullable: true},
+		{Name: "district_id", Type: field.TypeString, Size: 64},
+		{Name: "section_id", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "section_given", Type: field.TypeBool, Default: false},
+		{Name: "school_id", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "term_id", Type: field.TypeString, Nullable: true, Size: 64},
+		{Name: "grade", Type: field.TypeString, Default: ""},
+		{Name: "content_hash", Type: field.TypeString, Size: 64},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "updated_at", Type: field.TypeTime},
+	}
+	// ProgressRecordsTable holds the schema information for the "progress_records" table.
+	ProgressRecordsTable = &schema.Table{
+		Name:       "progress_records",
+		Columns:    ProgressRecordsColumns,
+		PrimaryKey: []*schema.Column{ProgressRecordsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "progressrecord_student_clever_id_activity_id_attempt_id",
+				Unique:  true,
+				Columns: []*schema.Column{ProgressRecordsColumns[1], ProgressRecordsColumns[2], ProgressRecordsColumns[3]},
+			},
+			{
+				Name:    "progressrecord_district_id_completed_at",
+				Unique:  false,
+				Columns: []*schema.Column{ProgressRecordsColumns[10], ProgressRecordsColumns[7]},
+			},
+			{
+				Name:    "progressrecord_section_id",
+				Unique:  false,
+				Columns: []*schema.Column{ProgressRecordsColumns[11]},
+			},
+			{
+				Name:    "progressrecord_school_id",
+				Unique:  false,
+				Columns: []*schema.Column{ProgressRecordsColumns[13]},
+			},
+			{
+				Name:    "progressrecord_term_id",
+				Unique:  false,
+				Columns: []*schema.Column{ProgressRecordsColumns[14]},
+			},
+		},
+	}
 	// RoleOverridesColumns holds the columns for the "role_overrides" table.
 	RoleOverridesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeString, Size: 32},
@@ -1151,6 +1234,7 @@ var (
 		AppImportsTable,
 		AppRecordsTable,
 		AuditEntriesTable,
+		CleverIDAliasesTable,
 		ContactRelationshipsTable,
 		CoursesTable,
 		DistrictsTable,
@@ -1165,6 +1249,7 @@ var (
 		LoginStatesTable,
 		MatchSuggestionsTable,
 		OrganizationsTable,
+		ProgressRecordsTable,
 		RoleOverridesTable,
 		RoleSchoolsTable,
 		SchoolsTable,
@@ -1179,6 +1264,9 @@ var (
 )
 
 func init() {
+	CleverIDAliasesTable.Annotation = &entsql.Annotation{
+		Table: "clever_id_aliases",
+	}
 	ContactRelationshipsTable.ForeignKeys[0].RefTable = UsersTable
 	ContactRelationshipsTable.ForeignKeys[1].RefTable = UsersTable
 	CoursesTable.ForeignKeys[0].RefTable = DistrictsTable

@@ -18,6 +18,9 @@ type AppRecord func(*sql.Selector)
 // AuditEntry is the predicate function for auditentry builders.
 type AuditEntry func(*sql.Selector)
 
+// CleverIDAlias is the predicate function for cleveridalias builders.
+type CleverIDAlias func(*sql.Selector)
+
 // ContactRelationship is the predicate function for contactrelationship builders.
 type ContactRelationship func(*sql.Selector)
 
@@ -59,6 +62,9 @@ type MatchSuggestion func(*sql.Selector)
 
 // Organization is the predicate function for organization builders.
 type Organization func(*sql.Selector)
+
+// ProgressRecord is the predicate function for progressrecord builders.
+type ProgressRecord func(*sql.Selector)
 
 // RoleOverride is the predicate function for roleoverride builders.
 type RoleOverride func(*sql.Selector)

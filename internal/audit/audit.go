@@ -46,6 +46,13 @@ const (
 	UnmatchRecord     = "unmatchRecord"
 	AcceptSuggestion  = "acceptSuggestion"
 	RejectSuggestion  = "rejectSuggestion"
+
+	// The progress mutations (internal/progress). recordProgress's and `progress import`'s target is
+	// "progress" (the outcome gives the counts, never a student's id); an alias's is the former id.
+	RecordProgress       = "recordProgress"
+	ImportProgress       = "importProgress"
+	LinkFormerCleverID   = "linkFormerCleverId"
+	UnlinkFormerCleverID = "unlinkFormerCleverId"
 )
 
 // Anonymous is the actor of a request that carries no API key.

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	atlasmigrate "ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/sqltool"
@@ -75,7 +76,11 @@ func diff(ctx context.Context, d, driver, devURL, dir, name string) error {
 	if err != nil {
 		return fmt.Errorf("open %s: %w", dir, err)
 	}
-	s := migrate.NewSchema(entsql.OpenDB(d, db))
+	var drv dialect.Driver = entsql.OpenDB(d, db)
+	if d == dialect.Postgres {
+		drv = cascadeDrops{drv}
+	}
+	s := migrate.NewSchema(drv)
 	err = s.NamedDiff(ctx, name,
 		schema.WithDir(goose),
 		schema.WithMigrationMode(schema.ModeReplay),
@@ -89,6 +94,18 @@ func diff(ctx context.Context, d, driver, devURL, dir, name string) error {
 		return fmt.Errorf("diff %s migrations: %w", d, err)
 	}
 	return nil
+}
+
+// cascadeDrops makes the scratch database's table drops CASCADE: Atlas empties the database after
+// replaying the migrations by dropping its tables, and a hand-written view over them (the analytics
+// views of the progress migration) would otherwise refuse the drop. Only the scratch database sees it.
+type cascadeDrops struct{ dialect.Driver }
+
+func (c cascadeDrops) Exec(ctx context.Context, query string, args, v any) error {
+	if strings.HasPrefix(query, "DROP TABLE ") {
+		query += " CASCADE"
+	}
+	return c.Driver.Exec(ctx, query, args, v)
 }
 
 // rehashDir rewrites dir's atlas.sum from its migrations' contents.

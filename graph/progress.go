@@ -1,0 +1,49 @@
+package graph
+
+import (
+	"encoding/json"
+
+	"entgo.io/ent/dialect/sql"
+
+	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/ent/predicate"
+	"github.com/rostermirror/rostermirror/internal/progress"
+)
+
+// derefAll turns gqlgen's list of inputs into values.
+func derefAll[T any](in []*T) []T {
+	out := make([]T, len(in))
+	for i, v := range in {
+		out[i] = *v
+	}
+	return out
+}
+
+// jsonText is a JSON payload as GraphQL's String (nil for none).
+func jsonText(raw json.RawMessage) *string {
+	if len(raw) == 0 {
+		return nil
+	}
+	s := string(raw)
+	return &s
+}
+
+// ofStudent filters progress by a student's Clever id (any they had) when one is given.
+func ofStudent(cleverID *string) predicate.ProgressRecord {
+	if cleverID == nil {
+		return func(*sql.Selector) {}
+	}
+	return progress.OfStudent(*cleverID)
+}
+
+// filterOf is a where input's predicate (none for nil).
+func filterOf(where *ent.ProgressRecordWhereInput) []predicate.ProgressRecord {
+	if where == nil {
+		return nil
+	}
+	p, err := where.P()
+	if err != nil {
+		return []predicate.ProgressRecord{func(s *sql.Selector) { s.AddError(err) }}
+	}
+	return []predicate.ProgressRecord{p}
+}
