@@ -51,8 +51,10 @@ const (
 
 // Outcomes are the values of the outcome label of rostermirror_sync_records_total, one per field of
 // syncstats.Outcome except Read (which counts input, not an outcome) and Base (a denominator). "missed"
-// counts what a full reconcile found that the events had not brought (it should stay 0).
-var Outcomes = []string{"created", "updated", "unchanged", "archived", "restored", "held", "missed"}
+// counts what a full reconcile found that the events had not brought (it should stay 0); "rollover" the
+// archives (counted in "archived" too) that an ended term explained, which the guard does not hold;
+// "deferred" the archives a run left because the district was paused in Clever.
+var Outcomes = []string{"created", "updated", "unchanged", "archived", "restored", "held", "missed", "rollover", "deferred"}
 
 // Paths are the request paths recorded as given by Middleware; every other path is recorded as Other.
 // A path under /playground/assets/ is recorded as /playground/assets.
@@ -182,7 +184,7 @@ func (m *Metrics) ObserveSync(status string, d time.Duration, counts syncstats.C
 	m.syncDuration.Observe(d.Seconds())
 	for kind, o := range counts {
 		kind = m.kinds.value(kind, Other)
-		for i, n := range [...]int{o.Created, o.Updated, o.Unchanged, o.Archived, o.Restored, o.Held, o.Missed} {
+		for i, n := range [...]int{o.Created, o.Updated, o.Unchanged, o.Archived, o.Restored, o.Held, o.Missed, o.Rollover, o.Deferred} {
 			// Add(0) still creates the series, so rate() sees a zero before the first change.
 			if n >= 0 {
 				m.syncRecords.WithLabelValues(kind, Outcomes[i]).Add(float64(n))

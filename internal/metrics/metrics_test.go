@@ -75,8 +75,9 @@ func TestObserveSync(t *testing.T) {
 	t.Parallel()
 	m := metrics.New()
 	m.ObserveSync("succeeded", 90*time.Second, syncstats.Counts{
-		"users":   {Read: 10, Created: 3, Updated: 2, Unchanged: 4, Archived: 1, Missed: 2}, // a reconcile: 2 the events missed
-		"schools": {Read: 2, Unchanged: 2},
+		"users":    {Read: 10, Created: 3, Updated: 2, Unchanged: 4, Archived: 1, Missed: 2}, // a reconcile: 2 the events missed
+		"schools":  {Read: 2, Unchanged: 2},
+		"sections": {Read: 4, Unchanged: 4, Archived: 6, Rollover: 6, Deferred: 3}, // last term's sections; 3 left in a pause (a test's mix)
 	})
 	m.ObserveSync("held", 2*time.Hour, syncstats.Counts{
 		"users": {Read: 5, Unchanged: 1, Held: 4, Restored: 1, Updated: 1},
@@ -90,16 +91,29 @@ rostermirror_sync_runs_total{status="succeeded"} 1
 
 rostermirror_sync_records_total{kind="schools",outcome="archived"} 0
 rostermirror_sync_records_total{kind="schools",outcome="created"} 0
+rostermirror_sync_records_total{kind="schools",outcome="deferred"} 0
 rostermirror_sync_records_total{kind="schools",outcome="held"} 0
 rostermirror_sync_records_total{kind="schools",outcome="missed"} 0
 rostermirror_sync_records_total{kind="schools",outcome="restored"} 0
+rostermirror_sync_records_total{kind="schools",outcome="rollover"} 0
 rostermirror_sync_records_total{kind="schools",outcome="unchanged"} 2
 rostermirror_sync_records_total{kind="schools",outcome="updated"} 0
+rostermirror_sync_records_total{kind="sections",outcome="archived"} 6
+rostermirror_sync_records_total{kind="sections",outcome="created"} 0
+rostermirror_sync_records_total{kind="sections",outcome="deferred"} 3
+rostermirror_sync_records_total{kind="sections",outcome="held"} 0
+rostermirror_sync_records_total{kind="sections",outcome="missed"} 0
+rostermirror_sync_records_total{kind="sections",outcome="restored"} 0
+rostermirror_sync_records_total{kind="sections",outcome="rollover"} 6
+rostermirror_sync_records_total{kind="sections",outcome="unchanged"} 4
+rostermirror_sync_records_total{kind="sections",outcome="updated"} 0
 rostermirror_sync_records_total{kind="users",outcome="archived"} 1
 rostermirror_sync_records_total{kind="users",outcome="created"} 3
+rostermirror_sync_records_total{kind="users",outcome="deferred"} 0
 rostermirror_sync_records_total{kind="users",outcome="held"} 4
 rostermirror_sync_records_total{kind="users",outcome="missed"} 2
 rostermirror_sync_records_total{kind="users",outcome="restored"} 1
+rostermirror_sync_records_total{kind="users",outcome="rollover"} 0
 rostermirror_sync_records_total{kind="users",outcome="unchanged"} 5
 rostermirror_sync_records_total{kind="users",outcome="updated"} 3
 
