@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"entgo.io/ent/dialect"
 
@@ -381,5 +382,122 @@ func TestReadmeLocalDataExamplesRun(t *testing.T) {
 	}
 	if !sawLocal {
 		t.Error("no example read a member marked local")
+	}
+}
+
+// TestLocalRosterPagesAndHistory: a roster with a hand addition pages like any other — every member once,
+// in order, the cursors of one page leading to the next — and keeps its history: asOf a moment while the
+// addition held lists it (marked local), asOf before it was added or after it was removed does not. The
+// other removals (a group member, a group, a local user) are deliberate mutations that keep the rows'
+// history or answer NOT_FOUND afterwards.
+func TestLocalRosterPagesAndHistory(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	secs := twoTeacherSections(t, a)
+	s1 := secs[0]
+	var extra string
+	for _, s := range secs[1:] {
+		for _, st := range s.Students {
+			if !slices.Contains(s1.Students, st) && extra == "" {
+				extra = st
+			}
+		}
+	}
+	if extra == "" || len(s1.Students) < 2 {
+		t.Fatal("no student outside the first section, or too few in it")
+	}
+	before := time.Now().UTC()
+	time.Sleep(5 * time.Millisecond)
+	a.mutate(t, `mutation($s: ID!, $u: ID!) { addSectionMember(sectionId: $s, userId: $u) { id } }`, map[string]any{"s": s1.ID, "u": extra}, &struct{}{})
+	time.Sleep(5 * time.Millisecond)
+	during := time.Now().UTC()
+
+	type page struct {
+		Node struct {
+			Students struct {
+				TotalCount int
+				PageInfo   struct {
+					HasNextPage bool
+					EndCursor   *string
+				}
+				Edges []struct {
+					Local bool
+					Node  struct{ CleverID string }
+				}
+			}
+		}
+	}
+	const pageQ = `query($id: ID!, $after: Cursor, $asOf: Time) { node(id: $id) { ... on Section {
+	  students(first: 2, after: $after, asOf: $asOf) { totalCount pageInfo { hasNextPage endCursor } edges { local node { cleverId } } } } } }`
+	walk := func(asOf *time.Time) (ids []string, local map[string]bool, total int) {
+		t.Helper()
+		local = map[string]bool{}
+		var after *string
+		for n := 0; ; n++ {
+			if n > 100 {
+				t.Fatal("paging does not end")
+			}
+			vars := map[string]any{"id": s1.ID, "after": after}
+			if asOf != nil {
+				vars["asOf"] = asOf.Format(time.RFC3339Nano)
+			}
+			var p page
+			a.query(a.keys["read"], pageQ, vars, &p)
+			total = p.Node.Students.TotalCount
+			for _, e := range p.Node.Students.Edges {
+				ids = append(ids, e.Node.CleverID)
+				local[e.Node.CleverID] = e.Local
+			}
+			if !p.Node.Students.PageInfo.HasNextPage {
+				return ids, local, total
+			}
+			after = p.Node.Students.PageInfo.EndCursor
+		}
+	}
+	want := append(slices.Clone(s1.Students), extra)
+	slices.Sort(want)
+	ids, local, total := walk(nil)
+	if !slices.Equal(ids, want) || total != len(want) || !local[extra] || local[s1.Students[0]] {
+		t.Fatalf("paged roster %v (total %d, local %v); want %v with %s local", ids, total, local, want, extra)
+	}
+
+	a.mutate(t, `mutation($s: ID!, $u: ID!) { removeSectionMember(sectionId: $s, userId: $u) { removedAt } }`, map[string]any{"s": s1.ID, "u": extra}, &struct{}{})
+	if ids, _, _ := walk(nil); slices.Contains(ids, extra) {
+		t.Error("the removed addition is still listed now")
+	}
+	if ids, local, _ := walk(&during); !slices.Contains(ids, extra) || !local[extra] {
+		t.Errorf("asOf while the addition held: %v (local %v); want %s listed, local", ids, local, extra)
+	}
+	if ids, _, _ := walk(&before); slices.Contains(ids, extra) {
+		t.Errorf("asOf before the addition: %v lists %s", ids, extra)
+	}
+
+	// A local user in a group: updated, removed from the group (the membership kept, ended), the group
+	// and the user deleted.
+	district := districtOf(a.data)
+	var lu struct{ CreateLocalUser struct{ ID string } }
+	a.mutate(t, `mutation($d: String!) { createLocalUser(input: {firstName: "Terry", lastName: "Tutor", role: TEACHER, districtID: $d}) { id } }`, map[string]any{"d": district}, &lu)
+	var upd struct{ UpdateLocalUser struct{ LastName string } }
+	a.mutate(t, `mutation($id: ID!) { updateLocalUser(id: $id, input: {lastName: "Teacher"}) { lastName } }`, map[string]any{"id": lu.CreateLocalUser.ID}, &upd)
+	if upd.UpdateLocalUser.LastName != "Teacher" {
+		t.Errorf("updateLocalUser: %+v", upd)
+	}
+	var g struct{ CreateLocalGroup struct{ ID string } }
+	a.mutate(t, `mutation($d: String!) { createLocalGroup(input: {name: "Chess club", districtID: $d}) { id } }`, map[string]any{"d": district}, &g)
+	var m struct{ AddLocalMember struct{ ID string } }
+	a.mutate(t, `mutation($g: ID!, $u: ID!) { addLocalMember(input: {groupId: $g, localUserId: $u, role: TEACHER}) { id } }`,
+		map[string]any{"g": g.CreateLocalGroup.ID, "u": lu.CreateLocalUser.ID}, &m)
+	var rm struct{ RemoveLocalMember struct{ RemovedAt *string } }
+	a.mutate(t, `mutation($id: ID!) { removeLocalMember(id: $id) { removedAt } }`, map[string]any{"id": m.AddLocalMember.ID}, &rm)
+	if rm.RemoveLocalMember.RemovedAt == nil {
+		t.Error("removeLocalMember left removedAt empty")
+	}
+	if kept, err := a.db.Client.LocalMembership.Get(context.Background(), m.AddLocalMember.ID); err != nil || kept.RemovedAt == nil {
+		t.Errorf("the removed group membership: %v, %v; want kept with removedAt", kept, err)
+	}
+	a.mutate(t, `mutation($id: ID!) { deleteLocalGroup(id: $id) }`, map[string]any{"id": g.CreateLocalGroup.ID}, &struct{}{})
+	a.mutate(t, `mutation($id: ID!) { deleteLocalUser(id: $id) }`, map[string]any{"id": lu.CreateLocalUser.ID}, &struct{}{})
+	if r := a.do(a.keys["admin"], `mutation($id: ID!) { deleteLocalUser(id: $id) }`, map[string]any{"id": lu.CreateLocalUser.ID}); len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "NOT_FOUND" {
+		t.Errorf("deleting a deleted local user: %+v; want NOT_FOUND", r.Errors)
 	}
 }
