@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"fmt"
 
 	"entgo.io/contrib/entgql"
 	"github.com/rostermirror/rostermirror/ent"
@@ -32,7 +31,7 @@ func (r *mutationResolver) UnlinkFormerCleverID(ctx context.Context, formerCleve
 
 // StudentCleverID is the resolver for the studentCleverId field.
 func (r *progressRecordResolver) StudentCleverID(ctx context.Context, obj *ent.ProgressRecord) (string, error) {
-	panic(fmt.Errorf("not implemented: StudentCleverID - studentCleverId"))
+	return batch.Load(ctx, obj.ID, progress.Loader{Client: r.client}.CurrentIDs)
 }
 
 // Student is the resolver for the student field.
