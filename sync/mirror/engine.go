@@ -100,6 +100,12 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 			res.Kind = string(syncrun.KindEvents)
 		}
 	}
+	if evs != nil && evs.records == 0 && opts.SkipEmpty && !opts.DryRun && err == nil {
+		if err := e.moveCursor(ctx, e.cfg.DB.SQL, evs, now); err != nil {
+			return res, fmt.Errorf("sync district %s: %w", districtID, err)
+		}
+		return Result{DistrictID: districtID, Kind: string(syncrun.KindEvents)}, fmt.Errorf("sync district %s: %w", districtID, ErrNothingNew)
+	}
 	// A full run: the newest event id before reading the district is where the events resume.
 	cursor, enabled := "", false
 	if evs != nil {

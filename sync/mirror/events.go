@@ -263,22 +263,32 @@ func (e *Engine) applyEvents(ctx context.Context, districtID string, p *pending,
 	if err := w.DropTemp(ctx); err != nil {
 		return err
 	}
-	var newest any
-	if !p.newestAt.IsZero() {
-		newest = p.newestAt.UTC()
-	} else if p.cursor.NewestEventAt != nil {
-		newest = *p.cursor.NewestEventAt
-	}
-	set := strings.Join([]string{eventcursor.FieldEventID, eventcursor.FieldCheckedAt, eventcursor.FieldNewestEventAt, eventcursor.FieldUpdatedAt}, " = ?, ")
-	if _, err := w.Exec(ctx, "UPDATE "+eventcursor.Table+" SET "+set+" = ? WHERE "+eventcursor.FieldID+" = ?",
-		p.last, now, newest, now, districtID); err != nil {
-		return fmt.Errorf("move the event cursor: %w", err)
+	if err := e.moveCursor(ctx, w.Tx, p, now); err != nil {
+		return err
 	}
 	if opts.DryRun {
 		return nil
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit events: %w", err)
+	}
+	return nil
+}
+
+// moveCursor moves the district's event cursor past the events read (p), through q (the events run's
+// transaction, or the database for a run that had nothing to apply): the feed was read at now.
+func (e *Engine) moveCursor(ctx context.Context, q execer, p *pending, now time.Time) error {
+	var newest any
+	if !p.newestAt.IsZero() {
+		newest = p.newestAt.UTC()
+	} else if p.cursor.NewestEventAt != nil {
+		newest = *p.cursor.NewestEventAt
+	}
+	w := bulk.New(nil, e.cfg.DB.Dialect == dialect.Postgres) // for Rebind only
+	set := strings.Join([]string{eventcursor.FieldEventID, eventcursor.FieldCheckedAt, eventcursor.FieldNewestEventAt, eventcursor.FieldUpdatedAt}, " = ?, ")
+	if _, err := q.ExecContext(ctx, w.Rebind("UPDATE "+eventcursor.Table+" SET "+set+" = ? WHERE "+eventcursor.FieldID+" = ?"),
+		p.last, now, newest, now, p.cursor.ID); err != nil {
+		return fmt.Errorf("move the event cursor: %w", err)
 	}
 	return nil
 }

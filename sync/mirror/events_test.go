@@ -728,3 +728,42 @@ func TestOlderEventsNeverTakeARecordBack(t *testing.T) {
 		}
 	}
 }
+
+// TestQuietEventsRunsAreNotRecorded: an events run with SkipEmpty (the scheduler's interval) that finds
+// no new change records no run and returns ErrNothingNew, but moves the cursor's checked_at (the feed
+// was read: the lag District.status shows); once a change comes, the run is recorded and applies it.
+func TestQuietEventsRunsAreNotRecorded(t *testing.T) {
+	t.Parallel()
+	h := setup(t, options{})
+	clk := newClock()
+	r := h.replica(t, clk.Now, nil)
+	r.sync(t, h.districtID, mirror.Options{Mode: mirror.ModeFull})
+	checked := func() string { return queryRows(t, r.db, "SELECT checked_at FROM event_cursors")[0] }
+	runs := func() string { return queryRows(t, r.db, "SELECT count(*) FROM sync_runs")[0] }
+	before := checked()
+	clk.Advance(5 * time.Minute)
+	quiet := mirror.Options{Mode: mirror.ModeEvents, SkipWithoutEvents: true, SkipEmpty: true}
+	if _, err := r.engine.SyncDistrict(context.Background(), h.districtID, quiet); !errors.Is(err, mirror.ErrNothingNew) {
+		t.Fatalf("events run with nothing new: %v, want ErrNothingNew", err)
+	}
+	if got := runs(); got != "1" {
+		t.Errorf("%s runs after a quiet events run, want the full sync's 1", got)
+	}
+	if after := checked(); after == before {
+		t.Errorf("checked_at stayed %s: the quiet run did not record that it read the feed", after)
+	}
+	h.change(h.sim.Modify(cleversim.KindSchools, idOf(h.data.Schools[0]), patch(map[string]any{"phone": "555-0199"})))
+	clk.Advance(5 * time.Minute)
+	res, err := r.engine.SyncDistrict(context.Background(), h.districtID, quiet)
+	if err != nil || res.Kind != "EVENTS" || res.Counts["schools"].Updated != 1 {
+		t.Fatalf("events run with a change: %v %s %+v", err, res.Kind, res.Counts["schools"])
+	}
+	if got := runs(); got != "2" {
+		t.Errorf("%s runs after an events run that applied a change, want 2", got)
+	}
+	// Asked for by hand, an events run with nothing new is recorded.
+	r.mustApplyEvents(t, h.districtID)
+	if got := runs(); got != "3" {
+		t.Errorf("%s runs after an events run asked for by hand, want 3", got)
+	}
+}

@@ -158,6 +158,10 @@ var ErrEventsUnavailable = errors.New("the district's events cannot be applied")
 // process or another replica) has run since then.
 var ErrAlreadyRan = errors.New("the district was synced since the scheduled time")
 
+// ErrNothingNew: an events run with Options.SkipEmpty found no new change to apply; it moved the cursor
+// (the feed was read) and recorded no run.
+var ErrNothingNew = errors.New("no new events")
+
 // Options are the choices of one run.
 type Options struct {
 	// Mode is ModeAuto (""), ModeFull or ModeEvents.
@@ -168,6 +172,11 @@ type Options struct {
 	// leaves full syncs to the daily schedule. A lost window (a cursor past Clever's retention) still
 	// falls back: only a full sync repairs it.
 	SkipWithoutEvents bool
+	// SkipEmpty makes an events run that finds no new change to a record move the district's cursor (the
+	// feed was read: District.status's eventsCheckedAt) and return ErrNothingNew, recording no run. The
+	// scheduler's events interval sets it, so that a quiet district does not add a run every few minutes
+	// (288 a day at the default interval); runs asked for by hand are always recorded.
+	SkipEmpty bool
 	// DryRun reads Clever and works out every change, then rolls all of it back and records no run.
 	DryRun bool
 	// NotIfRanSince, when set, makes the run return ErrAlreadyRan, recording nothing, if a run of the

@@ -593,7 +593,7 @@ func (s *Scheduler) run(e *entry, t tick) {
 // options are the mirror.Options of a tick's run.
 func options(t tick) mirror.Options {
 	if t.mode == mirror.ModeEvents {
-		return mirror.Options{Mode: mirror.ModeEvents, SkipWithoutEvents: true, Trigger: TriggerEvents, NotIfRanSince: t.at}
+		return mirror.Options{Mode: mirror.ModeEvents, SkipWithoutEvents: true, SkipEmpty: true, Trigger: TriggerEvents, NotIfRanSince: t.at}
 	}
 	return mirror.Options{Mode: mirror.ModeFull, Trigger: cmp.Or(t.trigger, Trigger), NotIfRanSince: t.at}
 }
@@ -609,12 +609,14 @@ func (s *Scheduler) syncDistrict(ctx context.Context, districtID string, t tick)
 	return s.cfg.Syncer.SyncDistrict(ctx, districtID, options(t))
 }
 
-// quiet reports the errors of a tick that was not this process's to run: the district has no events to
-// apply, another run holds it, or another run (another replica's) ran it already.
+// quiet reports the errors of a tick that ran nothing worth a line: the district has no events to apply
+// or none new, another run holds it, or another run (another replica's) ran it already.
 func quiet(err error) (reason string, ok bool) {
 	switch {
 	case errors.Is(err, mirror.ErrEventsUnavailable):
 		return "no events to apply", true
+	case errors.Is(err, mirror.ErrNothingNew):
+		return "no new events", true
 	case errors.Is(err, mirror.ErrBusy):
 		return "another run holds the district", true
 	case errors.Is(err, mirror.ErrAlreadyRan):

@@ -494,14 +494,14 @@ func TestFailingDistrictsDoNotStopOthers(t *testing.T) {
 // run makes them) or a district without events to apply is a debug line, not an error.
 func TestTicksLeftToOthersAreQuiet(t *testing.T) {
 	t.Parallel()
-	c := newCluster("busy", "ran", "noevents")
+	c := newCluster("busy", "ran", "noevents", "nothingnew")
 	r := c.add(t, nil)
 	r.syncer.do = func(_ context.Context, id string, _ mirror.Options) (mirror.Result, error) {
-		err := map[string]error{"busy": mirror.ErrBusy, "ran": mirror.ErrAlreadyRan, "noevents": mirror.ErrEventsUnavailable}[id]
+		err := map[string]error{"busy": mirror.ErrBusy, "ran": mirror.ErrAlreadyRan, "noevents": mirror.ErrEventsUnavailable, "nothingnew": mirror.ErrNothingNew}[id]
 		return mirror.Result{DistrictID: id}, fmt.Errorf("sync district %s: %w", id, err)
 	}
 	c.advanceTo(t, r.start(t), r)
-	r.waitFinished(t, 3)
+	r.waitFinished(t, 4)
 	if lines := r.logs.runLines(); len(lines) != 0 {
 		t.Fatalf("logged %d run lines (%v), want none", len(lines), lines)
 	}
@@ -513,7 +513,7 @@ func TestTicksLeftToOthersAreQuiet(t *testing.T) {
 		}
 		reasons[attr(l, logDistrict)] = attr(l, logReason)
 	}
-	want := map[string]string{"busy": "another run holds the district", "ran": "another run ran this tick", "noevents": "no events to apply"}
+	want := map[string]string{"busy": "another run holds the district", "ran": "another run ran this tick", "noevents": "no events to apply", "nothingnew": "no new events"}
 	if !maps.Equal(reasons, want) {
 		t.Fatalf("skip reasons %v, want %v", reasons, want)
 	}
