@@ -70,7 +70,7 @@ func TestRolloverIsNotHeld(t *testing.T) {
 				}
 
 				// The leavers: 40% of the students in a section (a student without one is not explained by a
-				// term: see TestRolloverCountsOnlyExplained), and the contacts of only those students.
+				// term, so the guard would still weigh it), and the contacts of only those students.
 				enrolled := map[string]bool{}
 				for _, id := range sections {
 					for _, u := range strs(record(t, h.data.Sections, id)["students"]) {
