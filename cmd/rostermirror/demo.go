@@ -98,7 +98,7 @@ func (a *app) demo(ctx context.Context) error {
 	}
 	m := metrics.New()
 	// The database file outlives a demo: app records an earlier session imported are matched again.
-	engine := s.matches.Syncer(observedEngine{Engine: s.engine, metrics: m})
+	engine := s.afterSync(observedEngine{Engine: s.engine, metrics: m})
 	for _, d := range districts {
 		res, err := engine.SyncDistrict(ctx, d, mirror.Options{Trigger: "demo"})
 		if err == nil {

@@ -111,7 +111,7 @@ func (a *app) runServer(ctx context.Context, s *syncer, m *metrics.Metrics, keys
 		a.logger.Warn("matching gauges not registered", "err", err)
 	}
 	engine := onboardedEngine{observedEngine: observedEngine{Engine: s.engine, metrics: m}}
-	engine.sync = links.Syncer(s.matches.Syncer(engine.observedEngine))
+	engine.sync = links.Syncer(s.afterSync(engine.observedEngine))
 	svc := admin.New(s.db, engine, a.logger, 0)
 	discovery := links.Discovery(s.tokens, s.engine)
 	// A newly discovered district's first sync waits for a slot like every scheduled run.
@@ -325,7 +325,7 @@ const triggerDiscovery = "discovery"
 
 // onboardedEngine is the observed engine as onboarding and matching see it run: scheduled runs of paused
 // districts skipped, the district's app records matched again and link signals evaluated after each run
-// (link.Service.Syncer around apprecord.Service.Syncer).
+// (link.Service.Syncer around syncer.afterSync).
 type onboardedEngine struct {
 	observedEngine
 	sync link.Syncer

@@ -114,9 +114,9 @@ func (a *app) runSync(ctx context.Context, f syncFlags) error {
 
 	// Onboarding sees the CLI's runs like the scheduler's: districts listed are recorded (DISCOVERED) and
 	// paused ones left out (their records come with the sync); link signals are evaluated after each run,
-	// and the district's app records are matched again (apprecord.Service.Syncer).
+	// re-IDed students are linked by SIS id and the district's app records matched again (syncer.afterSync).
 	links := link.New(link.Config{DB: s.db, Logger: a.logger})
-	engine := links.Syncer(s.matches.Syncer(s.engine))
+	engine := links.Syncer(s.afterSync(s.engine))
 	districts := f.districts
 	if len(districts) == 0 {
 		if districts, err = links.Discovery(s.tokens, nil).Connected(ctx); err != nil {

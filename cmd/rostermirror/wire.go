@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/rostermirror/rostermirror/internal/apprecord"
+	studentprogress "github.com/rostermirror/rostermirror/internal/progress"
 	"github.com/rostermirror/rostermirror/internal/secret"
 	"github.com/rostermirror/rostermirror/internal/store"
 	"github.com/rostermirror/rostermirror/sync/clever"
@@ -35,13 +36,23 @@ func (a *app) requireMigrated(ctx context.Context, db *store.DB) error {
 }
 
 // syncer is the part of the application that sync, serve and demo share: the database, districts'
-// tokens, the sync engine, and record matching (which rematches after each sync, and serves the API).
+// tokens, the sync engine, record matching (which rematches after each sync, and serves the API) and
+// students' progress (whose SIS-id aliases follow each sync).
 type syncer struct {
-	db      *store.DB
-	tokens  *tokens.Store
-	engine  *mirror.Engine
-	client  *clever.Client
-	matches *apprecord.Service
+	db       *store.DB
+	tokens   *tokens.Store
+	engine   *mirror.Engine
+	client   *clever.Client
+	matches  *apprecord.Service
+	progress *studentprogress.Service
+}
+
+// afterSync wraps engine with the work every sync is followed by, whoever runs it (serve's scheduler
+// and syncDistrict mutation, `rostermirror sync`, the demo): re-IDed students' former Clever ids linked
+// by SIS id (progress.Service.Syncer), then the district's app records matched again
+// (apprecord.Service.Syncer).
+func (s *syncer) afterSync(engine apprecord.Syncer) apprecord.Syncer {
+	return s.matches.Syncer(s.progress.Syncer(engine))
 }
 
 // Close closes the database.
@@ -108,5 +119,6 @@ func (a *app) buildSyncer(ctx context.Context, db *store.DB, box *secret.Box, st
 		return nil, err
 	}
 	matches := apprecord.New(db, mopts...)
-	return &syncer{db: db, tokens: ts, engine: engine, client: client, matches: matches}, nil
+	return &syncer{db: db, tokens: ts, engine: engine, client: client, matches: matches,
+		progress: studentprogress.New(db, studentprogress.WithLogger(a.logger))}, nil
 }
