@@ -1,12 +1,14 @@
 package graph
 
 import (
+	"context"
 	"encoding/json"
 
 	"entgo.io/ent/dialect/sql"
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/predicate"
+	"github.com/rostermirror/rostermirror/graph/batch"
 	"github.com/rostermirror/rostermirror/internal/progress"
 )
 
@@ -46,4 +48,14 @@ func filterOf(where *ent.ProgressRecordWhereInput) []predicate.ProgressRecord {
 		return []predicate.ProgressRecord{func(s *sql.Selector) { s.AddError(err) }}
 	}
 	return []predicate.ProgressRecord{p}
+}
+
+// userProgress is User.progress: the user's progress records (under any Clever id they had), paged as
+// asked — for every user of a list in one statement (batch.Load, PaginateByParent), not one per user.
+func userProgress(ctx context.Context, c *ent.Client, u *ent.User, after *ent.Cursor, first *int, before *ent.Cursor, last *int,
+	orderBy *ent.ProgressRecordOrder, where *ent.ProgressRecordWhereInput) (*ent.ProgressRecordConnection, error) {
+	return batch.Load(ctx, u.ID, func(ctx context.Context, users []string) (map[string]*ent.ProgressRecordConnection, error) {
+		return c.ProgressRecord.Query().PaginateByParent(ctx, users, progress.StudentKey, true, after, first, before, last,
+			ent.WithProgressRecordOrder(orderBy), ent.WithProgressRecordFilter(where.Filter))
+	})
 }

@@ -71,7 +71,7 @@ func (r *queryResolver) ProgressSummary(ctx context.Context, districtID string, 
 
 // Progress is the resolver for the progress field.
 func (r *userResolver) Progress(ctx context.Context, obj *ent.User, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ProgressRecordOrder, where *ent.ProgressRecordWhereInput) (*ent.ProgressRecordConnection, error) {
-	return r.client.ProgressRecord.Query().Where(progress.OfStudent(obj.ID)).Paginate(ctx, after, first, before, last, ent.WithProgressRecordOrder(orderBy), ent.WithProgressRecordFilter(where.Filter))
+	return userProgress(ctx, r.client, obj, after, first, before, last, orderBy, where)
 }
 
 // FormerCleverIds is the resolver for the formerCleverIds field.

@@ -21,6 +21,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/school"
 	"github.com/rostermirror/rostermirror/ent/section"
 	"github.com/rostermirror/rostermirror/ent/term"
+	"github.com/rostermirror/rostermirror/ent/user"
 	"github.com/rostermirror/rostermirror/internal/auth"
 )
 
@@ -356,3 +357,25 @@ func (g *GroupBy) UnmarshalGQL(v any) error {
 
 // MarshalGQL writes a GroupBy to GraphQL.
 func (g GroupBy) MarshalGQL(w io.Writer) { io.WriteString(w, strconv.Quote(string(g))) }
+
+// StudentKey relates a progress record to the users whose progress it is (PaginateByParent's key, for
+// User.progress of a page of users at once): user X's are the records recorded under X's current id or
+// under any former id of it — OfStudent(X), for many users in one statement.
+func StudentKey(s *entsql.Selector) string {
+	d := entsql.Dialect(s.Dialect())
+	cur := func() (*entsql.SelectTable, *entsql.SelectTable, string) {
+		u, a := d.Table(user.Table).As("pu"), d.Table(cleveridalias.Table).As("pa")
+		return u, a, "COALESCE(" + a.C(cleveridalias.FieldCleverID) + ", " + u.C(user.FieldID) + ")"
+	}
+	u1, a1, cur1 := cur()
+	current := d.Select().AppendSelectExprAs(entsql.Expr(u1.C(user.FieldID)), "uid").AppendSelectExprAs(entsql.Expr(cur1), "rid").
+		From(u1).LeftJoin(a1).On(a1.C(cleveridalias.FieldFormerCleverID), u1.C(user.FieldID))
+	u2, a2, cur2 := cur()
+	f := d.Table(cleveridalias.Table).As("pf")
+	former := d.Select().AppendSelectExprAs(entsql.Expr(u2.C(user.FieldID)), "uid").AppendSelectExprAs(entsql.Expr(f.C(cleveridalias.FieldFormerCleverID)), "rid").
+		From(u2).LeftJoin(a2).On(a2.C(cleveridalias.FieldFormerCleverID), u2.C(user.FieldID)).
+		Join(f).OnP(entsql.ExprP(f.C(cleveridalias.FieldCleverID) + " = " + cur2))
+	owners := current.UnionAll(former).As("progress_owner")
+	s.Join(owners).On(s.C(progressrecord.FieldStudentCleverID), owners.C("rid"))
+	return owners.C("uid")
+}

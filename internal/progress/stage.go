@@ -163,6 +163,13 @@ func (st *stage) apply(ctx context.Context) (Counts, error) {
 // content hash differs, and left as it is (updated_at included) when it is the same.
 func (st *stage) upsert(ctx context.Context) (Counts, error) {
 	var created int
+	if st.s.pg() && st.n >= 10_000 {
+		// The join and pick of many records sort and hash in memory rather than in files (this
+		// transaction only).
+		if _, err := st.tx.bulk.Exec(ctx, "SET LOCAL work_mem = '128MB'"); err != nil {
+			return Counts{}, fmt.Errorf("write progress: %w", err)
+		}
+	}
 	if err := st.tx.bulk.Tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+stageTable+` s WHERE NOT EXISTS (SELECT 1 FROM progress_records p
 		WHERE p.student_clever_id = s.student_clever_id AND p.activity_id = s.activity_id AND p.attempt_id = s.attempt_id)`).Scan(&created); err != nil {
 		return Counts{}, fmt.Errorf("count new progress: %w", err)
@@ -172,21 +179,23 @@ func (st *stage) upsert(ctx context.Context) (Counts, error) {
 		data = "x.data::jsonb"
 	}
 	now := st.s.now().UTC()
-	q := `INSERT INTO progress_records (id, student_clever_id, activity_id, attempt_id, kind, score, max_score, completed_at,
-		time_spent_seconds, data, district_id, section_id, section_given, school_id, term_id, grade, content_hash, created_at, updated_at)
-	SELECT x.id, x.student_clever_id, x.activity_id, x.attempt_id, x.kind, x.score, x.max_score, x.completed_at,
-		x.time_spent_seconds, ` + data + `, x.district_id, x.sec, x.section_id <> '', COALESCE(sec.school_id, x.primary_school), sec.term_id,
-		COALESCE(x.grade, ''), x.content_hash, ?, ?
-	FROM (
-		SELECT s.*, u.district_id AS district_id, r.school_id AS primary_school, r.grade AS grade,
-			CASE WHEN s.section_id <> '' THEN s.section_id ELSE (` + resolveSection + `) END AS sec
+	q := `WITH x AS (
+		SELECT s.*, u.clever_id AS cur, u.district_id AS district_id, r.school_id AS primary_school, r.grade AS grade
 		FROM ` + stageTable + ` s
 		LEFT JOIN clever_id_aliases a ON a.former_clever_id = s.student_clever_id
 		JOIN users u ON u.clever_id = COALESCE(a.clever_id, s.student_clever_id)
 		LEFT JOIN user_roles r ON r.id = u.clever_id || '/student'
-	) x
+	), ` + resolved(st.s.pg()) + `
+	INSERT INTO progress_records (id, student_clever_id, activity_id, attempt_id, kind, score, max_score, completed_at,
+		time_spent_seconds, data, district_id, section_id, section_given, school_id, term_id, grade, content_hash, created_at, updated_at)
+	SELECT x.id, x.student_clever_id, x.activity_id, x.attempt_id, x.kind, x.score, x.max_score, x.completed_at,
+		x.time_spent_seconds, ` + data + `, x.district_id, x.sec, x.section_id <> '', COALESCE(sec.school_id, x.primary_school), sec.term_id,
+		COALESCE(x.grade, ''), x.content_hash, ?, ?
+	FROM (SELECT x.*, CASE WHEN x.section_id <> '' THEN x.section_id ELSE rs.section_id END AS sec
+		FROM x LEFT JOIN resolved rs ON rs.line = x.line) x
 	LEFT JOIN sections sec ON sec.clever_id = x.sec
 	WHERE true
+	ORDER BY x.student_clever_id, x.activity_id, x.attempt_id
 	ON CONFLICT (student_clever_id, activity_id, attempt_id) DO UPDATE SET kind = excluded.kind, score = excluded.score,
 		max_score = excluded.max_score, completed_at = excluded.completed_at, time_spent_seconds = excluded.time_spent_seconds,
 		data = excluded.data, district_id = excluded.district_id, section_id = excluded.section_id,
@@ -202,20 +211,32 @@ func (st *stage) upsert(ctx context.Context) (Counts, error) {
 	return c, nil
 }
 
-// resolveSection is the section a staged record s was earned in, from the enrollment history of its
-// student (under the id recorded and the current one, u.clever_id) at s.completed_at: an enrollment
-// not ended by then, and either begun by then or in a section whose term covers the day (an enrollment
-// the mirror first saw after the work, as a district's first sync sees all of them). Of several, the
-// one whose term covers the day, then the oldest enrollment, then the smallest section id.
-const resolveSection = `SELECT ss.section_id FROM section_students ss
-	LEFT JOIN sections sc ON sc.clever_id = ss.section_id
-	LEFT JOIN terms t ON t.clever_id = sc.term_id
-	WHERE ss.user_id IN (s.student_clever_id, u.clever_id)
-		AND (ss.ended_at IS NULL OR ss.ended_at > s.completed_at)
-		AND (ss.started_at <= s.completed_at OR (t.start_date <= s.completed_at AND (t.end_date IS NULL OR t.end_date >= s.completed_day)))
-	ORDER BY CASE WHEN t.start_date <= s.completed_at AND (t.end_date IS NULL OR t.end_date >= s.completed_day) THEN 0 ELSE 1 END,
-		ss.started_at, ss.section_id
-	LIMIT 1`
+// resolved is a CTE, "resolved (line, section_id)", over the CTE x of the staged records with their
+// student's current id (cur): for each record without a section given, the section it was earned in,
+// from the enrollment history of its student (under the id recorded and the current one) at
+// completed_at — an enrollment not ended by then, and either begun by then or in a section whose term
+// covers the day (an enrollment the mirror first saw after the work, as a district's first sync sees
+// all of them). Of several, the one whose term covers the day, then the oldest enrollment, then the
+// smallest section id. Set-based: one join of the records with their students' enrollments, one pick
+// per record (DISTINCT ON on Postgres, ROW_NUMBER on SQLite); a record with no such enrollment has no
+// row.
+func resolved(pg bool) string {
+	candidates := `SELECT x.line, ss.section_id, ss.started_at,
+			CASE WHEN t.start_date <= x.completed_at AND (t.end_date IS NULL OR t.end_date >= x.completed_day) THEN 0 ELSE 1 END AS pref
+		FROM (SELECT line, completed_at, completed_day, student_clever_id AS user_id FROM x WHERE section_id = ''
+			UNION ALL SELECT line, completed_at, completed_day, cur FROM x WHERE section_id = '' AND cur <> student_clever_id) x
+		JOIN section_students ss ON ss.user_id = x.user_id
+		LEFT JOIN sections sc ON sc.clever_id = ss.section_id
+		LEFT JOIN terms t ON t.clever_id = sc.term_id
+		WHERE (ss.ended_at IS NULL OR ss.ended_at > x.completed_at)
+			AND (ss.started_at <= x.completed_at OR (t.start_date <= x.completed_at AND (t.end_date IS NULL OR t.end_date >= x.completed_day)))`
+	if pg {
+		return `resolved AS (SELECT DISTINCT ON (c.line) c.line, c.section_id FROM (` + candidates + `) c
+		ORDER BY c.line, c.pref, c.started_at, c.section_id)`
+	}
+	return `resolved AS (SELECT c.line, c.section_id FROM (SELECT c.*, ROW_NUMBER() OVER (PARTITION BY c.line
+		ORDER BY c.pref, c.started_at, c.section_id) AS n FROM (` + candidates + `) c) c WHERE c.n = 1)`
+}
 
 // newID is an id like ent/schema's: 8 bytes of milliseconds then 8 random bytes, hex.
 func newID() string {
