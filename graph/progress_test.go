@@ -113,3 +113,43 @@ func TestProgressThroughTheAPI(t *testing.T) {
 		t.Errorf("summary after the link: %+v; want 3 records of 2 students (st1's work is %s's now)", sum.ProgressSummary, other)
 	}
 }
+
+// TestProgressBackfilledBeforeTheFirstSync: work done before the district's first sync — the app loads
+// its history — goes to the section the student was in when the mirror first saw it (when that
+// enrollment really began is unknown), unless the work predates the section's term; then it has none.
+func TestProgressBackfilledBeforeTheFirstSync(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	s := twoTeacherSections(t, a)[0]
+	st := s.Students[0]
+	lastMonth := time.Now().UTC().AddDate(0, -1, 0).Format(time.RFC3339)
+	records := []map[string]any{
+		{"studentCleverId": st, "activityId": "history-1", "kind": "COMPLETED", "completedAt": lastMonth},
+		{"studentCleverId": st, "activityId": "history-2", "kind": "COMPLETED", "completedAt": "2001-01-01T00:00:00Z"},
+	}
+	a.mutate(t, `mutation($r: [ProgressInput!]!) { recordProgress(records: $r) { created } }`, map[string]any{"r": records}, &struct{}{})
+	var r struct {
+		Progress struct {
+			Edges []struct {
+				Node struct {
+					ActivityID string
+					Section    *struct{ CleverID string }
+				}
+			}
+		}
+	}
+	a.query(a.keys["read"], `query($s: ID) { progress(first: 10, studentCleverId: $s) { edges { node { activityId section { cleverId } } } } }`, map[string]any{"s": st}, &r)
+	got := map[string]string{}
+	for _, e := range r.Progress.Edges {
+		got[e.Node.ActivityID] = ""
+		if e.Node.Section != nil {
+			got[e.Node.ActivityID] = e.Node.Section.CleverID
+		}
+	}
+	if got["history-1"] != s.ID {
+		t.Errorf("last month's work: section %q, want %s (the student's section when the mirror first saw it)", got["history-1"], s.ID)
+	}
+	if sec, ok := got["history-2"]; !ok || sec != "" {
+		t.Errorf("work from 2001: section %q (listed %v), want none: it predates the section's term", sec, ok)
+	}
+}

@@ -214,9 +214,10 @@ func (st *stage) upsert(ctx context.Context) (Counts, error) {
 // resolved is a CTE, "resolved (line, section_id)", over the CTE x of the staged records with their
 // student's current id (cur): for each record without a section given, the section it was earned in,
 // from the enrollment history of its student (under the id recorded and the current one) at
-// completed_at — an enrollment not ended by then, and either begun by then or in a section whose term
-// covers the day (an enrollment the mirror first saw after the work, as a district's first sync sees
-// all of them). Of several, the one whose term covers the day, then the oldest enrollment, then the
+// completed_at — an enrollment not ended by then, and either begun by then, or in a section whose term
+// covers the day, or begun when its section entered the mirror (a district's first sync sees every
+// enrollment begin then: when it really began is unknown) in a section whose term had begun by then
+// or that has no term. Of several, the one whose term covers the day, then the oldest enrollment, then the
 // smallest section id. Set-based: one join of the records with their students' enrollments, one pick
 // per record (DISTINCT ON on Postgres, ROW_NUMBER on SQLite); a record with no such enrollment has no
 // row.
@@ -229,7 +230,8 @@ func resolved(pg bool) string {
 		LEFT JOIN sections sc ON sc.clever_id = ss.section_id
 		LEFT JOIN terms t ON t.clever_id = sc.term_id
 		WHERE (ss.ended_at IS NULL OR ss.ended_at > x.completed_at)
-			AND (ss.started_at <= x.completed_at OR (t.start_date <= x.completed_at AND (t.end_date IS NULL OR t.end_date >= x.completed_day)))`
+			AND (ss.started_at <= x.completed_at OR (t.start_date <= x.completed_at AND (t.end_date IS NULL OR t.end_date >= x.completed_day))
+				OR (ss.started_at = sc.created_at AND (t.start_date IS NULL OR t.start_date <= x.completed_at)))`
 	if pg {
 		return `resolved AS (SELECT DISTINCT ON (c.line) c.line, c.section_id FROM (` + candidates + `) c
 		ORDER BY c.line, c.pref, c.started_at, c.section_id)`
