@@ -180,9 +180,10 @@ func (s *Service) Summary(ctx context.Context, districtID string, groupBy GroupB
 		entsql.As("SUM("+ps.C("score_sum")+") / NULLIF(SUM("+ps.C("scored")+"), 0)", "mean_score"),
 		entsql.As("SUM("+ps.C("time_spent")+")", "time_spent"),
 	).From(ps)
-	if !includeArchived {
-		outer.LeftJoin(u).On(u.C(user.FieldID), ps.C("student"))
-		outer.Where(entsql.IsNull(u.C(user.FieldArchivedAt)))
+	if !includeArchived { // the district's archived students, read from their index
+		outer.Where(entsql.NotExists(entsql.Dialect(s.db.Dialect).Select(u.C(user.FieldID)).From(u).Where(entsql.And(
+			entsql.EQ(u.C(user.FieldDistrictID), districtID), entsql.NotNull(u.C(user.FieldArchivedAt)),
+			entsql.ColumnsEQ(u.C(user.FieldID), ps.C("student"))))))
 	}
 	outer.GroupBy(ps.C("group_id"))
 	query, args := outer.Query()
