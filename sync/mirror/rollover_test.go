@@ -299,3 +299,53 @@ func TestPausedDistrictArchivesNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestRolloverStillWeighsUsersWithoutSections: at a rollover, users in no section at all (students not
+// yet placed, staff) are not explained by the ended term: unsharing them is weighed by the guard as
+// before — held here, over a guard share of 5% — while the rollover's sections are archived.
+func TestRolloverStillWeighsUsersWithoutSections(t *testing.T) {
+	t.Parallel()
+	for _, mode := range []string{mirror.ModeFull, mirror.ModeEvents} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			clk := clockAt(t, "2026-09-01T12:00:00Z")
+			h := setup(t, options{engine: mirror.Config{Now: clk.Now, GuardShare: 0.05}})
+			terms := all(h.data.Terms, func(map[string]any) bool { return true })
+			sections := all(h.data.Sections, func(map[string]any) bool { return true })
+			for _, id := range terms {
+				h.change(h.sim.Modify(cleversim.KindTerms, id, patch(map[string]any{"start_date": "2025-08-15", "end_date": "2026-06-10"})))
+			}
+			for _, id := range sections {
+				h.change(h.sim.Modify(cleversim.KindSections, id, patch(map[string]any{"term_id": terms[0]})))
+			}
+			h.mustSucceed()
+			enrolled := map[string]bool{}
+			for _, id := range sections {
+				s := record(t, h.data.Sections, id)
+				for _, u := range slices.Concat(strs(s["students"]), strs(s["teachers"])) {
+					enrolled[u] = true
+				}
+			}
+			unplaced := all(h.data.Users, func(u map[string]any) bool { return hasRole(u, "student") && !enrolled[u["id"].(string)] })
+			if len(unplaced) < 10 {
+				t.Fatalf("%d students in no section: too few to reach the guard's minimum", len(unplaced))
+			}
+			for _, id := range sections {
+				h.change(h.sim.Unshare(cleversim.KindSections, id))
+			}
+			for _, id := range unplaced {
+				h.change(h.sim.Unshare(cleversim.KindUsers, id))
+			}
+			res := h.sync(mirror.Options{Mode: mode})
+			ss, us := res.Counts["sections"], res.Counts["users"]
+			if ss.Archived != len(sections) || ss.Rollover != len(sections) {
+				t.Errorf("sections %+v: want all %d archived as rollover", ss, len(sections))
+			}
+			if res.Status != mirror.StatusHeld || len(res.Held["users"]) != len(unplaced) || us.Rollover != 0 {
+				t.Fatalf("status %s, %d users held, users %+v; want the %d students in no section held, none as rollover",
+					res.Status, len(res.Held["users"]), us, len(unplaced))
+			}
+			checkUsersArchived(t, h, unplaced, false)
+		})
+	}
+}
