@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -237,9 +238,31 @@ func TestLocalAdditionsSurviveSyncs(t *testing.T) {
 		}
 	}
 	a.query(a.keys["read"], `query($id: ID!) { node(id: $id) { ... on User { roles { role } effectiveRoles roleOverrides { role effect reason } } } }`, map[string]any{"id": s1.Teacher}, &u)
-	if !slices.Contains(u.Node.EffectiveRoles, "DISTRICT_ADMIN") || !slices.Contains(u.Node.EffectiveRoles, "TEACHER") ||
-		slices.ContainsFunc(u.Node.Roles, func(r struct{ Role string }) bool { return r.Role == "DISTRICT_ADMIN" }) && false {
+	if !slices.Contains(u.Node.EffectiveRoles, "DISTRICT_ADMIN") || !slices.Contains(u.Node.EffectiveRoles, "TEACHER") {
 		t.Errorf("effectiveRoles %v (Clever's roles %v), want TEACHER and the granted DISTRICT_ADMIN", u.Node.EffectiveRoles, u.Node.Roles)
+	}
+	// User.roles stays what Clever sends: the override is the app's, not Clever's.
+	var cleverRoles []string
+	for _, raw := range a.data.Users {
+		var cu struct {
+			ID    string
+			Roles map[string]json.RawMessage
+		}
+		must(t, json.Unmarshal(raw, &cu))
+		if cu.ID == s1.Teacher {
+			for r := range cu.Roles {
+				cleverRoles = append(cleverRoles, strings.ToUpper(r))
+			}
+		}
+	}
+	var gotRoles []string
+	for _, r := range u.Node.Roles {
+		gotRoles = append(gotRoles, r.Role)
+	}
+	slices.Sort(cleverRoles)
+	slices.Sort(gotRoles)
+	if !slices.Equal(gotRoles, cleverRoles) {
+		t.Errorf("User.roles %v, want Clever's %v: an override must not change them", gotRoles, cleverRoles)
 	}
 	var groups struct {
 		LocalGroups struct {

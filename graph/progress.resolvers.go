@@ -10,6 +10,7 @@ import (
 
 	"entgo.io/contrib/entgql"
 	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/graph/archive"
 	"github.com/rostermirror/rostermirror/graph/batch"
 	"github.com/rostermirror/rostermirror/internal/progress"
 )
@@ -61,12 +62,12 @@ func (r *progressRecordResolver) Data(ctx context.Context, obj *ent.ProgressReco
 
 // Progress is the resolver for the progress field.
 func (r *queryResolver) Progress(ctx context.Context, after *entgql.Cursor[string], first *int, before *entgql.Cursor[string], last *int, orderBy *ent.ProgressRecordOrder, where *ent.ProgressRecordWhereInput, studentCleverID *string, includeArchived *bool) (*ent.ProgressRecordConnection, error) {
-	return r.client.ProgressRecord.Query().Where(progress.Visible(*includeArchived), ofStudent(studentCleverID)).Paginate(ctx, after, first, before, last, ent.WithProgressRecordOrder(orderBy), ent.WithProgressRecordFilter(where.Filter))
+	return r.client.ProgressRecord.Query().Where(ofStudent(studentCleverID)).Paginate(ctx, after, first, before, last, ent.WithProgressRecordOrder(orderBy), ent.WithProgressRecordFilter(where.Filter))
 }
 
 // ProgressSummary is the resolver for the progressSummary field.
 func (r *queryResolver) ProgressSummary(ctx context.Context, districtID string, groupBy progress.GroupBy, where *ent.ProgressRecordWhereInput, includeArchived *bool) ([]*progress.SummaryRow, error) {
-	return r.progress.Summary(ctx, districtID, groupBy, *includeArchived, filterOf(where)...)
+	return r.progress.Summary(ctx, districtID, groupBy, archive.Included(ctx), filterOf(where)...)
 }
 
 // Progress is the resolver for the progress field.

@@ -62,6 +62,10 @@ func TestProgressThroughTheAPI(t *testing.T) {
 			t.Errorf("record %+v: want section %s and the recorded id as the current one", e.Node, s.ID)
 		}
 	}
+	// An explicit null is the default (no archived students), not a crash.
+	if r := a.do(a.keys["read"], `{ progress(first: 1, includeArchived: null) { totalCount } progressSummary(districtId: "`+district+`", groupBy: DISTRICT, includeArchived: null) { records } }`, nil); len(r.Errors) > 0 {
+		t.Errorf("includeArchived: null: %+v", r.Errors)
+	}
 	type summaryRow struct {
 		ID                *string
 		Records, Students int

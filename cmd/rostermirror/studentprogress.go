@@ -101,7 +101,7 @@ func (a *app) importProgress(ctx context.Context, path string, stdin io.Reader) 
 		}
 		return fmt.Errorf("import progress: %w", err)
 	}
-	fmt.Fprintf(a.stdout, "progress: %d records: %d created, %d updated, %d unchanged\n", c.Total(), c.Created, c.Updated, c.Unchanged)
+	fmt.Fprintf(a.stdout, "progress: %s\n", c)
 	return nil
 }
 

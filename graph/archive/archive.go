@@ -11,6 +11,7 @@ import (
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/intercept"
+	"github.com/rostermirror/rostermirror/internal/progress"
 )
 
 type includeKey struct{}
@@ -47,14 +48,19 @@ func Archivable(entType string) bool {
 }
 
 // Interceptor hides archived rows from every query on an archivable type unless the context includes
-// them (Include, or IncludeFirst for the first query under it).
+// them (Include, or IncludeFirst for the first query under it) — and the progress of students archived
+// now (progress.Visible), which is kept, and shows again when the student is restored.
 func Interceptor() ent.Interceptor {
 	return intercept.TraverseFunc(func(ctx context.Context, q intercept.Query) error {
 		if pending, ok := ctx.Value(firstKey{}).(*atomic.Bool); ok && pending.CompareAndSwap(true, false) {
 			return nil
 		}
-		if !Included(ctx) && Archivable(q.Type()) {
+		switch {
+		case Included(ctx):
+		case Archivable(q.Type()):
 			q.WhereP(sql.FieldIsNull("archived_at"))
+		case q.Type() == ent.TypeProgressRecord:
+			q.WhereP(progress.Visible(false))
 		}
 		return nil
 	})

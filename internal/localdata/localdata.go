@@ -5,7 +5,7 @@
 // an archive, a restore, an unshare and reshare — changes them. Removing a local addition is a deliberate
 // mutation, and it ends the membership (removed_at) rather than deleting it.
 //
-// Every mutation needs the admin scope and is written to the audit log in its own transaction.
+// Every mutation needs the admin scope and is written to the audit log in the transaction that makes it.
 package localdata
 
 import (
@@ -335,7 +335,7 @@ func (s *Service) AddMember(ctx context.Context, in MemberInput) (*ent.LocalMemb
 		} else if err != nil {
 			return "", "", err
 		}
-		create := tx.LocalMembership.Create().SetGroupID(g.ID).SetRole(in.Role).SetAddedBy(auth.Actor(ctx))
+		create := tx.LocalMembership.Create().SetGroupID(g.ID).SetRole(in.Role).SetAddedBy(auth.Actor(ctx)).SetAddedAt(now())
 		member := ""
 		if in.UserID != nil {
 			member = *in.UserID
@@ -461,7 +461,7 @@ func (s *Service) AddSectionMember(ctx context.Context, sectionID, userID string
 		if held {
 			return "", "", fmt.Errorf("%w: user %q was added to section %q by hand already", ErrDuplicate, userID, sectionID)
 		}
-		m, err = tx.LocalMembership.Create().SetSectionID(sectionID).SetUserID(userID).SetRole(role).SetAddedBy(auth.Actor(ctx)).Save(ctx)
+		m, err = tx.LocalMembership.Create().SetSectionID(sectionID).SetUserID(userID).SetRole(role).SetAddedBy(auth.Actor(ctx)).SetAddedAt(now()).Save(ctx)
 		if err != nil {
 			return "", "", saveError(err, fmt.Sprintf("user %q was added to section %q by hand already", userID, sectionID))
 		}

@@ -1,6 +1,7 @@
 package progress
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -61,7 +62,7 @@ func (s *Service) UnlinkFormerCleverID(ctx context.Context, formerCleverID strin
 		}
 		out = a
 		return audit.Record(ctx, tx.Client, audit.Entry{Actor: actor, Action: audit.UnlinkFormerCleverID, Target: a.FormerCleverID,
-			Outcome: fmt.Sprintf("former Clever id %s unlinked from %s (was %s, by %s)", a.FormerCleverID, a.CleverID, a.Method, cmpOr(a.DecidedBy, "sync"))})
+			Outcome: fmt.Sprintf("former Clever id %s unlinked from %s (was %s, by %s)", a.FormerCleverID, a.CleverID, a.Method, cmp.Or(a.DecidedBy, "sync"))})
 	})
 	return out, err
 }
@@ -146,11 +147,4 @@ func link(ctx context.Context, c *ent.Client, former, current string, method cle
 		return nil, err
 	}
 	return a, nil
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

@@ -23,7 +23,8 @@ var Columns = []string{"student_clever_id", "activity_id", "attempt_id", "kind",
 // Aliases are other names of the columns.
 var Aliases = map[string][]string{
 	"student_clever_id":  {"clever_id", "student_id"},
-	"time_spent_seconds": {"time_spent"},
+	"attempt_id":         {"attempt"},
+	"time_spent_seconds": {"time_spent", "time_spent_s", "duration_seconds"},
 }
 
 // required are the columns a file must have.
@@ -53,7 +54,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader, actor string) (Counts
 		return Counts{}, problems.Err()
 	}
 	in.SetColumnNames(header)
-	col := columnsOf(header, &problems)
+	col, ignored := columnsOf(header, &problems)
 	if problems.Len() > 0 {
 		return Counts{}, problems.Err()
 	}
@@ -126,13 +127,14 @@ func (s *Service) Import(ctx context.Context, r io.Reader, actor string) (Counts
 	if err != nil {
 		return Counts{}, err
 	}
+	counts.Ignored = strings.Join(ignored, ", ")
 	s.log.Info("progress imported", "created", counts.Created, "updated", counts.Updated, "unchanged", counts.Unchanged)
 	return counts, nil
 }
 
 // columnsOf maps each column name of Columns to its index in header (-1 when absent), adding a problem
 // for a column it does not know, a column given twice and a required one missing.
-func columnsOf(header []string, problems *csvin.Problems) map[string]int {
+func columnsOf(header []string, problems *csvin.Problems) (col map[string]int, ignored []string) {
 	known := map[string]string{}
 	for _, c := range Columns {
 		known[csvin.ColumnKey(c)] = c
@@ -140,16 +142,15 @@ func columnsOf(header []string, problems *csvin.Problems) map[string]int {
 			known[csvin.ColumnKey(a)] = c
 		}
 	}
-	col := map[string]int{}
+	col = map[string]int{}
 	for _, c := range Columns {
 		col[c] = -1
 	}
 	for i, h := range header {
 		c, ok := known[csvin.ColumnKey(h)]
 		switch {
-		case !ok:
-			problems.Add(csvin.Problem{Line: 1, Column: i + 1, ColumnName: h,
-				Message: "unknown column: want " + strings.Join(Columns, ", ") + " (student_clever_id may be clever_id)"})
+		case !ok: // an export's other columns (notes, names): left out, and said so
+			ignored = append(ignored, h)
 		case col[c] >= 0:
 			problems.Add(csvin.Problem{Line: 1, Column: i + 1, ColumnName: h,
 				Message: fmt.Sprintf("%s given twice (column %d is %s too)", c, col[c]+1, c)})
@@ -159,10 +160,14 @@ func columnsOf(header []string, problems *csvin.Problems) map[string]int {
 	}
 	for _, c := range required {
 		if col[c] < 0 {
-			problems.Add(csvin.Problem{Line: 1, Message: "no " + c + " column: every record needs one (header: " + strings.Join(Columns, ",") + ")"})
+			msg := "no " + c + " column: every record needs one (header: " + strings.Join(Columns, ",") + ")"
+			if len(ignored) > 0 {
+				msg += "; the file's columns " + strings.Join(ignored, ", ") + " are none of these"
+			}
+			problems.Add(csvin.Problem{Line: 1, Message: msg})
 		}
 	}
-	return col
+	return col, ignored
 }
 
 // parseRow reads one record; its problems go to problems (ok is false when there are any).
@@ -183,10 +188,11 @@ func parseRow(rec []string, col map[string]int, line int, in *csvin.Reader, prob
 	bad := func(field, msg string) { problems.Add(where(line, field, msg)) }
 	r := row{line: line, student: strings.Clone(get("student_clever_id")), activity: strings.Clone(get("activity_id")),
 		attempt: strings.Clone(get("attempt_id")), section: strings.Clone(get("section_id"))}
-	if k, ok := parseKind(get("kind")); ok {
+	kind := get("kind")
+	if k, ok := parseKind(kind); ok {
 		r.kind = k
 	} else {
-		r.kind = progressrecord.Kind(get("kind"))
+		r.kind = progressrecord.Kind(kind)
 	}
 	num := func(field string) *float64 {
 		v := get(field)

@@ -1,6 +1,7 @@
 package progress
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 
@@ -50,7 +51,7 @@ func (l Loader) CurrentIDs(ctx context.Context, ids []string) (map[string]string
 	}
 	out := make(map[string]string, len(rs))
 	for _, r := range rs {
-		out[r.ID] = cmpOr(cur[r.StudentCleverID], r.StudentCleverID)
+		out[r.ID] = cmp.Or(cur[r.StudentCleverID], r.StudentCleverID)
 	}
 	return out, nil
 }

@@ -370,7 +370,7 @@ func (s *Service) Export(ctx context.Context, w io.Writer, districtID string) er
 			current[a.FormerCleverID] = a.CleverID
 		}
 		for _, p := range page {
-			if err := cw.Write(exportRow(p, cmpOr(current[p.StudentCleverID], p.StudentCleverID))); err != nil {
+			if err := cw.Write(exportRow(p, cmp.Or(current[p.StudentCleverID], p.StudentCleverID))); err != nil {
 				return err
 			}
 		}

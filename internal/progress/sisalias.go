@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/rostermirror/rostermirror/internal/audit"
 	"github.com/rostermirror/rostermirror/sync/mirror"
 )
 
-// reIDedQuery finds, in district ?1, the pairs (former, current) of students that the district's SIS id
+// reIDedQuery finds, in a district (its first parameter), the pairs (former, current) of students that its SIS id
 // links: former is archived, current is shared and entered the mirror after former did, and their
 // student roles carry the same non-empty sis_id. A pair is left out when it is ambiguous — another
 // shared student has that SIS id, or another archived one not yet a former id — when former is a former
@@ -22,7 +21,7 @@ WITH s AS (
 	SELECT r.user_id, r.sis_id, u.archived_at, u.created_at,
 		EXISTS (SELECT 1 FROM clever_id_aliases a WHERE a.former_clever_id = r.user_id) AS aliased
 	FROM user_roles r JOIN users u ON u.clever_id = r.user_id
-	WHERE r.district_id = ?1 AND r.role = 'STUDENT' AND r.sis_id <> ''
+	WHERE r.district_id = ? AND r.role = 'STUDENT' AND r.sis_id <> ''
 )
 SELECT f.user_id, n.user_id
 FROM s f JOIN s n ON n.sis_id = f.sis_id AND n.user_id <> f.user_id
@@ -31,7 +30,7 @@ WHERE f.archived_at IS NOT NULL AND NOT f.aliased
 	AND n.created_at > f.created_at
 	AND (SELECT COUNT(*) FROM s x WHERE x.sis_id = f.sis_id AND x.archived_at IS NULL) = 1
 	AND (SELECT COUNT(*) FROM s x WHERE x.sis_id = f.sis_id AND x.archived_at IS NOT NULL AND NOT x.aliased) = 1
-	AND NOT EXISTS (SELECT 1 FROM audit_entries e WHERE e.action = ?2 AND e.target = f.user_id)
+	AND NOT EXISTS (SELECT 1 FROM audit_entries e WHERE e.action = ? AND e.target = f.user_id)
 ORDER BY f.user_id`
 
 // AliasReIDedStudents links, in districtID, every archived student's Clever id to the shared student
@@ -50,9 +49,8 @@ func (s *Service) AliasReIDedStudents(ctx context.Context, districtID string) (i
 			if _, err := tx.bulk.Tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "progress-alias:"+districtID); err != nil {
 				return fmt.Errorf("lock district aliases: %w", err)
 			}
-			q = strings.NewReplacer("?1", "$1", "?2", "$2").Replace(q)
 		}
-		rows, err := tx.bulk.Tx.QueryContext(ctx, q, districtID, audit.UnlinkFormerCleverID)
+		rows, err := tx.bulk.Tx.QueryContext(ctx, tx.bulk.Rebind(q), districtID, audit.UnlinkFormerCleverID)
 		if err != nil {
 			return fmt.Errorf("find re-IDed students: %w", err)
 		}

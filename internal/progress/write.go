@@ -39,13 +39,20 @@ type Counts struct {
 	Created   int `json:"created"`
 	Updated   int `json:"updated"`
 	Unchanged int `json:"unchanged"`
+	// Ignored names the file's columns that are none of Columns (an export's notes or names), comma
+	// separated: left out of the records (Import only).
+	Ignored string `json:"-"`
 }
 
 // Total is the number of records written.
 func (c Counts) Total() int { return c.Created + c.Updated + c.Unchanged }
 
 func (c Counts) String() string {
-	return fmt.Sprintf("%d records: %d created, %d updated, %d unchanged", c.Total(), c.Created, c.Updated, c.Unchanged)
+	s := fmt.Sprintf("%d records: %d created, %d updated, %d unchanged", c.Total(), c.Created, c.Updated, c.Unchanged)
+	if c.Ignored != "" {
+		s += "; columns ignored: " + c.Ignored
+	}
+	return s
 }
 
 // row is a validated record, staged with the line (file) or position (recordProgress) it came from.
@@ -219,6 +226,5 @@ func graphName(column string) string {
 	for i := 1; i < len(parts); i++ {
 		parts[i] = strings.ToUpper(parts[i][:1]) + parts[i][1:]
 	}
-	s := strings.Join(parts, "")
-	return strings.ReplaceAll(s, "Id", "Id")
+	return strings.Join(parts, "")
 }

@@ -14,6 +14,7 @@ import (
 	"entgo.io/ent/dialect"
 
 	"github.com/rostermirror/rostermirror/ent"
+	"github.com/rostermirror/rostermirror/ent/eventcursor"
 	"github.com/rostermirror/rostermirror/ent/syncrun"
 	"github.com/rostermirror/rostermirror/internal/bulk"
 	"github.com/rostermirror/rostermirror/internal/syncstats"
@@ -48,6 +49,12 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 		}
 		ran, err := e.cfg.DB.Client.SyncRun.Query().Where(syncrun.DistrictID(districtID), syncrun.KindEQ(kind),
 			syncrun.DryRun(false), syncrun.StartedAtGTE(opts.NotIfRanSince)).Exist(ctx)
+		if err == nil && !ran && opts.Mode == ModeEvents {
+			// An events run that found nothing new recorded no run (SkipEmpty), but it read the feed:
+			// the cursor says when.
+			ran, err = e.cfg.DB.Client.EventCursor.Query().Where(eventcursor.ID(districtID),
+				eventcursor.CheckedAtGTE(opts.NotIfRanSince)).Exist(ctx)
+		}
 		if err != nil {
 			return Result{}, fmt.Errorf("sync district %s: %w", districtID, err)
 		}
@@ -101,7 +108,7 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 		}
 	}
 	if evs != nil && evs.records == 0 && opts.SkipEmpty && !opts.DryRun && err == nil {
-		if err := e.moveCursor(ctx, e.cfg.DB.SQL, evs, now); err != nil {
+		if err := moveCursor(ctx, e.cfg.DB.Client, evs, now); err != nil {
 			return res, fmt.Errorf("sync district %s: %w", districtID, err)
 		}
 		return Result{DistrictID: districtID, Kind: string(syncrun.KindEvents)}, fmt.Errorf("sync district %s: %w", districtID, ErrNothingNew)
@@ -134,8 +141,9 @@ func (e *Engine) SyncDistrict(ctx context.Context, districtID string, opts Optio
 			}
 		} else {
 			// A full run of a district whose events are applied is a reconcile: it reports what the
-			// events had missed.
-			if cur != nil && cur.Enabled && now.Sub(cur.CheckedAt) <= e.cfg.EventRetention {
+			// events had missed. Not a full run that stands in for events it could not apply (a
+			// fallback): those events were never applied, and reading them again is what failed.
+			if cur != nil && cur.Enabled && res.Fallback == "" && now.Sub(cur.CheckedAt) <= e.cfg.EventRetention {
 				opts.changes = &changeSet{ids: map[string]map[string]bool{}}
 			}
 			e.syncKinds(ctx, rd, districtID, now, &res, opts)

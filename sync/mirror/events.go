@@ -9,13 +9,11 @@ import (
 	"maps"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"entgo.io/ent/dialect"
 
 	"github.com/rostermirror/rostermirror/ent"
-	"github.com/rostermirror/rostermirror/ent/eventcursor"
 	"github.com/rostermirror/rostermirror/internal/bulk"
 	"github.com/rostermirror/rostermirror/internal/syncstats"
 	"github.com/rostermirror/rostermirror/sync/clever"
@@ -242,7 +240,9 @@ func (e *Engine) applyEvents(ctx context.Context, districtID string, p *pending,
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	w := &txWriter{Writer: bulk.New(tx, e.cfg.DB.Dialect == dialect.Postgres), now: now, plan: res.Plan}
+	// Nothing reads what an events run saw: its deletions are events of their own, and each record
+	// comes once (the newest event of each).
+	w := &txWriter{Writer: bulk.New(tx, e.cfg.DB.Dialect == dialect.Postgres), now: now, plan: res.Plan, unnoted: true}
 	for _, kind := range Kinds {
 		out, held, heldRows, err := e.applyKind(ctx, w, districtID, kind, upserts[kind], deletes[kind], res.Held["users"])
 		out.Read = p.read[kind]
@@ -263,7 +263,7 @@ func (e *Engine) applyEvents(ctx context.Context, districtID string, p *pending,
 	if err := w.DropTemp(ctx); err != nil {
 		return err
 	}
-	if err := e.moveCursor(ctx, w.Tx, p, now); err != nil {
+	if err := moveCursor(ctx, e.cfg.DB.OnTx(tx), p, now); err != nil {
 		return err
 	}
 	if opts.DryRun {
@@ -275,19 +275,14 @@ func (e *Engine) applyEvents(ctx context.Context, districtID string, p *pending,
 	return nil
 }
 
-// moveCursor moves the district's event cursor past the events read (p), through q (the events run's
-// transaction, or the database for a run that had nothing to apply): the feed was read at now.
-func (e *Engine) moveCursor(ctx context.Context, q execer, p *pending, now time.Time) error {
-	var newest any
+// moveCursor moves the district's event cursor past the events read (p), through c (on the events
+// run's transaction, or the database for a run that had nothing to apply): the feed was read at now.
+func moveCursor(ctx context.Context, c *ent.Client, p *pending, now time.Time) error {
+	u := c.EventCursor.UpdateOneID(p.cursor.ID).SetEventID(p.last).SetCheckedAt(now).SetUpdatedAt(now)
 	if !p.newestAt.IsZero() {
-		newest = p.newestAt.UTC()
-	} else if p.cursor.NewestEventAt != nil {
-		newest = *p.cursor.NewestEventAt
+		u.SetNewestEventAt(p.newestAt.UTC())
 	}
-	w := bulk.New(nil, e.cfg.DB.Dialect == dialect.Postgres) // for Rebind only
-	set := strings.Join([]string{eventcursor.FieldEventID, eventcursor.FieldCheckedAt, eventcursor.FieldNewestEventAt, eventcursor.FieldUpdatedAt}, " = ?, ")
-	if _, err := q.ExecContext(ctx, w.Rebind("UPDATE "+eventcursor.Table+" SET "+set+" = ? WHERE "+eventcursor.FieldID+" = ?"),
-		p.last, now, newest, now, p.cursor.ID); err != nil {
+	if err := u.Exec(ctx); err != nil {
 		return fmt.Errorf("move the event cursor: %w", err)
 	}
 	return nil
@@ -302,9 +297,6 @@ func (e *Engine) applyKind(ctx context.Context, w *txWriter, districtID, kind st
 		return out, nil, nil, nil
 	}
 	t := tables[kind]
-	if err := w.TempTable(ctx, "seen_"+kind, "(id TEXT PRIMARY KEY)"); err != nil {
-		return out, nil, nil, err
-	}
 	for start := 0; start < len(upserts); start += e.cfg.BatchSize {
 		batch, stale, err := w.dropStale(ctx, kind, upserts[start:min(start+e.cfg.BatchSize, len(upserts))])
 		if err != nil {

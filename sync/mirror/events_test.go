@@ -752,6 +752,14 @@ func TestQuietEventsRunsAreNotRecorded(t *testing.T) {
 	if after := checked(); after == before {
 		t.Errorf("checked_at stayed %s: the quiet run did not record that it read the feed", after)
 	}
+	// Another replica firing the same tick finds the feed read since: it runs nothing, though no run
+	// was recorded.
+	tick := clk.Now()
+	again := quiet
+	again.NotIfRanSince = tick
+	if _, err := r.engine.SyncDistrict(context.Background(), h.districtID, again); !errors.Is(err, mirror.ErrAlreadyRan) {
+		t.Errorf("the same events tick again: %v, want ErrAlreadyRan", err)
+	}
 	h.change(h.sim.Modify(cleversim.KindSchools, idOf(h.data.Schools[0]), patch(map[string]any{"phone": "555-0199"})))
 	clk.Advance(5 * time.Minute)
 	res, err := r.engine.SyncDistrict(context.Background(), h.districtID, quiet)

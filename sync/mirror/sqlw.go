@@ -54,8 +54,3 @@ func (w *txWriter) shared(ctx context.Context, kind, districtID string) (int, er
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
-
-// execer writes: a transaction, or the database.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
