@@ -35,6 +35,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/progressrecord"
+	"github.com/rostermirror/rostermirror/ent/progressrollup"
 	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -94,6 +95,8 @@ type Client struct {
 	Organization *OrganizationClient
 	// ProgressRecord is the client for interacting with the ProgressRecord builders.
 	ProgressRecord *ProgressRecordClient
+	// ProgressRollup is the client for interacting with the ProgressRollup builders.
+	ProgressRollup *ProgressRollupClient
 	// RoleOverride is the client for interacting with the RoleOverride builders.
 	RoleOverride *RoleOverrideClient
 	// RoleSchool is the client for interacting with the RoleSchool builders.
@@ -145,6 +148,7 @@ func (c *Client) init() {
 	c.MatchSuggestion = NewMatchSuggestionClient(c.config)
 	c.Organization = NewOrganizationClient(c.config)
 	c.ProgressRecord = NewProgressRecordClient(c.config)
+	c.ProgressRollup = NewProgressRollupClient(c.config)
 	c.RoleOverride = NewRoleOverrideClient(c.config)
 	c.RoleSchool = NewRoleSchoolClient(c.config)
 	c.School = NewSchoolClient(c.config)
@@ -267,6 +271,7 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		MatchSuggestion:     NewMatchSuggestionClient(cfg),
 		Organization:        NewOrganizationClient(cfg),
 		ProgressRecord:      NewProgressRecordClient(cfg),
+		ProgressRollup:      NewProgressRollupClient(cfg),
 		RoleOverride:        NewRoleOverrideClient(cfg),
 		RoleSchool:          NewRoleSchoolClient(cfg),
 		School:              NewSchoolClient(cfg),
@@ -316,6 +321,7 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		MatchSuggestion:     NewMatchSuggestionClient(cfg),
 		Organization:        NewOrganizationClient(cfg),
 		ProgressRecord:      NewProgressRecordClient(cfg),
+		ProgressRollup:      NewProgressRollupClient(cfg),
 		RoleOverride:        NewRoleOverrideClient(cfg),
 		RoleSchool:          NewRoleSchoolClient(cfg),
 		School:              NewSchoolClient(cfg),
@@ -359,8 +365,8 @@ func (c *Client) Use(hooks ...Hook) {
 		c.ContactRelationship, c.Course, c.District, c.DistrictLink, c.DistrictToken,
 		c.EventCursor, c.LinkProposal, c.LocalGroup, c.LocalMembership, c.LocalUser,
 		c.LoginCode, c.LoginState, c.MatchSuggestion, c.Organization, c.ProgressRecord,
-		c.RoleOverride, c.RoleSchool, c.School, c.Section, c.SectionStudent,
-		c.SectionTeacher, c.SyncRun, c.Term, c.User, c.UserRole,
+		c.ProgressRollup, c.RoleOverride, c.RoleSchool, c.School, c.Section,
+		c.SectionStudent, c.SectionTeacher, c.SyncRun, c.Term, c.User, c.UserRole,
 	} {
 		n.Use(hooks...)
 	}
@@ -374,8 +380,8 @@ func (c *Client) Intercept(interceptors ...Interceptor) {
 		c.ContactRelationship, c.Course, c.District, c.DistrictLink, c.DistrictToken,
 		c.EventCursor, c.LinkProposal, c.LocalGroup, c.LocalMembership, c.LocalUser,
 		c.LoginCode, c.LoginState, c.MatchSuggestion, c.Organization, c.ProgressRecord,
-		c.RoleOverride, c.RoleSchool, c.School, c.Section, c.SectionStudent,
-		c.SectionTeacher, c.SyncRun, c.Term, c.User, c.UserRole,
+		c.ProgressRollup, c.RoleOverride, c.RoleSchool, c.School, c.Section,
+		c.SectionStudent, c.SectionTeacher, c.SyncRun, c.Term, c.User, c.UserRole,
 	} {
 		n.Intercept(interceptors...)
 	}
@@ -424,6 +430,8 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 		return c.Organization.mutate(ctx, m)
 	case *ProgressRecordMutation:
 		return c.ProgressRecord.mutate(ctx, m)
+	case *ProgressRollupMutation:
+		return c.ProgressRollup.mutate(ctx, m)
 	case *RoleOverrideMutation:
 		return c.RoleOverride.mutate(ctx, m)
 	case *RoleSchoolMutation:
@@ -3493,6 +3501,139 @@ func (c *ProgressRecordClient) mutate(ctx context.Context, m *ProgressRecordMuta
 	}
 }
 
+// ProgressRollupClient is a client for the ProgressRollup schema.
+type ProgressRollupClient struct {
+	config
+}
+
+// NewProgressRollupClient returns a client for the ProgressRollup from the given config.
+func NewProgressRollupClient(c config) *ProgressRollupClient {
+	return &ProgressRollupClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `progressrollup.Hooks(f(g(h())))`.
+func (c *ProgressRollupClient) Use(hooks ...Hook) {
+	c.hooks.ProgressRollup = append(c.hooks.ProgressRollup, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `progressrollup.Intercept(f(g(h())))`.
+func (c *ProgressRollupClient) Intercept(interceptors ...Interceptor) {
+	c.inters.ProgressRollup = append(c.inters.ProgressRollup, interceptors...)
+}
+
+// Create returns a builder for creating a ProgressRollup entity.
+func (c *ProgressRollupClient) Create() *ProgressRollupCreate {
+	mutation := newProgressRollupMutation(c.config, OpCreate)
+	return &ProgressRollupCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of ProgressRollup entities.
+func (c *ProgressRollupClient) CreateBulk(builders ...*ProgressRollupCreate) *ProgressRollupCreateBulk {
+	return &ProgressRollupCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *ProgressRollupClient) MapCreateBulk(slice any, setFunc func(*ProgressRollupCreate, int)) *ProgressRollupCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &ProgressRollupCreateBulk{err: fmt.Errorf("calling to ProgressRollupClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*ProgressRollupCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &ProgressRollupCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for ProgressRollup.
+func (c *ProgressRollupClient) Update() *ProgressRollupUpdate {
+	mutation := newProgressRollupMutation(c.config, OpUpdate)
+	return &ProgressRollupUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *ProgressRollupClient) UpdateOne(_m *ProgressRollup) *ProgressRollupUpdateOne {
+	mutation := newProgressRollupMutation(c.config, OpUpdateOne, withProgressRollup(_m))
+	return &ProgressRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *ProgressRollupClient) UpdateOneID(id string) *ProgressRollupUpdateOne {
+	mutation := newProgressRollupMutation(c.config, OpUpdateOne, withProgressRollupID(id))
+	return &ProgressRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for ProgressRollup.
+func (c *ProgressRollupClient) Delete() *ProgressRollupDelete {
+	mutation := newProgressRollupMutation(c.config, OpDelete)
+	return &ProgressRollupDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *ProgressRollupClient) DeleteOne(_m *ProgressRollup) *ProgressRollupDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *ProgressRollupClient) DeleteOneID(id string) *ProgressRollupDeleteOne {
+	builder := c.Delete().Where(progressrollup.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &ProgressRollupDeleteOne{builder}
+}
+
+// Query returns a query builder for ProgressRollup.
+func (c *ProgressRollupClient) Query() *ProgressRollupQuery {
+	return &ProgressRollupQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeProgressRollup},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a ProgressRollup entity by its id.
+func (c *ProgressRollupClient) Get(ctx context.Context, id string) (*ProgressRollup, error) {
+	return c.Query().Where(progressrollup.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *ProgressRollupClient) GetX(ctx context.Context, id string) *ProgressRollup {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *ProgressRollupClient) Hooks() []Hook {
+	return c.hooks.ProgressRollup
+}
+
+// Interceptors returns the client interceptors.
+func (c *ProgressRollupClient) Interceptors() []Interceptor {
+	return c.inters.ProgressRollup
+}
+
+func (c *ProgressRollupClient) mutate(ctx context.Context, m *ProgressRollupMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&ProgressRollupCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&ProgressRollupUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&ProgressRollupUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&ProgressRollupDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown ProgressRollup mutation op: %q", m.Op())
+	}
+}
+
 // RoleOverrideClient is a client for the RoleOverride schema.
 type RoleOverrideClient struct {
 	config
@@ -5277,15 +5418,17 @@ type (
 		APIKey, AppImport, AppRecord, AuditEntry, CleverIDAlias, ContactRelationship,
 		Course, District, DistrictLink, DistrictToken, EventCursor, LinkProposal,
 		LocalGroup, LocalMembership, LocalUser, LoginCode, LoginState, MatchSuggestion,
-		Organization, ProgressRecord, RoleOverride, RoleSchool, School, Section,
-		SectionStudent, SectionTeacher, SyncRun, Term, User, UserRole []ent.Hook
+		Organization, ProgressRecord, ProgressRollup, RoleOverride, RoleSchool, School,
+		Section, SectionStudent, SectionTeacher, SyncRun, Term, User,
+		UserRole []ent.Hook
 	}
 	inters struct {
 		APIKey, AppImport, AppRecord, AuditEntry, CleverIDAlias, ContactRelationship,
 		Course, District, DistrictLink, DistrictToken, EventCursor, LinkProposal,
 		LocalGroup, LocalMembership, LocalUser, LoginCode, LoginState, MatchSuggestion,
-		Organization, ProgressRecord, RoleOverride, RoleSchool, School, Section,
-		SectionStudent, SectionTeacher, SyncRun, Term, User, UserRole []ent.Interceptor
+		Organization, ProgressRecord, ProgressRollup, RoleOverride, RoleSchool, School,
+		Section, SectionStudent, SectionTeacher, SyncRun, Term, User,
+		UserRole []ent.Interceptor
 	}
 )
 

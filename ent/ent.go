@@ -32,6 +32,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/progressrecord"
+	"github.com/rostermirror/rostermirror/ent/progressrollup"
 	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -122,6 +123,7 @@ func checkColumn(t, c string) error {
 			matchsuggestion.Table:     matchsuggestion.ValidColumn,
 			organization.Table:        organization.ValidColumn,
 			progressrecord.Table:      progressrecord.ValidColumn,
+			progressrollup.Table:      progressrollup.ValidColumn,
 			roleoverride.Table:        roleoverride.ValidColumn,
 			roleschool.Table:          roleschool.ValidColumn,
 			school.Table:              school.ValidColumn,

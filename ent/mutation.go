@@ -33,6 +33,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/predicate"
 	"github.com/rostermirror/rostermirror/ent/progressrecord"
+	"github.com/rostermirror/rostermirror/ent/progressrollup"
 	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -75,6 +76,7 @@ const (
 	TypeMatchSuggestion     = "MatchSuggestion"
 	TypeOrganization        = "Organization"
 	TypeProgressRecord      = "ProgressRecord"
+	TypeProgressRollup      = "ProgressRollup"
 	TypeRoleOverride        = "RoleOverride"
 	TypeRoleSchool          = "RoleSchool"
 	TypeSchool              = "School"
@@ -20072,6 +20074,992 @@ func (m *ProgressRecordMutation) ClearEdge(name string) error {
 // It returns an error if the edge is not defined in the schema.
 func (m *ProgressRecordMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown ProgressRecord edge %s", name)
+}
+
+// ProgressRollupMutation represents an operation that mutates the ProgressRollup nodes in the graph.
+type ProgressRollupMutation struct {
+	config
+	op                    Op
+	typ                   string
+	id                    *string
+	district_id           *string
+	student_clever_id     *string
+	section_id            *string
+	school_id             *string
+	term_id               *string
+	records               *int64
+	addrecords            *int64
+	completed             *int64
+	addcompleted          *int64
+	scored                *int64
+	addscored             *int64
+	score_sum             *float64
+	addscore_sum          *float64
+	time_spent_seconds    *int64
+	addtime_spent_seconds *int64
+	clearedFields         map[string]struct{}
+	done                  bool
+	oldValue              func(context.Context) (*ProgressRollup, error)
+	predicates            []predicate.ProgressRollup
+}
+
+var _ ent.Mutation = (*ProgressRollupMutation)(nil)
+
+// progressrollupOption allows management of the mutation configuration using functional options.
+type progressrollupOption func(*ProgressRollupMutation)
+
+// newProgressRollupMutation creates new mutation for the ProgressRollup entity.
+func newProgressRollupMutation(c config, op Op, opts ...progressrollupOption) *ProgressRollupMutation {
+	m := &ProgressRollupMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeProgressRollup,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withProgressRollupID sets the ID field of the mutation.
+func withProgressRollupID(id string) progressrollupOption {
+	return func(m *ProgressRollupMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *ProgressRollup
+		)
+		m.oldValue = func(ctx context.Context) (*ProgressRollup, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().ProgressRollup.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withProgressRollup sets the old ProgressRollup of the mutation.
+func withProgressRollup(node *ProgressRollup) progressrollupOption {
+	return func(m *ProgressRollupMutation) {
+		m.oldValue = func(context.Context) (*ProgressRollup, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m ProgressRollupMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m ProgressRollupMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// SetID sets the value of the id field. Note that this
+// operation is only accepted on creation of ProgressRollup entities.
+func (m *ProgressRollupMutation) SetID(id string) {
+	m.id = &id
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *ProgressRollupMutation) ID() (id string, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *ProgressRollupMutation) IDs(ctx context.Context) ([]string, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []string{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().ProgressRollup.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetDistrictID sets the "district_id" field.
+func (m *ProgressRollupMutation) SetDistrictID(s string) {
+	m.district_id = &s
+}
+
+// DistrictID returns the value of the "district_id" field in the mutation.
+func (m *ProgressRollupMutation) DistrictID() (r string, exists bool) {
+	v := m.district_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldDistrictID returns the old "district_id" field's value of the ProgressRollup entity.
+// If the ProgressRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRollupMutation) OldDistrictID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldDistrictID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldDistrictID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldDistrictID: %w", err)
+	}
+	return oldValue.DistrictID, nil
+}
+
+// ResetDistrictID resets all changes to the "district_id" field.
+func (m *ProgressRollupMutation) ResetDistrictID() {
+	m.district_id = nil
+}
+
+// SetStudentCleverID sets the "student_clever_id" field.
+func (m *ProgressRollupMutation) SetStudentCleverID(s string) {
+	m.student_clever_id = &s
+}
+
+// StudentCleverID returns the value of the "student_clever_id" field in the mutation.
+func (m *ProgressRollupMutation) StudentCleverID() (r string, exists bool) {
+	v := m.student_clever_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldStudentCleverID returns the old "student_clever_id" field's value of the ProgressRollup entity.
+// If the ProgressRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRollupMutation) OldStudentCleverID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldStudentCleverID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldStudentCleverID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldStudentCleverID: %w", err)
+	}
+	return oldValue.StudentCleverID, nil
+}
+
+// ResetStudentCleverID resets all changes to the "student_clever_id" field.
+func (m *ProgressRollupMutation) ResetStudentCleverID() {
+	m.student_clever_id = nil
+}
+
+// SetSectionID sets the "section_id" field.
+func (m *ProgressRollupMutation) SetSectionID(s string) {
+	m.section_id = &s
+}
+
+// SectionID returns the value of the "section_id" field in the mutation.
+func (m *ProgressRollupMutation) SectionID() (r string, exists bool) {
+	v := m.section_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSectionID returns the old "section_id" field's value of the ProgressRollup entity.
+// If the ProgressRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRollupMutation) OldSectionID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSectionID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSectionID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSectionID: %w", err)
+	}
+	return oldValue.SectionID, nil
+}
+
+// ResetSectionID resets all changes to the "section_id" field.
+func (m *ProgressRollupMutation) ResetSectionID() {
+	m.section_id = nil
+}
+
+// SetSchoolID sets the "school_id" field.
+func (m *ProgressRollupMutation) SetSchoolID(s string) {
+	m.school_id = &s
+}
+
+// SchoolID returns the value of the "school_id" field in the mutation.
+func (m *ProgressRollupMutation) SchoolID() (r string, exists bool) {
+	v := m.school_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSchoolID returns the old "school_id" field's value of the ProgressRollup entity.
+// If the ProgressRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRollupMutation) OldSchoolID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSchoolID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSchoolID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSchoolID: %w", err)
+	}
+	return oldValue.SchoolID, nil
+}
+
+// ResetSchoolID resets all changes to the "school_id" field.
+func (m *ProgressRollupMutation) ResetSchoolID() {
+	m.school_id = nil
+}
+
+// SetTermID sets the "term_id" field.
+func (m *ProgressRollupMutation) SetTermID(s string) {
+	m.term_id = &s
+}
+
+// TermID returns the value of the "term_id" field in the mutation.
+func (m *ProgressRollupMutation) TermID() (r string, exists bool) {
+	v := m.term_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTermID returns the old "term_id" field's value of the ProgressRollup entity.
+// If the ProgressRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRollupMutation) OldTermID(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTermID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTermID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTermID: %w", err)
+	}
+	return oldValue.TermID, nil
+}
+
+// ResetTermID resets all changes to the "term_id" field.
+func (m *ProgressRollupMutation) ResetTermID() {
+	m.term_id = nil
+}
+
+// SetRecords sets the "records" field.
+func (m *ProgressRollupMutation) SetRecords(i int64) {
+	m.records = &i
+	m.addrecords = nil
+}
+
+// Records returns the value of the "records" field in the mutation.
+func (m *ProgressRollupMutation) Records() (r int64, exists bool) {
+	v := m.records
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRecords returns the old "records" field's value of the ProgressRollup entity.
+// If the ProgressRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRollupMutation) OldRecords(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRecords is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRecords requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRecords: %w", err)
+	}
+	return oldValue.Records, nil
+}
+
+// AddRecords adds i to the "records" field.
+func (m *ProgressRollupMutation) AddRecords(i int64) {
+	if m.addrecords != nil {
+		*m.addrecords += i
+	} else {
+		m.addrecords = &i
+	}
+}
+
+// AddedRecords returns the value that was added to the "records" field in this mutation.
+func (m *ProgressRollupMutation) AddedRecords() (r int64, exists bool) {
+	v := m.addrecords
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRecords resets all changes to the "records" field.
+func (m *ProgressRollupMutation) ResetRecords() {
+	m.records = nil
+	m.addrecords = nil
+}
+
+// SetCompleted sets the "completed" field.
+func (m *ProgressRollupMutation) SetCompleted(i int64) {
+	m.completed = &i
+	m.addcompleted = nil
+}
+
+// Completed returns the value of the "completed" field in the mutation.
+func (m *ProgressRollupMutation) Completed() (r int64, exists bool) {
+	v := m.completed
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCompleted returns the old "completed" field's value of the ProgressRollup entity.
+// If the ProgressRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRollupMutation) OldCompleted(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCompleted is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCompleted requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCompleted: %w", err)
+	}
+	return oldValue.Completed, nil
+}
+
+// AddCompleted adds i to the "completed" field.
+func (m *ProgressRollupMutation) AddCompleted(i int64) {
+	if m.addcompleted != nil {
+		*m.addcompleted += i
+	} else {
+		m.addcompleted = &i
+	}
+}
+
+// AddedCompleted returns the value that was added to the "completed" field in this mutation.
+func (m *ProgressRollupMutation) AddedCompleted() (r int64, exists bool) {
+	v := m.addcompleted
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetCompleted resets all changes to the "completed" field.
+func (m *ProgressRollupMutation) ResetCompleted() {
+	m.completed = nil
+	m.addcompleted = nil
+}
+
+// SetScored sets the "scored" field.
+func (m *ProgressRollupMutation) SetScored(i int64) {
+	m.scored = &i
+	m.addscored = nil
+}
+
+// Scored returns the value of the "scored" field in the mutation.
+func (m *ProgressRollupMutation) Scored() (r int64, exists bool) {
+	v := m.scored
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScored returns the old "scored" field's value of the ProgressRollup entity.
+// If the ProgressRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRollupMutation) OldScored(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScored is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScored requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScored: %w", err)
+	}
+	return oldValue.Scored, nil
+}
+
+// AddScored adds i to the "scored" field.
+func (m *ProgressRollupMutation) AddScored(i int64) {
+	if m.addscored != nil {
+		*m.addscored += i
+	} else {
+		m.addscored = &i
+	}
+}
+
+// AddedScored returns the value that was added to the "scored" field in this mutation.
+func (m *ProgressRollupMutation) AddedScored() (r int64, exists bool) {
+	v := m.addscored
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetScored resets all changes to the "scored" field.
+func (m *ProgressRollupMutation) ResetScored() {
+	m.scored = nil
+	m.addscored = nil
+}
+
+// SetScoreSum sets the "score_sum" field.
+func (m *ProgressRollupMutation) SetScoreSum(f float64) {
+	m.score_sum = &f
+	m.addscore_sum = nil
+}
+
+// ScoreSum returns the value of the "score_sum" field in the mutation.
+func (m *ProgressRollupMutation) ScoreSum() (r float64, exists bool) {
+	v := m.score_sum
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldScoreSum returns the old "score_sum" field's value of the ProgressRollup entity.
+// If the ProgressRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRollupMutation) OldScoreSum(ctx context.Context) (v float64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldScoreSum is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldScoreSum requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldScoreSum: %w", err)
+	}
+	return oldValue.ScoreSum, nil
+}
+
+// AddScoreSum adds f to the "score_sum" field.
+func (m *ProgressRollupMutation) AddScoreSum(f float64) {
+	if m.addscore_sum != nil {
+		*m.addscore_sum += f
+	} else {
+		m.addscore_sum = &f
+	}
+}
+
+// AddedScoreSum returns the value that was added to the "score_sum" field in this mutation.
+func (m *ProgressRollupMutation) AddedScoreSum() (r float64, exists bool) {
+	v := m.addscore_sum
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetScoreSum resets all changes to the "score_sum" field.
+func (m *ProgressRollupMutation) ResetScoreSum() {
+	m.score_sum = nil
+	m.addscore_sum = nil
+}
+
+// SetTimeSpentSeconds sets the "time_spent_seconds" field.
+func (m *ProgressRollupMutation) SetTimeSpentSeconds(i int64) {
+	m.time_spent_seconds = &i
+	m.addtime_spent_seconds = nil
+}
+
+// TimeSpentSeconds returns the value of the "time_spent_seconds" field in the mutation.
+func (m *ProgressRollupMutation) TimeSpentSeconds() (r int64, exists bool) {
+	v := m.time_spent_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTimeSpentSeconds returns the old "time_spent_seconds" field's value of the ProgressRollup entity.
+// If the ProgressRollup object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ProgressRollupMutation) OldTimeSpentSeconds(ctx context.Context) (v int64, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTimeSpentSeconds is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTimeSpentSeconds requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTimeSpentSeconds: %w", err)
+	}
+	return oldValue.TimeSpentSeconds, nil
+}
+
+// AddTimeSpentSeconds adds i to the "time_spent_seconds" field.
+func (m *ProgressRollupMutation) AddTimeSpentSeconds(i int64) {
+	if m.addtime_spent_seconds != nil {
+		*m.addtime_spent_seconds += i
+	} else {
+		m.addtime_spent_seconds = &i
+	}
+}
+
+// AddedTimeSpentSeconds returns the value that was added to the "time_spent_seconds" field in this mutation.
+func (m *ProgressRollupMutation) AddedTimeSpentSeconds() (r int64, exists bool) {
+	v := m.addtime_spent_seconds
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetTimeSpentSeconds resets all changes to the "time_spent_seconds" field.
+func (m *ProgressRollupMutation) ResetTimeSpentSeconds() {
+	m.time_spent_seconds = nil
+	m.addtime_spent_seconds = nil
+}
+
+// Where appends a list predicates to the ProgressRollupMutation builder.
+func (m *ProgressRollupMutation) Where(ps ...predicate.ProgressRollup) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the ProgressRollupMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *ProgressRollupMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.ProgressRollup, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *ProgressRollupMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *ProgressRollupMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (ProgressRollup).
+func (m *ProgressRollupMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *ProgressRollupMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.district_id != nil {
+		fields = append(fields, progressrollup.FieldDistrictID)
+	}
+	if m.student_clever_id != nil {
+		fields = append(fields, progressrollup.FieldStudentCleverID)
+	}
+	if m.section_id != nil {
+		fields = append(fields, progressrollup.FieldSectionID)
+	}
+	if m.school_id != nil {
+		fields = append(fields, progressrollup.FieldSchoolID)
+	}
+	if m.term_id != nil {
+		fields = append(fields, progressrollup.FieldTermID)
+	}
+	if m.records != nil {
+		fields = append(fields, progressrollup.FieldRecords)
+	}
+	if m.completed != nil {
+		fields = append(fields, progressrollup.FieldCompleted)
+	}
+	if m.scored != nil {
+		fields = append(fields, progressrollup.FieldScored)
+	}
+	if m.score_sum != nil {
+		fields = append(fields, progressrollup.FieldScoreSum)
+	}
+	if m.time_spent_seconds != nil {
+		fields = append(fields, progressrollup.FieldTimeSpentSeconds)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *ProgressRollupMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case progressrollup.FieldDistrictID:
+		return m.DistrictID()
+	case progressrollup.FieldStudentCleverID:
+		return m.StudentCleverID()
+	case progressrollup.FieldSectionID:
+		return m.SectionID()
+	case progressrollup.FieldSchoolID:
+		return m.SchoolID()
+	case progressrollup.FieldTermID:
+		return m.TermID()
+	case progressrollup.FieldRecords:
+		return m.Records()
+	case progressrollup.FieldCompleted:
+		return m.Completed()
+	case progressrollup.FieldScored:
+		return m.Scored()
+	case progressrollup.FieldScoreSum:
+		return m.ScoreSum()
+	case progressrollup.FieldTimeSpentSeconds:
+		return m.TimeSpentSeconds()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *ProgressRollupMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case progressrollup.FieldDistrictID:
+		return m.OldDistrictID(ctx)
+	case progressrollup.FieldStudentCleverID:
+		return m.OldStudentCleverID(ctx)
+	case progressrollup.FieldSectionID:
+		return m.OldSectionID(ctx)
+	case progressrollup.FieldSchoolID:
+		return m.OldSchoolID(ctx)
+	case progressrollup.FieldTermID:
+		return m.OldTermID(ctx)
+	case progressrollup.FieldRecords:
+		return m.OldRecords(ctx)
+	case progressrollup.FieldCompleted:
+		return m.OldCompleted(ctx)
+	case progressrollup.FieldScored:
+		return m.OldScored(ctx)
+	case progressrollup.FieldScoreSum:
+		return m.OldScoreSum(ctx)
+	case progressrollup.FieldTimeSpentSeconds:
+		return m.OldTimeSpentSeconds(ctx)
+	}
+	return nil, fmt.Errorf("unknown ProgressRollup field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ProgressRollupMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case progressrollup.FieldDistrictID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetDistrictID(v)
+		return nil
+	case progressrollup.FieldStudentCleverID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetStudentCleverID(v)
+		return nil
+	case progressrollup.FieldSectionID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSectionID(v)
+		return nil
+	case progressrollup.FieldSchoolID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSchoolID(v)
+		return nil
+	case progressrollup.FieldTermID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTermID(v)
+		return nil
+	case progressrollup.FieldRecords:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRecords(v)
+		return nil
+	case progressrollup.FieldCompleted:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCompleted(v)
+		return nil
+	case progressrollup.FieldScored:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScored(v)
+		return nil
+	case progressrollup.FieldScoreSum:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetScoreSum(v)
+		return nil
+	case progressrollup.FieldTimeSpentSeconds:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTimeSpentSeconds(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ProgressRollup field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *ProgressRollupMutation) AddedFields() []string {
+	var fields []string
+	if m.addrecords != nil {
+		fields = append(fields, progressrollup.FieldRecords)
+	}
+	if m.addcompleted != nil {
+		fields = append(fields, progressrollup.FieldCompleted)
+	}
+	if m.addscored != nil {
+		fields = append(fields, progressrollup.FieldScored)
+	}
+	if m.addscore_sum != nil {
+		fields = append(fields, progressrollup.FieldScoreSum)
+	}
+	if m.addtime_spent_seconds != nil {
+		fields = append(fields, progressrollup.FieldTimeSpentSeconds)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *ProgressRollupMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case progressrollup.FieldRecords:
+		return m.AddedRecords()
+	case progressrollup.FieldCompleted:
+		return m.AddedCompleted()
+	case progressrollup.FieldScored:
+		return m.AddedScored()
+	case progressrollup.FieldScoreSum:
+		return m.AddedScoreSum()
+	case progressrollup.FieldTimeSpentSeconds:
+		return m.AddedTimeSpentSeconds()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *ProgressRollupMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case progressrollup.FieldRecords:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRecords(v)
+		return nil
+	case progressrollup.FieldCompleted:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddCompleted(v)
+		return nil
+	case progressrollup.FieldScored:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddScored(v)
+		return nil
+	case progressrollup.FieldScoreSum:
+		v, ok := value.(float64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddScoreSum(v)
+		return nil
+	case progressrollup.FieldTimeSpentSeconds:
+		v, ok := value.(int64)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddTimeSpentSeconds(v)
+		return nil
+	}
+	return fmt.Errorf("unknown ProgressRollup numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *ProgressRollupMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *ProgressRollupMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *ProgressRollupMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown ProgressRollup nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *ProgressRollupMutation) ResetField(name string) error {
+	switch name {
+	case progressrollup.FieldDistrictID:
+		m.ResetDistrictID()
+		return nil
+	case progressrollup.FieldStudentCleverID:
+		m.ResetStudentCleverID()
+		return nil
+	case progressrollup.FieldSectionID:
+		m.ResetSectionID()
+		return nil
+	case progressrollup.FieldSchoolID:
+		m.ResetSchoolID()
+		return nil
+	case progressrollup.FieldTermID:
+		m.ResetTermID()
+		return nil
+	case progressrollup.FieldRecords:
+		m.ResetRecords()
+		return nil
+	case progressrollup.FieldCompleted:
+		m.ResetCompleted()
+		return nil
+	case progressrollup.FieldScored:
+		m.ResetScored()
+		return nil
+	case progressrollup.FieldScoreSum:
+		m.ResetScoreSum()
+		return nil
+	case progressrollup.FieldTimeSpentSeconds:
+		m.ResetTimeSpentSeconds()
+		return nil
+	}
+	return fmt.Errorf("unknown ProgressRollup field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *ProgressRollupMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *ProgressRollupMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *ProgressRollupMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *ProgressRollupMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *ProgressRollupMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *ProgressRollupMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *ProgressRollupMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown ProgressRollup unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *ProgressRollupMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown ProgressRollup edge %s", name)
 }
 
 // RoleOverrideMutation represents an operation that mutates the RoleOverride nodes in the graph.

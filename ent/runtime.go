@@ -25,6 +25,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/progressrecord"
+	"github.com/rostermirror/rostermirror/ent/progressrollup"
 	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/schema"
@@ -1213,6 +1214,88 @@ func init() {
 	progressrecord.DefaultID = progressrecordDescID.Default.(func() string)
 	// progressrecord.IDValidator is a validator for the "id" field. It is called by the builders before save.
 	progressrecord.IDValidator = progressrecordDescID.Validators[0].(func(string) error)
+	progressrollupFields := schema.ProgressRollup{}.Fields()
+	_ = progressrollupFields
+	// progressrollupDescDistrictID is the schema descriptor for district_id field.
+	progressrollupDescDistrictID := progressrollupFields[1].Descriptor()
+	// progressrollup.DistrictIDValidator is a validator for the "district_id" field. It is called by the builders before save.
+	progressrollup.DistrictIDValidator = func() func(string) error {
+		validators := progressrollupDescDistrictID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(district_id string) error {
+			for _, fn := range fns {
+				if err := fn(district_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// progressrollupDescStudentCleverID is the schema descriptor for student_clever_id field.
+	progressrollupDescStudentCleverID := progressrollupFields[2].Descriptor()
+	// progressrollup.StudentCleverIDValidator is a validator for the "student_clever_id" field. It is called by the builders before save.
+	progressrollup.StudentCleverIDValidator = func() func(string) error {
+		validators := progressrollupDescStudentCleverID.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(student_clever_id string) error {
+			for _, fn := range fns {
+				if err := fn(student_clever_id); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// progressrollupDescSectionID is the schema descriptor for section_id field.
+	progressrollupDescSectionID := progressrollupFields[3].Descriptor()
+	// progressrollup.DefaultSectionID holds the default value on creation for the section_id field.
+	progressrollup.DefaultSectionID = progressrollupDescSectionID.Default.(string)
+	// progressrollup.SectionIDValidator is a validator for the "section_id" field. It is called by the builders before save.
+	progressrollup.SectionIDValidator = progressrollupDescSectionID.Validators[0].(func(string) error)
+	// progressrollupDescSchoolID is the schema descriptor for school_id field.
+	progressrollupDescSchoolID := progressrollupFields[4].Descriptor()
+	// progressrollup.DefaultSchoolID holds the default value on creation for the school_id field.
+	progressrollup.DefaultSchoolID = progressrollupDescSchoolID.Default.(string)
+	// progressrollup.SchoolIDValidator is a validator for the "school_id" field. It is called by the builders before save.
+	progressrollup.SchoolIDValidator = progressrollupDescSchoolID.Validators[0].(func(string) error)
+	// progressrollupDescTermID is the schema descriptor for term_id field.
+	progressrollupDescTermID := progressrollupFields[5].Descriptor()
+	// progressrollup.DefaultTermID holds the default value on creation for the term_id field.
+	progressrollup.DefaultTermID = progressrollupDescTermID.Default.(string)
+	// progressrollup.TermIDValidator is a validator for the "term_id" field. It is called by the builders before save.
+	progressrollup.TermIDValidator = progressrollupDescTermID.Validators[0].(func(string) error)
+	// progressrollupDescRecords is the schema descriptor for records field.
+	progressrollupDescRecords := progressrollupFields[6].Descriptor()
+	// progressrollup.DefaultRecords holds the default value on creation for the records field.
+	progressrollup.DefaultRecords = progressrollupDescRecords.Default.(int64)
+	// progressrollupDescCompleted is the schema descriptor for completed field.
+	progressrollupDescCompleted := progressrollupFields[7].Descriptor()
+	// progressrollup.DefaultCompleted holds the default value on creation for the completed field.
+	progressrollup.DefaultCompleted = progressrollupDescCompleted.Default.(int64)
+	// progressrollupDescScored is the schema descriptor for scored field.
+	progressrollupDescScored := progressrollupFields[8].Descriptor()
+	// progressrollup.DefaultScored holds the default value on creation for the scored field.
+	progressrollup.DefaultScored = progressrollupDescScored.Default.(int64)
+	// progressrollupDescScoreSum is the schema descriptor for score_sum field.
+	progressrollupDescScoreSum := progressrollupFields[9].Descriptor()
+	// progressrollup.DefaultScoreSum holds the default value on creation for the score_sum field.
+	progressrollup.DefaultScoreSum = progressrollupDescScoreSum.Default.(float64)
+	// progressrollupDescTimeSpentSeconds is the schema descriptor for time_spent_seconds field.
+	progressrollupDescTimeSpentSeconds := progressrollupFields[10].Descriptor()
+	// progressrollup.DefaultTimeSpentSeconds holds the default value on creation for the time_spent_seconds field.
+	progressrollup.DefaultTimeSpentSeconds = progressrollupDescTimeSpentSeconds.Default.(int64)
+	// progressrollupDescID is the schema descriptor for id field.
+	progressrollupDescID := progressrollupFields[0].Descriptor()
+	// progressrollup.DefaultID holds the default value on creation for the id field.
+	progressrollup.DefaultID = progressrollupDescID.Default.(func() string)
+	// progressrollup.IDValidator is a validator for the "id" field. It is called by the builders before save.
+	progressrollup.IDValidator = progressrollupDescID.Validators[0].(func(string) error)
 	roleoverrideFields := schema.RoleOverride{}.Fields()
 	_ = roleoverrideFields
 	// roleoverrideDescUserID is the schema descriptor for user_id field.

@@ -54,6 +54,8 @@ type Tx struct {
 	Organization *OrganizationClient
 	// ProgressRecord is the client for interacting with the ProgressRecord builders.
 	ProgressRecord *ProgressRecordClient
+	// ProgressRollup is the client for interacting with the ProgressRollup builders.
+	ProgressRollup *ProgressRollupClient
 	// RoleOverride is the client for interacting with the RoleOverride builders.
 	RoleOverride *RoleOverrideClient
 	// RoleSchool is the client for interacting with the RoleSchool builders.
@@ -225,6 +227,7 @@ func (tx *Tx) init() {
 	tx.MatchSuggestion = NewMatchSuggestionClient(tx.config)
 	tx.Organization = NewOrganizationClient(tx.config)
 	tx.ProgressRecord = NewProgressRecordClient(tx.config)
+	tx.ProgressRollup = NewProgressRollupClient(tx.config)
 	tx.RoleOverride = NewRoleOverrideClient(tx.config)
 	tx.RoleSchool = NewRoleSchoolClient(tx.config)
 	tx.School = NewSchoolClient(tx.config)

@@ -338,7 +338,7 @@ func present(ctx context.Context, err error, logger *slog.Logger) *gqlerror.Erro
 		code = CodeNotFound
 	case errors.Is(err, mirror.ErrRunNotHeld), errors.Is(err, mirror.ErrRunSuperseded):
 		code = "FAILED_PRECONDITION"
-	case errors.Is(err, mirror.ErrBusy), errors.Is(err, org.ErrDuplicateExternalID), errors.Is(err, localdata.ErrDuplicate):
+	case errors.Is(err, mirror.ErrBusy), errors.Is(err, org.ErrDuplicateExternalID), errors.Is(err, localdata.ErrDuplicate), errors.Is(err, progress.ErrConcurrent):
 		code = "CONFLICT"
 	case errors.Is(err, org.ErrInvalid), errors.Is(err, apprecord.ErrInvalid), errors.Is(err, localdata.ErrInvalid), errors.Is(err, progress.ErrInvalid), isFileError(err):
 		code = CodeBadRequest

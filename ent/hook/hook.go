@@ -249,6 +249,18 @@ func (f ProgressRecordFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Val
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ProgressRecordMutation", m)
 }
 
+// The ProgressRollupFunc type is an adapter to allow the use of ordinary
+// function as ProgressRollup mutator.
+type ProgressRollupFunc func(context.Context, *ent.ProgressRollupMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f ProgressRollupFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.ProgressRollupMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ProgressRollupMutation", m)
+}
+
 // The RoleOverrideFunc type is an adapter to allow the use of ordinary
 // function as RoleOverride mutator.
 type RoleOverrideFunc func(context.Context, *ent.RoleOverrideMutation) (ent.Value, error)

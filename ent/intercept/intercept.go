@@ -29,6 +29,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/ent/predicate"
 	"github.com/rostermirror/rostermirror/ent/progressrecord"
+	"github.com/rostermirror/rostermirror/ent/progressrollup"
 	"github.com/rostermirror/rostermirror/ent/roleoverride"
 	"github.com/rostermirror/rostermirror/ent/roleschool"
 	"github.com/rostermirror/rostermirror/ent/school"
@@ -637,6 +638,33 @@ func (f TraverseProgressRecord) Traverse(ctx context.Context, q ent.Query) error
 	return fmt.Errorf("unexpected query type %T. expect *ent.ProgressRecordQuery", q)
 }
 
+// The ProgressRollupFunc type is an adapter to allow the use of ordinary function as a Querier.
+type ProgressRollupFunc func(context.Context, *ent.ProgressRollupQuery) (ent.Value, error)
+
+// Query calls f(ctx, q).
+func (f ProgressRollupFunc) Query(ctx context.Context, q ent.Query) (ent.Value, error) {
+	if q, ok := q.(*ent.ProgressRollupQuery); ok {
+		return f(ctx, q)
+	}
+	return nil, fmt.Errorf("unexpected query type %T. expect *ent.ProgressRollupQuery", q)
+}
+
+// The TraverseProgressRollup type is an adapter to allow the use of ordinary function as Traverser.
+type TraverseProgressRollup func(context.Context, *ent.ProgressRollupQuery) error
+
+// Intercept is a dummy implementation of Intercept that returns the next Querier in the pipeline.
+func (f TraverseProgressRollup) Intercept(next ent.Querier) ent.Querier {
+	return next
+}
+
+// Traverse calls f(ctx, q).
+func (f TraverseProgressRollup) Traverse(ctx context.Context, q ent.Query) error {
+	if q, ok := q.(*ent.ProgressRollupQuery); ok {
+		return f(ctx, q)
+	}
+	return fmt.Errorf("unexpected query type %T. expect *ent.ProgressRollupQuery", q)
+}
+
 // The RoleOverrideFunc type is an adapter to allow the use of ordinary function as a Querier.
 type RoleOverrideFunc func(context.Context, *ent.RoleOverrideQuery) (ent.Value, error)
 
@@ -950,6 +978,8 @@ func NewQuery(q ent.Query) (Query, error) {
 		return &query[*ent.OrganizationQuery, predicate.Organization, organization.OrderOption]{typ: ent.TypeOrganization, tq: q}, nil
 	case *ent.ProgressRecordQuery:
 		return &query[*ent.ProgressRecordQuery, predicate.ProgressRecord, progressrecord.OrderOption]{typ: ent.TypeProgressRecord, tq: q}, nil
+	case *ent.ProgressRollupQuery:
+		return &query[*ent.ProgressRollupQuery, predicate.ProgressRollup, progressrollup.OrderOption]{typ: ent.TypeProgressRollup, tq: q}, nil
 	case *ent.RoleOverrideQuery:
 		return &query[*ent.RoleOverrideQuery, predicate.RoleOverride, roleoverride.OrderOption]{typ: ent.TypeRoleOverride, tq: q}, nil
 	case *ent.RoleSchoolQuery:

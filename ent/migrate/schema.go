@@ -717,24 +717,41 @@ var (
 				Columns: []*schema.Column{ProgressRecordsColumns[1], ProgressRecordsColumns[2], ProgressRecordsColumns[3]},
 			},
 			{
-				Name:    "progressrecord_district_id_completed_at",
+				Name:    "progressrecord_district_id",
 				Unique:  false,
-				Columns: []*schema.Column{ProgressRecordsColumns[10], ProgressRecordsColumns[7]},
+				Columns: []*schema.Column{ProgressRecordsColumns[10]},
 			},
 			{
 				Name:    "progressrecord_section_id",
 				Unique:  false,
 				Columns: []*schema.Column{ProgressRecordsColumns[11]},
 			},
+		},
+	}
+	// ProgressRollupsColumns holds the columns for the "progress_rollups" table.
+	ProgressRollupsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeString, Size: 32},
+		{Name: "district_id", Type: field.TypeString, Size: 64},
+		{Name: "student_clever_id", Type: field.TypeString, Size: 64},
+		{Name: "section_id", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "school_id", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "term_id", Type: field.TypeString, Size: 64, Default: ""},
+		{Name: "records", Type: field.TypeInt64, Default: 0},
+		{Name: "completed", Type: field.TypeInt64, Default: 0},
+		{Name: "scored", Type: field.TypeInt64, Default: 0},
+		{Name: "score_sum", Type: field.TypeFloat64, Default: 0},
+		{Name: "time_spent_seconds", Type: field.TypeInt64, Default: 0},
+	}
+	// ProgressRollupsTable holds the schema information for the "progress_rollups" table.
+	ProgressRollupsTable = &schema.Table{
+		Name:       "progress_rollups",
+		Columns:    ProgressRollupsColumns,
+		PrimaryKey: []*schema.Column{ProgressRollupsColumns[0]},
+		Indexes: []*schema.Index{
 			{
-				Name:    "progressrecord_school_id",
-				Unique:  false,
-				Columns: []*schema.Column{ProgressRecordsColumns[13]},
-			},
-			{
-				Name:    "progressrecord_term_id",
-				Unique:  false,
-				Columns: []*schema.Column{ProgressRecordsColumns[14]},
+				Name:    "progressrollup_key",
+				Unique:  true,
+				Columns: []*schema.Column{ProgressRollupsColumns[1], ProgressRollupsColumns[2], ProgressRollupsColumns[3], ProgressRollupsColumns[4], ProgressRollupsColumns[5]},
 			},
 		},
 	}
@@ -1250,6 +1267,7 @@ var (
 		MatchSuggestionsTable,
 		OrganizationsTable,
 		ProgressRecordsTable,
+		ProgressRollupsTable,
 		RoleOverridesTable,
 		RoleSchoolsTable,
 		SchoolsTable,

@@ -66,6 +66,9 @@ type Organization func(*sql.Selector)
 // ProgressRecord is the predicate function for progressrecord builders.
 type ProgressRecord func(*sql.Selector)
 
+// ProgressRollup is the predicate function for progressrollup builders.
+type ProgressRollup func(*sql.Selector)
+
 // RoleOverride is the predicate function for roleoverride builders.
 type RoleOverride func(*sql.Selector)
 

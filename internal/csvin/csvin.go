@@ -8,7 +8,9 @@
 package csvin
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -105,6 +107,20 @@ func (l *Problems) Err() error {
 		return nil
 	}
 	return &Error{Problems: l.list, More: l.more}
+}
+
+// Merge is the problems of a and b in the order of their lines (a's first on the same line), the
+// first MaxProblems kept and the others counted: a file's problems found by two readers of it (its
+// parser, and the checks of its records against a database).
+func Merge(a, b Problems) Problems {
+	all := append(slices.Clone(a.list), b.list...)
+	slices.SortStableFunc(all, func(x, y Problem) int { return cmp.Compare(x.Line, y.Line) })
+	var m Problems
+	for _, p := range all {
+		m.Add(p)
+	}
+	m.more += a.more + b.more
+	return m
 }
 
 // CanonicalColumn is a header's name as it is recognised: lower case, trimmed, each run of spaces,

@@ -67,61 +67,48 @@ func (s *Service) Import(ctx context.Context, r io.Reader, actor string) (Counts
 	}
 	var counts Counts
 	err = s.inTx(ctx, func(tx *txn) error {
-		st := &stage{s: s, tx: tx, item: "line", problem: where}
-		if err := st.begin(ctx); err != nil {
+		w, err := s.newWriter(ctx, tx, "line", where)
+		if err != nil {
 			return err
 		}
-		batch := make([]row, 0, batchSize)
-		records := 0
-		for {
-			rec, prob, err := in.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			if prob != nil {
-				problems.Add(*prob)
-				continue
-			}
-			if csvin.Blank(rec) {
-				continue
-			}
-			records++
-			line := in.Line()
-			r, ok := parseRow(rec, col, line, in, &problems, where)
-			if !ok || problems.Len() > 0 {
-				batch = batch[:0] // nothing more is written: the file is refused; go on to find its other problems
-				continue
-			}
-			batch = append(batch, r)
-			if len(batch) == batchSize {
-				if err := st.add(ctx, batch); err != nil {
-					return err
+		defer w.stop()
+		// The file is read and its records checked on one goroutine while the batches before are
+		// written on this one.
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		batches := make(chan []row, 1)
+		var records int
+		var readErr error
+		go func() {
+			defer close(batches)
+			records, readErr = readRows(ctx, in, col, &problems, where, batches)
+		}()
+		var writeErr error
+		for b := range batches {
+			if writeErr == nil {
+				if writeErr = w.add(ctx, b); writeErr != nil {
+					cancel() // the reader stops at its next batch; the loop drains what it sent
 				}
-				batch = batch[:0]
 			}
+		}
+		switch {
+		case writeErr != nil:
+			return writeErr
+		case readErr != nil:
+			return readErr
 		}
 		if records == 0 && problems.Len() == 0 {
 			problems.Add(csvin.Problem{Line: 2, Message: "the file has a header and no records"})
 		}
-		if err := problems.Err(); err != nil {
+		all := csvin.Merge(problems, w.problems)
+		if err := all.Err(); err != nil {
 			return err
 		}
-		if err := st.add(ctx, batch); err != nil {
-			return err
-		}
-		sqlProblems, err := st.check(ctx)
+		c, err := w.finish(ctx)
 		if err != nil {
 			return err
 		}
-		if err := sqlProblems.Err(); err != nil {
-			return err
-		}
-		if counts, err = st.upsert(ctx); err != nil {
-			return err
-		}
+		counts = c
 		return audit.Record(ctx, tx.Client, audit.Entry{Actor: actor, Action: audit.ImportProgress, Target: "progress", Outcome: counts.String()})
 	})
 	if err != nil {
@@ -130,6 +117,56 @@ func (s *Service) Import(ctx context.Context, r io.Reader, actor string) (Counts
 	counts.Ignored = strings.Join(ignored, ", ")
 	s.log.Info("progress imported", "created", counts.Created, "updated", counts.Updated, "unchanged", counts.Unchanged)
 	return counts, nil
+}
+
+// readRows reads the file's records into batches of batchSize, sent on batches until the first problem
+// (then the file is refused: the rest is read only for its problems); it returns how many records it read.
+func readRows(ctx context.Context, in *csvin.Reader, col map[string]int, problems *csvin.Problems,
+	where func(line int, field, msg string) csvin.Problem, batches chan<- []row) (int, error) {
+	batch := make([]row, 0, batchSize)
+	send := func() bool {
+		if len(batch) == 0 {
+			return true
+		}
+		select {
+		case batches <- batch:
+			batch = make([]row, 0, batchSize)
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	records := 0
+	for {
+		rec, prob, err := in.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return records, err
+		}
+		if prob != nil {
+			problems.Add(*prob)
+			continue
+		}
+		if csvin.Blank(rec) {
+			continue
+		}
+		records++
+		r, ok := parseRow(rec, col, in.Line(), in, problems, where)
+		if !ok || problems.Len() > 0 {
+			batch = batch[:0] // nothing more is written: the file is refused; go on to find its other problems
+			continue
+		}
+		batch = append(batch, r)
+		if len(batch) == batchSize && !send() {
+			return records, ctx.Err()
+		}
+	}
+	if problems.Len() == 0 && !send() {
+		return records, ctx.Err()
+	}
+	return records, nil
 }
 
 // columnsOf maps each column name of Columns to its index in header (-1 when absent), adding a problem

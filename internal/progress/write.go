@@ -198,14 +198,18 @@ func (s *Service) Record(ctx context.Context, inputs []Input) (*Counts, error) {
 	}
 	var counts Counts
 	err := s.inTx(ctx, func(tx *txn) error {
-		st := &stage{s: s, tx: tx, item: "record"}
-		if err := st.begin(ctx); err != nil {
+		w, err := s.newWriter(ctx, tx, "record", nil)
+		if err != nil {
 			return err
 		}
-		if err := st.add(ctx, rows); err != nil {
+		defer w.stop()
+		if err := w.add(ctx, rows); err != nil {
 			return err
 		}
-		c, err := st.apply(ctx)
+		if err := w.problems.Err(); err != nil {
+			return fmt.Errorf("%w: %s", ErrInvalid, strings.Replace(err.Error(), "the file has", "the request has", 1))
+		}
+		c, err := w.finish(ctx)
 		if err != nil {
 			return err
 		}
