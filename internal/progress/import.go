@@ -67,7 +67,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader, actor string) (Counts
 	}
 	var counts Counts
 	err = s.inTx(ctx, func(tx *txn) error {
-		w, err := s.newWriter(ctx, tx, "line", where)
+		w, err := s.newWriter(ctx, tx, true, "line", where)
 		if err != nil {
 			return err
 		}
@@ -87,7 +87,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader, actor string) (Counts
 		for b := range batches {
 			if writeErr == nil {
 				if writeErr = w.add(ctx, b); writeErr != nil {
-					cancel() // the reader stops at its next batch; the loop drains what it sent
+					cancel() // the reader stops within 1,024 records; the loop drains what it sent
 				}
 			}
 		}
@@ -153,6 +153,9 @@ func readRows(ctx context.Context, in *csvin.Reader, col map[string]int, problem
 			continue
 		}
 		records++
+		if records%1024 == 0 && ctx.Err() != nil { // the write failed, or the caller gave up
+			return records, ctx.Err()
+		}
 		r, ok := parseRow(rec, col, in.Line(), in, problems, where)
 		if !ok || problems.Len() > 0 {
 			batch = batch[:0] // nothing more is written: the file is refused; go on to find its other problems

@@ -39,6 +39,10 @@ type Service struct {
 	db  *store.DB
 	log *slog.Logger
 	now func() time.Time
+	// pipeline is the one write at a time (an import) that reads the mirror on a second connection
+	// while it writes: every other write holds one connection only, so writes cannot wait on each
+	// other for the pool.
+	pipeline chan struct{}
 }
 
 // Option configures a Service.
@@ -52,7 +56,7 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 
 // New returns a Service over db.
 func New(db *store.DB, opts ...Option) *Service {
-	s := &Service{db: db, now: time.Now}
+	s := &Service{db: db, now: time.Now, pipeline: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(s)
 	}

@@ -233,6 +233,9 @@ func TestReplayUnderTheNewID(t *testing.T) {
 	if _, err := e.svc.Record(e.ctx, both); err == nil || !strings.Contains(err.Error(), "record 2: attemptId: the same student, activity and attempt as record 1") {
 		t.Errorf("the same activity under both ids: %v", err)
 	}
+	if secs := e.col(`SELECT COALESCE(section_id, '-') FROM progress_records WHERE activity_id LIKE 'lesson-%' ORDER BY activity_id`); secs[0] != secs[1] || secs[0] == "-" {
+		t.Errorf("the record changed under the new id left the section it was earned in: %v", secs)
+	}
 	rows, err := e.svc.Summary(e.ctx, e.district, progress.ByDistrict, false)
 	e.must(err)
 	if len(rows) != 1 || rows[0].Records != 3 || rows[0].Students != 1 {
@@ -244,5 +247,87 @@ func TestReplayUnderTheNewID(t *testing.T) {
 	e.must(err)
 	if summaryText(fromRollups) != summaryText(fromRecords) {
 		t.Errorf("from the rollups\n%s\nfrom the records\n%s", summaryText(fromRollups), summaryText(fromRecords))
+	}
+}
+
+// TestBothIDsStored: records stored under a re-IDed student's former id and, before the ids were
+// linked, under the new one: a replay under either id changes the record stored under that id.
+func TestBothIDsStored(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	student, _, _ := e.enrolled()
+	at := time.Date(2026, 9, 2, 15, 0, 0, 0, time.UTC)
+	e.must(errOf(e.svc.Record(e.ctx, inputs(student, 1, at))))
+	newID, err := e.sim.ReID(cleversim.KindUsers, student)
+	e.must(err)
+	e.sync()
+	e.must(errOf(e.svc.Record(e.ctx, inputs(newID, 1, at)))) // not linked yet: a record of its own
+	_, err = e.svc.LinkFormerCleverID(e.ctx, student, newID)
+	e.must(err)
+	for _, id := range []string{newID, student} {
+		in := inputs(id, 1, at)
+		in[0].Score = ptr(7.0)
+		if id == student {
+			in[0].Score = ptr(3.0)
+		}
+		c, err := e.svc.Record(e.ctx, in)
+		if err != nil || c.Updated != 1 {
+			t.Fatalf("replay under %s: %+v %v", id, c, err)
+		}
+	}
+	got := e.col(`SELECT student_clever_id || '|' || CAST(CAST(score AS INTEGER) AS TEXT) FROM progress_records ORDER BY student_clever_id`)
+	want := []string{student + "|3", newID + "|7"}
+	if student > newID {
+		want[0], want[1] = want[1], want[0]
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("records %v, want %v", got, want)
+	}
+}
+
+// TestConcurrentChangesKeepTheSums: writes changing the same record at the same time — its score and
+// its section — leave progress_rollups equal to the records' sums (each reads the values it moves out
+// of a rollup under the record's lock). Postgres only: SQLite runs one writer at a time.
+func TestConcurrentChangesKeepTheSums(t *testing.T) {
+	t.Parallel()
+	if !dbtest.Postgres() {
+		t.Skip("SQLite serialises writers: no two writes change a record at the same time (TEST_DATABASE_URL runs this on Postgres)")
+	}
+	e := setup(t)
+	student, sec, other := e.enrolled()
+	at := time.Date(2026, 9, 2, 15, 0, 0, 0, time.UTC)
+	e.must(errOf(e.svc.Record(e.ctx, inputs(student, 3, at))))
+	errs := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			in := inputs(student, 3, at)
+			for j := range in {
+				in[j].Score = ptr(float64(i))
+				in[j].SectionID = ptr([]string{sec, other}[i%2])
+			}
+			_, err := e.svc.Record(e.ctx, in)
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil && !errors.Is(err, progress.ErrConcurrent) {
+			t.Error(err)
+		}
+	}
+	sums := `SELECT district_id || '|' || student_clever_id || '|' || section_id || '|' || school_id || '|' || term_id || '|' ||
+		records || '|' || completed || '|' || scored || '|' || time_spent_seconds FROM (%s) x ORDER BY 1`
+	got := e.col(fmt.Sprintf(sums, `SELECT * FROM progress_rollups`))
+	want := e.col(fmt.Sprintf(sums, `SELECT district_id, student_clever_id, COALESCE(section_id, '') AS section_id,
+		COALESCE(school_id, '') AS school_id, COALESCE(term_id, '') AS term_id, COUNT(*) AS records,
+		SUM(CASE WHEN kind = 'COMPLETED' THEN 1 ELSE 0 END) AS completed, COUNT(CASE WHEN max_score > 0 THEN score END) AS scored,
+		COALESCE(SUM(time_spent_seconds), 0) AS time_spent_seconds FROM progress_records
+		GROUP BY district_id, student_clever_id, COALESCE(section_id, ''), COALESCE(school_id, ''), COALESCE(term_id, '')`))
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("rollups:\n%s\nrecords' sums:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	score := e.col(`SELECT CAST(SUM(score_sum) AS TEXT) FROM progress_rollups`)[0]
+	want1 := e.col(`SELECT CAST(SUM(score / max_score) AS TEXT) FROM progress_records`)[0]
+	if score != want1 {
+		t.Errorf("score sums: rollups %s, records %s", score, want1)
 	}
 }

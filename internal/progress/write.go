@@ -198,7 +198,7 @@ func (s *Service) Record(ctx context.Context, inputs []Input) (*Counts, error) {
 	}
 	var counts Counts
 	err := s.inTx(ctx, func(tx *txn) error {
-		w, err := s.newWriter(ctx, tx, "record", nil)
+		w, err := s.newWriter(ctx, tx, false, "record", nil)
 		if err != nil {
 			return err
 		}

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -53,16 +52,17 @@ type writer struct {
 	pending  []string                 // sections met in this batch, not yet read
 	seed     maphash.Seed
 
-	// look reads the mirror: on Postgres a connection of its own, so that a batch's reads overlap the
-	// writing of the batch before; on SQLite the transaction.
+	// look reads the mirror: for a pipelined write on Postgres a connection of its own, so that a
+	// batch's reads overlap the writing of the batch before; else the transaction.
 	look    querier
 	release func() error
 	// writes are the batches' writes, run in order on the transaction by a goroutine of their own
-	// (Postgres), or in place (nil: SQLite); writeErr is the first that failed.
+	// (a pipelined write), or in place (nil); writeErr is the first that failed.
 	writes   chan func() error
 	written  chan struct{}
 	writeErr error
 	failed   atomic.Bool // a write failed: the rest is not worth reading
+	moved    []moved     // the values changed records had (the writes' goroutine's until flush)
 	counts   Counts
 	changed  bool // some stored record was changed: a rollup may be left with none
 
@@ -70,13 +70,35 @@ type writer struct {
 	// recorded are the Clever ids records are stored under, as given or as found: what the write
 	// adds to their rollups, and whether they had records before it.
 	recorded map[string]*recordedID
-	ids      map[string]string // canonical
 }
 
 // person is a student by their current id: their records, whatever id each was recorded under, are
 // one set of keys — a record given under a re-IDed student's new id is the one stored under the old.
 type person struct {
-	records keySet // their records stored, and those of this write
+	records     keySet       // their records stored, and those of this write
+	ids         []string     // the ids their stored records are under (keyed.as)
+	enrollments []enrollment // under their current id and every former one
+}
+
+// index is id's index in p.ids (-1: none).
+func (p *person) index(id string) int {
+	for i, x := range p.ids {
+		if x == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// idIndex is id's index in p.ids, added when it is not there.
+func (p *person) idIndex(id string) uint16 {
+	for i, x := range p.ids {
+		if x == id {
+			return uint16(i)
+		}
+	}
+	p.ids = append(p.ids, id)
+	return uint16(len(p.ids) - 1)
 }
 
 // recordedID is a Clever id records are stored under.
@@ -92,55 +114,70 @@ type querier interface {
 
 // student is what the mirror knows of a student a write names.
 type student struct {
-	known       bool   // a student of the mirror
-	current     string // the current Clever id (the aliases followed)
-	district    string
-	school      string // primary school ("" none)
-	grade       string
-	enrollments []enrollment // under the id given and the current one
-	person      *person
+	known    bool   // a student of the mirror
+	current  string // the current Clever id (the aliases followed)
+	district string
+	school   string // primary school ("" none)
+	grade    string
+	person   *person
 }
 
 // keySet is a student's records by key (activity and attempt, hashed): a list while it is short, and
 // indexed once it is long.
 type keySet struct {
-	list  []keyed
-	index map[uint64]int
+	list   []keyed
+	index  map[uint64]int
+	shared bool // a key is stored under two of the student's ids
 }
 
-// keyed is a record of a student: stored before this write (stored, under the id as, with its content
-// hash's first 8 bytes) and/or given by it (line > 0).
+// keyed is a record of a student: stored before this write (stored, under the id person.ids[as], with
+// its content hash's first 8 bytes) and/or given by it (line > 0).
 type keyed struct {
 	key, hash uint64
-	as        string
 	line      int32
+	as        uint16
 	stored    bool
 }
 
-func (s *keySet) find(k uint64) *keyed {
-	if s.index != nil {
+// find is the record of key k — of several (one stored under a former id, one under the current),
+// the one stored under the id of index as (-1: the first).
+func (s *keySet) find(k uint64, as int) *keyed {
+	if s.index != nil && !s.shared {
 		if i, ok := s.index[k]; ok {
 			return &s.list[i]
 		}
 		return nil
 	}
+	var first *keyed
 	for i := range s.list {
-		if s.list[i].key == k {
-			return &s.list[i]
+		if e := &s.list[i]; e.key == k {
+			if !e.stored || int(e.as) == as {
+				return e
+			}
+			if first == nil {
+				first = e
+			}
 		}
 	}
-	return nil
+	return first
 }
 
 func (s *keySet) add(e keyed) {
+	if e.stored && !s.shared && s.find(e.key, -1) != nil {
+		s.shared = true // a key stored under two ids: found by a scan from now on
+	}
 	s.list = append(s.list, e)
 	switch {
 	case s.index != nil:
-		s.index[e.key] = len(s.list) - 1
+		if _, ok := s.index[e.key]; !ok {
+			s.index[e.key] = len(s.list) - 1
+		}
 	case len(s.list) > 32:
 		s.index = make(map[uint64]int, 2*len(s.list))
 		for i, x := range s.list {
-			s.index[x.key] = i
+			if _, ok := s.index[x.key]; !ok {
+				s.index[x.key] = i
+			}
 		}
 	}
 }
@@ -213,8 +250,10 @@ func (s *rollupSum) add(r *row, sign int64) {
 	}
 }
 
-// newWriter starts a write in tx; stop ends it, whatever happened.
-func (s *Service) newWriter(ctx context.Context, tx *txn, item string, problem func(line int, field, msg string) csvin.Problem) (*writer, error) {
+// newWriter starts a write in tx; stop ends it, whatever happened. A pipelined write (an import) on
+// Postgres reads the mirror on a connection of its own while its batches are written, when no other
+// write does.
+func (s *Service) newWriter(ctx context.Context, tx *txn, pipelined bool, item string, problem func(line int, field, msg string) csvin.Problem) (*writer, error) {
 	if problem == nil {
 		problem = func(line int, field, msg string) csvin.Problem {
 			return csvin.Problem{Message: fmt.Sprintf("record %d: %s: %s", line, graphName(field), msg)}
@@ -222,26 +261,37 @@ func (s *Service) newWriter(ctx context.Context, tx *txn, item string, problem f
 	}
 	w := &writer{s: s, tx: tx, item: item, problem: problem, now: s.now().UTC(),
 		students: map[string]*student{}, sections: map[string]*sectionFacts{}, seed: maphash.MakeSeed(),
-		people: map[string]*person{}, recorded: map[string]*recordedID{}, ids: map[string]string{},
+		people: map[string]*person{}, recorded: map[string]*recordedID{},
 		look: tx.bulk.Tx, release: func() error { return nil }}
-	if s.pg() {
-		conn, err := s.db.SQL.Conn(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("write progress: %w", err)
-		}
-		w.look, w.release = conn, conn.Close
-		w.writes, w.written = make(chan func() error, 1), make(chan struct{})
-		go func() {
-			defer close(w.written)
-			for write := range w.writes {
-				if w.writeErr == nil {
-					if w.writeErr = write(); w.writeErr != nil {
-						w.failed.Store(true)
-					}
+	if !pipelined || !s.pg() {
+		return w, nil
+	}
+	select {
+	case s.pipeline <- struct{}{}:
+	default:
+		return w, nil // another import pipelines: this one reads on its transaction
+	}
+	conn, err := s.db.SQL.Conn(ctx)
+	if err != nil {
+		<-s.pipeline
+		return nil, fmt.Errorf("write progress: %w", err)
+	}
+	w.look = conn
+	w.release = func() error {
+		defer func() { <-s.pipeline }()
+		return conn.Close()
+	}
+	w.writes, w.written = make(chan func() error, 1), make(chan struct{})
+	go func() {
+		defer close(w.written)
+		for write := range w.writes {
+			if w.writeErr == nil {
+				if w.writeErr = write(); w.writeErr != nil {
+					w.failed.Store(true)
 				}
 			}
-		}()
-	}
+		}
+	}()
 	return w, nil
 }
 
@@ -317,7 +367,7 @@ func (w *writer) add(ctx context.Context, rows []row) error {
 			continue
 		}
 		k := w.key(r.activity, r.attempt)
-		e := st.person.records.find(k)
+		e := st.person.records.find(k, st.person.index(r.student))
 		if e != nil && e.line > 0 {
 			w.refuse(r.line, "attempt_id", fmt.Sprintf("the same student, activity and attempt as %s %d: give each attempt its own attempt_id", w.item, e.line))
 			continue
@@ -329,7 +379,7 @@ func (w *writer) add(ctx context.Context, rows []row) error {
 		}
 		p := placed{row: r, recorded: r.student, district: st.district, school: st.school, grade: st.grade}
 		if e != nil && e.stored {
-			p.recorded = e.as // stored under a former (or the current) id: updated there
+			p.recorded = st.person.ids[e.as] // stored under a former (or the current) id: updated there
 		}
 		if r.section != "" {
 			sec := w.sections[r.section]
@@ -341,7 +391,7 @@ func (w *writer) add(ctx context.Context, rows []row) error {
 			if sec.school != "" {
 				p.school = sec.school
 			}
-		} else if e := st.sectionAt(r.completedAt); e != nil {
+		} else if e := st.person.sectionAt(r.completedAt); e != nil {
 			p.section, p.term = e.sec.id, e.sec.term
 			if e.sec.school != "" {
 				p.school = e.sec.school
@@ -358,9 +408,6 @@ func (w *writer) add(ctx context.Context, rows []row) error {
 	}
 	if w.problems.Len() > 0 {
 		return nil // refused: nothing more is written, and the transaction is rolled back
-	}
-	if err := w.moveOut(ctx, changed); err != nil {
-		return err
 	}
 	inserts := make([][]any, len(fresh))
 	for i, p := range fresh {
@@ -388,13 +435,13 @@ func (w *writer) add(ctx context.Context, rows []row) error {
 // section entered the mirror (a district's first sync sees every enrollment begin then: when it really
 // began is unknown) in a section whose term had begun by then or that has no term. Of several, the one
 // whose term covers the day, then the oldest enrollment, then the smallest section id; nil for none.
-func (st *student) sectionAt(at time.Time) *enrollment {
-	t := at.UnixMicro()
+func (p *person) sectionAt(at time.Time) *enrollment {
+	t := at.Round(time.Microsecond).UnixMicro() // as Postgres keeps it
 	day := time.Date(at.Year(), at.Month(), at.Day(), 0, 0, 0, 0, time.UTC).UnixMicro()
 	var best *enrollment
 	bestPref := 2
-	for i := range st.enrollments {
-		e := &st.enrollments[i]
+	for i := range p.enrollments {
+		e := &p.enrollments[i]
 		if e.hasEnded && e.ended <= t {
 			continue
 		}
@@ -485,31 +532,35 @@ func (w *writer) lookUp(ctx context.Context, rows []row) error {
 	}); err != nil {
 		return err
 	}
-	// Enrollments under the id given and the current one.
-	enrolled := make(map[string][]*student, len(ids))
-	var users []string
-	for _, id := range ids {
-		st := w.students[id]
-		for _, u := range []string{id, st.current} {
-			if _, ok := enrolled[u]; !ok {
-				users = append(users, u)
-			}
-			if !slices.Contains(enrolled[u], st) {
-				enrolled[u] = append(enrolled[u], st)
-			}
-		}
+	// Every id of the people met: the current one and every former one.
+	owner := make(map[string]*person, len(met))
+	var all []string
+	for _, c := range met {
+		owner[c] = w.people[c]
+		all = append(all, c)
 	}
-	if err := w.each(ctx, `SELECT user_id, section_id, started_at, ended_at FROM section_students WHERE %s`, "user_id", users, func(rs *sql.Rows) error {
+	if err := w.each(ctx, `SELECT former_clever_id, clever_id FROM clever_id_aliases WHERE %s`, "clever_id", met, func(rs *sql.Rows) error {
+		var former, current string
+		if err := rs.Scan(&former, &current); err != nil {
+			return err
+		}
+		owner[former] = w.people[current]
+		all = append(all, former)
+		return nil
+	}); err != nil {
+		return err
+	}
+	// Their enrollments, under any of their ids.
+	if err := w.each(ctx, `SELECT user_id, section_id, started_at, ended_at FROM section_students WHERE %s`, "user_id", all, func(rs *sql.Rows) error {
 		var user, sec string
 		var started time.Time
 		var ended sql.NullTime
 		if err := rs.Scan(&user, &sec, &started, &ended); err != nil {
 			return err
 		}
-		e := enrollment{sec: w.sectionOf(sec), started: started.UnixMicro(), ended: ended.Time.UnixMicro(), hasEnded: ended.Valid}
-		for _, st := range enrolled[user] {
-			st.enrollments = append(st.enrollments, e)
-		}
+		p := owner[user]
+		p.enrollments = append(p.enrollments, enrollment{sec: w.sectionOf(sec), started: started.UnixMicro(),
+			ended: ended.Time.UnixMicro(), hasEnded: ended.Valid})
 		return nil
 	}); err != nil {
 		return err
@@ -533,43 +584,18 @@ func (w *writer) lookUp(ctx context.Context, rows []row) error {
 	}); err != nil {
 		return err
 	}
-	// The records stored of the people met, under their current id and every former one.
-	owner := make(map[string]*person, len(met))
-	ids = ids[:0]
-	for _, c := range met {
-		owner[c] = w.people[c]
-		ids = append(ids, c)
-	}
-	if err := w.each(ctx, `SELECT former_clever_id, clever_id FROM clever_id_aliases WHERE %s`, "clever_id", met, func(rs *sql.Rows) error {
-		var former, current string
-		if err := rs.Scan(&former, &current); err != nil {
-			return err
-		}
-		owner[former] = w.people[current]
-		ids = append(ids, former)
-		return nil
-	}); err != nil {
-		return err
-	}
-	return w.each(ctx, `SELECT student_clever_id, activity_id, attempt_id, content_hash FROM progress_records WHERE %s`, "student_clever_id", ids, func(rs *sql.Rows) error {
+	// Their stored records, under any of their ids.
+	return w.each(ctx, `SELECT student_clever_id, activity_id, attempt_id, content_hash FROM progress_records WHERE %s`, "student_clever_id", all, func(rs *sql.Rows) error {
 		var student, activity, attempt, hash string
 		if err := rs.Scan(&student, &activity, &attempt, &hash); err != nil {
 			return err
 		}
 		r := w.recordedAs(student)
 		r.hadRecords = true
-		owner[student].records.add(keyed{key: w.key(activity, attempt), hash: hashPrefix(hash), as: w.canonical(student), stored: true})
+		p := owner[student]
+		p.records.add(keyed{key: w.key(activity, attempt), hash: hashPrefix(hash), as: p.idIndex(student), stored: true})
 		return nil
 	})
-}
-
-// canonical is id as the write keeps it (one string for its many records).
-func (w *writer) canonical(id string) string {
-	if c, ok := w.ids[id]; ok {
-		return c
-	}
-	w.ids[id] = id
-	return id
 }
 
 // each runs query — its %s the condition "column IN (ids)" — over ids (in chunks on SQLite), calling
@@ -645,44 +671,10 @@ func (w *writer) insert(ctx context.Context, vals [][]any) error {
 	return nil
 }
 
-// moveOut takes the stored values of changed records out of their rollups.
-func (w *writer) moveOut(ctx context.Context, changed []placed) error {
-	if len(changed) == 0 {
-		return nil
-	}
-	keys := map[string]map[uint64]bool{}
-	var students []string
-	for _, p := range changed {
-		if keys[p.recorded] == nil {
-			keys[p.recorded] = map[uint64]bool{}
-			students = append(students, p.recorded)
-		}
-		keys[p.recorded][w.key(p.activity, p.attempt)] = true
-	}
-	return w.each(ctx, `SELECT student_clever_id, activity_id, attempt_id, district_id, COALESCE(section_id, ''), COALESCE(school_id, ''),
-		COALESCE(term_id, ''), kind, score, max_score, time_spent_seconds FROM progress_records WHERE %s`, "student_clever_id", students, func(rs *sql.Rows) error {
-		var student, activity, attempt, district, section, school, term string
-		var old row
-		var score, maxScore sql.NullFloat64
-		var spent sql.NullInt64
-		if err := rs.Scan(&student, &activity, &attempt, &district, &section, &school, &term, &old.kind, &score, &maxScore, &spent); err != nil {
-			return err
-		}
-		if !keys[student][w.key(activity, attempt)] {
-			return nil
-		}
-		if score.Valid {
-			old.score = &score.Float64
-		}
-		if maxScore.Valid {
-			old.maxScore = &maxScore.Float64
-		}
-		if spent.Valid {
-			old.timeSpent = &spent.Int64
-		}
-		w.at(student, district, section, school, term).add(&old, -1)
-		return nil
-	})
+// moved is what a changed record was, where it was: it leaves that rollup.
+type moved struct {
+	student, district, section, school, term string
+	old                                      row
 }
 
 // updateTable stages changed records.
@@ -704,6 +696,40 @@ func (w *writer) update(ctx context.Context, vals [][]any) error {
 		return fmt.Errorf("write progress: %w", err)
 	}
 	t := progressrecord.Table
+	match := t + ".student_clever_id = u.student_clever_id AND " + t + ".activity_id = u.activity_id AND " + t + ".attempt_id = u.attempt_id"
+	// The values they have now leave their rollups (applied by finish). Locked on Postgres: a write
+	// changing the same records waits for this one, then reads what it wrote.
+	lock := ""
+	if b.PG {
+		lock = " FOR UPDATE OF " + t
+	}
+	rs, err := b.Tx.QueryContext(ctx, `SELECT `+t+`.student_clever_id, `+t+`.district_id, COALESCE(`+t+`.section_id, ''), COALESCE(`+t+`.school_id, ''),
+		COALESCE(`+t+`.term_id, ''), `+t+`.kind, `+t+`.score, `+t+`.max_score, `+t+`.time_spent_seconds FROM `+t+` JOIN `+updateTable+` u ON `+match+lock)
+	if err != nil {
+		return fmt.Errorf("write progress: %w", err)
+	}
+	for rs.Next() {
+		var m moved
+		var score, maxScore sql.NullFloat64
+		var spent sql.NullInt64
+		if err := rs.Scan(&m.student, &m.district, &m.section, &m.school, &m.term, &m.old.kind, &score, &maxScore, &spent); err != nil {
+			rs.Close()
+			return fmt.Errorf("write progress: %w", err)
+		}
+		if score.Valid {
+			m.old.score = &score.Float64
+		}
+		if maxScore.Valid {
+			m.old.maxScore = &maxScore.Float64
+		}
+		if spent.Valid {
+			m.old.timeSpent = &spent.Int64
+		}
+		w.moved = append(w.moved, m)
+	}
+	if err := rs.Close(); err != nil {
+		return fmt.Errorf("write progress: %w", err)
+	}
 	set := make([]string, 0, len(recordColumns))
 	for _, c := range recordColumns {
 		switch c {
@@ -712,8 +738,7 @@ func (w *writer) update(ctx context.Context, vals [][]any) error {
 			set = append(set, c+" = u."+c)
 		}
 	}
-	n, err := b.Exec(ctx, "UPDATE "+t+" SET "+strings.Join(set, ", ")+" FROM "+updateTable+" AS u WHERE "+
-		t+".student_clever_id = u.student_clever_id AND "+t+".activity_id = u.activity_id AND "+t+".attempt_id = u.attempt_id")
+	n, err := b.Exec(ctx, "UPDATE "+t+" SET "+strings.Join(set, ", ")+" FROM "+updateTable+" AS u WHERE "+match)
 	if err != nil {
 		return fmt.Errorf("write progress: %w", err)
 	}
@@ -734,6 +759,9 @@ var rollupColumns = []string{"id", "district_id", "student_clever_id", "section_
 func (w *writer) finish(ctx context.Context) (Counts, error) {
 	if err := w.flush(); err != nil {
 		return Counts{}, err
+	}
+	for _, m := range w.moved {
+		w.at(m.student, m.district, m.section, m.school, m.term).add(&m.old, -1)
 	}
 	n, err := w.writeRollups(ctx)
 	if errors.Is(err, ErrConcurrent) {
