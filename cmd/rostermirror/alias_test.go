@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/rostermirror/rostermirror/ent/userrole"
 	"github.com/rostermirror/rostermirror/sync/cleversim"
 )
 
@@ -31,5 +32,54 @@ func TestSyncLinksReIDedStudent(t *testing.T) {
 	}
 	if len(a) != 1 || a[0].FormerCleverID != old || a[0].CleverID != newID || a[0].Method != "SIS_ID" {
 		t.Errorf("aliases after the sync: %v, want %s → %s by SIS_ID", a, old, newID)
+	}
+}
+
+// TestApprovedHeldRunLinksReIDedStudent: a re-ID that arrives in a held run (many students unshared at
+// once) is linked when `rostermirror sync --approve-held RUN` applies the run's archives.
+func TestApprovedHeldRunLinksReIDedStudent(t *testing.T) {
+	t.Parallel()
+	d := syncDistrict(t, nil)
+	db := openStore(t, d.env[envDatabaseURL])
+	var old string
+	if err := db.SQL.QueryRow(`SELECT user_id FROM user_roles WHERE role = 'STUDENT' AND sis_id <> '' ORDER BY user_id LIMIT 1`).Scan(&old); err != nil {
+		t.Fatal(err)
+	}
+	students, err := db.Client.UserRole.Query().Where(userrole.RoleEQ(userrole.RoleStudent), userrole.UserIDNEQ(old)).
+		Order(userrole.ByUserID()).Select(userrole.FieldUserID).Strings(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := db.Client.User.Query().Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	others := students[:min(len(students), users/2)]
+	for _, id := range others {
+		if err := d.sim.Unshare(cleversim.KindUsers, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newID, err := d.sim.ReID(cleversim.KindUsers, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCLI(t, t.Context(), d.env, "sync")
+	var run string
+	if err := db.SQL.QueryRow(`SELECT id FROM sync_runs WHERE status = 'HELD'`).Scan(&run); err != nil {
+		t.Fatalf("no held run after unsharing %d students: %v", len(others), err)
+	}
+	if n, _ := db.Client.CleverIDAlias.Query().Count(context.Background()); n != 0 {
+		t.Fatalf("%d aliases before the approval", n)
+	}
+	if r := runCLI(t, t.Context(), d.env, "sync", "--approve-held", run); r.code != exitOK {
+		t.Fatalf("sync --approve-held: exit %d\n%s", r.code, r.stderr)
+	}
+	a, err := db.Client.CleverIDAlias.Query().All(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a) != 1 || a[0].FormerCleverID != old || a[0].CleverID != newID {
+		t.Errorf("aliases after the approval: %v, want %s → %s", a, old, newID)
 	}
 }

@@ -110,7 +110,7 @@ func (a *app) runServer(ctx context.Context, s *syncer, m *metrics.Metrics, keys
 	if err := m.WatchMatching(s.matches.Stats); err != nil {
 		a.logger.Warn("matching gauges not registered", "err", err)
 	}
-	engine := onboardedEngine{observedEngine: observedEngine{Engine: s.engine, metrics: m}}
+	engine := onboardedEngine{observedEngine: observedEngine{Engine: s.engine, metrics: m}, approved: s.afterApproval}
 	engine.sync = links.Syncer(s.afterSync(engine.observedEngine))
 	svc := admin.New(s.db, engine, a.logger, 0)
 	discovery := links.Discovery(s.tokens, s.engine)
@@ -329,6 +329,17 @@ const triggerDiscovery = "discovery"
 type onboardedEngine struct {
 	observedEngine
 	sync link.Syncer
+	// approved follows an approved held run (syncer.afterApproval).
+	approved func(context.Context, mirror.Result)
+}
+
+// ApproveHeld applies a held run's archives, then what a sync is followed by.
+func (e onboardedEngine) ApproveHeld(ctx context.Context, runID, decidedBy string) (mirror.Result, error) {
+	res, err := e.observedEngine.ApproveHeld(ctx, runID, decidedBy)
+	if err == nil && e.approved != nil {
+		e.approved(ctx, res)
+	}
+	return res, err
 }
 
 // SyncDistrict runs the sync through onboarding.

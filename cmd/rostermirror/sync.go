@@ -178,6 +178,7 @@ func (a *app) decideHeld(ctx context.Context, s *syncer, f syncFlags) error {
 	if err != nil {
 		return fmt.Errorf("%s held run %s: %w", verb, runID, err)
 	}
+	s.afterApproval(ctx, res) // (nothing for a rejection)
 	if err := writeSummary(a.stdout, []mirror.Result{res}); err != nil {
 		return err
 	}

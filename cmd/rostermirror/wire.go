@@ -55,6 +55,13 @@ func (s *syncer) afterSync(engine apprecord.Syncer) apprecord.Syncer {
 	return s.matches.Syncer(s.progress.Syncer(engine))
 }
 
+// afterApproval is the same work after an admin approves a held run (approveHeldSync): its archives,
+// a re-IDed student's former id among them, are applied only then.
+func (s *syncer) afterApproval(ctx context.Context, res mirror.Result) {
+	s.progress.AfterApproval(ctx, res)
+	s.matches.AfterApproval(ctx, res)
+}
+
 // Close closes the database.
 func (s *syncer) Close() error { return s.db.Close() }
 

@@ -12,10 +12,12 @@ import (
 	"github.com/rostermirror/rostermirror/ent/apprecord"
 	"github.com/rostermirror/rostermirror/ent/auditentry"
 	"github.com/rostermirror/rostermirror/ent/matchsuggestion"
+	"github.com/rostermirror/rostermirror/ent/userrole"
 	recs "github.com/rostermirror/rostermirror/internal/apprecord"
 	"github.com/rostermirror/rostermirror/internal/auth"
 	"github.com/rostermirror/rostermirror/internal/match"
 	"github.com/rostermirror/rostermirror/sync/cleversim"
+	"github.com/rostermirror/rostermirror/sync/mirror"
 )
 
 // pick returns the first stored student record that satisfies ok and is none of the excluded ones.
@@ -365,5 +367,38 @@ func TestExportKeepsEveryColumnAndIsInert(t *testing.T) {
 	if a1["app.first_name"] != "'=HYPERLINK(1)" || a2["app.first_name"] != "-12" || a2["app.Note"] != "'+1" ||
 		a2["app.Note (column 4)"] != "'@me" || a2["app.column 5"] != "'-Ann" {
 		t.Errorf("formulas not made inert: %v %v", a1, a2)
+	}
+}
+
+// TestRematchAfterApprovedHeldRun: the archives of a run the guard held are applied when an admin
+// approves it; AfterApproval then matches the district's undecided app records again — once, and not
+// for a run still held.
+func TestRematchAfterApprovedHeldRun(t *testing.T) {
+	t.Parallel()
+	ds, _ := labelledDistrict(t, 3, 120)
+	e := newEnv(t, ds)
+	_, err := e.importCSV(match.Student, "app_id,first_name,last_name,sis_id,dob\nS-2,Nobody,Known,123,2014-01-01\n")
+	must(t, err)
+	students, err := e.db.Client.UserRole.Query().Where(userrole.RoleEQ(userrole.RoleStudent)).Select(userrole.FieldUserID).Strings(e.ctx)
+	must(t, err)
+	for _, id := range students[:len(students)/2] {
+		must(t, e.sim.Unshare(cleversim.KindUsers, id))
+	}
+	held, err := e.syncer.SyncDistrict(e.ctx, e.district, mirror.Options{})
+	must(t, err)
+	if held.Status != mirror.StatusHeld {
+		t.Fatalf("unsharing half the students: %s, want HELD", held.Status)
+	}
+	rematches := func() int { return strings.Count(e.log.String(), `msg="app records rematched after a sync"`) }
+	before := rematches()
+	e.svc.AfterApproval(e.ctx, held)
+	if rematches() != before {
+		t.Errorf("a run still held was followed by a rematch")
+	}
+	approved, err := e.engine.ApproveHeld(e.ctx, held.RunID, "test:admin")
+	must(t, err)
+	e.svc.AfterApproval(e.ctx, approved)
+	if rematches() != before+1 {
+		t.Errorf("the approval was followed by %d rematches, want 1", rematches()-before)
 	}
 }

@@ -36,6 +36,7 @@ type env struct {
 	sim      *cleversim.Server
 	svc      *recs.Service
 	syncer   recs.Syncer
+	engine   *mirror.Engine
 	district string
 	// log is the service's log, debug level: what it did, never a record's values.
 	log *bytes.Buffer
@@ -66,7 +67,7 @@ func newEnvTB(t testing.TB, ds *cleversim.Dataset) *env {
 		ID string `json:"id"`
 	}
 	must(t, json.Unmarshal(ds.Districts[0], &d))
-	e := &env{t: t, ctx: context.Background(), db: db, sim: sim, svc: svc, syncer: svc.Syncer(engine), district: d.ID, log: log}
+	e := &env{t: t, ctx: context.Background(), db: db, sim: sim, svc: svc, syncer: svc.Syncer(engine), engine: engine, district: d.ID, log: log}
 	e.sync()
 	return e
 }

@@ -27,14 +27,27 @@ type syncer struct {
 func (y *syncer) SyncDistrict(ctx context.Context, districtID string, opts mirror.Options) (mirror.Result, error) {
 	res, err := y.next.SyncDistrict(ctx, districtID, opts)
 	if err == nil && !opts.DryRun && (res.Status == mirror.StatusSucceeded || res.Status == mirror.StatusHeld) && res.Counts.Changed() {
-		counts, rerr := y.svc.RematchAs(ctx, districtID, nil, "")
-		if rerr != nil {
-			y.svc.log.WarnContext(ctx, "rematch app records after a sync", slog.String("district", districtID), slog.String("error", rerr.Error()))
-		}
-		for _, c := range counts {
-			y.svc.log.InfoContext(ctx, "app records rematched after a sync", slog.String("district", districtID), slog.String("type", string(c.Type)),
-				slog.Int("matched", c.Matched), slog.Int("suggested", c.Suggested), slog.Int("unmatched", c.Unmatched))
-		}
+		y.svc.rematchAfter(ctx, districtID)
 	}
 	return res, err
+}
+
+// AfterApproval follows an admin's approval of a held run (approveHeldSync): the archives it held are
+// applied only then, so the district's undecided app records are matched again. A failure is logged;
+// the approval stands.
+func (s *Service) AfterApproval(ctx context.Context, res mirror.Result) {
+	if res.Status == mirror.StatusApproved && len(res.Held) > 0 {
+		s.rematchAfter(ctx, res.DistrictID)
+	}
+}
+
+func (s *Service) rematchAfter(ctx context.Context, districtID string) {
+	counts, err := s.RematchAs(ctx, districtID, nil, "")
+	if err != nil {
+		s.log.WarnContext(ctx, "rematch app records after a sync", slog.String("district", districtID), slog.String("error", err.Error()))
+	}
+	for _, c := range counts {
+		s.log.InfoContext(ctx, "app records rematched after a sync", slog.String("district", districtID), slog.String("type", string(c.Type)),
+			slog.Int("matched", c.Matched), slog.Int("suggested", c.Suggested), slog.Int("unmatched", c.Unmatched))
+	}
 }

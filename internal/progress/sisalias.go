@@ -112,9 +112,22 @@ func (y *syncer) SyncDistrict(ctx context.Context, districtID string, opts mirro
 	users := res.Counts["users"]
 	if err == nil && !opts.DryRun && (res.Status == mirror.StatusSucceeded || res.Status == mirror.StatusHeld) &&
 		users.Created+users.Restored+users.Archived > 0 {
-		if _, aerr := y.svc.AliasReIDedStudents(ctx, districtID); aerr != nil {
-			y.svc.log.WarnContext(ctx, "link re-IDed students after a sync", slog.String("district", districtID), slog.String("error", aerr.Error()))
-		}
+		y.svc.aliasAfter(ctx, districtID)
 	}
 	return res, err
+}
+
+// AfterApproval follows an admin's approval of a held run (approveHeldSync) whose held archives
+// included users: their former ids are archived only then, so AliasReIDedStudents runs again. A
+// failure is logged; the approval stands.
+func (s *Service) AfterApproval(ctx context.Context, res mirror.Result) {
+	if res.Status == mirror.StatusApproved && len(res.Held["users"]) > 0 {
+		s.aliasAfter(ctx, res.DistrictID)
+	}
+}
+
+func (s *Service) aliasAfter(ctx context.Context, districtID string) {
+	if _, err := s.AliasReIDedStudents(ctx, districtID); err != nil {
+		s.log.WarnContext(ctx, "link re-IDed students after a sync", slog.String("district", districtID), slog.String("error", err.Error()))
+	}
 }

@@ -310,3 +310,37 @@ func TestProgressSurvivesRelink(t *testing.T) {
 		t.Errorf("%s users archived after the reconnection", n[0])
 	}
 }
+
+// TestAliasAfterApprovedHeldRun: a re-ID arrives in a run the guard holds (many students unshared at
+// once): the former id is not archived yet, so no alias; when an admin approves the run, its archives
+// are applied and AfterApproval links the re-IDed student.
+func TestAliasAfterApprovedHeldRun(t *testing.T) {
+	t.Parallel()
+	e := setup(t)
+	student, _, _ := e.enrolled()
+	var total int
+	fmt.Sscan(e.col(`SELECT COUNT(*) FROM users`)[0], &total)
+	unshared := 0
+	for _, id := range e.col(`SELECT user_id FROM user_roles WHERE role = 'STUDENT' AND user_id <> '` + student + `' ORDER BY user_id`) {
+		if unshared > total/3 {
+			break
+		}
+		e.must(e.sim.Unshare(cleversim.KindUsers, id))
+		unshared++
+	}
+	newID, err := e.sim.ReID(cleversim.KindUsers, student)
+	e.must(err)
+	res, err := e.svc.Syncer(e.engine).SyncDistrict(context.Background(), e.district, mirror.Options{Trigger: "test"})
+	if err != nil || res.Status != mirror.StatusHeld || !contains(res.Held["users"], student) {
+		t.Fatalf("the sync: %v %s, held %d users; want the re-IDed student's old id held", err, res.Status, len(res.Held["users"]))
+	}
+	if got := e.aliases(); got != "" {
+		t.Fatalf("aliases before the approval: %q", got)
+	}
+	approved, err := e.engine.ApproveHeld(context.Background(), res.RunID, "test:admin")
+	e.must(err)
+	e.svc.AfterApproval(context.Background(), approved)
+	if got, want := e.aliases(), student+">"+newID+"/SIS_ID"; got != want {
+		t.Errorf("aliases after the approval %q, want %q", got, want)
+	}
+}
