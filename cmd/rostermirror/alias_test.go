@@ -2,9 +2,14 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rostermirror/rostermirror/ent/userrole"
+	"github.com/rostermirror/rostermirror/internal/store"
 	"github.com/rostermirror/rostermirror/sync/cleversim"
 )
 
@@ -35,13 +40,13 @@ func TestSyncLinksReIDedStudent(t *testing.T) {
 	}
 }
 
-// TestApprovedHeldRunLinksReIDedStudent: a re-ID that arrives in a held run (many students unshared at
-// once) is linked when `rostermirror sync --approve-held RUN` applies the run's archives.
-func TestApprovedHeldRunLinksReIDedStudent(t *testing.T) {
-	t.Parallel()
-	d := syncDistrict(t, nil)
-	db := openStore(t, d.env[envDatabaseURL])
-	var old string
+// heldReID syncs a district in which Clever re-IDed a student while half the students were unshared:
+// the guard holds the run, the former id among its held archives. It returns the district, the held
+// run, and the student's former and new ids.
+func heldReID(t *testing.T) (d syncedDistrict, db *store.DB, run, old, newID string) {
+	t.Helper()
+	d = syncDistrict(t, nil)
+	db = openStore(t, d.env[envDatabaseURL])
 	if err := db.SQL.QueryRow(`SELECT user_id FROM user_roles WHERE role = 'STUDENT' AND sis_id <> '' ORDER BY user_id LIMIT 1`).Scan(&old); err != nil {
 		t.Fatal(err)
 	}
@@ -60,21 +65,22 @@ func TestApprovedHeldRunLinksReIDedStudent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	newID, err := d.sim.ReID(cleversim.KindUsers, old)
-	if err != nil {
+	if newID, err = d.sim.ReID(cleversim.KindUsers, old); err != nil {
 		t.Fatal(err)
 	}
 	runCLI(t, t.Context(), d.env, "sync")
-	var run string
 	if err := db.SQL.QueryRow(`SELECT id FROM sync_runs WHERE status = 'HELD'`).Scan(&run); err != nil {
 		t.Fatalf("no held run after unsharing %d students: %v", len(others), err)
 	}
 	if n, _ := db.Client.CleverIDAlias.Query().Count(context.Background()); n != 0 {
 		t.Fatalf("%d aliases before the approval", n)
 	}
-	if r := runCLI(t, t.Context(), d.env, "sync", "--approve-held", run); r.code != exitOK {
-		t.Fatalf("sync --approve-held: exit %d\n%s", r.code, r.stderr)
-	}
+	return d, db, run, old, newID
+}
+
+// wantAlias checks that the only alias links old to newID.
+func wantAlias(t *testing.T, db *store.DB, old, newID string) {
+	t.Helper()
 	a, err := db.Client.CleverIDAlias.Query().All(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -82,4 +88,58 @@ func TestApprovedHeldRunLinksReIDedStudent(t *testing.T) {
 	if len(a) != 1 || a[0].FormerCleverID != old || a[0].CleverID != newID {
 		t.Errorf("aliases after the approval: %v, want %s → %s", a, old, newID)
 	}
+}
+
+// TestApprovedHeldRunLinksReIDedStudent: a re-ID that arrives in a held run (many students unshared at
+// once) is linked when `rostermirror sync --approve-held RUN` applies the run's archives.
+func TestApprovedHeldRunLinksReIDedStudent(t *testing.T) {
+	t.Parallel()
+	d, db, run, old, newID := heldReID(t)
+	if r := runCLI(t, t.Context(), d.env, "sync", "--approve-held", run); r.code != exitOK {
+		t.Fatalf("sync --approve-held: exit %d\n%s", r.code, r.stderr)
+	}
+	wantAlias(t, db, old, newID)
+}
+
+// TestServeApprovalLinksReIDedStudent: the same through serve's approveHeldSync mutation.
+func TestServeApprovalLinksReIDedStudent(t *testing.T) {
+	t.Parallel()
+	d, db, run, old, newID := heldReID(t)
+	key := strings.TrimSpace(runCLI(t, t.Context(), d.env, "apikey", "create", "--name", "admin", "--scope", "admin").stdout)
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan result, 1)
+	go func() { done <- runCLI(t, ctx, d.env, "serve", "--addr", addr) }()
+	t.Cleanup(func() {
+		cancel()
+		if r := <-done; r.code != exitOK {
+			t.Errorf("serve exited %d:\n%s", r.code, r.stderr)
+		}
+	})
+	base := "http://" + addr
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("serve did not become ready")
+		}
+	}
+	body := `{"query":"mutation($id: ID!) { approveHeldSync(id: $id) { status } }","variables":{"id":"` + run + `"}}`
+	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(answer), `"APPROVED"`) {
+		t.Fatalf("approveHeldSync: %d %s", resp.StatusCode, answer)
+	}
+	wantAlias(t, db, old, newID)
 }

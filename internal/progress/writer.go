@@ -92,10 +92,8 @@ func (p *person) index(id string) int {
 
 // idIndex is id's index in p.ids, added when it is not there.
 func (p *person) idIndex(id string) uint16 {
-	for i, x := range p.ids {
-		if x == id {
-			return uint16(i)
-		}
+	if i := p.index(id); i >= 0 {
+		return uint16(i)
 	}
 	p.ids = append(p.ids, id)
 	return uint16(len(p.ids) - 1)
@@ -632,6 +630,7 @@ var recordColumns = []string{"id", "student_clever_id", "activity_id", "attempt_
 	"completed_at", "time_spent_seconds", "data", "district_id", "section_id", "section_given", "school_id", "term_id",
 	"grade", "content_hash", "created_at", "updated_at"}
 
+// values are a placed record's columns (recordColumns), with id.
 func (w *writer) values(p placed, id string) []any {
 	opt := func(s string) any {
 		if s == "" {
