@@ -335,6 +335,11 @@ func TestLocalDataErrors(t *testing.T) {
 	a.mutate(t, add, map[string]any{"s": s1.ID, "u": outsider}, &struct{}{})
 	var sub struct{ CreateLocalGroup struct{ ID string } }
 	a.mutate(t, `mutation($s: String!) { createLocalGroup(input: {name: "G", sectionID: $s}) { id } }`, map[string]any{"s": s1.ID}, &sub)
+	var customer struct{ CreateOrganization struct{ ID string } }
+	a.mutate(t, `mutation { createOrganization(input: {externalId: "cust-local", name: "Local Customer"}) { id } }`, nil, &customer)
+	var orgGroup struct{ CreateLocalGroup struct{ ID string } }
+	a.mutate(t, `mutation($o: String!) { createLocalGroup(input: {name: "Tutors", organizationID: $o}) { id } }`, map[string]any{"o": customer.CreateOrganization.ID}, &orgGroup)
+	district := districtOf(a.data)
 	before := localSnapshot(t, a)
 
 	for _, tc := range []struct {
@@ -354,7 +359,13 @@ func TestLocalDataErrors(t *testing.T) {
 		{"neither member", "admin", `mutation($g: ID!) { addLocalMember(input: {groupId: $g}) { id } }`,
 			map[string]any{"g": sub.CreateLocalGroup.ID}, "BAD_REQUEST", "exactly one of userId"},
 		{"group without scope", "admin", `mutation { createLocalGroup(input: {name: "Nowhere"}) { id } }`, nil, "BAD_REQUEST", "needs a sectionID"},
-		{"override unknown user", "admin", `mutation { setRoleOverride(userId: "000000000000000000000001", role: STAFF, effect: GRANT) { id } }`, nil, "NOT_FOUND", "user"},
+		{"override unknown user", "admin", `mutation { setRoleOverride(userId: "000000000000000000000001", role: STAFF, effect: GRANT) { id } }`, nil, "NOT_FOUND", `user "000000000000000000000001"`},
+		{"last name too long", "admin", `mutation($d: String!, $n: String!) { createLocalUser(input: {lastName: $n, role: STUDENT, districtID: $d}) { id } }`,
+			map[string]any{"d": district, "n": strings.Repeat("x", 256)}, "BAD_REQUEST", "lastName: too long: 256 bytes, at most 255"},
+		{"tab in a first name", "admin", `mutation($d: String!) { createLocalUser(input: {lastName: "Ok", firstName: "A\tB", role: STUDENT, districtID: $d}) { id } }`,
+			map[string]any{"d": district}, "BAD_REQUEST", "firstName: contains a control character"},
+		{"group left without scope", "admin", `mutation($g: ID!) { updateLocalGroup(id: $g, input: {clearOrganizationID: true}) { id } }`,
+			map[string]any{"g": orgGroup.CreateLocalGroup.ID}, "BAD_REQUEST", "needs a districtID or an organizationID"},
 	} {
 		r := a.do(a.keys[tc.key], tc.q, tc.vars)
 		if len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != tc.code || !strings.Contains(r.Errors[0].Message, tc.says) {

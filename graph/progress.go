@@ -8,6 +8,7 @@ import (
 
 	"github.com/rostermirror/rostermirror/ent"
 	"github.com/rostermirror/rostermirror/ent/predicate"
+	"github.com/rostermirror/rostermirror/graph/archive"
 	"github.com/rostermirror/rostermirror/graph/batch"
 	"github.com/rostermirror/rostermirror/internal/progress"
 )
@@ -49,6 +50,11 @@ func filterOf(where *ent.ProgressRecordWhereInput) []predicate.ProgressRecord {
 	}
 	return []predicate.ProgressRecord{p}
 }
+
+// asRecorded is the context of what a progress record refers to — its student, and the section,
+// school and term of the work: facts of when the work was done, read even when archived since (last
+// year's class after a rollover; the student of a record node(id) returns).
+func asRecorded(ctx context.Context) context.Context { return archive.Include(ctx, true) }
 
 // userProgress is User.progress: the user's progress records (under any Clever id they had), paged as
 // asked — for every user of a list in one statement (batch.Load, PaginateByParent), not one per user.

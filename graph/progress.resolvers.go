@@ -32,27 +32,27 @@ func (r *mutationResolver) UnlinkFormerCleverID(ctx context.Context, formerCleve
 
 // StudentCleverID is the resolver for the studentCleverId field.
 func (r *progressRecordResolver) StudentCleverID(ctx context.Context, obj *ent.ProgressRecord) (string, error) {
-	return batch.Load(ctx, obj.ID, progress.Loader{Client: r.client}.CurrentIDs)
+	return batch.Load(asRecorded(ctx), obj.ID, progress.Loader{Client: r.client}.CurrentIDs)
 }
 
 // Student is the resolver for the student field.
 func (r *progressRecordResolver) Student(ctx context.Context, obj *ent.ProgressRecord) (*ent.User, error) {
-	return batch.Load(ctx, obj.ID, progress.Loader{Client: r.client}.Students)
+	return batch.Load(asRecorded(ctx), obj.ID, progress.Loader{Client: r.client}.Students)
 }
 
 // Section is the resolver for the section field.
 func (r *progressRecordResolver) Section(ctx context.Context, obj *ent.ProgressRecord) (*ent.Section, error) {
-	return batch.Load(ctx, obj.ID, progress.Loader{Client: r.client}.Sections)
+	return batch.Load(asRecorded(ctx), obj.ID, progress.Loader{Client: r.client}.Sections)
 }
 
 // School is the resolver for the school field.
 func (r *progressRecordResolver) School(ctx context.Context, obj *ent.ProgressRecord) (*ent.School, error) {
-	return batch.Load(ctx, obj.ID, progress.Loader{Client: r.client}.Schools)
+	return batch.Load(asRecorded(ctx), obj.ID, progress.Loader{Client: r.client}.Schools)
 }
 
 // Term is the resolver for the term field.
 func (r *progressRecordResolver) Term(ctx context.Context, obj *ent.ProgressRecord) (*ent.Term, error) {
-	return batch.Load(ctx, obj.ID, progress.Loader{Client: r.client}.Terms)
+	return batch.Load(asRecorded(ctx), obj.ID, progress.Loader{Client: r.client}.Terms)
 }
 
 // Data is the resolver for the data field.

@@ -157,3 +157,42 @@ func TestProgressBackfilledBeforeTheFirstSync(t *testing.T) {
 		t.Errorf("work from 2001: section %q (listed %v), want none: it predates the section's term", sec, ok)
 	}
 }
+
+// TestRecordedReferencesOutliveTheirArchive: a record names the class, school and student of its time.
+// When the section is archived (a rollover) the record still shows it, and node(id) of the record of a
+// student archived since shows its student and current id — the references are facts of the work.
+func TestRecordedReferencesOutliveTheirArchive(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	s := twoTeacherSections(t, a)[0]
+	st := s.Students[0]
+	a.mutate(t, `mutation($r: [ProgressInput!]!) { recordProgress(records: $r) { created } }`, map[string]any{"r": []map[string]any{
+		{"studentCleverId": st, "activityId": "fractions-1", "kind": "COMPLETED", "completedAt": time.Now().UTC().Format(time.RFC3339), "sectionId": s.ID},
+	}}, &struct{}{})
+	var list struct {
+		Progress struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
+	}
+	a.query(a.keys["read"], `{ progress(first: 1) { edges { node { id } } } }`, nil, &list)
+	if len(list.Progress.Edges) != 1 {
+		t.Fatalf("progress: %+v", list)
+	}
+	must(t, a.sim.Unshare(cleversim.KindSections, s.ID))
+	must(t, a.sim.Unshare(cleversim.KindUsers, st))
+	a.sync(t)
+	var got struct {
+		Node struct {
+			StudentCleverID string
+			Student         *struct{ CleverID string }
+			Section         *struct{ CleverID, Name string }
+			School          *struct{ Name string }
+		}
+	}
+	a.query(a.keys["read"], `query($id: ID!) { node(id: $id) { ... on ProgressRecord { studentCleverId student { cleverId } section { cleverId name } school { name } } } }`,
+		map[string]any{"id": list.Progress.Edges[0].Node.ID}, &got)
+	n := got.Node
+	if n.StudentCleverID != st || n.Student == nil || n.Student.CleverID != st || n.Section == nil || n.Section.CleverID != s.ID || n.Section.Name == "" || n.School == nil {
+		t.Errorf("the record of an archived student in an archived section: %+v; want its student %s and section %s", n, st, s.ID)
+	}
+}

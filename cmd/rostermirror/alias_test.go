@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rostermirror/rostermirror/ent/userrole"
 	"github.com/rostermirror/rostermirror/internal/store"
@@ -106,40 +104,10 @@ func TestServeApprovalLinksReIDedStudent(t *testing.T) {
 	t.Parallel()
 	d, db, run, old, newID := heldReID(t)
 	key := strings.TrimSpace(runCLI(t, t.Context(), d.env, "apikey", "create", "--name", "admin", "--scope", "admin").stdout)
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan result, 1)
-	go func() { done <- runCLI(t, ctx, d.env, "serve", "--addr", addr) }()
-	t.Cleanup(func() {
-		cancel()
-		if r := <-done; r.code != exitOK {
-			t.Errorf("serve exited %d:\n%s", r.code, r.stderr)
-		}
-	})
-	base := "http://" + addr
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if resp, err := http.Get(base + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("serve did not become ready")
-		}
-	}
-	body := `{"query":"mutation($id: ID!) { approveHeldSync(id: $id) { status } }","variables":{"id":"` + run + `"}}`
-	req, _ := http.NewRequest(http.MethodPost, base+"/graphql", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	answer, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(answer), `"APPROVED"`) {
-		t.Fatalf("approveHeldSync: %d %s", resp.StatusCode, answer)
+	base := startServe(t, d.env)
+	code, answer := postGraphQL(t, base, key, "mutation($id: ID!) { approveHeldSync(id: $id) { status } }", map[string]any{"id": run})
+	if code != http.StatusOK || !strings.Contains(answer, `"APPROVED"`) {
+		t.Fatalf("approveHeldSync: %d %s", code, answer)
 	}
 	wantAlias(t, db, old, newID)
 }

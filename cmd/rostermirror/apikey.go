@@ -129,14 +129,11 @@ accepted too. Requests with it fail from then on. Revoking a revoked key changes
 
 // withAPIKeys opens the database, refuses it when migrations are pending, and calls f with the key store.
 func (a *app) withAPIKeys(ctx context.Context, f func(*auth.Store) error) error {
-	db, err := a.openDB(ctx)
+	db, err := a.openMigrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := a.requireMigrated(ctx, db); err != nil {
-		return err
-	}
 	return f(auth.NewStore(db, time.Now, auth.WithLogger(a.logger)))
 }
 

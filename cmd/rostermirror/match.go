@@ -279,12 +279,8 @@ func (a *app) openMatching(ctx context.Context) (svc *apprecord.Service, closeDB
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := a.openDB(ctx)
+	db, err := a.openMigrated(ctx)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := a.requireMigrated(ctx, db); err != nil {
-		db.Close()
 		return nil, nil, err
 	}
 	return apprecord.New(db, mopts...), db.Close, nil
@@ -303,18 +299,26 @@ func (a *app) exportAppRecords(ctx context.Context, districtID string, typ match
 		}
 		return nil
 	}
+	if err := a.writeOutput(out, export); err != nil {
+		return err
+	}
+	if out != "" && out != "-" {
+		fmt.Fprintf(a.stderr, "wrote the %s records of district %s to %s\n", typ, districtID, out)
+	}
+	return nil
+}
+
+// writeOutput writes a command's output to out: stdout for "" or "-", else the file, whole or not at
+// all (writeFileAtomic).
+func (a *app) writeOutput(out string, write func(io.Writer) error) error {
 	if out == "" || out == "-" {
 		bw := bufio.NewWriter(a.stdout)
-		if err := export(bw); err != nil {
+		if err := write(bw); err != nil {
 			return err
 		}
 		return bw.Flush()
 	}
-	if err := writeFileAtomic(out, export); err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stderr, "wrote the %s records of district %s to %s\n", typ, districtID, out)
-	return nil
+	return writeFileAtomic(out, write)
 }
 
 // writeFileAtomic writes path through a temporary file in its directory, renamed over path once write

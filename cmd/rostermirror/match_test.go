@@ -622,6 +622,22 @@ func withLateStudent(t *testing.T) (syncedDistrict, lateStudent) {
 }
 
 // startServe runs `rostermirror serve` for the test and returns its base URL once it is ready.
+// postGraphQL posts a GraphQL request to serve at base with an API key; it returns the status and body.
+func postGraphQL(t *testing.T, base, key, query string, variables map[string]any) (int, string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": query, "variables": variables})
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/graphql", strings.NewReader(string(body)))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
 func startServe(t *testing.T, e env) string {
 	t.Helper()
 	addr := freeAddr(t)
@@ -667,18 +683,8 @@ func TestSyncRematches(t *testing.T) {
 			created := runCLI(t, t.Context(), d.env, "apikey", "create", "--name", "ops", "--scope", "admin")
 			key := strings.TrimSpace(created.stdout)
 			base := startServe(t, d.env)
-			body, _ := json.Marshal(map[string]any{"query": "mutation($id: ID!) { syncDistrict(id: $id) { id } }", "variables": map[string]any{"id": d.district}})
-			req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/graphql", strings.NewReader(string(body)))
-			req.Header.Set("Authorization", "Bearer "+key)
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || strings.Contains(string(b), `"errors"`) {
-				t.Fatalf("syncDistrict: %d %s", resp.StatusCode, b)
+			if code, b := postGraphQL(t, base, key, "mutation($id: ID!) { syncDistrict(id: $id) { id } }", map[string]any{"id": d.district}); code != http.StatusOK || strings.Contains(b, `"errors"`) {
+				t.Fatalf("syncDistrict: %d %s", code, b)
 			}
 			// The run goes on in the background: wait for the rematch that follows it.
 			for deadline := time.Now().Add(20 * time.Second); !strings.Contains(matchState(t, d.env[envDatabaseURL]), "app-late MATCHED"); time.Sleep(50 * time.Millisecond) {

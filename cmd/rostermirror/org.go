@@ -87,14 +87,11 @@ func (a *app) importOrganizations(ctx context.Context, path string, stdin io.Rea
 		defer f.Close()
 		r = f
 	}
-	db, err := a.openDB(ctx)
+	db, err := a.openMigrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := a.requireMigrated(ctx, db); err != nil {
-		return err
-	}
 	svc := org.New(db, a.orgSignals(db), org.WithLogger(a.logger))
 	var rep *org.Report
 	if dryRun {

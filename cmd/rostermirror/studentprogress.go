@@ -67,12 +67,8 @@ Prints the records created, updated and unchanged.`,
 }
 
 func (a *app) openProgress(ctx context.Context) (*studentprogress.Service, func() error, error) {
-	db, err := a.openDB(ctx)
+	db, err := a.openMigrated(ctx)
 	if err != nil {
-		return nil, nil, err
-	}
-	if err := a.requireMigrated(ctx, db); err != nil {
-		db.Close()
 		return nil, nil, err
 	}
 	return studentprogress.New(db, studentprogress.WithLogger(a.logger)), db.Close, nil
@@ -111,16 +107,10 @@ func (a *app) exportProgress(ctx context.Context, district, out string) error {
 		return err
 	}
 	defer closeDB()
-	if out == "" || out == "-" {
-		return svc.Export(ctx, a.stdout, district)
-	}
-	f, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	if err := svc.Export(ctx, f, district); err != nil {
-		f.Close()
-		return fmt.Errorf("export progress: %w", err)
-	}
-	return f.Close()
+	return a.writeOutput(out, func(w io.Writer) error {
+		if err := svc.Export(ctx, w, district); err != nil {
+			return fmt.Errorf("export progress: %w", err)
+		}
+		return nil
+	})
 }

@@ -24,6 +24,19 @@ func (a *app) openDB(ctx context.Context) (*store.DB, error) {
 	return db, nil
 }
 
+// openMigrated opens the configured database and refuses it (closed) when migrations are pending.
+func (a *app) openMigrated(ctx context.Context) (*store.DB, error) {
+	db, err := a.openDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.requireMigrated(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
 // requireMigrated refuses a database with pending migrations, naming it (redacted) and the command to run.
 func (a *app) requireMigrated(ctx context.Context, db *store.DB) error {
 	if err := db.CheckMigrated(ctx); err != nil {

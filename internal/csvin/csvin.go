@@ -9,6 +9,7 @@ package csvin
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -146,6 +147,22 @@ func CanonicalColumn(s string) string {
 func ColumnKey(s string) string {
 	return strings.ReplaceAll(CanonicalColumn(s), "_", "")
 }
+
+// CleanText trims a name-like value people hand in (a CSV value, a mutation's argument) and checks it:
+// at most max bytes, no control characters (Postgres refuses NUL; a line break or tab in a name is a
+// mistake). An empty value is the caller's to refuse when it must be given.
+func CleanText(s string, max int) (string, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case len(s) > max:
+		return "", fmt.Errorf("too long: %d bytes, at most %d", len(s), max)
+	case strings.ContainsFunc(s, isControl):
+		return "", errors.New("contains a control character (a line break, a tab, …)")
+	}
+	return s, nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
 
 // Blank reports whether every value of rec is empty or spaces (a spreadsheet's empty row: ",,,,").
 func Blank(rec []string) bool {

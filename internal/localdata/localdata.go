@@ -27,6 +27,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/user"
 	"github.com/rostermirror/rostermirror/internal/audit"
 	"github.com/rostermirror/rostermirror/internal/auth"
+	"github.com/rostermirror/rostermirror/internal/csvin"
 	"github.com/rostermirror/rostermirror/internal/store"
 )
 
@@ -105,16 +106,48 @@ func (s *Service) write(ctx context.Context, action string, fn func(tx *ent.Tx) 
 	return nil
 }
 
-// text trims a name-like value and checks it is not empty when required.
-func text(field, v string, required bool) (string, error) {
-	v = strings.TrimSpace(v)
-	if required && v == "" {
+// Longest values of the fields (the schema's limits).
+const (
+	maxNameLen        = 255 // a user's first and last name, an external id
+	maxEmailLen       = 320
+	maxGroupNameLen   = 500
+	maxDescriptionLen = 2000 // a group's description, an override's reason
+)
+
+// text trims a name-like value and checks it (csvin.CleanText): at most max bytes, no control
+// characters, and not empty when required.
+func text(field, v string, max int, required bool) (string, error) {
+	if required && strings.TrimSpace(v) == "" {
 		return "", invalid("%s: required", field)
 	}
-	if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return "", invalid("%s: contains a control character", field)
+	v, err := csvin.CleanText(v, max)
+	if err != nil {
+		return "", invalid("%s: %v", field, err)
 	}
 	return v, nil
+}
+
+// optText is text for an optional value (nil stays nil).
+func optText(field string, v *string, max int) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	t, err := text(field, *v, max, false)
+	return &t, err
+}
+
+// userTexts checks a local user's names, e-mail and external id.
+func userTexts(first, email, external *string) (*string, *string, *string, error) {
+	f, err := optText("firstName", first, maxNameLen)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	e, err := optText("email", email, maxEmailLen)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	x, err := optText("externalId", external, maxNameLen)
+	return f, e, x, err
 }
 
 // saveError explains a constraint error of a write: a unique index of the table.
@@ -131,7 +164,10 @@ func (s *Service) CreateUser(ctx context.Context, in ent.CreateLocalUserInput) (
 	var u *ent.LocalUser
 	err := s.write(ctx, CreateLocalUser, func(tx *ent.Tx) (string, string, error) {
 		var err error
-		if in.LastName, err = text("lastName", in.LastName, true); err != nil {
+		if in.LastName, err = text("lastName", in.LastName, maxNameLen, true); err != nil {
+			return "", "", err
+		}
+		if in.FirstName, in.Email, in.ExternalID, err = userTexts(in.FirstName, in.Email, in.ExternalID); err != nil {
 			return "", "", err
 		}
 		if in.DistrictID == nil && in.OrganizationID == nil {
@@ -168,11 +204,14 @@ func (s *Service) UpdateUser(ctx context.Context, id string, in ent.UpdateLocalU
 			return "", "", err
 		}
 		if in.LastName != nil {
-			v, err := text("lastName", *in.LastName, true)
+			v, err := text("lastName", *in.LastName, maxNameLen, true)
 			if err != nil {
 				return "", "", err
 			}
 			in.LastName = &v
+		}
+		if in.FirstName, in.Email, in.ExternalID, err = userTexts(in.FirstName, in.Email, in.ExternalID); err != nil {
+			return "", "", err
 		}
 		district, org := old.DistrictID, old.OrganizationID
 		if in.ClearDistrictID {
@@ -236,7 +275,10 @@ func (s *Service) CreateGroup(ctx context.Context, in ent.CreateLocalGroupInput)
 	var g *ent.LocalGroup
 	err := s.write(ctx, CreateLocalGroup, func(tx *ent.Tx) (string, string, error) {
 		var err error
-		if in.Name, err = text("name", in.Name, true); err != nil {
+		if in.Name, err = text("name", in.Name, maxGroupNameLen, true); err != nil {
+			return "", "", err
+		}
+		if in.Description, err = optText("description", in.Description, maxDescriptionLen); err != nil {
 			return "", "", err
 		}
 		if in.SectionID != nil {
@@ -276,20 +318,29 @@ func (s *Service) CreateGroup(ctx context.Context, in ent.CreateLocalGroupInput)
 func (s *Service) UpdateGroup(ctx context.Context, id string, in ent.UpdateLocalGroupInput) (*ent.LocalGroup, error) {
 	var g *ent.LocalGroup
 	err := s.write(ctx, UpdateLocalGroup, func(tx *ent.Tx) (string, string, error) {
+		old, err := tx.LocalGroup.Get(ctx, id)
+		if ent.IsNotFound(err) {
+			return "", "", notFound("local group", id)
+		} else if err != nil {
+			return "", "", err
+		}
 		if in.Name != nil {
-			v, err := text("name", *in.Name, true)
+			v, err := text("name", *in.Name, maxGroupNameLen, true)
 			if err != nil {
 				return "", "", err
 			}
 			in.Name = &v
 		}
+		if in.Description, err = optText("description", in.Description, maxDescriptionLen); err != nil {
+			return "", "", err
+		}
+		if old.DistrictID == nil && (in.ClearOrganizationID && in.OrganizationID == nil) {
+			return "", "", invalid("a local group needs a districtID or an organizationID: this one has only its organization")
+		}
 		if err := checkScope(ctx, tx, nil, in.OrganizationID); err != nil {
 			return "", "", err
 		}
-		var err error
-		if g, err = tx.LocalGroup.UpdateOneID(id).SetInput(in).Save(ctx); ent.IsNotFound(err) {
-			return "", "", notFound("local group", id)
-		} else if err != nil {
+		if g, err = tx.LocalGroup.UpdateOneID(id).SetInput(in).Save(ctx); err != nil {
 			return "", "", err
 		}
 		return id, fmt.Sprintf("updated local group %q (%s)", g.Name, id), nil
@@ -508,7 +559,7 @@ func (s *Service) SetRoleOverride(ctx context.Context, userID string, role roleo
 		}
 		why := ""
 		if reason != nil {
-			if why, err = text("reason", *reason, false); err != nil {
+			if why, err = text("reason", *reason, maxDescriptionLen, false); err != nil {
 				return "", "", err
 			}
 		}

@@ -23,6 +23,7 @@ import (
 	"github.com/rostermirror/rostermirror/ent/organization"
 	"github.com/rostermirror/rostermirror/internal/audit"
 	"github.com/rostermirror/rostermirror/internal/auth"
+	"github.com/rostermirror/rostermirror/internal/csvin"
 	"github.com/rostermirror/rostermirror/internal/store"
 )
 
@@ -146,19 +147,11 @@ const (
 // normalizeText trims an external id or a name and checks it: required, at most max bytes, no control
 // characters (Postgres refuses NUL; a line break or tab in a name is a mistake).
 func normalizeText(s string, max int) (string, error) {
-	s = strings.TrimSpace(s)
-	switch {
-	case s == "":
+	if strings.TrimSpace(s) == "" {
 		return "", errors.New("required")
-	case len(s) > max:
-		return "", fmt.Errorf("too long: %d bytes, at most %d", len(s), max)
-	case strings.ContainsFunc(s, isControl):
-		return "", errors.New("contains a control character (a line break, a tab, …)")
 	}
-	return s, nil
+	return csvin.CleanText(s, max)
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
 
 // FieldChange is one field's change, for reports and the audit log.
 type FieldChange struct {

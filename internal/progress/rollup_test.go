@@ -105,6 +105,13 @@ func TestRollupsMatchRecords(t *testing.T) {
 		}
 	}
 	// The rollups are the records' sums, and none is left empty.
+	e.rollupsAreTheSums()
+}
+
+// rollupsAreTheSums checks that progress_rollups holds exactly the records' sums, row for row (the sum
+// of score ratios to rounding: it is added in another order).
+func (e *env) rollupsAreTheSums() {
+	e.t.Helper()
 	sums := `SELECT district_id || '|' || student_clever_id || '|' || section_id || '|' || school_id || '|' || term_id || '|' ||
 		records || '|' || completed || '|' || scored || '|' || time_spent_seconds FROM (%s) x ORDER BY 1`
 	got := e.col(fmt.Sprintf(sums, `SELECT * FROM progress_rollups`))
@@ -114,7 +121,13 @@ func TestRollupsMatchRecords(t *testing.T) {
 		COALESCE(SUM(time_spent_seconds), 0) AS time_spent_seconds FROM progress_records
 		GROUP BY district_id, student_clever_id, COALESCE(section_id, ''), COALESCE(school_id, ''), COALESCE(term_id, '')`))
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("rollups:\n%s\nrecords' sums:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		e.t.Errorf("rollups:\n%s\nrecords' sums:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var fromRollups, fromRecords float64
+	fmt.Sscan(e.col(`SELECT CAST(COALESCE(SUM(score_sum), 0) AS TEXT) FROM progress_rollups`)[0], &fromRollups)
+	fmt.Sscan(e.col(`SELECT CAST(COALESCE(SUM(score / max_score), 0) AS TEXT) FROM progress_records WHERE max_score > 0`)[0], &fromRecords)
+	if math.Abs(fromRollups-fromRecords) > 1e-9 {
+		e.t.Errorf("score sums: rollups %v, records %v", fromRollups, fromRecords)
 	}
 }
 
@@ -248,6 +261,7 @@ func TestReplayUnderTheNewID(t *testing.T) {
 	if summaryText(fromRollups) != summaryText(fromRecords) {
 		t.Errorf("from the rollups\n%s\nfrom the records\n%s", summaryText(fromRollups), summaryText(fromRecords))
 	}
+	e.rollupsAreTheSums()
 }
 
 // TestBothIDsStored: records stored under a re-IDed student's former id and, before the ids were
@@ -283,6 +297,7 @@ func TestBothIDsStored(t *testing.T) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("records %v, want %v", got, want)
 	}
+	e.rollupsAreTheSums()
 }
 
 // TestConcurrentChangesKeepTheSums: writes changing the same record at the same time — its score and
@@ -314,21 +329,5 @@ func TestConcurrentChangesKeepTheSums(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	sums := `SELECT district_id || '|' || student_clever_id || '|' || section_id || '|' || school_id || '|' || term_id || '|' ||
-		records || '|' || completed || '|' || scored || '|' || time_spent_seconds FROM (%s) x ORDER BY 1`
-	got := e.col(fmt.Sprintf(sums, `SELECT * FROM progress_rollups`))
-	want := e.col(fmt.Sprintf(sums, `SELECT district_id, student_clever_id, COALESCE(section_id, '') AS section_id,
-		COALESCE(school_id, '') AS school_id, COALESCE(term_id, '') AS term_id, COUNT(*) AS records,
-		SUM(CASE WHEN kind = 'COMPLETED' THEN 1 ELSE 0 END) AS completed, COUNT(CASE WHEN max_score > 0 THEN score END) AS scored,
-		COALESCE(SUM(time_spent_seconds), 0) AS time_spent_seconds FROM progress_records
-		GROUP BY district_id, student_clever_id, COALESCE(section_id, ''), COALESCE(school_id, ''), COALESCE(term_id, '')`))
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("rollups:\n%s\nrecords' sums:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	var fromRollups, fromRecords float64
-	fmt.Sscan(e.col(`SELECT CAST(SUM(score_sum) AS TEXT) FROM progress_rollups`)[0], &fromRollups)
-	fmt.Sscan(e.col(`SELECT CAST(SUM(score / max_score) AS TEXT) FROM progress_records`)[0], &fromRecords)
-	if math.Abs(fromRollups-fromRecords) > 1e-9 { // summed in another order: equal to rounding
-		t.Errorf("score sums: rollups %v, records %v", fromRollups, fromRecords)
-	}
+	e.rollupsAreTheSums()
 }

@@ -87,47 +87,60 @@ func nullTime(t sql.NullTime) *time.Time {
 	return &t.Time
 }
 
+// rollover builds the rollover rule's SQL, collecting its arguments in the order of the text it returns.
+type rollover struct {
+	span [2]time.Time // rolloverSpan's: the day over at the run's now, and the window's start
+	args []any
+}
+
 // termEnded is SQL true when the section aliased sec belongs to a term that ended recently: its end
-// date's day is over at the run's now, and it is less than the rollover window old (two parameters:
-// rolloverSpan's).
-func termEnded(sec string) string {
+// date's day is over at the run's now, and it is less than the rollover window old.
+func (r *rollover) termEnded(sec string) string {
+	r.args = append(r.args, r.span[0], r.span[1])
 	return "EXISTS (SELECT 1 FROM terms tm WHERE tm.clever_id = " + sec + ".term_id AND tm.end_date <= ? AND tm.end_date > ?)"
 }
 
-// userExplained is SQL true when the user aliased u was a member of at least one section (student or
-// teacher) and every section it was ever a member of belongs to a term that ended.
-func userExplained(u string) string {
-	var member, other []string
-	for _, m := range []string{"section_students", "section_teachers"} {
-		member = append(member, "EXISTS (SELECT 1 FROM "+m+" m WHERE m.user_id = "+u+".clever_id)")
-		other = append(other, "NOT EXISTS (SELECT 1 FROM "+m+" m LEFT JOIN sections s ON s.clever_id = m.section_id WHERE m.user_id = "+
-			u+".clever_id AND NOT "+termEnded("s")+")")
+// termOver is SQL true when the section aliased sec belongs to a term whose end date's day is over,
+// however long ago.
+func (r *rollover) termOver(sec string) string {
+	r.args = append(r.args, r.span[0])
+	return "EXISTS (SELECT 1 FROM terms tm WHERE tm.clever_id = " + sec + ".term_id AND tm.end_date <= ?)"
+}
+
+// userExplained is SQL true when the user aliased u was a member (student or teacher) of a section
+// whose term ended recently, and of no section whose term is not over: last year's sections, ended
+// long before, do not make a returning student's leaving unexplained.
+func (r *rollover) userExplained(u string) string {
+	members := []string{"section_students", "section_teachers"}
+	var recent, current []string
+	for _, m := range members {
+		recent = append(recent, "EXISTS (SELECT 1 FROM "+m+" m JOIN sections s ON s.clever_id = m.section_id WHERE m.user_id = "+
+			u+".clever_id AND "+r.termEnded("s")+")")
 	}
-	return "((" + strings.Join(member, " OR ") + ") AND " + strings.Join(other, " AND ") + ")"
+	for _, m := range members {
+		current = append(current, "NOT EXISTS (SELECT 1 FROM "+m+" m LEFT JOIN sections s ON s.clever_id = m.section_id WHERE m.user_id = "+
+			u+".clever_id AND NOT "+r.termOver("s")+")")
+	}
+	return "((" + strings.Join(recent, " OR ") + ") AND " + strings.Join(current, " AND ") + ")"
 }
 
 // explainedBy returns the SQL condition (on the table's alias t) under which an archive of kind is
 // explained by the end of a term, with its arguments; "" for the types the rollover rule does not
-// concern. leaving(alias) is the run's condition that a user (aliased alias) leaves: not seen by the
-// read, or deleted by an event.
+// concern. leaving(alias) is the run's condition, without arguments, that a user (aliased alias)
+// leaves: not seen by the read, or deleted by an event.
 func explainedBy(kind string, span [2]time.Time, leaving func(alias string) string) (string, []any) {
-	var cond string
+	r := &rollover{span: span}
 	switch kind {
 	case "sections":
-		cond = termEnded("t")
+		return r.termEnded("t"), r.args
 	case "users":
+		user := r.userExplained("t") // before the contact's clause: the arguments follow the text
 		contact := "(EXISTS (SELECT 1 FROM contact_relationships r WHERE r.contact_id = t.clever_id) AND " +
 			"NOT EXISTS (SELECT 1 FROM contact_relationships r LEFT JOIN users st ON st.clever_id = r.student_id WHERE r.contact_id = t.clever_id AND NOT (" +
-			"st.clever_id IS NOT NULL AND (st.archived_at IS NOT NULL OR " + leaving("st") + ") AND " + userExplained("st") + ")))"
-		cond = "(" + userExplained("t") + " OR " + contact + ")"
-	default:
-		return "", nil
+			"st.clever_id IS NOT NULL AND (st.archived_at IS NOT NULL OR " + leaving("st") + ") AND " + r.userExplained("st") + ")))"
+		return "(" + user + " OR " + contact + ")", r.args
 	}
-	args := make([]any, strings.Count(cond, "?"))
-	for i := range args {
-		args[i] = span[i%2]
-	}
-	return cond, args
+	return "", nil
 }
 
 // excuseDeferred takes out of a reconcile's missed records the archives that runs during a Clever pause
@@ -136,9 +149,15 @@ func explainedBy(kind string, span [2]time.Time, leaving func(alias string) stri
 // records are not kept by id: per type, up to the number deferred by the latest full run before this
 // one and by the events runs after it are excused — an upper bound, as the archives themselves are.
 func (e *Engine) excuseDeferred(ctx context.Context, districtID string, now time.Time, res *Result) {
+	missed := false
+	for _, o := range res.Counts {
+		missed = missed || o.Missed > 0
+	}
+	if !missed {
+		return // nothing missed, nothing to excuse: the usual reconcile
+	}
 	runs, err := e.cfg.DB.Client.SyncRun.Query().
-		Where(syncrun.DistrictID(districtID), syncrun.StartedAtLT(now), syncrun.IDNEQ(res.RunID),
-			syncrun.StatusIn(syncrun.StatusSucceeded, syncrun.StatusHeld, syncrun.StatusApproved, syncrun.StatusRejected, syncrun.StatusSuperseded)).
+		Where(syncrun.DistrictID(districtID), syncrun.StartedAtLT(now), syncrun.IDNEQ(res.RunID), syncrun.StatusNotIn(syncrun.StatusRunning, syncrun.StatusFailed)).
 		Order(ent.Desc(syncrun.FieldStartedAt)).Select(syncrun.FieldKind, syncrun.FieldCounts).Limit(maxExcuseRuns).All(ctx)
 	if err != nil {
 		e.cfg.Logger.WarnContext(ctx, "reconcile: read the runs that deferred archives", slog.String(logDistrict, districtID), slog.String("error", err.Error()))

@@ -3,6 +3,7 @@ package mirror_test
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -347,5 +348,62 @@ func TestRolloverStillWeighsUsersWithoutSections(t *testing.T) {
 			}
 			checkUsersArchived(t, h, unplaced, false)
 		})
+	}
+}
+
+// TestRolloverInTheSecondYear: students who leave at a rollover were also in last year's classes, whose
+// term ended long before the rollover window. Those ended classes do not make their leaving
+// unexplained: the rollover is archived without a hold, as in the first year.
+func TestRolloverInTheSecondYear(t *testing.T) {
+	t.Parallel()
+	clk := clockAt(t, "2026-09-01T12:00:00Z")
+	h := setup(t, options{engine: mirror.Config{Now: clk.Now}})
+	terms := all(h.data.Terms, func(map[string]any) bool { return true })
+	sections := all(h.data.Sections, func(map[string]any) bool { return true })
+	for _, id := range terms {
+		h.change(h.sim.Modify(cleversim.KindTerms, id, patch(map[string]any{"start_date": "2025-08-15", "end_date": "2026-06-10"})))
+	}
+	for _, id := range sections {
+		h.change(h.sim.Modify(cleversim.KindSections, id, patch(map[string]any{"term_id": terms[0]})))
+	}
+	enrolled := map[string]bool{}
+	for _, id := range sections {
+		for _, u := range strs(record(t, h.data.Sections, id)["students"]) {
+			enrolled[u] = true
+		}
+	}
+	students := all(h.data.Users, func(u map[string]any) bool { return hasRole(u, "student") && enrolled[u["id"].(string)] })
+	leavers := students[:len(students)*2/5]
+	// Last year: a term that ended in June 2025 and a class of the leavers in it.
+	lastTerm := record(t, h.data.Terms, terms[0])
+	lastTerm["id"], lastTerm["start_date"], lastTerm["end_date"] = "6a0000000000000000000a01", "2024-08-15", "2025-06-10"
+	lastClass := record(t, h.data.Sections, sections[0])
+	lastClass["id"], lastClass["term_id"], lastClass["students"], lastClass["name"] = "6a0000000000000000000a02", lastTerm["id"], leavers, "Last year's class"
+	h.change(h.sim.Put(cleversim.KindTerms, patch(lastTerm)))
+	h.change(h.sim.Put(cleversim.KindSections, patch(lastClass)))
+	h.mustSucceed()
+	// Last year's class was archived at last year's rollover.
+	h.change(h.sim.Unshare(cleversim.KindSections, "6a0000000000000000000a02"))
+	h.change(h.sim.Unshare(cleversim.KindTerms, "6a0000000000000000000a01"))
+	h.mustSucceed()
+	if n := h.rows("SELECT count(*) FROM section_students WHERE section_id = ?", "6a0000000000000000000a02"); n[0] != strconv.Itoa(len(leavers)) {
+		t.Fatalf("last year's class has %s enrollments, want %d", n[0], len(leavers))
+	}
+
+	for _, id := range sections {
+		h.change(h.sim.Unshare(cleversim.KindSections, id))
+	}
+	for _, id := range terms {
+		h.change(h.sim.Unshare(cleversim.KindTerms, id))
+	}
+	for _, id := range leavers {
+		h.change(h.sim.Unshare(cleversim.KindUsers, id))
+	}
+	res := h.sync(mirror.Options{})
+	if res.Status != mirror.StatusSucceeded || len(res.Held) != 0 {
+		t.Fatalf("status %s, held %d users: the second year's rollover was held", res.Status, len(res.Held["users"]))
+	}
+	if us := res.Counts["users"]; us.Archived != len(leavers) || us.Rollover != len(leavers) {
+		t.Errorf("users %+v: want %d archived as rollover", us, len(leavers))
 	}
 }
